@@ -1,0 +1,174 @@
+//! The console adapter: a terminal chat with deskbot, no chat platform needed. Every line is a message in the
+//! helpdesk channel from the current identity; buttons show as numbered choices.
+//!
+//! Console-only commands: `/as NAME [ROLE]`, `/dm TEXT`, `/in N TEXT` (write in ticket N's thread), `/quit`.
+//! Everything else starting with `/` (e.g. `/ticket queue`) goes to the core.
+
+use crate::core::clock::Clock;
+use crate::core::desk::Desk;
+use crate::core::ids::{Place, Platform, TicketNo, UserRef};
+use crate::core::message::{Audience, Body, Envelope, Outbound};
+use crate::core::roles::Role;
+use crate::outbox::{self, Deliver};
+use crate::store::Store;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+/// Prints delivered messages and remembers the buttons offered to each person.
+struct Screen<W> {
+    out: Mutex<W>,
+    /// Latest buttons per console user id (channel cards count for everyone): (label, action, place).
+    buttons: Mutex<Vec<(Option<String>, Vec<(String, String)>, Place)>>,
+}
+
+impl<W: std::io::Write + Send> Deliver for Screen<W> {
+    async fn deliver(&self, m: &Outbound) -> Result<(), String> {
+        let who = match &m.to {
+            Audience::User { user } => user.name.clone(),
+            Audience::Channel { channel } => format!("#{channel}"),
+        };
+        let mut text = format!("bot -> {who}: {}", m.text.replace('\n', "\n    "));
+        if !m.buttons.is_empty() {
+            let to = match &m.to {
+                Audience::User { user } => Some(user.id.clone()),
+                Audience::Channel { .. } => None,
+            };
+            let choices: Vec<_> = m.buttons.iter().map(|b| (b.label.clone(), b.action.clone())).collect();
+            let mut bs = self.buttons.lock().unwrap_or_else(|e| e.into_inner());
+            let n = bs.len();
+            for (i, (label, _)) in choices.iter().enumerate() {
+                text.push_str(&format!("  [{}] {label}", n + i + 1));
+            }
+            bs.push((to, choices, m.place.clone()));
+        }
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        writeln!(out, "{text}").map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())
+    }
+}
+
+impl<W> Screen<W> {
+    /// The action behind choice number `n` for `user`.
+    fn choice(&self, user: &str, n: usize) -> Option<(String, Place)> {
+        let bs = self.buttons.lock().unwrap_or_else(|e| e.into_inner());
+        let mut i = 0;
+        for (to, choices, place) in bs.iter() {
+            for (_, action) in choices {
+                i += 1;
+                if i == n {
+                    return match to {
+                        Some(t) if t != user => None,
+                        _ => Some((action.clone(), place.clone())),
+                    };
+                }
+            }
+        }
+        None
+    }
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A unique message id for this console session (also the dedupe key and the thread of tickets it opens).
+fn message_id(clock: &dyn Clock) -> String {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    format!("console-{}-{}-{n}", std::process::id(), clock.now().timestamp_millis())
+}
+
+const BANNER: &str = "deskbot console. Type a message as an employee would; /as NAME [ROLE] switches identity \
+(e.g. /as sam technician), /ticket help lists technician commands, a number presses a button, /quit leaves.";
+
+/// Runs the console until end of input or `/quit`.
+pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
+    desk: &Desk<S>,
+    clock: &dyn Clock,
+    input: R,
+    output: W,
+    start_as: &str,
+) -> anyhow::Result<()> {
+    let screen = Screen { out: Mutex::new(output), buttons: Mutex::new(vec![]) };
+    let mut me = UserRef::new(Platform::Console, start_as, start_as);
+    let say = |s: &Screen<W>, text: String| {
+        let mut o = s.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(o, "{text}");
+        let _ = o.flush();
+    };
+    say(&screen, format!("{BANNER}\nYou are {} ({}).", me.name, desk.role_of(&me)));
+    // Deliver anything left from an earlier run first.
+    outbox::drain(desk.store(), &screen, clock, "console").await?;
+    let mut lines = input.lines();
+    while let Some(line) = lines.next_line().await? {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let id = message_id(clock);
+        let helpdesk = desk.settings().helpdesk_channel.clone();
+        let channel_place = Place { channel: helpdesk.clone(), thread: None, message: Some(id.clone()), dm: false };
+        let body_place: Option<(Body, Place)> = if line == "/quit" || line == "/exit" {
+            break;
+        } else if let Some(rest) = line.strip_prefix("/as") {
+            let mut it = rest.split_whitespace();
+            match (it.next(), it.next()) {
+                (Some(name), role) => {
+                    me = UserRef::new(Platform::Console, name, name);
+                    if let Some(r) = role {
+                        match Role::parse(r) {
+                            Some(r) => desk.set_role(&me, r),
+                            None => say(
+                                &screen,
+                                format!("unknown role `{r}` (requester, technician, lead, manager, admin)"),
+                            ),
+                        }
+                    }
+                    say(&screen, format!("You are now {} ({}).", me.name, desk.role_of(&me)));
+                }
+                (None, _) => say(&screen, "usage: /as NAME [ROLE]".into()),
+            }
+            None
+        } else if let Some(text) = line.strip_prefix("/dm ") {
+            let place = Place { channel: format!("dm-{}", me.id), thread: None, message: Some(id.clone()), dm: true };
+            Some((Body::Text { text: text.to_string() }, place))
+        } else if let Some(rest) = line.strip_prefix("/in ") {
+            let (n, text) = rest.trim().split_once(char::is_whitespace).unwrap_or((rest, ""));
+            match TicketNo::parse(n) {
+                Some(n) => match desk.store().ticket(n).await? {
+                    Some(t) => Some((
+                        Body::Text { text: text.trim().to_string() },
+                        Place { message: Some(id.clone()), ..t.origin.place },
+                    )),
+                    None => {
+                        say(&screen, format!("there is no ticket {n}"));
+                        None
+                    }
+                },
+                None => {
+                    say(&screen, "usage: /in N TEXT".into());
+                    None
+                }
+            }
+        } else if let Some(cmd) = line.strip_prefix('/') {
+            let (name, args) = cmd.split_once(char::is_whitespace).unwrap_or((cmd, ""));
+            Some((Body::Command { name: name.to_string(), args: args.trim().to_string() }, channel_place))
+        } else if let Ok(n) = line.parse::<usize>() {
+            match screen.choice(&me.id, n) {
+                Some((action, place)) => Some((Body::Action { action }, place)),
+                None => {
+                    say(&screen, format!("there is no button [{n}] for {}", me.name));
+                    None
+                }
+            }
+        } else {
+            Some((Body::Text { text: line.to_string() }, channel_place))
+        };
+        if let Some((body, place)) = body_place {
+            let env = Envelope { dedupe_key: id, actor: me.clone(), place, mentioned: false, body };
+            if let Err(e) = desk.handle(&env).await {
+                say(&screen, format!("error: {e}"));
+            }
+        }
+        outbox::drain(desk.store(), &screen, clock, "console").await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Chat adapters. Each only translates between its platform and the core's envelopes and outbound messages.
+
+pub mod console;

@@ -1,0 +1,339 @@
+//! Configuration: built-in defaults, then `deskbot.toml`, then `DESKBOT_*` environment overrides.
+//! Secrets never come from the file; they are read from the environment by the adapters that need them.
+
+use crate::core::roles::Role;
+use crate::core::sla::{PolicySpec, default_policies};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://deskbot.db` (the default: a file next to where deskbot runs) or `postgres://user@host/db`.
+    pub database_url: String,
+    /// IANA time zone for times shown to people.
+    pub timezone: String,
+    pub channels: Channels,
+    pub catalog: CatalogConfig,
+    pub triage: TriageConfig,
+    pub sla: SlaConfig,
+    /// Roles per platform and user id: `[roles.slack] U012ABC = "technician"`. Anyone not listed is a requester.
+    pub roles: BTreeMap<String, BTreeMap<String, Role>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Channels {
+    /// Where staff ask for help; every message there is read.
+    pub helpdesk: String,
+    /// Where technicians see new-ticket cards.
+    pub queue: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// Directory of intent files; the shipped intents are used when unset.
+    pub intents_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TriageConfig {
+    /// Confidence at or above which a ticket is opened with the guessed category.
+    pub confident: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaConfig {
+    /// Ordered; the first matching policy wins; the last must match everything.
+    pub policy: Vec<PolicySpec>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://deskbot.db".into(),
+            timezone: "UTC".into(),
+            channels: Channels::default(),
+            catalog: CatalogConfig::default(),
+            triage: TriageConfig::default(),
+            sla: SlaConfig::default(),
+            roles: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for Channels {
+    fn default() -> Self {
+        Channels { helpdesk: "helpdesk".into(), queue: "helpdesk-queue".into() }
+    }
+}
+
+impl Default for TriageConfig {
+    fn default() -> Self {
+        TriageConfig { confident: 0.6 }
+    }
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        SlaConfig { policy: default_policies() }
+    }
+}
+
+/// The documented default file printed by `deskbot config print-default`. A test checks it equals the defaults.
+pub const DEFAULT_TOML: &str = r#"# deskbot configuration. Every key is optional; the values below are the defaults.
+# Environment variables override keys: DESKBOT_DATABASE_URL, DESKBOT_TIMEZONE, DESKBOT_CHANNELS__QUEUE, ...
+# (DESKBOT_ + the key path in capitals, with __ between levels). Secrets (tokens, signing secrets, passwords)
+# are never read from this file; each adapter documents the environment variables it reads.
+
+# sqlite://FILE (embedded, the default) or postgres://USER@HOST:PORT/DB (several replicas on one database).
+database_url = "sqlite://deskbot.db"
+# IANA time zone for times shown in chat.
+timezone = "UTC"
+
+[channels]
+# Where staff ask for help: every message there is read (elsewhere only when the bot is mentioned or DMed).
+helpdesk = "helpdesk"
+# Where technicians get new-ticket cards.
+queue = "helpdesk-queue"
+
+[catalog]
+# Directory with your own intent files (see intents/README.md); the shipped intents are used when unset.
+# intents_dir = "intents"
+
+[triage]
+# A ticket opens with the guessed category at or above this confidence; below it a technician categorises it.
+confident = 0.6
+
+# SLA policies: the first whose categories/priorities/types match wins; the last must have no conditions.
+# Durations: 30m, 4h, 2d, 1h30m. Calendar: "24x7" (built in).
+[[sla.policy]]
+name = "p1"
+priorities = ["P1"]
+first_response = "30m"
+resolution = "4h"
+calendar = "24x7"
+
+[[sla.policy]]
+name = "p2"
+priorities = ["P2"]
+first_response = "1h"
+resolution = "8h"
+calendar = "24x7"
+
+[[sla.policy]]
+name = "p3"
+priorities = ["P3"]
+first_response = "4h"
+resolution = "2d"
+calendar = "24x7"
+
+[[sla.policy]]
+name = "default"
+first_response = "8h"
+resolution = "5d"
+calendar = "24x7"
+
+# Roles per platform and user id; anyone not listed is a requester.
+# Roles: requester, technician, lead, manager, admin.
+[roles]
+# [roles.console]
+# sam = "technician"
+# [roles.slack]
+# U012ABCDEF = "lead"
+"#;
+
+/// Keys that look like secrets are refused in the file.
+const SECRET_WORDS: [&str; 4] = ["token", "secret", "password", "api_key"];
+
+/// A configuration error, naming the file or variable and the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults, then `path` if given (or `./deskbot.toml` if it exists), then the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("DESKBOT_")).collect();
+        let default_path = Path::new("deskbot.toml");
+        let path = path.or_else(|| default_path.exists().then_some(default_path));
+        let (name, text) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", p.display())))?;
+                (p.display().to_string(), text)
+            }
+            None => ("(defaults)".to_string(), String::new()),
+        };
+        Self::from_parts(&name, &text, &env)
+    }
+
+    /// Parses `text` (from `name`) and applies `env` overrides; then validates.
+    pub fn from_parts(name: &str, text: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let mut value: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError(format!("{name}: {}", e.to_string().trim_end())))?;
+        check_no_secrets(name, &value, "")?;
+        let mut from_env = vec![];
+        for (k, v) in env {
+            if let Some(path) = env_key(k) {
+                if SECRET_WORDS.iter().any(|w| k.to_ascii_lowercase().contains(w)) {
+                    continue; // secrets are read by the adapters that use them, not part of the config tree
+                }
+                set_path(&mut value, &path, parse_env_value(v));
+                from_env.push((path.join("."), k.clone()));
+            }
+        }
+        let cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(value)).map_err(|e| {
+            let key = e.path().to_string();
+            let src = from_env
+                .iter()
+                .find(|(p, _)| key.starts_with(p.as_str()) || p.starts_with(&key))
+                .map(|(_, var)| format!("environment variable {var}"))
+                .unwrap_or_else(|| name.to_string());
+            ConfigError(format!("{src}: key `{key}`: {}", e.inner()))
+        })?;
+        cfg.validate().map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        Ok(cfg)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), String> {
+        self.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+            format!("key `timezone`: unknown time zone `{}` (use an IANA name like Europe/London)", self.timezone)
+        })?;
+        if !(0.0..=1.0).contains(&self.triage.confident) {
+            return Err(format!("key `triage.confident`: {} is not between 0 and 1", self.triage.confident));
+        }
+        crate::core::sla::Policies::new(&self.sla.policy)?;
+        for (platform, users) in &self.roles {
+            if crate::core::ids::Platform::parse(platform).is_none() {
+                return Err(format!(
+                    "key `roles.{platform}`: unknown platform (use console, slack, teams, discord, http)"
+                ));
+            }
+        }
+        if self.channels.helpdesk.trim().is_empty() || self.channels.queue.trim().is_empty() {
+            return Err("key `channels`: channel names cannot be empty".into());
+        }
+        Ok(())
+    }
+
+    /// Role per user key (`platform:id`).
+    pub fn role_map(&self) -> std::collections::HashMap<String, Role> {
+        self.roles.iter().flat_map(|(p, users)| users.iter().map(move |(id, r)| (format!("{p}:{id}"), *r))).collect()
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+fn check_no_secrets(name: &str, t: &toml::Table, prefix: &str) -> Result<(), ConfigError> {
+    for (k, v) in t {
+        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let lk = k.to_ascii_lowercase();
+        if SECRET_WORDS.iter().any(|w| lk.contains(w)) {
+            return Err(ConfigError(format!(
+                "{name}: key `{path}` looks like a secret; secrets are read from environment variables only, never from the config file"
+            )));
+        }
+        if let toml::Value::Table(inner) = v
+            && path != "roles"
+            && !path.starts_with("roles.")
+        {
+            check_no_secrets(name, inner, &path)?;
+        }
+    }
+    Ok(())
+}
+
+/// `DESKBOT_CHANNELS__QUEUE` → `["channels", "queue"]`.
+fn env_key(var: &str) -> Option<Vec<String>> {
+    let rest = var.strip_prefix("DESKBOT_")?;
+    if rest.is_empty() {
+        return None;
+    }
+    Some(rest.split("__").map(|p| p.to_ascii_lowercase()).collect())
+}
+
+fn parse_env_value(v: &str) -> toml::Value {
+    // Numbers and booleans as such; anything else (including URLs) as a string.
+    if let Ok(i) = v.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = v.parse::<f64>() {
+        return toml::Value::Float(f);
+    }
+    match v {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(v.to_string()),
+    }
+}
+
+fn set_path(t: &mut toml::Table, path: &[String], v: toml::Value) {
+    let (last, parents) = path.split_last().expect("non-empty path");
+    let mut cur = t;
+    for p in parents {
+        let entry = cur.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        cur = entry.as_table_mut().expect("just made a table");
+    }
+    cur.insert(last.clone(), v);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_default_equals_built_in_default() {
+        let c = Config::from_parts("default", DEFAULT_TOML, &[]).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::from_parts("deskbot.toml", "[channels]\nqueu = \"x\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("deskbot.toml") && e.0.contains("queu"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_named_with_its_path() {
+        let e = Config::from_parts("deskbot.toml", "[triage]\nconfident = \"high\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("triage.confident"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_file_and_bad_env_names_the_variable() {
+        let env = vec![("DESKBOT_CHANNELS__QUEUE".to_string(), "it-queue".to_string())];
+        let c = Config::from_parts("f", "[channels]\nqueue = \"q\"\n", &env).unwrap();
+        assert_eq!(c.channels.queue, "it-queue");
+        let env = vec![("DESKBOT_TRIAGE__CONFIDENT".to_string(), "lots".to_string())];
+        let e = Config::from_parts("f", "", &env).unwrap_err();
+        assert!(e.0.contains("DESKBOT_TRIAGE__CONFIDENT") && e.0.contains("triage.confident"), "{e}");
+    }
+
+    #[test]
+    fn secrets_in_file_are_refused() {
+        let e = Config::from_parts("f", "slack_bot_token = \"xoxb-1\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("environment variables only"), "{e}");
+        assert!(!e.0.contains("xoxb-1"), "the secret itself is not echoed");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        assert!(Config::from_parts("f", "timezone = \"Mars/Base\"\n", &[]).unwrap_err().0.contains("timezone"));
+        let e = Config::from_parts("f", "[roles.skype]\nx = \"technician\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("roles.skype"), "{e}");
+        let e = Config::from_parts("f", "[roles.console]\nsam = \"wizard\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("roles.console.sam"), "{e}");
+    }
+}

@@ -1,0 +1,604 @@
+//! The helpdesk service: turns one inbound [`Envelope`] into ticket changes, events and outbound messages, and
+//! commits them atomically through the [`Store`] port. Platform-neutral; time comes from the [`Clock`].
+
+use super::clock::Clock;
+use super::command::{self, Command, HELP};
+use super::duration::human;
+use super::ids::{Place, TicketNo, UserRef};
+use super::message::{Body, Button, Envelope, MessageKind, Outbound};
+use super::roles::Role;
+use super::sla::Policies;
+use super::ticket::{Event, NewTicket, Origin, Ticket, TicketError, Timestamp};
+use super::triage::{Classification, Classifier};
+use crate::store::{Commit, Committed, Store, StoreError, TicketFilter};
+use chrono_tz::Tz;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Longest message text we store on a ticket; longer text is cut and marked.
+pub const MAX_STORED_TEXT: usize = 16 * 1024;
+
+/// Settings the desk needs, taken from the configuration.
+#[derive(Debug, Clone)]
+pub struct DeskSettings {
+    /// The helpdesk channel: every message there is read.
+    pub helpdesk_channel: String,
+    /// Where new-ticket cards go for technicians.
+    pub queue_channel: String,
+    /// Time zone for times shown to people.
+    pub timezone: Tz,
+    /// Confidence at or above which a ticket is opened without asking.
+    pub confident: f64,
+    /// Role per user key (`platform:id`).
+    pub roles: HashMap<String, Role>,
+}
+
+/// Why an event could not be handled (as opposed to a refusal, which is a reply to the user).
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Optimistic retries ran out under heavy contention on one ticket.
+    #[error("ticket {0} is changing too fast; try again")]
+    Busy(TicketNo),
+}
+
+/// What happened to an inbound event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Done,
+    /// Already handled before (same dedupe key): nothing was done.
+    Duplicate,
+}
+
+/// The helpdesk core.
+pub struct Desk<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    classifier: Arc<Classifier>,
+    policies: Policies,
+    settings: DeskSettings,
+    /// Roles given at run time (replay `@role`, console `/as NAME ROLE`), on top of the configured ones.
+    overrides: RwLock<HashMap<String, Role>>,
+}
+
+/// Collects one event's changes before they are committed.
+struct Work {
+    commit: Commit,
+}
+
+impl Work {
+    fn events(&mut self, n: TicketNo, ev: Vec<Event>) {
+        self.commit.events.extend(ev.into_iter().map(|e| (n, e)));
+    }
+    fn send(&mut self, m: Outbound) {
+        self.commit.outbox.push(m);
+    }
+}
+
+/// A refusal or a mistake by the user: shown to them, nothing else changes (except an audit event).
+struct Refusal {
+    text: String,
+    audit: Option<(TicketNo, String)>,
+}
+
+impl From<TicketError> for Refusal {
+    fn from(e: TicketError) -> Self {
+        Refusal { text: e.to_string(), audit: None }
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(text: String) -> Self {
+        Refusal { text, audit: None }
+    }
+}
+
+enum Flow {
+    Ok,
+    Refused(Refusal),
+}
+
+impl<S: Store> Desk<S> {
+    pub fn new(
+        store: S,
+        clock: Arc<dyn Clock>,
+        classifier: Arc<Classifier>,
+        policies: Policies,
+        settings: DeskSettings,
+    ) -> Self {
+        Desk { store, clock, classifier, policies, settings, overrides: RwLock::new(HashMap::new()) }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &DeskSettings {
+        &self.settings
+    }
+
+    pub fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Gives `user` a role for the rest of this run (replay `@role`, console `/as NAME ROLE`).
+    pub fn set_role(&self, user: &UserRef, role: Role) {
+        self.overrides.write().unwrap_or_else(|e| e.into_inner()).insert(user.key(), role);
+    }
+
+    pub fn role_of(&self, user: &UserRef) -> Role {
+        let key = user.key();
+        if let Some(r) = self.overrides.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return *r;
+        }
+        self.settings.roles.get(&key).copied().unwrap_or_default()
+    }
+
+    /// Handles one inbound event: decide, then commit everything it changes in one transaction.
+    /// Retries on a concurrent change to the same ticket, re-reading it each time.
+    pub async fn handle(&self, env: &Envelope) -> Result<Handled, DeskError> {
+        let mut last_conflict = TicketNo(0);
+        for _ in 0..8 {
+            if self.store.seen(&env.dedupe_key).await? {
+                return Ok(Handled::Duplicate);
+            }
+            let now = self.clock.now();
+            let mut w = Work {
+                commit: Commit { dedupe_key: Some(env.dedupe_key.clone()), at: Some(now), ..Commit::default() },
+            };
+            self.decide(env, now, &mut w).await?;
+            match self.store.commit(w.commit).await {
+                Ok(Committed::Written) => return Ok(Handled::Done),
+                Ok(Committed::Duplicate) => return Ok(Handled::Duplicate),
+                Err(StoreError::Conflict(n)) => last_conflict = n,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DeskError::Busy(last_conflict))
+    }
+
+    async fn decide(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<(), DeskError> {
+        let result = match &env.body {
+            Body::Text { text } => self.on_text(env, text, now, w).await?,
+            Body::Command { name, args } => match name.trim_start_matches('/') {
+                "ticket" => match command::parse_ticket(args) {
+                    Ok(cmd) => self.on_command(env, cmd, now, w).await?,
+                    Err(e) => Flow::Refused(e.into()),
+                },
+                other => Flow::Refused(format!("unknown command `/{other}`; try `/ticket help`").into()),
+            },
+            Body::Action { action } => match command::parse_action(action) {
+                Ok(cmd) => self.on_command(env, cmd, now, w).await?,
+                Err(e) => Flow::Refused(e.into()),
+            },
+        };
+        if let Flow::Refused(r) = result {
+            // A refusal replaces whatever was planned: only the message and the audit entry are written.
+            w.commit.inserts.clear();
+            w.commit.updates.clear();
+            w.commit.events.clear();
+            w.commit.outbox.clear();
+            if let Some((n, action)) = r.audit {
+                w.commit.events.push((
+                    n,
+                    Event {
+                        at: now,
+                        actor: Some(env.actor.clone()),
+                        kind: super::ticket::EventKind::Denied { action, reason: r.text.clone() },
+                    },
+                ));
+            }
+            w.send(Outbound::to_user(&env.actor, &env.place, r.text).kind(MessageKind::Ephemeral));
+        }
+        Ok(())
+    }
+
+    fn in_scope(&self, env: &Envelope) -> bool {
+        env.place.dm || env.mentioned || env.place.channel == self.settings.helpdesk_channel
+    }
+
+    async fn on_text(&self, env: &Envelope, text: &str, now: Timestamp, w: &mut Work) -> Result<Flow, DeskError> {
+        let text = bound_text(text);
+        // A message in a ticket's thread belongs to that ticket.
+        if let Some(mut t) = self.store.ticket_by_thread(env.actor.platform, &env.place).await? {
+            return Ok(self.thread_message(env, &mut t, &text, now, w));
+        }
+        if !self.in_scope(env) {
+            return Ok(Flow::Ok);
+        }
+        let c = self.classifier.classify(&text);
+        if c.category == "none" {
+            if env.place.dm || env.mentioned {
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(c.intent.as_deref())));
+            }
+            return Ok(Flow::Ok);
+        }
+        if text.trim().is_empty() {
+            return Ok(Flow::Ok);
+        }
+        self.open_ticket(env, &text, c, now, w).await?;
+        Ok(Flow::Ok)
+    }
+
+    fn thread_message(&self, env: &Envelope, t: &mut Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
+        let role = self.role_of(&env.actor);
+        let is_requester = t.requester.same_person(&env.actor);
+        let result = if role.is_staff() && !is_requester {
+            t.reply(&env.actor, text, now)
+        } else {
+            t.requester_message(&env.actor, text, now)
+        };
+        match result {
+            Ok(ev) => {
+                w.events(t.number, ev);
+                if !(role.is_staff() && !is_requester)
+                    && let Some(owner) = &t.owner
+                {
+                    let msg = format!("{} added to {}: {}", env.actor.name, t.number, quote(text));
+                    w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
+                }
+                w.commit.updates.push(t.clone());
+                Flow::Ok
+            }
+            // A closed ticket's thread: say how to get help instead of silently dropping the message.
+            Err(TicketError::NotActive { .. }) | Err(TicketError::IllegalTransition { .. }) => Flow::Refused(
+                format!(
+                    "{} is {}. Press Reopen or write a new message in the helpdesk channel to open a new ticket.",
+                    t.number, t.state
+                )
+                .into(),
+            ),
+            Err(e) => Flow::Refused(e.into()),
+        }
+    }
+
+    async fn open_ticket(
+        &self,
+        env: &Envelope,
+        text: &str,
+        c: Classification,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<(), DeskError> {
+        let number = self.store.next_ticket_number().await?;
+        let place = reply_place(env);
+        let (mut t, ev) = Ticket::open(NewTicket {
+            number,
+            text: text.to_string(),
+            requester: env.actor.clone(),
+            origin: Origin { platform: env.actor.platform, place: place.clone() },
+            category: c.category.clone(),
+            intent: c.intent.clone(),
+            confidence: c.confidence,
+            ticket_type: c.ticket_type,
+            priority: c.priority,
+            at: now,
+        });
+        let tg = self.policies.apply(&mut t);
+        w.events(number, ev);
+        let unsure = c.confidence < self.settings.confident;
+        let what = if unsure {
+            "I couldn't tell what this is about, so a technician will categorise it".to_string()
+        } else {
+            format!("{} ({} {})", t.category, t.priority, t.ticket_type)
+        };
+        let reply = format!(
+            "Ticket {number} opened: {what}. A technician will respond by {} (within {}).",
+            self.fmt_time(tg.first_response_due),
+            human(tg.first_response)
+        );
+        w.send(Outbound::to_user(&env.actor, &place, reply).about(number));
+        w.send(self.card(&t, now));
+        w.commit.inserts.push(t);
+        Ok(())
+    }
+
+    /// The queue-channel card for a ticket.
+    fn card(&self, t: &Ticket, now: Timestamp) -> Outbound {
+        let text = format!(
+            "New ticket {} · {} · {} · from {}: {} · {}",
+            t.number,
+            t.priority,
+            t.category,
+            t.requester.name,
+            quote(&t.title),
+            self.due_phrase(t, now)
+        );
+        let mut m = Outbound::to_channel(t.origin.platform, &self.settings.queue_channel, text)
+            .with_buttons(vec![Button::new("Claim", command::action("claim", t.number)).primary()])
+            .kind(MessageKind::Card)
+            .about(t.number);
+        m.place = self.staff_place();
+        m
+    }
+
+    fn staff_place(&self) -> Place {
+        Place { channel: self.settings.queue_channel.clone(), ..Place::default() }
+    }
+
+    /// "response due in 3h 55m (Mon 2 Mar 13:00 UTC)" or the resolution clock once answered.
+    fn due_phrase(&self, t: &Ticket, now: Timestamp) -> String {
+        let (what, due) = if t.first_response_at.is_none() {
+            ("response", t.first_response_due)
+        } else {
+            ("resolution", t.resolution_due)
+        };
+        match due {
+            Some(d) if d >= now => format!("{what} due in {} ({})", human(d - now), self.fmt_time(d)),
+            Some(d) => format!("{what} overdue by {} ({})", human(now - d), self.fmt_time(d)),
+            None => format!("no {what} target"),
+        }
+    }
+
+    /// A time as people read it, in the configured zone: `Mon 2 Mar 13:00 UTC`.
+    pub fn fmt_time(&self, t: Timestamp) -> String {
+        t.with_timezone(&self.settings.timezone).format("%a %-d %b %H:%M %Z").to_string()
+    }
+
+    async fn load(&self, n: TicketNo) -> Result<Result<Ticket, Refusal>, DeskError> {
+        Ok(self.store.ticket(n).await?.ok_or_else(|| Refusal::from(format!("there is no ticket {n}"))))
+    }
+
+    async fn on_command(&self, env: &Envelope, cmd: Command, now: Timestamp, w: &mut Work) -> Result<Flow, DeskError> {
+        let role = self.role_of(&env.actor);
+        let me = &env.actor;
+        let ticket = match cmd.ticket() {
+            Some(n) => match self.load(n).await? {
+                Ok(t) => Some(t),
+                Err(r) => return Ok(Flow::Refused(r)),
+            },
+            None => None,
+        };
+        if let Err(reason) = authorize(role, &cmd, ticket.as_ref(), me) {
+            return Ok(Flow::Refused(Refusal {
+                text: reason,
+                audit: cmd.ticket().map(|n| (n, cmd.verb().to_string())),
+            }));
+        }
+        match cmd {
+            Command::Queue | Command::Mine => {
+                let mut out = vec![];
+                self.list(env, matches!(cmd, Command::Mine), &mut out).await?;
+                w.commit.outbox.extend(out);
+                Ok(Flow::Ok)
+            }
+            cmd => Ok(match self.apply(env, cmd, ticket, now, w) {
+                Ok(()) => Flow::Ok,
+                Err(r) => Flow::Refused(r),
+            }),
+        }
+    }
+
+    /// Runs a command on one ticket (already loaded and authorised).
+    fn apply(
+        &self,
+        env: &Envelope,
+        cmd: Command,
+        ticket: Option<Ticket>,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<(), Refusal> {
+        let me = &env.actor;
+        let here = |text: String| Outbound::to_user(me, &env.place, text).kind(MessageKind::Ephemeral);
+        let Some(mut t) = ticket else {
+            if cmd == Command::Help {
+                w.send(here(HELP.to_string()));
+                return Ok(());
+            }
+            return Err(Refusal::from("that command needs a ticket number".to_string()));
+        };
+        match cmd {
+            Command::Help | Command::Queue | Command::Mine => w.send(here(HELP.to_string())),
+            Command::Show(_) => w.send(here(self.show(&t, now))),
+            Command::Claim(_) => {
+                let ev = t.claim(me, now)?;
+                w.events(t.number, ev);
+                w.send(here(format!("You now own {}: {}", t.number, quote(&t.title))).about(t.number));
+                w.send(self.to_requester(&t, format!("{} is now handling your ticket {}.", me.name, t.number)));
+                w.commit.updates.push(t);
+            }
+            Command::Unclaim(_) => {
+                let ev = t.unclaim(me, now)?;
+                w.events(t.number, ev);
+                w.send(here(format!("{} is back in the queue with no owner.", t.number)));
+                w.commit.updates.push(t);
+            }
+            Command::Reply(_, text) => {
+                let text = bound_text(&text);
+                let ev = t.reply(me, &text, now)?;
+                w.events(t.number, ev);
+                w.send(self.to_requester(&t, format!("{} on {}: {}", me.name, t.number, text)));
+                w.send(here(format!("Reply sent to {} on {}.", t.requester.name, t.number)));
+                w.commit.updates.push(t);
+            }
+            Command::Note(_, text) => {
+                let ev = t.note(me, &bound_text(&text), now)?;
+                w.events(t.number, ev);
+                w.send(here(format!("Internal note added to {} (not shown to {}).", t.number, t.requester.name)));
+                w.commit.updates.push(t);
+            }
+            Command::Resolve(_, text) => {
+                let text = text.map(|s| bound_text(&s));
+                let ev = t.resolve(me, text.as_deref(), false, now)?;
+                w.events(t.number, ev);
+                let said = text.as_deref().map(|s| format!(": {s}")).unwrap_or_default();
+                let msg = format!(
+                    "{} marked your ticket {} resolved{said}. If it is still broken, press Reopen or reply here.",
+                    me.name, t.number
+                );
+                w.send(
+                    self.to_requester(&t, msg)
+                        .with_buttons(vec![Button::new("Reopen", command::action("reopen", t.number))]),
+                );
+                w.send(here(format!("Resolved {}.", t.number)));
+                w.commit.updates.push(t);
+            }
+            Command::Reopen(_, reason) => {
+                let ev = t.reopen(me, reason.as_deref(), now)?;
+                w.events(t.number, ev);
+                w.send(here(format!("{} is open again.", t.number)));
+                if let Some(owner) = t.owner.clone().filter(|o| !o.same_person(me)) {
+                    let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+                    let place = Place { dm: true, ..self.staff_place() };
+                    w.send(
+                        Outbound::to_user(&owner, &place, format!("{} reopened {}{why}", me.name, t.number))
+                            .about(t.number),
+                    );
+                }
+                w.commit.updates.push(t);
+            }
+            Command::Close(_) => {
+                let ev = t.close(me, now)?;
+                w.events(t.number, ev);
+                w.send(here(format!("Closed {}.", t.number)));
+                w.commit.updates.push(t);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Store> Desk<S> {
+    /// Runs `/ticket queue` and `/ticket mine`, which read lists from the store.
+    pub async fn list(&self, env: &Envelope, mine: bool, w_out: &mut Vec<Outbound>) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        let role = self.role_of(&env.actor);
+        let f = if mine {
+            if role.is_staff() {
+                TicketFilter { active_only: true, owner: Some(env.actor.key()), ..TicketFilter::default() }
+            } else {
+                TicketFilter { active_only: true, requester: Some(env.actor.key()), ..TicketFilter::default() }
+            }
+        } else {
+            TicketFilter { active_only: true, ..TicketFilter::default() }
+        };
+        let mut ts = self.store.tickets(&f).await?;
+        ts.sort_by_key(|t| (next_due(t), t.number));
+        let title = if mine { "Your open tickets" } else { "Queue" };
+        let text = if ts.is_empty() {
+            if mine { "You have no open tickets.".to_string() } else { "The queue is empty.".to_string() }
+        } else {
+            let mut s = format!("{title}: {} open, most urgent first", ts.len());
+            for t in ts.iter().take(50) {
+                let owner = t.owner.as_ref().map(|o| format!("owner {}", o.name)).unwrap_or_else(|| "unowned".into());
+                s.push_str(&format!(
+                    "\n{} {} {} · {} · {} · {} · {}: {}",
+                    t.number,
+                    t.priority,
+                    t.category,
+                    t.state,
+                    owner,
+                    self.due_phrase(t, now),
+                    t.requester.name,
+                    t.title
+                ));
+            }
+            if ts.len() > 50 {
+                s.push_str(&format!("\n… and {} more", ts.len() - 50));
+            }
+            s
+        };
+        w_out.push(Outbound::to_user(&env.actor, &env.place, text).kind(MessageKind::Ephemeral));
+        Ok(())
+    }
+
+    fn to_requester(&self, t: &Ticket, text: String) -> Outbound {
+        Outbound::to_user(&t.requester, &t.origin.place, text).about(t.number)
+    }
+
+    fn show(&self, t: &Ticket, now: Timestamp) -> String {
+        let owner = t.owner.as_ref().map(|o| o.name.as_str()).unwrap_or("nobody");
+        format!(
+            "{} {} · {} {} · {} · owner {} · requester {} · opened {} · {}\n{}",
+            t.number,
+            quote(&t.title),
+            t.priority,
+            t.ticket_type,
+            t.category,
+            owner,
+            t.requester.name,
+            self.fmt_time(t.created_at),
+            if t.state.is_active() { self.due_phrase(t, now) } else { format!("state {}", t.state) },
+            t.description
+        )
+    }
+}
+
+/// Role rules for each command. Requesters act only on their own tickets.
+fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Result<(), String> {
+    let own = t.is_some_and(|t| t.requester.same_person(me));
+    let staff = role.is_staff();
+    let ok = match cmd {
+        Command::Help | Command::Mine => true,
+        Command::Show(_) => staff || own || role == Role::Manager,
+        Command::Reopen(..) | Command::Close(_) => staff || own,
+        Command::Unclaim(_) => staff && (t.is_some_and(|t| t.is_owned_by(me)) || role.can_reassign()),
+        Command::Queue => staff || role == Role::Manager,
+        Command::Claim(_) | Command::Reply(..) | Command::Note(..) | Command::Resolve(..) => staff,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match cmd {
+        Command::Unclaim(_) if staff => "only the owner or a lead can unclaim a ticket".to_string(),
+        Command::Show(_) | Command::Reopen(..) | Command::Close(_) => {
+            format!("you can only {} your own tickets", cmd.verb())
+        }
+        Command::Queue => format!("only technicians and managers can see the queue (you are a {role})"),
+        _ => format!("only technicians can {} tickets (you are a {role})", cmd.verb()),
+    })
+}
+
+/// The instant that matters next for a ticket: first response until answered, then resolution.
+fn next_due(t: &Ticket) -> Timestamp {
+    let d = if t.first_response_at.is_none() { t.first_response_due } else { t.resolution_due };
+    d.unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
+/// Replies to a channel message go in its thread; DMs stay flat.
+fn reply_place(env: &Envelope) -> Place {
+    let mut p = env.place.clone();
+    if !p.dm && p.thread.is_none() {
+        p.thread = p.message.clone();
+    }
+    p.message = None;
+    p
+}
+
+/// Cuts text to [`MAX_STORED_TEXT`] bytes on a character boundary and drops control characters other than
+/// newlines and tabs.
+pub fn bound_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_STORED_TEXT));
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            continue;
+        }
+        if out.len() + c.len_utf8() > MAX_STORED_TEXT {
+            out.push_str(&format!(" …[cut at {} KB of {} KB]", MAX_STORED_TEXT / 1024, text.len() / 1024));
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn quote(s: &str) -> String {
+    format!("“{s}”")
+}
+
+fn small_talk_reply(intent: Option<&str>) -> String {
+    match intent {
+        Some(i) if i.contains("thanks") => {
+            "You're welcome! If something else breaks, just describe it here and I'll open a ticket.".into()
+        }
+        Some(i) if i.contains("greeting") => {
+            "Hi! Tell me what's not working (e.g. \"the printer on floor 2 is jammed\") and I'll open a ticket.".into()
+        }
+        _ => "I'm the IT helpdesk bot. Describe what's not working and I'll open a ticket.".into(),
+    }
+}

@@ -1,0 +1,13 @@
+//! The platform-neutral core: tickets, triage, SLA, commands and the desk service. No I/O happens here; storage
+//! and chat are reached through the [`crate::store::Store`] port and the outbox, time through [`clock::Clock`].
+
+pub mod clock;
+pub mod command;
+pub mod desk;
+pub mod duration;
+pub mod ids;
+pub mod message;
+pub mod roles;
+pub mod sla;
+pub mod ticket;
+pub mod triage;

@@ -1,0 +1,672 @@
+//! The ticket and its state machine: states, single owner, replies vs notes, and the append-only event log.
+//!
+//! Every change goes through a method here that checks the transition, mutates the ticket and returns the
+//! [`Event`] that records it. Nothing here does I/O; callers persist the ticket and its new events together.
+
+use super::ids::{Place, Platform, TicketNo, UserRef};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub type Timestamp = DateTime<Utc>;
+
+/// Lifecycle of a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    New,
+    Open,
+    PendingUser,
+    PendingVendor,
+    Resolved,
+    Closed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::New => "new",
+            State::Open => "open",
+            State::PendingUser => "pending_user",
+            State::PendingVendor => "pending_vendor",
+            State::Resolved => "resolved",
+            State::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        Some(match s {
+            "new" => State::New,
+            "open" => State::Open,
+            "pending_user" => State::PendingUser,
+            "pending_vendor" => State::PendingVendor,
+            "resolved" => State::Resolved,
+            "closed" => State::Closed,
+            _ => return None,
+        })
+    }
+
+    /// Still needs work from somebody (not resolved or closed).
+    pub fn is_active(self) -> bool {
+        !matches!(self, State::Resolved | State::Closed)
+    }
+
+    /// True if `self -> to` is a legal transition.
+    pub fn can_go(self, to: State) -> bool {
+        use State::*;
+        matches!(
+            (self, to),
+            (New, Open)
+                | (New | Open | PendingVendor, PendingUser)
+                | (New | Open | PendingUser, PendingVendor)
+                | (PendingUser | PendingVendor, Open)
+                | (New | Open | PendingUser | PendingVendor, Resolved)
+                | (Resolved, Closed)
+                | (Resolved | Closed, Open)
+        )
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Incident (something broke) or request (something is wanted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketType {
+    Incident,
+    Request,
+}
+
+impl TicketType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketType::Incident => "incident",
+            TicketType::Request => "request",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TicketType> {
+        match s {
+            "incident" => Some(TicketType::Incident),
+            "request" => Some(TicketType::Request),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TicketType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// P1 (most urgent) to P4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Priority {
+    P1,
+    P2,
+    P3,
+    P4,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::P1 => "P1",
+            Priority::P2 => "P2",
+            Priority::P3 => "P3",
+            Priority::P4 => "P4",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Priority> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "P1" | "1" => Some(Priority::P1),
+            "P2" | "2" => Some(Priority::P2),
+            "P3" | "3" => Some(Priority::P3),
+            "P4" | "4" => Some(Priority::P4),
+            _ => None,
+        }
+    }
+    /// One step more urgent (P1 stays P1).
+    pub fn raised(self) -> Priority {
+        match self {
+            Priority::P1 | Priority::P2 => Priority::P1,
+            Priority::P3 => Priority::P2,
+            Priority::P4 => Priority::P3,
+        }
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the ticket was raised, so replies go back to the same thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub platform: Platform,
+    pub place: Place,
+}
+
+/// One entry of the append-only log: who did what, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: Timestamp,
+    /// `None` when deskbot itself acted (scheduler, classifier).
+    pub actor: Option<UserRef>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What changed. Serialized with a `kind` tag; later variants are only ever added, never renamed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    Created {
+        title: String,
+        category: String,
+        priority: Priority,
+        ticket_type: TicketType,
+    },
+    Classified {
+        intent: Option<String>,
+        category: String,
+        confidence: f64,
+    },
+    StateChanged {
+        from: State,
+        to: State,
+    },
+    OwnerChanged {
+        from: Option<UserRef>,
+        to: Option<UserRef>,
+    },
+    PublicReply {
+        text: String,
+    },
+    InternalNote {
+        text: String,
+    },
+    RequesterMessage {
+        text: String,
+    },
+    PriorityChanged {
+        from: Priority,
+        to: Priority,
+    },
+    CategoryChanged {
+        from: String,
+        to: String,
+    },
+    Resolved {
+        text: Option<String>,
+    },
+    Reopened {
+        reason: Option<String>,
+    },
+    Closed,
+    /// An action was refused by the role rules; kept for audit.
+    Denied {
+        action: String,
+        reason: String,
+    },
+}
+
+/// Why a change to a ticket was refused. Messages are shown to the person who asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    /// The state machine does not allow this move.
+    #[error("{ticket} is {from}; it cannot go to {to}")]
+    IllegalTransition { ticket: TicketNo, from: State, to: State },
+    /// Somebody else already owns the ticket.
+    #[error("{ticket} is already owned by {owner}")]
+    AlreadyOwned { ticket: TicketNo, owner: String },
+    /// The actor already owns it.
+    #[error("you already own {ticket}")]
+    AlreadyYours { ticket: TicketNo },
+    /// Unclaim/ownership action on a ticket nobody owns.
+    #[error("{ticket} has no owner")]
+    NotOwned { ticket: TicketNo },
+    /// The ticket is resolved or closed and cannot take this action.
+    #[error("{ticket} is {state}; reopen it first")]
+    NotActive { ticket: TicketNo, state: State },
+    /// Empty text where some is needed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A ticket as the core sees it. Events live beside it in storage; the methods below return new ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub number: TicketNo,
+    pub title: String,
+    pub description: String,
+    pub requester: UserRef,
+    pub origin: Origin,
+    pub category: String,
+    pub intent: Option<String>,
+    pub ticket_type: TicketType,
+    pub priority: Priority,
+    pub state: State,
+    pub owner: Option<UserRef>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub first_response_at: Option<Timestamp>,
+    pub first_response_due: Option<Timestamp>,
+    pub resolution_due: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    /// Resolved by self-service (a runbook) with no technician.
+    pub deflected: bool,
+    pub reopen_count: u32,
+    /// Optimistic-concurrency version, bumped by the store on every write.
+    pub version: i64,
+}
+
+/// The facts needed to open a ticket.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub number: TicketNo,
+    pub text: String,
+    pub requester: UserRef,
+    pub origin: Origin,
+    pub category: String,
+    pub intent: Option<String>,
+    pub confidence: f64,
+    pub ticket_type: TicketType,
+    pub priority: Priority,
+    pub at: Timestamp,
+}
+
+/// Longest title we keep; the full text stays in the description.
+pub const TITLE_MAX_CHARS: usize = 120;
+
+/// The first line of `text`, cleaned of control characters and cut to [`TITLE_MAX_CHARS`].
+pub fn title_from(text: &str) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let clean: String = line.chars().filter(|c| !c.is_control()).collect();
+    let mut out: String = clean.chars().take(TITLE_MAX_CHARS).collect();
+    if clean.chars().count() > TITLE_MAX_CHARS {
+        out.push('…');
+    }
+    if out.is_empty() { "(no text)".to_string() } else { out }
+}
+
+impl Ticket {
+    /// Opens a ticket in state `new` and returns it with its first events.
+    pub fn open(n: NewTicket) -> (Ticket, Vec<Event>) {
+        let title = title_from(&n.text);
+        let t = Ticket {
+            number: n.number,
+            title: title.clone(),
+            description: n.text,
+            requester: n.requester.clone(),
+            origin: n.origin,
+            category: n.category.clone(),
+            intent: n.intent.clone(),
+            ticket_type: n.ticket_type,
+            priority: n.priority,
+            state: State::New,
+            owner: None,
+            created_at: n.at,
+            updated_at: n.at,
+            first_response_at: None,
+            first_response_due: None,
+            resolution_due: None,
+            resolved_at: None,
+            closed_at: None,
+            deflected: false,
+            reopen_count: 0,
+            version: 0,
+        };
+        let events = vec![
+            Event {
+                at: n.at,
+                actor: Some(n.requester),
+                kind: EventKind::Created {
+                    title,
+                    category: n.category.clone(),
+                    priority: n.priority,
+                    ticket_type: n.ticket_type,
+                },
+            },
+            Event {
+                at: n.at,
+                actor: None,
+                kind: EventKind::Classified { intent: n.intent, category: n.category, confidence: n.confidence },
+            },
+        ];
+        (t, events)
+    }
+
+    fn event(&mut self, at: Timestamp, actor: &UserRef, kind: EventKind) -> Event {
+        self.updated_at = at;
+        Event { at, actor: Some(actor.clone()), kind }
+    }
+
+    fn go(&mut self, to: State, at: Timestamp, actor: &UserRef) -> Result<Event, TicketError> {
+        if !self.state.can_go(to) {
+            return Err(TicketError::IllegalTransition { ticket: self.number, from: self.state, to });
+        }
+        let from = self.state;
+        self.state = to;
+        match to {
+            State::Resolved => self.resolved_at = Some(at),
+            State::Closed => self.closed_at = Some(at),
+            State::Open if matches!(from, State::Resolved | State::Closed) => {
+                self.resolved_at = None;
+                self.closed_at = None;
+            }
+            _ => {}
+        }
+        Ok(self.event(at, actor, EventKind::StateChanged { from, to }))
+    }
+
+    fn require_active(&self) -> Result<(), TicketError> {
+        if self.state.is_active() {
+            Ok(())
+        } else {
+            Err(TicketError::NotActive { ticket: self.number, state: self.state })
+        }
+    }
+
+    /// A technician takes the ticket. Fails if somebody owns it already.
+    pub fn claim(&mut self, who: &UserRef, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        self.require_active()?;
+        match &self.owner {
+            Some(o) if o.same_person(who) => return Err(TicketError::AlreadyYours { ticket: self.number }),
+            Some(o) => return Err(TicketError::AlreadyOwned { ticket: self.number, owner: o.name.clone() }),
+            None => {}
+        }
+        let mut ev = vec![];
+        if self.state == State::New {
+            ev.push(self.go(State::Open, at, who)?);
+        }
+        self.owner = Some(who.clone());
+        ev.push(self.event(at, who, EventKind::OwnerChanged { from: None, to: Some(who.clone()) }));
+        Ok(ev)
+    }
+
+    /// Gives the ticket to `to`, replacing any owner (the caller checks that `by` may do so).
+    pub fn assign(&mut self, to: &UserRef, by: &UserRef, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        self.require_active()?;
+        if self.owner.as_ref().is_some_and(|o| o.same_person(to)) {
+            return Err(TicketError::Invalid(format!("{} already owns {}", to.name, self.number)));
+        }
+        let mut ev = vec![];
+        if self.state == State::New {
+            ev.push(self.go(State::Open, at, by)?);
+        }
+        let from = self.owner.replace(to.clone());
+        ev.push(self.event(at, by, EventKind::OwnerChanged { from, to: Some(to.clone()) }));
+        Ok(ev)
+    }
+
+    /// The owner lets go of the ticket.
+    pub fn unclaim(&mut self, by: &UserRef, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        let Some(from) = self.owner.take() else {
+            return Err(TicketError::NotOwned { ticket: self.number });
+        };
+        Ok(vec![self.event(at, by, EventKind::OwnerChanged { from: Some(from), to: None })])
+    }
+
+    /// A public reply to the requester. The first one by a human stops the first-response clock.
+    pub fn reply(&mut self, by: &UserRef, text: &str, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        let text = nonempty(text, "a reply needs text")?;
+        self.require_active()?;
+        let mut ev = vec![];
+        if self.state == State::New {
+            ev.push(self.go(State::Open, at, by)?);
+        }
+        if self.first_response_at.is_none() {
+            self.first_response_at = Some(at);
+        }
+        ev.push(self.event(at, by, EventKind::PublicReply { text }));
+        Ok(ev)
+    }
+
+    /// An internal note: technicians only, never shown to the requester, does not count as a response.
+    pub fn note(&mut self, by: &UserRef, text: &str, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        let text = nonempty(text, "a note needs text")?;
+        Ok(vec![self.event(at, by, EventKind::InternalNote { text })])
+    }
+
+    /// The requester added information. A ticket waiting on the requester goes back to open.
+    pub fn requester_message(&mut self, by: &UserRef, text: &str, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        let text = nonempty(text, "an empty message adds nothing")?;
+        let mut ev = vec![self.event(at, by, EventKind::RequesterMessage { text })];
+        if self.state == State::PendingUser {
+            ev.push(self.go(State::Open, at, by)?);
+        }
+        Ok(ev)
+    }
+
+    /// Waits on the requester or a vendor.
+    pub fn pending(&mut self, on: State, by: &UserRef, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        if !matches!(on, State::PendingUser | State::PendingVendor) {
+            return Err(TicketError::Invalid("pending is for pending_user or pending_vendor".into()));
+        }
+        Ok(vec![self.go(on, at, by)?])
+    }
+
+    /// Marks the problem solved. `deflected` when self-service fixed it with no technician.
+    pub fn resolve(
+        &mut self,
+        by: &UserRef,
+        text: Option<&str>,
+        deflected: bool,
+        at: Timestamp,
+    ) -> Result<Vec<Event>, TicketError> {
+        let text = text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+        let mut ev = vec![self.go(State::Resolved, at, by)?];
+        self.deflected = deflected;
+        ev.push(self.event(at, by, EventKind::Resolved { text }));
+        Ok(ev)
+    }
+
+    /// Brings a resolved or closed ticket back to open; the owner is kept.
+    pub fn reopen(&mut self, by: &UserRef, reason: Option<&str>, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        let mut ev = vec![self.go(State::Open, at, by)?];
+        self.reopen_count += 1;
+        self.deflected = false;
+        let reason = reason.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+        ev.push(self.event(at, by, EventKind::Reopened { reason }));
+        Ok(ev)
+    }
+
+    /// Closes a resolved ticket for good (it can still be reopened).
+    pub fn close(&mut self, by: &UserRef, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        let mut ev = vec![self.go(State::Closed, at, by)?];
+        ev.push(self.event(at, by, EventKind::Closed));
+        Ok(ev)
+    }
+
+    pub fn set_priority(&mut self, p: Priority, by: &UserRef, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        if p == self.priority {
+            return Err(TicketError::Invalid(format!("{} is already {p}", self.number)));
+        }
+        let from = std::mem::replace(&mut self.priority, p);
+        Ok(vec![self.event(at, by, EventKind::PriorityChanged { from, to: p })])
+    }
+
+    pub fn set_category(&mut self, c: &str, by: &UserRef, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        if c == self.category {
+            return Err(TicketError::Invalid(format!("{} is already in {c}", self.number)));
+        }
+        let from = std::mem::replace(&mut self.category, c.to_string());
+        Ok(vec![self.event(at, by, EventKind::CategoryChanged { from, to: c.to_string() })])
+    }
+
+    /// Records a refused action in the audit log.
+    pub fn denied(&mut self, by: &UserRef, action: &str, reason: &str, at: Timestamp) -> Event {
+        Event { at, actor: Some(by.clone()), kind: EventKind::Denied { action: action.into(), reason: reason.into() } }
+    }
+
+    pub fn is_owned_by(&self, u: &UserRef) -> bool {
+        self.owner.as_ref().is_some_and(|o| o.same_person(u))
+    }
+}
+
+fn nonempty(text: &str, msg: &str) -> Result<String, TicketError> {
+    let t = text.trim();
+    if t.is_empty() { Err(TicketError::Invalid(msg.to_string())) } else { Ok(t.to_string()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(min: i64) -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap() + chrono::Duration::minutes(min)
+    }
+    fn user(n: &str) -> UserRef {
+        UserRef::new(Platform::Console, n, n)
+    }
+    fn ticket() -> Ticket {
+        Ticket::open(NewTicket {
+            number: TicketNo(1),
+            text: "printer jammed".into(),
+            requester: user("alice"),
+            origin: Origin { platform: Platform::Console, place: Place::default() },
+            category: "printing".into(),
+            intent: None,
+            confidence: 0.9,
+            ticket_type: TicketType::Incident,
+            priority: Priority::P3,
+            at: at(0),
+        })
+        .0
+    }
+
+    #[test]
+    fn every_state_pair_matches_the_documented_graph() {
+        use State::*;
+        let all = [New, Open, PendingUser, PendingVendor, Resolved, Closed];
+        let legal: Vec<(State, State)> = vec![
+            (New, Open),
+            (New, PendingUser),
+            (New, PendingVendor),
+            (New, Resolved),
+            (Open, PendingUser),
+            (Open, PendingVendor),
+            (Open, Resolved),
+            (PendingUser, Open),
+            (PendingUser, PendingVendor),
+            (PendingUser, Resolved),
+            (PendingVendor, Open),
+            (PendingVendor, PendingUser),
+            (PendingVendor, Resolved),
+            (Resolved, Closed),
+            (Resolved, Open),
+            (Closed, Open),
+        ];
+        for a in all {
+            for b in all {
+                assert_eq!(a.can_go(b), legal.contains(&(a, b)), "{a} -> {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn claim_opens_and_sets_single_owner() {
+        let mut t = ticket();
+        let ev = t.claim(&user("bob"), at(5)).unwrap();
+        assert_eq!(t.state, State::Open);
+        assert_eq!(t.owner.as_ref().unwrap().id, "bob");
+        assert_eq!(ev.len(), 2);
+        assert!(matches!(ev[0].kind, EventKind::StateChanged { from: State::New, to: State::Open }));
+    }
+
+    #[test]
+    fn second_claim_is_rejected_and_names_owner() {
+        let mut t = ticket();
+        t.claim(&user("bob"), at(5)).unwrap();
+        let err = t.claim(&user("carol"), at(6)).unwrap_err();
+        assert_eq!(err, TicketError::AlreadyOwned { ticket: TicketNo(1), owner: "bob".into() });
+        assert_eq!(err.to_string(), "#1 is already owned by bob");
+        assert_eq!(t.owner.as_ref().unwrap().id, "bob");
+        assert_eq!(t.claim(&user("bob"), at(7)).unwrap_err(), TicketError::AlreadyYours { ticket: TicketNo(1) });
+    }
+
+    #[test]
+    fn assign_replaces_owner_with_one_event() {
+        let mut t = ticket();
+        t.claim(&user("bob"), at(5)).unwrap();
+        let ev = t.assign(&user("carol"), &user("lead"), at(6)).unwrap();
+        assert_eq!(t.owner.as_ref().unwrap().id, "carol");
+        assert_eq!(ev.len(), 1);
+        match &ev[0].kind {
+            EventKind::OwnerChanged { from, to } => {
+                assert_eq!(from.as_ref().unwrap().id, "bob");
+                assert_eq!(to.as_ref().unwrap().id, "carol");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn note_does_not_count_as_first_response_but_reply_does() {
+        let mut t = ticket();
+        t.note(&user("bob"), "checked the spooler", at(3)).unwrap();
+        assert_eq!(t.first_response_at, None);
+        assert_eq!(t.state, State::New);
+        t.reply(&user("bob"), "on my way", at(10)).unwrap();
+        assert_eq!(t.first_response_at, Some(at(10)));
+        assert_eq!(t.state, State::Open);
+        t.reply(&user("bob"), "fixed?", at(20)).unwrap();
+        assert_eq!(t.first_response_at, Some(at(10)), "later replies do not move the first response");
+    }
+
+    #[test]
+    fn resolve_close_reopen_cycle() {
+        let mut t = ticket();
+        t.resolve(&user("bob"), Some("cleared the tray"), false, at(30)).unwrap();
+        assert_eq!(t.state, State::Resolved);
+        assert_eq!(t.resolved_at, Some(at(30)));
+        // resolving twice is illegal
+        let err = t.resolve(&user("bob"), None, false, at(31)).unwrap_err();
+        assert!(matches!(err, TicketError::IllegalTransition { from: State::Resolved, to: State::Resolved, .. }));
+        t.close(&user("alice"), at(40)).unwrap();
+        assert_eq!(t.state, State::Closed);
+        // closed cannot be resolved or claimed
+        assert!(t.resolve(&user("bob"), None, false, at(41)).is_err());
+        assert!(matches!(t.claim(&user("bob"), at(41)), Err(TicketError::NotActive { .. })));
+        t.reopen(&user("alice"), Some("jammed again"), at(50)).unwrap();
+        assert_eq!(t.state, State::Open);
+        assert_eq!(t.reopen_count, 1);
+        assert_eq!(t.resolved_at, None);
+    }
+
+    #[test]
+    fn pending_user_returns_to_open_on_requester_message() {
+        let mut t = ticket();
+        t.claim(&user("bob"), at(1)).unwrap();
+        t.pending(State::PendingUser, &user("bob"), at(2)).unwrap();
+        assert_eq!(t.state, State::PendingUser);
+        let ev = t.requester_message(&user("alice"), "it's the HP on floor 2", at(3)).unwrap();
+        assert_eq!(t.state, State::Open);
+        assert_eq!(ev.len(), 2);
+        assert!(t.pending(State::Resolved, &user("bob"), at(4)).is_err());
+    }
+
+    #[test]
+    fn empty_reply_and_unclaim_of_unowned_are_rejected() {
+        let mut t = ticket();
+        assert!(matches!(t.reply(&user("bob"), "  ", at(1)), Err(TicketError::Invalid(_))));
+        assert_eq!(t.unclaim(&user("bob"), at(1)).unwrap_err(), TicketError::NotOwned { ticket: TicketNo(1) });
+    }
+
+    #[test]
+    fn titles_are_bounded_and_clean() {
+        assert_eq!(title_from("\n\n  hello\u{7}  world \nsecond"), "hello  world");
+        let long = "x".repeat(500);
+        assert_eq!(title_from(&long).chars().count(), TITLE_MAX_CHARS + 1);
+        assert_eq!(title_from("   "), "(no text)");
+    }
+}

@@ -1,0 +1,145 @@
+//! The `deskbot` command line: console, replay, serve, migrate, config.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use deskbot::config::{Config, DEFAULT_TOML};
+use deskbot::core::clock::{Clock, SystemClock};
+use deskbot::store::{Db, redact_url};
+use deskbot::{adapters, app, replay};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "deskbot", version, about = "Self-hosted chatops IT helpdesk bot")]
+struct Cli {
+    /// Configuration file (default: ./deskbot.toml if present, else built-in defaults).
+    #[arg(long, global = true, env = "DESKBOT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Chat with deskbot in this terminal (embedded SQLite by default).
+    Console {
+        /// The identity you start as.
+        #[arg(long = "as", default_value = "alice")]
+        as_user: String,
+    },
+    /// Run a scripted conversation with a simulated clock and print what the bot said.
+    Replay {
+        /// The script (format in README.md, "Replay").
+        file: PathBuf,
+        /// Print {"messages": [...], "tickets": [...]} instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the configured adapters and the scheduler (for now: the console).
+    Serve {
+        #[arg(long = "as", default_value = "alice")]
+        as_user: String,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Print the documented default configuration.
+    PrintDefault,
+    /// Validate the configuration (file, environment) and the intent files; names the bad key.
+    Check,
+}
+
+fn init_logs(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => b.init(),
+        LogFormat::Json => b.json().init(),
+    }
+}
+
+async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    tracing::info!(database = %redact_url(&config.database_url), "opening database");
+    Ok(Db::open(&config.database_url).await?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let load = || Config::load(cli.config.as_deref()).map_err(anyhow::Error::from);
+    match cli.command {
+        Cmd::Config { action: ConfigCmd::PrintDefault } => {
+            print!("{DEFAULT_TOML}");
+        }
+        Cmd::Config { action: ConfigCmd::Check } => {
+            let c = load()?;
+            deskbot::catalog::load_classifier(c.catalog.intents_dir.as_deref().map(std::path::Path::new))
+                .map_err(|e| anyhow::anyhow!(e))?;
+            println!("configuration OK (database {})", redact_url(&c.database_url));
+        }
+        Cmd::Migrate => {
+            let c = load()?;
+            let db = open_db(&c).await?;
+            println!("migrations applied ({} at {})", db.backend(), redact_url(&c.database_url));
+        }
+        Cmd::Replay { file, json } => {
+            let out = replay::run_file(&file).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&out.json().await?)?);
+            } else {
+                print!("{}", out.text());
+            }
+        }
+        Cmd::Console { as_user } | Cmd::Serve { as_user } => {
+            let c = load()?;
+            let db = open_db(&c).await?;
+            let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+            let desk = app::desk(&c, db, clock.clone())?;
+            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+            adapters::console::run(&desk, clock.as_ref(), stdin, std::io::stdout(), &as_user)
+                .await
+                .context("console")?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.command {
+        Cmd::Serve { .. } | Cmd::Migrate => "info",
+        _ => "warn",
+    };
+    init_logs(cli.log_format, level);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Storage port: one [`Store`] trait with SQLite (embedded default) and PostgreSQL backends.
+//!
+//! Writes go through [`Commit`]: the inbound dedupe key, ticket inserts and version-checked updates, their events
+//! and the outbound messages they cause are written in one transaction, so an effect is never stored without the
+//! change that caused it, and a redelivered event is a no-op.
+
+mod sql;
+
+pub use sql::{PgStore, SqliteStore};
+
+use crate::core::ids::{Place, Platform, TicketNo};
+use crate::core::message::Outbound;
+use crate::core::ticket::{Event, Ticket, Timestamp};
+use std::future::Future;
+
+/// Errors from storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer changed a ticket since it was read; reload and retry.
+    #[error("ticket {0} was changed by someone else; retry")]
+    Conflict(TicketNo),
+    /// The database could not be reached or opened. The URL has its password removed.
+    #[error("cannot open database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    /// Applying migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+    /// Stored data could not be decoded (corrupt row or a newer schema).
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything one handled event changes, written atomically.
+#[derive(Debug, Default, Clone)]
+pub struct Commit {
+    /// The inbound event's dedupe key; if already stored the whole commit is skipped.
+    pub dedupe_key: Option<String>,
+    pub at: Option<Timestamp>,
+    /// New tickets (their numbers come from [`Store::next_ticket_number`]).
+    pub inserts: Vec<Ticket>,
+    /// Changed tickets, carrying the version they were read at.
+    pub updates: Vec<Ticket>,
+    pub events: Vec<(TicketNo, Event)>,
+    pub outbox: Vec<Outbound>,
+}
+
+impl Commit {
+    pub fn is_empty(&self) -> bool {
+        self.inserts.is_empty() && self.updates.is_empty() && self.events.is_empty() && self.outbox.is_empty()
+    }
+}
+
+/// What [`Store::commit`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    Written,
+    /// The dedupe key was already stored: nothing was written.
+    Duplicate,
+}
+
+/// A message waiting in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub created_at: Timestamp,
+    pub attempts: i64,
+    pub message: Outbound,
+}
+
+/// Filter for listing tickets.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    /// Only tickets not resolved or closed.
+    pub active_only: bool,
+    /// Only tickets owned by this user key (`platform:id`).
+    pub owner: Option<String>,
+    /// Only tickets raised by this user key.
+    pub requester: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// The storage port. Implemented by [`SqliteStore`], [`PgStore`] and [`Db`].
+pub trait Store: Send + Sync {
+    /// Applies pending migrations.
+    fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
+    /// Allocates the next ticket number; unique across concurrent writers (gaps are possible).
+    fn next_ticket_number(&self) -> impl Future<Output = Result<TicketNo>> + Send;
+    /// True if an inbound event with this key was already committed.
+    fn seen(&self, dedupe_key: &str) -> impl Future<Output = Result<bool>> + Send;
+    fn ticket(&self, n: TicketNo) -> impl Future<Output = Result<Option<Ticket>>> + Send;
+    /// The ticket raised by the message that started this thread.
+    fn ticket_by_thread(
+        &self,
+        platform: Platform,
+        place: &Place,
+    ) -> impl Future<Output = Result<Option<Ticket>>> + Send;
+    /// Tickets ordered by number.
+    fn tickets(&self, f: &TicketFilter) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
+    /// A ticket's events, oldest first.
+    fn events(&self, n: TicketNo) -> impl Future<Output = Result<Vec<Event>>> + Send;
+    /// Writes a commit atomically. [`StoreError::Conflict`] if an updated ticket changed since it was read.
+    fn commit(&self, c: Commit) -> impl Future<Output = Result<Committed>> + Send;
+    /// Leases up to `limit` due outbox messages to `worker` until `lease_until`, oldest first.
+    fn lease_outbox(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OutboxItem>>> + Send;
+    fn mark_delivered(&self, id: i64, at: Timestamp) -> impl Future<Output = Result<()>> + Send;
+    /// Records a failed attempt; the message is retried at `retry_at`.
+    fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The store chosen by URL at start-up: `sqlite://…` (default) or `postgres://…`.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// Removes a password from a database URL for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+    {
+        let user = userinfo.split(':').next().unwrap_or("");
+        if userinfo.contains(':') {
+            return format!("{scheme}://{user}:***@{host}");
+        }
+    }
+    url.to_string()
+}
+
+impl Db {
+    /// Opens the database named by `url` (creating a SQLite file if missing) and applies migrations.
+    pub async fn open(url: &str) -> Result<Db> {
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Db::Postgres(PgStore::connect(url).await?)
+        } else if url.starts_with("sqlite:") {
+            Db::Sqlite(SqliteStore::connect(url).await?)
+        } else {
+            return Err(StoreError::Connect {
+                url: redact_url(url),
+                reason: "unsupported URL; use sqlite://FILE or postgres://USER@HOST/DB".into(),
+            });
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Db::Sqlite($s) => $e.await,
+            Db::Postgres($s) => $e.await,
+        }
+    };
+}
+
+impl Store for Db {
+    async fn migrate(&self) -> Result<()> {
+        delegate!(self, s => s.migrate())
+    }
+    async fn next_ticket_number(&self) -> Result<TicketNo> {
+        delegate!(self, s => s.next_ticket_number())
+    }
+    async fn seen(&self, k: &str) -> Result<bool> {
+        delegate!(self, s => s.seen(k))
+    }
+    async fn ticket(&self, n: TicketNo) -> Result<Option<Ticket>> {
+        delegate!(self, s => s.ticket(n))
+    }
+    async fn ticket_by_thread(&self, p: Platform, place: &Place) -> Result<Option<Ticket>> {
+        delegate!(self, s => s.ticket_by_thread(p, place))
+    }
+    async fn tickets(&self, f: &TicketFilter) -> Result<Vec<Ticket>> {
+        delegate!(self, s => s.tickets(f))
+    }
+    async fn events(&self, n: TicketNo) -> Result<Vec<Event>> {
+        delegate!(self, s => s.events(n))
+    }
+    async fn commit(&self, c: Commit) -> Result<Committed> {
+        delegate!(self, s => s.commit(c))
+    }
+    async fn lease_outbox(&self, w: &str, now: Timestamp, until: Timestamp, limit: i64) -> Result<Vec<OutboxItem>> {
+        delegate!(self, s => s.lease_outbox(w, now, until, limit))
+    }
+    async fn mark_delivered(&self, id: i64, at: Timestamp) -> Result<()> {
+        delegate!(self, s => s.mark_delivered(id, at))
+    }
+    async fn mark_failed(&self, id: i64, e: &str, retry_at: Timestamp) -> Result<()> {
+        delegate!(self, s => s.mark_failed(id, e, retry_at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        use super::redact_url;
+        assert_eq!(redact_url("postgres://app:s3cret@db:5432/x"), "postgres://app:***@db:5432/x");
+        assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(redact_url("sqlite://deskbot.db"), "sqlite://deskbot.db");
+    }
+}

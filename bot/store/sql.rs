@@ -1,0 +1,385 @@
+//! The SQL backends. Both run the same statements (numbered `$n` parameters work in SQLite and PostgreSQL), written
+//! once in [`sql_store!`] and instantiated per driver, so the two cannot drift apart.
+
+use super::{Commit, Committed, OutboxItem, Result, Store, StoreError, TicketFilter, redact_url};
+use crate::core::ids::{Place, Platform, TicketNo};
+use crate::core::ticket::{Event, Ticket, Timestamp};
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The embedded default: one SQLite file in WAL mode (or `sqlite::memory:` for replay and tests).
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: sqlx::SqlitePool,
+}
+
+/// PostgreSQL, for installs where several replicas share one database.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: sqlx::PgPool,
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+fn connect_err(url: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Connect { url: redact_url(url), reason: e.to_string() }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn conversation_key(m: &crate::core::message::Outbound) -> String {
+    format!("{}:{}:{}", m.platform, m.place.channel, m.place.thread.as_deref().unwrap_or(""))
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the SQLite database at `url` (`sqlite://deskbot.db`, `sqlite::memory:`).
+    pub async fn connect(url: &str) -> Result<SqliteStore> {
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| connect_err(url, e))?
+            .create_if_missing(true)
+            .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = if memory {
+            // One connection that never closes: each connection to `:memory:` is a database of its own.
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        }
+        .connect_with(opts)
+        .await
+        .map_err(|e| connect_err(url, e))?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+impl PgStore {
+    /// Connects to PostgreSQL at `url`.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        let opts = PgConnectOptions::from_str(url).map_err(|e| connect_err(url, e))?;
+        Self::connect_with(url, opts).await
+    }
+
+    /// Connects with every table inside `schema` (created if missing); tests use one schema each.
+    pub async fn connect_in_schema(url: &str, schema: &str) -> Result<PgStore> {
+        if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(connect_err(url, "schema names are letters, digits and _"));
+        }
+        let opts = PgConnectOptions::from_str(url).map_err(|e| connect_err(url, e))?;
+        let setup = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .map_err(|e| connect_err(url, e))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&setup).await?;
+        setup.close().await;
+        Self::connect_with(url, opts.options([("search_path", schema)])).await
+    }
+
+    /// Drops a schema made by [`PgStore::connect_in_schema`].
+    pub async fn drop_schema(&self, schema: &str) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn connect_with(url: &str, opts: PgConnectOptions) -> Result<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(|e| connect_err(url, e))?;
+        Ok(PgStore { pool })
+    }
+}
+
+macro_rules! sql_store {
+    ($store:ty, $migrations:literal, $begin:literal) => {
+        impl $store {
+            fn decode_ticket(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<Ticket> {
+                let data: String = row.try_get("data")?;
+                let version: i64 = row.try_get("version")?;
+                let mut t: Ticket = serde_json::from_str(&data).map_err(corrupt)?;
+                t.version = version;
+                Ok(t)
+            }
+
+            /// Closes the pool, waiting for connections to finish.
+            pub async fn close(&self) {
+                self.pool.close().await
+            }
+        }
+
+        impl Store for $store {
+            async fn migrate(&self) -> Result<()> {
+                sqlx::migrate!($migrations).run(&self.pool).await.map_err(|e| StoreError::Migrate(e.to_string()))
+            }
+
+            async fn next_ticket_number(&self) -> Result<TicketNo> {
+                let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(TicketNo(row.try_get::<i64, _>(0)?))
+            }
+
+            async fn seen(&self, key: &str) -> Result<bool> {
+                let row = sqlx::query("SELECT 1 FROM inbound_events WHERE dedupe_key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.is_some())
+            }
+
+            async fn ticket(&self, n: TicketNo) -> Result<Option<Ticket>> {
+                let row = sqlx::query("SELECT data, version FROM tickets WHERE number = $1")
+                    .bind(n.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::decode_ticket).transpose()
+            }
+
+            async fn ticket_by_thread(&self, platform: Platform, place: &Place) -> Result<Option<Ticket>> {
+                let Some(thread) = place.thread.as_deref() else { return Ok(None) };
+                let row = sqlx::query(
+                    "SELECT data, version FROM tickets \
+                     WHERE origin_platform = $1 AND origin_channel = $2 AND origin_thread = $3 \
+                     ORDER BY number DESC LIMIT 1",
+                )
+                .bind(platform.as_str())
+                .bind(&place.channel)
+                .bind(thread)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::decode_ticket).transpose()
+            }
+
+            async fn tickets(&self, f: &TicketFilter) -> Result<Vec<Ticket>> {
+                let rows = sqlx::query(
+                    "SELECT data, version FROM tickets \
+                     WHERE ($1 = 0 OR state NOT IN ('resolved', 'closed')) \
+                       AND ($2 IS NULL OR owner = $2) AND ($3 IS NULL OR requester = $3) \
+                     ORDER BY number LIMIT $4",
+                )
+                .bind(i64::from(f.active_only))
+                .bind(f.owner.as_deref())
+                .bind(f.requester.as_deref())
+                .bind(f.limit.unwrap_or(i64::MAX))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::decode_ticket).collect()
+            }
+
+            async fn events(&self, n: TicketNo) -> Result<Vec<Event>> {
+                let rows = sqlx::query("SELECT data FROM ticket_events WHERE ticket = $1 ORDER BY id")
+                    .bind(n.0)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let d: String = r.try_get("data")?;
+                        serde_json::from_str(&d).map_err(corrupt)
+                    })
+                    .collect()
+            }
+
+            async fn commit(&self, c: Commit) -> Result<Committed> {
+                let now = c.at.map(ms).unwrap_or(0);
+                let mut tx = self.pool.begin_with($begin).await?;
+                if let Some(key) = &c.dedupe_key {
+                    let r = sqlx::query(
+                        "INSERT INTO inbound_events (dedupe_key, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(key)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if r.rows_affected() == 0 {
+                        tx.rollback().await?;
+                        return Ok(Committed::Duplicate);
+                    }
+                }
+                for t in &c.inserts {
+                    let mut t = t.clone();
+                    t.version = 1;
+                    let data = serde_json::to_string(&t).map_err(corrupt)?;
+                    sqlx::query(
+                        "INSERT INTO tickets (number, state, category, priority, ticket_type, requester, owner, \
+                         origin_platform, origin_channel, origin_thread, created_at, updated_at, first_response_due, \
+                         resolution_due, first_response_at, resolved_at, deflected, version, data) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18)",
+                    )
+                    .bind(t.number.0)
+                    .bind(t.state.as_str())
+                    .bind(&t.category)
+                    .bind(t.priority.as_str())
+                    .bind(t.ticket_type.as_str())
+                    .bind(t.requester.key())
+                    .bind(t.owner.as_ref().map(|o| o.key()))
+                    .bind(t.origin.platform.as_str())
+                    .bind(&t.origin.place.channel)
+                    .bind(t.origin.place.thread.as_deref())
+                    .bind(ms(t.created_at))
+                    .bind(ms(t.updated_at))
+                    .bind(t.first_response_due.map(ms))
+                    .bind(t.resolution_due.map(ms))
+                    .bind(t.first_response_at.map(ms))
+                    .bind(t.resolved_at.map(ms))
+                    .bind(t.deflected)
+                    .bind(data)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for t in &c.updates {
+                    let read_at = t.version;
+                    let mut t = t.clone();
+                    t.version = read_at + 1;
+                    let data = serde_json::to_string(&t).map_err(corrupt)?;
+                    let r = sqlx::query(
+                        "UPDATE tickets SET state = $2, category = $3, priority = $4, ticket_type = $5, owner = $6, \
+                         updated_at = $7, first_response_due = $8, resolution_due = $9, first_response_at = $10, \
+                         resolved_at = $11, deflected = $12, data = $13, version = version + 1 \
+                         WHERE number = $1 AND version = $14",
+                    )
+                    .bind(t.number.0)
+                    .bind(t.state.as_str())
+                    .bind(&t.category)
+                    .bind(t.priority.as_str())
+                    .bind(t.ticket_type.as_str())
+                    .bind(t.owner.as_ref().map(|o| o.key()))
+                    .bind(ms(t.updated_at))
+                    .bind(t.first_response_due.map(ms))
+                    .bind(t.resolution_due.map(ms))
+                    .bind(t.first_response_at.map(ms))
+                    .bind(t.resolved_at.map(ms))
+                    .bind(t.deflected)
+                    .bind(data)
+                    .bind(read_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    if r.rows_affected() == 0 {
+                        tx.rollback().await?;
+                        return Err(StoreError::Conflict(t.number));
+                    }
+                }
+                for (n, e) in &c.events {
+                    let data = serde_json::to_value(e).map_err(corrupt)?;
+                    let kind = data.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").to_string();
+                    sqlx::query("INSERT INTO ticket_events (ticket, at, actor, kind, data) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(n.0)
+                        .bind(ms(e.at))
+                        .bind(e.actor.as_ref().map(|a| a.key()))
+                        .bind(kind)
+                        .bind(data.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for m in &c.outbox {
+                    let payload = serde_json::to_string(m).map_err(corrupt)?;
+                    sqlx::query(
+                        "INSERT INTO outbox (created_at, platform, conversation, ticket, payload, status, attempts, \
+                         next_attempt_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $1)",
+                    )
+                    .bind(now)
+                    .bind(m.platform.as_str())
+                    .bind(conversation_key(m))
+                    .bind(m.ticket.map(|t| t.0))
+                    .bind(payload)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(Committed::Written)
+            }
+
+            async fn lease_outbox(
+                &self,
+                worker: &str,
+                now: Timestamp,
+                lease_until: Timestamp,
+                limit: i64,
+            ) -> Result<Vec<OutboxItem>> {
+                // Only the oldest pending message of each conversation is eligible, so order within a
+                // conversation holds even when an earlier message is waiting for a retry.
+                let rows = sqlx::query(
+                    "UPDATE outbox SET lease_owner = $1, leased_until = $3 WHERE id IN ( \
+                       SELECT o.id FROM outbox o \
+                       WHERE o.status = 'pending' AND o.next_attempt_at <= $2 \
+                         AND (o.leased_until IS NULL OR o.leased_until <= $2) \
+                         AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.conversation = o.conversation \
+                                         AND e.status = 'pending' AND e.id < o.id) \
+                       ORDER BY o.id LIMIT $4) \
+                     RETURNING id, created_at, attempts, payload",
+                )
+                .bind(worker)
+                .bind(ms(now))
+                .bind(ms(lease_until))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out = rows
+                    .iter()
+                    .map(|r| {
+                        let payload: String = r.try_get("payload")?;
+                        Ok(OutboxItem {
+                            id: r.try_get("id")?,
+                            created_at: chrono::DateTime::from_timestamp_millis(r.try_get("created_at")?)
+                                .ok_or_else(|| corrupt("outbox created_at out of range"))?,
+                            attempts: r.try_get("attempts")?,
+                            message: serde_json::from_str(&payload).map_err(corrupt)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                out.sort_by_key(|i| i.id);
+                Ok(out)
+            }
+
+            async fn mark_delivered(&self, id: i64, at: Timestamp) -> Result<()> {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'delivered', delivered_at = $2, leased_until = NULL, lease_owner = NULL \
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(ms(at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()> {
+                sqlx::query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
+                     leased_until = NULL, lease_owner = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .bind(error)
+                .bind(ms(retry_at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+/// Names the sqlx driver behind a store, for the row type in [`sql_store!`].
+trait Backend {
+    type Db: sqlx::Database;
+}
+impl Backend for SqliteStore {
+    type Db = sqlx::Sqlite;
+}
+impl Backend for PgStore {
+    type Db = sqlx::Postgres;
+}
+
+sql_store!(SqliteStore, "migrations/sqlite", "BEGIN IMMEDIATE");
+sql_store!(PgStore, "migrations/postgres", "BEGIN");
