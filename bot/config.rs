@@ -210,7 +210,7 @@ impl Config {
             return Err(format!("key `triage.confident`: {} is not between 0 and 1", self.triage.confident));
         }
         crate::core::sla::Policies::new(&self.sla.policy)?;
-        for (platform, users) in &self.roles {
+        for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
                 return Err(format!(
                     "key `roles.{platform}`: unknown platform (use console, slack, teams, discord, http)"

@@ -1,1 +1,7 @@
+//! One integration-test binary (faster to build than one per file).
 
+mod cli;
+mod common;
+mod conformance;
+mod console;
+mod replay;

@@ -15,11 +15,15 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
+/// Buttons offered in one message: the addressee's console id (`None`: a channel card, for everyone), each
+/// button's (label, action), and where the message was posted.
+type Offered = (Option<String>, Vec<(String, String)>, Place);
+
 /// Prints delivered messages and remembers the buttons offered to each person.
 struct Screen<W> {
     out: Mutex<W>,
     /// Latest buttons per console user id (channel cards count for everyone): (label, action, place).
-    buttons: Mutex<Vec<(Option<String>, Vec<(String, String)>, Place)>>,
+    buttons: Mutex<Vec<Offered>>,
 }
 
 impl<W: std::io::Write + Send> Deliver for Screen<W> {

@@ -211,14 +211,18 @@ impl<S: Store> Desk<S> {
         if !self.in_scope(env) {
             return Ok(Flow::Ok);
         }
+        if !text.chars().any(char::is_alphanumeric) {
+            // Emoji, punctuation or nothing: not a request. Answer only when spoken to directly.
+            if env.place.dm || env.mentioned {
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(None)));
+            }
+            return Ok(Flow::Ok);
+        }
         let c = self.classifier.classify(&text);
         if c.category == "none" {
             if env.place.dm || env.mentioned {
                 w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(c.intent.as_deref())));
             }
-            return Ok(Flow::Ok);
-        }
-        if text.trim().is_empty() {
             return Ok(Flow::Ok);
         }
         self.open_ticket(env, &text, c, now, w).await?;
@@ -228,17 +232,13 @@ impl<S: Store> Desk<S> {
     fn thread_message(&self, env: &Envelope, t: &mut Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
         let role = self.role_of(&env.actor);
         let is_requester = t.requester.same_person(&env.actor);
-        let result = if role.is_staff() && !is_requester {
-            t.reply(&env.actor, text, now)
-        } else {
-            t.requester_message(&env.actor, text, now)
-        };
+        let staff_reply = role.is_staff() && !is_requester;
+        let result =
+            if staff_reply { t.reply(&env.actor, text, now) } else { t.requester_message(&env.actor, text, now) };
         match result {
             Ok(ev) => {
                 w.events(t.number, ev);
-                if !(role.is_staff() && !is_requester)
-                    && let Some(owner) = &t.owner
-                {
+                if !staff_reply && let Some(owner) = &t.owner {
                     let msg = format!("{} added to {}: {}", env.actor.name, t.number, quote(text));
                     w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
                 }

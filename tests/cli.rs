@@ -1,0 +1,65 @@
+//! The `deskbot` binary: config commands, bad configuration, unreachable databases, replay exit codes.
+
+use std::process::Command;
+
+fn deskbot() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_deskbot"));
+    c.env_remove("DESKBOT_DATABASE_URL").env_remove("DESKBOT_CONFIG");
+    c
+}
+
+#[test]
+fn print_default_is_valid_config() {
+    let out = deskbot().args(["config", "print-default"]).output().unwrap();
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("deskbot.toml");
+    std::fs::write(&f, &out.stdout).unwrap();
+    let check = deskbot().args(["config", "check", "--config"]).arg(&f).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+}
+
+#[test]
+fn config_check_names_the_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("deskbot.toml");
+    std::fs::write(&f, "[triage]\nconfident = \"very\"\n").unwrap();
+    let out = deskbot().args(["config", "check", "--config"]).arg(&f).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("triage.confident"), "{err}");
+    std::fs::write(&f, "colour = \"blue\"\n").unwrap();
+    let out = deskbot().args(["config", "check", "--config"]).arg(&f).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
+}
+
+#[test]
+fn unreachable_database_error_redacts_the_password() {
+    let out = deskbot()
+        .args(["migrate"])
+        .env("DESKBOT_DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/nope")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("postgres://app:***@127.0.0.1:1/nope"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn replay_exit_code_and_line_number_on_bad_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.replay");
+    std::fs::write(&f, "alice: hi\n@frobnicate\n").unwrap();
+    let out = deskbot().arg("replay").arg(&f).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.replay:2: unknown directive `@frobnicate`"));
+}
+
+#[test]
+fn migrate_creates_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = deskbot().arg("migrate").current_dir(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("deskbot.db").exists());
+}

@@ -1,0 +1,83 @@
+//! Helpers shared by the integration tests: stores for each backend, a desk, envelopes.
+
+use deskbot::config::Config;
+use deskbot::core::clock::{Clock, ManualClock};
+use deskbot::core::desk::Desk;
+use deskbot::core::ids::{Place, Platform, UserRef};
+use deskbot::core::message::{Body, Envelope};
+use deskbot::store::{PgStore, SqliteStore, Store};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A fresh SQLite database in a temporary directory (kept alive by the returned guard).
+pub async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let s = SqliteStore::connect(&url).await.unwrap();
+    s.migrate().await.unwrap();
+    (s, dir)
+}
+
+/// A PostgreSQL store in a schema of its own, or `None` (with a note on stderr) when `TEST_DATABASE_URL` is unset.
+pub async fn postgres(test: &str) -> Option<(PgStore, String)> {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("skipped {test} on PostgreSQL: TEST_DATABASE_URL is not set");
+        return None;
+    };
+    static N: AtomicU64 = AtomicU64::new(0);
+    let schema = format!("t_{}_{}_{}", test, std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    let s = PgStore::connect_in_schema(&url, &schema).await.unwrap();
+    s.migrate().await.unwrap();
+    Some((s, schema))
+}
+
+pub fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(deskbot::replay::default_start()))
+}
+
+pub fn desk<S: Store>(store: S, clock: Arc<ManualClock>, roles: &[(&str, &str)]) -> Desk<S> {
+    let mut toml = String::from("[roles.console]\n");
+    for (u, r) in roles {
+        toml.push_str(&format!("{u} = \"{r}\"\n"));
+    }
+    let config = Config::from_parts("test", &toml, &[]).unwrap();
+    let classifier = deskbot::catalog::load_classifier(None).unwrap();
+    let policies = deskbot::core::sla::Policies::new(&config.sla.policy).unwrap();
+    let settings = deskbot::core::desk::DeskSettings {
+        helpdesk_channel: config.channels.helpdesk.clone(),
+        queue_channel: config.channels.queue.clone(),
+        timezone: config.tz(),
+        confident: config.triage.confident,
+        roles: config.role_map(),
+    };
+    let clock: Arc<dyn Clock> = clock;
+    Desk::new(store, clock, Arc::new(classifier), policies, settings)
+}
+
+pub fn user(n: &str) -> UserRef {
+    UserRef::new(Platform::Console, n, n)
+}
+
+static KEY: AtomicU64 = AtomicU64::new(0);
+
+pub fn say(who: &str, text: &str) -> Envelope {
+    let k = KEY.fetch_add(1, Ordering::Relaxed);
+    Envelope {
+        dedupe_key: format!("t{k}"),
+        actor: user(who),
+        place: Place { channel: "helpdesk".into(), thread: None, message: Some(format!("msg{k}")), dm: false },
+        mentioned: false,
+        body: Body::Text { text: text.into() },
+    }
+}
+
+pub fn cmd(who: &str, args: &str) -> Envelope {
+    let k = KEY.fetch_add(1, Ordering::Relaxed);
+    Envelope {
+        dedupe_key: format!("c{k}"),
+        actor: user(who),
+        place: Place { channel: "helpdesk".into(), thread: None, message: Some(format!("cmd{k}")), dm: false },
+        mentioned: false,
+        body: Body::Command { name: "ticket".into(), args: args.into() },
+    }
+}

@@ -1,0 +1,275 @@
+//! The store conformance suite: every test body runs on SQLite always and on PostgreSQL when
+//! `TEST_DATABASE_URL` is set (each test in a schema of its own).
+
+use crate::common;
+use chrono::Duration;
+use deskbot::core::desk::Handled;
+use deskbot::core::ids::{Place, Platform, TicketNo};
+use deskbot::core::message::Outbound;
+use deskbot::core::ticket::{EventKind, NewTicket, Origin, Priority, State, Ticket, TicketType};
+use deskbot::replay::default_start;
+use deskbot::store::{Commit, Committed, Store, StoreError, TicketFilter};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (s, _dir) = crate::common::sqlite().await;
+                    super::$name(s).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some((s, schema)) = crate::common::postgres(stringify!($name)).await {
+                        super::$name(s.clone()).await;
+                        s.drop_schema(&schema).await.unwrap();
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    migrations_are_idempotent,
+    ticket_numbers_are_unique_under_concurrency,
+    commit_round_trips_tickets_events_and_lookups,
+    stale_update_conflicts_and_writes_nothing,
+    redelivered_event_is_a_no_op,
+    outbox_keeps_conversation_order_and_retries,
+    concurrent_claims_exactly_one_wins,
+    desk_dedupes_and_survives_bad_input,
+);
+
+fn new_ticket(n: i64, requester: &str, thread: &str) -> (Ticket, Vec<deskbot::core::ticket::Event>) {
+    Ticket::open(NewTicket {
+        number: TicketNo(n),
+        text: format!("printer {n} jammed"),
+        requester: common::user(requester),
+        origin: Origin {
+            platform: Platform::Console,
+            place: Place { channel: "helpdesk".into(), thread: Some(thread.into()), message: None, dm: false },
+        },
+        category: "printing".into(),
+        intent: Some("printing.jam".into()),
+        confidence: 0.9,
+        ticket_type: TicketType::Incident,
+        priority: Priority::P3,
+        at: default_start(),
+    })
+}
+
+fn commit_new(t: &Ticket, ev: Vec<deskbot::core::ticket::Event>, key: &str) -> Commit {
+    Commit {
+        dedupe_key: Some(key.into()),
+        at: Some(default_start()),
+        inserts: vec![t.clone()],
+        events: ev.into_iter().map(|e| (t.number, e)).collect(),
+        outbox: vec![Outbound::to_user(&t.requester, &t.origin.place, format!("opened {}", t.number))],
+        ..Commit::default()
+    }
+}
+
+async fn migrations_are_idempotent<S: Store>(s: S) {
+    s.migrate().await.unwrap();
+    s.migrate().await.unwrap();
+}
+
+async fn ticket_numbers_are_unique_under_concurrency<S: Store + Clone + 'static>(s: S) {
+    let mut tasks = vec![];
+    for _ in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut v = vec![];
+            for _ in 0..25 {
+                v.push(s.next_ticket_number().await.unwrap().0);
+            }
+            v
+        }));
+    }
+    let mut all = vec![];
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(unique.len(), 200, "duplicate ticket numbers handed out");
+    assert_eq!(*all.iter().max().unwrap(), 200);
+}
+
+async fn commit_round_trips_tickets_events_and_lookups<S: Store>(s: S) {
+    let (t, ev) = new_ticket(1, "alice", "m1");
+    assert_eq!(s.commit(commit_new(&t, ev.clone(), "k1")).await.unwrap(), Committed::Written);
+    let back = s.ticket(TicketNo(1)).await.unwrap().unwrap();
+    assert_eq!(back.version, 1);
+    assert_eq!(Ticket { version: 0, ..back.clone() }, t);
+    assert_eq!(s.events(TicketNo(1)).await.unwrap(), ev);
+    assert!(s.ticket(TicketNo(2)).await.unwrap().is_none());
+    let place = Place { channel: "helpdesk".into(), thread: Some("m1".into()), message: None, dm: false };
+    assert_eq!(s.ticket_by_thread(Platform::Console, &place).await.unwrap().unwrap().number, TicketNo(1));
+    let other = Place { thread: Some("m9".into()), ..place.clone() };
+    assert!(s.ticket_by_thread(Platform::Console, &other).await.unwrap().is_none());
+    assert!(s.ticket_by_thread(Platform::Slack, &place).await.unwrap().is_none());
+
+    // An owned, resolved second ticket for the filters.
+    let (mut t2, ev2) = new_ticket(2, "bob", "m2");
+    s.commit(commit_new(&t2, ev2, "k2")).await.unwrap();
+    t2.version = 1;
+    let mut evs = t2.claim(&common::user("sam"), default_start()).unwrap();
+    evs.extend(t2.resolve(&common::user("sam"), Some("done"), false, default_start()).unwrap());
+    let c = Commit {
+        updates: vec![t2.clone()],
+        events: evs.into_iter().map(|e| (t2.number, e)).collect(),
+        ..Commit::default()
+    };
+    s.commit(c).await.unwrap();
+    let all = s.tickets(&TicketFilter::default()).await.unwrap();
+    assert_eq!(all.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![1, 2]);
+    let active = s.tickets(&TicketFilter { active_only: true, ..Default::default() }).await.unwrap();
+    assert_eq!(active.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![1]);
+    let sams = s.tickets(&TicketFilter { owner: Some("console:sam".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(sams.len(), 1);
+    assert_eq!(sams[0].state, State::Resolved);
+    assert_eq!(sams[0].version, 2);
+    let bobs = s.tickets(&TicketFilter { requester: Some("console:bob".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(bobs[0].number, TicketNo(2));
+    assert_eq!(
+        s.events(TicketNo(2)).await.unwrap().len(),
+        2 + 2 + 2,
+        "created+classified, opened+owner, resolved+note"
+    );
+}
+
+async fn stale_update_conflicts_and_writes_nothing<S: Store>(s: S) {
+    let (t, ev) = new_ticket(1, "alice", "m1");
+    s.commit(commit_new(&t, ev, "k1")).await.unwrap();
+    let read = s.ticket(TicketNo(1)).await.unwrap().unwrap();
+    let (mut a, mut b) = (read.clone(), read);
+    let ea = a.claim(&common::user("sam"), default_start()).unwrap();
+    let eb = b.claim(&common::user("kim"), default_start()).unwrap();
+    let first = Commit {
+        dedupe_key: Some("a".into()),
+        updates: vec![a],
+        events: ea.into_iter().map(|e| (TicketNo(1), e)).collect(),
+        ..Commit::default()
+    };
+    assert_eq!(s.commit(first).await.unwrap(), Committed::Written);
+    let second = Commit {
+        dedupe_key: Some("b".into()),
+        updates: vec![b],
+        events: eb.into_iter().map(|e| (TicketNo(1), e)).collect(),
+        outbox: vec![Outbound::to_channel(Platform::Console, "q", "should not be stored")],
+        ..Commit::default()
+    };
+    assert!(matches!(s.commit(second).await, Err(StoreError::Conflict(TicketNo(1)))));
+    let now = s.ticket(TicketNo(1)).await.unwrap().unwrap();
+    assert_eq!(now.owner.unwrap().id, "sam");
+    assert!(!s.seen("b").await.unwrap(), "a failed commit must not record its dedupe key");
+    let owners: Vec<_> = s
+        .events(TicketNo(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.kind, EventKind::OwnerChanged { .. }))
+        .collect();
+    assert_eq!(owners.len(), 1);
+    let out = s.lease_outbox("w", default_start(), default_start() + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(out.len(), 1, "only the first ticket's message is queued");
+}
+
+async fn redelivered_event_is_a_no_op<S: Store>(s: S) {
+    let (t, ev) = new_ticket(1, "alice", "m1");
+    assert_eq!(s.commit(commit_new(&t, ev.clone(), "same")).await.unwrap(), Committed::Written);
+    assert!(s.seen("same").await.unwrap());
+    let (t2, ev2) = new_ticket(2, "alice", "m1");
+    assert_eq!(s.commit(commit_new(&t2, ev2, "same")).await.unwrap(), Committed::Duplicate);
+    assert!(s.ticket(TicketNo(2)).await.unwrap().is_none());
+    let out = s.lease_outbox("w", default_start(), default_start() + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(out.len(), 1);
+}
+
+async fn outbox_keeps_conversation_order_and_retries<S: Store>(s: S) {
+    let now = default_start();
+    let a = Place { channel: "c".into(), thread: Some("a".into()), message: None, dm: false };
+    let b = Place { channel: "c".into(), thread: Some("b".into()), message: None, dm: false };
+    let u = common::user("alice");
+    let c = Commit {
+        at: Some(now),
+        outbox: vec![Outbound::to_user(&u, &a, "a1"), Outbound::to_user(&u, &a, "a2"), Outbound::to_user(&u, &b, "b1")],
+        ..Commit::default()
+    };
+    s.commit(c).await.unwrap();
+    let lease = Duration::seconds(60);
+    let got = s.lease_outbox("w1", now, now + lease, 10).await.unwrap();
+    let texts: Vec<_> = got.iter().map(|i| i.message.text.as_str()).collect();
+    assert_eq!(texts, vec!["a1", "b1"], "only the head of each conversation");
+    // Leased messages are not handed to a second worker.
+    assert!(s.lease_outbox("w2", now, now + lease, 10).await.unwrap().is_empty());
+    s.mark_failed(got[0].id, "platform down", now + Duration::seconds(10)).await.unwrap();
+    s.mark_delivered(got[1].id, now).await.unwrap();
+    // a1 waits for its retry, and a2 waits behind it.
+    assert!(s.lease_outbox("w1", now + Duration::seconds(5), now + lease, 10).await.unwrap().is_empty());
+    let retry = s.lease_outbox("w1", now + Duration::seconds(11), now + lease, 10).await.unwrap();
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].message.text, "a1");
+    assert_eq!(retry[0].attempts, 1);
+    s.mark_delivered(retry[0].id, now).await.unwrap();
+    let next = s.lease_outbox("w1", now + Duration::seconds(12), now + lease, 10).await.unwrap();
+    assert_eq!(next.iter().map(|i| i.message.text.as_str()).collect::<Vec<_>>(), vec!["a2"]);
+    // An expired lease (crashed worker) is taken over.
+    let later = now + Duration::seconds(200);
+    let again = s.lease_outbox("w2", later, later + lease, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].message.text, "a2");
+}
+
+async fn concurrent_claims_exactly_one_wins<S: Store + Clone + 'static>(s: S) {
+    let clock = common::clock();
+    let desk = Arc::new(common::desk(s.clone(), clock, &[("sam", "technician"), ("kim", "technician")]));
+    desk.handle(&common::say("alice", "the printer on floor 2 is jammed again")).await.unwrap();
+    for round in 0..5 {
+        let (d1, d2) = (desk.clone(), desk.clone());
+        let n = if round == 0 { 1 } else { round + 1 };
+        if round > 0 {
+            desk.handle(&common::say("alice", "outlook not syncing")).await.unwrap();
+        }
+        let a = tokio::spawn(async move { d1.handle(&common::cmd("sam", &format!("claim {n}"))).await.unwrap() });
+        let b = tokio::spawn(async move { d2.handle(&common::cmd("kim", &format!("claim {n}"))).await.unwrap() });
+        assert_eq!(a.await.unwrap(), Handled::Done);
+        assert_eq!(b.await.unwrap(), Handled::Done);
+        let t = s.ticket(TicketNo(n)).await.unwrap().unwrap();
+        let owner = t.owner.unwrap().id;
+        assert!(owner == "sam" || owner == "kim");
+        let claims = s
+            .events(TicketNo(n))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e.kind, EventKind::OwnerChanged { .. }))
+            .count();
+        assert_eq!(claims, 1, "exactly one claim wins on ticket {n}");
+    }
+}
+
+async fn desk_dedupes_and_survives_bad_input<S: Store + Clone + 'static>(s: S) {
+    let desk = common::desk(s.clone(), common::clock(), &[("sam", "technician")]);
+    let env = common::say("alice", "printer jammed on floor 3");
+    assert_eq!(desk.handle(&env).await.unwrap(), Handled::Done);
+    assert_eq!(desk.handle(&env).await.unwrap(), Handled::Duplicate);
+    assert_eq!(s.tickets(&TicketFilter::default()).await.unwrap().len(), 1);
+    // 100 KB, control characters, emoji only: graceful, bounded, nothing lost.
+    let huge = "printer jammed ".repeat(7000);
+    desk.handle(&common::say("alice", &huge)).await.unwrap();
+    desk.handle(&common::say("alice", "\u{0}\u{1}\u{7}\u{1b}[31m")).await.unwrap();
+    desk.handle(&common::say("alice", "🔥🔥🔥")).await.unwrap();
+    let all = s.tickets(&TicketFilter::default()).await.unwrap();
+    assert!(all[1].description.len() <= deskbot::core::desk::MAX_STORED_TEXT + 64);
+    assert!(all.iter().all(|t| !t.description.chars().any(|c| c.is_control() && c != '\n' && c != '\t')));
+    assert_eq!(s.ticket(TicketNo(1)).await.unwrap().unwrap().title, "printer jammed on floor 3");
+}

@@ -1,0 +1,33 @@
+//! The console adapter end to end: an employee opens a ticket, a technician sees it in the queue and claims it
+//! with a numbered button.
+
+use crate::common;
+use deskbot::core::clock::Clock;
+use deskbot::store::{Store, TicketFilter};
+
+#[tokio::test]
+async fn employee_opens_technician_sees_queue_and_claims() {
+    let (s, _dir) = common::sqlite().await;
+    let clock = common::clock();
+    let desk = common::desk(s.clone(), clock.clone(), &[]);
+    let input = "the printer on floor 2 is jammed again\n/as sam technician\n/ticket queue\n1\n/as alice\n/ticket queue\n9\n/quit\nnever read\n";
+    let mut out = Vec::new();
+    let c: &dyn Clock = clock.as_ref();
+    deskbot::adapters::console::run(&desk, c, input.as_bytes(), &mut out, "alice").await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("bot -> alice: Ticket #1 opened: printing (P3 incident). A technician will respond by Mon 2 Mar 13:00 UTC (within 4h)."),
+        "{out}"
+    );
+    assert!(out.contains("[1] Claim"), "{out}");
+    assert!(out.contains("You are now sam (technician)."), "{out}");
+    assert!(out.contains("bot -> sam: Queue: 1 open, most urgent first"), "{out}");
+    assert!(out.contains("#1 P3 printing · new · unowned · response due in 4h"), "{out}");
+    assert!(out.contains("bot -> sam: You now own #1"), "{out}");
+    assert!(out.contains("bot -> alice: sam is now handling your ticket #1."), "{out}");
+    assert!(out.contains("bot -> alice: only technicians and managers can see the queue"), "{out}");
+    assert!(out.contains("there is no button [9] for alice"), "{out}");
+    let ts = s.tickets(&TicketFilter::default()).await.unwrap();
+    assert_eq!(ts.len(), 1);
+    assert_eq!(ts[0].owner.as_ref().unwrap().id, "sam");
+}
