@@ -1,0 +1,460 @@
+//! Business-hours calendars: opening hours per weekday in an IANA time zone, with one-off and yearly holidays.
+//!
+//! All arithmetic is on absolute instants; each local day's opening ranges are turned into UTC intervals through
+//! the zone, so both DST transitions come out right. **Rounding rule:** a start instant is floored to the whole
+//! minute before counting (as Zammad does), so due instants are always on a whole minute; elapsed business time
+//! floors both ends to the minute. A due instant that lands exactly on the end of an opening range stays there
+//! (it is not moved to the next morning).
+
+use super::ticket::Timestamp;
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+
+/// A calendar as written under `[calendars.NAME]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSpec {
+    /// IANA time zone, e.g. `Europe/London`.
+    pub timezone: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mon: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tue: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thu: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fri: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sat: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sun: Vec<String>,
+    /// `YYYY-MM-DD` for one day, `MM-DD` for that day every year.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<String>,
+}
+
+/// A validated calendar.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    pub name: String,
+    tz: Tz,
+    /// Opening ranges per weekday (Monday first), minutes from local midnight, sorted, non-overlapping.
+    week: [Vec<(u32, u32)>; 7],
+    dates: HashSet<NaiveDate>,
+    yearly: HashSet<(u32, u32)>,
+    /// Open every minute of every day: arithmetic is plain addition.
+    always: bool,
+}
+
+/// Longest search for opening hours before giving up (a calendar with no open day is rejected at load).
+const MAX_DAYS: i64 = 3 * 366;
+
+fn parse_hhmm(s: &str) -> Option<u32> {
+    let (h, m) = s.trim().split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    if m >= 60 || h > 24 || (h == 24 && m != 0) {
+        return None;
+    }
+    Some(h * 60 + m)
+}
+
+impl Calendar {
+    /// The built-in `24x7` calendar.
+    pub fn always() -> Calendar {
+        Calendar {
+            name: "24x7".into(),
+            tz: chrono_tz::UTC,
+            week: std::array::from_fn(|_| vec![(0, 24 * 60)]),
+            dates: HashSet::new(),
+            yearly: HashSet::new(),
+            always: true,
+        }
+    }
+
+    /// Validates a spec. Errors name the calendar and the field.
+    pub fn new(name: &str, spec: &CalendarSpec) -> Result<Calendar, String> {
+        let at = |field: &str| format!("calendars.{name}.{field}");
+        let tz: Tz = spec
+            .timezone
+            .parse()
+            .map_err(|_| format!("{}: unknown time zone `{}` (use an IANA name like Europe/London)", at("timezone"), spec.timezone))?;
+        let days = [
+            ("mon", &spec.mon),
+            ("tue", &spec.tue),
+            ("wed", &spec.wed),
+            ("thu", &spec.thu),
+            ("fri", &spec.fri),
+            ("sat", &spec.sat),
+            ("sun", &spec.sun),
+        ];
+        let mut week: [Vec<(u32, u32)>; 7] = Default::default();
+        for (i, (day, ranges)) in days.iter().enumerate() {
+            for r in ranges.iter() {
+                let bad = || format!("{}: `{r}` is not a range like \"08:30-17:30\"", at(day));
+                let (a, b) = r.split_once('-').ok_or_else(bad)?;
+                let (a, b) = (parse_hhmm(a).ok_or_else(bad)?, parse_hhmm(b).ok_or_else(bad)?);
+                if a >= b {
+                    return Err(format!("{}: `{r}` ends before it starts", at(day)));
+                }
+                week[i].push((a, b));
+            }
+            week[i].sort();
+            for w in week[i].windows(2) {
+                if w[1].0 < w[0].1 {
+                    return Err(format!("{}: ranges overlap", at(day)));
+                }
+            }
+        }
+        if week.iter().all(Vec::is_empty) {
+            return Err(format!("calendars.{name}: no opening hours on any day (add e.g. mon = [\"09:00-17:00\"])"));
+        }
+        let mut dates = HashSet::new();
+        let mut yearly = HashSet::new();
+        for h in &spec.holidays {
+            if let Ok(d) = NaiveDate::parse_from_str(h, "%Y-%m-%d") {
+                dates.insert(d);
+            } else if let Some((m, d)) = h.split_once('-').filter(|(m, d)| m.len() == 2 && d.len() == 2)
+                && let (Ok(m), Ok(d)) = (m.parse::<u32>(), d.parse::<u32>())
+                && NaiveDate::from_ymd_opt(2024, m, d).is_some()
+            {
+                yearly.insert((m, d));
+            } else {
+                return Err(format!("{}: `{h}` is not a date (YYYY-MM-DD, or MM-DD for every year)", at("holidays")));
+            }
+        }
+        Ok(Calendar { name: name.to_string(), tz, week, dates, yearly, always: false })
+    }
+
+    fn is_holiday(&self, d: NaiveDate) -> bool {
+        self.dates.contains(&d) || self.yearly.contains(&(d.month(), d.day()))
+    }
+
+    /// The instant of local `minute` on `day`; a time in a spring-forward gap maps to the first instant after it.
+    fn instant(&self, day: NaiveDate, minute: u32) -> Timestamp {
+        let (day, minute) = if minute >= 24 * 60 { (day + Duration::days(1), minute - 24 * 60) } else { (day, minute) };
+        let mut naive = day.and_time(NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).expect("valid minute"));
+        for _ in 0..4 {
+            match self.tz.from_local_datetime(&naive) {
+                chrono::LocalResult::Single(t) => return t.with_timezone(&chrono::Utc),
+                chrono::LocalResult::Ambiguous(a, _) => return a.with_timezone(&chrono::Utc),
+                chrono::LocalResult::None => naive += Duration::minutes(30),
+            }
+        }
+        self.tz.from_utc_datetime(&naive).with_timezone(&chrono::Utc)
+    }
+
+    /// Open intervals (UTC) of one local day.
+    fn windows(&self, day: NaiveDate) -> impl Iterator<Item = (Timestamp, Timestamp)> + '_ {
+        let ranges: &[(u32, u32)] =
+            if self.is_holiday(day) { &[] } else { &self.week[day.weekday().num_days_from_monday() as usize] };
+        ranges.iter().map(move |&(a, b)| (self.instant(day, a), self.instant(day, b)))
+    }
+
+    fn local_day(&self, t: Timestamp) -> NaiveDate {
+        t.with_timezone(&self.tz).date_naive()
+    }
+
+    /// The instant when `dur` of business time has passed after `from` (floored to the minute).
+    pub fn due(&self, from: Timestamp, dur: Duration) -> Timestamp {
+        let from = floor_minute(from);
+        if self.always {
+            return from + dur;
+        }
+        let mut left = dur;
+        // Start one day early: a window of the previous local day can reach past midnight only via 24:00, but
+        // DST shifts make starting early the safe choice.
+        let mut day = self.local_day(from) - Duration::days(1);
+        for _ in 0..MAX_DAYS {
+            for (s, e) in self.windows(day) {
+                if e <= from {
+                    continue;
+                }
+                let s = s.max(from);
+                if left <= e - s {
+                    return s + left;
+                }
+                left -= e - s;
+            }
+            day += Duration::days(1);
+        }
+        from + dur // unreachable for a validated calendar; fall back to wall-clock time
+    }
+
+    /// Business time between `from` and `to` (both floored to the minute); zero if `to <= from`.
+    pub fn elapsed(&self, from: Timestamp, to: Timestamp) -> Duration {
+        let (from, to) = (floor_minute(from), floor_minute(to));
+        if to <= from {
+            return Duration::zero();
+        }
+        if self.always {
+            return to - from;
+        }
+        let mut total = Duration::zero();
+        let mut day = self.local_day(from) - Duration::days(1);
+        let last = self.local_day(to) + Duration::days(1);
+        while day <= last {
+            for (s, e) in self.windows(day) {
+                let (s, e) = (s.max(from), e.min(to));
+                if e > s {
+                    total += e - s;
+                }
+            }
+            day += Duration::days(1);
+        }
+        total
+    }
+
+    /// True if `t` lies inside an opening range (start inclusive, end exclusive).
+    pub fn is_open(&self, t: Timestamp) -> bool {
+        if self.always {
+            return true;
+        }
+        let day = self.local_day(t);
+        [day - Duration::days(1), day].into_iter().any(|d| self.windows(d).any(|(s, e)| s <= t && t < e))
+    }
+
+    /// Due instant when the clock was paused during `pauses` (sorted, non-overlapping; `None` end = still
+    /// paused, in which case there is no due instant).
+    pub fn due_with_pauses(&self, from: Timestamp, dur: Duration, pauses: &[(Timestamp, Option<Timestamp>)]) -> Option<Timestamp> {
+        let mut extra = Duration::zero();
+        let mut due = self.due(from, dur);
+        for &(ps, pe) in pauses {
+            if ps >= due {
+                break;
+            }
+            let pe = pe?;
+            extra += self.elapsed(ps.max(from), pe);
+            due = self.due(from, dur + extra);
+        }
+        Some(due)
+    }
+
+    /// Business time from `from` to `to` not spent in `pauses`.
+    pub fn elapsed_with_pauses(&self, from: Timestamp, to: Timestamp, pauses: &[(Timestamp, Option<Timestamp>)]) -> Duration {
+        let mut total = self.elapsed(from, to);
+        for &(ps, pe) in pauses {
+            let pe = pe.unwrap_or(to).min(to);
+            let ps = ps.max(from);
+            if pe > ps {
+                total -= self.elapsed(ps, pe);
+            }
+        }
+        total.max(Duration::zero())
+    }
+}
+
+/// All calendars by name, always including `24x7`.
+#[derive(Debug, Clone)]
+pub struct Calendars(BTreeMap<String, Calendar>);
+
+impl Calendars {
+    pub fn new(specs: &BTreeMap<String, CalendarSpec>) -> Result<Calendars, String> {
+        let mut m = BTreeMap::new();
+        m.insert("24x7".to_string(), Calendar::always());
+        for (name, spec) in specs {
+            if name == "24x7" {
+                return Err("calendars.24x7: this name is built in; choose another".into());
+            }
+            m.insert(name.clone(), Calendar::new(name, spec)?);
+        }
+        Ok(Calendars(m))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Calendar> {
+        self.0.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+fn floor_minute(t: Timestamp) -> Timestamp {
+    t.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    fn t(s: &str) -> Timestamp {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+    fn m(n: i64) -> Duration {
+        Duration::minutes(n)
+    }
+    fn spec(tz: &str, days: &[&str], range: &str, holidays: &[&str]) -> CalendarSpec {
+        let r = vec![range.to_string()];
+        let has = |d: &str| if days.contains(&d) { r.clone() } else { vec![] };
+        CalendarSpec {
+            timezone: tz.into(),
+            mon: has("mon"),
+            tue: has("tue"),
+            wed: has("wed"),
+            thu: has("thu"),
+            fri: has("fri"),
+            sat: has("sat"),
+            sun: has("sun"),
+            holidays: holidays.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+    const WEEKDAYS_ONLY: [&str; 5] = ["mon", "tue", "wed", "thu", "fri"];
+    const EVERY_DAY: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+    // Reference cases from shared/notes/itsm-model.md section 6 (Zammad, Europe/Berlin, times in UTC).
+    #[test]
+    fn t1_weekday_hours() {
+        let c = Calendar::new("t1", &spec("Europe/Berlin", &WEEKDAYS_ONLY, "08:00-18:00", &[])).unwrap();
+        let created = t("2013-03-21T09:30:00Z");
+        assert_eq!(c.due(created, m(60)), t("2013-03-21T10:30:00Z"));
+        assert_eq!(c.due(created, m(120)), t("2013-03-21T11:30:00Z"));
+        assert_eq!(c.due(created, m(180)), t("2013-03-21T12:30:00Z"));
+        assert_eq!(c.elapsed(created, t("2013-03-21T10:00:00Z")), m(30));
+        assert_eq!(c.elapsed(created, t("2013-03-21T14:00:00Z")), m(270));
+        assert_eq!(c.due(t("2013-03-21T12:05:00Z"), m(120)), t("2013-03-21T14:05:00Z"));
+        assert_eq!(c.elapsed(created, t("2013-03-21T13:00:00Z")), m(210));
+    }
+
+    #[test]
+    fn t2_out_of_hours_start() {
+        let c = Calendar::new("t2", &spec("Europe/Berlin", &EVERY_DAY, "08:00-17:00", &[])).unwrap();
+        let early = t("2013-10-21T05:30:00Z");
+        assert_eq!(c.due(early, m(120)), t("2013-10-21T08:00:00Z"));
+        assert_eq!(c.due(early, m(180)), t("2013-10-21T09:00:00Z"));
+        assert_eq!(c.due(early, m(240)), t("2013-10-21T10:00:00Z"));
+        let mid = t("2013-10-21T09:30:00Z");
+        assert_eq!(c.due(mid, m(120)), t("2013-10-21T11:30:00Z"));
+        assert_eq!(c.due(mid, m(240)), t("2013-10-21T13:30:00Z"));
+    }
+
+    #[test]
+    fn t3_holidays() {
+        // 09-23 was an inactive holiday in the reference: simply not listed here.
+        let c = Calendar::new("t3", &spec("Europe/Berlin", &EVERY_DAY, "08:00-17:00", &["2015-09-22", "2015-09-24"]))
+            .unwrap();
+        let created = t("2015-09-21T14:30:00Z");
+        assert_eq!(c.due(created, m(120)), t("2015-09-23T07:30:00Z"));
+        assert_eq!(c.due(created, m(180)), t("2015-09-23T08:30:00Z"));
+        assert_eq!(c.due(created, m(240)), t("2015-09-23T09:30:00Z"));
+    }
+
+    #[test]
+    fn t4_holiday_start_and_minute_flooring() {
+        let c = Calendar::new("t4", &spec("Europe/Berlin", &WEEKDAYS_ONLY, "08:00-20:00", &["2016-11-01"])).unwrap();
+        let created = t("2016-11-01T13:56:21Z");
+        assert_eq!(c.due(created, m(120)), t("2016-11-02T09:00:00Z"));
+        assert_eq!(c.due(created, m(1200)), t("2016-11-03T15:00:00Z"));
+        assert_eq!(c.due(t("2016-11-07T13:26:36Z"), m(1200)), t("2016-11-09T09:26:00Z"));
+    }
+
+    #[test]
+    fn t5_t6_pauses() {
+        let c = Calendar::new("t5", &spec("Europe/Berlin", &EVERY_DAY, "09:00-18:00", &[])).unwrap();
+        let created = t("2013-06-04T09:00:00Z");
+        let pauses = [
+            (t("2013-06-04T09:30:00Z"), Some(t("2013-06-04T09:45:00Z"))),
+            (t("2013-06-04T10:00:00Z"), Some(t("2013-06-04T10:30:00Z"))),
+        ];
+        assert_eq!(c.due_with_pauses(created, m(120), &pauses), Some(t("2013-06-04T11:45:00Z")));
+        let long = [(t("2013-06-04T10:00:00Z"), Some(t("2013-06-04T15:00:00Z")))];
+        assert_eq!(c.due_with_pauses(created, m(120), &long), Some(t("2013-06-04T16:00:00Z")));
+        // T6
+        let p6 = [(t("2013-06-04T10:00:00Z"), Some(t("2013-06-04T10:30:00Z")))];
+        assert_eq!(c.elapsed_with_pauses(created, t("2013-06-04T10:45:00Z"), &p6), m(75));
+        assert_eq!(c.elapsed_with_pauses(created, t("2013-06-04T12:00:00Z"), &p6), m(150));
+        assert_eq!(c.due_with_pauses(created, m(250), &p6), Some(t("2013-06-04T13:40:00Z")));
+        // Still paused: no due instant.
+        assert_eq!(c.due_with_pauses(created, m(120), &[(t("2013-06-04T10:00:00Z"), None)]), None);
+    }
+
+    #[test]
+    fn t7_created_pending() {
+        let c = Calendar::new("t7", &spec("Europe/Berlin", &EVERY_DAY, "09:00-18:00", &[])).unwrap();
+        let (created, closed) = (t("2013-06-04T09:00:00Z"), t("2013-06-04T12:00:00Z"));
+        assert_eq!(c.elapsed_with_pauses(created, closed, &[(created, Some(closed))]), m(0));
+        let one = [(created, Some(t("2013-06-04T10:30:00Z"))), (t("2013-06-04T11:00:00Z"), Some(closed))];
+        assert_eq!(c.elapsed_with_pauses(created, closed, &one), m(30));
+        let two = [
+            (created, Some(t("2013-06-04T10:30:00Z"))),
+            (t("2013-06-04T11:00:00Z"), Some(t("2013-06-04T11:30:00Z"))),
+        ];
+        assert_eq!(c.elapsed_with_pauses(created, closed, &two), m(60));
+    }
+
+    #[test]
+    fn dst_transitions_in_london() {
+        let c = Calendar::new("uk", &spec("Europe/London", &EVERY_DAY, "00:00-24:00", &[])).unwrap();
+        // Around both changes (29 Mar has 23 local hours, 25 Oct has 25) open time is neither lost nor doubled.
+        assert_eq!(c.elapsed(t("2026-03-28T12:00:00Z"), t("2026-03-30T12:00:00Z")), Duration::hours(48));
+        assert_eq!(c.elapsed(t("2026-10-24T12:00:00Z"), t("2026-10-26T12:00:00Z")), Duration::hours(48));
+        let office = Calendar::new("uk", &spec("Europe/London", &WEEKDAYS_ONLY, "09:00-17:00", &[])).unwrap();
+        // Friday 27 Mar 16:00 GMT, 2h: 1h Friday, then Monday 30 Mar 09:00 BST = 08:00 UTC, +1h.
+        assert_eq!(office.due(t("2026-03-27T16:00:00Z"), m(120)), t("2026-03-30T09:00:00Z"));
+        // Autumn: Friday 23 Oct 15:00 UTC (16:00 BST), 2h → Monday 26 Oct 10:00 GMT = 10:00 UTC.
+        assert_eq!(office.due(t("2026-10-23T15:00:00Z"), m(120)), t("2026-10-26T10:00:00Z"));
+    }
+
+    #[test]
+    fn yearly_holidays_and_split_days() {
+        let mut s = spec("Europe/London", &WEEKDAYS_ONLY, "08:30-12:30", &["12-25", "12-26"]);
+        s.mon = vec!["08:30-12:30".into(), "13:30-17:30".into()];
+        let c = Calendar::new("office", &s).unwrap();
+        // Christmas 2026 is a Friday: Thursday 24 Dec 12:00 + 1h → Monday 28 Dec 09:00 (26th is Saturday anyway).
+        assert_eq!(c.due(t("2026-12-24T12:00:00Z"), m(60)), t("2026-12-28T09:00:00Z"));
+        // Monday lunch break is skipped.
+        assert_eq!(c.due(t("2026-12-28T12:00:00Z"), m(60)), t("2026-12-28T14:00:00Z"));
+    }
+
+    #[test]
+    fn bad_specs_name_calendar_and_field() {
+        let mut s = spec("Europe/London", &WEEKDAYS_ONLY, "09:00-17:00", &[]);
+        s.tue = vec!["17:00-09:00".into()];
+        assert_eq!(Calendar::new("office", &s).unwrap_err(), "calendars.office.tue: `17:00-09:00` ends before it starts");
+        s.tue = vec!["09:00-12:00".into(), "11:00-13:00".into()];
+        assert_eq!(Calendar::new("office", &s).unwrap_err(), "calendars.office.tue: ranges overlap");
+        s.tue = vec!["9-5".into()];
+        assert!(Calendar::new("office", &s).unwrap_err().starts_with("calendars.office.tue: `9-5` is not a range"));
+        let s = spec("Mars/Olympus", &WEEKDAYS_ONLY, "09:00-17:00", &[]);
+        assert!(Calendar::new("office", &s).unwrap_err().starts_with("calendars.office.timezone: unknown time zone"));
+        let s = spec("UTC", &WEEKDAYS_ONLY, "09:00-17:00", &["25/12"]);
+        assert!(Calendar::new("office", &s).unwrap_err().starts_with("calendars.office.holidays: `25/12`"));
+        let s = spec("UTC", &[], "09:00-17:00", &[]);
+        assert!(Calendar::new("office", &s).unwrap_err().contains("no opening hours"));
+    }
+
+    /// Property: for many starts and durations, elapsed(from, due(from, d)) == d and due is never in a closed
+    /// period (it is open, or exactly the end of an opening range).
+    #[test]
+    fn due_and_elapsed_agree_on_many_random_cases() {
+        let mut s = spec("America/New_York", &WEEKDAYS_ONLY, "08:00-12:00", &["2026-07-03", "12-25", "01-01"]);
+        for d in [&mut s.mon, &mut s.tue, &mut s.wed, &mut s.thu, &mut s.fri] {
+            d.push("13:00-17:30".into());
+        }
+        s.sat = vec!["10:00-14:00".into()];
+        let c = Calendar::new("ny", &s).unwrap();
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let base = t("2026-01-01T00:00:00Z");
+        for _ in 0..3000 {
+            let from = floor_minute(base + Duration::minutes((next() % (366 * 24 * 60)) as i64));
+            let d = m((next() % (6 * 8 * 60)) as i64 + 1);
+            let due = c.due(from, d);
+            assert_eq!(c.elapsed(from, due), d, "from {from} d {d}");
+            let just_before = due - Duration::seconds(30);
+            assert!(c.is_open(due) || c.is_open(just_before), "due {due} is inside a closed period");
+        }
+    }
+}
