@@ -4,7 +4,6 @@ use crate::catalog;
 use crate::config::Config;
 use crate::core::clock::Clock;
 use crate::core::desk::{Desk, DeskSettings};
-use crate::core::sla::Policies;
 use crate::store::Db;
 use std::path::Path;
 use std::sync::Arc;
@@ -13,7 +12,7 @@ use std::sync::Arc;
 pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<Desk<Db>> {
     let classifier = catalog::load_classifier(config.catalog.intents_dir.as_deref().map(Path::new))
         .map_err(|e| anyhow::anyhow!(e))?;
-    let policies = Policies::new(&config.sla.policy).map_err(|e| anyhow::anyhow!(e))?;
+    let policies = config.policies().map_err(|e| anyhow::anyhow!(e))?;
     let settings = DeskSettings {
         helpdesk_channel: config.channels.helpdesk.clone(),
         queue_channel: config.channels.queue.clone(),

@@ -1,8 +1,9 @@
 //! Configuration: built-in defaults, then `deskbot.toml`, then `DESKBOT_*` environment overrides.
 //! Secrets never come from the file; they are read from the environment by the adapters that need them.
 
+use crate::core::calendar::{CalendarSpec, Calendars};
 use crate::core::roles::Role;
-use crate::core::sla::{PolicySpec, default_policies};
+use crate::core::sla::{Policies, PolicySpec, default_policies};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,6 +19,8 @@ pub struct Config {
     pub channels: Channels,
     pub catalog: CatalogConfig,
     pub triage: TriageConfig,
+    /// Business-hours calendars by name (`24x7` is built in).
+    pub calendars: BTreeMap<String, CalendarSpec>,
     pub sla: SlaConfig,
     /// Roles per platform and user id: `[roles.slack] U012ABC = "technician"`. Anyone not listed is a requester.
     pub roles: BTreeMap<String, BTreeMap<String, Role>>,
@@ -61,6 +64,7 @@ impl Default for Config {
             channels: Channels::default(),
             catalog: CatalogConfig::default(),
             triage: TriageConfig::default(),
+            calendars: BTreeMap::new(),
             sla: SlaConfig::default(),
             roles: BTreeMap::new(),
         }
@@ -110,14 +114,29 @@ queue = "helpdesk-queue"
 # A ticket opens with the guessed category at or above this confidence; below it a technician categorises it.
 confident = 0.6
 
+# Business-hours calendars for SLA policies ("24x7" is built in). Days left out are closed; several ranges per day;
+# "00:00-24:00" allowed. Holidays: "YYYY-MM-DD" once, "MM-DD" every year.
+[calendars]
+# [calendars.office]
+# timezone = "Europe/London"
+# mon = ["08:30-12:30", "13:30-17:30"]
+# tue = ["08:30-17:30"]
+# wed = ["08:30-17:30"]
+# thu = ["08:30-17:30"]
+# fri = ["08:30-16:00"]
+# holidays = ["2026-12-25", "12-26", "01-01"]
+
 # SLA policies: the first whose categories/priorities/types match wins; the last must have no conditions.
-# Durations: 30m, 4h, 2d, 1h30m. Calendar: "24x7" (built in).
+# Durations are business time on the policy's calendar: 30m, 4h, 2d (= two working days of that calendar), 1h30m.
+# Waiting on the requester pauses every clock; pause_on_vendor = true also pauses resolution while waiting on a
+# vendor. Due instants are floored to the whole minute.
 [[sla.policy]]
 name = "p1"
 priorities = ["P1"]
 first_response = "30m"
 resolution = "4h"
 calendar = "24x7"
+pause_on_vendor = false
 
 [[sla.policy]]
 name = "p2"
@@ -125,6 +144,7 @@ priorities = ["P2"]
 first_response = "1h"
 resolution = "8h"
 calendar = "24x7"
+pause_on_vendor = false
 
 [[sla.policy]]
 name = "p3"
@@ -132,12 +152,14 @@ priorities = ["P3"]
 first_response = "4h"
 resolution = "2d"
 calendar = "24x7"
+pause_on_vendor = false
 
 [[sla.policy]]
 name = "default"
 first_response = "8h"
 resolution = "5d"
 calendar = "24x7"
+pause_on_vendor = false
 
 # Roles per platform and user id; anyone not listed is a requester.
 # Roles: requester, technician, lead, manager, admin.
@@ -209,7 +231,7 @@ impl Config {
         if !(0.0..=1.0).contains(&self.triage.confident) {
             return Err(format!("key `triage.confident`: {} is not between 0 and 1", self.triage.confident));
         }
-        crate::core::sla::Policies::new(&self.sla.policy)?;
+        self.policies()?;
         for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
                 return Err(format!(
@@ -221,6 +243,16 @@ impl Config {
             return Err("key `channels`: channel names cannot be empty".into());
         }
         Ok(())
+    }
+
+    /// The validated calendars.
+    pub fn calendars(&self) -> Result<Calendars, String> {
+        Calendars::new(&self.calendars)
+    }
+
+    /// The validated SLA policies (on the validated calendars).
+    pub fn policies(&self) -> Result<Policies, String> {
+        Policies::new(&self.sla.policy, &self.calendars()?)
     }
 
     /// Role per user key (`platform:id`).
@@ -326,6 +358,19 @@ mod tests {
         let e = Config::from_parts("f", "slack_bot_token = \"xoxb-1\"\n", &[]).unwrap_err();
         assert!(e.0.contains("environment variables only"), "{e}");
         assert!(!e.0.contains("xoxb-1"), "the secret itself is not echoed");
+    }
+
+    #[test]
+    fn calendars_are_validated_and_usable_by_policies() {
+        let toml = "[calendars.office]\ntimezone = \"Europe/London\"\nmon = [\"09:00-17:00\"]\n\n[[sla.policy]]\nname = \"all\"\nfirst_response = \"1h\"\nresolution = \"1d\"\ncalendar = \"office\"\n";
+        let c = Config::from_parts("f", toml, &[]).unwrap();
+        assert!(c.policies().is_ok());
+        let bad = toml.replace("09:00-17:00", "17:00-09:00");
+        let e = Config::from_parts("f", &bad, &[]).unwrap_err();
+        assert!(e.0.contains("calendars.office.mon"), "{e}");
+        let e =
+            Config::from_parts("f", &toml.replace("calendar = \"office\"", "calendar = \"shop\""), &[]).unwrap_err();
+        assert!(e.0.contains("unknown calendar `shop`"), "{e}");
     }
 
     #[test]

@@ -52,11 +52,34 @@ enum Cmd {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Check SLA calendars and policies, or compute a due instant.
+    Sla {
+        #[command(subcommand)]
+        action: SlaCmd,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
         action: ConfigCmd,
     },
+}
+
+#[derive(Subcommand)]
+enum SlaCmd {
+    /// Print when DURATION of business time after FROM falls due on CALENDAR (RFC 3339, UTC).
+    Due {
+        /// Calendar name (`24x7` or one of `[calendars.NAME]` in the config file).
+        #[arg(long)]
+        calendar: String,
+        /// Start instant, RFC 3339 (e.g. 2026-03-02T16:30:00Z).
+        #[arg(long)]
+        from: String,
+        /// Business duration: 30m, 4h, 2d, 1h30m.
+        #[arg(long)]
+        duration: String,
+    },
+    /// Validate calendars and policies; names the calendar or policy and the field at fault.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -93,6 +116,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             deskbot::catalog::load_classifier(c.catalog.intents_dir.as_deref().map(std::path::Path::new))
                 .map_err(|e| anyhow::anyhow!(e))?;
             println!("configuration OK (database {})", redact_url(&c.database_url));
+        }
+        Cmd::Sla { action: SlaCmd::Due { calendar, from, duration } } => {
+            let c = load()?;
+            let cals = c.calendars().map_err(|e| anyhow::anyhow!(e))?;
+            let cal = cals.get(&calendar).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown calendar `{calendar}` (known: {})",
+                    cals.names().collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            let from = chrono::DateTime::parse_from_rfc3339(&from)
+                .map_err(|e| anyhow::anyhow!("--from `{from}` is not RFC 3339 (e.g. 2026-03-02T16:30:00Z): {e}"))?
+                .with_timezone(&chrono::Utc);
+            let d =
+                deskbot::core::duration::parse_duration(&duration).map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
+            println!("{}", replay::rfc3339(cal.due(from, d)));
+        }
+        Cmd::Sla { action: SlaCmd::Check } => {
+            let c = load()?;
+            let cals = c.calendars().map_err(|e| anyhow::anyhow!(e))?;
+            c.policies().map_err(|e| anyhow::anyhow!(e))?;
+            println!(
+                "SLA configuration OK: calendars {}; policies {}",
+                cals.names().collect::<Vec<_>>().join(", "),
+                c.sla.policy.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+            );
         }
         Cmd::Migrate => {
             let c = load()?;

@@ -63,3 +63,34 @@ fn migrate_creates_sqlite_file() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("deskbot.db").exists());
 }
+
+#[test]
+fn sla_due_on_a_calendar_only_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("cal.toml");
+    std::fs::write(
+        &f,
+        "[calendars.office]\ntimezone = \"Europe/London\"\nmon = [\"09:00-17:00\"]\ntue = [\"09:00-17:00\"]\nholidays = [\"2026-03-03\"]\n",
+    )
+    .unwrap();
+    let out = deskbot()
+        .args(["sla", "due", "--calendar", "office", "--from", "2026-03-02T16:30:00Z", "--duration", "1h", "--config"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // 30m on Monday, Tuesday is a holiday, Wednesday is closed: next Monday 09:30 GMT.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2026-03-09T09:30:00Z");
+    let check = deskbot().args(["sla", "check", "--config"]).arg(&f).output().unwrap();
+    assert!(check.status.success());
+    std::fs::write(&f, "[calendars.office]\ntimezone = \"Europe/London\"\nmon = [\"09:00-17:00\", \"16:00-18:00\"]\n")
+        .unwrap();
+    let bad = deskbot().args(["sla", "check", "--config"]).arg(&f).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("calendars.office.mon: ranges overlap"));
+    let bad = deskbot()
+        .args(["sla", "due", "--calendar", "office", "--from", "2026-03-02T16:30:00Z", "--duration", "5x"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

@@ -42,7 +42,7 @@ pub fn desk<S: Store>(store: S, clock: Arc<ManualClock>, roles: &[(&str, &str)])
     }
     let config = Config::from_parts("test", &toml, &[]).unwrap();
     let classifier = deskbot::catalog::load_classifier(None).unwrap();
-    let policies = deskbot::core::sla::Policies::new(&config.sla.policy).unwrap();
+    let policies = config.policies().unwrap();
     let settings = deskbot::core::desk::DeskSettings {
         helpdesk_channel: config.channels.helpdesk.clone(),
         queue_channel: config.channels.queue.clone(),

@@ -94,3 +94,17 @@ async fn advance_moves_the_clock_for_later_messages() {
     .unwrap();
     assert!(out.text().contains("response overdue by 1h"), "{}", out.text());
 }
+
+#[tokio::test]
+async fn business_hours_and_pause_snapshot() {
+    let out = replay::run_file(&script("sla_pause.replay")).await.unwrap();
+    insta::assert_snapshot!("sla_pause_text", out.text());
+    let j = out.json().await.unwrap();
+    let t = &j["tickets"][0];
+    // Opened Fri 15:30 GMT; 2h first response = 30m Friday + 1h30m Monday from 08:30 BST (07:30 UTC) = 09:00 UTC,
+    // plus the business time it waited on alice: Fri 15:40-16:00 (20m) and Mon 07:30-08:00 UTC (30m) = 09:50.
+    assert_eq!(t["created_at"], "2026-03-27T15:30:00Z");
+    assert_eq!(t["first_response_at"], "2026-03-30T08:00:00Z");
+    assert_eq!(t["first_response_due"], "2026-03-30T09:50:00Z");
+    assert_eq!(t["state"], "resolved");
+}

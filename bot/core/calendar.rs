@@ -38,7 +38,7 @@ pub struct CalendarSpec {
 }
 
 /// A validated calendar.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Calendar {
     pub name: String,
     tz: Tz,
@@ -81,10 +81,9 @@ impl Calendar {
     /// Validates a spec. Errors name the calendar and the field.
     pub fn new(name: &str, spec: &CalendarSpec) -> Result<Calendar, String> {
         let at = |field: &str| format!("calendars.{name}.{field}");
-        let tz: Tz = spec
-            .timezone
-            .parse()
-            .map_err(|_| format!("{}: unknown time zone `{}` (use an IANA name like Europe/London)", at("timezone"), spec.timezone))?;
+        let tz: Tz = spec.timezone.parse().map_err(|_| {
+            format!("{}: unknown time zone `{}` (use an IANA name like Europe/London)", at("timezone"), spec.timezone)
+        })?;
         let days = [
             ("mon", &spec.mon),
             ("tue", &spec.tue),
@@ -222,7 +221,12 @@ impl Calendar {
 
     /// Due instant when the clock was paused during `pauses` (sorted, non-overlapping; `None` end = still
     /// paused, in which case there is no due instant).
-    pub fn due_with_pauses(&self, from: Timestamp, dur: Duration, pauses: &[(Timestamp, Option<Timestamp>)]) -> Option<Timestamp> {
+    pub fn due_with_pauses(
+        &self,
+        from: Timestamp,
+        dur: Duration,
+        pauses: &[(Timestamp, Option<Timestamp>)],
+    ) -> Option<Timestamp> {
         let mut extra = Duration::zero();
         let mut due = self.due(from, dur);
         for &(ps, pe) in pauses {
@@ -237,7 +241,12 @@ impl Calendar {
     }
 
     /// Business time from `from` to `to` not spent in `pauses`.
-    pub fn elapsed_with_pauses(&self, from: Timestamp, to: Timestamp, pauses: &[(Timestamp, Option<Timestamp>)]) -> Duration {
+    pub fn elapsed_with_pauses(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        pauses: &[(Timestamp, Option<Timestamp>)],
+    ) -> Duration {
         let mut total = self.elapsed(from, to);
         for &(ps, pe) in pauses {
             let pe = pe.unwrap_or(to).min(to);
@@ -382,10 +391,8 @@ mod tests {
         assert_eq!(c.elapsed_with_pauses(created, closed, &[(created, Some(closed))]), m(0));
         let one = [(created, Some(t("2013-06-04T10:30:00Z"))), (t("2013-06-04T11:00:00Z"), Some(closed))];
         assert_eq!(c.elapsed_with_pauses(created, closed, &one), m(30));
-        let two = [
-            (created, Some(t("2013-06-04T10:30:00Z"))),
-            (t("2013-06-04T11:00:00Z"), Some(t("2013-06-04T11:30:00Z"))),
-        ];
+        let two =
+            [(created, Some(t("2013-06-04T10:30:00Z"))), (t("2013-06-04T11:00:00Z"), Some(t("2013-06-04T11:30:00Z")))];
         assert_eq!(c.elapsed_with_pauses(created, closed, &two), m(60));
     }
 
@@ -417,7 +424,10 @@ mod tests {
     fn bad_specs_name_calendar_and_field() {
         let mut s = spec("Europe/London", &WEEKDAYS_ONLY, "09:00-17:00", &[]);
         s.tue = vec!["17:00-09:00".into()];
-        assert_eq!(Calendar::new("office", &s).unwrap_err(), "calendars.office.tue: `17:00-09:00` ends before it starts");
+        assert_eq!(
+            Calendar::new("office", &s).unwrap_err(),
+            "calendars.office.tue: `17:00-09:00` ends before it starts"
+        );
         s.tue = vec!["09:00-12:00".into(), "11:00-13:00".into()];
         assert_eq!(Calendar::new("office", &s).unwrap_err(), "calendars.office.tue: ranges overlap");
         s.tue = vec!["9-5".into()];

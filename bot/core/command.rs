@@ -1,6 +1,7 @@
 //! The `/ticket` command grammar and button action ids, parsed once here for every platform.
 
 use super::ids::TicketNo;
+use super::ticket::State;
 
 /// A parsed technician or requester command.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +14,8 @@ pub enum Command {
     Resolve(TicketNo, Option<String>),
     Reopen(TicketNo, Option<String>),
     Close(TicketNo),
+    /// Wait on the requester (`PendingUser`) or a vendor (`PendingVendor`), with an optional reason.
+    Pending(TicketNo, State, Option<String>),
     Show(TicketNo),
     Queue,
     Mine,
@@ -23,9 +26,15 @@ impl Command {
     pub fn ticket(&self) -> Option<TicketNo> {
         use Command::*;
         match self {
-            Claim(n) | Unclaim(n) | Reply(n, _) | Note(n, _) | Resolve(n, _) | Reopen(n, _) | Close(n) | Show(n) => {
-                Some(*n)
-            }
+            Claim(n)
+            | Unclaim(n)
+            | Reply(n, _)
+            | Note(n, _)
+            | Resolve(n, _)
+            | Reopen(n, _)
+            | Close(n)
+            | Show(n)
+            | Pending(n, ..) => Some(*n),
             Help | Queue | Mine => None,
         }
     }
@@ -42,6 +51,7 @@ impl Command {
             Resolve(..) => "resolve",
             Reopen(..) => "reopen",
             Close(_) => "close",
+            Pending(..) => "pending",
             Show(_) => "show",
             Queue => "queue",
             Mine => "mine",
@@ -58,6 +68,7 @@ pub const HELP: &str = "\
 /ticket unclaim N — give ticket N back to the queue
 /ticket reply N text — public reply to the requester (stops the first-response clock)
 /ticket note N text — internal note, never shown to the requester
+/ticket pending N user|vendor [reason] — wait on the requester or a vendor (user pauses the SLA clocks)
 /ticket resolve N [text] — mark ticket N resolved
 /ticket reopen N [reason] — reopen a resolved or closed ticket
 /ticket close N — close a resolved ticket";
@@ -117,6 +128,16 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
             Command::Note(n, needs_text("note", n)?)
         }
         "resolve" => Command::Resolve(number("resolve", num)?, opt(text)),
+        "pending" => {
+            let n = number("pending", num)?;
+            let (on, reason) = split_first(text);
+            let state = match on.map(str::to_ascii_lowercase).as_deref() {
+                Some("user") | Some("requester") => State::PendingUser,
+                Some("vendor") => State::PendingVendor,
+                _ => return Err(format!("`/ticket pending {}` needs `user` or `vendor`; {}", n.0, usage("pending"))),
+            };
+            Command::Pending(n, state, opt(reason))
+        }
         "reopen" => Command::Reopen(number("reopen", num)?, opt(text)),
         other => return Err(format!("unknown command `{other}`. Try:\n{HELP}")),
     })
@@ -161,6 +182,11 @@ mod tests {
         );
         assert_eq!(parse_ticket("").unwrap(), Command::Help);
         assert_eq!(parse_ticket("queue").unwrap(), Command::Queue);
+        assert_eq!(
+            parse_ticket("pending 4 user which printer?").unwrap(),
+            Command::Pending(TicketNo(4), State::PendingUser, Some("which printer?".into()))
+        );
+        assert!(parse_ticket("pending 4 lunch").unwrap_err().contains("needs `user` or `vendor`"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::ids::{Place, TicketNo, UserRef};
 use super::message::{Body, Button, Envelope, MessageKind, Outbound};
 use super::roles::Role;
 use super::sla::Policies;
-use super::ticket::{Event, NewTicket, Origin, Ticket, TicketError, Timestamp};
+use super::ticket::{Event, NewTicket, Origin, State, Ticket, TicketError, Timestamp};
 use super::triage::{Classification, Classifier};
 use crate::store::{Commit, Committed, Store, StoreError, TicketFilter};
 use chrono_tz::Tz;
@@ -152,6 +152,10 @@ impl<S: Store> Desk<S> {
                 commit: Commit { dedupe_key: Some(env.dedupe_key.clone()), at: Some(now), ..Commit::default() },
             };
             self.decide(env, now, &mut w).await?;
+            // Clocks follow every change (priority, category, pauses), recomputed from the original start.
+            for t in w.commit.updates.iter_mut() {
+                self.policies.apply(t);
+            }
             match self.store.commit(w.commit).await {
                 Ok(Committed::Written) => return Ok(Handled::Done),
                 Ok(Committed::Duplicate) => return Ok(Handled::Duplicate),
@@ -287,11 +291,14 @@ impl<S: Store> Desk<S> {
         } else {
             format!("{} ({} {})", t.category, t.priority, t.ticket_type)
         };
-        let reply = format!(
-            "Ticket {number} opened: {what}. A technician will respond by {} (within {}).",
-            self.fmt_time(tg.first_response_due),
-            human(tg.first_response)
-        );
+        let reply = match tg.first_response_due {
+            Some(due) => format!(
+                "Ticket {number} opened: {what}. A technician will respond by {} (within {}).",
+                self.fmt_time(due),
+                human(tg.first_response)
+            ),
+            None => format!("Ticket {number} opened: {what}."),
+        };
         w.send(Outbound::to_user(&env.actor, &place, reply).about(number));
         w.send(self.card(&t, now));
         w.commit.inserts.push(t);
@@ -331,6 +338,9 @@ impl<S: Store> Desk<S> {
         match due {
             Some(d) if d >= now => format!("{what} due in {} ({})", human(d - now), self.fmt_time(d)),
             Some(d) => format!("{what} overdue by {} ({})", human(now - d), self.fmt_time(d)),
+            None if matches!(t.state, State::PendingUser | State::PendingVendor) => {
+                format!("{what} clock paused ({})", t.state)
+            }
             None => format!("no {what} target"),
         }
     }
@@ -452,6 +462,29 @@ impl<S: Store> Desk<S> {
                 }
                 w.commit.updates.push(t);
             }
+            Command::Pending(_, on, reason) => {
+                let ev = t.pending(on, me, now)?;
+                w.events(t.number, ev);
+                let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                if on == State::PendingUser {
+                    let msg = format!(
+                        "{} Reply here; the clock waits for you.",
+                        sentence(&format!("{} needs something from you on {}{why}", me.name, t.number))
+                    );
+                    w.send(self.to_requester(&t, msg));
+                    w.send(here(format!(
+                        "{} is waiting on {}; its SLA clocks are paused.",
+                        t.number, t.requester.name
+                    )));
+                } else {
+                    w.send(self.to_requester(&t, sentence(&format!("{} is waiting on a vendor{why}", t.number))));
+                    w.send(here(format!("{} is waiting on a vendor.", t.number)));
+                }
+                if let Some(r) = reason {
+                    w.events(t.number, t.note(me, &format!("pending: {r}"), now)?);
+                }
+                w.commit.updates.push(t);
+            }
             Command::Close(_) => {
                 let ev = t.close(me, now)?;
                 w.events(t.number, ev);
@@ -539,7 +572,9 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Res
         Command::Reopen(..) | Command::Close(_) => staff || own,
         Command::Unclaim(_) => staff && (t.is_some_and(|t| t.is_owned_by(me)) || role.can_reassign()),
         Command::Queue => staff || role == Role::Manager,
-        Command::Claim(_) | Command::Reply(..) | Command::Note(..) | Command::Resolve(..) => staff,
+        Command::Claim(_) | Command::Reply(..) | Command::Note(..) | Command::Resolve(..) | Command::Pending(..) => {
+            staff
+        }
     };
     if ok {
         return Ok(());
@@ -585,6 +620,11 @@ pub fn bound_text(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Ends `s` with a full stop unless it already ends with punctuation.
+fn sentence(s: &str) -> String {
+    if s.ends_with(['.', '?', '!']) { s.to_string() } else { format!("{s}.") }
 }
 
 fn quote(s: &str) -> String {

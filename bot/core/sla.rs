@@ -4,8 +4,9 @@
 //! conditions (the default). Durations are measured on the policy's calendar; the built-in `24x7` calendar counts
 //! every minute.
 
+use super::calendar::{Calendar, Calendars};
 use super::duration::parse_duration;
-use super::ticket::{Priority, Ticket, TicketType, Timestamp};
+use super::ticket::{Priority, State, Ticket, TicketType, Timestamp};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -27,9 +28,12 @@ pub struct PolicySpec {
     pub first_response: String,
     /// Time to resolution, e.g. `2d`.
     pub resolution: String,
-    /// Calendar the durations are counted in.
+    /// Calendar the durations are counted in (`24x7` or a `[calendars.NAME]`).
     #[serde(default = "default_calendar")]
     pub calendar: String,
+    /// Whether waiting on a vendor pauses the resolution clock (waiting on the requester always pauses).
+    #[serde(default)]
+    pub pause_on_vendor: bool,
 }
 
 fn default_calendar() -> String {
@@ -53,6 +57,7 @@ pub struct Policy {
     pub spec: PolicySpec,
     pub first_response: Duration,
     pub resolution: Duration,
+    pub calendar: Calendar,
 }
 
 /// The policy list, validated.
@@ -64,23 +69,25 @@ pub struct Policies(Vec<Policy>);
 pub struct Targets {
     pub policy: String,
     pub first_response: Duration,
-    pub first_response_due: Timestamp,
+    /// `None` while the clock is paused.
+    pub first_response_due: Option<Timestamp>,
     pub resolution: Duration,
-    pub resolution_due: Timestamp,
+    pub resolution_due: Option<Timestamp>,
 }
 
 impl Policies {
     /// Validates specs: durations parse, calendars exist, and the list ends with a default policy.
-    pub fn new(specs: &[PolicySpec]) -> Result<Policies, String> {
+    pub fn new(specs: &[PolicySpec], calendars: &Calendars) -> Result<Policies, String> {
         let mut out = vec![];
         for (i, s) in specs.iter().enumerate() {
             let at = format!("sla.policy[{i}] ({})", s.name);
             let first_response = parse_duration(&s.first_response).map_err(|e| format!("{at}.first_response: {e}"))?;
             let resolution = parse_duration(&s.resolution).map_err(|e| format!("{at}.resolution: {e}"))?;
-            if s.calendar != "24x7" {
-                return Err(format!("{at}.calendar: unknown calendar `{}` (only `24x7` is built in)", s.calendar));
-            }
-            out.push(Policy { spec: s.clone(), first_response, resolution });
+            let calendar = calendars.get(&s.calendar).cloned().ok_or_else(|| {
+                let known: Vec<_> = calendars.names().collect();
+                format!("{at}.calendar: unknown calendar `{}` (known: {})", s.calendar, known.join(", "))
+            })?;
+            out.push(Policy { spec: s.clone(), first_response, resolution, calendar });
         }
         match out.last() {
             Some(p) if p.spec.is_default() => Ok(Policies(out)),
@@ -99,23 +106,36 @@ impl Policies {
             .unwrap_or_else(|| self.0.last().expect("validated non-empty"))
     }
 
-    /// Targets for a ticket, counted from its creation.
+    /// Targets for a ticket, recomputed from its creation and its pauses (so a change of priority or category
+    /// re-applies the new policy from the original start). A clock that is paused now has no due instant.
     pub fn targets(&self, t: &Ticket) -> Targets {
         let p = self.pick(&t.category, t.priority, t.ticket_type);
+        let user: Vec<_> = t.pauses.iter().filter(|x| x.on == State::PendingUser).map(|x| (x.from, x.to)).collect();
+        let resolution: Vec<_> = t
+            .pauses
+            .iter()
+            .filter(|x| x.on != State::PendingVendor || p.spec.pause_on_vendor)
+            .map(|x| (x.from, x.to))
+            .collect();
         Targets {
             policy: p.spec.name.clone(),
             first_response: p.first_response,
-            first_response_due: t.created_at + p.first_response,
+            first_response_due: p.calendar.due_with_pauses(t.created_at, p.first_response, &user),
             resolution: p.resolution,
-            resolution_due: t.created_at + p.resolution,
+            resolution_due: p.calendar.due_with_pauses(t.created_at, p.resolution, &resolution),
         }
     }
 
-    /// Recomputes and stores the due instants on the ticket.
+    /// Recomputes and stores the due instants on the ticket. The first-response due instant is frozen once the
+    /// first response happened, and the resolution due instant once resolved.
     pub fn apply(&self, t: &mut Ticket) -> Targets {
         let tg = self.targets(t);
-        t.first_response_due = Some(tg.first_response_due);
-        t.resolution_due = Some(tg.resolution_due);
+        if t.first_response_at.is_none() {
+            t.first_response_due = tg.first_response_due;
+        }
+        if t.state.is_active() {
+            t.resolution_due = tg.resolution_due;
+        }
         tg
     }
 }
@@ -130,6 +150,7 @@ pub fn default_policies() -> Vec<PolicySpec> {
         first_response: fr.into(),
         resolution: res.into(),
         calendar: default_calendar(),
+        pause_on_vendor: false,
     };
     vec![
         p("p1", Priority::P1, "30m", "4h"),
@@ -145,21 +166,27 @@ mod tests {
 
     #[test]
     fn first_match_wins_and_default_must_be_last() {
-        let ps = Policies::new(&default_policies()).unwrap();
+        let cals = Calendars::new(&Default::default()).unwrap();
+        let ps = Policies::new(&default_policies(), &cals).unwrap();
         assert_eq!(ps.pick("printing", Priority::P1, TicketType::Incident).spec.name, "p1");
         assert_eq!(ps.pick("printing", Priority::P4, TicketType::Request).spec.name, "default");
         let mut specs = default_policies();
         specs.pop();
-        let e = Policies::new(&specs).unwrap_err();
+        let e = Policies::new(&specs, &cals).unwrap_err();
         assert!(e.contains("add a default policy"), "{e}");
-        assert!(Policies::new(&[]).is_err());
+        assert!(Policies::new(&[], &cals).is_err());
     }
 
     #[test]
     fn bad_duration_names_policy_and_field() {
         let mut specs = default_policies();
         specs[1].resolution = "5x".into();
-        let e = Policies::new(&specs).unwrap_err();
+        let cals = Calendars::new(&Default::default()).unwrap();
+        let e = Policies::new(&specs, &cals).unwrap_err();
         assert!(e.starts_with("sla.policy[1] (p2).resolution:"), "{e}");
+        let mut specs = default_policies();
+        specs[0].calendar = "office".into();
+        let e = Policies::new(&specs, &cals).unwrap_err();
+        assert!(e.starts_with("sla.policy[0] (p1).calendar: unknown calendar `office`"), "{e}");
     }
 }

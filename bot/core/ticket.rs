@@ -153,6 +153,16 @@ pub struct Origin {
     pub place: Place,
 }
 
+/// An interval in which the ticket waited (on the requester, a vendor, or resolved/closed before a reopen).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pause {
+    /// The state the ticket waited in.
+    pub on: State,
+    pub from: Timestamp,
+    /// `None` while still waiting.
+    pub to: Option<Timestamp>,
+}
+
 /// One entry of the append-only log: who did what, when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -264,6 +274,9 @@ pub struct Ticket {
     /// Resolved by self-service (a runbook) with no technician.
     pub deflected: bool,
     pub reopen_count: u32,
+    /// Waiting intervals, oldest first; SLA clocks skip them as their policy says.
+    #[serde(default)]
+    pub pauses: Vec<Pause>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
 }
@@ -322,6 +335,7 @@ impl Ticket {
             closed_at: None,
             deflected: false,
             reopen_count: 0,
+            pauses: vec![],
             version: 0,
         };
         let events = vec![
@@ -355,6 +369,16 @@ impl Ticket {
         }
         let from = self.state;
         self.state = to;
+        let waiting =
+            |s: State| matches!(s, State::PendingUser | State::PendingVendor | State::Resolved | State::Closed);
+        if waiting(from)
+            && let Some(p) = self.pauses.last_mut().filter(|p| p.to.is_none())
+        {
+            p.to = Some(at);
+        }
+        if waiting(to) {
+            self.pauses.push(Pause { on: to, from: at, to: None });
+        }
         match to {
             State::Resolved => self.resolved_at = Some(at),
             State::Closed => self.closed_at = Some(at),
@@ -641,6 +665,25 @@ mod tests {
         assert_eq!(t.state, State::Open);
         assert_eq!(t.reopen_count, 1);
         assert_eq!(t.resolved_at, None);
+    }
+
+    #[test]
+    fn waiting_states_are_recorded_as_pauses() {
+        let mut t = ticket();
+        t.pending(State::PendingUser, &user("bob"), at(10)).unwrap();
+        t.requester_message(&user("alice"), "here you go", at(25)).unwrap();
+        t.resolve(&user("bob"), None, false, at(40)).unwrap();
+        t.close(&user("bob"), at(50)).unwrap();
+        t.reopen(&user("alice"), None, at(70)).unwrap();
+        let got: Vec<_> = t.pauses.iter().map(|p| (p.on, p.from, p.to)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (State::PendingUser, at(10), Some(at(25))),
+                (State::Resolved, at(40), Some(at(50))),
+                (State::Closed, at(50), Some(at(70))),
+            ]
+        );
     }
 
     #[test]
