@@ -16,6 +16,8 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
     let settings = DeskSettings {
         helpdesk_channel: config.channels.helpdesk.clone(),
         queue_channel: config.channels.queue.clone(),
+        escalation_channel: config.channels.escalation.clone(),
+        reopen_new_cycle_after: config.reopen_new_cycle_after().map_err(|e| anyhow::anyhow!(e))?,
         timezone: config.tz(),
         confident: config.triage.confident,
         roles: config.role_map(),

@@ -33,6 +33,8 @@ pub struct Channels {
     pub helpdesk: String,
     /// Where technicians see new-ticket cards.
     pub queue: String,
+    /// Where SLA breaches are announced.
+    pub escalation: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -52,6 +54,8 @@ pub struct TriageConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlaConfig {
+    /// A reopen this long after resolution starts a new resolution cycle instead of continuing the old one.
+    pub reopen_new_cycle_after: String,
     /// Ordered; the first matching policy wins; the last must match everything.
     pub policy: Vec<PolicySpec>,
 }
@@ -73,7 +77,11 @@ impl Default for Config {
 
 impl Default for Channels {
     fn default() -> Self {
-        Channels { helpdesk: "helpdesk".into(), queue: "helpdesk-queue".into() }
+        Channels {
+            helpdesk: "helpdesk".into(),
+            queue: "helpdesk-queue".into(),
+            escalation: "helpdesk-escalations".into(),
+        }
     }
 }
 
@@ -85,7 +93,7 @@ impl Default for TriageConfig {
 
 impl Default for SlaConfig {
     fn default() -> Self {
-        SlaConfig { policy: default_policies() }
+        SlaConfig { reopen_new_cycle_after: "7d".into(), policy: default_policies() }
     }
 }
 
@@ -105,6 +113,8 @@ timezone = "UTC"
 helpdesk = "helpdesk"
 # Where technicians get new-ticket cards.
 queue = "helpdesk-queue"
+# Where SLA breaches are announced (with the managers told directly).
+escalation = "helpdesk-escalations"
 
 [catalog]
 # Directory with your own intent files (see intents/README.md); the shipped intents are used when unset.
@@ -129,37 +139,52 @@ confident = 0.6
 # SLA policies: the first whose categories/priorities/types match wins; the last must have no conditions.
 # Durations are business time on the policy's calendar: 30m, 4h, 2d (= two working days of that calendar), 1h30m.
 # Waiting on the requester pauses every clock; pause_on_vendor = true also pauses resolution while waiting on a
-# vendor. Due instants are floored to the whole minute.
+# vendor. Due instants are floored to the whole minute. next_response (optional) is the time to answer each
+# requester message that follows a technician reply. The owner is warned at the first `warn` percentage (the
+# queue channel if nobody owns the ticket), the owner and leads at the second; at 100% the escalation channel,
+# the managers and the owner are told. Each fires once per clock cycle.
+[sla]
+# A reopen this long after resolution starts a new resolution cycle (wall-clock time).
+reopen_new_cycle_after = "7d"
+
 [[sla.policy]]
 name = "p1"
 priorities = ["P1"]
 first_response = "30m"
+next_response = "30m"
 resolution = "4h"
 calendar = "24x7"
 pause_on_vendor = false
+warn = [75, 90]
 
 [[sla.policy]]
 name = "p2"
 priorities = ["P2"]
 first_response = "1h"
+next_response = "1h"
 resolution = "8h"
 calendar = "24x7"
 pause_on_vendor = false
+warn = [75, 90]
 
 [[sla.policy]]
 name = "p3"
 priorities = ["P3"]
 first_response = "4h"
+next_response = "4h"
 resolution = "2d"
 calendar = "24x7"
 pause_on_vendor = false
+warn = [75, 90]
 
 [[sla.policy]]
 name = "default"
 first_response = "8h"
+next_response = "8h"
 resolution = "5d"
 calendar = "24x7"
 pause_on_vendor = false
+warn = [75, 90]
 
 # Roles per platform and user id; anyone not listed is a requester.
 # Roles: requester, technician, lead, manager, admin.
@@ -232,6 +257,7 @@ impl Config {
             return Err(format!("key `triage.confident`: {} is not between 0 and 1", self.triage.confident));
         }
         self.policies()?;
+        self.reopen_new_cycle_after()?;
         for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
                 return Err(format!(
@@ -248,6 +274,12 @@ impl Config {
     /// The validated calendars.
     pub fn calendars(&self) -> Result<Calendars, String> {
         Calendars::new(&self.calendars)
+    }
+
+    /// How long after resolution a reopen starts a new resolution cycle.
+    pub fn reopen_new_cycle_after(&self) -> Result<chrono::Duration, String> {
+        crate::core::duration::parse_duration(&self.sla.reopen_new_cycle_after)
+            .map_err(|e| format!("key `sla.reopen_new_cycle_after`: {e}"))
     }
 
     /// The validated SLA policies (on the validated calendars).

@@ -21,17 +21,19 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::seconds(secs)
 }
 
-/// Delivers everything that is due now; returns how many messages were delivered.
+/// Delivers everything that is due now, in batches of up to `batch` messages; returns how many were delivered.
+/// Order is kept within each conversation; a batch of 1 also keeps the global order (replay, console).
 pub async fn drain<S: Store, D: Deliver>(
     store: &S,
     sink: &D,
     clock: &dyn Clock,
     worker: &str,
+    batch: i64,
 ) -> Result<usize, StoreError> {
     let mut delivered = 0;
     loop {
         let now = clock.now();
-        let batch = store.lease_outbox(worker, now, now + LEASE, 100).await?;
+        let batch = store.lease_outbox(worker, now, now + LEASE, batch).await?;
         if batch.is_empty() {
             return Ok(delivered);
         }

@@ -33,8 +33,18 @@ pub enum Step {
     Advance(chrono::Duration),
     Role(String, Role),
     Config(PathBuf),
-    Say { who: String, dm: bool, thread: Option<TicketNo>, text: String },
-    Click { who: String, label: String },
+    /// deskbot restarts: a new desk on the same database (roles given with @role are kept).
+    Restart,
+    Say {
+        who: String,
+        dm: bool,
+        thread: Option<TicketNo>,
+        text: String,
+    },
+    Click {
+        who: String,
+        label: String,
+    },
 }
 
 /// The clock before any `@now`: a Monday morning, so scripts without `@now` are still deterministic.
@@ -72,9 +82,13 @@ pub fn parse_line(line: &str) -> Result<Option<Step>, String> {
                     .ok_or_else(|| format!("unknown role `{role}` (requester, technician, lead, manager, admin)"))?;
                 Step::Role(name.to_string(), role)
             }
+            "restart" if arg.is_empty() => Step::Restart,
+            "restart" => return Err("@restart takes no argument".into()),
             "config" if !arg.is_empty() => Step::Config(PathBuf::from(arg)),
             "config" => return Err("usage: @config FILE".into()),
-            other => return Err(format!("unknown directive `@{other}` (use @now, @advance, @role, @config)")),
+            other => {
+                return Err(format!("unknown directive `@{other}` (use @now, @advance, @role, @config, @restart)"));
+            }
         }));
     }
     if let Some((who, label)) = l.split_once(" clicks ") {
@@ -183,6 +197,8 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
     let mut config = Config::from_parts("(defaults)", "", &[])?;
     let mut desk: Option<Desk<Db>> = None;
     let mut pending_roles: Vec<(String, Role)> = vec![];
+    // Every role given so far, re-applied after @restart.
+    let mut all_roles: Vec<(String, Role)> = vec![];
     for (line, step) in steps {
         if let Step::Config(p) = &step {
             if desk.is_some() {
@@ -206,6 +222,7 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
             continue;
         }
         if let Step::Role(name, role) = &step {
+            all_roles.push((name.clone(), *role));
             match &desk {
                 Some(d) => d.set_role(&user(name), *role),
                 None => pending_roles.push((name.clone(), *role)),
@@ -221,10 +238,29 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
             }
             desk = Some(d);
         }
+        if let Step::Restart = step {
+            let old = desk.take().expect("built above");
+            let d = app::desk(&config, old.store().clone(), clock.clone()).map_err(|e| err(line, e.to_string()))?;
+            drop(old);
+            for (n, r) in &all_roles {
+                d.set_role(&user(n), *r);
+            }
+            desk = Some(d);
+        }
         let d = desk.as_ref().expect("built above");
         let env = match step {
+            Step::Restart => None,
             Step::Advance(by) => {
-                clock.set(clock.now() + by);
+                // Fire everything that falls due on the way, in order, each at its own instant.
+                let target = clock.now() + by;
+                while let Some(next) = d.store().next_timer_at().await?
+                    && next <= target
+                {
+                    clock.set(next.max(clock.now()));
+                    d.tick().await.map_err(|e| err(line, e.to_string()))?;
+                    outbox::drain(d.store(), &recorder, clock.as_ref(), "replay", 1).await?;
+                }
+                clock.set(target);
                 None
             }
             Step::Say { who, dm, thread, text } => {
@@ -278,10 +314,13 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
             }
             Step::Now(_) | Step::Role(..) | Step::Config(_) => unreachable!("handled above"),
         };
+        // Anything already overdue (after @now jumped, or a @restart) fires first, marked late.
+        d.tick().await.map_err(|e| err(line, e.to_string()))?;
+        outbox::drain(d.store(), &recorder, clock.as_ref(), "replay", 1).await?;
         if let Some(env) = env {
             d.handle(&env).await.map_err(|e| err(line, e.to_string()))?;
         }
-        outbox::drain(d.store(), &recorder, clock.as_ref(), "replay").await?;
+        outbox::drain(d.store(), &recorder, clock.as_ref(), "replay", 1).await?;
     }
     let desk = match desk {
         Some(d) => d,
@@ -379,6 +418,9 @@ impl Outcome {
                 "created_at": rfc3339(t.created_at),
                 "first_response_due": opt_time(t.first_response_due),
                 "resolution_due": opt_time(t.resolution_due),
+                "next_response_due": opt_time(t.next_response_due),
+                "sla_policy": t.sla_policy,
+                "breaches": t.breaches.iter().map(|b| json!({"clock": b.clock, "due": rfc3339(b.due)})).collect::<Vec<_>>(),
                 "first_response_at": opt_time(t.first_response_at),
                 "resolved_at": opt_time(t.resolved_at),
                 "closed_at": opt_time(t.closed_at),

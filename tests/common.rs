@@ -46,6 +46,8 @@ pub fn desk<S: Store>(store: S, clock: Arc<ManualClock>, roles: &[(&str, &str)])
     let settings = deskbot::core::desk::DeskSettings {
         helpdesk_channel: config.channels.helpdesk.clone(),
         queue_channel: config.channels.queue.clone(),
+        escalation_channel: config.channels.escalation.clone(),
+        reopen_new_cycle_after: config.reopen_new_cycle_after().unwrap(),
         timezone: config.tz(),
         confident: config.triage.confident,
         roles: config.role_map(),

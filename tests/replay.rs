@@ -108,3 +108,51 @@ async fn business_hours_and_pause_snapshot() {
     assert_eq!(t["first_response_due"], "2026-03-30T09:50:00Z");
     assert_eq!(t["state"], "resolved");
 }
+
+#[tokio::test]
+async fn sla_warnings_escalate_once_each() {
+    let out = replay::run_file(&script("sla_warnings.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("sla_warnings_text", text);
+    let count = |needle: &str| text.lines().filter(|l| l.contains(needle)).count();
+    // 75%: unowned, so the queue channel; 90%: owner and lead; 100%: escalation channel, manager and owner.
+    assert_eq!(count("bot -> #helpdesk-queue: SLA warning: #1"), 1);
+    assert_eq!(count("used 90% of its first response"), 2);
+    assert_eq!(count("SLA breach: #1"), 3);
+    assert!(text.contains("bot -> #helpdesk-escalations: SLA breach: #1"));
+    assert!(text.contains("bot -> max: SLA breach: #1"));
+    assert!(text.contains("bot -> lena: SLA warning: #1"));
+    assert_eq!(count("used 75% of its next response"), 1, "next response clock warned the owner once");
+    let j = out.json().await.unwrap();
+    let t = &j["tickets"][0];
+    assert_eq!(t["breaches"][0]["clock"], "first_response");
+    let warnings = t["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "sla_warning").count();
+    assert_eq!(warnings, 4, "75, 90 and 100 on first response, 75 on next response");
+}
+
+#[tokio::test]
+async fn overdue_warnings_fire_once_after_restart_marked_late() {
+    let out = replay::run_file(&script("sla_restart.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("sla_restart_text", text);
+    assert_eq!(text.lines().filter(|l| l.contains("SLA warning: #1") && l.contains("(late:")).count(), 2);
+    assert_eq!(text.lines().filter(|l| l.starts_with("bot -> sam: SLA breach: #1") && l.contains("(late:")).count(), 1);
+    let j = out.json().await.unwrap();
+    let events = j["tickets"][0]["events"].as_array().unwrap().clone();
+    let late: Vec<_> = events.iter().filter(|e| e["kind"] == "sla_warning").map(|e| e["late"].clone()).collect();
+    assert_eq!(late.len(), 3, "fired exactly once each across two restarts");
+    assert!(late.iter().all(|l| l == true));
+}
+
+#[tokio::test]
+async fn reopen_continues_or_starts_a_new_cycle() {
+    let out = replay::run_file(&script("sla_reopen.replay")).await.unwrap();
+    insta::assert_snapshot!("sla_reopen_text", out.text());
+    let j = out.json().await.unwrap();
+    let t = &j["tickets"][0];
+    // Default P3 resolution 2d on 24x7. Cycle 1: 09:00 → resolved 09:00 (0 used); reopened next day, continuing:
+    // due = created + 2d + the day it spent resolved. After the 10-day gap a new cycle starts at the reopen.
+    assert_eq!(t["state"], "open");
+    assert_eq!(t["resolution_due"], "2026-03-15T09:00:00Z");
+    assert!(out.text().contains("(new cycle since Fri 13 Mar 09:00 UTC)"), "{}", out.text());
+}

@@ -100,9 +100,25 @@ pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
     };
     say(&screen, format!("{BANNER}\nYou are {} ({}).", me.name, desk.role_of(&me)));
     // Deliver anything left from an earlier run first.
-    outbox::drain(desk.store(), &screen, clock, "console").await?;
+    outbox::drain(desk.store(), &screen, clock, "console", 1).await?;
     let mut lines = input.lines();
-    while let Some(line) = lines.next_line().await? {
+    // The scheduler runs in the background: SLA warnings appear while you type.
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        let line = tokio::select! {
+            line = lines.next_line() => match line? {
+                Some(l) => l,
+                None => break,
+            },
+            _ = ticker.tick() => {
+                if let Err(e) = desk.tick().await {
+                    say(&screen, format!("error: {e}"));
+                }
+                outbox::drain(desk.store(), &screen, clock, "console", 1).await?;
+                continue;
+            }
+        };
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -172,7 +188,10 @@ pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
                 say(&screen, format!("error: {e}"));
             }
         }
-        outbox::drain(desk.store(), &screen, clock, "console").await?;
+        if let Err(e) = desk.tick().await {
+            say(&screen, format!("error: {e}"));
+        }
+        outbox::drain(desk.store(), &screen, clock, "console", 1).await?;
     }
     Ok(())
 }

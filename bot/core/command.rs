@@ -17,6 +17,8 @@ pub enum Command {
     /// Wait on the requester (`PendingUser`) or a vendor (`PendingVendor`), with an optional reason.
     Pending(TicketNo, State, Option<String>),
     Show(TicketNo),
+    /// Explain the SLA clocks of a ticket.
+    Sla(TicketNo),
     Queue,
     Mine,
 }
@@ -34,7 +36,8 @@ impl Command {
             | Reopen(n, _)
             | Close(n)
             | Show(n)
-            | Pending(n, ..) => Some(*n),
+            | Pending(n, ..)
+            | Sla(n) => Some(*n),
             Help | Queue | Mine => None,
         }
     }
@@ -53,6 +56,7 @@ impl Command {
             Close(_) => "close",
             Pending(..) => "pending",
             Show(_) => "show",
+            Sla(_) => "sla",
             Queue => "queue",
             Mine => "mine",
         }
@@ -64,6 +68,7 @@ pub const HELP: &str = "\
 /ticket queue — open tickets, most urgent first
 /ticket mine — tickets you own (technicians) or raised (everyone)
 /ticket show N — one ticket with its history
+/ticket sla N — the ticket's SLA clocks: targets, due times, pauses, breaches
 /ticket claim N — take ticket N
 /ticket unclaim N — give ticket N back to the queue
 /ticket reply N text — public reply to the requester (stops the first-response clock)
@@ -118,6 +123,7 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
         "claim" => Command::Claim(number("claim", num)?),
         "unclaim" => Command::Unclaim(number("unclaim", num)?),
         "show" => Command::Show(number("show", num)?),
+        "sla" => Command::Sla(number("sla", num)?),
         "close" => Command::Close(number("close", num)?),
         "reply" => {
             let n = number("reply", num)?;

@@ -4,13 +4,13 @@
 use super::clock::Clock;
 use super::command::{self, Command, HELP};
 use super::duration::human;
-use super::ids::{Place, TicketNo, UserRef};
-use super::message::{Body, Button, Envelope, MessageKind, Outbound};
+use super::ids::{Place, Platform, TicketNo, UserRef};
+use super::message::{Audience, Body, Button, Envelope, MessageKind, Outbound};
 use super::roles::Role;
 use super::sla::Policies;
-use super::ticket::{Event, NewTicket, Origin, State, Ticket, TicketError, Timestamp};
+use super::ticket::{Breach, Event, EventKind, NewTicket, Origin, SlaClock, State, Ticket, TicketError, Timestamp};
 use super::triage::{Classification, Classifier};
-use crate::store::{Commit, Committed, Store, StoreError, TicketFilter};
+use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter};
 use chrono_tz::Tz;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -25,6 +25,10 @@ pub struct DeskSettings {
     pub helpdesk_channel: String,
     /// Where new-ticket cards go for technicians.
     pub queue_channel: String,
+    /// Where SLA breaches are announced.
+    pub escalation_channel: String,
+    /// A reopen this long after resolution starts a new resolution cycle.
+    pub reopen_new_cycle_after: chrono::Duration,
     /// Time zone for times shown to people.
     pub timezone: Tz,
     /// Confidence at or above which a ticket is opened without asking.
@@ -152,10 +156,7 @@ impl<S: Store> Desk<S> {
                 commit: Commit { dedupe_key: Some(env.dedupe_key.clone()), at: Some(now), ..Commit::default() },
             };
             self.decide(env, now, &mut w).await?;
-            // Clocks follow every change (priority, category, pauses), recomputed from the original start.
-            for t in w.commit.updates.iter_mut() {
-                self.policies.apply(t);
-            }
+            self.schedule(&mut w.commit);
             match self.store.commit(w.commit).await {
                 Ok(Committed::Written) => return Ok(Handled::Done),
                 Ok(Committed::Duplicate) => return Ok(Handled::Duplicate),
@@ -164,6 +165,155 @@ impl<S: Store> Desk<S> {
             }
         }
         Err(DeskError::Busy(last_conflict))
+    }
+
+    /// Clocks follow every change (priority, category, pauses), recomputed from the original start, and each
+    /// changed ticket's SLA timers are replaced.
+    fn schedule(&self, c: &mut Commit) {
+        for t in c.inserts.iter_mut().chain(c.updates.iter_mut()) {
+            self.policies.apply(t);
+            c.timers.push((t.number, self.policies.timers(t)));
+        }
+    }
+
+    /// Fires every SLA warning and breach that is due now, each exactly once; returns how many fired.
+    pub async fn tick(&self) -> Result<usize, DeskError> {
+        let mut fired = 0;
+        loop {
+            let now = self.clock.now();
+            let due = self.store.due_timers(now, 100).await?;
+            if due.is_empty() {
+                return Ok(fired);
+            }
+            let mut progressed = false;
+            for timer in due {
+                match self.fire(&timer, now).await {
+                    Ok(true) => {
+                        fired += 1;
+                        progressed = true;
+                    }
+                    Ok(false) => progressed = true,
+                    // Someone changed the ticket meanwhile; the next tick sees the new state.
+                    Err(DeskError::Store(StoreError::Conflict(_))) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if !progressed {
+                return Ok(fired);
+            }
+        }
+    }
+
+    /// Fires one timer if it still applies. Returns false for a stale or already-fired timer (dropped).
+    async fn fire(&self, timer: &DueTimer, now: Timestamp) -> Result<bool, DeskError> {
+        let Some(mut t) = self.store.ticket(timer.ticket).await? else {
+            self.store.drop_timer(&timer.key).await?;
+            return Ok(false);
+        };
+        if !self.policies.timers(&t).iter().any(|x| x.key == timer.key) {
+            self.store.drop_timer(&timer.key).await?;
+            return Ok(false);
+        }
+        let late = now - timer.at > chrono::Duration::minutes(1);
+        let mut c = Commit {
+            dedupe_key: Some(timer.key.clone()),
+            at: Some(now),
+            drop_timers: vec![timer.key.clone()],
+            ..Commit::default()
+        };
+        let warning = EventKind::SlaWarning { clock: timer.clock, percent: timer.percent, due: timer.due, late };
+        c.events.push((t.number, Event { at: now, actor: None, kind: warning }));
+        let p = self.policies.pick(&t.category, t.priority, t.ticket_type);
+        let target = match timer.clock {
+            SlaClock::FirstResponse => p.first_response,
+            SlaClock::NextResponse => p.next_response.unwrap_or(p.first_response),
+            SlaClock::Resolution => p.resolution,
+        };
+        let owner = t.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "nobody".into());
+        let late_note = if late {
+            format!(" (late: this fell due at {} while deskbot was not running)", self.fmt_time(timer.at))
+        } else {
+            String::new()
+        };
+        let text = if timer.percent >= 100 {
+            format!(
+                "SLA breach: {} ({} {}, owner {owner}) missed its {} target of {} (due {}).{late_note}",
+                t.number,
+                t.priority,
+                t.category,
+                timer.clock.label(),
+                human(target),
+                self.fmt_time(timer.due)
+            )
+        } else {
+            let left = timer.due - now;
+            let when = if left > chrono::Duration::zero() { format!("in {}", human(left)) } else { "now".to_string() };
+            format!(
+                "SLA warning: {} ({} {}, owner {owner}) has used {}% of its {} target of {} — due {} ({when}): {}{late_note}",
+                t.number,
+                t.priority,
+                t.category,
+                timer.percent,
+                timer.clock.label(),
+                human(target),
+                self.fmt_time(timer.due),
+                quote(&t.title)
+            )
+        };
+        let staff_dm = Place { dm: true, ..self.staff_place() };
+        let to_owner_or_queue = |c: &mut Commit| match &t.owner {
+            Some(o) => c.outbox.push(Outbound::to_user(o, &staff_dm, text.clone()).about(t.number)),
+            None => c.outbox.push(self.to_queue(t.origin.platform, text.clone()).about(t.number)),
+        };
+        let first_level = p.spec.warn.first().copied().unwrap_or(75);
+        if timer.percent >= 100 {
+            let mut m = Outbound::to_channel(t.origin.platform, &self.settings.escalation_channel, text.clone());
+            m.ticket = Some(t.number);
+            c.outbox.push(m);
+            for u in self.people_with(Role::Manager, t.origin.platform) {
+                c.outbox.push(Outbound::to_user(&u, &staff_dm, text.clone()).about(t.number));
+            }
+            to_owner_or_queue(&mut c);
+            let cycle = timer.key.rsplit(':').nth(1).unwrap_or("").to_string();
+            t.breaches.push(Breach { clock: timer.clock, due: timer.due, cycle });
+            c.updates.push(t);
+            self.schedule(&mut c);
+        } else {
+            to_owner_or_queue(&mut c);
+            if timer.percent > first_level {
+                for u in self.people_with(Role::Lead, t.origin.platform) {
+                    if !c.outbox.iter().any(|m| matches!(&m.to, Audience::User { user } if user.same_person(&u))) {
+                        c.outbox.push(Outbound::to_user(&u, &staff_dm, text.clone()).about(t.number));
+                    }
+                }
+            }
+        }
+        match self.store.commit(c).await? {
+            Committed::Written => Ok(true),
+            Committed::Duplicate => {
+                self.store.drop_timer(&timer.key).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Everyone with exactly `role` on `platform`, from the configuration and run-time roles, sorted by id.
+    fn people_with(&self, role: Role, platform: Platform) -> Vec<UserRef> {
+        let mut keys: Vec<String> =
+            self.settings.roles.iter().filter(|(_, r)| **r == role).map(|(k, _)| k.clone()).collect();
+        let overrides = self.overrides.read().unwrap_or_else(|e| e.into_inner());
+        keys.retain(|k| overrides.get(k).is_none_or(|r| *r == role));
+        keys.extend(overrides.iter().filter(|(_, r)| **r == role).map(|(k, _)| k.clone()));
+        keys.sort();
+        keys.dedup();
+        let prefix = format!("{platform}:");
+        keys.iter().filter_map(|k| k.strip_prefix(&prefix)).map(|id| UserRef::new(platform, id, id)).collect()
+    }
+
+    fn to_queue(&self, platform: Platform, text: String) -> Outbound {
+        let mut m = Outbound::to_channel(platform, &self.settings.queue_channel, text);
+        m.place = self.staff_place();
+        m
     }
 
     async fn decide(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<(), DeskError> {
@@ -193,7 +343,7 @@ impl<S: Store> Desk<S> {
                     Event {
                         at: now,
                         actor: Some(env.actor.clone()),
-                        kind: super::ticket::EventKind::Denied { action, reason: r.text.clone() },
+                        kind: EventKind::Denied { action, reason: r.text.clone() },
                     },
                 ));
             }
@@ -405,6 +555,7 @@ impl<S: Store> Desk<S> {
         match cmd {
             Command::Help | Command::Queue | Command::Mine => w.send(here(HELP.to_string())),
             Command::Show(_) => w.send(here(self.show(&t, now))),
+            Command::Sla(_) => w.send(here(self.explain_sla(&t, now))),
             Command::Claim(_) => {
                 let ev = t.claim(me, now)?;
                 w.events(t.number, ev);
@@ -449,7 +600,11 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             Command::Reopen(_, reason) => {
+                let stopped = t.closed_at.or(t.resolved_at);
                 let ev = t.reopen(me, reason.as_deref(), now)?;
+                if stopped.is_some_and(|s| now - s >= self.settings.reopen_new_cycle_after) {
+                    t.cycle_start = Some(now);
+                }
                 w.events(t.number, ev);
                 w.send(here(format!("{} is open again.", t.number)));
                 if let Some(owner) = t.owner.clone().filter(|o| !o.same_person(me)) {
@@ -544,6 +699,58 @@ impl<S: Store> Desk<S> {
         Outbound::to_user(&t.requester, &t.origin.place, text).about(t.number)
     }
 
+    /// `/ticket sla N`: each clock with its target, due instant and state, then pauses and breaches.
+    fn explain_sla(&self, t: &Ticket, now: Timestamp) -> String {
+        let p = self.policies.pick(&t.category, t.priority, t.ticket_type);
+        let mut s = format!(
+            "SLA for {} ({} {} {}): policy `{}` on calendar `{}`",
+            t.number, t.priority, t.category, t.ticket_type, p.spec.name, p.calendar.name
+        );
+        let status = |due: Option<Timestamp>, done: Option<Timestamp>| match (due, done) {
+            (Some(d), Some(at)) if at <= d => format!("met at {} (due {})", self.fmt_time(at), self.fmt_time(d)),
+            (Some(d), Some(at)) => format!("missed: done {} (due {})", self.fmt_time(at), self.fmt_time(d)),
+            (None, Some(at)) => format!("done at {}", self.fmt_time(at)),
+            (Some(d), None) if d >= now => format!("running, due {} (in {})", self.fmt_time(d), human(d - now)),
+            (Some(d), None) => format!("overdue since {} ({} ago)", self.fmt_time(d), human(now - d)),
+            (None, None) => "paused".to_string(),
+        };
+        s.push_str(&format!(
+            "\n· first response, target {}: {}",
+            human(p.first_response),
+            status(t.first_response_due, t.first_response_at)
+        ));
+        if let Some(nr) = p.next_response {
+            let line = match t.awaiting_reply_since {
+                Some(since) => format!("waiting since {}: {}", self.fmt_time(since), status(t.next_response_due, None)),
+                None => "not running (nothing unanswered from the requester)".to_string(),
+            };
+            s.push_str(&format!("\n· next response, target {}: {line}", human(nr)));
+        }
+        let res_done = if t.state.is_active() { None } else { t.resolved_at };
+        let cycle = t.cycle_start.map(|c| format!(" (new cycle since {})", self.fmt_time(c))).unwrap_or_default();
+        s.push_str(&format!(
+            "\n· resolution, target {}{cycle}: {}",
+            human(p.resolution),
+            status(t.resolution_due, res_done)
+        ));
+        if !t.pauses.is_empty() {
+            let list: Vec<String> = t
+                .pauses
+                .iter()
+                .map(|x| {
+                    let end = x.to.map(|e| self.fmt_time(e)).unwrap_or_else(|| "now".into());
+                    format!("{} {} – {}", x.on, self.fmt_time(x.from), end)
+                })
+                .collect();
+            let vendor = if p.spec.pause_on_vendor { "" } else { "; waiting on a vendor does not pause resolution" };
+            s.push_str(&format!("\n· paused: {}{vendor}", list.join(", ")));
+        }
+        for b in &t.breaches {
+            s.push_str(&format!("\n· breached: {} (due {})", b.clock.label(), self.fmt_time(b.due)));
+        }
+        s
+    }
+
     fn show(&self, t: &Ticket, now: Timestamp) -> String {
         let owner = t.owner.as_ref().map(|o| o.name.as_str()).unwrap_or("nobody");
         format!(
@@ -568,7 +775,7 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Res
     let staff = role.is_staff();
     let ok = match cmd {
         Command::Help | Command::Mine => true,
-        Command::Show(_) => staff || own || role == Role::Manager,
+        Command::Show(_) | Command::Sla(_) => staff || own || role == Role::Manager,
         Command::Reopen(..) | Command::Close(_) => staff || own,
         Command::Unclaim(_) => staff && (t.is_some_and(|t| t.is_owned_by(me)) || role.can_reassign()),
         Command::Queue => staff || role == Role::Manager,
@@ -581,7 +788,7 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Res
     }
     Err(match cmd {
         Command::Unclaim(_) if staff => "only the owner or a lead can unclaim a ticket".to_string(),
-        Command::Show(_) | Command::Reopen(..) | Command::Close(_) => {
+        Command::Show(_) | Command::Sla(_) | Command::Reopen(..) | Command::Close(_) => {
             format!("you can only {} your own tickets", cmd.verb())
         }
         Command::Queue => format!("only technicians and managers can see the queue (you are a {role})"),

@@ -6,7 +6,8 @@
 
 use super::calendar::{Calendar, Calendars};
 use super::duration::parse_duration;
-use super::ticket::{Priority, State, Ticket, TicketType, Timestamp};
+use super::ids::TicketNo;
+use super::ticket::{Priority, SlaClock, State, Ticket, TicketType, Timestamp};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,9 @@ pub struct PolicySpec {
     pub types: Vec<TicketType>,
     /// Time to the first human public reply, e.g. `30m`.
     pub first_response: String,
+    /// Time to answer each requester message that follows a technician reply (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_response: Option<String>,
     /// Time to resolution, e.g. `2d`.
     pub resolution: String,
     /// Calendar the durations are counted in (`24x7` or a `[calendars.NAME]`).
@@ -34,6 +38,13 @@ pub struct PolicySpec {
     /// Whether waiting on a vendor pauses the resolution clock (waiting on the requester always pauses).
     #[serde(default)]
     pub pause_on_vendor: bool,
+    /// Percentages of each target at which the owner (first) and the lead (second) are warned; 100 is the breach.
+    #[serde(default = "default_warn")]
+    pub warn: Vec<u8>,
+}
+
+fn default_warn() -> Vec<u8> {
+    vec![75, 90]
 }
 
 fn default_calendar() -> String {
@@ -56,6 +67,7 @@ impl PolicySpec {
 pub struct Policy {
     pub spec: PolicySpec,
     pub first_response: Duration,
+    pub next_response: Option<Duration>,
     pub resolution: Duration,
     pub calendar: Calendar,
 }
@@ -73,6 +85,22 @@ pub struct Targets {
     pub first_response_due: Option<Timestamp>,
     pub resolution: Duration,
     pub resolution_due: Option<Timestamp>,
+    pub next_response_due: Option<Timestamp>,
+}
+
+/// A scheduled SLA warning or breach for one clock of one ticket. `key` is unique per ticket, clock, cycle and
+/// percentage; firing is committed with it as the dedupe key, so each fires once per cycle even across restarts and
+/// replicas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timer {
+    pub ticket: TicketNo,
+    pub clock: SlaClock,
+    /// 75, 90 … or 100 for the breach.
+    pub percent: u8,
+    pub at: Timestamp,
+    /// When the clock's target falls due.
+    pub due: Timestamp,
+    pub key: String,
 }
 
 impl Policies {
@@ -83,11 +111,18 @@ impl Policies {
             let at = format!("sla.policy[{i}] ({})", s.name);
             let first_response = parse_duration(&s.first_response).map_err(|e| format!("{at}.first_response: {e}"))?;
             let resolution = parse_duration(&s.resolution).map_err(|e| format!("{at}.resolution: {e}"))?;
+            let next_response = match &s.next_response {
+                Some(d) => Some(parse_duration(d).map_err(|e| format!("{at}.next_response: {e}"))?),
+                None => None,
+            };
+            if s.warn.iter().any(|&w| w == 0 || w >= 100) {
+                return Err(format!("{at}.warn: percentages must be between 1 and 99"));
+            }
             let calendar = calendars.get(&s.calendar).cloned().ok_or_else(|| {
                 let known: Vec<_> = calendars.names().collect();
                 format!("{at}.calendar: unknown calendar `{}` (known: {})", s.calendar, known.join(", "))
             })?;
-            out.push(Policy { spec: s.clone(), first_response, resolution, calendar });
+            out.push(Policy { spec: s.clone(), first_response, next_response, resolution, calendar });
         }
         match out.last() {
             Some(p) if p.spec.is_default() => Ok(Policies(out)),
@@ -117,19 +152,73 @@ impl Policies {
             .filter(|x| x.on != State::PendingVendor || p.spec.pause_on_vendor)
             .map(|x| (x.from, x.to))
             .collect();
+        let cycle_start = t.cycle_start.unwrap_or(t.created_at);
         Targets {
             policy: p.spec.name.clone(),
             first_response: p.first_response,
             first_response_due: p.calendar.due_with_pauses(t.created_at, p.first_response, &user),
             resolution: p.resolution,
-            resolution_due: p.calendar.due_with_pauses(t.created_at, p.resolution, &resolution),
+            resolution_due: p.calendar.due_with_pauses(cycle_start, p.resolution, &resolution),
+            next_response_due: match (t.awaiting_reply_since, p.next_response) {
+                (Some(since), Some(d)) => p.calendar.due_with_pauses(since, d, &user),
+                _ => None,
+            },
         }
+    }
+
+    /// The warnings and breaches still ahead for `t`'s running clocks (none for a stopped or paused clock).
+    pub fn timers(&self, t: &Ticket) -> Vec<Timer> {
+        let p = self.pick(&t.category, t.priority, t.ticket_type);
+        let user: Vec<_> = t.pauses.iter().filter(|x| x.on == State::PendingUser).map(|x| (x.from, x.to)).collect();
+        let resolution: Vec<_> = t
+            .pauses
+            .iter()
+            .filter(|x| x.on != State::PendingVendor || p.spec.pause_on_vendor)
+            .map(|x| (x.from, x.to))
+            .collect();
+        let mut clocks = vec![];
+        if t.state.is_active() {
+            if t.first_response_at.is_none() {
+                clocks.push((SlaClock::FirstResponse, t.created_at, p.first_response, &user, "1".to_string()));
+            }
+            if let (Some(since), Some(d)) = (t.awaiting_reply_since, p.next_response) {
+                clocks.push((SlaClock::NextResponse, since, d, &user, since.timestamp_millis().to_string()));
+            }
+            let start = t.cycle_start.unwrap_or(t.created_at);
+            clocks.push((SlaClock::Resolution, start, p.resolution, &resolution, start.timestamp_millis().to_string()));
+        }
+        let mut out = vec![];
+        for (clock, start, target, pauses, cycle) in clocks {
+            let Some(due) = p.calendar.due_with_pauses(start, target, pauses) else { continue };
+            for &pct in p.spec.warn.iter().chain(std::iter::once(&100)) {
+                let at = if pct == 100 {
+                    due
+                } else {
+                    let part = Duration::seconds(target.num_seconds() * i64::from(pct) / 100);
+                    match p.calendar.due_with_pauses(start, part, pauses) {
+                        Some(at) => at,
+                        None => continue,
+                    }
+                };
+                out.push(Timer {
+                    ticket: t.number,
+                    clock,
+                    percent: pct,
+                    at,
+                    due,
+                    key: format!("sla:{}:{}:{cycle}:{pct}", t.number.0, clock.as_str()),
+                });
+            }
+        }
+        out
     }
 
     /// Recomputes and stores the due instants on the ticket. The first-response due instant is frozen once the
     /// first response happened, and the resolution due instant once resolved.
     pub fn apply(&self, t: &mut Ticket) -> Targets {
         let tg = self.targets(t);
+        t.sla_policy = Some(tg.policy.clone());
+        t.next_response_due = tg.next_response_due;
         if t.first_response_at.is_none() {
             t.first_response_due = tg.first_response_due;
         }
@@ -144,6 +233,8 @@ impl Policies {
 pub fn default_policies() -> Vec<PolicySpec> {
     let p = |name: &str, pr: Priority, fr: &str, res: &str| PolicySpec {
         name: name.into(),
+        next_response: Some(fr.into()),
+        warn: default_warn(),
         categories: vec![],
         priorities: vec![pr],
         types: vec![],

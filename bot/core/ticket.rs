@@ -163,6 +163,51 @@ pub struct Pause {
     pub to: Option<Timestamp>,
 }
 
+/// An SLA clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaClock {
+    FirstResponse,
+    NextResponse,
+    Resolution,
+}
+
+impl SlaClock {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaClock::FirstResponse => "first_response",
+            SlaClock::NextResponse => "next_response",
+            SlaClock::Resolution => "resolution",
+        }
+    }
+    /// As people read it: "first response".
+    pub fn label(self) -> &'static str {
+        match self {
+            SlaClock::FirstResponse => "first response",
+            SlaClock::NextResponse => "next response",
+            SlaClock::Resolution => "resolution",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SlaClock> {
+        match s {
+            "first_response" => Some(SlaClock::FirstResponse),
+            "next_response" => Some(SlaClock::NextResponse),
+            "resolution" => Some(SlaClock::Resolution),
+            _ => None,
+        }
+    }
+}
+
+/// A recorded breach of one clock in one cycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breach {
+    pub clock: SlaClock,
+    /// When the target fell due.
+    pub due: Timestamp,
+    /// The cycle's key (see [`crate::core::sla`]).
+    pub cycle: String,
+}
+
 /// One entry of the append-only log: who did what, when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -225,6 +270,13 @@ pub enum EventKind {
         action: String,
         reason: String,
     },
+    /// An SLA warning (75, 90) or breach (100) fired. `late` when it fired after deskbot was down.
+    SlaWarning {
+        clock: SlaClock,
+        percent: u8,
+        due: Timestamp,
+        late: bool,
+    },
 }
 
 /// Why a change to a ticket was refused. Messages are shown to the person who asked.
@@ -277,6 +329,20 @@ pub struct Ticket {
     /// Waiting intervals, oldest first; SLA clocks skip them as their policy says.
     #[serde(default)]
     pub pauses: Vec<Pause>,
+    /// Start of the current resolution cycle (`None`: creation). A reopen long after resolution starts a new one.
+    #[serde(default)]
+    pub cycle_start: Option<Timestamp>,
+    /// Set when the requester writes after a technician's public reply; cleared by the next public reply.
+    #[serde(default)]
+    pub awaiting_reply_since: Option<Timestamp>,
+    #[serde(default)]
+    pub next_response_due: Option<Timestamp>,
+    /// The SLA policy in force.
+    #[serde(default)]
+    pub sla_policy: Option<String>,
+    /// Breaches recorded by the scheduler; never erased, even if a policy change would now meet the target.
+    #[serde(default)]
+    pub breaches: Vec<Breach>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
 }
@@ -336,6 +402,11 @@ impl Ticket {
             deflected: false,
             reopen_count: 0,
             pauses: vec![],
+            cycle_start: None,
+            awaiting_reply_since: None,
+            next_response_due: None,
+            sla_policy: None,
+            breaches: vec![],
             version: 0,
         };
         let events = vec![
@@ -450,6 +521,7 @@ impl Ticket {
         if self.first_response_at.is_none() {
             self.first_response_at = Some(at);
         }
+        self.awaiting_reply_since = None;
         ev.push(self.event(at, by, EventKind::PublicReply { text }));
         Ok(ev)
     }
@@ -466,6 +538,10 @@ impl Ticket {
         let mut ev = vec![self.event(at, by, EventKind::RequesterMessage { text })];
         if self.state == State::PendingUser {
             ev.push(self.go(State::Open, at, by)?);
+        }
+        // The next-response clock starts on a requester message once a technician has replied.
+        if self.first_response_at.is_some() && self.awaiting_reply_since.is_none() && self.state.is_active() {
+            self.awaiting_reply_since = Some(at);
         }
         Ok(ev)
     }

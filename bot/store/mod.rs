@@ -10,7 +10,8 @@ pub use sql::{PgStore, SqliteStore};
 
 use crate::core::ids::{Place, Platform, TicketNo};
 use crate::core::message::Outbound;
-use crate::core::ticket::{Event, Ticket, Timestamp};
+use crate::core::sla::Timer;
+use crate::core::ticket::{Event, SlaClock, Ticket, Timestamp};
 use std::future::Future;
 
 /// Errors from storage.
@@ -47,12 +48,32 @@ pub struct Commit {
     pub updates: Vec<Ticket>,
     pub events: Vec<(TicketNo, Event)>,
     pub outbox: Vec<Outbound>,
+    /// Replaces each listed ticket's pending SLA timers (timers whose key already fired are skipped).
+    pub timers: Vec<(TicketNo, Vec<Timer>)>,
+    /// Timer keys to delete (fired or stale).
+    pub drop_timers: Vec<String>,
 }
 
 impl Commit {
     pub fn is_empty(&self) -> bool {
-        self.inserts.is_empty() && self.updates.is_empty() && self.events.is_empty() && self.outbox.is_empty()
+        self.inserts.is_empty()
+            && self.updates.is_empty()
+            && self.events.is_empty()
+            && self.outbox.is_empty()
+            && self.timers.is_empty()
+            && self.drop_timers.is_empty()
     }
+}
+
+/// A stored timer that has fallen due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueTimer {
+    pub key: String,
+    pub ticket: TicketNo,
+    pub clock: SlaClock,
+    pub percent: u8,
+    pub at: Timestamp,
+    pub due: Timestamp,
 }
 
 /// What [`Store::commit`] did.
@@ -114,6 +135,12 @@ pub trait Store: Send + Sync {
         limit: i64,
     ) -> impl Future<Output = Result<Vec<OutboxItem>>> + Send;
     fn mark_delivered(&self, id: i64, at: Timestamp) -> impl Future<Output = Result<()>> + Send;
+    /// Timers due at or before `now`, earliest first.
+    fn due_timers(&self, now: Timestamp, limit: i64) -> impl Future<Output = Result<Vec<DueTimer>>> + Send;
+    /// When the earliest pending timer falls due.
+    fn next_timer_at(&self) -> impl Future<Output = Result<Option<Timestamp>>> + Send;
+    /// Drops a timer that can no longer fire (its key was already committed elsewhere).
+    fn drop_timer(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
     /// Records a failed attempt; the message is retried at `retry_at`.
     fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> impl Future<Output = Result<()>> + Send;
 }
@@ -205,6 +232,15 @@ impl Store for Db {
     }
     async fn mark_failed(&self, id: i64, e: &str, retry_at: Timestamp) -> Result<()> {
         delegate!(self, s => s.mark_failed(id, e, retry_at))
+    }
+    async fn due_timers(&self, now: Timestamp, limit: i64) -> Result<Vec<DueTimer>> {
+        delegate!(self, s => s.due_timers(now, limit))
+    }
+    async fn next_timer_at(&self) -> Result<Option<Timestamp>> {
+        delegate!(self, s => s.next_timer_at())
+    }
+    async fn drop_timer(&self, key: &str) -> Result<()> {
+        delegate!(self, s => s.drop_timer(key))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The SQL backends. Both run the same statements (numbered `$n` parameters work in SQLite and PostgreSQL), written
 //! once in [`sql_store!`] and instantiated per driver, so the two cannot drift apart.
 
-use super::{Commit, Committed, OutboxItem, Result, Store, StoreError, TicketFilter, redact_url};
+use super::{Commit, Committed, DueTimer, OutboxItem, Result, Store, StoreError, TicketFilter, redact_url};
 use crate::core::ids::{Place, Platform, TicketNo};
 use crate::core::ticket::{Event, Ticket, Timestamp};
 use sqlx::Row;
@@ -28,6 +28,10 @@ fn ms(t: Timestamp) -> i64 {
 
 fn connect_err(url: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Connect { url: redact_url(url), reason: e.to_string() }
+}
+
+fn from_ms(v: i64) -> Result<Timestamp> {
+    chrono::DateTime::from_timestamp_millis(v).ok_or_else(|| corrupt(format!("time {v} out of range")))
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -296,6 +300,28 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                for (n, timers) in &c.timers {
+                    sqlx::query("DELETE FROM timers WHERE ticket = $1").bind(n.0).execute(&mut *tx).await?;
+                    for t in timers {
+                        sqlx::query(
+                            "INSERT INTO timers (key, ticket, clock, percent, at, due) \
+                             SELECT $1, $2, $3, $4, $5, $6 \
+                             WHERE NOT EXISTS (SELECT 1 FROM inbound_events WHERE dedupe_key = $1) \
+                             ON CONFLICT (key) DO UPDATE SET at = excluded.at, due = excluded.due",
+                        )
+                        .bind(&t.key)
+                        .bind(t.ticket.0)
+                        .bind(t.clock.as_str())
+                        .bind(i64::from(t.percent))
+                        .bind(ms(t.at))
+                        .bind(ms(t.due))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                for k in &c.drop_timers {
+                    sqlx::query("DELETE FROM timers WHERE key = $1").bind(k).execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Ok(Committed::Written)
             }
@@ -331,8 +357,7 @@ macro_rules! sql_store {
                         let payload: String = r.try_get("payload")?;
                         Ok(OutboxItem {
                             id: r.try_get("id")?,
-                            created_at: chrono::DateTime::from_timestamp_millis(r.try_get("created_at")?)
-                                .ok_or_else(|| corrupt("outbox created_at out of range"))?,
+                            created_at: from_ms(r.try_get("created_at")?)?,
                             attempts: r.try_get("attempts")?,
                             message: serde_json::from_str(&payload).map_err(corrupt)?,
                         })
@@ -351,6 +376,40 @@ macro_rules! sql_store {
                 .bind(ms(at))
                 .execute(&self.pool)
                 .await?;
+                Ok(())
+            }
+
+            async fn due_timers(&self, now: Timestamp, limit: i64) -> Result<Vec<DueTimer>> {
+                let rows = sqlx::query(
+                    "SELECT key, ticket, clock, percent, at, due FROM timers WHERE at <= $1 ORDER BY at, key LIMIT $2",
+                )
+                .bind(ms(now))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let clock: String = r.try_get("clock")?;
+                        Ok(DueTimer {
+                            key: r.try_get("key")?,
+                            ticket: TicketNo(r.try_get("ticket")?),
+                            clock: crate::core::ticket::SlaClock::parse(&clock)
+                                .ok_or_else(|| corrupt(format!("unknown clock {clock}")))?,
+                            percent: u8::try_from(r.try_get::<i64, _>("percent")?).map_err(corrupt)?,
+                            at: from_ms(r.try_get("at")?)?,
+                            due: from_ms(r.try_get("due")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn next_timer_at(&self) -> Result<Option<Timestamp>> {
+                let row = sqlx::query("SELECT at FROM timers ORDER BY at LIMIT 1").fetch_optional(&self.pool).await?;
+                row.map(|r| from_ms(r.try_get("at")?)).transpose()
+            }
+
+            async fn drop_timer(&self, key: &str) -> Result<()> {
+                sqlx::query("DELETE FROM timers WHERE key = $1").bind(key).execute(&self.pool).await?;
                 Ok(())
             }
 
