@@ -6,6 +6,7 @@
 
 pub mod adapters;
 pub mod app;
+pub mod bench;
 pub mod catalog;
 pub mod config;
 pub mod core;

@@ -52,6 +52,11 @@ enum Cmd {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Measure performance (see each benchmark's --help).
+    Bench {
+        #[command(subcommand)]
+        which: BenchCmd,
+    },
     /// Check SLA calendars and policies, or compute a due instant.
     Sla {
         #[command(subcommand)]
@@ -62,6 +67,12 @@ enum Cmd {
         #[command(subcommand)]
         action: ConfigCmd,
     },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Scheduler sweep over many open tickets, and due-instant computation rate.
+    Sla(deskbot::bench::SlaBench),
 }
 
 #[derive(Subcommand)]
@@ -142,6 +153,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cals.names().collect::<Vec<_>>().join(", "),
                 c.sla.policy.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
             );
+        }
+        Cmd::Bench { which: BenchCmd::Sla(args) } => {
+            println!("{}", deskbot::bench::sla(&args).await?);
         }
         Cmd::Migrate => {
             let c = load()?;

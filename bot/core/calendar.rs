@@ -10,7 +10,7 @@ use super::ticket::Timestamp;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// A calendar as written under `[calendars.NAME]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -44,8 +44,10 @@ pub struct Calendar {
     tz: Tz,
     /// Opening ranges per weekday (Monday first), minutes from local midnight, sorted, non-overlapping.
     week: [Vec<(u32, u32)>; 7],
-    dates: HashSet<NaiveDate>,
-    yearly: HashSet<(u32, u32)>,
+    /// One-off holidays, sorted.
+    dates: Vec<NaiveDate>,
+    /// Yearly holidays: bit `d` of `yearly[m]` is day `d` of month `m`.
+    yearly: [u32; 13],
     /// Open every minute of every day: arithmetic is plain addition.
     always: bool,
 }
@@ -72,8 +74,8 @@ impl Calendar {
             name: "24x7".into(),
             tz: chrono_tz::UTC,
             week: std::array::from_fn(|_| vec![(0, 24 * 60)]),
-            dates: HashSet::new(),
-            yearly: HashSet::new(),
+            dates: vec![],
+            yearly: [0; 13],
             always: true,
         }
     }
@@ -114,25 +116,27 @@ impl Calendar {
         if week.iter().all(Vec::is_empty) {
             return Err(format!("calendars.{name}: no opening hours on any day (add e.g. mon = [\"09:00-17:00\"])"));
         }
-        let mut dates = HashSet::new();
-        let mut yearly = HashSet::new();
+        let mut dates = vec![];
+        let mut yearly = [0u32; 13];
         for h in &spec.holidays {
             if let Ok(d) = NaiveDate::parse_from_str(h, "%Y-%m-%d") {
-                dates.insert(d);
+                dates.push(d);
             } else if let Some((m, d)) = h.split_once('-').filter(|(m, d)| m.len() == 2 && d.len() == 2)
                 && let (Ok(m), Ok(d)) = (m.parse::<u32>(), d.parse::<u32>())
                 && NaiveDate::from_ymd_opt(2024, m, d).is_some()
             {
-                yearly.insert((m, d));
+                yearly[m as usize] |= 1 << d;
             } else {
                 return Err(format!("{}: `{h}` is not a date (YYYY-MM-DD, or MM-DD for every year)", at("holidays")));
             }
         }
+        dates.sort();
+        dates.dedup();
         Ok(Calendar { name: name.to_string(), tz, week, dates, yearly, always: false })
     }
 
     fn is_holiday(&self, d: NaiveDate) -> bool {
-        self.dates.contains(&d) || self.yearly.contains(&(d.month(), d.day()))
+        self.yearly[d.month() as usize] & (1 << d.day()) != 0 || self.dates.binary_search(&d).is_ok()
     }
 
     /// The instant of local `minute` on `day`; a time in a spring-forward gap maps to the first instant after it.
@@ -149,11 +153,32 @@ impl Calendar {
         self.tz.from_utc_datetime(&naive).with_timezone(&chrono::Utc)
     }
 
-    /// Open intervals (UTC) of one local day.
+    /// Open intervals (UTC) of one local day. A day without a DST change needs one zone lookup for the day's
+    /// offset; a day with one (or a range ending at 24:00 before a change) resolves each instant on its own.
     fn windows(&self, day: NaiveDate) -> impl Iterator<Item = (Timestamp, Timestamp)> + '_ {
         let ranges: &[(u32, u32)] =
             if self.is_holiday(day) { &[] } else { &self.week[day.weekday().num_days_from_monday() as usize] };
-        ranges.iter().map(move |&(a, b)| (self.instant(day, a), self.instant(day, b)))
+        let offset = if ranges.is_empty() { None } else { self.steady_offset(day) };
+        let midnight = day.and_time(NaiveTime::MIN);
+        ranges.iter().map(move |&(a, b)| match offset {
+            Some(off) => {
+                let base = midnight - off;
+                let at = |m: u32| {
+                    chrono::DateTime::from_naive_utc_and_offset(base + Duration::minutes(i64::from(m)), chrono::Utc)
+                };
+                (at(a), at(b))
+            }
+            None => (self.instant(day, a), self.instant(day, b)),
+        })
+    }
+
+    /// The zone's UTC offset on `day` if it is the same from this midnight to the next (no DST change).
+    fn steady_offset(&self, day: NaiveDate) -> Option<Duration> {
+        use chrono::Offset;
+        let start = self.tz.from_local_datetime(&day.and_time(NaiveTime::MIN)).single()?;
+        let next = self.tz.from_local_datetime(&(day + Duration::days(1)).and_time(NaiveTime::MIN)).single()?;
+        let (a, b) = (start.offset().fix(), next.offset().fix());
+        (a == b).then(|| Duration::seconds(i64::from(a.local_minus_utc())))
     }
 
     fn local_day(&self, t: Timestamp) -> NaiveDate {
@@ -167,9 +192,8 @@ impl Calendar {
             return from + dur;
         }
         let mut left = dur;
-        // Start one day early: a window of the previous local day can reach past midnight only via 24:00, but
-        // DST shifts make starting early the safe choice.
-        let mut day = self.local_day(from) - Duration::days(1);
+        // Windows of earlier local days end at or before this day's midnight, so `from`'s own day is the start.
+        let mut day = self.local_day(from);
         for _ in 0..MAX_DAYS {
             for (s, e) in self.windows(day) {
                 if e <= from {
