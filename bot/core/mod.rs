@@ -9,6 +9,7 @@ pub mod duration;
 pub mod ids;
 pub mod message;
 pub mod roles;
+pub mod runbook;
 pub mod sla;
 pub mod ticket;
 pub mod triage;

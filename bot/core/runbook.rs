@@ -1,0 +1,1629 @@
+//! Runbooks: guided self-service fixes walked through in chat, one step at a time, with buttons.
+//!
+//! Runbooks are data (`runbooks/*.toml`, schema in `runbooks/README.md`). This module parses and validates them and
+//! runs a walkthrough as a pure, deterministic state machine: the caller passes the time in, persists the
+//! [`Walkthrough`] (serde) between messages and turns each [`Outcome`] into chat messages or a ticket change. No I/O
+//! happens here.
+
+use super::duration::{human, parse_duration};
+use super::message::{Button, ButtonStyle};
+use super::ticket::{TicketType, Timestamp};
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::fmt;
+
+/// The shipped runbooks, embedded so the binary works from any directory. One explicit list; a test checks it
+/// matches the `runbooks/` directory.
+pub const SHIPPED_RUNBOOKS: &[(&str, &str)] = &[
+    ("runbooks/account-locked.toml", include_str!("../../runbooks/account-locked.toml")),
+    ("runbooks/joiner.toml", include_str!("../../runbooks/joiner.toml")),
+    ("runbooks/leaver.toml", include_str!("../../runbooks/leaver.toml")),
+    ("runbooks/meeting-room-av.toml", include_str!("../../runbooks/meeting-room-av.toml")),
+    ("runbooks/mfa-new-phone.toml", include_str!("../../runbooks/mfa-new-phone.toml")),
+    ("runbooks/new-laptop.toml", include_str!("../../runbooks/new-laptop.toml")),
+    ("runbooks/outlook-sync.toml", include_str!("../../runbooks/outlook-sync.toml")),
+    ("runbooks/password-expired.toml", include_str!("../../runbooks/password-expired.toml")),
+    ("runbooks/printer-offline.toml", include_str!("../../runbooks/printer-offline.toml")),
+    ("runbooks/printer-queue.toml", include_str!("../../runbooks/printer-queue.toml")),
+    ("runbooks/scan-to-email.toml", include_str!("../../runbooks/scan-to-email.toml")),
+    ("runbooks/slow-computer.toml", include_str!("../../runbooks/slow-computer.toml")),
+    ("runbooks/vpn-dropping.toml", include_str!("../../runbooks/vpn-dropping.toml")),
+    ("runbooks/wifi-connect.toml", include_str!("../../runbooks/wifi-connect.toml")),
+];
+
+/// The placeholders the shipped runbooks use; an office sets their values (see `runbooks/README.md`).
+pub const STANDARD_PLACEHOLDERS: &[&str] =
+    &["helpdesk_phone", "portal_url", "mfa_setup_url", "wifi_name", "vpn_app", "webmail_url"];
+
+/// Who may be named as a request's approver.
+pub const APPROVERS: &[&str] = &["manager", "lead", "admin"];
+
+/// `next` value that ends the walkthrough as solved by self-service (deflected).
+pub const FIXED: &str = "fixed";
+/// `next` value that ends the walkthrough by handing the ticket to a technician.
+pub const HANDOFF: &str = "handoff";
+/// The label of the button the engine adds to every step that has no hand-off button of its own.
+pub const TALK_TO_PERSON: &str = "Talk to a person";
+/// The reason given when someone presses [`TALK_TO_PERSON`].
+pub const TALK_TO_PERSON_REASON: &str = "asked to talk to a person";
+/// Prefix of every runbook button action id.
+pub const ACTION_PREFIX: &str = "rb:";
+
+const MAX_ID: usize = 40;
+const MAX_LABEL: usize = 75;
+const MAX_ANSWER: usize = 500;
+const MAX_BUTTONS: usize = 5;
+const MAX_TIMEOUT_DAYS: i64 = 7;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Schema
+
+/// One runbook, as written in a `runbooks/*.toml` file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runbook {
+    /// Same as the file name without `.toml`: `printer-queue`.
+    pub id: String,
+    pub title: String,
+    /// Intent ids this runbook is offered for. May be empty for runbooks a technician starts (joiner, leaver).
+    #[serde(default)]
+    pub intents: Vec<String>,
+    #[serde(rename = "type", default = "incident")]
+    pub ticket_type: TicketType,
+    /// For requests that need someone's approval before a technician acts.
+    #[serde(default)]
+    pub approval: Option<Approval>,
+    /// Items technicians tick off on the ticket; it cannot be resolved while any is open.
+    #[serde(default)]
+    pub checklist: Vec<ChecklistItem>,
+    /// The first step is where a walkthrough starts.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+fn incident() -> TicketType {
+    TicketType::Incident
+}
+
+/// A request's approval: who approves, and which answers the approval card shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// `manager` (the requester's manager), `lead` or `admin`.
+    pub approver: String,
+    /// `ask` fields shown on the approval card, in this order.
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+/// One thing a technician must do and tick off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistItem {
+    pub id: String,
+    pub text: String,
+}
+
+/// One step of a walkthrough: a message, then EITHER buttons OR a free-text question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub id: String,
+    /// Markdown; may contain `{{ placeholder }}` and `{{ field }}` for earlier answers.
+    pub say: String,
+    #[serde(default)]
+    pub link: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub buttons: Vec<ButtonSpec>,
+    #[serde(default)]
+    pub ask: Option<Ask>,
+    /// No answer within this (`30m`, `4h`): one reminder, then hand-off.
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// A button on a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ButtonSpec {
+    pub label: String,
+    /// Another step's id, `fixed` or `handoff`.
+    pub next: String,
+    /// Only with `next = "handoff"`: what the technician is told.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Only with `next = "handoff"` in a runbook with `[approval]`: the hand-off waits for approval.
+    #[serde(default)]
+    pub approval: bool,
+}
+
+/// A free-text question: the answer is stored under `field`, then the walkthrough goes to `next`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ask {
+    pub field: String,
+    pub next: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub approval: bool,
+}
+
+/// Where a button or answer leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next<'a> {
+    Step(&'a str),
+    Fixed,
+    Handoff { reason: Option<&'a str>, approval: bool },
+}
+
+impl ButtonSpec {
+    pub fn target(&self) -> Next<'_> {
+        target(&self.next, self.reason.as_deref(), self.approval)
+    }
+}
+
+impl Ask {
+    pub fn target(&self) -> Next<'_> {
+        target(&self.next, self.reason.as_deref(), self.approval)
+    }
+}
+
+fn target<'a>(next: &'a str, reason: Option<&'a str>, approval: bool) -> Next<'a> {
+    match next {
+        FIXED => Next::Fixed,
+        HANDOFF => Next::Handoff { reason, approval },
+        s => Next::Step(s),
+    }
+}
+
+impl Step {
+    /// Every way out of this step, in button order (an `ask` step has one).
+    fn targets(&self) -> Vec<Next<'_>> {
+        let mut t: Vec<_> = self.buttons.iter().map(|b| b.target()).collect();
+        if let Some(a) = &self.ask {
+            t.push(a.target());
+        }
+        t
+    }
+
+    fn has_handoff_button(&self) -> bool {
+        self.buttons.iter().any(|b| matches!(b.target(), Next::Handoff { .. }))
+    }
+
+    /// The step's timeout; `None` if absent or (never after validation) unparsable.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout.as_deref().and_then(|t| parse_duration(t).ok())
+    }
+}
+
+impl Runbook {
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    pub fn first_step(&self) -> Option<&Step> {
+        self.steps.first()
+    }
+
+    /// The `ask` fields of all steps.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().filter_map(|s| s.ask.as_ref().map(|a| a.field.as_str()))
+    }
+}
+
+/// Parses one runbook file. Errors name the file.
+pub fn parse(file: &str, text: &str) -> Result<Runbook, String> {
+    toml::from_str(text).map_err(|e| format!("{file}: {}", e.to_string().trim_end()))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Validation
+
+/// Every problem found in a set of runbook files, one line each, naming the file and the step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationErrors(pub Vec<String>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Validated runbooks, by id.
+#[derive(Debug, Clone, Default)]
+pub struct RunbookSet {
+    runbooks: Vec<Runbook>,
+    files: Vec<String>,
+}
+
+impl RunbookSet {
+    pub fn get(&self, id: &str) -> Option<&Runbook> {
+        self.runbooks.iter().find(|r| r.id == id)
+    }
+
+    /// The file a runbook came from.
+    pub fn file_of(&self, id: &str) -> Option<&str> {
+        self.runbooks.iter().position(|r| r.id == id).map(|i| self.files[i].as_str())
+    }
+
+    /// Runbooks offered for an intent, in file order.
+    pub fn for_intent(&self, intent: &str) -> Vec<&Runbook> {
+        self.runbooks.iter().filter(|r| r.intents.iter().any(|i| i == intent)).collect()
+    }
+
+    pub fn all(&self) -> &[Runbook] {
+        &self.runbooks
+    }
+
+    pub fn len(&self) -> usize {
+        self.runbooks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runbooks.is_empty()
+    }
+}
+
+/// Parses and validates runbook files (`(file name, contents)`), against the intent ids and placeholder names that
+/// exist. Reports every problem, each naming the file and, where there is one, the step.
+pub fn validate(
+    files: &[(impl AsRef<str>, impl AsRef<str>)],
+    known_intents: &[&str],
+    known_placeholders: &[&str],
+) -> Result<RunbookSet, ValidationErrors> {
+    let mut errors = vec![];
+    let mut set = RunbookSet::default();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (file, text) in files {
+        let file = file.as_ref();
+        let rb = match parse(file, text.as_ref()) {
+            Ok(rb) => rb,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        errors.extend(check(file, &rb, known_intents, known_placeholders));
+        if let Some(prev) = seen.insert(rb.id.clone(), file.to_string()) {
+            errors.push(format!("{file}: duplicate runbook id \"{}\" (also in {prev})", rb.id));
+        }
+        set.files.push(file.to_string());
+        set.runbooks.push(rb);
+    }
+    if errors.is_empty() { Ok(set) } else { Err(ValidationErrors(errors)) }
+}
+
+/// The runbooks compiled into the binary, validated.
+pub fn shipped(known_intents: &[&str], known_placeholders: &[&str]) -> Result<RunbookSet, ValidationErrors> {
+    validate(SHIPPED_RUNBOOKS, known_intents, known_placeholders)
+}
+
+fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ID
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_ID && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The placeholder names in a template, or why it is malformed.
+fn placeholders(s: &str) -> Result<Vec<&str>, String> {
+    let mut out = vec![];
+    let mut rest = s;
+    while let Some(i) = rest.find("{{") {
+        let after = &rest[i + 2..];
+        let Some(j) = after.find("}}") else {
+            return Err("has `{{` with no closing `}}`".to_string());
+        };
+        let name = after[..j].trim();
+        if !valid_name(name) {
+            return Err(format!(
+                "has a bad placeholder `{{{{{}}}}}` (use lowercase letters, digits and _)",
+                &after[..j]
+            ));
+        }
+        out.push(name);
+        rest = &after[j + 2..];
+    }
+    Ok(out)
+}
+
+/// Fills `{{ name }}` from `vars`, then from the walkthrough's answers; unknown names are left as written.
+fn render(s: &str, vars: &BTreeMap<String, String>, answers: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(j) = after.find("}}") else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        let name = after[..j].trim();
+        match vars.get(name).or_else(|| answers.get(name)) {
+            Some(v) => out.push_str(v),
+            None => out.push_str(&rest[i..i + 2 + j + 2]),
+        }
+        rest = &after[j + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Validates one parsed runbook. Each error names the file and, where there is one, the step.
+pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholders: &[&str]) -> Vec<String> {
+    let mut errs = vec![];
+    let mut e = |s: String| errs.push(format!("{file}: {s}"));
+
+    if !valid_id(&rb.id) {
+        e(format!("runbook id \"{}\" must be 1-{MAX_ID} lowercase letters, digits, - or _", rb.id));
+    }
+    let stem = file.rsplit(['/', '\\']).next().unwrap_or(file).strip_suffix(".toml");
+    if let Some(stem) = stem
+        && stem != rb.id
+    {
+        e(format!("runbook id \"{}\" must match the file name \"{stem}.toml\"", rb.id));
+    }
+    if rb.title.trim().is_empty() {
+        e("`title` is empty".to_string());
+    }
+    for i in &rb.intents {
+        if !known_intents.contains(&i.as_str()) {
+            e(format!("unknown intent \"{i}\""));
+        }
+    }
+
+    // Checklist.
+    let mut items = HashSet::new();
+    for item in &rb.checklist {
+        if !valid_id(&item.id) {
+            e(format!("checklist item \"{}\": id must be 1-{MAX_ID} lowercase letters, digits, - or _", item.id));
+        } else if !items.insert(item.id.as_str()) {
+            e(format!("checklist item \"{}\": duplicate id", item.id));
+        }
+        if item.text.trim().is_empty() {
+            e(format!("checklist item \"{}\": `text` is empty", item.id));
+        }
+    }
+
+    // Approval.
+    let fields: BTreeSet<&str> = rb.fields().collect();
+    if let Some(a) = &rb.approval {
+        if rb.ticket_type != TicketType::Request {
+            e("`approval` is only for runbooks with type = \"request\"".to_string());
+        }
+        if !APPROVERS.contains(&a.approver.as_str()) {
+            e(format!("approval: unknown approver \"{}\" (use one of: {})", a.approver, APPROVERS.join(", ")));
+        }
+        for f in &a.fields {
+            if !fields.contains(f.as_str()) {
+                e(format!("approval: field \"{f}\" is not asked by any step"));
+            }
+        }
+        let any = rb.steps.iter().flat_map(|s| s.targets()).any(|t| matches!(t, Next::Handoff { approval: true, .. }));
+        if !any {
+            e("`approval` is set but no button or ask hands off with approval = true".to_string());
+        }
+    }
+
+    if rb.steps.is_empty() {
+        e("has no steps".to_string());
+        return errs;
+    }
+
+    // Steps, buttons, asks.
+    let mut ids: HashSet<&str> = HashSet::new();
+    let mut structural = false;
+    for s in &rb.steps {
+        if ids.contains(s.id.as_str()) {
+            e(format!("step \"{}\": duplicate step id", s.id));
+            structural = true;
+        }
+        ids.insert(&s.id);
+    }
+    let mut asked = HashSet::new();
+    for s in &rb.steps {
+        let at = format!("step \"{}\"", s.id);
+        if !valid_id(&s.id) {
+            e(format!("{at}: step id must be 1-{MAX_ID} lowercase letters, digits, - or _"));
+        }
+        if s.id == FIXED || s.id == HANDOFF {
+            e(format!("{at}: \"{FIXED}\" and \"{HANDOFF}\" are reserved and cannot be step ids"));
+        }
+        if s.say.trim().is_empty() {
+            e(format!("{at}: `say` is empty"));
+        }
+        match (s.buttons.is_empty(), &s.ask) {
+            (true, None) => {
+                e(format!("{at}: has neither `buttons` nor `ask`; every step needs a way on"));
+                structural = true;
+            }
+            (false, Some(_)) => e(format!("{at}: has both `buttons` and `ask`; use one")),
+            _ => {}
+        }
+        if s.buttons.len() > MAX_BUTTONS {
+            e(format!("{at}: has {} buttons; at most {MAX_BUTTONS}", s.buttons.len()));
+        }
+        for (what, text) in [("say", Some(&s.say)), ("link", s.link.as_ref()), ("image", s.image.as_ref())] {
+            let Some(text) = text else { continue };
+            match placeholders(text) {
+                Err(why) => e(format!("{at}: `{what}` {why}")),
+                Ok(names) => {
+                    for n in names {
+                        if !known_placeholders.contains(&n) && !fields.contains(n) {
+                            e(format!("{at}: unknown placeholder \"{{{{ {n} }}}}\" in `{what}`"));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(t) = &s.timeout {
+            match parse_duration(t) {
+                Err(why) => e(format!("{at}: bad timeout \"{t}\": {why}")),
+                Ok(d) if d <= Duration::zero() => e(format!("{at}: bad timeout \"{t}\": must be more than zero")),
+                Ok(d) if d > Duration::days(MAX_TIMEOUT_DAYS) => {
+                    e(format!("{at}: bad timeout \"{t}\": at most {MAX_TIMEOUT_DAYS}d"))
+                }
+                Ok(_) => {}
+            }
+        }
+        let mut labels = HashSet::new();
+        for b in &s.buttons {
+            let bat = format!("{at}: button \"{}\"", b.label);
+            let label = b.label.trim();
+            if label.is_empty() {
+                e(format!("{at}: a button has an empty `label`"));
+            } else if b.label.chars().count() > MAX_LABEL {
+                e(format!("{bat}: label is longer than {MAX_LABEL} characters"));
+            } else if !labels.insert(label.to_lowercase()) {
+                e(format!("{bat}: duplicate label"));
+            }
+            if label.eq_ignore_ascii_case(TALK_TO_PERSON) && !matches!(b.target(), Next::Handoff { .. }) {
+                e(format!("{bat}: must lead to \"{HANDOFF}\""));
+            }
+            let raw = (b.next.as_str(), b.reason.as_deref(), b.approval);
+            structural |= check_target(&mut e, &bat, raw, &ids, rb.approval.is_some());
+        }
+        if let Some(a) = &s.ask {
+            let aat = format!("{at}: ask");
+            if !valid_name(&a.field) {
+                e(format!("{aat}: field \"{}\" must be 1-{MAX_ID} lowercase letters, digits or _", a.field));
+            } else if !asked.insert(a.field.as_str()) {
+                e(format!("{aat}: field \"{}\" is already asked by another step", a.field));
+            }
+            let raw = (a.next.as_str(), a.reason.as_deref(), a.approval);
+            structural |= check_target(&mut e, &aat, raw, &ids, rb.approval.is_some());
+        }
+    }
+    if structural {
+        return errs;
+    }
+
+    // Graph: every step reachable from the first, and every step able to reach an explicit ending through its own
+    // buttons and asks (the implicit "Talk to a person" does not count).
+    let mut reached: HashSet<&str> = HashSet::new();
+    let mut queue = VecDeque::from([rb.steps[0].id.as_str()]);
+    while let Some(id) = queue.pop_front() {
+        if !reached.insert(id) {
+            continue;
+        }
+        let step = rb.step(id).expect("ids checked");
+        for t in step.targets() {
+            if let Next::Step(n) = t {
+                queue.push_back(n);
+            }
+        }
+    }
+    for s in &rb.steps {
+        if !reached.contains(s.id.as_str()) {
+            e(format!("step \"{}\": unreachable from the first step \"{}\"", s.id, rb.steps[0].id));
+        }
+    }
+    let mut can_end: HashSet<&str> = HashSet::new();
+    loop {
+        let before = can_end.len();
+        for s in &rb.steps {
+            let ends = s.targets().iter().any(|t| match t {
+                Next::Fixed | Next::Handoff { .. } => true,
+                Next::Step(n) => can_end.contains(n),
+            });
+            if ends {
+                can_end.insert(&s.id);
+            }
+        }
+        if can_end.len() == before {
+            break;
+        }
+    }
+    let stuck: Vec<&str> = rb.steps.iter().map(|s| s.id.as_str()).filter(|id| !can_end.contains(id)).collect();
+    for id in &stuck {
+        let names: Vec<String> = stuck.iter().map(|s| format!("\"{s}\"")).collect();
+        e(format!(
+            "step \"{id}\": a loop with no way out: \"{FIXED}\" or \"{HANDOFF}\" can never be reached from here \
+             (stuck among steps {})",
+            names.join(", ")
+        ));
+    }
+    errs
+}
+
+/// Checks where a button or ask leads; true if it names an unknown step.
+fn check_target(
+    e: &mut impl FnMut(String),
+    at: &str,
+    (next, reason, approval): (&str, Option<&str>, bool),
+    ids: &HashSet<&str>,
+    has_approval: bool,
+) -> bool {
+    if next != HANDOFF {
+        if reason.is_some() {
+            e(format!("{at}: `reason` is only for next = \"{HANDOFF}\""));
+        }
+        if approval {
+            e(format!("{at}: `approval` is only for next = \"{HANDOFF}\""));
+        }
+    }
+    match target(next, reason, approval) {
+        Next::Step(n) if !ids.contains(n) => {
+            e(format!("{at} leads to unknown step \"{n}\""));
+            true
+        }
+        Next::Handoff { reason, approval } => {
+            if reason.is_some_and(|r| r.trim().is_empty()) {
+                e(format!("{at}: `reason` is empty"));
+            }
+            if approval && !has_approval {
+                e(format!("{at}: approval = true but the runbook has no `approval`"));
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Button action ids
+
+/// What a runbook button does: one of the step's own buttons, or the implicit "Talk to a person".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    /// The step's button at this index (0-based, as written in the file).
+    Button(usize),
+    /// The engine's "Talk to a person".
+    Person,
+}
+
+/// A runbook button's action id, `rb:<runbook>:<step>:<index>` or `rb:<runbook>:<step>:p` (at most 100 characters
+/// for valid ids).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRef {
+    pub runbook: String,
+    pub step: String,
+    pub choice: Choice,
+}
+
+impl ActionRef {
+    pub fn encode(&self) -> String {
+        let c = match self.choice {
+            Choice::Button(i) => i.to_string(),
+            Choice::Person => "p".to_string(),
+        };
+        format!("{ACTION_PREFIX}{}:{}:{c}", self.runbook, self.step)
+    }
+
+    /// Parses an action id made by [`ActionRef::encode`]; `None` for anything else.
+    pub fn parse(action: &str) -> Option<ActionRef> {
+        let rest = action.strip_prefix(ACTION_PREFIX)?;
+        let mut parts = rest.split(':');
+        let (runbook, step, c) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || !valid_id(runbook) || !valid_id(step) {
+            return None;
+        }
+        let choice = match c {
+            "p" => Choice::Person,
+            n if !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()) => {
+                Choice::Button(n.parse().ok()?)
+            }
+            _ => return None,
+        };
+        Some(ActionRef { runbook: runbook.to_string(), step: step.to_string(), choice })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Walkthrough engine
+
+/// What to show the person for the current step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct View {
+    pub runbook: String,
+    pub step: String,
+    /// The step's `say`, placeholders filled.
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The step's buttons then, unless the step has its own hand-off button, "Talk to a person".
+    pub buttons: Vec<Button>,
+    /// Set on an `ask` step: the field the next free-text message from the person is stored under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ask: Option<String>,
+}
+
+impl View {
+    /// The text with the link (if any) on its own line: what a plain-text adapter posts.
+    pub fn full_text(&self) -> String {
+        match &self.link {
+            Some(l) => format!("{}\n{l}", self.text),
+            None => self.text.clone(),
+        }
+    }
+}
+
+/// How a walkthrough ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Ending {
+    Fixed,
+    Handoff { reason: String },
+}
+
+/// What happened at one moment of a walkthrough.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The bot showed a step (its first line, shortened).
+    Shown {
+        text: String,
+    },
+    Pressed {
+        label: String,
+    },
+    Answered {
+        field: String,
+        text: String,
+    },
+    Reminded,
+    TimedOut,
+}
+
+/// One transcript line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub at: Timestamp,
+    pub step: String,
+    pub event: Event,
+}
+
+/// A walkthrough in progress (or ended). Serialise it to persist; it resumes exactly after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Walkthrough {
+    pub runbook: String,
+    pub title: String,
+    /// The current step (the last one shown).
+    pub step: String,
+    pub started_at: Timestamp,
+    pub transcript: Vec<Entry>,
+    /// `ask` field → answer.
+    pub answers: BTreeMap<String, String>,
+    /// The current step's reminder has been sent.
+    pub reminder_sent: bool,
+    /// When the current step times out (reminder first, then hand-off); `None` when it has no timeout.
+    pub deadline: Option<Timestamp>,
+    pub ended: Option<Ending>,
+}
+
+/// A hand-off that must be approved before a technician acts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    /// `manager`, `lead` or `admin`.
+    pub approver: String,
+    /// The runbook's `approval.fields` with the answers given, in order (`(field, answer)`).
+    pub details: Vec<(String, String)>,
+}
+
+/// The result of a press, an answer or a tick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Show the next step.
+    Show { view: View },
+    /// No answer in time: show the step again as a reminder.
+    Remind { view: View },
+    /// Solved by self-service: resolve the ticket as deflected.
+    Fixed { transcript: Vec<Entry> },
+    /// Hand the ticket to a technician (after approval, when `approval` is set).
+    Handoff { reason: String, approval: Option<ApprovalRequest>, transcript: Vec<Entry> },
+}
+
+/// Why a press or an answer was not accepted. The walkthrough is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalkError {
+    #[error("that button belongs to runbook \"{pressed}\", not \"{current}\"")]
+    WrongRunbook { pressed: String, current: String },
+    #[error("that button is from an earlier step; please use the buttons on the latest message")]
+    Stale { pressed: String, current: String },
+    #[error("there is no such button on this step")]
+    NoSuchButton,
+    #[error("this walkthrough has already ended")]
+    Ended,
+    #[error("this step is waiting for a button, not text")]
+    NotAsking,
+    #[error("please type an answer")]
+    EmptyAnswer,
+    /// The runbook changed since the walkthrough was saved and no longer has its step; hand it off.
+    #[error("runbook \"{runbook}\" has no step \"{step}\" any more")]
+    UnknownStep { runbook: String, step: String },
+}
+
+fn summary(text: &str) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    if line.chars().count() > 160 { format!("{}…", line.chars().take(159).collect::<String>()) } else { line.into() }
+}
+
+/// The view of the current step.
+pub fn view(rb: &Runbook, wt: &Walkthrough, vars: &BTreeMap<String, String>) -> Result<View, WalkError> {
+    let step = current(rb, wt)?;
+    Ok(view_of(rb, step, vars, &wt.answers))
+}
+
+fn view_of(rb: &Runbook, step: &Step, vars: &BTreeMap<String, String>, answers: &BTreeMap<String, String>) -> View {
+    let action = |choice| ActionRef { runbook: rb.id.clone(), step: step.id.clone(), choice }.encode();
+    let mut buttons: Vec<Button> = step
+        .buttons
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let mut btn = Button::new(b.label.clone(), action(Choice::Button(i)));
+            if matches!(b.target(), Next::Fixed) {
+                btn.style = ButtonStyle::Primary;
+            }
+            btn
+        })
+        .collect();
+    if !step.has_handoff_button() {
+        buttons.push(Button::new(TALK_TO_PERSON, action(Choice::Person)));
+    }
+    View {
+        runbook: rb.id.clone(),
+        step: step.id.clone(),
+        text: render(&step.say, vars, answers),
+        link: step.link.as_ref().map(|l| render(l, vars, answers)),
+        image: step.image.as_ref().map(|l| render(l, vars, answers)),
+        buttons,
+        ask: step.ask.as_ref().map(|a| a.field.clone()),
+    }
+}
+
+fn current<'a>(rb: &'a Runbook, wt: &Walkthrough) -> Result<&'a Step, WalkError> {
+    if wt.runbook != rb.id {
+        return Err(WalkError::WrongRunbook { pressed: rb.id.clone(), current: wt.runbook.clone() });
+    }
+    if wt.ended.is_some() {
+        return Err(WalkError::Ended);
+    }
+    rb.step(&wt.step).ok_or_else(|| WalkError::UnknownStep { runbook: rb.id.clone(), step: wt.step.clone() })
+}
+
+/// Enters `step`: records it, sets its deadline and returns its view.
+fn enter(rb: &Runbook, wt: &mut Walkthrough, step: &Step, vars: &BTreeMap<String, String>, now: Timestamp) -> View {
+    let view = view_of(rb, step, vars, &wt.answers);
+    wt.step = step.id.clone();
+    wt.reminder_sent = false;
+    wt.deadline = step.timeout().map(|d| now + d);
+    wt.transcript.push(Entry { at: now, step: step.id.clone(), event: Event::Shown { text: summary(&view.text) } });
+    view
+}
+
+/// Starts a walkthrough of a validated runbook at its first step.
+///
+/// # Panics
+/// If the runbook has no steps (validation rejects that).
+pub fn start(rb: &Runbook, vars: &BTreeMap<String, String>, now: Timestamp) -> (Walkthrough, View) {
+    let first = rb.first_step().expect("a validated runbook has steps");
+    let mut wt = Walkthrough {
+        runbook: rb.id.clone(),
+        title: rb.title.clone(),
+        step: first.id.clone(),
+        started_at: now,
+        transcript: vec![],
+        answers: BTreeMap::new(),
+        reminder_sent: false,
+        deadline: None,
+        ended: None,
+    };
+    let view = enter(rb, &mut wt, first, vars, now);
+    (wt, view)
+}
+
+/// Follows `next` from the current step.
+fn go(rb: &Runbook, wt: &mut Walkthrough, next: Next<'_>, vars: &BTreeMap<String, String>, now: Timestamp) -> Outcome {
+    match next {
+        Next::Step(id) => match rb.step(id) {
+            Some(step) => Outcome::Show { view: enter(rb, wt, step, vars, now) },
+            None => end_handoff(rb, wt, format!("runbook step \"{id}\" is missing"), false),
+        },
+        Next::Fixed => {
+            wt.ended = Some(Ending::Fixed);
+            wt.deadline = None;
+            Outcome::Fixed { transcript: wt.transcript.clone() }
+        }
+        Next::Handoff { reason, approval } => {
+            let reason = reason.map(str::to_string).unwrap_or_else(|| format!("runbook \"{}\" did not fix it", rb.id));
+            end_handoff(rb, wt, reason, approval)
+        }
+    }
+}
+
+fn end_handoff(rb: &Runbook, wt: &mut Walkthrough, reason: String, approval: bool) -> Outcome {
+    wt.ended = Some(Ending::Handoff { reason: reason.clone() });
+    wt.deadline = None;
+    let approval = rb.approval.as_ref().filter(|_| approval).map(|a| ApprovalRequest {
+        approver: a.approver.clone(),
+        details: a.fields.iter().map(|f| (f.clone(), wt.answers.get(f).cloned().unwrap_or_default())).collect(),
+    });
+    Outcome::Handoff { reason, approval, transcript: wt.transcript.clone() }
+}
+
+/// A button press. The action must be for the walkthrough's current step; a press on an older message's button is
+/// refused ([`WalkError::Stale`]) and changes nothing.
+pub fn press(
+    rb: &Runbook,
+    wt: &mut Walkthrough,
+    action: &ActionRef,
+    vars: &BTreeMap<String, String>,
+    now: Timestamp,
+) -> Result<Outcome, WalkError> {
+    if action.runbook != wt.runbook {
+        return Err(WalkError::WrongRunbook { pressed: action.runbook.clone(), current: wt.runbook.clone() });
+    }
+    let step = current(rb, wt)?;
+    if action.step != step.id {
+        return Err(WalkError::Stale { pressed: action.step.clone(), current: step.id.clone() });
+    }
+    let (label, next) = match action.choice {
+        Choice::Button(i) => {
+            let b = step.buttons.get(i).ok_or(WalkError::NoSuchButton)?;
+            (b.label.clone(), b.target())
+        }
+        Choice::Person if !step.has_handoff_button() => {
+            (TALK_TO_PERSON.to_string(), Next::Handoff { reason: Some(TALK_TO_PERSON_REASON), approval: false })
+        }
+        Choice::Person => return Err(WalkError::NoSuchButton),
+    };
+    wt.transcript.push(Entry { at: now, step: step.id.clone(), event: Event::Pressed { label } });
+    Ok(go(rb, wt, next, vars, now))
+}
+
+/// A free-text answer to the current `ask` step. Trimmed; at most 500 characters are kept.
+pub fn answer(
+    rb: &Runbook,
+    wt: &mut Walkthrough,
+    text: &str,
+    vars: &BTreeMap<String, String>,
+    now: Timestamp,
+) -> Result<Outcome, WalkError> {
+    let step = current(rb, wt)?;
+    let ask = step.ask.as_ref().ok_or(WalkError::NotAsking)?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(WalkError::EmptyAnswer);
+    }
+    let text: String = text.chars().take(MAX_ANSWER).collect();
+    wt.answers.insert(ask.field.clone(), text.clone());
+    let event = Event::Answered { field: ask.field.clone(), text };
+    wt.transcript.push(Entry { at: now, step: step.id.clone(), event });
+    Ok(go(rb, wt, ask.target(), vars, now))
+}
+
+/// Checks the current step's timeout: past the deadline, first a reminder (and a fresh deadline), then a hand-off.
+/// `None` when nothing is due, the walkthrough has ended, or its step no longer exists.
+pub fn tick(rb: &Runbook, wt: &mut Walkthrough, vars: &BTreeMap<String, String>, now: Timestamp) -> Option<Outcome> {
+    let step = current(rb, wt).ok()?;
+    let deadline = wt.deadline?;
+    if now < deadline {
+        return None;
+    }
+    let waited = step.timeout().unwrap_or_else(Duration::zero);
+    if !wt.reminder_sent {
+        let mut view = view_of(rb, step, vars, &wt.answers);
+        view.text = format!("Still there? No rush: pick an option below when you're ready.\n\n{}", view.text);
+        wt.reminder_sent = true;
+        wt.deadline = Some(now + waited);
+        wt.transcript.push(Entry { at: now, step: step.id.clone(), event: Event::Reminded });
+        return Some(Outcome::Remind { view });
+    }
+    wt.transcript.push(Entry { at: now, step: step.id.clone(), event: Event::TimedOut });
+    let reason = format!("no answer at step \"{}\" for {} after a reminder", step.id, human(waited));
+    Some(end_handoff(rb, wt, reason, false))
+}
+
+/// What a technician reads on hand-off: the runbook, how it ended, the answers and every step with times (UTC).
+pub fn transcript_text(wt: &Walkthrough) -> String {
+    let mut out = format!("Runbook: {} ({})\n", wt.title, wt.runbook);
+    out += &format!("Started: {}\n", wt.started_at.format("%Y-%m-%d %H:%M UTC"));
+    out += &match &wt.ended {
+        None => format!("Status: in progress at step \"{}\"\n", wt.step),
+        Some(Ending::Fixed) => "Status: fixed by self-service\n".to_string(),
+        Some(Ending::Handoff { reason }) => format!("Status: handed off: {reason}\n"),
+    };
+    if !wt.answers.is_empty() {
+        out += "Answers:\n";
+        for (k, v) in &wt.answers {
+            out += &format!("  {k}: {v}\n");
+        }
+    }
+    out += "Steps:\n";
+    for e in &wt.transcript {
+        let what = match &e.event {
+            Event::Shown { text } => format!("bot: {text}"),
+            Event::Pressed { label } => format!("pressed \"{label}\""),
+            Event::Answered { field, text } => format!("answered {field}: {text}"),
+            Event::Reminded => "no answer; reminder sent".to_string(),
+            Event::TimedOut => "no answer after the reminder".to_string(),
+        };
+        out += &format!("  {} [{}] {what}\n", e.at.format("%H:%M"), e.step);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Checklists (joiner, leaver)
+
+/// One checklist item on a ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistEntry {
+    pub id: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<Timestamp>,
+}
+
+impl ChecklistEntry {
+    pub fn is_done(&self) -> bool {
+        self.done_at.is_some()
+    }
+}
+
+/// A ticket's checklist, copied from its runbook when the ticket is opened; persisted with the ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checklist {
+    pub runbook: String,
+    pub items: Vec<ChecklistEntry>,
+}
+
+impl Checklist {
+    /// The runbook's checklist with every item open; `None` when the runbook has none.
+    pub fn for_runbook(rb: &Runbook) -> Option<Checklist> {
+        if rb.checklist.is_empty() {
+            return None;
+        }
+        let items = rb
+            .checklist
+            .iter()
+            .map(|i| ChecklistEntry { id: i.id.clone(), text: i.text.clone(), done_by: None, done_at: None })
+            .collect();
+        Some(Checklist { runbook: rb.id.clone(), items })
+    }
+
+    /// Finds an item by id or by its 1-based number.
+    fn find(&mut self, item: &str) -> Result<&mut ChecklistEntry, String> {
+        let n = self.items.len();
+        let idx = match item.trim().parse::<usize>() {
+            Ok(k) if (1..=n).contains(&k) => Some(k - 1),
+            _ => self.items.iter().position(|i| i.id == item.trim()),
+        };
+        match idx {
+            Some(i) => Ok(&mut self.items[i]),
+            None => {
+                let ids: Vec<&str> = self.items.iter().map(|i| i.id.as_str()).collect();
+                Err(format!("no checklist item \"{item}\" (use 1-{n} or one of: {})", ids.join(", ")))
+            }
+        }
+    }
+
+    /// Ticks an item (by id or 1-based number). Ticking a done item again is refused and names who did it.
+    pub fn tick(&mut self, item: &str, by: &str, at: Timestamp) -> Result<(), String> {
+        let e = self.find(item)?;
+        if let (Some(who), Some(when)) = (&e.done_by, e.done_at) {
+            return Err(format!("\"{}\" was already ticked by {who} at {}", e.id, when.format("%Y-%m-%d %H:%M UTC")));
+        }
+        e.done_by = Some(by.to_string());
+        e.done_at = Some(at);
+        Ok(())
+    }
+
+    /// Reopens a ticked item.
+    pub fn untick(&mut self, item: &str) -> Result<(), String> {
+        let e = self.find(item)?;
+        if !e.is_done() {
+            return Err(format!("\"{}\" is not ticked", e.id));
+        }
+        e.done_by = None;
+        e.done_at = None;
+        Ok(())
+    }
+
+    /// Items not yet ticked, in order.
+    pub fn open_items(&self) -> Vec<&ChecklistEntry> {
+        self.items.iter().filter(|i| !i.is_done()).collect()
+    }
+
+    /// `Ok` when every item is ticked; otherwise the refusal to show, naming the open items.
+    pub fn check_resolvable(&self) -> Result<(), String> {
+        let open = self.open_items();
+        if open.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = open.iter().map(|i| format!("\"{}\"", i.text)).collect();
+        Err(format!("cannot resolve: {} checklist item(s) still open: {}", open.len(), list.join("; ")))
+    }
+
+    /// `[x] 1. text (sam, 2026-03-02 10:00 UTC)` / `[ ] 2. text`, one line each.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for (n, i) in self.items.iter().enumerate() {
+            match (&i.done_by, i.done_at) {
+                (Some(who), Some(at)) => {
+                    out += &format!("[x] {}. {} ({who}, {})\n", n + 1, i.text, at.format("%Y-%m-%d %H:%M UTC"))
+                }
+                _ => out += &format!("[ ] {}. {}\n", n + 1, i.text),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use std::path::Path;
+
+    fn t0() -> Timestamp {
+        chrono::Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
+    }
+
+    fn mins(n: i64) -> Duration {
+        Duration::minutes(n)
+    }
+
+    fn intent_ids() -> Vec<String> {
+        crate::catalog::IntentSet::shipped().unwrap().intents.into_iter().map(|s| s.item.id).collect()
+    }
+
+    fn vars() -> BTreeMap<String, String> {
+        STANDARD_PLACEHOLDERS.iter().map(|p| (p.to_string(), format!("<{p}>"))).collect()
+    }
+
+    fn shipped_set() -> RunbookSet {
+        let ids = intent_ids();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        match shipped(&ids, STANDARD_PLACEHOLDERS) {
+            Ok(s) => s,
+            Err(e) => panic!("shipped runbooks are invalid:\n{e}"),
+        }
+    }
+
+    #[test]
+    fn shipped_list_matches_the_directory() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.ends_with(".toml"))
+            .map(|n| format!("runbooks/{n}"))
+            .collect();
+        on_disk.sort();
+        let listed: Vec<String> = SHIPPED_RUNBOOKS.iter().map(|(f, _)| f.to_string()).collect();
+        assert_eq!(listed, on_disk, "SHIPPED_RUNBOOKS must list every file in runbooks/");
+    }
+
+    #[test]
+    fn shipped_runbooks_validate_and_match_the_intents() {
+        let set = shipped_set();
+        assert!(set.len() >= 13, "only {} runbooks shipped", set.len());
+        for id in [
+            "printer-queue",
+            "printer-offline",
+            "scan-to-email",
+            "account-locked",
+            "password-expired",
+            "mfa-new-phone",
+            "vpn-dropping",
+            "wifi-connect",
+            "meeting-room-av",
+            "slow-computer",
+            "outlook-sync",
+            "new-laptop",
+            "joiner",
+            "leaver",
+        ] {
+            assert!(set.get(id).is_some(), "runbook {id} not shipped");
+        }
+        // Every runbook an intent names exists and lists that intent back.
+        for s in crate::catalog::IntentSet::shipped().unwrap().intents {
+            if let Some(rb) = &s.item.runbook {
+                let r = set.get(rb).unwrap_or_else(|| panic!("intent {} names unknown runbook {rb}", s.item.id));
+                assert!(r.intents.contains(&s.item.id), "runbook {rb} does not list intent {}", s.item.id);
+            }
+        }
+        // Incidents can be fixed by self-service; the request with approval hands off for approval.
+        for rb in set.all() {
+            let targets: Vec<Next<'_>> = rb.steps.iter().flat_map(|s| s.targets()).collect();
+            if rb.ticket_type == TicketType::Incident {
+                assert!(targets.contains(&Next::Fixed), "{} has no fixed ending", rb.id);
+            }
+        }
+        let laptop = set.get("new-laptop").unwrap();
+        assert_eq!(laptop.ticket_type, TicketType::Request);
+        assert_eq!(laptop.approval.as_ref().unwrap().approver, "manager");
+        for id in ["joiner", "leaver"] {
+            assert!(set.get(id).unwrap().checklist.len() >= 4, "{id} needs a checklist");
+        }
+        assert_eq!(set.file_of("leaver"), Some("runbooks/leaver.toml"));
+        assert_eq!(set.for_intent("printing.jam")[0].id, "printer-queue");
+    }
+
+    /// One move in a walk: press a step's button, or answer its question.
+    #[derive(Debug, Clone, Copy)]
+    enum Move {
+        Press(usize),
+        Answer,
+    }
+
+    fn edges(step: &Step) -> Vec<(Move, Next<'_>)> {
+        let mut v: Vec<_> = step.buttons.iter().enumerate().map(|(i, b)| (Move::Press(i), b.target())).collect();
+        if let Some(a) = &step.ask {
+            v.push((Move::Answer, a.target()));
+        }
+        v
+    }
+
+    /// Shortest list of moves from the first step to `to`.
+    fn path_to(rb: &Runbook, to: &str) -> Vec<Move> {
+        let first = rb.steps[0].id.as_str();
+        let mut prev: HashMap<&str, (&str, Move)> = HashMap::new();
+        let mut queue = VecDeque::from([first]);
+        let mut seen = HashSet::from([first]);
+        while let Some(id) = queue.pop_front() {
+            if id == to {
+                break;
+            }
+            for (m, n) in edges(rb.step(id).unwrap()) {
+                if let Next::Step(n) = n
+                    && seen.insert(n)
+                {
+                    prev.insert(n, (id, m));
+                    queue.push_back(n);
+                }
+            }
+        }
+        let mut moves = vec![];
+        let mut at = to;
+        while at != first {
+            let (p, m) = prev[at];
+            moves.push(m);
+            at = p;
+        }
+        moves.reverse();
+        moves
+    }
+
+    fn do_move(rb: &Runbook, wt: &mut Walkthrough, m: Move, now: Timestamp) -> Outcome {
+        match m {
+            Move::Press(i) => {
+                let a = ActionRef { runbook: rb.id.clone(), step: wt.step.clone(), choice: Choice::Button(i) };
+                press(rb, wt, &a, &vars(), now).unwrap()
+            }
+            Move::Answer => answer(rb, wt, &format!("answer at {}", wt.step), &vars(), now).unwrap(),
+        }
+    }
+
+    /// Walks from the start to `step`, checking every view on the way is fully rendered.
+    fn walk_to(rb: &Runbook, step: &str) -> (Walkthrough, Timestamp) {
+        let (mut wt, v) = start(rb, &vars(), t0());
+        assert!(!v.text.contains("{{"), "{}: unfilled placeholder in {:?}", rb.id, v.text);
+        let mut now = t0();
+        for m in path_to(rb, step) {
+            now += mins(1);
+            match do_move(rb, &mut wt, m, now) {
+                Outcome::Show { view } => {
+                    assert!(!view.text.contains("{{"), "{}: unfilled placeholder in {:?}", rb.id, view.text);
+                    assert!(!view.buttons.is_empty(), "{}: step {} has no buttons", rb.id, view.step);
+                    for b in &view.buttons {
+                        assert!(b.action.len() <= 100, "action id too long: {}", b.action);
+                        assert_eq!(ActionRef::parse(&b.action).unwrap().encode(), b.action);
+                    }
+                }
+                other => panic!("{}: walking to {step} ended early: {other:?}", rb.id),
+            }
+        }
+        assert_eq!(wt.step, step);
+        (wt, now)
+    }
+
+    #[test]
+    fn every_shipped_runbook_is_walked_to_each_of_its_endings() {
+        let set = shipped_set();
+        let mut walked = 0;
+        for rb in set.all() {
+            for step in &rb.steps {
+                for (m, next) in edges(step) {
+                    let (mut wt, now) = walk_to(rb, &step.id);
+                    let out = do_move(rb, &mut wt, m, now + mins(1));
+                    match (next, out) {
+                        (Next::Step(_), _) => continue,
+                        (Next::Fixed, Outcome::Fixed { transcript }) => {
+                            assert_eq!(wt.ended, Some(Ending::Fixed));
+                            assert_eq!(transcript, wt.transcript);
+                        }
+                        (Next::Handoff { reason, approval: appr }, Outcome::Handoff { reason: got, approval, .. }) => {
+                            assert_eq!(Some(got.as_str()), reason, "{} step {}", rb.id, step.id);
+                            assert_eq!(approval.is_some(), appr, "{} step {}", rb.id, step.id);
+                            if let Some(a) = approval {
+                                assert!(a.details.iter().all(|(_, v)| v.starts_with("answer at")), "{a:?}");
+                            }
+                        }
+                        (want, got) => panic!("{} step {}: wanted {want:?}, got {got:?}", rb.id, step.id),
+                    }
+                    walked += 1;
+                    assert!(wt.ended.is_some());
+                    assert!(transcript_text(&wt).contains(&rb.title));
+                }
+                // The implicit "Talk to a person".
+                if !step.has_handoff_button() {
+                    let (mut wt, now) = walk_to(rb, &step.id);
+                    let v = view(rb, &wt, &vars()).unwrap();
+                    let last = v.buttons.last().unwrap();
+                    assert_eq!(last.label, TALK_TO_PERSON);
+                    let a = ActionRef::parse(&last.action).unwrap();
+                    match press(rb, &mut wt, &a, &vars(), now).unwrap() {
+                        Outcome::Handoff { reason, approval: None, .. } => assert_eq!(reason, TALK_TO_PERSON_REASON),
+                        other => panic!("{other:?}"),
+                    }
+                    walked += 1;
+                }
+            }
+        }
+        assert!(walked > 100, "only {walked} endings walked");
+    }
+
+    // ---- validation
+
+    const GOOD: &str = r#"
+id = "t"
+title = "Test"
+intents = ["printing.jam"]
+
+[[steps]]
+id = "start"
+say = "Call {{ helpdesk_phone }}"
+buttons = [
+  { label = "Yes", next = "check-tray" },
+  { label = "Done", next = "fixed" },
+]
+
+[[steps]]
+id = "check-tray"
+say = "Tray?"
+timeout = "30m"
+buttons = [
+  { label = "Yes", next = "fixed" },
+  { label = "No", next = "handoff", reason = "tray broken" },
+]
+"#;
+
+    fn errors_for(text: &str) -> Vec<String> {
+        match validate(&[("runbooks/t.toml", text)], &["printing.jam"], &["helpdesk_phone"]) {
+            Ok(_) => vec![],
+            Err(e) => e.0,
+        }
+    }
+
+    #[track_caller]
+    fn assert_error(text: &str, want: &str) {
+        let errs = errors_for(text);
+        assert!(errs.iter().any(|e| e.contains(want)), "wanted an error containing {want:?}, got {errs:#?}");
+        assert!(errs.iter().all(|e| e.starts_with("runbooks/t.toml: ")), "errors must name the file: {errs:#?}");
+    }
+
+    #[test]
+    fn the_good_example_validates() {
+        assert_eq!(errors_for(GOOD), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unknown_step_reference_is_named() {
+        let bad = GOOD.replace(r#"{ label = "Yes", next = "fixed" }"#, r#"{ label = "Yes", next = "nope" }"#);
+        assert_error(&bad, r#"runbooks/t.toml: step "check-tray": button "Yes" leads to unknown step "nope""#);
+        let bad = GOOD.replace(
+            r#"buttons = [
+  { label = "Yes", next = "fixed" },
+  { label = "No", next = "handoff", reason = "tray broken" },
+]"#,
+            r#"ask = { field = "tray", next = "gone" }"#,
+        );
+        assert_error(&bad, r#"step "check-tray": ask leads to unknown step "gone""#);
+    }
+
+    #[test]
+    fn unreachable_step_is_named() {
+        let bad = format!(
+            "{GOOD}\n[[steps]]\nid = \"orphan\"\nsay = \"x\"\nbuttons = [{{ label = \"Ok\", next = \"fixed\" }}]\n"
+        );
+        assert_error(&bad, r#"step "orphan": unreachable from the first step "start""#);
+    }
+
+    #[test]
+    fn loop_with_no_way_out_is_named() {
+        let bad =
+            GOOD.replace(r#"{ label = "Yes", next = "fixed" }"#, r#"{ label = "Yes", next = "loop-b" }"#).replace(
+                r#"{ label = "No", next = "handoff", reason = "tray broken" }"#,
+                r#"{ label = "No", next = "start" }"#,
+            ) + "\n[[steps]]\nid = \"loop-b\"\nsay = \"b\"\nbuttons = [{ label = \"Back\", next = \"check-tray\" }]\n";
+        // "start" can still reach fixed through "Done", so it is not stuck; the loop check-tray <-> loop-b is.
+        let bad = bad.replace(r#"{ label = "Done", next = "fixed" }"#, r#"{ label = "Done", next = "start" }"#);
+        let errs = errors_for(&bad);
+        assert!(errs.iter().any(|e| e.contains(r#"step "loop-b": a loop with no way out"#)), "got {errs:#?}");
+        assert!(errs.iter().any(|e| e.contains(r#"step "check-tray": a loop with no way out"#)));
+        // The implicit "Talk to a person" does not count as a way out.
+        assert!(errs.iter().all(|e| e.starts_with("runbooks/t.toml: step ")));
+    }
+
+    #[test]
+    fn duplicate_and_empty_steps_are_named() {
+        let dup = GOOD.replace(r#"id = "check-tray""#, r#"id = "start""#);
+        assert_error(&dup, r#"step "start": duplicate step id"#);
+        let empty = format!("{GOOD}\n[[steps]]\nid = \"empty\"\nsay = \"x\"\n");
+        assert_error(&empty, r#"step "empty": has neither `buttons` nor `ask`"#);
+        let no_say = GOOD.replace(r#"say = "Tray?""#, r#"say = " ""#);
+        assert_error(&no_say, r#"step "check-tray": `say` is empty"#);
+        let both = GOOD.replace(r#"timeout = "30m""#, r#"ask = { field = "f", next = "fixed" }"#);
+        assert_error(&both, r#"step "check-tray": has both `buttons` and `ask`"#);
+        let none = "id = \"t\"\ntitle = \"T\"\n";
+        assert_error(none, "runbooks/t.toml: has no steps");
+        let reserved = GOOD
+            .replace(r#"id = "check-tray""#, r#"id = "fixed""#)
+            .replace(r#"next = "check-tray""#, "next = \"fixed\"");
+        assert_error(&reserved, r#"step "fixed": "fixed" and "handoff" are reserved"#);
+    }
+
+    #[test]
+    fn unknown_intent_placeholder_and_bad_timeout_are_named() {
+        assert_error(
+            &GOOD.replace("printing.jam", "printing.jammm"),
+            r#"runbooks/t.toml: unknown intent "printing.jammm""#,
+        );
+        assert_error(
+            &GOOD.replace("{{ helpdesk_phone }}", "{{ help_phone }}"),
+            r#"runbooks/t.toml: step "start": unknown placeholder "{{ help_phone }}" in `say`"#,
+        );
+        assert_error(&GOOD.replace("{{ helpdesk_phone }}", "{{ helpdesk_phone"), r#"step "start": `say` has `{{`"#);
+        assert_error(
+            &GOOD.replace("30m", "30 minutes"),
+            r#"runbooks/t.toml: step "check-tray": bad timeout "30 minutes""#,
+        );
+        assert_error(&GOOD.replace("30m", "0m"), r#"step "check-tray": bad timeout "0m": must be more than zero"#);
+        assert_error(&GOOD.replace("30m", "30d"), r#"step "check-tray": bad timeout "30d": at most 7d"#);
+    }
+
+    #[test]
+    fn misplaced_reason_approval_and_ids_are_named() {
+        let bad = GOOD
+            .replace(r#"{ label = "Done", next = "fixed" }"#, r#"{ label = "Done", next = "fixed", reason = "x" }"#);
+        assert_error(&bad, r#"step "start": button "Done": `reason` is only for next = "handoff""#);
+        let bad = GOOD.replace(r#"reason = "tray broken""#, r#"reason = "tray broken", approval = true"#);
+        assert_error(&bad, r#"step "check-tray": button "No": approval = true but the runbook has no `approval`"#);
+        let bad = GOOD.replace("title = \"Test\"", "title = \"Test\"\napproval = { approver = \"manager\" }");
+        assert_error(&bad, "`approval` is only for runbooks with type = \"request\"");
+        assert_error(&bad, "`approval` is set but no button or ask hands off with approval = true");
+        assert_error(
+            &GOOD.replace(r#"id = "t""#, r#"id = "other""#),
+            r#"runbook id "other" must match the file name "t.toml""#,
+        );
+        let dup_label = GOOD.replace(r#"{ label = "Done", next = "fixed" }"#, r#"{ label = "yes", next = "fixed" }"#);
+        assert_error(&dup_label, r#"step "start": button "yes": duplicate label"#);
+        assert_error(&GOOD.replace("buttons = [", "colour = \"red\"\nbuttons = ["), "runbooks/t.toml: ");
+        assert!(errors_for(&GOOD.replace("buttons = [", "colour = \"red\"\nbuttons = ["))[0].contains("colour"));
+    }
+
+    #[test]
+    fn duplicate_runbook_ids_across_files_are_named() {
+        let err = validate(&[("runbooks/t.toml", GOOD), ("more/t.toml", GOOD)], &["printing.jam"], &["helpdesk_phone"])
+            .unwrap_err();
+        assert!(
+            err.0.iter().any(|e| e == r#"more/t.toml: duplicate runbook id "t" (also in runbooks/t.toml)"#),
+            "{err}"
+        );
+    }
+
+    // ---- engine
+
+    fn good() -> Runbook {
+        parse("runbooks/t.toml", GOOD).unwrap()
+    }
+
+    #[test]
+    fn views_fill_placeholders_and_add_talk_to_a_person() {
+        let rb = good();
+        let (wt, v) = start(&rb, &vars(), t0());
+        assert_eq!(v.text, "Call <helpdesk_phone>");
+        let labels: Vec<&str> = v.buttons.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["Yes", "Done", TALK_TO_PERSON]);
+        assert_eq!(v.buttons[0].action, "rb:t:start:0");
+        assert_eq!(v.buttons[2].action, "rb:t:start:p");
+        assert_eq!(v.buttons[1].style, ButtonStyle::Primary);
+        assert_eq!(wt.deadline, None);
+        // A step with its own hand-off button gets no extra one.
+        let mut wt = wt;
+        let a = ActionRef::parse("rb:t:start:0").unwrap();
+        let Outcome::Show { view } = press(&rb, &mut wt, &a, &vars(), t0()).unwrap() else { panic!() };
+        let labels: Vec<&str> = view.buttons.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["Yes", "No"]);
+        assert_eq!(wt.deadline, Some(t0() + mins(30)));
+        let p = ActionRef { runbook: "t".into(), step: "check-tray".into(), choice: Choice::Person };
+        assert_eq!(press(&rb, &mut wt, &p, &vars(), t0()), Err(WalkError::NoSuchButton));
+    }
+
+    #[test]
+    fn stale_wrong_and_ended_presses_are_refused_without_change() {
+        let rb = good();
+        let (mut wt, _) = start(&rb, &vars(), t0());
+        let yes = ActionRef::parse("rb:t:start:0").unwrap();
+        press(&rb, &mut wt, &yes, &vars(), t0()).unwrap();
+        let before = wt.clone();
+        assert!(matches!(press(&rb, &mut wt, &yes, &vars(), t0()), Err(WalkError::Stale { .. })));
+        let other = ActionRef { runbook: "x".into(), ..yes.clone() };
+        assert!(matches!(press(&rb, &mut wt, &other, &vars(), t0()), Err(WalkError::WrongRunbook { .. })));
+        let nine = ActionRef::parse("rb:t:check-tray:9").unwrap();
+        assert_eq!(press(&rb, &mut wt, &nine, &vars(), t0()), Err(WalkError::NoSuchButton));
+        assert_eq!(answer(&rb, &mut wt, "hello", &vars(), t0()), Err(WalkError::NotAsking));
+        assert_eq!(wt, before);
+        let fix = ActionRef::parse("rb:t:check-tray:0").unwrap();
+        assert!(matches!(press(&rb, &mut wt, &fix, &vars(), t0()), Ok(Outcome::Fixed { .. })));
+        assert_eq!(press(&rb, &mut wt, &fix, &vars(), t0()), Err(WalkError::Ended));
+        assert_eq!(tick(&rb, &mut wt, &vars(), t0() + Duration::days(9)), None);
+    }
+
+    #[test]
+    fn timeout_sends_one_reminder_then_hands_off() {
+        let rb = good();
+        let (mut wt, _) = start(&rb, &vars(), t0());
+        assert_eq!(tick(&rb, &mut wt, &vars(), t0() + Duration::days(1)), None, "no timeout on the first step");
+        press(&rb, &mut wt, &ActionRef::parse("rb:t:start:0").unwrap(), &vars(), t0()).unwrap();
+        assert_eq!(tick(&rb, &mut wt, &vars(), t0() + mins(29)), None);
+        let Some(Outcome::Remind { view }) = tick(&rb, &mut wt, &vars(), t0() + mins(30)) else { panic!() };
+        assert!(view.text.starts_with("Still there?") && view.text.ends_with("Tray?"), "{}", view.text);
+        assert!(wt.reminder_sent);
+        assert_eq!(wt.deadline, Some(t0() + mins(60)));
+        assert_eq!(tick(&rb, &mut wt, &vars(), t0() + mins(59)), None);
+        match tick(&rb, &mut wt, &vars(), t0() + mins(60)) {
+            Some(Outcome::Handoff { reason, approval: None, transcript }) => {
+                assert_eq!(reason, r#"no answer at step "check-tray" for 30m after a reminder"#);
+                let events: Vec<&Event> = transcript.iter().map(|e| &e.event).collect();
+                assert_eq!(events[events.len() - 2..], [&Event::Reminded, &Event::TimedOut]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(tick(&rb, &mut wt, &vars(), t0() + mins(120)), None);
+        let text = transcript_text(&wt);
+        assert!(text.contains("Status: handed off: no answer"), "{text}");
+        assert!(text.contains("09:30 [check-tray] no answer; reminder sent"), "{text}");
+    }
+
+    #[test]
+    fn an_answer_resets_the_reminder() {
+        let set = shipped_set();
+        let rb = set.get("meeting-room-av").unwrap();
+        let (mut wt, v) = start(rb, &vars(), t0());
+        assert_eq!(v.ask.as_deref(), Some("room"));
+        assert!(matches!(tick(rb, &mut wt, &vars(), t0() + mins(10)), Some(Outcome::Remind { .. })));
+        assert_eq!(answer(rb, &mut wt, "   ", &vars(), t0() + mins(11)), Err(WalkError::EmptyAnswer));
+        let Outcome::Show { view } = answer(rb, &mut wt, "  Room 3 ", &vars(), t0() + mins(11)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(view.text, "What's wrong in Room 3?");
+        assert!(!wt.reminder_sent);
+        assert_eq!(wt.deadline, Some(t0() + mins(21)));
+        assert_eq!(wt.answers["room"], "Room 3");
+    }
+
+    #[test]
+    fn walkthrough_survives_a_restart_mid_walk() {
+        let set = shipped_set();
+        let rb = set.get("new-laptop").unwrap();
+        let (mut wt, _) = start(rb, &vars(), t0());
+        let no = ActionRef { runbook: rb.id.clone(), step: "start".into(), choice: Choice::Button(1) };
+        press(rb, &mut wt, &no, &vars(), t0() + mins(1)).unwrap();
+        answer(rb, &mut wt, "MacBook Air", &vars(), t0() + mins(2)).unwrap();
+        let saved = serde_json::to_string(&wt).unwrap();
+
+        let mut back: Walkthrough = serde_json::from_str(&saved).unwrap();
+        assert_eq!(back, wt);
+        assert_eq!(view(rb, &back, &vars()).unwrap().step, "reason");
+        answer(rb, &mut back, "mine is 5 years old", &vars(), t0() + mins(3)).unwrap();
+        let Outcome::Show { view } = answer(rb, &mut back, "1 April", &vars(), t0() + mins(4)).unwrap() else {
+            panic!()
+        };
+        assert!(view.text.contains("**Model:** MacBook Air"), "{}", view.text);
+        let send = ActionRef::parse(&view.buttons[0].action).unwrap();
+        match press(rb, &mut back, &send, &vars(), t0() + mins(5)).unwrap() {
+            Outcome::Handoff { reason, approval: Some(a), .. } => {
+                assert_eq!(reason, "awaiting manager approval");
+                assert_eq!(a.approver, "manager");
+                let want = [("model", "MacBook Air"), ("reason", "mine is 5 years old"), ("needed_by", "1 April")];
+                let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+                assert_eq!(a.details, want);
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = transcript_text(&back);
+        assert!(text.contains("Runbook: New laptop request (new-laptop)"), "{text}");
+        assert!(text.contains("Status: handed off: awaiting manager approval"), "{text}");
+        assert!(text.contains("09:02 [model] answered model: MacBook Air"), "{text}");
+        assert!(text.contains("09:05 [confirm] pressed \"Send for approval\""), "{text}");
+    }
+
+    #[test]
+    fn action_ids_round_trip_and_junk_is_rejected() {
+        for choice in [Choice::Button(0), Choice::Button(4), Choice::Person] {
+            let a = ActionRef { runbook: "printer-queue".into(), step: "check-tray".into(), choice };
+            assert_eq!(ActionRef::parse(&a.encode()), Some(a));
+        }
+        let longest = ActionRef { runbook: "a".repeat(MAX_ID), step: "b".repeat(MAX_ID), choice: Choice::Button(99) };
+        assert!(longest.encode().len() <= 100);
+        for junk in
+            ["", "rb:", "rb:a:b", "rb:a:b:", "rb:a:b:x", "rb:a:b:1:2", "rb:A:b:1", "ticket:claim:4", "rb:a:b:123"]
+        {
+            assert_eq!(ActionRef::parse(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn leaver_cannot_be_resolved_with_open_items() {
+        let set = shipped_set();
+        let rb = set.get("leaver").unwrap();
+        assert_eq!(Checklist::for_runbook(set.get("printer-queue").unwrap()), None);
+        let mut c = Checklist::for_runbook(rb).unwrap();
+        let n = c.items.len();
+        assert_eq!(c.open_items().len(), n);
+        let err = c.check_resolvable().unwrap_err();
+        assert!(err.contains(&format!("{n} checklist item(s) still open")), "{err}");
+        c.tick("sign-in-blocked", "sam", t0()).unwrap();
+        assert!(c.tick("1", "kim", t0()).unwrap_err().contains("already ticked by sam"));
+        assert!(c.tick("nope", "sam", t0()).is_err());
+        for k in 2..=n {
+            c.tick(&k.to_string(), "sam", t0()).unwrap();
+        }
+        assert!(c.open_items().is_empty());
+        assert_eq!(c.check_resolvable(), Ok(()));
+        c.untick("licences").unwrap();
+        assert_eq!(c.open_items()[0].id, "licences");
+        assert!(c.check_resolvable().is_err());
+        assert!(c.text().contains("[x] 1. Sign-in blocked"), "{}", c.text());
+        let back: Checklist = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn unknown_placeholders_at_run_time_stay_visible() {
+        let empty = BTreeMap::new();
+        assert_eq!(render("a {{ x }} b {{y}}", &empty, &empty), "a {{ x }} b {{y}}");
+        let v: BTreeMap<String, String> = [("x".to_string(), "1".to_string())].into();
+        assert_eq!(render("a {{ x }} b {{ x", &v, &empty), "a 1 b {{ x");
+    }
+}
