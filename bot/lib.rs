@@ -10,6 +10,7 @@ pub mod bench;
 pub mod catalog;
 pub mod config;
 pub mod core;
+pub mod eval;
 pub mod outbox;
 pub mod replay;
 pub mod store;

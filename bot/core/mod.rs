@@ -8,6 +8,7 @@ pub mod desk;
 pub mod duration;
 pub mod ids;
 pub mod message;
+pub mod model;
 pub mod roles;
 pub mod runbook;
 pub mod sla;

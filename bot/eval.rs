@@ -1,0 +1,516 @@
+//! `deskbot intents eval`: measures the statistical classifier ([`crate::core::model::TextModel`]) on a labelled
+//! CSV, by cross-validation on the file, by training on a second file, or against the shipped intents' examples.
+
+use crate::core::model::{TextModel, TrainOptions};
+use anyhow::{Context, bail};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The shipped category ids; a gold label must map to one of these or to a label seen in training.
+pub const KNOWN_CATEGORIES: [&str; 9] =
+    ["identity", "endpoint", "printing", "network", "saas", "application", "security", "none", "other"];
+
+/// Arguments of `deskbot intents eval`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// Labelled CSV to evaluate on (with a header row).
+    #[arg(long, value_name = "FILE")]
+    pub csv: PathBuf,
+    /// Column holding the message text.
+    #[arg(long, value_name = "COL")]
+    pub text_column: String,
+    /// Column holding the gold label.
+    #[arg(long, value_name = "COL")]
+    pub label_column: String,
+    /// Rename a label before use, e.g. `--map printer=printing` (repeatable).
+    #[arg(long = "map", value_name = "FROM=TO")]
+    pub map: Vec<String>,
+    /// Train on this CSV (same columns and maps) instead of the shipped intents, then evaluate on --csv.
+    #[arg(long, value_name = "FILE", conflicts_with = "cv")]
+    pub train_csv: Option<PathBuf>,
+    /// K-fold stratified cross-validation on --csv itself (deterministic folds).
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// Skip rows whose label maps to no known category instead of failing.
+    #[arg(long)]
+    pub skip_unknown: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Precision, recall, F1 and support of one class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassScores {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: usize,
+}
+
+/// The result of an evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub n: usize,
+    pub accuracy: f64,
+    /// Mean F1 over the classes present in the gold labels.
+    pub macro_f1: f64,
+    /// Every class seen in gold or predicted labels.
+    pub per_class: BTreeMap<String, ClassScores>,
+    /// `confusion[gold][predicted]` = count.
+    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Mean wall time of one classification, in microseconds.
+    pub us_per_message: f64,
+}
+
+/// Computes the metrics of `(gold, predicted)` pairs; `us_per_message` is left at 0.
+pub fn score(pairs: &[(String, String)]) -> Report {
+    let n = pairs.len();
+    let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut gold_count: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut pred_count: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut hit_count: BTreeMap<&str, usize> = BTreeMap::new();
+    for (gold, pred) in pairs {
+        *confusion.entry(gold.clone()).or_default().entry(pred.clone()).or_default() += 1;
+        *gold_count.entry(gold).or_default() += 1;
+        *pred_count.entry(pred).or_default() += 1;
+        if gold == pred {
+            *hit_count.entry(gold).or_default() += 1;
+        }
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let classes: BTreeSet<&str> = gold_count.keys().chain(pred_count.keys()).copied().collect();
+    let per_class: BTreeMap<String, ClassScores> = classes
+        .iter()
+        .map(|&c| {
+            let hits = hit_count.get(c).copied().unwrap_or(0);
+            let support = gold_count.get(c).copied().unwrap_or(0);
+            let precision = ratio(hits, pred_count.get(c).copied().unwrap_or(0));
+            let recall = ratio(hits, support);
+            let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+            (c.to_string(), ClassScores { precision, recall, f1, support })
+        })
+        .collect();
+    let gold_f1: Vec<f64> = gold_count.keys().map(|&c| per_class[c].f1).collect();
+    let macro_f1 = if gold_f1.is_empty() { 0.0 } else { gold_f1.iter().sum::<f64>() / gold_f1.len() as f64 };
+    Report { n, accuracy: ratio(hit_count.values().sum(), n), macro_f1, per_class, confusion, us_per_message: 0.0 }
+}
+
+/// Parses `FROM=TO` maps.
+fn parse_maps(maps: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    maps.iter()
+        .map(|m| match m.split_once('=') {
+            Some((from, to)) if !from.trim().is_empty() && !to.trim().is_empty() => {
+                Ok((from.trim().to_string(), to.trim().to_string()))
+            }
+            _ => bail!("--map {m:?}: expected FROM=TO"),
+        })
+        .collect()
+}
+
+/// A labelled row: (1-based data row number, text, mapped label).
+type Row = (usize, String, String);
+
+/// Reads the text and mapped label columns of a CSV.
+fn read_rows(path: &Path, args: &EvalArgs, maps: &BTreeMap<String, String>) -> anyhow::Result<Vec<Row>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let headers = reader.headers().with_context(|| format!("{}: cannot read the header row", path.display()))?;
+    let column = |name: &str| {
+        headers.iter().position(|h| h.trim() == name).with_context(|| {
+            format!(
+                "{}: no column {name:?} (columns: {})",
+                path.display(),
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+    };
+    let (text_col, label_col) = (column(&args.text_column)?, column(&args.label_column)?);
+    let mut rows = vec![];
+    for (i, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}: row {}", path.display(), i + 1))?;
+        let text = record.get(text_col).unwrap_or("").to_string();
+        let label = record.get(label_col).unwrap_or("").trim();
+        let label = maps.get(label).map(String::as_str).unwrap_or(label).to_string();
+        rows.push((i + 1, text, label));
+    }
+    Ok(rows)
+}
+
+/// Drops (with `--skip-unknown`) or rejects rows whose label is not in `known`.
+fn check_known(rows: Vec<Row>, known: &BTreeSet<String>, args: &EvalArgs, path: &Path) -> anyhow::Result<Vec<Row>> {
+    let mut kept = Vec::with_capacity(rows.len());
+    for row in rows {
+        if known.contains(&row.2) {
+            kept.push(row);
+        } else if !args.skip_unknown {
+            bail!(
+                "{} row {} (line {}): label {:?} maps to no known category (known: {}); use --map FROM=TO or \
+                 --skip-unknown",
+                path.display(),
+                row.0,
+                row.0 + 1,
+                row.2,
+                known.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    Ok(kept)
+}
+
+/// Deterministic stratified folds: rows of each label are shuffled with a fixed seed and dealt round-robin.
+fn stratified_folds(labels: &[&str], k: usize) -> Vec<usize> {
+    let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, l) in labels.iter().enumerate() {
+        by_label.entry(l).or_default().push(i);
+    }
+    let mut fold = vec![0; labels.len()];
+    let mut state: u64 = 0x0dd5_eed5;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut dealt = 0;
+    for idx in by_label.values_mut() {
+        for i in (1..idx.len()).rev() {
+            let j = (next() % (i as u64 + 1)) as usize;
+            idx.swap(i, j);
+        }
+        // Continue the round-robin across labels so small labels do not all start in fold 0.
+        for &i in idx.iter() {
+            fold[i] = dealt % k;
+            dealt += 1;
+        }
+    }
+    fold
+}
+
+/// Classifies `tests` with `model`, timing only the predictions. Returns (gold, predicted) pairs and total seconds.
+fn classify(model: &TextModel, tests: &[&Row]) -> (Vec<(String, String)>, f64) {
+    let mut pairs = Vec::with_capacity(tests.len());
+    let mut secs = 0.0;
+    for row in tests {
+        let start = Instant::now();
+        let best = model.best(&row.1);
+        secs += start.elapsed().as_secs_f64();
+        let pred = best.map(|b| b.0).unwrap_or("other").to_string();
+        pairs.push((row.2.clone(), pred));
+    }
+    (pairs, secs)
+}
+
+fn examples(rows: &[&Row]) -> Vec<(String, String)> {
+    rows.iter().map(|r| (r.1.clone(), r.2.clone())).collect()
+}
+
+/// Runs the evaluation and returns the text to print. `shipped` holds (example text, category) pairs from the
+/// shipped intents; they are the training set when neither `--cv` nor `--train-csv` is given.
+pub fn run(args: &EvalArgs, shipped: &[(String, String)]) -> anyhow::Result<String> {
+    let report = evaluate(args, shipped)?;
+    if args.json {
+        return Ok(serde_json::to_string_pretty(&report)? + "\n");
+    }
+    Ok(render(&report))
+}
+
+/// Runs the evaluation and returns the metrics.
+pub fn evaluate(args: &EvalArgs, shipped: &[(String, String)]) -> anyhow::Result<Report> {
+    evaluate_with(args, shipped, &TrainOptions::default())
+}
+
+/// [`evaluate`] with explicit training options (for tuning).
+pub fn evaluate_with(args: &EvalArgs, shipped: &[(String, String)], opts: &TrainOptions) -> anyhow::Result<Report> {
+    let maps = parse_maps(&args.map)?;
+    let mut known: BTreeSet<String> = KNOWN_CATEGORIES.iter().map(|s| s.to_string()).collect();
+    let rows = read_rows(&args.csv, args, &maps)?;
+    let (pairs, secs) = if let Some(k) = args.cv {
+        if args.train_csv.is_some() {
+            bail!("--cv and --train-csv cannot be combined");
+        }
+        known.extend(rows.iter().map(|r| r.2.clone()));
+        let rows = check_known(rows, &known, args, &args.csv)?;
+        if k < 2 || k > rows.len() {
+            bail!("--cv {k}: need 2 ≤ K ≤ the number of rows ({})", rows.len());
+        }
+        let labels: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+        let fold = stratified_folds(&labels, k);
+        let mut pairs = vec![];
+        let mut secs = 0.0;
+        for f in 0..k {
+            let train: Vec<&Row> = rows.iter().zip(&fold).filter(|p| *p.1 != f).map(|p| p.0).collect();
+            let test: Vec<&Row> = rows.iter().zip(&fold).filter(|p| *p.1 == f).map(|p| p.0).collect();
+            let model = TextModel::train(&examples(&train), opts);
+            let (p, s) = classify(&model, &test);
+            pairs.extend(p);
+            secs += s;
+        }
+        (pairs, secs)
+    } else {
+        let train: Vec<(String, String)> = match &args.train_csv {
+            Some(path) => read_rows(path, args, &maps)?.into_iter().map(|r| (r.1, r.2)).collect(),
+            None => shipped.to_vec(),
+        };
+        if train.is_empty() {
+            bail!("no training examples");
+        }
+        known.extend(train.iter().map(|e| e.1.clone()));
+        let rows = check_known(rows, &known, args, &args.csv)?;
+        let model = TextModel::train(&train, opts);
+        classify(&model, &rows.iter().collect::<Vec<_>>())
+    };
+    if pairs.is_empty() {
+        bail!("{}: no rows to evaluate", args.csv.display());
+    }
+    let mut report = score(&pairs);
+    report.us_per_message = secs * 1e6 / pairs.len() as f64;
+    Ok(report)
+}
+
+/// The report as a table.
+pub fn render(r: &Report) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "n: {}", r.n);
+    let _ = writeln!(out, "accuracy: {:.4}", r.accuracy);
+    let _ = writeln!(out, "macro-F1: {:.4} (over classes in the gold labels)", r.macro_f1);
+    let _ = writeln!(out, "time: {:.2} µs per message", r.us_per_message);
+    let width = r.per_class.keys().map(|c| c.chars().count()).max().unwrap_or(5).max(5);
+    let _ = writeln!(out, "\n{:width$}  precision  recall     f1  support", "class");
+    for (c, s) in &r.per_class {
+        let _ = writeln!(out, "{c:width$}  {:9.3}  {:6.3}  {:5.3}  {:7}", s.precision, s.recall, s.f1, s.support);
+    }
+    let classes: Vec<&String> = r.per_class.keys().collect();
+    let _ = writeln!(out, "\nconfusion (rows: gold, columns: predicted)");
+    let cell = classes.iter().map(|c| c.chars().count()).max().unwrap_or(1).max(5);
+    let _ = write!(out, "{:width$}", "");
+    for c in &classes {
+        let _ = write!(out, "  {c:>cell$}");
+    }
+    out.push('\n');
+    for g in &classes {
+        let _ = write!(out, "{g:width$}");
+        for p in &classes {
+            let v = r.confusion.get(*g).and_then(|row| row.get(*p)).copied().unwrap_or(0);
+            let _ = write!(out, "  {v:>cell$}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter().map(|(g, p)| (g.to_string(), p.to_string())).collect()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn metrics_match_hand_computed_values() {
+        // gold a a a b b c ; predicted a a b b c c
+        let r = score(&pairs(&[("a", "a"), ("a", "a"), ("a", "b"), ("b", "b"), ("b", "c"), ("c", "c")]));
+        assert_eq!(r.n, 6);
+        assert!(close(r.accuracy, 4.0 / 6.0));
+        // a: p 2/2, r 2/3, f1 0.8; b: p 1/2, r 1/2, f1 0.5; c: p 1/2, r 1/1, f1 2/3.
+        let a = &r.per_class["a"];
+        assert!(close(a.precision, 1.0) && close(a.recall, 2.0 / 3.0) && close(a.f1, 0.8) && a.support == 3);
+        let b = &r.per_class["b"];
+        assert!(close(b.precision, 0.5) && close(b.recall, 0.5) && close(b.f1, 0.5) && b.support == 2);
+        let c = &r.per_class["c"];
+        assert!(close(c.precision, 0.5) && close(c.recall, 1.0) && close(c.f1, 2.0 / 3.0) && c.support == 1);
+        assert!(close(r.macro_f1, (0.8 + 0.5 + 2.0 / 3.0) / 3.0));
+        assert_eq!(r.confusion["a"]["b"], 1);
+        assert_eq!(r.confusion["a"]["a"], 2);
+        assert_eq!(r.confusion["b"].get("a"), None);
+    }
+
+    #[test]
+    fn macro_f1_ignores_classes_only_predicted() {
+        // gold a a b b ; predicted a x b b: x has no gold support and is left out of the macro average.
+        let r = score(&pairs(&[("a", "a"), ("a", "x"), ("b", "b"), ("b", "b")]));
+        assert!(close(r.per_class["a"].f1, 2.0 / 3.0));
+        assert!(close(r.per_class["b"].f1, 1.0));
+        assert!(close(r.per_class["x"].f1, 0.0));
+        assert_eq!(r.per_class["x"].support, 0);
+        assert!(close(r.macro_f1, (2.0 / 3.0 + 1.0) / 2.0));
+        assert!(close(r.accuracy, 0.75));
+        let empty = score(&[]);
+        assert_eq!((empty.n, empty.accuracy, empty.macro_f1), (0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn folds_are_stratified_and_deterministic() {
+        let labels: Vec<&str> = (0..50).map(|i| if i % 5 == 0 { "rare" } else { "common" }).collect();
+        let f = stratified_folds(&labels, 5);
+        assert_eq!(f, stratified_folds(&labels, 5));
+        for k in 0..5 {
+            let rare = (0..50).filter(|&i| f[i] == k && labels[i] == "rare").count();
+            let all = (0..50).filter(|&i| f[i] == k).count();
+            assert_eq!((rare, all), (2, 10), "fold {k}");
+        }
+    }
+
+    #[test]
+    fn maps_parse_and_reject_garbage() {
+        let m = parse_maps(&["printer=printing".into(), " a = b ".into()]).unwrap();
+        assert_eq!(m["printer"], "printing");
+        assert_eq!(m["a"], "b");
+        assert!(parse_maps(&["nope".into()]).is_err());
+        assert!(parse_maps(&["=x".into()]).is_err());
+    }
+
+    fn args(csv: PathBuf) -> EvalArgs {
+        EvalArgs {
+            csv,
+            text_column: "text".into(),
+            label_column: "label".into(),
+            map: vec!["printer=printing".into()],
+            train_csv: None,
+            cv: None,
+            skip_unknown: false,
+            json: false,
+        }
+    }
+
+    #[test]
+    fn unknown_labels_fail_with_the_row_unless_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "text,label\nprinter jammed,printer\nhello,weird\n").unwrap();
+        let shipped = vec![("printer jammed".to_string(), "printing".to_string()), ("hi".into(), "none".into())];
+        let err = run(&args(path.clone()), &shipped).unwrap_err().to_string();
+        assert!(err.contains("\"weird\"") && err.contains("row 2"), "{err}");
+        let mut a = args(path);
+        a.skip_unknown = true;
+        a.json = true;
+        let out: serde_json::Value = serde_json::from_str(&run(&a, &shipped).unwrap()).unwrap();
+        assert_eq!(out["n"], 1);
+        assert_eq!(out["accuracy"], 1.0);
+        assert_eq!(out["per_class"]["printing"]["support"], 1);
+        assert_eq!(out["confusion"]["printing"]["printing"], 1);
+        assert!(out["us_per_message"].as_f64().unwrap() >= 0.0);
+    }
+
+    #[test]
+    fn cross_validation_and_train_csv_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut csv = String::from("text,label\n");
+        for i in 0..10 {
+            csv += &format!("printer jammed {i},printer\nforgot password {i},identity\n");
+        }
+        std::fs::write(&path, &csv).unwrap();
+        let mut a = args(path.clone());
+        a.cv = Some(5);
+        let text = run(&a, &[]).unwrap();
+        assert!(text.contains("accuracy: 1.0000"), "{text}");
+        assert!(text.contains("macro-F1: 1.0000"), "{text}");
+        a.cv = None;
+        a.train_csv = Some(path);
+        let r = evaluate(&a, &[]).unwrap();
+        assert_eq!((r.n, r.accuracy), (20, 1.0));
+        a.cv = Some(1);
+        assert!(evaluate(&a, &[]).is_err());
+    }
+
+    /// `cargo test --release --lib eval -- --ignored --nocapture` measures the Endava dev split when present.
+    #[test]
+    #[ignore]
+    fn endava_dev_cv5() {
+        let path = PathBuf::from("/work/shared/data/endava_it_tickets/dev.csv");
+        if !path.exists() {
+            eprintln!("{} not found; skipped", path.display());
+            return;
+        }
+        let maps = [
+            "identity_access=identity",
+            "saas_email=saas",
+            "network=network",
+            "printer=printing",
+            "endpoint_hardware=endpoint",
+            "application_software=application",
+        ];
+        let a = EvalArgs {
+            csv: path,
+            text_column: "title".into(),
+            label_column: "label".into(),
+            map: maps.iter().map(|m| m.to_string()).collect(),
+            train_csv: None,
+            cv: Some(5),
+            skip_unknown: false,
+            json: false,
+        };
+        let start = Instant::now();
+        println!("{}", run(&a, &[]).unwrap());
+        println!("wall: {:.2} s", start.elapsed().as_secs_f64());
+        // Calibration of the pooled cross-validated probabilities, and speed.
+        let rows = read_rows(&a.csv, &a, &parse_maps(&a.map).unwrap()).unwrap();
+        let labels: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+        let fold = stratified_folds(&labels, 5);
+        for temperature in [0.2] {
+            let o = TrainOptions { temperature, ..TrainOptions::default() };
+            let mut bins = [(0usize, 0usize, 0.0f64); 5];
+            for f in 0..5 {
+                let train: Vec<&Row> = rows.iter().zip(&fold).filter(|p| *p.1 != f).map(|p| p.0).collect();
+                let m = TextModel::train(&examples(&train), &o);
+                for (row, _) in rows.iter().zip(&fold).filter(|p| *p.1 == f) {
+                    let (l, p) = m.best(&row.1).unwrap();
+                    let b = ((p * 5.0) as usize).min(4);
+                    bins[b].0 += 1;
+                    bins[b].1 += usize::from(l == row.2);
+                    bins[b].2 += p;
+                }
+            }
+            let shown: Vec<String> = bins
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    format!(
+                        "[{:.1},{:.1}) n {} acc {:.2} conf {:.2}",
+                        i as f64 / 5.0,
+                        (i + 1) as f64 / 5.0,
+                        b.0,
+                        b.1 as f64 / b.0.max(1) as f64,
+                        b.2 / b.0.max(1) as f64
+                    )
+                })
+                .collect();
+            println!("T {temperature}: {}", shown.join("; "));
+        }
+        let train300: Vec<(String, String)> = rows.iter().take(300).map(|r| (r.1.clone(), r.2.clone())).collect();
+        let start = Instant::now();
+        let m = TextModel::train(&train300, &TrainOptions::default());
+        println!("train on 300: {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
+        let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        let start = Instant::now();
+        let mut calls = 0usize;
+        while start.elapsed().as_secs_f64() < 1.0 {
+            for t in &texts {
+                std::hint::black_box(m.predict(t));
+            }
+            calls += texts.len();
+        }
+        println!("predict: {:.0} calls/s", calls as f64 / start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        let mut calls = 0usize;
+        while start.elapsed().as_secs_f64() < 1.0 {
+            for t in &texts {
+                std::hint::black_box(m.best(t));
+            }
+            calls += texts.len();
+        }
+        println!("best: {:.0} calls/s", calls as f64 / start.elapsed().as_secs_f64());
+    }
+}
