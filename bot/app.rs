@@ -4,6 +4,8 @@ use crate::catalog;
 use crate::config::Config;
 use crate::core::clock::Clock;
 use crate::core::desk::{Desk, DeskSettings};
+use crate::core::runbook::{self, RunbookSet};
+use crate::core::triage::Classifier;
 use crate::store::Db;
 use std::path::Path;
 use std::sync::Arc;
@@ -21,6 +23,48 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         timezone: config.tz(),
         confident: config.triage.confident,
         roles: config.role_map(),
+        runbook_vars: config.runbooks.vars.clone(),
     };
-    Ok(Desk::new(db, clock, Arc::new(classifier), policies, settings))
+    let runbooks = load_runbooks(config, &classifier)?;
+    Ok(Desk::new(db, clock, Arc::new(classifier), policies, Arc::new(runbooks), settings))
+}
+
+/// Loads and validates the runbooks (shipped, or `runbooks.dir`) against the loaded intents and the configured
+/// placeholders, and checks that every runbook an intent names exists. Errors name the file and step or field.
+pub fn load_runbooks(config: &Config, classifier: &Classifier) -> anyhow::Result<RunbookSet> {
+    let mut intents: Vec<(&str, &str, Option<&str>)> = vec![];
+    for (spec, _) in classifier.examples() {
+        if !intents.iter().any(|(id, _, _)| *id == spec.id) {
+            intents.push((&spec.id, &spec.category, spec.runbook.as_deref()));
+        }
+    }
+    let ids: Vec<&str> = intents.iter().map(|(id, _, _)| *id).collect();
+    let mut placeholders: Vec<&str> = runbook::STANDARD_PLACEHOLDERS.to_vec();
+    placeholders.extend(config.runbooks.vars.keys().map(String::as_str));
+    let set = match &config.runbooks.dir {
+        None => runbook::shipped(&ids, &placeholders),
+        Some(dir) => {
+            let mut files: Vec<_> = std::fs::read_dir(dir)
+                .map_err(|e| anyhow::anyhow!("cannot read runbooks directory {dir}: {e}"))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            let mut loaded = vec![];
+            for p in files {
+                let text = std::fs::read_to_string(&p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                loaded.push((p.display().to_string(), text));
+            }
+            runbook::validate(&loaded, &ids, &placeholders)
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (id, _, rb) in &intents {
+        if let Some(rb) = rb
+            && set.get(rb).is_none()
+        {
+            anyhow::bail!("intent `{id}`: field `runbook`: unknown runbook `{rb}`");
+        }
+    }
+    Ok(set)
 }

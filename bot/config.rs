@@ -22,6 +22,7 @@ pub struct Config {
     /// Business-hours calendars by name (`24x7` is built in).
     pub calendars: BTreeMap<String, CalendarSpec>,
     pub sla: SlaConfig,
+    pub runbooks: RunbooksConfig,
     /// Roles per platform and user id: `[roles.slack] U012ABC = "technician"`. Anyone not listed is a requester.
     pub roles: BTreeMap<String, BTreeMap<String, Role>>,
 }
@@ -60,6 +61,29 @@ pub struct SlaConfig {
     pub policy: Vec<PolicySpec>,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunbooksConfig {
+    /// Directory with your own runbook files; the shipped runbooks are used when unset.
+    pub dir: Option<String>,
+    /// Values for `{{ placeholder }}` in runbook text.
+    pub vars: BTreeMap<String, String>,
+}
+
+impl Default for RunbooksConfig {
+    fn default() -> Self {
+        let vars = [
+            ("helpdesk_phone", "the IT helpdesk phone line"),
+            ("portal_url", "https://passwordreset.microsoftonline.com"),
+            ("mfa_setup_url", "https://aka.ms/mysecurityinfo"),
+            ("wifi_name", "the staff Wi-Fi"),
+            ("vpn_app", "the VPN app"),
+            ("webmail_url", "https://outlook.office.com"),
+        ];
+        RunbooksConfig { dir: None, vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -70,6 +94,7 @@ impl Default for Config {
             triage: TriageConfig::default(),
             calendars: BTreeMap::new(),
             sla: SlaConfig::default(),
+            runbooks: RunbooksConfig::default(),
             roles: BTreeMap::new(),
         }
     }
@@ -185,6 +210,19 @@ resolution = "5d"
 calendar = "24x7"
 pause_on_vendor = false
 warn = [75, 90]
+
+[runbooks]
+# Directory with your own runbooks (see runbooks/README.md); the shipped runbooks are used when unset.
+# dir = "runbooks"
+
+# Values for {{ placeholders }} in runbook text. Set these to your office's own.
+[runbooks.vars]
+helpdesk_phone = "the IT helpdesk phone line"
+portal_url = "https://passwordreset.microsoftonline.com"
+mfa_setup_url = "https://aka.ms/mysecurityinfo"
+wifi_name = "the staff Wi-Fi"
+vpn_app = "the VPN app"
+webmail_url = "https://outlook.office.com"
 
 # Roles per platform and user id; anyone not listed is a requester.
 # Roles: requester, technician, lead, manager, admin.

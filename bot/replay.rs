@@ -253,9 +253,15 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
             Step::Advance(by) => {
                 // Fire everything that falls due on the way, in order, each at its own instant.
                 let target = clock.now() + by;
+                let mut stuck = (None, 0);
                 while let Some(next) = d.store().next_timer_at().await?
                     && next <= target
                 {
+                    // A due item that does not go away would loop for ever: report it instead.
+                    stuck = if stuck.0 == Some(next) { (Some(next), stuck.1 + 1) } else { (Some(next), 0) };
+                    if stuck.1 > 3 {
+                        return Err(err(line, format!("scheduler made no progress at {}", rfc3339(next))).into());
+                    }
                     clock.set(next.max(clock.now()));
                     d.tick().await.map_err(|e| err(line, e.to_string()))?;
                     outbox::drain(d.store(), &recorder, clock.as_ref(), "replay", 1).await?;

@@ -5,7 +5,7 @@ use deskbot::core::clock::{Clock, ManualClock};
 use deskbot::core::desk::Desk;
 use deskbot::core::ids::{Place, Platform, UserRef};
 use deskbot::core::message::{Body, Envelope};
-use deskbot::store::{PgStore, SqliteStore, Store};
+use deskbot::store::{Db, PgStore, SqliteStore, Store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -35,25 +35,29 @@ pub fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(deskbot::replay::default_start()))
 }
 
-pub fn desk<S: Store>(store: S, clock: Arc<ManualClock>, roles: &[(&str, &str)]) -> Desk<S> {
+pub fn desk(store: impl Into<DbStore>, clock: Arc<ManualClock>, roles: &[(&str, &str)]) -> Desk<Db> {
     let mut toml = String::from("[roles.console]\n");
     for (u, r) in roles {
         toml.push_str(&format!("{u} = \"{r}\"\n"));
     }
     let config = Config::from_parts("test", &toml, &[]).unwrap();
-    let classifier = deskbot::catalog::load_classifier(None).unwrap();
-    let policies = config.policies().unwrap();
-    let settings = deskbot::core::desk::DeskSettings {
-        helpdesk_channel: config.channels.helpdesk.clone(),
-        queue_channel: config.channels.queue.clone(),
-        escalation_channel: config.channels.escalation.clone(),
-        reopen_new_cycle_after: config.reopen_new_cycle_after().unwrap(),
-        timezone: config.tz(),
-        confident: config.triage.confident,
-        roles: config.role_map(),
-    };
     let clock: Arc<dyn Clock> = clock;
-    Desk::new(store, clock, Arc::new(classifier), policies, settings)
+    deskbot::app::desk(&config, store.into().0, clock).unwrap()
+}
+
+/// Either test store, as the [`Db`] the app uses.
+pub struct DbStore(pub Db);
+
+impl From<SqliteStore> for DbStore {
+    fn from(s: SqliteStore) -> Self {
+        DbStore(Db::Sqlite(s))
+    }
+}
+
+impl From<PgStore> for DbStore {
+    fn from(s: PgStore) -> Self {
+        DbStore(Db::Postgres(s))
+    }
 }
 
 pub fn user(n: &str) -> UserRef {

@@ -229,7 +229,10 @@ async fn outbox_keeps_conversation_order_and_retries<S: Store>(s: S) {
     assert_eq!(again[0].message.text, "a2");
 }
 
-async fn concurrent_claims_exactly_one_wins<S: Store + Clone + 'static>(s: S) {
+async fn concurrent_claims_exactly_one_wins<S: Store + Clone + 'static>(s: S)
+where
+    common::DbStore: From<S>,
+{
     let clock = common::clock();
     let desk = Arc::new(common::desk(s.clone(), clock, &[("sam", "technician"), ("kim", "technician")]));
     desk.handle(&common::say("alice", "the printer on floor 2 is jammed again")).await.unwrap();
@@ -257,7 +260,10 @@ async fn concurrent_claims_exactly_one_wins<S: Store + Clone + 'static>(s: S) {
     }
 }
 
-async fn desk_dedupes_and_survives_bad_input<S: Store + Clone + 'static>(s: S) {
+async fn desk_dedupes_and_survives_bad_input<S: Store + Clone + 'static>(s: S)
+where
+    common::DbStore: From<S>,
+{
     let desk = common::desk(s.clone(), common::clock(), &[("sam", "technician")]);
     let env = common::say("alice", "printer jammed on floor 3");
     assert_eq!(desk.handle(&env).await.unwrap(), Handled::Done);

@@ -40,7 +40,7 @@ impl<W: std::io::Write + Send> Deliver for Screen<W> {
             };
             let choices: Vec<_> = m.buttons.iter().map(|b| (b.label.clone(), b.action.clone())).collect();
             let mut bs = self.buttons.lock().unwrap_or_else(|e| e.into_inner());
-            let n = bs.len();
+            let n: usize = bs.iter().map(|(_, c, _)| c.len()).sum();
             for (i, (label, _)) in choices.iter().enumerate() {
                 text.push_str(&format!("  [{}] {label}", n + i + 1));
             }

@@ -19,6 +19,14 @@ pub enum Command {
     Show(TicketNo),
     /// Explain the SLA clocks of a ticket.
     Sla(TicketNo),
+    /// Start a runbook as a new ticket (e.g. `joiner`, `leaver`, `new-laptop`).
+    Start(String),
+    /// Tick a checklist item (by id or number).
+    Check(TicketNo, String),
+    /// Approve a request waiting for approval.
+    Approve(TicketNo),
+    /// Decline a request waiting for approval.
+    Decline(TicketNo, Option<String>),
     Queue,
     Mine,
 }
@@ -37,8 +45,11 @@ impl Command {
             | Close(n)
             | Show(n)
             | Pending(n, ..)
-            | Sla(n) => Some(*n),
-            Help | Queue | Mine => None,
+            | Sla(n)
+            | Check(n, _)
+            | Approve(n)
+            | Decline(n, _) => Some(*n),
+            Help | Queue | Mine | Start(_) => None,
         }
     }
 
@@ -57,6 +68,10 @@ impl Command {
             Pending(..) => "pending",
             Show(_) => "show",
             Sla(_) => "sla",
+            Start(_) => "start",
+            Check(..) => "check",
+            Approve(_) => "approve",
+            Decline(..) => "decline",
             Queue => "queue",
             Mine => "mine",
         }
@@ -69,6 +84,10 @@ pub const HELP: &str = "\
 /ticket mine — tickets you own (technicians) or raised (everyone)
 /ticket show N — one ticket with its history
 /ticket sla N — the ticket's SLA clocks: targets, due times, pauses, breaches
+/ticket start RUNBOOK — start a guided request as a new ticket (joiner, leaver, new-laptop, …)
+/ticket check N ITEM — tick a checklist item (by number or id)
+/ticket approve N — approve a request waiting for approval
+/ticket decline N [reason] — decline it
 /ticket claim N — take ticket N
 /ticket unclaim N — give ticket N back to the queue
 /ticket reply N text — public reply to the requester (stops the first-response clock)
@@ -124,6 +143,16 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
         "unclaim" => Command::Unclaim(number("unclaim", num)?),
         "show" => Command::Show(number("show", num)?),
         "sla" => Command::Sla(number("sla", num)?),
+        "start" => match num {
+            Some(rb) if text.is_empty() => Command::Start(rb.to_ascii_lowercase()),
+            _ => return Err(format!("`/ticket start` needs one runbook name; {}", usage("start"))),
+        },
+        "check" => {
+            let n = number("check", num)?;
+            Command::Check(n, needs_text("check", n)?)
+        }
+        "approve" => Command::Approve(number("approve", num)?),
+        "decline" => Command::Decline(number("decline", num)?, opt(text)),
         "close" => Command::Close(number("close", num)?),
         "reply" => {
             let n = number("reply", num)?;
@@ -168,6 +197,8 @@ pub fn parse_action(action: &str) -> Result<Command, String> {
         "reopen" => Command::Reopen(n, None),
         "close" => Command::Close(n),
         "show" => Command::Show(n),
+        "approve" => Command::Approve(n),
+        "decline" => Command::Decline(n, None),
         _ => return Err(format!("unknown button `{action}`")),
     })
 }

@@ -7,10 +7,14 @@ use super::duration::human;
 use super::ids::{Place, Platform, TicketNo, UserRef};
 use super::message::{Audience, Body, Button, Envelope, MessageKind, Outbound};
 use super::roles::Role;
+use super::runbook::RunbookSet;
 use super::sla::Policies;
 use super::ticket::{Breach, Event, EventKind, NewTicket, Origin, SlaClock, State, Ticket, TicketError, Timestamp};
 use super::triage::{Classification, Classifier};
 use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter};
+use std::collections::BTreeMap;
+
+mod walk;
 use chrono_tz::Tz;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -35,6 +39,8 @@ pub struct DeskSettings {
     pub confident: f64,
     /// Role per user key (`platform:id`).
     pub roles: HashMap<String, Role>,
+    /// Values for `{{ placeholders }}` in runbooks.
+    pub runbook_vars: BTreeMap<String, String>,
 }
 
 /// Why an event could not be handled (as opposed to a refusal, which is a reply to the user).
@@ -61,6 +67,7 @@ pub struct Desk<S> {
     clock: Arc<dyn Clock>,
     classifier: Arc<Classifier>,
     policies: Policies,
+    runbooks: Arc<RunbookSet>,
     settings: DeskSettings,
     /// Roles given at run time (replay `@role`, console `/as NAME ROLE`), on top of the configured ones.
     overrides: RwLock<HashMap<String, Role>>,
@@ -109,9 +116,14 @@ impl<S: Store> Desk<S> {
         clock: Arc<dyn Clock>,
         classifier: Arc<Classifier>,
         policies: Policies,
+        runbooks: Arc<RunbookSet>,
         settings: DeskSettings,
     ) -> Self {
-        Desk { store, clock, classifier, policies, settings, overrides: RwLock::new(HashMap::new()) }
+        Desk { store, clock, classifier, policies, runbooks, settings, overrides: RwLock::new(HashMap::new()) }
+    }
+
+    pub fn runbooks(&self) -> &RunbookSet {
+        &self.runbooks
     }
 
     pub fn store(&self) -> &S {
@@ -178,7 +190,7 @@ impl<S: Store> Desk<S> {
 
     /// Fires every SLA warning and breach that is due now, each exactly once; returns how many fired.
     pub async fn tick(&self) -> Result<usize, DeskError> {
-        let mut fired = 0;
+        let mut fired = self.walk_timeouts(self.clock.now()).await?;
         loop {
             let now = self.clock.now();
             let due = self.store.due_timers(now, 100).await?;
@@ -326,6 +338,9 @@ impl<S: Store> Desk<S> {
                 },
                 other => Flow::Refused(format!("unknown command `/{other}`; try `/ticket help`").into()),
             },
+            Body::Action { action } if action.starts_with(super::runbook::ACTION_PREFIX) => {
+                self.on_walk_action(env, action, now, w).await?
+            }
             Body::Action { action } => match command::parse_action(action) {
                 Ok(cmd) => self.on_command(env, cmd, now, w).await?,
                 Err(e) => Flow::Refused(e.into()),
@@ -360,10 +375,16 @@ impl<S: Store> Desk<S> {
         let text = bound_text(text);
         // A message in a ticket's thread belongs to that ticket.
         if let Some(mut t) = self.store.ticket_by_thread(env.actor.platform, &env.place).await? {
+            if let Some(flow) = self.try_walk_answer(env, Some(t.number), &text, now, w).await? {
+                return Ok(flow);
+            }
             return Ok(self.thread_message(env, &mut t, &text, now, w));
         }
         if !self.in_scope(env) {
             return Ok(Flow::Ok);
+        }
+        if let Some(flow) = self.try_walk_answer(env, None, &text, now, w).await? {
+            return Ok(flow);
         }
         if !text.chars().any(char::is_alphanumeric) {
             // Emoji, punctuation or nothing: not a request. Answer only when spoken to directly.
@@ -387,6 +408,33 @@ impl<S: Store> Desk<S> {
         let role = self.role_of(&env.actor);
         let is_requester = t.requester.same_person(&env.actor);
         let staff_reply = role.is_staff() && !is_requester;
+        if is_requester && t.state == State::Resolved {
+            // "Still broken" in the thread of a resolved ticket reopens it (within the deflection window for a
+            // self-service fix).
+            if let Err(r) = self.may_reopen(t, &env.actor, now) {
+                return Flow::Refused(r);
+            }
+            match t.reopen(&env.actor, Some(text), now) {
+                Ok(ev) => w.events(t.number, ev),
+                Err(e) => return Flow::Refused(e.into()),
+            }
+            if let Some(owner) = &t.owner {
+                let msg = format!("{} reopened {}: {}", env.actor.name, t.number, quote(text));
+                w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
+            } else {
+                w.send(self.card(t, now));
+            }
+            w.send(
+                Outbound::to_user(
+                    &env.actor,
+                    &t.origin.place,
+                    format!("{} is open again; a technician will pick it up.", t.number),
+                )
+                .about(t.number),
+            );
+            w.commit.updates.push(t.clone());
+            return Flow::Ok;
+        }
         let result =
             if staff_reply { t.reply(&env.actor, text, now) } else { t.requester_message(&env.actor, text, now) };
         match result {
@@ -436,6 +484,27 @@ impl<S: Store> Desk<S> {
         let tg = self.policies.apply(&mut t);
         w.events(number, ev);
         let unsure = c.confidence < self.settings.confident;
+        let walk = if unsure { None } else { self.runbook_for(c.runbook.as_deref()) };
+        if let Some(rb) = walk {
+            let due = tg
+                .first_response_due
+                .map(|d| {
+                    format!(
+                        " A technician will respond by {} (within {}) if we can't fix it together.",
+                        self.fmt_time(d),
+                        human(tg.first_response)
+                    )
+                })
+                .unwrap_or_default();
+            let msg = format!(
+                "Ticket {number} opened: {} ({} {}).{due} Let's try the usual fix first:",
+                t.category, t.priority, t.ticket_type
+            );
+            w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
+            self.start_walk(rb, &t, now, w);
+            w.commit.inserts.push(t);
+            return Ok(());
+        }
         let what = if unsure {
             "I couldn't tell what this is about, so a technician will categorise it".to_string()
         } else {
@@ -521,16 +590,27 @@ impl<S: Store> Desk<S> {
             }));
         }
         match cmd {
+            Command::Start(id) => self.start_request(env, &id, now, w).await,
             Command::Queue | Command::Mine => {
                 let mut out = vec![];
                 self.list(env, matches!(cmd, Command::Mine), &mut out).await?;
                 w.commit.outbox.extend(out);
                 Ok(Flow::Ok)
             }
-            cmd => Ok(match self.apply(env, cmd, ticket, now, w) {
-                Ok(()) => Flow::Ok,
-                Err(r) => Flow::Refused(r),
-            }),
+            cmd => {
+                let takes_over = matches!(cmd, Command::Claim(_) | Command::Reply(..) | Command::Resolve(..));
+                let n = cmd.ticket();
+                match self.apply(env, cmd, ticket, now, w) {
+                    Ok(()) => {
+                        // A technician acting on the ticket ends any self-service walkthrough still running.
+                        if takes_over && let Some(n) = n {
+                            self.end_walk_taken_over(n, &env.actor, now, w).await?;
+                        }
+                        Ok(Flow::Ok)
+                    }
+                    Err(r) => Ok(Flow::Refused(r)),
+                }
+            }
         }
     }
 
@@ -554,7 +634,13 @@ impl<S: Store> Desk<S> {
         };
         match cmd {
             Command::Help | Command::Queue | Command::Mine => w.send(here(HELP.to_string())),
-            Command::Show(_) => w.send(here(self.show(&t, now))),
+            Command::Show(_) => {
+                let mut text = self.show(&t, now);
+                if let Some(cl) = &t.checklist {
+                    text.push_str(&format!("\nChecklist:\n{}", cl.text().trim_end()));
+                }
+                w.send(here(text))
+            }
             Command::Sla(_) => w.send(here(self.explain_sla(&t, now))),
             Command::Claim(_) => {
                 let ev = t.claim(me, now)?;
@@ -584,6 +670,9 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             Command::Resolve(_, text) => {
+                if let Some(cl) = &t.checklist {
+                    cl.check_resolvable()?;
+                }
                 let text = text.map(|s| bound_text(&s));
                 let ev = t.resolve(me, text.as_deref(), false, now)?;
                 w.events(t.number, ev);
@@ -600,6 +689,7 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             Command::Reopen(_, reason) => {
+                self.may_reopen(&t, me, now)?;
                 let stopped = t.closed_at.or(t.resolved_at);
                 let ev = t.reopen(me, reason.as_deref(), now)?;
                 if stopped.is_some_and(|s| now - s >= self.settings.reopen_new_cycle_after) {
@@ -617,6 +707,68 @@ impl<S: Store> Desk<S> {
                 }
                 w.commit.updates.push(t);
             }
+            Command::Check(_, item) => {
+                let Some(cl) = t.checklist.as_mut() else {
+                    return Err(format!("{} has no checklist", t.number).into());
+                };
+                cl.tick(&item, &me.name, now)?;
+                let list = cl.text();
+                let left = cl.open_items().len();
+                let ticked = item.trim().to_string();
+                w.events(
+                    t.number,
+                    vec![Event { at: now, actor: Some(me.clone()), kind: EventKind::ChecklistTicked { item: ticked } }],
+                );
+                let status =
+                    if left == 0 { "all done; it can be resolved".to_string() } else { format!("{left} open") };
+                w.send(here(format!("Checklist for {} ({status}):\n{}", t.number, list.trim_end())));
+                w.commit.updates.push(t);
+            }
+            Command::Approve(_) | Command::Decline(..) => {
+                let Some(approver) = t.awaiting_approval.take() else {
+                    return Err(format!("{} is not waiting for approval", t.number).into());
+                };
+                let approved = matches!(cmd, Command::Approve(_));
+                let reason = match &cmd {
+                    Command::Decline(_, r) => r.clone(),
+                    _ => None,
+                };
+                w.events(
+                    t.number,
+                    vec![Event {
+                        at: now,
+                        actor: Some(me.clone()),
+                        kind: EventKind::Approval { approved, reason: reason.clone() },
+                    }],
+                );
+                if approved {
+                    w.send(self.to_requester(
+                        &t,
+                        format!("{} approved your request {}. A technician will follow up here.", me.name, t.number),
+                    ));
+                    w.send(
+                        self.to_queue(
+                            t.origin.platform,
+                            format!("{} approved {} ({}): ready for a technician.", me.name, t.number, quote(&t.title)),
+                        )
+                        .about(t.number),
+                    );
+                    w.send(here(format!("Approved {} (as {approver}).", t.number)));
+                } else {
+                    let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                    let ev = t.resolve(me, Some(&format!("declined by {}{why}", me.name)), false, now)?;
+                    w.events(t.number, ev);
+                    w.send(
+                        self.to_requester(
+                            &t,
+                            sentence(&format!("{} declined your request {}{why}", me.name, t.number)),
+                        ),
+                    );
+                    w.send(here(format!("Declined {}.", t.number)));
+                }
+                w.commit.updates.push(t);
+            }
+            Command::Start(_) => return Err("that command does not take a ticket number".to_string().into()),
             Command::Pending(_, on, reason) => {
                 let ev = t.pending(on, me, now)?;
                 w.events(t.number, ev);
@@ -699,6 +851,63 @@ impl<S: Store> Desk<S> {
         Outbound::to_user(&t.requester, &t.origin.place, text).about(t.number)
     }
 
+    /// A requester may not undo a self-service fix after [`walk::REOPEN_DEFLECTED_WITHIN`].
+    fn may_reopen(&self, t: &Ticket, who: &UserRef, now: Timestamp) -> Result<(), Refusal> {
+        let late = t.resolved_at.is_some_and(|r| now - r > walk::REOPEN_DEFLECTED_WITHIN);
+        if t.deflected && t.requester.same_person(who) && late && !self.role_of(who).is_staff() {
+            return Err(format!(
+                "{} was fixed more than {} ago; describe the problem again and I'll open a new ticket.",
+                t.number,
+                human(walk::REOPEN_DEFLECTED_WITHIN)
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// `/ticket start RUNBOOK`: a new ticket for the actor, guided by the runbook (with its checklist, if any).
+    async fn start_request(&self, env: &Envelope, id: &str, now: Timestamp, w: &mut Work) -> Result<Flow, DeskError> {
+        let Some(rb) = self.runbooks.get(id) else {
+            let mut ids: Vec<&str> = self.runbooks.all().iter().map(|r| r.id.as_str()).collect();
+            ids.sort();
+            return Ok(Flow::Refused(format!("there is no runbook `{id}`; try one of: {}", ids.join(", ")).into()));
+        };
+        let role = self.role_of(&env.actor);
+        if !(rb.checklist.is_empty() || role.is_staff() || role == Role::Manager) {
+            return Ok(Flow::Refused(
+                format!("only managers and technicians can start `{id}` (you are a {role})").into(),
+            ));
+        }
+        let category = rb
+            .intents
+            .iter()
+            .find_map(|i| {
+                self.classifier.examples().find(|(spec, _)| &spec.id == i).map(|(spec, _)| spec.category.as_str())
+            })
+            .unwrap_or(if rb.checklist.is_empty() { "other" } else { "identity" })
+            .to_string();
+        let number = self.store.next_ticket_number().await?;
+        let place = reply_place(env);
+        let (mut t, ev) = Ticket::open(NewTicket {
+            number,
+            text: format!("{}\n(requested with /ticket start {id})", rb.title),
+            requester: env.actor.clone(),
+            origin: Origin { platform: env.actor.platform, place: place.clone() },
+            category,
+            intent: None,
+            confidence: 1.0,
+            ticket_type: rb.ticket_type,
+            priority: super::ticket::Priority::P3,
+            at: now,
+        });
+        t.checklist = super::runbook::Checklist::for_runbook(rb);
+        w.events(number, ev);
+        w.send(Outbound::to_user(&env.actor, &place, format!("Ticket {number} opened: {}.", rb.title)).about(number));
+        self.start_walk(rb, &t, now, w);
+        w.commit.inserts.push(t);
+        Ok(Flow::Ok)
+    }
+
     /// `/ticket sla N`: each clock with its target, due instant and state, then pauses and breaches.
     fn explain_sla(&self, t: &Ticket, now: Timestamp) -> String {
         let p = self.policies.pick(&t.category, t.priority, t.ticket_type);
@@ -774,7 +983,9 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Res
     let own = t.is_some_and(|t| t.requester.same_person(me));
     let staff = role.is_staff();
     let ok = match cmd {
-        Command::Help | Command::Mine => true,
+        Command::Help | Command::Mine | Command::Start(_) => true,
+        Command::Check(..) => staff,
+        Command::Approve(_) | Command::Decline(..) => matches!(role, Role::Manager | Role::Lead | Role::Admin),
         Command::Show(_) | Command::Sla(_) => staff || own || role == Role::Manager,
         Command::Reopen(..) | Command::Close(_) => staff || own,
         Command::Unclaim(_) => staff && (t.is_some_and(|t| t.is_owned_by(me)) || role.can_reassign()),
@@ -792,6 +1003,9 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Res
             format!("you can only {} your own tickets", cmd.verb())
         }
         Command::Queue => format!("only technicians and managers can see the queue (you are a {role})"),
+        Command::Approve(_) | Command::Decline(..) => {
+            format!("only managers, leads and admins can {} requests (you are a {role})", cmd.verb())
+        }
         _ => format!("only technicians can {} tickets (you are a {role})", cmd.verb()),
     })
 }

@@ -270,6 +270,22 @@ pub enum EventKind {
         action: String,
         reason: String,
     },
+    /// A runbook walkthrough ended: `fixed` (deflected) or `handoff`, with what was tried.
+    Runbook {
+        runbook: String,
+        outcome: String,
+        reason: Option<String>,
+        transcript: String,
+    },
+    /// A checklist item was ticked.
+    ChecklistTicked {
+        item: String,
+    },
+    /// An approver decided on a request.
+    Approval {
+        approved: bool,
+        reason: Option<String>,
+    },
     /// An SLA warning (75, 90) or breach (100) fired. `late` when it fired after deskbot was down.
     SlaWarning {
         clock: SlaClock,
@@ -343,6 +359,12 @@ pub struct Ticket {
     /// Breaches recorded by the scheduler; never erased, even if a policy change would now meet the target.
     #[serde(default)]
     pub breaches: Vec<Breach>,
+    /// Items technicians tick off (joiner, leaver); the ticket cannot be resolved while one is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<super::runbook::Checklist>,
+    /// A request waiting for an approver's decision (role name: manager, lead, admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_approval: Option<String>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
 }
@@ -407,6 +429,8 @@ impl Ticket {
             next_response_due: None,
             sla_policy: None,
             breaches: vec![],
+            checklist: None,
+            awaiting_approval: None,
             version: 0,
         };
         let events = vec![

@@ -20,6 +20,9 @@ pub enum StoreError {
     /// Another writer changed a ticket since it was read; reload and retry.
     #[error("ticket {0} was changed by someone else; retry")]
     Conflict(TicketNo),
+    /// Conversation state was changed by someone else; reload and retry.
+    #[error("conversation {0} was changed by someone else; retry")]
+    ConversationConflict(String),
     /// The database could not be reached or opened. The URL has its password removed.
     #[error("cannot open database {url}: {reason}")]
     Connect { url: String, reason: String },
@@ -52,6 +55,31 @@ pub struct Commit {
     pub timers: Vec<(TicketNo, Vec<Timer>)>,
     /// Timer keys to delete (fired or stale).
     pub drop_timers: Vec<String>,
+    /// Conversation state to write or delete, version-checked like tickets.
+    pub conversations: Vec<ConversationWrite>,
+}
+
+/// Stored per-conversation state (a runbook walkthrough, …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub key: String,
+    /// User key (`platform:id`) of the person the conversation is with.
+    pub owner: String,
+    pub ticket: Option<TicketNo>,
+    /// JSON, owned by the feature that wrote it.
+    pub data: String,
+    /// When the scheduler must look at it again.
+    pub deadline: Option<Timestamp>,
+    pub version: i64,
+}
+
+/// A write of conversation state in a [`Commit`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConversationWrite {
+    /// Insert (`version == 0`) or update the row read at `version`.
+    Put(Conversation),
+    /// Delete the row read at `version`.
+    Delete { key: String, version: i64 },
 }
 
 impl Commit {
@@ -62,6 +90,7 @@ impl Commit {
             && self.outbox.is_empty()
             && self.timers.is_empty()
             && self.drop_timers.is_empty()
+            && self.conversations.is_empty()
     }
 }
 
@@ -137,7 +166,12 @@ pub trait Store: Send + Sync {
     fn mark_delivered(&self, id: i64, at: Timestamp) -> impl Future<Output = Result<()>> + Send;
     /// Timers due at or before `now`, earliest first.
     fn due_timers(&self, now: Timestamp, limit: i64) -> impl Future<Output = Result<Vec<DueTimer>>> + Send;
-    /// When the earliest pending timer falls due.
+    /// Conversations with `owner` (a user key), most recently updated first.
+    fn conversations_of(&self, owner: &str) -> impl Future<Output = Result<Vec<Conversation>>> + Send;
+    fn conversation_for_ticket(&self, n: TicketNo) -> impl Future<Output = Result<Option<Conversation>>> + Send;
+    /// Conversations whose deadline is at or before `now`, earliest first.
+    fn due_conversations(&self, now: Timestamp, limit: i64) -> impl Future<Output = Result<Vec<Conversation>>> + Send;
+    /// When the earliest pending timer or conversation deadline falls due.
     fn next_timer_at(&self) -> impl Future<Output = Result<Option<Timestamp>>> + Send;
     /// Drops a timer that can no longer fire (its key was already committed elsewhere).
     fn drop_timer(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
@@ -238,6 +272,15 @@ impl Store for Db {
     }
     async fn next_timer_at(&self) -> Result<Option<Timestamp>> {
         delegate!(self, s => s.next_timer_at())
+    }
+    async fn conversations_of(&self, owner: &str) -> Result<Vec<Conversation>> {
+        delegate!(self, s => s.conversations_of(owner))
+    }
+    async fn conversation_for_ticket(&self, n: TicketNo) -> Result<Option<Conversation>> {
+        delegate!(self, s => s.conversation_for_ticket(n))
+    }
+    async fn due_conversations(&self, now: Timestamp, limit: i64) -> Result<Vec<Conversation>> {
+        delegate!(self, s => s.due_conversations(now, limit))
     }
     async fn drop_timer(&self, key: &str) -> Result<()> {
         delegate!(self, s => s.drop_timer(key))

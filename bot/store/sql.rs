@@ -1,7 +1,10 @@
 //! The SQL backends. Both run the same statements (numbered `$n` parameters work in SQLite and PostgreSQL), written
 //! once in [`sql_store!`] and instantiated per driver, so the two cannot drift apart.
 
-use super::{Commit, Committed, DueTimer, OutboxItem, Result, Store, StoreError, TicketFilter, redact_url};
+use super::{
+    Commit, Committed, Conversation, ConversationWrite, DueTimer, OutboxItem, Result, Store, StoreError, TicketFilter,
+    redact_url,
+};
 use crate::core::ids::{Place, Platform, TicketNo};
 use crate::core::ticket::{Event, Ticket, Timestamp};
 use sqlx::Row;
@@ -115,6 +118,17 @@ macro_rules! sql_store {
                 let mut t: Ticket = serde_json::from_str(&data).map_err(corrupt)?;
                 t.version = version;
                 Ok(t)
+            }
+
+            fn decode_conversation(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<Conversation> {
+                Ok(Conversation {
+                    key: row.try_get("key")?,
+                    owner: row.try_get("owner")?,
+                    ticket: row.try_get::<Option<i64>, _>("ticket")?.map(TicketNo),
+                    data: row.try_get("data")?,
+                    deadline: row.try_get::<Option<i64>, _>("deadline")?.map(from_ms).transpose()?,
+                    version: row.try_get("version")?,
+                })
             }
 
             /// Closes the pool, waiting for connections to finish.
@@ -322,6 +336,53 @@ macro_rules! sql_store {
                 for k in &c.drop_timers {
                     sqlx::query("DELETE FROM timers WHERE key = $1").bind(k).execute(&mut *tx).await?;
                 }
+                for w in &c.conversations {
+                    let (key, affected) = match w {
+                        ConversationWrite::Put(cv) if cv.version == 0 => {
+                            let r = sqlx::query(
+                                "INSERT INTO conversations (key, owner, ticket, data, deadline, updated_at, version) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (key) DO NOTHING",
+                            )
+                            .bind(&cv.key)
+                            .bind(&cv.owner)
+                            .bind(cv.ticket.map(|t| t.0))
+                            .bind(&cv.data)
+                            .bind(cv.deadline.map(ms))
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                            (&cv.key, r.rows_affected())
+                        }
+                        ConversationWrite::Put(cv) => {
+                            let r = sqlx::query(
+                                "UPDATE conversations SET owner = $2, ticket = $3, data = $4, deadline = $5, \
+                                 updated_at = $6, version = version + 1 WHERE key = $1 AND version = $7",
+                            )
+                            .bind(&cv.key)
+                            .bind(&cv.owner)
+                            .bind(cv.ticket.map(|t| t.0))
+                            .bind(&cv.data)
+                            .bind(cv.deadline.map(ms))
+                            .bind(now)
+                            .bind(cv.version)
+                            .execute(&mut *tx)
+                            .await?;
+                            (&cv.key, r.rows_affected())
+                        }
+                        ConversationWrite::Delete { key, version } => {
+                            let r = sqlx::query("DELETE FROM conversations WHERE key = $1 AND version = $2")
+                                .bind(key)
+                                .bind(version)
+                                .execute(&mut *tx)
+                                .await?;
+                            (key, r.rows_affected())
+                        }
+                    };
+                    if affected == 0 {
+                        tx.rollback().await?;
+                        return Err(StoreError::ConversationConflict(key.clone()));
+                    }
+                }
                 tx.commit().await?;
                 Ok(Committed::Written)
             }
@@ -404,8 +465,52 @@ macro_rules! sql_store {
             }
 
             async fn next_timer_at(&self) -> Result<Option<Timestamp>> {
-                let row = sqlx::query("SELECT at FROM timers ORDER BY at LIMIT 1").fetch_optional(&self.pool).await?;
-                row.map(|r| from_ms(r.try_get("at")?)).transpose()
+                let t = sqlx::query("SELECT at FROM timers ORDER BY at LIMIT 1").fetch_optional(&self.pool).await?;
+                let c = sqlx::query(
+                    "SELECT deadline FROM conversations WHERE deadline IS NOT NULL ORDER BY deadline LIMIT 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?;
+                let t = t.map(|r| from_ms(r.try_get("at")?)).transpose()?;
+                let c = c.map(|r| from_ms(r.try_get("deadline")?)).transpose()?;
+                Ok(match (t, c) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                })
+            }
+
+            async fn conversations_of(&self, owner: &str) -> Result<Vec<Conversation>> {
+                let rows = sqlx::query(
+                    "SELECT key, owner, ticket, data, deadline, version FROM conversations WHERE owner = $1 \
+                     ORDER BY updated_at DESC, key",
+                )
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::decode_conversation).collect()
+            }
+
+            async fn conversation_for_ticket(&self, n: TicketNo) -> Result<Option<Conversation>> {
+                let row = sqlx::query(
+                    "SELECT key, owner, ticket, data, deadline, version FROM conversations WHERE ticket = $1 \
+                     ORDER BY updated_at DESC LIMIT 1",
+                )
+                .bind(n.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::decode_conversation).transpose()
+            }
+
+            async fn due_conversations(&self, now: Timestamp, limit: i64) -> Result<Vec<Conversation>> {
+                let rows = sqlx::query(
+                    "SELECT key, owner, ticket, data, deadline, version FROM conversations \
+                     WHERE deadline IS NOT NULL AND deadline <= $1 ORDER BY deadline, key LIMIT $2",
+                )
+                .bind(ms(now))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::decode_conversation).collect()
             }
 
             async fn drop_timer(&self, key: &str) -> Result<()> {

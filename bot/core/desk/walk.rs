@@ -1,0 +1,302 @@
+//! Runbook walkthroughs in chat: a ticket whose intent has a runbook starts one; buttons and free-text answers move
+//! it on; a step timeout reminds once then hands off; the end is either *fixed* (the ticket is resolved as
+//! deflected) or a hand-off to the technicians' queue with the transcript. State lives in the conversations table,
+//! so a walkthrough survives a restart.
+
+use super::{Desk, DeskError, Flow, Refusal, Work, quote};
+use crate::core::command;
+use crate::core::duration::human;
+use crate::core::ids::TicketNo;
+use crate::core::message::{Button, Outbound};
+use crate::core::roles::Role;
+use crate::core::runbook::{self, ActionRef, Outcome, Runbook, Walkthrough};
+use crate::core::ticket::{Event, EventKind, Ticket, Timestamp};
+use crate::store::{Commit, Committed, Conversation, ConversationWrite, Store, StoreError};
+
+/// Conversation keys of walkthroughs start with this, followed by the ticket number.
+const KEY_PREFIX: &str = "rb:";
+
+/// A requester may undo a self-service fix with "Still broken" for this long.
+pub const REOPEN_DEFLECTED_WITHIN: chrono::Duration = chrono::Duration::hours(72);
+
+fn decode(c: &Conversation) -> Option<Walkthrough> {
+    if !c.key.starts_with(KEY_PREFIX) {
+        return None;
+    }
+    serde_json::from_str(&c.data).ok()
+}
+
+fn put(conv: Option<&Conversation>, t: &Ticket, wt: &Walkthrough) -> ConversationWrite {
+    ConversationWrite::Put(Conversation {
+        key: format!("{KEY_PREFIX}{}", t.number.0),
+        owner: t.requester.key(),
+        ticket: Some(t.number),
+        data: serde_json::to_string(wt).unwrap_or_default(),
+        deadline: wt.deadline,
+        version: conv.map(|c| c.version).unwrap_or(0),
+    })
+}
+
+impl<S: Store> Desk<S> {
+    /// The runbook to offer for an intent, if the intent names one that is loaded.
+    pub(super) fn runbook_for(&self, id: Option<&str>) -> Option<&Runbook> {
+        id.and_then(|id| self.runbooks.get(id))
+    }
+
+    /// Starts `rb` for ticket `t` (written by the same commit) and sends its first step.
+    pub(super) fn start_walk(&self, rb: &Runbook, t: &Ticket, now: Timestamp, w: &mut Work) {
+        let (wt, view) = runbook::start(rb, &self.settings.runbook_vars, now);
+        w.send(self.step_message(t, &view));
+        w.commit.conversations.push(put(None, t, &wt));
+    }
+
+    fn step_message(&self, t: &Ticket, view: &runbook::View) -> Outbound {
+        Outbound::to_user(&t.requester, &t.origin.place, view.full_text())
+            .with_buttons(view.buttons.clone())
+            .about(t.number)
+    }
+
+    /// A press of a runbook button (`rb:…`).
+    pub(super) async fn on_walk_action(
+        &self,
+        env: &crate::core::message::Envelope,
+        action: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Flow, DeskError> {
+        let Some(ar) = ActionRef::parse(action) else {
+            return Ok(Flow::Refused(format!("unknown button `{action}`").into()));
+        };
+        let found = self
+            .store
+            .conversations_of(&env.actor.key())
+            .await?
+            .into_iter()
+            .filter_map(|c| decode(&c).map(|wt| (c, wt)))
+            .find(|(_, wt)| wt.runbook == ar.runbook && wt.ended.is_none());
+        let Some((conv, mut wt)) = found else {
+            return Ok(Flow::Refused(
+                "That walkthrough has already ended. Describe the problem again if you still need help."
+                    .to_string()
+                    .into(),
+            ));
+        };
+        let Some(rb) = self.runbooks.get(&wt.runbook) else {
+            return Ok(Flow::Refused(format!("the runbook `{}` is no longer available", wt.runbook).into()));
+        };
+        match runbook::press(rb, &mut wt, &ar, &self.settings.runbook_vars, now) {
+            Ok(outcome) => self.walk_outcome(&conv, wt, outcome, now, w).await,
+            Err(e) => Ok(Flow::Refused(e.to_string().into())),
+        }
+    }
+
+    /// If `text` answers an open `ask` step of this person's walkthrough (on `ticket`'s thread, or their latest
+    /// walkthrough in a DM), applies it.
+    pub(super) async fn try_walk_answer(
+        &self,
+        env: &crate::core::message::Envelope,
+        ticket: Option<TicketNo>,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        let me = env.actor.key();
+        let candidates = match ticket {
+            Some(n) => self.store.conversation_for_ticket(n).await?.into_iter().collect::<Vec<_>>(),
+            None if env.place.dm => self.store.conversations_of(&me).await?,
+            None => vec![],
+        };
+        for conv in candidates.into_iter().filter(|c| c.owner == me) {
+            let Some(mut wt) = decode(&conv) else { continue };
+            let Some(rb) = self.runbooks.get(&wt.runbook) else { continue };
+            if wt.ended.is_some() || rb.step(&wt.step).is_none_or(|s| s.ask.is_none()) {
+                continue;
+            }
+            return Ok(Some(match runbook::answer(rb, &mut wt, text, &self.settings.runbook_vars, now) {
+                Ok(outcome) => self.walk_outcome(&conv, wt, outcome, now, w).await?,
+                Err(e) => Flow::Refused(e.to_string().into()),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Applies what a step led to: the next step, a reminder, fixed or hand-off.
+    async fn walk_outcome(
+        &self,
+        conv: &Conversation,
+        wt: Walkthrough,
+        outcome: Outcome,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Flow, DeskError> {
+        let Some(mut t) = (match conv.ticket {
+            Some(n) => self.store.ticket(n).await?,
+            None => None,
+        }) else {
+            w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+            return Ok(Flow::Ok);
+        };
+        let requester = t.requester.clone();
+        match outcome {
+            Outcome::Show { view } | Outcome::Remind { view } => {
+                w.send(self.step_message(&t, &view));
+                w.commit.conversations.push(put(Some(conv), &t, &wt));
+                return Ok(Flow::Ok);
+            }
+            Outcome::Fixed { .. } => {
+                let note = format!("Fixed by self-service: {}", wt.title);
+                let ev = match t.resolve(&requester, Some(&note), true, now) {
+                    Ok(ev) => ev,
+                    Err(e) => return Ok(Flow::Refused(Refusal::from(e))),
+                };
+                w.events(t.number, ev);
+                w.events(t.number, vec![self.walk_event(&wt, "fixed", None, now)]);
+                let msg = format!(
+                    "Great, glad that worked! I've closed {} as fixed by you. If it comes back in the next {}, press Still broken.",
+                    t.number,
+                    human(REOPEN_DEFLECTED_WITHIN)
+                );
+                w.send(
+                    Outbound::to_user(&requester, &t.origin.place, msg)
+                        .with_buttons(vec![Button::new("Still broken", command::action("reopen", t.number))])
+                        .about(t.number),
+                );
+            }
+            Outcome::Handoff { reason, approval, .. } => {
+                w.events(t.number, vec![self.walk_event(&wt, "handoff", Some(reason.clone()), now)]);
+                let due = t.first_response_due.map(|d| format!(" They'll respond by {}.", self.fmt_time(d)));
+                if let Some(req) = &approval {
+                    t.awaiting_approval = Some(req.approver.clone());
+                    let details: Vec<String> = req.details.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    let text = format!(
+                        "Approval needed for {} from {} ({}): {}",
+                        t.number,
+                        requester.name,
+                        wt.title,
+                        details.join("; ")
+                    );
+                    let buttons = vec![
+                        Button::new("Approve", command::action("approve", t.number)).primary(),
+                        Button::new("Decline", command::action("decline", t.number)),
+                    ];
+                    let role = Role::parse(&req.approver).unwrap_or(Role::Manager);
+                    let approvers = self.people_with(role, t.origin.platform);
+                    if approvers.is_empty() {
+                        w.send(self.to_queue(t.origin.platform, text).with_buttons(buttons).about(t.number));
+                    } else {
+                        for a in approvers {
+                            let place = crate::core::ids::Place { dm: true, ..self.staff_place() };
+                            w.send(
+                                Outbound::to_user(&a, &place, text.clone())
+                                    .with_buttons(buttons.clone())
+                                    .about(t.number),
+                            );
+                        }
+                    }
+                    w.send(
+                        Outbound::to_user(
+                            &requester,
+                            &t.origin.place,
+                            format!(
+                                "Thanks, I've sent {} for approval ({}). You'll hear here as soon as it's decided.",
+                                t.number, req.approver
+                            ),
+                        )
+                        .about(t.number),
+                    );
+                } else {
+                    w.send(
+                        Outbound::to_user(
+                            &requester,
+                            &t.origin.place,
+                            format!(
+                                "Thanks, I've handed {} to a technician with everything you tried.{}",
+                                t.number,
+                                due.unwrap_or_default()
+                            ),
+                        )
+                        .about(t.number),
+                    );
+                }
+                let mut card = self.card(&t, now);
+                card.text.push_str(&format!("\nSelf-service tried: {} — {}", quote(&wt.title), reason));
+                w.send(card);
+            }
+        }
+        w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+        w.commit.updates.push(t);
+        Ok(Flow::Ok)
+    }
+
+    /// Ends the ticket's walkthrough, if one is running, because a technician took the ticket over.
+    pub(super) async fn end_walk_taken_over(
+        &self,
+        n: TicketNo,
+        by: &crate::core::ids::UserRef,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<(), DeskError> {
+        if let Some(conv) = self.store.conversation_for_ticket(n).await?
+            && let Some(wt) = decode(&conv)
+        {
+            let reason = format!("{} took the ticket over", by.name);
+            w.events(n, vec![self.walk_event(&wt, "handoff", Some(reason), now)]);
+            w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+        }
+        Ok(())
+    }
+
+    fn walk_event(&self, wt: &Walkthrough, outcome: &str, reason: Option<String>, now: Timestamp) -> Event {
+        Event {
+            at: now,
+            actor: None,
+            kind: EventKind::Runbook {
+                runbook: wt.runbook.clone(),
+                outcome: outcome.to_string(),
+                reason,
+                transcript: runbook::transcript_text(wt),
+            },
+        }
+    }
+
+    /// Step timeouts that fell due: a reminder, then a hand-off. Each is committed once (keyed by its deadline).
+    pub(super) async fn walk_timeouts(&self, now: Timestamp) -> Result<usize, DeskError> {
+        let mut done = 0;
+        for conv in self.store.due_conversations(now, 100).await? {
+            let Some(mut wt) = decode(&conv) else { continue };
+            let deadline = conv.deadline.map(|d| d.timestamp_millis()).unwrap_or(0);
+            let mut w = Work {
+                commit: Commit {
+                    dedupe_key: Some(format!("{}:timeout:{deadline}", conv.key)),
+                    at: Some(now),
+                    ..Commit::default()
+                },
+            };
+            let outcome = self
+                .runbooks
+                .get(&wt.runbook)
+                .and_then(|rb| runbook::tick(rb, &mut wt, &self.settings.runbook_vars, now));
+            let flow = match outcome {
+                Some(o) => self.walk_outcome(&conv, wt, o, now, &mut w).await?,
+                None => {
+                    // Nothing to do at this deadline (the runbook changed): stop looking at it.
+                    let mut c = conv.clone();
+                    c.deadline = None;
+                    w.commit.conversations.push(ConversationWrite::Put(c));
+                    Flow::Ok
+                }
+            };
+            if let Flow::Refused(_) = flow {
+                continue;
+            }
+            self.schedule(&mut w.commit);
+            match self.store.commit(w.commit).await {
+                Ok(Committed::Written) => done += 1,
+                Ok(Committed::Duplicate) => {}
+                Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(done)
+    }
+}
