@@ -1,7 +1,13 @@
-//! `deskbot intents eval`: measures the statistical classifier ([`crate::core::model::TextModel`]) on a labelled
-//! CSV, by cross-validation on the file, by training on a second file, or against the shipped intents' examples.
+//! `deskbot intents eval`: measures triage on a labelled CSV.
+//!
+//! With neither `--cv` nor `--train-csv` it evaluates the shipped classifier as the desk runs it (rules plus the
+//! model trained on the intents' examples), with no training on the file. With `--cv K` (folds of the file) or
+//! `--train-csv FILE` it evaluates two systems trained on that office history: the statistical model alone
+//! ([`crate::core::model::TextModel`]) and the hybrid (the intents' rules plus a model trained on the history and
+//! the shipped examples), and reports the better one first.
 
 use crate::core::model::{TextModel, TrainOptions};
+use crate::core::triage::Classifier;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,6 +59,9 @@ pub struct ClassScores {
 /// The result of an evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// What was evaluated: `shipped` (rules + model on the shipped examples), `hybrid` (rules + model on the
+    /// training rows and the shipped examples) or `model` (the statistical model on the training rows alone).
+    pub system: String,
     pub n: usize,
     pub accuracy: f64,
     /// Mean F1 over the classes present in the gold labels.
@@ -63,6 +72,9 @@ pub struct Report {
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
     /// Mean wall time of one classification, in microseconds.
     pub us_per_message: f64,
+    /// The other systems evaluated on the same rows (worse or equal macro-F1), best first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compared: Vec<Report>,
 }
 
 /// Computes the metrics of `(gold, predicted)` pairs; `us_per_message` is left at 0.
@@ -95,7 +107,16 @@ pub fn score(pairs: &[(String, String)]) -> Report {
         .collect();
     let gold_f1: Vec<f64> = gold_count.keys().map(|&c| per_class[c].f1).collect();
     let macro_f1 = if gold_f1.is_empty() { 0.0 } else { gold_f1.iter().sum::<f64>() / gold_f1.len() as f64 };
-    Report { n, accuracy: ratio(hit_count.values().sum(), n), macro_f1, per_class, confusion, us_per_message: 0.0 }
+    Report {
+        system: String::new(),
+        n,
+        accuracy: ratio(hit_count.values().sum(), n),
+        macro_f1,
+        per_class,
+        confusion,
+        us_per_message: 0.0,
+        compared: vec![],
+    }
 }
 
 /// Parses `FROM=TO` maps.
@@ -206,31 +227,68 @@ fn classify(model: &TextModel, tests: &[&Row]) -> (Vec<(String, String)>, f64) {
     (pairs, secs)
 }
 
+/// Classifies `tests` with the hybrid classifier, timing only `classify`.
+fn classify_hybrid(c: &Classifier, tests: &[&Row]) -> (Vec<(String, String)>, f64) {
+    let mut pairs = Vec::with_capacity(tests.len());
+    let mut secs = 0.0;
+    for row in tests {
+        let start = Instant::now();
+        let r = c.classify(&row.1);
+        secs += start.elapsed().as_secs_f64();
+        pairs.push((row.2.clone(), r.category));
+    }
+    (pairs, secs)
+}
+
 fn examples(rows: &[&Row]) -> Vec<(String, String)> {
     rows.iter().map(|r| (r.1.clone(), r.2.clone())).collect()
 }
 
-/// Runs the evaluation and returns the text to print. `shipped` holds (example text, category) pairs from the
-/// shipped intents; they are the training set when neither `--cv` nor `--train-csv` is given.
-pub fn run(args: &EvalArgs, shipped: &[(String, String)]) -> anyhow::Result<String> {
-    let report = evaluate(args, shipped)?;
+/// Runs the evaluation and returns the text to print. `classifier` is the shipped classifier (intents and their
+/// trained model): it is evaluated as is when neither `--cv` nor `--train-csv` is given, and its rules and examples
+/// make the hybrid otherwise.
+pub fn run(args: &EvalArgs, classifier: &Classifier) -> anyhow::Result<String> {
+    let report = evaluate(args, classifier)?;
     if args.json {
         return Ok(serde_json::to_string_pretty(&report)? + "\n");
     }
-    Ok(render(&report))
+    let mut out = render(&report);
+    for other in &report.compared {
+        out += "\n---\n";
+        out += &render(other);
+    }
+    Ok(out)
 }
 
-/// Runs the evaluation and returns the metrics.
-pub fn evaluate(args: &EvalArgs, shipped: &[(String, String)]) -> anyhow::Result<Report> {
-    evaluate_with(args, shipped, &TrainOptions::default())
+/// Runs the evaluation and returns the metrics of the best system, the others in `compared`.
+pub fn evaluate(args: &EvalArgs, classifier: &Classifier) -> anyhow::Result<Report> {
+    evaluate_with(args, classifier, &TrainOptions::default())
 }
 
-/// [`evaluate`] with explicit training options (for tuning).
-pub fn evaluate_with(args: &EvalArgs, shipped: &[(String, String)], opts: &TrainOptions) -> anyhow::Result<Report> {
+/// Pairs and seconds per system.
+#[derive(Default)]
+struct Tally {
+    pairs: Vec<(String, String)>,
+    secs: f64,
+}
+
+/// [`evaluate`] with explicit training options for the model-only system (for tuning).
+pub fn evaluate_with(args: &EvalArgs, classifier: &Classifier, opts: &TrainOptions) -> anyhow::Result<Report> {
     let maps = parse_maps(&args.map)?;
     let mut known: BTreeSet<String> = KNOWN_CATEGORIES.iter().map(|s| s.to_string()).collect();
+    known.extend(classifier.categories().iter().map(|c| c.id.clone()));
+    let hybrid_ok = |labels: &mut dyn Iterator<Item = &String>| {
+        let mut ok = true;
+        for l in labels {
+            ok &= classifier.category(l).is_some();
+        }
+        ok
+    };
     let rows = read_rows(&args.csv, args, &maps)?;
-    let (pairs, secs) = if let Some(k) = args.cv {
+    let mut model = Tally::default();
+    let mut hybrid = Tally::default();
+    let mut shipped = Tally::default();
+    if let Some(k) = args.cv {
         if args.train_csv.is_some() {
             bail!("--cv and --train-csv cannot be combined");
         }
@@ -240,43 +298,66 @@ pub fn evaluate_with(args: &EvalArgs, shipped: &[(String, String)], opts: &Train
             bail!("--cv {k}: need 2 ≤ K ≤ the number of rows ({})", rows.len());
         }
         let labels: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+        let use_hybrid = hybrid_ok(&mut rows.iter().map(|r| &r.2));
         let fold = stratified_folds(&labels, k);
-        let mut pairs = vec![];
-        let mut secs = 0.0;
         for f in 0..k {
             let train: Vec<&Row> = rows.iter().zip(&fold).filter(|p| *p.1 != f).map(|p| p.0).collect();
             let test: Vec<&Row> = rows.iter().zip(&fold).filter(|p| *p.1 == f).map(|p| p.0).collect();
-            let model = TextModel::train(&examples(&train), opts);
-            let (p, s) = classify(&model, &test);
-            pairs.extend(p);
-            secs += s;
+            let train = examples(&train);
+            let m = TextModel::train(&train, opts);
+            let (p, s) = classify(&m, &test);
+            model.pairs.extend(p);
+            model.secs += s;
+            if use_hybrid {
+                let h = classifier.with_extra(&train).map_err(|e| anyhow::anyhow!(e))?;
+                let (p, s) = classify_hybrid(&h, &test);
+                hybrid.pairs.extend(p);
+                hybrid.secs += s;
+            }
         }
-        (pairs, secs)
-    } else {
-        let train: Vec<(String, String)> = match &args.train_csv {
-            Some(path) => read_rows(path, args, &maps)?.into_iter().map(|r| (r.1, r.2)).collect(),
-            None => shipped.to_vec(),
-        };
+    } else if let Some(path) = &args.train_csv {
+        let train: Vec<(String, String)> = read_rows(path, args, &maps)?.into_iter().map(|r| (r.1, r.2)).collect();
         if train.is_empty() {
-            bail!("no training examples");
+            bail!("{}: no training examples", path.display());
         }
         known.extend(train.iter().map(|e| e.1.clone()));
         let rows = check_known(rows, &known, args, &args.csv)?;
-        let model = TextModel::train(&train, opts);
-        classify(&model, &rows.iter().collect::<Vec<_>>())
-    };
-    if pairs.is_empty() {
+        let tests: Vec<&Row> = rows.iter().collect();
+        let m = TextModel::train(&train, opts);
+        (model.pairs, model.secs) = classify(&m, &tests);
+        if hybrid_ok(&mut train.iter().map(|e| &e.1)) {
+            let h = classifier.with_extra(&train).map_err(|e| anyhow::anyhow!(e))?;
+            (hybrid.pairs, hybrid.secs) = classify_hybrid(&h, &tests);
+        }
+    } else {
+        let rows = check_known(rows, &known, args, &args.csv)?;
+        (shipped.pairs, shipped.secs) = classify_hybrid(classifier, &rows.iter().collect::<Vec<_>>());
+    }
+    let mut reports = vec![];
+    for (name, t) in [("hybrid", hybrid), ("model", model), ("shipped", shipped)] {
+        if t.pairs.is_empty() {
+            continue;
+        }
+        let mut r = score(&t.pairs);
+        r.system = name.to_string();
+        r.us_per_message = t.secs * 1e6 / t.pairs.len() as f64;
+        reports.push(r);
+    }
+    if reports.is_empty() {
         bail!("{}: no rows to evaluate", args.csv.display());
     }
-    let mut report = score(&pairs);
-    report.us_per_message = secs * 1e6 / pairs.len() as f64;
-    Ok(report)
+    // Best macro-F1 first; the hybrid wins ties.
+    reports.sort_by(|a, b| b.macro_f1.total_cmp(&a.macro_f1));
+    let mut best = reports.remove(0);
+    best.compared = reports;
+    Ok(best)
 }
 
 /// The report as a table.
 pub fn render(r: &Report) -> String {
     use std::fmt::Write;
     let mut out = String::new();
+    let _ = writeln!(out, "system: {}", r.system);
     let _ = writeln!(out, "n: {}", r.n);
     let _ = writeln!(out, "accuracy: {:.4}", r.accuracy);
     let _ = writeln!(out, "macro-F1: {:.4} (over classes in the gold labels)", r.macro_f1);
@@ -384,18 +465,48 @@ mod tests {
         }
     }
 
+    /// A classifier with one printing rule and two examples.
+    fn tiny() -> Classifier {
+        use crate::core::ticket::Priority;
+        use crate::core::triage::{IntentSpec, Sourced, default_categories};
+        let spec = |id: &str, cat: &str, pats: &[&str], ex: &[&str]| Sourced {
+            file: "intents/test.toml".into(),
+            item: IntentSpec {
+                id: id.into(),
+                category: cat.into(),
+                ticket_type: None,
+                priority: Priority::P3,
+                patterns: pats.iter().map(|s| s.to_string()).collect(),
+                examples: ex.iter().map(|s| s.to_string()).collect(),
+                runbook: None,
+                boosters: vec![],
+            },
+        };
+        Classifier::new(
+            default_categories(),
+            vec![
+                spec("printing.jam", "printing", &[r"\bjam"], &["printer jammed", "paper stuck in the printer"]),
+                spec("identity.password", "identity", &[], &["forgot my password", "password expired"]),
+                spec("smalltalk.hi", "none", &[r"^hi$"], &["hi"]),
+            ],
+            vec![],
+        )
+        .unwrap()
+    }
+
     #[test]
     fn unknown_labels_fail_with_the_row_unless_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, "text,label\nprinter jammed,printer\nhello,weird\n").unwrap();
-        let shipped = vec![("printer jammed".to_string(), "printing".to_string()), ("hi".into(), "none".into())];
+        let shipped = tiny();
         let err = run(&args(path.clone()), &shipped).unwrap_err().to_string();
         assert!(err.contains("\"weird\"") && err.contains("row 2"), "{err}");
         let mut a = args(path);
         a.skip_unknown = true;
         a.json = true;
         let out: serde_json::Value = serde_json::from_str(&run(&a, &shipped).unwrap()).unwrap();
+        assert_eq!(out["system"], "shipped");
         assert_eq!(out["n"], 1);
         assert_eq!(out["accuracy"], 1.0);
         assert_eq!(out["per_class"]["printing"]["support"], 1);
@@ -414,15 +525,20 @@ mod tests {
         std::fs::write(&path, &csv).unwrap();
         let mut a = args(path.clone());
         a.cv = Some(5);
-        let text = run(&a, &[]).unwrap();
+        let c = tiny();
+        let text = run(&a, &c).unwrap();
         assert!(text.contains("accuracy: 1.0000"), "{text}");
         assert!(text.contains("macro-F1: 1.0000"), "{text}");
+        assert!(text.contains("system: hybrid") && text.contains("system: model"), "both systems: {text}");
         a.cv = None;
         a.train_csv = Some(path);
-        let r = evaluate(&a, &[]).unwrap();
+        let r = evaluate(&a, &c).unwrap();
         assert_eq!((r.n, r.accuracy), (20, 1.0));
+        assert_eq!(r.system, "hybrid", "ties go to the hybrid");
+        assert_eq!(r.compared.len(), 1);
+        assert_eq!(r.compared[0].system, "model");
         a.cv = Some(1);
-        assert!(evaluate(&a, &[]).is_err());
+        assert!(evaluate(&a, &c).is_err());
     }
 
     /// `cargo test --release --lib eval -- --ignored --nocapture` measures the Endava dev split when present.
@@ -452,8 +568,12 @@ mod tests {
             skip_unknown: false,
             json: false,
         };
+        let shipped = crate::catalog::load_classifier(None).unwrap();
         let start = Instant::now();
-        println!("{}", run(&a, &[]).unwrap());
+        println!("{}", run(&a, &shipped).unwrap());
+        println!("wall: {:.2} s", start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        println!("{}", run(&EvalArgs { cv: None, ..a.clone() }, &shipped).unwrap());
         println!("wall: {:.2} s", start.elapsed().as_secs_f64());
         // Calibration of the pooled cross-validated probabilities, and speed.
         let rows = read_rows(&a.csv, &a, &parse_maps(&a.map).unwrap()).unwrap();

@@ -1,4 +1,4 @@
-//! The `deskbot` command line: console, replay, serve, migrate, config.
+//! The `deskbot` command line: console, replay, serve, migrate, config, intents.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -67,6 +67,27 @@ enum Cmd {
         #[command(subcommand)]
         action: ConfigCmd,
     },
+    /// Check, explain and evaluate triage (intent files and the trained model).
+    Intents {
+        #[command(subcommand)]
+        action: IntentsCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum IntentsCmd {
+    /// Measure triage on a labelled CSV: the shipped classifier, or (--cv, --train-csv) trained on office history.
+    Eval(deskbot::eval::EvalArgs),
+    /// Show how a message is classified: matched rules, model features and scores, decision and confidence.
+    Explain {
+        /// The message.
+        text: String,
+        /// How many model features to show.
+        #[arg(long, default_value_t = 10)]
+        features: usize,
+    },
+    /// Validate the intent files (configured directory or shipped) and print counts.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -153,6 +174,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cals.names().collect::<Vec<_>>().join(", "),
                 c.sla.policy.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
             );
+        }
+        Cmd::Intents { action } => {
+            let c = load()?;
+            let dir = c.catalog.intents_dir.as_deref().map(std::path::Path::new);
+            let started = std::time::Instant::now();
+            let classifier = deskbot::catalog::load_classifier(dir).map_err(|e| anyhow::anyhow!(e))?;
+            let load_ms = started.elapsed().as_secs_f64() * 1e3;
+            match action {
+                IntentsCmd::Eval(args) => print!("{}", deskbot::eval::run(&args, &classifier)?),
+                IntentsCmd::Explain { text, features } => {
+                    print!("{}", deskbot::catalog::explain(&classifier, &text, features))
+                }
+                IntentsCmd::Check => print!("{}", deskbot::catalog::check_report(&classifier, load_ms)),
+            }
         }
         Cmd::Bench { which: BenchCmd::Sla(args) } => {
             println!("{}", deskbot::bench::sla(&args).await?);

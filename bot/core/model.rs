@@ -84,6 +84,25 @@ pub struct TextModel {
     bias: Vec<f32>,
 }
 
+/// How many distinct hashed features of a text fall in buckets seen in training.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Distinct word (and bigram) features of the text, and how many of them were seen in training.
+    pub words: usize,
+    pub known_words: usize,
+    /// Distinct character n-gram features, and how many were seen in training.
+    pub chars: usize,
+    pub known_chars: usize,
+}
+
+/// The output of [`TextModel::scores`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    /// One probability per label, in [`TextModel::labels`] order; sums to 1 (empty for a model with no labels).
+    pub probs: Vec<f64>,
+    pub coverage: Coverage,
+}
+
 /// Which block a feature belongs to; each block is normalised on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Feature {
@@ -447,13 +466,13 @@ impl TextModel {
     }
 
     /// Fills `s.scores` with the raw margin per label (in `labels` order). Leaves the weighted features of the
-    /// text in `s.feats` as (slot row, value) pairs.
-    fn margins(&self, text: &str, s: &mut Scratch) {
+    /// text in `s.feats` as (slot row, value) pairs. Returns the feature coverage of the text.
+    fn margins(&self, text: &str, s: &mut Scratch) -> Coverage {
         let k = self.labels.len();
         s.scores.clear();
         s.scores.extend(self.bias.iter().map(|&b| b as f64));
         if k < 2 {
-            return;
+            return Coverage::default();
         }
         tokenise(text, s);
         let split = extract(s, self.hash_bits, self.word_bigrams, self.char_min, self.char_max);
@@ -476,6 +495,12 @@ impl TextModel {
         if split >= s.feats.len() {
             kept_split = out;
         }
+        let coverage = Coverage {
+            words: split.min(s.feats.len()),
+            known_words: kept_split,
+            chars: s.feats.len() - split.min(s.feats.len()),
+            known_chars: out - kept_split,
+        };
         s.feats.truncate(out);
         let (words, chars) = s.feats.split_at_mut(kept_split);
         normalise(words);
@@ -491,6 +516,7 @@ impl TextModel {
         if both != 1.0 {
             s.feats.iter_mut().for_each(|p| p.1 *= both);
         }
+        coverage
     }
 
     /// Softmax of the margins in `s.scores`, in place.
@@ -516,6 +542,17 @@ impl TextModel {
             let mut out: Vec<(String, f64)> = self.labels.iter().zip(&s.scores).map(|(l, &p)| (l.clone(), p)).collect();
             out.sort_by(|a, b| b.1.total_cmp(&a.1));
             out
+        })
+    }
+
+    /// Probabilities in [`TextModel::labels`] order (not sorted), with how much of the text the model knows.
+    /// Empty probabilities when the model knows no labels; `[1.0]` with one label.
+    pub fn scores(&self, text: &str) -> Scores {
+        SCRATCH.with(|cell| {
+            let mut s = cell.borrow_mut();
+            let coverage = self.margins(text, &mut s);
+            self.softmax(&mut s.scores);
+            Scores { probs: s.scores.clone(), coverage }
         })
     }
 
