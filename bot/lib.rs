@@ -8,6 +8,7 @@ pub mod adapters;
 pub mod app;
 pub mod bench;
 pub mod catalog;
+pub mod chart;
 pub mod config;
 pub mod core;
 pub mod eval;

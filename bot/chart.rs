@@ -1,0 +1,352 @@
+//! The report chart: a PNG drawn in-process (plotters on an RGB buffer, text with the embedded DejaVu Sans font),
+//! so no system fonts or image tools are needed. Tickets created per day stacked by category, the median first
+//! response per day as a line on the right axis, and SLA compliance per clock as bars in the header.
+
+use crate::core::report::{Report, minutes_text};
+use anyhow::{Context, anyhow, bail};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// DejaVu Sans (licence in `assets/DejaVuSans-LICENSE.txt`).
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+/// The family name the font is registered under with plotters.
+const FAMILY: &str = "deskbot-sans";
+
+/// Categories drawn with their own colour; the rest are summed as "other".
+const MAX_CATEGORIES: usize = 7;
+
+/// Tableau 10, readable on white and distinct for most colour-vision deficiencies.
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(78, 121, 167),
+    RGBColor(242, 142, 43),
+    RGBColor(89, 161, 79),
+    RGBColor(176, 122, 161),
+    RGBColor(118, 183, 178),
+    RGBColor(237, 201, 72),
+    RGBColor(156, 117, 95),
+    RGBColor(186, 176, 172),
+];
+const LINE: RGBColor = RGBColor(200, 40, 40);
+const INK: RGBColor = RGBColor(40, 40, 40);
+const MUTED: RGBColor = RGBColor(110, 110, 110);
+
+fn register_font() -> anyhow::Result<()> {
+    static DONE: OnceLock<bool> = OnceLock::new();
+    let ok = *DONE.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
+    if ok { Ok(()) } else { Err(anyhow!("the embedded chart font could not be loaded")) }
+}
+
+/// Renders the report's chart as a PNG of `width` × `height` pixels (1200 × 675 suits chat previews).
+pub fn render_png(report: &Report, width: u32, height: u32) -> anyhow::Result<Vec<u8>> {
+    if !(320..=8000).contains(&width) || !(200..=8000).contains(&height) {
+        bail!("chart size {width}x{height} is out of range (320x200 to 8000x8000)");
+    }
+    register_font()?;
+    let mut rgb = vec![255u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        draw(&root, report, width, height).map_err(|e| anyhow!("drawing the chart: {e}"))?;
+        root.present().map_err(|e| anyhow!("drawing the chart: {e}"))?;
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, width, height);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().context("encoding the chart")?;
+    w.write_image_data(&rgb).context("encoding the chart")?;
+    w.finish().context("encoding the chart")?;
+    Ok(out)
+}
+
+type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn font(px: f64) -> TextStyle<'static> {
+    (FAMILY, px).into_font().color(&INK)
+}
+
+fn sla_colour(p: f64) -> RGBColor {
+    if p >= 90.0 {
+        RGBColor(89, 161, 79)
+    } else if p >= 75.0 {
+        RGBColor(237, 161, 43)
+    } else {
+        RGBColor(214, 69, 65)
+    }
+}
+
+fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, height: u32) -> DrawResult<()> {
+    root.fill(&WHITE)?;
+    let s = f64::from(width.min(height * 16 / 9)) / 1200.0;
+    let px = |v: f64| (v * s).round() as i32;
+    let header_h = px(132.0).max(60) as u32;
+    let (header, body) = root.split_vertically(header_h);
+
+    // Header: title and headline numbers on the left, SLA bars on the right.
+    header.draw(&Text::new(format!("IT helpdesk: {}", r.period.label), (px(24.0), px(16.0)), font(32.0 * s)))?;
+    let v = &r.volume;
+    let change = if v.change > 0 { format!("+{}", v.change) } else { v.change.to_string() };
+    let median = r.first_response.median_minutes.map_or_else(|| "n/a".to_string(), minutes_text);
+    let sub =
+        format!("{} tickets ({change}) · median first response {median} · backlog {} open", v.total, r.backlog.open);
+    header.draw(&Text::new(sub, (px(24.0), px(62.0)), font(21.0 * s).color(&MUTED)))?;
+
+    let bar_x = width as i32 - px(330.0);
+    let bar_w = px(150.0);
+    let mut y = px(14.0);
+    let measured: Vec<_> = r.sla.iter().filter(|c| c.percent.is_some()).collect();
+    header.draw(&Text::new("SLA met", (bar_x, y), font(18.0 * s).color(&MUTED)))?;
+    y += px(24.0);
+    if measured.is_empty() {
+        header.draw(&Text::new("nothing measured", (bar_x, y), font(17.0 * s).color(&MUTED)))?;
+    }
+    for c in measured.iter().take(3) {
+        let p = c.percent.unwrap_or(0.0);
+        let label = Text::new(
+            c.clock.label().to_string(),
+            (bar_x - px(8.0), y + px(9.0)),
+            font(16.0 * s).pos(Pos::new(HPos::Right, VPos::Center)),
+        );
+        header.draw(&label)?;
+        let x0 = bar_x;
+        header.draw(&Rectangle::new([(x0, y), (x0 + bar_w, y + px(18.0))], RGBColor(230, 230, 230).filled()))?;
+        let filled = (f64::from(bar_w) * p / 100.0).round() as i32;
+        header.draw(&Rectangle::new([(x0, y), (x0 + filled, y + px(18.0))], sla_colour(p).filled()))?;
+        let pct = Text::new(
+            format!("{p:.1}% ({}/{})", c.met, c.met + c.breached),
+            (x0 + bar_w + px(8.0), y + px(9.0)),
+            font(16.0 * s).pos(Pos::new(HPos::Left, VPos::Center)),
+        );
+        header.draw(&pct)?;
+        y += px(23.0);
+    }
+
+    // Series: per-day stacked counts by category (largest categories first, the rest as "other").
+    let mut cats: Vec<String> = r.volume.by_category.iter().filter(|c| c.count > 0).map(|c| c.key.clone()).collect();
+    let other = cats.len() > MAX_CATEGORIES;
+    cats.truncate(if other { MAX_CATEGORIES - 1 } else { MAX_CATEGORIES });
+    let n = r.days.len().max(1);
+    let mut stacks: Vec<Vec<u64>> = vec![vec![0; n]; cats.len() + usize::from(other)];
+    for (i, d) in r.days.iter().enumerate() {
+        for (cat, &count) in &d.by_category {
+            let k = cats.iter().position(|c| c == cat).unwrap_or(cats.len());
+            if k < stacks.len() {
+                stacks[k][i] += count;
+            }
+        }
+    }
+    if other {
+        cats.push("other".into());
+    }
+    let max_day = r.days.iter().map(|d| d.created).max().unwrap_or(0);
+    let y_max = (max_day.max(4) as f64 * 1.15).ceil();
+    let frt_max_data = r.days.iter().filter_map(|d| d.first_response_median_minutes).max().unwrap_or(0);
+    let frt_max = (frt_max_data.max(60) as f64 * 1.15).ceil();
+
+    let labels: BTreeMap<i64, String> = r
+        .days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let l = if n <= 7 { d.date.format("%a %-d %b").to_string() } else { d.date.format("%-d").to_string() };
+            (i as i64, l)
+        })
+        .collect();
+    let x_range = -0.5f64..(n as f64 - 0.5);
+    let mut chart = ChartBuilder::on(&body)
+        .margin_left(px(16.0))
+        .margin_right(px(16.0))
+        .margin_bottom(px(12.0))
+        .x_label_area_size(px(44.0))
+        .y_label_area_size(px(70.0))
+        .right_y_label_area_size(px(80.0))
+        .build_cartesian_2d(x_range.clone(), 0f64..y_max)?
+        .set_secondary_coord(x_range, 0f64..frt_max);
+    let x_fmt = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 { labels.get(&(i as i64)).cloned().unwrap_or_default() } else { String::new() }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(if n <= 7 { n + 1 } else { n / 2 + 1 })
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .y_desc("tickets created")
+        .label_style(font(17.0 * s))
+        .axis_desc_style(font(18.0 * s))
+        .light_line_style(RGBColor(240, 240, 240))
+        .bold_line_style(RGBColor(225, 225, 225))
+        .draw()?;
+    chart
+        .configure_secondary_axes()
+        .y_desc("median first response (business min)")
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .label_style(font(17.0 * s).color(&LINE))
+        .axis_desc_style(font(18.0 * s).color(&LINE))
+        .draw()?;
+
+    let half = 0.36;
+    let mut base = vec![0u64; n];
+    for k in 0..cats.len() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let bars: Vec<Rectangle<(f64, f64)>> = (0..n)
+            .filter(|&i| stacks[k][i] > 0)
+            .map(|i| {
+                let (x, y0, y1) = (i as f64, base[i] as f64, (base[i] + stacks[k][i]) as f64);
+                Rectangle::new([(x - half, y0), (x + half, y1)], colour.filled())
+            })
+            .collect();
+        for i in 0..n {
+            base[i] += stacks[k][i];
+        }
+        chart.draw_series(bars)?;
+    }
+    // Day totals above the bars.
+    chart.draw_series(r.days.iter().enumerate().filter(|(_, d)| d.created > 0).map(|(i, d)| {
+        Text::new(
+            d.created.to_string(),
+            (i as f64, d.created as f64),
+            font(15.0 * s).pos(Pos::new(HPos::Center, VPos::Bottom)),
+        )
+    }))?;
+
+    let points: Vec<(f64, f64)> = r
+        .days
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.first_response_median_minutes.map(|m| (i as f64, m as f64)))
+        .collect();
+    if !points.is_empty() {
+        let stroke = px(3.0).max(1) as u32;
+        let dot = px(6.0).max(2);
+        chart.draw_secondary_series(LineSeries::new(points.clone(), LINE.stroke_width(stroke)))?;
+        chart.draw_secondary_series(points.iter().map(|&p| Circle::new(p, dot, LINE.filled())))?;
+    }
+    // Legend: one row under the headline, outside the plot so it never hides a bar.
+    let legend_style = font(17.0 * s);
+    let (mut x, y) = (px(24.0), px(112.0));
+    let sz = px(8.0);
+    for (k, cat) in cats.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        header.draw(&Rectangle::new([(x, y - sz), (x + 2 * sz, y + sz)], colour.filled()))?;
+        x += 2 * sz + px(6.0);
+        header.draw(&Text::new(cat.clone(), (x, y), legend_style.pos(Pos::new(HPos::Left, VPos::Center))))?;
+        x += header.estimate_text_size(cat, &legend_style)?.0 as i32 + px(18.0);
+    }
+    if !points.is_empty() {
+        let stroke = px(3.0).max(1) as u32;
+        header.draw(&PathElement::new(vec![(x, y), (x + 3 * sz, y)], LINE.stroke_width(stroke)))?;
+        header.draw(&Circle::new((x + 3 * sz / 2, y), px(5.0).max(2), LINE.filled()))?;
+        x += 3 * sz + px(6.0);
+        let label = "median first response (right axis)";
+        header.draw(&Text::new(label, (x, y), legend_style.color(&LINE).pos(Pos::new(HPos::Left, VPos::Center))))?;
+    }
+    if r.volume.total == 0 && points.is_empty() {
+        let (w, h) = body.dim_in_pixel();
+        body.draw(&Text::new(
+            "No tickets this period",
+            (w as i32 / 2, h as i32 / 2),
+            font(28.0 * s).color(&MUTED).pos(Pos::new(HPos::Center, VPos::Center)),
+        ))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::calendar::Calendar;
+    use crate::core::ids::TicketNo;
+    use crate::core::report::{
+        BacklogFacts, ClockBreach, Period, PeriodFacts, PeriodKind, SignalFacts, TicketFacts, build,
+    };
+    use crate::core::ticket::{Priority, SlaClock, State, TicketType};
+    use chrono::{Duration, NaiveDate, TimeZone, Utc};
+
+    fn sample(empty: bool) -> Report {
+        let tz = chrono_tz::Europe::London;
+        let period = Period::containing(NaiveDate::from_ymd_opt(2026, 3, 4).unwrap(), PeriodKind::Week, tz);
+        let cats = ["printing", "network", "identity", "email", "hardware", "software", "access", "vpn", "phones"];
+        let mut tickets = vec![];
+        if !empty {
+            let mut x: u64 = 42;
+            for n in 0..80 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let day = (x >> 33) % 7;
+                let hour = 8 + (x >> 40) % 9;
+                let created = period.start + Duration::days(day as i64) + Duration::hours(hour as i64);
+                let cat = cats[((x >> 20) % 9).min((x >> 24) % 9) as usize];
+                let mut f = TicketFacts::new(TicketNo(n), cat, TicketType::Incident, Priority::P3, created);
+                f.state = State::Open;
+                f.first_response_at = Some(created + Duration::minutes(5 + ((x >> 12) % 90) as i64));
+                if n % 9 == 0 {
+                    f.breaches.push(ClockBreach { clock: SlaClock::FirstResponse, due: created });
+                }
+                if n % 3 == 0 {
+                    f.resolutions.push(created + Duration::hours(3));
+                }
+                tickets.push(f);
+            }
+        }
+        let facts = PeriodFacts { tickets, fingerprints_30d: vec![] };
+        let at = Utc.with_ymd_and_hms(2026, 3, 9, 8, 0, 0).unwrap();
+        build(
+            &period,
+            &facts,
+            &PeriodFacts::default(),
+            &BacklogFacts::from_open(at, []),
+            &SignalFacts::default(),
+            &Calendar::always(),
+        )
+    }
+
+    fn png_size(png: &[u8]) -> (u32, u32) {
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(&png[12..16], b"IHDR");
+        let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        (be(&png[16..20]), be(&png[20..24]))
+    }
+
+    #[test]
+    fn renders_a_png_of_the_asked_size() {
+        let png = render_png(&sample(false), 1200, 675).unwrap();
+        assert_eq!(png_size(&png), (1200, 675));
+        if let Ok(path) = std::env::var("DESKBOT_CHART_OUT") {
+            std::fs::write(path, &png).unwrap();
+        }
+        // A real picture, not a blank one: a blank 1200×675 RGB PNG compresses to a few kilobytes.
+        assert!(png.len() > 15_000, "{}", png.len());
+    }
+
+    #[test]
+    fn renders_an_empty_report_and_other_sizes() {
+        let png = render_png(&sample(true), 1200, 675).unwrap();
+        assert_eq!(png_size(&png), (1200, 675));
+        let png = render_png(&sample(false), 600, 400).unwrap();
+        assert_eq!(png_size(&png), (600, 400));
+        assert!(render_png(&sample(true), 10, 10).is_err());
+    }
+
+    #[test]
+    fn renders_a_month() {
+        let mut r = sample(false);
+        let tz = chrono_tz::Europe::London;
+        let m = Period::containing(NaiveDate::from_ymd_opt(2026, 3, 4).unwrap(), PeriodKind::Month, tz);
+        let mut days = vec![];
+        for (i, date) in m.days().into_iter().enumerate() {
+            let mut d = r.days[i % 7].clone();
+            d.date = date;
+            days.push(d);
+        }
+        r.days = days;
+        let png = render_png(&r, 1200, 675).unwrap();
+        assert_eq!(png_size(&png), (1200, 675));
+        if let Ok(path) = std::env::var("DESKBOT_CHART_MONTH_OUT") {
+            std::fs::write(path, &png).unwrap();
+        }
+    }
+}

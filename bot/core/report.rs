@@ -1,0 +1,1430 @@
+//! Weekly and monthly management reports: the KPIs of `shared/notes/itsm-model.md` section 4, computed from compact
+//! per-ticket facts. No I/O: storage fills the input types from table columns, chat and the CLI show the result.
+//!
+//! # Inputs and cost
+//!
+//! [`build`] needs, for the period and for the previous one (for deltas), a [`PeriodFacts`]: the
+//! [`TicketFacts`] of every ticket with any activity in that period (created, first-answered, resolved, reopened, a
+//! breach or a vendor case event in it) plus the trailing-30-day fingerprint counts; and, once, a [`BacklogFacts`]
+//! snapshot (aggregate counts) and the operations [`SignalFacts`]. A superset of tickets is harmless: every KPI
+//! filters on its own timestamps. A store can select `WHERE updated_at >= previous.start AND created_at < end`
+//! (every change bumps `updated_at`), so a weekly report reads a week or two of tickets, never the whole table,
+//! and the backlog and fingerprint numbers are `GROUP BY` aggregates. The computation is linear in the tickets
+//! given (one business-time difference per first response).
+//!
+//! # Definitions (and where they differ from section 4)
+//!
+//! * All tickets flagged `merged` are left out of every KPI (their clocks are cancelled), except vendor cases.
+//! * **Volume:** tickets created in the period; split by category, by type and by source (staff or alert).
+//! * **First response:** business minutes on the given calendar from creation to the first human public reply,
+//!   minus time pending on the requester before it; over tickets first-answered in the period. Median and p90 are
+//!   both nearest-rank (the median of an even count is the lower middle value). `unanswered_past_target`: tickets
+//!   created in the period with no reply, not resolved, and a first-response target that passed before the period
+//!   ended (or before the snapshot, for a running period). Older ones are in `backlog.unanswered_past_target`.
+//! * **SLA compliance, per clock:** met ÷ (met + breached). A ticket is counted in the period in which its clock
+//!   stopped (first response: first reply; resolution: a resolution; next response: a resolution of a ticket on
+//!   which a next-response clock ran) or in which one of its breaches of that clock fell due while still running;
+//!   it is breached if that clock ever breached in any cycle (`everBreached`), so one ticket may count as breached
+//!   in two periods.
+//! * **Backlog:** active tickets (new, open, pending) at the snapshot, aged by wall-clock time since creation:
+//!   `< 1 d`, `1–3 d`, `3–7 d`, `7–30 d`, `≥ 30 d` (lower bounds inclusive).
+//! * **Reopen rate:** reopens in the period (from resolved *or* closed — deskbot reopens both, section 4 counts
+//!   closed only) ÷ distinct tickets resolved in the period.
+//! * **First-contact resolution:** of tickets resolved in the period and not deflected, those with at most one
+//!   human public reply and no reopen within 7 days of their first resolution (as known when the report is built).
+//! * **Deflection:** tickets resolved in the period by a runbook with no technician (`deflected`) ÷ all tickets
+//!   resolved in the period (section 4's chat-based definition needs chats without tickets, which deskbot does not
+//!   keep).
+//! * **Recurring issues:** fingerprints with at least 3 tickets created in the 30 days before the period's end;
+//!   the top five with their count in the 30 days before the previous period's end.
+//! * **Vendors:** per vendor, cases opened and closed in the period and the wall-clock minutes from opening to the
+//!   vendor's first response for responses in the period (vendor calendars are not known here).
+//! * **CSAT:** positive ÷ answered surveys of tickets resolved in the period.
+//! * **Operations:** patch compliant ÷ reporting devices, backups succeeded ÷ scheduled, restore tests passed ÷ run,
+//!   baseline controls done ÷ required, as given.
+//!
+//! # JSON schema (version 1)
+//!
+//! Times are RFC 3339 UTC, dates `YYYY-MM-DD` local to the report's time zone, durations whole business minutes,
+//! percentages 0–100 rounded to one decimal. A ratio with a zero denominator is `null`, never `NaN`. Keys are only
+//! ever added.
+//!
+//! ```text
+//! schema_version: 1
+//! period: {kind: "week"|"month", label, timezone, start, end}        end exclusive
+//! as_of: time of the backlog snapshot
+//! volume: {total, previous, change, staff, alert, previous_staff, previous_alert,
+//!          by_category: [{key, count, previous, change}], by_type: [same]}   sorted by count desc, key
+//! first_response: {answered, median_minutes, p90_minutes, previous_median_minutes, previous_p90_minutes,
+//!                  unanswered_past_target}
+//! sla: [{clock: "first_response"|"next_response"|"resolution", met, breached, percent, previous_percent}]
+//! backlog: {open, previous_open, unanswered_past_target,
+//!           age: {under_1d, from_1d_to_3d, from_3d_to_7d, from_7d_to_30d, over_30d}}
+//! resolved: {tickets, previous}
+//! reopen_rate, first_contact_resolution, deflection, csat: rate
+//! recurring: {count, previous_count, top: [{fingerprint, tickets, previous, change}]}
+//! vendors: [{vendor, opened, closed, responses, median_response_minutes}]   wall-clock minutes
+//! operations: {patch_compliance, backup_success, restore_tests, security_baseline}: rate
+//! days: [{date, created, by_category: {category: count}, first_responses, first_response_median_minutes}]
+//! rate = {count, of, percent, previous_percent}
+//! ```
+
+use super::calendar::Calendar;
+use super::ids::TicketNo;
+use super::ticket::{Event, EventKind, Priority, SlaClock, State, Ticket, TicketType, Timestamp};
+use chrono::{Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// Who raised a ticket: a person, or a monitoring alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    #[default]
+    Staff,
+    Alert,
+}
+
+/// A recorded breach: which clock, and when its target fell due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockBreach {
+    pub clock: SlaClock,
+    pub due: Timestamp,
+}
+
+/// A case escalated to a supplier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorCaseFacts {
+    pub vendor: String,
+    pub opened_at: Timestamp,
+    pub first_vendor_response_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+}
+
+/// What the report needs of one ticket: columns, plus short lists a store keeps beside them. Far smaller than
+/// the ticket's JSON; most lists are empty for most tickets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketFacts {
+    pub number: TicketNo,
+    pub category: String,
+    pub ticket_type: TicketType,
+    pub priority: Priority,
+    pub source: Source,
+    pub state: State,
+    pub created_at: Timestamp,
+    pub first_response_at: Option<Timestamp>,
+    pub first_response_due: Option<Timestamp>,
+    /// Waits on the requester before the first response (`None` end: still waiting); subtracted from the
+    /// first-response time like the SLA clock does. Usually empty.
+    pub first_response_pauses: Vec<(Timestamp, Option<Timestamp>)>,
+    /// Every time the ticket was resolved, oldest first. For a ticket never reopened this is just the
+    /// `resolved_at` column.
+    pub resolutions: Vec<Timestamp>,
+    /// Every reopen, oldest first (its length is the ticket's `reopen_count`).
+    pub reopens: Vec<Timestamp>,
+    /// Public replies by people (not the bot).
+    pub public_replies: u32,
+    /// Resolved by a runbook with no technician (the ticket's `deflected`).
+    pub deflected: bool,
+    /// Every recorded breach, any cycle.
+    pub breaches: Vec<ClockBreach>,
+    /// A next-response clock ran at least once (a requester message after a technician's reply).
+    pub next_response_ran: bool,
+    /// Satisfaction survey answer: `Some(true)` positive.
+    pub csat: Option<bool>,
+    /// Merged into another ticket (or marked duplicate/spam): left out of the KPIs.
+    pub merged: bool,
+    pub fingerprint: Option<String>,
+    pub vendor_cases: Vec<VendorCaseFacts>,
+}
+
+impl TicketFacts {
+    /// Facts of a ticket created at `created_at` with nothing else known yet (state `new`, raised by staff).
+    pub fn new(
+        number: TicketNo,
+        category: &str,
+        ticket_type: TicketType,
+        priority: Priority,
+        created_at: Timestamp,
+    ) -> TicketFacts {
+        TicketFacts {
+            number,
+            category: category.to_string(),
+            ticket_type,
+            priority,
+            source: Source::Staff,
+            state: State::New,
+            created_at,
+            first_response_at: None,
+            first_response_due: None,
+            first_response_pauses: vec![],
+            resolutions: vec![],
+            reopens: vec![],
+            public_replies: 0,
+            deflected: false,
+            breaches: vec![],
+            next_response_ran: false,
+            csat: None,
+            merged: false,
+            fingerprint: None,
+            vendor_cases: vec![],
+        }
+    }
+
+    /// Facts from a full ticket and its event log (for small stores, replays and tests). Source, CSAT, merge,
+    /// fingerprint and vendor cases are not on [`Ticket`]; set them afterwards.
+    pub fn from_ticket(t: &Ticket, events: &[Event]) -> TicketFacts {
+        let mut f = TicketFacts::new(t.number, &t.category, t.ticket_type, t.priority, t.created_at);
+        f.state = t.state;
+        f.first_response_at = t.first_response_at;
+        f.first_response_due = t.first_response_due;
+        f.first_response_pauses = t
+            .pauses
+            .iter()
+            .filter(|p| p.on == State::PendingUser && t.first_response_at.is_none_or(|r| p.from < r))
+            .map(|p| (p.from, p.to))
+            .collect();
+        f.deflected = t.deflected;
+        f.breaches = t.breaches.iter().map(|b| ClockBreach { clock: b.clock, due: b.due }).collect();
+        let mut replied = false;
+        for e in events {
+            match &e.kind {
+                EventKind::StateChanged { to: State::Resolved, .. } => f.resolutions.push(e.at),
+                EventKind::Reopened { .. } => f.reopens.push(e.at),
+                EventKind::PublicReply { .. } if e.actor.is_some() => {
+                    f.public_replies += 1;
+                    replied = true;
+                }
+                EventKind::RequesterMessage { .. } if replied => f.next_response_ran = true,
+                _ => {}
+            }
+        }
+        if f.resolutions.is_empty()
+            && let Some(r) = t.resolved_at
+        {
+            f.resolutions.push(r);
+        }
+        f
+    }
+
+    fn resolved_in(&self, p: &Period) -> bool {
+        self.resolutions.iter().any(|&r| p.contains(r))
+    }
+
+    /// Resolved (and not reopened since) at `t`.
+    fn resolved_at_instant(&self, t: Timestamp) -> bool {
+        let last_res = self.resolutions.iter().filter(|&&r| r < t).max();
+        let last_reopen = self.reopens.iter().filter(|&&r| r < t).max();
+        match (last_res, last_reopen) {
+            (Some(r), Some(o)) => r > o,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A fingerprint and how many (non-merged) tickets carry it in a window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerprintCount {
+    pub fingerprint: String,
+    pub tickets: u64,
+}
+
+/// Fingerprint counts over tickets created in the 30 days before `end` (what a store gets from
+/// `SELECT fingerprint, count(*) … WHERE created_at >= end - 30d AND created_at < end GROUP BY fingerprint`).
+pub fn fingerprint_counts(tickets: &[TicketFacts], end: Timestamp) -> Vec<FingerprintCount> {
+    let start = end - Duration::days(30);
+    let mut m: BTreeMap<&str, u64> = BTreeMap::new();
+    for t in tickets.iter().filter(|t| !t.merged && t.created_at >= start && t.created_at < end) {
+        if let Some(fp) = &t.fingerprint {
+            *m.entry(fp).or_default() += 1;
+        }
+    }
+    m.into_iter().map(|(k, v)| FingerprintCount { fingerprint: k.to_string(), tickets: v }).collect()
+}
+
+/// The tickets of one period and its trailing-30-day fingerprint counts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PeriodFacts {
+    /// Every ticket with activity in the period (a superset is fine).
+    pub tickets: Vec<TicketFacts>,
+    /// Counts per fingerprint over the 30 days before the period's end (see [`fingerprint_counts`]). Include
+    /// every fingerprint, not only those with 3 or more, so the previous period's list gives trends; a missing
+    /// fingerprint counts as 0.
+    pub fingerprints_30d: Vec<FingerprintCount>,
+}
+
+/// Open tickets by wall-clock age.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AgeBuckets {
+    pub under_1d: u64,
+    pub from_1d_to_3d: u64,
+    pub from_3d_to_7d: u64,
+    pub from_7d_to_30d: u64,
+    pub over_30d: u64,
+}
+
+impl AgeBuckets {
+    /// Counts one open ticket of age `age` (lower bounds inclusive: exactly 1 day old is `1–3 d`).
+    pub fn add(&mut self, age: Duration) {
+        let b = if age < Duration::days(1) {
+            &mut self.under_1d
+        } else if age < Duration::days(3) {
+            &mut self.from_1d_to_3d
+        } else if age < Duration::days(7) {
+            &mut self.from_3d_to_7d
+        } else if age < Duration::days(30) {
+            &mut self.from_7d_to_30d
+        } else {
+            &mut self.over_30d
+        };
+        *b += 1;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.under_1d + self.from_1d_to_3d + self.from_3d_to_7d + self.from_7d_to_30d + self.over_30d
+    }
+}
+
+/// The backlog at a snapshot instant: aggregates a store computes with one `GROUP BY` over active tickets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacklogFacts {
+    /// The snapshot instant (normally now); also the report's `as_of`.
+    pub at: Timestamp,
+    /// Active (not merged) tickets by age at `at`; their total is the backlog.
+    pub ages: AgeBuckets,
+    /// Active tickets with no reply whose first-response target is before `at`.
+    pub unanswered_past_target: u64,
+    /// The backlog at the previous period's end, if the store can tell (for the delta).
+    pub previous_open: Option<u64>,
+}
+
+impl BacklogFacts {
+    /// A snapshot from the creation times of the active tickets.
+    pub fn from_open(at: Timestamp, created: impl IntoIterator<Item = Timestamp>) -> BacklogFacts {
+        let mut ages = AgeBuckets::default();
+        for c in created {
+            ages.add(at - c);
+        }
+        BacklogFacts { at, ages, unanswered_past_target: 0, previous_open: None }
+    }
+}
+
+/// Operations signals for the period, each `(good, total)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SignalFacts {
+    /// (compliant, reporting) devices.
+    pub patch: (u64, u64),
+    /// (succeeded, scheduled) backup jobs.
+    pub backups: (u64, u64),
+    /// (passed, run) restore tests.
+    pub restores: (u64, u64),
+    /// (done, required) security baseline controls.
+    pub baseline: (u64, u64),
+}
+
+/// Week or month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeriodKind {
+    Week,
+    Month,
+}
+
+/// A reporting period in a time zone: a week (Monday 00:00 to the next Monday 00:00, local) or a calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub kind: PeriodKind,
+    pub tz: Tz,
+    /// The first local day.
+    pub first_day: NaiveDate,
+    pub start: Timestamp,
+    /// Exclusive.
+    pub end: Timestamp,
+}
+
+/// The first instant of local day `d` (a midnight skipped by a DST change moves to the first valid instant).
+fn local_midnight(tz: Tz, d: NaiveDate) -> Timestamp {
+    let mut naive = d.and_time(NaiveTime::MIN);
+    for _ in 0..6 {
+        match tz.from_local_datetime(&naive) {
+            chrono::LocalResult::Single(t) => return t.to_utc(),
+            chrono::LocalResult::Ambiguous(a, _) => return a.to_utc(),
+            chrono::LocalResult::None => naive += Duration::minutes(30),
+        }
+    }
+    tz.from_utc_datetime(&naive).to_utc()
+}
+
+impl Period {
+    /// The week or month containing local date `date` in `tz`.
+    pub fn containing(date: NaiveDate, kind: PeriodKind, tz: Tz) -> Period {
+        let first_day = match kind {
+            PeriodKind::Week => date - Duration::days(i64::from(date.weekday().num_days_from_monday())),
+            PeriodKind::Month => date.with_day(1).expect("day 1 exists"),
+        };
+        Period::starting(first_day, kind, tz)
+    }
+
+    fn starting(first_day: NaiveDate, kind: PeriodKind, tz: Tz) -> Period {
+        let next = Period::next_first_day(first_day, kind);
+        Period { kind, tz, first_day, start: local_midnight(tz, first_day), end: local_midnight(tz, next) }
+    }
+
+    fn next_first_day(first_day: NaiveDate, kind: PeriodKind) -> NaiveDate {
+        match kind {
+            PeriodKind::Week => first_day + Duration::days(7),
+            PeriodKind::Month => first_day + Months::new(1),
+        }
+    }
+
+    /// The period just before.
+    pub fn previous(&self) -> Period {
+        let first = match self.kind {
+            PeriodKind::Week => self.first_day - Duration::days(7),
+            PeriodKind::Month => self.first_day - Months::new(1),
+        };
+        Period::starting(first, self.kind, self.tz)
+    }
+
+    /// The period just after.
+    pub fn next(&self) -> Period {
+        Period::starting(Period::next_first_day(self.first_day, self.kind), self.kind, self.tz)
+    }
+
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.start <= t && t < self.end
+    }
+
+    /// The local days of the period, in order.
+    pub fn days(&self) -> Vec<NaiveDate> {
+        let next = Period::next_first_day(self.first_day, self.kind);
+        self.first_day.iter_days().take_while(|d| *d < next).collect()
+    }
+
+    /// "week of 2 Mar 2026" or "March 2026".
+    pub fn label(&self) -> String {
+        match self.kind {
+            PeriodKind::Week => format!("week of {}", self.first_day.format("%-d %b %Y")),
+            PeriodKind::Month => self.first_day.format("%B %Y").to_string(),
+        }
+    }
+
+    fn local_day(&self, t: Timestamp) -> NaiveDate {
+        t.with_timezone(&self.tz).date_naive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output
+
+/// The period as shown in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodInfo {
+    pub kind: PeriodKind,
+    pub label: String,
+    pub timezone: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+/// A count with the previous period's and the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountDelta {
+    pub key: String,
+    pub count: u64,
+    pub previous: u64,
+    pub change: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Volume {
+    pub total: u64,
+    pub previous: u64,
+    pub change: i64,
+    pub staff: u64,
+    pub alert: u64,
+    pub previous_staff: u64,
+    pub previous_alert: u64,
+    pub by_category: Vec<CountDelta>,
+    pub by_type: Vec<CountDelta>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FirstResponse {
+    /// Tickets first-answered in the period.
+    pub answered: u64,
+    pub median_minutes: Option<i64>,
+    pub p90_minutes: Option<i64>,
+    pub previous_median_minutes: Option<i64>,
+    pub previous_p90_minutes: Option<i64>,
+    pub unanswered_past_target: u64,
+}
+
+/// `count` of `of`, as a percentage (rounded to 0.1), with the previous period's percentage.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rate {
+    pub count: u64,
+    pub of: u64,
+    pub percent: Option<f64>,
+    pub previous_percent: Option<f64>,
+}
+
+impl Rate {
+    fn new(count: u64, of: u64, previous: Option<(u64, u64)>) -> Rate {
+        Rate { count, of, percent: percent(count, of), previous_percent: previous.and_then(|(c, o)| percent(c, o)) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClockCompliance {
+    pub clock: SlaClock,
+    pub met: u64,
+    pub breached: u64,
+    pub percent: Option<f64>,
+    pub previous_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Backlog {
+    pub open: u64,
+    pub previous_open: Option<u64>,
+    pub unanswered_past_target: u64,
+    pub age: AgeBuckets,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    pub tickets: u64,
+    pub previous: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecurringIssue {
+    pub fingerprint: String,
+    pub tickets: u64,
+    pub previous: u64,
+    pub change: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recurring {
+    /// Fingerprints with 3 or more tickets in the trailing 30 days.
+    pub count: u64,
+    pub previous_count: u64,
+    pub top: Vec<RecurringIssue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VendorStats {
+    pub vendor: String,
+    pub opened: u64,
+    pub closed: u64,
+    pub responses: u64,
+    /// Wall-clock minutes, nearest-rank median.
+    pub median_response_minutes: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Operations {
+    pub patch_compliance: Rate,
+    pub backup_success: Rate,
+    pub restore_tests: Rate,
+    pub security_baseline: Rate,
+}
+
+/// One local day, for the chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayStats {
+    pub date: NaiveDate,
+    pub created: u64,
+    pub by_category: BTreeMap<String, u64>,
+    pub first_responses: u64,
+    pub first_response_median_minutes: Option<i64>,
+}
+
+/// A management report; see the module doc for the JSON schema.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub period: PeriodInfo,
+    pub as_of: Timestamp,
+    pub volume: Volume,
+    pub first_response: FirstResponse,
+    pub sla: Vec<ClockCompliance>,
+    pub backlog: Backlog,
+    pub resolved: Resolved,
+    pub reopen_rate: Rate,
+    pub first_contact_resolution: Rate,
+    pub deflection: Rate,
+    pub csat: Rate,
+    pub recurring: Recurring,
+    pub vendors: Vec<VendorStats>,
+    pub operations: Operations,
+    pub days: Vec<DayStats>,
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Computation
+
+/// `num / den` as a percentage rounded to one decimal; `None` when `den` is 0.
+fn percent(num: u64, den: u64) -> Option<f64> {
+    (den > 0).then(|| (num as f64 * 1000.0 / den as f64).round() / 10.0)
+}
+
+/// Nearest-rank percentile of sorted values: the value at rank `ceil(p/100 × n)` (at least 1).
+fn nearest_rank(sorted: &[i64], p: u64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len() as u64;
+    let rank = (p * n).div_ceil(100).max(1);
+    Some(sorted[(rank - 1) as usize])
+}
+
+fn sorted(mut v: Vec<i64>) -> Vec<i64> {
+    v.sort_unstable();
+    v
+}
+
+/// Everything that is computed the same way for this period and the previous one.
+#[derive(Default)]
+struct Stats {
+    total: u64,
+    staff: u64,
+    alert: u64,
+    by_category: BTreeMap<String, u64>,
+    by_type: BTreeMap<String, u64>,
+    frt: Vec<i64>,
+    unanswered_past_target: u64,
+    sla: BTreeMap<SlaClock, (u64, u64)>,
+    resolved: u64,
+    reopens: u64,
+    fcr: (u64, u64),
+    deflected: u64,
+    csat: (u64, u64),
+    vendors: BTreeMap<String, (u64, u64, Vec<i64>)>,
+    days: BTreeMap<NaiveDate, (BTreeMap<String, u64>, Vec<i64>)>,
+}
+
+fn stats(p: &Period, facts: &PeriodFacts, cal: &Calendar, as_of: Timestamp) -> Stats {
+    let mut s = Stats::default();
+    let cutoff = p.end.min(as_of);
+    for t in &facts.tickets {
+        for v in &t.vendor_cases {
+            let e = s.vendors.entry(v.vendor.clone()).or_default();
+            e.0 += u64::from(p.contains(v.opened_at));
+            e.1 += u64::from(v.closed_at.is_some_and(|c| p.contains(c)));
+            if let Some(r) = v.first_vendor_response_at.filter(|&r| p.contains(r)) {
+                e.2.push((r - v.opened_at).num_minutes().max(0));
+            }
+        }
+        if t.merged {
+            continue;
+        }
+        if p.contains(t.created_at) {
+            s.total += 1;
+            match t.source {
+                Source::Staff => s.staff += 1,
+                Source::Alert => s.alert += 1,
+            }
+            *s.by_category.entry(t.category.clone()).or_default() += 1;
+            *s.by_type.entry(t.ticket_type.to_string()).or_default() += 1;
+            *s.days.entry(p.local_day(t.created_at)).or_default().0.entry(t.category.clone()).or_default() += 1;
+            let answered = t.first_response_at.is_some_and(|r| r < cutoff);
+            if !answered && t.first_response_due.is_some_and(|d| d <= cutoff) && !t.resolved_at_instant(cutoff) {
+                s.unanswered_past_target += 1;
+            }
+        }
+        if let Some(r) = t.first_response_at.filter(|&r| p.contains(r)) {
+            let mins = cal.elapsed_with_pauses(t.created_at, r, &t.first_response_pauses).num_minutes();
+            s.frt.push(mins);
+            s.days.entry(p.local_day(r)).or_default().1.push(mins);
+        }
+        let resolved_here = t.resolved_in(p);
+        for clock in [SlaClock::FirstResponse, SlaClock::NextResponse, SlaClock::Resolution] {
+            let stopped = match clock {
+                SlaClock::FirstResponse => t.first_response_at.is_some_and(|r| p.contains(r)),
+                SlaClock::NextResponse => t.next_response_ran && resolved_here,
+                SlaClock::Resolution => resolved_here,
+            };
+            let still_running_at_end = match clock {
+                SlaClock::FirstResponse => t.first_response_at.is_none_or(|r| r >= p.end),
+                _ => !t.resolved_at_instant(p.end),
+            };
+            let breached_here =
+                still_running_at_end && t.breaches.iter().any(|b| b.clock == clock && p.contains(b.due));
+            if stopped || breached_here {
+                let e = s.sla.entry(clock).or_default();
+                if t.breaches.iter().any(|b| b.clock == clock) {
+                    e.1 += 1;
+                } else {
+                    e.0 += 1;
+                }
+            }
+        }
+        s.reopens += t.reopens.iter().filter(|&&r| p.contains(r)).count() as u64;
+        if resolved_here {
+            s.resolved += 1;
+            if t.deflected {
+                s.deflected += 1;
+            } else {
+                s.fcr.1 += 1;
+                let first = t.resolutions.iter().min().copied().unwrap_or(t.created_at);
+                let reopened_soon = t.reopens.iter().any(|&o| o >= first && o <= first + Duration::days(7));
+                if t.public_replies <= 1 && !reopened_soon {
+                    s.fcr.0 += 1;
+                }
+            }
+            if let Some(c) = t.csat {
+                s.csat.0 += u64::from(c);
+                s.csat.1 += 1;
+            }
+        }
+    }
+    s.frt.sort_unstable();
+    s
+}
+
+fn deltas(this: &BTreeMap<String, u64>, prev: &BTreeMap<String, u64>) -> Vec<CountDelta> {
+    let keys: BTreeSet<&String> = this.keys().chain(prev.keys()).collect();
+    let mut out: Vec<CountDelta> = keys
+        .into_iter()
+        .map(|k| {
+            let (c, p) = (this.get(k).copied().unwrap_or(0), prev.get(k).copied().unwrap_or(0));
+            CountDelta { key: k.clone(), count: c, previous: p, change: c as i64 - p as i64 }
+        })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(b.previous.cmp(&a.previous)).then(a.key.cmp(&b.key)));
+    out
+}
+
+/// Fingerprints seen at least this often in 30 days are recurring issues.
+pub const RECURRING_MIN_TICKETS: u64 = 3;
+
+fn recurring(this: &[FingerprintCount], prev: &[FingerprintCount]) -> Recurring {
+    let prev_map: BTreeMap<&str, u64> = prev.iter().map(|f| (f.fingerprint.as_str(), f.tickets)).collect();
+    let mut hot: Vec<&FingerprintCount> = this.iter().filter(|f| f.tickets >= RECURRING_MIN_TICKETS).collect();
+    hot.sort_by(|a, b| b.tickets.cmp(&a.tickets).then(a.fingerprint.cmp(&b.fingerprint)));
+    Recurring {
+        count: hot.len() as u64,
+        previous_count: prev.iter().filter(|f| f.tickets >= RECURRING_MIN_TICKETS).count() as u64,
+        top: hot
+            .iter()
+            .take(5)
+            .map(|f| {
+                let p = prev_map.get(f.fingerprint.as_str()).copied().unwrap_or(0);
+                RecurringIssue {
+                    fingerprint: f.fingerprint.clone(),
+                    tickets: f.tickets,
+                    previous: p,
+                    change: f.tickets as i64 - p as i64,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Builds the report for `period` (`prev_facts` are the facts of `period.previous()`). Never panics on empty input;
+/// every ratio with nothing to divide by is `None`.
+pub fn build(
+    period: &Period,
+    facts: &PeriodFacts,
+    prev_facts: &PeriodFacts,
+    backlog: &BacklogFacts,
+    signals: &SignalFacts,
+    calendar: &Calendar,
+) -> Report {
+    let prev_period = period.previous();
+    let as_of = backlog.at;
+    let s = stats(period, facts, calendar, as_of);
+    let ps = stats(&prev_period, prev_facts, calendar, as_of);
+
+    let sla = [SlaClock::FirstResponse, SlaClock::NextResponse, SlaClock::Resolution]
+        .into_iter()
+        .map(|clock| {
+            let (met, breached) = s.sla.get(&clock).copied().unwrap_or_default();
+            let (pm, pb) = ps.sla.get(&clock).copied().unwrap_or_default();
+            ClockCompliance {
+                clock,
+                met,
+                breached,
+                percent: percent(met, met + breached),
+                previous_percent: percent(pm, pm + pb),
+            }
+        })
+        .collect();
+
+    let vendors = s
+        .vendors
+        .iter()
+        .filter(|(_, (o, c, r))| *o + *c > 0 || !r.is_empty())
+        .map(|(v, (opened, closed, responses))| {
+            let r = sorted(responses.clone());
+            VendorStats {
+                vendor: v.clone(),
+                opened: *opened,
+                closed: *closed,
+                responses: r.len() as u64,
+                median_response_minutes: nearest_rank(&r, 50),
+            }
+        })
+        .collect();
+
+    let days = period
+        .days()
+        .into_iter()
+        .map(|date| {
+            let (cats, frt) = s.days.get(&date).cloned().unwrap_or_default();
+            let frt = sorted(frt);
+            DayStats {
+                date,
+                created: cats.values().sum(),
+                by_category: cats,
+                first_responses: frt.len() as u64,
+                first_response_median_minutes: nearest_rank(&frt, 50),
+            }
+        })
+        .collect();
+
+    let sig = |(a, b): (u64, u64)| Rate::new(a, b, None);
+    Report {
+        schema_version: 1,
+        period: PeriodInfo {
+            kind: period.kind,
+            label: period.label(),
+            timezone: period.tz.name().to_string(),
+            start: period.start,
+            end: period.end,
+        },
+        as_of,
+        volume: Volume {
+            total: s.total,
+            previous: ps.total,
+            change: s.total as i64 - ps.total as i64,
+            staff: s.staff,
+            alert: s.alert,
+            previous_staff: ps.staff,
+            previous_alert: ps.alert,
+            by_category: deltas(&s.by_category, &ps.by_category),
+            by_type: deltas(&s.by_type, &ps.by_type),
+        },
+        first_response: FirstResponse {
+            answered: s.frt.len() as u64,
+            median_minutes: nearest_rank(&s.frt, 50),
+            p90_minutes: nearest_rank(&s.frt, 90),
+            previous_median_minutes: nearest_rank(&ps.frt, 50),
+            previous_p90_minutes: nearest_rank(&ps.frt, 90),
+            unanswered_past_target: s.unanswered_past_target,
+        },
+        sla,
+        backlog: Backlog {
+            open: backlog.ages.total(),
+            previous_open: backlog.previous_open,
+            unanswered_past_target: backlog.unanswered_past_target,
+            age: backlog.ages,
+        },
+        resolved: Resolved { tickets: s.resolved, previous: ps.resolved },
+        reopen_rate: Rate::new(s.reopens, s.resolved, Some((ps.reopens, ps.resolved))),
+        first_contact_resolution: Rate::new(s.fcr.0, s.fcr.1, Some(ps.fcr)),
+        deflection: Rate::new(s.deflected, s.resolved, Some((ps.deflected, ps.resolved))),
+        csat: Rate::new(s.csat.0, s.csat.1, Some(ps.csat)),
+        recurring: recurring(&facts.fingerprints_30d, &prev_facts.fingerprints_30d),
+        vendors,
+        operations: Operations {
+            patch_compliance: sig(signals.patch),
+            backup_success: sig(signals.backups),
+            restore_tests: sig(signals.restores),
+            security_baseline: sig(signals.baseline),
+        },
+        days,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Text
+
+/// "25 min", "3h 10m", "2d 4h" (business minutes are shown as they are; a business day is not 24 h).
+pub fn minutes_text(m: i64) -> String {
+    if m < 60 {
+        format!("{m} min")
+    } else if m < 48 * 60 {
+        format!("{}h {:02}m", m / 60, m % 60)
+    } else {
+        format!("{}d {}h", m / (24 * 60), m % (24 * 60) / 60)
+    }
+}
+
+fn signed(n: i64) -> String {
+    if n > 0 {
+        format!("+{n}")
+    } else if n < 0 {
+        format!("−{}", -n)
+    } else {
+        "±0".into()
+    }
+}
+
+fn pct_text(p: Option<f64>) -> String {
+    p.map_or_else(|| "n/a".into(), |p| format!("{p:.1}%"))
+}
+
+/// ", +2.5 pts" when both percentages are known.
+fn pts_text(now: Option<f64>, prev: Option<f64>) -> String {
+    match (now, prev) {
+        (Some(a), Some(b)) => {
+            let d = ((a - b) * 10.0).round() / 10.0;
+            if d > 0.0 {
+                format!(", +{d:.1} pts")
+            } else if d < 0.0 {
+                format!(", −{:.1} pts", -d)
+            } else {
+                ", ±0 pts".into()
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+fn minutes_delta(now: Option<i64>, prev: Option<i64>) -> String {
+    match (now, prev) {
+        (Some(a), Some(b)) if a >= b => format!(" (+{} vs {})", minutes_text(a - b), minutes_text(b)),
+        (Some(a), Some(b)) => format!(" (−{} vs {})", minutes_text(b - a), minutes_text(b)),
+        _ => String::new(),
+    }
+}
+
+impl Report {
+    /// The SLA line for one clock, if the report has it.
+    pub fn clock(&self, clock: SlaClock) -> Option<&ClockCompliance> {
+        self.sla.iter().find(|c| c.clock == clock)
+    }
+
+    /// A chat summary: headline numbers with changes against the previous period, then details.
+    pub fn text(&self, tz: Tz) -> String {
+        let vs = match self.period.kind {
+            PeriodKind::Week => "last week",
+            PeriodKind::Month => "last month",
+        };
+        let mut o = String::new();
+        let v = &self.volume;
+        let _ = writeln!(o, "IT helpdesk report, {} ({})", self.period.label, self.period.timezone);
+        let _ = writeln!(
+            o,
+            "• Tickets: {} ({} vs {vs}) — {} from staff, {} from alerts",
+            v.total,
+            signed(v.change),
+            v.staff,
+            v.alert
+        );
+        let fr = &self.first_response;
+        let fr_line = match (fr.median_minutes, fr.p90_minutes) {
+            (Some(m), Some(p)) => format!(
+                "median {}{}, 90% within {} (business hours, {} answered)",
+                minutes_text(m),
+                minutes_delta(fr.median_minutes, fr.previous_median_minutes),
+                minutes_text(p),
+                fr.answered
+            ),
+            _ => "no tickets answered".into(),
+        };
+        let _ = writeln!(o, "• First response: {fr_line}; {} unanswered past target", fr.unanswered_past_target);
+        let sla: Vec<String> = self
+            .sla
+            .iter()
+            .filter(|c| c.met + c.breached > 0)
+            .map(|c| {
+                format!(
+                    "{} {} ({}/{}{})",
+                    c.clock.label(),
+                    pct_text(c.percent),
+                    c.met,
+                    c.met + c.breached,
+                    pts_text(c.percent, c.previous_percent),
+                )
+            })
+            .collect();
+        let sla = if sla.is_empty() { "nothing measured".to_string() } else { sla.join(", ") };
+        let _ = writeln!(o, "• SLA met: {sla}");
+        let b = &self.backlog;
+        let delta = b.previous_open.map(|p| format!(" ({} vs {vs})", signed(b.open as i64 - p as i64)));
+        let _ = writeln!(
+            o,
+            "• Backlog: {} open{}; {} older than 30 days; {} unanswered past target",
+            b.open,
+            delta.unwrap_or_default(),
+            b.age.over_30d,
+            b.unanswered_past_target
+        );
+        let _ = writeln!(
+            o,
+            "• Resolved: {} ({} vs {vs}); reopened {}; first-contact {}; deflected by runbooks {}",
+            self.resolved.tickets,
+            signed(self.resolved.tickets as i64 - self.resolved.previous as i64),
+            pct_text(self.reopen_rate.percent),
+            pct_text(self.first_contact_resolution.percent),
+            pct_text(self.deflection.percent),
+        );
+        if self.csat.of > 0 {
+            let _ = writeln!(
+                o,
+                "• Satisfaction: {} positive ({} answers{})",
+                pct_text(self.csat.percent),
+                self.csat.of,
+                pts_text(self.csat.percent, self.csat.previous_percent),
+            );
+        }
+        o.push('\n');
+        let list = |items: &[CountDelta]| -> String {
+            items.iter().map(|c| format!("{} {} ({})", c.key, c.count, signed(c.change))).collect::<Vec<_>>().join(", ")
+        };
+        if !v.by_category.is_empty() {
+            let _ = writeln!(o, "By category: {}", list(&v.by_category));
+            let _ = writeln!(o, "By type: {}", list(&v.by_type));
+        }
+        let a = &b.age;
+        let _ = writeln!(
+            o,
+            "Backlog age: <1d {} · 1–3d {} · 3–7d {} · 7–30d {} · >30d {}",
+            a.under_1d, a.from_1d_to_3d, a.from_3d_to_7d, a.from_7d_to_30d, a.over_30d
+        );
+        let r = &self.recurring;
+        let _ = write!(o, "Recurring issues (3+ tickets in 30 days): {} ({} vs {vs})", r.count, r.previous_count);
+        if !r.top.is_empty() {
+            let top: Vec<String> =
+                r.top.iter().map(|i| format!("{} {} ({})", i.fingerprint, i.tickets, signed(i.change))).collect();
+            let _ = write!(o, " — {}", top.join(", "));
+        }
+        o.push('\n');
+        for vd in &self.vendors {
+            let resp = vd.median_response_minutes.map(|m| format!(", median first response {}", minutes_text(m)));
+            let _ = writeln!(
+                o,
+                "Vendor {}: {} opened, {} closed{}",
+                vd.vendor,
+                vd.opened,
+                vd.closed,
+                resp.unwrap_or_default()
+            );
+        }
+        let op = &self.operations;
+        let ops: Vec<String> = [
+            ("patched", &op.patch_compliance),
+            ("backups", &op.backup_success),
+            ("restore tests", &op.restore_tests),
+            ("security baseline", &op.security_baseline),
+        ]
+        .iter()
+        .filter(|(_, r)| r.of > 0)
+        .map(|(n, r)| format!("{n} {} ({}/{})", pct_text(r.percent), r.count, r.of))
+        .collect();
+        if !ops.is_empty() {
+            let _ = writeln!(o, "Operations: {}", ops.join(" · "));
+        }
+        let _ = write!(o, "As of {}", self.as_of.with_timezone(&tz).format("%a %-d %b %Y %H:%M %Z"));
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::calendar::CalendarSpec;
+    use chrono::{DateTime, Utc};
+
+    fn t(s: &str) -> Timestamp {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+    const LONDON: Tz = chrono_tz::Europe::London;
+
+    /// Mon–Fri 09:00–17:00 London (GMT in early March, so local = UTC).
+    fn office() -> Calendar {
+        let day = vec!["09:00-17:00".to_string()];
+        Calendar::new(
+            "office",
+            &CalendarSpec {
+                timezone: "Europe/London".into(),
+                mon: day.clone(),
+                tue: day.clone(),
+                wed: day.clone(),
+                thu: day.clone(),
+                fri: day,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn tk(n: i64, cat: &str, ty: TicketType, created: &str) -> TicketFacts {
+        TicketFacts::new(TicketNo(n), cat, ty, Priority::P3, t(created))
+    }
+
+    fn answered(mut f: TicketFacts, at: &str) -> TicketFacts {
+        f.first_response_at = Some(t(at));
+        f.public_replies = 1;
+        f.state = State::Open;
+        f
+    }
+
+    fn resolved(mut f: TicketFacts, at: &str) -> TicketFacts {
+        f.resolutions.push(t(at));
+        f.state = State::Resolved;
+        f
+    }
+
+    /// Week of Mon 2 Mar 2026 (London = UTC). First-response business minutes are in the comments.
+    fn this_week() -> PeriodFacts {
+        let mut tickets = vec![];
+        // #1 Mon 09:00, answered 09:10 → 10; resolved Mon with one reply, no reopen → first contact.
+        tickets.push(resolved(
+            answered(tk(1, "printing", TicketType::Incident, "2026-03-02T09:00:00Z"), "2026-03-02T09:10:00Z"),
+            "2026-03-02T10:00:00Z",
+        ));
+        // #2 Mon 16:00, answered Tue 10:00 → 60 + 60 = 120; FR breached (due Mon 16:30); still open.
+        let mut t2 = answered(tk(2, "printing", TicketType::Incident, "2026-03-02T16:00:00Z"), "2026-03-03T10:00:00Z");
+        t2.breaches.push(ClockBreach { clock: SlaClock::FirstResponse, due: t("2026-03-02T16:30:00Z") });
+        tickets.push(t2);
+        // #3 Tue 12:00, answered 12:30 → 30; resolved Tue, reopened Wed, resolved again Thu; 2 replies.
+        let mut t3 = resolved(
+            answered(tk(3, "network", TicketType::Incident, "2026-03-03T12:00:00Z"), "2026-03-03T12:30:00Z"),
+            "2026-03-03T13:00:00Z",
+        );
+        t3.reopens.push(t("2026-03-04T09:00:00Z"));
+        t3.resolutions.push(t("2026-03-05T09:00:00Z"));
+        t3.public_replies = 2;
+        t3.csat = Some(false);
+        tickets.push(t3);
+        // #4 Wed 10:00, deflected by a runbook, never answered by a person; CSAT positive.
+        let mut t4 = resolved(tk(4, "identity", TicketType::Request, "2026-03-04T10:00:00Z"), "2026-03-04T10:05:00Z");
+        t4.deflected = true;
+        t4.csat = Some(true);
+        tickets.push(t4);
+        // #5 Fri 16:00, answered Mon 9 Mar 10:00 (next period): unanswered at the end of this one, FR due Fri
+        // 16:30 and breached then.
+        let mut t5 = tk(5, "network", TicketType::Incident, "2026-03-06T16:00:00Z");
+        t5.first_response_due = Some(t("2026-03-06T16:30:00Z"));
+        t5.breaches.push(ClockBreach { clock: SlaClock::FirstResponse, due: t("2026-03-06T16:30:00Z") });
+        t5.first_response_at = Some(t("2026-03-09T10:00:00Z"));
+        tickets.push(t5);
+        // #6 Sat 7 Mar 11:00 (an alert), answered Sun 12:00 → 0 business minutes (weekend).
+        let mut t6 = answered(tk(6, "network", TicketType::Incident, "2026-03-07T11:00:00Z"), "2026-03-08T12:00:00Z");
+        t6.source = Source::Alert;
+        tickets.push(t6);
+        // #7 created last week Fri 27 Feb 15:00, answered this Mon 10:00 → 120 (Fri) + 60 (Mon) = 180; resolved
+        // this Tue with a resolution breach.
+        let mut t7 = resolved(
+            answered(tk(7, "printing", TicketType::Request, "2026-02-27T15:00:00Z"), "2026-03-02T10:00:00Z"),
+            "2026-03-03T16:00:00Z",
+        );
+        t7.breaches.push(ClockBreach { clock: SlaClock::Resolution, due: t("2026-03-03T09:00:00Z") });
+        tickets.push(t7);
+        // #8 Thu 11:00, answered 11:45 → 45, after 15 min pending on the requester (11:10–11:25): 30.
+        let mut t8 = answered(tk(8, "email", TicketType::Request, "2026-03-05T11:00:00Z"), "2026-03-05T11:45:00Z");
+        t8.first_response_pauses.push((t("2026-03-05T11:10:00Z"), Some(t("2026-03-05T11:25:00Z"))));
+        tickets.push(t8);
+        // #9 merged: ignored everywhere.
+        let mut t9 = answered(tk(9, "printing", TicketType::Incident, "2026-03-02T09:30:00Z"), "2026-03-02T09:31:00Z");
+        t9.merged = true;
+        tickets.push(t9);
+        // Vendor case on #3: opened Tue 13:00, vendor answered Tue 16:00 (180 wall-clock minutes), closed Thu.
+        tickets[2].vendor_cases.push(VendorCaseFacts {
+            vendor: "Acme ISP".into(),
+            opened_at: t("2026-03-03T13:00:00Z"),
+            first_vendor_response_at: Some(t("2026-03-03T16:00:00Z")),
+            closed_at: Some(t("2026-03-05T08:00:00Z")),
+        });
+        let fp = |f: &str, n: u64| FingerprintCount { fingerprint: f.into(), tickets: n };
+        PeriodFacts {
+            tickets,
+            fingerprints_30d: vec![fp("vpn-drop", 5), fp("printer-jam", 3), fp("wifi-floor2", 2), fp("a", 3)],
+        }
+    }
+
+    fn last_week() -> PeriodFacts {
+        // Two printing incidents, one answered after 20 and one after 40 minutes; one resolved with FR met.
+        let a = resolved(
+            answered(tk(10, "printing", TicketType::Incident, "2026-02-23T09:00:00Z"), "2026-02-23T09:20:00Z"),
+            "2026-02-23T12:00:00Z",
+        );
+        let b = answered(tk(11, "printing", TicketType::Incident, "2026-02-24T09:00:00Z"), "2026-02-24T09:40:00Z");
+        let fp = |f: &str, n: u64| FingerprintCount { fingerprint: f.into(), tickets: n };
+        PeriodFacts { tickets: vec![a, b], fingerprints_30d: vec![fp("vpn-drop", 3), fp("printer-jam", 1)] }
+    }
+
+    fn week() -> Period {
+        Period::containing(d("2026-03-04"), PeriodKind::Week, LONDON)
+    }
+
+    fn backlog() -> BacklogFacts {
+        let at = t("2026-03-09T08:00:00Z");
+        let created = ["2026-03-09T07:00:00Z", "2026-03-08T08:00:00Z", "2026-03-05T08:00:00Z", "2026-02-01T00:00:00Z"];
+        let mut b = BacklogFacts::from_open(at, created.map(t));
+        b.unanswered_past_target = 1;
+        b.previous_open = Some(6);
+        b
+    }
+
+    fn report() -> Report {
+        let signals = SignalFacts { patch: (190, 200), backups: (49, 50), restores: (2, 2), baseline: (8, 10) };
+        build(&week(), &this_week(), &last_week(), &backlog(), &signals, &office())
+    }
+
+    #[test]
+    fn periods_are_local_weeks_and_months() {
+        let w = week();
+        assert_eq!(w.first_day, d("2026-03-02"));
+        assert_eq!((w.start, w.end), (t("2026-03-02T00:00:00Z"), t("2026-03-09T00:00:00Z")));
+        assert_eq!(w.previous().start, t("2026-02-23T00:00:00Z"));
+        assert_eq!(w.label(), "week of 2 Mar 2026");
+        // The week of the spring change has 167 hours; midnight London = 23:00 UTC in summer.
+        let dst = Period::containing(d("2026-03-29"), PeriodKind::Week, LONDON);
+        assert_eq!((dst.start, dst.end), (t("2026-03-23T00:00:00Z"), t("2026-03-29T23:00:00Z")));
+        let m = Period::containing(d("2026-03-31"), PeriodKind::Month, LONDON);
+        assert_eq!((m.start, m.end), (t("2026-03-01T00:00:00Z"), t("2026-03-31T23:00:00Z")));
+        assert_eq!(m.days().len(), 31);
+        assert_eq!(m.label(), "March 2026");
+        let jan = Period::containing(d("2026-01-15"), PeriodKind::Month, chrono_tz::America::New_York);
+        assert_eq!(jan.previous().start, t("2025-12-01T05:00:00Z"));
+        assert_eq!(jan.next().first_day, d("2026-02-01"));
+        assert_eq!(jan.next().days().len(), 28);
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        assert_eq!(nearest_rank(&[], 50), None);
+        assert_eq!(nearest_rank(&[7], 90), Some(7));
+        // n = 6: median rank ceil(3) = 3 → lower middle; p90 rank ceil(5.4) = 6.
+        assert_eq!(nearest_rank(&[0, 10, 30, 30, 120, 180], 50), Some(30));
+        assert_eq!(nearest_rank(&[0, 10, 30, 30, 120, 180], 90), Some(180));
+        // n = 10: p90 rank 9.
+        let ten: Vec<i64> = (1..=10).collect();
+        assert_eq!(nearest_rank(&ten, 90), Some(9));
+        assert_eq!(nearest_rank(&ten, 50), Some(5));
+    }
+
+    #[test]
+    fn volume_by_category_type_and_source_with_deltas() {
+        let r = report();
+        let v = &r.volume;
+        // Created this week: #1–#6 and #8 (7); #7 was created last week, #9 is merged.
+        assert_eq!((v.total, v.previous, v.change), (7, 2, 5));
+        assert_eq!((v.staff, v.alert), (6, 1));
+        let cats: Vec<(&str, u64, u64, i64)> =
+            v.by_category.iter().map(|c| (c.key.as_str(), c.count, c.previous, c.change)).collect();
+        assert_eq!(cats, vec![("network", 3, 0, 3), ("printing", 2, 2, 0), ("email", 1, 0, 1), ("identity", 1, 0, 1)]);
+        let types: Vec<(&str, u64, i64)> = v.by_type.iter().map(|c| (c.key.as_str(), c.count, c.change)).collect();
+        assert_eq!(types, vec![("incident", 5, 3), ("request", 2, 2)]);
+    }
+
+    #[test]
+    fn first_response_in_business_minutes_over_a_weekend() {
+        let r = report();
+        let f = &r.first_response;
+        // Answered this week: #1 10, #2 120, #3 30, #6 0, #7 180, #8 30 → sorted 0 10 30 30 120 180.
+        assert_eq!(f.answered, 6);
+        assert_eq!(f.median_minutes, Some(30));
+        assert_eq!(f.p90_minutes, Some(180));
+        // Last week: 20 and 40 → median rank 1 = 20, p90 rank 2 = 40.
+        assert_eq!((f.previous_median_minutes, f.previous_p90_minutes), (Some(20), Some(40)));
+        // #5: no reply by the end of the week, due Fri 16:30.
+        assert_eq!(f.unanswered_past_target, 1);
+        // A Friday-afternoon ticket answered on Monday: 60 min Friday + 30 min Monday, weekend not counted.
+        let cal = office();
+        assert_eq!(cal.elapsed(t("2026-03-06T16:00:00Z"), t("2026-03-09T09:30:00Z")).num_minutes(), 90);
+    }
+
+    #[test]
+    fn sla_compliance_per_clock_counts_any_breach() {
+        let r = report();
+        let fr = r.clock(SlaClock::FirstResponse).unwrap();
+        // Answered this week: #1 #3 #6 #7 #8 met, #2 breached; #5 breached Fri and still unanswered at the end.
+        assert_eq!((fr.met, fr.breached), (5, 2));
+        assert_eq!(fr.percent, Some(71.4));
+        // Last week: #10 and #11 answered, both met.
+        assert_eq!(fr.previous_percent, Some(100.0));
+        let res = r.clock(SlaClock::Resolution).unwrap();
+        // Resolved this week: #1 #3 #4 met, #7 breached → 3 / 4.
+        assert_eq!((res.met, res.breached, res.percent), (3, 1, Some(75.0)));
+        let nr = r.clock(SlaClock::NextResponse).unwrap();
+        assert_eq!((nr.met, nr.breached, nr.percent), (0, 0, None));
+    }
+
+    #[test]
+    fn reopen_first_contact_deflection_and_csat() {
+        let r = report();
+        // Resolved this week: #1, #3 (twice), #4, #7 → 4 tickets; one reopen (#3).
+        assert_eq!((r.resolved.tickets, r.resolved.previous), (4, 1));
+        assert_eq!((r.reopen_rate.count, r.reopen_rate.of, r.reopen_rate.percent), (1, 4, Some(25.0)));
+        assert_eq!(r.reopen_rate.previous_percent, Some(0.0));
+        // Not deflected: #1 (1 reply, no reopen: yes), #3 (reopened: no), #7 (1 reply, no reopen: yes) → 2 / 3.
+        let fcr = &r.first_contact_resolution;
+        assert_eq!((fcr.count, fcr.of, fcr.percent), (2, 3, Some(66.7)));
+        assert_eq!((r.deflection.count, r.deflection.of, r.deflection.percent), (1, 4, Some(25.0)));
+        assert_eq!((r.csat.count, r.csat.of, r.csat.percent, r.csat.previous_percent), (1, 2, Some(50.0), None));
+    }
+
+    #[test]
+    fn backlog_recurring_vendors_and_operations() {
+        let r = report();
+        let b = &r.backlog;
+        // Ages at Mon 9 Mar 08:00: 1 h, 24 h (exactly 1 day → 1–3 d), 4 d, 36 d.
+        assert_eq!((b.open, b.previous_open, b.unanswered_past_target), (4, Some(6), 1));
+        assert_eq!(
+            b.age,
+            AgeBuckets { under_1d: 1, from_1d_to_3d: 1, from_3d_to_7d: 1, from_7d_to_30d: 0, over_30d: 1 }
+        );
+        let rc = &r.recurring;
+        assert_eq!((rc.count, rc.previous_count), (3, 1));
+        let top: Vec<(&str, u64, u64, i64)> =
+            rc.top.iter().map(|i| (i.fingerprint.as_str(), i.tickets, i.previous, i.change)).collect();
+        assert_eq!(top, vec![("vpn-drop", 5, 3, 2), ("a", 3, 0, 3), ("printer-jam", 3, 1, 2)]);
+        assert_eq!(
+            r.vendors,
+            vec![VendorStats {
+                vendor: "Acme ISP".into(),
+                opened: 1,
+                closed: 1,
+                responses: 1,
+                median_response_minutes: Some(180)
+            }]
+        );
+        let op = &r.operations;
+        assert_eq!(op.patch_compliance.percent, Some(95.0));
+        assert_eq!(op.backup_success.percent, Some(98.0));
+        assert_eq!(op.restore_tests.percent, Some(100.0));
+        assert_eq!(op.security_baseline.percent, Some(80.0));
+    }
+
+    #[test]
+    fn per_day_series_for_the_chart() {
+        let r = report();
+        assert_eq!(r.days.len(), 7);
+        let mon = &r.days[0];
+        assert_eq!(mon.date, d("2026-03-02"));
+        // Created Monday: #1 #2 printing (#9 merged). Answered Monday: #1 10, #7 180 → median rank 1 = 10.
+        assert_eq!((mon.created, mon.by_category.get("printing")), (2, Some(&2)));
+        assert_eq!((mon.first_responses, mon.first_response_median_minutes), (2, Some(10)));
+        let sun = &r.days[6];
+        assert_eq!((sun.created, sun.first_responses, sun.first_response_median_minutes), (0, 1, Some(0)));
+        assert_eq!(r.days.iter().map(|d| d.created).sum::<u64>(), r.volume.total);
+    }
+
+    #[test]
+    fn empty_period_gives_zeros_and_nulls() {
+        let empty = PeriodFacts::default();
+        let at = t("2026-03-09T08:00:00Z");
+        let r = build(
+            &week(),
+            &empty,
+            &empty,
+            &BacklogFacts::from_open(at, []),
+            &SignalFacts::default(),
+            &Calendar::always(),
+        );
+        assert_eq!(r.volume.total, 0);
+        assert_eq!(r.first_response.median_minutes, None);
+        assert!(r.sla.iter().all(|c| c.percent.is_none() && c.met + c.breached == 0));
+        assert_eq!(r.reopen_rate.percent, None);
+        assert_eq!(r.days.len(), 7);
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("NaN") && !json.contains("inf"), "{json}");
+        let text = r.text(LONDON);
+        assert!(text.contains("Tickets: 0 (±0 vs last week)"), "{text}");
+        assert!(text.contains("no tickets answered"), "{text}");
+    }
+
+    #[test]
+    fn json_keys_are_stable() {
+        let v = serde_json::to_value(report()).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            vec![
+                "as_of",
+                "backlog",
+                "csat",
+                "days",
+                "deflection",
+                "first_contact_resolution",
+                "first_response",
+                "operations",
+                "period",
+                "recurring",
+                "reopen_rate",
+                "resolved",
+                "schema_version",
+                "sla",
+                "vendors",
+                "volume"
+            ]
+        );
+        assert_eq!(v["period"]["kind"], "week");
+        assert_eq!(v["period"]["start"], "2026-03-02T00:00:00Z");
+        assert_eq!(v["sla"][0]["clock"], "first_response");
+        assert_eq!(v["first_response"]["median_minutes"], 30);
+        assert_eq!(v["days"][0]["date"], "2026-03-02");
+        assert_eq!(
+            v["reopen_rate"],
+            serde_json::json!({"count": 1, "of": 4, "percent": 25.0, "previous_percent": 0.0})
+        );
+    }
+
+    #[test]
+    fn text_summary_leads_with_headline_numbers() {
+        let text = report().text(LONDON);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "IT helpdesk report, week of 2 Mar 2026 (Europe/London)");
+        assert_eq!(lines[1], "• Tickets: 7 (+5 vs last week) — 6 from staff, 1 from alerts");
+        assert_eq!(
+            lines[2],
+            "• First response: median 30 min (+10 min vs 20 min), 90% within 3h 00m (business hours, 6 answered); \
+             1 unanswered past target"
+        );
+        assert!(
+            lines[3].starts_with("• SLA met: first response 71.4% (5/7, −28.6 pts), resolution 75.0% (3/4, −25.0 pts)"),
+            "{}",
+            lines[3]
+        );
+        assert!(text.contains("Backlog: 4 open (−2 vs last week); 1 older than 30 days"), "{text}");
+        assert!(text.contains("Vendor Acme ISP: 1 opened, 1 closed, median first response 3h 00m"), "{text}");
+        assert!(text.contains("Recurring issues (3+ tickets in 30 days): 3 (1 vs last week) — vpn-drop 5 (+2)"));
+        assert!(text.ends_with("As of Mon 9 Mar 2026 08:00 GMT"), "{text}");
+    }
+
+    #[test]
+    fn facts_from_a_ticket_and_its_events() {
+        use crate::core::ids::{Place, Platform, UserRef};
+        use crate::core::ticket::{NewTicket, Origin};
+        let u = |n: &str| UserRef::new(Platform::Console, n, n);
+        let (mut tk, mut ev) = Ticket::open(NewTicket {
+            number: TicketNo(1),
+            text: "vpn down".into(),
+            requester: u("alice"),
+            origin: Origin { platform: Platform::Console, place: Place::default() },
+            category: "network".into(),
+            intent: None,
+            confidence: 0.9,
+            ticket_type: TicketType::Incident,
+            priority: Priority::P2,
+            at: t("2026-03-02T09:00:00Z"),
+        });
+        ev.extend(tk.reply(&u("sam"), "looking", t("2026-03-02T09:05:00Z")).unwrap());
+        ev.extend(tk.requester_message(&u("alice"), "still down", t("2026-03-02T09:10:00Z")).unwrap());
+        ev.extend(tk.resolve(&u("sam"), None, false, t("2026-03-02T10:00:00Z")).unwrap());
+        ev.extend(tk.reopen(&u("alice"), None, t("2026-03-02T11:00:00Z")).unwrap());
+        ev.extend(tk.resolve(&u("sam"), None, false, t("2026-03-02T12:00:00Z")).unwrap());
+        let f = TicketFacts::from_ticket(&tk, &ev);
+        assert_eq!(f.resolutions, vec![t("2026-03-02T10:00:00Z"), t("2026-03-02T12:00:00Z")]);
+        assert_eq!(f.reopens, vec![t("2026-03-02T11:00:00Z")]);
+        assert_eq!((f.public_replies, f.next_response_ran), (1, true));
+        assert_eq!(f.first_response_at, Some(t("2026-03-02T09:05:00Z")));
+        assert!(f.resolved_at_instant(t("2026-03-02T13:00:00Z")));
+        assert!(!f.resolved_at_instant(t("2026-03-02T11:30:00Z")));
+    }
+}
