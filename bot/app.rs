@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 /// Builds the desk from a validated configuration. Errors name the file and field at fault.
 pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<Desk<Db>> {
-    let classifier = catalog::load_classifier(config.catalog.intents_dir.as_deref().map(Path::new))
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let classifier = classifier(config)?;
     let policies = config.policies().map_err(|e| anyhow::anyhow!(e))?;
     let settings = DeskSettings {
         helpdesk_channel: config.channels.helpdesk.clone(),
@@ -26,7 +25,23 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         runbook_vars: config.runbooks.vars.clone(),
     };
     let runbooks = load_runbooks(config, &classifier)?;
-    Ok(Desk::new(db, clock, Arc::new(classifier), policies, Arc::new(runbooks), settings))
+    Ok(Desk::new(db, clock, classifier, policies, Arc::new(runbooks), settings))
+}
+
+/// The triage classifier for `config`. The shipped one is trained once per process and shared (it is never
+/// changed in place: retraining builds a new one), so many desks in one process (tests, replay) start fast.
+pub fn classifier(config: &Config) -> anyhow::Result<Arc<Classifier>> {
+    static SHIPPED: std::sync::OnceLock<Arc<Classifier>> = std::sync::OnceLock::new();
+    match config.catalog.intents_dir.as_deref() {
+        Some(dir) => Ok(Arc::new(catalog::load_classifier(Some(Path::new(dir))).map_err(|e| anyhow::anyhow!(e))?)),
+        None => {
+            if let Some(c) = SHIPPED.get() {
+                return Ok(c.clone());
+            }
+            let c = Arc::new(catalog::load_classifier(None).map_err(|e| anyhow::anyhow!(e))?);
+            Ok(SHIPPED.get_or_init(|| c).clone())
+        }
+    }
 }
 
 /// Loads and validates the runbooks (shipped, or `runbooks.dir`) against the loaded intents and the configured

@@ -325,6 +325,8 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
         outbox::drain(d.store(), &recorder, clock.as_ref(), "replay", 1).await?;
         if let Some(env) = env {
             d.handle(&env).await.map_err(|e| err(line, e.to_string()))?;
+            // Corrections retrain triage before the next line, so replays stay deterministic.
+            d.learn(false).await.map_err(|e| err(line, e.to_string()))?;
         }
         outbox::drain(d.store(), &recorder, clock.as_ref(), "replay", 1).await?;
     }

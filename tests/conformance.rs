@@ -240,7 +240,8 @@ where
         let (d1, d2) = (desk.clone(), desk.clone());
         let n = if round == 0 { 1 } else { round + 1 };
         if round > 0 {
-            desk.handle(&common::say("alice", "outlook not syncing")).await.unwrap();
+            // A different requester each round: the same person would be asked "Is this about #N?".
+            desk.handle(&common::say(&format!("user{round}"), "outlook not syncing")).await.unwrap();
         }
         let a = tokio::spawn(async move { d1.handle(&common::cmd("sam", &format!("claim {n}"))).await.unwrap() });
         let b = tokio::spawn(async move { d2.handle(&common::cmd("kim", &format!("claim {n}"))).await.unwrap() });

@@ -156,3 +156,33 @@ async fn reopen_continues_or_starts_a_new_cycle() {
     assert_eq!(t["resolution_due"], "2026-03-15T09:00:00Z");
     assert!(out.text().contains("(new cycle since Fri 13 Mar 09:00 UTC)"), "{}", out.text());
 }
+
+#[tokio::test]
+async fn workflow_scenario() {
+    let out = replay::run_file(&script("workflow.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("workflow_text", text);
+    let j = out.json().await.unwrap();
+    let t = |n: usize| j["tickets"][n - 1].clone();
+    // Assignment: tom, then (lead) sam; the technician could not take it from tom.
+    assert_eq!(t(1)["owner"], "sam");
+    assert!(text.contains("bot -> sam: only a lead can reassign a ticket that tom owns"));
+    assert!(text.contains("bot -> sam: nobody is not a technician"));
+    assert_eq!(t(1)["priority"], "P2");
+    // Merge: #2 closed into #1, bob told, and told again when #1 is resolved.
+    assert_eq!(t(2)["state"], "closed");
+    assert!(text.contains("bot -> bob: #2 is the same issue as #1"));
+    assert!(text.contains("bot -> bob: #1 (which your ticket was merged into) is resolved"));
+    // "Is this about #1?" yes → added to #1; no → a new ticket.
+    assert!(text.contains("bot -> alice: Is this about #1"));
+    assert!(text.contains("bot -> alice: Added to #1."));
+    // Recurring meeting-room audio: the third look-alike is flagged and linked to a problem record.
+    assert!(text.contains("Recurring: #6 is look-alike number 3"), "{text}");
+    assert!(text.contains("Created problem P-1"), "{text}");
+    // CSAT stored on the ticket; only the requester may rate.
+    let events = t(1)["events"].as_array().unwrap().clone();
+    assert!(
+        events.iter().any(|e| e["kind"] == "rated" && e["good"] == true && e["comment"] == "quick and clear, thanks")
+    );
+    assert!(text.contains("bot -> bob: only the person who raised the ticket can rate it"));
+}

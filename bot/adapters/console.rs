@@ -99,6 +99,8 @@ pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
         let _ = o.flush();
     };
     say(&screen, format!("{BANNER}\nYou are {} ({}).", me.name, desk.role_of(&me)));
+    // Triage learns from corrections stored in earlier runs.
+    desk.learn(true).await?;
     // Deliver anything left from an earlier run first.
     outbox::drain(desk.store(), &screen, clock, "console", 1).await?;
     let mut lines = input.lines();
@@ -185,6 +187,9 @@ pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
         if let Some((body, place)) = body_place {
             let env = Envelope { dedupe_key: id, actor: me.clone(), place, mentioned: false, body };
             if let Err(e) = desk.handle(&env).await {
+                say(&screen, format!("error: {e}"));
+            }
+            if let Err(e) = desk.learn(true).await {
                 say(&screen, format!("error: {e}"));
             }
         }

@@ -1,7 +1,7 @@
 //! The `/ticket` command grammar and button action ids, parsed once here for every platform.
 
 use super::ids::TicketNo;
-use super::ticket::State;
+use super::ticket::{Priority, State};
 
 /// A parsed technician or requester command.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,8 +27,33 @@ pub enum Command {
     Approve(TicketNo),
     /// Decline a request waiting for approval.
     Decline(TicketNo, Option<String>),
-    Queue,
+    /// Give the ticket to a technician (user id, `@` stripped).
+    Assign(TicketNo, String),
+    Priority(TicketNo, Priority),
+    /// Re-categorise; the text becomes a training example for triage.
+    Category(TicketNo, String),
+    /// Fold the first ticket into the second (duplicate).
+    Merge(TicketNo, TicketNo),
+    /// Relate two tickets.
+    Link(TicketNo, TicketNo),
+    /// Open tickets, optionally of one category and/or only those nobody owns.
+    Queue {
+        category: Option<String>,
+        unowned: bool,
+    },
     Mine,
+    /// Search titles and descriptions.
+    Find(String),
+    /// Recurring issues and problem records.
+    Problems,
+    /// Link the ticket's recurring group to a problem record (creates it if needed).
+    Problem(TicketNo),
+    /// A satisfaction rating from the requester (button).
+    Rate(TicketNo, bool),
+    /// A satisfaction comment from the requester.
+    Feedback(TicketNo, String),
+    /// A button that needs text (Reply): tells the person how to give it.
+    Prompt(TicketNo, &'static str),
 }
 
 impl Command {
@@ -48,8 +73,17 @@ impl Command {
             | Sla(n)
             | Check(n, _)
             | Approve(n)
-            | Decline(n, _) => Some(*n),
-            Help | Queue | Mine | Start(_) => None,
+            | Decline(n, _)
+            | Assign(n, _)
+            | Priority(n, _)
+            | Category(n, _)
+            | Merge(n, _)
+            | Link(n, _)
+            | Problem(n)
+            | Rate(n, _)
+            | Feedback(n, _)
+            | Prompt(n, _) => Some(*n),
+            Help | Queue { .. } | Mine | Start(_) | Find(_) | Problems => None,
         }
     }
 
@@ -72,16 +106,28 @@ impl Command {
             Check(..) => "check",
             Approve(_) => "approve",
             Decline(..) => "decline",
-            Queue => "queue",
+            Queue { .. } => "queue",
             Mine => "mine",
+            Assign(..) => "assign",
+            Priority(..) => "priority",
+            Category(..) => "category",
+            Merge(..) => "merge",
+            Link(..) => "link",
+            Find(_) => "find",
+            Problems => "problems",
+            Problem(_) => "problem",
+            Rate(..) => "rate",
+            Feedback(..) => "feedback",
+            Prompt(_, verb) => verb,
         }
     }
 }
 
 /// Usage lines shown by `/ticket help` and in errors.
 pub const HELP: &str = "\
-/ticket queue — open tickets, most urgent first
+/ticket queue [CATEGORY] [--unowned] — open tickets, most urgent first (SLA time left)
 /ticket mine — tickets you own (technicians) or raised (everyone)
+/ticket find TEXT — search tickets (yours, or all for technicians)
 /ticket show N — one ticket with its history
 /ticket sla N — the ticket's SLA clocks: targets, due times, pauses, breaches
 /ticket start RUNBOOK — start a guided request as a new ticket (joiner, leaver, new-laptop, …)
@@ -90,12 +136,20 @@ pub const HELP: &str = "\
 /ticket decline N [reason] — decline it
 /ticket claim N — take ticket N
 /ticket unclaim N — give ticket N back to the queue
+/ticket assign N @user — give ticket N to a technician (leads: also tickets someone owns)
+/ticket priority N P1..P4 — change the priority (SLA targets follow)
+/ticket category N CATEGORY — re-categorise (deskbot learns from it)
+/ticket merge N into M — fold duplicate N into M
+/ticket link N M — relate two tickets
+/ticket problems — recurring issues and problem records
+/ticket problem N — link ticket N and its look-alikes to a problem record
 /ticket reply N text — public reply to the requester (stops the first-response clock)
 /ticket note N text — internal note, never shown to the requester
 /ticket pending N user|vendor [reason] — wait on the requester or a vendor (user pauses the SLA clocks)
 /ticket resolve N [text] — mark ticket N resolved
 /ticket reopen N [reason] — reopen a resolved or closed ticket
-/ticket close N — close a resolved ticket";
+/ticket close N — close a resolved ticket
+/ticket feedback N text — tell us how we did on ticket N";
 
 fn usage(verb: &str) -> String {
     let line = HELP.lines().find(|l| l.starts_with(&format!("/ticket {verb} "))).unwrap_or("/ticket help");
@@ -137,8 +191,60 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
     };
     Ok(match verb_lc.as_str() {
         "help" => Command::Help,
-        "queue" => Command::Queue,
+        "queue" => {
+            let mut category = None;
+            let mut unowned = false;
+            for w in rest.split_whitespace() {
+                match w {
+                    "--unowned" | "unowned" => unowned = true,
+                    c if category.is_none() && !c.starts_with('-') => category = Some(c.to_ascii_lowercase()),
+                    other => return Err(format!("`{other}` is not understood; {}", usage("queue"))),
+                }
+            }
+            Command::Queue { category, unowned }
+        }
         "mine" => Command::Mine,
+        "problems" => Command::Problems,
+        "find" => match opt(rest) {
+            Some(t) => Command::Find(t),
+            None => return Err(format!("`/ticket find` needs some text; {}", usage("find"))),
+        },
+        "problem" => Command::Problem(number("problem", num)?),
+        "assign" => {
+            let n = number("assign", num)?;
+            let who = text.trim().trim_start_matches("<@").trim_start_matches('@').trim_end_matches('>');
+            let who = who.split('|').next().unwrap_or("").trim();
+            if who.is_empty() || who.contains(char::is_whitespace) {
+                return Err(format!("`/ticket assign {}` needs one person; {}", n.0, usage("assign")));
+            }
+            Command::Assign(n, who.to_string())
+        }
+        "priority" => {
+            let n = number("priority", num)?;
+            let p = Priority::parse(text)
+                .ok_or_else(|| format!("`{text}` is not a priority (P1, P2, P3 or P4); {}", usage("priority")))?;
+            Command::Priority(n, p)
+        }
+        "category" => {
+            let n = number("category", num)?;
+            match text.split_whitespace().collect::<Vec<_>>().as_slice() {
+                [c] => Command::Category(n, c.to_ascii_lowercase()),
+                _ => return Err(format!("`/ticket category {}` needs one category; {}", n.0, usage("category"))),
+            }
+        }
+        "merge" | "link" => {
+            let n = number(&verb_lc, num)?;
+            let other = text.trim().strip_prefix("into ").map(str::trim).unwrap_or(text.trim());
+            let m = number(&verb_lc, (!other.is_empty()).then_some(other))?;
+            if m == n {
+                return Err(format!("a ticket cannot be {verb_lc}d with itself"));
+            }
+            if verb_lc == "merge" { Command::Merge(n, m) } else { Command::Link(n, m) }
+        }
+        "feedback" => {
+            let n = number("feedback", num)?;
+            Command::Feedback(n, needs_text("feedback", n)?)
+        }
         "claim" => Command::Claim(number("claim", num)?),
         "unclaim" => Command::Unclaim(number("unclaim", num)?),
         "show" => Command::Show(number("show", num)?),
@@ -199,6 +305,11 @@ pub fn parse_action(action: &str) -> Result<Command, String> {
         "show" => Command::Show(n),
         "approve" => Command::Approve(n),
         "decline" => Command::Decline(n, None),
+        "rate-good" => Command::Rate(n, true),
+        "rate-bad" => Command::Rate(n, false),
+        "reply" => Command::Prompt(n, "reply"),
+        "note" => Command::Prompt(n, "note"),
+        "problem" => Command::Problem(n),
         _ => return Err(format!("unknown button `{action}`")),
     })
 }
@@ -218,7 +329,21 @@ mod tests {
             Command::Resolve(TicketNo(4), Some("swapped toner".into()))
         );
         assert_eq!(parse_ticket("").unwrap(), Command::Help);
-        assert_eq!(parse_ticket("queue").unwrap(), Command::Queue);
+        assert_eq!(parse_ticket("queue").unwrap(), Command::Queue { category: None, unowned: false });
+        assert_eq!(
+            parse_ticket("queue printing --unowned").unwrap(),
+            Command::Queue { category: Some("printing".into()), unowned: true }
+        );
+        assert_eq!(parse_ticket("assign 4 @kim").unwrap(), Command::Assign(TicketNo(4), "kim".into()));
+        assert_eq!(parse_ticket("assign 4 <@U123|kim>").unwrap(), Command::Assign(TicketNo(4), "U123".into()));
+        assert_eq!(parse_ticket("priority 4 p1").unwrap(), Command::Priority(TicketNo(4), Priority::P1));
+        assert_eq!(parse_ticket("category 4 SaaS").unwrap(), Command::Category(TicketNo(4), "saas".into()));
+        assert_eq!(parse_ticket("merge 4 into 2").unwrap(), Command::Merge(TicketNo(4), TicketNo(2)));
+        assert_eq!(parse_ticket("link 4 2").unwrap(), Command::Link(TicketNo(4), TicketNo(2)));
+        assert_eq!(parse_ticket("find floor 2 printer").unwrap(), Command::Find("floor 2 printer".into()));
+        assert!(parse_ticket("merge 4 into 4").is_err());
+        assert!(parse_ticket("priority 4 urgent").unwrap_err().contains("not a priority"));
+        assert!(parse_ticket("assign 4").unwrap_err().contains("needs one person"));
         assert_eq!(
             parse_ticket("pending 4 user which printer?").unwrap(),
             Command::Pending(TicketNo(4), State::PendingUser, Some("which printer?".into()))

@@ -15,6 +15,7 @@ use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter}
 use std::collections::BTreeMap;
 
 mod walk;
+mod workflow;
 use chrono_tz::Tz;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -65,7 +66,12 @@ pub enum Handled {
 pub struct Desk<S> {
     store: S,
     clock: Arc<dyn Clock>,
-    classifier: Arc<Classifier>,
+    /// The shipped classifier (rules plus the model trained on the intents' examples).
+    base: Arc<Classifier>,
+    /// The classifier in use: `base` retrained with the office's corrections; swapped by [`Desk::learn`].
+    classifier: Arc<RwLock<Arc<Classifier>>>,
+    /// Set when a commit stored new training examples.
+    needs_learning: std::sync::atomic::AtomicBool,
     policies: Policies,
     runbooks: Arc<RunbookSet>,
     settings: DeskSettings,
@@ -119,7 +125,17 @@ impl<S: Store> Desk<S> {
         runbooks: Arc<RunbookSet>,
         settings: DeskSettings,
     ) -> Self {
-        Desk { store, clock, classifier, policies, runbooks, settings, overrides: RwLock::new(HashMap::new()) }
+        Desk {
+            store,
+            clock,
+            base: classifier.clone(),
+            classifier: Arc::new(RwLock::new(classifier)),
+            needs_learning: std::sync::atomic::AtomicBool::new(true),
+            policies,
+            runbooks,
+            settings,
+            overrides: RwLock::new(HashMap::new()),
+        }
     }
 
     pub fn runbooks(&self) -> &RunbookSet {
@@ -134,8 +150,38 @@ impl<S: Store> Desk<S> {
         &self.settings
     }
 
-    pub fn classifier(&self) -> &Classifier {
-        &self.classifier
+    /// The classifier in use now.
+    pub fn classifier(&self) -> Arc<Classifier> {
+        self.classifier.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Retrains triage on the stored corrections (technicians' `/ticket category`) if any arrived since the last
+    /// time. With `background`, training runs on a blocking thread and the new model is swapped in when ready, so
+    /// message handling never waits for it; without, it completes before returning (replay, for determinism).
+    pub async fn learn(&self, background: bool) -> Result<(), DeskError> {
+        use std::sync::atomic::Ordering;
+        if !self.needs_learning.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let examples = self.store.training_examples().await?;
+        if examples.is_empty() {
+            return Ok(());
+        }
+        let base = self.base.clone();
+        let slot = self.classifier.clone();
+        let train = move || match base.with_extra(&examples) {
+            Ok(c) => {
+                *slot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(c);
+                tracing::info!(examples = examples.len(), "triage retrained with stored corrections");
+            }
+            Err(e) => tracing::warn!(error = %e, "triage retraining skipped"),
+        };
+        if background {
+            tokio::task::spawn_blocking(train);
+        } else {
+            train();
+        }
+        Ok(())
     }
 
     pub fn now(&self) -> Timestamp {
@@ -169,8 +215,14 @@ impl<S: Store> Desk<S> {
             };
             self.decide(env, now, &mut w).await?;
             self.schedule(&mut w.commit);
+            let learned = !w.commit.training.is_empty();
             match self.store.commit(w.commit).await {
-                Ok(Committed::Written) => return Ok(Handled::Done),
+                Ok(Committed::Written) => {
+                    if learned {
+                        self.needs_learning.store(true, std::sync::atomic::Ordering::Release);
+                    }
+                    return Ok(Handled::Done);
+                }
                 Ok(Committed::Duplicate) => return Ok(Handled::Duplicate),
                 Err(StoreError::Conflict(n)) => last_conflict = n,
                 Err(e) => return Err(e.into()),
@@ -338,6 +390,9 @@ impl<S: Store> Desk<S> {
                 },
                 other => Flow::Refused(format!("unknown command `/{other}`; try `/ticket help`").into()),
             },
+            Body::Action { action } if action.starts_with("similar:") => {
+                self.on_similar_answer(env, action, now, w).await?
+            }
             Body::Action { action } if action.starts_with(super::runbook::ACTION_PREFIX) => {
                 self.on_walk_action(env, action, now, w).await?
             }
@@ -393,11 +448,14 @@ impl<S: Store> Desk<S> {
             }
             return Ok(Flow::Ok);
         }
-        let c = self.classifier.classify(&text);
+        let c = self.classifier().classify(&text);
         if c.category == "none" {
             if env.place.dm || env.mentioned {
                 w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(c.intent.as_deref())));
             }
+            return Ok(Flow::Ok);
+        }
+        if self.ask_if_same(env, &text, &c.category, now, w).await? {
             return Ok(Flow::Ok);
         }
         self.open_ticket(env, &text, c, now, w).await?;
@@ -483,6 +541,7 @@ impl<S: Store> Desk<S> {
         });
         let tg = self.policies.apply(&mut t);
         w.events(number, ev);
+        t.fingerprint = Some(super::recurring::fingerprint(&t.category, t.intent.as_deref(), text));
         let unsure = c.confidence < self.settings.confident;
         let walk = if unsure { None } else { self.runbook_for(c.runbook.as_deref()) };
         if let Some(rb) = walk {
@@ -502,6 +561,7 @@ impl<S: Store> Desk<S> {
             );
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
             self.start_walk(rb, &t, now, w);
+            self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);
             return Ok(());
         }
@@ -520,6 +580,7 @@ impl<S: Store> Desk<S> {
         };
         w.send(Outbound::to_user(&env.actor, &place, reply).about(number));
         w.send(self.card(&t, now));
+        self.check_recurring(&t, now, w).await?;
         w.commit.inserts.push(t);
         Ok(())
     }
@@ -591,11 +652,17 @@ impl<S: Store> Desk<S> {
         }
         match cmd {
             Command::Start(id) => self.start_request(env, &id, now, w).await,
-            Command::Queue | Command::Mine => {
+            Command::Queue { .. } | Command::Mine | Command::Find(_) => {
                 let mut out = vec![];
-                self.list(env, matches!(cmd, Command::Mine), &mut out).await?;
+                self.list(env, &cmd, &mut out).await?;
                 w.commit.outbox.extend(out);
                 Ok(Flow::Ok)
+            }
+            Command::Merge(..) | Command::Link(..) | Command::Problems | Command::Problem(_) => {
+                Ok(match self.workflow(env, cmd, ticket, now, w).await? {
+                    Ok(()) => Flow::Ok,
+                    Err(r) => Flow::Refused(r),
+                })
             }
             cmd => {
                 let takes_over = matches!(cmd, Command::Claim(_) | Command::Reply(..) | Command::Resolve(..));
@@ -633,7 +700,117 @@ impl<S: Store> Desk<S> {
             return Err(Refusal::from("that command needs a ticket number".to_string()));
         };
         match cmd {
-            Command::Help | Command::Queue | Command::Mine => w.send(here(HELP.to_string())),
+            Command::Help
+            | Command::Queue { .. }
+            | Command::Mine
+            | Command::Find(_)
+            | Command::Problems
+            | Command::Merge(..)
+            | Command::Link(..)
+            | Command::Problem(_) => w.send(here(HELP.to_string())),
+            Command::Assign(_, who) => {
+                let to = UserRef::new(me.platform, who.clone(), who.clone());
+                let to_role = self.role_of(&to);
+                if !to_role.is_staff() {
+                    return Err(format!(
+                        "{who} is not a technician (they are a {to_role}); assign to a technician or lead"
+                    )
+                    .into());
+                }
+                let before = t.owner.clone();
+                let ev = t.assign(&to, me, now)?;
+                w.events(t.number, ev);
+                let place = Place { dm: true, ..self.staff_place() };
+                if !to.same_person(me) {
+                    w.send(
+                        Outbound::to_user(
+                            &to,
+                            &place,
+                            format!("{} assigned {} to you: {}", me.name, t.number, quote(&t.title)),
+                        )
+                        .about(t.number),
+                    );
+                }
+                if let Some(prev) = before.filter(|p| !p.same_person(me) && !p.same_person(&to)) {
+                    w.send(
+                        Outbound::to_user(
+                            &prev,
+                            &place,
+                            format!("{} reassigned {} from you to {}.", me.name, t.number, to.name),
+                        )
+                        .about(t.number),
+                    );
+                }
+                w.send(self.to_requester(&t, format!("{} is now handling your ticket {}.", to.name, t.number)));
+                w.send(here(format!("{} now belongs to {}.", t.number, to.name)));
+                w.commit.updates.push(t);
+            }
+            Command::Priority(_, p) => {
+                let ev = t.set_priority(p, me, now)?;
+                w.events(t.number, ev);
+                w.send(here(format!("{} is now {p}; its SLA targets follow.", t.number)));
+                w.commit.updates.push(t);
+            }
+            Command::Category(_, c) => {
+                let classifier = self.classifier();
+                let Some(cat) = classifier.category(&c) else {
+                    let known: Vec<&str> = classifier.categories().iter().map(|c| c.id.as_str()).collect();
+                    return Err(format!("unknown category `{c}` (known: {})", known.join(", ")).into());
+                };
+                let ev = t.set_category(&c, me, now)?;
+                w.events(t.number, ev);
+                if c != "none" && c != "other" {
+                    w.commit.training.push((t.description.clone(), c.clone(), format!("correction {}", t.number)));
+                }
+                t.fingerprint = Some(super::recurring::fingerprint(&c, None, &t.description));
+                w.send(here(format!("{} is now in {} ({}); deskbot will learn from this.", t.number, c, cat.label)));
+                w.commit.updates.push(t);
+            }
+            Command::Rate(_, good) => {
+                if t.state.is_active() {
+                    return Err(format!("{} is not resolved yet; rate it once it is", t.number).into());
+                }
+                let comment = t.csat.as_ref().and_then(|c| c.comment.clone());
+                t.csat = Some(super::ticket::Csat { good, at: now, comment: comment.clone() });
+                w.events(
+                    t.number,
+                    vec![Event { at: now, actor: Some(me.clone()), kind: EventKind::Rated { good, comment } }],
+                );
+                let thanks = if good {
+                    "Thanks, glad we could help!"
+                } else {
+                    "Thanks for telling us; we'll look at what went wrong."
+                };
+                w.send(here(format!("{thanks} To add a comment: /ticket feedback {} your comment", t.number.0)));
+                w.commit.updates.push(t);
+            }
+            Command::Feedback(_, text) => {
+                let text = bound_text(&text);
+                let good = t.csat.as_ref().map(|c| c.good);
+                match &mut t.csat {
+                    Some(c) => c.comment = Some(text.clone()),
+                    None => {
+                        if t.state.is_active() {
+                            return Err(format!(
+                                "{} is not resolved yet; add information with a message in its thread instead",
+                                t.number
+                            )
+                            .into());
+                        }
+                        t.csat = None;
+                    }
+                }
+                let kind = EventKind::Rated { good: good.unwrap_or(true), comment: Some(text) };
+                if good.is_none() {
+                    return Err(format!("rate {} with the 👍 or 👎 button first", t.number).into());
+                }
+                w.events(t.number, vec![Event { at: now, actor: Some(me.clone()), kind }]);
+                w.send(here(format!("Thanks, your comment on {} is saved.", t.number)));
+                w.commit.updates.push(t);
+            }
+            Command::Prompt(_, verb) => {
+                w.send(here(format!("To {verb} on {}, type: /ticket {verb} {} your text", t.number, t.number.0)));
+            }
             Command::Show(_) => {
                 let mut text = self.show(&t, now);
                 if let Some(cl) = &t.checklist {
@@ -681,10 +858,22 @@ impl<S: Store> Desk<S> {
                     "{} marked your ticket {} resolved{said}. If it is still broken, press Reopen or reply here.",
                     me.name, t.number
                 );
-                w.send(
-                    self.to_requester(&t, msg)
-                        .with_buttons(vec![Button::new("Reopen", command::action("reopen", t.number))]),
-                );
+                w.send(self.to_requester(&t, msg).with_buttons(vec![
+                    Button::new("Reopen", command::action("reopen", t.number)),
+                    Button::new("👍 Good", command::action("rate-good", t.number)),
+                    Button::new("👎 Not good", command::action("rate-bad", t.number)),
+                ]));
+                for cc in t.cc.iter().filter(|c| !c.same_person(&t.requester)) {
+                    let place = Place { dm: true, channel: format!("dm-{}", cc.id), thread: None, message: None };
+                    w.send(
+                        Outbound::to_user(
+                            cc,
+                            &place,
+                            sentence(&format!("{} (which your ticket was merged into) is resolved{said}", t.number)),
+                        )
+                        .about(t.number),
+                    );
+                }
                 w.send(here(format!("Resolved {}.", t.number)));
                 w.commit.updates.push(t);
             }
@@ -805,25 +994,66 @@ impl<S: Store> Desk<S> {
 
 impl<S: Store> Desk<S> {
     /// Runs `/ticket queue` and `/ticket mine`, which read lists from the store.
-    pub async fn list(&self, env: &Envelope, mine: bool, w_out: &mut Vec<Outbound>) -> Result<(), DeskError> {
+    pub async fn list(&self, env: &Envelope, cmd: &Command, w_out: &mut Vec<Outbound>) -> Result<(), DeskError> {
         let now = self.clock.now();
         let role = self.role_of(&env.actor);
-        let f = if mine {
-            if role.is_staff() {
-                TicketFilter { active_only: true, owner: Some(env.actor.key()), ..TicketFilter::default() }
-            } else {
-                TicketFilter { active_only: true, requester: Some(env.actor.key()), ..TicketFilter::default() }
+        let base = TicketFilter { active_only: true, ..TicketFilter::default() };
+        let (f, title, empty) = match cmd {
+            Command::Mine if role.is_staff() => (
+                TicketFilter { owner: Some(env.actor.key()), ..base },
+                "Your tickets".to_string(),
+                "You own no open tickets.".to_string(),
+            ),
+            Command::Mine => (
+                TicketFilter { requester: Some(env.actor.key()), ..base },
+                "Your open tickets".to_string(),
+                "You have no open tickets.".to_string(),
+            ),
+            Command::Find(text) => {
+                let mine = if role.is_staff() || role == Role::Manager { None } else { Some(env.actor.key()) };
+                let f = TicketFilter {
+                    active_only: false,
+                    requester: mine,
+                    text: Some(text.clone()),
+                    limit: Some(200),
+                    ..base
+                };
+                (f, format!("Tickets matching {}", quote(text)), format!("No tickets match {}.", quote(text)))
             }
-        } else {
-            TicketFilter { active_only: true, ..TicketFilter::default() }
+            Command::Queue { category, unowned } => {
+                let mut only: Vec<&str> = category.iter().map(String::as_str).collect();
+                if *unowned {
+                    only.push("unowned");
+                }
+                let title = if only.is_empty() { "Queue".to_string() } else { format!("Queue ({})", only.join(", ")) };
+                let f = TicketFilter { category: category.clone(), unowned: *unowned, ..base };
+                (f, title, "The queue is empty.".to_string())
+            }
+            _ => (base, "Queue".to_string(), "The queue is empty.".to_string()),
         };
+        if let Command::Queue { category: Some(c), .. } = cmd
+            && self.base.category(c).is_none()
+        {
+            let known: Vec<&str> = self.base.categories().iter().map(|c| c.id.as_str()).collect();
+            let text = format!("unknown category `{c}` (known: {})", known.join(", "));
+            w_out.push(Outbound::to_user(&env.actor, &env.place, text).kind(MessageKind::Ephemeral));
+            return Ok(());
+        }
         let mut ts = self.store.tickets(&f).await?;
-        ts.sort_by_key(|t| (next_due(t), t.number));
-        let title = if mine { "Your open tickets" } else { "Queue" };
-        let text = if ts.is_empty() {
-            if mine { "You have no open tickets.".to_string() } else { "The queue is empty.".to_string() }
+        let searching = matches!(cmd, Command::Find(_));
+        if searching {
+            ts.sort_by_key(|t| std::cmp::Reverse(t.number));
         } else {
-            let mut s = format!("{title}: {} open, most urgent first", ts.len());
+            ts.sort_by_key(|t| (next_due(t), t.number));
+        }
+        let text = if ts.is_empty() {
+            empty
+        } else {
+            let mut s = if searching {
+                format!("{title}: {}, newest first", ts.len())
+            } else {
+                format!("{title}: {} open, most urgent first", ts.len())
+            };
             for t in ts.iter().take(50) {
                 let owner = t.owner.as_ref().map(|o| format!("owner {}", o.name)).unwrap_or_else(|| "unowned".into());
                 s.push_str(&format!(
@@ -833,7 +1063,7 @@ impl<S: Store> Desk<S> {
                     t.category,
                     t.state,
                     owner,
-                    self.due_phrase(t, now),
+                    if t.state.is_active() { self.due_phrase(t, now) } else { t.state.to_string() },
                     t.requester.name,
                     t.title
                 ));
@@ -881,9 +1111,7 @@ impl<S: Store> Desk<S> {
         let category = rb
             .intents
             .iter()
-            .find_map(|i| {
-                self.classifier.examples().find(|(spec, _)| &spec.id == i).map(|(spec, _)| spec.category.as_str())
-            })
+            .find_map(|i| self.base.examples().find(|(spec, _)| &spec.id == i).map(|(spec, _)| spec.category.as_str()))
             .unwrap_or(if rb.checklist.is_empty() { "other" } else { "identity" })
             .to_string();
         let number = self.store.next_ticket_number().await?;
@@ -983,26 +1211,44 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Res
     let own = t.is_some_and(|t| t.requester.same_person(me));
     let staff = role.is_staff();
     let ok = match cmd {
-        Command::Help | Command::Mine | Command::Start(_) => true,
+        Command::Help | Command::Mine | Command::Start(_) | Command::Find(_) => true,
         Command::Check(..) => staff,
         Command::Approve(_) | Command::Decline(..) => matches!(role, Role::Manager | Role::Lead | Role::Admin),
         Command::Show(_) | Command::Sla(_) => staff || own || role == Role::Manager,
         Command::Reopen(..) | Command::Close(_) => staff || own,
+        Command::Rate(..) | Command::Feedback(..) => own,
         Command::Unclaim(_) => staff && (t.is_some_and(|t| t.is_owned_by(me)) || role.can_reassign()),
-        Command::Queue => staff || role == Role::Manager,
-        Command::Claim(_) | Command::Reply(..) | Command::Note(..) | Command::Resolve(..) | Command::Pending(..) => {
-            staff
+        Command::Assign(..) => {
+            staff && (t.is_none_or(|t| t.owner.is_none() || t.is_owned_by(me)) || role.can_reassign())
         }
+        Command::Queue { .. } | Command::Problems => staff || role == Role::Manager,
+        Command::Claim(_)
+        | Command::Reply(..)
+        | Command::Note(..)
+        | Command::Resolve(..)
+        | Command::Pending(..)
+        | Command::Priority(..)
+        | Command::Category(..)
+        | Command::Merge(..)
+        | Command::Link(..)
+        | Command::Problem(_)
+        | Command::Prompt(..) => staff,
     };
     if ok {
         return Ok(());
     }
     Err(match cmd {
         Command::Unclaim(_) if staff => "only the owner or a lead can unclaim a ticket".to_string(),
+        Command::Assign(..) if staff => {
+            let owner = t.and_then(|t| t.owner.as_ref()).map(|o| o.name.as_str()).unwrap_or("someone");
+            format!("only a lead can reassign a ticket that {owner} owns")
+        }
         Command::Show(_) | Command::Sla(_) | Command::Reopen(..) | Command::Close(_) => {
             format!("you can only {} your own tickets", cmd.verb())
         }
-        Command::Queue => format!("only technicians and managers can see the queue (you are a {role})"),
+        Command::Rate(..) | Command::Feedback(..) => "only the person who raised the ticket can rate it".to_string(),
+        Command::Queue { .. } => format!("only technicians and managers can see the queue (you are a {role})"),
+        Command::Problems => format!("only technicians and managers can see problem records (you are a {role})"),
         Command::Approve(_) | Command::Decline(..) => {
             format!("only managers, leads and admins can {} requests (you are a {role})", cmd.verb())
         }

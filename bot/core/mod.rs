@@ -9,6 +9,8 @@ pub mod duration;
 pub mod ids;
 pub mod message;
 pub mod model;
+pub mod recurring;
+pub mod report;
 pub mod roles;
 pub mod runbook;
 pub mod sla;

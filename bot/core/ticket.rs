@@ -163,6 +163,15 @@ pub struct Pause {
     pub to: Option<Timestamp>,
 }
 
+/// A requester's satisfaction rating after resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Csat {
+    pub good: bool,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
 /// An SLA clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -281,6 +290,29 @@ pub enum EventKind {
     ChecklistTicked {
         item: String,
     },
+    /// This ticket was folded into `into` as a duplicate.
+    MergedInto {
+        into: TicketNo,
+    },
+    /// Duplicate `from` was folded into this ticket.
+    MergedFrom {
+        from: TicketNo,
+    },
+    Linked {
+        with: TicketNo,
+    },
+    /// Detected as the `count`th look-alike in the recurring window.
+    Recurring {
+        fingerprint: String,
+        count: usize,
+    },
+    ProblemLinked {
+        problem: i64,
+    },
+    Rated {
+        good: bool,
+        comment: Option<String>,
+    },
     /// An approver decided on a request.
     Approval {
         approved: bool,
@@ -365,6 +397,24 @@ pub struct Ticket {
     /// A request waiting for an approver's decision (role name: manager, lead, admin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awaiting_approval: Option<String>,
+    /// Recurring-issue fingerprint (see [`super::recurring`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// The problem record this ticket is linked to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<i64>,
+    /// Set when this ticket was folded into another as a duplicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<TicketNo>,
+    /// Related tickets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<TicketNo>,
+    /// Others to tell when the ticket is resolved (requesters of merged duplicates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<UserRef>,
+    /// The requester's satisfaction rating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csat: Option<Csat>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
 }
@@ -431,6 +481,12 @@ impl Ticket {
             breaches: vec![],
             checklist: None,
             awaiting_approval: None,
+            fingerprint: None,
+            problem: None,
+            merged_into: None,
+            links: vec![],
+            cc: vec![],
+            csat: None,
             version: 0,
         };
         let events = vec![

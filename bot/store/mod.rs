@@ -57,6 +57,20 @@ pub struct Commit {
     pub drop_timers: Vec<String>,
     /// Conversation state to write or delete, version-checked like tickets.
     pub conversations: Vec<ConversationWrite>,
+    /// Problem records to create (ignored if one exists for the fingerprint).
+    pub problems: Vec<Problem>,
+    /// Triage corrections kept as training examples: (text, category, source).
+    pub training: Vec<(String, String, String)>,
+}
+
+/// A problem record: the cause behind a group of recurring tickets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub id: i64,
+    pub fingerprint: String,
+    pub title: String,
+    pub created_at: Timestamp,
+    pub created_by: Option<String>,
 }
 
 /// Stored per-conversation state (a runbook walkthrough, …).
@@ -91,6 +105,8 @@ impl Commit {
             && self.timers.is_empty()
             && self.drop_timers.is_empty()
             && self.conversations.is_empty()
+            && self.problems.is_empty()
+            && self.training.is_empty()
     }
 }
 
@@ -131,6 +147,12 @@ pub struct TicketFilter {
     pub owner: Option<String>,
     /// Only tickets raised by this user key.
     pub requester: Option<String>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only tickets nobody owns.
+    pub unowned: bool,
+    /// Only tickets whose text contains this (case-insensitive).
+    pub text: Option<String>,
     pub limit: Option<i64>,
 }
 
@@ -166,6 +188,20 @@ pub trait Store: Send + Sync {
     fn mark_delivered(&self, id: i64, at: Timestamp) -> impl Future<Output = Result<()>> + Send;
     /// Timers due at or before `now`, earliest first.
     fn due_timers(&self, now: Timestamp, limit: i64) -> impl Future<Output = Result<Vec<DueTimer>>> + Send;
+    /// Tickets with `fingerprint` created at or after `since`, oldest first (merged duplicates excluded).
+    fn tickets_with_fingerprint(
+        &self,
+        fingerprint: &str,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<Vec<TicketNo>>> + Send;
+    /// Fingerprints with at least `threshold` tickets created at or after `since`: (fingerprint, count), most first.
+    fn recurring(&self, since: Timestamp, threshold: i64) -> impl Future<Output = Result<Vec<(String, i64)>>> + Send;
+    /// Allocates a problem record id.
+    fn next_problem_id(&self) -> impl Future<Output = Result<i64>> + Send;
+    fn problem_for(&self, fingerprint: &str) -> impl Future<Output = Result<Option<Problem>>> + Send;
+    fn problems(&self) -> impl Future<Output = Result<Vec<Problem>>> + Send;
+    /// Stored triage corrections: (text, category), oldest first.
+    fn training_examples(&self) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
     /// Conversations with `owner` (a user key), most recently updated first.
     fn conversations_of(&self, owner: &str) -> impl Future<Output = Result<Vec<Conversation>>> + Send;
     fn conversation_for_ticket(&self, n: TicketNo) -> impl Future<Output = Result<Option<Conversation>>> + Send;
@@ -272,6 +308,24 @@ impl Store for Db {
     }
     async fn next_timer_at(&self) -> Result<Option<Timestamp>> {
         delegate!(self, s => s.next_timer_at())
+    }
+    async fn tickets_with_fingerprint(&self, fp: &str, since: Timestamp) -> Result<Vec<TicketNo>> {
+        delegate!(self, s => s.tickets_with_fingerprint(fp, since))
+    }
+    async fn recurring(&self, since: Timestamp, threshold: i64) -> Result<Vec<(String, i64)>> {
+        delegate!(self, s => s.recurring(since, threshold))
+    }
+    async fn next_problem_id(&self) -> Result<i64> {
+        delegate!(self, s => s.next_problem_id())
+    }
+    async fn problem_for(&self, fp: &str) -> Result<Option<Problem>> {
+        delegate!(self, s => s.problem_for(fp))
+    }
+    async fn problems(&self) -> Result<Vec<Problem>> {
+        delegate!(self, s => s.problems())
+    }
+    async fn training_examples(&self) -> Result<Vec<(String, String)>> {
+        delegate!(self, s => s.training_examples())
     }
     async fn conversations_of(&self, owner: &str) -> Result<Vec<Conversation>> {
         delegate!(self, s => s.conversations_of(owner))

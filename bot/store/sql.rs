@@ -2,8 +2,8 @@
 //! once in [`sql_store!`] and instantiated per driver, so the two cannot drift apart.
 
 use super::{
-    Commit, Committed, Conversation, ConversationWrite, DueTimer, OutboxItem, Result, Store, StoreError, TicketFilter,
-    redact_url,
+    Commit, Committed, Conversation, ConversationWrite, DueTimer, OutboxItem, Problem, Result, Store, StoreError,
+    TicketFilter, redact_url,
 };
 use crate::core::ids::{Place, Platform, TicketNo};
 use crate::core::ticket::{Event, Ticket, Timestamp};
@@ -131,6 +131,16 @@ macro_rules! sql_store {
                 })
             }
 
+            fn decode_problem(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<Problem> {
+                Ok(Problem {
+                    id: row.try_get("id")?,
+                    fingerprint: row.try_get("fingerprint")?,
+                    title: row.try_get("title")?,
+                    created_at: from_ms(row.try_get("created_at")?)?,
+                    created_by: row.try_get("created_by")?,
+                })
+            }
+
             /// Closes the pool, waiting for connections to finish.
             pub async fn close(&self) {
                 self.pool.close().await
@@ -185,11 +195,16 @@ macro_rules! sql_store {
                     "SELECT data, version FROM tickets \
                      WHERE ($1 = 0 OR state NOT IN ('resolved', 'closed')) \
                        AND ($2 IS NULL OR owner = $2) AND ($3 IS NULL OR requester = $3) \
-                     ORDER BY number LIMIT $4",
+                       AND ($4 IS NULL OR category = $4) AND ($5 = 0 OR owner IS NULL) \
+                       AND ($6 IS NULL OR LOWER(data) LIKE '%' || LOWER($6) || '%') \
+                     ORDER BY number LIMIT $7",
                 )
                 .bind(i64::from(f.active_only))
                 .bind(f.owner.as_deref())
                 .bind(f.requester.as_deref())
+                .bind(f.category.as_deref())
+                .bind(i64::from(f.unowned))
+                .bind(f.text.as_deref())
                 .bind(f.limit.unwrap_or(i64::MAX))
                 .fetch_all(&self.pool)
                 .await?;
@@ -232,8 +247,8 @@ macro_rules! sql_store {
                     sqlx::query(
                         "INSERT INTO tickets (number, state, category, priority, ticket_type, requester, owner, \
                          origin_platform, origin_channel, origin_thread, created_at, updated_at, first_response_due, \
-                         resolution_due, first_response_at, resolved_at, deflected, version, data) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18)",
+                         resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19)",
                     )
                     .bind(t.number.0)
                     .bind(t.state.as_str())
@@ -253,6 +268,7 @@ macro_rules! sql_store {
                     .bind(t.resolved_at.map(ms))
                     .bind(t.deflected)
                     .bind(data)
+                    .bind(t.fingerprint.as_deref())
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -264,7 +280,7 @@ macro_rules! sql_store {
                     let r = sqlx::query(
                         "UPDATE tickets SET state = $2, category = $3, priority = $4, ticket_type = $5, owner = $6, \
                          updated_at = $7, first_response_due = $8, resolution_due = $9, first_response_at = $10, \
-                         resolved_at = $11, deflected = $12, data = $13, version = version + 1 \
+                         resolved_at = $11, deflected = $12, data = $13, version = version + 1, fingerprint = $15 \
                          WHERE number = $1 AND version = $14",
                     )
                     .bind(t.number.0)
@@ -281,6 +297,7 @@ macro_rules! sql_store {
                     .bind(t.deflected)
                     .bind(data)
                     .bind(read_at)
+                    .bind(t.fingerprint.as_deref())
                     .execute(&mut *tx)
                     .await?;
                     if r.rows_affected() == 0 {
@@ -335,6 +352,37 @@ macro_rules! sql_store {
                 }
                 for k in &c.drop_timers {
                     sqlx::query("DELETE FROM timers WHERE key = $1").bind(k).execute(&mut *tx).await?;
+                }
+                for p in &c.problems {
+                    sqlx::query(
+                        "INSERT INTO problems (id, fingerprint, title, created_at, created_by) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (fingerprint) DO NOTHING",
+                    )
+                    .bind(p.id)
+                    .bind(&p.fingerprint)
+                    .bind(&p.title)
+                    .bind(ms(p.created_at))
+                    .bind(p.created_by.as_deref())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for (text, category, source) in &c.training {
+                    let id: i64 = sqlx::query(
+                        "UPDATE counters SET value = value + 1 WHERE name = 'training_example' RETURNING value",
+                    )
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+                    sqlx::query(
+                        "INSERT INTO training_examples (id, text, category, source, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(id)
+                    .bind(text)
+                    .bind(category)
+                    .bind(source)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 for w in &c.conversations {
                     let (key, affected) = match w {
@@ -477,6 +525,60 @@ macro_rules! sql_store {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 })
+            }
+
+            async fn tickets_with_fingerprint(&self, fp: &str, since: Timestamp) -> Result<Vec<TicketNo>> {
+                let rows = sqlx::query(
+                    "SELECT number FROM tickets WHERE fingerprint = $1 AND created_at >= $2 ORDER BY created_at, number",
+                )
+                .bind(fp)
+                .bind(ms(since))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|r| Ok(TicketNo(r.try_get("number")?))).collect()
+            }
+
+            async fn recurring(&self, since: Timestamp, threshold: i64) -> Result<Vec<(String, i64)>> {
+                let rows = sqlx::query(
+                    "SELECT fingerprint, COUNT(*) AS n FROM tickets WHERE fingerprint IS NOT NULL AND created_at >= $1 \
+                     GROUP BY fingerprint HAVING COUNT(*) >= $2 ORDER BY n DESC, fingerprint",
+                )
+                .bind(ms(since))
+                .bind(threshold)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|r| Ok((r.try_get("fingerprint")?, r.try_get("n")?))).collect()
+            }
+
+            async fn next_problem_id(&self) -> Result<i64> {
+                let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'problem' RETURNING value")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get::<i64, _>(0)?)
+            }
+
+            async fn problem_for(&self, fp: &str) -> Result<Option<Problem>> {
+                let row = sqlx::query(
+                    "SELECT id, fingerprint, title, created_at, created_by FROM problems WHERE fingerprint = $1",
+                )
+                .bind(fp)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::decode_problem).transpose()
+            }
+
+            async fn problems(&self) -> Result<Vec<Problem>> {
+                let rows = sqlx::query("SELECT id, fingerprint, title, created_at, created_by FROM problems ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::decode_problem).collect()
+            }
+
+            async fn training_examples(&self) -> Result<Vec<(String, String)>> {
+                let rows = sqlx::query("SELECT text, category FROM training_examples ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(|r| Ok((r.try_get("text")?, r.try_get("category")?))).collect()
             }
 
             async fn conversations_of(&self, owner: &str) -> Result<Vec<Conversation>> {

@@ -1,0 +1,337 @@
+//! Technician workflow that spans several tickets: merge duplicates, link related tickets, recurring-issue
+//! detection and problem records, and "Is this about #42?" for a requester's look-alike messages.
+
+use super::{Desk, DeskError, Refusal, Work, quote};
+use crate::core::command::{self, Command};
+use crate::core::ids::{Place, TicketNo};
+use crate::core::message::{Button, Envelope, MessageKind, Outbound};
+use crate::core::recurring::{self, THRESHOLD, WINDOW_DAYS};
+use crate::core::ticket::{Event, EventKind, Ticket, Timestamp};
+use crate::store::{Conversation, ConversationWrite, Problem, Store, TicketFilter};
+use chrono::Duration;
+
+/// Conversation key prefix for a pending "Is this about #N?" question.
+const SIMILAR: &str = "sim:";
+/// Word overlap at which a new message is probably about an open ticket.
+const SIMILAR_AT: f64 = 0.34;
+
+/// A pending "Is this about #N?" question: the message to act on once the requester answers.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Pending {
+    text: String,
+    candidate: TicketNo,
+    place: Place,
+}
+
+impl<S: Store> Desk<S> {
+    /// Merge, link, problems and problem: commands that read or change more than one ticket.
+    pub(super) async fn workflow(
+        &self,
+        env: &Envelope,
+        cmd: Command,
+        ticket: Option<Ticket>,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Result<(), Refusal>, DeskError> {
+        let me = &env.actor;
+        let here = |text: String| Outbound::to_user(me, &env.place, text).kind(MessageKind::Ephemeral);
+        match cmd {
+            Command::Merge(_, into) | Command::Link(_, into) => {
+                let Some(mut a) = ticket else {
+                    return Ok(Err("that command needs a ticket number".to_string().into()));
+                };
+                let Some(mut b) = self.store.ticket(into).await? else {
+                    return Ok(Err(format!("there is no ticket {into}").into()));
+                };
+                if matches!(cmd, Command::Link(..)) {
+                    if a.links.contains(&b.number) {
+                        return Ok(Err(format!("{} and {} are already linked", a.number, b.number).into()));
+                    }
+                    a.links.push(b.number);
+                    b.links.push(a.number);
+                    w.events(
+                        a.number,
+                        vec![Event { at: now, actor: Some(me.clone()), kind: EventKind::Linked { with: b.number } }],
+                    );
+                    w.events(
+                        b.number,
+                        vec![Event { at: now, actor: Some(me.clone()), kind: EventKind::Linked { with: a.number } }],
+                    );
+                    w.send(here(format!("Linked {} and {}.", a.number, b.number)));
+                } else {
+                    if a.merged_into.is_some() || b.merged_into.is_some() {
+                        return Ok(Err(format!("{} or {} was already merged", a.number, b.number).into()));
+                    }
+                    if !b.state.is_active() {
+                        return Ok(Err(format!("{} is {}; merge into an open ticket", b.number, b.state).into()));
+                    }
+                    // The duplicate is closed; its requester follows the surviving ticket.
+                    let note = format!("merged into {}", b.number);
+                    let mut ev = match a.resolve(me, Some(&note), false, now) {
+                        Ok(ev) => ev,
+                        Err(e) => return Ok(Err(e.into())),
+                    };
+                    if let Ok(more) = a.close(me, now) {
+                        ev.extend(more);
+                    }
+                    a.merged_into = Some(b.number);
+                    // A duplicate is not another occurrence of the issue.
+                    a.fingerprint = None;
+                    ev.push(Event { at: now, actor: Some(me.clone()), kind: EventKind::MergedInto { into: b.number } });
+                    w.events(a.number, ev);
+                    if !b.requester.same_person(&a.requester) && !b.cc.iter().any(|c| c.same_person(&a.requester)) {
+                        b.cc.push(a.requester.clone());
+                    }
+                    let text = format!("From merged {}: {}", a.number, a.description);
+                    let mut evb = vec![Event {
+                        at: now,
+                        actor: Some(me.clone()),
+                        kind: EventKind::MergedFrom { from: a.number },
+                    }];
+                    if let Ok(more) = b.note(me, &text, now) {
+                        evb.extend(more);
+                    }
+                    w.events(b.number, evb);
+                    w.send(
+                        Outbound::to_user(
+                            &a.requester,
+                            &a.origin.place,
+                            format!(
+                                "{} is the same issue as {}, so I've merged them; you'll hear when {} is resolved.",
+                                a.number, b.number, b.number
+                            ),
+                        )
+                        .about(a.number),
+                    );
+                    w.send(here(format!("Merged {} into {}.", a.number, b.number)));
+                }
+                w.commit.updates.push(a);
+                w.commit.updates.push(b);
+            }
+            Command::Problems => {
+                let since = now - Duration::days(WINDOW_DAYS);
+                let groups = self.store.recurring(since, THRESHOLD as i64).await?;
+                let problems = self.store.problems().await?;
+                let mut s = String::new();
+                if groups.is_empty() && problems.is_empty() {
+                    s.push_str(&format!(
+                        "No recurring issues: nothing has come up {THRESHOLD} or more times in {WINDOW_DAYS} days."
+                    ));
+                } else {
+                    s.push_str(&format!(
+                        "Recurring issues ({THRESHOLD}+ tickets in {WINDOW_DAYS} days): {}",
+                        groups.len()
+                    ));
+                    for (fp, n) in &groups {
+                        let linked =
+                            problems.iter().find(|p| &p.fingerprint == fp).map(|p| format!(" · problem P-{}", p.id));
+                        s.push_str(&format!("\n{} × {}{}", n, recurring::describe(fp), linked.unwrap_or_default()));
+                    }
+                    if !problems.is_empty() {
+                        s.push_str(&format!("\nProblem records: {}", problems.len()));
+                        for p in &problems {
+                            s.push_str(&format!(
+                                "\nP-{} {} ({})",
+                                p.id,
+                                quote(&p.title),
+                                recurring::describe(&p.fingerprint)
+                            ));
+                        }
+                    }
+                }
+                w.send(here(s));
+            }
+            Command::Problem(_) => {
+                let Some(t) = ticket else { return Ok(Err("that command needs a ticket number".to_string().into())) };
+                let Some(fp) = t.fingerprint.clone() else {
+                    return Ok(Err(format!("{} has no recurring-issue fingerprint", t.number).into()));
+                };
+                let (problem, created) = match self.store.problem_for(&fp).await? {
+                    Some(p) => (p, false),
+                    None => {
+                        let p = Problem {
+                            id: self.store.next_problem_id().await?,
+                            fingerprint: fp.clone(),
+                            title: t.title.clone(),
+                            created_at: now,
+                            created_by: Some(me.key()),
+                        };
+                        w.commit.problems.push(p.clone());
+                        (p, true)
+                    }
+                };
+                let since = now - Duration::days(WINDOW_DAYS);
+                let mut linked = vec![];
+                for n in self.store.tickets_with_fingerprint(&fp, since).await? {
+                    let Some(mut x) = self.store.ticket(n).await? else { continue };
+                    if x.problem == Some(problem.id) {
+                        continue;
+                    }
+                    x.problem = Some(problem.id);
+                    w.events(
+                        n,
+                        vec![Event {
+                            at: now,
+                            actor: Some(me.clone()),
+                            kind: EventKind::ProblemLinked { problem: problem.id },
+                        }],
+                    );
+                    linked.push(n.to_string());
+                    w.commit.updates.push(x);
+                }
+                let what = if created { "Created" } else { "Updated" };
+                w.send(here(format!(
+                    "{what} problem P-{} {} ({}); linked {}.",
+                    problem.id,
+                    quote(&problem.title),
+                    recurring::describe(&fp),
+                    if linked.is_empty() { "no new tickets".to_string() } else { linked.join(", ") }
+                )));
+            }
+            _ => return Ok(Err("not a workflow command".to_string().into())),
+        }
+        Ok(Ok(()))
+    }
+
+    /// After a ticket opens: if it is the [`THRESHOLD`]th or later look-alike in the window, tell its owner (the
+    /// queue while unowned) and offer a problem record.
+    pub(super) async fn check_recurring(&self, t: &Ticket, now: Timestamp, w: &mut Work) -> Result<(), DeskError> {
+        let Some(fp) = &t.fingerprint else { return Ok(()) };
+        let since = now - Duration::days(WINDOW_DAYS);
+        let mut same = self.store.tickets_with_fingerprint(fp, since).await?;
+        same.push(t.number);
+        if same.len() < THRESHOLD {
+            return Ok(());
+        }
+        w.events(
+            t.number,
+            vec![Event {
+                at: now,
+                actor: None,
+                kind: EventKind::Recurring { fingerprint: fp.clone(), count: same.len() },
+            }],
+        );
+        let list: Vec<String> = same.iter().map(|n| n.to_string()).collect();
+        let problem = self.store.problem_for(fp).await?;
+        let text = match &problem {
+            Some(p) => format!(
+                "Recurring: {} is look-alike number {} in {WINDOW_DAYS} days ({}); problem P-{} {} covers it.",
+                t.number,
+                same.len(),
+                recurring::describe(fp),
+                p.id,
+                quote(&p.title)
+            ),
+            None => format!(
+                "Recurring: {} is look-alike number {} in {WINDOW_DAYS} days ({}): {}. Link them to a problem record?",
+                t.number,
+                same.len(),
+                recurring::describe(fp),
+                list.join(", ")
+            ),
+        };
+        let mut m = self.to_queue(t.origin.platform, text).about(t.number);
+        if problem.is_none() {
+            m = m.with_buttons(vec![Button::new("Link to a problem", command::action("problem", t.number))]);
+        }
+        w.send(m);
+        Ok(())
+    }
+
+    /// Before opening a new ticket: if the requester has an open ticket that looks like the same thing, ask.
+    /// Returns true when the question was asked (the message waits for the answer).
+    pub(super) async fn ask_if_same(
+        &self,
+        env: &Envelope,
+        text: &str,
+        category: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<bool, DeskError> {
+        let f = TicketFilter { active_only: true, requester: Some(env.actor.key()), ..TicketFilter::default() };
+        let open = self.store.tickets(&f).await?;
+        let best = open
+            .iter()
+            .map(|t| {
+                let mut score = recurring::similarity(text, &t.description);
+                if t.category == category && category != "other" {
+                    score += 0.15;
+                }
+                (score, t)
+            })
+            .filter(|(score, _)| *score >= SIMILAR_AT)
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.number.cmp(&b.1.number)));
+        let Some((_, t)) = best else { return Ok(false) };
+        let id = format!("{:08x}", fnv(&env.dedupe_key));
+        let key = format!("{SIMILAR}{id}");
+        let place = super::reply_place(env);
+        let pending = Pending { text: text.to_string(), candidate: t.number, place: place.clone() };
+        w.commit.conversations.push(ConversationWrite::Put(Conversation {
+            key: key.clone(),
+            owner: env.actor.key(),
+            ticket: None,
+            data: serde_json::to_string(&pending).unwrap_or_default(),
+            deadline: None,
+            version: 0,
+        }));
+        let _ = now;
+        w.send(
+            Outbound::to_user(&env.actor, &place, format!("Is this about {} {}?", t.number, quote(&t.title)))
+                .with_buttons(vec![
+                    Button::new(format!("Yes, add it to {}", t.number), format!("similar:yes:{id}")).primary(),
+                    Button::new("No, it's something new", format!("similar:no:{id}")),
+                ]),
+        );
+        Ok(true)
+    }
+
+    /// The answer to "Is this about #N?".
+    pub(super) async fn on_similar_answer(
+        &self,
+        env: &Envelope,
+        action: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<super::Flow, DeskError> {
+        let mut parts = action.splitn(3, ':');
+        let (Some("similar"), Some(answer), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+            return Ok(super::Flow::Refused(format!("unknown button `{action}`").into()));
+        };
+        let key = format!("{SIMILAR}{id}");
+        let conv = self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key);
+        let Some(conv) = conv else {
+            return Ok(super::Flow::Refused("That question was already answered.".to_string().into()));
+        };
+        let Ok(p) = serde_json::from_str::<Pending>(&conv.data) else {
+            return Ok(super::Flow::Refused("That question can no longer be answered.".to_string().into()));
+        };
+        w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+        if answer == "yes"
+            && let Some(mut t) = self.store.ticket(p.candidate).await?
+            && t.state.is_active()
+        {
+            let mut env2 = env.clone();
+            env2.place = p.place.clone();
+            let flow = self.thread_message(&env2, &mut t, &p.text, now, w);
+            if let super::Flow::Ok = flow {
+                w.send(Outbound::to_user(&env.actor, &p.place, format!("Added to {}.", t.number)).about(t.number));
+            }
+            return Ok(flow);
+        }
+        let c = self.classifier().classify(&p.text);
+        let mut env2 = env.clone();
+        env2.place = Place { message: None, ..p.place };
+        self.open_ticket(&env2, &p.text, c, now, w).await?;
+        Ok(super::Flow::Ok)
+    }
+}
+
+/// FNV-1a, for short stable ids in button actions.
+fn fnv(s: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in s.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
