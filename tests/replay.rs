@@ -186,3 +186,22 @@ async fn workflow_scenario() {
     );
     assert!(text.contains("bot -> bob: only the person who raised the ticket can rate it"));
 }
+
+#[tokio::test]
+async fn triage_asks_when_unsure_and_ignores_chit_chat() {
+    let out = replay::run_file(&script("triage.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("triage_text", text);
+    let j = out.json().await.unwrap();
+    let cats: Vec<_> =
+        j["tickets"].as_array().unwrap().iter().map(|t| t["category"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        cats,
+        ["identity", "other", "network", "network"],
+        "confident, picked 'Something else', picked, confident"
+    );
+    assert_eq!(j["tickets"][3]["priority"], "P1", "boosters: whole office + client call in 10 min");
+    assert_eq!(text.matches("Which fits best?").count(), 2);
+    assert!(!text.contains("bot -> #helpdesk: "), "chit-chat in the channel gets no reply");
+    assert_eq!(text.lines().filter(|l| l.starts_with("bot -> carol:")).count(), 2, "two DMs, two short replies");
+}

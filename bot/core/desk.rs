@@ -390,6 +390,9 @@ impl<S: Store> Desk<S> {
                 },
                 other => Flow::Refused(format!("unknown command `/{other}`; try `/ticket help`").into()),
             },
+            Body::Action { action } if action.starts_with("triage:") => {
+                self.on_category_pick(env, action, now, w).await?
+            }
             Body::Action { action } if action.starts_with("similar:") => {
                 self.on_similar_answer(env, action, now, w).await?
             }
@@ -456,6 +459,10 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Ok);
         }
         if self.ask_if_same(env, &text, &c.category, now, w).await? {
+            return Ok(Flow::Ok);
+        }
+        if c.confidence < self.settings.confident && !c.alternatives.is_empty() {
+            self.ask_category(env, &text, &c, w);
             return Ok(Flow::Ok);
         }
         self.open_ticket(env, &text, c, now, w).await?;

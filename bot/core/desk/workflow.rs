@@ -326,6 +326,90 @@ impl<S: Store> Desk<S> {
     }
 }
 
+/// A message waiting for the requester to pick its category.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Unsure {
+    text: String,
+    place: Place,
+}
+
+/// Conversation key prefix for a pending "Which fits best?" question.
+const UNSURE: &str = "tri:";
+
+impl<S: Store> Desk<S> {
+    /// Triage is unsure: ask the requester to pick among the top three categories or "Something else".
+    pub(super) fn ask_category(
+        &self,
+        env: &Envelope,
+        text: &str,
+        c: &crate::core::triage::Classification,
+        w: &mut Work,
+    ) {
+        let id = format!("{:08x}", fnv(&env.dedupe_key));
+        let place = super::reply_place(env);
+        let classifier = self.classifier();
+        let mut buttons: Vec<Button> = c
+            .alternatives
+            .iter()
+            .take(3)
+            .filter_map(|(cat, _)| classifier.category(cat))
+            .map(|cat| Button::new(cat.label.clone(), format!("triage:{id}:{}", cat.id)))
+            .collect();
+        buttons.push(Button::new("Something else", format!("triage:{id}:other")));
+        w.commit.conversations.push(ConversationWrite::Put(Conversation {
+            key: format!("{UNSURE}{id}"),
+            owner: env.actor.key(),
+            ticket: None,
+            data: serde_json::to_string(&Unsure { text: text.to_string(), place: place.clone() }).unwrap_or_default(),
+            deadline: None,
+            version: 0,
+        }));
+        w.send(
+            Outbound::to_user(&env.actor, &place, "I want to get this to the right people. Which fits best?")
+                .with_buttons(buttons),
+        );
+    }
+
+    /// The requester picked a category for an unsure message: open the ticket there.
+    pub(super) async fn on_category_pick(
+        &self,
+        env: &Envelope,
+        action: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<super::Flow, DeskError> {
+        let mut parts = action.splitn(3, ':');
+        let (Some("triage"), Some(id), Some(cat)) = (parts.next(), parts.next(), parts.next()) else {
+            return Ok(super::Flow::Refused(format!("unknown button `{action}`").into()));
+        };
+        let key = format!("{UNSURE}{id}");
+        let Some(conv) = self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key) else {
+            return Ok(super::Flow::Refused("That question was already answered.".to_string().into()));
+        };
+        let Ok(p) = serde_json::from_str::<Unsure>(&conv.data) else {
+            return Ok(super::Flow::Refused("That question can no longer be answered.".to_string().into()));
+        };
+        let classifier = self.classifier();
+        let Some(spec) = classifier.category(cat) else {
+            return Ok(super::Flow::Refused(format!("unknown category `{cat}`").into()));
+        };
+        w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+        // The person's choice is the category; keep the classifier's intent only if it agrees.
+        let mut c = classifier.classify(&p.text);
+        if c.category != spec.id {
+            c.intent = None;
+            c.runbook = None;
+            c.ticket_type = spec.ticket_type;
+        }
+        c.category = spec.id.clone();
+        c.confidence = 1.0;
+        let mut env2 = env.clone();
+        env2.place = Place { message: None, ..p.place };
+        self.open_ticket(&env2, &p.text, c, now, w).await?;
+        Ok(super::Flow::Ok)
+    }
+}
+
 /// FNV-1a, for short stable ids in button actions.
 fn fnv(s: &str) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
