@@ -23,6 +23,7 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         confident: config.triage.confident,
         roles: config.role_map(),
         runbook_vars: config.runbooks.vars.clone(),
+        report_schedule: config.report_schedule().map_err(|e| anyhow::anyhow!(e))?,
     };
     let runbooks = load_runbooks(config, &classifier)?;
     Ok(Desk::new(db, clock, classifier, policies, Arc::new(runbooks), settings))
@@ -56,24 +57,24 @@ pub fn load_runbooks(config: &Config, classifier: &Classifier) -> anyhow::Result
     let ids: Vec<&str> = intents.iter().map(|(id, _, _)| *id).collect();
     let mut placeholders: Vec<&str> = runbook::STANDARD_PLACEHOLDERS.to_vec();
     placeholders.extend(config.runbooks.vars.keys().map(String::as_str));
-    let set = match &config.runbooks.dir {
-        None => runbook::shipped(&ids, &placeholders),
-        Some(dir) => {
-            let mut files: Vec<_> = std::fs::read_dir(dir)
-                .map_err(|e| anyhow::anyhow!("cannot read runbooks directory {dir}: {e}"))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect();
-            files.sort();
-            let mut loaded = vec![];
-            for p in files {
-                let text = std::fs::read_to_string(&p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-                loaded.push((p.display().to_string(), text));
-            }
-            runbook::validate(&loaded, &ids, &placeholders)
+    // The shipped runbooks, plus an office's own directory; a file there with a shipped name replaces it.
+    let mut files: Vec<(String, String)> =
+        runbook::SHIPPED_RUNBOOKS.iter().map(|(f, t)| (f.to_string(), t.to_string())).collect();
+    if let Some(dir) = &config.runbooks.dir {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| anyhow::anyhow!("cannot read runbooks directory {dir}: {e}"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let text = std::fs::read_to_string(&p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            files.retain(|(f, _)| !f.ends_with(&format!("/{name}")));
+            files.push((p.display().to_string(), text));
         }
     }
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let set = runbook::validate(&files, &ids, &placeholders).map_err(|e| anyhow::anyhow!("{e}"))?;
     for (id, _, rb) in &intents {
         if let Some(rb) = rb
             && set.get(rb).is_none()

@@ -23,6 +23,7 @@ pub struct Config {
     pub calendars: BTreeMap<String, CalendarSpec>,
     pub sla: SlaConfig,
     pub runbooks: RunbooksConfig,
+    pub reports: ReportsConfig,
     /// Roles per platform and user id: `[roles.slack] U012ABC = "technician"`. Anyone not listed is a requester.
     pub roles: BTreeMap<String, BTreeMap<String, Role>>,
 }
@@ -64,10 +65,30 @@ pub struct SlaConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunbooksConfig {
-    /// Directory with your own runbook files; the shipped runbooks are used when unset.
+    /// Directory with your own runbook files, used besides the shipped ones (same file name: yours wins).
     pub dir: Option<String>,
     /// Values for `{{ placeholder }}` in runbook text.
     pub vars: BTreeMap<String, String>,
+}
+
+/// The scheduled weekly summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// Channel for the weekly post; no post when unset.
+    pub channel: Option<String>,
+    /// mon, tue, … sun.
+    pub weekday: String,
+    /// Local time, HH:MM.
+    pub time: String,
+    /// IANA zone for the posting time and the report's weeks (default: `timezone`).
+    pub timezone: Option<String>,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig { channel: None, weekday: "mon".into(), time: "08:00".into(), timezone: None }
+    }
 }
 
 impl Default for RunbooksConfig {
@@ -95,6 +116,7 @@ impl Default for Config {
             calendars: BTreeMap::new(),
             sla: SlaConfig::default(),
             runbooks: RunbooksConfig::default(),
+            reports: ReportsConfig::default(),
             roles: BTreeMap::new(),
         }
     }
@@ -211,8 +233,16 @@ calendar = "24x7"
 pause_on_vendor = false
 warn = [75, 90]
 
+[reports]
+# Post the weekly summary (last week's KPIs and chart) to this channel; unset = no scheduled post.
+# channel = "it-managers"
+weekday = "mon"
+time = "08:00"
+# timezone = "Europe/London"   # default: the top-level timezone
+
 [runbooks]
-# Directory with your own runbooks (see runbooks/README.md); the shipped runbooks are used when unset.
+# Directory with your own runbooks (see runbooks/README.md), used besides the shipped ones; a file with a shipped
+# runbook's name replaces it.
 # dir = "runbooks"
 
 # Values for {{ placeholders }} in runbook text. Set these to your office's own.
@@ -296,6 +326,7 @@ impl Config {
         }
         self.policies()?;
         self.reopen_new_cycle_after()?;
+        self.report_schedule()?;
         for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
                 return Err(format!(
@@ -312,6 +343,29 @@ impl Config {
     /// The validated calendars.
     pub fn calendars(&self) -> Result<Calendars, String> {
         Calendars::new(&self.calendars)
+    }
+
+    /// The weekly report schedule, validated.
+    pub fn report_schedule(&self) -> Result<Option<crate::core::desk::ReportSchedule>, String> {
+        let r = &self.reports;
+        let weekday = match r.weekday.to_ascii_lowercase().as_str() {
+            "mon" => chrono::Weekday::Mon,
+            "tue" => chrono::Weekday::Tue,
+            "wed" => chrono::Weekday::Wed,
+            "thu" => chrono::Weekday::Thu,
+            "fri" => chrono::Weekday::Fri,
+            "sat" => chrono::Weekday::Sat,
+            "sun" => chrono::Weekday::Sun,
+            other => {
+                return Err(format!("key `reports.weekday`: `{other}` is not mon, tue, wed, thu, fri, sat or sun"));
+            }
+        };
+        let time = chrono::NaiveTime::parse_from_str(&r.time, "%H:%M")
+            .map_err(|_| format!("key `reports.time`: `{}` is not a time like 08:00", r.time))?;
+        let tz_name = r.timezone.as_deref().unwrap_or(&self.timezone);
+        let timezone: chrono_tz::Tz =
+            tz_name.parse().map_err(|_| format!("key `reports.timezone`: unknown time zone `{tz_name}`"))?;
+        Ok(r.channel.clone().map(|channel| crate::core::desk::ReportSchedule { channel, weekday, time, timezone }))
     }
 
     /// How long after resolution a reopen starts a new resolution cycle.

@@ -14,4 +14,5 @@ pub mod core;
 pub mod eval;
 pub mod outbox;
 pub mod replay;
+pub mod serve;
 pub mod store;

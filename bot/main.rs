@@ -45,13 +45,30 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Run the configured adapters and the scheduler (for now: the console).
+    /// Run the HTTP intake (POST /api/v1/messages, GET /healthz), the scheduler and the outbox worker until
+    /// SIGTERM or Ctrl-C. Needs DESKBOT_HTTP_TOKEN; replies go to DESKBOT_HTTP_CALLBACK_URL.
     Serve {
-        #[arg(long = "as", default_value = "alice")]
-        as_user: String,
+        /// Address to listen on [env: DESKBOT_LISTEN] [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// A manager summary for a week or month: text, JSON (documented schema) or the PNG chart.
+    Report {
+        /// week or month.
+        #[arg(long, default_value = "week")]
+        period: String,
+        /// A date inside the period (YYYY-MM-DD); default today.
+        #[arg(long)]
+        at: Option<String>,
+        /// text, json or png.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Write to this file instead of standard output (required for png).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Measure performance (see each benchmark's --help).
     Bench {
         #[command(subcommand)]
@@ -61,6 +78,11 @@ enum Cmd {
     Sla {
         #[command(subcommand)]
         action: SlaCmd,
+    },
+    /// Validate the runbooks (shipped, or `runbooks.dir`): errors name the file and the step.
+    Runbooks {
+        #[command(subcommand)]
+        action: RunbooksCmd,
     },
     /// Inspect the configuration.
     Config {
@@ -115,6 +137,12 @@ enum SlaCmd {
 }
 
 #[derive(Subcommand)]
+enum RunbooksCmd {
+    /// Check every runbook and list them.
+    Check,
+}
+
+#[derive(Subcommand)]
 enum ConfigCmd {
     /// Print the documented default configuration.
     PrintDefault,
@@ -145,9 +173,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Config { action: ConfigCmd::Check } => {
             let c = load()?;
-            deskbot::catalog::load_classifier(c.catalog.intents_dir.as_deref().map(std::path::Path::new))
-                .map_err(|e| anyhow::anyhow!(e))?;
-            println!("configuration OK (database {})", redact_url(&c.database_url));
+            let classifier = app::classifier(&c)?;
+            let runbooks = app::load_runbooks(&c, &classifier)?;
+            println!("configuration OK (database {}; {} runbooks)", redact_url(&c.database_url), runbooks.len());
         }
         Cmd::Sla { action: SlaCmd::Due { calendar, from, duration } } => {
             let c = load()?;
@@ -192,6 +220,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Bench { which: BenchCmd::Sla(args) } => {
             println!("{}", deskbot::bench::sla(&args).await?);
         }
+        Cmd::Report { period, at, format, out } => {
+            let c = load()?;
+            let kind = match period.as_str() {
+                "week" => deskbot::core::report::PeriodKind::Week,
+                "month" => deskbot::core::report::PeriodKind::Month,
+                p => anyhow::bail!("--period `{p}`: use week or month"),
+            };
+            let db = open_db(&c).await?;
+            let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+            let desk = app::desk(&c, db, clock.clone())?;
+            let date = match at {
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|_| anyhow::anyhow!("--at `{d}` is not a date like 2026-03-02"))?,
+                None => clock.now().with_timezone(&c.tz()).date_naive(),
+            };
+            let r = desk.report(kind, date).await?;
+            let bytes = match format.as_str() {
+                "text" => r.text(c.tz()).into_bytes(),
+                "json" => serde_json::to_vec_pretty(&r)?,
+                "png" => deskbot::chart::render_png(&r, 1200, 675)?,
+                f => anyhow::bail!("--format `{f}`: use text, json or png"),
+            };
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, &bytes).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?
+                }
+                None if format == "png" => anyhow::bail!("--format png needs --out FILE"),
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&bytes)?;
+                    println!();
+                }
+            }
+        }
+        Cmd::Runbooks { action: RunbooksCmd::Check } => {
+            let c = load()?;
+            let classifier = app::classifier(&c)?;
+            let set = app::load_runbooks(&c, &classifier)?;
+            let mut all: Vec<_> = set.all().iter().collect();
+            all.sort_by(|a, b| a.id.cmp(&b.id));
+            for rb in &all {
+                println!("{:<18} {:>2} steps  {}", rb.id, rb.steps.len(), rb.title);
+            }
+            println!("{} runbooks OK", all.len());
+        }
         Cmd::Migrate => {
             let c = load()?;
             let db = open_db(&c).await?;
@@ -205,7 +278,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{}", out.text());
             }
         }
-        Cmd::Console { as_user } | Cmd::Serve { as_user } => {
+        Cmd::Serve { listen } => {
+            let c = deskbot::serve::load_config(cli.config.as_deref())?;
+            let opts = deskbot::serve::ServeOptions::from_env(listen.as_deref())?;
+            let db = open_db(&c).await?;
+            let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+            let desk = Arc::new(app::desk(&c, db, clock.clone())?);
+            deskbot::serve::run(desk, clock, opts, deskbot::serve::shutdown_signal()).await.context("serve")?;
+        }
+        Cmd::Console { as_user } => {
             let c = load()?;
             let db = open_db(&c).await?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -169,6 +169,9 @@ pub fn render_line(m: &Outbound) -> String {
     for b in &m.buttons {
         s.push_str(&format!(" [{}]", b.label));
     }
+    if let Some(img) = &m.image {
+        s.push_str(&format!(" [image {} {} bytes]", img.name, img.png.len()));
+    }
     s
 }
 
@@ -394,6 +397,7 @@ impl Outcome {
                     "ticket": m.msg.ticket.map(|t| t.0),
                     "text": m.msg.text,
                     "buttons": m.msg.buttons.iter().map(|b| json!({"label": b.label, "action": b.action})).collect::<Vec<_>>(),
+                    "image": m.msg.image.as_ref().map(|i| i.name.clone()),
                 })
             })
             .collect();

@@ -94,3 +94,25 @@ fn sla_due_on_a_calendar_only_file() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[test]
+fn the_readme_runbook_example_is_valid_and_a_broken_one_is_named() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start =
+        readme.find("In short:\n\n```toml\n").expect("README has the runbook example") + "In short:\n\n```toml\n".len();
+    let example = &readme[start..start + readme[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let rb = dir.path().join("runbooks");
+    std::fs::create_dir(&rb).unwrap();
+    std::fs::write(rb.join("door-badge.toml"), example).unwrap();
+    let cfg = dir.path().join("deskbot.toml");
+    std::fs::write(&cfg, format!("[runbooks]\ndir = \"{}\"\n", rb.display())).unwrap();
+    let out = deskbot().args(["runbooks", "check", "--config"]).arg(&cfg).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("door-badge"));
+    std::fs::write(rb.join("door-badge.toml"), example.replace("next = \"which-door\"", "next = \"nowhere\"")).unwrap();
+    let out = deskbot().args(["runbooks", "check", "--config"]).arg(&cfg).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("door-badge.toml") && err.contains("nowhere"), "{err}");
+}

@@ -5,5 +5,7 @@ mod cli;
 mod common;
 mod conformance;
 mod console;
+mod crash;
+mod http;
 mod replay;
 mod runbooks;

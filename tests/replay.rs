@@ -205,3 +205,17 @@ async fn triage_asks_when_unsure_and_ignores_chit_chat() {
     assert!(!text.contains("bot -> #helpdesk: "), "chit-chat in the channel gets no reply");
     assert_eq!(text.lines().filter(|l| l.starts_with("bot -> carol:")).count(), 2, "two DMs, two short replies");
 }
+
+#[tokio::test]
+async fn reports_on_request_and_weekly_exactly_once() {
+    let out = replay::run_file(&script("reports.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("reports_text", text);
+    let weekly: Vec<_> = text.lines().filter(|l| l.starts_with("bot -> #it-managers:")).collect();
+    assert_eq!(weekly.len(), 1, "one weekly post for the week of 2 Mar, none twice after the restart");
+    assert!(weekly[0].contains("week of 2 Mar 2026") && weekly[0].contains("[image helpdesk-week-of-2-Mar-2026.png"));
+    let asked: Vec<_> = text.lines().filter(|l| l.starts_with("bot -> max: IT helpdesk report")).collect();
+    assert_eq!(asked.len(), 1);
+    assert!(asked[0].contains("Tickets: 3"), "{}", asked[0]);
+    assert!(text.contains("bot -> alice: only managers and leads can see reports"));
+}

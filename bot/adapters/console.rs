@@ -46,6 +46,13 @@ impl<W: std::io::Write + Send> Deliver for Screen<W> {
             }
             bs.push((to, choices, m.place.clone()));
         }
+        if let Some(img) = &m.image {
+            // The console cannot show pictures: save the chart next to where deskbot runs.
+            match std::fs::write(&img.name, &img.png) {
+                Ok(()) => text.push_str(&format!("\n    [chart saved to {}]", img.name)),
+                Err(e) => text.push_str(&format!("\n    [chart {} not saved: {e}]", img.name)),
+            }
+        }
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         writeln!(out, "{text}").map_err(|e| e.to_string())?;
         out.flush().map_err(|e| e.to_string())

@@ -1,3 +1,4 @@
 //! Chat adapters. Each only translates between its platform and the core's envelopes and outbound messages.
 
 pub mod console;
+pub mod http;

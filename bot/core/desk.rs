@@ -14,9 +14,12 @@ use super::triage::{Classification, Classifier};
 use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter};
 use std::collections::BTreeMap;
 
+mod reports;
 mod walk;
 mod workflow;
+
 use chrono_tz::Tz;
+pub use reports::ReportSchedule;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -42,6 +45,8 @@ pub struct DeskSettings {
     pub roles: HashMap<String, Role>,
     /// Values for `{{ placeholders }}` in runbooks.
     pub runbook_vars: BTreeMap<String, String>,
+    /// The weekly summary post, if configured.
+    pub report_schedule: Option<ReportSchedule>,
 }
 
 /// Why an event could not be handled (as opposed to a refusal, which is a reply to the user).
@@ -243,6 +248,7 @@ impl<S: Store> Desk<S> {
     /// Fires every SLA warning and breach that is due now, each exactly once; returns how many fired.
     pub async fn tick(&self) -> Result<usize, DeskError> {
         let mut fired = self.walk_timeouts(self.clock.now()).await?;
+        fired += self.weekly_report(self.clock.now()).await?;
         loop {
             let now = self.clock.now();
             let due = self.store.due_timers(now, 100).await?;
@@ -388,6 +394,7 @@ impl<S: Store> Desk<S> {
                     Ok(cmd) => self.on_command(env, cmd, now, w).await?,
                     Err(e) => Flow::Refused(e.into()),
                 },
+                "helpdesk" => self.on_helpdesk(env, args, w).await?,
                 other => Flow::Refused(format!("unknown command `/{other}`; try `/ticket help`").into()),
             },
             Body::Action { action } if action.starts_with("triage:") => {

@@ -90,6 +90,31 @@ pub struct Outbound {
     pub kind: MessageKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<TicketNo>,
+    /// A picture to upload with the message (the report chart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+}
+
+/// An image attached to a message: a file name and the PNG bytes (base64 in storage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    pub name: String,
+    #[serde(with = "b64")]
+    pub png: Vec<u8>,
+}
+
+mod b64 {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(v))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        STANDARD.decode(s).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Outbound {
@@ -103,6 +128,7 @@ impl Outbound {
             buttons: vec![],
             kind: MessageKind::Reply,
             ticket: None,
+            image: None,
         }
     }
 
@@ -116,6 +142,7 @@ impl Outbound {
             buttons: vec![],
             kind: MessageKind::Reply,
             ticket: None,
+            image: None,
         }
     }
 

@@ -134,6 +134,11 @@ impl Policies {
         }
     }
 
+    /// The last, unconditional policy.
+    pub fn default_policy(&self) -> &Policy {
+        self.0.last().expect("validated non-empty")
+    }
+
     pub fn pick(&self, category: &str, priority: Priority, ty: TicketType) -> &Policy {
         self.0
             .iter()

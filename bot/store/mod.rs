@@ -196,6 +196,11 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<TicketNo>>> + Send;
     /// Fingerprints with at least `threshold` tickets created at or after `since`: (fingerprint, count), most first.
     fn recurring(&self, since: Timestamp, threshold: i64) -> impl Future<Output = Result<Vec<(String, i64)>>> + Send;
+    /// Tickets created before `until` and changed at or after `since` (everything a report period can touch).
+    fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
+    /// Creation times of all active tickets, and how many of them are unanswered past their first-response target
+    /// at `now`.
+    fn backlog(&self, now: Timestamp) -> impl Future<Output = Result<(Vec<Timestamp>, u64)>> + Send;
     /// Allocates a problem record id.
     fn next_problem_id(&self) -> impl Future<Output = Result<i64>> + Send;
     fn problem_for(&self, fingerprint: &str) -> impl Future<Output = Result<Option<Problem>>> + Send;
@@ -314,6 +319,12 @@ impl Store for Db {
     }
     async fn recurring(&self, since: Timestamp, threshold: i64) -> Result<Vec<(String, i64)>> {
         delegate!(self, s => s.recurring(since, threshold))
+    }
+    async fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> Result<Vec<Ticket>> {
+        delegate!(self, s => s.tickets_touched(since, until))
+    }
+    async fn backlog(&self, now: Timestamp) -> Result<(Vec<Timestamp>, u64)> {
+        delegate!(self, s => s.backlog(now))
     }
     async fn next_problem_id(&self) -> Result<i64> {
         delegate!(self, s => s.next_problem_id())

@@ -550,6 +550,33 @@ macro_rules! sql_store {
                 rows.iter().map(|r| Ok((r.try_get("fingerprint")?, r.try_get("n")?))).collect()
             }
 
+            async fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> Result<Vec<Ticket>> {
+                let rows = sqlx::query(
+                    "SELECT data, version FROM tickets WHERE updated_at >= $1 AND created_at < $2 ORDER BY number",
+                )
+                .bind(ms(since))
+                .bind(ms(until))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::decode_ticket).collect()
+            }
+
+            async fn backlog(&self, now: Timestamp) -> Result<(Vec<Timestamp>, u64)> {
+                let rows = sqlx::query("SELECT created_at FROM tickets WHERE state NOT IN ('resolved', 'closed')")
+                    .fetch_all(&self.pool)
+                    .await?;
+                let created = rows.iter().map(|r| from_ms(r.try_get("created_at")?)).collect::<Result<Vec<_>>>()?;
+                let late: i64 = sqlx::query(
+                    "SELECT COUNT(*) FROM tickets WHERE state NOT IN ('resolved', 'closed') \
+                     AND first_response_at IS NULL AND first_response_due < $1",
+                )
+                .bind(ms(now))
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
+                Ok((created, u64::try_from(late).unwrap_or(0)))
+            }
+
             async fn next_problem_id(&self) -> Result<i64> {
                 let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'problem' RETURNING value")
                     .fetch_one(&self.pool)

@@ -1,0 +1,169 @@
+//! Manager summaries in chat: a period's KPIs built from the store, posted with the chart; `/helpdesk report`;
+//! and the scheduled weekly post, sent exactly once per period (its commit carries the period as dedupe key, so a
+//! restart or a second replica never posts it twice).
+
+use super::{Desk, DeskError, Flow, Work};
+use crate::core::message::{Envelope, Image, MessageKind, Outbound};
+use crate::core::report::{self, BacklogFacts, Period, PeriodFacts, PeriodKind, Report, SignalFacts, TicketFacts};
+use crate::core::roles::Role;
+use crate::core::ticket::Timestamp;
+use crate::store::{Commit, Committed, Conversation, ConversationWrite, Store, StoreError};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Weekday};
+use chrono_tz::Tz;
+
+/// Conversation key of the weekly-report schedule.
+const SCHEDULE_KEY: &str = "schedule:weekly-report";
+
+/// When and where the weekly summary is posted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSchedule {
+    pub channel: String,
+    pub weekday: Weekday,
+    pub time: NaiveTime,
+    pub timezone: Tz,
+}
+
+impl ReportSchedule {
+    /// The first posting instant strictly after `after`.
+    pub fn next_after(&self, after: Timestamp) -> Timestamp {
+        let local = after.with_timezone(&self.timezone).date_naive();
+        for d in 0..15 {
+            let day = local + Duration::days(d);
+            if day.weekday() != self.weekday {
+                continue;
+            }
+            let at = self.timezone.from_local_datetime(&day.and_time(self.time)).earliest();
+            if let Some(at) = at.map(|t| t.with_timezone(&chrono::Utc))
+                && at > after
+            {
+                return at;
+            }
+        }
+        after + Duration::days(7)
+    }
+}
+
+impl<S: Store> Desk<S> {
+    /// Builds the report for the period of `kind` containing `date` (in the desk's time zone).
+    pub async fn report(&self, kind: PeriodKind, date: NaiveDate) -> Result<Report, DeskError> {
+        let tz = self.settings.timezone;
+        let period = Period::containing(date, kind, tz);
+        let prev = period.previous();
+        let now = self.clock.now();
+        let since = prev.start.min(period.end - Duration::days(30));
+        let mut all = vec![];
+        for t in self.store.tickets_touched(since, period.end).await? {
+            let events = self.store.events(t.number).await?;
+            let mut f = TicketFacts::from_ticket(&t, &events);
+            f.csat = t.csat.as_ref().map(|c| c.good);
+            f.merged = t.merged_into.is_some();
+            f.fingerprint = t.fingerprint.clone();
+            all.push((t.updated_at, f));
+        }
+        let facts: Vec<TicketFacts> = all.iter().map(|(_, f)| f.clone()).collect();
+        let this = PeriodFacts {
+            tickets: all.iter().filter(|(u, _)| *u >= period.start).map(|(_, f)| f.clone()).collect(),
+            fingerprints_30d: report::fingerprint_counts(&facts, period.end),
+        };
+        let before = PeriodFacts {
+            tickets: all.iter().filter(|(u, _)| *u >= prev.start).map(|(_, f)| f.clone()).collect(),
+            fingerprints_30d: report::fingerprint_counts(&facts, prev.end),
+        };
+        let (created, late) = self.store.backlog(now).await?;
+        let mut backlog = BacklogFacts::from_open(now, created);
+        backlog.unanswered_past_target = late;
+        let calendar = &self.policies.default_policy().calendar;
+        Ok(report::build(&period, &this, &before, &backlog, &SignalFacts::default(), calendar))
+    }
+
+    /// The report as a chat message with the chart attached.
+    fn report_message(&self, r: &Report, mut m: Outbound) -> Outbound {
+        m.text = r.text(self.settings.timezone);
+        match crate::chart::render_png(r, 1200, 675) {
+            Ok(png) => {
+                m.image = Some(Image { name: format!("helpdesk-{}.png", r.period.label.replace(' ', "-")), png })
+            }
+            Err(e) => tracing::warn!(error = %e, "report chart could not be drawn; posting text only"),
+        }
+        m
+    }
+
+    /// `/helpdesk report [week|month] [DATE]` (managers, leads and admins).
+    pub(super) async fn on_helpdesk(&self, env: &Envelope, args: &str, w: &mut Work) -> Result<Flow, DeskError> {
+        let mut words = args.split_whitespace();
+        if words.next() != Some("report") {
+            return Ok(Flow::Refused("usage: /helpdesk report [week|month] [YYYY-MM-DD]".to_string().into()));
+        }
+        let role = self.role_of(&env.actor);
+        if !matches!(role, Role::Manager | Role::Lead | Role::Admin) {
+            return Ok(Flow::Refused(format!("only managers and leads can see reports (you are a {role})").into()));
+        }
+        let mut kind = PeriodKind::Week;
+        let mut date = self.clock.now().with_timezone(&self.settings.timezone).date_naive();
+        for w in words {
+            match w {
+                "week" => kind = PeriodKind::Week,
+                "month" => kind = PeriodKind::Month,
+                d => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+                    Ok(d) => date = d,
+                    Err(_) => {
+                        return Ok(Flow::Refused(format!("`{d}` is not week, month or a date like 2026-03-02").into()));
+                    }
+                },
+            }
+        }
+        let r = self.report(kind, date).await?;
+        let m = Outbound::to_user(&env.actor, &env.place, "").kind(MessageKind::Reply);
+        w.send(self.report_message(&r, m));
+        Ok(Flow::Ok)
+    }
+
+    /// Posts the weekly summary when it falls due; keeps the schedule's next instant in the conversations table.
+    pub(super) async fn weekly_report(&self, now: Timestamp) -> Result<usize, DeskError> {
+        let Some(s) = self.settings.report_schedule.clone() else { return Ok(0) };
+        let existing = self.store.conversations_of("system").await?.into_iter().find(|c| c.key == SCHEDULE_KEY);
+        let Some(conv) = existing else {
+            let first = Conversation {
+                key: SCHEDULE_KEY.into(),
+                owner: "system".into(),
+                ticket: None,
+                data: "{}".into(),
+                deadline: Some(s.next_after(now)),
+                version: 0,
+            };
+            let c = Commit { at: Some(now), conversations: vec![ConversationWrite::Put(first)], ..Commit::default() };
+            return match self.store.commit(c).await {
+                Ok(_) | Err(StoreError::ConversationConflict(_)) => Ok(0),
+                Err(e) => Err(e.into()),
+            };
+        };
+        let Some(due) = conv.deadline.filter(|d| *d <= now) else { return Ok(0) };
+        // Report on the week that ended before the posting instant.
+        let last_week = (due - Duration::days(7)).with_timezone(&s.timezone).date_naive();
+        let r = self.report(PeriodKind::Week, last_week).await?;
+        let mut next = conv.clone();
+        next.deadline = Some(s.next_after(now));
+        let m = Outbound::to_channel(crate::core::ids::Platform::Console, &s.channel, "");
+        let mut c = Commit {
+            dedupe_key: Some(format!("report:week:{}", r.period.start.to_rfc3339())),
+            at: Some(now),
+            conversations: vec![ConversationWrite::Put(next.clone())],
+            ..Commit::default()
+        };
+        c.outbox.push(self.report_message(&r, m));
+        match self.store.commit(c).await {
+            Ok(Committed::Written) => Ok(1),
+            Ok(Committed::Duplicate) => {
+                // Already posted (another replica, or before a crash): only move the schedule on.
+                let c =
+                    Commit { at: Some(now), conversations: vec![ConversationWrite::Put(next)], ..Commit::default() };
+                match self.store.commit(c).await {
+                    Ok(_) | Err(StoreError::ConversationConflict(_)) => Ok(0),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(StoreError::ConversationConflict(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The generic HTTP adapter end to end on 127.0.0.1: intake router, desk on SQLite, callback receiver.
+
+use crate::common;
+use axum::extract::State;
+use axum::http::StatusCode;
+use deskbot::adapters::http::{self, CallbackConfig, CallbackSink, Intake, Secret};
+use deskbot::config::Config;
+use deskbot::core::clock::{Clock, ManualClock};
+use deskbot::core::desk::Desk;
+use deskbot::store::{Db, Store, TicketFilter};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const TOKEN: &str = "test-token-123";
+
+/// A local callback receiver: records every POST; answers 500 while `fail` > 0 (counting down), and sleeps
+/// `delay_ms` before answering.
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub got: Arc<Mutex<Vec<Value>>>,
+    pub attempts: Arc<AtomicUsize>,
+    pub fail: Arc<AtomicUsize>,
+    pub delay_ms: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    /// Starts the receiver on 127.0.0.1:0; returns its callback URL.
+    pub async fn start(&self) -> String {
+        async fn take(State(r): State<Receiver>, axum::Json(v): axum::Json<Value>) -> StatusCode {
+            r.attempts.fetch_add(1, Ordering::SeqCst);
+            let delay = r.delay_ms.load(Ordering::SeqCst);
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_millis(delay as u64)).await;
+            }
+            if r.fail.load(Ordering::SeqCst) > 0 {
+                r.fail.fetch_sub(1, Ordering::SeqCst);
+                return StatusCode::INTERNAL_SERVER_ERROR;
+            }
+            r.got.lock().unwrap().push(v);
+            StatusCode::NO_CONTENT
+        }
+        let app = axum::Router::new().route("/hook", axum::routing::post(take)).with_state(self.clone());
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", l.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(l, app).await });
+        url
+    }
+
+    pub fn messages(&self) -> Vec<Value> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+struct Rig {
+    desk: Arc<Desk<Db>>,
+    clock: Arc<ManualClock>,
+    base: String,
+    client: reqwest::Client,
+    receiver: Receiver,
+    sink: CallbackSink,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn new() -> Rig {
+        let (store, dir) = common::sqlite().await;
+        let clock = common::clock();
+        let config = Config::from_parts("test", "[roles.http]\nsam = \"technician\"\n", &[]).unwrap();
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let desk = Arc::new(deskbot::app::desk(&config, Db::Sqlite(store), dyn_clock).unwrap());
+        let intake = Intake { desk: desk.clone(), token: Secret::new(TOKEN), wake: Arc::default() };
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(l, http::router(intake)).await });
+        let receiver = Receiver::default();
+        let url = receiver.start().await;
+        let sink = CallbackSink::new(CallbackConfig { url, token: None, timeout: Duration::from_millis(500) }).unwrap();
+        Rig { desk, clock, base, client: reqwest::Client::new(), receiver, sink, _dir: dir }
+    }
+
+    async fn post(&self, body: impl Into<reqwest::Body>, token: Option<&str>) -> (u16, Value) {
+        let mut r = self
+            .client
+            .post(format!("{}/api/v1/messages", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn send(&self, v: Value) -> (u16, Value) {
+        self.post(v.to_string(), Some(TOKEN)).await
+    }
+
+    async fn deliver(&self) -> usize {
+        http::deliver_due(self.desk.store(), &self.sink, self.clock.as_ref()).await.unwrap()
+    }
+
+    async fn tickets(&self) -> Vec<deskbot::core::ticket::Ticket> {
+        self.desk.store().tickets(&TicketFilter::default()).await.unwrap()
+    }
+
+    fn advance(&self, secs: i64) {
+        self.clock.set(self.clock.now() + chrono::Duration::seconds(secs));
+    }
+}
+
+fn msg(id: &str, user: &str, text: &str) -> Value {
+    json!({"id": id, "user": {"id": user, "name": user.to_uppercase()}, "channel": "helpdesk", "thread": null,
+           "dm": false, "text": text})
+}
+
+#[tokio::test]
+async fn message_opens_ticket_and_reply_reaches_callback() {
+    let rig = Rig::new().await;
+    let health = rig.client.get(format!("{}/healthz", rig.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    let (status, body) = rig.send(msg("m-1", "u1", "my laptop screen is flickering")).await;
+    assert_eq!((status, body), (202, json!({"status": "accepted"})));
+    let tickets = rig.tickets().await;
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].requester.key(), "http:u1");
+    assert_eq!(tickets[0].requester.name, "U1");
+    assert!(rig.desk.store().seen("http:m-1").await.unwrap());
+
+    let n = rig.deliver().await;
+    let got = rig.receiver.messages();
+    assert_eq!(n, got.len());
+    let reply = got.iter().find(|m| m["to"]["type"] == "user").expect("a reply to the requester");
+    assert_eq!(reply["to"], json!({"type": "user", "id": "u1", "name": "U1"}));
+    assert_eq!(reply["channel"], "helpdesk");
+    assert_eq!(reply["ticket"], 1);
+    assert_eq!(reply["kind"], "reply");
+    assert!(reply["outbox_id"].as_i64().unwrap() > 0);
+    assert!(reply["text"].as_str().unwrap().starts_with("Ticket #1 opened"), "{reply}");
+    for key in ["to", "channel", "thread", "dm", "kind", "text", "buttons", "ticket", "outbox_id"] {
+        assert!(reply.get(key).is_some(), "callback body lacks `{key}`: {reply}");
+    }
+    let card = got.iter().find(|m| m["to"]["type"] == "channel").expect("a card in the queue channel");
+    assert_eq!(card["kind"], "card");
+    assert_eq!(card["buttons"][0]["action"], "ticket:claim:1");
+    // Nothing is delivered twice.
+    assert_eq!(rig.deliver().await, 0);
+    assert_eq!(rig.receiver.messages().len(), got.len());
+
+    // A technician presses the card's button over HTTP, then uses a slash command.
+    let (status, _) = rig
+        .send(json!({"id": "m-2", "user": {"id": "sam", "name": "Sam"}, "channel": "helpdesk-queue",
+                     "action": "ticket:claim:1"}))
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(rig.tickets().await[0].owner.as_ref().map(|o| o.key()), Some("http:sam".to_string()));
+    let (status, _) = rig
+        .send(json!({"id": "m-3", "user": {"id": "sam"}, "channel": "helpdesk-queue", "command": "/ticket show 1"}))
+        .await;
+    assert_eq!(status, 202);
+    rig.deliver().await;
+    let to_sam: Vec<_> = rig.receiver.messages().into_iter().filter(|m| m["to"]["id"] == "sam").collect();
+    assert!(to_sam.iter().any(|m| m["text"].as_str().unwrap().contains("#1")), "{to_sam:?}");
+}
+
+#[tokio::test]
+async fn redelivery_of_the_same_id_is_acknowledged_and_does_nothing() {
+    let rig = Rig::new().await;
+    let m = msg("same-id", "u2", "the vpn keeps dropping every few minutes");
+    assert_eq!(rig.send(m.clone()).await, (202, json!({"status": "accepted"})));
+    assert_eq!(rig.send(m.clone()).await, (200, json!({"status": "duplicate"})));
+    // Same id with other content is still the same event.
+    let mut other = m.clone();
+    other["text"] = json!("something else entirely: printer jam");
+    assert_eq!(rig.send(other).await.0, 200);
+    assert_eq!(rig.tickets().await.len(), 1);
+    let first = rig.deliver().await;
+    assert!(first >= 1);
+    assert_eq!(rig.send(m).await.0, 200);
+    assert_eq!(rig.deliver().await, 0);
+    let ids: Vec<_> = rig.receiver.messages().iter().map(|m| m["outbox_id"].as_i64().unwrap()).collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids, unique);
+}
+
+#[tokio::test]
+async fn bad_bodies_get_400_with_a_reason_and_nothing_is_stored() {
+    let rig = Rig::new().await;
+    let cases: Vec<(String, &str)> =
+        vec![
+        ("{not json".into(), "JSON"),
+        ("[]".into(), ""),
+        (json!({"user": {"id": "u"}, "channel": "helpdesk", "text": "x"}).to_string(), "id"),
+        (json!({"id": "b1", "channel": "helpdesk", "text": "x"}).to_string(), "user"),
+        (json!({"id": "b2", "user": {"name": "x"}, "channel": "helpdesk", "text": "x"}).to_string(), "user.id"),
+        (json!({"id": "b3", "user": {"id": "u"}, "text": "printer jam"}).to_string(), "channel"),
+        (json!({"id": "b4", "user": {"id": "u"}, "channel": "helpdesk"}).to_string(), "exactly one"),
+        (json!({"id": "b5", "user": {"id": "u"}, "channel": "helpdesk", "text": "a", "command": "/ticket queue"})
+            .to_string(), "exactly one"),
+        (json!({"id": "b6", "user": {"id": "u"}, "channel": "helpdesk", "text": 5}).to_string(), "text"),
+        (json!({"id": "b7", "user": {"id": "u"}, "channel": "helpdesk", "command": "ticket queue"}).to_string(),
+            "command"),
+    ];
+    for (body, reason) in cases {
+        let (status, answer) = rig.post(body.clone(), Some(TOKEN)).await;
+        assert_eq!(status, 400, "{body} -> {answer}");
+        let error = answer["error"].as_str().unwrap_or_else(|| panic!("no error for {body}: {answer}"));
+        assert!(error.contains(reason), "{body} -> {error}");
+    }
+    // Over the body limit.
+    let big = msg("big", "u", &"printer ".repeat(10_000)).to_string();
+    assert!(big.len() > http::BODY_LIMIT);
+    assert_eq!(rig.post(big, Some(TOKEN)).await.0, 413);
+    assert!(rig.tickets().await.is_empty());
+    for id in ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "big"] {
+        assert!(!rig.desk.store().seen(&format!("http:{id}")).await.unwrap(), "{id} was stored");
+    }
+    assert_eq!(rig.deliver().await, 0);
+}
+
+#[tokio::test]
+async fn missing_or_wrong_token_gets_401() {
+    let rig = Rig::new().await;
+    let body = msg("auth-1", "u3", "my laptop screen is flickering").to_string();
+    for token in [None, Some("wrong"), Some(""), Some("test-token-12"), Some("test-token-1234")] {
+        let (status, answer) = rig.post(body.clone(), token).await;
+        assert_eq!(status, 401, "{token:?}");
+        assert!(!answer.to_string().contains(TOKEN));
+    }
+    let basic = rig
+        .client
+        .post(format!("{}/api/v1/messages", rig.base))
+        .header("authorization", format!("Basic {TOKEN}"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
+    assert!(rig.tickets().await.is_empty());
+    assert!(!rig.desk.store().seen("http:auth-1").await.unwrap());
+    assert_eq!(rig.post(body, Some(TOKEN)).await.0, 202);
+}
+
+#[tokio::test]
+async fn failing_callback_is_retried_with_backoff_and_delivered_once() {
+    let rig = Rig::new().await;
+    rig.receiver.fail.store(1000, Ordering::SeqCst);
+    assert_eq!(rig.send(msg("r-1", "u4", "my laptop screen is flickering")).await.0, 202);
+    assert_eq!(rig.deliver().await, 0);
+    let tried = rig.receiver.attempts.load(Ordering::SeqCst);
+    assert!(tried >= 1);
+    assert!(rig.receiver.messages().is_empty());
+    // Still failing after the first backoff (2 s).
+    rig.advance(3);
+    assert_eq!(rig.deliver().await, 0);
+    assert!(rig.receiver.attempts.load(Ordering::SeqCst) > tried);
+    // Recovered: nothing is retried before the next backoff (4 s) is over, then all of it arrives once.
+    rig.receiver.fail.store(0, Ordering::SeqCst);
+    let before = rig.receiver.attempts.load(Ordering::SeqCst);
+    assert_eq!(rig.deliver().await, 0);
+    assert_eq!(rig.receiver.attempts.load(Ordering::SeqCst), before, "retried before its backoff");
+    rig.advance(5);
+    let n = rig.deliver().await;
+    assert!(n >= 2, "reply and card: {n}");
+    rig.advance(600);
+    assert_eq!(rig.deliver().await, 0);
+    let got = rig.receiver.messages();
+    assert_eq!(got.len(), n);
+    let mut ids: Vec<_> = got.iter().map(|m| m["outbox_id"].as_i64().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "an outbox_id arrived twice");
+    assert!(got.iter().any(|m| m["to"]["id"] == "u4" && m["ticket"] == 1));
+
+    // A callback slower than the timeout is a failure too, and is retried.
+    rig.receiver.delay_ms.store(1500, Ordering::SeqCst);
+    assert_eq!(rig.send(msg("r-2", "u5", "the vpn keeps dropping")).await.0, 202);
+    assert_eq!(rig.deliver().await, 0);
+    rig.receiver.delay_ms.store(0, Ordering::SeqCst);
+    rig.advance(3);
+    assert!(rig.deliver().await >= 1);
+    assert!(rig.receiver.messages().iter().any(|m| m["to"]["id"] == "u5"));
+}
