@@ -294,9 +294,15 @@ impl Config {
             toml::from_str(text).map_err(|e| ConfigError(format!("{name}: {}", e.to_string().trim_end())))?;
         check_no_secrets(name, &value, "")?;
         let mut from_env = vec![];
+        // Only variables naming a configuration key are overrides; others (DESKBOT_CONFIG, DESKBOT_LISTEN,
+        // DESKBOT_HTTP_TOKEN, …) belong to the command line or an adapter.
+        let top: Vec<String> = match toml::Table::try_from(Config::default()) {
+            Ok(t) => t.keys().cloned().collect(),
+            Err(_) => vec![],
+        };
         for (k, v) in env {
             if let Some(path) = env_key(k) {
-                if SECRET_WORDS.iter().any(|w| k.to_ascii_lowercase().contains(w)) {
+                if SECRET_WORDS.iter().any(|w| k.to_ascii_lowercase().contains(w)) || !top.contains(&path[0]) {
                     continue; // secrets are read by the adapters that use them, not part of the config tree
                 }
                 set_path(&mut value, &path, parse_env_value(v));
@@ -475,6 +481,18 @@ mod tests {
         let env = vec![("DESKBOT_TRIAGE__CONFIDENT".to_string(), "lots".to_string())];
         let e = Config::from_parts("f", "", &env).unwrap_err();
         assert!(e.0.contains("DESKBOT_TRIAGE__CONFIDENT") && e.0.contains("triage.confident"), "{e}");
+    }
+
+    #[test]
+    fn variables_that_are_not_config_keys_are_left_alone() {
+        let env = vec![
+            ("DESKBOT_CONFIG".to_string(), "x.toml".to_string()),
+            ("DESKBOT_LISTEN".to_string(), "127.0.0.1:9".to_string()),
+            ("DESKBOT_HTTP_CALLBACK_URL".to_string(), "http://127.0.0.1:9/".to_string()),
+            ("DESKBOT_TIMEZONE".to_string(), "Europe/London".to_string()),
+        ];
+        let c = Config::from_parts("f", "", &env).unwrap();
+        assert_eq!(c.timezone, "Europe/London");
     }
 
     #[test]

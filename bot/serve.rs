@@ -27,32 +27,9 @@ pub const LISTEN_VAR: &str = "DESKBOT_LISTEN";
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-/// `DESKBOT_*` variables read by `serve` and its adapters rather than by the configuration.
-const NOT_CONFIG: [&str; 6] = [
-    "DESKBOT_CONFIG",
-    LISTEN_VAR,
-    http::CALLBACK_URL_VAR,
-    http::CALLBACK_TIMEOUT_VAR,
-    http::TOKEN_VAR,
-    http::CALLBACK_TOKEN_VAR,
-];
-
-/// Like [`Config::load`], but ignores the `DESKBOT_*` variables that belong to `serve` (they are not
-/// configuration keys, and [`Config::load`] would refuse them as unknown keys).
+/// The configuration (`DESKBOT_*` variables that are not configuration keys, like serve's own, are ignored).
 pub fn load_config(path: Option<&Path>) -> Result<Config, ConfigError> {
-    let env: Vec<(String, String)> =
-        std::env::vars().filter(|(k, _)| k.starts_with("DESKBOT_") && !NOT_CONFIG.contains(&k.as_str())).collect();
-    let default_path = Path::new("deskbot.toml");
-    let path = path.or_else(|| default_path.exists().then_some(default_path));
-    let (name, text) = match path {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", p.display())))?;
-            (p.display().to_string(), text)
-        }
-        None => ("(defaults)".to_string(), String::new()),
-    };
-    Config::from_parts(&name, &text, &env)
+    Config::load(path)
 }
 
 /// What `serve` runs with.
