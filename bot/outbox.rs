@@ -2,18 +2,38 @@
 //! conversation, with retries and exponential backoff. Every chat message leaves deskbot through here.
 
 use crate::core::clock::Clock;
-use crate::core::message::Outbound;
-use crate::store::{Store, StoreError};
+use crate::core::ids::Platform;
+use crate::store::{OutboxItem, Store, StoreError};
 use chrono::Duration;
 use std::future::Future;
 
 /// A chat platform's sending side. Returns an error text when the platform refused or could not be reached.
+/// `item.id` is stable across retries: receivers can use it as an idempotency key (delivery is at least once).
 pub trait Deliver: Send + Sync {
-    fn deliver(&self, m: &Outbound) -> impl Future<Output = Result<(), String>> + Send;
+    fn deliver(&self, item: &OutboxItem) -> impl Future<Output = Result<(), String>> + Send;
 }
 
-/// How long a worker holds a leased message before another worker may take it.
+/// Which messages a worker takes, and for how long it holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct Worker<'a> {
+    pub name: &'a str,
+    /// Only this platform's messages (`None`: every platform).
+    pub platform: Option<Platform>,
+    /// Messages leased at once; 1 keeps the global order (replay, console).
+    pub batch: i64,
+    /// How long a leased message stays with this worker before another may take it (crash recovery bound).
+    pub lease: Duration,
+}
+
+/// How long a worker holds a leased message before another worker may take it, by default.
 pub const LEASE: Duration = Duration::seconds(60);
+
+impl<'a> Worker<'a> {
+    /// A worker that delivers one message at a time, in global order.
+    pub fn in_order(name: &'a str, platform: Option<Platform>) -> Self {
+        Worker { name, platform, batch: 1, lease: LEASE }
+    }
+}
 
 /// Delay before retry number `attempts + 1`: 2s, 4s, 8s … capped at 10 minutes.
 pub fn backoff(attempts: i64) -> Duration {
@@ -21,25 +41,24 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::seconds(secs)
 }
 
-/// Delivers everything that is due now, in batches of up to `batch` messages; returns how many were delivered.
-/// Order is kept within each conversation; a batch of 1 also keeps the global order (replay, console).
+/// Delivers everything that is due now for `worker`; returns how many messages were delivered. Order is kept
+/// within each conversation.
 pub async fn drain<S: Store, D: Deliver>(
     store: &S,
     sink: &D,
     clock: &dyn Clock,
-    worker: &str,
-    batch: i64,
+    worker: Worker<'_>,
 ) -> Result<usize, StoreError> {
     let mut delivered = 0;
     loop {
         let now = clock.now();
-        let batch = store.lease_outbox(worker, now, now + LEASE, batch).await?;
+        let batch = store.lease_outbox(worker.name, worker.platform, now, now + worker.lease, worker.batch).await?;
         if batch.is_empty() {
             return Ok(delivered);
         }
         let mut progressed = false;
         for item in batch {
-            match sink.deliver(&item.message).await {
+            match sink.deliver(&item).await {
                 Ok(()) => {
                     store.mark_delivered(item.id, clock.now()).await?;
                     delivered += 1;

@@ -146,7 +146,8 @@ struct Recorder {
 }
 
 impl Deliver for Recorder {
-    async fn deliver(&self, m: &Outbound) -> Result<(), String> {
+    async fn deliver(&self, item: &crate::store::OutboxItem) -> Result<(), String> {
+        let m = &item.message;
         let at = self.clock.as_ref().map(|c| c.now()).unwrap_or_else(default_start);
         self.seen.lock().unwrap_or_else(|e| e.into_inner()).push(Seen { at, msg: m.clone() });
         Ok(())
@@ -267,7 +268,8 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
                     }
                     clock.set(next.max(clock.now()));
                     d.tick().await.map_err(|e| err(line, e.to_string()))?;
-                    outbox::drain(d.store(), &recorder, clock.as_ref(), "replay", 1).await?;
+                    outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None))
+                        .await?;
                 }
                 clock.set(target);
                 None
@@ -325,13 +327,13 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
         };
         // Anything already overdue (after @now jumped, or a @restart) fires first, marked late.
         d.tick().await.map_err(|e| err(line, e.to_string()))?;
-        outbox::drain(d.store(), &recorder, clock.as_ref(), "replay", 1).await?;
+        outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None)).await?;
         if let Some(env) = env {
             d.handle(&env).await.map_err(|e| err(line, e.to_string()))?;
             // Corrections retrain triage before the next line, so replays stay deterministic.
             d.learn(false).await.map_err(|e| err(line, e.to_string()))?;
         }
-        outbox::drain(d.store(), &recorder, clock.as_ref(), "replay", 1).await?;
+        outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None)).await?;
     }
     let desk = match desk {
         Some(d) => d,

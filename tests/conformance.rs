@@ -179,7 +179,7 @@ async fn stale_update_conflicts_and_writes_nothing<S: Store>(s: S) {
         .filter(|e| matches!(e.kind, EventKind::OwnerChanged { .. }))
         .collect();
     assert_eq!(owners.len(), 1);
-    let out = s.lease_outbox("w", default_start(), default_start() + Duration::seconds(60), 10).await.unwrap();
+    let out = s.lease_outbox("w", None, default_start(), default_start() + Duration::seconds(60), 10).await.unwrap();
     assert_eq!(out.len(), 1, "only the first ticket's message is queued");
 }
 
@@ -190,7 +190,7 @@ async fn redelivered_event_is_a_no_op<S: Store>(s: S) {
     let (t2, ev2) = new_ticket(2, "alice", "m1");
     assert_eq!(s.commit(commit_new(&t2, ev2, "same")).await.unwrap(), Committed::Duplicate);
     assert!(s.ticket(TicketNo(2)).await.unwrap().is_none());
-    let out = s.lease_outbox("w", default_start(), default_start() + Duration::seconds(60), 10).await.unwrap();
+    let out = s.lease_outbox("w", None, default_start(), default_start() + Duration::seconds(60), 10).await.unwrap();
     assert_eq!(out.len(), 1);
 }
 
@@ -206,25 +206,27 @@ async fn outbox_keeps_conversation_order_and_retries<S: Store>(s: S) {
     };
     s.commit(c).await.unwrap();
     let lease = Duration::seconds(60);
-    let got = s.lease_outbox("w1", now, now + lease, 10).await.unwrap();
+    // A worker for another platform takes nothing (and leases nothing away from the console's worker).
+    assert!(s.lease_outbox("slack", Some(Platform::Slack), now, now + lease, 10).await.unwrap().is_empty());
+    let got = s.lease_outbox("w1", Some(Platform::Console), now, now + lease, 10).await.unwrap();
     let texts: Vec<_> = got.iter().map(|i| i.message.text.as_str()).collect();
     assert_eq!(texts, vec!["a1", "b1"], "only the head of each conversation");
     // Leased messages are not handed to a second worker.
-    assert!(s.lease_outbox("w2", now, now + lease, 10).await.unwrap().is_empty());
+    assert!(s.lease_outbox("w2", None, now, now + lease, 10).await.unwrap().is_empty());
     s.mark_failed(got[0].id, "platform down", now + Duration::seconds(10)).await.unwrap();
     s.mark_delivered(got[1].id, now).await.unwrap();
     // a1 waits for its retry, and a2 waits behind it.
-    assert!(s.lease_outbox("w1", now + Duration::seconds(5), now + lease, 10).await.unwrap().is_empty());
-    let retry = s.lease_outbox("w1", now + Duration::seconds(11), now + lease, 10).await.unwrap();
+    assert!(s.lease_outbox("w1", None, now + Duration::seconds(5), now + lease, 10).await.unwrap().is_empty());
+    let retry = s.lease_outbox("w1", None, now + Duration::seconds(11), now + lease, 10).await.unwrap();
     assert_eq!(retry.len(), 1);
     assert_eq!(retry[0].message.text, "a1");
     assert_eq!(retry[0].attempts, 1);
     s.mark_delivered(retry[0].id, now).await.unwrap();
-    let next = s.lease_outbox("w1", now + Duration::seconds(12), now + lease, 10).await.unwrap();
+    let next = s.lease_outbox("w1", None, now + Duration::seconds(12), now + lease, 10).await.unwrap();
     assert_eq!(next.iter().map(|i| i.message.text.as_str()).collect::<Vec<_>>(), vec!["a2"]);
     // An expired lease (crashed worker) is taken over.
     let later = now + Duration::seconds(200);
-    let again = s.lease_outbox("w2", later, later + lease, 10).await.unwrap();
+    let again = s.lease_outbox("w2", None, later, later + lease, 10).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].message.text, "a2");
 }

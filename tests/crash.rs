@@ -271,7 +271,7 @@ async fn run(db_url: String, check: Db, label: &str) {
 
     // Nothing is left in the outbox, even far in the future (no pending retries).
     let far = chrono::Utc::now() + chrono::Duration::days(30);
-    let pending = check.lease_outbox("crash-test-check", far, far, 10_000).await.unwrap();
+    let pending = check.lease_outbox("crash-test-check", None, far, far, 10_000).await.unwrap();
     assert!(pending.is_empty(), "[{label}] {} messages never delivered: {:?}", pending.len(), pending.first());
 
     // Every reply exactly once, by outbox_id; repeated POSTs carry identical bodies.

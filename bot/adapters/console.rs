@@ -7,7 +7,7 @@
 use crate::core::clock::Clock;
 use crate::core::desk::Desk;
 use crate::core::ids::{Place, Platform, TicketNo, UserRef};
-use crate::core::message::{Audience, Body, Envelope, Outbound};
+use crate::core::message::{Audience, Body, Envelope};
 use crate::core::roles::Role;
 use crate::outbox::{self, Deliver};
 use crate::store::Store;
@@ -27,7 +27,8 @@ struct Screen<W> {
 }
 
 impl<W: std::io::Write + Send> Deliver for Screen<W> {
-    async fn deliver(&self, m: &Outbound) -> Result<(), String> {
+    async fn deliver(&self, item: &crate::store::OutboxItem) -> Result<(), String> {
+        let m = &item.message;
         let who = match &m.to {
             Audience::User { user } => user.name.clone(),
             Audience::Channel { channel } => format!("#{channel}"),
@@ -109,7 +110,7 @@ pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
     // Triage learns from corrections stored in earlier runs.
     desk.learn(true).await?;
     // Deliver anything left from an earlier run first.
-    outbox::drain(desk.store(), &screen, clock, "console", 1).await?;
+    outbox::drain(desk.store(), &screen, clock, outbox::Worker::in_order("console", Some(Platform::Console))).await?;
     let mut lines = input.lines();
     // The scheduler runs in the background: SLA warnings appear while you type.
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -124,7 +125,7 @@ pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
                 if let Err(e) = desk.tick().await {
                     say(&screen, format!("error: {e}"));
                 }
-                outbox::drain(desk.store(), &screen, clock, "console", 1).await?;
+                outbox::drain(desk.store(), &screen, clock, outbox::Worker::in_order("console", Some(Platform::Console))).await?;
                 continue;
             }
         };
@@ -203,7 +204,8 @@ pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
         if let Err(e) = desk.tick().await {
             say(&screen, format!("error: {e}"));
         }
-        outbox::drain(desk.store(), &screen, clock, "console", 1).await?;
+        outbox::drain(desk.store(), &screen, clock, outbox::Worker::in_order("console", Some(Platform::Console)))
+            .await?;
     }
     Ok(())
 }

@@ -388,41 +388,18 @@ fn worker_id() -> String {
 }
 
 /// Delivers every due HTTP reply through `sink`, oldest first per conversation, in batches of [`BATCH`]; returns
-/// how many were delivered. Same policy as [`crate::outbox::drain`]: a failed attempt is retried after
-/// [`outbox::backoff`]; the lease is the sink's own ([`CallbackConfig::lease`]).
-///
-/// GAP: [`Store::lease_outbox`] has no platform filter, so messages of other platforms that come back in a lease
-/// are left leased (not marked failed) and reach their own worker only when the lease runs out.
+/// how many were delivered; failed attempts are retried after [`outbox::backoff`]. The lease is the sink's own
+/// ([`CallbackConfig::lease`]), so a crashed process's messages go out again within that bound.
 pub async fn deliver_due<S: Store>(store: &S, sink: &CallbackSink, clock: &dyn Clock) -> Result<usize, StoreError> {
-    let worker = worker_id();
-    let mut delivered = 0;
-    loop {
-        let now = clock.now();
-        let batch = store.lease_outbox(&worker, now, now + sink.config.lease(), BATCH).await?;
-        if batch.is_empty() {
-            return Ok(delivered);
-        }
-        let mut progressed = false;
-        for item in batch {
-            if item.message.platform != Platform::Http {
-                tracing::debug!(outbox_id = item.id, platform = %item.message.platform, "not an HTTP message; left");
-                continue;
-            }
-            match sink.post(item.id, &item.message).await {
-                Ok(()) => {
-                    store.mark_delivered(item.id, clock.now()).await?;
-                    delivered += 1;
-                    progressed = true;
-                }
-                Err(e) => {
-                    tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "callback failed; will retry");
-                    store.mark_failed(item.id, &e, clock.now() + outbox::backoff(item.attempts)).await?;
-                }
-            }
-        }
-        if !progressed {
-            return Ok(delivered);
-        }
+    let name = worker_id();
+    let worker =
+        outbox::Worker { name: &name, platform: Some(Platform::Http), batch: BATCH, lease: sink.config.lease() };
+    outbox::drain(store, sink, clock, worker).await
+}
+
+impl crate::outbox::Deliver for CallbackSink {
+    async fn deliver(&self, item: &crate::store::OutboxItem) -> Result<(), String> {
+        self.post(item.id, &item.message).await
     }
 }
 

@@ -177,10 +177,11 @@ pub trait Store: Send + Sync {
     fn events(&self, n: TicketNo) -> impl Future<Output = Result<Vec<Event>>> + Send;
     /// Writes a commit atomically. [`StoreError::Conflict`] if an updated ticket changed since it was read.
     fn commit(&self, c: Commit) -> impl Future<Output = Result<Committed>> + Send;
-    /// Leases up to `limit` due outbox messages to `worker` until `lease_until`, oldest first.
+    /// Leases up to `limit` due outbox messages (of `platform`, or all) to `worker` until `lease_until`, oldest first.
     fn lease_outbox(
         &self,
         worker: &str,
+        platform: Option<Platform>,
         now: Timestamp,
         lease_until: Timestamp,
         limit: i64,
@@ -299,8 +300,15 @@ impl Store for Db {
     async fn commit(&self, c: Commit) -> Result<Committed> {
         delegate!(self, s => s.commit(c))
     }
-    async fn lease_outbox(&self, w: &str, now: Timestamp, until: Timestamp, limit: i64) -> Result<Vec<OutboxItem>> {
-        delegate!(self, s => s.lease_outbox(w, now, until, limit))
+    async fn lease_outbox(
+        &self,
+        w: &str,
+        p: Option<Platform>,
+        now: Timestamp,
+        until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>> {
+        delegate!(self, s => s.lease_outbox(w, p, now, until, limit))
     }
     async fn mark_delivered(&self, id: i64, at: Timestamp) -> Result<()> {
         delegate!(self, s => s.mark_delivered(id, at))

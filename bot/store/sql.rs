@@ -438,6 +438,7 @@ macro_rules! sql_store {
             async fn lease_outbox(
                 &self,
                 worker: &str,
+                platform: Option<Platform>,
                 now: Timestamp,
                 lease_until: Timestamp,
                 limit: i64,
@@ -449,6 +450,7 @@ macro_rules! sql_store {
                        SELECT o.id FROM outbox o \
                        WHERE o.status = 'pending' AND o.next_attempt_at <= $2 \
                          AND (o.leased_until IS NULL OR o.leased_until <= $2) \
+                         AND ($5 IS NULL OR o.platform = $5) \
                          AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.conversation = o.conversation \
                                          AND e.status = 'pending' AND e.id < o.id) \
                        ORDER BY o.id LIMIT $4) \
@@ -458,6 +460,7 @@ macro_rules! sql_store {
                 .bind(ms(now))
                 .bind(ms(lease_until))
                 .bind(limit)
+                .bind(platform.map(|p| p.as_str()))
                 .fetch_all(&self.pool)
                 .await?;
                 let mut out = rows
