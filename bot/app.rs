@@ -24,6 +24,8 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         roles: config.role_map(),
         runbook_vars: config.runbooks.vars.clone(),
         report_schedule: config.report_schedule().map_err(|e| anyhow::anyhow!(e))?,
+        vendors: Arc::new(config.vendors().map_err(|e| anyhow::anyhow!(e))?),
+        smtp: config.smtp.clone(),
     };
     let runbooks = load_runbooks(config, &classifier)?;
     Ok(Desk::new(db, clock, classifier, policies, Arc::new(runbooks), settings))

@@ -1,7 +1,7 @@
 //! Loads and validates the data files that define behaviour: `intents/*.toml` (shipped copies are embedded in the
 //! binary; an office may point `catalog.intents_dir` at its own). Errors name the file and the field.
 
-use crate::core::triage::{BoosterSpec, Classifier, IntentSpec, Sourced, default_categories};
+use crate::core::triage::{BoosterSpec, CategorySpec, Classifier, IntentSpec, Sourced, default_categories};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -10,6 +10,7 @@ use std::path::Path;
 pub const SHIPPED_INTENTS: &[(&str, &str)] = &[
     ("intents/application.toml", include_str!("../intents/application.toml")),
     ("intents/boosters.toml", include_str!("../intents/boosters.toml")),
+    ("intents/categories.toml", include_str!("../intents/categories.toml")),
     ("intents/endpoint.toml", include_str!("../intents/endpoint.toml")),
     ("intents/identity.toml", include_str!("../intents/identity.toml")),
     ("intents/network.toml", include_str!("../intents/network.toml")),
@@ -27,6 +28,8 @@ struct IntentFile {
     intent: Vec<IntentSpec>,
     #[serde(default)]
     booster: Vec<BoosterSpec>,
+    #[serde(default)]
+    category: Vec<CategorySpec>,
 }
 
 /// Parsed intent files, ready to compile.
@@ -34,6 +37,8 @@ struct IntentFile {
 pub struct IntentSet {
     pub intents: Vec<Sourced<IntentSpec>>,
     pub boosters: Vec<Sourced<BoosterSpec>>,
+    /// Categories declared with `[[category]]` (the built-in defaults when none are).
+    pub categories: Vec<Sourced<CategorySpec>>,
 }
 
 impl IntentSet {
@@ -41,6 +46,7 @@ impl IntentSet {
         let parsed: IntentFile = toml::from_str(text).map_err(|e| format!("{file}: {}", e.to_string().trim_end()))?;
         self.intents.extend(parsed.intent.into_iter().map(|item| Sourced { file: file.to_string(), item }));
         self.boosters.extend(parsed.booster.into_iter().map(|item| Sourced { file: file.to_string(), item }));
+        self.categories.extend(parsed.category.into_iter().map(|item| Sourced { file: file.to_string(), item }));
         Ok(())
     }
 
@@ -72,8 +78,43 @@ impl IntentSet {
         Ok(s)
     }
 
+    /// The categories: the declared ones (validated), or the built-in defaults.
+    pub fn categories(&self) -> Result<Vec<CategorySpec>, String> {
+        if self.categories.is_empty() {
+            return Ok(default_categories());
+        }
+        let mut out: Vec<CategorySpec> = vec![];
+        for Sourced { file, item } in &self.categories {
+            let ok = !item.id.is_empty()
+                && item.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(format!(
+                    "{file}: category `{}`: field `id` must be lowercase letters, digits or _",
+                    item.id
+                ));
+            }
+            if out.iter().any(|c| c.id == item.id) {
+                return Err(format!("{file}: category `{}`: duplicate `id`", item.id));
+            }
+            if item.label.trim().is_empty() {
+                return Err(format!("{file}: category `{}`: field `label` is empty", item.id));
+            }
+            out.push(item.clone());
+        }
+        for needed in ["none", "other"] {
+            if !out.iter().any(|c| c.id == needed) {
+                let file = &self.categories[0].file;
+                return Err(format!(
+                    "{file}: the categories must include `{needed}` (`none`: not an IT request; `other`: something else)"
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn compile(self) -> Result<Classifier, String> {
-        Classifier::new(default_categories(), self.intents, self.boosters)
+        let categories = self.categories()?;
+        Classifier::new(categories, self.intents, self.boosters)
     }
 }
 
@@ -230,6 +271,24 @@ mod tests {
         assert!(e.contains("printing.jam:") && e.contains("decision: printing"), "{e}");
         let r = check_report(&c, 1.0);
         assert!(r.contains("0 examples classify elsewhere"), "{r}");
+    }
+
+    #[test]
+    fn categories_are_data_and_validated() {
+        let shipped = IntentSet::shipped().unwrap();
+        assert_eq!(shipped.categories().unwrap(), default_categories(), "categories.toml ships the defaults");
+        let mut s = IntentSet::default();
+        s.add(
+            "intents/c.toml",
+            "[[category]]\nid = \"facilities\"\nlabel = \"Building and facilities\"\ntype = \"request\"\n",
+        )
+        .unwrap();
+        let e = s.categories().unwrap_err();
+        assert!(e.contains("must include `none`"), "{e}");
+        s.add("intents/c.toml", "[[category]]\nid = \"none\"\nlabel = \"Not IT\"\ntype = \"request\"\n[[category]]\nid = \"other\"\nlabel = \"Else\"\ntype = \"request\"\n").unwrap();
+        assert_eq!(s.categories().unwrap().len(), 3);
+        s.add("intents/d.toml", "[[category]]\nid = \"Bad Id\"\nlabel = \"x\"\ntype = \"request\"\n").unwrap();
+        assert!(s.categories().unwrap_err().starts_with("intents/d.toml: category `Bad Id`"));
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub struct Config {
     pub reports: ReportsConfig,
     /// Roles per platform and user id: `[roles.slack] U012ABC = "technician"`. Anyone not listed is a requester.
     pub roles: BTreeMap<String, BTreeMap<String, Role>>,
+    /// The mail relay for email vendors.
+    pub smtp: crate::core::vendor::SmtpConfig,
+    /// The vendor directory (`[[vendors]]`).
+    pub vendors: Vec<crate::core::vendor::VendorSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +122,8 @@ impl Default for Config {
             runbooks: RunbooksConfig::default(),
             reports: ReportsConfig::default(),
             roles: BTreeMap::new(),
+            smtp: crate::core::vendor::SmtpConfig::default(),
+            vendors: vec![],
         }
     }
 }
@@ -261,6 +267,33 @@ webmail_url = "https://outlook.office.com"
 # sam = "technician"
 # [roles.slack]
 # U012ABCDEF = "lead"
+
+# The mail relay for email vendors. tls: starttls, tls (implicit) or none. The password is read from
+# DESKBOT_SMTP_PASSWORD, never from this file.
+[smtp]
+host = "localhost"
+port = 587
+tls = "starttls"
+from = "deskbot@localhost"
+# username = "deskbot"
+
+# Vendors tickets can be escalated to (/ticket escalate N VENDOR). Exactly one contact: email, webhook (signed with
+# HMAC-SHA256 by the key in the environment variable named by signing_env) or manual. Contract targets are
+# business durations on the calendar; the owner is prompted to chase at 75% of a target or after chase_every
+# with no update.
+# [[vendors]]
+# id = "acme"
+# name = "Acme Networks"
+# categories = ["network"]
+# email = "support@acme.example"
+# # webhook = "https://acme.example/deskbot"
+# # signing_env = "DESKBOT_VENDOR_ACME_SIGNING"
+# # manual = { phone = "+44 20 7946 0000", portal = "https://support.acme.example" }
+# [vendors.contract]
+# calendar = "24x7"
+# response = "4h"
+# resolution = "5d"
+# chase_every = "1d"
 "#;
 
 /// Keys that look like secrets are refused in the file.
@@ -333,6 +366,8 @@ impl Config {
         self.policies()?;
         self.reopen_new_cycle_after()?;
         self.report_schedule()?;
+        self.smtp.validate()?;
+        self.vendors()?;
         for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
                 return Err(format!(
@@ -383,6 +418,11 @@ impl Config {
     /// The validated SLA policies (on the validated calendars).
     pub fn policies(&self) -> Result<Policies, String> {
         Policies::new(&self.sla.policy, &self.calendars()?)
+    }
+
+    /// The validated vendor directory. Errors name the vendor and the field.
+    pub fn vendors(&self) -> Result<crate::core::vendor::Vendors, String> {
+        crate::core::vendor::Vendors::new(&self.vendors, &self.calendars()?)
     }
 
     /// Role per user key (`platform:id`).

@@ -79,6 +79,11 @@ enum Cmd {
         #[command(subcommand)]
         action: SlaCmd,
     },
+    /// Operations signals (patch, backup, restore, baseline).
+    Signals {
+        #[command(subcommand)]
+        action: SignalsCmd,
+    },
     /// Validate the runbooks (shipped, or `runbooks.dir`): errors name the file and the step.
     Runbooks {
         #[command(subcommand)]
@@ -134,6 +139,13 @@ enum SlaCmd {
     },
     /// Validate calendars and policies; names the calendar or policy and the field at fault.
     Check,
+}
+
+#[derive(Subcommand)]
+enum SignalsCmd {
+    /// Import a CSV with columns id, kind, subject, ok, at[, detail]. Good rows are stored (idempotent by id);
+    /// bad rows are listed with their line and reason, and the exit status is 2 if there were any.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -252,6 +264,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::io::stdout().write_all(&bytes)?;
                     println!();
                 }
+            }
+        }
+        Cmd::Signals { action: SignalsCmd::Import { file } } => {
+            let c = load()?;
+            let mut rdr =
+                csv::Reader::from_path(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let header = rdr.headers()?.clone();
+            let mut good = vec![];
+            let mut bad = 0;
+            for (i, row) in rdr.records().enumerate() {
+                let line = i + 2;
+                match row
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| deskbot::core::signals::SignalRecord::from_csv(&header, &r))
+                {
+                    Ok(r) => good.push(r),
+                    Err(e) => {
+                        bad += 1;
+                        eprintln!("{}:{line}: {e}", file.display());
+                    }
+                }
+            }
+            let db = open_db(&c).await?;
+            use deskbot::store::Store;
+            let new = db.put_signals(&good).await?;
+            println!("{new} new, {} already stored, {bad} refused", good.len() as u64 - new);
+            if bad > 0 {
+                std::process::exit(2);
             }
         }
         Cmd::Runbooks { action: RunbooksCmd::Check } => {

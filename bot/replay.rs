@@ -166,6 +166,9 @@ pub fn render_line(m: &Outbound) -> String {
         Audience::User { user } => user.name.clone(),
         Audience::Channel { channel } => format!("#{channel}"),
     };
+    if let Some(v) = &m.vendor {
+        return format!("bot -> vendor {} ({}): {}", v.vendor, v.via.label(), v.subject);
+    }
     let mut s = format!("bot -> {to}: {}", m.text.replace('\n', " | "));
     for b in &m.buttons {
         s.push_str(&format!(" [{}]", b.label));

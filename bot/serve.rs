@@ -3,6 +3,7 @@
 //! - the HTTP server ([`crate::adapters::http`]): `POST /api/v1/messages`, `GET /healthz`;
 //! - the scheduler: [`Desk::tick`] every second (SLA warnings and breaches, runbook timeouts), then
 //!   [`Desk::learn`] (retraining triage in the background when corrections arrived);
+//! - the vendor worker ([`crate::adapters::vendor`]): case emails and signed webhooks to vendors, retried;
 //! - the outbox worker for HTTP replies, POSTing them to the callback URL (woken after each accepted message,
 //!   and every second for retries).
 //!
@@ -124,13 +125,16 @@ pub async fn serve_on<S: Store + 'static>(
         Some(cb) => {
             tracing::info!(timeout_ms = cb.timeout.as_millis() as u64, "HTTP replies go to the callback URL");
             let sink = CallbackSink::new(cb)?;
-            Some(tokio::spawn(worker(desk.clone(), clock, sink, wake.clone(), opts.tick, stop_rx.clone())))
+            Some(tokio::spawn(worker(desk.clone(), clock.clone(), sink, wake.clone(), opts.tick, stop_rx.clone())))
         }
         None => {
             tracing::warn!("{} is not set: HTTP replies are kept in the outbox until it is", http::CALLBACK_URL_VAR);
             None
         }
     };
+
+    let vendor_sink = crate::adapters::vendor::VendorSink::new(desk.clone(), Duration::from_secs(30))?;
+    let vendors = tokio::spawn(vendor_worker(vendor_sink, clock.clone(), opts.tick, stop_rx.clone()));
 
     let intake = Intake { desk, token: opts.token, wake };
     let app = http::router(intake);
@@ -145,6 +149,7 @@ pub async fn serve_on<S: Store + 'static>(
     let _ = stop_tx.send(true);
     let served = server.await;
     let _ = scheduler.await;
+    let _ = vendors.await;
     if let Some(w) = worker {
         let _ = w.await;
     }
@@ -195,6 +200,26 @@ async fn worker<S: Store + 'static>(
         }
         tokio::select! {
             _ = wake.notified() => {}
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// The vendor outbox worker: emails and webhooks to vendors, retried with backoff by the outbox.
+async fn vendor_worker<S: Store + 'static>(
+    sink: crate::adapters::vendor::VendorSink<S>,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        match crate::adapters::vendor::deliver_due(&sink, clock.as_ref()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(delivered = n, "vendor messages delivered"),
+            Err(e) => tracing::error!(error = %e, "vendor worker failed; retrying"),
+        }
+        tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.wait_for(|s| *s) => return,
         }

@@ -286,3 +286,43 @@ async fn failing_callback_is_retried_with_backoff_and_delivered_once() {
     assert!(rig.deliver().await >= 1);
     assert!(rig.receiver.messages().iter().any(|m| m["to"]["id"] == "u5"));
 }
+
+#[tokio::test]
+async fn signals_are_idempotent_by_id_and_bad_records_are_listed() {
+    let (s, _dir) = crate::common::sqlite().await;
+    let desk = std::sync::Arc::new(crate::common::desk(s.clone(), crate::common::clock(), &[]));
+    let intake = deskbot::adapters::http::Intake {
+        desk,
+        token: deskbot::adapters::http::Secret::new("t0ken"),
+        wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+    };
+    let app = deskbot::adapters::http::router(intake);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/api/v1/signals");
+    let body = serde_json::json!({"records": [
+        {"id": "p1", "kind": "patch", "subject": "pc-1", "ok": true, "at": "2026-03-02T09:00:00Z"},
+        {"id": "b1", "kind": "backup", "subject": "nightly", "ok": false, "at": "2026-03-02T02:00:00Z", "detail": "disk full"},
+        {"id": "x1", "kind": "coffee", "subject": "kitchen", "ok": true, "at": "2026-03-02T09:00:00Z"},
+    ]});
+    let r = client.post(&url).bearer_auth("t0ken").json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(j["accepted"], 2);
+    assert_eq!(j["errors"][0]["index"], 2);
+    assert!(j["errors"][0]["error"].as_str().unwrap().contains("kind"));
+    let again: serde_json::Value =
+        client.post(&url).bearer_auth("t0ken").json(&body).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["accepted"], 0);
+    assert_eq!(again["duplicates"], 2);
+    assert_eq!(client.post(&url).json(&body).send().await.unwrap().status(), 401);
+    assert_eq!(client.post(&url).bearer_auth("t0ken").body("not json").send().await.unwrap().status(), 400);
+    use deskbot::store::Store;
+    let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    let stored = s.signals(t("2026-03-01T00:00:00Z"), t("2026-03-03T00:00:00Z")).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    let f = deskbot::core::signals::facts(&stored);
+    assert_eq!((f.patch, f.backups), ((1, 1), (0, 1)));
+}

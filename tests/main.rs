@@ -9,3 +9,4 @@ mod crash;
 mod http;
 mod replay;
 mod runbooks;
+mod vendor;

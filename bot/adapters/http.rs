@@ -91,6 +91,7 @@ impl<S> Clone for Intake<S> {
 pub fn router<S: Store + 'static>(intake: Intake<S>) -> Router {
     Router::new()
         .route("/api/v1/messages", post(receive::<S>))
+        .route("/api/v1/signals", post(receive_signals::<S>))
         .route("/healthz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(intake)
@@ -213,6 +214,58 @@ fn authorized(headers: &HeaderMap, token: &Secret) -> bool {
     let v = v.as_bytes();
     let Some(given) = v.strip_prefix(b"Bearer ").or_else(|| v.strip_prefix(b"bearer ")) else { return false };
     token.matches(given)
+}
+
+/// `POST /api/v1/signals`: `{"records": [...]}` or a bare array of signal records (see
+/// [`crate::core::signals::SignalRecord`]). Good records are stored (idempotent by id), bad ones are listed with
+/// their index and reason, and the answer is 200 unless the body is not JSON at all (400).
+async fn receive_signals<S: Store + 'static>(
+    State(intake): State<Intake<S>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&headers, &intake.token) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(serde_json::json!({"error": "missing or wrong bearer token"})),
+        )
+            .into_response();
+    }
+    let v: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return json(StatusCode::BAD_REQUEST, serde_json::json!({"error": format!("invalid JSON: {e}")})),
+    };
+    let items = match v.get("records").unwrap_or(&v).as_array() {
+        Some(a) => a.clone(),
+        None => {
+            let error = "expected an array of records or {\"records\": [...]}";
+            return json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": error }));
+        }
+    };
+    let mut good = vec![];
+    let mut errors = vec![];
+    for (i, item) in items.iter().enumerate() {
+        match crate::core::signals::SignalRecord::from_json(item) {
+            Ok(r) => good.push(r),
+            Err(e) => errors.push(serde_json::json!({"index": i, "id": item.get("id"), "error": e})),
+        }
+    }
+    match intake.desk.store().put_signals(&good).await {
+        Ok(new) => json(
+            StatusCode::OK,
+            serde_json::json!({"accepted": new, "duplicates": good.len() as u64 - new, "errors": errors}),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "signals: could not store");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "1")],
+                axum::Json(serde_json::json!({"error": "storage unavailable; retry later"})),
+            )
+                .into_response()
+        }
+    }
 }
 
 async fn receive<S: Store + 'static>(State(intake): State<Intake<S>>, headers: HeaderMap, body: Bytes) -> Response {

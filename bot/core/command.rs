@@ -54,6 +54,18 @@ pub enum Command {
     Feedback(TicketNo, String),
     /// A button that needs text (Reply): tells the person how to give it.
     Prompt(TicketNo, &'static str),
+    /// Escalate to a vendor (`None`: offer the vendors covering the category), with an optional summary.
+    Escalate(TicketNo, Option<String>, Option<String>),
+    /// Record the vendor's reference: `[VENDOR] REF` (the vendor may be left out when one case is open).
+    VendorRef(TicketNo, String),
+    /// Record what the vendor said: `[VENDOR] text`.
+    VendorUpdate(TicketNo, String),
+    /// End a vendor case.
+    VendorClose(TicketNo, Option<String>),
+    /// Send the vendor a follow-up.
+    Chase(TicketNo, Option<String>),
+    /// Hold follow-up prompts back for a business day.
+    Snooze(TicketNo, Option<String>),
 }
 
 impl Command {
@@ -82,7 +94,13 @@ impl Command {
             | Problem(n)
             | Rate(n, _)
             | Feedback(n, _)
-            | Prompt(n, _) => Some(*n),
+            | Prompt(n, _)
+            | Escalate(n, ..)
+            | VendorRef(n, _)
+            | VendorUpdate(n, _)
+            | VendorClose(n, _)
+            | Chase(n, _)
+            | Snooze(n, _) => Some(*n),
             Help | Queue { .. } | Mine | Start(_) | Find(_) | Problems => None,
         }
     }
@@ -119,6 +137,12 @@ impl Command {
             Rate(..) => "rate",
             Feedback(..) => "feedback",
             Prompt(_, verb) => verb,
+            Escalate(..) => "escalate",
+            VendorRef(..) => "vendor-ref",
+            VendorUpdate(..) => "vendor-update",
+            VendorClose(..) => "vendor-close",
+            Chase(..) => "chase",
+            Snooze(..) => "snooze",
         }
     }
 }
@@ -149,7 +173,13 @@ pub const HELP: &str = "\
 /ticket resolve N [text] — mark ticket N resolved
 /ticket reopen N [reason] — reopen a resolved or closed ticket
 /ticket close N — close a resolved ticket
-/ticket feedback N text — tell us how we did on ticket N";
+/ticket feedback N text — tell us how we did on ticket N
+/ticket escalate N VENDOR [summary] — send the case to a vendor (you stay the owner; the ticket waits on the vendor)
+/ticket vendor-ref N [VENDOR] REF — record the vendor's case reference
+/ticket vendor-update N [VENDOR] text — record what the vendor said (the requester is told)
+/ticket vendor-close N [VENDOR] — end the vendor case
+/ticket chase N [VENDOR] — send the vendor a follow-up quoting their reference
+/ticket snooze N [VENDOR] — hold vendor follow-up reminders back a business day";
 
 fn usage(verb: &str) -> String {
     let line = HELP.lines().find(|l| l.starts_with(&format!("/ticket {verb} "))).unwrap_or("/ticket help");
@@ -280,6 +310,31 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
             Command::Pending(n, state, opt(reason))
         }
         "reopen" => Command::Reopen(number("reopen", num)?, opt(text)),
+        "escalate" => {
+            let n = number("escalate", num)?;
+            let (vendor, summary) = split_first(text);
+            let Some(vendor) = vendor else {
+                return Err(format!("`/ticket escalate {}` needs a vendor; {}", n.0, usage("escalate")));
+            };
+            Command::Escalate(n, Some(vendor.to_ascii_lowercase()), opt(summary))
+        }
+        "vendor-ref" | "vendor-update" => {
+            let n = number(&verb_lc, num)?;
+            let t = needs_text(&verb_lc, n)?;
+            if verb_lc == "vendor-ref" { Command::VendorRef(n, t) } else { Command::VendorUpdate(n, t) }
+        }
+        "vendor-close" | "chase" | "snooze" => {
+            let n = number(&verb_lc, num)?;
+            let v = opt(text).map(|v| v.to_ascii_lowercase());
+            if v.as_deref().is_some_and(|v| v.contains(char::is_whitespace)) {
+                return Err(format!("`/ticket {verb_lc} {}` takes at most one vendor; {}", n.0, usage(&verb_lc)));
+            }
+            match verb_lc.as_str() {
+                "vendor-close" => Command::VendorClose(n, v),
+                "chase" => Command::Chase(n, v),
+                _ => Command::Snooze(n, v),
+            }
+        }
         other => return Err(format!("unknown command `{other}`. Try:\n{HELP}")),
     })
 }
@@ -295,8 +350,16 @@ pub fn parse_action(action: &str) -> Result<Command, String> {
     let (Some("ticket"), Some(verb), Some(n)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(format!("unknown button `{action}`"));
     };
+    // Vendor buttons carry the vendor after the number: `ticket:escalate:4:acme`.
+    let (n, vendor) = match n.split_once(':') {
+        Some((n, v)) if matches!(verb, "escalate" | "chase" | "snooze") => (n, Some(v.to_string())),
+        _ => (n, None),
+    };
     let n = TicketNo::parse(n).ok_or_else(|| format!("button `{action}` has no ticket number"))?;
     Ok(match verb {
+        "escalate" => Command::Escalate(n, vendor, None),
+        "chase" => Command::Chase(n, vendor),
+        "snooze" => Command::Snooze(n, vendor),
         "claim" => Command::Claim(n),
         "unclaim" => Command::Unclaim(n),
         "resolve" => Command::Resolve(n, None),
@@ -314,9 +377,32 @@ pub fn parse_action(action: &str) -> Result<Command, String> {
     })
 }
 
+/// Action id for a vendor button: `ticket:chase:42:acme`.
+pub fn vendor_action(verb: &str, n: TicketNo, vendor: &str) -> String {
+    format!("ticket:{verb}:{}:{vendor}", n.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_vendor_commands_and_buttons() {
+        assert_eq!(
+            parse_ticket("escalate 4 ACME line down since 9").unwrap(),
+            Command::Escalate(TicketNo(4), Some("acme".into()), Some("line down since 9".into()))
+        );
+        assert!(parse_ticket("escalate 4").is_err());
+        assert_eq!(parse_ticket("vendor-ref 4 ABC123").unwrap(), Command::VendorRef(TicketNo(4), "ABC123".into()));
+        assert!(parse_ticket("vendor-update 4").is_err());
+        assert_eq!(parse_ticket("vendor-close 4").unwrap(), Command::VendorClose(TicketNo(4), None));
+        assert_eq!(parse_action("ticket:escalate:4").unwrap(), Command::Escalate(TicketNo(4), None, None));
+        assert_eq!(parse_action("ticket:chase:4:acme").unwrap(), Command::Chase(TicketNo(4), Some("acme".into())));
+        assert_eq!(
+            parse_action(&vendor_action("snooze", TicketNo(4), "acme")).unwrap(),
+            Command::Snooze(TicketNo(4), Some("acme".into()))
+        );
+    }
 
     #[test]
     fn parses_commands() {

@@ -15,6 +15,7 @@ use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter}
 use std::collections::BTreeMap;
 
 mod reports;
+mod vendor;
 mod walk;
 mod workflow;
 
@@ -47,6 +48,10 @@ pub struct DeskSettings {
     pub runbook_vars: BTreeMap<String, String>,
     /// The weekly summary post, if configured.
     pub report_schedule: Option<ReportSchedule>,
+    /// The vendor directory.
+    pub vendors: Arc<super::vendor::Vendors>,
+    /// The mail relay for email vendors (used by the vendor worker).
+    pub smtp: super::vendor::SmtpConfig,
 }
 
 /// Why an event could not be handled (as opposed to a refusal, which is a reply to the user).
@@ -249,6 +254,7 @@ impl<S: Store> Desk<S> {
     pub async fn tick(&self) -> Result<usize, DeskError> {
         let mut fired = self.walk_timeouts(self.clock.now()).await?;
         fired += self.weekly_report(self.clock.now()).await?;
+        fired += self.vendor_followups(self.clock.now()).await?;
         loop {
             let now = self.clock.now();
             let due = self.store.due_timers(now, 100).await?;
@@ -610,8 +616,12 @@ impl<S: Store> Desk<S> {
             quote(&t.title),
             self.due_phrase(t, now)
         );
+        let mut buttons = vec![Button::new("Claim", command::action("claim", t.number)).primary()];
+        if !self.settings.vendors.covering(&t.category).is_empty() {
+            buttons.push(Button::new("Escalate", command::action("escalate", t.number)));
+        }
         let mut m = Outbound::to_channel(t.origin.platform, &self.settings.queue_channel, text)
-            .with_buttons(vec![Button::new("Claim", command::action("claim", t.number)).primary()])
+            .with_buttons(buttons)
             .kind(MessageKind::Card)
             .about(t.number);
         m.place = self.staff_place();
@@ -672,6 +682,23 @@ impl<S: Store> Desk<S> {
                 w.commit.outbox.extend(out);
                 Ok(Flow::Ok)
             }
+            Command::Escalate(..)
+            | Command::VendorRef(..)
+            | Command::VendorUpdate(..)
+            | Command::VendorClose(..)
+            | Command::Chase(..)
+            | Command::Snooze(..) => {
+                let escalating = matches!(cmd, Command::Escalate(_, Some(_), _));
+                let n = cmd.ticket();
+                let flow = self.vendor_command(env, cmd, ticket, now, w).await?;
+                if escalating
+                    && matches!(flow, Flow::Ok)
+                    && let Some(n) = n
+                {
+                    self.end_walk_taken_over(n, &env.actor, now, w).await?;
+                }
+                Ok(flow)
+            }
             Command::Merge(..) | Command::Link(..) | Command::Problems | Command::Problem(_) => {
                 Ok(match self.workflow(env, cmd, ticket, now, w).await? {
                     Ok(()) => Flow::Ok,
@@ -721,7 +748,13 @@ impl<S: Store> Desk<S> {
             | Command::Problems
             | Command::Merge(..)
             | Command::Link(..)
-            | Command::Problem(_) => w.send(here(HELP.to_string())),
+            | Command::Problem(_)
+            | Command::Escalate(..)
+            | Command::VendorRef(..)
+            | Command::VendorUpdate(..)
+            | Command::VendorClose(..)
+            | Command::Chase(..)
+            | Command::Snooze(..) => w.send(here(HELP.to_string())),
             Command::Assign(_, who) => {
                 let to = UserRef::new(me.platform, who.clone(), who.clone());
                 let to_role = self.role_of(&to);
@@ -830,6 +863,7 @@ impl<S: Store> Desk<S> {
                 if let Some(cl) = &t.checklist {
                     text.push_str(&format!("\nChecklist:\n{}", cl.text().trim_end()));
                 }
+                text.push_str(&self.vendor_lines(&t, now));
                 w.send(here(text))
             }
             Command::Sla(_) => w.send(here(self.explain_sla(&t, now))),
@@ -867,6 +901,14 @@ impl<S: Store> Desk<S> {
                 let text = text.map(|s| bound_text(&s));
                 let ev = t.resolve(me, text.as_deref(), false, now)?;
                 w.events(t.number, ev);
+                // Resolving ends the open vendor cases (their follow-ups stop).
+                for c in t.vendor_cases.iter_mut().filter(|c| c.status == super::vendor::CaseStatus::Open) {
+                    c.status = super::vendor::CaseStatus::Closed;
+                    c.closed_at = Some(now);
+                    c.next_followup = None;
+                    let kind = EventKind::VendorClosed { vendor: c.vendor.clone() };
+                    w.commit.events.push((t.number, Event { at: now, actor: Some(me.clone()), kind }));
+                }
                 let said = text.as_deref().map(|s| format!(": {s}")).unwrap_or_default();
                 let msg = format!(
                     "{} marked your ticket {} resolved{said}. If it is still broken, press Reopen or reply here.",
@@ -1246,7 +1288,13 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Res
         | Command::Merge(..)
         | Command::Link(..)
         | Command::Problem(_)
-        | Command::Prompt(..) => staff,
+        | Command::Prompt(..)
+        | Command::Escalate(..)
+        | Command::VendorRef(..)
+        | Command::VendorUpdate(..)
+        | Command::VendorClose(..)
+        | Command::Chase(..)
+        | Command::Snooze(..) => staff,
     };
     if ok {
         return Ok(());

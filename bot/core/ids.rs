@@ -12,6 +12,8 @@ pub enum Platform {
     Teams,
     Discord,
     Http,
+    /// Messages to vendors (email or webhook), sent by the vendor worker.
+    Vendor,
 }
 
 impl Platform {
@@ -22,6 +24,7 @@ impl Platform {
             Platform::Teams => "teams",
             Platform::Discord => "discord",
             Platform::Http => "http",
+            Platform::Vendor => "vendor",
         }
     }
 
@@ -32,6 +35,7 @@ impl Platform {
             "teams" => Platform::Teams,
             "discord" => Platform::Discord,
             "http" => Platform::Http,
+            "vendor" => Platform::Vendor,
             _ => return None,
         })
     }

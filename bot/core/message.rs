@@ -93,6 +93,9 @@ pub struct Outbound {
     /// A picture to upload with the message (the report chart).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
+    /// A message to a vendor (platform `vendor`): how it travels and what it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<Box<super::vendor::VendorMessage>>,
 }
 
 /// An image attached to a message: a file name and the PNG bytes (base64 in storage).
@@ -129,6 +132,7 @@ impl Outbound {
             kind: MessageKind::Reply,
             ticket: None,
             image: None,
+            vendor: None,
         }
     }
 
@@ -143,6 +147,23 @@ impl Outbound {
             kind: MessageKind::Reply,
             ticket: None,
             image: None,
+            vendor: None,
+        }
+    }
+
+    /// A message to a vendor, delivered by the vendor worker.
+    pub fn to_vendor(m: super::vendor::VendorMessage) -> Self {
+        let channel = format!("vendor:{}", m.vendor);
+        Outbound {
+            platform: Platform::Vendor,
+            to: Audience::Channel { channel: channel.clone() },
+            place: Place { channel, ..Place::default() },
+            text: m.subject.clone(),
+            buttons: vec![],
+            kind: MessageKind::Reply,
+            ticket: Some(m.ticket),
+            image: None,
+            vendor: Some(Box::new(m)),
         }
     }
 

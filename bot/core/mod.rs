@@ -13,6 +13,8 @@ pub mod recurring;
 pub mod report;
 pub mod roles;
 pub mod runbook;
+pub mod signals;
 pub mod sla;
 pub mod ticket;
 pub mod triage;
+pub mod vendor;

@@ -188,6 +188,16 @@ impl TicketFacts {
             .collect();
         f.deflected = t.deflected;
         f.breaches = t.breaches.iter().map(|b| ClockBreach { clock: b.clock, due: b.due }).collect();
+        f.vendor_cases = t
+            .vendor_cases
+            .iter()
+            .map(|c| VendorCaseFacts {
+                vendor: c.name.clone(),
+                opened_at: c.opened_at,
+                first_vendor_response_at: c.responded_at,
+                closed_at: c.closed_at,
+            })
+            .collect();
         let mut replied = false;
         for e in events {
             match &e.kind {

@@ -325,6 +325,53 @@ pub enum EventKind {
         due: Timestamp,
         late: bool,
     },
+    /// The ticket was escalated to a vendor (`via`: email, webhook or manual).
+    VendorEscalated {
+        vendor: String,
+        via: String,
+        summary: Option<String>,
+    },
+    /// The vendor's own reference for the case.
+    VendorReference {
+        vendor: String,
+        reference: String,
+    },
+    /// What the vendor said.
+    VendorUpdate {
+        vendor: String,
+        text: String,
+    },
+    /// The owner was prompted to chase (`reason`: response, resolution or quiet).
+    VendorFollowUpDue {
+        vendor: String,
+        reason: String,
+    },
+    /// A follow-up was sent to the vendor.
+    VendorChased {
+        vendor: String,
+    },
+    /// Follow-ups are held back until `until`.
+    VendorSnoozed {
+        vendor: String,
+        until: Timestamp,
+    },
+    /// The vendor case ended.
+    VendorClosed {
+        vendor: String,
+    },
+    /// A message reached the vendor (`what`: case or chase) after `attempts` tries.
+    VendorSent {
+        vendor: String,
+        what: String,
+        attempts: i64,
+    },
+    /// A send to the vendor failed; the outbox retries it.
+    VendorSendFailed {
+        vendor: String,
+        what: String,
+        attempt: i64,
+        error: String,
+    },
 }
 
 /// Why a change to a ticket was refused. Messages are shown to the person who asked.
@@ -415,6 +462,9 @@ pub struct Ticket {
     /// The requester's satisfaction rating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csat: Option<Csat>,
+    /// Cases escalated to vendors (several allowed; the ticket keeps its one owner).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vendor_cases: Vec<super::vendor::VendorCase>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
 }
@@ -487,6 +537,7 @@ impl Ticket {
             links: vec![],
             cc: vec![],
             csat: None,
+            vendor_cases: vec![],
             version: 0,
         };
         let events = vec![
@@ -632,6 +683,11 @@ impl Ticket {
             return Err(TicketError::Invalid("pending is for pending_user or pending_vendor".into()));
         }
         Ok(vec![self.go(on, at, by)?])
+    }
+
+    /// Back to open from waiting on a vendor (the last vendor case ended).
+    pub fn resume(&mut self, by: &UserRef, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        Ok(vec![self.go(State::Open, at, by)?])
     }
 
     /// Marks the problem solved. `deflected` when self-service fixed it with no technician.

@@ -14,6 +14,7 @@ pub const MAX_CLASSIFY_BYTES: usize = 4096;
 
 /// One category and its default ticket type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CategorySpec {
     pub id: String,
     /// Shown on buttons and cards, e.g. "Sign-in and accounts".

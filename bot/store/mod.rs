@@ -202,6 +202,14 @@ pub trait Store: Send + Sync {
     /// Creation times of all active tickets, and how many of them are unanswered past their first-response target
     /// at `now`.
     fn backlog(&self, now: Timestamp) -> impl Future<Output = Result<(Vec<Timestamp>, u64)>> + Send;
+    /// Stores signal records; returns how many were new (the rest were already stored, by id).
+    fn put_signals(&self, records: &[crate::core::signals::SignalRecord]) -> impl Future<Output = Result<u64>> + Send;
+    /// Signal records observed in `[since, until)`.
+    fn signals(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<Vec<crate::core::signals::SignalRecord>>> + Send;
     /// Allocates a problem record id.
     fn next_problem_id(&self) -> impl Future<Output = Result<i64>> + Send;
     fn problem_for(&self, fingerprint: &str) -> impl Future<Output = Result<Option<Problem>>> + Send;
@@ -333,6 +341,12 @@ impl Store for Db {
     }
     async fn backlog(&self, now: Timestamp) -> Result<(Vec<Timestamp>, u64)> {
         delegate!(self, s => s.backlog(now))
+    }
+    async fn put_signals(&self, r: &[crate::core::signals::SignalRecord]) -> Result<u64> {
+        delegate!(self, s => s.put_signals(r))
+    }
+    async fn signals(&self, since: Timestamp, until: Timestamp) -> Result<Vec<crate::core::signals::SignalRecord>> {
+        delegate!(self, s => s.signals(since, until))
     }
     async fn next_problem_id(&self) -> Result<i64> {
         delegate!(self, s => s.next_problem_id())

@@ -580,6 +580,56 @@ macro_rules! sql_store {
                 Ok((created, u64::try_from(late).unwrap_or(0)))
             }
 
+            async fn put_signals(&self, records: &[crate::core::signals::SignalRecord]) -> Result<u64> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let mut new = 0;
+                for r in records {
+                    let done = sqlx::query(
+                        "INSERT INTO signals (id, kind, subject, ok, at, detail) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(&r.id)
+                    .bind(r.kind.as_str())
+                    .bind(&r.subject)
+                    .bind(r.ok)
+                    .bind(ms(r.at))
+                    .bind(r.detail.as_deref())
+                    .execute(&mut *tx)
+                    .await?;
+                    new += done.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(new)
+            }
+
+            async fn signals(
+                &self,
+                since: Timestamp,
+                until: Timestamp,
+            ) -> Result<Vec<crate::core::signals::SignalRecord>> {
+                let rows = sqlx::query(
+                    "SELECT id, kind, subject, ok, at, detail FROM signals WHERE at >= $1 AND at < $2 ORDER BY at, id",
+                )
+                .bind(ms(since))
+                .bind(ms(until))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let kind: String = r.try_get("kind")?;
+                        Ok(crate::core::signals::SignalRecord {
+                            id: r.try_get("id")?,
+                            kind: crate::core::signals::SignalKind::parse(&kind)
+                                .ok_or_else(|| corrupt(format!("unknown signal kind {kind}")))?,
+                            subject: r.try_get("subject")?,
+                            ok: r.try_get("ok")?,
+                            at: from_ms(r.try_get("at")?)?,
+                            detail: r.try_get("detail")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn next_problem_id(&self) -> Result<i64> {
                 let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'problem' RETURNING value")
                     .fetch_one(&self.pool)

@@ -4,7 +4,7 @@
 
 use super::{Desk, DeskError, Flow, Work};
 use crate::core::message::{Envelope, Image, MessageKind, Outbound};
-use crate::core::report::{self, BacklogFacts, Period, PeriodFacts, PeriodKind, Report, SignalFacts, TicketFacts};
+use crate::core::report::{self, BacklogFacts, Period, PeriodFacts, PeriodKind, Report, TicketFacts};
 use crate::core::roles::Role;
 use crate::core::ticket::Timestamp;
 use crate::store::{Commit, Committed, Conversation, ConversationWrite, Store, StoreError};
@@ -73,7 +73,8 @@ impl<S: Store> Desk<S> {
         let mut backlog = BacklogFacts::from_open(now, created);
         backlog.unanswered_past_target = late;
         let calendar = &self.policies.default_policy().calendar;
-        Ok(report::build(&period, &this, &before, &backlog, &SignalFacts::default(), calendar))
+        let signals = crate::core::signals::facts(&self.store.signals(period.start, period.end).await?);
+        Ok(report::build(&period, &this, &before, &backlog, &signals, calendar))
     }
 
     /// The report as a chat message with the chart attached.
