@@ -616,7 +616,12 @@ impl<S: Store> Desk<S> {
             quote(&t.title),
             self.due_phrase(t, now)
         );
-        let mut buttons = vec![Button::new("Claim", command::action("claim", t.number)).primary()];
+        // Reply asks for text (a modal on platforms that have them; the command form elsewhere).
+        let mut buttons = vec![
+            Button::new("Claim", command::action("claim", t.number)).primary(),
+            Button::new("Reply", command::action("reply", t.number)),
+            Button::new("Resolve", command::action("resolve", t.number)),
+        ];
         if !self.settings.vendors.covering(&t.category).is_empty() {
             buttons.push(Button::new("Escalate", command::action("escalate", t.number)));
         }
