@@ -9,3 +9,176 @@ async fn vendor_escalation_replay() {
     let out = replay::run_file(&path).await.unwrap();
     insta::assert_snapshot!("vendor_text", out.text());
 }
+
+mod network {
+    //! The vendor worker against a local SMTP server and a local webhook receiver (127.0.0.1 only).
+
+    use deskbot::adapters::vendor::{VendorSink, deliver_due, sign};
+    use deskbot::config::Config;
+    use deskbot::core::clock::Clock;
+    use deskbot::core::desk::Desk;
+    use deskbot::store::{Db, SqliteStore, Store};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    /// A minimal SMTP server: the first `refuse` MAIL commands get 451, later ones are accepted and recorded.
+    async fn smtp_server(refuse: usize) -> (u16, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(vec![]));
+        let mails = Arc::new(AtomicUsize::new(0));
+        let got2 = got.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                let (got, mails) = (got2.clone(), mails.clone());
+                tokio::spawn(async move {
+                    let (r, mut w) = sock.into_split();
+                    let mut lines = BufReader::new(r).lines();
+                    w.write_all(b"220 fake ESMTP\r\n").await.ok();
+                    let mut data: Option<String> = None;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Some(buf) = data.as_mut() {
+                            if line == "." {
+                                got.lock().unwrap().push(data.take().unwrap());
+                                w.write_all(b"250 queued\r\n").await.ok();
+                            } else {
+                                buf.push_str(&line);
+                                buf.push('\n');
+                            }
+                            continue;
+                        }
+                        let cmd = line.to_ascii_uppercase();
+                        let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                            b"250-fake\r\n250 OK\r\n"
+                        } else if cmd.starts_with("MAIL") {
+                            if mails.fetch_add(1, Ordering::SeqCst) < refuse {
+                                b"451 try again later\r\n"
+                            } else {
+                                b"250 OK\r\n"
+                            }
+                        } else if cmd.starts_with("DATA") {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        } else if cmd.starts_with("QUIT") {
+                            w.write_all(b"221 bye\r\n").await.ok();
+                            return;
+                        } else {
+                            b"250 OK\r\n"
+                        };
+                        if w.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (port, got)
+    }
+
+    async fn desk(toml: &str) -> (Arc<Desk<Db>>, Arc<deskbot::core::clock::ManualClock>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("v.db").display());
+        let db = Db::Sqlite(SqliteStore::connect(&url).await.unwrap());
+        db.migrate().await.unwrap();
+        let config = Config::from_parts("vendor-test", toml, &[]).unwrap();
+        let clock = crate::common::clock();
+        let c: Arc<dyn Clock> = clock.clone();
+        (Arc::new(deskbot::app::desk(&config, db, c).unwrap()), clock, dir)
+    }
+
+    async fn escalate(desk: &Desk<Db>) {
+        desk.handle(&crate::common::say("alice", "the printer on floor 2 is jammed again")).await.unwrap();
+        desk.handle(&crate::common::cmd("sam", "claim 1")).await.unwrap();
+        desk.handle(&crate::common::cmd("sam", "escalate 1 printco fuser error 50.1")).await.unwrap();
+    }
+
+    fn kinds(events: &[deskbot::core::ticket::Event]) -> Vec<String> {
+        events.iter().map(|e| serde_json::to_value(e).unwrap()["kind"].as_str().unwrap().to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn email_case_is_retried_after_a_refusal_and_carries_the_ticket_token() {
+        let (port, got) = smtp_server(1).await;
+        let toml = format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"helpdesk@office.test\"\n\n\
+             [roles.console]\nsam = \"technician\"\n\n[[vendors]]\nid = \"printco\"\nname = \"PrintCo\"\n\
+             categories = [\"printing\"]\nemail = \"support@printco.test\"\n"
+        );
+        let (desk, clock, _dir) = desk(&toml).await;
+        escalate(&desk).await;
+        let sink = VendorSink::new(desk.clone(), Duration::from_secs(5)).unwrap();
+        assert_eq!(deliver_due(&sink, clock.as_ref()).await.unwrap(), 0, "the first attempt is refused (451)");
+        assert!(got.lock().unwrap().is_empty());
+        clock.set(clock.now() + chrono::Duration::seconds(5));
+        assert_eq!(deliver_due(&sink, clock.as_ref()).await.unwrap(), 1, "retried after its backoff");
+        assert_eq!(deliver_due(&sink, clock.as_ref()).await.unwrap(), 0, "and sent once");
+        let mails = got.lock().unwrap().clone();
+        assert_eq!(mails.len(), 1);
+        let m = &mails[0];
+        assert!(m.contains("From: helpdesk@office.test"), "{m}");
+        assert!(m.contains("To: support@printco.test"), "{m}");
+        assert!(m.lines().any(|l| l.starts_with("Subject:") && l.contains("[deskbot #1]")), "{m}");
+        assert!(m.contains("fuser error 50.1") && m.contains("floor 2"), "{m}");
+        let ev = kinds(&desk.store().events(deskbot::core::ids::TicketNo(1)).await.unwrap());
+        assert!(ev.contains(&"vendor_send_failed".to_string()), "{ev:?}");
+        assert!(ev.contains(&"vendor_sent".to_string()), "{ev:?}");
+        let t = desk.store().ticket(deskbot::core::ids::TicketNo(1)).await.unwrap().unwrap();
+        assert_eq!(t.owner.unwrap().id, "sam", "the technician stays the owner");
+        assert_eq!(t.state, deskbot::core::ticket::State::PendingVendor);
+    }
+
+    #[tokio::test]
+    async fn webhook_case_is_signed_retried_after_500_and_its_reference_recorded() {
+        use axum::{Router, body::Bytes, http::HeaderMap, http::StatusCode, routing::post};
+        let seen: Arc<Mutex<Vec<(HeaderMap, Bytes)>>> = Arc::new(Mutex::new(vec![]));
+        let seen2 = seen.clone();
+        let app = Router::new().route(
+            "/hook",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let seen = seen2.clone();
+                async move {
+                    let mut s = seen.lock().unwrap();
+                    s.push((headers, body));
+                    if s.len() == 1 {
+                        (StatusCode::INTERNAL_SERVER_ERROR, "down".to_string())
+                    } else {
+                        (StatusCode::OK, "{\"reference\": \"PC-777\"}".to_string())
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        // Tests cannot set environment variables (unsafe code is forbidden), so the signing key is read from a
+        // variable every test process has.
+        let toml = format!(
+            "[roles.console]\nsam = \"technician\"\n\n[[vendors]]\nid = \"printco\"\nname = \"PrintCo\"\n\
+             categories = [\"printing\"]\nwebhook = \"http://{addr}/hook\"\nsigning_env = \"PATH\"\n"
+        );
+        let (desk, clock, _dir) = desk(&toml).await;
+        escalate(&desk).await;
+        let sink = VendorSink::new(desk.clone(), Duration::from_secs(5)).unwrap();
+        assert_eq!(deliver_due(&sink, clock.as_ref()).await.unwrap(), 0, "500 is a failure");
+        clock.set(clock.now() + chrono::Duration::seconds(5));
+        assert_eq!(deliver_due(&sink, clock.as_ref()).await.unwrap(), 1);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2);
+        let key = std::env::var("PATH").unwrap();
+        for (headers, body) in &seen {
+            let sig = headers.get("x-deskbot-signature").unwrap().to_str().unwrap();
+            assert_eq!(sig, sign(key.as_bytes(), body), "signature over the exact body");
+            assert_ne!(sig, sign(b"forged", body));
+            assert!(headers.get("x-deskbot-timestamp").is_some());
+        }
+        let j: serde_json::Value = serde_json::from_slice(&seen[1].1).unwrap();
+        assert_eq!(j["case"]["ticket"], 1, "{j}");
+        assert_eq!(j["vendor"], "printco");
+        assert!(j.to_string().contains("fuser error 50.1"), "{j}");
+        let t = desk.store().ticket(deskbot::core::ids::TicketNo(1)).await.unwrap().unwrap();
+        assert!(serde_json::to_string(&t).unwrap().contains("PC-777"), "the webhook's reference is on the case");
+    }
+}
