@@ -21,6 +21,7 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         reopen_new_cycle_after: config.reopen_new_cycle_after().map_err(|e| anyhow::anyhow!(e))?,
         timezone: config.tz(),
         confident: config.triage.confident,
+        max_new_tickets_per_hour: config.triage.max_new_tickets_per_hour,
         roles: config.role_map(),
         runbook_vars: config.runbooks.vars.clone(),
         report_schedule: config.report_schedule().map_err(|e| anyhow::anyhow!(e))?,
@@ -28,7 +29,8 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         smtp: config.smtp.clone(),
     };
     let runbooks = load_runbooks(config, &classifier)?;
-    Ok(Desk::new(db, clock, classifier, policies, Arc::new(runbooks), settings))
+    let history = history(config, &classifier)?;
+    Ok(Desk::new(db, clock, classifier, policies, Arc::new(runbooks), settings).with_history(history))
 }
 
 /// The triage classifier for `config`. The shipped one is trained once per process and shared (it is never
@@ -45,6 +47,39 @@ pub fn classifier(config: &Config) -> anyhow::Result<Arc<Classifier>> {
             Ok(SHIPPED.get_or_init(|| c).clone())
         }
     }
+}
+
+/// The office's ticket history (`catalog.train_csv`) as (text, category) training examples.
+pub fn history(config: &Config, classifier: &Classifier) -> anyhow::Result<Vec<(String, String)>> {
+    let c = &config.catalog;
+    let Some(path) = &c.train_csv else { return Ok(vec![]) };
+    let mut map = std::collections::HashMap::new();
+    for m in &c.train_map {
+        let (from, to) =
+            m.split_once('=').ok_or_else(|| anyhow::anyhow!("key `catalog.train_map`: `{m}` is not FROM=TO"))?;
+        map.insert(from.trim().to_string(), to.trim().to_string());
+    }
+    let mut rdr =
+        csv::Reader::from_path(path).map_err(|e| anyhow::anyhow!("catalog.train_csv: cannot read {path}: {e}"))?;
+    let header = rdr.headers()?.clone();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| anyhow::anyhow!("catalog.train_csv {path}: no column `{name}`"))
+    };
+    let (ti, li) = (col(&c.train_text_column)?, col(&c.train_label_column)?);
+    let mut out = vec![];
+    for row in rdr.records() {
+        let row = row.map_err(|e| anyhow::anyhow!("catalog.train_csv {path}: {e}"))?;
+        let (text, label) = (row.get(ti).unwrap_or("").trim(), row.get(li).unwrap_or("").trim());
+        let label = map.get(label).map(String::as_str).unwrap_or(label);
+        if !text.is_empty() && classifier.category(label).is_some() && label != "none" {
+            out.push((text.to_string(), label.to_string()));
+        }
+    }
+    tracing::info!(examples = out.len(), file = %path, "triage trains on the office's history");
+    Ok(out)
 }
 
 /// Loads and validates the runbooks (shipped, or `runbooks.dir`) against the loaded intents and the configured

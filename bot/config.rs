@@ -43,11 +43,31 @@ pub struct Channels {
     pub escalation: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CatalogConfig {
     /// Directory of intent files; the shipped intents are used when unset.
     pub intents_dir: Option<String>,
+    /// The office's own ticket history to train triage on at start-up (CSV).
+    pub train_csv: Option<String>,
+    /// Column of `train_csv` with the message text.
+    pub train_text_column: String,
+    /// Column of `train_csv` with the category (a category id, or a label mapped by `train_map`).
+    pub train_label_column: String,
+    /// `FROM=TO` label mappings for `train_csv`; rows whose label maps to no category are skipped.
+    pub train_map: Vec<String>,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        CatalogConfig {
+            intents_dir: None,
+            train_csv: None,
+            train_text_column: "text".into(),
+            train_label_column: "category".into(),
+            train_map: vec![],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +75,8 @@ pub struct CatalogConfig {
 pub struct TriageConfig {
     /// Confidence at or above which a ticket is opened with the guessed category.
     pub confident: f64,
+    /// New tickets one person may open per hour; past it deskbot says so (once an hour) and opens no more.
+    pub max_new_tickets_per_hour: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,7 +162,7 @@ impl Default for Channels {
 
 impl Default for TriageConfig {
     fn default() -> Self {
-        TriageConfig { confident: 0.6 }
+        TriageConfig { confident: 0.6, max_new_tickets_per_hour: 10 }
     }
 }
 
@@ -172,10 +194,18 @@ escalation = "helpdesk-escalations"
 [catalog]
 # Directory with your own intent files (see intents/README.md); the shipped intents are used when unset.
 # intents_dir = "intents"
+# Train triage at start-up on your own ticket history as well (CSV with a text and a category column).
+# train_csv = "history.csv"
+train_text_column = "text"
+train_label_column = "category"
+# Map your labels to category ids, e.g. ["printer=printing", "email=saas"]; rows mapping to no category are skipped.
+train_map = []
 
 [triage]
 # A ticket opens with the guessed category at or above this confidence; below it a technician categorises it.
 confident = 0.6
+# New tickets one person may open per hour (a flood of messages opens at most this many and is told so once).
+max_new_tickets_per_hour = 10
 
 # Business-hours calendars for SLA policies ("24x7" is built in). Days left out are closed; several ranges per day;
 # "00:00-24:00" allowed. Holidays: "YYYY-MM-DD" once, "MM-DD" every year.

@@ -243,6 +243,8 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
             for (n, r) in pending_roles.drain(..) {
                 d.set_role(&user(&n), r);
             }
+            // Office history (catalog.train_csv) is trained on before the first message.
+            d.learn(false).await.map_err(|e| err(line, e.to_string()))?;
             desk = Some(d);
         }
         if let Step::Restart = step {

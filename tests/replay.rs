@@ -219,3 +219,66 @@ async fn reports_on_request_and_weekly_exactly_once() {
     assert!(asked[0].contains("Tickets: 3"), "{}", asked[0]);
     assert!(text.contains("bot -> alice: only managers and leads can see reports"));
 }
+
+#[tokio::test]
+async fn office_history_trains_triage_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("history.csv");
+    let mut rows = String::from("subject,team\n");
+    for t in [
+        "badge reader at the back door rejects my card",
+        "door badge not working",
+        "my access badge stopped opening doors",
+        "badge won't open the side door",
+        "card reader at reception rejects badges",
+        "new starter needs a door badge",
+    ] {
+        rows.push_str(&format!("{t},facilities-access\n"));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let with = format!(
+        "[catalog]\ntrain_csv = \"{}\"\ntrain_text_column = \"subject\"\ntrain_label_column = \"team\"\ntrain_map = [\"facilities-access=identity\"]\n",
+        csv.display()
+    );
+    std::fs::write(dir.path().join("with.toml"), with).unwrap();
+    let script = |cfg: &str| format!("@config {cfg}\nalice: the badge reader by the lift rejects my badge\n");
+    std::fs::write(dir.path().join("without.toml"), "").unwrap();
+    let trained = replay::run_script(&script("with.toml"), "s", dir.path()).await.unwrap().text();
+    let untrained = replay::run_script(&script("without.toml"), "s", dir.path()).await.unwrap().text();
+    // Six history rows move "Sign-in and accounts" (mapped from the office's own label) to the top choice.
+    assert!(trained.contains("Which fits best? [Sign-in and accounts]"), "{trained}");
+    assert!(!untrained.contains("Sign-in and accounts"), "{untrained}");
+    let bad = "[catalog]\ntrain_csv = \"/nonexistent/history.csv\"\n";
+    std::fs::write(dir.path().join("bad.toml"), bad).unwrap();
+    let e = replay::run_script(&script("bad.toml"), "s", dir.path()).await.err().unwrap();
+    assert!(e.to_string().contains("catalog.train_csv"), "{e}");
+}
+
+#[tokio::test]
+async fn a_flood_from_one_person_opens_a_bounded_number_of_tickets() {
+    let mut script = String::from("@now 2026-03-02T09:00:00Z\n");
+    let distinct = [
+        "the printer on floor 2 is jammed",
+        "outlook stopped syncing my inbox",
+        "vpn disconnects constantly from home",
+        "wifi in room b is not connecting",
+        "my laptop is very slow and freezing",
+        "i clicked a phishing link by mistake",
+        "xero won't load after the update",
+        "my account is locked out",
+        "need a new monitor for my desk",
+        "teams keeps crashing during calls",
+        "scanner won't send to email",
+        "projector in the boardroom shows no picture",
+    ];
+    for i in 0..60 {
+        script.push_str(&format!("mallory: {}\n", distinct[i % distinct.len()]));
+    }
+    script.push_str("@advance 1h1m\nmallory: my work phone was stolen on the train\n");
+    let out = replay::run_script(&script, "flood.replay", Path::new(".")).await.unwrap();
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap().len();
+    assert_eq!(tickets, 11, "10 in the first hour (the default limit), 1 after it:\n{}", out.text());
+    let told = out.text().lines().filter(|l| l.contains("I won't open more for now")).count();
+    assert_eq!(told, 1, "told once, not once per message");
+}

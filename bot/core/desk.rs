@@ -42,6 +42,8 @@ pub struct DeskSettings {
     pub timezone: Tz,
     /// Confidence at or above which a ticket is opened without asking.
     pub confident: f64,
+    /// New tickets one person may open per hour.
+    pub max_new_tickets_per_hour: i64,
     /// Role per user key (`platform:id`).
     pub roles: HashMap<String, Role>,
     /// Values for `{{ placeholders }}` in runbooks.
@@ -80,6 +82,8 @@ pub struct Desk<S> {
     base: Arc<Classifier>,
     /// The classifier in use: `base` retrained with the office's corrections; swapped by [`Desk::learn`].
     classifier: Arc<RwLock<Arc<Classifier>>>,
+    /// The office's ticket history, trained on together with stored corrections.
+    history: Arc<Vec<(String, String)>>,
     /// Set when a commit stored new training examples.
     needs_learning: std::sync::atomic::AtomicBool,
     policies: Policies,
@@ -140,6 +144,7 @@ impl<S: Store> Desk<S> {
             clock,
             base: classifier.clone(),
             classifier: Arc::new(RwLock::new(classifier)),
+            history: Arc::new(vec![]),
             needs_learning: std::sync::atomic::AtomicBool::new(true),
             policies,
             runbooks,
@@ -160,6 +165,12 @@ impl<S: Store> Desk<S> {
         &self.settings
     }
 
+    /// Trains triage on the office's ticket history as well (at the next [`Desk::learn`]).
+    pub fn with_history(mut self, history: Vec<(String, String)>) -> Self {
+        self.history = Arc::new(history);
+        self
+    }
+
     /// The classifier in use now.
     pub fn classifier(&self) -> Arc<Classifier> {
         self.classifier.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -173,7 +184,8 @@ impl<S: Store> Desk<S> {
         if !self.needs_learning.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
-        let examples = self.store.training_examples().await?;
+        let mut examples = (*self.history).clone();
+        examples.extend(self.store.training_examples().await?);
         if examples.is_empty() {
             return Ok(());
         }
@@ -462,6 +474,9 @@ impl<S: Store> Desk<S> {
             if env.place.dm || env.mentioned {
                 w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(None)));
             }
+            return Ok(Flow::Ok);
+        }
+        if self.over_rate_limit(env, now, w).await? {
             return Ok(Flow::Ok);
         }
         let c = self.classifier().classify(&text);
@@ -1140,6 +1155,34 @@ impl<S: Store> Desk<S> {
 
     fn to_requester(&self, t: &Ticket, text: String) -> Outbound {
         Outbound::to_user(&t.requester, &t.origin.place, text).about(t.number)
+    }
+
+    /// True (and the person told, at most once an hour) when they opened too many tickets in the last hour.
+    async fn over_rate_limit(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<bool, DeskError> {
+        let limit = self.settings.max_new_tickets_per_hour;
+        let hour = chrono::Duration::hours(1);
+        if limit <= 0 || self.store.count_opened_by(&env.actor.key(), now - hour).await? < limit {
+            return Ok(false);
+        }
+        let key = format!("ratelimit:{}", env.actor.key());
+        let conv = self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key);
+        let told_until = conv.as_ref().and_then(|c| c.data.parse::<i64>().ok()).unwrap_or(0);
+        if told_until > now.timestamp_millis() {
+            return Ok(true);
+        }
+        w.commit.conversations.push(crate::store::ConversationWrite::Put(crate::store::Conversation {
+            key,
+            owner: env.actor.key(),
+            ticket: None,
+            data: (now + hour).timestamp_millis().to_string(),
+            deadline: None,
+            version: conv.map(|c| c.version).unwrap_or(0),
+        }));
+        let msg = format!(
+            "You've opened {limit} tickets in the last hour, so I won't open more for now. Add details in the threads of your open tickets (/ticket mine lists them), or ask a technician directly."
+        );
+        w.send(Outbound::to_user(&env.actor, &reply_place(env), msg).kind(MessageKind::Ephemeral));
+        Ok(true)
     }
 
     /// A requester may not undo a self-service fix after [`walk::REOPEN_DEFLECTED_WITHIN`].

@@ -210,6 +210,8 @@ pub trait Store: Send + Sync {
         since: Timestamp,
         until: Timestamp,
     ) -> impl Future<Output = Result<Vec<crate::core::signals::SignalRecord>>> + Send;
+    /// How many tickets `requester` (a user key) opened at or after `since`.
+    fn count_opened_by(&self, requester: &str, since: Timestamp) -> impl Future<Output = Result<i64>> + Send;
     /// Allocates a problem record id.
     fn next_problem_id(&self) -> impl Future<Output = Result<i64>> + Send;
     fn problem_for(&self, fingerprint: &str) -> impl Future<Output = Result<Option<Problem>>> + Send;
@@ -347,6 +349,9 @@ impl Store for Db {
     }
     async fn signals(&self, since: Timestamp, until: Timestamp) -> Result<Vec<crate::core::signals::SignalRecord>> {
         delegate!(self, s => s.signals(since, until))
+    }
+    async fn count_opened_by(&self, r: &str, since: Timestamp) -> Result<i64> {
+        delegate!(self, s => s.count_opened_by(r, since))
     }
     async fn next_problem_id(&self) -> Result<i64> {
         delegate!(self, s => s.next_problem_id())

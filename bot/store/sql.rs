@@ -630,6 +630,15 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            async fn count_opened_by(&self, requester: &str, since: Timestamp) -> Result<i64> {
+                let row = sqlx::query("SELECT COUNT(*) FROM tickets WHERE requester = $1 AND created_at >= $2")
+                    .bind(requester)
+                    .bind(ms(since))
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get::<i64, _>(0)?)
+            }
+
             async fn next_problem_id(&self) -> Result<i64> {
                 let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'problem' RETURNING value")
                     .fetch_one(&self.pool)
