@@ -137,3 +137,121 @@ pub async fn sla(args: &SlaBench) -> anyhow::Result<String> {
         )
     })
 }
+
+/// Options for `deskbot bench ingest`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct IngestBench {
+    /// sqlite (a fresh file in a temporary directory) or postgres (needs --database-url of an empty database/schema).
+    #[arg(long, default_value = "sqlite")]
+    pub backend: String,
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Events to send through the core.
+    #[arg(long, default_value_t = 2000)]
+    pub events: usize,
+    /// Events per second to offer (0: as fast as possible).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Peak resident set size of this process in MB (Linux; 0 elsewhere).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+/// Sends `events` distinct staff messages through the desk (receipt → committed ticket with its reply in the
+/// outbox) and, on the same database, times single-row INSERT + COMMIT for the baseline.
+pub async fn ingest(args: &IngestBench) -> anyhow::Result<String> {
+    use crate::core::clock::{Clock, SystemClock};
+    use crate::core::message::{Body, Envelope};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir()?;
+    let url = match (args.backend.as_str(), &args.database_url) {
+        (_, Some(u)) => u.clone(),
+        ("sqlite", None) => format!("sqlite://{}", dir.path().join("ingest.db").display()),
+        (b, None) => anyhow::bail!("--backend {b} needs --database-url"),
+    };
+    let db = Db::open(&url).await?;
+    let mut config = Config::default();
+    config.triage.max_new_tickets_per_hour = 0; // one synthetic requester per event anyway; no limit in a bench
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let desk = crate::app::desk(&config, db.clone(), clock)?;
+    let topics = [
+        "the printer on floor {n} is jammed",
+        "outlook not syncing for user {n}",
+        "vpn keeps dropping at site {n}",
+        "my laptop {n} is very slow",
+        "cannot log in to xero, account {n}",
+        "no sound in meeting room {n}",
+    ];
+    let mut latencies = Vec::with_capacity(args.events);
+    let started = Instant::now();
+    for i in 0..args.events {
+        if args.rate > 0.0 {
+            let due = started + std::time::Duration::from_secs_f64(i as f64 / args.rate);
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let text = topics[i % topics.len()].replace("{n}", &i.to_string());
+        let env = Envelope {
+            dedupe_key: format!("bench:{i}"),
+            actor: UserRef::new(Platform::Http, format!("u{i}"), format!("User {i}")),
+            place: Place { channel: "helpdesk".into(), thread: None, message: Some(format!("m{i}")), dm: false },
+            mentioned: false,
+            body: Body::Text { text },
+        };
+        let t0 = Instant::now();
+        desk.handle(&env).await?;
+        latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let throughput = args.events as f64 / elapsed;
+    latencies.sort_by(f64::total_cmp);
+    // Baseline: the same number of single-row INSERT + COMMIT on the same database.
+    let n = args.events.min(2000);
+    let t0 = Instant::now();
+    for i in 0..n {
+        let c = Commit { dedupe_key: Some(format!("baseline:{i}")), at: Some(Utc::now()), ..Commit::default() };
+        db.commit(c).await?;
+    }
+    let baseline = n as f64 / t0.elapsed().as_secs_f64();
+    let report = json!({
+        "backend": db.backend(),
+        "events": args.events,
+        "throughput_per_s": (throughput * 10.0).round() / 10.0,
+        "p50_ms": (percentile(&latencies, 50.0) * 100.0).round() / 100.0,
+        "p99_ms": (percentile(&latencies, 99.0) * 100.0).round() / 100.0,
+        "rss_mb": (peak_rss_mb() * 10.0).round() / 10.0,
+        "db_commit_baseline_per_s": (baseline * 10.0).round() / 10.0,
+        "ratio": ((throughput / baseline) * 1000.0).round() / 1000.0,
+    });
+    Ok(if args.json {
+        serde_json::to_string_pretty(&report)?
+    } else {
+        format!(
+            "backend {}: {} events, {:.1}/s, p50 {:.2} ms, p99 {:.2} ms, peak RSS {:.1} MB; single-row commit baseline {:.1}/s; ratio {:.3}",
+            db.backend(),
+            args.events,
+            throughput,
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0),
+            peak_rss_mb(),
+            baseline,
+            throughput / baseline
+        )
+    })
+}

@@ -121,6 +121,8 @@ enum IntentsCmd {
 enum BenchCmd {
     /// Scheduler sweep over many open tickets, and due-instant computation rate.
     Sla(deskbot::bench::SlaBench),
+    /// Ingest throughput and latency through the core, against the database's raw single-row commit rate.
+    Ingest(deskbot::bench::IngestBench),
 }
 
 #[derive(Subcommand)]
@@ -231,6 +233,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Bench { which: BenchCmd::Sla(args) } => {
             println!("{}", deskbot::bench::sla(&args).await?);
+        }
+        Cmd::Bench { which: BenchCmd::Ingest(args) } => {
+            println!("{}", deskbot::bench::ingest(&args).await?);
         }
         Cmd::Report { period, at, format, out } => {
             let c = load()?;

@@ -116,3 +116,15 @@ fn the_readme_runbook_example_is_valid_and_a_broken_one_is_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("door-badge.toml") && err.contains("nowhere"), "{err}");
 }
+
+#[test]
+fn bench_ingest_reports_the_documented_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = deskbot().args(["bench", "ingest", "--events", "20", "--json"]).current_dir(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in ["throughput_per_s", "p50_ms", "p99_ms", "rss_mb", "db_commit_baseline_per_s", "ratio"] {
+        assert!(j[k].as_f64().is_some(), "missing {k}: {j}");
+    }
+    assert_eq!(j["events"], 20);
+}
