@@ -150,13 +150,7 @@ impl Policies {
     /// re-applies the new policy from the original start). A clock that is paused now has no due instant.
     pub fn targets(&self, t: &Ticket) -> Targets {
         let p = self.pick(&t.category, t.priority, t.ticket_type);
-        let user: Vec<_> = t.pauses.iter().filter(|x| x.on == State::PendingUser).map(|x| (x.from, x.to)).collect();
-        let resolution: Vec<_> = t
-            .pauses
-            .iter()
-            .filter(|x| x.on != State::PendingVendor || p.spec.pause_on_vendor)
-            .map(|x| (x.from, x.to))
-            .collect();
+        let (user, resolution) = pauses(p, t);
         let cycle_start = t.cycle_start.unwrap_or(t.created_at);
         Targets {
             policy: p.spec.name.clone(),
@@ -174,13 +168,7 @@ impl Policies {
     /// The warnings and breaches still ahead for `t`'s running clocks (none for a stopped or paused clock).
     pub fn timers(&self, t: &Ticket) -> Vec<Timer> {
         let p = self.pick(&t.category, t.priority, t.ticket_type);
-        let user: Vec<_> = t.pauses.iter().filter(|x| x.on == State::PendingUser).map(|x| (x.from, x.to)).collect();
-        let resolution: Vec<_> = t
-            .pauses
-            .iter()
-            .filter(|x| x.on != State::PendingVendor || p.spec.pause_on_vendor)
-            .map(|x| (x.from, x.to))
-            .collect();
+        let (user, resolution) = pauses(p, t);
         let mut clocks = vec![];
         if t.state.is_active() {
             if t.first_response_at.is_none() {
@@ -232,6 +220,20 @@ impl Policies {
         }
         tg
     }
+}
+
+/// A ticket's pauses as the response clocks see them (waiting on the requester) and as the resolution clock sees
+/// them (also resolved/closed time, and waiting on a vendor if the policy says so).
+type Intervals = Vec<(Timestamp, Option<Timestamp>)>;
+fn pauses(p: &Policy, t: &Ticket) -> (Intervals, Intervals) {
+    let user = t.pauses.iter().filter(|x| x.on == State::PendingUser).map(|x| (x.from, x.to)).collect();
+    let resolution = t
+        .pauses
+        .iter()
+        .filter(|x| x.on != State::PendingVendor || p.spec.pause_on_vendor)
+        .map(|x| (x.from, x.to))
+        .collect();
+    (user, resolution)
 }
 
 /// The defaults shipped in `deskbot config print-default`.
