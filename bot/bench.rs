@@ -255,3 +255,98 @@ pub async fn ingest(args: &IngestBench) -> anyhow::Result<String> {
         )
     })
 }
+
+/// Options for `deskbot bench report`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReportBench {
+    /// Tickets to store, created evenly over the year before the reported week; 2% are still open.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub tickets: i64,
+    /// Database URL (default: a fresh SQLite file in a temporary directory). Use an empty PostgreSQL database.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Stores N tickets with their events over a year, then times the weekly report for the last week.
+pub async fn report(args: &ReportBench) -> anyhow::Result<String> {
+    use crate::core::clock::{Clock, ManualClock};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir()?;
+    let url =
+        args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.path().join("report.db").display()));
+    let db = Db::open(&url).await?;
+    let config = Config::default();
+    let end = Utc.with_ymd_and_hms(2026, 3, 9, 0, 0, 0).single().expect("valid");
+    let start = end - Duration::days(365);
+    let span = (end - start).num_seconds();
+    let tech = UserRef::new(Platform::Console, "sam", "sam");
+    let cats = ["printing", "identity", "network", "saas", "application", "endpoint", "security"];
+    let seed_start = Instant::now();
+    let mut n = 0i64;
+    while n < args.tickets {
+        let mut c = Commit { at: Some(end), ..Commit::default() };
+        for _ in 0..1000.min(args.tickets - n) {
+            n += 1;
+            let at = start + Duration::seconds(span * n / args.tickets.max(1));
+            let requester = UserRef::new(Platform::Console, format!("u{}", n % 500), format!("User {}", n % 500));
+            let (mut t, mut ev) = Ticket::open(NewTicket {
+                number: TicketNo(n),
+                text: format!("{} problem number {n}", cats[n as usize % cats.len()]),
+                requester,
+                origin: Origin {
+                    platform: Platform::Console,
+                    place: Place {
+                        channel: "helpdesk".into(),
+                        thread: Some(format!("r{n}")),
+                        message: None,
+                        dm: false,
+                    },
+                },
+                category: cats[n as usize % cats.len()].into(),
+                intent: None,
+                confidence: 0.9,
+                ticket_type: TicketType::Incident,
+                priority: [Priority::P2, Priority::P3, Priority::P3, Priority::P4][n as usize % 4],
+                at,
+            });
+            // 98% answered and resolved within hours; the rest stay open.
+            if n % 50 != 0 {
+                ev.extend(t.claim(&tech, at + Duration::minutes(20))?);
+                ev.extend(t.reply(&tech, "on it", at + Duration::minutes(25 + n % 90))?);
+                ev.extend(t.resolve(&tech, Some("fixed"), false, at + Duration::hours(2 + n % 20))?);
+            }
+            c.events.extend(ev.into_iter().map(|e| (t.number, e)));
+            c.inserts.push(t);
+        }
+        db.commit(c).await?;
+    }
+    let seed_secs = seed_start.elapsed().as_secs_f64();
+    let clock = Arc::new(ManualClock::new(end));
+    let c: Arc<dyn Clock> = clock;
+    let desk = crate::app::desk(&config, db.clone(), c)?;
+    let day = (end - Duration::days(3)).date_naive();
+    let t0 = Instant::now();
+    let r = desk.report(crate::core::report::PeriodKind::Week, day).await?;
+    let secs = t0.elapsed().as_secs_f64();
+    let report = json!({
+        "backend": db.backend(),
+        "tickets": args.tickets,
+        "seed_seconds": (seed_secs * 10.0).round() / 10.0,
+        "weekly_report_seconds": (secs * 1000.0).round() / 1000.0,
+        "tickets_in_week": r.volume.total,
+    });
+    Ok(if args.json {
+        serde_json::to_string_pretty(&report)?
+    } else {
+        format!(
+            "backend {}: {} tickets stored in {:.1}s; weekly report ({} tickets that week) built in {:.3}s",
+            db.backend(),
+            args.tickets,
+            seed_secs,
+            r.volume.total,
+            secs
+        )
+    })
+}

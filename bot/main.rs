@@ -123,6 +123,8 @@ enum BenchCmd {
     Sla(deskbot::bench::SlaBench),
     /// Ingest throughput and latency through the core, against the database's raw single-row commit rate.
     Ingest(deskbot::bench::IngestBench),
+    /// A weekly report over many stored tickets.
+    Report(deskbot::bench::ReportBench),
 }
 
 #[derive(Subcommand)]
@@ -233,6 +235,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Bench { which: BenchCmd::Sla(args) } => {
             println!("{}", deskbot::bench::sla(&args).await?);
+        }
+        Cmd::Bench { which: BenchCmd::Report(args) } => {
+            println!("{}", deskbot::bench::report(&args).await?);
         }
         Cmd::Bench { which: BenchCmd::Ingest(args) } => {
             println!("{}", deskbot::bench::ingest(&args).await?);
