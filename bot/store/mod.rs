@@ -173,6 +173,11 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Option<Ticket>>> + Send;
     /// Tickets ordered by number.
     fn tickets(&self, f: &TicketFilter) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
+    /// Events of many tickets at once (oldest first per ticket), for reports.
+    fn events_of(
+        &self,
+        tickets: &[TicketNo],
+    ) -> impl Future<Output = Result<std::collections::HashMap<TicketNo, Vec<Event>>>> + Send;
     /// A ticket's events, oldest first.
     fn events(&self, n: TicketNo) -> impl Future<Output = Result<Vec<Event>>> + Send;
     /// Writes a commit atomically. [`StoreError::Conflict`] if an updated ticket changed since it was read.
@@ -212,6 +217,12 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<crate::core::signals::SignalRecord>>> + Send;
     /// How many tickets `requester` (a user key) opened at or after `since`.
     fn count_opened_by(&self, requester: &str, since: Timestamp) -> impl Future<Output = Result<i64>> + Send;
+    /// Tickets per fingerprint created in `[since, until)` (merged duplicates carry none), most first.
+    fn fingerprint_counts(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<Vec<(String, i64)>>> + Send;
     /// Allocates a problem record id.
     fn next_problem_id(&self) -> impl Future<Output = Result<i64>> + Send;
     fn problem_for(&self, fingerprint: &str) -> impl Future<Output = Result<Option<Problem>>> + Send;
@@ -304,6 +315,9 @@ impl Store for Db {
     async fn tickets(&self, f: &TicketFilter) -> Result<Vec<Ticket>> {
         delegate!(self, s => s.tickets(f))
     }
+    async fn events_of(&self, t: &[TicketNo]) -> Result<std::collections::HashMap<TicketNo, Vec<Event>>> {
+        delegate!(self, s => s.events_of(t))
+    }
     async fn events(&self, n: TicketNo) -> Result<Vec<Event>> {
         delegate!(self, s => s.events(n))
     }
@@ -352,6 +366,9 @@ impl Store for Db {
     }
     async fn count_opened_by(&self, r: &str, since: Timestamp) -> Result<i64> {
         delegate!(self, s => s.count_opened_by(r, since))
+    }
+    async fn fingerprint_counts(&self, since: Timestamp, until: Timestamp) -> Result<Vec<(String, i64)>> {
+        delegate!(self, s => s.fingerprint_counts(since, until))
     }
     async fn next_problem_id(&self) -> Result<i64> {
         delegate!(self, s => s.next_problem_id())

@@ -211,6 +211,28 @@ macro_rules! sql_store {
                 rows.iter().map(Self::decode_ticket).collect()
             }
 
+            async fn events_of(
+                &self,
+                tickets: &[TicketNo],
+            ) -> Result<std::collections::HashMap<TicketNo, Vec<Event>>> {
+                let mut out: std::collections::HashMap<TicketNo, Vec<Event>> = std::collections::HashMap::new();
+                for chunk in tickets.chunks(500) {
+                    // Only integers go into the list, so building the statement is safe.
+                    let list: Vec<String> = chunk.iter().map(|t| t.0.to_string()).collect();
+                    let sql = format!(
+                        "SELECT ticket, data FROM ticket_events WHERE ticket IN ({}) ORDER BY ticket, id",
+                        list.join(",")
+                    );
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+                    for r in &rows {
+                        let d: String = r.try_get("data")?;
+                        let e: Event = serde_json::from_str(&d).map_err(corrupt)?;
+                        out.entry(TicketNo(r.try_get("ticket")?)).or_default().push(e);
+                    }
+                }
+                Ok(out)
+            }
+
             async fn events(&self, n: TicketNo) -> Result<Vec<Event>> {
                 let rows = sqlx::query("SELECT data FROM ticket_events WHERE ticket = $1 ORDER BY id")
                     .bind(n.0)
@@ -637,6 +659,18 @@ macro_rules! sql_store {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(row.try_get::<i64, _>(0)?)
+            }
+
+            async fn fingerprint_counts(&self, since: Timestamp, until: Timestamp) -> Result<Vec<(String, i64)>> {
+                let rows = sqlx::query(
+                    "SELECT fingerprint, COUNT(*) AS n FROM tickets WHERE fingerprint IS NOT NULL \
+                     AND created_at >= $1 AND created_at < $2 GROUP BY fingerprint ORDER BY n DESC, fingerprint",
+                )
+                .bind(ms(since))
+                .bind(ms(until))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|r| Ok((r.try_get("fingerprint")?, r.try_get("n")?))).collect()
             }
 
             async fn next_problem_id(&self) -> Result<i64> {

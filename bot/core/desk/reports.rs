@@ -50,24 +50,34 @@ impl<S: Store> Desk<S> {
         let period = Period::containing(date, kind, tz);
         let prev = period.previous();
         let now = self.clock.now();
-        let since = prev.start.min(period.end - Duration::days(30));
+        // Full tickets (with events) only for the two periods; recurring counts come from a GROUP BY.
         let mut all = vec![];
-        for t in self.store.tickets_touched(since, period.end).await? {
-            let events = self.store.events(t.number).await?;
+        let touched = self.store.tickets_touched(prev.start, period.end).await?;
+        let numbers: Vec<_> = touched.iter().map(|t| t.number).collect();
+        let mut events = self.store.events_of(&numbers).await?;
+        for t in touched {
+            let events = events.remove(&t.number).unwrap_or_default();
             let mut f = TicketFacts::from_ticket(&t, &events);
             f.csat = t.csat.as_ref().map(|c| c.good);
             f.merged = t.merged_into.is_some();
             f.fingerprint = t.fingerprint.clone();
             all.push((t.updated_at, f));
         }
-        let facts: Vec<TicketFacts> = all.iter().map(|(_, f)| f.clone()).collect();
+        let counts = |v: Vec<(String, i64)>| -> Vec<report::FingerprintCount> {
+            v.into_iter()
+                .map(|(fingerprint, n)| report::FingerprintCount {
+                    fingerprint,
+                    tickets: u64::try_from(n).unwrap_or(0),
+                })
+                .collect()
+        };
         let this = PeriodFacts {
             tickets: all.iter().filter(|(u, _)| *u >= period.start).map(|(_, f)| f.clone()).collect(),
-            fingerprints_30d: report::fingerprint_counts(&facts, period.end),
+            fingerprints_30d: counts(self.store.fingerprint_counts(period.end - Duration::days(30), period.end).await?),
         };
         let before = PeriodFacts {
-            tickets: all.iter().filter(|(u, _)| *u >= prev.start).map(|(_, f)| f.clone()).collect(),
-            fingerprints_30d: report::fingerprint_counts(&facts, prev.end),
+            tickets: all.iter().map(|(_, f)| f.clone()).collect(),
+            fingerprints_30d: counts(self.store.fingerprint_counts(prev.end - Duration::days(30), prev.end).await?),
         };
         let (created, late) = self.store.backlog(now).await?;
         let mut backlog = BacklogFacts::from_open(now, created);
