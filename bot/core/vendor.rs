@@ -122,6 +122,17 @@ pub enum Contact {
 }
 
 impl Contact {
+    /// How deskbot sends to this vendor itself; `None` for a manual vendor (a person makes the contact).
+    pub fn via(&self) -> Option<Via> {
+        match self {
+            Contact::Email(to) => Some(Via::Email { to: to.clone() }),
+            Contact::Webhook { url, signing_env } => {
+                Some(Via::Webhook { url: url.clone(), signing_env: signing_env.clone() })
+            }
+            Contact::Manual(_) => None,
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Contact::Email(_) => "email",

@@ -200,8 +200,6 @@ pub trait Store: Send + Sync {
         fingerprint: &str,
         since: Timestamp,
     ) -> impl Future<Output = Result<Vec<TicketNo>>> + Send;
-    /// Fingerprints with at least `threshold` tickets created at or after `since`: (fingerprint, count), most first.
-    fn recurring(&self, since: Timestamp, threshold: i64) -> impl Future<Output = Result<Vec<(String, i64)>>> + Send;
     /// Tickets created before `until` and changed at or after `since` (everything a report period can touch).
     fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
     /// Creation times of all active tickets, and how many of them are unanswered past their first-response target
@@ -348,9 +346,6 @@ impl Store for Db {
     }
     async fn tickets_with_fingerprint(&self, fp: &str, since: Timestamp) -> Result<Vec<TicketNo>> {
         delegate!(self, s => s.tickets_with_fingerprint(fp, since))
-    }
-    async fn recurring(&self, since: Timestamp, threshold: i64) -> Result<Vec<(String, i64)>> {
-        delegate!(self, s => s.recurring(since, threshold))
     }
     async fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> Result<Vec<Ticket>> {
         delegate!(self, s => s.tickets_touched(since, until))

@@ -563,18 +563,6 @@ macro_rules! sql_store {
                 rows.iter().map(|r| Ok(TicketNo(r.try_get("number")?))).collect()
             }
 
-            async fn recurring(&self, since: Timestamp, threshold: i64) -> Result<Vec<(String, i64)>> {
-                let rows = sqlx::query(
-                    "SELECT fingerprint, COUNT(*) AS n FROM tickets WHERE fingerprint IS NOT NULL AND created_at >= $1 \
-                     GROUP BY fingerprint HAVING COUNT(*) >= $2 ORDER BY n DESC, fingerprint",
-                )
-                .bind(ms(since))
-                .bind(threshold)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter().map(|r| Ok((r.try_get("fingerprint")?, r.try_get("n")?))).collect()
-            }
-
             async fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> Result<Vec<Ticket>> {
                 let rows = sqlx::query(
                     "SELECT data, version FROM tickets WHERE updated_at >= $1 AND created_at < $2 ORDER BY number",

@@ -13,7 +13,7 @@ use crate::core::message::{Button, MessageKind, Outbound};
 use crate::core::recurring;
 use crate::core::ticket::{Event, EventKind, State, Ticket, Timestamp};
 use crate::core::vendor::{
-    CaseStatus, Contact, FollowUp, TELL_OWNER_AFTER_FAILURES, Vendor, VendorCase, VendorMessage, Via,
+    CaseStatus, Contact, FollowUp, TELL_OWNER_AFTER_FAILURES, Vendor, VendorCase, VendorMessage,
 };
 use crate::store::{Commit, Committed, Conversation, ConversationWrite, OutboxItem, Store, StoreError};
 use serde_json::json;
@@ -221,26 +221,17 @@ impl<S: Store> Desk<S> {
                     self.fmt_time(case.response_due),
                     self.fmt_time(case.resolution_due)
                 );
-                match &v.contact {
-                    Contact::Email(to) => w.send(Outbound::to_vendor(VendorMessage {
+                match (&v.contact, v.contact.via()) {
+                    (_, Some(via)) => w.send(Outbound::to_vendor(VendorMessage {
                         vendor: v.id.clone(),
                         ticket: n,
-                        via: Via::Email { to: to.clone() },
+                        via,
                         what: "case".into(),
                         subject,
                         body,
                         json: json!({"event": "case", "vendor": v.id, "case": facts}),
                     })),
-                    Contact::Webhook { url, signing_env } => w.send(Outbound::to_vendor(VendorMessage {
-                        vendor: v.id.clone(),
-                        ticket: n,
-                        via: Via::Webhook { url: url.clone(), signing_env: signing_env.clone() },
-                        what: "case".into(),
-                        subject,
-                        body,
-                        json: json!({"event": "case", "vendor": v.id, "case": facts}),
-                    })),
-                    Contact::Manual(m) => {
+                    (Contact::Manual(m), None) => {
                         let ring = m.phone.as_deref().map(|p| format!(" Ring {p}")).unwrap_or_default();
                         let portal = m.portal.as_deref().map(|p| format!(" Portal: {p}")).unwrap_or_default();
                         let text = format!(
@@ -249,6 +240,7 @@ impl<S: Store> Desk<S> {
                         );
                         w.send(Outbound::to_user(&owner, &self.staff_dm(), text).about(n));
                     }
+                    (_, None) => unreachable!("only manual vendors have no automatic contact"),
                 }
                 let how = match &v.contact {
                     Contact::Manual(_) => "by hand (see the text to paste)".to_string(),
@@ -369,29 +361,21 @@ impl<S: Store> Desk<S> {
                 );
                 let j = json!({"event": "chase", "vendor": v.id, "ticket": n.0, "reference": case.reference, "message": body});
                 w.events(n, vec![ev(EventKind::VendorChased { vendor: v.id.clone() })]);
-                match &v.contact {
-                    Contact::Email(to) => w.send(Outbound::to_vendor(VendorMessage {
+                match (&v.contact, v.contact.via()) {
+                    (_, Some(via)) => w.send(Outbound::to_vendor(VendorMessage {
                         vendor: v.id.clone(),
                         ticket: n,
-                        via: Via::Email { to: to.clone() },
+                        via,
                         what: "chase".into(),
                         subject,
                         body,
                         json: j,
                     })),
-                    Contact::Webhook { url, signing_env } => w.send(Outbound::to_vendor(VendorMessage {
-                        vendor: v.id.clone(),
-                        ticket: n,
-                        via: Via::Webhook { url: url.clone(), signing_env: signing_env.clone() },
-                        what: "chase".into(),
-                        subject,
-                        body,
-                        json: j,
-                    })),
-                    Contact::Manual(m) => {
+                    (Contact::Manual(m), None) => {
                         let ring = m.phone.as_deref().map(|p| format!(" Ring {p}.")).unwrap_or_default();
                         w.send(here(format!("Chase {} by hand.{ring} Text:\n{subject}\n{body}", v.name)));
                     }
+                    (_, None) => unreachable!("only manual vendors have no automatic contact"),
                 }
                 self.replan(&mut t);
                 w.send(here(format!("Chased {} on {n}{reference}.", v.name)));

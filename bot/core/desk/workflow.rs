@@ -110,7 +110,13 @@ impl<S: Store> Desk<S> {
             }
             Command::Problems => {
                 let since = now - Duration::days(WINDOW_DAYS);
-                let groups = self.store.recurring(since, THRESHOLD as i64).await?;
+                let groups: Vec<(String, i64)> = self
+                    .store
+                    .fingerprint_counts(since, now + Duration::minutes(1))
+                    .await?
+                    .into_iter()
+                    .filter(|(_, n)| *n >= THRESHOLD as i64)
+                    .collect();
                 let problems = self.store.problems().await?;
                 let mut s = String::new();
                 if groups.is_empty() && problems.is_empty() {
@@ -298,8 +304,7 @@ impl<S: Store> Desk<S> {
             return Ok(super::Flow::Refused(format!("unknown button `{action}`").into()));
         };
         let key = format!("{SIMILAR}{id}");
-        let conv = self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key);
-        let Some(conv) = conv else {
+        let Some(conv) = self.pending_question(env, &key).await? else {
             return Ok(super::Flow::Refused("That question was already answered.".to_string().into()));
         };
         let Ok(p) = serde_json::from_str::<Pending>(&conv.data) else {
@@ -383,7 +388,7 @@ impl<S: Store> Desk<S> {
             return Ok(super::Flow::Refused(format!("unknown button `{action}`").into()));
         };
         let key = format!("{UNSURE}{id}");
-        let Some(conv) = self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key) else {
+        let Some(conv) = self.pending_question(env, &key).await? else {
             return Ok(super::Flow::Refused("That question was already answered.".to_string().into()));
         };
         let Ok(p) = serde_json::from_str::<Unsure>(&conv.data) else {
@@ -407,6 +412,13 @@ impl<S: Store> Desk<S> {
         env2.place = Place { message: None, ..p.place };
         self.open_ticket(&env2, &p.text, c, now, w).await?;
         Ok(super::Flow::Ok)
+    }
+}
+
+impl<S: Store> Desk<S> {
+    /// The person's pending question (a conversation row) with this key, if it is still open.
+    async fn pending_question(&self, env: &Envelope, key: &str) -> Result<Option<Conversation>, DeskError> {
+        Ok(self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key))
     }
 }
 
