@@ -7,10 +7,54 @@ use crate::store::{OutboxItem, Store, StoreError};
 use chrono::Duration;
 use std::future::Future;
 
-/// A chat platform's sending side. Returns an error text when the platform refused or could not be reached.
+/// A chat platform's sending side. Returns a [`Failure`] when the platform refused or could not be reached.
 /// `item.id` is stable across retries: receivers can use it as an idempotency key (delivery is at least once).
 pub trait Deliver: Send + Sync {
-    fn deliver(&self, item: &OutboxItem) -> impl Future<Output = Result<(), String>> + Send;
+    fn deliver(&self, item: &OutboxItem) -> impl Future<Output = Result<(), Failure>> + Send;
+}
+
+/// Why a delivery failed, and when the platform asked us to try again (HTTP 429 `Retry-After`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub error: String,
+    /// The platform's own wait; honoured instead of the exponential backoff.
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl Failure {
+    /// A rate limit: try again after `wait`.
+    pub fn rate_limited(error: impl Into<String>, wait: std::time::Duration) -> Self {
+        Failure { error: error.into(), retry_after: Some(wait) }
+    }
+
+    /// When to try again after attempt number `attempts + 1` failed at `now`.
+    pub fn retry_at(&self, now: chrono::DateTime<chrono::Utc>, attempts: i64) -> chrono::DateTime<chrono::Utc> {
+        match self.retry_after.and_then(|w| Duration::from_std(w).ok()) {
+            Some(wait) => now + wait.min(Duration::hours(1)),
+            None => now + backoff(attempts),
+        }
+    }
+}
+
+/// Reads an HTTP `Retry-After` value given in seconds (`"30"`, `"1.5"`); HTTP dates are not used by chat APIs.
+pub fn parse_retry_after(v: &str) -> Option<std::time::Duration> {
+    let secs: f64 = v.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs.min(3600.0)))
+}
+
+impl From<String> for Failure {
+    fn from(error: String) -> Self {
+        Failure { error, retry_after: None }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.retry_after {
+            Some(w) => write!(f, "{} (retry after {} s)", self.error, w.as_secs_f64()),
+            None => f.write_str(&self.error),
+        }
+    }
 }
 
 /// Which messages a worker takes, and for how long it holds them.
@@ -66,7 +110,7 @@ pub async fn drain<S: Store, D: Deliver>(
                 }
                 Err(e) => {
                     tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "delivery failed; will retry");
-                    store.mark_failed(item.id, &e, clock.now() + backoff(item.attempts)).await?;
+                    store.mark_failed(item.id, &e.to_string(), e.retry_at(clock.now(), item.attempts)).await?;
                 }
             }
         }
@@ -86,5 +130,21 @@ mod tests {
         assert_eq!(backoff(1), Duration::seconds(4));
         assert_eq!(backoff(5), Duration::seconds(64));
         assert_eq!(backoff(50), Duration::seconds(600));
+    }
+
+    #[test]
+    fn retry_after_wins_over_backoff() {
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let plain = Failure::from("503".to_string());
+        assert_eq!(plain.retry_at(now, 3), now + Duration::seconds(16));
+        let limited = Failure::rate_limited("429", std::time::Duration::from_secs(30));
+        assert_eq!(limited.retry_at(now, 3), now + Duration::seconds(30));
+        assert_eq!(limited.to_string(), "429 (retry after 30 s)");
+        let absurd = Failure::rate_limited("429", std::time::Duration::from_secs(86_400));
+        assert_eq!(absurd.retry_at(now, 0), now + Duration::hours(1));
+        assert_eq!(parse_retry_after(" 2 "), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("0.5"), Some(std::time::Duration::from_millis(500)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
     }
 }

@@ -146,7 +146,7 @@ struct Recorder {
 }
 
 impl Deliver for Recorder {
-    async fn deliver(&self, item: &crate::store::OutboxItem) -> Result<(), String> {
+    async fn deliver(&self, item: &crate::store::OutboxItem) -> Result<(), crate::outbox::Failure> {
         let m = &item.message;
         let at = self.clock.as_ref().map(|c| c.now()).unwrap_or_else(default_start);
         self.seen.lock().unwrap_or_else(|e| e.into_inner()).push(Seen { at, msg: m.clone() });

@@ -46,6 +46,8 @@ conformance!(
     outbox_keeps_conversation_order_and_retries,
     concurrent_claims_exactly_one_wins,
     desk_dedupes_and_survives_bad_input,
+    platform_refs_upsert,
+    leases_have_one_holder_until_they_expire,
 );
 
 fn new_ticket(n: i64, requester: &str, thread: &str) -> (Ticket, Vec<deskbot::core::ticket::Event>) {
@@ -281,4 +283,47 @@ where
     assert!(all[1].description.len() <= deskbot::core::desk::MAX_STORED_TEXT + 64);
     assert!(all.iter().all(|t| !t.description.chars().any(|c| c.is_control() && c != '\n' && c != '\t')));
     assert_eq!(s.ticket(TicketNo(1)).await.unwrap().unwrap().title, "printer jammed on floor 3");
+}
+
+async fn platform_refs_upsert<S: Store>(s: S) {
+    let t0 = default_start();
+    assert_eq!(s.platform_ref(Platform::Slack, "card:C1:7").await.unwrap(), None);
+    s.put_platform_ref(Platform::Slack, "card:C1:7", "1700000000.000100", t0).await.unwrap();
+    s.put_platform_ref(Platform::Teams, "card:C1:7", "other platform", t0).await.unwrap();
+    assert_eq!(s.platform_ref(Platform::Slack, "card:C1:7").await.unwrap().as_deref(), Some("1700000000.000100"));
+    s.put_platform_ref(Platform::Slack, "card:C1:7", "1700000000.000200", t0 + Duration::seconds(1)).await.unwrap();
+    assert_eq!(s.platform_ref(Platform::Slack, "card:C1:7").await.unwrap().as_deref(), Some("1700000000.000200"));
+    assert_eq!(s.platform_ref(Platform::Teams, "card:C1:7").await.unwrap().as_deref(), Some("other platform"));
+}
+
+async fn leases_have_one_holder_until_they_expire<S: Store>(s: S) {
+    let t0 = default_start();
+    let until = t0 + Duration::seconds(30);
+    assert!(s.acquire_lease("discord-gateway", "a", t0, until).await.unwrap());
+    assert!(!s.acquire_lease("discord-gateway", "b", t0 + Duration::seconds(10), until).await.unwrap());
+    // The holder renews; the other still cannot take it before the renewed lease runs out.
+    assert!(
+        s.acquire_lease("discord-gateway", "a", t0 + Duration::seconds(20), t0 + Duration::seconds(60)).await.unwrap()
+    );
+    assert!(
+        !s.acquire_lease("discord-gateway", "b", t0 + Duration::seconds(40), t0 + Duration::seconds(70)).await.unwrap()
+    );
+    // Expired: taken over.
+    assert!(
+        s.acquire_lease("discord-gateway", "b", t0 + Duration::seconds(60), t0 + Duration::seconds(90)).await.unwrap()
+    );
+    assert!(
+        !s.acquire_lease("discord-gateway", "a", t0 + Duration::seconds(61), t0 + Duration::seconds(91)).await.unwrap()
+    );
+    // Released by its holder only.
+    s.release_lease("discord-gateway", "a").await.unwrap();
+    assert!(
+        !s.acquire_lease("discord-gateway", "a", t0 + Duration::seconds(62), t0 + Duration::seconds(92)).await.unwrap()
+    );
+    s.release_lease("discord-gateway", "b").await.unwrap();
+    assert!(
+        s.acquire_lease("discord-gateway", "a", t0 + Duration::seconds(63), t0 + Duration::seconds(93)).await.unwrap()
+    );
+    // Leases are independent by name.
+    assert!(s.acquire_lease("other", "b", t0, until).await.unwrap());
 }

@@ -27,7 +27,7 @@ struct Screen<W> {
 }
 
 impl<W: std::io::Write + Send> Deliver for Screen<W> {
-    async fn deliver(&self, item: &crate::store::OutboxItem) -> Result<(), String> {
+    async fn deliver(&self, item: &crate::store::OutboxItem) -> Result<(), crate::outbox::Failure> {
         let m = &item.message;
         let who = match &m.to {
             Audience::User { user } => user.name.clone(),
@@ -56,7 +56,7 @@ impl<W: std::io::Write + Send> Deliver for Screen<W> {
         }
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         writeln!(out, "{text}").map_err(|e| e.to_string())?;
-        out.flush().map_err(|e| e.to_string())
+        out.flush().map_err(|e| e.to_string().into())
     }
 }
 

@@ -417,7 +417,7 @@ impl CallbackSink {
     }
 
     /// POSTs one message. A non-2xx answer, a timeout or a connection failure is an error (retried later).
-    pub async fn post(&self, outbox_id: i64, m: &Outbound) -> Result<(), String> {
+    pub async fn post(&self, outbox_id: i64, m: &Outbound) -> Result<(), crate::outbox::Failure> {
         let body = Callback::new(outbox_id, m);
         let mut req =
             self.client.post(&self.config.url).header("Idempotency-Key", format!("deskbot-outbox-{outbox_id}"));
@@ -427,10 +427,17 @@ impl CallbackSink {
         // Errors are shown without the URL (its query may carry a key).
         match req.json(&body).send().await {
             Ok(r) if r.status().is_success() => Ok(()),
-            Ok(r) => Err(format!("callback answered {}", r.status())),
-            Err(e) if e.is_timeout() => Err("callback timed out".into()),
-            Err(e) if e.is_connect() => Err("cannot connect to the callback".into()),
-            Err(e) => Err(format!("callback request failed: {}", e.without_url())),
+            Ok(r) => {
+                let wait = r.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok());
+                let error = format!("callback answered {}", r.status());
+                Err(match wait.and_then(crate::outbox::parse_retry_after) {
+                    Some(wait) => crate::outbox::Failure::rate_limited(error, wait),
+                    None => error.into(),
+                })
+            }
+            Err(e) if e.is_timeout() => Err(String::from("callback timed out").into()),
+            Err(e) if e.is_connect() => Err(String::from("cannot connect to the callback").into()),
+            Err(e) => Err(format!("callback request failed: {}", e.without_url()).into()),
         }
     }
 }
@@ -451,7 +458,7 @@ pub async fn deliver_due<S: Store>(store: &S, sink: &CallbackSink, clock: &dyn C
 }
 
 impl crate::outbox::Deliver for CallbackSink {
-    async fn deliver(&self, item: &crate::store::OutboxItem) -> Result<(), String> {
+    async fn deliver(&self, item: &crate::store::OutboxItem) -> Result<(), crate::outbox::Failure> {
         self.post(item.id, &item.message).await
     }
 }

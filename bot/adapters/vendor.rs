@@ -103,7 +103,7 @@ impl<S: Store> VendorSink<S> {
 }
 
 impl<S: Store> Deliver for VendorSink<S> {
-    async fn deliver(&self, item: &OutboxItem) -> Result<(), String> {
+    async fn deliver(&self, item: &OutboxItem) -> Result<(), crate::outbox::Failure> {
         let Some(m) = item.message.vendor.as_deref() else {
             return Ok(()); // not a vendor message: nothing to send
         };
@@ -122,7 +122,7 @@ impl<S: Store> Deliver for VendorSink<S> {
                 if let Err(e2) = self.desk.vendor_send_failed(item, &e).await {
                     tracing::warn!(error = %e2, "could not record a failed vendor send");
                 }
-                Err(e)
+                Err(e.into())
             }
         }
     }

@@ -238,6 +238,27 @@ pub trait Store: Send + Sync {
     fn drop_timer(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
     /// Records a failed attempt; the message is retried at `retry_at`.
     fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> impl Future<Output = Result<()>> + Send;
+    /// A value an adapter stored under `key` (a card's message id, a conversation reference), if any.
+    fn platform_ref(&self, platform: Platform, key: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// Stores (or replaces) an adapter's value under `key`.
+    fn put_platform_ref(
+        &self,
+        platform: Platform,
+        key: &str,
+        value: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Takes or renews the lease `name` for `holder` until `until`; true when `holder` now holds it. Another
+    /// holder's lease is taken over only once it has expired (`until <= now`).
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Gives up `holder`'s lease `name` (a clean shutdown), so another replica need not wait for it to expire.
+    fn release_lease(&self, name: &str, holder: &str) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// The store chosen by URL at start-up: `sqlite://…` (default) or `postgres://…`.
@@ -337,6 +358,18 @@ impl Store for Db {
     }
     async fn mark_failed(&self, id: i64, e: &str, retry_at: Timestamp) -> Result<()> {
         delegate!(self, s => s.mark_failed(id, e, retry_at))
+    }
+    async fn platform_ref(&self, p: Platform, key: &str) -> Result<Option<String>> {
+        delegate!(self, s => s.platform_ref(p, key))
+    }
+    async fn put_platform_ref(&self, p: Platform, key: &str, value: &str, at: Timestamp) -> Result<()> {
+        delegate!(self, s => s.put_platform_ref(p, key, value, at))
+    }
+    async fn acquire_lease(&self, name: &str, holder: &str, now: Timestamp, until: Timestamp) -> Result<bool> {
+        delegate!(self, s => s.acquire_lease(name, holder, now, until))
+    }
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        delegate!(self, s => s.release_lease(name, holder))
     }
     async fn due_timers(&self, now: Timestamp, limit: i64) -> Result<Vec<DueTimer>> {
         delegate!(self, s => s.due_timers(now, limit))

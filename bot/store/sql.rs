@@ -743,6 +743,56 @@ macro_rules! sql_store {
                 .await?;
                 Ok(())
             }
+
+            async fn platform_ref(&self, platform: Platform, key: &str) -> Result<Option<String>> {
+                let row = sqlx::query("SELECT value FROM platform_refs WHERE platform = $1 AND key = $2")
+                    .bind(platform.as_str())
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(match row {
+                    Some(r) => Some(r.try_get("value")?),
+                    None => None,
+                })
+            }
+
+            async fn put_platform_ref(&self, platform: Platform, key: &str, value: &str, at: Timestamp) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO platform_refs (platform, key, value, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (platform, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(platform.as_str())
+                .bind(key)
+                .bind(value)
+                .bind(ms(at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn acquire_lease(&self, name: &str, holder: &str, now: Timestamp, until: Timestamp) -> Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO leases (name, holder, until) VALUES ($1, $2, $4) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+                     WHERE leases.holder = excluded.holder OR leases.until <= $3",
+                )
+                .bind(name)
+                .bind(holder)
+                .bind(ms(now))
+                .bind(ms(until))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+                sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+                    .bind(name)
+                    .bind(holder)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
         }
     };
 }
