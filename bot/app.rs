@@ -27,10 +27,33 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         report_schedule: config.report_schedule().map_err(|e| anyhow::anyhow!(e))?,
         vendors: Arc::new(config.vendors().map_err(|e| anyhow::anyhow!(e))?),
         smtp: config.smtp.clone(),
+        alerts: config.alert_settings().map_err(|e| anyhow::anyhow!(e))?,
     };
     let runbooks = load_runbooks(config, &classifier)?;
+    check_alert_rules(&settings.alerts, &classifier, &runbooks)?;
     let history = history(config, &classifier)?;
     Ok(Desk::new(db, clock, classifier, policies, Arc::new(runbooks), settings).with_history(history))
+}
+
+/// Alert rules may only name categories and runbooks that exist.
+fn check_alert_rules(
+    a: &crate::core::desk::AlertSettings,
+    classifier: &Classifier,
+    runbooks: &crate::core::runbook::RunbookSet,
+) -> anyhow::Result<()> {
+    let known = |c: &str| classifier.category(c).is_some();
+    if !known(&a.default_category) {
+        anyhow::bail!("configuration: key `alerts.default_category`: unknown category `{}`", a.default_category);
+    }
+    for (i, r) in a.rules.iter().enumerate() {
+        if let Some(c) = r.category.as_deref().filter(|c| !known(c)) {
+            anyhow::bail!("configuration: key `alerts.rule[{i}].category`: unknown category `{c}`");
+        }
+        if let Some(id) = r.runbook.as_deref().filter(|id| runbooks.get(id).is_none()) {
+            anyhow::bail!("configuration: key `alerts.rule[{i}].runbook`: no runbook `{id}`");
+        }
+    }
+    Ok(())
 }
 
 /// The triage classifier for `config`. The shipped one is trained once per process and shared (it is never

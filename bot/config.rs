@@ -30,6 +30,37 @@ pub struct Config {
     pub smtp: crate::core::vendor::SmtpConfig,
     /// The vendor directory (`[[vendors]]`).
     pub vendors: Vec<crate::core::vendor::VendorSpec>,
+    /// Monitoring alerts into tickets.
+    pub alerts: AlertsConfig,
+}
+
+/// How monitoring alerts (`POST /api/v1/alerts…`) become tickets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// The chat platform whose queue channel gets alert tickets' cards: slack, teams, discord, http or console.
+    pub platform: String,
+    /// A group that fires again this soon after its ticket resolved reopens the ticket (flapping).
+    pub reopen_within: String,
+    /// New alert tickets per monitoring source per hour; past it, alert groups fold into one storm ticket.
+    pub max_new_tickets_per_hour: i64,
+    /// Category when no rule or `category` label says.
+    pub default_category: String,
+    /// Label rules, first match wins: `[[alerts.rule]] match = { service = "internet" }, category, priority,
+    /// runbook`.
+    pub rule: Vec<crate::core::alerts::AlertRule>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            platform: "http".into(),
+            reopen_within: "30m".into(),
+            max_new_tickets_per_hour: 20,
+            default_category: "other".into(),
+            rule: vec![],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +177,7 @@ impl Default for Config {
             roles: BTreeMap::new(),
             smtp: crate::core::vendor::SmtpConfig::default(),
             vendors: vec![],
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -324,6 +356,27 @@ from = "deskbot@localhost"
 # response = "4h"
 # resolution = "5d"
 # chase_every = "1d"
+
+# Monitoring alerts (POST /api/v1/alerts/alertmanager, POST /api/v1/alerts) become tickets: one per alert group
+# while it fires. Authentication: DESKBOT_ALERTS_TOKEN (bearer; default DESKBOT_HTTP_TOKEN) or an HMAC-SHA256
+# signature with DESKBOT_ALERTS_HMAC_SECRET; never in this file.
+[alerts]
+# The chat platform whose queue channel gets alert tickets' cards: slack, teams, discord, http or console.
+platform = "http"
+# A group that fires again this soon after its ticket resolved reopens that ticket instead of opening a new one.
+reopen_within = "30m"
+# New alert tickets per monitoring source per hour; past it, further groups are collected on one storm ticket.
+max_new_tickets_per_hour = 20
+# Category when no rule and no `category` label says. Priority: the rule, else a `priority` label, else the
+# `severity` label (critical → P1, error → P2, warning → P3, others → P4).
+default_category = "other"
+# Rules, first match wins; a match value may list alternatives (a|b) or be * (label present).
+rule = []
+# [[alerts.rule]]
+# match = { service = "internet|vpn" }
+# category = "network"
+# priority = "P1"
+# runbook = "vpn"
 "#;
 
 /// Keys that look like secrets are refused in the file.
@@ -398,6 +451,7 @@ impl Config {
         self.report_schedule()?;
         self.smtp.validate()?;
         self.vendors()?;
+        self.alert_settings()?;
         for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
                 return Err(format!(
@@ -453,6 +507,38 @@ impl Config {
     /// The validated vendor directory. Errors name the vendor and the field.
     pub fn vendors(&self) -> Result<crate::core::vendor::Vendors, String> {
         crate::core::vendor::Vendors::new(&self.vendors, &self.calendars()?)
+    }
+
+    /// The validated alert settings (categories and runbooks of rules are checked once they are loaded).
+    pub fn alert_settings(&self) -> Result<crate::core::desk::AlertSettings, String> {
+        let a = &self.alerts;
+        let platform = crate::core::ids::Platform::parse(&a.platform)
+            .filter(|p| *p != crate::core::ids::Platform::Vendor)
+            .ok_or_else(|| {
+                format!("key `alerts.platform`: `{}` is not slack, teams, discord, http or console", a.platform)
+            })?;
+        let reopen_within = crate::core::duration::parse_duration(&a.reopen_within)
+            .map_err(|e| format!("key `alerts.reopen_within`: {e}"))?;
+        if a.max_new_tickets_per_hour < 1 {
+            return Err("key `alerts.max_new_tickets_per_hour`: must be at least 1".into());
+        }
+        for (i, r) in a.rule.iter().enumerate() {
+            if r.matches.is_empty() {
+                return Err(format!("key `alerts.rule[{i}].match`: give at least one label"));
+            }
+            if let Some(p) = &r.priority
+                && crate::core::ticket::Priority::parse(p).is_none()
+            {
+                return Err(format!("key `alerts.rule[{i}].priority`: `{p}` is not P1, P2, P3 or P4"));
+            }
+        }
+        Ok(crate::core::desk::AlertSettings {
+            platform,
+            reopen_within,
+            max_new_tickets_per_hour: a.max_new_tickets_per_hour,
+            default_category: a.default_category.clone(),
+            rules: a.rule.clone(),
+        })
     }
 
     /// Role per user key (`platform:id`).

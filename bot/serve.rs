@@ -136,9 +136,14 @@ pub async fn serve_on<S: Store + 'static>(
     let vendor_sink = crate::adapters::vendor::VendorSink::new(desk.clone(), Duration::from_secs(30))?;
     let vendors = tokio::spawn(vendor_worker(vendor_sink, clock.clone(), opts.tick, stop_rx.clone()));
 
+    let alerts = crate::adapters::alerts::AlertIntake {
+        desk: desk.clone(),
+        auth: crate::adapters::alerts::AlertAuth::from_env(&opts.token),
+        wake: wake.clone(),
+    };
     let intake = Intake { desk, token: opts.token, wake };
-    let app = http::router(intake);
-    tracing::info!(%addr, "listening: POST /api/v1/messages, GET /healthz");
+    let app = http::router(intake).merge(crate::adapters::alerts::router(alerts));
+    tracing::info!(%addr, "listening: POST /api/v1/messages, /api/v1/signals, /api/v1/alerts[/alertmanager], GET /healthz");
     let mut server_stop = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = server_stop.wait_for(|s| *s).await;

@@ -57,13 +57,16 @@ impl Secret {
     pub fn new(s: &str) -> Self {
         Secret(s.as_bytes().into())
     }
-    fn matches(&self, given: &[u8]) -> bool {
+    pub(crate) fn matches(&self, given: &[u8]) -> bool {
         use subtle::ConstantTimeEq;
         // Lengths are not secret enough to matter; the bytes are compared without early exit.
         self.0.len() == given.len() && bool::from(self.0.as_ref().ct_eq(given))
     }
     fn expose(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("")
+    }
+    pub(crate) fn expose_bytes(&self) -> &[u8] {
+        &self.0
     }
 }
 

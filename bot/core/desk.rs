@@ -14,11 +14,13 @@ use super::triage::{Classification, Classifier};
 use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter};
 use std::collections::BTreeMap;
 
+mod alerts;
 mod reports;
 mod vendor;
 mod walk;
 mod workflow;
 
+pub use alerts::{AlertOutcome, AlertSettings};
 use chrono_tz::Tz;
 pub use reports::ReportSchedule;
 use std::collections::HashMap;
@@ -54,6 +56,8 @@ pub struct DeskSettings {
     pub vendors: Arc<super::vendor::Vendors>,
     /// The mail relay for email vendors (used by the vendor worker).
     pub smtp: super::vendor::SmtpConfig,
+    /// How monitoring alerts become tickets.
+    pub alerts: AlertSettings,
 }
 
 /// Why an event could not be handled (as opposed to a refusal, which is a reply to the user).
@@ -238,7 +242,7 @@ impl<S: Store> Desk<S> {
             self.decide(env, now, &mut w).await?;
             self.schedule(&mut w.commit);
             let learned = !w.commit.training.is_empty();
-            match self.store.commit(w.commit).await {
+            match self.commit(w.commit).await {
                 Ok(Committed::Written) => {
                     if learned {
                         self.needs_learning.store(true, std::sync::atomic::Ordering::Release);
@@ -251,6 +255,23 @@ impl<S: Store> Desk<S> {
             }
         }
         Err(DeskError::Busy(last_conflict))
+    }
+
+    /// Commits one unit of work. Messages addressed to a monitoring source (the "requester" of an alert ticket)
+    /// are dropped here, once for every path: nobody would read them.
+    ///
+    /// It also keeps ticket cards current: on platforms that edit messages in place (Slack, Teams, Discord), every
+    /// changed ticket gets its card re-sent (the adapter updates the posted card instead of posting a new one).
+    async fn commit(&self, mut c: Commit) -> Result<Committed, StoreError> {
+        let now = c.at.unwrap_or_else(|| self.clock.now());
+        for t in &c.updates {
+            let has_card = c.outbox.iter().any(|m| m.kind == MessageKind::Card && m.ticket == Some(t.number));
+            if t.origin.platform.edits_in_place() && !has_card {
+                c.outbox.push(self.card(t, now));
+            }
+        }
+        c.outbox.retain(|m| !matches!(&m.to, Audience::User { user } if super::alerts::is_monitor(user)));
+        self.store.commit(c).await
     }
 
     /// Clocks follow every change (priority, category, pauses), recomputed from the original start, and each
@@ -376,7 +397,7 @@ impl<S: Store> Desk<S> {
                 }
             }
         }
-        match self.store.commit(c).await? {
+        match self.commit(c).await? {
             Committed::Written => Ok(true),
             Committed::Duplicate => {
                 self.store.drop_timer(&timer.key).await?;
@@ -620,25 +641,43 @@ impl<S: Store> Desk<S> {
         Ok(())
     }
 
-    /// The queue-channel card for a ticket.
+    /// The queue-channel card for a ticket, showing its current state. Platforms that edit messages in place
+    /// keep one card per ticket up to date (see [`Desk::commit`]); the others get it when it is first posted.
     fn card(&self, t: &Ticket, now: Timestamp) -> Outbound {
-        let text = format!(
-            "New ticket {} · {} · {} · from {}: {} · {}",
-            t.number,
-            t.priority,
-            t.category,
-            t.requester.name,
-            quote(&t.title),
-            self.due_phrase(t, now)
-        );
+        let unowned_active = t.owner.is_none() && t.state.is_active();
+        let mut text = if t.alert.is_some() {
+            self.alert_card_text(t, now)
+        } else {
+            format!(
+                "{} {} · {} · {} · from {}: {} · {}",
+                if unowned_active { "New ticket" } else { "Ticket" },
+                t.number,
+                t.priority,
+                t.category,
+                t.requester.name,
+                quote(&t.title),
+                self.due_phrase(t, now)
+            )
+        };
+        if let Some(o) = &t.owner {
+            text.push_str(&format!(" · owner {}", o.name));
+        }
+        if !t.state.is_active() || t.state != State::New && t.state != State::Open {
+            text.push_str(&format!(" · {}", t.state));
+        }
         // Reply asks for text (a modal on platforms that have them; the command form elsewhere).
-        let mut buttons = vec![
-            Button::new("Claim", command::action("claim", t.number)).primary(),
-            Button::new("Reply", command::action("reply", t.number)),
-            Button::new("Resolve", command::action("resolve", t.number)),
-        ];
-        if !self.settings.vendors.covering(&t.category).is_empty() {
-            buttons.push(Button::new("Escalate", command::action("escalate", t.number)));
+        let mut buttons = vec![];
+        if t.state.is_active() {
+            if t.owner.is_none() {
+                buttons.push(Button::new("Claim", command::action("claim", t.number)).primary());
+            }
+            if t.alert.is_none() {
+                buttons.push(Button::new("Reply", command::action("reply", t.number)));
+            }
+            buttons.push(Button::new("Resolve", command::action("resolve", t.number)));
+            if !self.settings.vendors.covering(&t.category).is_empty() {
+                buttons.push(Button::new("Escalate", command::action("escalate", t.number)));
+            }
         }
         let mut m = Outbound::to_channel(t.origin.platform, &self.settings.queue_channel, text)
             .with_buttons(buttons)

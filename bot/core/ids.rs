@@ -28,6 +28,11 @@ impl Platform {
         }
     }
 
+    /// Platforms whose adapters update a posted message in place (ticket cards follow the ticket).
+    pub fn edits_in_place(self) -> bool {
+        matches!(self, Platform::Slack | Platform::Teams | Platform::Discord)
+    }
+
     pub fn parse(s: &str) -> Option<Platform> {
         Some(match s {
             "console" => Platform::Console,

@@ -1,6 +1,7 @@
 //! The platform-neutral core: tickets, triage, SLA, commands and the desk service. No I/O happens here; storage
 //! and chat are reached through the [`crate::store::Store`] port and the outbox, time through [`clock::Clock`].
 
+pub mod alerts;
 pub mod calendar;
 pub mod clock;
 pub mod command;

@@ -465,6 +465,9 @@ pub struct Ticket {
     /// Cases escalated to vendors (several allowed; the ticket keeps its one owner).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vendor_cases: Vec<super::vendor::VendorCase>,
+    /// Set on tickets raised by a monitoring alert: the alert group and what fires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Box<super::alerts::AlertInfo>>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
 }
@@ -538,6 +541,7 @@ impl Ticket {
             cc: vec![],
             csat: None,
             vendor_cases: vec![],
+            alert: None,
             version: 0,
         };
         let events = vec![

@@ -61,6 +61,9 @@ impl<S: Store> Desk<S> {
             f.csat = t.csat.as_ref().map(|c| c.good);
             f.merged = t.merged_into.is_some();
             f.fingerprint = t.fingerprint.clone();
+            if t.alert.is_some() {
+                f.source = report::Source::Alert;
+            }
             all.push((t.updated_at, f));
         }
         let counts = |v: Vec<(String, i64)>| -> Vec<report::FingerprintCount> {
@@ -143,7 +146,7 @@ impl<S: Store> Desk<S> {
                 version: 0,
             };
             let c = Commit { at: Some(now), conversations: vec![ConversationWrite::Put(first)], ..Commit::default() };
-            return match self.store.commit(c).await {
+            return match self.commit(c).await {
                 Ok(_) | Err(StoreError::ConversationConflict(_)) => Ok(0),
                 Err(e) => Err(e.into()),
             };
@@ -162,13 +165,13 @@ impl<S: Store> Desk<S> {
             ..Commit::default()
         };
         c.outbox.push(self.report_message(&r, m));
-        match self.store.commit(c).await {
+        match self.commit(c).await {
             Ok(Committed::Written) => Ok(1),
             Ok(Committed::Duplicate) => {
                 // Already posted (another replica, or before a crash): only move the schedule on.
                 let c =
                     Commit { at: Some(now), conversations: vec![ConversationWrite::Put(next)], ..Commit::default() };
-                match self.store.commit(c).await {
+                match self.commit(c).await {
                     Ok(_) | Err(StoreError::ConversationConflict(_)) => Ok(0),
                     Err(e) => Err(e.into()),
                 }

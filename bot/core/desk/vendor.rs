@@ -422,7 +422,7 @@ impl<S: Store> Desk<S> {
             };
             let Some(mut t) = self.store.ticket(n).await? else {
                 w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
-                let _ = self.store.commit(w.commit).await;
+                let _ = self.commit(w.commit).await;
                 continue;
             };
             let vendors = self.settings.vendors.clone();
@@ -490,7 +490,7 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             self.schedule(&mut w.commit);
-            match self.store.commit(w.commit).await {
+            match self.commit(w.commit).await {
                 Ok(Committed::Written) => fired += 1,
                 Ok(Committed::Duplicate) => {}
                 Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_)) => {}
@@ -524,7 +524,7 @@ impl<S: Store> Desk<S> {
                 c.updates.push(t);
                 self.schedule(&mut c);
             }
-            match self.store.commit(c).await {
+            match self.commit(c).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -567,7 +567,7 @@ impl<S: Store> Desk<S> {
                 None => self.to_queue(t.origin.platform, text).about(t.number),
             });
         }
-        self.store.commit(c).await?;
+        self.commit(c).await?;
         Ok(())
     }
 

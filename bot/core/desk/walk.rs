@@ -290,7 +290,7 @@ impl<S: Store> Desk<S> {
                 continue;
             }
             self.schedule(&mut w.commit);
-            match self.store.commit(w.commit).await {
+            match self.commit(w.commit).await {
                 Ok(Committed::Written) => done += 1,
                 Ok(Committed::Duplicate) => {}
                 Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_)) => {}

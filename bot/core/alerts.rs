@@ -1,0 +1,572 @@
+//! Monitoring alerts: parsing what monitoring sends (Prometheus Alertmanager's webhook, version 4, and a small
+//! generic JSON for RMM tools and scripts), and mapping alert labels to a ticket's category, priority and runbook.
+//!
+//! An alert *group* becomes one ticket while it fires: Alertmanager's `groupKey`, or the generic alert's `key`.
+//! What the desk does with a group is in `desk/alerts.rs`; this module does no I/O.
+//!
+//! Generic alert (one object, an array, or `{"alerts": [...]}`):
+//!
+//! ```json
+//! {"key": "backup-nas01", "status": "firing", "title": "Backup job failed on NAS01",
+//!  "source": "rmm", "severity": "critical", "labels": {"service": "backup", "site": "hq"},
+//!  "description": "Job 'nightly' exited with code 3", "starts_at": "2026-03-02T10:02:00Z",
+//!  "link": "https://rmm.example/alerts/991", "runbook_url": "https://wiki.example/backup"}
+//! ```
+//!
+//! Required: `key` (the group: repeats with the same key update one ticket) and `title`; `status` is `firing`
+//! (default) or `resolved`; `source` defaults to `generic`.
+
+use super::ticket::{Priority, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// User ids of monitoring sources start with this (`monitor:alertmanager`); they are an alert ticket's requester.
+pub const MONITOR_PREFIX: &str = "monitor:";
+
+/// True for the pseudo-user standing for a monitoring source.
+pub fn is_monitor(u: &super::ids::UserRef) -> bool {
+    u.id.starts_with(MONITOR_PREFIX)
+}
+
+/// Longest label or annotation value kept (longer ones are cut).
+const MAX_VALUE: usize = 1024;
+/// Most alerts accepted in one request.
+pub const MAX_ALERTS: usize = 5000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStatus {
+    Firing,
+    Resolved,
+}
+
+/// One alert as monitoring reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Identity of the alert within its group (Alertmanager's fingerprint; the key for generic alerts).
+    pub fingerprint: String,
+    pub status: AlertStatus,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub starts_at: Option<Timestamp>,
+    pub ends_at: Option<Timestamp>,
+    /// Where to look: the alert's generator URL or the generic `link`.
+    pub link: Option<String>,
+}
+
+impl Alert {
+    /// The line people read: the `summary` annotation, else `title`/`description`, else the alert name.
+    pub fn summary(&self) -> String {
+        ["summary", "title", "description", "message"]
+            .iter()
+            .find_map(|k| self.annotations.get(*k).filter(|v| !v.trim().is_empty()).cloned())
+            .or_else(|| self.labels.get("alertname").cloned())
+            .unwrap_or_else(|| "alert".to_string())
+    }
+    pub fn name(&self) -> String {
+        self.labels.get("alertname").cloned().unwrap_or_else(|| self.summary())
+    }
+}
+
+/// Alerts that belong together: one notification of one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertGroup {
+    /// Who sent it: `alertmanager`, or the generic `source`.
+    pub source: String,
+    /// The group's identity at its source.
+    pub key: String,
+    /// Labels every alert of the group shares (used for mapping).
+    pub common_labels: BTreeMap<String, String>,
+    pub common_annotations: BTreeMap<String, String>,
+    pub alerts: Vec<Alert>,
+}
+
+impl AlertGroup {
+    pub fn firing(&self) -> impl Iterator<Item = &Alert> {
+        self.alerts.iter().filter(|a| a.status == AlertStatus::Firing)
+    }
+    pub fn resolved(&self) -> impl Iterator<Item = &Alert> {
+        self.alerts.iter().filter(|a| a.status == AlertStatus::Resolved)
+    }
+    /// The group's label set for mapping: common labels, else the first alert's.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        if self.common_labels.is_empty() {
+            self.alerts.first().map(|a| &a.labels).unwrap_or(&self.common_labels)
+        } else {
+            &self.common_labels
+        }
+    }
+    /// An annotation shared by the group, else the first firing (or any) alert's.
+    pub fn annotation(&self, key: &str) -> Option<String> {
+        self.common_annotations
+            .get(key)
+            .or_else(|| self.firing().chain(self.alerts.iter()).find_map(|a| a.annotations.get(key)))
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
+    }
+    pub fn summary(&self) -> String {
+        self.annotation("summary")
+            .or_else(|| self.firing().next().or(self.alerts.first()).map(Alert::summary))
+            .unwrap_or_else(|| "alert".to_string())
+    }
+    pub fn link(&self) -> Option<String> {
+        self.firing().chain(self.alerts.iter()).find_map(|a| a.link.clone())
+    }
+    pub fn starts_at(&self) -> Option<Timestamp> {
+        self.firing().filter_map(|a| a.starts_at).min().or_else(|| self.alerts.iter().filter_map(|a| a.starts_at).min())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Alertmanager webhook, version 4.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AmPayload {
+    version: String,
+    group_key: String,
+    #[serde(default)]
+    group_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    common_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    common_annotations: BTreeMap<String, String>,
+    alerts: Vec<AmAlert>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AmAlert {
+    status: AlertStatus,
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    starts_at: Option<String>,
+    #[serde(default)]
+    ends_at: Option<String>,
+    #[serde(default, rename = "generatorURL")]
+    generator_url: Option<String>,
+    #[serde(default)]
+    fingerprint: Option<String>,
+}
+
+/// Parses Alertmanager's webhook body. Errors say what is wrong, with the JSON path.
+pub fn parse_alertmanager(body: &[u8]) -> Result<AlertGroup, String> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let p: AmPayload = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        if !e.inner().is_data() {
+            format!("invalid JSON: {}", e.inner())
+        } else if path == "." {
+            format!("invalid payload: {}", e.inner())
+        } else {
+            format!("`{path}`: {}", e.inner())
+        }
+    })?;
+    if p.version != "4" {
+        return Err(format!("`version`: expected \"4\" (Alertmanager webhook version 4), got {:?}", p.version));
+    }
+    if p.group_key.trim().is_empty() {
+        return Err("`groupKey`: empty".into());
+    }
+    if p.alerts.is_empty() {
+        return Err("`alerts`: no alerts".into());
+    }
+    if p.alerts.len() > MAX_ALERTS {
+        return Err(format!("`alerts`: {} alerts, at most {MAX_ALERTS} per request", p.alerts.len()));
+    }
+    let mut alerts = Vec::with_capacity(p.alerts.len());
+    for (i, a) in p.alerts.into_iter().enumerate() {
+        let starts_at = time(a.starts_at.as_deref()).map_err(|e| format!("`alerts[{i}].startsAt`: {e}"))?;
+        let ends_at = time(a.ends_at.as_deref()).map_err(|e| format!("`alerts[{i}].endsAt`: {e}"))?;
+        let fingerprint = match a.fingerprint.filter(|f| !f.trim().is_empty()) {
+            Some(f) => f,
+            None => label_fingerprint(&a.labels),
+        };
+        alerts.push(Alert {
+            fingerprint,
+            status: a.status,
+            labels: bounded(a.labels),
+            annotations: bounded(a.annotations),
+            starts_at,
+            ends_at,
+            link: a.generator_url.filter(|u| !u.trim().is_empty()),
+        });
+    }
+    let mut common_labels = bounded(p.common_labels);
+    for (k, v) in p.group_labels {
+        common_labels.entry(k).or_insert(v);
+    }
+    Ok(AlertGroup {
+        source: "alertmanager".into(),
+        key: p.group_key,
+        common_labels,
+        common_annotations: bounded(p.common_annotations),
+        alerts,
+    })
+}
+
+/// Alertmanager sends `0001-01-01T00:00:00Z` for "not set".
+fn time(v: Option<&str>) -> Result<Option<Timestamp>, String> {
+    let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    let t = chrono::DateTime::parse_from_rfc3339(v)
+        .map_err(|e| format!("`{v}` is not an RFC 3339 time ({e})"))?
+        .with_timezone(&chrono::Utc);
+    Ok((chrono::Datelike::year(&t) > 1).then_some(t))
+}
+
+fn bounded(m: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    m.into_iter()
+        .map(|(k, v)| {
+            let v = if v.len() > MAX_VALUE { v.chars().take(MAX_VALUE).collect() } else { v };
+            (k, v)
+        })
+        .collect()
+}
+
+/// A stable identity from a label set, for alerts sent without a fingerprint.
+fn label_fingerprint(labels: &BTreeMap<String, String>) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for (k, v) in labels {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The generic alert.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Generic {
+    key: String,
+    title: String,
+    #[serde(default)]
+    status: Option<AlertStatus>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    starts_at: Option<String>,
+    #[serde(default)]
+    link: Option<String>,
+    #[serde(default)]
+    runbook_url: Option<String>,
+}
+
+/// Parses generic alerts: one object, an array of them, or `{"alerts": [...]}`. Each is a group of its own
+/// (by `source` and `key`). One bad alert rejects the request, naming the alert and the field.
+pub fn parse_generic(body: &[u8]) -> Result<Vec<AlertGroup>, String> {
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let items = match &v {
+        serde_json::Value::Array(a) => a.clone(),
+        serde_json::Value::Object(o) if o.contains_key("alerts") => match o.get("alerts") {
+            Some(serde_json::Value::Array(a)) => a.clone(),
+            _ => return Err("`alerts`: expected an array".into()),
+        },
+        serde_json::Value::Object(_) => vec![v.clone()],
+        _ => return Err("expected an alert object, an array of them, or {\"alerts\": [...]}".into()),
+    };
+    if items.is_empty() {
+        return Err("no alerts".into());
+    }
+    if items.len() > MAX_ALERTS {
+        return Err(format!("{} alerts, at most {MAX_ALERTS} per request", items.len()));
+    }
+    let mut groups = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let g: Generic = serde_path_to_error::deserialize(item).map_err(|e| {
+            let path = e.path().to_string();
+            let at = if path == "." { String::new() } else { format!(" `{path}`") };
+            format!("alert {i}{at}: {}", e.inner())
+        })?;
+        if g.key.trim().is_empty() || g.key.len() > 500 {
+            return Err(format!("alert {i} `key`: must be 1 to 500 characters"));
+        }
+        if g.title.trim().is_empty() {
+            return Err(format!("alert {i} `title`: empty"));
+        }
+        let starts_at = time(g.starts_at.as_deref()).map_err(|e| format!("alert {i} `starts_at`: {e}"))?;
+        let source = g.source.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "generic".into());
+        if source.len() > 64 || !source.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(format!("alert {i} `source`: letters, digits, - _ . (at most 64)"));
+        }
+        let mut labels = bounded(g.labels);
+        if let Some(s) = g.severity {
+            labels.insert("severity".into(), s);
+        }
+        let mut annotations = BTreeMap::new();
+        annotations.insert("summary".to_string(), g.title);
+        if let Some(d) = g.description {
+            annotations.insert("description".into(), d);
+        }
+        if let Some(r) = g.runbook_url {
+            annotations.insert("runbook_url".into(), r);
+        }
+        let annotations = bounded(annotations);
+        groups.push(AlertGroup {
+            source,
+            key: g.key.clone(),
+            common_labels: labels.clone(),
+            common_annotations: BTreeMap::new(),
+            alerts: vec![Alert {
+                fingerprint: g.key,
+                status: g.status.unwrap_or(AlertStatus::Firing),
+                labels,
+                annotations,
+                starts_at,
+                ends_at: None,
+                link: g.link.filter(|l| !l.trim().is_empty()),
+            }],
+        });
+    }
+    Ok(groups)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Mapping labels to tickets.
+
+/// One mapping rule: when every `match` label equals its value (`a|b` for alternatives, `*` for any value that is
+/// present), the ticket gets this rule's category, priority and runbook. The first matching rule wins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    #[serde(rename = "match")]
+    pub matches: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// A runbook id (from `runbooks/`) technicians follow; its title is shown on the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<String>,
+}
+
+impl AlertRule {
+    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.matches.iter().all(|(k, want)| match labels.get(k) {
+            Some(v) => want == "*" || want.split('|').any(|w| w.trim() == v),
+            None => false,
+        })
+    }
+}
+
+/// What a group maps to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    pub category: String,
+    pub priority: Priority,
+    pub runbook: Option<String>,
+}
+
+/// Priority from the `severity` label when no rule sets one: critical/page → P1, error/major/high → P2,
+/// warning/minor/medium → P3, anything else → P4.
+pub fn severity_priority(severity: Option<&str>) -> Priority {
+    match severity.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        Some("critical" | "page" | "emergency" | "disaster" | "p1") => Priority::P1,
+        Some("error" | "major" | "high" | "p2") => Priority::P2,
+        Some("warning" | "warn" | "minor" | "medium" | "average" | "p3") => Priority::P3,
+        _ => Priority::P4,
+    }
+}
+
+/// Maps a group's labels: the first matching rule, then a `category` label naming a known category, then
+/// `default_category`; priority from the rule, else the `priority` label, else the severity.
+pub fn map(
+    rules: &[AlertRule],
+    labels: &BTreeMap<String, String>,
+    known_category: impl Fn(&str) -> bool,
+    default_category: &str,
+) -> Mapping {
+    let rule = rules.iter().find(|r| r.matches(labels));
+    let category = rule
+        .and_then(|r| r.category.clone())
+        .or_else(|| labels.get("category").filter(|c| known_category(c)).cloned())
+        .unwrap_or_else(|| default_category.to_string());
+    let priority = rule
+        .and_then(|r| r.priority.as_deref())
+        .and_then(Priority::parse)
+        .or_else(|| labels.get("priority").and_then(|p| Priority::parse(p)))
+        .unwrap_or_else(|| severity_priority(labels.get("severity").map(String::as_str)));
+    Mapping { category, priority, runbook: rule.and_then(|r| r.runbook.clone()) }
+}
+
+/// The alert facts kept on a ticket raised by monitoring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AlertInfo {
+    pub source: String,
+    /// The group's identity at its source (Alertmanager's groupKey, the generic key; `storm` for the storm ticket).
+    pub group: String,
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook_url: Option<String>,
+    /// Fingerprints of the alerts firing now.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub firing: std::collections::BTreeSet<String>,
+    /// Notifications received for this ticket.
+    #[serde(default)]
+    pub notifications: u64,
+    /// Times the group fired again shortly after it resolved (the ticket was reopened).
+    #[serde(default)]
+    pub flaps: u32,
+    /// Alert groups folded into this (storm) ticket, and the first few of their summaries.
+    #[serde(default)]
+    pub folded: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folded_examples: Vec<String>,
+    /// When the card was last posted or updated (updates are at most one a minute unless the state changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_at: Option<Timestamp>,
+}
+
+/// Most fingerprints remembered per ticket (a storm in one group keeps a count beyond this).
+pub const MAX_FIRING: usize = 2000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AM: &str = r#"{
+      "version": "4", "groupKey": "{}/{service=\"internet\"}:{alertname=\"InternetDown\"}", "truncatedAlerts": 0,
+      "status": "firing", "receiver": "deskbot",
+      "groupLabels": {"alertname": "InternetDown"},
+      "commonLabels": {"alertname": "InternetDown", "service": "internet", "severity": "critical", "site": "hq"},
+      "commonAnnotations": {"summary": "HQ internet link is down"},
+      "externalURL": "http://alertmanager:9093",
+      "alerts": [{"status": "firing", "labels": {"alertname": "InternetDown", "service": "internet",
+                  "severity": "critical", "site": "hq", "instance": "fw1"},
+                  "annotations": {"summary": "HQ internet link is down", "runbook_url": "https://wiki/isp"},
+                  "startsAt": "2026-03-02T10:02:00.123Z", "endsAt": "0001-01-01T00:00:00Z",
+                  "generatorURL": "http://prometheus:9090/graph?g0.expr=up", "fingerprint": "a1b2c3"}]
+    }"#;
+
+    #[test]
+    fn parses_alertmanager_v4() {
+        let g = parse_alertmanager(AM.as_bytes()).unwrap();
+        assert_eq!(g.source, "alertmanager");
+        assert_eq!(g.alerts.len(), 1);
+        let a = &g.alerts[0];
+        assert_eq!(a.fingerprint, "a1b2c3");
+        assert_eq!(a.status, AlertStatus::Firing);
+        assert_eq!(a.ends_at, None, "the zero time means unset");
+        assert_eq!(a.starts_at.unwrap().to_rfc3339(), "2026-03-02T10:02:00.123+00:00");
+        assert_eq!(g.summary(), "HQ internet link is down");
+        assert_eq!(g.annotation("runbook_url").as_deref(), Some("https://wiki/isp"));
+        assert_eq!(g.link().as_deref(), Some("http://prometheus:9090/graph?g0.expr=up"));
+        assert_eq!(g.labels().get("site").map(String::as_str), Some("hq"));
+    }
+
+    #[test]
+    fn alertmanager_errors_name_the_field() {
+        let e = parse_alertmanager(AM.replace(r#""version": "4""#, r#""version": "3""#).as_bytes()).unwrap_err();
+        assert!(e.contains("version"), "{e}");
+        let e =
+            parse_alertmanager(AM.replace("\"startsAt\": \"2026", "\"startsAt\": \"yesterday").as_bytes()).unwrap_err();
+        assert!(e.contains("alerts[0].startsAt"), "{e}");
+        let e =
+            parse_alertmanager(AM.replace(r#""status": "firing", "labels""#, r#""status": "on", "labels""#).as_bytes())
+                .unwrap_err();
+        assert!(e.contains("alerts[0].status"), "{e}");
+        let e = parse_alertmanager(br#"{"version":"4","groupKey":"g","alerts":[]}"#).unwrap_err();
+        assert!(e.contains("no alerts"), "{e}");
+        let e = parse_alertmanager(b"{").unwrap_err();
+        assert!(e.contains("invalid"), "{e}");
+        let e = parse_alertmanager(br#"{"version":"4","alerts":[]}"#).unwrap_err();
+        assert!(e.contains("groupKey"), "{e}");
+    }
+
+    #[test]
+    fn fingerprint_from_labels_when_missing() {
+        let body = AM.replace(r#", "fingerprint": "a1b2c3""#, "");
+        let a = parse_alertmanager(body.as_bytes()).unwrap();
+        let b = parse_alertmanager(body.as_bytes()).unwrap();
+        assert_eq!(a.alerts[0].fingerprint.len(), 16);
+        assert_eq!(a.alerts[0].fingerprint, b.alerts[0].fingerprint);
+    }
+
+    #[test]
+    fn parses_generic_forms_and_rejects_bad_ones() {
+        let one = br#"{"key":"backup-nas01","title":"Backup failed","severity":"critical","source":"rmm"}"#;
+        let g = parse_generic(one).unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!((g[0].source.as_str(), g[0].key.as_str()), ("rmm", "backup-nas01"));
+        assert_eq!(g[0].alerts[0].status, AlertStatus::Firing);
+        assert_eq!(g[0].labels().get("severity").map(String::as_str), Some("critical"));
+        assert_eq!(g[0].summary(), "Backup failed");
+        let many = br#"{"alerts":[{"key":"a","title":"A"},{"key":"b","title":"B","status":"resolved"}]}"#;
+        let g = parse_generic(many).unwrap();
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[1].alerts[0].status, AlertStatus::Resolved);
+        assert_eq!(g[0].source, "generic");
+        assert_eq!(parse_generic(br#"[{"key":"a","title":"A"}]"#).unwrap().len(), 1);
+
+        for (body, want) in [
+            (&br#"{"title":"A"}"#[..], "key"),
+            (br#"{"key":"a","title":""}"#, "title"),
+            (br#"{"key":"a","title":"A","status":"maybe"}"#, "status"),
+            (br#"{"key":"a","title":"A","colour":"red"}"#, "colour"),
+            (br#"{"alerts":[{"key":"a","title":"A"},{"key":"b"}]}"#, "alert 1"),
+            (br#"{"key":"a","title":"A","source":"bad source!"}"#, "source"),
+            (br#"{"key":"a","title":"A","starts_at":"noon"}"#, "starts_at"),
+            (br#"[]"#, "no alerts"),
+            (br#""x""#, "expected"),
+            (br#"{"alerts":{}}"#, "array"),
+        ] {
+            let e = parse_generic(body).unwrap_err();
+            assert!(e.contains(want), "{} → {e}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn maps_by_rule_then_labels_then_severity() {
+        let rules = vec![
+            AlertRule {
+                matches: [("service".to_string(), "internet|vpn".to_string())].into(),
+                category: Some("network".into()),
+                priority: Some("P1".into()),
+                runbook: Some("isp-outage".into()),
+            },
+            AlertRule {
+                matches: [("job".to_string(), "*".to_string())].into(),
+                category: Some("application".into()),
+                priority: None,
+                runbook: None,
+            },
+        ];
+        let known = |c: &str| ["security", "endpoint"].contains(&c);
+        let l = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let m = map(&rules, &l(&[("service", "vpn"), ("severity", "info")]), known, "other");
+        assert_eq!(
+            m,
+            Mapping { category: "network".into(), priority: Priority::P1, runbook: Some("isp-outage".into()) }
+        );
+        let m = map(&rules, &l(&[("job", "erp"), ("severity", "warning")]), known, "other");
+        assert_eq!((m.category.as_str(), m.priority), ("application", Priority::P3));
+        let m = map(&rules, &l(&[("category", "security"), ("severity", "critical")]), known, "other");
+        assert_eq!((m.category.as_str(), m.priority), ("security", Priority::P1));
+        let m = map(&rules, &l(&[("category", "made-up"), ("priority", "2")]), known, "other");
+        assert_eq!((m.category.as_str(), m.priority), ("other", Priority::P2));
+        assert_eq!(severity_priority(None), Priority::P4);
+        assert_eq!(severity_priority(Some("ERROR")), Priority::P2);
+    }
+}

@@ -1,0 +1,478 @@
+//! Monitoring alerts into tickets: one ticket per alert group while it fires, updated (not re-opened) by
+//! repeats and new alerts of the group, resolved by the alert's resolution when no person has touched it,
+//! reopened when it flaps, and folded into one storm ticket past a per-source hourly cap.
+
+use super::{Desk, DeskError, Work, quote};
+use crate::core::alerts::{self, AlertGroup, AlertInfo, AlertRule, MONITOR_PREFIX};
+use crate::core::duration::human;
+use crate::core::ids::{Place, Platform, TicketNo, UserRef};
+use crate::core::message::Outbound;
+use crate::core::ticket::{NewTicket, Origin, Ticket, TicketType, Timestamp};
+use crate::store::{Commit, Committed, Store, StoreError};
+use chrono::Duration;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// How alerts become tickets (from `[alerts]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    /// Whose queue channel gets alert tickets' cards (and where owners are told).
+    pub platform: Platform,
+    /// A group that fires again within this long after its ticket was resolved reopens that ticket.
+    pub reopen_within: Duration,
+    /// New alert tickets per source per hour; past it, groups fold into one storm ticket.
+    pub max_new_tickets_per_hour: i64,
+    /// Category when no rule or label says.
+    pub default_category: String,
+    /// Label rules, first match wins.
+    pub rules: Vec<AlertRule>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            platform: Platform::Http,
+            reopen_within: Duration::minutes(30),
+            max_new_tickets_per_hour: 20,
+            default_category: "other".into(),
+            rules: vec![],
+        }
+    }
+}
+
+/// What one alert notification did (the intake answers with it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AlertOutcome {
+    pub opened: Vec<TicketNo>,
+    pub updated: Vec<TicketNo>,
+    pub resolved: Vec<TicketNo>,
+    pub reopened: Vec<TicketNo>,
+    /// Groups folded into the storm ticket.
+    pub folded: u64,
+    /// Resolved alerts with no open ticket (already handled), and repeats that changed nothing.
+    pub unchanged: u64,
+    /// The same notification was already handled.
+    pub duplicate: bool,
+}
+
+/// Card updates for one ticket are sent at most this often, unless its state changes.
+const CARD_EVERY: Duration = Duration::seconds(60);
+/// Folded groups named on the storm ticket.
+const STORM_EXAMPLES: usize = 20;
+
+/// Tickets read or made while handling one notification, by origin thread.
+#[derive(Default)]
+struct Batch {
+    tickets: HashMap<String, (Ticket, bool)>,
+    order: Vec<String>,
+    opened_this_hour: HashMap<String, i64>,
+}
+
+impl<S: Store> Desk<S> {
+    /// Turns alert groups into ticket changes, all in one commit. `dedupe_key` makes a redelivered notification a
+    /// no-op; without one, a repeat still changes nothing (alerts already firing are not news).
+    pub async fn alerts(&self, groups: &[AlertGroup], dedupe_key: Option<&str>) -> Result<AlertOutcome, DeskError> {
+        let mut last_conflict = TicketNo(0);
+        for _ in 0..8 {
+            if let Some(k) = dedupe_key
+                && self.store.seen(k).await?
+            {
+                return Ok(AlertOutcome { duplicate: true, ..AlertOutcome::default() });
+            }
+            let now = self.clock.now();
+            let mut w = Work {
+                commit: Commit { dedupe_key: dedupe_key.map(str::to_string), at: Some(now), ..Commit::default() },
+            };
+            let mut out = AlertOutcome::default();
+            let mut batch = Batch::default();
+            for g in groups {
+                self.alert_group(g, now, &mut w, &mut batch, &mut out).await?;
+            }
+            for key in batch.order.drain(..) {
+                if let Some((t, new)) = batch.tickets.remove(&key) {
+                    if new { w.commit.inserts.push(t) } else { w.commit.updates.push(t) }
+                }
+            }
+            self.schedule(&mut w.commit);
+            match self.commit(w.commit).await {
+                Ok(Committed::Written) => return Ok(out),
+                Ok(Committed::Duplicate) => return Ok(AlertOutcome { duplicate: true, ..AlertOutcome::default() }),
+                Err(StoreError::Conflict(n)) => last_conflict = n,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DeskError::Busy(last_conflict))
+    }
+
+    fn monitor(&self, source: &str) -> UserRef {
+        let name = match source {
+            "alertmanager" => "Alertmanager".to_string(),
+            other => other.to_string(),
+        };
+        UserRef::new(self.settings.alerts.platform, format!("{MONITOR_PREFIX}{source}"), name)
+    }
+
+    /// The origin thread that identifies a group's ticket.
+    fn alert_place(source: &str, group: &str) -> Place {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(group.as_bytes());
+        let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
+        Place { channel: "alerts".into(), thread: Some(format!("{source}:{hex}")), message: None, dm: false }
+    }
+
+    /// The group's current ticket (made or changed earlier in this batch, else the latest stored one).
+    async fn group_ticket(&self, place: &Place, batch: &mut Batch) -> Result<Option<String>, DeskError> {
+        let key = place.thread.clone().unwrap_or_default();
+        if batch.tickets.contains_key(&key) {
+            return Ok(Some(key));
+        }
+        match self.store.ticket_by_thread(self.settings.alerts.platform, place).await? {
+            Some(t) => {
+                batch.tickets.insert(key.clone(), (t, false));
+                batch.order.push(key.clone());
+                Ok(Some(key))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn alert_group(
+        &self,
+        g: &AlertGroup,
+        now: Timestamp,
+        w: &mut Work,
+        batch: &mut Batch,
+        out: &mut AlertOutcome,
+    ) -> Result<(), DeskError> {
+        let monitor = self.monitor(&g.source);
+        let place = Self::alert_place(&g.source, &g.key);
+        let firing: Vec<String> = g.firing().map(|a| a.fingerprint.clone()).collect();
+        let key = self.group_ticket(&place, batch).await?;
+        let current = key.as_ref().and_then(|k| batch.tickets.get_mut(k)).map(|(t, _)| t);
+        match current {
+            Some(t) if t.state.is_active() && t.merged_into.is_none() => {
+                self.update_alert_ticket(t, g, &monitor, now, w, out).await?;
+            }
+            Some(t)
+                if !firing.is_empty()
+                    && t.merged_into.is_none()
+                    && t.resolved_at.is_some_and(|r| now - r <= self.settings.alerts.reopen_within) =>
+            {
+                let why = format!("the alert fired again within {}", human(self.settings.alerts.reopen_within));
+                match t.reopen(&monitor, Some(&why), now) {
+                    Ok(ev) => w.events(t.number, ev),
+                    Err(e) => {
+                        tracing::warn!(ticket = %t.number, error = %e, "alert: cannot reopen");
+                        out.unchanged += 1;
+                        return Ok(());
+                    }
+                }
+                let info = t.alert.get_or_insert_default();
+                info.flaps += 1;
+                info.notifications += 1;
+                info.firing = firing.into_iter().take(alerts::MAX_FIRING).collect();
+                info.card_at = Some(now);
+                if let Some(owner) = t.owner.clone() {
+                    let text = format!("Alert ticket {} reopened: {} fired again.", t.number, quote(&g.summary()));
+                    w.send(Outbound::to_user(&owner, &Place { dm: true, ..self.staff_place() }, text).about(t.number));
+                }
+                w.send(self.card(t, now));
+                out.reopened.push(t.number);
+            }
+            _ if !firing.is_empty() => self.open_alert_ticket(g, &monitor, place, now, w, batch, out).await?,
+            _ => out.unchanged += 1,
+        }
+        Ok(())
+    }
+
+    async fn update_alert_ticket(
+        &self,
+        t: &mut Ticket,
+        g: &AlertGroup,
+        monitor: &UserRef,
+        now: Timestamp,
+        w: &mut Work,
+        out: &mut AlertOutcome,
+    ) -> Result<(), DeskError> {
+        let info = t.alert.get_or_insert_default();
+        info.notifications += 1;
+        let new: Vec<&alerts::Alert> = g.firing().filter(|a| !info.firing.contains(&a.fingerprint)).collect();
+        for a in &new {
+            if info.firing.len() < alerts::MAX_FIRING {
+                info.firing.insert(a.fingerprint.clone());
+            }
+        }
+        let mut ended = 0;
+        for a in g.resolved() {
+            if info.firing.remove(&a.fingerprint) {
+                ended += 1;
+            }
+        }
+        let all_clear = info.firing.is_empty() && g.firing().next().is_none();
+        if !new.is_empty() {
+            let names: Vec<String> = new.iter().take(5).map(|a| a.summary()).collect();
+            let more = if new.len() > 5 { format!(" and {} more", new.len() - 5) } else { String::new() };
+            let text = format!("{} new alert(s) firing: {}{more}", new.len(), names.join("; "));
+            w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
+        }
+        if all_clear {
+            if self.touched_by_people(t).await? {
+                let text = format!("Monitoring: every alert of this group has resolved ({}).", self.fmt_time(now));
+                w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
+                let msg = format!(
+                    "The alert behind {} has resolved: {}. The ticket stays yours; resolve it when you are done.",
+                    t.number,
+                    quote(&g.summary())
+                );
+                let tell = match &t.owner {
+                    Some(owner) => Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg),
+                    None => self.to_queue(t.origin.platform, msg),
+                };
+                w.send(tell.about(t.number));
+                t.alert.get_or_insert_default().card_at = Some(now);
+                w.send(self.card(t, now));
+                out.updated.push(t.number);
+            } else {
+                let why = "The alert resolved; nobody had worked on the ticket.";
+                match t.resolve(monitor, Some(why), false, now) {
+                    Ok(ev) => w.events(t.number, ev),
+                    Err(e) => {
+                        tracing::warn!(ticket = %t.number, error = %e, "alert: cannot resolve");
+                        out.unchanged += 1;
+                        return Ok(());
+                    }
+                }
+                t.alert.get_or_insert_default().card_at = Some(now);
+                w.send(self.card(t, now));
+                out.resolved.push(t.number);
+            }
+            return Ok(());
+        }
+        if new.is_empty() && ended == 0 {
+            out.unchanged += 1;
+            return Ok(());
+        }
+        let info = t.alert.get_or_insert_default();
+        if info.card_at.is_none_or(|at| now - at >= CARD_EVERY) {
+            info.card_at = Some(now);
+            w.send(self.card(t, now));
+        }
+        out.updated.push(t.number);
+        Ok(())
+    }
+
+    /// True when someone other than the monitoring source owns the ticket or wrote on it.
+    async fn touched_by_people(&self, t: &Ticket) -> Result<bool, DeskError> {
+        if t.owner.is_some() {
+            return Ok(true);
+        }
+        let events = self.store.events(t.number).await?;
+        Ok(events.iter().any(|e| e.actor.as_ref().is_some_and(|a| !alerts::is_monitor(a))))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn open_alert_ticket(
+        &self,
+        g: &AlertGroup,
+        monitor: &UserRef,
+        place: Place,
+        now: Timestamp,
+        w: &mut Work,
+        batch: &mut Batch,
+        out: &mut AlertOutcome,
+    ) -> Result<(), DeskError> {
+        let opened = match batch.opened_this_hour.get(&g.source) {
+            Some(n) => *n,
+            None => self.store.count_opened_by(&monitor.key(), now - Duration::hours(1)).await?,
+        };
+        if opened >= self.settings.alerts.max_new_tickets_per_hour {
+            return self.fold_into_storm(g, monitor, now, w, batch, out).await;
+        }
+        batch.opened_this_hour.insert(g.source.clone(), opened + 1);
+        let s = &self.settings.alerts;
+        let classifier = self.classifier();
+        let m = alerts::map(&s.rules, g.labels(), |c| classifier.category(c).is_some(), &s.default_category);
+        let ticket_type = classifier.category(&m.category).map(|c| c.ticket_type).unwrap_or(TicketType::Incident);
+        let summary = g.summary();
+        let mut text = summary.clone();
+        if let Some(d) = g.annotation("description").filter(|d| *d != summary) {
+            text.push_str(&format!("\n\n{d}"));
+        }
+        let labels: Vec<String> = g.labels().iter().map(|(k, v)| format!("{k}={v}")).collect();
+        text.push_str(&format!("\n\nAlert from {}: {}", monitor.name, labels.join(", ")));
+        let number = self.store.next_ticket_number().await?;
+        let (mut t, ev) = Ticket::open(NewTicket {
+            number,
+            text,
+            requester: monitor.clone(),
+            origin: Origin { platform: s.platform, place: place.clone() },
+            category: m.category.clone(),
+            intent: None,
+            confidence: 1.0,
+            ticket_type,
+            priority: m.priority,
+            at: now,
+        });
+        w.events(number, ev);
+        t.fingerprint = Some(format!("{}|alert:{}|-", m.category, g.labels().get("alertname").unwrap_or(&summary)));
+        t.alert = Some(Box::new(AlertInfo {
+            source: g.source.clone(),
+            group: g.key.clone(),
+            summary,
+            labels: g.labels().clone(),
+            starts_at: g.starts_at(),
+            link: g.link(),
+            runbook: m.runbook,
+            runbook_url: g.annotation("runbook_url").or_else(|| g.annotation("runbook")),
+            firing: g.firing().map(|a| a.fingerprint.clone()).take(alerts::MAX_FIRING).collect(),
+            notifications: 1,
+            card_at: Some(now),
+            ..AlertInfo::default()
+        }));
+        self.policies.apply(&mut t);
+        w.send(self.card(&t, now));
+        out.opened.push(number);
+        let key = place.thread.unwrap_or_default();
+        batch.tickets.insert(key.clone(), (t, true));
+        batch.order.push(key);
+        Ok(())
+    }
+
+    /// Past the hourly cap, a group is recorded on one storm ticket per source: one card and one message to the
+    /// escalation channel when the storm starts, then quiet updates.
+    async fn fold_into_storm(
+        &self,
+        g: &AlertGroup,
+        monitor: &UserRef,
+        now: Timestamp,
+        w: &mut Work,
+        batch: &mut Batch,
+        out: &mut AlertOutcome,
+    ) -> Result<(), DeskError> {
+        out.folded += 1;
+        let place = Self::alert_place(&g.source, "storm");
+        let key = self.group_ticket(&place, batch).await?;
+        let active = key.as_ref().and_then(|k| batch.tickets.get(k)).is_some_and(|(t, _)| t.state.is_active());
+        if !active {
+            let cap = self.settings.alerts.max_new_tickets_per_hour;
+            let text = format!(
+                "Alert storm: more than {cap} alert tickets from {} in an hour; further alert groups are collected \
+                 here instead of opening tickets.",
+                monitor.name
+            );
+            let number = self.store.next_ticket_number().await?;
+            let (mut t, ev) = Ticket::open(NewTicket {
+                number,
+                text,
+                requester: monitor.clone(),
+                origin: Origin { platform: self.settings.alerts.platform, place: place.clone() },
+                category: self.settings.alerts.default_category.clone(),
+                intent: None,
+                confidence: 1.0,
+                ticket_type: TicketType::Incident,
+                priority: crate::core::ticket::Priority::P1,
+                at: now,
+            });
+            w.events(number, ev);
+            t.alert = Some(Box::new(AlertInfo {
+                source: g.source.clone(),
+                group: "storm".into(),
+                summary: format!("Alert storm from {}", monitor.name),
+                card_at: Some(now),
+                ..AlertInfo::default()
+            }));
+            self.policies.apply(&mut t);
+            let mut notice = Outbound::to_channel(
+                t.origin.platform,
+                &self.settings.escalation_channel,
+                format!(
+                    "Alert storm from {}: over {cap} alert tickets in an hour. New alert groups are collected on {} \
+                     instead of opening tickets each.",
+                    monitor.name, number
+                ),
+            )
+            .about(number);
+            notice.place = Place { channel: self.settings.escalation_channel.clone(), ..Place::default() };
+            w.send(notice);
+            let k = place.thread.clone().unwrap_or_default();
+            batch.tickets.insert(k.clone(), (t, true));
+            batch.order.push(k);
+        }
+        let k = place.thread.clone().unwrap_or_default();
+        let Some((t, new)) = batch.tickets.get_mut(&k) else { return Ok(()) };
+        let info = t.alert.get_or_insert_default();
+        info.folded += 1;
+        info.notifications += 1;
+        if info.folded_examples.len() < STORM_EXAMPLES {
+            info.folded_examples.push(g.summary());
+        }
+        let send_card = *new || info.card_at.is_none_or(|at| now - at >= CARD_EVERY);
+        if send_card {
+            info.card_at = Some(now);
+            let card = self.card(t, now);
+            // One card per storm ticket in this batch.
+            w.commit.outbox.retain(|m| !(m.kind == card.kind && m.ticket == card.ticket));
+            w.send(card);
+        }
+        if !*new && !out.updated.contains(&t.number) {
+            out.updated.push(t.number);
+        }
+        if *new && !out.opened.contains(&t.number) {
+            out.opened.push(t.number);
+        }
+        Ok(())
+    }
+
+    /// The card text of an alert ticket: what fires, where, since when, and what to follow.
+    pub(super) fn alert_card_text(&self, t: &Ticket, now: Timestamp) -> String {
+        let Some(a) = t.alert.as_deref() else { return String::new() };
+        let state = if !t.state.is_active() {
+            "resolved".to_string()
+        } else if a.group == "storm" {
+            format!("{} alert group(s) collected", a.folded)
+        } else {
+            format!("FIRING ({} alert{})", a.firing.len(), if a.firing.len() == 1 { "" } else { "s" })
+        };
+        let mut text = format!(
+            "Alert ticket {} · {} · {} · {}: {} · {}",
+            t.number,
+            t.priority,
+            t.category,
+            state,
+            quote(&a.summary),
+            self.due_phrase(t, now)
+        );
+        let shown: Vec<String> = a
+            .labels
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "__name__"))
+            .take(8)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !shown.is_empty() {
+            text.push_str(&format!("\nLabels: {}", shown.join(", ")));
+        }
+        if let Some(s) = a.starts_at {
+            text.push_str(&format!("\nSince {}", self.fmt_time(s)));
+        }
+        if a.flaps > 0 {
+            text.push_str(&format!(" · fired again {} time(s) after resolving", a.flaps));
+        }
+        if let Some(id) = &a.runbook {
+            let title = self.runbooks.get(id).map(|r| r.title.clone()).unwrap_or_else(|| id.clone());
+            text.push_str(&format!("\nRunbook: {title}"));
+        }
+        if let Some(u) = &a.runbook_url {
+            text.push_str(&format!("\nRunbook: {u}"));
+        }
+        if let Some(l) = &a.link {
+            text.push_str(&format!("\nSource: {l}"));
+        }
+        if a.group == "storm" && !a.folded_examples.is_empty() {
+            let more = a.folded.saturating_sub(a.folded_examples.len() as u64);
+            let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+            text.push_str(&format!("\nCollected: {}{tail}", a.folded_examples.join("; ")));
+        }
+        text
+    }
+}

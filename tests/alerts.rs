@@ -1,0 +1,433 @@
+//! Monitoring alerts end to end: real-shaped Alertmanager (webhook v4) and generic payloads posted to the alert
+//! routes on 127.0.0.1, tickets and messages checked in the store and the outbox.
+
+use crate::common;
+use chrono::Duration;
+use deskbot::adapters::alerts::{self, AlertAuth, AlertIntake};
+use deskbot::adapters::http::Secret;
+use deskbot::config::Config;
+use deskbot::core::clock::{Clock, ManualClock};
+use deskbot::core::desk::Desk;
+use deskbot::core::ids::TicketNo;
+use deskbot::core::message::{Audience, MessageKind, Outbound};
+use deskbot::core::report::PeriodKind;
+use deskbot::core::ticket::{EventKind, Priority, State};
+use deskbot::outbox::{self, Deliver, Failure, Worker};
+use deskbot::store::{Db, OutboxItem, Store, TicketFilter};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+const TOKEN: &str = "alert-token-1";
+
+const CONFIG: &str = r#"
+[alerts]
+platform = "console"
+max_new_tickets_per_hour = 5
+[[alerts.rule]]
+match = { service = "internet|vpn" }
+category = "network"
+priority = "P1"
+runbook = "vpn-dropping"
+[roles.console]
+sam = "technician"
+"#;
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<Outbound>>);
+
+impl Deliver for Collect {
+    async fn deliver(&self, item: &OutboxItem) -> Result<(), Failure> {
+        self.0.lock().unwrap().push(item.message.clone());
+        Ok(())
+    }
+}
+
+struct Rig {
+    desk: Arc<Desk<Db>>,
+    clock: Arc<ManualClock>,
+    base: String,
+    client: reqwest::Client,
+    sent: Collect,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn new() -> Rig {
+        let (store, dir) = common::sqlite().await;
+        let clock = common::clock();
+        let config = Config::from_parts("test", CONFIG, &[]).unwrap();
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let desk = Arc::new(deskbot::app::desk(&config, Db::Sqlite(store), dyn_clock).unwrap());
+        let intake = AlertIntake {
+            desk: desk.clone(),
+            auth: AlertAuth { token: Secret::new(TOKEN), hmac: Some(Secret::new("hmac-secret")) },
+            wake: Arc::default(),
+        };
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(l, alerts::router(intake)).await });
+        Rig { desk, clock, base, client: reqwest::Client::new(), sent: Collect::default(), _dir: dir }
+    }
+
+    async fn post_raw(&self, path: &str, body: String, token: Option<&str>) -> (u16, Value) {
+        let mut r = self.client.post(format!("{}{path}", self.base)).header("content-type", "application/json");
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let r = r.body(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn am(&self, v: &Value) -> Value {
+        let (status, body) = self.post_raw("/api/v1/alerts/alertmanager", v.to_string(), Some(TOKEN)).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    async fn generic(&self, v: &Value) -> Value {
+        let (status, body) = self.post_raw("/api/v1/alerts", v.to_string(), Some(TOKEN)).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Everything the outbox holds now, in order (and marks it delivered).
+    async fn drain(&self) -> Vec<Outbound> {
+        outbox::drain(self.desk.store(), &self.sent, self.clock.as_ref(), Worker::in_order("test", None))
+            .await
+            .unwrap();
+        std::mem::take(&mut *self.sent.0.lock().unwrap())
+    }
+
+    async fn tickets(&self) -> Vec<deskbot::core::ticket::Ticket> {
+        self.desk.store().tickets(&TicketFilter { limit: Some(10_000), ..TicketFilter::default() }).await.unwrap()
+    }
+
+    fn advance(&self, d: Duration) {
+        self.clock.set(self.clock.now() + d);
+    }
+}
+
+fn am_alert(name: &str, fingerprint: &str, status: &str, instance: &str) -> Value {
+    json!({
+        "status": status,
+        "labels": {"alertname": name, "service": "internet", "severity": "critical", "site": "hq", "instance": instance},
+        "annotations": {"summary": format!("{name} on {instance}"), "runbook_url": "https://wiki.example/isp"},
+        "startsAt": "2026-03-02T09:58:00.000Z",
+        "endsAt": if status == "resolved" { "2026-03-02T10:20:00Z" } else { "0001-01-01T00:00:00Z" },
+        "generatorURL": "http://prometheus.example:9090/graph?g0.expr=probe_success%3D%3D0",
+        "fingerprint": fingerprint
+    })
+}
+
+/// An Alertmanager v4 notification for the InternetDown group, as Alertmanager sends it.
+fn am_group(status: &str, alerts: Vec<Value>) -> Value {
+    json!({
+        "receiver": "deskbot",
+        "status": status,
+        "alerts": alerts,
+        "groupLabels": {"alertname": "InternetDown"},
+        "commonLabels": {"alertname": "InternetDown", "service": "internet", "severity": "critical", "site": "hq"},
+        "commonAnnotations": {"runbook_url": "https://wiki.example/isp"},
+        "externalURL": "http://alertmanager.example:9093",
+        "version": "4",
+        "groupKey": "{}/{service=~\"internet|vpn\"}:{alertname=\"InternetDown\"}",
+        "truncatedAlerts": 0
+    })
+}
+
+fn nums(v: &Value, key: &str) -> Vec<i64> {
+    v[key].as_array().unwrap().iter().map(|n| n.as_i64().unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firing_group_opens_one_ticket_and_repeats_update_it() {
+    let rig = Rig::new().await;
+    let first = am_group("firing", vec![am_alert("InternetDown", "fp1", "firing", "fw1")]);
+    let out = rig.am(&first).await;
+    assert_eq!(nums(&out, "opened"), vec![1]);
+    let t = rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap();
+    assert_eq!((t.category.as_str(), t.priority, t.state), ("network", Priority::P1, State::New));
+    assert_eq!(t.requester.id, "monitor:alertmanager");
+    assert!(t.first_response_due.is_some(), "alert tickets run on the SLA like any other");
+    let sent = rig.drain().await;
+    assert_eq!(sent.len(), 1, "one card, nothing to the monitoring source: {sent:#?}");
+    let card = &sent[0];
+    assert_eq!(card.kind, MessageKind::Card);
+    assert_eq!(card.to, Audience::Channel { channel: "helpdesk-queue".into() });
+    for want in [
+        "Alert ticket #1 · P1 · network · FIRING (1 alert)",
+        "InternetDown on fw1",
+        "severity=critical",
+        "service=internet",
+        "site=hq",
+        "Since Mon 2 Mar 09:58 UTC",
+        "Runbook: VPN keeps dropping",
+        "Runbook: https://wiki.example/isp",
+        "Source: http://prometheus.example:9090/graph",
+    ] {
+        assert!(card.text.contains(want), "card lacks {want:?}: {}", card.text);
+    }
+    assert_eq!(card.buttons.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(), ["Claim", "Resolve"]);
+
+    // Alertmanager redelivers the same notification: nothing happens.
+    let again = rig.am(&first).await;
+    assert_eq!(again["duplicate"], json!(true));
+    // Its repeat_interval resends the group with a changed body but nothing new: no ticket, no message.
+    rig.advance(Duration::minutes(5));
+    let mut repeat = first.clone();
+    repeat["truncatedAlerts"] = json!(0);
+    repeat["receiver"] = json!("deskbot-repeat");
+    let out = rig.am(&repeat).await;
+    assert_eq!(out["unchanged"], json!(1));
+    assert!(rig.drain().await.is_empty());
+
+    // A second alert joins the group: the same ticket is updated, with a note; no new ticket.
+    rig.advance(Duration::minutes(1));
+    let two = am_group(
+        "firing",
+        vec![am_alert("InternetDown", "fp1", "firing", "fw1"), am_alert("InternetDown", "fp2", "firing", "fw2")],
+    );
+    let out = rig.am(&two).await;
+    assert_eq!((nums(&out, "opened"), nums(&out, "updated")), (vec![], vec![1]));
+    assert_eq!(rig.tickets().await.len(), 1);
+    let sent = rig.drain().await;
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].text.contains("FIRING (2 alerts)"), "{}", sent[0].text);
+    let events = rig.desk.store().events(TicketNo(1)).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::InternalNote { text } if text.contains("InternetDown on fw2"))),
+        "{events:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolution_resolves_untouched_tickets_and_tells_the_owner_otherwise() {
+    let rig = Rig::new().await;
+    // Group 1: nobody touches it; resolving one of two alerts keeps it open, resolving both resolves it.
+    let both = vec![am_alert("InternetDown", "fp1", "firing", "fw1"), am_alert("InternetDown", "fp2", "firing", "fw2")];
+    rig.am(&am_group("firing", both)).await;
+    rig.advance(Duration::minutes(2));
+    let half =
+        vec![am_alert("InternetDown", "fp1", "resolved", "fw1"), am_alert("InternetDown", "fp2", "firing", "fw2")];
+    let out = rig.am(&am_group("firing", half)).await;
+    assert_eq!(nums(&out, "updated"), vec![1]);
+    assert_eq!(rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap().state, State::New);
+    rig.advance(Duration::minutes(2));
+    let gone =
+        vec![am_alert("InternetDown", "fp1", "resolved", "fw1"), am_alert("InternetDown", "fp2", "resolved", "fw2")];
+    let out = rig.am(&am_group("resolved", gone.clone())).await;
+    assert_eq!(nums(&out, "resolved"), vec![1]);
+    let t = rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap();
+    assert_eq!(t.state, State::Resolved);
+    // Resolved again (a repeat): nothing changes.
+    rig.advance(Duration::minutes(1));
+    let mut repeat = am_group("resolved", gone);
+    repeat["receiver"] = json!("again");
+    assert_eq!(rig.am(&repeat).await["unchanged"], json!(1));
+    let sent = rig.drain().await;
+    assert!(
+        sent.iter().all(|m| !matches!(&m.to, Audience::User { user } if user.id.starts_with("monitor:"))),
+        "nothing is addressed to the monitoring source (no CSAT prompt): {sent:#?}"
+    );
+
+    // Group 2 (generic): a technician claims it; its resolution adds a note and tells the owner.
+    let out = rig
+        .generic(&json!({"key": "backup-nas01", "title": "Backup job failed on NAS01", "source": "rmm",
+                         "severity": "error", "labels": {"service": "backup"}}))
+        .await;
+    let n = nums(&out, "opened")[0];
+    assert_eq!(rig.desk.store().ticket(TicketNo(n)).await.unwrap().unwrap().priority, Priority::P2);
+    rig.desk.handle(&common::cmd("sam", &format!("claim {n}"))).await.unwrap();
+    rig.drain().await;
+    rig.advance(Duration::minutes(10));
+    let out = rig
+        .generic(&json!({"key": "backup-nas01", "title": "Backup job failed on NAS01", "source": "rmm",
+                                  "status": "resolved"}))
+        .await;
+    assert_eq!(nums(&out, "updated"), vec![n]);
+    let t = rig.desk.store().ticket(TicketNo(n)).await.unwrap().unwrap();
+    assert_eq!((t.state, t.owner.as_ref().map(|o| o.id.as_str())), (State::Open, Some("sam")));
+    let sent = rig.drain().await;
+    let told: Vec<_> = sent
+        .iter()
+        .filter(|m| matches!(&m.to, Audience::User { user } if user.id == "sam"))
+        .map(|m| m.text.clone())
+        .collect();
+    assert_eq!(told.len(), 1, "{sent:#?}");
+    assert!(told[0].contains("has resolved") && told[0].contains("stays yours"), "{}", told[0]);
+    let events = rig.desk.store().events(TicketNo(n)).await.unwrap();
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::InternalNote { text } if text.contains("resolved"))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flapping_reopens_and_later_firing_opens_anew() {
+    let rig = Rig::new().await;
+    let fire = |k: &str| json!({"key": k, "title": "Switch port flapping", "labels": {"service": "lan"}});
+    let clear = |k: &str| json!({"key": k, "title": "Switch port flapping", "status": "resolved"});
+    assert_eq!(nums(&rig.generic(&fire("sw1")).await, "opened"), vec![1]);
+    rig.advance(Duration::minutes(3));
+    assert_eq!(nums(&rig.generic(&clear("sw1")).await, "resolved"), vec![1]);
+    rig.advance(Duration::minutes(10));
+    let out = rig.generic(&fire("sw1")).await;
+    assert_eq!(nums(&out, "reopened"), vec![1], "fired again within 30 minutes: the same ticket");
+    let t = rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap();
+    assert_eq!((t.state, t.reopen_count), (State::Open, 1));
+    assert_eq!(t.alert.as_ref().unwrap().flaps, 1);
+    rig.advance(Duration::minutes(3));
+    rig.generic(&clear("sw1")).await;
+    rig.advance(Duration::minutes(31));
+    let out = rig.generic(&fire("sw1")).await;
+    assert_eq!(nums(&out, "opened"), vec![2], "long after resolving: a new ticket");
+    assert_eq!(rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap().state, State::Resolved);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_storm_opens_a_bounded_number_of_tickets_and_one_summary() {
+    let rig = Rig::new().await;
+    // 1,000 alerts in one group: one ticket.
+    let many: Vec<Value> =
+        (0..1000).map(|i| am_alert("HostDown", &format!("h{i}"), "firing", &format!("pc{i}"))).collect();
+    let mut g = am_group("firing", many);
+    g["groupKey"] = json!("{}:{alertname=\"HostDown\"}");
+    let out = rig.am(&g).await;
+    assert_eq!(nums(&out, "opened"), vec![1]);
+    let sent = rig.drain().await;
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].text.contains("FIRING (1000 alerts)"), "{}", sent[0].text);
+
+    // 1,000 different groups within a minute, ten per request: at most the hourly cap plus one storm ticket.
+    for batch in 0..100 {
+        let alerts: Vec<Value> = (0..10)
+            .map(|i| {
+                json!({"key": format!("disk-{batch}-{i}"), "title": format!("Disk full on srv{batch}-{i}"),
+                            "source": "rmm", "severity": "warning"})
+            })
+            .collect();
+        rig.generic(&json!({ "alerts": alerts })).await;
+        rig.advance(Duration::milliseconds(600));
+    }
+    let tickets = rig.tickets().await;
+    let rmm: Vec<_> = tickets.iter().filter(|t| t.requester.id == "monitor:rmm").collect();
+    assert_eq!(rmm.len(), 6, "5 (the cap) + 1 storm ticket");
+    let storm = rmm.iter().find(|t| t.alert.as_ref().unwrap().group == "storm").unwrap();
+    assert_eq!(storm.alert.as_ref().unwrap().folded, 995);
+    assert_eq!(storm.priority, Priority::P1);
+    let sent = rig.drain().await;
+    let summaries: Vec<_> = sent.iter().filter(|m| m.text.starts_with("Alert storm from rmm")).collect();
+    assert_eq!(summaries.len(), 1, "one summary message");
+    assert_eq!(summaries[0].to, Audience::Channel { channel: "helpdesk-escalations".into() });
+    // Cards: 5 tickets + the storm card (its updates at most once a minute: the storm lasted one minute).
+    assert!(sent.len() <= 5 + 1 + 2, "{} messages for 1,000 alerts: {sent:#?}", sent.len());
+    assert!(sent.len() >= 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_payloads_and_credentials_are_refused_and_change_nothing() {
+    let rig = Rig::new().await;
+    let good = am_group("firing", vec![am_alert("InternetDown", "fp1", "firing", "fw1")]);
+    let mut v3 = good.clone();
+    v3["version"] = json!("3");
+    let mut no_alerts = good.clone();
+    no_alerts["alerts"] = json!([]);
+    let mut bad_time = good.clone();
+    bad_time["alerts"][0]["startsAt"] = json!("yesterday");
+    let mut bad_status = good.clone();
+    bad_status["alerts"][0]["status"] = json!("burning");
+    for (body, want) in [
+        ("not json".to_string(), "invalid JSON"),
+        (v3.to_string(), "version"),
+        (no_alerts.to_string(), "no alerts"),
+        (bad_time.to_string(), "alerts[0].startsAt"),
+        (bad_status.to_string(), "alerts[0].status"),
+        (json!({"groupKey": "x"}).to_string(), "version"),
+    ] {
+        let (status, out) = rig.post_raw("/api/v1/alerts/alertmanager", body.clone(), Some(TOKEN)).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(out["error"].as_str().unwrap().contains(want), "{body}: {out}");
+    }
+    for (body, want) in [
+        (json!({"title": "no key"}), "key"),
+        (json!({"alerts": [{"key": "a", "title": "A"}, {"key": "b", "title": "B", "status": "gone"}]}), "alert 1"),
+    ] {
+        let (status, out) = rig.post_raw("/api/v1/alerts", body.to_string(), Some(TOKEN)).await;
+        assert_eq!(status, 400);
+        assert!(out["error"].as_str().unwrap().contains(want), "{out}");
+    }
+    let (status, _) = rig.post_raw("/api/v1/alerts/alertmanager", good.to_string(), None).await;
+    assert_eq!(status, 401);
+    let (status, _) = rig.post_raw("/api/v1/alerts/alertmanager", good.to_string(), Some("wrong")).await;
+    assert_eq!(status, 401);
+    assert!(rig.tickets().await.is_empty(), "nothing stored");
+    assert!(rig.drain().await.is_empty(), "nothing sent");
+
+    // A signed generic request is accepted without the bearer token.
+    let body = json!({"key": "ups-1", "title": "UPS on battery"}).to_string();
+    let ts = rig.desk.now().timestamp();
+    let r = rig
+        .client
+        .post(format!("{}/api/v1/alerts", rig.base))
+        .header("x-deskbot-timestamp", ts.to_string())
+        .header("x-deskbot-signature", alerts::sign(b"hmac-secret", ts, body.as_bytes()))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(rig.tickets().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_tickets_count_separately_in_reports() {
+    let rig = Rig::new().await;
+    rig.generic(&json!({"key": "a", "title": "Backup failed"})).await;
+    rig.generic(&json!({"key": "b", "title": "Disk full"})).await;
+    rig.desk.handle(&common::say("ann", "the printer on floor 2 is jammed again")).await.unwrap();
+    let r = rig.desk.report(PeriodKind::Week, rig.desk.now().date_naive()).await.unwrap();
+    assert_eq!((r.volume.total, r.volume.staff, r.volume.alert), (3, 1, 2));
+}
+
+/// Not alert-specific, but the same machinery: on platforms that edit messages in place, every change to a ticket
+/// re-sends its card (the adapter updates the posted card); on the console it is posted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_follow_the_ticket_on_platforms_that_edit_in_place() {
+    use deskbot::core::ids::{Place, Platform, UserRef};
+    use deskbot::core::message::{Body, Envelope};
+    let rig = Rig::new().await;
+    let slack = |id: &str| UserRef::new(Platform::Slack, id, id);
+    let env = |who: &str, key: &str, body: Body| Envelope {
+        dedupe_key: key.into(),
+        actor: slack(who),
+        place: Place { channel: "helpdesk".into(), thread: None, message: Some(key.into()), dm: false },
+        mentioned: false,
+        body,
+    };
+    rig.desk.set_role(&slack("UTECH"), deskbot::core::roles::Role::Technician);
+    rig.desk.handle(&env("UANN", "m1", Body::Text { text: "xero won't load since the update".into() })).await.unwrap();
+    let cards = |v: &[Outbound]| v.iter().filter(|m| m.kind == MessageKind::Card).cloned().collect::<Vec<_>>();
+    let first = cards(&rig.drain().await);
+    assert_eq!(first.len(), 1);
+    assert!(first[0].text.starts_with("New ticket #1"), "{}", first[0].text);
+    rig.desk.handle(&env("UTECH", "m2", Body::Action { action: "ticket:claim:1".into() })).await.unwrap();
+    let after = cards(&rig.drain().await);
+    assert_eq!(after.len(), 1, "the claim refreshes the card");
+    assert!(after[0].text.starts_with("Ticket #1") && after[0].text.contains("owner UTECH"), "{}", after[0].text);
+    assert_eq!(after[0].ticket, Some(TicketNo(1)));
+    assert!(after[0].buttons.iter().all(|b| b.label != "Claim"), "no Claim button once owned");
+    rig.desk
+        .handle(&env("UTECH", "m3", Body::Command { name: "ticket".into(), args: "resolve 1 cleared the jam".into() }))
+        .await
+        .unwrap();
+    let done = cards(&rig.drain().await);
+    assert_eq!(done.len(), 1);
+    assert!(done[0].text.contains("resolved") && done[0].buttons.is_empty(), "{:?}", done[0]);
+
+    // The console keeps its one-post behaviour.
+    rig.desk.handle(&common::say("ann", "xero won't load since the update")).await.unwrap();
+    assert_eq!(cards(&rig.drain().await).len(), 1);
+    rig.desk.handle(&common::cmd("sam", "claim 2")).await.unwrap();
+    assert!(cards(&rig.drain().await).is_empty());
+}
