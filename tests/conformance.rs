@@ -47,6 +47,7 @@ conformance!(
     concurrent_claims_exactly_one_wins,
     desk_dedupes_and_survives_bad_input,
     platform_refs_upsert,
+    concurrent_workers_never_lease_the_same_message,
     leases_have_one_holder_until_they_expire,
 );
 
@@ -326,4 +327,39 @@ async fn leases_have_one_holder_until_they_expire<S: Store>(s: S) {
     );
     // Leases are independent by name.
     assert!(s.acquire_lease("other", "b", t0, until).await.unwrap());
+}
+
+/// Several workers (replicas) leasing at once: every message goes to exactly one of them. On PostgreSQL this needs
+/// the lease condition re-checked on the locked row (READ COMMITTED), which this test caught missing.
+async fn concurrent_workers_never_lease_the_same_message<S: Store + Clone + 'static>(s: S) {
+    let now = default_start();
+    let u = common::user("alice");
+    let outbox: Vec<Outbound> = (0..200)
+        .map(|i| {
+            let place = Place { channel: "c".into(), thread: Some(format!("t{i}")), message: None, dm: false };
+            Outbound::to_user(&u, &place, format!("m{i}"))
+        })
+        .collect();
+    s.commit(Commit { at: Some(now), outbox, ..Commit::default() }).await.unwrap();
+    let mut workers = vec![];
+    for w in 0..8 {
+        let s = s.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = vec![];
+            loop {
+                let got = s.lease_outbox(&format!("w{w}"), None, now, now + Duration::seconds(60), 7).await.unwrap();
+                if got.is_empty() {
+                    return mine;
+                }
+                mine.extend(got.into_iter().map(|i| i.id));
+            }
+        }));
+    }
+    let mut all = vec![];
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let distinct: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), 200, "every message leased");
+    assert_eq!(all.len(), 200, "no message leased by two workers");
 }

@@ -14,23 +14,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "crash-test-token";
+pub(crate) const TOKEN: &str = "crash-test-token";
 const MESSAGES: usize = 200;
 const KILLS: usize = 3;
 const SENDERS: usize = 4;
 
 /// A small deterministic generator (xorshift), seeded from the clock; the seed is printed for reruns.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new() -> Rng {
+    pub(crate) fn new() -> Rng {
         let seed = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
         });
         eprintln!("crash test seed: {seed} (rerun with CRASH_SEED={seed})");
         Rng(seed)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -38,17 +38,17 @@ impl Rng {
     }
 }
 
-struct Server {
-    child: Option<Child>,
-    db_url: String,
-    listen: String,
-    callback: String,
-    dir: std::path::PathBuf,
-    starts: usize,
+pub(crate) struct Server {
+    pub(crate) child: Option<Child>,
+    pub(crate) db_url: String,
+    pub(crate) listen: String,
+    pub(crate) callback: String,
+    pub(crate) dir: std::path::PathBuf,
+    pub(crate) starts: usize,
 }
 
 impl Server {
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         self.starts += 1;
         let log = std::fs::File::create(self.dir.join(format!("serve-{}.log", self.starts))).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_deskbot"));
@@ -73,7 +73,7 @@ impl Server {
         self.child = Some(cmd.spawn().expect("start deskbot serve"));
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             c.kill().unwrap(); // SIGKILL
             c.wait().unwrap();
@@ -81,7 +81,7 @@ impl Server {
     }
 
     /// SIGTERM, then waits for a clean exit.
-    fn stop(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(&mut self) -> std::process::ExitStatus {
         let mut c = self.child.take().expect("running");
         let ok = Command::new("kill").args(["-TERM", &c.id().to_string()]).status().unwrap();
         assert!(ok.success());
@@ -98,7 +98,7 @@ impl Server {
         }
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         (1..=self.starts)
             .map(|i| std::fs::read_to_string(self.dir.join(format!("serve-{i}.log"))).unwrap_or_default())
             .collect::<Vec<_>>()
@@ -112,7 +112,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -342,7 +342,7 @@ async fn serve_survives_sigkill_postgres() {
 }
 
 /// True if a connection made from `url` has `schema` first on its search path.
-async fn schema_url_selects_schema(url: &str, schema: &str) -> bool {
+pub(crate) async fn schema_url_selects_schema(url: &str, schema: &str) -> bool {
     use sqlx::ConnectOptions;
     use std::str::FromStr;
     let Ok(opts) = sqlx::postgres::PgConnectOptions::from_str(url) else { return false };

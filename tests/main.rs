@@ -9,5 +9,6 @@ mod console;
 mod crash;
 mod http;
 mod replay;
+mod replicas;
 mod runbooks;
 mod vendor;

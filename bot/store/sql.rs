@@ -466,9 +466,13 @@ macro_rules! sql_store {
                 limit: i64,
             ) -> Result<Vec<OutboxItem>> {
                 // Only the oldest pending message of each conversation is eligible, so order within a
-                // conversation holds even when an earlier message is waiting for a retry.
+                // conversation holds even when an earlier message is waiting for a retry. The lease condition is
+                // repeated on the outer UPDATE: under PostgreSQL's READ COMMITTED a worker that waited for another's
+                // row lock re-checks only the outer WHERE against the row as committed, so without it two replicas
+                // could lease (and send) the same message.
                 let rows = sqlx::query(
-                    "UPDATE outbox SET lease_owner = $1, leased_until = $3 WHERE id IN ( \
+                    "UPDATE outbox SET lease_owner = $1, leased_until = $3 \
+                     WHERE status = 'pending' AND (leased_until IS NULL OR leased_until <= $2) AND id IN ( \
                        SELECT o.id FROM outbox o \
                        WHERE o.status = 'pending' AND o.next_attempt_at <= $2 \
                          AND (o.leased_until IS NULL OR o.leased_until <= $2) \
