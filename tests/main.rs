@@ -10,5 +10,6 @@ mod crash;
 mod http;
 mod replay;
 mod replicas;
+mod reports;
 mod runbooks;
 mod vendor;

@@ -173,9 +173,43 @@ impl TicketFacts {
         }
     }
 
-    /// Facts from a full ticket and its event log (for small stores, replays and tests). Source, CSAT, merge,
-    /// fingerprint and vendor cases are not on [`Ticket`]; set them afterwards.
+    /// Facts from a ticket alone, when it keeps its KPI history (every ticket stored since it was added).
+    pub fn of(t: &Ticket) -> Option<TicketFacts> {
+        let k = t.kpi.as_ref()?;
+        let mut f = TicketFacts::base(t);
+        f.resolutions = k.resolutions.clone();
+        f.reopens = k.reopens.clone();
+        f.public_replies = k.public_replies;
+        f.next_response_ran = k.next_response_ran;
+        Some(f.with_resolved_at(t))
+    }
+
+    /// Facts from a full ticket and its event log (tickets stored before they kept their KPI history).
     pub fn from_ticket(t: &Ticket, events: &[Event]) -> TicketFacts {
+        let mut f = TicketFacts::base(t);
+        let mut history = crate::core::ticket::KpiHistory::default();
+        // Public replies count when a person wrote them.
+        for e in events.iter().filter(|e| e.actor.is_some() || !matches!(e.kind, EventKind::PublicReply { .. })) {
+            history.record(e.at, &e.kind);
+        }
+        f.resolutions = history.resolutions;
+        f.reopens = history.reopens;
+        f.public_replies = history.public_replies;
+        f.next_response_ran = history.next_response_ran;
+        f.with_resolved_at(t)
+    }
+
+    fn with_resolved_at(mut self, t: &Ticket) -> TicketFacts {
+        if self.resolutions.is_empty()
+            && let Some(r) = t.resolved_at
+        {
+            self.resolutions.push(r);
+        }
+        self
+    }
+
+    /// Everything that is on the ticket itself.
+    fn base(t: &Ticket) -> TicketFacts {
         let mut f = TicketFacts::new(t.number, &t.category, t.ticket_type, t.priority, t.created_at);
         f.state = t.state;
         f.first_response_at = t.first_response_at;
@@ -198,24 +232,10 @@ impl TicketFacts {
                 closed_at: c.closed_at,
             })
             .collect();
-        let mut replied = false;
-        for e in events {
-            match &e.kind {
-                EventKind::StateChanged { to: State::Resolved, .. } => f.resolutions.push(e.at),
-                EventKind::Reopened { .. } => f.reopens.push(e.at),
-                EventKind::PublicReply { .. } if e.actor.is_some() => {
-                    f.public_replies += 1;
-                    replied = true;
-                }
-                EventKind::RequesterMessage { .. } if replied => f.next_response_ran = true,
-                _ => {}
-            }
-        }
-        if f.resolutions.is_empty()
-            && let Some(r) = t.resolved_at
-        {
-            f.resolutions.push(r);
-        }
+        f.csat = t.csat.as_ref().map(|c| c.good);
+        f.merged = t.merged_into.is_some();
+        f.fingerprint = t.fingerprint.clone();
+        f.source = if t.alert.is_some() { Source::Alert } else { Source::Staff };
         f
     }
 
@@ -1436,5 +1456,12 @@ mod tests {
         assert_eq!(f.first_response_at, Some(t("2026-03-02T09:05:00Z")));
         assert!(f.resolved_at_instant(t("2026-03-02T13:00:00Z")));
         assert!(!f.resolved_at_instant(t("2026-03-02T11:30:00Z")));
+        // The history kept on the ticket gives the same facts without the event log.
+        assert_eq!(TicketFacts::of(&tk), Some(f.clone()));
+        // A ticket stored before the history was kept has none: reports read its events.
+        let mut old = tk.clone();
+        old.kpi = None;
+        assert_eq!(TicketFacts::of(&old), None);
+        assert_eq!(TicketFacts::from_ticket(&old, &ev), f);
     }
 }

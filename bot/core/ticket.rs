@@ -146,6 +146,35 @@ impl fmt::Display for Priority {
     }
 }
 
+/// The parts of a ticket's history that KPIs need (every resolution and reopen, replies), kept on the ticket so a
+/// report reads one row per ticket instead of its event log. Every such event is made by [`Ticket`]'s methods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct KpiHistory {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolutions: Vec<Timestamp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reopens: Vec<Timestamp>,
+    /// Public replies by people.
+    #[serde(default)]
+    pub public_replies: u32,
+    /// The requester wrote after a public reply (a next-response clock ran).
+    #[serde(default)]
+    pub next_response_ran: bool,
+}
+
+impl KpiHistory {
+    /// Takes one event into account (the same rules as reading the event log).
+    pub fn record(&mut self, at: Timestamp, kind: &EventKind) {
+        match kind {
+            EventKind::StateChanged { to: State::Resolved, .. } => self.resolutions.push(at),
+            EventKind::Reopened { .. } => self.reopens.push(at),
+            EventKind::PublicReply { .. } => self.public_replies += 1,
+            EventKind::RequesterMessage { .. } if self.public_replies > 0 => self.next_response_ran = true,
+            _ => {}
+        }
+    }
+}
+
 /// Where the ticket was raised, so replies go back to the same thread.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
@@ -465,6 +494,10 @@ pub struct Ticket {
     /// Cases escalated to vendors (several allowed; the ticket keeps its one owner).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vendor_cases: Vec<super::vendor::VendorCase>,
+    /// What the KPIs need of the ticket's history, kept as events happen (`None`: stored before it was kept; reports
+    /// then read the event log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpi: Option<KpiHistory>,
     /// Set on tickets raised by a monitoring alert: the alert group and what fires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<Box<super::alerts::AlertInfo>>,
@@ -542,6 +575,7 @@ impl Ticket {
             csat: None,
             vendor_cases: vec![],
             alert: None,
+            kpi: Some(KpiHistory::default()),
             version: 0,
         };
         let events = vec![
@@ -566,6 +600,9 @@ impl Ticket {
 
     fn event(&mut self, at: Timestamp, actor: &UserRef, kind: EventKind) -> Event {
         self.updated_at = at;
+        if let Some(k) = self.kpi.as_mut() {
+            k.record(at, &kind);
+        }
         Event { at, actor: Some(actor.clone()), kind }
     }
 

@@ -202,6 +202,14 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<TicketNo>>> + Send;
     /// Tickets created before `until` and changed at or after `since` (everything a report period can touch).
     fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
+    /// The report facts of the same tickets as [`Store::tickets_touched`], with each one's `updated_at`; `None` for
+    /// tickets stored before facts were kept (read those in full).
+    #[allow(clippy::type_complexity)]
+    fn facts_touched(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<Vec<(TicketNo, Timestamp, Option<crate::core::report::TicketFacts>)>>> + Send;
     /// Creation times of all active tickets, and how many of them are unanswered past their first-response target
     /// at `now`.
     fn backlog(&self, now: Timestamp) -> impl Future<Output = Result<(Vec<Timestamp>, u64)>> + Send;
@@ -382,6 +390,13 @@ impl Store for Db {
     }
     async fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> Result<Vec<Ticket>> {
         delegate!(self, s => s.tickets_touched(since, until))
+    }
+    async fn facts_touched(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(TicketNo, Timestamp, Option<crate::core::report::TicketFacts>)>> {
+        delegate!(self, s => s.facts_touched(since, until))
     }
     async fn backlog(&self, now: Timestamp) -> Result<(Vec<Timestamp>, u64)> {
         delegate!(self, s => s.backlog(now))

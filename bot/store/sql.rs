@@ -6,6 +6,7 @@ use super::{
     TicketFilter, redact_url,
 };
 use crate::core::ids::{Place, Platform, TicketNo};
+use crate::core::report::TicketFacts;
 use crate::core::ticket::{Event, Ticket, Timestamp};
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -39,6 +40,11 @@ fn from_ms(v: i64) -> Result<Timestamp> {
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
+}
+
+/// The report facts stored beside a ticket (`None` for a ticket without its KPI history).
+fn facts_json(t: &Ticket) -> Result<Option<String>> {
+    TicketFacts::of(t).map(|f| serde_json::to_string(&f).map_err(corrupt)).transpose()
 }
 
 fn conversation_key(m: &crate::core::message::Outbound) -> String {
@@ -269,8 +275,9 @@ macro_rules! sql_store {
                     sqlx::query(
                         "INSERT INTO tickets (number, state, category, priority, ticket_type, requester, owner, \
                          origin_platform, origin_channel, origin_thread, created_at, updated_at, first_response_due, \
-                         resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19)",
+                         resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint, facts) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, \
+                         $20)",
                     )
                     .bind(t.number.0)
                     .bind(t.state.as_str())
@@ -291,6 +298,7 @@ macro_rules! sql_store {
                     .bind(t.deflected)
                     .bind(data)
                     .bind(t.fingerprint.as_deref())
+                    .bind(facts_json(&t)?)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -302,8 +310,8 @@ macro_rules! sql_store {
                     let r = sqlx::query(
                         "UPDATE tickets SET state = $2, category = $3, priority = $4, ticket_type = $5, owner = $6, \
                          updated_at = $7, first_response_due = $8, resolution_due = $9, first_response_at = $10, \
-                         resolved_at = $11, deflected = $12, data = $13, version = version + 1, fingerprint = $15 \
-                         WHERE number = $1 AND version = $14",
+                         resolved_at = $11, deflected = $12, data = $13, version = version + 1, fingerprint = $15, \
+                         facts = $16 WHERE number = $1 AND version = $14",
                     )
                     .bind(t.number.0)
                     .bind(t.state.as_str())
@@ -320,6 +328,7 @@ macro_rules! sql_store {
                     .bind(data)
                     .bind(read_at)
                     .bind(t.fingerprint.as_deref())
+                    .bind(facts_json(&t)?)
                     .execute(&mut *tx)
                     .await?;
                     if r.rows_affected() == 0 {
@@ -576,6 +585,28 @@ macro_rules! sql_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(Self::decode_ticket).collect()
+            }
+
+            async fn facts_touched(
+                &self,
+                since: Timestamp,
+                until: Timestamp,
+            ) -> Result<Vec<(TicketNo, Timestamp, Option<TicketFacts>)>> {
+                let rows = sqlx::query(
+                    "SELECT number, updated_at, facts FROM tickets WHERE updated_at >= $1 AND created_at < $2 \
+                     ORDER BY number",
+                )
+                .bind(ms(since))
+                .bind(ms(until))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let facts: Option<String> = r.try_get("facts")?;
+                        let facts = facts.map(|f| serde_json::from_str(&f).map_err(corrupt)).transpose()?;
+                        Ok((TicketNo(r.try_get("number")?), from_ms(r.try_get("updated_at")?)?, facts))
+                    })
+                    .collect()
             }
 
             async fn backlog(&self, now: Timestamp) -> Result<(Vec<Timestamp>, u64)> {

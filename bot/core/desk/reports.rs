@@ -50,21 +50,24 @@ impl<S: Store> Desk<S> {
         let period = Period::containing(date, kind, tz);
         let prev = period.previous();
         let now = self.clock.now();
-        // Full tickets (with events) only for the two periods; recurring counts come from a GROUP BY.
+        // One small facts value per ticket touched in the two periods (tickets stored before facts were kept are
+        // read in full, with their events); recurring counts come from a GROUP BY.
         let mut all = vec![];
-        let touched = self.store.tickets_touched(prev.start, period.end).await?;
-        let numbers: Vec<_> = touched.iter().map(|t| t.number).collect();
-        let mut events = self.store.events_of(&numbers).await?;
-        for t in touched {
-            let events = events.remove(&t.number).unwrap_or_default();
-            let mut f = TicketFacts::from_ticket(&t, &events);
-            f.csat = t.csat.as_ref().map(|c| c.good);
-            f.merged = t.merged_into.is_some();
-            f.fingerprint = t.fingerprint.clone();
-            if t.alert.is_some() {
-                f.source = report::Source::Alert;
+        let mut old = vec![];
+        for (n, updated_at, facts) in self.store.facts_touched(prev.start, period.end).await? {
+            match facts {
+                Some(f) => all.push((updated_at, f)),
+                None => old.push(n),
             }
-            all.push((t.updated_at, f));
+        }
+        if !old.is_empty() {
+            let mut events = self.store.events_of(&old).await?;
+            for n in old {
+                if let Some(t) = self.store.ticket(n).await? {
+                    let events = events.remove(&n).unwrap_or_default();
+                    all.push((t.updated_at, TicketFacts::from_ticket(&t, &events)));
+                }
+            }
         }
         let counts = |v: Vec<(String, i64)>| -> Vec<report::FingerprintCount> {
             v.into_iter()
