@@ -18,6 +18,10 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    /// The last ticket number this process handed out (`None`: read it from the database first). Numbers are
+    /// allocated here without a write of their own; the commit that inserts the ticket raises the stored counter,
+    /// and a clash with another process on the same file fails that commit as a conflict (retried afresh).
+    last_number: std::sync::Arc<tokio::sync::Mutex<Option<i64>>>,
 }
 
 /// PostgreSQL, for installs where several replicas share one database.
@@ -71,7 +75,7 @@ impl SqliteStore {
         .connect_with(opts)
         .await
         .map_err(|e| connect_err(url, e))?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, last_number: Default::default() })
     }
 }
 
@@ -159,10 +163,7 @@ macro_rules! sql_store {
             }
 
             async fn next_ticket_number(&self) -> Result<TicketNo> {
-                let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value")
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(TicketNo(row.try_get::<i64, _>(0)?))
+                self.allocate_ticket_number().await
             }
 
             async fn seen(&self, key: &str) -> Result<bool> {
@@ -272,7 +273,7 @@ macro_rules! sql_store {
                     let mut t = t.clone();
                     t.version = 1;
                     let data = serde_json::to_string(&t).map_err(corrupt)?;
-                    sqlx::query(
+                    let inserted = sqlx::query(
                         "INSERT INTO tickets (number, state, category, priority, ticket_type, requester, owner, \
                          origin_platform, origin_channel, origin_thread, created_at, updated_at, first_response_due, \
                          resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint, facts) \
@@ -299,6 +300,23 @@ macro_rules! sql_store {
                     .bind(data)
                     .bind(t.fingerprint.as_deref())
                     .bind(facts_json(&t)?)
+                    .execute(&mut *tx)
+                    .await;
+                    if let Err(e) = inserted {
+                        if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+                            // Another process used this number: forget ours and let the caller retry.
+                            tx.rollback().await?;
+                            self.numbers_taken_elsewhere().await;
+                            return Err(StoreError::Conflict(t.number));
+                        }
+                        return Err(e.into());
+                    }
+                }
+                if let Some(max) = c.inserts.iter().map(|t| t.number.0).max() {
+                    sqlx::query(
+                        "UPDATE counters SET value = CASE WHEN value < $1 THEN $1 ELSE value END WHERE name = 'ticket'",
+                    )
+                    .bind(max)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -844,4 +862,39 @@ impl Backend for PgStore {
 }
 
 sql_store!(SqliteStore, "migrations/sqlite", "BEGIN IMMEDIATE");
+
+impl SqliteStore {
+    /// The next number after the highest this process knows of (read once from the counter and the tickets).
+    async fn allocate_ticket_number(&self) -> Result<TicketNo> {
+        let mut last = self.last_number.lock().await;
+        let n = match *last {
+            Some(n) => n,
+            None => {
+                let row = sqlx::query(
+                    "SELECT MAX(v) FROM (SELECT value AS v FROM counters WHERE name = 'ticket' \
+                     UNION ALL SELECT MAX(number) AS v FROM tickets)",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                row.try_get::<Option<i64>, _>(0)?.unwrap_or(0)
+            }
+        };
+        *last = Some(n + 1);
+        Ok(TicketNo(n + 1))
+    }
+
+    async fn numbers_taken_elsewhere(&self) {
+        *self.last_number.lock().await = None;
+    }
+}
+
+impl PgStore {
+    /// From a sequence: no transaction of its own, unique across replicas (gaps after a refused commit).
+    async fn allocate_ticket_number(&self) -> Result<TicketNo> {
+        let row = sqlx::query("SELECT nextval('ticket_numbers')").fetch_one(&self.pool).await?;
+        Ok(TicketNo(row.try_get::<i64, _>(0)?))
+    }
+
+    async fn numbers_taken_elsewhere(&self) {}
+}
 sql_store!(PgStore, "migrations/postgres", "BEGIN");
