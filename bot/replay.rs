@@ -35,6 +35,8 @@ pub enum Step {
     Config(PathBuf),
     /// deskbot restarts: a new desk on the same database (roles given with @role are kept).
     Restart,
+    /// Monitoring posts alerts: `@alert {generic JSON}` or `@alertmanager {webhook JSON}` (one line each).
+    Alert(Vec<crate::core::alerts::AlertGroup>),
     Say {
         who: String,
         dm: bool,
@@ -86,8 +88,16 @@ pub fn parse_line(line: &str) -> Result<Option<Step>, String> {
             "restart" => return Err("@restart takes no argument".into()),
             "config" if !arg.is_empty() => Step::Config(PathBuf::from(arg)),
             "config" => return Err("usage: @config FILE".into()),
+            "alert" => {
+                Step::Alert(crate::core::alerts::parse_generic(arg.as_bytes()).map_err(|e| format!("@alert: {e}"))?)
+            }
+            "alertmanager" => Step::Alert(vec![
+                crate::core::alerts::parse_alertmanager(arg.as_bytes()).map_err(|e| format!("@alertmanager: {e}"))?,
+            ]),
             other => {
-                return Err(format!("unknown directive `@{other}` (use @now, @advance, @role, @config, @restart)"));
+                return Err(format!(
+                    "unknown directive `@{other}` (use @now, @advance, @role, @config, @restart, @alert, @alertmanager)"
+                ));
             }
         }));
     }
@@ -259,6 +269,12 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
         let d = desk.as_ref().expect("built above");
         let env = match step {
             Step::Restart => None,
+            Step::Alert(groups) => {
+                d.tick().await.map_err(|e| err(line, e.to_string()))?;
+                outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None)).await?;
+                d.alerts(&groups, None).await.map_err(|e| err(line, e.to_string()))?;
+                None
+            }
             Step::Advance(by) => {
                 // Fire everything that falls due on the way, in order, each at its own instant.
                 let target = clock.now() + by;

@@ -282,3 +282,17 @@ async fn a_flood_from_one_person_opens_a_bounded_number_of_tickets() {
     let told = out.text().lines().filter(|l| l.contains("I won't open more for now")).count();
     assert_eq!(told, 1, "told once, not once per message");
 }
+
+#[tokio::test]
+async fn alerts_in_chat() {
+    let out = replay::run_file(&script("alerts.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("alerts_text", text);
+    let cards =
+        |n: &str| text.lines().filter(|l| l.starts_with(&format!("bot -> #helpdesk-queue: Alert ticket {n}"))).count();
+    // Opened, second alert, resolved, reopened, alerts resolved (the repeat and the claim send none).
+    assert_eq!(cards("#1"), 5);
+    assert!(text.contains("bot -> sam: The alert behind #1 has resolved"), "the owner is told");
+    assert_eq!(text.lines().filter(|l| l.starts_with("bot -> #helpdesk-escalations: Alert storm from rmm")).count(), 1);
+    assert!(!text.contains("monitor:"), "nothing addressed to the monitoring source");
+}

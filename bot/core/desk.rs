@@ -662,7 +662,7 @@ impl<S: Store> Desk<S> {
         if let Some(o) = &t.owner {
             text.push_str(&format!(" · owner {}", o.name));
         }
-        if !t.state.is_active() || t.state != State::New && t.state != State::Open {
+        if t.alert.is_none() && (!t.state.is_active() || t.state != State::New && t.state != State::Open) {
             text.push_str(&format!(" · {}", t.state));
         }
         // Reply asks for text (a modal on platforms that have them; the command form elsewhere).

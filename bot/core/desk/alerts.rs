@@ -427,21 +427,19 @@ impl<S: Store> Desk<S> {
     pub(super) fn alert_card_text(&self, t: &Ticket, now: Timestamp) -> String {
         let Some(a) = t.alert.as_deref() else { return String::new() };
         let state = if !t.state.is_active() {
-            "resolved".to_string()
+            t.state.to_string()
         } else if a.group == "storm" {
             format!("{} alert group(s) collected", a.folded)
+        } else if a.firing.is_empty() {
+            "alerts resolved".to_string()
         } else {
             format!("FIRING ({} alert{})", a.firing.len(), if a.firing.len() == 1 { "" } else { "s" })
         };
-        let mut text = format!(
-            "Alert ticket {} · {} · {} · {}: {} · {}",
-            t.number,
-            t.priority,
-            t.category,
-            state,
-            quote(&a.summary),
-            self.due_phrase(t, now)
-        );
+        let mut text =
+            format!("Alert ticket {} · {} · {} · {}: {}", t.number, t.priority, t.category, state, quote(&a.summary));
+        if t.state.is_active() {
+            text.push_str(&format!(" · {}", self.due_phrase(t, now)));
+        }
         let shown: Vec<String> = a
             .labels
             .iter()
