@@ -30,6 +30,9 @@ pub struct Config {
     pub smtp: crate::core::vendor::SmtpConfig,
     /// The vendor directory (`[[vendors]]`).
     pub vendors: Vec<crate::core::vendor::VendorSpec>,
+    /// Microsoft Teams (`[teams]`); the adapter runs when `app_id` is set.
+    #[serde(default)]
+    pub teams: crate::adapters::teams::TeamsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +149,7 @@ impl Default for Config {
             roles: BTreeMap::new(),
             smtp: crate::core::vendor::SmtpConfig::default(),
             vendors: vec![],
+            teams: crate::adapters::teams::TeamsConfig::default(),
         }
     }
 }
@@ -324,6 +328,20 @@ from = "deskbot@localhost"
 # response = "4h"
 # resolution = "5d"
 # chase_every = "1d"
+
+# Microsoft Teams (README: "Run on Teams"). Runs when app_id is set; the app password (client secret) is read
+# from DESKBOT_TEAMS_APP_PASSWORD, never from this file.
+[teams]
+# app_id = "00000000-0000-0000-0000-000000000000"
+# tenant_id = "00000000-0000-0000-0000-000000000000"
+openid_metadata_url = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+login_url = "https://login.microsoftonline.com"
+# Service URL for proactive messages before Teams has sent anything (afterwards the one Teams uses is kept).
+# service_url = "https://smba.trafficmanager.net/emea/"
+
+# Logical channels (helpdesk, helpdesk-queue, helpdesk-escalations, the reports channel) -> Teams channel ids.
+[teams.channels]
+# helpdesk-queue = "19:abc123@thread.tacv2"
 "#;
 
 /// Keys that look like secrets are refused in the file.
