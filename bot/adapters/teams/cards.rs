@@ -27,7 +27,7 @@ pub fn activity(m: &Outbound) -> Value {
     let mut a = json!({"type": "message"});
     let mut attachments = vec![];
     if m.buttons.is_empty() && m.kind != MessageKind::Card {
-        a["text"] = Value::String(m.text.clone());
+        a["text"] = Value::String(markdown_lines(&m.text));
         a["textFormat"] = json!("markdown");
     } else {
         attachments.push(json!({"contentType": ADAPTIVE_CARD, "content": card(m)}));
@@ -140,6 +140,12 @@ pub fn refreshed(original: &Outbound, t: &Ticket) -> Outbound {
 
 fn owner_suffix(t: &Ticket) -> String {
     t.owner.as_ref().map(|o| format!(" · owner {}", o.name)).unwrap_or_default()
+}
+
+/// Teams markdown joins lines separated by a single newline; keep them apart (lists and paragraphs stay as they
+/// are).
+fn markdown_lines(text: &str) -> String {
+    text.split("\n\n").map(|p| p.split('\n').collect::<Vec<_>>().join("\n\n")).collect::<Vec<_>>().join("\n\n")
 }
 
 fn first_line(text: &str, max: usize) -> String {
