@@ -227,6 +227,7 @@ struct Rig {
     fake: Fake,
     url: String,
     sink: TeamsSink<Db>,
+    settings: Arc<Settings>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -257,8 +258,8 @@ impl Rig {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}{}", l.local_addr().unwrap(), teams::PATH);
         tokio::spawn(async move { axum::serve(l, teams::router(inbound)).await });
-        let sink = TeamsSink::new(desk.clone(), settings, http.clone());
-        Rig { desk, clock, fake, url, sink, http, _dir: dir }
+        let sink = TeamsSink::new(desk.clone(), settings.clone(), http.clone());
+        Rig { desk, clock, fake, url, sink, settings, http, _dir: dir }
     }
 
     fn good_token(&self) -> String {
@@ -646,6 +647,40 @@ async fn reports_and_proactive_messages_reach_channels_and_people() {
     let m = Outbound::to_channel(Platform::Teams, "helpdesk-queue", "Ops: backups failed last night");
     rig.sink.deliver(&item(5, m)).await.unwrap();
     assert_eq!(paths(&rig.fake.connector_calls()), vec!["POST /v3/conversations/19%3Aqueue%40thread.tacv2/activities"]);
+}
+
+#[tokio::test]
+async fn serve_routes_teams_and_runs_its_worker() {
+    let rig = Rig::new().await;
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let opts = deskbot::serve::ServeOptions {
+        listen: addr,
+        token: deskbot::adapters::http::Secret::new("http-token"),
+        callback: None,
+        tick: Duration::from_millis(50),
+        teams: Some((*rig.settings).clone()),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let clock: Arc<dyn Clock> = rig.clock.clone();
+    let server = tokio::spawn(deskbot::serve::serve_on(l, rig.desk.clone(), clock, opts, async move {
+        let _ = stopped.await;
+    }));
+    let url = format!("http://{addr}{}", teams::PATH);
+    let a = rig.dm("via-serve", "ada", "my laptop screen is flickering");
+    assert_eq!(rig.http.post(&url).json(&a).send().await.unwrap().status(), 401);
+    let r = rig.http.post(&url).bearer_auth(rig.good_token()).json(&a).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // The worker is woken by the handled activity; wait (bounded) for the reply to reach the fake connector.
+    for _ in 0..200 {
+        if rig.fake.connector_calls().iter().any(|c| c.path.contains("chat-ada")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(rig.fake.connector_calls().iter().any(|c| c.path.contains("chat-ada")), "the reply was delivered");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
