@@ -416,6 +416,7 @@ impl Config {
         self.report_schedule()?;
         self.smtp.validate()?;
         self.vendors()?;
+        self.teams.validate()?;
         for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
                 return Err(format!(

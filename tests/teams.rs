@@ -434,6 +434,24 @@ async fn unknown_key_ids_refetch_the_keys_at_most_once_per_interval() {
     assert_eq!(rig.fake.metadata_hits.load(Ordering::SeqCst), 2);
 }
 
+#[tokio::test]
+async fn unreachable_key_metadata_is_a_503_so_teams_retries() {
+    let rig = Rig::new().await;
+    let mut settings = (*rig.settings).clone();
+    settings.openid_metadata_url = format!("{}/no-such-metadata", rig.fake.base());
+    let inbound = Inbound::new(rig.desk.clone(), Arc::new(settings), rig.http.clone(), Arc::default());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}{}", l.local_addr().unwrap(), teams::PATH);
+    tokio::spawn(async move { axum::serve(l, teams::router(inbound)).await });
+    let a = rig.dm("outage-1", "ada", "my laptop screen is flickering");
+    let r = rig.http.post(&url).bearer_auth(rig.good_token()).json(&a).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(rig.tickets().await.is_empty());
+    // Once the keys can be fetched, the same activity goes through.
+    assert_eq!(rig.post(&a).await, 200);
+    assert_eq!(rig.tickets().await.len(), 1);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // End to end
 

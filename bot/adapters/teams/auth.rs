@@ -3,7 +3,7 @@
 //! The Bot Connector signs a JWT with one of the keys published at the `jwks_uri` of its OpenID metadata
 //! (`https://login.botframework.com/v1/.well-known/openidconfiguration`). We accept a request only when:
 //! the algorithm is RS256; the key id is one of the published keys (the set is refetched when an unknown id shows
-//! up, at most once per [`Verifier::min_refetch`], and in any case once a day); the signature verifies; `iss` is
+//! up and in any case once a day, but never twice within [`Verifier::min_refetch`]); the signature verifies; `iss` is
 //! `https://api.botframework.com`; `aud` is our app id; `exp`/`nbf` hold with five minutes of leeway; the
 //! `serviceurl` claim equals the activity's `serviceUrl`; and the signing key's `endorsements` contain the
 //! activity's `channelId`. A missing or invalid token is a 401, a valid token with the wrong claims a 403.
@@ -48,7 +48,10 @@ struct Key {
 #[derive(Default)]
 struct Keys {
     by_kid: HashMap<String, Key>,
+    /// Last successful fetch.
     fetched: Option<Instant>,
+    /// Last attempt, successful or not.
+    attempted: Option<Instant>,
 }
 
 /// Checks Bot Framework tokens against the keys of one OpenID metadata document.
@@ -133,29 +136,26 @@ impl Verifier {
         Ok(claims)
     }
 
-    /// The key set, fetched first if it is stale or lacks `kid` (and the last fetch is long enough ago).
+    /// The key set, fetched first if it is stale or lacks `kid`; fetches (successful or not) are at least
+    /// [`Verifier::min_refetch`] apart, so neither made-up key ids nor an outage make us hammer the metadata URL.
     async fn keys_for(&self, kid: &str) -> Result<tokio::sync::MutexGuard<'_, Keys>, AuthError> {
         let mut keys = self.keys.lock().await;
-        let age = keys.fetched.map(|t| t.elapsed());
-        let stale = age.is_none_or(|a| a >= KEYS_MAX_AGE);
-        let unknown = !keys.by_kid.contains_key(kid) && age.is_none_or(|a| a >= self.min_refetch);
-        if stale || unknown {
+        let stale = keys.fetched.is_none_or(|t| t.elapsed() >= KEYS_MAX_AGE);
+        let unknown = !keys.by_kid.contains_key(kid);
+        let may_fetch = keys.attempted.is_none_or(|t| t.elapsed() >= self.min_refetch);
+        if (stale || unknown) && may_fetch {
+            keys.attempted = Some(Instant::now());
             match self.fetch().await {
                 Ok(by_kid) => {
                     tracing::info!(keys = by_kid.len(), "teams: Bot Framework signing keys fetched");
-                    *keys = Keys { by_kid, fetched: Some(Instant::now()) };
+                    keys.by_kid = by_kid;
+                    keys.fetched = Some(Instant::now());
                 }
-                Err(e) if keys.by_kid.contains_key(kid) => {
-                    tracing::warn!(error = %e, "teams: could not refresh signing keys; using the cached ones");
-                }
-                Err(e) => {
+                Err(e) if keys.by_kid.is_empty() => {
                     tracing::error!(error = %e, "teams: could not fetch signing keys");
-                    // Count the failed attempt too, so an outage is not hammered either.
-                    if keys.fetched.is_none() || unknown {
-                        keys.fetched = Some(Instant::now());
-                    }
                     return Err(AuthError::Unavailable(e));
                 }
+                Err(e) => tracing::warn!(error = %e, "teams: could not refresh signing keys; using the cached ones"),
             }
         }
         Ok(keys)

@@ -49,7 +49,7 @@ pub const PATH: &str = "/api/teams/messages";
 /// Largest activity accepted (Teams messages are at most about 100 KB).
 pub const BODY_LIMIT: usize = 256 * 1024;
 /// Outbox messages leased per round by the Teams worker.
-pub const BATCH: i64 = 8;
+pub const BATCH: i64 = 4;
 /// Per-request timeout towards Teams and Entra ID.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -84,6 +84,21 @@ impl Default for TeamsConfig {
             service_url: None,
             channels: BTreeMap::new(),
         }
+    }
+}
+
+impl TeamsConfig {
+    /// Checks values that parse but cannot work (run by `deskbot config check` and at start-up).
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, id) in &self.channels {
+            if !id.trim().starts_with("19:") {
+                return Err(format!(
+                    "key `teams.channels.{name}`: `{id}` is not a Teams channel id (19:…@thread.tacv2; use \"Get link \
+                     to channel\" and URL-decode the part after /channel/)"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -438,6 +453,14 @@ mod tests {
         assert!(!format!("{s:?}").contains("hunter2"));
         c.login_url = "not a url".into();
         assert!(Settings::from_config(&c, Some("pw".into())).unwrap_err().contains("teams.login_url"));
+    }
+
+    #[test]
+    fn channel_ids_are_checked_by_config_check() {
+        let ok = "[teams.channels]\nhelpdesk = \"19:abc@thread.tacv2\"\n";
+        assert!(crate::config::Config::from_parts("f", ok, &[]).is_ok());
+        let e = crate::config::Config::from_parts("f", "[teams.channels]\nhelpdesk = \"general\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("teams.channels.helpdesk"), "{e}");
     }
 
     #[test]
