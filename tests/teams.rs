@@ -361,11 +361,68 @@ fn item(id: i64, m: Outbound) -> OutboxItem {
     OutboxItem { id, created_at: chrono::Utc::now(), attempts: 0, message: m }
 }
 
+/// What the Teams adapter logs on this thread while a capture is active. One global subscriber (installed once,
+/// limited to the adapter's own target) writes into the capturing thread's buffer; tests run on a current-thread
+/// runtime, so the servers they spawn log on the test's thread. (Per-thread `set_default` subscribers lose events
+/// when tests run in parallel.)
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
+}
+
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|c| {
+            if let Some(l) = c.borrow().as_ref() {
+                l.0.lock().unwrap().extend_from_slice(b);
+            }
+        });
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct CaptureGuard;
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+impl Logs {
+    fn capture() -> (Logs, CaptureGuard) {
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            let sub = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("deskbot::adapters::teams=debug"))
+                .with_ansi(false)
+                .with_writer(|| ThreadWriter)
+                .finish();
+            tracing::subscriber::set_global_default(sub).expect("no other global subscriber in the tests");
+        });
+        let logs = Logs::default();
+        CAPTURE.with(|c| *c.borrow_mut() = Some(logs.clone()));
+        (logs, CaptureGuard)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Token validation
 
 #[tokio::test]
 async fn tokens_that_are_not_genuine_or_not_for_us_are_refused() {
+    let (logs, _guard) = Logs::capture();
     let rig = Rig::new().await;
     // A second published key that is endorsed for another channel only.
     rig.fake.jwks.lock().unwrap()["keys"].as_array_mut().unwrap().push(jwk(&keys().1, "key-webchat", &["webchat"]));
@@ -398,9 +455,17 @@ async fn tokens_that_are_not_genuine_or_not_for_us_are_refused() {
         ),
         ("key not endorsed for msteams", Some(sign(theirs, "key-webchat", &good)), 403),
     ];
+    let tokens: Vec<String> = cases.iter().filter_map(|c| c.1.clone()).collect();
     for (what, token, want) in cases {
         let a = rig.dm(&format!("bad-{what}"), "ada", "my laptop screen is flickering");
         assert_eq!(rig.post_with(&a, token.as_deref()).await, want, "{what}");
+    }
+    let logged = logs.text();
+    assert!(logged.contains("request refused") && logged.contains("audience"), "{logged}");
+    for t in &tokens {
+        // No token, nor its signature part, shows up in the logs.
+        let sig = t.rsplit('.').next().unwrap();
+        assert!(!logged.contains(t.as_str()) && (sig.len() < 8 || !logged.contains(sig)), "token logged: {logged}");
     }
     assert!(rig.tickets().await.is_empty(), "nothing refused was handled");
     assert!(rig.desk.store().platform_ref(Platform::Teams, "conv:a:chat-ada").await.unwrap().is_none());
@@ -457,6 +522,7 @@ async fn unreachable_key_metadata_is_a_503_so_teams_retries() {
 
 #[tokio::test]
 async fn a_message_opens_a_ticket_and_a_claim_updates_its_card_in_place() {
+    let (logs, _guard) = Logs::capture();
     let rig = Rig::new().await;
     assert_eq!(rig.post(&rig.installed_in(QUEUE)).await, 200);
     let stored = rig.desk.store().platform_ref(Platform::Teams, &format!("conv:{QUEUE}")).await.unwrap().unwrap();
@@ -543,6 +609,9 @@ async fn a_message_opens_a_ticket_and_a_claim_updates_its_card_in_place() {
     assert!(to_ada.iter().any(|c| c.body.to_string().contains("Replaced the display cable.")), "{to_ada:?}");
     let put = calls.iter().find(|c| c.method == "PUT").expect("the card is updated again");
     insta::assert_json_snapshot!("teams_card_after_resolve", put.body);
+    let logged = logs.text();
+    assert!(logged.contains("connector token obtained"), "{logged}");
+    assert!(!logged.contains(PASSWORD) && !logged.contains("bf-token-0"), "a secret was logged: {logged}");
 }
 
 #[tokio::test]
