@@ -32,6 +32,9 @@ pub struct Config {
     pub vendors: Vec<crate::core::vendor::VendorSpec>,
     /// Monitoring alerts into tickets.
     pub alerts: AlertsConfig,
+    /// Microsoft Teams (`[teams]`); the adapter runs when `app_id` is set.
+    #[serde(default)]
+    pub teams: crate::adapters::teams::TeamsConfig,
 }
 
 /// How monitoring alerts (`POST /api/v1/alerts…`) become tickets.
@@ -134,6 +137,8 @@ pub struct RunbooksConfig {
 pub struct ReportsConfig {
     /// Channel for the weekly post; no post when unset.
     pub channel: Option<String>,
+    /// The chat platform that channel is on: slack, teams, discord, http or console.
+    pub platform: String,
     /// mon, tue, … sun.
     pub weekday: String,
     /// Local time, HH:MM.
@@ -144,7 +149,13 @@ pub struct ReportsConfig {
 
 impl Default for ReportsConfig {
     fn default() -> Self {
-        ReportsConfig { channel: None, weekday: "mon".into(), time: "08:00".into(), timezone: None }
+        ReportsConfig {
+            channel: None,
+            platform: "http".into(),
+            weekday: "mon".into(),
+            time: "08:00".into(),
+            timezone: None,
+        }
     }
 }
 
@@ -178,6 +189,7 @@ impl Default for Config {
             smtp: crate::core::vendor::SmtpConfig::default(),
             vendors: vec![],
             alerts: AlertsConfig::default(),
+            teams: crate::adapters::teams::TeamsConfig::default(),
         }
     }
 }
@@ -304,6 +316,8 @@ warn = [75, 90]
 [reports]
 # Post the weekly summary (last week's KPIs and chart) to this channel; unset = no scheduled post.
 # channel = "it-managers"
+# The chat platform that channel is on: slack, teams, discord, http or console.
+platform = "http"
 weekday = "mon"
 time = "08:00"
 # timezone = "Europe/London"   # default: the top-level timezone
@@ -377,6 +391,19 @@ rule = []
 # category = "network"
 # priority = "P1"
 # runbook = "vpn"
+# Microsoft Teams (README: "Run on Teams"). Runs when app_id is set; the app password (client secret) is read
+# from DESKBOT_TEAMS_APP_PASSWORD, never from this file.
+[teams]
+# app_id = "00000000-0000-0000-0000-000000000000"
+# tenant_id = "00000000-0000-0000-0000-000000000000"
+openid_metadata_url = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+login_url = "https://login.microsoftonline.com"
+# Service URL for proactive messages before Teams has sent anything (afterwards the one Teams uses is kept).
+# service_url = "https://smba.trafficmanager.net/emea/"
+
+# Logical channels (helpdesk, helpdesk-queue, helpdesk-escalations, the reports channel) -> Teams channel ids.
+[teams.channels]
+# helpdesk-queue = "19:abc123@thread.tacv2"
 "#;
 
 /// Keys that look like secrets are refused in the file.
@@ -452,6 +479,7 @@ impl Config {
         self.smtp.validate()?;
         self.vendors()?;
         self.alert_settings()?;
+        self.teams.validate()?;
         for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
                 return Err(format!(
@@ -490,7 +518,18 @@ impl Config {
         let tz_name = r.timezone.as_deref().unwrap_or(&self.timezone);
         let timezone: chrono_tz::Tz =
             tz_name.parse().map_err(|_| format!("key `reports.timezone`: unknown time zone `{tz_name}`"))?;
-        Ok(r.channel.clone().map(|channel| crate::core::desk::ReportSchedule { channel, weekday, time, timezone }))
+        let platform = crate::core::ids::Platform::parse(&r.platform)
+            .filter(|p| *p != crate::core::ids::Platform::Vendor)
+            .ok_or_else(|| {
+                format!("key `reports.platform`: `{}` is not slack, teams, discord, http or console", r.platform)
+            })?;
+        Ok(r.channel.clone().map(|channel| crate::core::desk::ReportSchedule {
+            platform,
+            channel,
+            weekday,
+            time,
+            timezone,
+        }))
     }
 
     /// How long after resolution a reopen starts a new resolution cycle.

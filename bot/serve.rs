@@ -3,6 +3,7 @@
 //! - the HTTP server ([`crate::adapters::http`]): `POST /api/v1/messages`, `GET /healthz`;
 //! - the scheduler: [`Desk::tick`] every second (SLA warnings and breaches, runbook timeouts), then
 //!   [`Desk::learn`] (retraining triage in the background when corrections arrived);
+//! - Microsoft Teams when configured ([`crate::adapters::teams`]): `POST /api/teams/messages` and its outbox worker;
 //! - the vendor worker ([`crate::adapters::vendor`]): case emails and signed webhooks to vendors, retried;
 //! - the outbox worker for HTTP replies, POSTing them to the callback URL (woken after each accepted message,
 //!   and every second for retries).
@@ -43,6 +44,8 @@ pub struct ServeOptions {
     pub callback: Option<CallbackConfig>,
     /// How often the scheduler ticks and the worker looks for retries.
     pub tick: Duration,
+    /// Microsoft Teams, when `[teams] app_id` is set (`POST /api/teams/messages` and its outbox worker).
+    pub teams: Option<crate::adapters::teams::Settings>,
 }
 
 impl ServeOptions {
@@ -61,6 +64,7 @@ impl ServeOptions {
             token: Secret::new(&token),
             callback: CallbackConfig::from_env()?,
             tick: Duration::from_secs(1),
+            teams: None,
         })
     }
 }
@@ -136,13 +140,21 @@ pub async fn serve_on<S: Store + 'static>(
     let vendor_sink = crate::adapters::vendor::VendorSink::new(desk.clone(), Duration::from_secs(30))?;
     let vendors = tokio::spawn(vendor_worker(vendor_sink, clock.clone(), opts.tick, stop_rx.clone()));
 
+    let teams = match opts.teams {
+        Some(t) => Some(crate::adapters::teams::spawn(t, desk.clone(), clock.clone(), opts.tick, stop_rx.clone())?),
+        None => None,
+    };
     let alerts = crate::adapters::alerts::AlertIntake {
         desk: desk.clone(),
         auth: crate::adapters::alerts::AlertAuth::from_env(&opts.token),
         wake: wake.clone(),
     };
     let intake = Intake { desk, token: opts.token, wake };
-    let app = http::router(intake).merge(crate::adapters::alerts::router(alerts));
+    let mut app = http::router(intake).merge(crate::adapters::alerts::router(alerts));
+    if let Some((routes, _)) = &teams {
+        tracing::info!("Teams: POST {}", crate::adapters::teams::PATH);
+        app = app.merge(routes.clone());
+    }
     tracing::info!(%addr, "listening: POST /api/v1/messages, /api/v1/signals, /api/v1/alerts[/alertmanager], GET /healthz");
     let mut server_stop = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -156,6 +168,9 @@ pub async fn serve_on<S: Store + 'static>(
     let _ = scheduler.await;
     let _ = vendors.await;
     if let Some(w) = worker {
+        let _ = w.await;
+    }
+    if let Some((_, w)) = teams {
         let _ = w.await;
     }
     served??;

@@ -12,4 +12,5 @@ mod replay;
 mod replicas;
 mod reports;
 mod runbooks;
+mod teams;
 mod vendor;

@@ -3,4 +3,5 @@
 pub mod alerts;
 pub mod console;
 pub mod http;
+pub mod teams;
 pub mod vendor;

@@ -648,16 +648,19 @@ impl<S: Store> Desk<S> {
         let mut text = if t.alert.is_some() {
             self.alert_card_text(t, now)
         } else {
-            format!(
-                "{} {} · {} · {} · from {}: {} · {}",
+            let mut text = format!(
+                "{} {} · {} · {} · from {}: {}",
                 if unowned_active { "New ticket" } else { "Ticket" },
                 t.number,
                 t.priority,
                 t.category,
                 t.requester.name,
                 quote(&t.title),
-                self.due_phrase(t, now)
-            )
+            );
+            if t.state.is_active() {
+                text.push_str(&format!(" · {}", self.due_phrase(t, now)));
+            }
+            text
         };
         if let Some(o) = &t.owner {
             text.push_str(&format!(" · owner {}", o.name));
@@ -678,6 +681,8 @@ impl<S: Store> Desk<S> {
             if !self.settings.vendors.covering(&t.category).is_empty() {
                 buttons.push(Button::new("Escalate", command::action("escalate", t.number)));
             }
+        } else if t.merged_into.is_none() {
+            buttons.push(Button::new("Reopen", command::action("reopen", t.number)));
         }
         let mut m = Outbound::to_channel(t.origin.platform, &self.settings.queue_channel, text)
             .with_buttons(buttons)

@@ -17,6 +17,8 @@ const SCHEDULE_KEY: &str = "schedule:weekly-report";
 /// When and where the weekly summary is posted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportSchedule {
+    /// The chat platform the channel is on.
+    pub platform: crate::core::ids::Platform,
     pub channel: String,
     pub weekday: Weekday,
     pub time: NaiveTime,
@@ -160,7 +162,7 @@ impl<S: Store> Desk<S> {
         let r = self.report(PeriodKind::Week, last_week).await?;
         let mut next = conv.clone();
         next.deadline = Some(s.next_after(now));
-        let m = Outbound::to_channel(crate::core::ids::Platform::Console, &s.channel, "");
+        let m = Outbound::to_channel(s.platform, &s.channel, "");
         let mut c = Commit {
             dedupe_key: Some(format!("report:week:{}", r.period.start.to_rfc3339())),
             at: Some(now),
