@@ -30,6 +30,8 @@ pub struct Config {
     pub smtp: crate::core::vendor::SmtpConfig,
     /// The vendor directory (`[[vendors]]`).
     pub vendors: Vec<crate::core::vendor::VendorSpec>,
+    /// The Discord adapter (on when `DISCORD_TOKEN` is set).
+    pub discord: crate::adapters::discord::DiscordConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +148,7 @@ impl Default for Config {
             roles: BTreeMap::new(),
             smtp: crate::core::vendor::SmtpConfig::default(),
             vendors: vec![],
+            discord: crate::adapters::discord::DiscordConfig::default(),
         }
     }
 }
@@ -324,6 +327,20 @@ from = "deskbot@localhost"
 # response = "4h"
 # resolution = "5d"
 # chase_every = "1d"
+
+# Discord (on when DISCORD_TOKEN is set; see README "Run on Discord"). Roles: [roles.discord] maps user ids
+# ("123456789012345678" = "technician") and Discord role ids ("role:987654321098765432" = "technician").
+[discord]
+# Logical channels (from [channels] and [reports]) to Discord channel ids; unmapped names are used as ids.
+# channels = { helpdesk = "123456789012345678", helpdesk-queue = "234567890123456789" }
+channels = {}
+# Servers to register /ticket and /helpdesk in at start-up (instant); global registration is slower to show.
+guilds = []
+global_commands = false
+# The application's public key (hex; not a secret): accept interactions at POST /discord/interactions too.
+# public_key = "..."
+# Only one replica holds the gateway: its lease lasts this long without renewal (renewed every third).
+gateway_lease_seconds = 30
 "#;
 
 /// Keys that look like secrets are refused in the file.
@@ -398,6 +415,7 @@ impl Config {
         self.report_schedule()?;
         self.smtp.validate()?;
         self.vendors()?;
+        self.discord.validate()?;
         for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
                 return Err(format!(

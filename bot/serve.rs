@@ -4,6 +4,8 @@
 //! - the scheduler: [`Desk::tick`] every second (SLA warnings and breaches, runbook timeouts), then
 //!   [`Desk::learn`] (retraining triage in the background when corrections arrived);
 //! - the vendor worker ([`crate::adapters::vendor`]): case emails and signed webhooks to vendors, retried;
+//! - with `DISCORD_TOKEN` set, the Discord gateway (one replica at a time), its outbox worker and, with
+//!   `[discord] public_key`, `POST /discord/interactions` ([`crate::adapters::discord`]);
 //! - the outbox worker for HTTP replies, POSTing them to the callback URL (woken after each accepted message,
 //!   and every second for retries).
 //!
@@ -43,6 +45,8 @@ pub struct ServeOptions {
     pub callback: Option<CallbackConfig>,
     /// How often the scheduler ticks and the worker looks for retries.
     pub tick: Duration,
+    /// The Discord adapter, when `DISCORD_TOKEN` is set.
+    pub discord: Option<crate::adapters::discord::gateway::Setup>,
 }
 
 impl ServeOptions {
@@ -61,6 +65,7 @@ impl ServeOptions {
             token: Secret::new(&token),
             callback: CallbackConfig::from_env()?,
             tick: Duration::from_secs(1),
+            discord: None,
         })
     }
 }
@@ -136,8 +141,20 @@ pub async fn serve_on<S: Store + 'static>(
     let vendor_sink = crate::adapters::vendor::VendorSink::new(desk.clone(), Duration::from_secs(30))?;
     let vendors = tokio::spawn(vendor_worker(vendor_sink, clock.clone(), opts.tick, stop_rx.clone()));
 
+    let (discord_routes, discord_tasks) = match opts.discord.clone() {
+        Some(setup) => {
+            use crate::adapters::discord::gateway;
+            let (d, tasks) = gateway::start(desk.clone(), clock.clone(), setup, opts.tick, stop_rx.clone());
+            (gateway::endpoint(&d), tasks)
+        }
+        None => (None, vec![]),
+    };
+
     let intake = Intake { desk, token: opts.token, wake };
-    let app = http::router(intake);
+    let mut app = http::router(intake);
+    if let Some(routes) = discord_routes {
+        app = app.merge(routes);
+    }
     tracing::info!(%addr, "listening: POST /api/v1/messages, GET /healthz");
     let mut server_stop = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -150,6 +167,9 @@ pub async fn serve_on<S: Store + 'static>(
     let served = server.await;
     let _ = scheduler.await;
     let _ = vendors.await;
+    for t in discord_tasks {
+        let _ = t.await;
+    }
     if let Some(w) = worker {
         let _ = w.await;
     }

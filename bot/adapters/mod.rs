@@ -1,5 +1,6 @@
 //! Chat adapters. Each only translates between its platform and the core's envelopes and outbound messages.
 
 pub mod console;
+pub mod discord;
 pub mod http;
 pub mod vendor;
