@@ -95,7 +95,10 @@ pub const TICKET: &[Sub] = &[
     sub(
         "queue",
         "Open tickets, most urgent first",
-        &[text("category", false, "Only this category"), opt("unowned", Kind::Flag("--unowned"), false, "Only unowned")],
+        &[
+            text("category", false, "Only this category"),
+            opt("unowned", Kind::Flag("--unowned"), false, "Only unowned"),
+        ],
     ),
     sub("mine", "Tickets you own or raised", &[]),
     sub("find", "Search tickets", &[text("text", true, "Words to look for")]),
@@ -110,8 +113,18 @@ pub const TICKET: &[Sub] = &[
     sub("check", "Tick a checklist item", &[T, text("item", true, "Item number or id")]),
     sub("approve", "Approve a request waiting for approval", &[T]),
     sub("decline", "Decline a request waiting for approval", &[T, text("reason", false, "Why")]),
-    vendor("ref", "vendor-ref", "Record the vendor's case reference", &[T, text("reference", true, "Their reference"), VENDOR]),
-    vendor("update", "vendor-update", "Record what the vendor said", &[T, text("text", true, "What they said"), VENDOR]),
+    vendor(
+        "ref",
+        "vendor-ref",
+        "Record the vendor's case reference",
+        &[T, text("reference", true, "Their reference"), VENDOR],
+    ),
+    vendor(
+        "update",
+        "vendor-update",
+        "Record what the vendor said",
+        &[T, text("text", true, "What they said"), VENDOR],
+    ),
     vendor("close", "vendor-close", "End the vendor case", &[T, VENDOR]),
     vendor("chase", "chase", "Send the vendor a follow-up", &[T, VENDOR]),
     vendor("snooze", "snooze", "Hold vendor follow-ups back a business day", &[T, VENDOR]),

@@ -20,11 +20,11 @@ use crate::core::ids::{Platform, TicketNo};
 use crate::core::message::{Audience, ButtonStyle, MessageKind, Outbound};
 use crate::outbox::{Deliver, Failure};
 use crate::store::{OutboxItem, Store};
-use serenity::builder::Builder as _;
 use serenity::all::{
     ButtonStyle as DButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions, CreateAttachment, CreateButton,
     CreateEmbed, CreateInteractionResponseFollowup, CreateMessage, EditMessage, Http, HttpError, MessageId, UserId,
 };
+use serenity::builder::Builder as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,7 +53,8 @@ enum Error {
 impl From<serenity::Error> for Error {
     fn from(e: serenity::Error) -> Self {
         if let serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) = &e {
-            let what = format!("Discord {} {}: {} (code {})", r.status_code.as_u16(), r.url, r.error.message, r.error.code);
+            let what =
+                format!("Discord {} {}: {} (code {})", r.status_code.as_u16(), r.url, r.error.message, r.error.code);
             return match r.status_code.as_u16() {
                 429 => Error::Retry(Failure::rate_limited(what, RATE_LIMIT_WAIT)),
                 400 | 403 | 404 => Error::Permanent(what),
@@ -237,7 +238,11 @@ impl<S: Store> DiscordSink<S> {
         };
         let name = safe_text(&title.replace('\n', " "), 100);
         let body = serde_json::json!({ "name": name, "auto_archive_duration": 10080 });
-        let thread = match self.http.create_thread_from_message(ChannelId::new(channel), MessageId::new(message), &body, None).await {
+        let thread = match self
+            .http
+            .create_thread_from_message(ChannelId::new(channel), MessageId::new(message), &body, None)
+            .await
+        {
             Ok(t) => t.id,
             // Another replica (or a person) started it already: a thread started from a message has its id.
             Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(r))) if r.error.code == THREAD_EXISTS => {
@@ -248,7 +253,9 @@ impl<S: Store> DiscordSink<S> {
         let now = self.desk.now();
         store.put_platform_ref(Platform::Discord, &key, &thread.to_string(), now).await?;
         let logical = self.config.logical(channel);
-        store.put_platform_ref(Platform::Discord, &keys::parent(thread.get()), &format!("{logical}\n{starter}"), now).await?;
+        store
+            .put_platform_ref(Platform::Discord, &keys::parent(thread.get()), &format!("{logical}\n{starter}"), now)
+            .await?;
         Ok(thread)
     }
 

@@ -74,11 +74,7 @@ pub fn router<S: Store + 'static>(discord: Arc<Discord<S>>, verifier: Verifier) 
         .with_state(Arc::new(Endpoint { discord, verifier }))
 }
 
-async fn receive<S: Store + 'static>(
-    State(ep): State<Arc<Endpoint<S>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn receive<S: Store + 'static>(State(ep): State<Arc<Endpoint<S>>>, headers: HeaderMap, body: Bytes) -> Response {
     let now = ep.discord.desk.now().timestamp();
     if let Err(why) = check(&ep.verifier, &headers, &body, now) {
         tracing::debug!(?why, "Discord interaction refused");

@@ -15,11 +15,11 @@ use super::{Discord, DiscordConfig, DiscordSink, Roles};
 use crate::core::clock::Clock;
 use crate::core::desk::Desk;
 use crate::store::{Store, StoreError};
-use serenity::builder::Builder as _;
 use serenity::all::{
     ApplicationId, Client, Command, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction,
     Message, Ready,
 };
+use serenity::builder::Builder as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

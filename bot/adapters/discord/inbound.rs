@@ -128,7 +128,9 @@ impl<S: Store> Discord<S> {
     /// A message from the gateway. Bots (including deskbot itself), system messages and messages outside the
     /// helpdesk channels, ticket threads and DMs (unless deskbot is mentioned) are ignored: `Ok(None)`.
     pub async fn on_message(&self, msg: &Message) -> Result<Option<Handled>, DeskError> {
-        if msg.author.bot || msg.webhook_id.is_some() || !matches!(msg.kind, MessageType::Regular | MessageType::InlineReply)
+        if msg.author.bot
+            || msg.webhook_id.is_some()
+            || !matches!(msg.kind, MessageType::Regular | MessageType::InlineReply)
         {
             return Ok(None);
         }
@@ -174,7 +176,12 @@ impl<S: Store> Discord<S> {
                 (c.id, &c.token, c.channel_id, c.guild_id.is_none(), &c.user, c.member.as_ref())
             }
             Interaction::Modal(c) => (c.id, &c.token, c.channel_id, c.guild_id.is_none(), &c.user, c.member.as_ref()),
-            _ => return Ok(Answer { response: ephemeral("deskbot does not handle this kind of interaction"), work: None }),
+            _ => {
+                return Ok(Answer {
+                    response: ephemeral("deskbot does not handle this kind of interaction"),
+                    work: None,
+                });
+            }
         };
         let user = member.map(|m| &m.user).unwrap_or(user);
         let actor = Self::actor(user, member.and_then(|m| m.nick.as_deref()));
@@ -224,8 +231,7 @@ impl<S: Store> Discord<S> {
             _ => CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true)),
         };
         let place = self.place(channel.get(), dm, keys::interaction_message(&id.to_string())).await?;
-        let envelope =
-            Envelope { dedupe_key: format!("discord:{id}"), actor, place, mentioned: false, body };
+        let envelope = Envelope { dedupe_key: format!("discord:{id}"), actor, place, mentioned: false, body };
         Ok(Answer {
             response,
             work: Some(Work { envelope, interaction_id: id.to_string(), token: token.clone(), member_roles }),
@@ -296,7 +302,9 @@ impl<S: Store> Discord<S> {
         for t in tickets
             .iter()
             .filter(|t| {
-                typed.is_empty() || t.number.0.to_string().starts_with(&typed) || t.title.to_lowercase().contains(&typed)
+                typed.is_empty()
+                    || t.number.0.to_string().starts_with(&typed)
+                    || t.title.to_lowercase().contains(&typed)
             })
             .take(25)
         {
@@ -335,18 +343,20 @@ pub fn modal_for(action: &str) -> Option<CreateModal> {
     let n = TicketNo::parse(n)?;
     let vendor = parts.next();
     let input = |id: &str, label: &str, style: InputTextStyle, required: bool| {
-        CreateActionRow::InputText(
-            CreateInputText::new(style, label, id).required(required).max_length(if required { 4000 } else { 1000 }),
-        )
+        CreateActionRow::InputText(CreateInputText::new(style, label, id).required(required).max_length(if required {
+            4000
+        } else {
+            1000
+        }))
     };
     let (title, rows) = match (verb, vendor) {
-        ("reply", None) => (
-            format!("Reply on {n}"),
-            vec![input("text", "Reply to the requester", InputTextStyle::Paragraph, true)],
-        ),
-        ("note", None) => {
-            (format!("Internal note on {n}"), vec![input("text", "Note (not shown to the requester)", InputTextStyle::Paragraph, true)])
+        ("reply", None) => {
+            (format!("Reply on {n}"), vec![input("text", "Reply to the requester", InputTextStyle::Paragraph, true)])
         }
+        ("note", None) => (
+            format!("Internal note on {n}"),
+            vec![input("text", "Note (not shown to the requester)", InputTextStyle::Paragraph, true)],
+        ),
         ("resolve", None) => (
             format!("Resolve {n}"),
             vec![input("note", "What fixed it (shown to the requester)", InputTextStyle::Paragraph, false)],
