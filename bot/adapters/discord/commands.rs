@@ -275,12 +275,16 @@ mod tests {
     fn every_verb_is_one_the_core_parses() {
         for s in TICKET {
             let mut args = vec![s.verb.to_string()];
+            let mut number = 3;
             for o in s.opts.iter().filter(|o| o.required) {
                 if let Some(p) = o.prefix {
                     args.push(p.into());
                 }
                 args.push(match o.kind {
-                    Kind::Ticket => "4".into(),
+                    Kind::Ticket => {
+                        number += 1;
+                        number.to_string()
+                    }
                     Kind::Choice(v) => v[0].into(),
                     Kind::User => "123".into(),
                     _ => "word".into(),

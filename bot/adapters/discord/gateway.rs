@@ -137,7 +137,8 @@ impl<S: Store + 'static> EventHandler for Handler<S> {
     async fn ready(&self, ctx: Context, ready: Ready) {
         self.discord.set_bot_user(ready.user.id.get());
         ctx.http.set_application_id(ready.application.id);
-        tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to the Discord gateway");
+        let invite = super::invite_url(ready.application.id.get());
+        tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), %invite, "connected to the Discord gateway");
         if let Err(e) = register_commands(&ctx.http, &self.config).await {
             tracing::error!(error = %e, "registering Discord slash commands failed");
         }

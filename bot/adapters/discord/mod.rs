@@ -29,6 +29,19 @@ pub const TOKEN_VAR: &str = "DISCORD_TOKEN";
 /// Environment variable with the application id (optional).
 pub const APPLICATION_ID_VAR: &str = "DISCORD_APPLICATION_ID";
 
+/// The bot's permissions, and nothing more: View Channels, Send Messages, Send Messages in Threads, Create Public
+/// Threads, Embed Links (ticket cards), Attach Files (report charts), Read Message History (threads from
+/// messages). 1024 + 2048 + 274877906944 + 34359738368 + 16384 + 32768 + 65536.
+pub const INVITE_PERMISSIONS: u64 = 309_237_763_072;
+
+/// The OAuth2 URL that adds the bot to a server with [`INVITE_PERMISSIONS`] and the `bot` and
+/// `applications.commands` scopes.
+pub fn invite_url(application_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&permissions={INVITE_PERMISSIONS}&scope=bot+applications.commands"
+    )
+}
+
 /// `[discord]` in deskbot.toml.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -147,6 +160,21 @@ mod tests {
         assert_eq!(safe_text("hi @everyone and @here", 2000), "hi @\u{200B}everyone and @\u{200B}here");
         assert_eq!(safe_text("abcdef", 4), "abc…");
         assert_eq!(safe_text("<@123> hi", 2000), "<@123> hi");
+    }
+
+    #[test]
+    fn invite_asks_for_exactly_the_permissions_used() {
+        use serenity::all::Permissions as P;
+        let wanted = P::VIEW_CHANNEL
+            | P::SEND_MESSAGES
+            | P::SEND_MESSAGES_IN_THREADS
+            | P::CREATE_PUBLIC_THREADS
+            | P::EMBED_LINKS
+            | P::ATTACH_FILES
+            | P::READ_MESSAGE_HISTORY;
+        assert_eq!(wanted.bits(), INVITE_PERMISSIONS);
+        let readme = include_str!("../../../README.md");
+        assert!(readme.contains(&invite_url(123).replace("123", "APPLICATION_ID")), "README shows the invite URL");
     }
 
     #[test]
