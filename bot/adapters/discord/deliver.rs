@@ -1,8 +1,9 @@
 //! Outbound: delivers the outbox's Discord messages with serenity's [`Http`] client.
 //!
 //! - A message answering an interaction (its place carries `ix:<id>`) is a follow-up on that interaction while
-//!   its token is fresh (ephemeral for [`MessageKind::Ephemeral`]); afterwards it falls back to the channel, or to
-//!   a DM for an ephemeral notice.
+//!   its token is fresh (ephemeral for [`MessageKind::Ephemeral`]); afterwards it falls back to the channel.
+//! - An ephemeral notice that cannot be a follow-up (a refusal of a chat message, an expired interaction) goes to
+//!   the person's DMs: Discord shows ephemeral messages only as interaction answers.
 //! - A message in a ticket's thread goes to the Discord thread started from the requester's message; deskbot
 //!   creates it the first time (named after the ticket) and remembers it in `platform_refs`.
 //! - A ticket card ([`MessageKind::Card`] with a ticket) is posted once per channel and edited in place after.
@@ -129,7 +130,7 @@ impl<S: Store> DiscordSink<S> {
         {
             return self.follow_up(&token, m).await;
         }
-        let channel = self.target(m, ix.is_some()).await?;
+        let channel = self.target(m).await?;
         match (m.kind, m.ticket) {
             (MessageKind::Card, Some(n)) => self.card(channel, n, m).await,
             _ => {
@@ -173,15 +174,15 @@ impl<S: Store> DiscordSink<S> {
         Ok(())
     }
 
-    /// The channel (or thread, or DM) a message goes to. `was_interaction`: the place named an interaction whose
-    /// token is gone, so the answer goes to the channel (or, for an ephemeral notice, to the person's DMs).
-    async fn target(&self, m: &Outbound, was_interaction: bool) -> Result<ChannelId, Error> {
+    /// The channel (or thread, or DM) a message goes to, when it is not a follow-up on a live interaction.
+    async fn target(&self, m: &Outbound) -> Result<ChannelId, Error> {
         let to_user = match &m.to {
             Audience::User { user } if user.platform == Platform::Discord => Some(user),
             _ => None,
         };
+        // Only interactions can answer ephemerally; any other notice for one person's eyes goes to their DMs.
         if let Some(user) = to_user
-            && (m.place.dm || (was_interaction && m.kind == MessageKind::Ephemeral))
+            && (m.place.dm || m.kind == MessageKind::Ephemeral)
         {
             return self.dm_channel(&user.id).await;
         }

@@ -194,7 +194,16 @@ impl<S: Store> Discord<S> {
                 return Ok(Answer { response: self.autocomplete(&actor, &typed).await?, work: None });
             }
             Interaction::Command(c) => match super::commands::to_args(&c.data) {
-                Ok((name, args)) => Body::Command { name, args },
+                Ok((name, args)) => {
+                    // People named in user options (`/ticket assign … to:@sam`) come with their roles: the core
+                    // checks that an assignee is a technician.
+                    for (id, m) in &c.data.resolved.members {
+                        let roles: Vec<String> = m.roles.iter().map(|r| r.to_string()).collect();
+                        let u = UserRef::new(Platform::Discord, id.to_string(), id.to_string());
+                        self.apply_roles(&u, &roles);
+                    }
+                    Body::Command { name, args }
+                }
                 Err(e) => return Ok(Answer { response: ephemeral(&e), work: None }),
             },
             Interaction::Component(c) => {
