@@ -713,3 +713,81 @@ async fn assign_takes_the_technician_role_of_the_member_named_in_the_command() {
     rig.interact(assign("7004", &[TECH_ROLE])).await;
     assert_eq!(rig.ticket(1).await.owner.map(|o| o.id), Some("7004".to_string()));
 }
+
+/// A gateway connection that records when it runs.
+#[derive(Default)]
+struct FakeGateway {
+    connects: AtomicU64,
+    live: std::sync::atomic::AtomicBool,
+    changed: tokio::sync::Notify,
+}
+
+/// The connection handed to the lease loop; the test keeps the other handle.
+struct FakeConn(Arc<FakeGateway>);
+
+impl deskbot::adapters::discord::gateway::Connection for FakeConn {
+    async fn run(&self, mut disconnect: tokio::sync::watch::Receiver<bool>) {
+        let g = &self.0;
+        g.connects.fetch_add(1, Ordering::SeqCst);
+        g.live.store(true, Ordering::SeqCst);
+        g.changed.notify_one();
+        let _ = disconnect.wait_for(|d| *d).await;
+        g.live.store(false, Ordering::SeqCst);
+        g.changed.notify_one();
+    }
+}
+
+impl FakeGateway {
+    /// Waits (event-driven; the timeout only turns a hang into a failure) until `f` holds.
+    async fn until(&self, what: &str, f: impl Fn(&FakeGateway) -> bool) {
+        let wait = async {
+            while !f(self) {
+                self.changed.notified().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(30), wait).await.unwrap_or_else(|_| panic!("{what}"));
+    }
+}
+
+#[tokio::test]
+async fn the_gateway_disconnects_when_its_lease_is_lost_and_releases_it_on_shutdown() {
+    use deskbot::adapters::discord::gateway::{LEASE_NAME, hold};
+    let (store, _dir) = common::sqlite().await;
+    let store = Arc::new(store);
+    let clock = common::clock();
+    let ttl = chrono::Duration::seconds(30);
+    let gw = Arc::new(FakeGateway::default());
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let task = {
+        let (store, clock, gw) = (store.clone(), clock.clone(), gw.clone());
+        tokio::spawn(async move {
+            let lease = GatewayLease { store: store.as_ref(), holder: "a".into(), ttl };
+            hold(&lease, &FakeConn(gw), clock.as_ref(), std::time::Duration::from_millis(5), stop).await
+        })
+    };
+    gw.until("a connects", |g| g.live.load(Ordering::SeqCst)).await;
+    let b = GatewayLease { store: store.as_ref(), holder: "b".into(), ttl };
+    let now = clock.now();
+    assert!(!b.acquire(now).await.unwrap(), "a holds the gateway");
+
+    // The lease is taken from under a (as if a's renewals had stalled past expiry): a must disconnect.
+    // (a renews every 5 ms and may slip in between; b simply tries again.)
+    loop {
+        store.release_lease(LEASE_NAME, "a").await.unwrap();
+        if b.acquire(now).await.unwrap() {
+            break;
+        }
+    }
+    gw.until("a disconnects after a failed renewal", |g| !g.live.load(Ordering::SeqCst)).await;
+    assert_eq!(gw.connects.load(Ordering::SeqCst), 1, "a does not reconnect while b holds the lease");
+
+    // b shuts down cleanly: a takes over and connects again.
+    b.release().await.unwrap();
+    gw.until("a reconnects", |g| g.connects.load(Ordering::SeqCst) == 2 && g.live.load(Ordering::SeqCst)).await;
+
+    // a shuts down: disconnected, and the lease is free at once.
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+    assert!(!gw.live.load(Ordering::SeqCst));
+    assert!(b.acquire(clock.now()).await.unwrap(), "released on shutdown");
+}

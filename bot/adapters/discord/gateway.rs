@@ -20,6 +20,7 @@ use serenity::all::{
     Message, Ready,
 };
 use serenity::builder::Builder as _;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -177,74 +178,104 @@ impl<S: Store + 'static> EventHandler for Handler<S> {
     }
 }
 
+/// A gateway connection that can be run and told to disconnect: serenity's client, or a fake in tests.
+pub trait Connection: Send + Sync + 'static {
+    /// Connects and runs until the connection ends by itself or `disconnect` turns true (then it must return
+    /// promptly, with the shard stopped).
+    fn run(&self, disconnect: watch::Receiver<bool>) -> impl Future<Output = ()> + Send;
+}
+
+/// The real gateway: a serenity client with deskbot's event handler.
+pub struct Serenity<S> {
+    pub discord: Arc<Discord<S>>,
+    pub setup: Setup,
+}
+
+impl<S: Store + 'static> Connection for Serenity<S> {
+    async fn run(&self, mut disconnect: watch::Receiver<bool>) {
+        let handler = Handler { discord: self.discord.clone(), config: self.setup.config.clone() };
+        let mut client = match Client::builder(&*self.setup.token, intents()).event_handler(handler).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build the Discord client");
+                return;
+            }
+        };
+        let shards = client.shard_manager.clone();
+        let mut running = tokio::spawn(async move { client.start().await });
+        tokio::select! {
+            ended = &mut running => match ended {
+                Ok(Ok(())) => tracing::warn!("the Discord gateway connection ended"),
+                Ok(Err(e)) => tracing::error!(error = %e, "the Discord gateway failed"),
+                Err(e) => tracing::error!(error = %e, "the Discord gateway task failed"),
+            },
+            _ = stopped(&mut disconnect) => {}
+        }
+        shards.shutdown_all().await;
+        running.abort();
+    }
+}
+
 /// Holds the gateway while this replica has the lease; returns when `stop` turns true (releasing the lease).
 pub async fn run_gateway<S: Store + 'static>(
     discord: Arc<Discord<S>>,
     setup: Setup,
     clock: Arc<dyn Clock>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let holder = holder_id();
     let ttl = chrono::Duration::seconds(setup.config.gateway_lease_seconds as i64);
     let every = Duration::from_secs((setup.config.gateway_lease_seconds / 3).max(1));
+    let desk = discord.desk.clone();
+    let lease = GatewayLease { store: desk.store(), holder: holder_id(), ttl };
+    hold(&lease, &Serenity { discord, setup }, clock.as_ref(), every, stop).await
+}
+
+/// The lease loop: take the lease (retrying every `every`), run the connection while renewals succeed, disconnect
+/// the moment one fails (another replica may be connecting), reconnect after a connection ends; on `stop`,
+/// disconnect and release the lease so another replica can take over at once.
+pub async fn hold<S: Store, C: Connection>(
+    lease: &GatewayLease<'_, S>,
+    connection: &C,
+    clock: &dyn Clock,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        let lease = GatewayLease { store: discord.desk.store(), holder: holder.clone(), ttl };
-        match lease.acquire(clock.now()).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::debug!("another replica holds the Discord gateway");
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => continue,
-                    _ = stopped(&mut stop) => return,
-                }
-            }
+        let held = match lease.acquire(clock.now()).await {
+            Ok(held) => held,
             Err(e) => {
                 tracing::error!(error = %e, "cannot take the Discord gateway lease");
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => continue,
-                    _ = stopped(&mut stop) => return,
-                }
-            }
-        }
-        tracing::info!(%holder, "holding the Discord gateway lease; connecting");
-        let handler = Handler { discord: discord.clone(), config: setup.config.clone() };
-        let mut client = match Client::builder(&*setup.token, intents()).event_handler(handler).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot build the Discord client");
-                let _ = lease.release().await;
-                tokio::select! {
-                    _ = tokio::time::sleep(every * 3) => continue,
-                    _ = stopped(&mut stop) => return,
-                }
+                false
             }
         };
-        let shards = client.shard_manager.clone();
-        let mut running = tokio::spawn(async move { client.start().await });
+        if !held {
+            tracing::debug!("another replica holds the Discord gateway");
+            tokio::select! {
+                _ = tokio::time::sleep(every) => continue,
+                _ = stopped(&mut stop) => return,
+            }
+        }
+        tracing::info!(holder = %lease.holder, "holding the Discord gateway lease; connecting");
+        let (disconnect, disconnected) = watch::channel(false);
+        let run = connection.run(disconnected);
+        tokio::pin!(run);
         let stopping = loop {
             tokio::select! {
                 _ = tokio::time::sleep(every) => {
-                    match lease.acquire(clock.now()).await {
-                        Ok(true) => {}
-                        Ok(false) | Err(_) => {
-                            tracing::warn!("lost the Discord gateway lease; disconnecting");
-                            break false;
-                        }
+                    if !matches!(lease.acquire(clock.now()).await, Ok(true)) {
+                        tracing::warn!("lost the Discord gateway lease; disconnecting");
+                        break false;
                     }
                 }
-                ended = &mut running => {
-                    match ended {
-                        Ok(Ok(())) => tracing::warn!("the Discord gateway connection ended; reconnecting"),
-                        Ok(Err(e)) => tracing::error!(error = %e, "the Discord gateway failed; reconnecting"),
-                        Err(e) => tracing::error!(error = %e, "the Discord gateway task failed; reconnecting"),
-                    }
+                _ = &mut run => {
+                    tracing::warn!("the Discord gateway connection ended; reconnecting");
                     break false;
                 }
                 _ = stopped(&mut stop) => break true,
             }
         };
-        shards.shutdown_all().await;
-        running.abort();
+        let _ = disconnect.send(true);
+        run.await;
         if stopping || *stop.borrow() {
             if let Err(e) = lease.release().await {
                 tracing::warn!(error = %e, "could not release the Discord gateway lease; it expires by itself");
