@@ -791,3 +791,33 @@ async fn the_gateway_disconnects_when_its_lease_is_lost_and_releases_it_on_shutd
     assert!(!gw.live.load(Ordering::SeqCst));
     assert!(b.acquire(clock.now()).await.unwrap(), "released on shutdown");
 }
+
+#[tokio::test]
+async fn long_answers_are_split_and_a_follow_up_before_the_answer_is_retried() {
+    use deskbot::outbox::Deliver;
+    let rig = Rig::new().await;
+    let long = "All tickets this week, one per line.\n".repeat(120); // about 4400 characters
+    let mut m = Outbound::to_channel(Platform::Discord, "helpdesk", long.clone());
+    m.buttons = vec![deskbot::core::message::Button::new("Show", "ticket:show:1")];
+    rig.sink.deliver(&item(1, m)).await.unwrap();
+    let calls = rig.fake.take();
+    assert_eq!(calls.len(), 3, "three messages of at most 2000 characters");
+    assert!(calls.iter().all(|c| c.body["content"].as_str().unwrap().chars().count() <= 2000));
+    assert!(calls[..2].iter().all(|c| c.body["components"].as_array().is_none_or(|a| a.is_empty())));
+    assert_eq!(calls[2].body["components"][0]["components"][0]["custom_id"], "ticket:show:1", "buttons come last");
+
+    // Discord has not seen the interaction's answer yet: "unknown webhook" is retried, not dropped.
+    let now = rig.desk.now();
+    rig.desk
+        .store()
+        .put_platform_ref(Platform::Discord, "ix:78", &format!("{}:tok-78", now.timestamp()), now)
+        .await
+        .unwrap();
+    let place = Place { channel: "helpdesk".into(), thread: None, message: Some("ix:78".into()), dm: false };
+    let sam = UserRef::new(Platform::Discord, SAM, "Sam");
+    rig.fake.script.lock().unwrap().push_back((404, json!({"message": "Unknown Webhook", "code": 10015})));
+    let f = rig.sink.deliver(&item(2, Outbound::to_user(&sam, &place, "done"))).await.unwrap_err();
+    assert!(f.error.contains("404"), "{f}");
+    rig.sink.deliver(&item(2, Outbound::to_user(&sam, &place, "done"))).await.unwrap();
+    assert_eq!(rig.fake.take().len(), 2);
+}

@@ -73,9 +73,51 @@ impl From<crate::store::StoreError> for Error {
     }
 }
 
+/// A follow-up can reach Discord before the interaction's own answer (the HTTP endpoint answers after handing the
+/// work over): "unknown webhook" then means "not yet", so it is retried (the token's age ends the retries).
+fn follow_up_error(e: serenity::Error) -> Error {
+    let not_yet =
+        matches!(&e, serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 404);
+    match Error::from(e) {
+        Error::Permanent(why) if not_yet => Error::Retry(Failure::from(why)),
+        other => other,
+    }
+}
+
+/// Splits text into messages of at most `max` characters, at line ends where possible.
+pub fn split_text(text: &str, max: usize) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    for line in text.split_inclusive('\n') {
+        let mut line = line;
+        loop {
+            let cur = parts.last_mut().expect("never empty");
+            let room = max - cur.chars().count();
+            if line.chars().count() <= room {
+                cur.push_str(line);
+                break;
+            }
+            if !cur.is_empty() {
+                parts.push(String::new());
+                continue;
+            }
+            let cut = line.char_indices().nth(max).map(|(i, _)| i).unwrap_or(line.len());
+            cur.push_str(&line[..cut]);
+            line = &line[cut..];
+            parts.push(String::new());
+        }
+    }
+    let mut parts: Vec<String> =
+        parts.into_iter().map(|p| p.trim_end().to_string()).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        parts.push(String::new());
+    }
+    parts
+}
+
 /// A message's parts in Discord's terms.
 struct Rendered {
-    content: String,
+    /// The text, in one or more messages of at most 2000 characters.
+    parts: Vec<String>,
     embed: Option<CreateEmbed>,
     rows: Vec<CreateActionRow>,
     files: Vec<CreateAttachment>,
@@ -101,12 +143,12 @@ fn render(m: &Outbound) -> Rendered {
     let files = m.image.iter().map(|i| CreateAttachment::bytes(i.png.clone(), i.name.clone())).collect();
     match (m.kind, m.ticket) {
         (MessageKind::Card, Some(n)) => Rendered {
-            content: String::new(),
+            parts: vec![String::new()],
             embed: Some(CreateEmbed::new().title(format!("Ticket {n}")).description(safe_text(&m.text, 4096))),
             rows,
             files,
         },
-        _ => Rendered { content: safe_text(&m.text, 2000), embed: None, rows, files },
+        _ => Rendered { parts: split_text(&safe_text(&m.text, 20_000), 2000), embed: None, rows, files },
     }
 }
 
@@ -120,7 +162,6 @@ impl<S: Store> DiscordSink<S> {
     }
 
     async fn send(&self, m: &Outbound) -> Result<(), Error> {
-        let store = self.desk.store();
         let ix = [m.place.message.as_deref(), m.place.thread.as_deref()]
             .into_iter()
             .flatten()
@@ -135,13 +176,18 @@ impl<S: Store> DiscordSink<S> {
             (MessageKind::Card, Some(n)) => self.card(channel, n, m).await,
             _ => {
                 let r = render(m);
+                // Text over Discord's 2000 characters goes in several messages; the last carries buttons and files.
+                let (last, before) = r.parts.split_last().expect("at least one part");
+                for part in before {
+                    let b = CreateMessage::new().allowed_mentions(no_mentions()).content(part);
+                    channel.send_message(&self.http, b).await?;
+                }
                 let mut b = CreateMessage::new().allowed_mentions(no_mentions()).components(r.rows).files(r.files);
-                b = b.content(r.content);
+                b = b.content(last);
                 if let Some(e) = r.embed {
                     b = b.embed(e);
                 }
                 channel.send_message(&self.http, b).await?;
-                let _ = store;
                 Ok(())
             }
         }
@@ -159,18 +205,20 @@ impl<S: Store> DiscordSink<S> {
 
     async fn follow_up(&self, token: &str, m: &Outbound) -> Result<(), Error> {
         let r = render(m);
-        let mut b = CreateInteractionResponseFollowup::new()
-            .allowed_mentions(no_mentions())
-            .ephemeral(m.kind == MessageKind::Ephemeral)
-            .components(r.rows)
-            .files(r.files);
-        if !r.content.is_empty() {
-            b = b.content(r.content);
+        let ephemeral = m.kind == MessageKind::Ephemeral;
+        let (last, before) = r.parts.split_last().expect("at least one part");
+        let followup = || CreateInteractionResponseFollowup::new().allowed_mentions(no_mentions()).ephemeral(ephemeral);
+        for part in before {
+            followup().content(part).execute(&self.http, (None, token)).await.map_err(follow_up_error)?;
+        }
+        let mut b = followup().components(r.rows).files(r.files);
+        if !last.is_empty() {
+            b = b.content(last);
         }
         if let Some(e) = r.embed {
             b = b.embed(e);
         }
-        b.execute(&self.http, (None, token)).await?;
+        b.execute(&self.http, (None, token)).await.map_err(follow_up_error)?;
         Ok(())
     }
 
@@ -268,7 +316,7 @@ impl<S: Store> DiscordSink<S> {
             && let Ok(id) = id.parse::<u64>()
         {
             let r = render(m);
-            let mut b = EditMessage::new().allowed_mentions(no_mentions()).components(r.rows).content(r.content);
+            let mut b = EditMessage::new().allowed_mentions(no_mentions()).components(r.rows).content("");
             if let Some(e) = r.embed {
                 b = b.embed(e);
             }
@@ -288,6 +336,23 @@ impl<S: Store> DiscordSink<S> {
         let posted = channel.send_message(&self.http, b).await?;
         store.put_platform_ref(Platform::Discord, &key, &posted.id.to_string(), self.desk.now()).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_split_at_line_ends_within_the_limit() {
+        assert_eq!(split_text("", 10), [""]);
+        assert_eq!(split_text("short", 10), ["short"]);
+        assert_eq!(split_text("aaaa\nbbbb\ncccc\n", 10), ["aaaa\nbbbb", "cccc"]);
+        assert_eq!(split_text("abcdefghijklmnopqrstuvwxy", 10), ["abcdefghij", "klmnopqrst", "uvwxy"]);
+        let report = "line of text\n".repeat(400);
+        let parts = split_text(&report, 2000);
+        assert!(parts.iter().all(|p| p.chars().count() <= 2000));
+        assert_eq!(parts.concat().replace('\n', ""), report.replace('\n', ""));
     }
 }
 
