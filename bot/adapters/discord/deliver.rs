@@ -339,23 +339,6 @@ impl<S: Store> DiscordSink<S> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_text_is_split_at_line_ends_within_the_limit() {
-        assert_eq!(split_text("", 10), [""]);
-        assert_eq!(split_text("short", 10), ["short"]);
-        assert_eq!(split_text("aaaa\nbbbb\ncccc\n", 10), ["aaaa\nbbbb", "cccc"]);
-        assert_eq!(split_text("abcdefghijklmnopqrstuvwxy", 10), ["abcdefghij", "klmnopqrst", "uvwxy"]);
-        let report = "line of text\n".repeat(400);
-        let parts = split_text(&report, 2000);
-        assert!(parts.iter().all(|p| p.chars().count() <= 2000));
-        assert_eq!(parts.concat().replace('\n', ""), report.replace('\n', ""));
-    }
-}
-
 impl<S: Store> Deliver for DiscordSink<S> {
     async fn deliver(&self, item: &OutboxItem) -> Result<(), Failure> {
         match self.send(&item.message).await {
@@ -381,4 +364,21 @@ pub async fn deliver_due<S: Store>(
         lease: crate::outbox::LEASE,
     };
     crate::outbox::drain(sink.desk.store(), sink, clock, worker).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_split_at_line_ends_within_the_limit() {
+        assert_eq!(split_text("", 10), [""]);
+        assert_eq!(split_text("short", 10), ["short"]);
+        assert_eq!(split_text("aaaa\nbbbb\ncccc\n", 10), ["aaaa\nbbbb", "cccc"]);
+        assert_eq!(split_text("abcdefghijklmnopqrstuvwxy", 10), ["abcdefghij", "klmnopqrst", "uvwxy"]);
+        let report = "line of text\n".repeat(400);
+        let parts = split_text(&report, 2000);
+        assert!(parts.iter().all(|p| p.chars().count() <= 2000));
+        assert_eq!(parts.concat().replace('\n', ""), report.replace('\n', ""));
+    }
 }
