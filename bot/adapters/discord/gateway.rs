@@ -352,3 +352,32 @@ pub fn endpoint<S: Store + 'static>(discord: &Arc<Discord<S>>) -> Option<axum::R
     let v = super::endpoint::verifier(key)?;
     Some(super::endpoint::router(discord.clone(), v))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let config = crate::config::Config::from_parts(
+            "t",
+            "[discord]\nguilds = [\"300\"]\n[roles.discord]\n\"role:9\" = \"lead\"\n",
+            &[],
+        )
+        .unwrap();
+        let setup = Setup::new("MTIz.secret-bot-token", Some(555), &config);
+        let shown = format!("{setup:?}");
+        assert!(!shown.contains("secret-bot-token") && shown.contains("***"), "{shown}");
+        assert_eq!(setup.roles.highest("1", &["9".into()]), crate::core::roles::Role::Lead);
+    }
+
+    #[test]
+    fn bad_discord_config_is_named() {
+        let e = crate::config::Config::from_parts("f", "[discord]\nguilds = [\"my server\"]\n", &[]).unwrap_err();
+        assert!(e.0.contains("discord.guilds"), "{e}");
+        let e = crate::config::Config::from_parts("f", "[discord]\npublic_key = \"abc\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("discord.public_key"), "{e}");
+        let env = vec![("DESKBOT_DISCORD__GLOBAL_COMMANDS".to_string(), "true".to_string())];
+        assert!(crate::config::Config::from_parts("f", "", &env).unwrap().discord.global_commands);
+    }
+}
