@@ -194,12 +194,16 @@ pub struct Serenity<S> {
 impl<S: Store + 'static> Connection for Serenity<S> {
     async fn run(&self, mut disconnect: watch::Receiver<bool>) {
         let handler = Handler { discord: self.discord.clone(), config: self.setup.config.clone() };
-        let mut client = match Client::builder(&*self.setup.token, intents()).event_handler(handler).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot build the Discord client");
-                return;
-            }
+        let build = async { Client::builder(&*self.setup.token, intents()).event_handler(handler).await };
+        let mut client = tokio::select! {
+            built = build => match built {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot build the Discord client");
+                    return;
+                }
+            },
+            _ = stopped(&mut disconnect) => return,
         };
         let shards = client.shard_manager.clone();
         let mut running = tokio::spawn(async move { client.start().await });
@@ -334,11 +338,15 @@ pub fn start<S: Store + 'static>(
     let worker = tokio::spawn(run_worker(sink, clock.clone(), discord.wake.clone(), every, stop.clone()));
     let d = discord.clone();
     let gateway = tokio::spawn(async move {
-        // Follow-ups need the application id; learn it (and the bot's user id) before the first delivery.
+        // Follow-ups need the application id: learn it now unless DISCORD_APPLICATION_ID gave it.
         if http.application_id().is_none() {
-            match http.get_current_application_info().await {
-                Ok(app) => http.set_application_id(app.id),
-                Err(e) => tracing::error!(error = %e, "cannot read the Discord application (is DISCORD_TOKEN right?)"),
+            let mut early = stop.clone();
+            tokio::select! {
+                app = http.get_current_application_info() => match app {
+                    Ok(app) => http.set_application_id(app.id),
+                    Err(e) => tracing::error!(error = %e, "cannot read the Discord application (is DISCORD_TOKEN right?)"),
+                },
+                _ = stopped(&mut early) => return,
             }
         }
         run_gateway(d, setup, clock, stop).await
