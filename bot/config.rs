@@ -35,6 +35,8 @@ pub struct Config {
     /// Microsoft Teams (`[teams]`); the adapter runs when `app_id` is set.
     #[serde(default)]
     pub teams: crate::adapters::teams::TeamsConfig,
+    /// The Discord adapter (on when `DISCORD_TOKEN` is set).
+    pub discord: crate::adapters::discord::DiscordConfig,
 }
 
 /// How monitoring alerts (`POST /api/v1/alerts…`) become tickets.
@@ -190,6 +192,7 @@ impl Default for Config {
             vendors: vec![],
             alerts: AlertsConfig::default(),
             teams: crate::adapters::teams::TeamsConfig::default(),
+            discord: crate::adapters::discord::DiscordConfig::default(),
         }
     }
 }
@@ -404,6 +407,19 @@ login_url = "https://login.microsoftonline.com"
 # Logical channels (helpdesk, helpdesk-queue, helpdesk-escalations, the reports channel) -> Teams channel ids.
 [teams.channels]
 # helpdesk-queue = "19:abc123@thread.tacv2"
+# Discord (on when DISCORD_TOKEN is set; see README "Run on Discord"). Roles: [roles.discord] maps user ids
+# ("123456789012345678" = "technician") and Discord role ids ("role:987654321098765432" = "technician").
+[discord]
+# Logical channels (from [channels] and [reports]) to Discord channel ids; unmapped names are used as ids.
+# channels = { helpdesk = "123456789012345678", helpdesk-queue = "234567890123456789" }
+channels = {}
+# Servers to register /ticket and /helpdesk in at start-up (instant); global registration is slower to show.
+guilds = []
+global_commands = false
+# The application's public key (hex; not a secret): accept interactions at POST /discord/interactions too.
+# public_key = "..."
+# Only one replica holds the gateway: its lease lasts this long without renewal (renewed every third).
+gateway_lease_seconds = 30
 "#;
 
 /// Keys that look like secrets are refused in the file.
@@ -480,6 +496,7 @@ impl Config {
         self.vendors()?;
         self.alert_settings()?;
         self.teams.validate()?;
+        self.discord.validate()?;
         for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
                 return Err(format!(

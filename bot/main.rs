@@ -332,6 +332,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let c = deskbot::serve::load_config(cli.config.as_deref())?;
             let mut opts = deskbot::serve::ServeOptions::from_env(listen.as_deref())?;
             opts.teams = adapters::teams::Settings::from_env(&c.teams).map_err(anyhow::Error::msg)?;
+            opts.discord = deskbot::adapters::discord::gateway::Setup::from_env(&c)?;
             let db = open_db(&c).await?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let desk = Arc::new(app::desk(&c, db, clock.clone())?);

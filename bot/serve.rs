@@ -5,6 +5,8 @@
 //!   [`Desk::learn`] (retraining triage in the background when corrections arrived);
 //! - Microsoft Teams when configured ([`crate::adapters::teams`]): `POST /api/teams/messages` and its outbox worker;
 //! - the vendor worker ([`crate::adapters::vendor`]): case emails and signed webhooks to vendors, retried;
+//! - with `DISCORD_TOKEN` set, the Discord gateway (one replica at a time), its outbox worker and, with
+//!   `[discord] public_key`, `POST /discord/interactions` ([`crate::adapters::discord`]);
 //! - the outbox worker for HTTP replies, POSTing them to the callback URL (woken after each accepted message,
 //!   and every second for retries).
 //!
@@ -46,6 +48,8 @@ pub struct ServeOptions {
     pub tick: Duration,
     /// Microsoft Teams, when `[teams] app_id` is set (`POST /api/teams/messages` and its outbox worker).
     pub teams: Option<crate::adapters::teams::Settings>,
+    /// The Discord adapter, when `DISCORD_TOKEN` is set.
+    pub discord: Option<crate::adapters::discord::gateway::Setup>,
 }
 
 impl ServeOptions {
@@ -65,6 +69,7 @@ impl ServeOptions {
             callback: CallbackConfig::from_env()?,
             tick: Duration::from_secs(1),
             teams: None,
+            discord: None,
         })
     }
 }
@@ -144,6 +149,14 @@ pub async fn serve_on<S: Store + 'static>(
         Some(t) => Some(crate::adapters::teams::spawn(t, desk.clone(), clock.clone(), opts.tick, stop_rx.clone())?),
         None => None,
     };
+    let (discord_routes, discord_tasks) = match opts.discord.clone() {
+        Some(setup) => {
+            use crate::adapters::discord::gateway;
+            let (d, tasks) = gateway::start(desk.clone(), clock.clone(), setup, opts.tick, stop_rx.clone());
+            (gateway::endpoint(&d), tasks)
+        }
+        None => (None, vec![]),
+    };
     let alerts = crate::adapters::alerts::AlertIntake {
         desk: desk.clone(),
         auth: crate::adapters::alerts::AlertAuth::from_env(&opts.token),
@@ -154,6 +167,9 @@ pub async fn serve_on<S: Store + 'static>(
     if let Some((routes, _)) = &teams {
         tracing::info!("Teams: POST {}", crate::adapters::teams::PATH);
         app = app.merge(routes.clone());
+    }
+    if let Some(routes) = discord_routes {
+        app = app.merge(routes);
     }
     tracing::info!(%addr, "listening: POST /api/v1/messages, /api/v1/signals, /api/v1/alerts[/alertmanager], GET /healthz");
     let mut server_stop = stop_rx.clone();
@@ -167,6 +183,9 @@ pub async fn serve_on<S: Store + 'static>(
     let served = server.await;
     let _ = scheduler.await;
     let _ = vendors.await;
+    for t in discord_tasks {
+        let _ = t.await;
+    }
     if let Some(w) = worker {
         let _ = w.await;
     }

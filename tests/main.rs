@@ -7,6 +7,7 @@ mod common;
 mod conformance;
 mod console;
 mod crash;
+mod discord;
 mod http;
 mod replay;
 mod replicas;

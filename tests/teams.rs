@@ -747,6 +747,7 @@ async fn serve_routes_teams_and_runs_its_worker() {
         callback: None,
         tick: Duration::from_millis(50),
         teams: Some((*rig.settings).clone()),
+        discord: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let clock: Arc<dyn Clock> = rig.clock.clone();

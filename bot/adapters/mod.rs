@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod console;
+pub mod discord;
 pub mod http;
 pub mod teams;
 pub mod vendor;

@@ -1,0 +1,109 @@
+//! The optional HTTP interactions endpoint: `POST /discord/interactions`, for when the application's
+//! "Interactions Endpoint URL" is set in the Developer Portal (Discord then stops sending interactions over the
+//! gateway; messages still come over the gateway).
+//!
+//! Each request is checked before anything else: the Ed25519 signature (`X-Signature-Ed25519`) over
+//! `X-Signature-Timestamp ‖ body` with the application's public key, and the timestamp within
+//! [`MAX_SKEW_SECS`] of now (a replayed request is refused even with a valid signature). Failures answer `401`
+//! (Discord probes the endpoint with bad signatures and expects exactly that). PING → PONG; everything else gets
+//! its immediate answer in the HTTP response and is handed to the desk afterwards.
+
+use super::Discord;
+use crate::store::Store;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serenity::all::Interaction;
+use serenity::interactions_endpoint::Verifier;
+use std::sync::Arc;
+
+/// Largest timestamp difference accepted, either way.
+pub const MAX_SKEW_SECS: i64 = 300;
+/// Interaction payloads are small; anything larger is refused.
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// A verifier for a hex public key, or `None` when it is not a valid key.
+pub fn verifier(public_key_hex: &str) -> Option<Verifier> {
+    let k = public_key_hex.trim();
+    if k.len() != 64 {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(k.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Verifier::try_new(bytes).ok()
+}
+
+/// Why a request was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    MissingHeaders,
+    BadSignature,
+    /// The timestamp is not a number or too far from now.
+    Stale,
+}
+
+/// Checks a request's signature and timestamp at `now` (unix seconds).
+pub fn check(verifier: &Verifier, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), Refused> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(sig), Some(ts)) = (get("x-signature-ed25519"), get("x-signature-timestamp")) else {
+        return Err(Refused::MissingHeaders);
+    };
+    verifier.verify(sig, ts, body).map_err(|()| Refused::BadSignature)?;
+    let at: i64 = ts.trim().parse().map_err(|_| Refused::Stale)?;
+    if (now - at).abs() > MAX_SKEW_SECS {
+        return Err(Refused::Stale);
+    }
+    Ok(())
+}
+
+struct Endpoint<S> {
+    discord: Arc<Discord<S>>,
+    verifier: Verifier,
+}
+
+/// The route `POST /discord/interactions`, to merge into serve's router.
+pub fn router<S: Store + 'static>(discord: Arc<Discord<S>>, verifier: Verifier) -> Router {
+    Router::new()
+        .route("/discord/interactions", post(receive::<S>))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(Arc::new(Endpoint { discord, verifier }))
+}
+
+async fn receive<S: Store + 'static>(State(ep): State<Arc<Endpoint<S>>>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = ep.discord.desk.now().timestamp();
+    if let Err(why) = check(&ep.verifier, &headers, &body, now) {
+        tracing::debug!(?why, "Discord interaction refused");
+        return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
+    }
+    let interaction: Interaction = match serde_json::from_slice(&body) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(error = %e, "Discord interaction not understood");
+            return (StatusCode::BAD_REQUEST, "unknown interaction").into_response();
+        }
+    };
+    let answer = match ep.discord.on_interaction(&interaction).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "Discord interaction failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+        }
+    };
+    if let Some(work) = answer.work {
+        let discord = ep.discord.clone();
+        tokio::spawn(async move {
+            if let Err(e) = discord.finish(work).await {
+                tracing::error!(error = %e, "Discord interaction could not be handled");
+            }
+        });
+    }
+    match serde_json::to_vec(&answer.response) {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
