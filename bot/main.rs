@@ -330,7 +330,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Serve { listen } => {
             let c = deskbot::serve::load_config(cli.config.as_deref())?;
-            let opts = deskbot::serve::ServeOptions::from_env(listen.as_deref())?;
+            let mut opts = deskbot::serve::ServeOptions::from_env(listen.as_deref())?;
+            opts.slack = deskbot::adapters::slack::SlackOptions::from_env(&c.slack)?;
             let db = open_db(&c).await?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let desk = Arc::new(app::desk(&c, db, clock.clone())?);

@@ -43,6 +43,8 @@ pub struct ServeOptions {
     pub callback: Option<CallbackConfig>,
     /// How often the scheduler ticks and the worker looks for retries.
     pub tick: Duration,
+    /// The Slack adapter, when `SLACK_BOT_TOKEN` is set.
+    pub slack: Option<crate::adapters::slack::SlackOptions>,
 }
 
 impl ServeOptions {
@@ -61,6 +63,7 @@ impl ServeOptions {
             token: Secret::new(&token),
             callback: CallbackConfig::from_env()?,
             tick: Duration::from_secs(1),
+            slack: None,
         })
     }
 }
@@ -136,8 +139,15 @@ pub async fn serve_on<S: Store + 'static>(
     let vendor_sink = crate::adapters::vendor::VendorSink::new(desk.clone(), Duration::from_secs(30))?;
     let vendors = tokio::spawn(vendor_worker(vendor_sink, clock.clone(), opts.tick, stop_rx.clone()));
 
+    let slack = opts
+        .slack
+        .as_ref()
+        .map(|o| crate::adapters::slack::start(desk.clone(), clock.clone(), o, opts.tick, stop_rx.clone()));
     let intake = Intake { desk, token: opts.token, wake };
-    let app = http::router(intake);
+    let mut app = http::router(intake);
+    if let Some(r) = slack.as_ref().and_then(|s| s.router.clone()) {
+        app = app.merge(r);
+    }
     tracing::info!(%addr, "listening: POST /api/v1/messages, GET /healthz");
     let mut server_stop = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -150,6 +160,9 @@ pub async fn serve_on<S: Store + 'static>(
     let served = server.await;
     let _ = scheduler.await;
     let _ = vendors.await;
+    for t in slack.into_iter().flat_map(|s| s.tasks) {
+        let _ = t.await;
+    }
     if let Some(w) = worker {
         let _ = w.await;
     }

@@ -2,4 +2,5 @@
 
 pub mod console;
 pub mod http;
+pub mod slack;
 pub mod vendor;
