@@ -9,4 +9,5 @@ mod crash;
 mod http;
 mod replay;
 mod runbooks;
+mod slack;
 mod vendor;

@@ -49,22 +49,24 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-fn verify<S>(ep: &Endpoint<S>, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+/// A refusal: status and reason.
+type Refusal = (StatusCode, String);
+
+fn verify<S>(ep: &Endpoint<S>, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     ep.verifier.verify(h(TIMESTAMP_HEADER), h(SIGNATURE_HEADER), body, unix_now()).map_err(|e: Rejected| {
         tracing::warn!(reason = %e, "slack: request refused");
-        (StatusCode::UNAUTHORIZED, e.to_string()).into_response()
+        (StatusCode::UNAUTHORIZED, e.to_string())
     })
 }
 
-fn form(body: &[u8]) -> Result<HashMap<String, String>, Response> {
-    serde_urlencoded::from_bytes(body)
-        .map_err(|e| (StatusCode::BAD_REQUEST, format!("not a form body: {e}")).into_response())
+fn form(body: &[u8]) -> Result<HashMap<String, String>, Refusal> {
+    serde_urlencoded::from_bytes(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("not a form body: {e}")))
 }
 
 async fn events<S: Store + 'static>(State(ep): State<Endpoint<S>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = verify(&ep, &headers, &body) {
-        return r;
+        return r.into_response();
     }
     let v: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -85,11 +87,11 @@ async fn events<S: Store + 'static>(State(ep): State<Endpoint<S>>, headers: Head
 
 async fn commands<S: Store + 'static>(State(ep): State<Endpoint<S>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = verify(&ep, &headers, &body) {
-        return r;
+        return r.into_response();
     }
     let fields = match form(&body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let v = serde_json::to_value(fields).unwrap_or_default();
     match ep.slack.accept(inbound::command(&v, ep.slack.channels())).await {
@@ -106,11 +108,11 @@ async fn commands<S: Store + 'static>(State(ep): State<Endpoint<S>>, headers: He
 
 async fn interactivity<S: Store + 'static>(State(ep): State<Endpoint<S>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = verify(&ep, &headers, &body) {
-        return r;
+        return r.into_response();
     }
     let fields = match form(&body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(payload) = fields.get("payload").and_then(|p| serde_json::from_str::<Value>(p).ok()) else {
         return (StatusCode::BAD_REQUEST, "missing or invalid payload").into_response();

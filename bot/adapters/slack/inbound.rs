@@ -49,8 +49,10 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     cur.as_str().filter(|s| !s.is_empty())
 }
 
-fn actor(id: &str, name: Option<&str>) -> UserRef {
-    UserRef::new(Platform::Slack, id, name.filter(|n| !n.trim().is_empty()).unwrap_or(id))
+/// The person by id; the display name is looked up by the adapter (`users.info`, cached), so one person has one
+/// name everywhere (payloads carry only the login handle, if anything).
+fn actor(id: &str) -> UserRef {
+    UserRef::new(Platform::Slack, id, id)
 }
 
 /// Slack's `<…>` markup and entities turned back into what the person typed: `<@U1>` → `@U1`,
@@ -173,7 +175,7 @@ pub fn push_event(body: &Value, channels: &ChannelMap, known_bot: Option<&str>) 
     };
     Inbound::Handle(Envelope {
         dedupe_key: format!("slack:msg:{channel}:{ts}"),
-        actor: actor(user, None),
+        actor: actor(user),
         place: Place { channel: channels.logical(channel), thread, message: Some(ts.to_string()), dm },
         mentioned,
         body: Body::Text { text },
@@ -192,7 +194,7 @@ pub fn command(form: &Value, channels: &ChannelMap) -> Inbound {
     let dm = channel.starts_with('D') || s(form, &["channel_name"]) == Some("directmessage");
     Inbound::Handle(Envelope {
         dedupe_key: format!("slack:cmd:{trigger}"),
-        actor: actor(user, s(form, &["user_name"])),
+        actor: actor(user),
         place: Place { channel: channels.logical(channel), thread: None, message: None, dm },
         mentioned: true,
         body: Body::Command { name, args },
@@ -220,10 +222,9 @@ fn block_actions(p: &Value, channels: &ChannelMap) -> Inbound {
     let message = s(p, &["container", "message_ts"]).or(s(p, &["message", "ts"]));
     let thread = s(p, &["container", "thread_ts"]).or(s(p, &["message", "thread_ts"]));
     let action_ts = s(a, &["action_ts"]).or(s(p, &["trigger_id"])).unwrap_or_default();
-    let name = s(p, &["user", "name"]).or(s(p, &["user", "username"]));
     let env = Envelope {
         dedupe_key: format!("slack:action:{user}:{action_ts}"),
-        actor: actor(user, name),
+        actor: actor(user),
         place: Place {
             channel: channels.logical(channel),
             thread: thread.map(str::to_string),
@@ -267,10 +268,9 @@ fn view_submission(p: &Value) -> Inbound {
             format!("escalate {} {} {}", n.0, input(view, VENDOR_INPUT).unwrap_or_default(), text.unwrap_or_default())
         }
     };
-    let name = s(p, &["user", "name"]).or(s(p, &["user", "username"]));
     Inbound::Handle(Envelope {
         dedupe_key: format!("slack:view:{view_id}"),
-        actor: actor(user, name),
+        actor: actor(user),
         place: Place { channel: origin.channel, thread: origin.thread, message: origin.message, dm: origin.dm },
         mentioned: true,
         body: Body::Command { name: "ticket".into(), args: args.trim().to_string() },
@@ -352,7 +352,7 @@ mod tests {
         let Inbound::Handle(e) = command(&form, &map()) else { panic!() };
         assert_eq!(e.dedupe_key, "slack:cmd:tr.1");
         assert_eq!(e.body, Body::Command { name: "ticket".into(), args: "claim 4".into() });
-        assert_eq!(e.actor.name, "sam");
+        assert_eq!(e.actor, UserRef::new(Platform::Slack, "U2", "U2"), "the name is looked up later");
         assert_eq!(e.place.channel, "helpdesk");
 
         let press = |action: &str| {

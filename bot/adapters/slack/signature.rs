@@ -52,7 +52,7 @@ fn mac(secret: &str, timestamp: &str, body: &[u8]) -> Hmac<sha2::Sha256> {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
