@@ -140,7 +140,20 @@ async fn api(State(f): State<FakeSlack>, Path(method): Path<String>, uri: Uri, b
             let base = f.base.lock().unwrap().clone();
             ok(json!({"ok": true, "upload_url": format!("{base}/upload/F123"), "file_id": "F123"}))
         }
+        "files.completeUploadExternal"
+            if params["channel_id"].as_str().is_some_and(|c| c.starts_with('C'))
+                && *f.not_in_channel.lock().unwrap() =>
+        {
+            ok(json!({"ok": false, "error": "not_in_channel"}))
+        }
         "files.completeUploadExternal" => ok(json!({"ok": true, "files": [{"id": "F123", "title": "chart"}]})),
+        "conversations.open" => {
+            let user = match &params["users"] {
+                Value::Array(a) => a.first().and_then(Value::as_str).unwrap_or("").to_string(),
+                v => v.as_str().unwrap_or("").split(',').next().unwrap_or("").to_string(),
+            };
+            ok(json!({"ok": true, "channel": {"id": format!("D{user}")}}))
+        }
         _ => ok(json!({"ok": false, "error": "unknown_method"})),
     }
 }
@@ -534,6 +547,28 @@ async fn report_chart_is_uploaded_with_the_external_flow() {
     assert_eq!(done[0]["initial_comment"], "Weekly summary &lt;!everyone&gt;: 12 tickets");
     let order: Vec<String> = rig.fake.all().into_iter().map(|c| c.method).collect();
     assert_eq!(order, ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]);
+
+    // A manager asks for the report in a channel the bot is not in: the summary and chart come to their DM.
+    let boss = UserRef::new(Platform::Slack, "UBOSS", "UBOSS");
+    rig.desk.set_role(&boss, deskbot::core::roles::Role::Manager);
+    *rig.fake.not_in_channel.lock().unwrap() = true;
+    let body = serde_urlencoded::to_string([
+        ("command", "/helpdesk"),
+        ("text", "report week"),
+        ("user_id", "UBOSS"),
+        ("channel_id", "C0BOARD"),
+        ("trigger_id", "trig.r"),
+    ])
+    .unwrap();
+    let form = "application/x-www-form-urlencoded";
+    assert_eq!(rig.post_signed("/slack/commands", &body, form).await.0, StatusCode::OK);
+    assert_eq!(rig.drain().await, 1);
+    let done = rig.fake.calls("files.completeUploadExternal");
+    assert_eq!(done.len(), 3, "{done:#?}");
+    assert_eq!(done[1]["channel_id"], "C0BOARD");
+    assert_eq!(done[2]["channel_id"], "DUBOSS", "shared in the DM instead");
+    assert!(done[2].get("thread_ts").is_none());
+    assert!(rig.fake.calls("upload").last().unwrap()["png"] == true, "a real PNG chart was uploaded");
 }
 
 /// The typed payload of a Socket Mode envelope of `kind`.

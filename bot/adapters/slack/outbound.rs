@@ -33,6 +33,9 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// What is remembered about a posted card.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CardRef {
+    /// The channel id Slack answered with (the card may have been posted by name).
+    #[serde(default)]
+    pub channel: String,
     pub ts: String,
     /// The core's card text and buttons, re-rendered with a new status on refresh.
     pub text: String,
@@ -89,15 +92,16 @@ impl<S: Store + 'static> SlackSink<S> {
         }
     }
 
+    /// Posts a message; returns Slack's channel id and the message's `ts`.
     async fn post(
         &self,
         channel: &str,
         thread: Option<&str>,
         content: SlackMessageContent,
-    ) -> Result<SlackTs, Failure> {
+    ) -> Result<(String, SlackTs), Failure> {
         let mut req = SlackApiChatPostMessageRequest::new(channel.to_string().into(), content);
         req.thread_ts = thread.map(|t| t.to_string().into());
-        self.session().chat_post_message(&req).await.map(|r| r.ts).map_err(failure)
+        self.session().chat_post_message(&req).await.map(|r| (r.channel.to_string(), r.ts)).map_err(failure)
     }
 
     async fn reply(&self, m: &Outbound) -> Result<(), Failure> {
@@ -105,7 +109,7 @@ impl<S: Store + 'static> SlackSink<S> {
             self.refresh_card(n).await?;
         }
         let (channel, thread, mention) = self.target(m);
-        self.post(&channel, thread.as_deref(), blocks::message(m, mention.as_deref())).await.map(|_| ())
+        self.post(&channel, thread.as_deref(), blocks::message(m, mention.as_deref())).await.map(drop)
     }
 
     async fn ephemeral(&self, m: &Outbound) -> Result<(), Failure> {
@@ -116,7 +120,7 @@ impl<S: Store + 'static> SlackSink<S> {
         let content = blocks::message(m, None);
         if m.place.dm {
             // Only they can see their DM anyway.
-            return self.post(&user.id, m.place.thread.as_deref(), content).await.map(|_| ());
+            return self.post(&user.id, m.place.thread.as_deref(), content).await.map(drop);
         }
         let channel = self.slack.channels.slack(&m.place.channel);
         let mut req = SlackApiChatPostEphemeralRequest::new(channel.into(), user.id.clone().into(), content.clone());
@@ -125,7 +129,7 @@ impl<S: Store + 'static> SlackSink<S> {
             Ok(_) => Ok(()),
             // The bot is not in that channel (a slash command typed anywhere): tell them in a DM instead.
             Err(e) if matches!(api_code(&e), Some("channel_not_found" | "not_in_channel" | "user_not_in_channel")) => {
-                self.post(&user.id, None, content).await.map(|_| ())
+                self.post(&user.id, None, content).await.map(drop)
             }
             Err(e) => Err(failure(e)),
         }
@@ -168,12 +172,19 @@ impl<S: Store + 'static> SlackSink<S> {
         let key = self.card_key(&channel, n);
         let status = self.status_of(n).await?;
         let content = blocks::card(m, status.as_ref());
-        let mut r = CardRef { ts: String::new(), text: m.text.clone(), buttons: m.buttons.clone(), status };
+        let mut r = CardRef {
+            channel: String::new(),
+            ts: String::new(),
+            text: m.text.clone(),
+            buttons: m.buttons.clone(),
+            status,
+        };
         if let Some(old) = self.load_ref(&key).await? {
-            let req = SlackApiChatUpdateRequest::new(channel.clone().into(), content.clone(), old.ts.clone().into());
+            let at = if old.channel.is_empty() { channel.clone() } else { old.channel.clone() };
+            let req = SlackApiChatUpdateRequest::new(at.clone().into(), content.clone(), old.ts.clone().into());
             match self.session().chat_update(&req).await {
                 Ok(_) => {
-                    r.ts = old.ts;
+                    (r.channel, r.ts) = (at, old.ts);
                     return self.save_ref(&key, &r).await;
                 }
                 Err(e) if matches!(api_code(&e), Some("message_not_found" | "cant_update_message")) => {
@@ -182,8 +193,8 @@ impl<S: Store + 'static> SlackSink<S> {
                 Err(e) => return Err(failure(e)),
             }
         }
-        let ts = self.post(&channel, thread.as_deref(), content).await?;
-        r.ts = ts.to_string();
+        let (at, ts) = self.post(&channel, thread.as_deref(), content).await?;
+        (r.channel, r.ts) = (at, ts.to_string());
         self.save_ref(&key, &r).await
     }
 
@@ -201,7 +212,8 @@ impl<S: Store + 'static> SlackSink<S> {
             .kind(MessageKind::Card)
             .about(n);
         let content = blocks::card(&m, status.as_ref());
-        let req = SlackApiChatUpdateRequest::new(channel.clone().into(), content, r.ts.clone().into());
+        let at = if r.channel.is_empty() { channel.clone() } else { r.channel.clone() };
+        let req = SlackApiChatUpdateRequest::new(at.into(), content, r.ts.clone().into());
         match self.session().chat_update(&req).await {
             Ok(_) => {}
             Err(e) if matches!(api_code(&e), Some("message_not_found" | "cant_update_message")) => {
@@ -216,19 +228,50 @@ impl<S: Store + 'static> SlackSink<S> {
     /// The external upload flow: get an upload URL, send the bytes, then share the file in the conversation with
     /// the message text as its comment.
     async fn upload(&self, m: &Outbound, image: &Image) -> Result<(), Failure> {
-        let (channel, thread, _) = self.target(m);
+        let (mut channel, mut thread, _) = self.target(m);
         let s = self.session();
+        if let Audience::User { user } = &m.to
+            && channel == user.id
+        {
+            // Files are shared into a conversation, not to a user id: open (or find) the DM.
+            channel = self.dm_channel(&user.id).await?;
+        }
         let get = SlackApiFilesGetUploadUrlExternalRequest::new(image.name.clone(), image.png.len());
         let url = s.get_upload_url_external(&get).await.map_err(failure)?;
         let put = SlackApiFilesUploadViaUrlRequest::new(url.upload_url, image.png.clone(), "image/png".into());
         s.files_upload_via_url(&put).await.map_err(failure)?;
-        let file = SlackApiFilesComplete::new(url.file_id).with_title(image.name.clone());
-        let mut done = SlackApiFilesCompleteUploadExternalRequest::new(vec![file])
-            .with_channel_id(channel.into())
-            .with_initial_comment(blocks::escape(&m.text));
-        done.thread_ts = thread.map(Into::into);
-        s.files_complete_upload_external(&done).await.map_err(failure)?;
-        Ok(())
+        let comment = blocks::escape(&m.text);
+        let comment: String =
+            if comment.chars().count() > 3900 { comment.chars().take(3899).chain(['…']).collect() } else { comment };
+        for attempt in 0..2 {
+            let file = SlackApiFilesComplete::new(url.file_id.clone()).with_title(image.name.clone());
+            let mut done = SlackApiFilesCompleteUploadExternalRequest::new(vec![file])
+                .with_channel_id(channel.clone().into())
+                .with_initial_comment(comment.clone());
+            done.thread_ts = thread.clone().map(Into::into);
+            match s.files_complete_upload_external(&done).await {
+                Ok(_) => return Ok(()),
+                // `/helpdesk report` typed in a channel the bot is not in: the report goes to the asker's DM.
+                Err(e)
+                    if attempt == 0
+                        && matches!(api_code(&e), Some("channel_not_found" | "not_in_channel"))
+                        && matches!(m.to, Audience::User { .. }) =>
+                {
+                    let Audience::User { user } = &m.to else { unreachable!() };
+                    channel = self.dm_channel(&user.id).await?;
+                    thread = None;
+                }
+                Err(e) => return Err(failure(e)),
+            }
+        }
+        Err(Failure::from("slack: could not share the chart".to_string()))
+    }
+
+    /// The DM conversation with `user` (`conversations.open`).
+    async fn dm_channel(&self, user: &str) -> Result<String, Failure> {
+        let req = SlackApiConversationsOpenRequest::new().with_users(vec![user.to_string().into()]);
+        let r = self.session().conversations_open(&req).await.map_err(failure)?;
+        Ok(r.channel.id.to_string())
     }
 
     async fn send(&self, m: &Outbound) -> Result<(), Failure> {
