@@ -41,6 +41,7 @@ struct FakeSlack {
     base: Arc<Mutex<String>>,
     groups: Arc<Mutex<HashMap<String, Vec<String>>>>,
     not_in_channel: Arc<Mutex<bool>>,
+    ws_url: Arc<Mutex<String>>,
 }
 
 impl FakeSlack {
@@ -82,7 +83,13 @@ fn name_of(user: &str) -> &'static str {
     }
 }
 
-async fn api(State(f): State<FakeSlack>, Path(method): Path<String>, uri: Uri, body: Bytes) -> Response {
+async fn api(
+    State(f): State<FakeSlack>,
+    Path(method): Path<String>,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
     let params: Value = if body.is_empty() {
         let q: HashMap<String, String> = serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap();
         serde_json::to_value(q).unwrap()
@@ -125,6 +132,13 @@ async fn api(State(f): State<FakeSlack>, Path(method): Path<String>, uri: Uri, b
             view["team_id"] = json!("T1");
             view["hash"] = json!("h1");
             ok(json!({"ok": true, "view": view}))
+        }
+        "apps.connections.open" => {
+            let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+            if auth != "Bearer xapp-test-app-token" {
+                return ok(json!({"ok": false, "error": "not_allowed_token_type"}));
+            }
+            ok(json!({"ok": true, "url": f.ws_url.lock().unwrap().clone()}))
         }
         "users.info" => {
             let id = params["user"].as_str().unwrap_or("").to_string();
@@ -650,4 +664,60 @@ fn block_kit_snapshots() {
         "slack_modal_escalate",
         blocks::modal(ModalKind::Escalate, TicketNo(4), title, &vendors, meta)
     );
+}
+
+#[tokio::test]
+async fn socket_mode_over_a_local_websocket() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let rig = Rig::new("").await;
+    // Slack's Socket Mode endpoint: hello, then two envelopes, each answered by an ack on the same socket.
+    let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    *rig.fake.ws_url.lock().unwrap() = format!("ws://{}/link?ticket=t1", ws.local_addr().unwrap());
+    let (acks_tx, mut acks) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    tokio::spawn(async move {
+        let (tcp, _) = ws.accept().await.unwrap();
+        let mut sock = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let hello = json!({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"},
+                           "debug_info": {"host": "fake"}});
+        sock.send(Message::Text(hello.to_string().into())).await.unwrap();
+        let frames = [
+            json!({"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": false,
+                   "payload": callback("EvW1", message("U0ADA", "C0HELP", "1700000009.000100",
+                                                      "my laptop screen is flickering"))}),
+            json!({"envelope_id": "env-2", "type": "slash_commands", "accepts_response_payload": true,
+                   "payload": {"team_id": "T1", "channel_id": "C0HELP", "user_id": "UTECH", "command": "/ticket",
+                               "text": "claim 1", "response_url": "https://hooks.slack.invalid/2",
+                               "trigger_id": "trig.w"}}),
+        ];
+        for f in frames {
+            sock.send(Message::Text(f.to_string().into())).await.unwrap();
+            loop {
+                match sock.next().await {
+                    Some(Ok(Message::Text(t))) => {
+                        acks_tx.send(serde_json::from_str(&t).unwrap()).unwrap();
+                        break;
+                    }
+                    Some(Ok(_)) => continue, // pings
+                    other => panic!("socket closed before the ack: {other:?}"),
+                }
+            }
+        }
+        // Keep the socket open until the test ends.
+        while sock.next().await.is_some() {}
+    });
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let config = slack_morphism::prelude::SlackClientSocketModeConfig::new().with_max_connections_count(1);
+    let run = tokio::spawn(socket::run_with(rig.slack.clone(), SlackSecret::new("xapp-test-app-token"), config, stop));
+    let wait = std::time::Duration::from_secs(20);
+    let first = tokio::time::timeout(wait, acks.recv()).await.expect("an ack for the event").unwrap();
+    assert_eq!(first, json!({"envelope_id": "env-1"}));
+    assert_eq!(rig.tickets().await.len(), 1, "the ticket was committed before the ack");
+    let second = tokio::time::timeout(wait, acks.recv()).await.expect("an ack for the command").unwrap();
+    assert_eq!(second["envelope_id"], "env-2");
+    assert_eq!(second["payload"], json!({"response_type": "ephemeral"}));
+    assert_eq!(rig.tickets().await[0].owner.as_ref().map(|o| o.name.as_str()), Some("Tess"));
+    assert_eq!(rig.fake.calls("apps.connections.open").len(), 1);
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(wait, run).await.expect("socket mode stops on shutdown").unwrap();
 }

@@ -50,7 +50,17 @@ fn on_error(
 }
 
 /// Connects with the app-level token and serves until `stop` turns true. The library reconnects on its own.
-pub async fn run<S: Store + 'static>(slack: Arc<Slack<S>>, app_token: SlackSecret, mut stop: watch::Receiver<bool>) {
+pub async fn run<S: Store + 'static>(slack: Arc<Slack<S>>, app_token: SlackSecret, stop: watch::Receiver<bool>) {
+    run_with(slack, app_token, SlackClientSocketModeConfig::new(), stop).await
+}
+
+/// [`run`] with the connection settings given (tests use one connection).
+pub async fn run_with<S: Store + 'static>(
+    slack: Arc<Slack<S>>,
+    app_token: SlackSecret,
+    config: SlackClientSocketModeConfig,
+    mut stop: watch::Receiver<bool>,
+) {
     let env = Arc::new(SlackClientEventsListenerEnvironment::new(slack.client().clone()).with_error_handler(on_error));
     let mut callbacks = SlackSocketModeListenerCallbacks::<SlackClientHyperHttpsConnector>::new();
     let s = slack.clone();
@@ -68,7 +78,7 @@ pub async fn run<S: Store + 'static>(slack: Arc<Slack<S>>, app_token: SlackSecre
         let s = s.clone();
         async move { on_interaction(&s, ev).await.map(|()| SlackInteractionResponse::Empty) }
     });
-    let listener = SlackClientSocketModeListener::new(&SlackClientSocketModeConfig::new(), env, callbacks);
+    let listener = SlackClientSocketModeListener::new(&config, env, callbacks);
     let token = SlackApiToken::new(app_token.expose().to_string().into());
     if let Err(e) = listener.listen_for(&token).await {
         tracing::error!(error = %e, "slack: cannot open Socket Mode (check SLACK_APP_TOKEN)");
