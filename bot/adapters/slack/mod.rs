@@ -183,6 +183,11 @@ impl ChannelMap {
     }
 }
 
+/// `C0123ABC`, `G…` (private), `D…` (DM): what Slack calls channels in events.
+pub fn looks_like_channel_id(s: &str) -> bool {
+    s.len() >= 9 && s.starts_with(['C', 'G', 'D']) && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
 /// The Slack Web API client type.
 pub type Client = SlackHyperClient;
 
@@ -473,6 +478,18 @@ pub fn start<S: Store + 'static>(
     every: Duration,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Running {
+    let settings = desk.settings();
+    let mut used = vec![&settings.helpdesk_channel, &settings.queue_channel, &settings.escalation_channel];
+    used.extend(settings.report_schedule.as_ref().map(|r| &r.channel));
+    for name in used {
+        if !opts.config.channels.contains_key(name.as_str()) && !looks_like_channel_id(name) {
+            tracing::warn!(
+                channel = %name,
+                "slack: channel `{name}` has no id in [slack.channels]; Slack events name channels by id, so messages \
+                 there are not recognised as that channel (posts go to a channel of that name)"
+            );
+        }
+    }
     let slack = Slack::new(desk, opts);
     let sink = outbound::SlackSink::new(slack.clone());
     let mut tasks = vec![tokio::spawn(worker(sink, slack.wake.clone(), clock, every, stop.clone()))];
@@ -546,5 +563,9 @@ mod tests {
         assert_eq!(m.slack("helpdesk"), "C1");
         assert_eq!(m.logical("C2"), "C2");
         assert_eq!(m.slack("C2"), "C2");
+        assert!(looks_like_channel_id("C0123ABCD") && looks_like_channel_id("G01ABCDEFG"));
+        assert!(
+            !looks_like_channel_id("helpdesk") && !looks_like_channel_id("C1") && !looks_like_channel_id("Cafe-team")
+        );
     }
 }
