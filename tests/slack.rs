@@ -42,6 +42,8 @@ struct FakeSlack {
     groups: Arc<Mutex<HashMap<String, Vec<String>>>>,
     not_in_channel: Arc<Mutex<bool>>,
     ws_url: Arc<Mutex<String>>,
+    /// Directory lookups (users.info, usergroups.users.list) answer this late.
+    slow_ms: Arc<AtomicUsize>,
 }
 
 impl FakeSlack {
@@ -97,6 +99,10 @@ async fn api(
         serde_json::from_slice(&body).unwrap_or(Value::Null)
     };
     f.calls.lock().unwrap().push(Call { method: method.clone(), body: params.clone() });
+    let slow = f.slow_ms.load(Ordering::SeqCst);
+    if slow > 0 && matches!(method.as_str(), "users.info" | "usergroups.users.list") {
+        tokio::time::sleep(std::time::Duration::from_millis(slow as u64)).await;
+    }
     {
         let mut limited = f.limited.lock().unwrap();
         if let Some(n) = limited.get_mut(&method)
@@ -720,4 +726,23 @@ async fn socket_mode_over_a_local_websocket() {
     assert_eq!(rig.fake.calls("apps.connections.open").len(), 1);
     stop_tx.send(true).unwrap();
     tokio::time::timeout(wait, run).await.expect("socket mode stops on shutdown").unwrap();
+}
+
+#[tokio::test]
+async fn slack_is_answered_in_time_even_when_the_work_takes_longer() {
+    // Three slow lookups (each given up after 1.5 s) make the work take about 4.5 s; Slack wants an answer in 3.
+    let rig = Rig::new("\n[slack.groups]\nS0A = \"technician\"\nS0B = \"lead\"\n").await;
+    rig.fake.slow_ms.store(10_000, Ordering::SeqCst);
+    let status =
+        rig.event("EvSlow", message("U0ADA", "C0HELP", "1700000020.000100", "my laptop screen is flickering")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(rig.tickets().await.is_empty(), "answered before the work was done");
+    let mut waited = 0;
+    while rig.tickets().await.is_empty() {
+        assert!(waited < 200, "the work finished in the background");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let t = &rig.tickets().await[0];
+    assert_eq!(t.requester.name, "U0ADA", "without a name from Slack the id is shown");
 }

@@ -290,13 +290,18 @@ impl<S: Store + 'static> Slack<S> {
     /// Runs `inbound` in a task of its own and waits at most [`ACK_WAIT`] for it, so Slack is always answered in
     /// time; the work goes on if it takes longer.
     pub async fn accept(self: &Arc<Self>, inbound: Inbound) -> Accepted {
+        self.accept_within(inbound, ACK_WAIT).await
+    }
+
+    /// [`Slack::accept`], waiting at most `wait`.
+    pub async fn accept_within(self: &Arc<Self>, inbound: Inbound, wait: Duration) -> Accepted {
         if let Inbound::Ignore(why) = inbound {
             tracing::trace!(why, "slack: ignored");
             return Accepted::Ignored;
         }
         let me = self.clone();
         let task = tokio::spawn(async move { me.process(inbound).await });
-        match tokio::time::timeout(ACK_WAIT, task).await {
+        match tokio::time::timeout(wait, task).await {
             Ok(Ok(Ok(a))) => a,
             Ok(Ok(Err(e))) => {
                 tracing::error!(error = %e, "slack: could not handle an event");
@@ -316,8 +321,12 @@ impl<S: Store + 'static> Slack<S> {
             Inbound::Handle(env) => self.handle(env).await,
             Inbound::Modal { kind, ticket, trigger_id, fallback } => {
                 let actor = self.identify(&fallback.actor).await;
+                let open = |t: &crate::core::ticket::Ticket| {
+                    !matches!(t.state, crate::core::ticket::State::Resolved | crate::core::ticket::State::Closed)
+                };
                 if self.desk.role_of(&actor).is_staff()
                     && let Some(t) = self.desk.store().ticket(ticket).await?
+                    && open(&t)
                 {
                     let vendors: Vec<(String, String)> = {
                         let all = &self.desk.settings().vendors;

@@ -1,7 +1,9 @@
 //! Socket Mode: deskbot opens the WebSocket itself (app-level token), so no public URL is needed. Slack's
 //! envelopes are turned into the same JSON the HTTP endpoints get and go through the same translation; the
-//! acknowledgement is sent when a callback returns, which is at most [`super::ACK_WAIT`] after the envelope
-//! arrived (the work goes on in its own task if it takes longer).
+//! acknowledgement is sent when a callback returns, which is at most [`SOCKET_ACK_WAIT`] after the envelope
+//! arrived (the work goes on in its own task if it takes longer). The library reads one connection's envelopes
+//! one after the other, hence the shorter wait than over HTTP. An event whose handling fails at once is not
+//! acknowledged, so Slack delivers it again (and the desk deduplicates it).
 
 use super::{Accepted, Slack, SlackSecret, inbound};
 use crate::store::Store;
@@ -11,12 +13,22 @@ use tokio::sync::watch;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// How long a Socket Mode callback waits for the work before acknowledging.
+pub const SOCKET_ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A failure that withholds the acknowledgement.
+#[derive(Debug, thiserror::Error)]
+#[error("slack event not handled: {0}")]
+pub struct NotHandled(String);
+
 /// An events envelope: translated, handed to the desk; the ack follows.
 pub async fn on_push<S: Store + 'static>(slack: &Arc<Slack<S>>, ev: SlackPushEventCallback) -> Result<()> {
     let v = serde_json::to_value(SlackPushEvent::EventCallback(ev))?;
     let i = slack.translate_event(&v);
-    slack.accept(i).await;
-    Ok(())
+    match slack.accept_within(i, SOCKET_ACK_WAIT).await {
+        Accepted::Failed(e) => Err(Box::new(NotHandled(e))),
+        _ => Ok(()),
+    }
 }
 
 /// A slash command: the answer goes through the outbox; the ack carries a message only when handling failed.
@@ -25,7 +37,7 @@ pub async fn on_command<S: Store + 'static>(
     ev: SlackCommandEvent,
 ) -> Result<SlackCommandEventResponse> {
     let v = serde_json::to_value(&ev)?;
-    let content = match slack.accept(inbound::command(&v, slack.channels())).await {
+    let content = match slack.accept_within(inbound::command(&v, slack.channels()), SOCKET_ACK_WAIT).await {
         Accepted::Failed(_) => SlackMessageContent::new()
             .with_text("deskbot could not handle that just now; please try again in a minute.".into()),
         _ => SlackMessageContent::new(),
@@ -36,7 +48,7 @@ pub async fn on_command<S: Store + 'static>(
 /// A button press or modal submission; a bare ack closes a submitted modal.
 pub async fn on_interaction<S: Store + 'static>(slack: &Arc<Slack<S>>, ev: SlackInteractionEvent) -> Result<()> {
     let v = serde_json::to_value(&ev)?;
-    slack.accept(inbound::interaction(&v, slack.channels())).await;
+    slack.accept_within(inbound::interaction(&v, slack.channels()), SOCKET_ACK_WAIT).await;
     Ok(())
 }
 
@@ -46,7 +58,12 @@ fn on_error(
     _state: SlackClientEventsUserState,
 ) -> slack_morphism::listener::HttpStatusCode {
     tracing::warn!(error = %err, "slack socket mode error");
-    slack_morphism::listener::HttpStatusCode::OK
+    if err.is::<NotHandled>() {
+        // No ack: Slack delivers the envelope again.
+        slack_morphism::listener::HttpStatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        slack_morphism::listener::HttpStatusCode::OK
+    }
 }
 
 /// Connects with the app-level token and serves until `stop` turns true. The library reconnects on its own.
