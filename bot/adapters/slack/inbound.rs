@@ -58,6 +58,16 @@ fn actor(id: &str) -> UserRef {
 /// Slack's `<…>` markup and entities turned back into what the person typed: `<@U1>` → `@U1`,
 /// `<#C1|general>` → `#general`, `<https://x|label>` → `label (https://x)`, `<!here>` → `@here`, `&lt;` → `<`.
 pub fn plain_text(text: &str) -> String {
+    unmarkup(text, false)
+}
+
+/// Slash command text: like [`plain_text`], but a mentioned person becomes `@<user id>`, which is what commands
+/// taking a person (`/ticket assign 4 @sam`) need (the manifest asks Slack to escape mentions in commands).
+pub fn command_text(text: &str) -> String {
+    unmarkup(text, true)
+}
+
+fn unmarkup(text: &str, mention_ids: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find('<') {
@@ -74,7 +84,7 @@ pub fn plain_text(text: &str) -> String {
             None => (inner, None),
         };
         let shown = if let Some(id) = target.strip_prefix('@') {
-            format!("@{}", label.unwrap_or(id))
+            if mention_ids { format!("@{id}") } else { format!("@{}", label.unwrap_or(id)) }
         } else if let Some(id) = target.strip_prefix('#') {
             format!("#{}", label.unwrap_or(id))
         } else if let Some(special) = target.strip_prefix('!') {
@@ -190,7 +200,7 @@ pub fn command(form: &Value, channels: &ChannelMap) -> Inbound {
         return Inbound::Ignore("slash command without command, user, channel or trigger");
     };
     let name = command.trim().trim_start_matches('/').to_string();
-    let args = plain_text(s(form, &["text"]).unwrap_or_default()).trim().to_string();
+    let args = command_text(s(form, &["text"]).unwrap_or_default()).trim().to_string();
     let dm = channel.starts_with('D') || s(form, &["channel_name"]) == Some("directmessage");
     Inbound::Handle(Envelope {
         dedupe_key: format!("slack:cmd:{trigger}"),
@@ -396,6 +406,7 @@ mod tests {
             "hi @U1 in #general @here a@b.c (mailto:a@b.c)"
         );
         assert_eq!(plain_text("a < b"), "a < b");
+        assert_eq!(command_text("assign 4 <@U0SAM|sam> &amp; <#C1|general>"), "assign 4 @U0SAM & #general");
         assert_eq!(strip_mention("<@UBOT|desk>  help <@UBOTTER>", "UBOT"), ("help <@UBOTTER>".to_string(), true));
     }
 }
