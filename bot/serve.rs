@@ -4,6 +4,8 @@
 //! - the scheduler: [`Desk::tick`] every second (SLA warnings and breaches, runbook timeouts), then
 //!   [`Desk::learn`] (retraining triage in the background when corrections arrived);
 //! - the vendor worker ([`crate::adapters::vendor`]): case emails and signed webhooks to vendors, retried;
+//! - the Slack adapter ([`crate::adapters::slack`]) when `SLACK_BOT_TOKEN` is set: Socket Mode or the
+//!   `/slack/…` routes, and its outbox worker;
 //! - the outbox worker for HTTP replies, POSTing them to the callback URL (woken after each accepted message,
 //!   and every second for retries).
 //!

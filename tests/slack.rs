@@ -746,3 +746,58 @@ async fn slack_is_answered_in_time_even_when_the_work_takes_longer() {
     let t = &rig.tickets().await[0];
     assert_eq!(t.requester.name, "U0ADA", "without a name from Slack the id is shown");
 }
+
+#[tokio::test]
+async fn serve_runs_the_slack_routes_and_worker() {
+    let fake = FakeSlack::start().await;
+    let toml = format!(
+        "[slack]\nmode = \"http\"\napi_url = \"{}\"\n[slack.channels]\nhelpdesk = \"C0HELP\"\nhelpdesk-queue = \"C0QUEUE\"\n",
+        fake.api_url()
+    );
+    let config = Config::from_parts("test", &toml, &[]).unwrap();
+    let vars = |k: &str| match k {
+        "SLACK_BOT_TOKEN" => Some("xoxb-serve".to_string()),
+        "SLACK_SIGNING_SECRET" => Some(SECRET.to_string()),
+        _ => None,
+    };
+    let slack = SlackOptions::from_vars(&config.slack, vars).unwrap();
+    assert!(slack.is_some());
+    let (store, _dir) = common::sqlite().await;
+    let clock: Arc<dyn Clock> = Arc::new(deskbot::core::clock::SystemClock);
+    let desk = Arc::new(deskbot::app::desk(&config, Db::Sqlite(store), clock.clone()).unwrap());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    let opts = deskbot::serve::ServeOptions {
+        listen: l.local_addr().unwrap(),
+        token: deskbot::adapters::http::Secret::new("http-token"),
+        callback: None,
+        tick: std::time::Duration::from_millis(100),
+        slack,
+    };
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        let _ = stop_rx.wait_for(|s| *s).await;
+    };
+    let server = tokio::spawn(deskbot::serve::serve_on(l, desk.clone(), clock, opts, shutdown));
+    let body = callback("EvServe", message("U0ADA", "C0HELP", "1700000030.000100", "my laptop screen is flickering"));
+    let body = body.to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/slack/events"))
+        .header(signature::TIMESTAMP_HEADER, &now)
+        .header(signature::SIGNATURE_HEADER, signature::sign(SECRET, &now, body.as_bytes()))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // The worker delivers on its own: the reply and the card reach the fake.
+    let mut waited = 0;
+    while fake.calls("chat.postMessage").len() < 2 {
+        assert!(waited < 200, "the Slack worker delivered: {:?}", fake.all());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    stop_tx.send(true).unwrap();
+    server.await.unwrap().unwrap();
+}
