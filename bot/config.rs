@@ -37,6 +37,9 @@ pub struct Config {
     pub teams: crate::adapters::teams::TeamsConfig,
     /// The Discord adapter (on when `DISCORD_TOKEN` is set).
     pub discord: crate::adapters::discord::DiscordConfig,
+    /// The Slack adapter (tokens come from the environment).
+    #[serde(default)]
+    pub slack: crate::adapters::slack::SlackConfig,
 }
 
 /// How monitoring alerts (`POST /api/v1/alerts…`) become tickets.
@@ -193,6 +196,7 @@ impl Default for Config {
             alerts: AlertsConfig::default(),
             teams: crate::adapters::teams::TeamsConfig::default(),
             discord: crate::adapters::discord::DiscordConfig::default(),
+            slack: crate::adapters::slack::SlackConfig::default(),
         }
     }
 }
@@ -420,6 +424,29 @@ global_commands = false
 # public_key = "..."
 # Only one replica holds the gateway: its lease lasts this long without renewal (renewed every third).
 gateway_lease_seconds = 30
+# Slack (README "Run on Slack"). Runs when SLACK_BOT_TOKEN is set; SLACK_APP_TOKEN (Socket Mode) or
+# SLACK_SIGNING_SECRET (HTTP) come from the environment too, never from this file.
+[slack]
+# socket (Socket Mode: no public URL needed) or http (Events API: /slack/events, /slack/commands,
+# /slack/interactivity on deskbot serve's address, behind your HTTPS proxy).
+mode = "socket"
+api_url = "https://slack.com/api"
+# How long display names and user group memberships are cached.
+name_cache_minutes = 60
+group_cache_minutes = 10
+
+# The channel names used above ([channels], [reports]) mapped to Slack channel ids (right-click a channel, Copy
+# link: the id is the last part). Unmapped names are sent to Slack as given.
+[slack.channels]
+# helpdesk = "C0123HELP"
+# helpdesk-queue = "C0123QUEUE"
+# helpdesk-escalations = "C0123ESC"
+
+# Slack user groups (ids S…) to roles: members get the highest role of their groups, or their [roles.slack]
+# role if that is higher. Memberships are read with usergroups.users.list.
+[slack.groups]
+# S0123TECHS = "technician"
+# S0123LEADS = "lead"
 "#;
 
 /// Keys that look like secrets are refused in the file.

@@ -333,6 +333,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut opts = deskbot::serve::ServeOptions::from_env(listen.as_deref())?;
             opts.teams = adapters::teams::Settings::from_env(&c.teams).map_err(anyhow::Error::msg)?;
             opts.discord = deskbot::adapters::discord::gateway::Setup::from_env(&c)?;
+            opts.slack = deskbot::adapters::slack::SlackOptions::from_env(&c.slack)?;
             let db = open_db(&c).await?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let desk = Arc::new(app::desk(&c, db, clock.clone())?);

@@ -7,6 +7,8 @@
 //! - the vendor worker ([`crate::adapters::vendor`]): case emails and signed webhooks to vendors, retried;
 //! - with `DISCORD_TOKEN` set, the Discord gateway (one replica at a time), its outbox worker and, with
 //!   `[discord] public_key`, `POST /discord/interactions` ([`crate::adapters::discord`]);
+//! - the Slack adapter ([`crate::adapters::slack`]) when `SLACK_BOT_TOKEN` is set: Socket Mode or the
+//!   `/slack/…` routes, and its outbox worker;
 //! - the outbox worker for HTTP replies, POSTing them to the callback URL (woken after each accepted message,
 //!   and every second for retries).
 //!
@@ -50,6 +52,8 @@ pub struct ServeOptions {
     pub teams: Option<crate::adapters::teams::Settings>,
     /// The Discord adapter, when `DISCORD_TOKEN` is set.
     pub discord: Option<crate::adapters::discord::gateway::Setup>,
+    /// The Slack adapter, when `SLACK_BOT_TOKEN` is set.
+    pub slack: Option<crate::adapters::slack::SlackOptions>,
 }
 
 impl ServeOptions {
@@ -70,6 +74,7 @@ impl ServeOptions {
             tick: Duration::from_secs(1),
             teams: None,
             discord: None,
+            slack: None,
         })
     }
 }
@@ -157,6 +162,10 @@ pub async fn serve_on<S: Store + 'static>(
         }
         None => (None, vec![]),
     };
+    let slack = opts
+        .slack
+        .as_ref()
+        .map(|o| crate::adapters::slack::start(desk.clone(), clock.clone(), o, opts.tick, stop_rx.clone()));
     let alerts = crate::adapters::alerts::AlertIntake {
         desk: desk.clone(),
         auth: crate::adapters::alerts::AlertAuth::from_env(&opts.token),
@@ -171,6 +180,9 @@ pub async fn serve_on<S: Store + 'static>(
     if let Some(routes) = discord_routes {
         app = app.merge(routes);
     }
+    if let Some(r) = slack.as_ref().and_then(|s| s.router.clone()) {
+        app = app.merge(r);
+    }
     tracing::info!(%addr, "listening: POST /api/v1/messages, /api/v1/signals, /api/v1/alerts[/alertmanager], GET /healthz");
     let mut server_stop = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -183,7 +195,7 @@ pub async fn serve_on<S: Store + 'static>(
     let served = server.await;
     let _ = scheduler.await;
     let _ = vendors.await;
-    for t in discord_tasks {
+    for t in discord_tasks.into_iter().chain(slack.into_iter().flat_map(|s| s.tasks)) {
         let _ = t.await;
     }
     if let Some(w) = worker {

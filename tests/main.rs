@@ -13,5 +13,6 @@ mod replay;
 mod replicas;
 mod reports;
 mod runbooks;
+mod slack;
 mod teams;
 mod vendor;

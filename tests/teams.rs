@@ -748,6 +748,7 @@ async fn serve_routes_teams_and_runs_its_worker() {
         tick: Duration::from_millis(50),
         teams: Some((*rig.settings).clone()),
         discord: None,
+        slack: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let clock: Arc<dyn Clock> = rig.clock.clone();

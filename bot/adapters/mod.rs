@@ -4,5 +4,6 @@ pub mod alerts;
 pub mod console;
 pub mod discord;
 pub mod http;
+pub mod slack;
 pub mod teams;
 pub mod vendor;
