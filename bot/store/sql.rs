@@ -51,6 +51,9 @@ fn facts_json(t: &Ticket) -> Result<Option<String>> {
     TicketFacts::of(t).map(|f| serde_json::to_string(&f).map_err(corrupt)).transpose()
 }
 
+/// Rows per multi-row INSERT (well under SQLite's and PostgreSQL's limits on bound parameters).
+const ROWS_PER_STATEMENT: usize = 200;
+
 fn conversation_key(m: &crate::core::message::Outbound) -> String {
     format!("{}:{}:{}", m.platform, m.place.channel, m.place.thread.as_deref().unwrap_or(""))
 }
@@ -354,49 +357,76 @@ macro_rules! sql_store {
                         return Err(StoreError::Conflict(t.number));
                     }
                 }
-                for (n, e) in &c.events {
-                    let data = serde_json::to_value(e).map_err(corrupt)?;
-                    let kind = data.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").to_string();
-                    sqlx::query("INSERT INTO ticket_events (ticket, at, actor, kind, data) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(n.0)
-                        .bind(ms(e.at))
-                        .bind(e.actor.as_ref().map(|a| a.key()))
-                        .bind(kind)
-                        .bind(data.to_string())
-                        .execute(&mut *tx)
-                        .await?;
+                // Rows of one kind go in as one multi-row INSERT (in chunks): one round trip to the database
+                // instead of one per row, which is most of an event's cost.
+                type Db = <$store as Backend>::Db;
+                for chunk in c.events.chunks(ROWS_PER_STATEMENT) {
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for (n, e) in chunk {
+                        let data = serde_json::to_value(e).map_err(corrupt)?;
+                        let kind = data.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").to_string();
+                        rows.push((n.0, ms(e.at), e.actor.as_ref().map(|a| a.key()), kind, data.to_string()));
+                    }
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO ticket_events (ticket, at, actor, kind, data) ");
+                    q.push_values(rows, |mut b, (n, at, actor, kind, data)| {
+                        b.push_bind(n).push_bind(at).push_bind(actor).push_bind(kind).push_bind(data);
+                    });
+                    q.build().execute(&mut *tx).await?;
                 }
-                for m in &c.outbox {
-                    let payload = serde_json::to_string(m).map_err(corrupt)?;
-                    sqlx::query(
+                for chunk in c.outbox.chunks(ROWS_PER_STATEMENT) {
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for m in chunk {
+                        let payload = serde_json::to_string(m).map_err(corrupt)?;
+                        rows.push((m.platform.as_str(), conversation_key(m), m.ticket.map(|t| t.0), payload));
+                    }
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO outbox (created_at, platform, conversation, ticket, payload, status, attempts, \
-                         next_attempt_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $1)",
-                    )
-                    .bind(now)
-                    .bind(m.platform.as_str())
-                    .bind(conversation_key(m))
-                    .bind(m.ticket.map(|t| t.0))
-                    .bind(payload)
-                    .execute(&mut *tx)
-                    .await?;
+                         next_attempt_at) ",
+                    );
+                    q.push_values(rows, |mut b, (platform, conversation, ticket, payload)| {
+                        b.push_bind(now)
+                            .push_bind(platform)
+                            .push_bind(conversation)
+                            .push_bind(ticket)
+                            .push_bind(payload)
+                            .push("'pending'")
+                            .push("0")
+                            .push_bind(now);
+                    });
+                    q.build().execute(&mut *tx).await?;
                 }
-                for (n, timers) in &c.timers {
-                    sqlx::query("DELETE FROM timers WHERE ticket = $1").bind(n.0).execute(&mut *tx).await?;
-                    for t in timers {
-                        sqlx::query(
-                            "INSERT INTO timers (key, ticket, clock, percent, at, due) \
-                             SELECT $1, $2, $3, $4, $5, $6 \
-                             WHERE NOT EXISTS (SELECT 1 FROM inbound_events WHERE dedupe_key = $1) \
-                             ON CONFLICT (key) DO UPDATE SET at = excluded.at, due = excluded.due",
-                        )
-                        .bind(&t.key)
-                        .bind(t.ticket.0)
-                        .bind(t.clock.as_str())
-                        .bind(i64::from(t.percent))
-                        .bind(ms(t.at))
-                        .bind(ms(t.due))
-                        .execute(&mut *tx)
-                        .await?;
+                if !c.timers.is_empty() {
+                    // Each listed ticket's pending timers are replaced; a timer whose key already fired (it is in
+                    // inbound_events) is not set again.
+                    let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM timers WHERE ticket IN (");
+                    let mut list = q.separated(", ");
+                    for (n, _) in &c.timers {
+                        list.push_bind(n.0);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await?;
+                    let all: Vec<_> = c.timers.iter().flat_map(|(_, ts)| ts.iter()).collect();
+                    for chunk in all.chunks(ROWS_PER_STATEMENT) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO timers (key, ticket, clock, percent, at, due) ");
+                        q.push_values(chunk.iter(), |mut b, t| {
+                            b.push_bind(t.key.clone())
+                                .push_bind(t.ticket.0)
+                                .push_bind(t.clock.as_str())
+                                .push_bind(i64::from(t.percent))
+                                .push_bind(ms(t.at))
+                                .push_bind(ms(t.due));
+                        });
+                        q.push(" ON CONFLICT (key) DO UPDATE SET at = excluded.at, due = excluded.due");
+                        q.build().execute(&mut *tx).await?;
+                        let mut q = sqlx::QueryBuilder::<Db>::new(
+                            "DELETE FROM timers WHERE key IN (SELECT dedupe_key FROM inbound_events WHERE dedupe_key IN (",
+                        );
+                        let mut list = q.separated(", ");
+                        for t in chunk {
+                            list.push_bind(t.key.clone());
+                        }
+                        q.push("))");
+                        q.build().execute(&mut *tx).await?;
                     }
                 }
                 for k in &c.drop_timers {
@@ -628,12 +658,15 @@ macro_rules! sql_store {
             }
 
             async fn backlog(&self, now: Timestamp) -> Result<(Vec<Timestamp>, u64)> {
-                let rows = sqlx::query("SELECT created_at FROM tickets WHERE state NOT IN ('resolved', 'closed')")
+                // The active states listed (not `NOT IN` the others) so the state index is used, not a table scan.
+                let rows = sqlx::query(
+                    "SELECT created_at FROM tickets WHERE state IN ('new', 'open', 'pending_user', 'pending_vendor')",
+                )
                     .fetch_all(&self.pool)
                     .await?;
                 let created = rows.iter().map(|r| from_ms(r.try_get("created_at")?)).collect::<Result<Vec<_>>>()?;
                 let late: i64 = sqlx::query(
-                    "SELECT COUNT(*) FROM tickets WHERE state NOT IN ('resolved', 'closed') \
+                    "SELECT COUNT(*) FROM tickets WHERE state IN ('new', 'open', 'pending_user', 'pending_vendor') \
                      AND first_response_at IS NULL AND first_response_due < $1",
                 )
                 .bind(ms(now))

@@ -52,6 +52,7 @@ impl<S: Store> Desk<S> {
         let period = Period::containing(date, kind, tz);
         let prev = period.previous();
         let now = self.clock.now();
+        let started = std::time::Instant::now();
         // One small facts value per ticket touched in the two periods (tickets stored before facts were kept are
         // read in full, with their events); recurring counts come from a GROUP BY.
         let mut all = vec![];
@@ -71,6 +72,7 @@ impl<S: Store> Desk<S> {
                 }
             }
         }
+        tracing::debug!(tickets = all.len(), ms = started.elapsed().as_millis() as u64, "report: facts read");
         let counts = |v: Vec<(String, i64)>| -> Vec<report::FingerprintCount> {
             v.into_iter()
                 .map(|(fingerprint, n)| report::FingerprintCount {
@@ -87,12 +89,16 @@ impl<S: Store> Desk<S> {
             tickets: all.iter().map(|(_, f)| f.clone()).collect(),
             fingerprints_30d: counts(self.store.fingerprint_counts(prev.end - Duration::days(30), prev.end).await?),
         };
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "report: recurring counts read");
         let (created, late) = self.store.backlog(now).await?;
+        tracing::debug!(open = created.len(), ms = started.elapsed().as_millis() as u64, "report: backlog read");
         let mut backlog = BacklogFacts::from_open(now, created);
         backlog.unanswered_past_target = late;
         let calendar = &self.policies.default_policy().calendar;
         let signals = crate::core::signals::facts(&self.store.signals(period.start, period.end).await?);
-        Ok(report::build(&period, &this, &before, &backlog, &signals, calendar))
+        let report = report::build(&period, &this, &before, &backlog, &signals, calendar);
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "report: built");
+        Ok(report)
     }
 
     /// The report as a chat message with the chart attached.
