@@ -295,4 +295,5 @@ async fn alerts_in_chat() {
     assert!(text.contains("bot -> sam: The alert behind #1 has resolved"), "the owner is told");
     assert_eq!(text.lines().filter(|l| l.starts_with("bot -> #helpdesk-escalations: Alert storm from rmm")).count(), 1);
     assert!(!text.contains("monitor:"), "nothing addressed to the monitoring source");
+    assert!(!text.contains("(late:"), "no stale warning for a threshold passed while the ticket was resolved");
 }

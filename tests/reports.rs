@@ -60,3 +60,33 @@ async fn facts_and_event_logs_give_the_same_report() {
     }
     assert_eq!(reports[0], reports[1]);
 }
+
+/// A long-running recurring issue names its ten newest look-alikes and counts the rest, so the notice stays short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recurring_notices_name_the_newest_look_alikes() {
+    use deskbot::outbox::{self, Deliver, Failure, Worker};
+    use std::sync::Mutex;
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<String>>);
+    impl Deliver for Collect {
+        async fn deliver(&self, item: &deskbot::store::OutboxItem) -> Result<(), Failure> {
+            self.0.lock().unwrap().push(item.message.text.clone());
+            Ok(())
+        }
+    }
+    let (store, _dir) = common::sqlite().await;
+    let clock = common::clock();
+    let desk = common::desk(store, clock.clone(), &[]);
+    for i in 0..13 {
+        desk.handle(&common::say(&format!("user{i}"), "meeting room b audio not working")).await.unwrap();
+        clock.set(deskbot::core::clock::Clock::now(clock.as_ref()) + Duration::minutes(5));
+    }
+    let sent = Collect::default();
+    outbox::drain(desk.store(), &sent, clock.as_ref(), Worker::in_order("t", None)).await.unwrap();
+    let notices: Vec<String> = sent.0.lock().unwrap().iter().filter(|t| t.starts_with("Recurring:")).cloned().collect();
+    assert_eq!(notices.len(), 11, "from the third look-alike on");
+    let last = notices.last().unwrap();
+    assert!(last.contains("look-alike number 13"), "{last}");
+    assert!(last.contains("3 earlier and #4, #5, #6, #7, #8, #9, #10, #11, #12, #13"), "{last}");
+    assert!(!last.contains("#3,"), "{last}");
+}

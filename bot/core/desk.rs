@@ -276,10 +276,20 @@ impl<S: Store> Desk<S> {
 
     /// Clocks follow every change (priority, category, pauses), recomputed from the original start, and each
     /// changed ticket's SLA timers are replaced.
+    ///
+    /// A warning whose instant passed while the ticket was resolved (it was reopened since) is stale and is not
+    /// set: only its breach, if that too has passed, is still announced. Warnings missed while deskbot was down
+    /// still fire late.
     fn schedule(&self, c: &mut Commit) {
         for t in c.inserts.iter_mut().chain(c.updates.iter_mut()) {
             self.policies.apply(t);
-            c.timers.push((t.number, self.policies.timers(t)));
+            let reopened_at =
+                t.pauses.iter().filter(|p| matches!(p.on, State::Resolved | State::Closed)).filter_map(|p| p.to).max();
+            let mut timers = self.policies.timers(t);
+            if let Some(r) = reopened_at {
+                timers.retain(|tm| tm.percent >= 100 || tm.at >= r);
+            }
+            c.timers.push((t.number, timers));
         }
     }
 

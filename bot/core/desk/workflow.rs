@@ -14,6 +14,8 @@ use chrono::Duration;
 const SIMILAR: &str = "sim:";
 /// Word overlap at which a new message is probably about an open ticket.
 const SIMILAR_AT: f64 = 0.34;
+/// Look-alike tickets named in a recurring-issue notice (the newest); the rest are counted.
+const LISTED: usize = 10;
 
 /// A pending "Is this about #N?" question: the message to act on once the requester answers.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -217,7 +219,16 @@ impl<S: Store> Desk<S> {
                 kind: EventKind::Recurring { fingerprint: fp.clone(), count: same.len() },
             }],
         );
-        let list: Vec<String> = same.iter().map(|n| n.to_string()).collect();
+        // The newest look-alikes by number; a long-running recurring issue would otherwise list hundreds.
+        let mut newest = same.clone();
+        newest.sort_unstable_by(|a, b| b.cmp(a));
+        newest.truncate(LISTED);
+        newest.reverse();
+        let names: Vec<String> = newest.iter().map(|n| n.to_string()).collect();
+        let listed = match same.len().saturating_sub(LISTED) {
+            0 => names.join(", "),
+            earlier => format!("{earlier} earlier and {}", names.join(", ")),
+        };
         let problem = self.store.problem_for(fp).await?;
         let text = match &problem {
             Some(p) => format!(
@@ -233,7 +244,7 @@ impl<S: Store> Desk<S> {
                 t.number,
                 same.len(),
                 recurring::describe(fp),
-                list.join(", ")
+                listed
             ),
         };
         let mut m = self.to_queue(t.origin.platform, text).about(t.number);
