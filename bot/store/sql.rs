@@ -201,23 +201,29 @@ macro_rules! sql_store {
             }
 
             async fn tickets(&self, f: &TicketFilter) -> Result<Vec<Ticket>> {
-                let rows = sqlx::query(
-                    "SELECT data, version FROM tickets \
-                     WHERE ($1 = 0 OR state NOT IN ('resolved', 'closed')) \
-                       AND ($2 IS NULL OR owner = $2) AND ($3 IS NULL OR requester = $3) \
-                       AND ($4 IS NULL OR category = $4) AND ($5 = 0 OR owner IS NULL) \
-                       AND ($6 IS NULL OR LOWER(data) LIKE '%' || LOWER($6) || '%') \
-                     ORDER BY number LIMIT $7",
-                )
-                .bind(i64::from(f.active_only))
-                .bind(f.owner.as_deref())
-                .bind(f.requester.as_deref())
-                .bind(f.category.as_deref())
-                .bind(i64::from(f.unowned))
-                .bind(f.text.as_deref())
-                .bind(f.limit.unwrap_or(i64::MAX))
-                .fetch_all(&self.pool)
-                .await?;
+                // Only the conditions asked for are written into the statement: `($n IS NULL OR col = $n)` would
+                // keep the planner from the requester/owner/state indexes and scan every ticket.
+                let mut q = sqlx::QueryBuilder::<<$store as Backend>::Db>::new("SELECT data, version FROM tickets WHERE 1 = 1");
+                if f.active_only {
+                    q.push(" AND state IN ('new', 'open', 'pending_user', 'pending_vendor')");
+                }
+                if let Some(o) = &f.owner {
+                    q.push(" AND owner = ").push_bind(o.clone());
+                }
+                if let Some(r) = &f.requester {
+                    q.push(" AND requester = ").push_bind(r.clone());
+                }
+                if let Some(c) = &f.category {
+                    q.push(" AND category = ").push_bind(c.clone());
+                }
+                if f.unowned {
+                    q.push(" AND owner IS NULL");
+                }
+                if let Some(t) = &f.text {
+                    q.push(" AND LOWER(data) LIKE '%' || LOWER(").push_bind(t.clone()).push(") || '%'");
+                }
+                q.push(" ORDER BY number LIMIT ").push_bind(f.limit.unwrap_or(i64::MAX));
+                let rows = q.build().fetch_all(&self.pool).await?;
                 rows.iter().map(Self::decode_ticket).collect()
             }
 
