@@ -200,6 +200,14 @@ pub trait Store: Send + Sync {
         fingerprint: &str,
         since: Timestamp,
     ) -> impl Future<Output = Result<Vec<TicketNo>>> + Send;
+    /// How many tickets [`Store::tickets_with_fingerprint`] would list, and the `newest` of them (highest numbers
+    /// first), without reading them all.
+    fn fingerprint_recent(
+        &self,
+        fingerprint: &str,
+        since: Timestamp,
+        newest: i64,
+    ) -> impl Future<Output = Result<(usize, Vec<TicketNo>)>> + Send;
     /// Tickets created before `until` and changed at or after `since` (everything a report period can touch).
     fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
     /// The report facts of the same tickets as [`Store::tickets_touched`], with each one's `updated_at`; `None` for
@@ -387,6 +395,9 @@ impl Store for Db {
     }
     async fn tickets_with_fingerprint(&self, fp: &str, since: Timestamp) -> Result<Vec<TicketNo>> {
         delegate!(self, s => s.tickets_with_fingerprint(fp, since))
+    }
+    async fn fingerprint_recent(&self, fp: &str, since: Timestamp, newest: i64) -> Result<(usize, Vec<TicketNo>)> {
+        delegate!(self, s => s.fingerprint_recent(fp, since, newest))
     }
     async fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> Result<Vec<Ticket>> {
         delegate!(self, s => s.tickets_touched(since, until))

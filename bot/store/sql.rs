@@ -630,6 +630,31 @@ macro_rules! sql_store {
                 rows.iter().map(|r| Ok(TicketNo(r.try_get("number")?))).collect()
             }
 
+            async fn fingerprint_recent(
+                &self,
+                fp: &str,
+                since: Timestamp,
+                newest: i64,
+            ) -> Result<(usize, Vec<TicketNo>)> {
+                let total: i64 =
+                    sqlx::query("SELECT COUNT(*) FROM tickets WHERE fingerprint = $1 AND created_at >= $2")
+                        .bind(fp)
+                        .bind(ms(since))
+                        .fetch_one(&self.pool)
+                        .await?
+                        .try_get(0)?;
+                let rows = sqlx::query(
+                    "SELECT number FROM tickets WHERE fingerprint = $1 AND created_at >= $2 ORDER BY number DESC LIMIT $3",
+                )
+                .bind(fp)
+                .bind(ms(since))
+                .bind(newest)
+                .fetch_all(&self.pool)
+                .await?;
+                let list = rows.iter().map(|r| Ok(TicketNo(r.try_get("number")?))).collect::<Result<Vec<_>>>()?;
+                Ok((usize::try_from(total).unwrap_or(0), list))
+            }
+
             async fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> Result<Vec<Ticket>> {
                 let rows = sqlx::query(
                     "SELECT data, version FROM tickets WHERE updated_at >= $1 AND created_at < $2 ORDER BY number",

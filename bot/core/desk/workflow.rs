@@ -206,26 +206,22 @@ impl<S: Store> Desk<S> {
     pub(super) async fn check_recurring(&self, t: &Ticket, now: Timestamp, w: &mut Work) -> Result<(), DeskError> {
         let Some(fp) = &t.fingerprint else { return Ok(()) };
         let since = now - Duration::days(WINDOW_DAYS);
-        let mut same = self.store.tickets_with_fingerprint(fp, since).await?;
-        same.push(t.number);
-        if same.len() < THRESHOLD {
+        // Counted in the store; only the newest look-alikes are read (a long-running recurring issue would
+        // otherwise list and load thousands). This ticket is not stored yet: it is the newest.
+        let (stored, mut newest) = self.store.fingerprint_recent(fp, since, LISTED as i64).await?;
+        let count = stored + 1;
+        if count < THRESHOLD {
             return Ok(());
         }
         w.events(
             t.number,
-            vec![Event {
-                at: now,
-                actor: None,
-                kind: EventKind::Recurring { fingerprint: fp.clone(), count: same.len() },
-            }],
+            vec![Event { at: now, actor: None, kind: EventKind::Recurring { fingerprint: fp.clone(), count } }],
         );
-        // The newest look-alikes by number; a long-running recurring issue would otherwise list hundreds.
-        let mut newest = same.clone();
-        newest.sort_unstable_by(|a, b| b.cmp(a));
+        newest.insert(0, t.number);
         newest.truncate(LISTED);
         newest.reverse();
         let names: Vec<String> = newest.iter().map(|n| n.to_string()).collect();
-        let listed = match same.len().saturating_sub(LISTED) {
+        let listed = match count.saturating_sub(LISTED) {
             0 => names.join(", "),
             earlier => format!("{earlier} earlier and {}", names.join(", ")),
         };
@@ -234,7 +230,7 @@ impl<S: Store> Desk<S> {
             Some(p) => format!(
                 "Recurring: {} is look-alike number {} in {WINDOW_DAYS} days ({}); problem P-{} {} covers it.",
                 t.number,
-                same.len(),
+                count,
                 recurring::describe(fp),
                 p.id,
                 quote(&p.title)
@@ -242,7 +238,7 @@ impl<S: Store> Desk<S> {
             None => format!(
                 "Recurring: {} is look-alike number {} in {WINDOW_DAYS} days ({}): {}. Link them to a problem record?",
                 t.number,
-                same.len(),
+                count,
                 recurring::describe(fp),
                 listed
             ),
