@@ -208,9 +208,8 @@ pub trait Store: Send + Sync {
         since: Timestamp,
         newest: i64,
     ) -> impl Future<Output = Result<(usize, Vec<TicketNo>)>> + Send;
-    /// Tickets created before `until` and changed at or after `since` (everything a report period can touch).
-    fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
-    /// The report facts of the same tickets as [`Store::tickets_touched`], with each one's `updated_at`; `None` for
+    /// The report facts of the tickets created before `until` and changed at or after `since` (everything a report
+    /// period can touch), with each one's `updated_at`; `None` for
     /// tickets stored before facts were kept (read those in full).
     #[allow(clippy::type_complexity)]
     fn facts_touched(
@@ -398,9 +397,6 @@ impl Store for Db {
     }
     async fn fingerprint_recent(&self, fp: &str, since: Timestamp, newest: i64) -> Result<(usize, Vec<TicketNo>)> {
         delegate!(self, s => s.fingerprint_recent(fp, since, newest))
-    }
-    async fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> Result<Vec<Ticket>> {
-        delegate!(self, s => s.tickets_touched(since, until))
     }
     async fn facts_touched(
         &self,

@@ -655,17 +655,6 @@ macro_rules! sql_store {
                 Ok((usize::try_from(total).unwrap_or(0), list))
             }
 
-            async fn tickets_touched(&self, since: Timestamp, until: Timestamp) -> Result<Vec<Ticket>> {
-                let rows = sqlx::query(
-                    "SELECT data, version FROM tickets WHERE updated_at >= $1 AND created_at < $2 ORDER BY number",
-                )
-                .bind(ms(since))
-                .bind(ms(until))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter().map(Self::decode_ticket).collect()
-            }
-
             async fn facts_touched(
                 &self,
                 since: Timestamp,

@@ -53,14 +53,8 @@ pub fn card(m: &Outbound) -> Value {
     if let (MessageKind::Card, Some(n)) = (m.kind, m.ticket) {
         body.push(json!({"type": "TextBlock", "text": format!("Ticket {n}"), "weight": "Bolder", "size": "Medium"}));
     }
-    for (i, para) in m.text.split("\n\n").filter(|p| !p.trim().is_empty()).enumerate() {
-        let mut block = json!({"type": "TextBlock", "text": para, "wrap": true});
-        if i > 0 && para.starts_with(STATUS_MARK) {
-            block["text"] = Value::String(para.trim_start_matches(STATUS_MARK).trim().to_string());
-            block["weight"] = json!("Bolder");
-            block["color"] = json!("Accent");
-        }
-        body.push(block);
+    for para in m.text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        body.push(json!({"type": "TextBlock", "text": para, "wrap": true}));
     }
     let mut c = json!({
         "type": "AdaptiveCard",
@@ -108,9 +102,6 @@ fn action(b: &Button) -> Value {
         None => submit(&b.label),
     }
 }
-
-/// Marks the status paragraph a card refresh appends to a ticket card's text.
-pub const STATUS_MARK: &str = "▸ ";
 
 /// Teams markdown joins lines separated by a single newline; keep them apart (lists and paragraphs stay as they
 /// are).

@@ -226,10 +226,6 @@ impl<S: Store> TeamsSink<S> {
         Ok(r)
     }
 
-    async fn original_buttons(&self, key: &str) -> Result<Option<Vec<Button>>, Failure> {
-        Ok(self.get_ref::<CardRef>(key).await?.map(|c| c.buttons))
-    }
-
     async fn send(&self, m: &Outbound) -> Result<(), Failure> {
         let target = self.target(m).await?;
         let activity = cards::activity(m);
@@ -239,9 +235,6 @@ impl<S: Store> TeamsSink<S> {
             (MessageKind::Card, Some(n)) => Some(keys::card(&m.place.channel, n.0)),
             _ => None,
         };
-        // A refresh ([`cards::refreshed`]) carries a status line and trimmed buttons; the stored card keeps the
-        // core's own text and buttons.
-        let refresh = m.text.contains(&format!("\n\n{}", cards::STATUS_MARK));
         if let Some(key) = &card_key
             && let Some(old) = self.get_ref::<CardRef>(key).await?
             && old.conversation_id == target.conversation
@@ -250,7 +243,6 @@ impl<S: Store> TeamsSink<S> {
             update["id"] = Value::String(old.activity_id.clone());
             let url = format!("{base}/{}", enc(&old.activity_id));
             match self.call(reqwest::Method::PUT, &url, &update, "update card").await {
-                Ok(_) if refresh => return Ok(()),
                 Ok(_) => {
                     return self
                         .put_ref(key, &CardRef { text: m.text.clone(), buttons: m.buttons.clone(), ..old })
@@ -271,12 +263,7 @@ impl<S: Store> TeamsSink<S> {
                 tracing::warn!("teams: card posted but the connector gave no activity id; it cannot be updated");
                 return Ok(());
             };
-            let (text, buttons) = match m.text.split_once(&format!("\n\n{}", cards::STATUS_MARK)) {
-                // A refresh reposted (its card was gone): keep the text without the status, and the buttons a
-                // ticket card starts with.
-                Some((t, _)) => (t.to_string(), self.original_buttons(key.as_str()).await?.unwrap_or_default()),
-                None => (m.text.clone(), m.buttons.clone()),
-            };
+            let (text, buttons) = (m.text.clone(), m.buttons.clone());
             let r = CardRef {
                 service_url: target.service_url,
                 conversation_id: target.conversation,
