@@ -152,6 +152,10 @@ pub struct IngestBench {
     /// Events per second to offer (0: as fast as possible).
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
+    /// Events in flight at once, as when many people write at the same moment (the HTTP intake and the chat
+    /// adapters handle requests concurrently). 1 sends them one after another.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -175,63 +179,83 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Sends `events` distinct staff messages through the desk (receipt → committed ticket with its reply in the
-/// outbox) and, on the same database, times single-row INSERT + COMMIT for the baseline.
+/// outbox), `concurrency` at a time, and, on the same database, times single-row INSERT + COMMIT for the baseline.
+///
+/// Without `--rate` the load is closed: each of `concurrency` senders sends its next event when the last one is
+/// committed. With `--rate` events arrive on a fixed schedule whatever the desk's pace, and latency is counted from
+/// each event's scheduled arrival, so time spent waiting for a free slot counts too.
 pub async fn ingest(args: &IngestBench) -> anyhow::Result<String> {
     use crate::core::clock::{Clock, SystemClock};
-    use crate::core::message::{Body, Envelope};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let dir = tempfile::tempdir()?;
     let url = match (args.backend.as_str(), &args.database_url) {
         (_, Some(u)) => u.clone(),
         ("sqlite", None) => format!("sqlite://{}", dir.path().join("ingest.db").display()),
         (b, None) => anyhow::bail!("--backend {b} needs --database-url"),
     };
+    anyhow::ensure!(args.concurrency >= 1, "--concurrency must be at least 1");
     let db = Db::open(&url).await?;
     let mut config = Config::default();
     config.triage.max_new_tickets_per_hour = 0; // one synthetic requester per event anyway; no limit in a bench
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let desk = crate::app::desk(&config, db.clone(), clock)?;
-    let topics = [
-        "the printer on floor {n} is jammed",
-        "outlook not syncing for user {n}",
-        "vpn keeps dropping at site {n}",
-        "my laptop {n} is very slow",
-        "cannot log in to xero, account {n}",
-        "no sound in meeting room {n}",
-    ];
-    let mut latencies = Vec::with_capacity(args.events);
+    let desk = Arc::new(crate::app::desk(&config, db.clone(), clock)?);
     let started = Instant::now();
-    for i in 0..args.events {
-        if args.rate > 0.0 {
+    let mut latencies = Vec::with_capacity(args.events);
+    if args.rate > 0.0 {
+        let slots = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+        let mut sent = tokio::task::JoinSet::new();
+        for i in 0..args.events {
             let due = started + std::time::Duration::from_secs_f64(i as f64 / args.rate);
             tokio::time::sleep_until(due.into()).await;
+            let slot = slots.clone().acquire_owned().await?;
+            let desk = desk.clone();
+            sent.spawn(async move {
+                desk.handle(&bench_event(i)).await?;
+                drop(slot);
+                anyhow::Ok(due.elapsed().as_secs_f64() * 1000.0)
+            });
         }
-        let text = topics[i % topics.len()].replace("{n}", &i.to_string());
-        let env = Envelope {
-            dedupe_key: format!("bench:{i}"),
-            actor: UserRef::new(Platform::Http, format!("u{i}"), format!("User {i}")),
-            place: Place { channel: "helpdesk".into(), thread: None, message: Some(format!("m{i}")), dm: false },
-            mentioned: false,
-            body: Body::Text { text },
-        };
-        let t0 = Instant::now();
-        desk.handle(&env).await?;
-        latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+        while let Some(r) = sent.join_next().await {
+            latencies.push(r??);
+        }
+    } else {
+        let next = Arc::new(AtomicUsize::new(0));
+        let mut senders = tokio::task::JoinSet::new();
+        for _ in 0..args.concurrency {
+            let (desk, next, events) = (desk.clone(), next.clone(), args.events);
+            senders.spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= events {
+                        return anyhow::Ok(mine);
+                    }
+                    let t0 = Instant::now();
+                    desk.handle(&bench_event(i)).await?;
+                    mine.push(t0.elapsed().as_secs_f64() * 1000.0);
+                }
+            });
+        }
+        while let Some(r) = senders.join_next().await {
+            latencies.extend(r??);
+        }
     }
     let elapsed = started.elapsed().as_secs_f64();
     let throughput = args.events as f64 / elapsed;
     latencies.sort_by(f64::total_cmp);
-    // Baseline: the same number of single-row INSERT + COMMIT on the same database.
+    // Baseline: single-row INSERT + COMMIT on the same database, one after another, straight on the pool.
     let n = args.events.min(2000);
     let t0 = Instant::now();
     for i in 0..n {
-        let c = Commit { dedupe_key: Some(format!("baseline:{i}")), at: Some(Utc::now()), ..Commit::default() };
-        db.commit(c).await?;
+        db.single_row_commit(&format!("baseline:{i}"), Utc::now()).await?;
     }
     let baseline = n as f64 / t0.elapsed().as_secs_f64();
     let report = json!({
         "backend": db.backend(),
         "events": args.events,
+        "concurrency": args.concurrency,
+        "rate": args.rate,
         "throughput_per_s": (throughput * 10.0).round() / 10.0,
         "p50_ms": (percentile(&latencies, 50.0) * 100.0).round() / 100.0,
         "p99_ms": (percentile(&latencies, 99.0) * 100.0).round() / 100.0,
@@ -243,9 +267,11 @@ pub async fn ingest(args: &IngestBench) -> anyhow::Result<String> {
         serde_json::to_string_pretty(&report)?
     } else {
         format!(
-            "backend {}: {} events, {:.1}/s, p50 {:.2} ms, p99 {:.2} ms, peak RSS {:.1} MB; single-row commit baseline {:.1}/s; ratio {:.3}",
+            "backend {}: {} events, {} in flight, {:.1}/s, p50 {:.2} ms, p99 {:.2} ms, peak RSS {:.1} MB; \
+             single-row commit baseline {:.1}/s; ratio {:.3}",
             db.backend(),
             args.events,
+            args.concurrency,
             throughput,
             percentile(&latencies, 50.0),
             percentile(&latencies, 99.0),
@@ -254,6 +280,26 @@ pub async fn ingest(args: &IngestBench) -> anyhow::Result<String> {
             throughput / baseline
         )
     })
+}
+
+/// The `i`th benchmark message: a distinct requester and text, as a stream of new problems.
+fn bench_event(i: usize) -> crate::core::message::Envelope {
+    use crate::core::message::{Body, Envelope};
+    const TOPICS: [&str; 6] = [
+        "the printer on floor {n} is jammed",
+        "outlook not syncing for user {n}",
+        "vpn keeps dropping at site {n}",
+        "my laptop {n} is very slow",
+        "cannot log in to xero, account {n}",
+        "no sound in meeting room {n}",
+    ];
+    Envelope {
+        dedupe_key: format!("bench:{i}"),
+        actor: UserRef::new(Platform::Http, format!("u{i}"), format!("User {i}")),
+        place: Place { channel: "helpdesk".into(), thread: None, message: Some(format!("m{i}")), dm: false },
+        mentioned: false,
+        body: Body::Text { text: TOPICS[i % TOPICS.len()].replace("{n}", &i.to_string()) },
+    }
 }
 
 /// Options for `deskbot bench report`.

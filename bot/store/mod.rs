@@ -32,6 +32,10 @@ pub enum StoreError {
     /// Stored data could not be decoded (corrupt row or a newer schema).
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The store's writer task stopped before answering (its runtime is shutting down); the commit may or may
+    /// not have been written.
+    #[error("the database writer stopped before answering; the change may or may not be stored")]
+    WriterGone,
     /// Any other database error.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
@@ -328,6 +332,14 @@ macro_rules! delegate {
             Db::Postgres($s) => $e.await,
         }
     };
+}
+
+impl Db {
+    /// One dedupe row inserted and committed in a transaction of its own, straight on the pool (not through the
+    /// writer task): the database's raw single-row commit, the baseline `deskbot bench ingest` compares with.
+    pub async fn single_row_commit(&self, key: &str, at: Timestamp) -> Result<()> {
+        delegate!(self, s => s.single_row_commit(key, at))
+    }
 }
 
 impl Store for Db {

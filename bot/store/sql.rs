@@ -18,16 +18,29 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
-    /// The last ticket number this process handed out (`None`: read it from the database first). Numbers are
-    /// allocated here without a write of their own; the commit that inserts the ticket raises the stored counter,
-    /// and a clash with another process on the same file fails that commit as a conflict (retried afresh).
-    last_number: std::sync::Arc<tokio::sync::Mutex<Option<i64>>>,
+    /// Where this process's ticket numbers come from; see [`Numbers`].
+    numbers: std::sync::Arc<tokio::sync::Mutex<Numbers>>,
+    writer: std::sync::Arc<Writer>,
 }
+
+/// Ticket numbers handed out by one SQLite process.
+#[derive(Debug, Default)]
+struct Numbers {
+    /// The last number handed out (`None`: not yet read from the database).
+    last: Option<i64>,
+    /// Set once another process was found on the same file: the end of the block of numbers reserved for this
+    /// one in `counters`.
+    block_end: Option<i64>,
+}
+
+/// Numbers reserved at a time by a SQLite process that shares its file (gaps of up to this many on restart).
+const NUMBER_BLOCK: i64 = 16;
 
 /// PostgreSQL, for installs where several replicas share one database.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: sqlx::PgPool,
+    writer: std::sync::Arc<Writer>,
 }
 
 fn ms(t: Timestamp) -> i64 {
@@ -54,6 +67,65 @@ fn facts_json(t: &Ticket) -> Result<Option<String>> {
 /// Rows per multi-row INSERT (well under SQLite's and PostgreSQL's limits on bound parameters).
 const ROWS_PER_STATEMENT: usize = 200;
 
+/// Tickets per multi-row INSERT into `tickets` (21 columns each).
+const TICKETS_PER_STATEMENT: usize = 100;
+
+/// The most commits one transaction of the writer takes together.
+const MAX_GROUP: usize = 128;
+
+/// A commit waiting for the writer, with where its answer goes.
+type Job = (Commit, tokio::sync::oneshot::Sender<Result<Committed>>);
+
+/// The way to a store's writer task (started on the first commit, and again if its runtime went away).
+#[derive(Debug, Default)]
+struct Writer {
+    jobs: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Job>>>,
+}
+
+impl Writer {
+    /// Queues `job` for the writer, starting one with `start` when there is none (or it stopped).
+    fn submit(&self, job: Job, start: impl FnOnce() -> tokio::sync::mpsc::UnboundedSender<Job>) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let job = match jobs.as_ref() {
+            Some(writer) => match writer.send(job) {
+                Ok(()) => return,
+                Err(refused) => refused.0,
+            },
+            None => job,
+        };
+        let fresh = start();
+        // The receiver was just made and is held by the task, so this send cannot fail; if the task is already
+        // gone, the caller's answer channel is dropped and it reports [`StoreError::WriterGone`].
+        let _ = fresh.send(job);
+        *jobs = Some(fresh);
+    }
+}
+
+/// True when no two commits of a group touch the same ticket, conversation or timer: then writing them in one
+/// transaction gives each the result it would have had alone. Otherwise the writer writes them one by one.
+fn independent(group: &[Job]) -> bool {
+    let mut tickets = std::collections::HashSet::new();
+    let mut keys = std::collections::HashSet::new();
+    for (c, _) in group {
+        let mut mine: std::collections::HashSet<i64> = c.inserts.iter().chain(&c.updates).map(|t| t.number.0).collect();
+        mine.extend(c.events.iter().map(|(n, _)| n.0));
+        mine.extend(c.timers.iter().map(|(n, _)| n.0));
+        if mine.iter().any(|n| !tickets.insert(*n)) {
+            return false;
+        }
+        let conversation = |w: &ConversationWrite| match w {
+            ConversationWrite::Put(cv) => cv.key.clone(),
+            ConversationWrite::Delete { key, .. } => key.clone(),
+        };
+        let mine: std::collections::HashSet<String> =
+            c.conversations.iter().map(conversation).chain(c.drop_timers.iter().cloned()).collect();
+        if mine.into_iter().any(|k| !keys.insert(k)) {
+            return false;
+        }
+    }
+    true
+}
+
 fn conversation_key(m: &crate::core::message::Outbound) -> String {
     format!("{}:{}:{}", m.platform, m.place.channel, m.place.thread.as_deref().unwrap_or(""))
 }
@@ -78,7 +150,7 @@ impl SqliteStore {
         .connect_with(opts)
         .await
         .map_err(|e| connect_err(url, e))?;
-        Ok(SqliteStore { pool, last_number: Default::default() })
+        Ok(SqliteStore { pool, numbers: Default::default(), writer: Default::default() })
     }
 }
 
@@ -118,7 +190,7 @@ impl PgStore {
             .connect_with(opts)
             .await
             .map_err(|e| connect_err(url, e))?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, writer: Default::default() })
     }
 }
 
@@ -157,6 +229,396 @@ macro_rules! sql_store {
             /// Closes the pool, waiting for connections to finish.
             pub async fn close(&self) {
                 self.pool.close().await
+            }
+
+            /// See [`super::Db::single_row_commit`].
+            pub async fn single_row_commit(&self, key: &str, at: Timestamp) -> Result<()> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                sqlx::query("INSERT INTO inbound_events (dedupe_key, received_at) VALUES ($1, $2)")
+                    .bind(key)
+                    .bind(ms(at))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            /// The writer task behind [`Store::commit`]: takes every commit waiting (up to [`MAX_GROUP`]) and
+            /// writes them in one transaction. Under load this is group commit: one BEGIN … COMMIT and one
+            /// multi-row INSERT per kind of row for many events, instead of a transaction each. When one member of
+            /// a group fails (a version conflict, a clash of ticket numbers), nothing of the group is kept and each
+            /// member is written again on its own, so every caller gets exactly the answer a lone commit gives.
+            async fn write_loop(self, mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+                let mut jobs = Vec::with_capacity(MAX_GROUP);
+                while queue.recv_many(&mut jobs, MAX_GROUP).await > 0 {
+                    let group = std::mem::take(&mut jobs);
+                    if group.len() > 1 && independent(&group) {
+                        let commits: Vec<&Commit> = group.iter().map(|(c, _)| c).collect();
+                        match self.write(&commits).await {
+                            Ok(results) => {
+                                for ((_, reply), r) in group.into_iter().zip(results) {
+                                    let _ = reply.send(Ok(r));
+                                }
+                                continue;
+                            }
+                            Err(e) => {
+                                tracing::debug!(size = group.len(), error = %e, "group commit refused; writing one by one")
+                            }
+                        }
+                    }
+                    for (c, reply) in group {
+                        let r = self.write(&[&c]).await.map(|r| r[0]);
+                        let _ = reply.send(r);
+                    }
+                }
+            }
+
+            /// Writes `members` in one transaction: each one's dedupe key first (a key already stored makes that
+            /// member [`Committed::Duplicate`] and skips the rest of it), then the others' rows.
+            async fn write(&self, members: &[&Commit]) -> Result<Vec<Committed>> {
+                type Db = <$store as Backend>::Db;
+                let mut results = vec![Committed::Written; members.len()];
+                let mut first_with_key: std::collections::HashMap<&str, usize> = Default::default();
+                let mut keys = Vec::new();
+                for (i, c) in members.iter().enumerate() {
+                    if let Some(k) = c.dedupe_key.as_deref() {
+                        if first_with_key.contains_key(k) {
+                            results[i] = Committed::Duplicate;
+                        } else {
+                            first_with_key.insert(k, i);
+                            keys.push((k, c.at.map(ms).unwrap_or(0)));
+                        }
+                    }
+                }
+                let mut tx = self.pool.begin_with($begin).await?;
+                let mut stored = std::collections::HashSet::new();
+                for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO inbound_events (dedupe_key, received_at) ");
+                    q.push_values(chunk, |mut b, (k, at)| {
+                        b.push_bind(k.to_string()).push_bind(*at);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING RETURNING dedupe_key");
+                    for row in q.build().fetch_all(&mut *tx).await? {
+                        stored.insert(row.try_get::<String, _>(0)?);
+                    }
+                }
+                for (k, i) in first_with_key {
+                    if !stored.contains(k) {
+                        results[i] = Committed::Duplicate;
+                    }
+                }
+                let written: Vec<&Commit> =
+                    members.iter().zip(&results).filter(|(_, r)| **r == Committed::Written).map(|(c, _)| *c).collect();
+                if written.is_empty() {
+                    tx.rollback().await?;
+                    return Ok(results);
+                }
+                match self.write_rows(&mut tx, &written).await {
+                    Ok(()) => {
+                        tx.commit().await?;
+                        Ok(results)
+                    }
+                    Err(e) => {
+                        tx.rollback().await?;
+                        if let StoreError::Conflict(n) = &e
+                            && written.iter().any(|c| c.inserts.iter().any(|t| t.number == *n))
+                        {
+                            // A new ticket's number was taken by another process: forget ours (only now, with the
+                            // write lock released, as the next allocation may need it) and let the caller retry.
+                            self.numbers_taken_elsewhere().await;
+                        }
+                        Err(e)
+                    }
+                }
+            }
+
+            /// Everything of `members` but their dedupe keys, inside the caller's transaction. Rows of one kind go
+            /// in as multi-row INSERTs (in chunks): a round trip is most of what a row costs.
+            async fn write_rows(
+                &self,
+                tx: &mut sqlx::Transaction<'_, <$store as Backend>::Db>,
+                members: &[&Commit],
+            ) -> Result<()> {
+                type Db = <$store as Backend>::Db;
+                let inserts: Vec<(&Ticket, i64)> =
+                    members.iter().flat_map(|c| c.inserts.iter().map(|t| (t, c.at.map(ms).unwrap_or(0)))).collect();
+                let new_numbers: std::collections::HashSet<i64> = inserts.iter().map(|(t, _)| t.number.0).collect();
+                for chunk in inserts.chunks(TICKETS_PER_STATEMENT) {
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for (t, _) in chunk {
+                        let mut t = (*t).clone();
+                        t.version = 1;
+                        let data = serde_json::to_string(&t).map_err(corrupt)?;
+                        let facts = facts_json(&t)?;
+                        rows.push((t, data, facts));
+                    }
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO tickets (number, state, category, priority, ticket_type, requester, owner, \
+                         origin_platform, origin_channel, origin_thread, created_at, updated_at, first_response_due, \
+                         resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint, facts) ",
+                    );
+                    q.push_values(&rows, |mut b, (t, data, facts)| {
+                        b.push_bind(t.number.0)
+                            .push_bind(t.state.as_str())
+                            .push_bind(t.category.clone())
+                            .push_bind(t.priority.as_str())
+                            .push_bind(t.ticket_type.as_str())
+                            .push_bind(t.requester.key())
+                            .push_bind(t.owner.as_ref().map(|o| o.key()))
+                            .push_bind(t.origin.platform.as_str())
+                            .push_bind(t.origin.place.channel.clone())
+                            .push_bind(t.origin.place.thread.clone())
+                            .push_bind(ms(t.created_at))
+                            .push_bind(ms(t.updated_at))
+                            .push_bind(t.first_response_due.map(ms))
+                            .push_bind(t.resolution_due.map(ms))
+                            .push_bind(t.first_response_at.map(ms))
+                            .push_bind(t.resolved_at.map(ms))
+                            .push_bind(t.deflected)
+                            .push("1")
+                            .push_bind(data.clone())
+                            .push_bind(t.fingerprint.clone())
+                            .push_bind(facts.clone());
+                    });
+                    if let Err(e) = q.build().execute(&mut **tx).await {
+                        if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+                            // Another process used one of these numbers (see `write`).
+                            return Err(StoreError::Conflict(chunk[0].0.number));
+                        }
+                        return Err(e.into());
+                    }
+                }
+                if <$store as Backend>::TICKET_COUNTER
+                    && let Some(max) = new_numbers.iter().max()
+                {
+                    sqlx::query(
+                        "UPDATE counters SET value = CASE WHEN value < $1 THEN $1 ELSE value END WHERE name = 'ticket'",
+                    )
+                    .bind(*max)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                for t in members.iter().flat_map(|c| &c.updates) {
+                    let read_at = t.version;
+                    let mut t = t.clone();
+                    t.version = read_at + 1;
+                    let data = serde_json::to_string(&t).map_err(corrupt)?;
+                    let r = sqlx::query(
+                        "UPDATE tickets SET state = $2, category = $3, priority = $4, ticket_type = $5, owner = $6, \
+                         updated_at = $7, first_response_due = $8, resolution_due = $9, first_response_at = $10, \
+                         resolved_at = $11, deflected = $12, data = $13, version = version + 1, fingerprint = $15, \
+                         facts = $16 WHERE number = $1 AND version = $14",
+                    )
+                    .bind(t.number.0)
+                    .bind(t.state.as_str())
+                    .bind(&t.category)
+                    .bind(t.priority.as_str())
+                    .bind(t.ticket_type.as_str())
+                    .bind(t.owner.as_ref().map(|o| o.key()))
+                    .bind(ms(t.updated_at))
+                    .bind(t.first_response_due.map(ms))
+                    .bind(t.resolution_due.map(ms))
+                    .bind(t.first_response_at.map(ms))
+                    .bind(t.resolved_at.map(ms))
+                    .bind(t.deflected)
+                    .bind(data)
+                    .bind(read_at)
+                    .bind(t.fingerprint.as_deref())
+                    .bind(facts_json(&t)?)
+                    .execute(&mut **tx)
+                    .await?;
+                    if r.rows_affected() == 0 {
+                        return Err(StoreError::Conflict(t.number));
+                    }
+                }
+                let events: Vec<_> = members.iter().flat_map(|c| &c.events).collect();
+                for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for (n, e) in chunk {
+                        let data = serde_json::to_value(e).map_err(corrupt)?;
+                        let kind = data.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").to_string();
+                        rows.push((n.0, ms(e.at), e.actor.as_ref().map(|a| a.key()), kind, data.to_string()));
+                    }
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO ticket_events (ticket, at, actor, kind, data) ");
+                    q.push_values(rows, |mut b, (n, at, actor, kind, data)| {
+                        b.push_bind(n).push_bind(at).push_bind(actor).push_bind(kind).push_bind(data);
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                // Messages keep the members' order, so each conversation's messages stay in the order they were made.
+                let outbox: Vec<_> =
+                    members.iter().flat_map(|c| c.outbox.iter().map(|m| (m, c.at.map(ms).unwrap_or(0)))).collect();
+                for chunk in outbox.chunks(ROWS_PER_STATEMENT) {
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for (m, now) in chunk {
+                        let payload = serde_json::to_string(m).map_err(corrupt)?;
+                        rows.push((*now, m.platform.as_str(), conversation_key(m), m.ticket.map(|t| t.0), payload));
+                    }
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO outbox (created_at, platform, conversation, ticket, payload, status, attempts, \
+                         next_attempt_at) ",
+                    );
+                    q.push_values(rows, |mut b, (now, platform, conversation, ticket, payload)| {
+                        b.push_bind(now)
+                            .push_bind(platform)
+                            .push_bind(conversation)
+                            .push_bind(ticket)
+                            .push_bind(payload)
+                            .push("'pending'")
+                            .push("0")
+                            .push_bind(now);
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                // Each listed ticket's pending timers are replaced; a timer whose key already fired (it is in
+                // inbound_events) is not set again. A ticket inserted here has neither, so it skips both checks.
+                let replaced: Vec<i64> = members
+                    .iter()
+                    .flat_map(|c| &c.timers)
+                    .map(|(n, _)| n.0)
+                    .filter(|n| !new_numbers.contains(n))
+                    .collect();
+                for chunk in replaced.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM timers WHERE ticket IN (");
+                    let mut list = q.separated(", ");
+                    for n in chunk {
+                        list.push_bind(*n);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut **tx).await?;
+                }
+                let timers: Vec<_> = members.iter().flat_map(|c| &c.timers).flat_map(|(_, ts)| ts.iter()).collect();
+                for chunk in timers.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO timers (key, ticket, clock, percent, at, due) ");
+                    q.push_values(chunk.iter(), |mut b, t| {
+                        b.push_bind(t.key.clone())
+                            .push_bind(t.ticket.0)
+                            .push_bind(t.clock.as_str())
+                            .push_bind(i64::from(t.percent))
+                            .push_bind(ms(t.at))
+                            .push_bind(ms(t.due));
+                    });
+                    q.push(" ON CONFLICT (key) DO UPDATE SET at = excluded.at, due = excluded.due");
+                    q.build().execute(&mut **tx).await?;
+                }
+                let old_keys: Vec<&str> =
+                    timers.iter().filter(|t| !new_numbers.contains(&t.ticket.0)).map(|t| t.key.as_str()).collect();
+                let dropped: Vec<&str> = members.iter().flat_map(|c| &c.drop_timers).map(|k| k.as_str()).collect();
+                let fired = old_keys.chunks(ROWS_PER_STATEMENT).map(|c| {
+                    (c, "DELETE FROM timers WHERE key IN (SELECT dedupe_key FROM inbound_events WHERE dedupe_key IN (", "))")
+                });
+                let named = dropped.chunks(ROWS_PER_STATEMENT).map(|c| (c, "DELETE FROM timers WHERE key IN (", ")"));
+                for (chunk, open, close) in fired.chain(named) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(open);
+                    let mut list = q.separated(", ");
+                    for k in chunk {
+                        list.push_bind(k.to_string());
+                    }
+                    q.push(close);
+                    q.build().execute(&mut **tx).await?;
+                }
+                for p in members.iter().flat_map(|c| &c.problems) {
+                    sqlx::query(
+                        "INSERT INTO problems (id, fingerprint, title, created_at, created_by) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (fingerprint) DO NOTHING",
+                    )
+                    .bind(p.id)
+                    .bind(&p.fingerprint)
+                    .bind(&p.title)
+                    .bind(ms(p.created_at))
+                    .bind(p.created_by.as_deref())
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                for c in members {
+                    let now = c.at.map(ms).unwrap_or(0);
+                    for (text, category, source) in &c.training {
+                        let id: i64 = sqlx::query(
+                            "UPDATE counters SET value = value + 1 WHERE name = 'training_example' RETURNING value",
+                        )
+                        .fetch_one(&mut **tx)
+                        .await?
+                        .try_get(0)?;
+                        sqlx::query(
+                            "INSERT INTO training_examples (id, text, category, source, created_at) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(id)
+                        .bind(text)
+                        .bind(category)
+                        .bind(source)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                }
+                // New conversations go in together; one whose key is already taken was started by someone else.
+                let fresh: Vec<(&Conversation, i64)> = members
+                    .iter()
+                    .flat_map(|c| {
+                        c.conversations.iter().filter_map(move |w| match w {
+                            ConversationWrite::Put(cv) if cv.version == 0 => Some((cv, c.at.map(ms).unwrap_or(0))),
+                            _ => None,
+                        })
+                    })
+                    .collect();
+                for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO conversations (key, owner, ticket, data, deadline, updated_at, version) ",
+                    );
+                    q.push_values(chunk, |mut b, (cv, now)| {
+                        b.push_bind(cv.key.clone())
+                            .push_bind(cv.owner.clone())
+                            .push_bind(cv.ticket.map(|t| t.0))
+                            .push_bind(cv.data.clone())
+                            .push_bind(cv.deadline.map(ms))
+                            .push_bind(*now)
+                            .push("1");
+                    });
+                    q.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
+                    let mut made = std::collections::HashSet::new();
+                    for row in q.build().fetch_all(&mut **tx).await? {
+                        made.insert(row.try_get::<String, _>(0)?);
+                    }
+                    if let Some((cv, _)) = chunk.iter().find(|(cv, _)| !made.contains(&cv.key)) {
+                        return Err(StoreError::ConversationConflict(cv.key.clone()));
+                    }
+                }
+                for c in members {
+                    let now = c.at.map(ms).unwrap_or(0);
+                    for w in &c.conversations {
+                        let (key, affected) = match w {
+                            ConversationWrite::Put(cv) if cv.version == 0 => continue,
+                            ConversationWrite::Put(cv) => {
+                                let r = sqlx::query(
+                                    "UPDATE conversations SET owner = $2, ticket = $3, data = $4, deadline = $5, \
+                                     updated_at = $6, version = version + 1 WHERE key = $1 AND version = $7",
+                                )
+                                .bind(&cv.key)
+                                .bind(&cv.owner)
+                                .bind(cv.ticket.map(|t| t.0))
+                                .bind(&cv.data)
+                                .bind(cv.deadline.map(ms))
+                                .bind(now)
+                                .bind(cv.version)
+                                .execute(&mut **tx)
+                                .await?;
+                                (&cv.key, r.rows_affected())
+                            }
+                            ConversationWrite::Delete { key, version } => {
+                                let r = sqlx::query("DELETE FROM conversations WHERE key = $1 AND version = $2")
+                                    .bind(key)
+                                    .bind(version)
+                                    .execute(&mut **tx)
+                                    .await?;
+                                (key, r.rows_affected())
+                            }
+                        };
+                        if affected == 0 {
+                            return Err(StoreError::ConversationConflict(key.clone()));
+                        }
+                    }
+                }
+                Ok(())
             }
         }
 
@@ -263,261 +725,13 @@ macro_rules! sql_store {
             }
 
             async fn commit(&self, c: Commit) -> Result<Committed> {
-                let now = c.at.map(ms).unwrap_or(0);
-                let mut tx = self.pool.begin_with($begin).await?;
-                if let Some(key) = &c.dedupe_key {
-                    let r = sqlx::query(
-                        "INSERT INTO inbound_events (dedupe_key, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(key)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    if r.rows_affected() == 0 {
-                        tx.rollback().await?;
-                        return Ok(Committed::Duplicate);
-                    }
-                }
-                for t in &c.inserts {
-                    let mut t = t.clone();
-                    t.version = 1;
-                    let data = serde_json::to_string(&t).map_err(corrupt)?;
-                    let inserted = sqlx::query(
-                        "INSERT INTO tickets (number, state, category, priority, ticket_type, requester, owner, \
-                         origin_platform, origin_channel, origin_thread, created_at, updated_at, first_response_due, \
-                         resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint, facts) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, \
-                         $20)",
-                    )
-                    .bind(t.number.0)
-                    .bind(t.state.as_str())
-                    .bind(&t.category)
-                    .bind(t.priority.as_str())
-                    .bind(t.ticket_type.as_str())
-                    .bind(t.requester.key())
-                    .bind(t.owner.as_ref().map(|o| o.key()))
-                    .bind(t.origin.platform.as_str())
-                    .bind(&t.origin.place.channel)
-                    .bind(t.origin.place.thread.as_deref())
-                    .bind(ms(t.created_at))
-                    .bind(ms(t.updated_at))
-                    .bind(t.first_response_due.map(ms))
-                    .bind(t.resolution_due.map(ms))
-                    .bind(t.first_response_at.map(ms))
-                    .bind(t.resolved_at.map(ms))
-                    .bind(t.deflected)
-                    .bind(data)
-                    .bind(t.fingerprint.as_deref())
-                    .bind(facts_json(&t)?)
-                    .execute(&mut *tx)
-                    .await;
-                    if let Err(e) = inserted {
-                        if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
-                            // Another process used this number: forget ours and let the caller retry.
-                            tx.rollback().await?;
-                            self.numbers_taken_elsewhere().await;
-                            return Err(StoreError::Conflict(t.number));
-                        }
-                        return Err(e.into());
-                    }
-                }
-                if let Some(max) = c.inserts.iter().map(|t| t.number.0).max() {
-                    sqlx::query(
-                        "UPDATE counters SET value = CASE WHEN value < $1 THEN $1 ELSE value END WHERE name = 'ticket'",
-                    )
-                    .bind(max)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for t in &c.updates {
-                    let read_at = t.version;
-                    let mut t = t.clone();
-                    t.version = read_at + 1;
-                    let data = serde_json::to_string(&t).map_err(corrupt)?;
-                    let r = sqlx::query(
-                        "UPDATE tickets SET state = $2, category = $3, priority = $4, ticket_type = $5, owner = $6, \
-                         updated_at = $7, first_response_due = $8, resolution_due = $9, first_response_at = $10, \
-                         resolved_at = $11, deflected = $12, data = $13, version = version + 1, fingerprint = $15, \
-                         facts = $16 WHERE number = $1 AND version = $14",
-                    )
-                    .bind(t.number.0)
-                    .bind(t.state.as_str())
-                    .bind(&t.category)
-                    .bind(t.priority.as_str())
-                    .bind(t.ticket_type.as_str())
-                    .bind(t.owner.as_ref().map(|o| o.key()))
-                    .bind(ms(t.updated_at))
-                    .bind(t.first_response_due.map(ms))
-                    .bind(t.resolution_due.map(ms))
-                    .bind(t.first_response_at.map(ms))
-                    .bind(t.resolved_at.map(ms))
-                    .bind(t.deflected)
-                    .bind(data)
-                    .bind(read_at)
-                    .bind(t.fingerprint.as_deref())
-                    .bind(facts_json(&t)?)
-                    .execute(&mut *tx)
-                    .await?;
-                    if r.rows_affected() == 0 {
-                        tx.rollback().await?;
-                        return Err(StoreError::Conflict(t.number));
-                    }
-                }
-                // Rows of one kind go in as one multi-row INSERT (in chunks): one round trip to the database
-                // instead of one per row, which is most of an event's cost.
-                type Db = <$store as Backend>::Db;
-                for chunk in c.events.chunks(ROWS_PER_STATEMENT) {
-                    let mut rows = Vec::with_capacity(chunk.len());
-                    for (n, e) in chunk {
-                        let data = serde_json::to_value(e).map_err(corrupt)?;
-                        let kind = data.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").to_string();
-                        rows.push((n.0, ms(e.at), e.actor.as_ref().map(|a| a.key()), kind, data.to_string()));
-                    }
-                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO ticket_events (ticket, at, actor, kind, data) ");
-                    q.push_values(rows, |mut b, (n, at, actor, kind, data)| {
-                        b.push_bind(n).push_bind(at).push_bind(actor).push_bind(kind).push_bind(data);
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-                for chunk in c.outbox.chunks(ROWS_PER_STATEMENT) {
-                    let mut rows = Vec::with_capacity(chunk.len());
-                    for m in chunk {
-                        let payload = serde_json::to_string(m).map_err(corrupt)?;
-                        rows.push((m.platform.as_str(), conversation_key(m), m.ticket.map(|t| t.0), payload));
-                    }
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO outbox (created_at, platform, conversation, ticket, payload, status, attempts, \
-                         next_attempt_at) ",
-                    );
-                    q.push_values(rows, |mut b, (platform, conversation, ticket, payload)| {
-                        b.push_bind(now)
-                            .push_bind(platform)
-                            .push_bind(conversation)
-                            .push_bind(ticket)
-                            .push_bind(payload)
-                            .push("'pending'")
-                            .push("0")
-                            .push_bind(now);
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-                if !c.timers.is_empty() {
-                    // Each listed ticket's pending timers are replaced; a timer whose key already fired (it is in
-                    // inbound_events) is not set again.
-                    let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM timers WHERE ticket IN (");
-                    let mut list = q.separated(", ");
-                    for (n, _) in &c.timers {
-                        list.push_bind(n.0);
-                    }
-                    q.push(")");
-                    q.build().execute(&mut *tx).await?;
-                    let all: Vec<_> = c.timers.iter().flat_map(|(_, ts)| ts.iter()).collect();
-                    for chunk in all.chunks(ROWS_PER_STATEMENT) {
-                        let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO timers (key, ticket, clock, percent, at, due) ");
-                        q.push_values(chunk.iter(), |mut b, t| {
-                            b.push_bind(t.key.clone())
-                                .push_bind(t.ticket.0)
-                                .push_bind(t.clock.as_str())
-                                .push_bind(i64::from(t.percent))
-                                .push_bind(ms(t.at))
-                                .push_bind(ms(t.due));
-                        });
-                        q.push(" ON CONFLICT (key) DO UPDATE SET at = excluded.at, due = excluded.due");
-                        q.build().execute(&mut *tx).await?;
-                        let mut q = sqlx::QueryBuilder::<Db>::new(
-                            "DELETE FROM timers WHERE key IN (SELECT dedupe_key FROM inbound_events WHERE dedupe_key IN (",
-                        );
-                        let mut list = q.separated(", ");
-                        for t in chunk {
-                            list.push_bind(t.key.clone());
-                        }
-                        q.push("))");
-                        q.build().execute(&mut *tx).await?;
-                    }
-                }
-                for k in &c.drop_timers {
-                    sqlx::query("DELETE FROM timers WHERE key = $1").bind(k).execute(&mut *tx).await?;
-                }
-                for p in &c.problems {
-                    sqlx::query(
-                        "INSERT INTO problems (id, fingerprint, title, created_at, created_by) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (fingerprint) DO NOTHING",
-                    )
-                    .bind(p.id)
-                    .bind(&p.fingerprint)
-                    .bind(&p.title)
-                    .bind(ms(p.created_at))
-                    .bind(p.created_by.as_deref())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for (text, category, source) in &c.training {
-                    let id: i64 = sqlx::query(
-                        "UPDATE counters SET value = value + 1 WHERE name = 'training_example' RETURNING value",
-                    )
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get(0)?;
-                    sqlx::query(
-                        "INSERT INTO training_examples (id, text, category, source, created_at) VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(id)
-                    .bind(text)
-                    .bind(category)
-                    .bind(source)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for w in &c.conversations {
-                    let (key, affected) = match w {
-                        ConversationWrite::Put(cv) if cv.version == 0 => {
-                            let r = sqlx::query(
-                                "INSERT INTO conversations (key, owner, ticket, data, deadline, updated_at, version) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (key) DO NOTHING",
-                            )
-                            .bind(&cv.key)
-                            .bind(&cv.owner)
-                            .bind(cv.ticket.map(|t| t.0))
-                            .bind(&cv.data)
-                            .bind(cv.deadline.map(ms))
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                            (&cv.key, r.rows_affected())
-                        }
-                        ConversationWrite::Put(cv) => {
-                            let r = sqlx::query(
-                                "UPDATE conversations SET owner = $2, ticket = $3, data = $4, deadline = $5, \
-                                 updated_at = $6, version = version + 1 WHERE key = $1 AND version = $7",
-                            )
-                            .bind(&cv.key)
-                            .bind(&cv.owner)
-                            .bind(cv.ticket.map(|t| t.0))
-                            .bind(&cv.data)
-                            .bind(cv.deadline.map(ms))
-                            .bind(now)
-                            .bind(cv.version)
-                            .execute(&mut *tx)
-                            .await?;
-                            (&cv.key, r.rows_affected())
-                        }
-                        ConversationWrite::Delete { key, version } => {
-                            let r = sqlx::query("DELETE FROM conversations WHERE key = $1 AND version = $2")
-                                .bind(key)
-                                .bind(version)
-                                .execute(&mut *tx)
-                                .await?;
-                            (key, r.rows_affected())
-                        }
-                    };
-                    if affected == 0 {
-                        tx.rollback().await?;
-                        return Err(StoreError::ConversationConflict(key.clone()));
-                    }
-                }
-                tx.commit().await?;
-                Ok(Committed::Written)
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                self.writer.submit((c, reply), || {
+                    let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+                    tokio::spawn(self.detached().write_loop(queue));
+                    jobs
+                });
+                answer.await.map_err(|_| StoreError::WriterGone)?
             }
 
             async fn lease_outbox(
@@ -636,23 +850,23 @@ macro_rules! sql_store {
                 since: Timestamp,
                 newest: i64,
             ) -> Result<(usize, Vec<TicketNo>)> {
-                let total: i64 =
-                    sqlx::query("SELECT COUNT(*) FROM tickets WHERE fingerprint = $1 AND created_at >= $2")
-                        .bind(fp)
-                        .bind(ms(since))
-                        .fetch_one(&self.pool)
-                        .await?
-                        .try_get(0)?;
+                // One statement: the window count covers every matching row before LIMIT keeps the newest.
                 let rows = sqlx::query(
-                    "SELECT number FROM tickets WHERE fingerprint = $1 AND created_at >= $2 ORDER BY number DESC LIMIT $3",
+                    "SELECT number, COUNT(*) OVER () AS total FROM tickets WHERE fingerprint = $1 AND created_at >= $2 \
+                     ORDER BY number DESC LIMIT $3",
                 )
                 .bind(fp)
                 .bind(ms(since))
-                .bind(newest)
+                .bind(newest.max(1))
                 .fetch_all(&self.pool)
                 .await?;
-                let list = rows.iter().map(|r| Ok(TicketNo(r.try_get("number")?))).collect::<Result<Vec<_>>>()?;
-                Ok((usize::try_from(total).unwrap_or(0), list))
+                let total = match rows.first() {
+                    Some(r) => usize::try_from(r.try_get::<i64, _>("total")?).unwrap_or(0),
+                    None => 0,
+                };
+                let mut list = rows.iter().map(|r| Ok(TicketNo(r.try_get("number")?))).collect::<Result<Vec<_>>>()?;
+                list.truncate(usize::try_from(newest).unwrap_or(0));
+                Ok((total, list))
             }
 
             async fn facts_touched(
@@ -906,38 +1120,70 @@ macro_rules! sql_store {
 /// Names the sqlx driver behind a store, for the row type in [`sql_store!`].
 trait Backend {
     type Db: sqlx::Database;
+    /// Whether commits raise `counters.ticket` (SQLite's numbers come from it; PostgreSQL uses a sequence, and
+    /// one counter row updated by every commit would make the replicas wait on each other).
+    const TICKET_COUNTER: bool;
 }
 impl Backend for SqliteStore {
     type Db = sqlx::Sqlite;
+    const TICKET_COUNTER: bool = true;
 }
 impl Backend for PgStore {
     type Db = sqlx::Postgres;
+    const TICKET_COUNTER: bool = false;
 }
 
 sql_store!(SqliteStore, "migrations/sqlite", "BEGIN IMMEDIATE");
 
 impl SqliteStore {
-    /// The next number after the highest this process knows of (read once from the counter and the tickets).
+    /// The next ticket number. A process alone on its file counts on from the highest number it has read, with
+    /// no write of its own (the commit that inserts the ticket raises the stored counter). Once it has clashed
+    /// with another process, it reserves blocks of numbers from the counter instead, so that processes sharing
+    /// the file no longer hand out the same numbers.
     async fn allocate_ticket_number(&self) -> Result<TicketNo> {
-        let mut last = self.last_number.lock().await;
-        let n = match *last {
-            Some(n) => n,
-            None => {
+        let mut numbers = self.numbers.lock().await;
+        let next = match (numbers.last, numbers.block_end) {
+            (Some(last), None) => last + 1,
+            (Some(last), Some(end)) if last < end => last + 1,
+            (None, None) => {
                 let row = sqlx::query(
                     "SELECT MAX(v) FROM (SELECT value AS v FROM counters WHERE name = 'ticket' \
                      UNION ALL SELECT MAX(number) AS v FROM tickets)",
                 )
                 .fetch_one(&self.pool)
                 .await?;
-                row.try_get::<Option<i64>, _>(0)?.unwrap_or(0)
+                row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) + 1
+            }
+            (_, Some(_)) => {
+                let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                let end: i64 = sqlx::query(
+                    "UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(number), 0) FROM tickets)) + $1 \
+                     WHERE name = 'ticket' RETURNING value",
+                )
+                .bind(NUMBER_BLOCK)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+                tx.commit().await?;
+                numbers.block_end = Some(end);
+                end - NUMBER_BLOCK + 1
             }
         };
-        *last = Some(n + 1);
-        Ok(TicketNo(n + 1))
+        numbers.last = Some(next);
+        Ok(TicketNo(next))
     }
 
+    /// Another process inserted a number this one handed out: from now on take numbers in reserved blocks.
     async fn numbers_taken_elsewhere(&self) {
-        *self.last_number.lock().await = None;
+        let mut numbers = self.numbers.lock().await;
+        numbers.last = None;
+        numbers.block_end = Some(i64::MIN);
+    }
+
+    /// A handle for the writer task: the same pool and numbers, without a way back to the task (so that the task
+    /// ends when the last handle of the store is dropped).
+    fn detached(&self) -> SqliteStore {
+        SqliteStore { pool: self.pool.clone(), numbers: self.numbers.clone(), writer: Default::default() }
     }
 }
 
@@ -949,5 +1195,10 @@ impl PgStore {
     }
 
     async fn numbers_taken_elsewhere(&self) {}
+
+    /// See [`SqliteStore::detached`].
+    fn detached(&self) -> PgStore {
+        PgStore { pool: self.pool.clone(), writer: Default::default() }
+    }
 }
 sql_store!(PgStore, "migrations/postgres", "BEGIN");
