@@ -8,7 +8,7 @@ use deskbot::core::ids::{Place, Platform, TicketNo};
 use deskbot::core::message::Outbound;
 use deskbot::core::ticket::{EventKind, NewTicket, Origin, Priority, State, Ticket, TicketType};
 use deskbot::replay::default_start;
-use deskbot::store::{Commit, Committed, Store, StoreError, TicketFilter};
+use deskbot::store::{Commit, Committed, LookAlikes, Problem, Store, StoreError, TicketFilter};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -49,6 +49,9 @@ conformance!(
     platform_refs_upsert,
     concurrent_workers_never_lease_the_same_message,
     leases_have_one_holder_until_they_expire,
+    look_alikes_are_counted_up_to_the_cap_with_the_newest_and_the_problem,
+    commits_arriving_together_each_get_their_own_answer,
+    requester_recent_counts_openings_and_lists_active_tickets,
 );
 
 fn new_ticket(n: i64, requester: &str, thread: &str) -> (Ticket, Vec<deskbot::core::ticket::Event>) {
@@ -392,4 +395,124 @@ async fn sqlite_processes_sharing_a_file_never_share_a_ticket_number() {
     assert_eq!(numbers.len(), 40);
     let requesters: HashSet<String> = tickets.iter().map(|t| t.requester.id.clone()).collect();
     assert_eq!(requesters.len(), 40);
+}
+
+async fn look_alikes_are_counted_up_to_the_cap_with_the_newest_and_the_problem<S: Store>(s: S) {
+    for n in 1..=5 {
+        let (mut t, ev) = new_ticket(n, &format!("u{n}"), &format!("m{n}"));
+        t.created_at = default_start() + Duration::minutes(n);
+        t.fingerprint = Some("printing|printing.jam|-".into());
+        s.commit(commit_new(&t, ev, &format!("k{n}"))).await.unwrap();
+    }
+    let fp = "printing|printing.jam|-";
+    let since = default_start();
+    let all = s.look_alikes(fp, since, 10, 100).await.unwrap();
+    assert_eq!((all.count, all.newest), (5, (1..=5).rev().map(TicketNo).collect::<Vec<_>>()));
+    assert_eq!(all.problem, None);
+    let capped = s.look_alikes(fp, since, 2, 3).await.unwrap();
+    assert_eq!((capped.count, capped.newest), (3, vec![TicketNo(5), TicketNo(4)]));
+    let later = s.look_alikes(fp, default_start() + Duration::minutes(4), 10, 100).await.unwrap();
+    assert_eq!((later.count, later.newest), (2, vec![TicketNo(5), TicketNo(4)]));
+    let problem = Problem {
+        id: 7,
+        fingerprint: fp.into(),
+        title: "Floor printer jams".into(),
+        created_at: default_start(),
+        created_by: Some("console:sam".into()),
+    };
+    s.commit(Commit { problems: vec![problem.clone()], ..Commit::default() }).await.unwrap();
+    assert_eq!(s.look_alikes(fp, since, 1, 100).await.unwrap().problem, Some(problem));
+    assert_eq!(s.look_alikes("nothing|like|this", since, 10, 100).await.unwrap(), LookAlikes::default());
+}
+
+async fn requester_recent_counts_openings_and_lists_active_tickets<S: Store>(s: S) {
+    for n in 1..=4 {
+        let (mut t, ev) = new_ticket(n, "alice", &format!("m{n}"));
+        t.created_at = default_start() + Duration::minutes(10 * n);
+        s.commit(commit_new(&t, ev, &format!("k{n}"))).await.unwrap();
+    }
+    let (t, ev) = new_ticket(9, "bob", "m9");
+    s.commit(commit_new(&t, ev, "k9")).await.unwrap();
+    let mut done = s.ticket(TicketNo(2)).await.unwrap().unwrap();
+    let ev = done.resolve(&common::user("sam"), Some("fixed"), false, default_start() + Duration::hours(1)).unwrap();
+    s.commit(Commit {
+        updates: vec![done],
+        events: ev.into_iter().map(|e| (TicketNo(2), e)).collect(),
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    let alice = common::user("alice").key();
+    let (opened, active) = s.requester_recent(&alice, default_start() + Duration::minutes(25)).await.unwrap();
+    assert_eq!(opened, 2, "tickets 3 and 4 were opened since");
+    assert_eq!(active.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![1, 3, 4], "resolved 2 is not active");
+    assert_eq!(active[0].version, 1);
+    let (opened, active) = s.requester_recent("console:nobody", default_start()).await.unwrap();
+    assert_eq!((opened, active.len()), (0, 0));
+}
+
+/// Many commits at once go to the store's writer together: new tickets, redeliveries of the same event and
+/// competing updates of one ticket. Each caller still gets what a commit of its own would have given.
+async fn commits_arriving_together_each_get_their_own_answer<S: Store + Clone + 'static>(s: S) {
+    let (t, ev) = new_ticket(1000, "owner", "m0");
+    s.commit(commit_new(&t, ev, "first")).await.unwrap();
+    let read = s.ticket(TicketNo(1000)).await.unwrap().unwrap();
+    let mut tasks = vec![];
+    for i in 0..120_i64 {
+        let s = s.clone();
+        let read = read.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = match i % 4 {
+                // 30 updates of ticket 1000, all read at the same version: one may win.
+                0 => {
+                    let mut x = read;
+                    let e = x.claim(&common::user(&format!("tech{i}")), default_start()).unwrap();
+                    Commit {
+                        dedupe_key: Some(format!("claim{i}")),
+                        at: Some(default_start()),
+                        updates: vec![x],
+                        events: e.into_iter().map(|e| (TicketNo(1000), e)).collect(),
+                        outbox: vec![Outbound::to_channel(Platform::Console, "q", format!("claimed by {i}"))],
+                        ..Commit::default()
+                    }
+                }
+                // 30 deliveries of 10 events (each sent three times), 60 distinct events.
+                1 => {
+                    let (t, ev) = new_ticket(i, "dup", &format!("d{i}"));
+                    commit_new(&t, ev, &format!("dup{}", (i / 4) % 10))
+                }
+                _ => {
+                    let (t, ev) = new_ticket(i, &format!("u{i}"), &format!("n{i}"));
+                    commit_new(&t, ev, &format!("new{i}"))
+                }
+            };
+            (i, s.commit(c).await)
+        }));
+    }
+    let (mut claims, mut dup_written, mut dup_skipped) = (0, 0, 0);
+    for t in tasks {
+        let (i, r) = t.await.unwrap();
+        match (i % 4, r) {
+            (0, Ok(Committed::Written)) => claims += 1,
+            (0, Err(StoreError::Conflict(TicketNo(1000)))) => {}
+            (1, Ok(Committed::Written)) => dup_written += 1,
+            (1, Ok(Committed::Duplicate)) => dup_skipped += 1,
+            (_, Ok(Committed::Written)) => {}
+            (i, r) => panic!("commit {i}: unexpected {r:?}"),
+        }
+    }
+    assert_eq!(claims, 1, "exactly one of the competing claims wins");
+    assert_eq!((dup_written, dup_skipped), (10, 20), "each redelivered event is written once");
+    let owners = s
+        .events(TicketNo(1000))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.kind, EventKind::OwnerChanged { .. }))
+        .count();
+    assert_eq!(owners, 1);
+    let stored = s.tickets(&TicketFilter::default()).await.unwrap();
+    assert_eq!(stored.len(), 1 + 10 + 60, "the first ticket, one per redelivered event, and 60 new ones");
+    let out = s.lease_outbox("w", None, default_start(), default_start() + Duration::seconds(60), 500).await.unwrap();
+    assert_eq!(out.len(), 1 + 1 + 10 + 60, "a message per written commit and none for refused ones");
 }

@@ -197,6 +197,12 @@ async fn run(db_url: String, check: Db, label: &str) {
     let mut last_kill = Instant::now();
     for (k, at) in kill_at.iter().enumerate() {
         while acked.load(Ordering::SeqCst) < *at {
+            // The senders give up at the deadline; without this the killer would wait for them forever.
+            assert!(
+                Instant::now() < deadline,
+                "[{label}] only {} acknowledged by the deadline",
+                acked.load(Ordering::SeqCst)
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         tokio::time::sleep(Duration::from_millis(jitter[k])).await;

@@ -122,6 +122,7 @@ async fn three_replicas_one_killed_exactly_once() {
     }
     // Kill replica 1 once a third of the stream is in (it is busy with intake, timers and deliveries by then).
     while acked.load(Ordering::SeqCst) < MESSAGES / 3 {
+        assert!(Instant::now() < deadline, "only {} acknowledged by the deadline", acked.load(Ordering::SeqCst));
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     servers[1].lock().unwrap().kill();

@@ -231,15 +231,25 @@ impl<S: Store> Desk<S> {
     /// Retries on a concurrent change to the same ticket, re-reading it each time.
     pub async fn handle(&self, env: &Envelope) -> Result<Handled, DeskError> {
         let mut last_conflict = TicketNo(0);
-        for _ in 0..8 {
-            if self.store.seen(&env.dedupe_key).await? {
+        for attempt in 0..8 {
+            // A redelivery is caught by the commit (its dedupe key is written first, in the same transaction), so
+            // the first attempt does not spend a read on asking. A retry asks: the conflict may have been with
+            // another delivery of this very event.
+            if attempt > 0 && self.store.seen(&env.dedupe_key).await? {
                 return Ok(Handled::Duplicate);
             }
             let now = self.clock.now();
             let mut w = Work {
                 commit: Commit { dedupe_key: Some(env.dedupe_key.clone()), at: Some(now), ..Commit::default() },
             };
-            self.decide(env, now, &mut w).await?;
+            if let Err(e) = self.decide(env, now, &mut w).await {
+                // Deciding again about an event handled before may fail where the first time did not; what was
+                // handled stays handled.
+                if self.store.seen(&env.dedupe_key).await? {
+                    return Ok(Handled::Duplicate);
+                }
+                return Err(e);
+            }
             self.schedule(&mut w.commit);
             let learned = !w.commit.training.is_empty();
             match self.commit(w.commit).await {
@@ -507,7 +517,10 @@ impl<S: Store> Desk<S> {
             }
             return Ok(Flow::Ok);
         }
-        if self.over_rate_limit(env, now, w).await? {
+        // One read for all the desk needs to know of the requester here.
+        let (opened_last_hour, open) =
+            self.store.requester_recent(&env.actor.key(), now - chrono::Duration::hours(1)).await?;
+        if self.over_rate_limit(env, opened_last_hour, now, w).await? {
             return Ok(Flow::Ok);
         }
         let c = self.classifier().classify(&text);
@@ -517,7 +530,7 @@ impl<S: Store> Desk<S> {
             }
             return Ok(Flow::Ok);
         }
-        if self.ask_if_same(env, &text, &c.category, now, w).await? {
+        if self.ask_if_same(env, &text, &c.category, &open, w) {
             return Ok(Flow::Ok);
         }
         if c.confidence < self.settings.confident && !c.alternatives.is_empty() {
@@ -1212,10 +1225,17 @@ impl<S: Store> Desk<S> {
     }
 
     /// True (and the person told, at most once an hour) when they opened too many tickets in the last hour.
-    async fn over_rate_limit(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<bool, DeskError> {
+    /// `opened` is how many tickets the requester opened in the last hour.
+    async fn over_rate_limit(
+        &self,
+        env: &Envelope,
+        opened: i64,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<bool, DeskError> {
         let limit = self.settings.max_new_tickets_per_hour;
         let hour = chrono::Duration::hours(1);
-        if limit <= 0 || self.store.count_opened_by(&env.actor.key(), now - hour).await? < limit {
+        if limit <= 0 || opened < limit {
             return Ok(false);
         }
         let key = format!("ratelimit:{}", env.actor.key());

@@ -67,6 +67,16 @@ pub struct Commit {
     pub training: Vec<(String, String, String)>,
 }
 
+/// See [`Store::look_alikes`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LookAlikes {
+    /// Stored look-alikes in the window, counted up to the cap asked for.
+    pub count: usize,
+    /// The newest of them, latest first.
+    pub newest: Vec<TicketNo>,
+    pub problem: Option<Problem>,
+}
+
 /// A problem record: the cause behind a group of recurring tickets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
@@ -204,14 +214,23 @@ pub trait Store: Send + Sync {
         fingerprint: &str,
         since: Timestamp,
     ) -> impl Future<Output = Result<Vec<TicketNo>>> + Send;
-    /// How many tickets [`Store::tickets_with_fingerprint`] would list, and the `newest` of them (highest numbers
-    /// first), without reading them all.
-    fn fingerprint_recent(
+    /// What a new ticket with `fingerprint` needs to know of its look-alikes, in one round trip: how many
+    /// tickets [`Store::tickets_with_fingerprint`] would list (counting no further than `count_up_to`), the `newest`
+    /// of them (latest created first), and the problem record for the fingerprint.
+    fn look_alikes(
         &self,
         fingerprint: &str,
         since: Timestamp,
         newest: i64,
-    ) -> impl Future<Output = Result<(usize, Vec<TicketNo>)>> + Send;
+        count_up_to: i64,
+    ) -> impl Future<Output = Result<LookAlikes>> + Send;
+    /// What a new message from `requester` (a user key) needs, in one round trip: how many tickets they opened at
+    /// or after `opened_since`, and their active tickets (by number).
+    fn requester_recent(
+        &self,
+        requester: &str,
+        opened_since: Timestamp,
+    ) -> impl Future<Output = Result<(i64, Vec<Ticket>)>> + Send;
     /// The report facts of the tickets created before `until` and changed at or after `since` (everything a report
     /// period can touch), with each one's `updated_at`; `None` for
     /// tickets stored before facts were kept (read those in full).
@@ -407,8 +426,11 @@ impl Store for Db {
     async fn tickets_with_fingerprint(&self, fp: &str, since: Timestamp) -> Result<Vec<TicketNo>> {
         delegate!(self, s => s.tickets_with_fingerprint(fp, since))
     }
-    async fn fingerprint_recent(&self, fp: &str, since: Timestamp, newest: i64) -> Result<(usize, Vec<TicketNo>)> {
-        delegate!(self, s => s.fingerprint_recent(fp, since, newest))
+    async fn look_alikes(&self, fp: &str, since: Timestamp, newest: i64, count_up_to: i64) -> Result<LookAlikes> {
+        delegate!(self, s => s.look_alikes(fp, since, newest, count_up_to))
+    }
+    async fn requester_recent(&self, requester: &str, opened_since: Timestamp) -> Result<(i64, Vec<Ticket>)> {
+        delegate!(self, s => s.requester_recent(requester, opened_since))
     }
     async fn facts_touched(
         &self,

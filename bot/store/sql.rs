@@ -2,8 +2,8 @@
 //! once in [`sql_store!`] and instantiated per driver, so the two cannot drift apart.
 
 use super::{
-    Commit, Committed, Conversation, ConversationWrite, DueTimer, OutboxItem, Problem, Result, Store, StoreError,
-    TicketFilter, redact_url,
+    Commit, Committed, Conversation, ConversationWrite, DueTimer, LookAlikes, OutboxItem, Problem, Result, Store,
+    StoreError, TicketFilter, redact_url,
 };
 use crate::core::ids::{Place, Platform, TicketNo};
 use crate::core::report::TicketFacts;
@@ -147,6 +147,9 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(8)
         }
+        // A connection to a file in this process cannot have gone away: no ping (a round trip to the
+        // connection's thread) before every use.
+        .test_before_acquire(false)
         .connect_with(opts)
         .await
         .map_err(|e| connect_err(url, e))?;
@@ -844,29 +847,70 @@ macro_rules! sql_store {
                 rows.iter().map(|r| Ok(TicketNo(r.try_get("number")?))).collect()
             }
 
-            async fn fingerprint_recent(
+            async fn look_alikes(
                 &self,
                 fp: &str,
                 since: Timestamp,
                 newest: i64,
-            ) -> Result<(usize, Vec<TicketNo>)> {
-                // One statement: the window count covers every matching row before LIMIT keeps the newest.
+                count_up_to: i64,
+            ) -> Result<LookAlikes> {
+                // The count stops at `count_up_to` (a storm of look-alikes must not make every new ticket count them
+                // all), and the newest are read walking the (fingerprint, created_at) index backwards.
                 let rows = sqlx::query(
-                    "SELECT number, COUNT(*) OVER () AS total FROM tickets WHERE fingerprint = $1 AND created_at >= $2 \
-                     ORDER BY number DESC LIMIT $3",
+                    "SELECT 0 AS part, COUNT(*) AS n, CAST(NULL AS TEXT) AS title, CAST(NULL AS BIGINT) AS created_at, \
+                     CAST(NULL AS TEXT) AS created_by \
+                     FROM (SELECT 1 FROM tickets WHERE fingerprint = $1 AND created_at >= $2 LIMIT $4) counted \
+                     UNION ALL SELECT 1, number, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS TEXT) FROM (SELECT number FROM tickets \
+                     WHERE fingerprint = $1 AND created_at >= $2 ORDER BY created_at DESC, number DESC LIMIT $3) listed \
+                     UNION ALL SELECT 2, id, title, created_at, created_by FROM problems WHERE fingerprint = $1",
                 )
                 .bind(fp)
                 .bind(ms(since))
-                .bind(newest.max(1))
+                .bind(newest)
+                .bind(count_up_to)
                 .fetch_all(&self.pool)
                 .await?;
-                let total = match rows.first() {
-                    Some(r) => usize::try_from(r.try_get::<i64, _>("total")?).unwrap_or(0),
-                    None => 0,
-                };
-                let mut list = rows.iter().map(|r| Ok(TicketNo(r.try_get("number")?))).collect::<Result<Vec<_>>>()?;
-                list.truncate(usize::try_from(newest).unwrap_or(0));
-                Ok((total, list))
+                let mut found = LookAlikes::default();
+                for r in &rows {
+                    let (part, n): (i32, i64) = (r.try_get("part")?, r.try_get("n")?);
+                    match part {
+                        0 => found.count = usize::try_from(n).unwrap_or(0),
+                        1 => found.newest.push(TicketNo(n)),
+                        _ => {
+                            found.problem = Some(Problem {
+                                id: n,
+                                fingerprint: fp.to_string(),
+                                title: r.try_get("title")?,
+                                created_at: from_ms(r.try_get("created_at")?)?,
+                                created_by: r.try_get("created_by")?,
+                            })
+                        }
+                    }
+                }
+                Ok(found)
+            }
+
+            async fn requester_recent(&self, requester: &str, opened_since: Timestamp) -> Result<(i64, Vec<Ticket>)> {
+                // The count comes first (its `data` is NULL), then the active tickets by number.
+                let rows = sqlx::query(
+                    "SELECT CAST(NULL AS TEXT) AS data, COUNT(*) AS version, CAST(0 AS BIGINT) AS number FROM tickets \
+                     WHERE requester = $1 AND created_at >= $2 \
+                     UNION ALL SELECT data, version, number FROM tickets WHERE requester = $1 \
+                     AND state IN ('new', 'open', 'pending_user', 'pending_vendor') ORDER BY number",
+                )
+                .bind(requester)
+                .bind(ms(opened_since))
+                .fetch_all(&self.pool)
+                .await?;
+                let mut opened = 0;
+                let mut active = Vec::new();
+                for r in &rows {
+                    match r.try_get::<Option<String>, _>("data")? {
+                        None => opened = r.try_get("version")?,
+                        Some(_) => active.push(Self::decode_ticket(r)?),
+                    }
+                }
+                Ok((opened, active))
             }
 
             async fn facts_touched(

@@ -7,7 +7,7 @@ use crate::core::ids::{Place, TicketNo};
 use crate::core::message::{Button, Envelope, MessageKind, Outbound};
 use crate::core::recurring::{self, THRESHOLD, WINDOW_DAYS};
 use crate::core::ticket::{Event, EventKind, Ticket, Timestamp};
-use crate::store::{Conversation, ConversationWrite, Problem, Store, TicketFilter};
+use crate::store::{Conversation, ConversationWrite, Problem, Store};
 use chrono::Duration;
 
 /// Conversation key prefix for a pending "Is this about #N?" question.
@@ -16,6 +16,8 @@ const SIMILAR: &str = "sim:";
 const SIMILAR_AT: f64 = 0.34;
 /// Look-alike tickets named in a recurring-issue notice (the newest); the rest are counted.
 const LISTED: usize = 10;
+/// Look-alikes counted at most when a ticket opens.
+const COUNTED: usize = 100;
 
 /// A pending "Is this about #N?" question: the message to act on once the requester answers.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -208,11 +210,19 @@ impl<S: Store> Desk<S> {
         let since = now - Duration::days(WINDOW_DAYS);
         // Counted in the store; only the newest look-alikes are read (a long-running recurring issue would
         // otherwise list and load thousands). This ticket is not stored yet: it is the newest.
-        let (stored, mut newest) = self.store.fingerprint_recent(fp, since, LISTED as i64).await?;
+        let found = self.store.look_alikes(fp, since, LISTED as i64, COUNTED as i64).await?;
+        let (stored, mut newest) = (found.count, found.newest);
         let count = stored + 1;
         if count < THRESHOLD {
             return Ok(());
         }
+        // Past COUNTED the exact figure tells nobody anything, and counting it would cost every new ticket more.
+        let beyond = stored >= COUNTED;
+        let position = if beyond {
+            format!("one of more than {COUNTED} look-alikes")
+        } else {
+            format!("look-alike number {count}")
+        };
         w.events(
             t.number,
             vec![Event { at: now, actor: None, kind: EventKind::Recurring { fingerprint: fp.clone(), count } }],
@@ -223,22 +233,21 @@ impl<S: Store> Desk<S> {
         let names: Vec<String> = newest.iter().map(|n| n.to_string()).collect();
         let listed = match count.saturating_sub(LISTED) {
             0 => names.join(", "),
+            _ if beyond => format!("more than {} earlier and {}", COUNTED - LISTED, names.join(", ")),
             earlier => format!("{earlier} earlier and {}", names.join(", ")),
         };
-        let problem = self.store.problem_for(fp).await?;
+        let problem = found.problem;
         let text = match &problem {
             Some(p) => format!(
-                "Recurring: {} is look-alike number {} in {WINDOW_DAYS} days ({}); problem P-{} {} covers it.",
+                "Recurring: {} is {position} in {WINDOW_DAYS} days ({}); problem P-{} {} covers it.",
                 t.number,
-                count,
                 recurring::describe(fp),
                 p.id,
                 quote(&p.title)
             ),
             None => format!(
-                "Recurring: {} is look-alike number {} in {WINDOW_DAYS} days ({}): {}. Link them to a problem record?",
+                "Recurring: {} is {position} in {WINDOW_DAYS} days ({}): {}. Link them to a problem record?",
                 t.number,
-                count,
                 recurring::describe(fp),
                 listed
             ),
@@ -252,17 +261,16 @@ impl<S: Store> Desk<S> {
     }
 
     /// Before opening a new ticket: if the requester has an open ticket that looks like the same thing, ask.
-    /// Returns true when the question was asked (the message waits for the answer).
-    pub(super) async fn ask_if_same(
+    /// `open` is the requester's active tickets. Returns true when the question was asked (the message waits for
+    /// the answer).
+    pub(super) fn ask_if_same(
         &self,
         env: &Envelope,
         text: &str,
         category: &str,
-        now: Timestamp,
+        open: &[Ticket],
         w: &mut Work,
-    ) -> Result<bool, DeskError> {
-        let f = TicketFilter { active_only: true, requester: Some(env.actor.key()), ..TicketFilter::default() };
-        let open = self.store.tickets(&f).await?;
+    ) -> bool {
         let best = open
             .iter()
             .map(|t| {
@@ -274,7 +282,7 @@ impl<S: Store> Desk<S> {
             })
             .filter(|(score, _)| *score >= SIMILAR_AT)
             .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.number.cmp(&b.1.number)));
-        let Some((_, t)) = best else { return Ok(false) };
+        let Some((_, t)) = best else { return false };
         let id = format!("{:08x}", fnv(&env.dedupe_key));
         let key = format!("{SIMILAR}{id}");
         let place = super::reply_place(env);
@@ -287,7 +295,6 @@ impl<S: Store> Desk<S> {
             deadline: None,
             version: 0,
         }));
-        let _ = now;
         w.send(
             Outbound::to_user(&env.actor, &place, format!("Is this about {} {}?", t.number, quote(&t.title)))
                 .with_buttons(vec![
@@ -295,7 +302,7 @@ impl<S: Store> Desk<S> {
                     Button::new("No, it's something new", format!("similar:no:{id}")),
                 ]),
         );
-        Ok(true)
+        true
     }
 
     /// The answer to "Is this about #N?".
