@@ -74,7 +74,58 @@ const TICKETS_PER_STATEMENT: usize = 100;
 const MAX_GROUP: usize = 128;
 
 /// A commit waiting for the writer, with where its answer goes.
-type Job = (Commit, tokio::sync::oneshot::Sender<Result<Committed>>);
+type Job = (Prepared, tokio::sync::oneshot::Sender<Result<Committed>>);
+
+/// A commit with its JSON already made: serialising happens in the caller's task, before the commit reaches the
+/// writer, so the write transaction (and every commit queued behind it) does not wait on it.
+struct Prepared {
+    commit: Commit,
+    /// Per insert (at version 1) and per update (at the version after the one read): data and report facts.
+    insert_rows: Vec<(String, Option<String>)>,
+    update_rows: Vec<(String, Option<String>)>,
+    /// Per event: kind and data.
+    event_rows: Vec<(String, String)>,
+    /// Per outbound message: conversation key and payload.
+    outbox_rows: Vec<(String, String)>,
+}
+
+impl Prepared {
+    fn new(commit: Commit) -> Result<Prepared> {
+        let ticket = |t: &Ticket, version: i64| -> Result<(String, Option<String>)> {
+            let mut t = t.clone();
+            t.version = version;
+            Ok((serde_json::to_string(&t).map_err(corrupt)?, facts_json(&t)?))
+        };
+        let insert_rows = commit.inserts.iter().map(|t| ticket(t, 1)).collect::<Result<_>>()?;
+        let update_rows = commit.updates.iter().map(|t| ticket(t, t.version + 1)).collect::<Result<_>>()?;
+        let event_rows = commit
+            .events
+            .iter()
+            .map(|(_, e)| {
+                let data = serde_json::to_value(e).map_err(corrupt)?;
+                let kind = data.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").to_string();
+                Ok((kind, data.to_string()))
+            })
+            .collect::<Result<_>>()?;
+        let outbox_rows = commit
+            .outbox
+            .iter()
+            .map(|m| Ok((conversation_key(m), serde_json::to_string(m).map_err(corrupt)?)))
+            .collect::<Result<_>>()?;
+        Ok(Prepared { commit, insert_rows, update_rows, event_rows, outbox_rows })
+    }
+
+    fn at(&self) -> i64 {
+        self.commit.at.map(ms).unwrap_or(0)
+    }
+}
+
+impl std::ops::Deref for Prepared {
+    type Target = Commit;
+    fn deref(&self) -> &Commit {
+        &self.commit
+    }
+}
 
 /// The way to a store's writer task (started on the first commit, and again if its runtime went away).
 #[derive(Debug, Default)]
@@ -256,7 +307,7 @@ macro_rules! sql_store {
                 while queue.recv_many(&mut jobs, MAX_GROUP).await > 0 {
                     let group = std::mem::take(&mut jobs);
                     if group.len() > 1 && independent(&group) {
-                        let commits: Vec<&Commit> = group.iter().map(|(c, _)| c).collect();
+                        let commits: Vec<&Prepared> = group.iter().map(|(c, _)| c).collect();
                         match self.write(&commits).await {
                             Ok(results) => {
                                 for ((_, reply), r) in group.into_iter().zip(results) {
@@ -278,7 +329,7 @@ macro_rules! sql_store {
 
             /// Writes `members` in one transaction: each one's dedupe key first (a key already stored makes that
             /// member [`Committed::Duplicate`] and skips the rest of it), then the others' rows.
-            async fn write(&self, members: &[&Commit]) -> Result<Vec<Committed>> {
+            async fn write(&self, members: &[&Prepared]) -> Result<Vec<Committed>> {
                 type Db = <$store as Backend>::Db;
                 let mut results = vec![Committed::Written; members.len()];
                 let mut first_with_key: std::collections::HashMap<&str, usize> = Default::default();
@@ -289,7 +340,7 @@ macro_rules! sql_store {
                             results[i] = Committed::Duplicate;
                         } else {
                             first_with_key.insert(k, i);
-                            keys.push((k, c.at.map(ms).unwrap_or(0)));
+                            keys.push((k, c.at()));
                         }
                     }
                 }
@@ -310,7 +361,7 @@ macro_rules! sql_store {
                         results[i] = Committed::Duplicate;
                     }
                 }
-                let written: Vec<&Commit> =
+                let written: Vec<&Prepared> =
                     members.iter().zip(&results).filter(|(_, r)| **r == Committed::Written).map(|(c, _)| *c).collect();
                 if written.is_empty() {
                     tx.rollback().await?;
@@ -340,27 +391,19 @@ macro_rules! sql_store {
             async fn write_rows(
                 &self,
                 tx: &mut sqlx::Transaction<'_, <$store as Backend>::Db>,
-                members: &[&Commit],
+                members: &[&Prepared],
             ) -> Result<()> {
                 type Db = <$store as Backend>::Db;
-                let inserts: Vec<(&Ticket, i64)> =
-                    members.iter().flat_map(|c| c.inserts.iter().map(|t| (t, c.at.map(ms).unwrap_or(0)))).collect();
+                let inserts: Vec<(&Ticket, &(String, Option<String>))> =
+                    members.iter().flat_map(|c| c.inserts.iter().zip(&c.insert_rows)).collect();
                 let new_numbers: std::collections::HashSet<i64> = inserts.iter().map(|(t, _)| t.number.0).collect();
                 for chunk in inserts.chunks(TICKETS_PER_STATEMENT) {
-                    let mut rows = Vec::with_capacity(chunk.len());
-                    for (t, _) in chunk {
-                        let mut t = (*t).clone();
-                        t.version = 1;
-                        let data = serde_json::to_string(&t).map_err(corrupt)?;
-                        let facts = facts_json(&t)?;
-                        rows.push((t, data, facts));
-                    }
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO tickets (number, state, category, priority, ticket_type, requester, owner, \
                          origin_platform, origin_channel, origin_thread, created_at, updated_at, first_response_due, \
                          resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint, facts) ",
                     );
-                    q.push_values(&rows, |mut b, (t, data, facts)| {
+                    q.push_values(chunk, |mut b, (t, (data, facts))| {
                         b.push_bind(t.number.0)
                             .push_bind(t.state.as_str())
                             .push_bind(t.category.clone())
@@ -391,21 +434,7 @@ macro_rules! sql_store {
                         return Err(e.into());
                     }
                 }
-                if <$store as Backend>::TICKET_COUNTER
-                    && let Some(max) = new_numbers.iter().max()
-                {
-                    sqlx::query(
-                        "UPDATE counters SET value = CASE WHEN value < $1 THEN $1 ELSE value END WHERE name = 'ticket'",
-                    )
-                    .bind(*max)
-                    .execute(&mut **tx)
-                    .await?;
-                }
-                for t in members.iter().flat_map(|c| &c.updates) {
-                    let read_at = t.version;
-                    let mut t = t.clone();
-                    t.version = read_at + 1;
-                    let data = serde_json::to_string(&t).map_err(corrupt)?;
+                for (t, (data, facts)) in members.iter().flat_map(|c| c.updates.iter().zip(&c.update_rows)) {
                     let r = sqlx::query(
                         "UPDATE tickets SET state = $2, category = $3, priority = $4, ticket_type = $5, owner = $6, \
                          updated_at = $7, first_response_due = $8, resolution_due = $9, first_response_at = $10, \
@@ -425,51 +454,44 @@ macro_rules! sql_store {
                     .bind(t.resolved_at.map(ms))
                     .bind(t.deflected)
                     .bind(data)
-                    .bind(read_at)
+                    .bind(t.version)
                     .bind(t.fingerprint.as_deref())
-                    .bind(facts_json(&t)?)
+                    .bind(facts)
                     .execute(&mut **tx)
                     .await?;
                     if r.rows_affected() == 0 {
                         return Err(StoreError::Conflict(t.number));
                     }
                 }
-                let events: Vec<_> = members.iter().flat_map(|c| &c.events).collect();
+                let events: Vec<_> = members.iter().flat_map(|c| c.events.iter().zip(&c.event_rows)).collect();
                 for chunk in events.chunks(ROWS_PER_STATEMENT) {
-                    let mut rows = Vec::with_capacity(chunk.len());
-                    for (n, e) in chunk {
-                        let data = serde_json::to_value(e).map_err(corrupt)?;
-                        let kind = data.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").to_string();
-                        rows.push((n.0, ms(e.at), e.actor.as_ref().map(|a| a.key()), kind, data.to_string()));
-                    }
                     let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO ticket_events (ticket, at, actor, kind, data) ");
-                    q.push_values(rows, |mut b, (n, at, actor, kind, data)| {
-                        b.push_bind(n).push_bind(at).push_bind(actor).push_bind(kind).push_bind(data);
+                    q.push_values(chunk, |mut b, ((n, e), (kind, data))| {
+                        b.push_bind(n.0)
+                            .push_bind(ms(e.at))
+                            .push_bind(e.actor.as_ref().map(|a| a.key()))
+                            .push_bind(kind.clone())
+                            .push_bind(data.clone());
                     });
                     q.build().execute(&mut **tx).await?;
                 }
                 // Messages keep the members' order, so each conversation's messages stay in the order they were made.
                 let outbox: Vec<_> =
-                    members.iter().flat_map(|c| c.outbox.iter().map(|m| (m, c.at.map(ms).unwrap_or(0)))).collect();
+                    members.iter().flat_map(|c| c.outbox.iter().zip(&c.outbox_rows).map(|m| (m, c.at()))).collect();
                 for chunk in outbox.chunks(ROWS_PER_STATEMENT) {
-                    let mut rows = Vec::with_capacity(chunk.len());
-                    for (m, now) in chunk {
-                        let payload = serde_json::to_string(m).map_err(corrupt)?;
-                        rows.push((*now, m.platform.as_str(), conversation_key(m), m.ticket.map(|t| t.0), payload));
-                    }
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO outbox (created_at, platform, conversation, ticket, payload, status, attempts, \
                          next_attempt_at) ",
                     );
-                    q.push_values(rows, |mut b, (now, platform, conversation, ticket, payload)| {
-                        b.push_bind(now)
-                            .push_bind(platform)
-                            .push_bind(conversation)
-                            .push_bind(ticket)
-                            .push_bind(payload)
+                    q.push_values(chunk, |mut b, ((m, (conversation, payload)), now)| {
+                        b.push_bind(*now)
+                            .push_bind(m.platform.as_str())
+                            .push_bind(conversation.clone())
+                            .push_bind(m.ticket.map(|t| t.0))
+                            .push_bind(payload.clone())
                             .push("'pending'")
                             .push("0")
-                            .push_bind(now);
+                            .push_bind(*now);
                     });
                     q.build().execute(&mut **tx).await?;
                 }
@@ -534,7 +556,7 @@ macro_rules! sql_store {
                     .await?;
                 }
                 for c in members {
-                    let now = c.at.map(ms).unwrap_or(0);
+                    let now = c.at();
                     for (text, category, source) in &c.training {
                         let id: i64 = sqlx::query(
                             "UPDATE counters SET value = value + 1 WHERE name = 'training_example' RETURNING value",
@@ -559,7 +581,7 @@ macro_rules! sql_store {
                     .iter()
                     .flat_map(|c| {
                         c.conversations.iter().filter_map(move |w| match w {
-                            ConversationWrite::Put(cv) if cv.version == 0 => Some((cv, c.at.map(ms).unwrap_or(0))),
+                            ConversationWrite::Put(cv) if cv.version == 0 => Some((cv, c.at())),
                             _ => None,
                         })
                     })
@@ -587,7 +609,7 @@ macro_rules! sql_store {
                     }
                 }
                 for c in members {
-                    let now = c.at.map(ms).unwrap_or(0);
+                    let now = c.at();
                     for w in &c.conversations {
                         let (key, affected) = match w {
                             ConversationWrite::Put(cv) if cv.version == 0 => continue,
@@ -728,6 +750,7 @@ macro_rules! sql_store {
             }
 
             async fn commit(&self, c: Commit) -> Result<Committed> {
+                let c = Prepared::new(c)?;
                 let (reply, answer) = tokio::sync::oneshot::channel();
                 self.writer.submit((c, reply), || {
                     let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
@@ -1164,17 +1187,12 @@ macro_rules! sql_store {
 /// Names the sqlx driver behind a store, for the row type in [`sql_store!`].
 trait Backend {
     type Db: sqlx::Database;
-    /// Whether commits raise `counters.ticket` (SQLite's numbers come from it; PostgreSQL uses a sequence, and
-    /// one counter row updated by every commit would make the replicas wait on each other).
-    const TICKET_COUNTER: bool;
 }
 impl Backend for SqliteStore {
     type Db = sqlx::Sqlite;
-    const TICKET_COUNTER: bool = true;
 }
 impl Backend for PgStore {
     type Db = sqlx::Postgres;
-    const TICKET_COUNTER: bool = false;
 }
 
 sql_store!(SqliteStore, "migrations/sqlite", "BEGIN IMMEDIATE");
