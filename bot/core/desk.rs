@@ -252,7 +252,16 @@ impl<S: Store> Desk<S> {
             }
             self.schedule(&mut w.commit);
             let learned = !w.commit.training.is_empty();
-            match self.commit(w.commit).await {
+            let numbers: Vec<TicketNo> = w.commit.inserts.iter().map(|t| t.number).rev().collect();
+            let result = self.commit(w.commit).await;
+            if !matches!(result, Ok(Committed::Written)) {
+                // A redelivery (a Slack mention arrives as two events) or a lost race: its numbers go back, so
+                // the office does not see gaps in its ticket numbers.
+                for n in numbers {
+                    self.store.unused_ticket_number(n).await;
+                }
+            }
+            match result {
                 Ok(Committed::Written) => {
                     if learned {
                         self.needs_learning.store(true, std::sync::atomic::Ordering::Release);

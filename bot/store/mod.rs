@@ -176,6 +176,10 @@ pub trait Store: Send + Sync {
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
     /// Allocates the next ticket number; unique across concurrent writers (gaps are possible).
     fn next_ticket_number(&self) -> impl Future<Output = Result<TicketNo>> + Send;
+    /// Gives back a number from [`Store::next_ticket_number`] that no ticket got (its commit was a redelivery or
+    /// lost a race), so that the next ticket takes it where that is still possible: best effort, gaps remain
+    /// possible.
+    fn unused_ticket_number(&self, n: TicketNo) -> impl Future<Output = ()> + Send;
     /// True if an inbound event with this key was already committed.
     fn seen(&self, dedupe_key: &str) -> impl Future<Output = Result<bool>> + Send;
     fn ticket(&self, n: TicketNo) -> impl Future<Output = Result<Option<Ticket>>> + Send;
@@ -367,6 +371,9 @@ impl Store for Db {
     }
     async fn next_ticket_number(&self) -> Result<TicketNo> {
         delegate!(self, s => s.next_ticket_number())
+    }
+    async fn unused_ticket_number(&self, n: TicketNo) {
+        delegate!(self, s => s.unused_ticket_number(n))
     }
     async fn seen(&self, k: &str) -> Result<bool> {
         delegate!(self, s => s.seen(k))

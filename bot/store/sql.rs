@@ -656,6 +656,10 @@ macro_rules! sql_store {
                 self.allocate_ticket_number().await
             }
 
+            async fn unused_ticket_number(&self, n: TicketNo) {
+                self.give_back_ticket_number(n).await
+            }
+
             async fn seen(&self, key: &str) -> Result<bool> {
                 let row = sqlx::query("SELECT 1 FROM inbound_events WHERE dedupe_key = $1")
                     .bind(key)
@@ -1235,6 +1239,14 @@ impl SqliteStore {
         Ok(TicketNo(next))
     }
 
+    /// Takes back `n` if it is the last number handed out (nobody has a later one, so no number is used twice).
+    async fn give_back_ticket_number(&self, n: TicketNo) {
+        let mut numbers = self.numbers.lock().await;
+        if numbers.last == Some(n.0) {
+            numbers.last = Some(n.0 - 1);
+        }
+    }
+
     /// Another process inserted a number this one handed out: from now on take numbers in reserved blocks.
     async fn numbers_taken_elsewhere(&self) {
         let mut numbers = self.numbers.lock().await;
@@ -1257,6 +1269,9 @@ impl PgStore {
     }
 
     async fn numbers_taken_elsewhere(&self) {}
+
+    /// A sequence does not take numbers back (PostgreSQL's numbers may have gaps).
+    async fn give_back_ticket_number(&self, _: TicketNo) {}
 
     /// See [`SqliteStore::detached`].
     fn detached(&self) -> PgStore {
