@@ -525,3 +525,28 @@ async fn commits_arriving_together_each_get_their_own_answer<S: Store + Clone + 
     let out = s.lease_outbox("w", None, default_start(), default_start() + Duration::seconds(60), 500).await.unwrap();
     assert_eq!(out.len(), 1 + 1 + 10 + 60, "a message per written commit and none for refused ones");
 }
+
+/// A store may outlive the runtime its writer task was started on (opened in one runtime, used in another): the
+/// next commit starts a new writer instead of waiting for the old one forever.
+#[test]
+fn a_store_keeps_committing_after_its_first_runtime_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rt.db").display());
+    let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let first = runtime();
+    let s = first.block_on(async {
+        let s = deskbot::store::SqliteStore::connect(&url).await.unwrap();
+        s.migrate().await.unwrap();
+        let (t, ev) = new_ticket(1, "alice", "m1");
+        assert_eq!(s.commit(commit_new(&t, ev, "k1")).await.unwrap(), Committed::Written);
+        s
+    });
+    drop(first);
+    runtime().block_on(async {
+        let (t, ev) = new_ticket(2, "bob", "m2");
+        let wait = std::time::Duration::from_secs(20);
+        let r = tokio::time::timeout(wait, s.commit(commit_new(&t, ev, "k2"))).await.expect("the commit was answered");
+        assert_eq!(r.unwrap(), Committed::Written);
+        assert!(s.ticket(TicketNo(2)).await.unwrap().is_some());
+    });
+}
