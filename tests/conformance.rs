@@ -52,6 +52,7 @@ conformance!(
     look_alikes_are_counted_up_to_the_cap_with_the_newest_and_the_problem,
     commits_arriving_together_each_get_their_own_answer,
     requester_recent_counts_openings_and_lists_active_tickets,
+    conversation_writes_in_one_commit_keep_their_order,
 );
 
 fn new_ticket(n: i64, requester: &str, thread: &str) -> (Ticket, Vec<deskbot::core::ticket::Event>) {
@@ -549,4 +550,37 @@ fn a_store_keeps_committing_after_its_first_runtime_is_gone() {
         assert_eq!(r.unwrap(), Committed::Written);
         assert!(s.ticket(TicketNo(2)).await.unwrap().is_some());
     });
+}
+
+async fn conversation_writes_in_one_commit_keep_their_order<S: Store>(s: S) {
+    use deskbot::store::{Conversation, ConversationWrite};
+    let conv = |data: &str, version: i64| Conversation {
+        key: "walk:alice".into(),
+        owner: "console:alice".into(),
+        ticket: None,
+        data: data.into(),
+        deadline: None,
+        version,
+    };
+    let write = |w: Vec<ConversationWrite>| Commit { conversations: w, ..Commit::default() };
+    s.commit(write(vec![ConversationWrite::Put(conv("first", 0))])).await.unwrap();
+    // Ending a conversation and starting the next under the same key, in one commit.
+    let restart = vec![
+        ConversationWrite::Delete { key: "walk:alice".into(), version: 1 },
+        ConversationWrite::Put(conv("second", 0)),
+    ];
+    assert_eq!(s.commit(write(restart)).await.unwrap(), Committed::Written);
+    let now = s.conversations_of("console:alice").await.unwrap();
+    assert_eq!((now.len(), now[0].data.as_str(), now[0].version), (1, "second", 1));
+    // Two starts of one conversation in one commit: the second finds it taken.
+    let twice = vec![ConversationWrite::Put(conv("a", 0)), ConversationWrite::Put(conv("b", 0))];
+    let other = |c: Conversation| Conversation { key: "walk:bob".into(), ..c };
+    let twice: Vec<_> = twice
+        .into_iter()
+        .map(|w| match w {
+            ConversationWrite::Put(c) => ConversationWrite::Put(other(c)),
+            w => w,
+        })
+        .collect();
+    assert!(matches!(s.commit(write(twice)).await, Err(StoreError::ConversationConflict(k)) if k == "walk:bob"));
 }

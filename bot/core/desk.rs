@@ -254,7 +254,11 @@ impl<S: Store> Desk<S> {
             let learned = !w.commit.training.is_empty();
             let numbers: Vec<TicketNo> = w.commit.inserts.iter().map(|t| t.number).rev().collect();
             let result = self.commit(w.commit).await;
-            if !matches!(result, Ok(Committed::Written)) {
+            let refused = matches!(
+                result,
+                Ok(Committed::Duplicate) | Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_))
+            );
+            if refused {
                 // A redelivery (a Slack mention arrives as two events) or a lost race: its numbers go back, so
                 // the office does not see gaps in its ticket numbers.
                 for n in numbers {

@@ -330,7 +330,8 @@ pub enum EventKind {
     Linked {
         with: TicketNo,
     },
-    /// Detected as the `count`th look-alike in the recurring window.
+    /// Detected as the `count`th look-alike in the recurring window (counted up to a cap: a large `count` means
+    /// "at least").
     Recurring {
         fingerprint: String,
         count: usize,

@@ -36,6 +36,9 @@ pub enum StoreError {
     /// not have been written.
     #[error("the database writer stopped before answering; the change may or may not be stored")]
     WriterGone,
+    /// A database error that failed a group of commits written together (each of them gets its text).
+    #[error("database error: {0}")]
+    Group(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),

@@ -177,6 +177,42 @@ fn independent(group: &[Job]) -> bool {
     true
 }
 
+/// The key a conversation write is for.
+fn conversation_of(w: &ConversationWrite) -> &str {
+    match w {
+        ConversationWrite::Put(cv) => &cv.key,
+        ConversationWrite::Delete { key, .. } => key,
+    }
+}
+
+/// A new conversation that can go into the multi-row INSERT: one its commit writes nothing else to.
+fn batched_insert<'a>(c: &Commit, w: &'a ConversationWrite) -> Option<&'a Conversation> {
+    match w {
+        ConversationWrite::Put(cv)
+            if cv.version == 0 && c.conversations.iter().filter(|o| conversation_of(o) == cv.key).count() == 1 =>
+        {
+            Some(cv)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a failed group write may be down to one of its members (a version conflict, a taken key or number,
+/// a deadlock with another replica), so that writing each alone gives each its own answer. Anything else (the
+/// database unreachable or busy, COMMIT failing) would fail them all alike.
+fn caused_by_a_member(e: &StoreError) -> bool {
+    match e {
+        StoreError::Conflict(_) | StoreError::ConversationConflict(_) => true,
+        StoreError::Db(sqlx::Error::Database(d)) => {
+            d.is_unique_violation()
+                || d.is_foreign_key_violation()
+                || d.is_check_violation()
+                || matches!(d.code().as_deref(), Some("40P01" | "40001"))
+        }
+        _ => false,
+    }
+}
+
 fn conversation_key(m: &crate::core::message::Outbound) -> String {
     format!("{}:{}:{}", m.platform, m.place.channel, m.place.thread.as_deref().unwrap_or(""))
 }
@@ -305,13 +341,26 @@ macro_rules! sql_store {
             async fn write_loop(self, mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
                 let mut jobs = Vec::with_capacity(MAX_GROUP);
                 while queue.recv_many(&mut jobs, MAX_GROUP).await > 0 {
-                    let group = std::mem::take(&mut jobs);
+                    let mut group = std::mem::take(&mut jobs);
+                    // A caller that stopped waiting (an HTTP client hung up before its answer) gets nothing
+                    // written, as when a transaction of its own was dropped; the sender will deliver it again.
+                    group.retain(|(_, reply)| !reply.is_closed());
                     if group.len() > 1 && independent(&group) {
                         let commits: Vec<&Prepared> = group.iter().map(|(c, _)| c).collect();
                         match self.write(&commits).await {
                             Ok(results) => {
                                 for ((_, reply), r) in group.into_iter().zip(results) {
                                     let _ = reply.send(Ok(r));
+                                }
+                                continue;
+                            }
+                            Err(e) if !caused_by_a_member(&e) => {
+                                // The database is unavailable, or the outcome of COMMIT is unknown: every member
+                                // gets the error, as each would alone; writing them again one by one would wait
+                                // out the same failure for each, or write twice what was in fact committed.
+                                let text = e.to_string();
+                                for (_, reply) in group {
+                                    let _ = reply.send(Err(StoreError::Group(text.clone())));
                                 }
                                 continue;
                             }
@@ -344,6 +393,9 @@ macro_rules! sql_store {
                         }
                     }
                 }
+                // Every kind of row is written in one order (keys, ticket numbers, conversation keys sorted), so
+                // that two replicas' groups lock rows in the same order and cannot deadlock on each other.
+                keys.sort_unstable();
                 let mut tx = self.pool.begin_with($begin).await?;
                 let mut stored = std::collections::HashSet::new();
                 for chunk in keys.chunks(ROWS_PER_STATEMENT) {
@@ -374,6 +426,17 @@ macro_rules! sql_store {
                     }
                     Err(e) => {
                         tx.rollback().await?;
+                        // PostgreSQL broke a deadlock with another replica, or a serialization failure: for the
+                        // caller that is someone else changing the same thing at the same time; retry.
+                        let e = match e {
+                            StoreError::Db(sqlx::Error::Database(d))
+                                if matches!(d.code().as_deref(), Some("40P01" | "40001")) =>
+                            {
+                                let n = written.iter().flat_map(|c| &c.updates).map(|t| t.number).next();
+                                StoreError::Conflict(n.unwrap_or(TicketNo(0)))
+                            }
+                            e => e,
+                        };
                         if let StoreError::Conflict(n) = &e
                             && written.iter().any(|c| c.inserts.iter().any(|t| t.number == *n))
                         {
@@ -434,7 +497,9 @@ macro_rules! sql_store {
                         return Err(e.into());
                     }
                 }
-                for (t, (data, facts)) in members.iter().flat_map(|c| c.updates.iter().zip(&c.update_rows)) {
+                let mut updates: Vec<_> = members.iter().flat_map(|c| c.updates.iter().zip(&c.update_rows)).collect();
+                updates.sort_by_key(|(t, _)| t.number);
+                for (t, (data, facts)) in updates {
                     let r = sqlx::query(
                         "UPDATE tickets SET state = $2, category = $3, priority = $4, ticket_type = $5, owner = $6, \
                          updated_at = $7, first_response_due = $8, resolution_due = $9, first_response_at = $10, \
@@ -503,6 +568,11 @@ macro_rules! sql_store {
                     .map(|(n, _)| n.0)
                     .filter(|n| !new_numbers.contains(n))
                     .collect();
+                let replaced = {
+                    let mut r = replaced;
+                    r.sort_unstable();
+                    r
+                };
                 for chunk in replaced.chunks(ROWS_PER_STATEMENT) {
                     let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM timers WHERE ticket IN (");
                     let mut list = q.separated(", ");
@@ -577,15 +647,12 @@ macro_rules! sql_store {
                     }
                 }
                 // New conversations go in together; one whose key is already taken was started by someone else.
-                let fresh: Vec<(&Conversation, i64)> = members
+                // (A key a member also writes otherwise is written in that member's order, below.)
+                let mut fresh: Vec<(&Conversation, i64)> = members
                     .iter()
-                    .flat_map(|c| {
-                        c.conversations.iter().filter_map(move |w| match w {
-                            ConversationWrite::Put(cv) if cv.version == 0 => Some((cv, c.at())),
-                            _ => None,
-                        })
-                    })
+                    .flat_map(|c| c.conversations.iter().filter_map(move |w| batched_insert(c, w).map(|cv| (cv, c.at()))))
                     .collect();
+                fresh.sort_by(|a, b| a.0.key.cmp(&b.0.key));
                 for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO conversations (key, owner, ticket, data, deadline, updated_at, version) ",
@@ -608,11 +675,30 @@ macro_rules! sql_store {
                         return Err(StoreError::ConversationConflict(cv.key.clone()));
                     }
                 }
-                for c in members {
-                    let now = c.at();
-                    for w in &c.conversations {
+                let mut others: Vec<(&ConversationWrite, i64)> = members
+                    .iter()
+                    .flat_map(|c| c.conversations.iter().filter(|w| batched_insert(c, w).is_none()).map(|w| (w, c.at())))
+                    .collect();
+                // Stable: writes to one key stay in the order they were made.
+                others.sort_by(|a, b| conversation_of(a.0).cmp(conversation_of(b.0)));
+                {
+                    for (w, now) in others {
                         let (key, affected) = match w {
-                            ConversationWrite::Put(cv) if cv.version == 0 => continue,
+                            ConversationWrite::Put(cv) if cv.version == 0 => {
+                                let r = sqlx::query(
+                                    "INSERT INTO conversations (key, owner, ticket, data, deadline, updated_at, version) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (key) DO NOTHING",
+                                )
+                                .bind(&cv.key)
+                                .bind(&cv.owner)
+                                .bind(cv.ticket.map(|t| t.0))
+                                .bind(&cv.data)
+                                .bind(cv.deadline.map(ms))
+                                .bind(now)
+                                .execute(&mut **tx)
+                                .await?;
+                                (&cv.key, r.rows_affected())
+                            }
                             ConversationWrite::Put(cv) => {
                                 let r = sqlx::query(
                                     "UPDATE conversations SET owner = $2, ticket = $3, data = $4, deadline = $5, \
@@ -887,9 +973,10 @@ macro_rules! sql_store {
                     "SELECT 0 AS part, COUNT(*) AS n, CAST(NULL AS TEXT) AS title, CAST(NULL AS BIGINT) AS created_at, \
                      CAST(NULL AS TEXT) AS created_by \
                      FROM (SELECT 1 FROM tickets WHERE fingerprint = $1 AND created_at >= $2 LIMIT $4) counted \
-                     UNION ALL SELECT 1, number, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS TEXT) FROM (SELECT number FROM tickets \
+                     UNION ALL SELECT 1, number, CAST(NULL AS TEXT), created_at, CAST(NULL AS TEXT) FROM (SELECT number, created_at FROM tickets \
                      WHERE fingerprint = $1 AND created_at >= $2 ORDER BY created_at DESC, number DESC LIMIT $3) listed \
-                     UNION ALL SELECT 2, id, title, created_at, created_by FROM problems WHERE fingerprint = $1",
+                     UNION ALL SELECT 2, id, title, created_at, created_by FROM problems WHERE fingerprint = $1 \
+                     ORDER BY part, created_at DESC, n DESC",
                 )
                 .bind(fp)
                 .bind(ms(since))
