@@ -252,6 +252,7 @@ impl<S: Store> Desk<S> {
             }
             self.schedule(&mut w.commit);
             let learned = !w.commit.training.is_empty();
+            // Highest first: a number can only be taken back while it is the last one handed out.
             let numbers: Vec<TicketNo> = w.commit.inserts.iter().map(|t| t.number).rev().collect();
             let result = self.commit(w.commit).await;
             let refused = matches!(

@@ -164,12 +164,8 @@ fn independent(group: &[Job]) -> bool {
         if mine.iter().any(|n| !tickets.insert(*n)) {
             return false;
         }
-        let conversation = |w: &ConversationWrite| match w {
-            ConversationWrite::Put(cv) => cv.key.clone(),
-            ConversationWrite::Delete { key, .. } => key.clone(),
-        };
-        let mine: std::collections::HashSet<String> =
-            c.conversations.iter().map(conversation).chain(c.drop_timers.iter().cloned()).collect();
+        let mine: std::collections::HashSet<&str> =
+            c.conversations.iter().map(conversation_of).chain(c.drop_timers.iter().map(String::as_str)).collect();
         if mine.into_iter().any(|k| !keys.insert(k)) {
             return false;
         }
@@ -197,17 +193,14 @@ fn batched_insert<'a>(c: &Commit, w: &'a ConversationWrite) -> Option<&'a Conver
     }
 }
 
-/// Whether a failed group write may be down to one of its members (a version conflict, a taken key or number,
-/// a deadlock with another replica), so that writing each alone gives each its own answer. Anything else (the
-/// database unreachable or busy, COMMIT failing) would fail them all alike.
+/// Whether a failed group write may be down to one of its members (a version conflict, which includes a deadlock
+/// with another replica, or a taken key or number), so that writing each alone gives each its own answer.
+/// Anything else (the database unreachable or busy, COMMIT failing) would fail them all alike.
 fn caused_by_a_member(e: &StoreError) -> bool {
     match e {
         StoreError::Conflict(_) | StoreError::ConversationConflict(_) => true,
         StoreError::Db(sqlx::Error::Database(d)) => {
-            d.is_unique_violation()
-                || d.is_foreign_key_violation()
-                || d.is_check_violation()
-                || matches!(d.code().as_deref(), Some("40P01" | "40001"))
+            d.is_unique_violation() || d.is_foreign_key_violation() || d.is_check_violation()
         }
         _ => false,
     }
@@ -378,7 +371,20 @@ macro_rules! sql_store {
 
             /// Writes `members` in one transaction: each one's dedupe key first (a key already stored makes that
             /// member [`Committed::Duplicate`] and skips the rest of it), then the others' rows.
+            ///
+            /// A deadlock PostgreSQL broke (with another replica's transaction) or a serialization failure is,
+            /// for the caller, someone else changing the same thing at the same time: a conflict, retried.
             async fn write(&self, members: &[&Prepared]) -> Result<Vec<Committed>> {
+                self.write_once(members).await.map_err(|e| match e {
+                    StoreError::Db(sqlx::Error::Database(d)) if matches!(d.code().as_deref(), Some("40P01" | "40001")) => {
+                        let n = members.iter().flat_map(|c| &c.updates).map(|t| t.number).next();
+                        StoreError::Conflict(n.unwrap_or(TicketNo(0)))
+                    }
+                    e => e,
+                })
+            }
+
+            async fn write_once(&self, members: &[&Prepared]) -> Result<Vec<Committed>> {
                 type Db = <$store as Backend>::Db;
                 let mut results = vec![Committed::Written; members.len()];
                 let mut first_with_key: std::collections::HashMap<&str, usize> = Default::default();
@@ -426,17 +432,6 @@ macro_rules! sql_store {
                     }
                     Err(e) => {
                         tx.rollback().await?;
-                        // PostgreSQL broke a deadlock with another replica, or a serialization failure: for the
-                        // caller that is someone else changing the same thing at the same time; retry.
-                        let e = match e {
-                            StoreError::Db(sqlx::Error::Database(d))
-                                if matches!(d.code().as_deref(), Some("40P01" | "40001")) =>
-                            {
-                                let n = written.iter().flat_map(|c| &c.updates).map(|t| t.number).next();
-                                StoreError::Conflict(n.unwrap_or(TicketNo(0)))
-                            }
-                            e => e,
-                        };
                         if let StoreError::Conflict(n) = &e
                             && written.iter().any(|c| c.inserts.iter().any(|t| t.number == *n))
                         {
@@ -562,17 +557,13 @@ macro_rules! sql_store {
                 }
                 // Each listed ticket's pending timers are replaced; a timer whose key already fired (it is in
                 // inbound_events) is not set again. A ticket inserted here has neither, so it skips both checks.
-                let replaced: Vec<i64> = members
+                let mut replaced: Vec<i64> = members
                     .iter()
                     .flat_map(|c| &c.timers)
                     .map(|(n, _)| n.0)
                     .filter(|n| !new_numbers.contains(n))
                     .collect();
-                let replaced = {
-                    let mut r = replaced;
-                    r.sort_unstable();
-                    r
-                };
+                replaced.sort_unstable();
                 for chunk in replaced.chunks(ROWS_PER_STATEMENT) {
                     let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM timers WHERE ticket IN (");
                     let mut list = q.separated(", ");
