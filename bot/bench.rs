@@ -179,7 +179,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Sends `events` distinct staff messages through the desk (receipt → committed ticket with its reply in the
-/// outbox), `concurrency` at a time, and, on the same database, times single-row INSERT + COMMIT for the baseline.
+/// outbox), `concurrency` at a time, and, on the same database, times single-row INSERT + COMMIT for the baseline
+/// (half before the messages, half after).
 ///
 /// Without `--rate` the load is closed: each of `concurrency` senders sends its next event when the last one is
 /// committed. With `--rate` events arrive on a fixed schedule whatever the desk's pace, and latency is counted from
@@ -201,6 +202,10 @@ pub async fn ingest(args: &IngestBench) -> anyhow::Result<String> {
     let config = Config::default();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let desk = Arc::new(crate::app::desk(&config, db.clone(), clock)?);
+    // The baseline is timed in two halves, before and after the ingest, so that a slower or faster spell of a
+    // shared machine weighs on both figures alike.
+    let baseline_rows = args.events.clamp(1, 2000);
+    let mut baseline_secs = single_row_commits(&db, 0, baseline_rows).await?;
     let started = Instant::now();
     let mut latencies = Vec::with_capacity(args.events);
     if args.rate > 0.0 {
@@ -245,13 +250,8 @@ pub async fn ingest(args: &IngestBench) -> anyhow::Result<String> {
     let elapsed = started.elapsed().as_secs_f64();
     let throughput = args.events as f64 / elapsed;
     latencies.sort_by(f64::total_cmp);
-    // Baseline: single-row INSERT + COMMIT on the same database, one after another, straight on the pool.
-    let n = args.events.min(2000);
-    let t0 = Instant::now();
-    for i in 0..n {
-        db.single_row_commit(&format!("baseline:{i}"), Utc::now()).await?;
-    }
-    let baseline = n as f64 / t0.elapsed().as_secs_f64();
+    baseline_secs += single_row_commits(&db, baseline_rows, baseline_rows).await?;
+    let baseline = (2 * baseline_rows) as f64 / baseline_secs;
     let report = json!({
         "backend": db.backend(),
         "events": args.events,
@@ -281,6 +281,16 @@ pub async fn ingest(args: &IngestBench) -> anyhow::Result<String> {
             throughput / baseline
         )
     })
+}
+
+/// Seconds taken by `n` single-row INSERT + COMMITs on `db`, one after another, straight on the pool (keys from
+/// `first` on).
+async fn single_row_commits(db: &Db, first: usize, n: usize) -> anyhow::Result<f64> {
+    let t0 = Instant::now();
+    for i in first..first + n {
+        db.single_row_commit(&format!("baseline:{i}"), Utc::now()).await?;
+    }
+    Ok(t0.elapsed().as_secs_f64())
 }
 
 /// The `i`th benchmark message: a distinct requester and text, as a stream of new problems.

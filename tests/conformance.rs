@@ -552,6 +552,26 @@ fn a_store_keeps_committing_after_its_first_runtime_is_gone() {
     });
 }
 
+/// The writer keeps a connection of its own between commits; closing the store must still finish (closing a pool
+/// waits for every connection to come back), and a closed store refuses commits instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_has_written_closes_promptly() {
+    let wait = std::time::Duration::from_secs(20);
+    let (s, _dir) = common::sqlite().await;
+    let (t, ev) = new_ticket(1, "alice", "m1");
+    assert_eq!(s.commit(commit_new(&t, ev, "k1")).await.unwrap(), Committed::Written);
+    tokio::time::timeout(wait, s.close()).await.expect("SQLite store closed");
+    let (t, ev) = new_ticket(2, "bob", "m2");
+    let after = tokio::time::timeout(wait, s.commit(commit_new(&t, ev, "k2"))).await.expect("answered");
+    assert!(after.is_err(), "a closed store writes nothing: {after:?}");
+    if let Some((s, schema)) = common::postgres("a_store_that_has_written_closes_promptly").await {
+        let (t, ev) = new_ticket(1, "alice", "m1");
+        assert_eq!(s.commit(commit_new(&t, ev, "k1")).await.unwrap(), Committed::Written);
+        s.drop_schema(&schema).await.unwrap();
+        tokio::time::timeout(wait, s.close()).await.expect("PostgreSQL store closed");
+    }
+}
+
 async fn conversation_writes_in_one_commit_keep_their_order<S: Store>(s: S) {
     use deskbot::store::{Conversation, ConversationWrite};
     let conv = |data: &str, version: i64| Conversation {

@@ -899,7 +899,7 @@ macro_rules! sql_store {
                 let (reply, answer) = tokio::sync::oneshot::channel();
                 self.writer.submit((c, reply), || {
                     let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
-                    tokio::spawn(self.detached().write_loop(queue));
+                    self.detached().start_writer(queue);
                     jobs
                 });
                 answer.await.map_err(|_| StoreError::WriterGone)?
@@ -1409,6 +1409,25 @@ impl SqliteStore {
         }
     }
 
+    /// Runs the writer on a thread of its own. On the shared runtime each of its statements (a round trip to
+    /// the connection's thread) waited to be polled again behind the handlers' tasks: under load the writer, which
+    /// every commit waits for, spent half its time runnable but not running. A SQLite connection has no socket
+    /// tied to a runtime, so the writer can own a small one. The thread ends when the store's last handle goes.
+    fn start_writer(self, queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        match runtime {
+            Ok(runtime) => {
+                let spawned = std::thread::Builder::new()
+                    .name("deskbot-writer".into())
+                    .spawn(move || runtime.block_on(self.write_loop(queue)));
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "cannot start the writer thread");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start the writer's runtime"),
+        }
+    }
+
     /// Starts a WAL checkpoint in the background unless one is running or ran within [`CHECKPOINT_EVERY`].
     ///
     /// SQLite's own automatic checkpoint runs inside the COMMIT that crosses its threshold: it copies the WAL
@@ -1464,5 +1483,10 @@ impl PgStore {
 
     /// PostgreSQL checkpoints by itself.
     fn checkpoint_soon(&self) {}
+
+    /// The writer runs on the caller's runtime, beside its connections' sockets.
+    fn start_writer(self, queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+        tokio::spawn(self.write_loop(queue));
+    }
 }
 sql_store!(PgStore, "migrations/postgres", "BEGIN");
