@@ -244,7 +244,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("wal_autocheckpoint", WAL_BACKSTOP_FRAMES);
+            .pragma("wal_autocheckpoint", WAL_BACKSTOP_FRAMES)
+            // A WAL file that grew past this (bytes; a reader held checkpoints back) is cut back when it next
+            // starts over. Above what the backstop lets it reach, so that a busy WAL is not cut and regrown.
+            .pragma("journal_size_limit", "67108864");
         let pool = if memory {
             // One connection that never closes: each connection to `:memory:` is a database of its own.
             SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
@@ -362,9 +365,8 @@ macro_rules! sql_store {
             /// member is written again on its own, so every caller gets exactly the answer a lone commit gives.
             async fn write_loop(self, mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
                 let mut jobs = Vec::with_capacity(MAX_GROUP);
-                // One connection kept for writing: its page cache stays warm (a connection's cache is emptied
-                // whenever another connection has written) and its prepared statements stay cached. It goes back
-                // when the pool closes (closing waits for every connection) or after a fault of the connection.
+                // On SQLite one connection is kept for writing (see `keeps_write_connection`). It goes back when
+                // the pool closes (closing waits for every connection) and is closed after a failure.
                 let mut held: Option<sqlx::pool::PoolConnection<<$store as Backend>::Db>> = None;
                 loop {
                     let received = tokio::select! {
@@ -428,11 +430,21 @@ macro_rules! sql_store {
                     None => held.insert(self.pool.acquire().await?),
                 };
                 let r = self.write_once(conn, members).await;
-                let faulty = matches!(&r, Err(StoreError::Db(e)) if !matches!(e, sqlx::Error::Database(_)));
-                if faulty || self.pool.options().get_max_connections() == 1 {
-                    // Trouble with the connection itself (not an answer from the database): take another next
-                    // time. A pool of one (SQLite in memory) must not keep its only connection from the readers.
+                let clean = matches!(&r, Ok(_) | Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_)));
+                if !clean && let Some(mut c) = held.take() {
+                    // After any other failure the connection's state is not known (a transaction SQLite rolled back
+                    // by itself, a PostgreSQL session that was cut): close it rather than use it again.
+                    c.close_on_drop();
+                } else if !self.keeps_write_connection() {
                     *held = None;
+                }
+                if let Err(StoreError::Conflict(n)) = &r
+                    && members.iter().any(|c| c.inserts.iter().any(|t| t.number == *n))
+                {
+                    // A new ticket's number was taken by another process: forget ours (only now, with the write
+                    // lock and the connection given back, as the next allocation may need them) and let the
+                    // caller retry.
+                    self.numbers_taken_elsewhere().await;
                 }
                 r.map_err(|e| match e {
                     StoreError::Db(sqlx::Error::Database(d)) if matches!(d.code().as_deref(), Some("40P01" | "40001")) => {
@@ -495,13 +507,6 @@ macro_rules! sql_store {
                     }
                     Err(e) => {
                         tx.rollback().await?;
-                        if let StoreError::Conflict(n) = &e
-                            && written.iter().any(|c| c.inserts.iter().any(|t| t.number == *n))
-                        {
-                            // A new ticket's number was taken by another process: forget ours (only now, with the
-                            // write lock released, as the next allocation may need it) and let the caller retry.
-                            self.numbers_taken_elsewhere().await;
-                        }
                         Err(e)
                     }
                 }
@@ -1409,22 +1414,29 @@ impl SqliteStore {
         }
     }
 
+    /// Whether the writer keeps its connection between groups: yes for a file, whose connection's page cache is
+    /// emptied whenever another connection has written (so a writer taking any pool connection re-read its pages
+    /// each time) and whose prepared statements stay cached; never for a pool of one (in memory), whose only
+    /// connection the readers need.
+    fn keeps_write_connection(&self) -> bool {
+        self.pool.options().get_max_connections() > 1
+    }
+
     /// Runs the writer on a thread of its own. On the shared runtime each of its statements (a round trip to
     /// the connection's thread) waited to be polled again behind the handlers' tasks: under load the writer, which
     /// every commit waits for, spent half its time runnable but not running. A SQLite connection has no socket
     /// tied to a runtime, so the writer can own a small one. The thread ends when the store's last handle goes.
+    /// If the thread cannot start, the queue is dropped with it and each waiting commit reports
+    /// [`StoreError::WriterGone`]; the next commit tries again.
     fn start_writer(self, queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-        match runtime {
-            Ok(runtime) => {
-                let spawned = std::thread::Builder::new()
-                    .name("deskbot-writer".into())
-                    .spawn(move || runtime.block_on(self.write_loop(queue)));
-                if let Err(e) = spawned {
-                    tracing::error!(error = %e, "cannot start the writer thread");
-                }
+        let spawned = std::thread::Builder::new().name("deskbot-writer".into()).spawn(move || {
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime.block_on(self.write_loop(queue)),
+                Err(e) => tracing::error!(error = %e, "cannot start the writer's runtime"),
             }
-            Err(e) => tracing::error!(error = %e, "cannot start the writer's runtime"),
+        });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the writer thread");
         }
     }
 
@@ -1483,6 +1495,12 @@ impl PgStore {
 
     /// PostgreSQL checkpoints by itself.
     fn checkpoint_soon(&self) {}
+
+    /// No: each group takes a connection from the pool, which checks it first (a server restart, an idle session
+    /// cut by the server or a firewall), and PostgreSQL has no per-connection cache to keep warm.
+    fn keeps_write_connection(&self) -> bool {
+        false
+    }
 
     /// The writer runs on the caller's runtime, beside its connections' sockets.
     fn start_writer(self, queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
