@@ -593,14 +593,7 @@ async fn conversation_writes_in_one_commit_keep_their_order<S: Store>(s: S) {
     let now = s.conversations_of("console:alice").await.unwrap();
     assert_eq!((now.len(), now[0].data.as_str(), now[0].version), (1, "second", 1));
     // Two starts of one conversation in one commit: the second finds it taken.
-    let twice = vec![ConversationWrite::Put(conv("a", 0)), ConversationWrite::Put(conv("b", 0))];
-    let other = |c: Conversation| Conversation { key: "walk:bob".into(), ..c };
-    let twice: Vec<_> = twice
-        .into_iter()
-        .map(|w| match w {
-            ConversationWrite::Put(c) => ConversationWrite::Put(other(c)),
-            w => w,
-        })
-        .collect();
+    let bob = |data: &str| ConversationWrite::Put(Conversation { key: "walk:bob".into(), ..conv(data, 0) });
+    let twice = vec![bob("a"), bob("b")];
     assert!(matches!(s.commit(write(twice)).await, Err(StoreError::ConversationConflict(k)) if k == "walk:bob"));
 }

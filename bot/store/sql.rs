@@ -430,10 +430,14 @@ macro_rules! sql_store {
                     None => held.insert(self.pool.acquire().await?),
                 };
                 let r = self.write_once(conn, members).await;
-                let clean = matches!(&r, Ok(_) | Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_)));
+                let clean = match &r {
+                    Ok(_) => true,
+                    Err(e) => caused_by_a_member(e),
+                };
                 if !clean && let Some(mut c) = held.take() {
-                    // After any other failure the connection's state is not known (a transaction SQLite rolled back
-                    // by itself, a PostgreSQL session that was cut): close it rather than use it again.
+                    // After a failure that is not a member's refusal the connection's state is not known (a
+                    // transaction SQLite rolled back by itself, a PostgreSQL session that was cut): close it rather
+                    // than use it again.
                     c.close_on_drop();
                 } else if !self.keeps_write_connection() {
                     *held = None;
@@ -713,26 +717,7 @@ macro_rules! sql_store {
                     .collect();
                 fresh.sort_by(|a, b| a.0.key.cmp(&b.0.key));
                 for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO conversations (key, owner, ticket, data, deadline, updated_at, version) ",
-                    );
-                    q.push_values(chunk, |mut b, (cv, now)| {
-                        b.push_bind(cv.key.clone())
-                            .push_bind(cv.owner.clone())
-                            .push_bind(cv.ticket.map(|t| t.0))
-                            .push_bind(cv.data.clone())
-                            .push_bind(cv.deadline.map(ms))
-                            .push_bind(*now)
-                            .push("1");
-                    });
-                    q.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
-                    let mut made = std::collections::HashSet::new();
-                    for row in q.build().fetch_all(&mut **tx).await? {
-                        made.insert(row.try_get::<String, _>(0)?);
-                    }
-                    if let Some((cv, _)) = chunk.iter().find(|(cv, _)| !made.contains(&cv.key)) {
-                        return Err(StoreError::ConversationConflict(cv.key.clone()));
-                    }
+                    Self::insert_conversations(tx, chunk).await?;
                 }
                 let mut others: Vec<(&ConversationWrite, i64)> = members
                     .iter()
@@ -740,55 +725,71 @@ macro_rules! sql_store {
                     .collect();
                 // Stable: writes to one key stay in the order they were made.
                 others.sort_by(|a, b| conversation_of(a.0).cmp(conversation_of(b.0)));
-                {
-                    for (w, now) in others {
-                        let (key, affected) = match w {
-                            ConversationWrite::Put(cv) if cv.version == 0 => {
-                                let r = sqlx::query(
-                                    "INSERT INTO conversations (key, owner, ticket, data, deadline, updated_at, version) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (key) DO NOTHING",
-                                )
-                                .bind(&cv.key)
-                                .bind(&cv.owner)
-                                .bind(cv.ticket.map(|t| t.0))
-                                .bind(&cv.data)
-                                .bind(cv.deadline.map(ms))
-                                .bind(now)
-                                .execute(&mut **tx)
-                                .await?;
-                                (&cv.key, r.rows_affected())
-                            }
-                            ConversationWrite::Put(cv) => {
-                                let r = sqlx::query(
-                                    "UPDATE conversations SET owner = $2, ticket = $3, data = $4, deadline = $5, \
-                                     updated_at = $6, version = version + 1 WHERE key = $1 AND version = $7",
-                                )
-                                .bind(&cv.key)
-                                .bind(&cv.owner)
-                                .bind(cv.ticket.map(|t| t.0))
-                                .bind(&cv.data)
-                                .bind(cv.deadline.map(ms))
-                                .bind(now)
-                                .bind(cv.version)
-                                .execute(&mut **tx)
-                                .await?;
-                                (&cv.key, r.rows_affected())
-                            }
-                            ConversationWrite::Delete { key, version } => {
-                                let r = sqlx::query("DELETE FROM conversations WHERE key = $1 AND version = $2")
-                                    .bind(key)
-                                    .bind(version)
-                                    .execute(&mut **tx)
-                                    .await?;
-                                (key, r.rows_affected())
-                            }
-                        };
-                        if affected == 0 {
-                            return Err(StoreError::ConversationConflict(key.clone()));
+                for (w, now) in others {
+                    let (key, affected) = match w {
+                        ConversationWrite::Put(cv) if cv.version == 0 => {
+                            Self::insert_conversations(tx, &[(cv, now)]).await?;
+                            continue;
                         }
+                        ConversationWrite::Put(cv) => {
+                            let r = sqlx::query(
+                                "UPDATE conversations SET owner = $2, ticket = $3, data = $4, deadline = $5, \
+                                 updated_at = $6, version = version + 1 WHERE key = $1 AND version = $7",
+                            )
+                            .bind(&cv.key)
+                            .bind(&cv.owner)
+                            .bind(cv.ticket.map(|t| t.0))
+                            .bind(&cv.data)
+                            .bind(cv.deadline.map(ms))
+                            .bind(now)
+                            .bind(cv.version)
+                            .execute(&mut **tx)
+                            .await?;
+                            (&cv.key, r.rows_affected())
+                        }
+                        ConversationWrite::Delete { key, version } => {
+                            let r = sqlx::query("DELETE FROM conversations WHERE key = $1 AND version = $2")
+                                .bind(key)
+                                .bind(version)
+                                .execute(&mut **tx)
+                                .await?;
+                            (key, r.rows_affected())
+                        }
+                    };
+                    if affected == 0 {
+                        return Err(StoreError::ConversationConflict(key.clone()));
                     }
                 }
                 Ok(())
+            }
+
+            /// Starts `rows` (new conversations, with when) in one INSERT; a key already taken was started by
+            /// someone else: [`StoreError::ConversationConflict`].
+            async fn insert_conversations(
+                tx: &mut sqlx::Transaction<'_, <$store as Backend>::Db>,
+                rows: &[(&Conversation, i64)],
+            ) -> Result<()> {
+                let mut q = sqlx::QueryBuilder::<<$store as Backend>::Db>::new(
+                    "INSERT INTO conversations (key, owner, ticket, data, deadline, updated_at, version) ",
+                );
+                q.push_values(rows, |mut b, (cv, now)| {
+                    b.push_bind(cv.key.clone())
+                        .push_bind(cv.owner.clone())
+                        .push_bind(cv.ticket.map(|t| t.0))
+                        .push_bind(cv.data.clone())
+                        .push_bind(cv.deadline.map(ms))
+                        .push_bind(*now)
+                        .push("1");
+                });
+                q.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
+                let mut made = std::collections::HashSet::new();
+                for row in q.build().fetch_all(&mut **tx).await? {
+                    made.insert(row.try_get::<String, _>(0)?);
+                }
+                match rows.iter().find(|(cv, _)| !made.contains(&cv.key)) {
+                    Some((cv, _)) => Err(StoreError::ConversationConflict(cv.key.clone())),
+                    None => Ok(()),
+                }
             }
         }
 
