@@ -28,6 +28,7 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         vendors: Arc::new(config.vendors().map_err(|e| anyhow::anyhow!(e))?),
         smtp: config.smtp.clone(),
         alerts: config.alert_settings().map_err(|e| anyhow::anyhow!(e))?,
+        conversation: config.conversation_settings().map_err(|e| anyhow::anyhow!(e))?,
     };
     let runbooks = load_runbooks(config, &classifier)?;
     check_alert_rules(&settings.alerts, &classifier, &runbooks)?;

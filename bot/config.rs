@@ -19,6 +19,8 @@ pub struct Config {
     pub channels: Channels,
     pub catalog: CatalogConfig,
     pub triage: TriageConfig,
+    /// How a person's messages are tied together: bursts, follow-ups, thank-yous, "nvm", major incidents.
+    pub conversation: ConversationConfig,
     /// Business-hours calendars by name (`24x7` is built in).
     pub calendars: BTreeMap<String, CalendarSpec>,
     pub sla: SlaConfig,
@@ -118,6 +120,37 @@ pub struct TriageConfig {
     pub max_new_tickets_per_hour: i64,
 }
 
+/// `[conversation]`: windows are wall-clock durations (`3m`, `30m`, `24h`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConversationConfig {
+    /// Messages from one person in one place this close to their last one are one problem.
+    pub burst_window: String,
+    /// A follow-up ("also …") or a same-category message this soon after the person's ticket joins it or asks.
+    pub follow_up_window: String,
+    /// "nvm" / "fixed it myself" this soon after raising a ticket offers to close it.
+    pub withdraw_window: String,
+    /// A thank-you outside the ticket's thread this soon after its resolution is noted on it (opens nothing).
+    pub thanks_window: String,
+    /// Different people reporting the same kind of problem within `major_window` that make a major incident
+    /// (0 turns automatic detection off; `/ticket major N` still works).
+    pub major_threshold: usize,
+    pub major_window: String,
+}
+
+impl Default for ConversationConfig {
+    fn default() -> Self {
+        ConversationConfig {
+            burst_window: "3m".into(),
+            follow_up_window: "30m".into(),
+            withdraw_window: "30m".into(),
+            thanks_window: "24h".into(),
+            major_threshold: 3,
+            major_window: "10m".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlaConfig {
@@ -186,6 +219,7 @@ impl Default for Config {
             channels: Channels::default(),
             catalog: CatalogConfig::default(),
             triage: TriageConfig::default(),
+            conversation: ConversationConfig::default(),
             calendars: BTreeMap::new(),
             sla: SlaConfig::default(),
             runbooks: RunbooksConfig::default(),
@@ -257,6 +291,23 @@ train_map = []
 confident = 0.6
 # New tickets one person may open per hour (a flood of messages opens at most this many and is told so once).
 max_new_tickets_per_hour = 10
+
+# How one person's messages make one conversation (wall-clock durations; "0s" turns that part off).
+[conversation]
+# Messages from one person in one place this close to their last one are one problem: later ones join the ticket
+# (or the question) the first one started.
+burst_window = "3m"
+# "also …", "and now …", "same problem …", or the same category as a ticket the person opened this recently: joins
+# that ticket or asks "Is this about #N?", never a second ticket.
+follow_up_window = "30m"
+# "nvm", "fixed it myself", "ignore that" this soon after raising a ticket offers to close it.
+withdraw_window = "30m"
+# "thanks!" outside the ticket's thread this soon after its resolution is noted on it and opens nothing.
+thanks_window = "24h"
+# This many different people reporting the same kind of problem (category and intent) within major_window make
+# the first of their tickets a major incident; later reporters join it (0: only `/ticket major N`).
+major_threshold = 3
+major_window = "10m"
 
 # Business-hours calendars for SLA policies ("24x7" is built in). Days left out are closed; several ranges per day;
 # "00:00-24:00" allowed. Holidays: "YYYY-MM-DD" once, "MM-DD" every year.
@@ -518,6 +569,7 @@ impl Config {
         }
         self.policies()?;
         self.reopen_new_cycle_after()?;
+        self.conversation_settings()?;
         self.report_schedule()?;
         self.smtp.validate()?;
         self.vendors()?;
@@ -580,6 +632,22 @@ impl Config {
     pub fn reopen_new_cycle_after(&self) -> Result<chrono::Duration, String> {
         crate::core::duration::parse_duration(&self.sla.reopen_new_cycle_after)
             .map_err(|e| format!("key `sla.reopen_new_cycle_after`: {e}"))
+    }
+
+    /// The validated `[conversation]` windows.
+    pub fn conversation_settings(&self) -> Result<crate::core::conversation::ConversationSettings, String> {
+        let c = &self.conversation;
+        let d = |key: &str, v: &str| {
+            crate::core::duration::parse_duration(v).map_err(|e| format!("key `conversation.{key}`: {e}"))
+        };
+        Ok(crate::core::conversation::ConversationSettings {
+            burst_window: d("burst_window", &c.burst_window)?,
+            follow_up_window: d("follow_up_window", &c.follow_up_window)?,
+            withdraw_window: d("withdraw_window", &c.withdraw_window)?,
+            thanks_window: d("thanks_window", &c.thanks_window)?,
+            major_threshold: c.major_threshold,
+            major_window: d("major_window", &c.major_window)?,
+        })
     }
 
     /// The validated SLA policies (on the validated calendars).

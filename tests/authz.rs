@@ -49,6 +49,7 @@ const MATRIX: &[(&str, &[usize])] = &[
     ("/ticket merge 1 into 2", &[2, 3, 5]),
     ("/ticket link 1 2", &[2, 3, 5]),
     ("/ticket problem 1", &[2, 3, 5]),
+    ("/ticket major 1", &[2, 3, 5]),
     ("/ticket check 1 licences", &[2, 3, 5]),
     ("/ticket approve 1", &[3, 4, 5]),
     ("/ticket decline 1", &[3, 4, 5]),

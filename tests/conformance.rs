@@ -53,6 +53,9 @@ conformance!(
     commits_arriving_together_each_get_their_own_answer,
     requester_recent_counts_openings_and_lists_active_tickets,
     conversation_writes_in_one_commit_keep_their_order,
+    active_majors_lists_only_open_major_incidents,
+    recent_in_category_lists_the_window_oldest_first,
+    resolved_since_lists_a_requesters_recent_resolutions_latest_first,
 );
 
 fn new_ticket(n: i64, requester: &str, thread: &str) -> (Ticket, Vec<deskbot::core::ticket::Event>) {
@@ -596,4 +599,100 @@ async fn conversation_writes_in_one_commit_keep_their_order<S: Store>(s: S) {
     let bob = |data: &str| ConversationWrite::Put(Conversation { key: "walk:bob".into(), ..conv(data, 0) });
     let twice = vec![bob("a"), bob("b")];
     assert!(matches!(s.commit(write(twice)).await, Err(StoreError::ConversationConflict(k)) if k == "walk:bob"));
+}
+
+/// The major flag is a column: set by an update, read back by [`Store::active_majors`], gone once resolved.
+async fn active_majors_lists_only_open_major_incidents<S: Store>(s: S) {
+    for n in 1..=3 {
+        let (t, ev) = new_ticket(n, "alice", &format!("m{n}"));
+        s.commit(commit_new(&t, ev, &format!("k{n}"))).await.unwrap();
+    }
+    assert!(s.active_majors().await.unwrap().is_empty());
+    let at = default_start() + Duration::minutes(5);
+    for n in [3, 1] {
+        let mut t = s.ticket(TicketNo(n)).await.unwrap().unwrap();
+        let mut ev = t.declare_major(None, 3, at).unwrap();
+        let (added, e) = t.affected_report(&common::user("bob"), &Place::default(), "no internet here", at);
+        assert!(added);
+        ev.push(e);
+        s.commit(Commit {
+            updates: vec![t],
+            events: ev.into_iter().map(|e| (TicketNo(n), e)).collect(),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    }
+    let majors = s.active_majors().await.unwrap();
+    assert_eq!(majors.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![1, 3]);
+    assert!(majors[0].major && majors[0].affected.len() == 1 && majors[0].affected[0].user.id == "bob");
+    assert_eq!(majors[0].people_affected(), 2);
+    let mut done = majors[0].clone();
+    let ev = done.resolve(&common::user("sam"), None, false, at).unwrap();
+    s.commit(Commit {
+        updates: vec![done],
+        events: ev.into_iter().map(|e| (TicketNo(1), e)).collect(),
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    let majors = s.active_majors().await.unwrap();
+    assert_eq!(majors.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![3], "a resolved major is not active");
+    let events = s.events(TicketNo(3)).await.unwrap();
+    assert!(events.iter().any(|e| matches!(e.kind, EventKind::MajorIncident { reports: 3 })));
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::AffectedReport { text } if text == "no internet here")));
+}
+
+async fn recent_in_category_lists_the_window_oldest_first<S: Store>(s: S) {
+    for (n, minutes, category) in [(1, 0, "printing"), (2, 20, "network"), (3, 30, "printing"), (4, 25, "printing")] {
+        let (mut t, ev) = new_ticket(n, "alice", &format!("m{n}"));
+        t.created_at = default_start() + Duration::minutes(minutes);
+        t.category = category.into();
+        s.commit(commit_new(&t, ev, &format!("k{n}"))).await.unwrap();
+    }
+    let since = default_start() + Duration::minutes(20);
+    let got = s.recent_in_category("printing", since).await.unwrap();
+    assert_eq!(got.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![4, 3], "created 25 then 30 minutes in");
+    assert_eq!(got[0].version, 1);
+    assert_eq!(s.recent_in_category("network", since).await.unwrap().len(), 1, "the window's start is included");
+    assert!(s.recent_in_category("saas", default_start()).await.unwrap().is_empty());
+}
+
+async fn resolved_since_lists_a_requesters_recent_resolutions_latest_first<S: Store>(s: S) {
+    for (n, who) in [(1, "alice"), (2, "alice"), (3, "alice"), (4, "bob")] {
+        let (t, ev) = new_ticket(n, who, &format!("m{n}"));
+        s.commit(commit_new(&t, ev, &format!("k{n}"))).await.unwrap();
+    }
+    // Resolved at 10, 50 and 30 minutes; #3 is then closed, which keeps its resolution time.
+    for (n, minutes) in [(1, 10), (2, 50), (3, 30), (4, 40)] {
+        let mut t = s.ticket(TicketNo(n)).await.unwrap().unwrap();
+        let at = default_start() + Duration::minutes(minutes);
+        let mut ev = t.resolve(&common::user("sam"), None, false, at).unwrap();
+        if n == 3 {
+            ev.extend(t.close(&common::user("alice"), at).unwrap());
+        }
+        s.commit(Commit {
+            updates: vec![t],
+            events: ev.into_iter().map(|e| (TicketNo(n), e)).collect(),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    }
+    let alice = common::user("alice").key();
+    let got = s.resolved_since(&alice, default_start() + Duration::minutes(20)).await.unwrap();
+    assert_eq!(got.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![2, 3], "latest resolved first; #1 too early");
+    assert_eq!(got[1].state, State::Closed);
+    // Reopened: no longer resolved.
+    let mut t = s.ticket(TicketNo(2)).await.unwrap().unwrap();
+    let ev = t.reopen(&common::user("alice"), Some("broken again"), default_start() + Duration::hours(1)).unwrap();
+    s.commit(Commit {
+        updates: vec![t],
+        events: ev.into_iter().map(|e| (TicketNo(2), e)).collect(),
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    let got = s.resolved_since(&alice, default_start()).await.unwrap();
+    assert_eq!(got.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![3, 1]);
 }

@@ -275,7 +275,15 @@ async fn a_flood_from_one_person_opens_a_bounded_number_of_tickets() {
         script.push_str(&format!("mallory: {}\n", distinct[i % distinct.len()]));
     }
     script.push_str("@advance 1h1m\nmallory: my work phone was stolen on the train\n");
+    // With the defaults the flood is one burst: one ticket, every later message added to it.
     let out = replay::run_script(&script, "flood.replay", Path::new(".")).await.unwrap();
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "one burst, then the phone an hour later");
+    // With bursts and follow-ups off, the per-person limit is what bounds it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("off.toml"), "[conversation]\nburst_window = \"0s\"\nfollow_up_window = \"0s\"\n")
+        .unwrap();
+    let out = replay::run_script(&format!("@config off.toml\n{script}"), "flood.replay", dir.path()).await.unwrap();
     let j = out.json().await.unwrap();
     let tickets = j["tickets"].as_array().unwrap().len();
     assert_eq!(tickets, 11, "10 in the first hour (the default limit), 1 after it:\n{}", out.text());
@@ -296,4 +304,102 @@ async fn alerts_in_chat() {
     assert_eq!(text.lines().filter(|l| l.starts_with("bot -> #helpdesk-escalations: Alert storm from rmm")).count(), 1);
     assert!(!text.contains("monitor:"), "nothing addressed to the monitoring source");
     assert!(!text.contains("(late:"), "no stale warning for a threshold passed while the ticket was resolved");
+}
+
+/// Events of ticket `n` (1-based) of a replay's JSON, by kind.
+fn event_kinds(j: &serde_json::Value, n: usize) -> Vec<String> {
+    j["tickets"][n - 1]["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_burst_is_one_ticket_and_joins_the_question_it_started() {
+    let out = replay::run_file(&script("bursts.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("bursts_text", text);
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    let who: Vec<&str> = tickets.iter().map(|t| t["requester"].as_str().unwrap()).collect();
+    assert_eq!(who, ["dave", "bob", "erin", "dave"], "dave's burst is one ticket; after the window, a new one");
+    let messages = event_kinds(&j, 1).iter().filter(|k| *k == "requester_message").count();
+    assert_eq!(messages, 2, "both later messages joined #1");
+    assert!(text.contains("bot -> sam: dave added to #1: “the error says CRITICAL_PROCESS_DIED”"), "{text}");
+    assert_eq!(text.matches("bot -> bob: I want to get this to the right people").count(), 1, "one question for bob");
+    assert!(text.contains("bot -> bob: Got it, I'll add that."), "{text}");
+    use deskbot::store::Store as _;
+    let bobs = out.desk.store().ticket(deskbot::core::ids::TicketNo(2)).await.unwrap().unwrap();
+    assert_eq!(
+        bobs.description,
+        "can someone help me with the thing from yesterday\nthe one from the meeting on floor 3"
+    );
+}
+
+#[tokio::test]
+async fn a_follow_up_joins_or_asks_and_never_opens_silently() {
+    let out = replay::run_file(&script("follow_up.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("follow_up_text", text);
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "only the printer, after answering 'something new'");
+    assert!(text.contains("bot -> alice: Added to #1."), "{text}");
+    assert_eq!(text.matches("Is this about #1").count(), 2, "{text}");
+    let messages = event_kinds(&j, 1).iter().filter(|k| *k == "requester_message").count();
+    assert_eq!(messages, 2, "'also …' and the confirmed look-alike joined #1");
+}
+
+#[tokio::test]
+async fn thanks_after_a_resolution_do_not_reopen_but_broken_again_does() {
+    let out = replay::run_file(&script("thanks.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("thanks_text", text);
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 1, "thanks outside the thread opened nothing");
+    let t = &j["tickets"][0];
+    assert_eq!(t["reopen_count"], 1, "only 'broken again' reopened");
+    assert_eq!(t["state"], "resolved");
+    assert_eq!(event_kinds(&j, 1).iter().filter(|k| *k == "thanked").count(), 4);
+    let report = text.lines().find(|l| l.starts_with("bot -> max: IT helpdesk report")).unwrap();
+    assert!(report.contains("reopened 100.0%"), "one reopen of one resolved ticket: {report}");
+}
+
+#[tokio::test]
+async fn never_mind_offers_to_close_and_closing_is_the_requesters() {
+    let out = replay::run_file(&script("withdraw.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("withdraw_text", text);
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][0]["state"], "closed");
+    assert!(event_kinds(&j, 1).contains(&"withdrawn".to_string()));
+    assert_eq!(j["tickets"][0]["breaches"].as_array().unwrap().len(), 0);
+    assert_eq!(j["tickets"][1]["state"], "resolved", "carol kept hers open; sam resolved it");
+    assert_eq!(text.matches("Shall I close").count(), 2, "not for the late 'nvm': {text}");
+    let report = text.lines().find(|l| l.starts_with("bot -> max: IT helpdesk report")).unwrap();
+    assert!(report.contains("Resolved: 1 ") && report.contains("Closed by the requester before we got to it: 1"));
+}
+
+#[tokio::test]
+async fn a_major_incident_gathers_everyone_and_tells_them_all() {
+    let out = replay::run_file(&script("major.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("major_text", text);
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 3, "ann's (major), ben's (folded in) and eve's; cat, dan and fay opened none");
+    assert_eq!(tickets[1]["state"], "closed");
+    for who in ["ann", "ben", "cat", "dan"] {
+        let to = |needle: &str| text.lines().any(|l| l.starts_with(&format!("bot -> {who}: ")) && l.contains(needle));
+        assert!(to("our provider is on it"), "{who} got the update:\n{text}");
+        assert!(to("The provider repaired the line"), "{who} got the resolution:\n{text}");
+    }
+    for who in ["cat", "dan", "fay"] {
+        assert!(text.contains(&format!("bot -> {who}: We know — ")), "{who}:\n{text}");
+    }
+    assert!(text.contains("· 3 people affected ·"), "the card counts people: {text}");
+    assert!(text.contains("bot -> sam: Reply sent to everyone affected (4 people) on #1."), "{text}");
+    for who in ["cat", "dan", "fay"] {
+        assert!(!text.contains(&format!("bot -> {who}: Ticket #")), "no ticket and no runbook for {who}");
+    }
+    assert_eq!(tickets[0]["reopen_count"], 0, "ann's thanks did not reopen");
+    let report = text.lines().find(|l| l.starts_with("bot -> max: IT helpdesk report")).unwrap();
+    assert!(report.contains("Tickets: 2 "), "ben's folded ticket is no ticket of its own: {report}");
+    assert!(report.contains("Major incidents: 2, 6 people affected"), "{report}");
 }

@@ -22,6 +22,10 @@ const SENDERS: usize = 4;
 
 /// Every clock falls due immediately (due instants are floored to the minute), warnings at 50% and breaches.
 const CONFIG: &str = r#"
+# Many people reporting one problem would (rightly) be one major incident; this test wants one ticket each.
+[conversation]
+major_threshold = 0
+
 [[sla.policy]]
 name = "instant"
 first_response = "1s"

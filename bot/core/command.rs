@@ -48,6 +48,8 @@ pub enum Command {
     Problems,
     /// Link the ticket's recurring group to a problem record (creates it if needed).
     Problem(TicketNo),
+    /// Mark the ticket a major incident: later reports of the same kind join it instead of opening tickets.
+    Major(TicketNo),
     /// A satisfaction rating from the requester (button).
     Rate(TicketNo, bool),
     /// A satisfaction comment from the requester.
@@ -92,6 +94,7 @@ impl Command {
             | Merge(n, _)
             | Link(n, _)
             | Problem(n)
+            | Major(n)
             | Rate(n, _)
             | Feedback(n, _)
             | Prompt(n, _)
@@ -134,6 +137,7 @@ impl Command {
             Find(_) => "find",
             Problems => "problems",
             Problem(_) => "problem",
+            Major(_) => "major",
             Rate(..) => "rate",
             Feedback(..) => "feedback",
             Prompt(_, verb) => verb,
@@ -167,6 +171,7 @@ pub const HELP: &str = "\
 /ticket link N M — relate two tickets
 /ticket problems — recurring issues and problem records
 /ticket problem N — link ticket N and its look-alikes to a problem record
+/ticket major N — mark ticket N a major incident: later reports of it join N and everyone affected gets its updates
 /ticket reply N text — public reply to the requester (stops the first-response clock)
 /ticket note N text — internal note, never shown to the requester
 /ticket pending N user|vendor [reason] — wait on the requester or a vendor (user pauses the SLA clocks)
@@ -240,6 +245,7 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
             None => return Err(format!("`/ticket find` needs some text; {}", usage("find"))),
         },
         "problem" => Command::Problem(number("problem", num)?),
+        "major" => Command::Major(number("major", num)?),
         "assign" => {
             let n = number("assign", num)?;
             let who = text.trim().trim_start_matches("<@").trim_start_matches('@').trim_end_matches('>');
@@ -373,6 +379,7 @@ pub fn parse_action(action: &str) -> Result<Command, String> {
         "reply" => Command::Prompt(n, "reply"),
         "note" => Command::Prompt(n, "note"),
         "problem" => Command::Problem(n),
+        "major" => Command::Major(n),
         _ => return Err(format!("unknown button `{action}`")),
     })
 }
@@ -426,6 +433,8 @@ mod tests {
         assert_eq!(parse_ticket("category 4 SaaS").unwrap(), Command::Category(TicketNo(4), "saas".into()));
         assert_eq!(parse_ticket("merge 4 into 2").unwrap(), Command::Merge(TicketNo(4), TicketNo(2)));
         assert_eq!(parse_ticket("link 4 2").unwrap(), Command::Link(TicketNo(4), TicketNo(2)));
+        assert_eq!(parse_ticket("major #4").unwrap(), Command::Major(TicketNo(4)));
+        assert_eq!(parse_ticket("major").unwrap_err(), "`/ticket major` needs a ticket number; usage: /ticket major N");
         assert_eq!(parse_ticket("find floor 2 printer").unwrap(), Command::Find("floor 2 printer".into()));
         assert!(parse_ticket("merge 4 into 4").is_err());
         assert!(parse_ticket("priority 4 urgent").unwrap_err().contains("not a priority"));

@@ -15,6 +15,7 @@ use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter}
 use std::collections::BTreeMap;
 
 mod alerts;
+mod conversation;
 mod reports;
 mod vendor;
 mod walk;
@@ -58,6 +59,8 @@ pub struct DeskSettings {
     pub smtp: super::vendor::SmtpConfig,
     /// How monitoring alerts become tickets.
     pub alerts: AlertSettings,
+    /// Windows that tie a person's messages into one conversation (bursts, follow-ups, majors).
+    pub conversation: super::conversation::ConversationSettings,
 }
 
 /// Why an event could not be handled (as opposed to a refusal, which is a reply to the user).
@@ -476,6 +479,9 @@ impl<S: Store> Desk<S> {
             Body::Action { action } if action.starts_with("similar:") => {
                 self.on_similar_answer(env, action, now, w).await?
             }
+            Body::Action { action } if action.starts_with(conversation::ACTION_PREFIX) => {
+                self.on_conversation_action(env, action, now, w).await?
+            }
             Body::Action { action } if action.starts_with(super::runbook::ACTION_PREFIX) => {
                 self.on_walk_action(env, action, now, w).await?
             }
@@ -516,6 +522,10 @@ impl<S: Store> Desk<S> {
             if let Some(flow) = self.try_walk_answer(env, Some(t.number), &text, now, w).await? {
                 return Ok(flow);
             }
+            // A ticket folded into a major incident: the message goes to the major incident.
+            if let Some(flow) = self.child_thread_message(env, &t, &text, now, w).await? {
+                return Ok(flow);
+            }
             return Ok(self.thread_message(env, &mut t, &text, now, w));
         }
         if !self.in_scope(env) {
@@ -525,7 +535,13 @@ impl<S: Store> Desk<S> {
             return Ok(flow);
         }
         if !text.chars().any(char::is_alphanumeric) {
-            // Emoji, punctuation or nothing: not a request. Answer only when spoken to directly.
+            // Emoji, punctuation or nothing: not a request (a 👍 after a resolution is a thank-you). Answer only when
+            // spoken to directly.
+            if super::conversation::is_gratitude(&text)
+                && let Some(flow) = self.before_triage(env, &text, &[], now, w).await?
+            {
+                return Ok(flow);
+            }
             if env.place.dm || env.mentioned {
                 w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(None)));
             }
@@ -534,6 +550,10 @@ impl<S: Store> Desk<S> {
         // One read for all the desk needs to know of the requester here.
         let (opened_last_hour, open) =
             self.store.requester_recent(&env.actor.key(), now - chrono::Duration::hours(1)).await?;
+        // Thanks, "nvm", and the rest of a burst belong to what the person already has going.
+        if let Some(flow) = self.before_triage(env, &text, &open, now, w).await? {
+            return Ok(flow);
+        }
         if self.over_rate_limit(env, opened_last_hour, now, w).await? {
             return Ok(Flow::Ok);
         }
@@ -544,11 +564,18 @@ impl<S: Store> Desk<S> {
             }
             return Ok(Flow::Ok);
         }
-        if self.ask_if_same(env, &text, &c.category, &open, w) {
+        // Many people with one problem: a report joins the major incident (no ticket, no runbook).
+        if self.join_major(env, &text, &c, now, w).await? {
+            return Ok(Flow::Ok);
+        }
+        if self.follow_up(env, &text, &c, &open, now, w) {
             return Ok(Flow::Ok);
         }
         if c.confidence < self.settings.confident && !c.alternatives.is_empty() {
             self.ask_category(env, &text, &c, w);
+            return Ok(Flow::Ok);
+        }
+        if self.declare_if_many(env, &text, &c, now, w).await? {
             return Ok(Flow::Ok);
         }
         self.open_ticket(env, &text, c, now, w).await?;
@@ -559,6 +586,11 @@ impl<S: Store> Desk<S> {
         let role = self.role_of(&env.actor);
         let is_requester = t.requester.same_person(&env.actor);
         let staff_reply = role.is_staff() && !is_requester;
+        if is_requester && self.is_thanks_for(t, text) {
+            // "Thanks, all good now" is noted on the ticket; it does not reopen it.
+            self.note_thanks(env, t, text, now, w);
+            return Flow::Ok;
+        }
         if is_requester && t.state == State::Resolved {
             // "Still broken" in the thread of a resolved ticket reopens it (within the deflection window for a
             // self-service fix).
@@ -594,6 +626,13 @@ impl<S: Store> Desk<S> {
                 if !staff_reply && let Some(owner) = &t.owner {
                     let msg = format!("{} added to {}: {}", env.actor.name, t.number, quote(text));
                     w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
+                }
+                if staff_reply {
+                    // Everyone else affected by a major incident hears its public replies where they reported it.
+                    self.tell_affected(t, &super::conversation::major_update(&env.actor.name, t.number, text), w);
+                }
+                if is_requester && self.withdraws(t, text, now) {
+                    self.offer_to_close(&env.actor, t, w);
                 }
                 w.commit.updates.push(t.clone());
                 Flow::Ok
@@ -687,13 +726,20 @@ impl<S: Store> Desk<S> {
         } else {
             let mut text = format!(
                 "{} {} · {} · {} · from {}: {}",
-                if unowned_active { "New ticket" } else { "Ticket" },
+                match (t.major, unowned_active) {
+                    (true, _) => "Major incident",
+                    (false, true) => "New ticket",
+                    (false, false) => "Ticket",
+                },
                 t.number,
                 t.priority,
                 t.category,
                 t.requester.name,
                 quote(&t.title),
             );
+            if t.major {
+                text.push_str(&format!(" · {} affected", super::conversation::people(t.people_affected())));
+            }
             if t.state.is_active() {
                 text.push_str(&format!(" · {}", self.due_phrase(t, now)));
             }
@@ -800,6 +846,7 @@ impl<S: Store> Desk<S> {
                 }
                 Ok(flow)
             }
+            Command::Major(_) => self.mark_major(env, ticket, now, w).await,
             Command::Merge(..) | Command::Link(..) | Command::Problems | Command::Problem(_) => {
                 Ok(match self.workflow(env, cmd, ticket, now, w).await? {
                     Ok(()) => Flow::Ok,
@@ -850,6 +897,7 @@ impl<S: Store> Desk<S> {
             | Command::Merge(..)
             | Command::Link(..)
             | Command::Problem(_)
+            | Command::Major(_)
             | Command::Escalate(..)
             | Command::VendorRef(..)
             | Command::VendorUpdate(..)
@@ -986,7 +1034,13 @@ impl<S: Store> Desk<S> {
                 let ev = t.reply(me, &text, now)?;
                 w.events(t.number, ev);
                 w.send(self.to_requester(&t, format!("{} on {}: {}", me.name, t.number, text)));
-                w.send(here(format!("Reply sent to {} on {}.", t.requester.name, t.number)));
+                self.tell_affected(&t, &super::conversation::major_update(&me.name, t.number, &text), w);
+                let to = if t.affected.is_empty() {
+                    t.requester.name.clone()
+                } else {
+                    format!("everyone affected ({})", super::conversation::people(t.people_affected()))
+                };
+                w.send(here(format!("Reply sent to {to} on {}.", t.number)));
                 w.commit.updates.push(t);
             }
             Command::Note(_, text) => {
@@ -1010,7 +1064,7 @@ impl<S: Store> Desk<S> {
                     let kind = EventKind::VendorClosed { vendor: c.vendor.clone() };
                     w.commit.events.push((t.number, Event { at: now, actor: Some(me.clone()), kind }));
                 }
-                let said = text.as_deref().map(|s| format!(": {s}")).unwrap_or_default();
+                let said = text.as_deref().map(|s| format!(": {}", s.trim_end_matches('.'))).unwrap_or_default();
                 let msg = format!(
                     "{} marked your ticket {} resolved{said}. If it is still broken, press Reopen or reply here.",
                     me.name, t.number
@@ -1031,6 +1085,7 @@ impl<S: Store> Desk<S> {
                         .about(t.number),
                     );
                 }
+                self.tell_affected(&t, &super::conversation::major_resolved(t.number, text.as_deref()), w);
                 w.send(here(format!("Resolved {}.", t.number)));
                 w.commit.updates.push(t);
             }
@@ -1424,6 +1479,7 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Res
         | Command::Merge(..)
         | Command::Link(..)
         | Command::Problem(_)
+        | Command::Major(_)
         | Command::Prompt(..)
         | Command::Escalate(..)
         | Command::VendorRef(..)

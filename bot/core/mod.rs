@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod calendar;
 pub mod clock;
 pub mod command;
+pub mod conversation;
 pub mod desk;
 pub mod duration;
 pub mod ids;

@@ -40,6 +40,13 @@
 //! * **Vendors:** per vendor, cases opened and closed in the period and the wall-clock minutes from opening to the
 //!   vendor's first response for responses in the period (vendor calendars are not known here).
 //! * **CSAT:** positive ÷ answered surveys of tickets resolved in the period.
+//! * **Withdrawn:** tickets their requester closed themselves ("nvm, fixed it") count in volume and in
+//!   `resolved.withdrawn`, never in `resolved.tickets`, resolution or next-response compliance, first-contact
+//!   resolution, deflection or CSAT. A thank-you in a resolved ticket's thread is not a reopen (it is no reopen event).
+//! * **Major incidents:** a ticket folded into a major incident is left out of every KPI like a merged duplicate; its
+//!   requester is one of the major incident's `people_affected` (requester plus every other person who reported it,
+//!   each once). `major_incidents` lists those open at any time in the period (created before its end and not
+//!   resolved before its start).
 //! * **Operations:** patch compliant ÷ reporting devices, backups succeeded ÷ scheduled, restore tests passed ÷ run,
 //!   baseline controls done ÷ required, as given.
 //!
@@ -60,7 +67,8 @@
 //! sla: [{clock: "first_response"|"next_response"|"resolution", met, breached, percent, previous_percent}]
 //! backlog: {open, previous_open, unanswered_past_target,
 //!           age: {under_1d, from_1d_to_3d, from_3d_to_7d, from_7d_to_30d, over_30d}}
-//! resolved: {tickets, previous}
+//! resolved: {tickets, previous, withdrawn}
+//! major_incidents: {count, people_affected, incidents: [{number, category, people_affected, created_at, resolved_at}]}
 //! reopen_rate, first_contact_resolution, deflection, csat: rate
 //! recurring: {count, previous_count, top: [{fingerprint, tickets, previous, change}]}
 //! vendors: [{vendor, opened, closed, responses, median_response_minutes}]   wall-clock minutes
@@ -138,6 +146,17 @@ pub struct TicketFacts {
     pub merged: bool,
     pub fingerprint: Option<String>,
     pub vendor_cases: Vec<VendorCaseFacts>,
+    /// The requester closed it themselves ("nvm, fixed it"): counted as raised, not as resolved by the helpdesk.
+    #[serde(default)]
+    pub withdrawn: bool,
+    /// Folded into this major incident: one more person affected by it, not a ticket of its own.
+    #[serde(default)]
+    pub parent: Option<TicketNo>,
+    /// A major incident, with the people it affected (the requester and everyone who reported it too, once each).
+    #[serde(default)]
+    pub major: bool,
+    #[serde(default)]
+    pub people_affected: u32,
 }
 
 impl TicketFacts {
@@ -170,6 +189,10 @@ impl TicketFacts {
             merged: false,
             fingerprint: None,
             vendor_cases: vec![],
+            withdrawn: false,
+            parent: None,
+            major: false,
+            people_affected: 1,
         }
     }
 
@@ -236,6 +259,10 @@ impl TicketFacts {
         f.merged = t.merged_into.is_some();
         f.fingerprint = t.fingerprint.clone();
         f.source = if t.alert.is_some() { Source::Alert } else { Source::Staff };
+        f.withdrawn = t.withdrawn;
+        f.parent = t.parent;
+        f.major = t.major;
+        f.people_affected = u32::try_from(t.people_affected()).unwrap_or(u32::MAX);
         f
     }
 
@@ -529,6 +556,26 @@ pub struct Backlog {
 pub struct Resolved {
     pub tickets: u64,
     pub previous: u64,
+    /// Closed by their requester ("nvm, fixed it myself") in the period: not in `tickets` or any resolution KPI.
+    pub withdrawn: u64,
+}
+
+/// Major incidents open at any time in the period: many people with one problem, handled as one ticket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MajorIncidents {
+    pub count: u64,
+    /// Everyone affected, each person once per incident (requesters of folded tickets included).
+    pub people_affected: u64,
+    pub incidents: Vec<MajorIncidentStats>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MajorIncidentStats {
+    pub number: TicketNo,
+    pub category: String,
+    pub people_affected: u64,
+    pub created_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -586,6 +633,7 @@ pub struct Report {
     pub sla: Vec<ClockCompliance>,
     pub backlog: Backlog,
     pub resolved: Resolved,
+    pub major_incidents: MajorIncidents,
     pub reopen_rate: Rate,
     pub first_contact_resolution: Rate,
     pub deflection: Rate,
@@ -631,6 +679,8 @@ struct Stats {
     unanswered_past_target: u64,
     sla: BTreeMap<SlaClock, (u64, u64)>,
     resolved: u64,
+    withdrawn: u64,
+    majors: Vec<MajorIncidentStats>,
     reopens: u64,
     fcr: (u64, u64),
     deflected: u64,
@@ -651,8 +701,22 @@ fn stats(p: &Period, facts: &PeriodFacts, cal: &Calendar, as_of: Timestamp) -> S
                 e.2.push((r - v.opened_at).num_minutes().max(0));
             }
         }
-        if t.merged {
+        // A merged duplicate is no ticket of its own, and neither is one folded into a major incident: its
+        // requester is counted among the major incident's people affected.
+        if t.merged || t.parent.is_some() {
             continue;
+        }
+        if t.major {
+            let resolved_at = if t.state.is_active() { None } else { t.resolutions.iter().max().copied() };
+            if t.created_at < p.end && resolved_at.is_none_or(|r| r >= p.start) {
+                s.majors.push(MajorIncidentStats {
+                    number: t.number,
+                    category: t.category.clone(),
+                    people_affected: u64::from(t.people_affected),
+                    created_at: t.created_at,
+                    resolved_at: resolved_at.filter(|&r| r < p.end),
+                });
+            }
         }
         if p.contains(t.created_at) {
             s.total += 1;
@@ -686,6 +750,8 @@ fn stats(p: &Period, facts: &PeriodFacts, cal: &Calendar, as_of: Timestamp) -> S
             };
             let breached_here =
                 still_running_at_end && t.breaches.iter().any(|b| b.clock == clock && p.contains(b.due));
+            // A ticket its requester withdrew stopped no clock by being solved: only the responses it got count.
+            let stopped = stopped && !(t.withdrawn && clock != SlaClock::FirstResponse);
             if stopped || breached_here {
                 let e = s.sla.entry(clock).or_default();
                 if t.breaches.iter().any(|b| b.clock == clock) {
@@ -696,7 +762,9 @@ fn stats(p: &Period, facts: &PeriodFacts, cal: &Calendar, as_of: Timestamp) -> S
             }
         }
         s.reopens += t.reopens.iter().filter(|&&r| p.contains(r)).count() as u64;
-        if resolved_here {
+        if resolved_here && t.withdrawn {
+            s.withdrawn += 1;
+        } else if resolved_here {
             s.resolved += 1;
             if t.deflected {
                 s.deflected += 1;
@@ -856,7 +924,12 @@ pub fn build(
             unanswered_past_target: backlog.unanswered_past_target,
             age: backlog.ages,
         },
-        resolved: Resolved { tickets: s.resolved, previous: ps.resolved },
+        resolved: Resolved { tickets: s.resolved, previous: ps.resolved, withdrawn: s.withdrawn },
+        major_incidents: MajorIncidents {
+            count: s.majors.len() as u64,
+            people_affected: s.majors.iter().map(|m| m.people_affected).sum(),
+            incidents: s.majors.clone(),
+        },
         reopen_rate: Rate::new(s.reopens, s.resolved, Some((ps.reopens, ps.resolved))),
         first_contact_resolution: Rate::new(s.fcr.0, s.fcr.1, Some(ps.fcr)),
         deflection: Rate::new(s.deflected, s.resolved, Some((ps.deflected, ps.resolved))),
@@ -997,6 +1070,27 @@ impl Report {
             pct_text(self.first_contact_resolution.percent),
             pct_text(self.deflection.percent),
         );
+        if self.resolved.withdrawn > 0 {
+            let _ = writeln!(o, "• Closed by the requester before we got to it: {}", self.resolved.withdrawn);
+        }
+        let m = &self.major_incidents;
+        if m.count > 0 {
+            let list: Vec<String> = m
+                .incidents
+                .iter()
+                .map(|i| {
+                    let state = if i.resolved_at.is_some() { "resolved" } else { "open" };
+                    format!("{} {} ({} people, {state})", i.number, i.category, i.people_affected)
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "• Major incidents: {}, {} people affected — {}",
+                m.count,
+                m.people_affected,
+                list.join(", ")
+            );
+        }
         if self.csat.of > 0 {
             let _ = writeln!(
                 o,
@@ -1383,6 +1477,7 @@ mod tests {
                 "deflection",
                 "first_contact_resolution",
                 "first_response",
+                "major_incidents",
                 "operations",
                 "period",
                 "recurring",

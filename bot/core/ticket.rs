@@ -389,6 +389,27 @@ pub enum EventKind {
     VendorClosed {
         vendor: String,
     },
+    /// The requester thanked us or confirmed it works, after the resolution (recorded; it does not reopen).
+    Thanked {
+        text: String,
+    },
+    /// The requester closed the ticket themselves ("nvm, fixed it myself"); not a resolution by the helpdesk.
+    Withdrawn {
+        text: Option<String>,
+    },
+    /// The ticket became a major incident after `reports` people reported the same problem (actor: the
+    /// technician who marked it, or none when deskbot noticed).
+    MajorIncident {
+        reports: usize,
+    },
+    /// Someone other than the requester has this (major) problem too: the actor's report or later message.
+    AffectedReport {
+        text: String,
+    },
+    /// This ticket was folded into the major incident `major`; its requester follows that one.
+    PartOfMajor {
+        major: TicketNo,
+    },
     /// A message reached the vendor (`what`: case or chase) after `attempts` tries.
     VendorSent {
         vendor: String,
@@ -502,8 +523,32 @@ pub struct Ticket {
     /// Set on tickets raised by a monitoring alert: the alert group and what fires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<Box<super::alerts::AlertInfo>>,
+    /// A major incident: many people have this problem; later reporters join it as affected people.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub major: bool,
+    /// People affected besides the requester, each once, with where to tell them (see [`Ticket::affected_report`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub affected: Vec<Affected>,
+    /// The major incident this ticket was folded into; its requester is one of that ticket's affected people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<TicketNo>,
+    /// The requester closed it themselves ("nvm, fixed it myself"): not a resolution by the helpdesk.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn: bool,
+    /// When the requester last wrote about it (its creation, then each message they added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_requester_at: Option<Timestamp>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
+}
+
+/// A person affected by a (major) ticket who is not its requester: told of public replies and the resolution where
+/// they reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Affected {
+    pub user: UserRef,
+    pub place: Place,
+    pub at: Timestamp,
 }
 
 /// The facts needed to open a ticket.
@@ -576,6 +621,11 @@ impl Ticket {
             csat: None,
             vendor_cases: vec![],
             alert: None,
+            major: false,
+            affected: vec![],
+            parent: None,
+            withdrawn: false,
+            last_requester_at: Some(n.at),
             kpi: Some(KpiHistory::default()),
             version: 0,
         };
@@ -600,14 +650,23 @@ impl Ticket {
     }
 
     fn event(&mut self, at: Timestamp, actor: &UserRef, kind: EventKind) -> Event {
+        self.event_by(at, Some(actor), kind)
+    }
+
+    /// An event by `actor`, or by deskbot itself with `None`.
+    fn event_by(&mut self, at: Timestamp, actor: Option<&UserRef>, kind: EventKind) -> Event {
         self.updated_at = at;
         if let Some(k) = self.kpi.as_mut() {
             k.record(at, &kind);
         }
-        Event { at, actor: Some(actor.clone()), kind }
+        Event { at, actor: actor.cloned(), kind }
     }
 
     fn go(&mut self, to: State, at: Timestamp, actor: &UserRef) -> Result<Event, TicketError> {
+        self.go_by(to, at, Some(actor))
+    }
+
+    fn go_by(&mut self, to: State, at: Timestamp, actor: Option<&UserRef>) -> Result<Event, TicketError> {
         if !self.state.can_go(to) {
             return Err(TicketError::IllegalTransition { ticket: self.number, from: self.state, to });
         }
@@ -632,7 +691,7 @@ impl Ticket {
             }
             _ => {}
         }
-        Ok(self.event(at, actor, EventKind::StateChanged { from, to }))
+        Ok(self.event_by(at, actor, EventKind::StateChanged { from, to }))
     }
 
     fn require_active(&self) -> Result<(), TicketError> {
@@ -708,6 +767,7 @@ impl Ticket {
     /// The requester added information. A ticket waiting on the requester goes back to open.
     pub fn requester_message(&mut self, by: &UserRef, text: &str, at: Timestamp) -> Result<Vec<Event>, TicketError> {
         let text = nonempty(text, "an empty message adds nothing")?;
+        self.last_requester_at = Some(at);
         let mut ev = vec![self.event(at, by, EventKind::RequesterMessage { text })];
         if self.state == State::PendingUser {
             ev.push(self.go(State::Open, at, by)?);
@@ -761,6 +821,73 @@ impl Ticket {
     pub fn close(&mut self, by: &UserRef, at: Timestamp) -> Result<Vec<Event>, TicketError> {
         let mut ev = vec![self.go(State::Closed, at, by)?];
         ev.push(self.event(at, by, EventKind::Closed));
+        Ok(ev)
+    }
+
+    /// The requester thanked us or confirmed it works (a resolved ticket stays resolved).
+    pub fn thanked(&mut self, by: &UserRef, text: &str, at: Timestamp) -> Event {
+        self.event(at, by, EventKind::Thanked { text: text.trim().to_string() })
+    }
+
+    /// The requester no longer needs the ticket ("nvm, fixed it myself"): resolved and closed by them, marked
+    /// withdrawn so reports do not count it as the helpdesk's resolution.
+    pub fn withdraw(&mut self, by: &UserRef, text: Option<&str>, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        self.require_active()?;
+        let text = text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+        let mut ev = self.resolve(by, Some("closed by the requester: sorted it themselves"), false, at)?;
+        self.withdrawn = true;
+        ev.push(self.event(at, by, EventKind::Withdrawn { text }));
+        ev.extend(self.close(by, at)?);
+        Ok(ev)
+    }
+
+    /// Makes the ticket a major incident (`by`: the technician, or `None` when deskbot noticed `reports` reports).
+    pub fn declare_major(
+        &mut self,
+        by: Option<&UserRef>,
+        reports: usize,
+        at: Timestamp,
+    ) -> Result<Vec<Event>, TicketError> {
+        self.require_active()?;
+        if self.major {
+            return Err(TicketError::Invalid(format!("{} is already a major incident", self.number)));
+        }
+        if self.parent.is_some() {
+            return Err(TicketError::Invalid(format!("{} is part of another major incident", self.number)));
+        }
+        self.major = true;
+        Ok(vec![self.event_by(at, by, EventKind::MajorIncident { reports })])
+    }
+
+    /// `who` reports this problem too (or adds to their report). Returns whether they were newly added to the
+    /// affected people; the requester is never added (they are told anyway).
+    pub fn affected_report(&mut self, who: &UserRef, place: &Place, text: &str, at: Timestamp) -> (bool, Event) {
+        let known = self.requester.same_person(who) || self.affected.iter().any(|a| a.user.same_person(who));
+        if !known {
+            self.affected.push(Affected { user: who.clone(), place: place.clone(), at });
+        }
+        (!known, self.event(at, who, EventKind::AffectedReport { text: text.trim().to_string() }))
+    }
+
+    /// Everyone affected: the requester first, then the others in the order they reported.
+    pub fn people_affected(&self) -> usize {
+        1 + self.affected.len()
+    }
+
+    /// Folds this ticket into the major incident `major`: closed by deskbot, its requester now follows `major`.
+    pub fn fold_into_major(&mut self, major: TicketNo, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        self.require_active()?;
+        let mut ev = vec![self.go_by(State::Resolved, at, None)?];
+        ev.push(self.event_by(at, None, EventKind::Resolved { text: Some(format!("part of major incident {major}")) }));
+        ev.push(self.go_by(State::Closed, at, None)?);
+        ev.push(self.event_by(at, None, EventKind::Closed));
+        ev.push(self.event_by(at, None, EventKind::PartOfMajor { major }));
+        self.parent = Some(major);
+        if !self.links.contains(&major) {
+            self.links.push(major);
+        }
+        // The major incident carries the occurrence; this one is not another look-alike.
+        self.fingerprint = None;
         Ok(ev)
     }
 
@@ -957,6 +1084,46 @@ mod tests {
         let mut t = ticket();
         assert!(matches!(t.reply(&user("bob"), "  ", at(1)), Err(TicketError::Invalid(_))));
         assert_eq!(t.unclaim(&user("bob"), at(1)).unwrap_err(), TicketError::NotOwned { ticket: TicketNo(1) });
+    }
+
+    #[test]
+    fn thanks_are_recorded_without_reopening() {
+        let mut t = ticket();
+        t.resolve(&user("bob"), None, false, at(10)).unwrap();
+        let ev = t.thanked(&user("alice"), " thanks, all good now ", at(11));
+        assert_eq!(ev.kind, EventKind::Thanked { text: "thanks, all good now".into() });
+        assert_eq!((t.state, t.reopen_count), (State::Resolved, 0));
+        assert!(t.kpi.as_ref().unwrap().reopens.is_empty());
+    }
+
+    #[test]
+    fn withdrawing_resolves_and_closes_as_the_requester() {
+        let mut t = ticket();
+        let ev = t.withdraw(&user("alice"), None, at(2)).unwrap();
+        assert_eq!(t.state, State::Closed);
+        assert!(t.withdrawn && !t.deflected);
+        assert!(ev.iter().any(|e| matches!(e.kind, EventKind::Withdrawn { .. })));
+        assert!(ev.iter().all(|e| e.actor.as_ref().is_some_and(|a| a.id == "alice")));
+        assert!(t.withdraw(&user("alice"), None, at(3)).is_err(), "only an active ticket can be withdrawn");
+    }
+
+    #[test]
+    fn a_major_incident_counts_each_person_once_and_folds_children() {
+        let mut t = ticket();
+        t.declare_major(None, 3, at(5)).unwrap();
+        assert!(t.declare_major(Some(&user("sam")), 3, at(6)).is_err());
+        let place = Place { channel: "helpdesk".into(), thread: Some("m9".into()), message: None, dm: false };
+        assert!(t.affected_report(&user("bob"), &place, "no internet", at(6)).0);
+        assert!(!t.affected_report(&user("bob"), &place, "any news?", at(7)).0, "bob is counted once");
+        assert!(!t.affected_report(&user("alice"), &place, "me too", at(7)).0, "the requester is not added");
+        assert_eq!(t.people_affected(), 2);
+        let mut child = ticket();
+        child.number = TicketNo(2);
+        child.fingerprint = Some("printing|-|-".into());
+        let ev = child.fold_into_major(TicketNo(1), at(8)).unwrap();
+        assert_eq!((child.state, child.parent, child.fingerprint.clone()), (State::Closed, Some(TicketNo(1)), None));
+        assert!(ev.iter().all(|e| e.actor.is_none()), "deskbot folded it, not a person");
+        assert!(child.declare_major(None, 3, at(9)).is_err());
     }
 
     #[test]

@@ -238,6 +238,12 @@ pub trait Store: Send + Sync {
         requester: &str,
         opened_since: Timestamp,
     ) -> impl Future<Output = Result<(i64, Vec<Ticket>)>> + Send;
+    /// Active (not resolved or closed) major incidents, by number.
+    fn active_majors(&self) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
+    /// Tickets in `category` created at or after `since`, oldest first (a short window: a major incident's).
+    fn recent_in_category(&self, category: &str, since: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
+    /// Resolved or closed tickets of `requester` (a user key) resolved at or after `since`, latest resolved first.
+    fn resolved_since(&self, requester: &str, since: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
     /// The report facts of the tickets created before `until` and changed at or after `since` (everything a report
     /// period can touch), with each one's `updated_at`; `None` for
     /// tickets stored before facts were kept (read those in full).
@@ -441,6 +447,15 @@ impl Store for Db {
     }
     async fn requester_recent(&self, requester: &str, opened_since: Timestamp) -> Result<(i64, Vec<Ticket>)> {
         delegate!(self, s => s.requester_recent(requester, opened_since))
+    }
+    async fn active_majors(&self) -> Result<Vec<Ticket>> {
+        delegate!(self, s => s.active_majors())
+    }
+    async fn recent_in_category(&self, category: &str, since: Timestamp) -> Result<Vec<Ticket>> {
+        delegate!(self, s => s.recent_in_category(category, since))
+    }
+    async fn resolved_since(&self, requester: &str, since: Timestamp) -> Result<Vec<Ticket>> {
+        delegate!(self, s => s.resolved_since(requester, since))
     }
     async fn facts_touched(
         &self,

@@ -82,7 +82,7 @@ fn facts_json(t: &Ticket) -> Result<Option<String>> {
 /// Rows per multi-row INSERT (well under SQLite's and PostgreSQL's limits on bound parameters).
 const ROWS_PER_STATEMENT: usize = 200;
 
-/// Tickets per multi-row INSERT into `tickets` (21 columns each).
+/// Tickets per multi-row INSERT into `tickets` (22 columns each).
 const TICKETS_PER_STATEMENT: usize = 100;
 
 /// The most commits one transaction of the writer takes together.
@@ -531,7 +531,7 @@ macro_rules! sql_store {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO tickets (number, state, category, priority, ticket_type, requester, owner, \
                          origin_platform, origin_channel, origin_thread, created_at, updated_at, first_response_due, \
-                         resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint, facts) ",
+                         resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint, facts, major) ",
                     );
                     q.push_values(chunk, |mut b, (t, (data, facts))| {
                         b.push_bind(t.number.0)
@@ -554,7 +554,8 @@ macro_rules! sql_store {
                             .push("1")
                             .push_bind(data.clone())
                             .push_bind(t.fingerprint.clone())
-                            .push_bind(facts.clone());
+                            .push_bind(facts.clone())
+                            .push_bind(t.major);
                     });
                     if let Err(e) = q.build().execute(&mut **tx).await {
                         if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
@@ -571,7 +572,7 @@ macro_rules! sql_store {
                         "UPDATE tickets SET state = $2, category = $3, priority = $4, ticket_type = $5, owner = $6, \
                          updated_at = $7, first_response_due = $8, resolution_due = $9, first_response_at = $10, \
                          resolved_at = $11, deflected = $12, data = $13, version = version + 1, fingerprint = $15, \
-                         facts = $16 WHERE number = $1 AND version = $14",
+                         facts = $16, major = $17 WHERE number = $1 AND version = $14",
                     )
                     .bind(t.number.0)
                     .bind(t.state.as_str())
@@ -589,6 +590,7 @@ macro_rules! sql_store {
                     .bind(t.version)
                     .bind(t.fingerprint.as_deref())
                     .bind(facts)
+                    .bind(t.major)
                     .execute(&mut **tx)
                     .await?;
                     if r.rows_affected() == 0 {
@@ -1088,6 +1090,40 @@ macro_rules! sql_store {
                     }
                 }
                 Ok((opened, active))
+            }
+
+            async fn active_majors(&self) -> Result<Vec<Ticket>> {
+                let rows = sqlx::query(
+                    "SELECT data, version FROM tickets WHERE major = TRUE \
+                     AND state IN ('new', 'open', 'pending_user', 'pending_vendor') ORDER BY number",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::decode_ticket).collect()
+            }
+
+            async fn recent_in_category(&self, category: &str, since: Timestamp) -> Result<Vec<Ticket>> {
+                let rows = sqlx::query(
+                    "SELECT data, version FROM tickets WHERE created_at >= $1 AND category = $2 \
+                     ORDER BY created_at, number",
+                )
+                .bind(ms(since))
+                .bind(category)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::decode_ticket).collect()
+            }
+
+            async fn resolved_since(&self, requester: &str, since: Timestamp) -> Result<Vec<Ticket>> {
+                let rows = sqlx::query(
+                    "SELECT data, version FROM tickets WHERE requester = $1 AND resolved_at >= $2 \
+                     AND state IN ('resolved', 'closed') ORDER BY resolved_at DESC, number DESC",
+                )
+                .bind(requester)
+                .bind(ms(since))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::decode_ticket).collect()
             }
 
             async fn facts_touched(

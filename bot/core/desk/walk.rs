@@ -236,10 +236,20 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<(), DeskError> {
+        self.end_walk(n, format!("{} took the ticket over", by.name), now, w).await
+    }
+
+    /// Ends the ticket's walkthrough, if one is running, recording why (no message to the requester).
+    pub(super) async fn end_walk(
+        &self,
+        n: TicketNo,
+        reason: String,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<(), DeskError> {
         if let Some(conv) = self.store.conversation_for_ticket(n).await?
             && let Some(wt) = decode(&conv)
         {
-            let reason = format!("{} took the ticket over", by.name);
             w.events(n, vec![self.walk_event(&wt, "handoff", Some(reason), now)]);
             w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         }

@@ -25,6 +25,9 @@ struct Pending {
     text: String,
     candidate: TicketNo,
     place: Place,
+    /// When it was asked or last added to (`None`: stored before this was kept).
+    #[serde(default)]
+    at: Option<Timestamp>,
 }
 
 impl<S: Store> Desk<S> {
@@ -283,10 +286,17 @@ impl<S: Store> Desk<S> {
             .filter(|(score, _)| *score >= SIMILAR_AT)
             .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.number.cmp(&b.1.number)));
         let Some((_, t)) = best else { return false };
+        self.ask_about(env, text, t, w);
+        true
+    }
+
+    /// Asks "Is this about #N?" with buttons; the message waits for the answer.
+    pub(super) fn ask_about(&self, env: &Envelope, text: &str, t: &Ticket, w: &mut Work) {
         let id = format!("{:08x}", fnv(&env.dedupe_key));
         let key = format!("{SIMILAR}{id}");
         let place = super::reply_place(env);
-        let pending = Pending { text: text.to_string(), candidate: t.number, place: place.clone() };
+        let at = w.commit.at;
+        let pending = Pending { text: text.to_string(), candidate: t.number, place: place.clone(), at };
         w.commit.conversations.push(ConversationWrite::Put(Conversation {
             key: key.clone(),
             owner: env.actor.key(),
@@ -302,7 +312,6 @@ impl<S: Store> Desk<S> {
                     Button::new("No, it's something new", format!("similar:no:{id}")),
                 ]),
         );
-        true
     }
 
     /// The answer to "Is this about #N?".
@@ -350,6 +359,9 @@ impl<S: Store> Desk<S> {
 struct Unsure {
     text: String,
     place: Place,
+    /// When it was asked or last added to (`None`: stored before this was kept).
+    #[serde(default)]
+    at: Option<Timestamp>,
 }
 
 /// Conversation key prefix for a pending "Which fits best?" question.
@@ -379,7 +391,8 @@ impl<S: Store> Desk<S> {
             key: format!("{UNSURE}{id}"),
             owner: env.actor.key(),
             ticket: None,
-            data: serde_json::to_string(&Unsure { text: text.to_string(), place: place.clone() }).unwrap_or_default(),
+            data: serde_json::to_string(&Unsure { text: text.to_string(), place: place.clone(), at: w.commit.at })
+                .unwrap_or_default(),
             deadline: None,
             version: 0,
         }));
@@ -430,6 +443,53 @@ impl<S: Store> Desk<S> {
 }
 
 impl<S: Store> Desk<S> {
+    /// A message from someone whose triage question ("Which fits best?" or "Is this about #N?") in the same place
+    /// was asked or added to within `window`: the text joins that question's message, so the answer covers both.
+    /// Returns true when it did.
+    pub(super) async fn join_pending_question(
+        &self,
+        env: &Envelope,
+        text: &str,
+        now: Timestamp,
+        window: Duration,
+        w: &mut Work,
+    ) -> Result<bool, DeskError> {
+        let here = super::reply_place(env);
+        let same_place = |p: &Place| p.channel == here.channel && p.dm == here.dm;
+        let recent = |at: Option<Timestamp>| at.is_some_and(|at| now - at <= window);
+        for mut conv in self.store.conversations_of(&env.actor.key()).await? {
+            let (data, asked_in) = if conv.key.starts_with(UNSURE) {
+                match serde_json::from_str::<Unsure>(&conv.data) {
+                    Ok(mut u) if same_place(&u.place) && recent(u.at) => {
+                        u.text = format!("{}\n{text}", u.text);
+                        u.at = Some(now);
+                        (serde_json::to_string(&u).unwrap_or_default(), u.place)
+                    }
+                    _ => continue,
+                }
+            } else if conv.key.starts_with(SIMILAR) {
+                match serde_json::from_str::<Pending>(&conv.data) {
+                    Ok(mut p) if same_place(&p.place) && recent(p.at) => {
+                        p.text = format!("{}\n{text}", p.text);
+                        p.at = Some(now);
+                        (serde_json::to_string(&p).unwrap_or_default(), p.place)
+                    }
+                    _ => continue,
+                }
+            } else {
+                continue;
+            };
+            conv.data = data;
+            w.commit.conversations.push(ConversationWrite::Put(conv));
+            w.send(
+                Outbound::to_user(&env.actor, &asked_in, crate::core::conversation::ADDED_TO_QUESTION)
+                    .kind(MessageKind::Ephemeral),
+            );
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// The person's pending question (a conversation row) with this key, if it is still open.
     async fn pending_question(&self, env: &Envelope, key: &str) -> Result<Option<Conversation>, DeskError> {
         Ok(self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key))

@@ -1,0 +1,451 @@
+//! Conversation, not single messages: the windows that tie a person's messages to one problem, and the small
+//! text tests behind them (a thank-you, "nvm", "also …"), plus the wording of what deskbot says about them.
+//! Pure functions; the desk decides with them (see `desk/conversation.rs`).
+
+use super::ids::TicketNo;
+use chrono::Duration;
+
+/// Windows and thresholds, from `[conversation]` in the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationSettings {
+    /// Messages from one person in one place this close to their last one belong to the same problem.
+    pub burst_window: Duration,
+    /// A follow-up ("also …") or a message in the category of a ticket the person opened this recently joins it
+    /// (or asks "Is this about #N?").
+    pub follow_up_window: Duration,
+    /// "nvm" / "fixed it myself" this soon after raising a ticket offers to close it.
+    pub withdraw_window: Duration,
+    /// A thank-you outside the ticket's thread this soon after a resolution is noted on that ticket.
+    pub thanks_window: Duration,
+    /// This many different people reporting the same kind of problem within `major_window` make it a major
+    /// incident (0: never automatically).
+    pub major_threshold: usize,
+    pub major_window: Duration,
+}
+
+impl Default for ConversationSettings {
+    fn default() -> Self {
+        ConversationSettings {
+            burst_window: Duration::minutes(3),
+            follow_up_window: Duration::minutes(30),
+            withdraw_window: Duration::minutes(30),
+            thanks_window: Duration::hours(24),
+            major_threshold: 3,
+            major_window: Duration::minutes(10),
+        }
+    }
+}
+
+/// Lowercased words of a message (letters, digits and apostrophes), with curly apostrophes made straight.
+fn words(text: &str) -> Vec<String> {
+    text.to_lowercase()
+        .replace('’', "'")
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The message as one lowercased line of words separated by single spaces, for phrase tests.
+fn line(text: &str) -> String {
+    format!(" {} ", words(text).join(" "))
+}
+
+fn has_phrase(line: &str, phrases: &[&str]) -> bool {
+    phrases.iter().any(|p| line.contains(&format!(" {p} ")))
+}
+
+/// Words that say something is (still) wrong: a message with one of them is never a thank-you or a "never mind".
+const TROUBLE: &[&str] = &[
+    "not",
+    "no",
+    "still",
+    "broken",
+    "broke",
+    "down",
+    "won't",
+    "wont",
+    "can't",
+    "cant",
+    "cannot",
+    "doesn't",
+    "doesnt",
+    "isn't",
+    "isnt",
+    "didn't",
+    "didnt",
+    "error",
+    "errors",
+    "failing",
+    "fails",
+    "failed",
+    "crash",
+    "crashes",
+    "crashing",
+    "crashed",
+    "froze",
+    "frozen",
+    "freezing",
+    "jammed",
+    "stuck",
+    "slow",
+    "missing",
+    "locked",
+    "offline",
+    "disconnected",
+    "stopped",
+    "dead",
+    "help",
+    "issue",
+    "problem",
+    "but",
+    "however",
+    "worse",
+];
+
+fn troubled(text: &str) -> bool {
+    let ws = words(text);
+    ws.iter().any(|w| TROUBLE.contains(&w.as_str()))
+        || has_phrase(&line(text), &["same again", "happening again", "back again", "gone again"])
+}
+
+/// A thank-you or a confirmation that things work ("thanks", "all good now", "works again 👍", "perfect
+/// cheers"): short, positive and with no sign of trouble. "thanks but it's still broken" is not one.
+pub fn is_gratitude(text: &str) -> bool {
+    let ws = words(text);
+    let thumbs = text.contains('👍') || text.contains('🙏') || text.contains('🙌') || text.contains('✅');
+    if ws.is_empty() {
+        return thumbs;
+    }
+    if ws.len() > 12 || troubled(text) || text.contains('?') {
+        return false;
+    }
+    const THANKS: &[&str] =
+        &["thanks", "thank", "thx", "ty", "cheers", "ta", "tysm", "thankyou", "appreciated", "brilliant", "perfect"];
+    const PHRASES: &[&str] = &[
+        "all good",
+        "all sorted",
+        "all working",
+        "works again",
+        "working again",
+        "works now",
+        "working now",
+        "works fine",
+        "working fine",
+        "it works",
+        "that worked",
+        "that fixed it",
+        "fixed now",
+        "sorted now",
+        "all fixed",
+        "great stuff",
+        "much appreciated",
+        "you're a star",
+        "lifesaver",
+    ];
+    thumbs || ws.iter().any(|w| THANKS.contains(&w.as_str())) || has_phrase(&line(text), PHRASES)
+}
+
+/// "nvm", "never mind", "fixed it myself", "ignore that", "sorted it": the person no longer needs the ticket they
+/// just raised.
+pub fn is_withdrawal(text: &str) -> bool {
+    let ws = words(text);
+    if ws.is_empty() || ws.len() > 15 {
+        return false;
+    }
+    let l = line(text);
+    let negated = has_phrase(&l, &["not", "haven't", "havent", "can't", "cant", "didn't", "didnt", "still", "but"]);
+    if negated {
+        return false;
+    }
+    has_phrase(
+        &l,
+        &[
+            "nvm",
+            "nm",
+            "never mind",
+            "nevermind",
+            "ignore that",
+            "ignore this",
+            "ignore me",
+            "ignore my last",
+            "ignore my message",
+            "ignore the above",
+            "fixed it",
+            "fixed it myself",
+            "fixed myself",
+            "sorted it",
+            "sorted it myself",
+            "sorted myself",
+            "figured it out",
+            "worked it out",
+            "found it",
+            "no longer needed",
+            "it's fine now",
+            "its fine now",
+            "all good now",
+            "works now",
+            "working now",
+            "false alarm",
+            "my bad",
+            "scratch that",
+            "cancel that",
+        ],
+    )
+}
+
+/// A message that carries on from an earlier one: "also …", "and now …", "same problem …", "oh and …".
+pub fn is_follow_up(text: &str) -> bool {
+    let l = line(text);
+    const OPENINGS: &[&str] = &[
+        "also",
+        "and also",
+        "and now",
+        "now",
+        "plus",
+        "oh and",
+        "and",
+        "another thing",
+        "one more thing",
+        "on top of that",
+        "in addition",
+        "additionally",
+        "same problem",
+        "same issue",
+        "same thing",
+        "it also",
+        "it now",
+        "and it",
+    ];
+    OPENINGS.iter().any(|p| l.starts_with(&format!(" {p} ")))
+        || (has_phrase(&l, &["as well", "same problem", "same issue", "on top of that"])
+            && l.split_whitespace().count() <= 20)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Wording: short, plain and friendly. A snapshot test keeps it from drifting.
+
+/// To a later reporter of a major incident.
+pub fn we_know(n: TicketNo) -> String {
+    format!("We know — {n} is being worked on; you'll get updates here.")
+}
+
+/// To someone already on a major incident's list who reports it again.
+pub fn already_on_it(n: TicketNo) -> String {
+    format!("You're already on the list for {n}; you'll get updates here as soon as there's news.")
+}
+
+/// To an earlier reporter whose own ticket became part of a major incident.
+pub fn folded_into_major(child: TicketNo, major: TicketNo) -> String {
+    format!(
+        "Several people have reported this, so we're handling it as one incident, {major}. You'll get updates here; \
+         there's nothing more you need to do on {child}."
+    )
+}
+
+/// "1 person", "4 people".
+pub fn people(n: usize) -> String {
+    if n == 1 { "1 person".to_string() } else { format!("{n} people") }
+}
+
+/// `text` ending with one full stop (or its own punctuation).
+fn full_stop(text: &str) -> String {
+    let t = text.trim_end();
+    if t.ends_with(['.', '!', '?']) { t.to_string() } else { format!("{t}.") }
+}
+
+/// To the queue when a major incident is declared.
+pub fn major_declared(n: TicketNo, people: usize, what: &str, window: Duration, by: Option<&str>) -> String {
+    match by {
+        Some(who) => format!(
+            "Major incident: {who} marked {n} as major: {what}. New reports of it join {n} instead of opening \
+             tickets; {} affected so far.",
+            self::people(people)
+        ),
+        None => format!(
+            "Major incident: {people} people reported {what} within {}, so {n} is now a major incident. New reports \
+             join {n} instead of opening tickets.",
+            super::duration::human(window)
+        ),
+    }
+}
+
+/// To the requester of a ticket that just became a major incident (`by_hand`: a technician marked it).
+pub fn became_major(n: TicketNo, by_hand: bool) -> String {
+    if by_hand {
+        format!("{n} is now being handled as a major incident, as it affects others too. You'll get updates here.")
+    } else {
+        format!(
+            "Others have reported this too, so {n} is now being handled as a major incident. You'll get updates here."
+        )
+    }
+}
+
+/// To the requester after a message joined their ticket.
+pub fn added_to(n: TicketNo) -> String {
+    format!("Added to {n}.")
+}
+
+/// After a message joined a triage question still waiting for an answer.
+pub const ADDED_TO_QUESTION: &str = "Got it, I'll add that. Just pick the option above that fits best.";
+
+/// The offer after "nvm" on a fresh ticket.
+pub fn offer_to_close(n: TicketNo) -> String {
+    format!("Glad it's sorted! Shall I close {n}?")
+}
+
+/// After "Close it".
+pub fn closed_for_you(n: TicketNo) -> String {
+    format!("Done, {n} is closed. If it comes back, just write here.")
+}
+
+/// After "Keep it open" (`owner`: who has it, if anyone).
+pub fn kept_open(n: TicketNo, owner: Option<&str>) -> String {
+    match owner {
+        Some(o) => format!("OK, {n} stays open; {o} is on it."),
+        None => format!("OK, {n} stays open; a technician will pick it up."),
+    }
+}
+
+/// To the owner when the requester closed their own ticket.
+pub fn requester_closed(who: &str, n: TicketNo) -> String {
+    format!("{who} closed {n}: they sorted it themselves.")
+}
+
+/// To someone thanking us for a resolved ticket.
+pub fn welcome(n: TicketNo) -> String {
+    format!("You're welcome, glad {n} is sorted! If anything else comes up, just write here.")
+}
+
+/// An update from the owner of a major incident, to everyone affected.
+pub fn major_update(who: &str, n: TicketNo, text: &str) -> String {
+    format!("Update on {n} from {who}: {text}")
+}
+
+/// The resolution of a major incident, to everyone affected.
+pub fn major_resolved(n: TicketNo, said: Option<&str>) -> String {
+    let said = said.map(|s| format!(": {s}")).unwrap_or_default();
+    format!("{} If it's still not working for you, reply here.", full_stop(&format!("{n} is fixed{said}")))
+}
+
+/// "the printing problem (printing.jam)" for the queue.
+pub fn kind_of(category: &str, intent: Option<&str>) -> String {
+    match intent {
+        Some(i) => format!("{category} problems ({i})"),
+        None => format!("{category} problems"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gratitude_is_thanks_with_no_trouble() {
+        for yes in [
+            "thanks",
+            "thanks!!",
+            "Thank you so much",
+            "all good now",
+            "works again 👍",
+            "perfect cheers",
+            "👍",
+            "ty",
+            "that fixed it, thanks",
+            "All working now, appreciated",
+            "cheers mate",
+        ] {
+            assert!(is_gratitude(yes), "{yes}");
+        }
+        for no in [
+            "thanks but it's still broken",
+            "it's broken again",
+            "not working again",
+            "still no internet",
+            "thanks, can you also look at my monitor?",
+            "the printer on floor 2 is jammed",
+            "it crashed again after the update, thanks",
+            "hello",
+            "",
+        ] {
+            assert!(!is_gratitude(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn withdrawals_are_never_mind_and_fixed_it() {
+        for yes in [
+            "nvm fixed it myself",
+            "never mind",
+            "Ignore that, sorted it",
+            "fixed it!",
+            "figured it out, sorry",
+            "nevermind, it's fine now",
+            "false alarm",
+            "sorted it myself thanks",
+        ] {
+            assert!(is_withdrawal(yes), "{yes}");
+        }
+        for no in [
+            "haven't fixed it",
+            "I can't fix it",
+            "still not sorted",
+            "the printer jammed again",
+            "thanks",
+            "my laptop keeps restarting",
+            "tried to fix it but it didn't work",
+        ] {
+            assert!(!is_withdrawal(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn follow_ups_carry_on() {
+        for yes in [
+            "also calendar invites are missing",
+            "Also, my calendar is empty",
+            "and now teams won't start",
+            "same problem with the other laptop",
+            "oh and the dock is dead",
+            "my second screen flickers as well",
+        ] {
+            assert!(is_follow_up(yes), "{yes}");
+        }
+        for no in [
+            "outlook stopped syncing",
+            "my laptop keeps restarting",
+            "the printer is jammed",
+            "my laptop is too slow",
+            "update my password please",
+        ] {
+            assert!(!is_follow_up(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn wording() {
+        let n = TicketNo(4);
+        let all = [
+            we_know(n),
+            already_on_it(n),
+            folded_into_major(TicketNo(2), n),
+            major_declared(n, 3, &kind_of("network", Some("network.outage")), Duration::minutes(10), None),
+            major_declared(n, 1, &kind_of("network", None), Duration::minutes(10), Some("sam")),
+            added_to(n),
+            ADDED_TO_QUESTION.to_string(),
+            offer_to_close(n),
+            closed_for_you(n),
+            kept_open(n, None),
+            kept_open(n, Some("sam")),
+            became_major(n, false),
+            became_major(n, true),
+            requester_closed("alice", n),
+            welcome(n),
+            major_update("sam", n, "the line is being repaired, about 30 minutes"),
+            major_resolved(n, Some("line restored")),
+            major_resolved(n, None),
+            major_resolved(n, Some("The provider repaired the line.")),
+        ];
+        insta::assert_snapshot!("conversation_wording", all.join("\n"));
+    }
+}
