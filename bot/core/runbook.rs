@@ -1290,6 +1290,88 @@ mod tests {
         assert_eq!(set.for_intent("printing.jam")[0].id, "printer-queue");
     }
 
+    #[test]
+    fn shipped_runbooks_open_on_the_branch_the_message_describes() {
+        let set = shipped_set();
+        let cases = [
+            ("slow-computer", "endpoint.slow_computer", "my laptop keeps restarting", "restarting"),
+            ("slow-computer", "endpoint.slow_computer", "computer shuts down randomly", "restarting"),
+            ("slow-computer", "endpoint.slow_computer", "got a blue screen again", "blue-screen"),
+            ("slow-computer", "endpoint.slow_computer", "my laptop won't switch on", HANDOFF),
+            ("slow-computer", "endpoint.slow_computer", "lenovo not turning on at all", HANDOFF),
+            ("slow-computer", "endpoint.slow_computer", "my thinkpad screen is cracked", HANDOFF),
+            ("slow-computer", "endpoint.slow_computer", "laptop got wet, now won't power on", HANDOFF),
+            ("slow-computer", "endpoint.slow_computer", "dell laptop stuck on the logo", "wont-start"),
+            ("slow-computer", "endpoint.slow_computer", "surface won't wake from sleep", "wont-start"),
+            ("slow-computer", "endpoint.slow_computer", "c drive full, can't save anything", "disk-full"),
+            ("slow-computer", "endpoint.slow_computer", "laptop fan is super loud", "hot-or-loud"),
+            ("slow-computer", "endpoint.slow_computer", "my laptop is super slow", "slow"),
+            ("slow-computer", "endpoint.slow_computer", "pc frozen again 🥶", "slow"),
+            ("slow-computer", "endpoint.slow_computer", "desktop takes 20 minutes to boot", "slow"),
+            ("printer-queue", "printing.jam", "the printer on floor 2 is jammed again", "clear-jam"),
+            ("printer-queue", "printing.not_printing", "print job stuck in the queue", "open-queue"),
+            ("printer-queue", "printing.not_printing", "hp printer stuck with paper inside 😩", "clear-jam"),
+            ("printer-queue", "printing.not_printing", "printer error code 49", "printer-error"),
+            ("printer-queue", "printing.not_printing", "pls install the office printer on my new laptop", HANDOFF),
+            ("printer-queue", "printing.not_printing", "prints come out blank", HANDOFF),
+            ("printer-offline", "printing.not_printing", "printer offline again 😤", "start"),
+            ("scan-to-email", "printing.scan", "scans never arrive in my inbox", "junk"),
+            ("scan-to-email", "printing.scan", "scanner keeps failing with SMTP error", "scanner-error"),
+            ("scan-to-email", "printing.scan", "can't scan to folder anymore", HANDOFF),
+            ("account-locked", "identity.locked_out", "my account has been deactivated by mistake", HANDOFF),
+            ("password-expired", "identity.password", "windows says my password has expired", "change"),
+            ("password-expired", "identity.password", "i forgot my windows password", "reset"),
+            ("password-expired", "identity.password", "password change not accepted, says it doesn't meet", "rules"),
+            ("password-expired", "identity.password", "changed my password and now nothing works", "devices"),
+            ("password-expired", "identity.password", "reset password for our new starter", HANDOFF),
+            ("mfa-new-phone", "identity.mfa", "lost my phone so can't do 2fa", "no-old-phone"),
+            ("mfa-new-phone", "identity.mfa", "got a new phone, authenticator app is empty", "new-phone"),
+            ("mfa-new-phone", "identity.mfa", "okta verify push never arrives", "not-arriving"),
+            ("vpn-dropping", "network.vpn", "need vpn access for a new contractor", HANDOFF),
+            ("vpn-dropping", "network.vpn", "can't connect to VPN from home", "restart-app"),
+            ("wifi-connect", "network.wifi", "what's the guest wifi password", "guest"),
+            ("wifi-connect", "network.wifi", "wifi drops during teams calls", "unreliable"),
+            ("wifi-connect", "network.wifi", "laptop doesn't see the office wireless", "office"),
+            ("outlook-sync", "saas.email", "my mailbox is full", "full"),
+            ("outlook-sync", "saas.email", "emails stuck in outbox", "outbox"),
+            ("outlook-sync", "saas.email", "outlook keeps asking for my password", "sign-in"),
+            ("outlook-sync", "saas.email", "add me to the sales distribution list", HANDOFF),
+            ("meeting-room-av", "endpoint.meeting_room_av", "hdmi cable missing from meeting room 4", HANDOFF),
+        ];
+        let mut wrong = vec![];
+        for (rb, intent, text, want) in cases {
+            let got = opens_at(set.get(rb).unwrap(), Some(intent), text);
+            if got.as_deref() != Some(want) {
+                wrong.push(format!("{rb} {text:?}: wanted {want}, got {got:?}"));
+            }
+        }
+        // Messages no entry describes open at the neutral first step.
+        for (rb, intent, text) in [
+            ("slow-computer", "endpoint.slow_computer", "windows update stuck at 30% for an hour"),
+            ("printer-queue", "printing.not_printing", "can't print anything since this morning"),
+            ("outlook-sync", "saas.email", "outlook not syncing"),
+            ("wifi-connect", "network.wifi", "wifi down"),
+        ] {
+            if let Some(got) = opens_at(set.get(rb).unwrap(), Some(intent), text) {
+                wrong.push(format!("{rb} {text:?}: wanted the first step, got {got}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn every_step_of_a_shipped_runbook_is_reachable_from_its_first_step() {
+        // So the walks below (and tests/runbooks.rs, through `/ticket start`) reach every ending; entries are
+        // shortcuts into branches the first step also offers.
+        for rb in shipped_set().all() {
+            for s in &rb.steps {
+                if s.id != rb.steps[0].id {
+                    assert!(!path_to(rb, &s.id).is_empty(), "{}: step {} only reachable from an entry", rb.id, s.id);
+                }
+            }
+        }
+    }
+
     /// One move in a walk: press a step's button, or answer its question.
     #[derive(Debug, Clone, Copy)]
     enum Move {
