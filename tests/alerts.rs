@@ -163,7 +163,7 @@ async fn firing_group_opens_one_ticket_and_repeats_update_it() {
         "service=internet",
         "site=hq",
         "Since Mon 2 Mar 09:58 UTC",
-        "Runbook: VPN keeps dropping",
+        "Runbook: VPN won't connect or keeps dropping",
         "Runbook: https://wiki.example/isp",
         "Source: http://prometheus.example:9090/graph",
     ] {

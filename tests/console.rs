@@ -10,7 +10,7 @@ async fn employee_opens_technician_sees_queue_and_claims() {
     let (s, _dir) = common::sqlite().await;
     let clock = common::clock();
     let desk = common::desk(s.clone(), clock.clone(), &[]);
-    let input = "the printer on floor 2 is jammed again\n/as sam technician\n/ticket queue\n/ticket claim 1\n/as alice\n/ticket queue\n9\n/as bob\nxero won't load\n/as sam\n4\n/quit\nnever read\n";
+    let input = "the printer on floor 2 is jammed again\n/as sam technician\n/ticket queue\n/ticket claim 1\n/as alice\n/ticket queue\n9\n/as bob\nxero won't load\n/as sam\n5\n/quit\nnever read\n";
     let mut out = Vec::new();
     let c: &dyn Clock = clock.as_ref();
     deskbot::adapters::console::run(&desk, c, input.as_bytes(), &mut out, "alice").await.unwrap();
@@ -19,7 +19,8 @@ async fn employee_opens_technician_sees_queue_and_claims() {
         out.contains("bot -> alice: Ticket #1 opened: printing (P3 incident). A technician will respond by Mon 2 Mar 13:00 UTC (within 4h)"),
         "{out}"
     );
-    assert!(out.contains("[1] Yes, it says there's a jam"), "{out}");
+    // A jam opens the walkthrough on clearing it.
+    assert!(out.contains("[1] Jam cleared and it printed"), "{out}");
     assert!(out.contains("You are now sam (technician)."), "{out}");
     assert!(out.contains("bot -> sam: Queue: 1 open, most urgent first"), "{out}");
     assert!(out.contains("#1 P3 printing · new · unowned · response due in 4h"), "{out}");
@@ -27,8 +28,8 @@ async fn employee_opens_technician_sees_queue_and_claims() {
     assert!(out.contains("bot -> alice: sam is now handling your ticket #1."), "{out}");
     assert!(out.contains("bot -> alice: only technicians and managers can see the queue"), "{out}");
     assert!(out.contains("there is no button [9] for alice"), "{out}");
-    // bob's ticket has no runbook: its card's Claim button is choice 4 (after the three runbook buttons).
-    assert!(out.contains("[4] Claim"), "{out}");
+    // bob's ticket has no runbook: its card's Claim button is choice 5 (after the four runbook buttons).
+    assert!(out.contains("[5] Claim"), "{out}");
     assert!(out.contains("bot -> sam: You now own #2"), "{out}");
     let ts = s.tickets(&TicketFilter::default()).await.unwrap();
     assert_eq!(ts.len(), 2);

@@ -207,6 +207,49 @@ async fn triage_asks_when_unsure_and_ignores_chit_chat() {
 }
 
 #[tokio::test]
+async fn runbooks_open_on_the_branch_the_message_describes() {
+    let out = replay::run_file(&script("runbook_fit.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("runbook_fit_text", text);
+    // What the bot says to `who` right after "Ticket #N opened …": the walkthrough's first step, if any.
+    let opening = |who: &str| -> Option<String> {
+        let prefix = format!("bot -> {who}: ");
+        let mut lines = text.lines().filter(|l| l.starts_with(&prefix));
+        let opened = lines.next().unwrap_or_else(|| panic!("nothing to {who}"));
+        assert!(opened.contains("opened"), "{opened}");
+        lines.next().map(|l| l[prefix.len()..].to_string())
+    };
+    for (who, first) in [
+        ("alice", "Sorry it keeps crashing, restarting or switching off."),
+        ("carol", "Sorry it's crawling."),
+        ("dave", "Sorry about the blue screen"),
+        ("erin", "Sorry about the jam, let's clear it:"),
+        ("frank", "Let's look at your print queue"),
+        ("gina", "Your computer says the printer is **offline**?"),
+        ("hank", "Let's change it."),
+        ("ivan", "No problem, you can reset it yourself"),
+        ("judy", "Let's make room in your mailbox"),
+    ] {
+        let got = opening(who).unwrap_or_else(|| panic!("{who} got no walkthrough"));
+        assert!(got.starts_with(first), "{who}: wanted {first:?}, got {got:?}");
+    }
+    assert!(!text.contains("alice: Sorry it's crawling"), "no crawling for a laptop that keeps restarting");
+    // A laptop that won't switch on, and a message two intents' rules fit equally: a technician, no walkthrough.
+    for who in ["bob", "kate"] {
+        assert_eq!(opening(who), None, "{who} should get no walkthrough");
+        assert!(!text.lines().any(|l| l.starts_with(&format!("bot -> {who}: ")) && l.contains("Talk to a person")));
+    }
+    assert!(text.contains("bot -> #helpdesk-queue: New ticket #2"), "{text}");
+    // Both were understood as computer trouble, whose runbook was held back: for bob by its hand-off entry, for
+    // kate because a peripheral pattern fits as well as the computer one.
+    let j = out.json().await.unwrap();
+    for n in [1, 10] {
+        assert_eq!(j["tickets"][n]["intent"], "endpoint.slow_computer", "ticket {}", n + 1);
+        assert_eq!(j["tickets"][n]["state"], "new", "ticket {}", n + 1);
+    }
+}
+
+#[tokio::test]
 async fn reports_on_request_and_weekly_exactly_once() {
     let out = replay::run_file(&script("reports.replay")).await.unwrap();
     let text = out.text();

@@ -675,8 +675,8 @@ impl<S: Store> Desk<S> {
         w.events(number, ev);
         t.fingerprint = Some(super::recurring::fingerprint(&t.category, t.intent.as_deref(), text));
         let unsure = c.confidence < self.settings.confident;
-        let walk = if unsure { None } else { self.runbook_for(c.runbook.as_deref()) };
-        if let Some(rb) = walk {
+        let walk = if unsure { None } else { self.runbook_for(&c, text) };
+        if let Some((rb, first)) = walk {
             let due = tg
                 .first_response_due
                 .map(|d| {
@@ -692,7 +692,7 @@ impl<S: Store> Desk<S> {
                 t.category, t.priority, t.ticket_type
             );
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
-            self.start_walk(rb, &t, now, w);
+            self.start_walk_at(rb, first, &t, now, w);
             self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);
             return Ok(());

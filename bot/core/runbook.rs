@@ -8,7 +8,9 @@
 use super::duration::{human, parse_duration};
 use super::message::{Button, ButtonStyle};
 use super::ticket::{TicketType, Timestamp};
+use super::triage::bounded;
 use chrono::Duration;
+use regex::{RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -77,7 +79,12 @@ pub struct Runbook {
     /// Items technicians tick off on the ticket; it cannot be resolved while any is open.
     #[serde(default)]
     pub checklist: Vec<ChecklistItem>,
-    /// The first step is where a walkthrough starts.
+    /// Where a walkthrough started by a message opens: the first entry that matches the message wins; when none
+    /// does (and always for `/ticket start`), the first step.
+    #[serde(default, rename = "entry")]
+    pub entries: Vec<EntryPoint>,
+    /// The first step is where a walkthrough starts unless an entry matches; its text should fit every message
+    /// that can start the runbook.
     #[serde(default)]
     pub steps: Vec<Step>,
 }
@@ -103,6 +110,62 @@ pub struct Approval {
 pub struct ChecklistItem {
     pub id: String,
     pub text: String,
+}
+
+/// An `[[entry]]`: a way into a runbook for a message that says which branch fits: `when` (case-insensitive regexes over the
+/// message, any may match) and/or `intents` (the classified intent is one of them); both must hold when both are
+/// given. `step` is where the walkthrough opens, or `handoff`: no walkthrough at all, the ticket goes straight to
+/// a technician (a fault no self-service can fix).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryPoint {
+    #[serde(default)]
+    pub when: Vec<String>,
+    #[serde(default)]
+    pub intents: Vec<String>,
+    /// A step id, or `handoff`.
+    pub step: String,
+    #[serde(skip)]
+    matcher: Matcher,
+}
+
+/// `when` compiled once, on first use (validation compiles each pattern on its own to name a bad one).
+#[derive(Debug, Clone, Default)]
+struct Matcher(std::sync::OnceLock<Option<RegexSet>>);
+
+impl PartialEq for Matcher {
+    /// Derived from `when`, which the entry compares itself.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+fn compile_when(patterns: &[String]) -> Result<RegexSet, regex::Error> {
+    RegexSetBuilder::new(patterns).case_insensitive(true).size_limit(1 << 20).build()
+}
+
+impl EntryPoint {
+    /// Whether this entry fits a message classified as `intent`. Only the part of the text that triage reads is
+    /// looked at ([`bounded`]).
+    pub fn matches(&self, intent: Option<&str>, text: &str) -> bool {
+        if !self.intents.is_empty() && !intent.is_some_and(|i| self.intents.iter().any(|x| x == i)) {
+            return false;
+        }
+        if self.when.is_empty() {
+            return true;
+        }
+        let set = self.matcher.0.get_or_init(|| compile_when(&self.when).ok());
+        set.as_ref().is_some_and(|s| s.is_match(bounded(text)))
+    }
+}
+
+/// How a walkthrough started by a message opens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Opening<'a> {
+    /// Walk through from this step.
+    Step(&'a Step),
+    /// No walkthrough: the message describes something only a technician can fix.
+    Handoff,
 }
 
 /// One step of a walkthrough: a message, then EITHER buttons OR a free-text question.
@@ -207,6 +270,18 @@ impl Runbook {
 
     pub fn first_step(&self) -> Option<&Step> {
         self.steps.first()
+    }
+
+    /// The first entry that fits a message classified as `intent`, if any.
+    pub fn entry_for(&self, intent: Option<&str>, text: &str) -> Option<&EntryPoint> {
+        self.entries.iter().find(|e| e.matches(intent, text))
+    }
+
+    /// Where a walkthrough for this message opens when an entry fits it: the first matching entry's step, or no
+    /// walkthrough for a `handoff` entry. `None` when no entry fits (then the first step opens).
+    pub fn opening(&self, intent: Option<&str>, text: &str) -> Option<Opening<'_>> {
+        let e = self.entry_for(intent, text)?;
+        if e.step == HANDOFF { Some(Opening::Handoff) } else { self.step(&e.step).map(Opening::Step) }
     }
 
     /// The `ask` fields of all steps.
@@ -503,14 +578,45 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
             structural |= check_target(&mut e, &aat, raw, &ids, rb.approval.is_some());
         }
     }
+
+    // Entries: where a walkthrough started by a message opens.
+    let mut entry_steps = vec![];
+    for (n, en) in rb.entries.iter().enumerate() {
+        let at = format!("entry {}", n + 1);
+        if en.when.is_empty() && en.intents.is_empty() {
+            e(format!("{at}: needs `when` or `intents` (an entry that fits every message would hide the first step)"));
+        }
+        match en.step.as_str() {
+            HANDOFF => {}
+            FIXED => {
+                e(format!("{at}: field `step`: \"{FIXED}\" cannot open a walkthrough; use a step id or \"{HANDOFF}\""))
+            }
+            id if ids.contains(id) => entry_steps.push(id),
+            id => e(format!("{at}: field `step`: unknown step \"{id}\"")),
+        }
+        for (i, p) in en.when.iter().enumerate() {
+            if p.trim().is_empty() {
+                e(format!("{at}: field `when[{i}]` is empty"));
+            } else if let Err(why) = compile_when(std::slice::from_ref(p)) {
+                e(format!("{at}: field `when[{i}]` (`{p}`) does not compile: {why}"));
+            }
+        }
+        for i in &en.intents {
+            if !rb.intents.contains(i) {
+                e(format!("{at}: field `intents`: \"{i}\" is not one of the runbook's `intents`"));
+            }
+        }
+    }
+
     if structural {
         return errs;
     }
 
-    // Graph: every step reachable from the first, and every step able to reach an explicit ending through its own
-    // buttons and asks (the implicit "Talk to a person" does not count).
+    // Graph: every step reachable from the first (or an entry), and every step able to reach an explicit ending
+    // through its own buttons and asks (the implicit "Talk to a person" does not count).
     let mut reached: HashSet<&str> = HashSet::new();
     let mut queue = VecDeque::from([rb.steps[0].id.as_str()]);
+    queue.extend(entry_steps.iter().copied());
     while let Some(id) = queue.pop_front() {
         if !reached.insert(id) {
             continue;
@@ -524,7 +630,8 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
     }
     for s in &rb.steps {
         if !reached.contains(s.id.as_str()) {
-            e(format!("step \"{}\": unreachable from the first step \"{}\"", s.id, rb.steps[0].id));
+            let or_entry = if entry_steps.is_empty() { "" } else { " or an entry" };
+            e(format!("step \"{}\": unreachable from the first step \"{}\"{or_entry}", s.id, rb.steps[0].id));
         }
     }
     let mut can_end: HashSet<&str> = HashSet::new();
@@ -831,6 +938,11 @@ fn enter(rb: &Runbook, wt: &mut Walkthrough, step: &Step, vars: &BTreeMap<String
 /// If the runbook has no steps (validation rejects that).
 pub fn start(rb: &Runbook, vars: &BTreeMap<String, String>, now: Timestamp) -> (Walkthrough, View) {
     let first = rb.first_step().expect("a validated runbook has steps");
+    start_at(rb, first, vars, now)
+}
+
+/// Starts a walkthrough at `first`, one of the runbook's steps (see [`Runbook::opening`]).
+pub fn start_at(rb: &Runbook, first: &Step, vars: &BTreeMap<String, String>, now: Timestamp) -> (Walkthrough, View) {
     let mut wt = Walkthrough {
         runbook: rb.id.clone(),
         title: rb.title.clone(),
@@ -1178,6 +1290,88 @@ mod tests {
         assert_eq!(set.for_intent("printing.jam")[0].id, "printer-queue");
     }
 
+    #[test]
+    fn shipped_runbooks_open_on_the_branch_the_message_describes() {
+        let set = shipped_set();
+        let cases = [
+            ("slow-computer", "endpoint.slow_computer", "my laptop keeps restarting", "restarting"),
+            ("slow-computer", "endpoint.slow_computer", "computer shuts down randomly", "restarting"),
+            ("slow-computer", "endpoint.slow_computer", "got a blue screen again", "blue-screen"),
+            ("slow-computer", "endpoint.slow_computer", "my laptop won't switch on", HANDOFF),
+            ("slow-computer", "endpoint.slow_computer", "lenovo not turning on at all", HANDOFF),
+            ("slow-computer", "endpoint.slow_computer", "my thinkpad screen is cracked", HANDOFF),
+            ("slow-computer", "endpoint.slow_computer", "laptop got wet, now won't power on", HANDOFF),
+            ("slow-computer", "endpoint.slow_computer", "dell laptop stuck on the logo", "wont-start"),
+            ("slow-computer", "endpoint.slow_computer", "surface won't wake from sleep", "wont-start"),
+            ("slow-computer", "endpoint.slow_computer", "c drive full, can't save anything", "disk-full"),
+            ("slow-computer", "endpoint.slow_computer", "laptop fan is super loud", "hot-or-loud"),
+            ("slow-computer", "endpoint.slow_computer", "my laptop is super slow", "slow"),
+            ("slow-computer", "endpoint.slow_computer", "pc frozen again 🥶", "slow"),
+            ("slow-computer", "endpoint.slow_computer", "desktop takes 20 minutes to boot", "slow"),
+            ("printer-queue", "printing.jam", "the printer on floor 2 is jammed again", "clear-jam"),
+            ("printer-queue", "printing.not_printing", "print job stuck in the queue", "open-queue"),
+            ("printer-queue", "printing.not_printing", "hp printer stuck with paper inside 😩", "clear-jam"),
+            ("printer-queue", "printing.not_printing", "printer error code 49", "printer-error"),
+            ("printer-queue", "printing.not_printing", "pls install the office printer on my new laptop", HANDOFF),
+            ("printer-queue", "printing.not_printing", "prints come out blank", HANDOFF),
+            ("printer-offline", "printing.not_printing", "printer offline again 😤", "start"),
+            ("scan-to-email", "printing.scan", "scans never arrive in my inbox", "junk"),
+            ("scan-to-email", "printing.scan", "scanner keeps failing with SMTP error", "scanner-error"),
+            ("scan-to-email", "printing.scan", "can't scan to folder anymore", HANDOFF),
+            ("account-locked", "identity.locked_out", "my account has been deactivated by mistake", HANDOFF),
+            ("password-expired", "identity.password", "windows says my password has expired", "change"),
+            ("password-expired", "identity.password", "i forgot my windows password", "reset"),
+            ("password-expired", "identity.password", "password change not accepted, says it doesn't meet", "rules"),
+            ("password-expired", "identity.password", "changed my password and now nothing works", "devices"),
+            ("password-expired", "identity.password", "reset password for our new starter", HANDOFF),
+            ("mfa-new-phone", "identity.mfa", "lost my phone so can't do 2fa", "no-old-phone"),
+            ("mfa-new-phone", "identity.mfa", "got a new phone, authenticator app is empty", "new-phone"),
+            ("mfa-new-phone", "identity.mfa", "okta verify push never arrives", "not-arriving"),
+            ("vpn-dropping", "network.vpn", "need vpn access for a new contractor", HANDOFF),
+            ("vpn-dropping", "network.vpn", "can't connect to VPN from home", "restart-app"),
+            ("wifi-connect", "network.wifi", "what's the guest wifi password", "guest"),
+            ("wifi-connect", "network.wifi", "wifi drops during teams calls", "unreliable"),
+            ("wifi-connect", "network.wifi", "laptop doesn't see the office wireless", "office"),
+            ("outlook-sync", "saas.email", "my mailbox is full", "full"),
+            ("outlook-sync", "saas.email", "emails stuck in outbox", "outbox"),
+            ("outlook-sync", "saas.email", "outlook keeps asking for my password", "sign-in"),
+            ("outlook-sync", "saas.email", "add me to the sales distribution list", HANDOFF),
+            ("meeting-room-av", "endpoint.meeting_room_av", "hdmi cable missing from meeting room 4", HANDOFF),
+        ];
+        let mut wrong = vec![];
+        for (rb, intent, text, want) in cases {
+            let got = opens_at(set.get(rb).unwrap(), Some(intent), text);
+            if got.as_deref() != Some(want) {
+                wrong.push(format!("{rb} {text:?}: wanted {want}, got {got:?}"));
+            }
+        }
+        // Messages no entry describes open at the neutral first step.
+        for (rb, intent, text) in [
+            ("slow-computer", "endpoint.slow_computer", "windows update stuck at 30% for an hour"),
+            ("printer-queue", "printing.not_printing", "can't print anything since this morning"),
+            ("outlook-sync", "saas.email", "outlook not syncing"),
+            ("wifi-connect", "network.wifi", "wifi down"),
+        ] {
+            if let Some(got) = opens_at(set.get(rb).unwrap(), Some(intent), text) {
+                wrong.push(format!("{rb} {text:?}: wanted the first step, got {got}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn every_step_of_a_shipped_runbook_is_reachable_from_its_first_step() {
+        // So the walks below (and tests/runbooks.rs, through `/ticket start`) reach every ending; entries are
+        // shortcuts into branches the first step also offers.
+        for rb in shipped_set().all() {
+            for s in &rb.steps {
+                if s.id != rb.steps[0].id {
+                    assert!(!path_to(rb, &s.id).is_empty(), "{}: step {} only reachable from an entry", rb.id, s.id);
+                }
+            }
+        }
+    }
+
     /// One move in a walk: press a step's button, or answer its question.
     #[derive(Debug, Clone, Copy)]
     enum Move {
@@ -1448,6 +1642,100 @@ buttons = [
         assert!(
             err.0.iter().any(|e| e == r#"more/t.toml: duplicate runbook id "t" (also in runbooks/t.toml)"#),
             "{err}"
+        );
+    }
+
+    // ---- entries
+
+    const ENTRIES: &str = r#"
+[[entry]]
+when = ['\bon fire\b', '\bsmok']
+step = "handoff"
+
+[[entry]]
+intents = ["printing.jam"]
+when = ['\btray\b']
+step = "check-tray"
+
+[[entry]]
+when = ['\bTRAY 2\b']
+step = "start"
+"#;
+
+    #[track_caller]
+    fn opens_at(rb: &Runbook, intent: Option<&str>, text: &str) -> Option<String> {
+        match rb.opening(intent, text) {
+            Some(Opening::Step(s)) => Some(s.id.clone()),
+            Some(Opening::Handoff) => Some(HANDOFF.to_string()),
+            None => None,
+        }
+    }
+
+    #[test]
+    fn the_first_matching_entry_opens_the_walkthrough() {
+        let text = format!("{GOOD}{ENTRIES}");
+        assert_eq!(errors_for(&text), Vec::<String>::new());
+        let rb = parse("runbooks/t.toml", &text).unwrap();
+        let jam = Some("printing.jam");
+        // Every entry fits; the first wins, and `when` ignores case.
+        assert_eq!(opens_at(&rb, jam, "the printer is ON FIRE and jams tray 2").as_deref(), Some(HANDOFF));
+        // `intents` and `when` must both hold.
+        assert_eq!(opens_at(&rb, jam, "jam in tray 2").as_deref(), Some("check-tray"));
+        assert_eq!(opens_at(&rb, None, "jam in tray 2").as_deref(), Some("start"));
+        assert_eq!(opens_at(&rb, Some("printing.scan"), "jam in tray 2").as_deref(), Some("start"));
+        // No entry fits: the caller opens at the first step.
+        assert_eq!(opens_at(&rb, jam, "paper everywhere"), None);
+        // Only the part of the message triage reads is looked at.
+        let long = format!("{} smoke", "x".repeat(crate::core::triage::MAX_CLASSIFY_BYTES));
+        assert_eq!(opens_at(&rb, jam, &long), None);
+
+        let step = rb.step("check-tray").unwrap();
+        let (wt, v) = start_at(&rb, step, &vars(), t0());
+        assert_eq!((wt.step.as_str(), v.text.as_str()), ("check-tray", "Tray?"));
+        assert_eq!(wt.deadline, Some(t0() + mins(30)), "the entry step's timeout runs");
+        assert_eq!(wt.transcript[0].step, "check-tray");
+        // A parsed runbook with entries still round-trips and compares equal.
+        let back: Runbook = serde_json::from_str(&serde_json::to_string(&rb).unwrap()).unwrap();
+        assert_eq!(back, rb);
+        assert_eq!(opens_at(&back, jam, "jam in tray 2").as_deref(), Some("check-tray"));
+    }
+
+    #[test]
+    fn bad_entries_are_named_with_file_and_field() {
+        let with = |entry: &str| format!("{GOOD}\n[[entry]]\n{entry}\n");
+        assert_error(
+            &with("when = ['x']\nstep = \"nope\""),
+            r#"runbooks/t.toml: entry 1: field `step`: unknown step "nope""#,
+        );
+        assert_error(
+            &with("when = ['x']\nstep = \"fixed\""),
+            r#"runbooks/t.toml: entry 1: field `step`: "fixed" cannot"#,
+        );
+        assert_error(
+            &with("when = ['x', '(unclosed']\nstep = \"start\""),
+            "runbooks/t.toml: entry 1: field `when[1]` (`(unclosed`) does not compile: ",
+        );
+        assert_error(&with("when = [' ']\nstep = \"start\""), "runbooks/t.toml: entry 1: field `when[0]` is empty");
+        assert_error(&with("step = \"start\""), "runbooks/t.toml: entry 1: needs `when` or `intents`");
+        assert_error(
+            &with("intents = [\"printing.scan\"]\nstep = \"start\""),
+            r#"runbooks/t.toml: entry 1: field `intents`: "printing.scan" is not one of the runbook's `intents`"#,
+        );
+        // The second entry is numbered as such; unknown keys are named by the parser.
+        let two = format!("{GOOD}{ENTRIES}\n[[entry]]\nwhen = ['y']\nstep = \"gone\"\n");
+        assert_error(&two, r#"runbooks/t.toml: entry 4: field `step`: unknown step "gone""#);
+        let typo = with("when = ['x']\nstpe = \"start\"");
+        assert!(errors_for(&typo).iter().any(|e| e.starts_with("runbooks/t.toml: ") && e.contains("stpe")), "{typo}");
+    }
+
+    #[test]
+    fn a_step_only_an_entry_opens_is_reachable() {
+        let orphan = "\n[[steps]]\nid = \"orphan\"\nsay = \"x\"\nbuttons = [{ label = \"Ok\", next = \"fixed\" }]\n";
+        let text = format!("{GOOD}{orphan}\n[[entry]]\nwhen = ['orphan']\nstep = \"orphan\"\n");
+        assert_eq!(errors_for(&text), Vec::<String>::new());
+        assert_error(
+            &format!("{GOOD}{orphan}\n[[entry]]\nwhen = ['x']\nstep = \"check-tray\"\n"),
+            r#"step "orphan": unreachable from the first step "start" or an entry"#,
         );
     }
 

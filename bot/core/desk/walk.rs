@@ -9,8 +9,9 @@ use crate::core::duration::human;
 use crate::core::ids::TicketNo;
 use crate::core::message::{Button, Outbound};
 use crate::core::roles::Role;
-use crate::core::runbook::{self, ActionRef, Outcome, Runbook, Walkthrough};
+use crate::core::runbook::{self, ActionRef, Opening, Outcome, Runbook, Step, Walkthrough};
 use crate::core::ticket::{Event, EventKind, Ticket, Timestamp};
+use crate::core::triage::Classification;
 use crate::store::{Commit, Committed, Conversation, ConversationWrite, Store, StoreError};
 
 /// Conversation keys of walkthroughs start with this, followed by the ticket number.
@@ -18,6 +19,32 @@ const KEY_PREFIX: &str = "rb:";
 
 /// A requester may undo a self-service fix with "Still broken" for this long.
 pub const REOPEN_DEFLECTED_WITHIN: chrono::Duration = chrono::Duration::hours(72);
+
+/// A walkthrough starts on an intent no pattern of which matched (the model alone chose it) only this sure.
+pub const MODEL_ONLY_WALK_CONFIDENCE: f64 = 0.8;
+
+/// Whether triage is sure enough of a message's intent to walk the person through that intent's fix: the
+/// category is confident (at least `confident`), and either one of the intent's own patterns matched and no rival
+/// intent's patterns matched as often, or no pattern matched at all and the confidence is at least
+/// [`MODEL_ONLY_WALK_CONFIDENCE`]. A rival is any other intent except those in `served` (the intents the runbook
+/// serves too: a jam pattern and a "won't print" pattern both lead to `printer-queue`). Patterns of a rival
+/// matching instead, or as strongly, mean the message may be about something else, and a technician is better than
+/// the wrong walkthrough.
+pub fn sure_of_intent(c: &Classification, confident: f64, served: &[String]) -> bool {
+    let Some(intent) = c.intent.as_deref() else { return false };
+    if c.confidence < confident {
+        return false;
+    }
+    // `matched` holds one `intent: pattern` line per matching pattern.
+    let owners: Vec<&str> = c.matched.iter().filter_map(|m| m.split_once(": ").map(|(i, _)| i)).collect();
+    let hits = |id: &str| owners.iter().filter(|o| **o == id).count();
+    let rival = |id: &str| id != intent && !served.iter().any(|s| s == id);
+    let own = hits(intent);
+    if own == 0 {
+        return owners.iter().all(|o| !rival(o)) && c.confidence >= MODEL_ONLY_WALK_CONFIDENCE;
+    }
+    !owners.iter().any(|o| rival(o) && hits(o) >= own)
+}
 
 fn decode(c: &Conversation) -> Option<Walkthrough> {
     if !c.key.starts_with(KEY_PREFIX) {
@@ -38,14 +65,38 @@ fn put(conv: Option<&Conversation>, t: &Ticket, wt: &Walkthrough) -> Conversatio
 }
 
 impl<S: Store> Desk<S> {
-    /// The runbook to offer for an intent, if the intent names one that is loaded.
-    pub(super) fn runbook_for(&self, id: Option<&str>) -> Option<&Runbook> {
-        id.and_then(|id| self.runbooks.get(id))
+    /// The walkthrough for a new ticket and the step it opens at, or `None`: when triage is not sure of the intent
+    /// ([`sure_of_intent`]; intents its own runbook also serves are no rivals), when the intent has no runbook, or when the runbook sends this kind of message
+    /// straight to a technician (a `handoff` entry). The intent's own runbook is asked first; another runbook that
+    /// lists the intent is used when one of its entries fits the message and none of the own runbook's does. With
+    /// no entry fitting, the own runbook opens at its first step.
+    pub(super) fn runbook_for<'a>(&'a self, c: &Classification, text: &str) -> Option<(&'a Runbook, &'a Step)> {
+        let intent = c.intent.as_deref();
+        let own = c.runbook.as_deref().and_then(|id| self.runbooks.get(id));
+        if !sure_of_intent(c, self.settings.confident, own.map(|rb| &rb.intents[..]).unwrap_or_default()) {
+            return None;
+        }
+        let others = intent.map(|i| self.runbooks.for_intent(i)).unwrap_or_default();
+        for rb in own.into_iter().chain(others.into_iter().filter(|r| Some(r.id.as_str()) != c.runbook.as_deref())) {
+            match rb.opening(intent, text) {
+                Some(Opening::Step(step)) => return Some((rb, step)),
+                Some(Opening::Handoff) => return None,
+                None => {}
+            }
+        }
+        own.and_then(|rb| rb.first_step().map(|step| (rb, step)))
     }
 
-    /// Starts `rb` for ticket `t` (written by the same commit) and sends its first step.
+    /// Starts `rb` at its first step for ticket `t` (written by the same commit) and sends that step.
     pub(super) fn start_walk(&self, rb: &Runbook, t: &Ticket, now: Timestamp, w: &mut Work) {
-        let (wt, view) = runbook::start(rb, &self.settings.runbook_vars, now);
+        if let Some(first) = rb.first_step() {
+            self.start_walk_at(rb, first, t, now, w);
+        }
+    }
+
+    /// Starts `rb` at `first` (one of its steps, see [`Desk::runbook_for`]) for ticket `t` and sends that step.
+    pub(super) fn start_walk_at(&self, rb: &Runbook, first: &Step, t: &Ticket, now: Timestamp, w: &mut Work) {
+        let (wt, view) = runbook::start_at(rb, first, &self.settings.runbook_vars, now);
         w.send(self.step_message(t, &view));
         w.commit.conversations.push(put(None, t, &wt));
     }
@@ -308,5 +359,47 @@ impl<S: Store> Desk<S> {
             }
         }
         Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ticket::{Priority, TicketType};
+
+    fn classified(intent: Option<&str>, confidence: f64, matched: &[&str]) -> Classification {
+        Classification {
+            category: "endpoint".into(),
+            intent: intent.map(str::to_string),
+            ticket_type: TicketType::Incident,
+            priority: Priority::P3,
+            confidence,
+            runbook: Some("slow-computer".into()),
+            matched: matched.iter().map(|m| m.to_string()).collect(),
+            alternatives: vec![],
+        }
+    }
+
+    #[test]
+    fn a_walkthrough_needs_a_confident_intent_backed_by_its_own_rule() {
+        let slow = Some("endpoint.slow_computer");
+        let own = "endpoint.slow_computer: \\b(laptop)\\b.{0,40}\\b(slow)";
+        let other = "endpoint.peripheral: \\b(charger)\\b.{0,40}\\b(dead)";
+        let sure = |c: &Classification| sure_of_intent(c, 0.6, &[]);
+        assert!(sure(&classified(slow, 0.95, &[own])));
+        // Not confident, or no intent at all.
+        assert!(!sure(&classified(slow, 0.55, &[own])));
+        assert!(!sure(&classified(None, 0.95, &[own])));
+        // Another intent's rules matched as often: it may be about that instead.
+        assert!(!sure(&classified(slow, 0.95, &[own, other])));
+        // ... unless the runbook serves that intent too.
+        assert!(sure_of_intent(&classified(slow, 0.95, &[own, other]), 0.6, &["endpoint.peripheral".to_string()]));
+        // Fewer rules of another intent do not outweigh the intent's own.
+        assert!(sure(&classified(slow, 0.95, &[own, own, other])));
+        // Only another intent's rules matched: the model picked this intent against the rules.
+        assert!(!sure(&classified(slow, 0.95, &[other])));
+        // No rule at all: the model alone must be sure.
+        assert!(!sure(&classified(slow, 0.7, &[])));
+        assert!(sure(&classified(slow, MODEL_ONLY_WALK_CONFIDENCE, &[])));
     }
 }
