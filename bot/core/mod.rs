@@ -7,6 +7,7 @@ pub mod clock;
 pub mod command;
 pub mod desk;
 pub mod duration;
+pub mod embed;
 pub mod ids;
 pub mod message;
 pub mod model;
