@@ -8,6 +8,7 @@ pub mod command;
 pub mod conversation;
 pub mod desk;
 pub mod duration;
+pub mod embed;
 pub mod ids;
 pub mod message;
 pub mod model;
