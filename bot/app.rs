@@ -20,7 +20,7 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         escalation_channel: config.channels.escalation.clone(),
         reopen_new_cycle_after: config.reopen_new_cycle_after().map_err(|e| anyhow::anyhow!(e))?,
         timezone: config.tz(),
-        confident: config.triage.confident,
+        triage: config.triage.policy(),
         max_new_tickets_per_hour: config.triage.max_new_tickets_per_hour,
         roles: config.role_map(),
         runbook_vars: config.runbooks.vars.clone(),

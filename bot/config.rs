@@ -116,6 +116,9 @@ impl Default for CatalogConfig {
 pub struct TriageConfig {
     /// Confidence at or above which a ticket is opened with the guessed category.
     pub confident: f64,
+    /// Below `confident`, a message at least this likely to be not-IT is left alone (silence in channels, a short
+    /// reply in DMs) instead of getting category buttons.
+    pub quiet_if_not_it: f64,
     /// New tickets one person may open per hour; past it deskbot says so (once an hour) and opens no more.
     pub max_new_tickets_per_hour: i64,
 }
@@ -247,7 +250,15 @@ impl Default for Channels {
 
 impl Default for TriageConfig {
     fn default() -> Self {
-        TriageConfig { confident: 0.6, max_new_tickets_per_hour: 10 }
+        let p = crate::core::triage::Policy::default();
+        TriageConfig { confident: p.confident, quiet_if_not_it: p.quiet_if_not_it, max_new_tickets_per_hour: 10 }
+    }
+}
+
+impl TriageConfig {
+    /// The thresholds triage decides with.
+    pub fn policy(&self) -> crate::core::triage::Policy {
+        crate::core::triage::Policy { confident: self.confident, quiet_if_not_it: self.quiet_if_not_it }
     }
 }
 
@@ -287,8 +298,11 @@ train_label_column = "category"
 train_map = []
 
 [triage]
-# A ticket opens with the guessed category at or above this confidence; below it a technician categorises it.
+# A ticket opens with the guessed category at or above this confidence; below it deskbot asks the requester to pick.
 confident = 0.6
+# Below `confident`, a message at least this likely to be not an IT request is left alone (silence in channels, a
+# short reply in DMs) instead of getting category buttons.
+quiet_if_not_it = 0.25
 # New tickets one person may open per hour (a flood of messages opens at most this many and is told so once).
 max_new_tickets_per_hour = 10
 
@@ -566,6 +580,12 @@ impl Config {
         })?;
         if !(0.0..=1.0).contains(&self.triage.confident) {
             return Err(format!("key `triage.confident`: {} is not between 0 and 1", self.triage.confident));
+        }
+        if !(0.0..=1.0).contains(&self.triage.quiet_if_not_it) {
+            return Err(format!(
+                "key `triage.quiet_if_not_it`: {} is not between 0 and 1",
+                self.triage.quiet_if_not_it
+            ));
         }
         self.policies()?;
         self.reopen_new_cycle_after()?;

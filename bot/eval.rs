@@ -7,7 +7,7 @@
 //! the shipped examples), and reports the better one first.
 
 use crate::core::model::{TextModel, TrainOptions};
-use crate::core::triage::Classifier;
+use crate::core::triage::{Classifier, Decision, Policy};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,6 +45,71 @@ pub struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also list every row the desk would not handle right (wrong category, a question, silence on an IT row).
+    #[arg(long)]
+    pub errors: bool,
+    /// The thresholds the desk decides with (`[triage]` in the configuration), for the `decisions` figures.
+    #[arg(skip)]
+    pub policy: Policy,
+}
+
+/// What the desk would do with the rows, under the live thresholds. Shares of the rows in each group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decisions {
+    /// Rows whose gold label is an IT category.
+    pub it: ItDecisions,
+    /// Rows whose gold label is `none` (not an IT request).
+    pub none: NoneDecisions,
+}
+
+/// Decisions on IT rows: a ticket in the right or a wrong category, a question with buttons, or silence.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct ItDecisions {
+    pub n: usize,
+    pub ticket_right: f64,
+    pub ticket_wrong: f64,
+    pub asked: f64,
+    pub silent: f64,
+}
+
+/// Decisions on not-IT rows: silence (the right answer in a channel), a question, or a ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct NoneDecisions {
+    pub n: usize,
+    pub silent: f64,
+    pub asked: f64,
+    pub ticket: f64,
+}
+
+/// Tallies `(gold, predicted category, decision)` triples into [`Decisions`].
+pub fn decisions(rows: &[(String, String, Decision)]) -> Decisions {
+    let (mut it, mut none) = (ItDecisions::default(), NoneDecisions::default());
+    for (gold, pred, d) in rows {
+        if gold == "none" {
+            none.n += 1;
+            match d {
+                Decision::NotIt => none.silent += 1.0,
+                Decision::Ask => none.asked += 1.0,
+                Decision::Ticket => none.ticket += 1.0,
+            }
+        } else {
+            it.n += 1;
+            match d {
+                Decision::Ticket if gold == pred => it.ticket_right += 1.0,
+                Decision::Ticket => it.ticket_wrong += 1.0,
+                Decision::Ask => it.asked += 1.0,
+                Decision::NotIt => it.silent += 1.0,
+            }
+        }
+    }
+    let share = |v: &mut f64, n: usize| *v = if n == 0 { 0.0 } else { *v / n as f64 };
+    for v in [&mut it.ticket_right, &mut it.ticket_wrong, &mut it.asked, &mut it.silent] {
+        share(v, it.n);
+    }
+    for v in [&mut none.silent, &mut none.asked, &mut none.ticket] {
+        share(v, none.n);
+    }
+    Decisions { it, none }
 }
 
 /// Precision, recall, F1 and support of one class.
@@ -72,6 +137,12 @@ pub struct Report {
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
     /// Mean wall time of one classification, in microseconds.
     pub us_per_message: f64,
+    /// What the desk would do (systems with rules and thresholds only: `shipped` and `hybrid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decisions: Option<Decisions>,
+    /// Rows the desk would get wrong, as `gold -> predicted (decision, confidence): text` (with `--errors`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mistakes: Vec<String>,
     /// The other systems evaluated on the same rows (worse or equal macro-F1), best first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub compared: Vec<Report>,
@@ -115,6 +186,8 @@ pub fn score(pairs: &[(String, String)]) -> Report {
         per_class,
         confusion,
         us_per_message: 0.0,
+        decisions: None,
+        mistakes: vec![],
         compared: vec![],
     }
 }
@@ -227,17 +300,25 @@ fn classify(model: &TextModel, tests: &[&Row]) -> (Vec<(String, String)>, f64) {
     (pairs, secs)
 }
 
-/// Classifies `tests` with the hybrid classifier, timing only `classify`.
-fn classify_hybrid(c: &Classifier, tests: &[&Row]) -> (Vec<(String, String)>, f64) {
-    let mut pairs = Vec::with_capacity(tests.len());
-    let mut secs = 0.0;
+/// Classifies `tests` with the hybrid classifier into `t`, timing only `classify`, and records what the desk would
+/// do under `policy`.
+fn classify_hybrid(c: &Classifier, tests: &[&Row], policy: &Policy, t: &mut Tally) {
     for row in tests {
         let start = Instant::now();
         let r = c.classify(&row.1);
-        secs += start.elapsed().as_secs_f64();
-        pairs.push((row.2.clone(), r.category));
+        t.secs += start.elapsed().as_secs_f64();
+        let d = r.decide(policy);
+        let right = match d {
+            Decision::Ticket => r.category == row.2,
+            Decision::NotIt => row.2 == "none",
+            Decision::Ask => false,
+        };
+        if !right {
+            t.mistakes.push(format!("{} -> {} ({d:?}, {:.2}): {}", row.2, r.category, r.confidence, row.1));
+        }
+        t.decided.push((row.2.clone(), r.category.clone(), d));
+        t.pairs.push((row.2.clone(), r.category));
     }
-    (pairs, secs)
 }
 
 fn examples(rows: &[&Row]) -> Vec<(String, String)> {
@@ -270,6 +351,9 @@ pub fn evaluate(args: &EvalArgs, classifier: &Classifier) -> anyhow::Result<Repo
 struct Tally {
     pairs: Vec<(String, String)>,
     secs: f64,
+    /// `(gold, predicted, decision)`, for systems that decide like the desk.
+    decided: Vec<(String, String, Decision)>,
+    mistakes: Vec<String>,
 }
 
 /// [`evaluate`] with explicit training options for the model-only system (for tuning).
@@ -310,9 +394,7 @@ pub fn evaluate_with(args: &EvalArgs, classifier: &Classifier, opts: &TrainOptio
             model.secs += s;
             if use_hybrid {
                 let h = classifier.with_extra(&train).map_err(|e| anyhow::anyhow!(e))?;
-                let (p, s) = classify_hybrid(&h, &test);
-                hybrid.pairs.extend(p);
-                hybrid.secs += s;
+                classify_hybrid(&h, &test, &args.policy, &mut hybrid);
             }
         }
     } else if let Some(path) = &args.train_csv {
@@ -327,11 +409,11 @@ pub fn evaluate_with(args: &EvalArgs, classifier: &Classifier, opts: &TrainOptio
         (model.pairs, model.secs) = classify(&m, &tests);
         if hybrid_ok(&mut train.iter().map(|e| &e.1)) {
             let h = classifier.with_extra(&train).map_err(|e| anyhow::anyhow!(e))?;
-            (hybrid.pairs, hybrid.secs) = classify_hybrid(&h, &tests);
+            classify_hybrid(&h, &tests, &args.policy, &mut hybrid);
         }
     } else {
         let rows = check_known(rows, &known, args, &args.csv)?;
-        (shipped.pairs, shipped.secs) = classify_hybrid(classifier, &rows.iter().collect::<Vec<_>>());
+        classify_hybrid(classifier, &rows.iter().collect::<Vec<_>>(), &args.policy, &mut shipped);
     }
     let mut reports = vec![];
     for (name, t) in [("hybrid", hybrid), ("model", model), ("shipped", shipped)] {
@@ -341,6 +423,12 @@ pub fn evaluate_with(args: &EvalArgs, classifier: &Classifier, opts: &TrainOptio
         let mut r = score(&t.pairs);
         r.system = name.to_string();
         r.us_per_message = t.secs * 1e6 / t.pairs.len() as f64;
+        if !t.decided.is_empty() {
+            r.decisions = Some(decisions(&t.decided));
+        }
+        if args.errors {
+            r.mistakes = t.mistakes;
+        }
         reports.push(r);
     }
     if reports.is_empty() {
@@ -366,6 +454,32 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "\n{:width$}  precision  recall     f1  support", "class");
     for (c, s) in &r.per_class {
         let _ = writeln!(out, "{c:width$}  {:9.3}  {:6.3}  {:5.3}  {:7}", s.precision, s.recall, s.f1, s.support);
+    }
+    if let Some(d) = &r.decisions {
+        let pct = |v: f64| format!("{:.1}%", v * 100.0);
+        let _ = writeln!(
+            out,
+            "\ndecisions on IT rows (n={}): ticket right {}, ticket wrong {}, asked {}, silent {}",
+            d.it.n,
+            pct(d.it.ticket_right),
+            pct(d.it.ticket_wrong),
+            pct(d.it.asked),
+            pct(d.it.silent)
+        );
+        let _ = writeln!(
+            out,
+            "decisions on not-IT rows (n={}): silent {}, asked {}, ticket {}",
+            d.none.n,
+            pct(d.none.silent),
+            pct(d.none.asked),
+            pct(d.none.ticket)
+        );
+    }
+    if !r.mistakes.is_empty() {
+        let _ = writeln!(out, "\nrows the desk would not handle right ({}):", r.mistakes.len());
+        for m in &r.mistakes {
+            let _ = writeln!(out, "  {m}");
+        }
     }
     let classes: Vec<&String> = r.per_class.keys().collect();
     let _ = writeln!(out, "\nconfusion (rows: gold, columns: predicted)");
@@ -418,6 +532,31 @@ mod tests {
     }
 
     #[test]
+    fn decisions_are_shares_of_their_group() {
+        let rows: Vec<(String, String, Decision)> = [
+            ("printing", "printing", Decision::Ticket),
+            ("printing", "network", Decision::Ticket),
+            ("network", "network", Decision::Ask),
+            ("saas", "none", Decision::NotIt),
+            ("none", "none", Decision::NotIt),
+            ("none", "saas", Decision::Ask),
+            ("none", "none", Decision::NotIt),
+            ("none", "printing", Decision::Ticket),
+        ]
+        .iter()
+        .map(|(g, p, d)| (g.to_string(), p.to_string(), *d))
+        .collect();
+        let d = decisions(&rows);
+        assert_eq!(d.it.n, 4);
+        assert!(close(d.it.ticket_right, 0.25) && close(d.it.ticket_wrong, 0.25));
+        assert!(close(d.it.asked, 0.25) && close(d.it.silent, 0.25));
+        assert_eq!(d.none.n, 4);
+        assert!(close(d.none.silent, 0.5) && close(d.none.asked, 0.25) && close(d.none.ticket, 0.25));
+        let empty = decisions(&[]);
+        assert_eq!((empty.it.n, empty.it.ticket_right, empty.none.silent), (0, 0.0, 0.0));
+    }
+
+    #[test]
     fn macro_f1_ignores_classes_only_predicted() {
         // gold a a b b ; predicted a x b b: x has no gold support and is left out of the macro average.
         let r = score(&pairs(&[("a", "a"), ("a", "x"), ("b", "b"), ("b", "b")]));
@@ -462,6 +601,8 @@ mod tests {
             cv: None,
             skip_unknown: false,
             json: false,
+            errors: false,
+            policy: Policy::default(),
         }
     }
 
@@ -567,6 +708,8 @@ mod tests {
             cv: Some(5),
             skip_unknown: false,
             json: false,
+            errors: false,
+            policy: Policy::default(),
         };
         let shipped = crate::catalog::load_classifier(None).unwrap();
         let start = Instant::now();

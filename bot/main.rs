@@ -114,7 +114,12 @@ enum IntentsCmd {
         features: usize,
     },
     /// Validate the intent files (configured directory or shipped) and print counts.
-    Check,
+    Check {
+        /// Evaluation messages (`*.csv` with a `text` column) that must not be training examples; a warning names
+        /// each example found there. Skipped when the directory does not exist.
+        #[arg(long, value_name = "DIR", default_value = "tests/data/chat")]
+        dev_set: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -226,11 +231,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let classifier = deskbot::catalog::load_classifier(dir).map_err(|e| anyhow::anyhow!(e))?;
             let load_ms = started.elapsed().as_secs_f64() * 1e3;
             match action {
-                IntentsCmd::Eval(args) => print!("{}", deskbot::eval::run(&args, &classifier)?),
+                IntentsCmd::Eval(mut args) => {
+                    args.policy = c.triage.policy();
+                    print!("{}", deskbot::eval::run(&args, &classifier)?)
+                }
                 IntentsCmd::Explain { text, features } => {
                     print!("{}", deskbot::catalog::explain(&classifier, &text, features))
                 }
-                IntentsCmd::Check => print!("{}", deskbot::catalog::check_report(&classifier, load_ms)),
+                IntentsCmd::Check { dev_set } => {
+                    print!("{}", deskbot::catalog::check_report(&classifier, load_ms));
+                    let dev = deskbot::catalog::read_dev_set(&dev_set).map_err(|e| anyhow::anyhow!(e))?;
+                    for w in deskbot::catalog::dev_set_overlap(&classifier, &dev) {
+                        println!("warning: {w}");
+                    }
+                }
             }
         }
         Cmd::Bench { which: BenchCmd::Sla(args) } => {

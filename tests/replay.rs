@@ -201,9 +201,17 @@ async fn triage_asks_when_unsure_and_ignores_chit_chat() {
         "confident, picked 'Something else', picked, confident"
     );
     assert_eq!(j["tickets"][3]["priority"], "P1", "boosters: whole office + client call in 10 min");
-    assert_eq!(text.matches("Which fits best?").count(), 2);
+    assert_eq!(text.matches("which of these is it about?").count(), 3, "alice, bob and frank are asked");
+    assert!(text.contains("bot -> frank: OK, no ticket."), "'Not an IT problem' opens nothing");
     assert!(!text.contains("bot -> #helpdesk: "), "chit-chat in the channel gets no reply");
-    assert_eq!(text.lines().filter(|l| l.starts_with("bot -> carol:")).count(), 2, "two DMs, two short replies");
+    let to_carol: Vec<&str> = text.lines().filter(|l| l.starts_with("bot -> carol:")).collect();
+    assert_eq!(
+        to_carol.len(),
+        3,
+        "five messages in the channel get nothing, three DMs get short replies: {to_carol:?}"
+    );
+    assert!(to_carol[0].contains("doesn't look like an IT problem") && to_carol[1].contains("You're welcome"));
+    assert!(!text.contains("bot -> sam: Ticket"), "a technician's announcement in the channel is not a request");
 }
 
 #[tokio::test]
@@ -275,6 +283,12 @@ async fn office_history_trains_triage_at_start() {
         "badge won't open the side door",
         "card reader at reception rejects badges",
         "new starter needs a door badge",
+        "my badge doesn't work on the second floor door",
+        "the badge reader on the car park gate rejects everyone",
+        "access card stopped working after the weekend",
+        "lost my door badge and need a new one",
+        "badge lets me into the lobby and not the office",
+        "visitor badge won't open the meeting room door",
     ] {
         rows.push_str(&format!("{t},facilities-access\n"));
     }
@@ -288,9 +302,10 @@ async fn office_history_trains_triage_at_start() {
     std::fs::write(dir.path().join("without.toml"), "").unwrap();
     let trained = replay::run_script(&script("with.toml"), "s", dir.path()).await.unwrap().text();
     let untrained = replay::run_script(&script("without.toml"), "s", dir.path()).await.unwrap().text();
-    // Six history rows move "Sign-in and accounts" (mapped from the office's own label) to the top choice.
-    assert!(trained.contains("Which fits best? [Sign-in and accounts]"), "{trained}");
-    assert!(!untrained.contains("Sign-in and accounts"), "{untrained}");
+    // Door badges are facilities, not IT, for the shipped intents: silence. In this office IT runs the badges, and
+    // twelve rows of its history (mapped from its own label) make them sign-in tickets.
+    assert!(trained.contains("Ticket #1 opened: identity"), "{trained}");
+    assert!(untrained.is_empty(), "{untrained}");
     let bad = "[catalog]\ntrain_csv = \"/nonexistent/history.csv\"\n";
     std::fs::write(dir.path().join("bad.toml"), bad).unwrap();
     let e = replay::run_script(&script("bad.toml"), "s", dir.path()).await.err().unwrap();
@@ -366,14 +381,11 @@ async fn a_burst_is_one_ticket_and_joins_the_question_it_started() {
     let messages = event_kinds(&j, 1).iter().filter(|k| *k == "requester_message").count();
     assert_eq!(messages, 2, "both later messages joined #1");
     assert!(text.contains("bot -> sam: dave added to #1: “the error says CRITICAL_PROCESS_DIED”"), "{text}");
-    assert_eq!(text.matches("bot -> bob: I want to get this to the right people").count(), 1, "one question for bob");
+    assert_eq!(text.matches("bot -> bob: To get this to the right person").count(), 1, "one question for bob");
     assert!(text.contains("bot -> bob: Got it, I'll add that."), "{text}");
     use deskbot::store::Store as _;
     let bobs = out.desk.store().ticket(deskbot::core::ids::TicketNo(2)).await.unwrap().unwrap();
-    assert_eq!(
-        bobs.description,
-        "can someone help me with the thing from yesterday\nthe one from the meeting on floor 3"
-    );
+    assert_eq!(bobs.description, "nothing loads since the update\nit just spins on the home page");
 }
 
 #[tokio::test]

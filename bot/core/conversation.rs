@@ -100,10 +100,16 @@ const TROUBLE: &[&str] = &[
     "problem",
     "but",
     "however",
+    "though",
+    "although",
+    "dropped",
+    "drops",
+    "dropping",
     "worse",
 ];
 
-fn troubled(text: &str) -> bool {
+/// Whether the message says something is (still) wrong: "not", "broken", "can't", "help", "again"…
+pub fn troubled(text: &str) -> bool {
     let ws = words(text);
     ws.iter().any(|w| TROUBLE.contains(&w.as_str()))
         || has_phrase(&line(text), &["same again", "happening again", "back again", "gone again"])
@@ -138,6 +144,14 @@ pub fn is_gratitude(text: &str) -> bool {
         "fixed now",
         "sorted now",
         "all fixed",
+        "back up",
+        "back on",
+        "back online",
+        "up again",
+        "seems fine",
+        "fine now",
+        "ok now",
+        "okay now",
         "great stuff",
         "much appreciated",
         "you're a star",
@@ -155,8 +169,18 @@ pub fn is_withdrawal(text: &str) -> bool {
     }
     let l = line(text);
     let negated = has_phrase(&l, &["not", "haven't", "havent", "can't", "cant", "didn't", "didnt", "still", "but"]);
-    if negated {
+    if negated || troubled(text) {
         return false;
+    }
+    // "nvm the meeting's moved to 3pm", "nvm about lunch": never mind something else. A bare "nvm" (or "nvm,
+    // sorted it") is about the ticket.
+    let about_it = ["it", "that", "this", "me", "then", "lol", "thanks", "thx", "sorry", "all", "now"];
+    let fixed_words = ["fixed", "sorted", "working", "works", "fine", "back", "figured", "found", "ok", "okay", "good"];
+    if let Some(at) = ws.iter().position(|w| ["nvm", "nm", "nevermind"].contains(&w.as_str()) || w == "mind") {
+        let rest: Vec<&String> = ws[at + 1..].iter().filter(|w| !about_it.contains(&w.as_str())).collect();
+        if !rest.is_empty() && !ws.iter().any(|w| fixed_words.contains(&w.as_str())) {
+            return false;
+        }
     }
     has_phrase(
         &l,
@@ -396,6 +420,25 @@ mod tests {
             "tried to fix it but it didn't work",
         ] {
             assert!(!is_withdrawal(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn probed_cases_read_right() {
+        // Status lines that something is back are thanks-like; trouble wrapped in thanks is not.
+        assert!(is_gratitude("wifi is back up for me"));
+        assert!(is_gratitude("VPN seems fine now"));
+        assert!(!is_gratitude("thanks, though it dropped twice since"));
+        // Never mind something else is not a withdrawal; never mind plus a new problem is a new problem.
+        for no in [
+            "nvm the meeting's moved to 3pm",
+            "nvm about lunch",
+            "never mind the wifi, the real problem is my laptop won't boot at all",
+        ] {
+            assert!(!is_withdrawal(no), "{no}");
+        }
+        for yes in ["nvm", "nvm, sorted it", "never mind, it's working now", "nvm it's back for me"] {
+            assert!(is_withdrawal(yes), "{yes}");
         }
     }
 

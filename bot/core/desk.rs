@@ -10,7 +10,7 @@ use super::roles::Role;
 use super::runbook::RunbookSet;
 use super::sla::Policies;
 use super::ticket::{Breach, Event, EventKind, NewTicket, Origin, SlaClock, State, Ticket, TicketError, Timestamp};
-use super::triage::{Classification, Classifier};
+use super::triage::{Classification, Classifier, Decision};
 use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter};
 use std::collections::BTreeMap;
 
@@ -43,8 +43,8 @@ pub struct DeskSettings {
     pub reopen_new_cycle_after: chrono::Duration,
     /// Time zone for times shown to people.
     pub timezone: Tz,
-    /// Confidence at or above which a ticket is opened without asking.
-    pub confident: f64,
+    /// When a ticket opens without asking, when deskbot asks, and when it leaves a message alone.
+    pub triage: super::triage::Policy,
     /// New tickets one person may open per hour.
     pub max_new_tickets_per_hour: i64,
     /// Role per user key (`platform:id`).
@@ -531,6 +531,11 @@ impl<S: Store> Desk<S> {
         if !self.in_scope(env) {
             return Ok(Flow::Ok);
         }
+        // Technicians talk in the helpdesk channel too ("heads up: rebooting the switch at 6pm", "printer on 2 is
+        // fixed"): their plain messages there are not requests. They raise one in a DM or by mentioning deskbot.
+        if !env.place.dm && !env.mentioned && self.role_of(&env.actor).is_staff() {
+            return Ok(Flow::Ok);
+        }
         if let Some(flow) = self.try_walk_answer(env, None, &text, now, w).await? {
             return Ok(flow);
         }
@@ -543,7 +548,7 @@ impl<S: Store> Desk<S> {
                 return Ok(flow);
             }
             if env.place.dm || env.mentioned {
-                w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(None)));
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), INTRO.to_string()));
             }
             return Ok(Flow::Ok);
         }
@@ -558,9 +563,11 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Ok);
         }
         let c = self.classifier().classify(&text);
-        if c.category == "none" {
+        let decision = c.decide(&self.settings.triage);
+        if decision == Decision::NotIt {
+            // Not for IT (or nothing deskbot understood): silence in a channel, a short answer when spoken to.
             if env.place.dm || env.mentioned {
-                w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(c.intent.as_deref())));
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(&c, &text)));
             }
             return Ok(Flow::Ok);
         }
@@ -571,7 +578,7 @@ impl<S: Store> Desk<S> {
         if self.follow_up(env, &text, &c, &open, now, w) {
             return Ok(Flow::Ok);
         }
-        if c.confidence < self.settings.confident && !c.alternatives.is_empty() {
+        if decision == Decision::Ask {
             self.ask_category(env, &text, &c, w);
             return Ok(Flow::Ok);
         }
@@ -674,7 +681,7 @@ impl<S: Store> Desk<S> {
         let tg = self.policies.apply(&mut t);
         w.events(number, ev);
         t.fingerprint = Some(super::recurring::fingerprint(&t.category, t.intent.as_deref(), text));
-        let unsure = c.confidence < self.settings.confident;
+        let unsure = c.confidence < self.settings.triage.confident;
         let walk = if unsure { None } else { self.runbook_for(&c, text) };
         if let Some((rb, first)) = walk {
             let due = tg
@@ -1552,14 +1559,29 @@ fn quote(s: &str) -> String {
     format!("“{s}”")
 }
 
-fn small_talk_reply(intent: Option<&str>) -> String {
-    match intent {
+/// What deskbot says to a message with nothing to read in it (emoji, punctuation) when spoken to directly.
+const INTRO: &str = "I'm the IT helpdesk bot. Describe what's not working and I'll open a ticket.";
+
+fn small_talk_reply(c: &Classification, text: &str) -> String {
+    match c.intent.as_deref() {
+        _ if super::conversation::is_gratitude(text) => {
+            "You're welcome! If something else breaks, just describe it here and I'll open a ticket.".into()
+        }
         Some(i) if i.contains("thanks") => {
             "You're welcome! If something else breaks, just describe it here and I'll open a ticket.".into()
         }
         Some(i) if i.contains("greeting") => {
             "Hi! Tell me what's not working (e.g. \"the printer on floor 2 is jammed\") and I'll open a ticket.".into()
         }
-        _ => "I'm the IT helpdesk bot. Describe what's not working and I'll open a ticket.".into(),
+        Some(i) if i.contains("ack") => "👍 I'm here if anything IT-related needs fixing.".into(),
+        // Nothing deskbot understood: another language, a code, a bare link.
+        _ if c.unfamiliar || c.alternatives.is_empty() && c.category != "none" => {
+            "Sorry, I didn't understand that. I'm the IT \
+            helpdesk bot: describe what's not working in a sentence (in English) and I'll open a ticket."
+                .into()
+        }
+        _ => "That doesn't look like an IT problem, so I haven't opened a ticket. If it is one, tell me what's not \
+            working (e.g. \"my laptop won't turn on\") and I'll take it from there."
+            .into(),
     }
 }

@@ -16,6 +16,7 @@ pub mod recurring;
 pub mod report;
 pub mod roles;
 pub mod runbook;
+pub mod semantic;
 pub mod signals;
 pub mod sla;
 pub mod ticket;

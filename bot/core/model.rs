@@ -277,10 +277,10 @@ fn extract(s: &mut Scratch, bits: u32, bigrams: bool, char_min: usize, char_max:
 }
 
 /// A sparse training vector over slots.
-type Sparse = Vec<(u32, f32)>;
+pub(crate) type Sparse = Vec<(u32, f32)>;
 
 /// Seeded splitmix64, for the coordinate order.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -297,7 +297,7 @@ impl Rng {
 
 /// L2-regularised squared-hinge SVM by dual coordinate descent (liblinear's `L2R_L2LOSS_SVC_DUAL`), with a
 /// regularised bias feature of value 1. `cost[i]` is the per-example C. Returns (weights over `dim` slots, bias).
-fn train_svm(
+pub(crate) fn train_svm(
     xs: &[Sparse],
     y: &[f64],
     cost: &[f64],

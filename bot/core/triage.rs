@@ -3,7 +3,9 @@
 //! Intents are data (see `intents/README.md`). This module compiles them, trains a statistical text model on their
 //! examples (plus, optionally, an office's own history) and classifies text by combining both; it does no I/O.
 
+use super::embed::StaticEmbeddings;
 use super::model::{Coverage, TextModel, TrainOptions};
+use super::semantic::SemanticModel;
 use super::ticket::{Priority, TicketType};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
@@ -121,6 +123,67 @@ pub struct Classification {
     /// Real IT categories (never `none` or `other`) with their combined probability, best first. The desk offers
     /// the first three as buttons when `confidence` is low. Empty when nothing in the text is known.
     pub alternatives: Vec<(String, f64)>,
+    /// The combined probability that the message is not an IT request at all (category `none`); 1 for recognised
+    /// small talk.
+    pub not_it: f64,
+    /// The message says something is wrong ("not working", "broken", "help", "can't"): a vague complaint in the
+    /// helpdesk channel is asked about rather than ignored.
+    pub trouble: bool,
+    /// Most of the message's words are unknown to the model (another language, codes): when it is not clearly IT,
+    /// deskbot says it did not understand rather than that it is not an IT problem.
+    pub unfamiliar: bool,
+}
+
+/// What the desk does with a classified message. [`Classification::decide`] makes it, live and in
+/// `deskbot intents eval`, so the figures there are what people in the channel meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Open a ticket in the classified category.
+    Ticket,
+    /// It reads like an IT request but the category is unclear: ask the requester with buttons.
+    Ask,
+    /// Not an IT request, or nothing deskbot understood: silence in channels, a short reply in DMs and mentions.
+    NotIt,
+}
+
+/// A message that says something is wrong is asked about unless it is at least this likely not IT.
+const ASK_TROUBLE_BELOW: f64 = 0.45;
+
+/// The thresholds behind [`Decision`] (`[triage]` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    /// A ticket opens at or above this confidence.
+    pub confident: f64,
+    /// Below `confident`, a message whose not-IT probability is at least this is left alone instead of asked about:
+    /// asking "which fits best?" about chatter is what makes a channel mute the bot.
+    pub quiet_if_not_it: f64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { confident: 0.6, quiet_if_not_it: 0.25 }
+    }
+}
+
+impl Classification {
+    /// What to do with the message under `policy`.
+    pub fn decide(&self, policy: &Policy) -> Decision {
+        if self.category == "none" {
+            // "it's broken again since the update": not sure it is not IT, and it says something is wrong.
+            if self.trouble && self.not_it < ASK_TROUBLE_BELOW && !self.alternatives.is_empty() {
+                return Decision::Ask;
+            }
+            return Decision::NotIt;
+        }
+        if self.confidence >= policy.confident {
+            return Decision::Ticket;
+        }
+        if self.alternatives.is_empty() || self.not_it >= policy.quiet_if_not_it {
+            return Decision::NotIt;
+        }
+        Decision::Ask
+    }
 }
 
 /// The statistical half of the classifier: one model over categories (shipped examples plus an office's own
@@ -129,6 +192,9 @@ pub struct Classification {
 pub struct Models {
     /// Labels are category ids.
     pub category: TextModel,
+    /// The semantic second opinion over categories, trained on the same examples (its labels line up with
+    /// `category`'s).
+    pub semantic: SemanticModel,
     /// Labels are intent ids.
     pub intent: TextModel,
     /// How many examples the category model was trained on.
@@ -158,6 +224,8 @@ const RULE_FACTOR_ONE: f64 = 12.0;
 const RULE_FACTOR_MORE: f64 = 30.0;
 /// Model-only decisions are capped here: a model without a rule to back it is never fully sure.
 const MODEL_ONLY_CAP: f64 = 0.9;
+/// The semantic model's share in the category probabilities (the n-gram model has the rest).
+const SEMANTIC_SHARE: f64 = 0.3;
 
 fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(&ascii_boundaries(pattern)).case_insensitive(true).size_limit(1 << 20).build()
@@ -409,8 +477,17 @@ impl Classifier {
             .collect();
         let models = self.models();
         let cm = &models.category;
-        let scores = cm.scores(text);
+        let mut scores = cm.scores(text);
         let labels = cm.labels();
+        // The two models' category probabilities, averaged: n-grams know the office's words and typos, the
+        // embedding knows that "won't switch on" and "does not boot" mean the same.
+        if let Some(sem) = models.semantic.probs(text)
+            && models.semantic.labels() == labels
+        {
+            for (p, s) in scores.probs.iter_mut().zip(&sem) {
+                *p = (1.0 - SEMANTIC_SHARE) * *p + SEMANTIC_SHARE * s;
+            }
+        }
         // Model probability per category (categories the model does not know get 0).
         let mut model: Vec<(usize, f64)> = vec![];
         if labels.len() >= 2 {
@@ -430,8 +507,14 @@ impl Classifier {
         }
         let none = cat_index("none");
         let other = cat_index("other");
+        // A short thank-you with no sign of trouble ("printer's been great since you fixed it, thanks!") is not a
+        // request, whatever device it names: its IT rules do not count, and it counts as small talk.
+        let grateful = none.is_some() && super::conversation::is_gratitude(text);
+        if grateful {
+            rule.iter_mut().enumerate().filter(|(c, _)| Some(*c) != none).for_each(|(_, n)| *n = 0);
+        }
         let it_rule = rule.iter().enumerate().any(|(c, &n)| n > 0 && Some(c) != none);
-        let none_rule = none.is_some_and(|c| rule[c] > 0) && !it_rule;
+        let none_rule = grateful || none.is_some_and(|c| rule[c] > 0) && !it_rule;
         let known = is_known(&scores.coverage);
         let has_model = !model.is_empty();
 
@@ -458,11 +541,11 @@ impl Classifier {
         } else {
             for (c, v) in combined.iter_mut().enumerate() {
                 if Some(c) == none {
-                    // Small talk never wins without its rule, and never against an IT rule.
-                    if !none_rule {
-                        *v = 0.0;
-                    } else {
-                        *v *= RULE_FACTOR_MORE;
+                    // An IT rule does not silence the model's not-IT evidence ("wifi's been solid since you swapped
+                    // the router, thanks!" names the router), it only raises its own category; a small-talk rule (a
+                    // whole-message match) makes not-IT sure.
+                    if none_rule {
+                        *v = (*v).max(1e-4) * RULE_FACTOR_MORE;
                     }
                     continue;
                 }
@@ -498,6 +581,9 @@ impl Classifier {
                     runbook: None,
                     matched,
                     alternatives: vec![],
+                    not_it: 0.0,
+                    trouble: false,
+                    unfamiliar: true,
                 },
                 rule_strength: rule,
                 model: vec![],
@@ -578,6 +664,9 @@ impl Classifier {
                 runbook,
                 matched,
                 alternatives,
+                not_it: none.map_or(0.0, |c| combined[c]),
+                trouble: !grateful && super::conversation::troubled(text),
+                unfamiliar: scores.coverage.words >= 3 && scores.coverage.known_words * 2 < scores.coverage.words,
             },
             rule_strength: rule,
             model: model_out,
@@ -622,20 +711,22 @@ fn train_models(intents: &[CompiledIntent], extra: &[(String, String)], intent: 
         .filter(|i| i.spec.category != "none")
         .flat_map(|i| i.spec.examples.iter().map(move |e| (e.clone(), i.spec.id.clone())))
         .collect();
-    let (category, intent) = std::thread::scope(|s| {
+    let (category, semantic, intent) = std::thread::scope(|s| {
         let handle = match intent {
             Some(_) => None,
             None => Some(s.spawn(|| TextModel::train(&ids, &opts))),
         };
+        let semantic = s.spawn(|| SemanticModel::train(&cats, StaticEmbeddings::shipped()));
         let category = TextModel::train(&cats, &opts);
+        let semantic = semantic.join().unwrap_or_else(|_| SemanticModel::train(&[], StaticEmbeddings::shipped()));
         let intent = match (handle, intent) {
             (Some(h), _) => h.join().unwrap_or_else(|_| TextModel::train(&[], &opts)),
             (None, Some(m)) => m.clone(),
             (None, None) => TextModel::train(&[], &opts),
         };
-        (category, intent)
+        (category, semantic, intent)
     });
-    Models { category, intent, trained_on: cats.len() }
+    Models { category, semantic, intent, trained_on: cats.len() }
 }
 
 /// The prefix of `text` that we classify, cut on a character boundary.
@@ -736,14 +827,14 @@ mod tests {
         // Two categories' rules at once: the confidence must drop.
         let mixed = c.classify("wifi is down and the printer is jammed");
         assert!(mixed.confidence < clear.confidence, "{mixed:?}");
-        // No rule and little the model knows: low.
+        // No rule and nothing that says which IT area: never a ticket in some category.
         let vague = c.classify("it's not doing the thing");
-        assert!(vague.confidence < 0.6, "{vague:?}");
-        assert!(vague.confidence < mixed.confidence, "{vague:?} vs {mixed:?}");
+        assert!(vague.category == "none" || vague.confidence < 0.6, "{vague:?}");
+        assert_ne!(vague.decide(&Policy::default()), Decision::Ticket, "{vague:?}");
         // No rule but clear vocabulary: the model alone, capped.
         let model_only = c.classify("printr makes weird noises");
         assert_eq!(model_only.category, "printing", "{model_only:?}");
-        assert!(model_only.confidence <= MODEL_ONLY_CAP && model_only.confidence > vague.confidence);
+        assert!(model_only.confidence <= MODEL_ONLY_CAP && model_only.confidence < clear.confidence);
     }
 
     #[test]
@@ -755,7 +846,9 @@ mod tests {
             assert!(r.alternatives.windows(2).all(|w| w[0].1 >= w[1].1), "{r:?}");
             assert!(r.alternatives.iter().all(|a| a.0 != "none" && a.0 != "other"), "{r:?}");
             assert!(r.alternatives.iter().all(|a| (0.0..=1.0).contains(&a.1)));
-            assert_eq!(r.alternatives[0].0, r.category, "{r:?}");
+            if r.category != "none" {
+                assert_eq!(r.alternatives[0].0, r.category, "{r:?}");
+            }
         }
     }
 

@@ -44,7 +44,8 @@ impl<S: Store> Desk<S> {
             |t: &&Ticket, window: chrono::Duration| now - t.last_requester_at.unwrap_or(t.created_at) <= window;
         if on(self.windows().withdraw_window)
             && conv::is_withdrawal(text)
-            && let Some(t) = open.iter().rev().find(|t| now - t.created_at <= self.windows().withdraw_window)
+            && let Some(t) =
+                open.iter().rev().find(|t| !t.major && now - t.created_at <= self.windows().withdraw_window)
         {
             // Recorded on the ticket like a message in its thread; `thread_message` then makes the offer.
             let mut t = t.clone();
@@ -100,7 +101,7 @@ impl<S: Store> Desk<S> {
             return self.ask_if_same(env, text, &c.category, open, w);
         }
         let recent = open.iter().rev().find(|t| now - t.last_requester_at.unwrap_or(t.created_at) <= window);
-        let vague = c.category == "other" || c.confidence < self.settings.confident;
+        let vague = c.category == "other" || c.confidence < self.settings.triage.confident;
         if conv::is_follow_up(text) {
             match recent {
                 Some(t) if t.category == c.category || vague => {
@@ -169,7 +170,8 @@ impl<S: Store> Desk<S> {
     /// Whether a message in a ticket's thread from its requester is "nvm" soon enough after raising it.
     pub(super) fn withdraws(&self, t: &Ticket, text: &str, now: Timestamp) -> bool {
         let window = self.windows().withdraw_window;
-        on(window) && t.state.is_active() && now - t.created_at <= window && conv::is_withdrawal(text)
+        // A major incident is everyone's: one person's "nvm, it's back for me" must not close it for the others.
+        on(window) && t.state.is_active() && !t.major && now - t.created_at <= window && conv::is_withdrawal(text)
     }
 
     /// The answer to "Shall I close #N?".
@@ -228,7 +230,9 @@ impl<S: Store> Desk<S> {
         let places = (recurring::place(&t.description), recurring::place(text));
         let same_place = match places {
             (Some(a), Some(b)) => a == b,
-            _ => true,
+            // Computers and devices are personal: three laptops failing in ten minutes are three problems unless
+            // the reports name one place (the boardroom screen).
+            _ => t.category != "endpoint",
         };
         c.category != "other" && c.category != "none" && t.category == c.category && t.intent == c.intent && same_place
     }
@@ -243,7 +247,7 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<bool, DeskError> {
-        if c.confidence < self.settings.confident {
+        if c.confidence < self.settings.triage.confident {
             return Ok(false);
         }
         let Some(mut t) = self.store.active_majors().await?.into_iter().find(|t| Self::same_kind(t, c, text)) else {
@@ -344,7 +348,7 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
     ) -> Result<bool, DeskError> {
         let threshold = self.windows().major_threshold;
-        if threshold == 0 || c.confidence < self.settings.confident || c.category == "other" {
+        if threshold == 0 || c.confidence < self.settings.triage.confident || c.category == "other" {
             return Ok(false);
         }
         let alike = self.alike_recent(&c.category, |t| Self::same_kind(t, c, text), now).await?;

@@ -73,7 +73,7 @@ impl<S: Store> Desk<S> {
     pub(super) fn runbook_for<'a>(&'a self, c: &Classification, text: &str) -> Option<(&'a Runbook, &'a Step)> {
         let intent = c.intent.as_deref();
         let own = c.runbook.as_deref().and_then(|id| self.runbooks.get(id));
-        if !sure_of_intent(c, self.settings.confident, own.map(|rb| &rb.intents[..]).unwrap_or_default()) {
+        if !sure_of_intent(c, self.settings.triage.confident, own.map(|rb| &rb.intents[..]).unwrap_or_default()) {
             return None;
         }
         let others = intent.map(|i| self.runbooks.for_intent(i)).unwrap_or_default();
@@ -377,6 +377,9 @@ mod tests {
             runbook: Some("slow-computer".into()),
             matched: matched.iter().map(|m| m.to_string()).collect(),
             alternatives: vec![],
+            not_it: 0.0,
+            trouble: false,
+            unfamiliar: false,
         }
     }
 

@@ -364,7 +364,7 @@ struct Unsure {
     at: Option<Timestamp>,
 }
 
-/// Conversation key prefix for a pending "Which fits best?" question.
+/// Conversation key prefix for a pending "which of these is it about?" question.
 const UNSURE: &str = "tri:";
 
 impl<S: Store> Desk<S> {
@@ -387,6 +387,7 @@ impl<S: Store> Desk<S> {
             .map(|cat| Button::new(cat.label.clone(), format!("triage:{id}:{}", cat.id)))
             .collect();
         buttons.push(Button::new("Something else", format!("triage:{id}:other")));
+        buttons.push(Button::new("Not an IT problem", format!("triage:{id}:none")));
         w.commit.conversations.push(ConversationWrite::Put(Conversation {
             key: format!("{UNSURE}{id}"),
             owner: env.actor.key(),
@@ -397,7 +398,7 @@ impl<S: Store> Desk<S> {
             version: 0,
         }));
         w.send(
-            Outbound::to_user(&env.actor, &place, "I want to get this to the right people. Which fits best?")
+            Outbound::to_user(&env.actor, &place, "To get this to the right person: which of these is it about?")
                 .with_buttons(buttons),
         );
     }
@@ -426,6 +427,10 @@ impl<S: Store> Desk<S> {
             return Ok(super::Flow::Refused(format!("unknown category `{cat}`").into()));
         };
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+        if spec.id == "none" {
+            w.send(Outbound::to_user(&env.actor, &p.place, "OK, no ticket. I'm here if something IT-related breaks."));
+            return Ok(super::Flow::Ok);
+        }
         // The person's choice is the category; keep the classifier's intent only if it agrees.
         let mut c = classifier.classify(&p.text);
         if c.category != spec.id {
@@ -443,7 +448,7 @@ impl<S: Store> Desk<S> {
 }
 
 impl<S: Store> Desk<S> {
-    /// A message from someone whose triage question ("Which fits best?" or "Is this about #N?") in the same place
+    /// A message from someone whose triage question ("which of these is it about?" or "Is this about #N?") in the same place
     /// was asked or added to within `window`: the text joins that question's message, so the answer covers both.
     /// Returns true when it did.
     pub(super) async fn join_pending_question(
