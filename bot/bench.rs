@@ -414,3 +414,78 @@ pub async fn report(args: &ReportBench) -> anyhow::Result<String> {
         )
     })
 }
+
+/// Options for `deskbot bench triage`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TriageBench {
+    /// Messages to classify: a CSV with a `text` column (default: the shipped intents' examples).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<std::path::PathBuf>,
+    /// How long to classify in a loop, after one warm-up pass.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Triage speed on one core: start-up (parse, compile and train), each model alone, and whole classifications per
+/// second after a warm-up pass (the regex engine builds its automata lazily on the first texts it sees).
+pub fn triage(args: &TriageBench, intents_dir: Option<&std::path::Path>) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let c = crate::catalog::load_classifier(intents_dir).map_err(|e| anyhow::anyhow!(e))?;
+    let startup_ms = started.elapsed().as_secs_f64() * 1e3;
+    let texts: Vec<String> = match &args.csv {
+        Some(path) => {
+            let mut r = csv::Reader::from_path(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let col = r
+                .headers()?
+                .iter()
+                .position(|h| h == "text")
+                .ok_or_else(|| anyhow::anyhow!("{}: no `text` column", path.display()))?;
+            r.records().filter_map(Result::ok).map(|rec| rec.get(col).unwrap_or("").to_string()).collect()
+        }
+        None => c.examples().map(|e| e.1.to_string()).collect(),
+    };
+    anyhow::ensure!(!texts.is_empty(), "no messages to classify");
+    for t in &texts {
+        std::hint::black_box(c.classify(t));
+    }
+    let m = c.models();
+    let per_message = |f: &dyn Fn(&str)| {
+        let start = Instant::now();
+        for t in &texts {
+            f(t);
+        }
+        start.elapsed().as_secs_f64() * 1e6 / texts.len() as f64
+    };
+    let ngram_us = per_message(&|t| drop(std::hint::black_box(m.category.scores(t))));
+    let semantic_us = per_message(&|t| drop(std::hint::black_box(m.semantic.probs(t))));
+    let intent_us = per_message(&|t| drop(std::hint::black_box(m.intent.scores(t))));
+    let start = Instant::now();
+    let mut calls = 0usize;
+    while start.elapsed().as_secs_f64() < args.seconds {
+        for t in &texts {
+            std::hint::black_box(c.classify(t));
+        }
+        calls += texts.len();
+    }
+    let per_s = calls as f64 / start.elapsed().as_secs_f64();
+    let out = json!({
+        "messages": texts.len(),
+        "startup_ms": startup_ms,
+        "ngram_us": ngram_us,
+        "semantic_us": semantic_us,
+        "intent_us": intent_us,
+        "classify_per_s": per_s,
+    });
+    if args.json {
+        return Ok(out.to_string());
+    }
+    Ok(format!(
+        "triage over {} messages\nstart-up (parse, compile, train): {startup_ms:.0} ms\nn-gram category model: \
+         {ngram_us:.2} µs\nsemantic model: {semantic_us:.2} µs\nintent model: {intent_us:.2} µs\nclassify (rules, \
+         all models, decision inputs): {per_s:.0} per second on one core",
+        texts.len()
+    ))
+}

@@ -130,6 +130,8 @@ enum BenchCmd {
     Ingest(deskbot::bench::IngestBench),
     /// A weekly report over many stored tickets.
     Report(deskbot::bench::ReportBench),
+    /// Triage start-up and classifications per second on one core.
+    Triage(deskbot::bench::TriageBench),
 }
 
 #[derive(Subcommand)]
@@ -252,6 +254,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Bench { which: BenchCmd::Report(args) } => {
             println!("{}", deskbot::bench::report(&args).await?);
+        }
+        Cmd::Bench { which: BenchCmd::Triage(args) } => {
+            let c = load()?;
+            let dir = c.catalog.intents_dir.as_deref().map(std::path::Path::new);
+            println!("{}", deskbot::bench::triage(&args, dir)?);
         }
         Cmd::Bench { which: BenchCmd::Ingest(args) } => {
             println!("{}", deskbot::bench::ingest(&args).await?);

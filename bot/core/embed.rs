@@ -23,6 +23,7 @@
 //! mixed-script strings in a one-off check; ordinary text and emoji agree). Only the first [`MAX_EMBED_BYTES`] of a
 //! text are read.
 
+use super::model::prefix;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -402,18 +403,6 @@ impl Word {
         }
         self.chars += 1;
     }
-}
-
-/// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.
-fn prefix(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 /// The first literal special token in `text`: its byte offset and length.

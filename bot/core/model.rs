@@ -135,7 +135,7 @@ fn finish(mut h: u64) -> u64 {
 }
 
 /// The first `max` bytes of `text`, cut on a char boundary.
-fn prefix(text: &str, max: usize) -> &str {
+pub(crate) fn prefix(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
     }
