@@ -474,6 +474,45 @@ impl TextModel {
         if k < 2 {
             return Coverage::default();
         }
+        let coverage = self.weighted_features(text, s);
+        let stride = k + 1;
+        for &(row, v) in s.feats.iter() {
+            let base = row as usize * stride + 1;
+            for (score, w) in s.scores.iter_mut().zip(&self.rows[base..base + k]) {
+                *score += v as f64 * *w as f64;
+            }
+        }
+        coverage
+    }
+
+    /// Probabilities of the labels `among` (indices into [`TextModel::labels`]) relative to each other, in that
+    /// order: the same as [`TextModel::scores`] restricted to them and renormalised, at the cost of those labels
+    /// only. Empty when the model has fewer than two labels or `among` is empty.
+    pub fn probs_among(&self, text: &str, among: &[usize]) -> Vec<f64> {
+        let k = self.labels.len();
+        if k < 2 || among.is_empty() {
+            return vec![];
+        }
+        SCRATCH.with(|cell| {
+            let mut s = cell.borrow_mut();
+            self.weighted_features(text, &mut s);
+            let stride = k + 1;
+            let mut scores: Vec<f64> = among.iter().map(|&l| self.bias.get(l).copied().unwrap_or(0.0) as f64).collect();
+            for &(row, v) in s.feats.iter() {
+                let base = row as usize * stride + 1;
+                for (score, &l) in scores.iter_mut().zip(among) {
+                    *score += v as f64 * self.rows[base + l.min(k - 1)] as f64;
+                }
+            }
+            self.softmax(&mut scores);
+            scores
+        })
+    }
+
+    /// Leaves the text's features in `s.feats` as (slot row, value) pairs, weighted by idf, normalised per block and
+    /// scaled for the two blocks; drops buckets unseen in training. Returns the feature coverage of the text.
+    fn weighted_features(&self, text: &str, s: &mut Scratch) -> Coverage {
+        let k = self.labels.len();
         tokenise(text, s);
         let split = extract(s, self.hash_bits, self.word_bigrams, self.char_min, self.char_max);
         // Map to rows, weight by idf and drop buckets unseen in training.
@@ -506,13 +545,6 @@ impl TextModel {
         normalise(words);
         normalise(chars);
         let both = if !words.is_empty() && !chars.is_empty() { std::f32::consts::FRAC_1_SQRT_2 } else { 1.0 };
-        for &(row, v) in s.feats.iter() {
-            let v = (v * both) as f64;
-            let base = row as usize * stride + 1;
-            for (score, w) in s.scores.iter_mut().zip(&self.rows[base..base + k]) {
-                *score += v * *w as f64;
-            }
-        }
         if both != 1.0 {
             s.feats.iter_mut().for_each(|p| p.1 *= both);
         }
