@@ -156,7 +156,7 @@ pub struct Policy {
     /// A ticket opens at or above this confidence.
     pub confident: f64,
     /// Below `confident`, a message whose not-IT probability is at least this is left alone instead of asked about:
-    /// asking "which fits best?" about chatter is what makes a channel mute the bot.
+    /// asking "which of these is it about?" about chatter is what makes a channel mute the bot.
     pub quiet_if_not_it: f64,
 }
 
@@ -737,14 +737,7 @@ fn train_models(intents: &[CompiledIntent], extra: &[(String, String)], intent: 
 
 /// The prefix of `text` that we classify, cut on a character boundary.
 pub fn bounded(text: &str) -> &str {
-    if text.len() <= MAX_CLASSIFY_BYTES {
-        return text;
-    }
-    let mut end = MAX_CLASSIFY_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    super::model::prefix(text, MAX_CLASSIFY_BYTES)
 }
 
 #[cfg(test)]
