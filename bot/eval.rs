@@ -621,6 +621,7 @@ mod tests {
                 examples: ex.iter().map(|s| s.to_string()).collect(),
                 runbook: None,
                 boosters: vec![],
+                outage: None,
             },
         };
         Classifier::new(

@@ -41,6 +41,8 @@ pub enum Step {
         who: String,
         dm: bool,
         thread: Option<TicketNo>,
+        /// `(reply)`: in the thread of the person's own last message in the helpdesk channel.
+        reply: bool,
         text: String,
     },
     Click {
@@ -125,16 +127,17 @@ pub fn parse_line(line: &str) -> Result<Option<Step>, String> {
     if !valid_name(who) {
         return Err(format!("`{who}` is not a user name (letters, digits, . _ -)"));
     }
-    let (dm, thread) = match tag {
-        None => (false, None),
-        Some("dm") => (true, None),
+    let (dm, thread, reply) = match tag {
+        None => (false, None, false),
+        Some("dm") => (true, None, false),
+        Some("reply") => (false, None, true),
         Some(t) if t.starts_with("thread") => {
             let n = t.trim_start_matches("thread").trim();
-            (false, Some(TicketNo::parse(n).ok_or_else(|| format!("`({t})`: expected (thread #N)"))?))
+            (false, Some(TicketNo::parse(n).ok_or_else(|| format!("`({t})`: expected (thread #N)"))?), false)
         }
-        Some(t) => return Err(format!("unknown tag `({t})`; use (dm) or (thread #N)")),
+        Some(t) => return Err(format!("unknown tag `({t})`; use (dm), (thread #N) or (reply)")),
     };
-    Ok(Some(Step::Say { who: who.to_string(), dm, thread, text: text.trim().to_string() }))
+    Ok(Some(Step::Say { who: who.to_string(), dm, thread, reply, text: text.trim().to_string() }))
 }
 
 fn valid_name(s: &str) -> bool {
@@ -216,6 +219,8 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
     let mut pending_roles: Vec<(String, Role)> = vec![];
     // Every role given so far, re-applied after @restart.
     let mut all_roles: Vec<(String, Role)> = vec![];
+    // Each person's last message in the helpdesk channel, for `(reply)`.
+    let mut last_said: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for (line, step) in steps {
         if let Step::Config(p) = &step {
             if desk.is_some() {
@@ -295,9 +300,14 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
                 clock.set(target);
                 None
             }
-            Step::Say { who, dm, thread, text } => {
+            Step::Say { who, dm, thread, reply, text } => {
                 let channel = if dm { format!("dm-{who}") } else { d.settings().helpdesk_channel.clone() };
                 let thread = match thread {
+                    None if reply => {
+                        Some(last_said.get(&who).cloned().ok_or_else(|| {
+                            err(line, format!("{who} has written nothing in the channel to reply to"))
+                        })?)
+                    }
                     Some(n) => {
                         let t =
                             d.store().ticket(n).await?.ok_or_else(|| err(line, format!("there is no ticket {n}")))?;
@@ -311,6 +321,9 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
                     }
                     None => None,
                 };
+                if !dm && thread.is_none() {
+                    last_said.insert(who.clone(), format!("m{line}"));
+                }
                 let body = match text.strip_prefix('/') {
                     Some(cmd) => {
                         let (name, args) = cmd.split_once(char::is_whitespace).unwrap_or((cmd, ""));
@@ -481,15 +494,27 @@ mod tests {
         assert_eq!(parse_line("@role sam technician").unwrap(), Some(Step::Role("sam".into(), Role::Technician)));
         assert_eq!(
             parse_line("alice: printer jammed: again").unwrap(),
-            Some(Step::Say { who: "alice".into(), dm: false, thread: None, text: "printer jammed: again".into() })
+            Some(Step::Say {
+                who: "alice".into(),
+                dm: false,
+                thread: None,
+                reply: false,
+                text: "printer jammed: again".into()
+            })
         );
         assert_eq!(
             parse_line("alice (dm): hi").unwrap(),
-            Some(Step::Say { who: "alice".into(), dm: true, thread: None, text: "hi".into() })
+            Some(Step::Say { who: "alice".into(), dm: true, thread: None, reply: false, text: "hi".into() })
         );
         assert_eq!(
             parse_line("alice (thread #3): still broken").unwrap(),
-            Some(Step::Say { who: "alice".into(), dm: false, thread: Some(TicketNo(3)), text: "still broken".into() })
+            Some(Step::Say {
+                who: "alice".into(),
+                dm: false,
+                thread: Some(TicketNo(3)),
+                reply: false,
+                text: "still broken".into()
+            })
         );
         assert_eq!(
             parse_line("sam clicks \"Claim\"").unwrap(),

@@ -638,6 +638,9 @@ async fn active_majors_lists_only_open_major_incidents<S: Store>(s: S) {
     .unwrap();
     let majors = s.active_majors().await.unwrap();
     assert_eq!(majors.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![3], "a resolved major is not active");
+    let resolved = s.majors_resolved_since(at).await.unwrap();
+    assert_eq!(resolved.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![1], "resolved majors are found");
+    assert!(s.majors_resolved_since(at + Duration::minutes(1)).await.unwrap().is_empty(), "only since `since`");
     let events = s.events(TicketNo(3)).await.unwrap();
     assert!(events.iter().any(|e| matches!(e.kind, EventKind::MajorIncident { reports: 3 })));
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::AffectedReport { text } if text == "no internet here")));

@@ -394,11 +394,18 @@ async fn a_follow_up_joins_or_asks_and_never_opens_silently() {
     let text = out.text();
     insta::assert_snapshot!("follow_up_text", text);
     let j = out.json().await.unwrap();
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "only the printer, after answering 'something new'");
+    assert_eq!(
+        j["tickets"].as_array().unwrap().len(),
+        3,
+        "the printer, after answering 'something new', and the monitor"
+    );
+    assert!(text.contains("bot -> alice: Is this about #1") || text.contains("bot -> alice: Added to #1."), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(!last.contains("#3"), "'also outlook …' is about #1 (saas), not the newest ticket #3: {last}");
     assert!(text.contains("bot -> alice: Added to #1."), "{text}");
     assert_eq!(text.matches("Is this about #1").count(), 2, "{text}");
     let messages = event_kinds(&j, 1).iter().filter(|k| *k == "requester_message").count();
-    assert_eq!(messages, 2, "'also …' and the confirmed look-alike joined #1");
+    assert_eq!(messages, 3, "'also …' (twice) and the confirmed look-alike joined #1");
 }
 
 #[tokio::test]
@@ -457,4 +464,36 @@ async fn a_major_incident_gathers_everyone_and_tells_them_all() {
     let report = text.lines().find(|l| l.starts_with("bot -> max: IT helpdesk report")).unwrap();
     assert!(report.contains("Tickets: 2 "), "ben's folded ticket is no ticket of its own: {report}");
     assert!(report.contains("Major incidents: 2, 6 people affected"), "{report}");
+}
+
+#[tokio::test]
+async fn after_a_fix_denials_thank_closed_tickets_follow_up_and_outages_are_one() {
+    let out = replay::run_file(&script("after_fix.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("after_fix_text", text);
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    let ticket = |n: u64| tickets.iter().find(|t| t["number"] == n).unwrap_or_else(|| panic!("no #{n}:\n{text}"));
+    let kinds = |n: u64| -> Vec<String> {
+        ticket(n)["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap_or("").to_string()).collect()
+    };
+    // "not freezing anymore" is a thank-you; "not working anymore" reopens.
+    assert_eq!(ticket(1)["reopen_count"], 1, "only the real problem reopened #1:\n{text}");
+    assert!(kinds(1).iter().any(|k| k == "thanked"), "{:?}", kinds(1));
+    // The closed ticket stays closed; the problem in its thread is #2, linked to it, with no runbook.
+    assert_eq!(ticket(1)["state"], "closed");
+    assert!(text.contains("bot -> ann: Ticket #2 opened: saas") && text.contains("following up #1"), "{text}");
+    assert!(text.contains("bot -> sam: ann wrote after #1 was closed"), "the old owner heard:\n{text}");
+    // Three wordings, one outage: #3 is major (P2 at least), #4 and dan's report joined it.
+    assert_eq!(ticket(3)["priority"], "P1", "whole-office outage kept its P1:\n{text}");
+    assert_eq!(ticket(4)["state"], "closed", "cat's wifi ticket folded into the outage:\n{text}");
+    assert!(!text.contains("bot -> dan: Ticket #"), "dan joined, no ticket of his own:\n{text}");
+    assert!(text.contains("bot -> tom: #4, which you own, is now part of major incident #3"), "{text}");
+    let queue = text.lines().find(|l| l.starts_with("bot -> sam: Queue:")).expect("queue listed");
+    assert!(queue.contains("| MAJOR (3 people affected) #3 "), "{queue}");
+    // After the resolution: dan's thanks are noted on #3, cat's "still nothing" is #5, linked to #3.
+    assert!(kinds(3).iter().any(|k| k == "thanked"), "{:?}", kinds(3));
+    assert_eq!(ticket(3)["reopen_count"], 0);
+    assert_eq!(ticket(5)["requester"], "cat");
+    assert!(text.contains("bot -> cat: Ticket #5 opened: network") && text.contains("following up #3"), "{text}");
 }

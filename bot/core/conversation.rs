@@ -115,6 +115,139 @@ pub fn troubled(text: &str) -> bool {
         || has_phrase(&line(text), &["same again", "happening again", "back again", "gone again"])
 }
 
+/// "can you …", "please", "asap", "how do I …", "is it allowed?": the message asks someone for something.
+pub fn asks(text: &str) -> bool {
+    let ws = words(text);
+    ws.iter().any(|w| ["please", "pls", "plz", "asap", "urgently"].contains(&w.as_str()))
+        || has_phrase(
+            &line(text),
+            &[
+                "can you",
+                "could you",
+                "can u",
+                "could u",
+                "can someone",
+                "could someone",
+                "can anyone",
+                "can we get",
+                "can i get",
+                "can i have",
+                "could i get",
+                "can we have",
+                "how do i",
+                "how can i",
+                "how do we",
+                "is there a way",
+                "is it ok to",
+                "is it okay to",
+                "is it allowed",
+                "am i allowed",
+                "are we allowed",
+                "allowed to",
+                "shall i",
+                "should i",
+                "would you",
+                "i need",
+                "we need",
+                "need help",
+                "is that allowed",
+            ],
+        )
+}
+
+/// "the whole office", "everyone", "nobody can": the message says the problem is not one person's. No walkthrough
+/// at someone's own computer fixes that, so no runbook starts (a technician's work, and likely a major incident).
+pub fn widespread(text: &str) -> bool {
+    let l = line(text);
+    let ws = words(text);
+    let whole = ["whole", "entire", "all"].iter().any(|a| {
+        ["office", "floor", "building", "company", "team", "department", "site", "branch"]
+            .iter()
+            .any(|b| l.contains(&format!(" {a} {b} ")) || l.contains(&format!(" {a} the {b} ")))
+    });
+    whole
+        || ws.iter().any(|w| ["everyone", "everybody", "everyone's", "nobody", "nobody's"].contains(&w.as_str()))
+        || has_phrase(
+            &l,
+            &["all of us", "no one can", "noone can", "none of us", "for all of us", "all users", "all staff"],
+        )
+}
+
+/// "still …", "… again", "same problem": the message is about the problem already reported, whatever else it names.
+pub fn same_again(text: &str) -> bool {
+    let ws = words(text);
+    ws.iter().any(|w| ["still", "again", "anymore"].contains(&w.as_str()))
+        || has_phrase(&line(text), &["same problem", "same issue", "same thing", "the same", "back again", "any more"])
+}
+
+/// Stems of words that name a symptom: "not slow", "no more jams" and "hasn't crashed since" deny one.
+const SYMPTOMS: &[&str] = &[
+    "slow",
+    "crash",
+    "freez",
+    "froze",
+    "jam",
+    "drop",
+    "lag",
+    "error",
+    "problem",
+    "issue",
+    "stuck",
+    "glitch",
+    "restart",
+    "reboot",
+    "disconnect",
+    "flicker",
+    "hang",
+    "beep",
+    "nois",
+    "pop",
+    "warning",
+    "fail",
+    "complain",
+    "trouble",
+    "buffer",
+    "stutter",
+    "echo",
+    "crackl",
+];
+
+/// Words that deny what follows.
+const DENIALS: &[&str] = &[
+    "not", "no", "isn't", "isnt", "doesn't", "doesnt", "hasn't", "hasnt", "haven't", "havent", "didn't", "didnt",
+    "never", "without", "zero", "nothing",
+];
+
+/// "not slow anymore", "no more jams", "no errors since", "hasn't crashed since yesterday": the person says the
+/// symptom is gone. Every trouble word in it is a denial of a symptom (or the symptom itself), and nothing says
+/// it is still or again wrong; "not working anymore" is trouble, because working is not a symptom.
+pub fn symptom_gone(text: &str) -> bool {
+    let ws = words(text);
+    let symptom = |w: &str| SYMPTOMS.iter().any(|s| w.starts_with(s));
+    let mut denied = vec![false; ws.len()];
+    let mut any = false;
+    for (i, w) in ws.iter().enumerate() {
+        if !DENIALS.contains(&w.as_str()) {
+            continue;
+        }
+        // "not slow", "no more jams", "hasn't crashed", "not had any problems", "no longer freezing".
+        let reach = &ws[i + 1..ws.len().min(i + 5)];
+        if let Some(k) = reach.iter().position(|x| symptom(x)) {
+            let between = &reach[..k];
+            if between.iter().all(|x| !TROUBLE.contains(&x.as_str()) || x == "no") {
+                denied[i] = true;
+                denied[i + 1 + k] = true;
+                any = true;
+            }
+        }
+    }
+    if !any || ws.iter().any(|w| ["still", "again", "but", "except", "though", "however"].contains(&w.as_str())) {
+        return false;
+    }
+    // Everything else that sounds like trouble must be part of a denial.
+    ws.iter().enumerate().all(|(i, w)| denied[i] || !(TROUBLE.contains(&w.as_str()) || symptom(w)))
+}
+
 /// A thank-you or a confirmation that things work ("thanks", "all good now", "works again 👍", "perfect
 /// cheers"): short, positive and with no sign of trouble. "thanks but it's still broken" is not one.
 pub fn is_gratitude(text: &str) -> bool {
@@ -123,7 +256,13 @@ pub fn is_gratitude(text: &str) -> bool {
     if ws.is_empty() {
         return thumbs;
     }
-    if ws.len() > 12 || troubled(text) || text.contains('?') {
+    if ws.len() > 12 || text.contains('?') {
+        return false;
+    }
+    if symptom_gone(text) {
+        return true;
+    }
+    if troubled(text) {
         return false;
     }
     const THANKS: &[&str] =
@@ -166,6 +305,10 @@ pub fn is_withdrawal(text: &str) -> bool {
     let ws = words(text);
     if ws.is_empty() || ws.len() > 15 {
         return false;
+    }
+    if symptom_gone(text) {
+        // "not freezing any more": the problem went away by itself.
+        return true;
     }
     let l = line(text);
     let negated = has_phrase(&l, &["not", "haven't", "havent", "can't", "cant", "didn't", "didnt", "still", "but"]);
@@ -252,6 +395,15 @@ pub fn is_follow_up(text: &str) -> bool {
 /// To a later reporter of a major incident.
 pub fn we_know(n: TicketNo) -> String {
     format!("We know — {n} is being worked on; you'll get updates here.")
+}
+
+/// To the technician who owned a ticket that was folded into a major incident.
+pub fn yours_folded(child: TicketNo, major: TicketNo, major_owner: Option<&str>) -> String {
+    let owner = match major_owner {
+        Some(o) => format!("{o} owns it"),
+        None => "it has no owner yet".to_string(),
+    };
+    format!("{child}, which you own, is now part of major incident {major} ({owner}); its requester follows {major}.")
 }
 
 /// To someone already on a major incident's list who reports it again.
@@ -397,6 +549,53 @@ mod tests {
     }
 
     #[test]
+    fn widespread_problems_name_many_people() {
+        for yes in [
+            "wifi is dead on the whole floor",
+            "internet is down for the entire office",
+            "nobody can print",
+            "everyone's teams keeps dropping",
+            "none of us can get into sharepoint",
+            "email down for all staff",
+        ] {
+            assert!(widespread(yes), "{yes}");
+        }
+        for no in ["my wifi keeps dropping", "the printer on floor 2 is jammed", "outlook won't open", "all good now"] {
+            assert!(!widespread(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn a_denied_symptom_is_a_confirmation() {
+        for yes in [
+            "not slow anymore",
+            "no more jams, thanks",
+            "no errors since this morning",
+            "it hasn't crashed since",
+            "no longer freezing 👍",
+            "haven't had any problems since",
+            "not dropping any more",
+            "no issues today",
+        ] {
+            assert!(symptom_gone(yes) && is_gratitude(yes), "{yes}");
+        }
+        for no in [
+            "not working anymore",
+            "it doesn't print anymore",
+            "still slow",
+            "not slow but it crashes",
+            "no more jams but it won't print",
+            "the printer jammed again",
+            "no internet",
+            "not slow anymore but outlook is missing emails",
+            "can't log in, no errors shown",
+            "it's slow again, no errors though",
+        ] {
+            assert!(!is_gratitude(no), "{no}");
+        }
+    }
+
+    #[test]
     fn withdrawals_are_never_mind_and_fixed_it() {
         for yes in [
             "nvm fixed it myself",
@@ -484,6 +683,8 @@ mod tests {
             became_major(n, true),
             requester_closed("alice", n),
             welcome(n),
+            yours_folded(TicketNo(2), n, Some("sam")),
+            yours_folded(TicketNo(2), n, None),
             major_update("sam", n, "the line is being repaired, about 30 minutes"),
             major_resolved(n, Some("line restored")),
             major_resolved(n, None),

@@ -526,6 +526,10 @@ impl<S: Store> Desk<S> {
             if let Some(flow) = self.child_thread_message(env, &t, &text, now, w).await? {
                 return Ok(flow);
             }
+            // A closed ticket stays closed: a problem reported in its thread is a new, linked ticket.
+            if let Some(flow) = self.closed_thread_message(env, &t, &text, now, w).await? {
+                return Ok(flow);
+            }
             return Ok(self.thread_message(env, &mut t, &text, now, w));
         }
         if !self.in_scope(env) {
@@ -664,6 +668,20 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<(), DeskError> {
+        self.open_ticket_after(env, text, c, None, now, w).await
+    }
+
+    /// Opens a ticket; with `after`, as the follow-up of that earlier ticket: linked to it, and with no runbook
+    /// (the usual fix was tried the first time).
+    async fn open_ticket_after(
+        &self,
+        env: &Envelope,
+        text: &str,
+        c: Classification,
+        after: Option<TicketNo>,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<(), DeskError> {
         let number = self.store.next_ticket_number().await?;
         let place = reply_place(env);
         let (mut t, ev) = Ticket::open(NewTicket {
@@ -681,8 +699,9 @@ impl<S: Store> Desk<S> {
         let tg = self.policies.apply(&mut t);
         w.events(number, ev);
         t.fingerprint = Some(super::recurring::fingerprint(&t.category, t.intent.as_deref(), text));
+        t.links.extend(after);
         let unsure = c.confidence < self.settings.triage.confident;
-        let walk = if unsure { None } else { self.runbook_for(&c, text) };
+        let walk = if unsure || after.is_some() { None } else { self.runbook_for(&c, text) };
         if let Some((rb, first)) = walk {
             let due = tg
                 .first_response_due
@@ -704,11 +723,14 @@ impl<S: Store> Desk<S> {
             w.commit.inserts.push(t);
             return Ok(());
         }
-        let what = if unsure {
+        let mut what = if unsure {
             "I couldn't tell what this is about, so a technician will categorise it".to_string()
         } else {
             format!("{} ({} {})", t.category, t.priority, t.ticket_type)
         };
+        if let Some(old) = after {
+            what.push_str(&format!(", following up {old}"));
+        }
         let reply = match tg.first_response_due {
             Some(due) => format!(
                 "Ticket {number} opened: {what}. A technician will respond by {} (within {}).",
@@ -1263,7 +1285,8 @@ impl<S: Store> Desk<S> {
         if searching {
             ts.sort_by_key(|t| std::cmp::Reverse(t.number));
         } else {
-            ts.sort_by_key(|t| (next_due(t), t.number));
+            // Major incidents first: many people are waiting on each.
+            ts.sort_by_key(|t| (!t.major, next_due(t), t.number));
         }
         let text = if ts.is_empty() {
             empty
@@ -1275,8 +1298,13 @@ impl<S: Store> Desk<S> {
             };
             for t in ts.iter().take(50) {
                 let owner = t.owner.as_ref().map(|o| format!("owner {}", o.name)).unwrap_or_else(|| "unowned".into());
+                let major = if t.major {
+                    format!("MAJOR ({} affected) ", super::conversation::people(t.people_affected()))
+                } else {
+                    String::new()
+                };
                 s.push_str(&format!(
-                    "\n{} {} {} · {} · {} · {} · {}: {}",
+                    "\n{major}{} {} {} · {} · {} · {} · {}: {}",
                     t.number,
                     t.priority,
                     t.category,

@@ -856,7 +856,14 @@ impl Ticket {
             return Err(TicketError::Invalid(format!("{} is part of another major incident", self.number)));
         }
         self.major = true;
-        Ok(vec![self.event_by(at, by, EventKind::MajorIncident { reports })])
+        let mut ev = vec![self.event_by(at, by, EventKind::MajorIncident { reports })];
+        // Many people stopped at once: at least high priority, so its SLA clock and the queue's order say so.
+        if self.priority > Priority::P2 {
+            let from = self.priority;
+            self.priority = Priority::P2;
+            ev.push(self.event_by(at, by, EventKind::PriorityChanged { from, to: Priority::P2 }));
+        }
+        Ok(ev)
     }
 
     /// `who` reports this problem too (or adds to their report). Returns whether they were newly added to the

@@ -65,6 +65,11 @@ pub struct IntentSpec {
     /// Extra phrases that raise the priority one step when present, besides the global boosters.
     #[serde(default)]
     pub boosters: Vec<String>,
+    /// Intents that name the same outage group ("connectivity": internet down and Wi-Fi down) are one problem
+    /// when several people report them at once: they make one major incident together. Without a group only
+    /// reports of the same intent do.
+    #[serde(default)]
+    pub outage: Option<String>,
 }
 
 fn default_priority() -> Priority {
@@ -129,6 +134,9 @@ pub struct Classification {
     /// The message says something is wrong ("not working", "broken", "help", "can't"): a vague complaint in the
     /// helpdesk channel is asked about rather than ignored.
     pub trouble: bool,
+    /// The message asks for something ("can you …", "please", "asap", "how do I …", "is it allowed"): an IT-like
+    /// request that triage is unsure of is asked about rather than ignored.
+    pub asks: bool,
     /// Most of the message's words are unknown to the model (another language, codes): when it is not clearly IT,
     /// deskbot says it did not understand rather than that it is not an IT problem.
     pub unfamiliar: bool,
@@ -149,6 +157,9 @@ pub enum Decision {
 
 /// A message that says something is wrong is asked about unless it is at least this likely not IT.
 const ASK_TROUBLE_BELOW: f64 = 0.45;
+/// A message in an IT category that triage is unsure of, and that says something is wrong or asks for something,
+/// is asked about unless it is at least this likely not IT ("can you shut off Kevin's logins asap").
+const ASK_SIGNAL_BELOW: f64 = 0.4;
 
 /// The thresholds behind [`Decision`] (`[triage]` in the configuration).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -179,7 +190,11 @@ impl Classification {
         if self.confidence >= policy.confident {
             return Decision::Ticket;
         }
-        if self.alternatives.is_empty() || self.not_it >= policy.quiet_if_not_it {
+        if self.alternatives.is_empty() {
+            return Decision::NotIt;
+        }
+        let signal = (self.trouble || self.asks) && self.not_it < ASK_SIGNAL_BELOW;
+        if self.not_it >= policy.quiet_if_not_it && !signal {
             return Decision::NotIt;
         }
         Decision::Ask
@@ -426,6 +441,11 @@ impl Classifier {
         self.intents.iter().map(|i| &i.spec)
     }
 
+    /// The outage group an intent belongs to (`outage = "…"` in its file), if any.
+    pub fn outage_group(&self, intent: &str) -> Option<&str> {
+        self.intents.iter().find(|i| i.spec.id == intent).and_then(|i| i.spec.outage.as_deref())
+    }
+
     /// `(example, category)` for every shipped example: the category model's base training set.
     pub fn shipped_examples(&self) -> Vec<(String, String)> {
         category_examples(&self.intents)
@@ -585,6 +605,7 @@ impl Classifier {
                     alternatives: vec![],
                     not_it: 0.0,
                     trouble: false,
+                    asks: false,
                     unfamiliar: true,
                 },
                 rule_strength: rule,
@@ -670,6 +691,7 @@ impl Classifier {
                 alternatives,
                 not_it: none.map_or(0.0, |c| combined[c]),
                 trouble: !grateful && super::conversation::troubled(text),
+                asks: !grateful && super::conversation::asks(text),
                 unfamiliar: scores.coverage.words >= 3 && scores.coverage.known_words * 2 < scores.coverage.words,
             },
             rule_strength: rule,
@@ -756,6 +778,7 @@ mod tests {
                 examples: vec![],
                 runbook: None,
                 boosters: vec![],
+                outage: None,
             },
         }
     }

@@ -240,6 +240,9 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<(i64, Vec<Ticket>)>> + Send;
     /// Active (not resolved or closed) major incidents, by number.
     fn active_majors(&self) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
+    /// Major incidents resolved or closed at or after `since`, latest resolved first (an affected person may
+    /// answer "still down for me" where they reported it).
+    fn majors_resolved_since(&self, since: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
     /// Tickets in `category` created at or after `since`, oldest first (a short window: a major incident's).
     fn recent_in_category(&self, category: &str, since: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
     /// Resolved or closed tickets of `requester` (a user key) resolved at or after `since`, latest resolved first.
@@ -450,6 +453,9 @@ impl Store for Db {
     }
     async fn active_majors(&self) -> Result<Vec<Ticket>> {
         delegate!(self, s => s.active_majors())
+    }
+    async fn majors_resolved_since(&self, since: Timestamp) -> Result<Vec<Ticket>> {
+        delegate!(self, s => s.majors_resolved_since(since))
     }
     async fn recent_in_category(&self, category: &str, since: Timestamp) -> Result<Vec<Ticket>> {
         delegate!(self, s => s.recent_in_category(category, since))

@@ -1102,6 +1102,17 @@ macro_rules! sql_store {
                 rows.iter().map(Self::decode_ticket).collect()
             }
 
+            async fn majors_resolved_since(&self, since: Timestamp) -> Result<Vec<Ticket>> {
+                let rows = sqlx::query(
+                    "SELECT data, version FROM tickets WHERE major = TRUE \
+                     AND state IN ('resolved', 'closed') AND resolved_at >= $1 ORDER BY resolved_at DESC, number DESC",
+                )
+                .bind(ms(since))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::decode_ticket).collect()
+            }
+
             async fn recent_in_category(&self, category: &str, since: Timestamp) -> Result<Vec<Ticket>> {
                 let rows = sqlx::query(
                     "SELECT data, version FROM tickets WHERE created_at >= $1 AND category = $2 \

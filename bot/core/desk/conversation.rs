@@ -8,12 +8,19 @@ use crate::core::conversation::{self as conv, ConversationSettings};
 use crate::core::ids::{Place, TicketNo, UserRef};
 use crate::core::message::{Button, Envelope, MessageKind, Outbound};
 use crate::core::recurring;
-use crate::core::ticket::{State, Ticket, Timestamp};
-use crate::core::triage::Classification;
+use crate::core::ticket::{Priority, State, Ticket, TicketType, Timestamp};
+use crate::core::triage::{Classification, Decision};
 use crate::store::Store;
 
 /// Button action prefix for the "nvm" offer: `conv:close:N`, `conv:keep:N`.
 pub(super) const ACTION_PREFIX: &str = "conv:";
+
+/// How long after a major incident is resolved an affected person's message where they reported it still
+/// belongs to it (a thank-you is noted, "still down for me" opens a linked ticket).
+const AFFECTED_REPLY_HORIZON: chrono::Duration = chrono::Duration::days(7);
+
+/// A follow-up of a closed ticket keeps its category unless triage is at least this sure of another.
+const CLEARLY_ELSE: f64 = 0.8;
 
 impl<S: Store> Desk<S> {
     fn windows(&self) -> &ConversationSettings {
@@ -100,8 +107,11 @@ impl<S: Store> Desk<S> {
         if !on(window) {
             return self.ask_if_same(env, text, &c.category, open, w);
         }
-        let recent = open.iter().rev().find(|t| now - t.last_requester_at.unwrap_or(t.created_at) <= window);
         let vague = c.category == "other" || c.confidence < self.settings.triage.confident;
+        // Of the person's tickets in the window, the one in this message's category, else the newest.
+        let in_window: Vec<&Ticket> =
+            open.iter().rev().filter(|t| now - t.last_requester_at.unwrap_or(t.created_at) <= window).collect();
+        let recent = in_window.iter().find(|t| !vague && t.category == c.category).or(in_window.first()).copied();
         if conv::is_follow_up(text) {
             match recent {
                 Some(t) if t.category == c.category || vague => {
@@ -223,10 +233,18 @@ impl<S: Store> Desk<S> {
     // -----------------------------------------------------------------------------------------------------------
     // Major incidents
 
-    /// Whether `t` is the same kind of problem as `text`, classified `c`: the same category and intent (a message
-    /// with no intent matches on its category, but never `other`), and no two different places ("printer on floor
-    /// 2" and "printer on floor 3" are two problems; a message naming no place matches any).
-    fn same_kind(t: &Ticket, c: &Classification, text: &str) -> bool {
+    /// Whether `t` is the same kind of problem as `text`, classified `c`: a fault (requests are never an
+    /// outage) in the same category and the same intent or outage group ("internet is down" and "wifi's dead" are
+    /// one outage; a message with no intent matches on its category, but never `other`), and no two different
+    /// places ("printer on floor 2" and "printer on floor 3" are two problems; a message naming no place matches
+    /// any).
+    fn same_kind(&self, t: &Ticket, c: &Classification, text: &str) -> bool {
+        if c.category == "other" || c.category == "none" || t.category != c.category {
+            return false;
+        }
+        if c.ticket_type != TicketType::Incident || t.ticket_type != TicketType::Incident {
+            return false;
+        }
         let places = (recurring::place(&t.description), recurring::place(text));
         let same_place = match places {
             (Some(a), Some(b)) => a == b,
@@ -234,7 +252,14 @@ impl<S: Store> Desk<S> {
             // the reports name one place (the boardroom screen).
             _ => t.category != "endpoint",
         };
-        c.category != "other" && c.category != "none" && t.category == c.category && t.intent == c.intent && same_place
+        self.same_outage(&t.intent, &c.intent) && same_place
+    }
+
+    /// The same intent, or intents of one outage group.
+    fn same_outage(&self, a: &Option<String>, b: &Option<String>) -> bool {
+        let classifier = self.classifier();
+        let group = |i: &Option<String>| i.as_deref().and_then(|i| classifier.outage_group(i));
+        a == b || group(a).is_some() && group(a) == group(b)
     }
 
     /// A confident report of the same kind as an active major incident joins it: the person is added to the
@@ -250,7 +275,7 @@ impl<S: Store> Desk<S> {
         if c.confidence < self.settings.triage.confident {
             return Ok(false);
         }
-        let Some(mut t) = self.store.active_majors().await?.into_iter().find(|t| Self::same_kind(t, c, text)) else {
+        let Some(mut t) = self.store.active_majors().await?.into_iter().find(|t| self.same_kind(t, c, text)) else {
             return Ok(false);
         };
         self.add_affected(env, &mut t, text, now, w);
@@ -293,15 +318,88 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
     ) -> Result<Option<Flow>, DeskError> {
         let here = &env.place;
-        let Some(mut t) = self.store.active_majors().await?.into_iter().find(|t| {
+        let reported_here = |t: &Ticket| {
             t.affected.iter().any(|a| {
                 a.user.same_person(&env.actor) && a.place.channel == here.channel && a.place.thread == here.thread
             })
-        }) else {
+        };
+        if let Some(mut t) = self.store.active_majors().await?.into_iter().find(reported_here) {
+            self.affected_message(env, &mut t, text, now, w);
+            return Ok(Some(Flow::Ok));
+        }
+        // After the resolution ("If it's still not working for you, reply here"): thanks are noted; anything else
+        // is this person's problem now, a ticket of their own linked to the incident.
+        let since = now - AFFECTED_REPLY_HORIZON;
+        let Some(mut t) = self.store.majors_resolved_since(since).await?.into_iter().find(reported_here) else {
             return Ok(None);
         };
-        self.affected_message(env, &mut t, text, now, w);
-        Ok(Some(Flow::Ok))
+        if conv::is_gratitude(text) {
+            self.note_thanks(env, &mut t, text, now, w);
+            return Ok(Some(Flow::Ok));
+        }
+        Ok(Some(self.follow_up_ticket(env, &t, text, now, w).await?))
+    }
+
+    /// A message in the thread of a closed ticket, from anyone but a technician: a thank-you is noted (from the
+    /// requester) or let be; anything else is a problem again, and a closed ticket stays closed, so a new ticket
+    /// opens, linked to it. Returns None for what the thread handles as before.
+    pub(super) async fn closed_thread_message(
+        &self,
+        env: &Envelope,
+        t: &Ticket,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        let is_requester = t.requester.same_person(&env.actor);
+        if t.state != State::Closed || (!is_requester && self.role_of(&env.actor).is_staff()) {
+            return Ok(None);
+        }
+        if conv::is_gratitude(text) || !text.chars().any(char::is_alphanumeric) {
+            return Ok(if is_requester { None } else { Some(Flow::Ok) });
+        }
+        // A ticket folded into a major incident: the follow-up is of the incident.
+        let parent = match t.parent {
+            Some(p) => self.store.ticket(p).await?,
+            None => None,
+        };
+        Ok(Some(self.follow_up_ticket(env, parent.as_ref().unwrap_or(t), text, now, w).await?))
+    }
+
+    /// A new ticket for a problem reported where the old ticket can no longer take it (closed, or a major
+    /// incident resolved for everyone else), linked to the old one. It keeps the old ticket's category unless the
+    /// message clearly says something else; the old ticket's owner is told.
+    async fn follow_up_ticket(
+        &self,
+        env: &Envelope,
+        old: &Ticket,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Flow, DeskError> {
+        let mut c = self.classifier().classify(text);
+        let same_again = conv::same_again(text);
+        if same_again
+            || c.decide(&self.settings.triage) != Decision::Ticket
+            || c.category == "other"
+            || c.confidence < CLEARLY_ELSE
+        {
+            // "still down for me", "still nothing on my laptop": the old problem unless it clearly names another.
+            c.category = old.category.clone();
+            c.intent = old.intent.clone();
+            c.ticket_type = old.ticket_type;
+            // One person's problem after an incident fixed for everyone else is not the incident's urgency.
+            c.priority = if old.major { old.priority.max(Priority::P2) } else { old.priority };
+            c.confidence = 1.0;
+            c.runbook = None;
+        }
+        if let Some(owner) = &old.owner {
+            let staff_dm = Place { dm: true, ..self.staff_place() };
+            let msg = format!("{} wrote after {} was {}: {}", env.actor.name, old.number, old.state, quote(text));
+            w.send(Outbound::to_user(owner, &staff_dm, msg).about(old.number));
+        }
+        self.open_ticket_after(env, text, c, Some(old.number), now, w).await?;
+        Ok(Flow::Ok)
     }
 
     /// An affected person's later message on a major incident: recorded, the owner told.
@@ -351,7 +449,7 @@ impl<S: Store> Desk<S> {
         if threshold == 0 || c.confidence < self.settings.triage.confident || c.category == "other" {
             return Ok(false);
         }
-        let alike = self.alike_recent(&c.category, |t| Self::same_kind(t, c, text), now).await?;
+        let alike = self.alike_recent(&c.category, |t| self.same_kind(t, c, text), now).await?;
         let mut people: Vec<&UserRef> = vec![&env.actor];
         for t in &alike {
             if !people.iter().any(|p| p.same_person(&t.requester)) {
@@ -421,6 +519,19 @@ impl<S: Store> Desk<S> {
                 )
                 .about(child.number),
             );
+            // A technician working the folded ticket hears where it went, unless they own the incident anyway.
+            if let Some(owner) = child.owner.as_ref().filter(|o| major.owner.as_ref().is_none_or(|m| !m.same_person(o)))
+            {
+                let staff_dm = Place { dm: true, ..self.staff_place() };
+                w.send(
+                    Outbound::to_user(
+                        owner,
+                        &staff_dm,
+                        conv::yours_folded(child.number, major.number, major.owner.as_ref().map(|o| o.name.as_str())),
+                    )
+                    .about(child.number),
+                );
+            }
             w.commit.updates.push(child);
         }
         Ok(())
@@ -461,7 +572,11 @@ impl<S: Store> Desk<S> {
         w.events(t.number, ev);
         let (category, intent, number) = (t.category.clone(), t.intent.clone(), t.number);
         let alike = self
-            .alike_recent(&category, |x| x.number != number && x.intent == intent && category != "other", now)
+            .alike_recent(
+                &category,
+                |x| x.number != number && self.same_outage(&x.intent, &intent) && category != "other",
+                now,
+            )
             .await?;
         self.fold_children(&mut t, alike, now, w).await?;
         self.announce_major(&t, Some(me), now, w);

@@ -71,6 +71,10 @@ impl<S: Store> Desk<S> {
     /// lists the intent is used when one of its entries fits the message and none of the own runbook's does. With
     /// no entry fitting, the own runbook opens at its first step.
     pub(super) fn runbook_for<'a>(&'a self, c: &Classification, text: &str) -> Option<(&'a Runbook, &'a Step)> {
+        if crate::core::conversation::widespread(text) {
+            // "wifi is dead on the whole floor": nothing at the person's own computer fixes that.
+            return None;
+        }
         let intent = c.intent.as_deref();
         let own = c.runbook.as_deref().and_then(|id| self.runbooks.get(id));
         if !sure_of_intent(c, self.settings.triage.confident, own.map(|rb| &rb.intents[..]).unwrap_or_default()) {
@@ -379,6 +383,7 @@ mod tests {
             alternatives: vec![],
             not_it: 0.0,
             trouble: false,
+            asks: false,
             unfamiliar: false,
         }
     }
