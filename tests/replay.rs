@@ -497,3 +497,34 @@ async fn after_a_fix_denials_thank_closed_tickets_follow_up_and_outages_are_one(
     assert_eq!(ticket(5)["requester"], "cat");
     assert!(text.contains("bot -> cat: Ticket #5 opened: network") && text.contains("following up #3"), "{text}");
 }
+
+#[tokio::test]
+async fn conversation_edges_from_the_technicians_probe() {
+    let out = replay::run_file(&script("conversation_edges.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("conversation_edges_text", text);
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    let ticket = |n: u64| tickets.iter().find(|t| t["number"] == n).unwrap_or_else(|| panic!("no #{n}:\n{text}"));
+    let kinds = |n: u64| -> Vec<String> {
+        ticket(n)["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap_or("").to_string()).collect()
+    };
+    // Thanks and a new problem: #1 thanked and still resolved, the monitor is #2.
+    assert_eq!((ticket(1)["state"].as_str(), ticket(1)["reopen_count"].as_u64()), (Some("resolved"), Some(0)));
+    assert!(kinds(1).iter().any(|k| k == "thanked"), "{:?}", kinds(1));
+    assert_eq!((ticket(2)["category"].as_str(), ticket(2)["requester"].as_str()), (Some("endpoint"), Some("alice")));
+    // The vague "also it's …" joined bob's #3.
+    assert!(text.contains("bot -> bob: Added to #3."), "{text}");
+    // "nvm about the vpn" closed the VPN ticket #4, not the printer #5.
+    assert_eq!(ticket(4)["state"], "closed");
+    assert!(ticket(5)["state"] != "closed", "{text}");
+    // "jammed again" outside the thread reopened dora's #6.
+    assert_eq!(ticket(6)["reopen_count"], 1);
+    // gus: his second message joined #7, fay's thanks in her folded ticket's thread went to #7, gus's "still down"
+    // by DM after the fix is #9, linked to #7.
+    assert!(text.contains("bot -> gus: Added to #7."), "{text}");
+    assert!(kinds(7).iter().any(|k| k == "thanked"), "{:?}", kinds(7));
+    assert_eq!(ticket(9)["requester"], "gus");
+    assert!(kinds(9).iter().any(|k| k == "linked") && kinds(7).iter().any(|k| k == "linked"), "{:?}", kinds(9));
+    assert_eq!(tickets.len(), 9, "{text}");
+}

@@ -3,7 +3,10 @@
 //! Pure functions; the desk decides with them (see `desk/conversation.rs`).
 
 use super::ids::TicketNo;
+use aho_corasick::AhoCorasick;
 use chrono::Duration;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// Windows and thresholds, from `[conversation]` in the configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,11 +51,37 @@ fn words(text: &str) -> Vec<String> {
 
 /// The message as one lowercased line of words separated by single spaces, for phrase tests.
 fn line(text: &str) -> String {
-    format!(" {} ", words(text).join(" "))
+    line_of(&words(text))
 }
 
-fn has_phrase(line: &str, phrases: &[&str]) -> bool {
-    phrases.iter().any(|p| line.contains(&format!(" {p} ")))
+/// ` w1 w2 … ` from the words.
+fn line_of(ws: &[String]) -> String {
+    let mut l = String::with_capacity(ws.iter().map(|w| w.len() + 1).sum::<usize>() + 1);
+    l.push(' ');
+    for w in ws {
+        l.push_str(w);
+        l.push(' ');
+    }
+    l
+}
+
+/// Whether one of `phrases` occurs in `line` (see [`line_of`]) as whole words. Triage runs these tests on every
+/// message, so each phrase list is compiled once per thread into one automaton over ` phrase ` (spaces included,
+/// so any match is whole words), keyed by the list's static address.
+fn has_phrase(line: &str, phrases: &'static [&'static str]) -> bool {
+    thread_local! {
+        static AUTOMATA: RefCell<HashMap<(usize, usize), Option<AhoCorasick>>> = RefCell::new(HashMap::new());
+    }
+    AUTOMATA.with(|cell| {
+        let mut m = cell.borrow_mut();
+        let ac = m
+            .entry((phrases.as_ptr() as usize, phrases.len()))
+            .or_insert_with(|| AhoCorasick::new(phrases.iter().map(|p| format!(" {p} "))).ok());
+        match ac {
+            Some(ac) => ac.is_match(line),
+            None => phrases.iter().any(|p| line.contains(&format!(" {p} "))),
+        }
+    })
 }
 
 /// Words that say something is (still) wrong: a message with one of them is never a thank-you or a "never mind".
@@ -111,16 +140,43 @@ const TROUBLE: &[&str] = &[
 /// Whether the message says something is (still) wrong: "not", "broken", "can't", "help", "again"…
 pub fn troubled(text: &str) -> bool {
     let ws = words(text);
+    troubled_in(&ws, &line_of(&ws))
+}
+
+fn troubled_in(ws: &[String], l: &str) -> bool {
     ws.iter().any(|w| TROUBLE.contains(&w.as_str()))
-        || has_phrase(&line(text), &["same again", "happening again", "back again", "gone again"])
+        || has_phrase(l, &["same again", "happening again", "back again", "gone again"])
+}
+
+/// What triage needs to know of a message's wording, read once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signals {
+    /// [`is_gratitude`].
+    pub gratitude: bool,
+    /// [`troubled`], and not a thank-you.
+    pub trouble: bool,
+    /// [`asks`], and not a thank-you.
+    pub asks: bool,
+}
+
+/// [`Signals`] of `text`, splitting it into words once.
+pub fn signals(text: &str) -> Signals {
+    let ws = words(text);
+    let l = line_of(&ws);
+    let gratitude = gratitude_in(&ws, &l, text);
+    Signals { gratitude, trouble: !gratitude && troubled_in(&ws, &l), asks: !gratitude && asks_in(&ws, &l) }
 }
 
 /// "can you …", "please", "asap", "how do I …", "is it allowed?": the message asks someone for something.
 pub fn asks(text: &str) -> bool {
     let ws = words(text);
+    asks_in(&ws, &line_of(&ws))
+}
+
+fn asks_in(ws: &[String], l: &str) -> bool {
     ws.iter().any(|w| ["please", "pls", "plz", "asap", "urgently"].contains(&w.as_str()))
         || has_phrase(
-            &line(text),
+            l,
             &[
                 "can you",
                 "could you",
@@ -201,7 +257,7 @@ const SYMPTOMS: &[&str] = &[
     "hang",
     "beep",
     "nois",
-    "pop",
+    "popup",
     "warning",
     "fail",
     "complain",
@@ -222,8 +278,49 @@ const DENIALS: &[&str] = &[
 /// symptom is gone. Every trouble word in it is a denial of a symptom (or the symptom itself), and nothing says
 /// it is still or again wrong; "not working anymore" is trouble, because working is not a symptom.
 pub fn symptom_gone(text: &str) -> bool {
+    symptom_gone_in(&words(text))
+}
+
+fn is_symptom(w: &str) -> bool {
+    SYMPTOMS.iter().any(|s| w.starts_with(s))
+}
+
+const THANKS: &[&str] =
+    &["thanks", "thank", "thx", "ty", "cheers", "ta", "tysm", "thankyou", "appreciated", "brilliant", "perfect"];
+
+/// Whether the message says thank you anywhere ("thanks! also …").
+pub fn thanks_in(text: &str) -> bool {
+    words(text).iter().any(|w| THANKS.contains(&w.as_str()))
+}
+
+/// "also …", "unrelated but …", "btw …", "one more thing": the message moves on to something else.
+pub fn new_topic(text: &str) -> bool {
     let ws = words(text);
-    let symptom = |w: &str| SYMPTOMS.iter().any(|s| w.starts_with(s));
+    new_topic_in(&ws, &line_of(&ws))
+}
+
+fn new_topic_in(ws: &[String], l: &str) -> bool {
+    ws.iter().any(|w| ["also", "unrelated", "another", "btw", "separately", "additionally"].contains(&w.as_str()))
+        || has_phrase(
+            l,
+            &[
+                "by the way",
+                "one more thing",
+                "different issue",
+                "different problem",
+                "separate issue",
+                "separate problem",
+                "new problem",
+                "new issue",
+                "and now",
+                "on another note",
+                "while i have you",
+            ],
+        )
+}
+
+fn symptom_gone_in(ws: &[String]) -> bool {
+    let symptom = |w: &str| is_symptom(w);
     let mut denied = vec![false; ws.len()];
     let mut any = false;
     for (i, w) in ws.iter().enumerate() {
@@ -252,6 +349,10 @@ pub fn symptom_gone(text: &str) -> bool {
 /// cheers"): short, positive and with no sign of trouble. "thanks but it's still broken" is not one.
 pub fn is_gratitude(text: &str) -> bool {
     let ws = words(text);
+    gratitude_in(&ws, &line_of(&ws), text)
+}
+
+fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
     let thumbs = text.contains('👍') || text.contains('🙏') || text.contains('🙌') || text.contains('✅');
     if ws.is_empty() {
         return thumbs;
@@ -259,14 +360,13 @@ pub fn is_gratitude(text: &str) -> bool {
     if ws.len() > 12 || text.contains('?') {
         return false;
     }
-    if symptom_gone(text) {
+    if symptom_gone_in(ws) {
         return true;
     }
-    if troubled(text) {
+    // "thank you!! also my monitor is flickering": thanks, and a new problem that must not be lost.
+    if troubled_in(ws, l) || new_topic_in(ws, l) || ws.iter().any(|w| is_symptom(w)) {
         return false;
     }
-    const THANKS: &[&str] =
-        &["thanks", "thank", "thx", "ty", "cheers", "ta", "tysm", "thankyou", "appreciated", "brilliant", "perfect"];
     const PHRASES: &[&str] = &[
         "all good",
         "all sorted",
@@ -296,7 +396,7 @@ pub fn is_gratitude(text: &str) -> bool {
         "you're a star",
         "lifesaver",
     ];
-    thumbs || ws.iter().any(|w| THANKS.contains(&w.as_str())) || has_phrase(&line(text), PHRASES)
+    thumbs || ws.iter().any(|w| THANKS.contains(&w.as_str())) || has_phrase(l, PHRASES)
 }
 
 /// "nvm", "never mind", "fixed it myself", "ignore that", "sorted it": the person no longer needs the ticket they
@@ -563,6 +663,20 @@ mod tests {
         for no in ["my wifi keeps dropping", "the printer on floor 2 is jammed", "outlook won't open", "all good now"] {
             assert!(!widespread(no), "{no}");
         }
+    }
+
+    #[test]
+    fn thanks_with_a_new_problem_is_not_just_thanks() {
+        for no in [
+            "thank you!! also my monitor is flickering",
+            "thx! unrelated but can i get adobe acrobat installed",
+            "cheers, btw the dock is making a whining noise",
+            "ty. printer on floor 3 jammed now",
+        ] {
+            assert!(!is_gratitude(no), "{no}");
+        }
+        assert!(new_topic("thx! unrelated but can i get adobe acrobat installed"));
+        assert!(!new_topic("thanks, all sorted"));
     }
 
     #[test]

@@ -526,6 +526,10 @@ impl<S: Store> Desk<S> {
             if let Some(flow) = self.child_thread_message(env, &t, &text, now, w).await? {
                 return Ok(flow);
             }
+            // "thanks! also my monitor flickers" in a resolved ticket's thread: noted, and a new ticket.
+            if let Some(flow) = self.moved_on_in_thread(env, &t, &text, now, w).await? {
+                return Ok(flow);
+            }
             // A closed ticket stays closed: a problem reported in its thread is a new, linked ticket.
             if let Some(flow) = self.closed_thread_message(env, &t, &text, now, w).await? {
                 return Ok(flow);
@@ -569,6 +573,13 @@ impl<S: Store> Desk<S> {
         let c = self.classifier().classify(&text);
         let decision = c.decide(&self.settings.triage);
         if decision == Decision::NotIt {
+            // "also it's making a grinding noise now": too vague for triage, but it carries on from their ticket.
+            if super::conversation::is_follow_up(&text)
+                && !open.is_empty()
+                && self.follow_up(env, &text, &c, &open, now, w)
+            {
+                return Ok(Flow::Ok);
+            }
             // Not for IT (or nothing deskbot understood): silence in a channel, a short answer when spoken to.
             if env.place.dm || env.mentioned {
                 w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(&c, &text)));
@@ -699,7 +710,10 @@ impl<S: Store> Desk<S> {
         let tg = self.policies.apply(&mut t);
         w.events(number, ev);
         t.fingerprint = Some(super::recurring::fingerprint(&t.category, t.intent.as_deref(), text));
-        t.links.extend(after);
+        if let Some(old) = after {
+            t.links.push(old);
+            w.events(number, vec![Event { at: now, actor: None, kind: EventKind::Linked { with: old } }]);
+        }
         let unsure = c.confidence < self.settings.triage.confident;
         let walk = if unsure || after.is_some() { None } else { self.runbook_for(&c, text) };
         if let Some((rb, first)) = walk {
@@ -1472,8 +1486,20 @@ impl<S: Store> Desk<S> {
 
     fn show(&self, t: &Ticket, now: Timestamp) -> String {
         let owner = t.owner.as_ref().map(|o| o.name.as_str()).unwrap_or("nobody");
+        let mut related = String::new();
+        if t.major {
+            related
+                .push_str(&format!(" · major incident, {} affected", super::conversation::people(t.people_affected())));
+        }
+        if let Some(p) = t.parent {
+            related.push_str(&format!(" · part of major incident {p}"));
+        }
+        if !t.links.is_empty() {
+            let links: Vec<String> = t.links.iter().map(|n| n.to_string()).collect();
+            related.push_str(&format!(" · linked to {}", links.join(", ")));
+        }
         format!(
-            "{} {} · {} {} · {} · owner {} · requester {} · opened {} · {}\n{}",
+            "{} {} · {} {} · {} · owner {} · requester {} · opened {} · {}{related}\n{}",
             t.number,
             quote(&t.title),
             t.priority,

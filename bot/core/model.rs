@@ -155,6 +155,17 @@ struct Scratch {
     /// (bucket, value) pairs: word block first, then char block.
     feats: Vec<(u32, f32)>,
     scores: Vec<f64>,
+    /// The hashed features of the last text extracted on this thread, before any model's weighting: triage
+    /// scores one message with the category model and then the intent model, which extract the same features.
+    last: Option<Extracted>,
+}
+
+/// Hashed features of `text` under one feature setting, and where the char block starts.
+struct Extracted {
+    text: String,
+    setting: (u32, bool, usize, usize),
+    feats: Vec<(u32, f32)>,
+    split: usize,
 }
 
 thread_local! {
@@ -513,8 +524,31 @@ impl TextModel {
     /// scaled for the two blocks; drops buckets unseen in training. Returns the feature coverage of the text.
     fn weighted_features(&self, text: &str, s: &mut Scratch) -> Coverage {
         let k = self.labels.len();
-        tokenise(text, s);
-        let split = extract(s, self.hash_bits, self.word_bigrams, self.char_min, self.char_max);
+        let setting = (self.hash_bits, self.word_bigrams, self.char_min, self.char_max);
+        // Only the bounded prefix is read, so only it is compared and kept.
+        let text = prefix(text, MAX_MODEL_BYTES);
+        let split = match s.last.take() {
+            Some(e) if e.setting == setting && e.text == text => {
+                s.feats.clear();
+                s.feats.extend_from_slice(&e.feats);
+                let split = e.split;
+                s.last = Some(e);
+                split
+            }
+            old => {
+                tokenise(text, s);
+                let split = extract(s, self.hash_bits, self.word_bigrams, self.char_min, self.char_max);
+                let mut e = old.unwrap_or(Extracted { text: String::new(), setting, feats: vec![], split });
+                e.text.clear();
+                e.text.push_str(text);
+                e.setting = setting;
+                e.feats.clear();
+                e.feats.extend_from_slice(&s.feats);
+                e.split = split;
+                s.last = Some(e);
+                split
+            }
+        };
         // Map to rows, weight by idf and drop buckets unseen in training.
         let stride = k + 1;
         let mut kept_split = 0;

@@ -531,7 +531,8 @@ impl Classifier {
         let other = cat_index("other");
         // A short thank-you with no sign of trouble ("printer's been great since you fixed it, thanks!") is not a
         // request, whatever device it names: its IT rules do not count, and it counts as small talk.
-        let grateful = none.is_some() && super::conversation::is_gratitude(text);
+        let said = super::conversation::signals(text);
+        let grateful = none.is_some() && said.gratitude;
         if grateful {
             rule.iter_mut().enumerate().filter(|(c, _)| Some(*c) != none).for_each(|(_, n)| *n = 0);
         }
@@ -690,8 +691,8 @@ impl Classifier {
                 matched,
                 alternatives,
                 not_it: none.map_or(0.0, |c| combined[c]),
-                trouble: !grateful && super::conversation::troubled(text),
-                asks: !grateful && super::conversation::asks(text),
+                trouble: said.trouble,
+                asks: said.asks,
                 unfamiliar: scores.coverage.words >= 3 && scores.coverage.known_words * 2 < scores.coverage.words,
             },
             rule_strength: rule,

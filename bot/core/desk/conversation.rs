@@ -8,7 +8,7 @@ use crate::core::conversation::{self as conv, ConversationSettings};
 use crate::core::ids::{Place, TicketNo, UserRef};
 use crate::core::message::{Button, Envelope, MessageKind, Outbound};
 use crate::core::recurring;
-use crate::core::ticket::{Priority, State, Ticket, TicketType, Timestamp};
+use crate::core::ticket::{EventKind, Priority, State, Ticket, TicketType, Timestamp};
 use crate::core::triage::{Classification, Decision};
 use crate::store::Store;
 
@@ -18,6 +18,9 @@ pub(super) const ACTION_PREFIX: &str = "conv:";
 /// How long after a major incident is resolved an affected person's message where they reported it still
 /// belongs to it (a thank-you is noted, "still down for me" opens a linked ticket).
 const AFFECTED_REPLY_HORIZON: chrono::Duration = chrono::Duration::days(7);
+
+/// `/ticket major N` folds reports of its kind from at least this far back.
+const MANUAL_LOOK_BACK: chrono::Duration = chrono::Duration::hours(1);
 
 /// A follow-up of a closed ticket keeps its category unless triage is at least this sure of another.
 const CLEARLY_ELSE: f64 = 0.8;
@@ -38,27 +41,40 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Option<Flow>, DeskError> {
-        if env.place.thread.is_some()
+        // Where they reported a major incident: in the thread of their report, or in a DM when the message is
+        // about it (thanks, "still down", "also …"); a new problem in a DM is a new problem.
+        let about_it = || conv::is_gratitude(text) || conv::same_again(text) || conv::is_follow_up(text);
+        if (env.place.thread.is_some() || env.place.dm && about_it())
             && let Some(flow) = self.affected_thread_message(env, text, now, w).await?
         {
             return Ok(Some(flow));
         }
-        if conv::is_gratitude(text) {
-            // Thanks never join a ticket or open one; noted on the ticket just resolved, if any.
-            return Ok(self.thanks_after_resolution(env, text, now, w).await?.then_some(Flow::Ok));
+        // The next message of someone just told "We know — #N is being worked on" belongs to #N.
+        if let Some(flow) = self.affected_burst(env, text, now, w).await? {
+            return Ok(Some(flow));
         }
         let recent =
             |t: &&Ticket, window: chrono::Duration| now - t.last_requester_at.unwrap_or(t.created_at) <= window;
+        // "nvm" first: "nvm its fine now" is also thankful, but it is about the ticket just raised.
         if on(self.windows().withdraw_window)
             && conv::is_withdrawal(text)
-            && let Some(t) =
-                open.iter().rev().find(|t| !t.major && now - t.created_at <= self.windows().withdraw_window)
+            && let Some(t) = self.withdrawn(text, open, now)
         {
             // Recorded on the ticket like a message in its thread; `thread_message` then makes the offer.
             let mut t = t.clone();
             let mut in_thread = env.clone();
             in_thread.place = t.origin.place.clone();
             return Ok(Some(self.thread_message(&in_thread, &mut t, text, now, w)));
+        }
+        if conv::is_gratitude(text) {
+            // Thanks never join a ticket or open one; noted on the ticket just resolved, if any.
+            return Ok(self.thanks_after_resolution(env, text, now, w).await?.then_some(Flow::Ok));
+        }
+        // "jammed again" outside the thread, soon after a fix: the fixed ticket reopens.
+        if conv::same_again(text)
+            && let Some(flow) = self.broken_again(env, text, now, w).await?
+        {
+            return Ok(Some(flow));
         }
         let here = reply_place(env);
         let burst = open
@@ -77,6 +93,93 @@ impl<S: Store> Desk<S> {
             return Ok(Some(Flow::Ok));
         }
         Ok(None)
+    }
+
+    /// The fresh ticket a "nvm" is about: the only one, or the one in the category the message names ("nvm about
+    /// the vpn"); none when the message names a category none of them is in.
+    fn withdrawn<'a>(&self, text: &str, open: &'a [Ticket], now: Timestamp) -> Option<&'a Ticket> {
+        let fresh: Vec<&Ticket> =
+            open.iter().rev().filter(|t| !t.major && now - t.created_at <= self.windows().withdraw_window).collect();
+        if fresh.len() <= 1 {
+            return fresh.first().copied();
+        }
+        let c = self.classifier().classify(text);
+        let named = c.category != "none" && c.category != "other" && c.confidence >= self.settings.triage.confident;
+        if !named {
+            return fresh.first().copied();
+        }
+        fresh.into_iter().find(|t| t.category == c.category)
+    }
+
+    /// The ticket a message outside any thread is about among `tickets`: the one in the category triage sees in
+    /// it (a thank-you's most likely IT category counts: "thanks for fixing the printer"), else the first.
+    fn about<'a>(&self, text: &str, tickets: &'a [Ticket]) -> Option<&'a Ticket> {
+        if tickets.len() <= 1 {
+            return tickets.first();
+        }
+        let c = self.classifier().classify(text);
+        let named = if c.category == "none" || c.category == "other" {
+            // A thank-you is `none`, but the device it names still leans its way ("thanks for fixing the printer").
+            c.alternatives.first().filter(|a| a.1 >= 0.03).map(|a| a.0.clone())
+        } else {
+            Some(c.category.clone())
+        };
+        named.and_then(|cat| tickets.iter().find(|t| t.category == cat)).or(tickets.first())
+    }
+
+    /// "it's jammed again" outside the thread within the thanks window of a resolution: that ticket (in the
+    /// category the message names, else the latest) reopens as if said in its thread.
+    async fn broken_again(
+        &self,
+        env: &Envelope,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        if !on(self.windows().thanks_window) {
+            return Ok(None);
+        }
+        let since = now - self.windows().thanks_window;
+        let resolved: Vec<Ticket> = self
+            .store
+            .resolved_since(&env.actor.key(), since)
+            .await?
+            .into_iter()
+            .filter(|t| t.state == State::Resolved && t.parent.is_none())
+            .collect();
+        let Some(t) = self.about(text, &resolved) else { return Ok(None) };
+        let mut t = t.clone();
+        let mut in_thread = env.clone();
+        in_thread.place = t.origin.place.clone();
+        Ok(Some(self.thread_message(&in_thread, &mut t, text, now, w)))
+    }
+
+    /// Someone added to an active major incident's affected people within the burst window, writing again in the
+    /// same place: the message goes to the incident (the owner is told), not to triage.
+    async fn affected_burst(
+        &self,
+        env: &Envelope,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        if !on(self.windows().burst_window) || conv::new_topic(text) {
+            return Ok(None);
+        }
+        let here = reply_place(env);
+        let Some(mut t) = self.store.active_majors().await?.into_iter().find(|t| {
+            t.affected.iter().any(|a| {
+                a.user.same_person(&env.actor)
+                    && a.place.channel == here.channel
+                    && a.place.dm == here.dm
+                    && now - a.at <= self.windows().burst_window
+            })
+        }) else {
+            return Ok(None);
+        };
+        self.affected_message(env, &mut t, text, now, w);
+        w.send(Outbound::to_user(&env.actor, &here, conv::added_to(t.number)).about(t.number));
+        Ok(Some(Flow::Ok))
     }
 
     /// Adds the requester's message to their ticket (the owner is told, as for a message in its thread) and says
@@ -107,7 +210,7 @@ impl<S: Store> Desk<S> {
         if !on(window) {
             return self.ask_if_same(env, text, &c.category, open, w);
         }
-        let vague = c.category == "other" || c.confidence < self.settings.triage.confident;
+        let vague = c.category == "other" || c.category == "none" || c.confidence < self.settings.triage.confident;
         // Of the person's tickets in the window, the one in this message's category, else the newest.
         let in_window: Vec<&Ticket> =
             open.iter().rev().filter(|t| now - t.last_requester_at.unwrap_or(t.created_at) <= window).collect();
@@ -127,7 +230,9 @@ impl<S: Store> Desk<S> {
                     return true;
                 }
                 None => {
-                    if let Some(t) = open.last() {
+                    // Outside the window: the open ticket in this message's category, else the newest.
+                    let same = open.iter().rev().find(|t| !vague && t.category == c.category);
+                    if let Some(t) = same.or(open.last()) {
                         self.ask_about(env, text, t, w);
                         return true;
                     }
@@ -152,9 +257,28 @@ impl<S: Store> Desk<S> {
             return Ok(false);
         }
         let since = now - self.windows().thanks_window;
-        let Some(mut t) = self.store.resolved_since(&env.actor.key(), since).await?.into_iter().next() else {
-            return Ok(false);
-        };
+        let mut resolved: Vec<Ticket> = vec![];
+        for t in self.store.resolved_since(&env.actor.key(), since).await? {
+            // A ticket folded into a major incident: the thanks are for the incident.
+            let t = match t.parent {
+                Some(p) => self.store.ticket(p).await?.unwrap_or(t),
+                None => t,
+            };
+            if !resolved.iter().any(|r| r.number == t.number) {
+                resolved.push(t);
+            }
+        }
+        // Major incidents the person was affected by, without a ticket of their own.
+        for t in self.store.majors_resolved_since(since).await? {
+            if t.affected.iter().any(|a| a.user.same_person(&env.actor))
+                && !resolved.iter().any(|r| r.number == t.number)
+            {
+                resolved.push(t);
+            }
+        }
+        resolved.sort_by_key(|t| std::cmp::Reverse(t.resolved_at));
+        let Some(t) = self.about(text, &resolved) else { return Ok(false) };
+        let mut t = t.clone();
         self.note_thanks(env, &mut t, text, now, w);
         Ok(true)
     }
@@ -340,6 +464,49 @@ impl<S: Store> Desk<S> {
         Ok(Some(self.follow_up_ticket(env, &t, text, now, w).await?))
     }
 
+    /// In a resolved ticket's thread its requester moves on ("thanks! also my monitor is flickering", "unrelated but
+    /// can I get Acrobat?"): thanks are noted on the ticket, which stays resolved, and a new problem is a new
+    /// ticket (or the category question), not a reopen. None for what the thread handles as before.
+    pub(super) async fn moved_on_in_thread(
+        &self,
+        env: &Envelope,
+        t: &Ticket,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        if t.state != State::Resolved
+            || !t.requester.same_person(&env.actor)
+            || conv::same_again(text)
+            || !conv::new_topic(text)
+        {
+            return Ok(None);
+        }
+        let c = self.classifier().classify(text);
+        let decision = c.decide(&self.settings.triage);
+        if decision != Decision::NotIt && c.category == t.category && !c.asks {
+            // "also it's making a noise now" about the same thing: the fix did not hold.
+            return Ok(None);
+        }
+        let mut t = t.clone();
+        if conv::thanks_in(text) {
+            let ev = t.thanked(&env.actor, text, now);
+            w.events(t.number, vec![ev]);
+            w.commit.updates.push(t.clone());
+        }
+        match decision {
+            Decision::NotIt => {
+                if !conv::thanks_in(text) {
+                    return Ok(None);
+                }
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), conv::welcome(t.number)).about(t.number));
+            }
+            Decision::Ask => self.ask_category(env, text, &c, w),
+            Decision::Ticket => self.open_ticket(env, text, c, now, w).await?,
+        }
+        Ok(Some(Flow::Ok))
+    }
+
     /// A message in the thread of a closed ticket, from anyone but a technician: a thank-you is noted (from the
     /// requester) or let be; anything else is a problem again, and a closed ticket stays closed, so a new ticket
     /// opens, linked to it. Returns None for what the thread handles as before.
@@ -399,6 +566,18 @@ impl<S: Store> Desk<S> {
             w.send(Outbound::to_user(owner, &staff_dm, msg).about(old.number));
         }
         self.open_ticket_after(env, text, c, Some(old.number), now, w).await?;
+        if let Some(new) = w.commit.inserts.last().map(|t| t.number) {
+            let mut old = old.clone();
+            if !old.links.contains(&new) {
+                old.links.push(new);
+            }
+            w.events(
+                old.number,
+                vec![crate::core::ticket::Event { at: now, actor: None, kind: EventKind::Linked { with: new } }],
+            );
+            w.commit.updates.retain(|t| t.number != old.number);
+            w.commit.updates.push(old);
+        }
         Ok(Flow::Ok)
     }
 
@@ -426,7 +605,15 @@ impl<S: Store> Desk<S> {
     ) -> Result<Option<Flow>, DeskError> {
         let Some(parent) = child.parent else { return Ok(None) };
         let Some(mut t) = self.store.ticket(parent).await? else { return Ok(None) };
-        if !t.state.is_active() || !child.requester.same_person(&env.actor) {
+        if !child.requester.same_person(&env.actor) {
+            return Ok(None);
+        }
+        if !t.state.is_active() {
+            // After the incident's resolution, thanks are for the incident; anything else follows it up.
+            if conv::is_gratitude(text) {
+                self.note_thanks(env, &mut t, text, now, w);
+                return Ok(Some(Flow::Ok));
+            }
             return Ok(None);
         }
         self.affected_message(env, &mut t, text, now, w);
@@ -469,6 +656,8 @@ impl<S: Store> Desk<S> {
         w.events(major.number, ev);
         self.fold_children(&mut major, alike.collect(), now, w).await?;
         self.add_affected(env, &mut major, text, now, w);
+        // Its clocks follow the raised priority before the card shows them.
+        self.policies.apply(&mut major);
         self.announce_major(&major, None, now, w);
         w.commit.updates.push(major);
         Ok(true)
@@ -482,7 +671,16 @@ impl<S: Store> Desk<S> {
         keep: impl Fn(&Ticket) -> bool,
         now: Timestamp,
     ) -> Result<Vec<Ticket>, DeskError> {
-        let since = now - self.windows().major_window;
+        self.alike_since(category, keep, now - self.windows().major_window).await
+    }
+
+    /// [`Self::alike_recent`] from `since`.
+    async fn alike_since(
+        &self,
+        category: &str,
+        keep: impl Fn(&Ticket) -> bool,
+        since: Timestamp,
+    ) -> Result<Vec<Ticket>, DeskError> {
         Ok(self
             .store
             .recent_in_category(category, since)
@@ -571,14 +769,17 @@ impl<S: Store> Desk<S> {
         };
         w.events(t.number, ev);
         let (category, intent, number) = (t.category.clone(), t.intent.clone(), t.number);
+        // By hand a technician may be late to see it: reports of the last hour (or the major window) are folded.
+        let since = now - self.windows().major_window.max(MANUAL_LOOK_BACK);
         let alike = self
-            .alike_recent(
+            .alike_since(
                 &category,
                 |x| x.number != number && self.same_outage(&x.intent, &intent) && category != "other",
-                now,
+                since,
             )
             .await?;
         self.fold_children(&mut t, alike, now, w).await?;
+        self.policies.apply(&mut t);
         self.announce_major(&t, Some(me), now, w);
         w.send(
             Outbound::to_user(
