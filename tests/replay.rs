@@ -526,5 +526,18 @@ async fn conversation_edges_from_the_technicians_probe() {
     assert!(kinds(7).iter().any(|k| k == "thanked"), "{:?}", kinds(7));
     assert_eq!(ticket(9)["requester"], "gus");
     assert!(kinds(9).iter().any(|k| k == "linked") && kinds(7).iter().any(|k| k == "linked"), "{:?}", kinds(9));
-    assert_eq!(tickets.len(), 9, "{text}");
+    // Praise that sounds like trouble: thanked twice, never reopened.
+    assert_eq!(ticket(10)["reopen_count"], 0, "{text}");
+    assert_eq!(kinds(10).iter().filter(|k| *k == "thanked").count(), 2, "{:?}", kinds(10));
+    // Three install requests: three tickets, no major incident.
+    for n in [11, 12, 13] {
+        assert_eq!(ticket(n)["state"], "new", "#{n}:\n{text}");
+    }
+    assert!(!text.contains("Major incident: 3 people reported application"), "{text}");
+    // lea: "payroll … blocked" raised #14 to P2; the unrelated toner request is #15.
+    assert_eq!(ticket(14)["priority"], "P2");
+    assert_eq!((ticket(15)["requester"].as_str(), ticket(15)["category"].as_str()), (Some("lea"), Some("printing")));
+    // ned's "same here" made him affected: he heard the resolution.
+    assert!(text.contains("bot -> ned: #16 is fixed: reset the scan profile."), "{text}");
+    assert_eq!(tickets.len(), 16, "{text}");
 }

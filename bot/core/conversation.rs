@@ -293,6 +293,45 @@ pub fn thanks_in(text: &str) -> bool {
     words(text).iter().any(|w| THANKS.contains(&w.as_str()))
 }
 
+/// "unrelated but …", "separate thing", "another issue": the message says it is a different problem.
+pub fn unrelated(text: &str) -> bool {
+    let ws = words(text);
+    ws.iter().any(|w| ["unrelated", "separate", "separately", "different"].contains(&w.as_str()))
+        || has_phrase(&line_of(&ws), &["another thing", "another issue", "another problem", "on another note"])
+}
+
+/// "same here", "+1", "me too", "same for me": someone else has the problem too.
+pub fn me_too(text: &str) -> bool {
+    let ws = words(text);
+    if ws.is_empty() || ws.len() > 12 {
+        return false;
+    }
+    if text.trim_start().starts_with("+1") {
+        return true;
+    }
+    has_phrase(
+        &line_of(&ws),
+        &[
+            "same here",
+            "me too",
+            "same for me",
+            "same with me",
+            "same problem here",
+            "same issue here",
+            "mine too",
+            "mine as well",
+            "me as well",
+            "here too",
+            "same",
+            "ditto",
+            "same here too",
+            "us too",
+            "same on our side",
+            "same on my end",
+        ],
+    ) && (ws.len() <= 6 || ws[0] == "same" || ws.iter().take(3).any(|w| w == "too"))
+}
+
 /// "also …", "unrelated but …", "btw …", "one more thing": the message moves on to something else.
 pub fn new_topic(text: &str) -> bool {
     let ws = words(text);
@@ -352,7 +391,57 @@ pub fn is_gratitude(text: &str) -> bool {
     gratitude_in(&ws, &line_of(&ws), text)
 }
 
+/// Praise that sounds like trouble word by word: "can't thank you enough", "can't fault it", "no complaints".
+const PRAISE: &[&str] = &[
+    "can't thank you enough",
+    "cant thank you enough",
+    "cannot thank you enough",
+    "can't thank you guys enough",
+    "can't fault it",
+    "cant fault it",
+    "can't fault that",
+    "can't fault you",
+    "no complaints",
+    "no complaints here",
+    "can't complain",
+    "cant complain",
+    "can't believe how quick",
+    "can't believe how fast",
+    "cant believe how quick",
+    "cant believe how fast",
+    "couldn't be happier",
+    "could not be happier",
+    "no idea what you did",
+    "not a problem anymore",
+    "no problems at all",
+    "no issues at all",
+];
+
+/// `line` (see [`line_of`]) with every whole-word occurrence of `phrases` taken out; None when there was none.
+fn strip_phrases(line: &str, phrases: &[&str]) -> Option<String> {
+    let mut out = line.to_string();
+    let mut any = false;
+    for p in phrases {
+        let padded = format!(" {p} ");
+        while let Some(at) = out.find(&padded) {
+            out.replace_range(at..at + padded.len(), " ");
+            any = true;
+        }
+    }
+    any.then_some(out)
+}
+
 fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
+    // "I can't thank you enough": the praise is thanks, and its "can't" is no trouble.
+    if has_phrase(l, PRAISE) {
+        let rest = strip_phrases(l, PRAISE).unwrap_or_default();
+        // "no idea what you did but thanks": a "but" before the thanks is no complaint.
+        let rest = rest.replace(" but thanks ", " thanks ").replace(" but thank ", " thank ");
+        let rest_words: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+        if !troubled_in(&rest_words, &rest) && !new_topic_in(&rest_words, &rest) && !text.contains('?') {
+            return true;
+        }
+    }
     let thumbs = text.contains('👍') || text.contains('🙏') || text.contains('🙌') || text.contains('✅');
     if ws.is_empty() {
         return thumbs;
@@ -663,6 +752,35 @@ mod tests {
         for no in ["my wifi keeps dropping", "the printer on floor 2 is jammed", "outlook won't open", "all good now"] {
             assert!(!widespread(no), "{no}");
         }
+    }
+
+    #[test]
+    fn praise_that_sounds_like_trouble_is_thanks() {
+        for yes in [
+            "I can't thank you enough",
+            "I can't believe how quick that was, thank you!",
+            "can't fault it, cheers",
+            "no complaints here, thanks",
+            "works perfectly now, no idea what you did but thanks",
+        ] {
+            assert!(is_gratitude(yes), "{yes}");
+        }
+        for no in ["thanks for nothing, still can't print", "can't thank you enough but it's broken again"] {
+            assert!(!is_gratitude(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn me_too_and_unrelated() {
+        for yes in ["same here", "+1", "same, nothing loads", "me too!", "+1 here, can't get online", "ditto"] {
+            assert!(me_too(yes), "{yes}");
+        }
+        for no in ["the same printer is jammed on floor 3", "outlook won't open", "thanks"] {
+            assert!(!me_too(no), "{no}");
+        }
+        assert!(unrelated("unrelated but the printer on floor 3 is out of toner"));
+        assert!(unrelated("oh and separate thing, I need access to the payroll drive"));
+        assert!(!unrelated("also it shows a blue screen"));
     }
 
     #[test]

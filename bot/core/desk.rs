@@ -526,6 +526,10 @@ impl<S: Store> Desk<S> {
             if let Some(flow) = self.child_thread_message(env, &t, &text, now, w).await? {
                 return Ok(flow);
             }
+            // A colleague's "same here" (affected), or their own problem in someone else's thread.
+            if let Some(flow) = self.colleague_in_thread(env, &t, &text, now, w).await? {
+                return Ok(flow);
+            }
             // "thanks! also my monitor flickers" in a resolved ticket's thread: noted, and a new ticket.
             if let Some(flow) = self.moved_on_in_thread(env, &t, &text, now, w).await? {
                 return Ok(flow);
@@ -648,6 +652,11 @@ impl<S: Store> Desk<S> {
                 if !staff_reply && let Some(owner) = &t.owner {
                     let msg = format!("{} added to {}: {}", env.actor.name, t.number, quote(text));
                     w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
+                }
+                if !staff_reply && !is_requester {
+                    // A colleague in someone else's thread hears where their message went.
+                    let to = reply_place(env);
+                    w.send(Outbound::to_user(&env.actor, &to, super::conversation::added_to(t.number)).about(t.number));
                 }
                 if staff_reply {
                     // Everyone else affected by a major incident hears its public replies where they reported it.

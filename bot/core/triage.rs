@@ -102,6 +102,8 @@ pub struct Sourced<T> {
 #[derive(Debug, Clone)]
 struct CompiledIntent {
     spec: IntentSpec,
+    /// Index of its category in [`Classifier::categories`].
+    cat: usize,
     ticket_type: TicketType,
     patterns: Vec<Regex>,
     boosters: Vec<Regex>,
@@ -304,7 +306,7 @@ impl Classifier {
             if let Some(prev) = seen.insert(item.id.clone(), file.clone()) {
                 return Err(format!("{at}: duplicate `id` (also in {prev})"));
             }
-            let Some(cat) = categories.iter().find(|c| c.id == item.category) else {
+            let Some(cat_at) = categories.iter().position(|c| c.id == item.category) else {
                 let known: Vec<_> = categories.iter().map(|c| c.id.as_str()).collect();
                 return Err(format!(
                     "{at}: field `category`: unknown category `{}` (known: {})",
@@ -330,8 +332,8 @@ impl Classifier {
             for (i, p) in item.boosters.iter().enumerate() {
                 bs.push(compile(p).map_err(|e| format!("{at}: field `boosters[{i}]` (`{p}`) does not compile: {e}"))?);
             }
-            let ticket_type = item.ticket_type.unwrap_or(cat.ticket_type);
-            compiled.push(CompiledIntent { spec: item, ticket_type, patterns, boosters: bs });
+            let ticket_type = item.ticket_type.unwrap_or(categories[cat_at].ticket_type);
+            compiled.push(CompiledIntent { spec: item, cat: cat_at, ticket_type, patterns, boosters: bs });
         }
         let mut global = vec![];
         for (i, Sourced { file, item }) in boosters.into_iter().enumerate() {
@@ -441,6 +443,20 @@ impl Classifier {
         self.intents.iter().map(|i| &i.spec)
     }
 
+    /// The priority triage gives `intent` (its own, or P3 without one) for `text`, with every booster that matches
+    /// it: what a ticket of that intent would be if `text` had been its first message.
+    pub fn priority_of(&self, intent: Option<&str>, text: &str) -> Priority {
+        let text = bounded(text);
+        let ci = intent.and_then(|id| self.intents.iter().find(|i| i.spec.id == id));
+        let mut p = ci.map_or(Priority::P3, |ci| ci.spec.priority);
+        let own = ci.map_or(0, |ci| ci.boosters.iter().filter(|r| r.is_match(text)).count() as u8);
+        let global: u8 = self.boosters.iter().filter(|b| b.re.is_match(text)).map(|b| b.raise).sum();
+        for _ in 0..(own + global).min(3) {
+            p = p.raised();
+        }
+        p
+    }
+
     /// The outage group an intent belongs to (`outage = "…"` in its file), if any.
     pub fn outage_group(&self, intent: &str) -> Option<&str> {
         self.intents.iter().find(|i| i.spec.id == intent).and_then(|i| i.spec.outage.as_deref())
@@ -479,11 +495,17 @@ impl Classifier {
     ///   category when it is confident (combined ≥ 0.5); the intent sets the runbook and the priority, which
     ///   boosters then raise.
     pub fn classify(&self, text: &str) -> Classification {
-        self.classify_detailed(text).classification
+        self.classify_with(text, false).classification
     }
 
     /// [`Classifier::classify`] with the evidence behind it, for `intents explain`.
     pub fn classify_detailed(&self, text: &str) -> Detailed {
+        self.classify_with(text, true)
+    }
+
+    /// The classification; with `evidence`, also the per-category model and combined lists of [`Detailed`] (left
+    /// empty otherwise: the desk does not need them, and they cost allocations on every message).
+    fn classify_with(&self, text: &str, evidence: bool) -> Detailed {
         let text = bounded(text);
         let hits = self.rule_hits(text);
         let matched: Vec<String> = hits
@@ -523,9 +545,8 @@ impl Classifier {
         // Best rule strength per category.
         let mut rule: Vec<usize> = vec![0; self.categories.len()];
         for &(i, n) in &hits {
-            if let Some(c) = cat_index(&self.intents[i].spec.category) {
-                rule[c] = rule[c].max(n);
-            }
+            let c = self.intents[i].cat;
+            rule[c] = rule[c].max(n);
         }
         let none = cat_index("none");
         let other = cat_index("other");
@@ -636,7 +657,7 @@ impl Classifier {
         // Intent: the best rule intent in the category, else the intent model's best one in it when confident.
         let rule_intent = hits
             .iter()
-            .filter(|&&(i, _)| self.intents[i].spec.category == cat_id)
+            .filter(|&&(i, _)| self.intents[i].cat == cat)
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|&(i, _)| i);
         let intent = rule_intent.or_else(|| {
@@ -650,7 +671,7 @@ impl Classifier {
                 .intent_of
                 .iter()
                 .enumerate()
-                .filter(|&(_, &i)| self.intents.get(i).is_some_and(|ci| ci.spec.category == cat_id))
+                .filter(|&(_, &i)| self.intents.get(i).is_some_and(|ci| ci.cat == cat))
                 .map(|(l, &i)| (l, i))
                 .unzip();
             let probs = im.probs_among(text, &labels);
@@ -677,9 +698,11 @@ impl Classifier {
                 priority = priority.raised();
             }
         }
-        let model_out: Vec<(String, f64)> = model.iter().map(|&(c, p)| (self.categories[c].id.clone(), p)).collect();
-        let combined_out: Vec<(String, f64)> =
-            order.iter().map(|&c| (self.categories[c].id.clone(), combined[c])).collect();
+        let named = |pairs: &mut dyn Iterator<Item = (usize, f64)>| -> Vec<(String, f64)> {
+            if evidence { pairs.map(|(c, p)| (self.categories[c].id.clone(), p)).collect() } else { vec![] }
+        };
+        let model_out = named(&mut model.iter().copied());
+        let combined_out = named(&mut order.iter().map(|&c| (c, combined[c])));
         Detailed {
             classification: Classification {
                 category: cat_id.to_string(),

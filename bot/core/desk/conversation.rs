@@ -49,6 +49,9 @@ impl<S: Store> Desk<S> {
         {
             return Ok(Some(flow));
         }
+        if let Some(flow) = self.me_too_major(env, text, now, w).await? {
+            return Ok(Some(flow));
+        }
         // The next message of someone just told "We know — #N is being worked on" belongs to #N.
         if let Some(flow) = self.affected_burst(env, text, now, w).await? {
             return Ok(Some(flow));
@@ -82,7 +85,9 @@ impl<S: Store> Desk<S> {
             .rev()
             .filter(|t| t.origin.platform == env.actor.platform)
             .filter(|t| t.origin.place.channel == here.channel && t.origin.place.dm == here.dm)
-            .find(|t| on(self.windows().burst_window) && recent(t, self.windows().burst_window));
+            .find(|t| on(self.windows().burst_window) && recent(t, self.windows().burst_window))
+            // "unrelated but the printer on 3 is out of toner": a second problem, for triage.
+            .filter(|_| !conv::unrelated(text));
         if let Some(t) = burst {
             let mut t = t.clone();
             return Ok(Some(self.add_to_ticket(env, &mut t, text, now, w)));
@@ -184,12 +189,37 @@ impl<S: Store> Desk<S> {
 
     /// Adds the requester's message to their ticket (the owner is told, as for a message in its thread) and says
     /// where it went.
+    /// A message that makes it more urgent ("payroll has to go out today, the whole team is blocked") raises the
+    /// ticket's priority as if it had been said at first.
     fn add_to_ticket(&self, env: &Envelope, t: &mut Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
         let mut in_thread = env.clone();
         in_thread.place = t.origin.place.clone();
+        let both = format!("{}\n{text}", t.description);
+        let urgent = self.classifier().priority_of(t.intent.as_deref(), &both);
+        let raised = t.state.is_active() && urgent < t.priority;
+        if raised {
+            let from = std::mem::replace(&mut t.priority, urgent);
+            w.events(
+                t.number,
+                vec![crate::core::ticket::Event {
+                    at: now,
+                    actor: None,
+                    kind: EventKind::PriorityChanged { from, to: urgent },
+                }],
+            );
+        }
         let flow = self.thread_message(&in_thread, t, text, now, w);
         if matches!(flow, Flow::Ok) {
-            w.send(Outbound::to_user(&env.actor, &reply_place(env), conv::added_to(t.number)).about(t.number));
+            let mut reply = conv::added_to(t.number);
+            if raised {
+                reply = format!("{reply} It's now {urgent}, so it's answered sooner.");
+                if let Some(owner) = &t.owner {
+                    let staff_dm = Place { dm: true, ..self.staff_place() };
+                    let msg = format!("{} is now {urgent}: {}", t.number, quote(text));
+                    w.send(Outbound::to_user(owner, &staff_dm, msg).about(t.number));
+                }
+            }
+            w.send(Outbound::to_user(&env.actor, &reply_place(env), reply).about(t.number));
         }
         flow
     }
@@ -215,6 +245,22 @@ impl<S: Store> Desk<S> {
         let in_window: Vec<&Ticket> =
             open.iter().rev().filter(|t| now - t.last_requester_at.unwrap_or(t.created_at) <= window).collect();
         let recent = in_window.iter().find(|t| !vague && t.category == c.category).or(in_window.first()).copied();
+        // "outlook is still not opening" an hour later: their ticket in that category, joined within the window and
+        // asked about after it.
+        if conv::same_again(text)
+            && !vague
+            && let Some(t) = open.iter().rev().find(|t| t.category == c.category)
+        {
+            if in_window.iter().any(|x| x.number == t.number) {
+                let mut t = t.clone();
+                if let Flow::Refused(r) = self.add_to_ticket(env, &mut t, text, now, w) {
+                    w.send(Outbound::to_user(&env.actor, &reply_place(env), r.text).kind(MessageKind::Ephemeral));
+                }
+            } else {
+                self.ask_about(env, text, t, w);
+            }
+            return true;
+        }
         if conv::is_follow_up(text) {
             match recent {
                 Some(t) if t.category == c.category || vague => {
@@ -379,6 +425,12 @@ impl<S: Store> Desk<S> {
         self.same_outage(&t.intent, &c.intent) && same_place
     }
 
+    /// "can I get Acrobat installed please" asks for something and says nothing is wrong: a request, whatever intent
+    /// triage gave it, and requests are never an outage.
+    fn a_request(c: &Classification) -> bool {
+        c.asks && !c.trouble
+    }
+
     /// The same intent, or intents of one outage group.
     fn same_outage(&self, a: &Option<String>, b: &Option<String>) -> bool {
         let classifier = self.classifier();
@@ -396,7 +448,7 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<bool, DeskError> {
-        if c.confidence < self.settings.triage.confident {
+        if c.confidence < self.settings.triage.confident || Self::a_request(c) {
             return Ok(false);
         }
         let Some(mut t) = self.store.active_majors().await?.into_iter().find(|t| self.same_kind(t, c, text)) else {
@@ -462,6 +514,66 @@ impl<S: Store> Desk<S> {
             return Ok(Some(Flow::Ok));
         }
         Ok(Some(self.follow_up_ticket(env, &t, text, now, w).await?))
+    }
+
+    /// Someone other than the requester (and not a technician) writes in a ticket's thread. "same here" / "+1"
+    /// makes them one of the ticket's affected people (they hear its replies and resolution, the owner sees the
+    /// count); on a resolved ticket a sign of trouble is their own ticket, linked; a different problem ("unrelated
+    /// but …") is their own ticket. None for what the thread handles as before (added to the ticket).
+    pub(super) async fn colleague_in_thread(
+        &self,
+        env: &Envelope,
+        t: &Ticket,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        if t.requester.same_person(&env.actor) || self.role_of(&env.actor).is_staff() || t.state == State::Closed {
+            return Ok(None);
+        }
+        if t.state == State::Resolved {
+            if conv::is_gratitude(text) {
+                return Ok(Some(Flow::Ok));
+            }
+            if conv::me_too(text) || conv::troubled(text) || conv::same_again(text) {
+                return Ok(Some(self.follow_up_ticket(env, t, text, now, w).await?));
+            }
+            return Ok(None);
+        }
+        if conv::me_too(text) {
+            let mut t = t.clone();
+            self.add_affected(env, &mut t, text, now, w);
+            w.commit.updates.push(t);
+            return Ok(Some(Flow::Ok));
+        }
+        if conv::unrelated(text) {
+            let c = self.classifier().classify(text);
+            match c.decide(&self.settings.triage) {
+                Decision::Ticket => self.open_ticket(env, text, c, now, w).await?,
+                Decision::Ask => self.ask_category(env, text, &c, w),
+                Decision::NotIt => return Ok(None),
+            }
+            return Ok(Some(Flow::Ok));
+        }
+        Ok(None)
+    }
+
+    /// "same here" outside any thread while a major incident is active: one more affected person (the newest
+    /// incident; with none active it is left to triage).
+    pub(super) async fn me_too_major(
+        &self,
+        env: &Envelope,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        if !conv::me_too(text) {
+            return Ok(None);
+        }
+        let Some(mut t) = self.store.active_majors().await?.into_iter().next_back() else { return Ok(None) };
+        self.add_affected(env, &mut t, text, now, w);
+        w.commit.updates.push(t);
+        Ok(Some(Flow::Ok))
     }
 
     /// In a resolved ticket's thread its requester moves on ("thanks! also my monitor is flickering", "unrelated but
@@ -633,7 +745,11 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
     ) -> Result<bool, DeskError> {
         let threshold = self.windows().major_threshold;
-        if threshold == 0 || c.confidence < self.settings.triage.confident || c.category == "other" {
+        if threshold == 0
+            || c.confidence < self.settings.triage.confident
+            || c.category == "other"
+            || Self::a_request(c)
+        {
             return Ok(false);
         }
         let alike = self.alike_recent(&c.category, |t| self.same_kind(t, c, text), now).await?;
