@@ -135,6 +135,8 @@ const TROUBLE: &[&str] = &[
     "drops",
     "dropping",
     "worse",
+    "disappeared",
+    "vanished",
 ];
 
 /// Whether the message says something is (still) wrong: "not", "broken", "can't", "help", "again"…
@@ -145,7 +147,23 @@ pub fn troubled(text: &str) -> bool {
 
 fn troubled_in(ws: &[String], l: &str) -> bool {
     ws.iter().any(|w| TROUBLE.contains(&w.as_str()))
-        || has_phrase(l, &["same again", "happening again", "back again", "gone again"])
+        || has_phrase(
+            l,
+            &[
+                "same again",
+                "happening again",
+                "back again",
+                "gone again",
+                "out of order",
+                "is that normal",
+                "is this normal",
+                "coming to fix",
+                "someone fix",
+                "please fix",
+                "needs fixing",
+                "need fixing",
+            ],
+        )
 }
 
 /// What triage needs to know of a message's wording, read once.
@@ -709,6 +727,7 @@ mod tests {
     fn gratitude_is_thanks_with_no_trouble() {
         for yes in [
             "thanks",
+            "thanks for the quick fix!",
             "thanks!!",
             "Thank you so much",
             "all good now",

@@ -183,7 +183,7 @@ impl Classification {
     pub fn decide(&self, policy: &Policy) -> Decision {
         if self.category == "none" {
             // "it's broken again since the update": not sure it is not IT, and it says something is wrong.
-            if self.trouble && self.not_it < ASK_TROUBLE_BELOW && !self.alternatives.is_empty() {
+            if (self.trouble || self.asks) && self.not_it < ASK_TROUBLE_BELOW && !self.alternatives.is_empty() {
                 return Decision::Ask;
             }
             return Decision::NotIt;
