@@ -201,7 +201,7 @@ async fn triage_asks_when_unsure_and_ignores_chit_chat() {
         "confident, picked 'Something else', picked, confident"
     );
     assert_eq!(j["tickets"][3]["priority"], "P1", "boosters: whole office + client call in 10 min");
-    assert_eq!(text.matches("which of these is it about?").count(), 3, "alice, bob and frank are asked");
+    assert_eq!(text.matches("which of these is it about?").count(), 4, "alice, bob, frank and hugo are asked");
     assert!(text.contains("bot -> frank: OK, no ticket."), "'Not an IT problem' opens nothing");
     assert!(!text.contains("bot -> #helpdesk: "), "chit-chat in the channel gets no reply");
     let to_carol: Vec<&str> = text.lines().filter(|l| l.starts_with("bot -> carol:")).collect();
@@ -212,6 +212,11 @@ async fn triage_asks_when_unsure_and_ignores_chit_chat() {
     );
     assert!(to_carol[0].contains("doesn't look like an IT problem") && to_carol[1].contains("You're welcome"));
     assert!(!text.contains("bot -> sam: Ticket"), "a technician's announcement in the channel is not a request");
+    assert!(!text.contains("bot -> gail:"), "a status line and a notice get no reply in the channel: {text}");
+    assert!(
+        !text.contains("P2 · endpoint · from hugo") && !text.contains("hugo: Ticket #5 opened: endpoint (P2"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -137,6 +137,11 @@ const TROUBLE: &[&str] = &[
     "worse",
     "disappeared",
     "vanished",
+    "spilled",
+    "smashed",
+    "cracked",
+    "burning",
+    "smoke",
 ];
 
 /// Whether the message says something is (still) wrong: "not", "broken", "can't", "help", "again"…
@@ -175,6 +180,14 @@ pub struct Signals {
     pub trouble: bool,
     /// [`asks`], and not a thank-you.
     pub asks: bool,
+    /// A status line that something works again ("it's back now"); also a thank-you.
+    pub recovered: bool,
+    /// [`announcement`] (and not a thank-you).
+    pub announcement: bool,
+    /// [`widespread`].
+    pub widespread: bool,
+    /// [`can_wait`].
+    pub can_wait: bool,
 }
 
 /// [`Signals`] of `text`, splitting it into words once.
@@ -182,7 +195,18 @@ pub fn signals(text: &str) -> Signals {
     let ws = words(text);
     let l = line_of(&ws);
     let gratitude = gratitude_in(&ws, &l, text);
-    Signals { gratitude, trouble: !gratitude && troubled_in(&ws, &l), asks: !gratitude && asks_in(&ws, &l) }
+    let recovered = recovered_in(&ws, &l, text);
+    let announcement = !gratitude && announcement_in(&ws, &l, text);
+    let quiet = gratitude || announcement;
+    Signals {
+        gratitude,
+        recovered,
+        announcement,
+        trouble: !quiet && troubled_in(&ws, &l),
+        asks: !quiet && asks_in(&ws, &l),
+        widespread: widespread(text),
+        can_wait: can_wait(text),
+    }
 }
 
 /// "can you …", "please", "asap", "how do I …", "is it allowed?": the message asks someone for something.
@@ -234,10 +258,11 @@ fn asks_in(ws: &[String], l: &str) -> bool {
 pub fn widespread(text: &str) -> bool {
     let l = line(text);
     let ws = words(text);
-    let whole = ["whole", "entire", "all"].iter().any(|a| {
-        ["office", "floor", "building", "company", "team", "department", "site", "branch"]
-            .iter()
-            .any(|b| l.contains(&format!(" {a} {b} ")) || l.contains(&format!(" {a} the {b} ")))
+    // "the whole office", "all the floor", "the entire Kraków office": a place noun within two words.
+    const PLACES: &[&str] = &["office", "floor", "building", "company", "team", "department", "site", "branch"];
+    let whole = ws.iter().enumerate().any(|(i, w)| {
+        ["whole", "entire", "all"].contains(&w.as_str())
+            && ws[i + 1..ws.len().min(i + 3)].iter().any(|n| PLACES.contains(&n.as_str()))
     });
     whole
         || ws.iter().any(|w| ["everyone", "everybody", "everyone's", "nobody", "nobody's"].contains(&w.as_str()))
@@ -449,7 +474,101 @@ fn strip_phrases(line: &str, phrases: &[&str]) -> Option<String> {
     any.then_some(out)
 }
 
+/// "it's back now", "working again": a thing that was wrong is right again.
+const RECOVERY: &[&str] = &[
+    "back now",
+    "back up",
+    "back online",
+    "it's back",
+    "its back",
+    "is back",
+    "are back",
+    "working again",
+    "works again",
+    "up again",
+    "up and running",
+    "fixed now",
+    "sorted now",
+    "resolved now",
+    "running again",
+];
+
+/// "heads up, teams was down for 10 min but it's back now", "wifi is back up for me": a status line that something
+/// recovered, with nothing still wrong and no question.
+fn recovered_in(ws: &[String], l: &str, text: &str) -> bool {
+    const STILL_WRONG: &[&str] = &[
+        "still", "not", "isn't", "isnt", "doesn't", "doesnt", "won't", "wont", "can't", "cant", "cannot", "keeps",
+        "keep", "yet", "except", "slow", "slower",
+    ];
+    // "the freezing is back" names the symptom that is back: trouble, not recovery.
+    !text.contains('?')
+        && has_phrase(l, RECOVERY)
+        && !ws.iter().any(|w| STILL_WRONG.contains(&w.as_str()) || is_symptom(w))
+}
+
+/// "FYI the wifi will be off on Saturday for maintenance", "heads up: Zoom is being replaced by Teams": a notice to
+/// the channel, not a request (a question in it is one).
+pub fn announcement(text: &str) -> bool {
+    let ws = words(text);
+    announcement_in(&ws, &line_of(&ws), text)
+}
+
+fn announcement_in(ws: &[String], l: &str, text: &str) -> bool {
+    if text.contains('?') || ws.is_empty() || asks_in(ws, l) {
+        return false;
+    }
+    let opens = ["fyi", "psa", "reminder", "notice"].contains(&ws[0].as_str())
+        || has_phrase(
+            &format!(" {} ", ws.iter().take(4).cloned().collect::<Vec<_>>().join(" ")),
+            &["heads up", "just so you know", "just a heads up", "for your information"],
+        );
+    let planned = has_phrase(
+        l,
+        &[
+            "will be off",
+            "will be down",
+            "will be offline",
+            "will be unavailable",
+            "will be out",
+            "planned maintenance",
+            "scheduled maintenance",
+            "maintenance window",
+            "for maintenance",
+            "being replaced",
+            "is moving to",
+            "are moving to",
+            "from next month",
+            "from next week",
+        ],
+    );
+    let mine = ws.iter().any(|w| ["my", "i", "i'm", "im", "me"].contains(&w.as_str())) && troubled_in(ws, l);
+    (opens || planned) && !mine
+}
+
+/// "not urgent", "no rush", "whenever you get a chance": the person says it can wait.
+pub fn can_wait(text: &str) -> bool {
+    has_phrase(
+        &line(text),
+        &[
+            "not urgent",
+            "non urgent",
+            "no rush",
+            "no hurry",
+            "not a priority",
+            "low priority",
+            "whenever you get a chance",
+            "when you get a chance",
+            "whenever you have time",
+            "when you have a sec",
+            "whenever you can",
+        ],
+    )
+}
+
 fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
+    if recovered_in(ws, l, text) {
+        return true;
+    }
     // "I can't thank you enough": the praise is thanks, and its "can't" is no trouble.
     if has_phrase(l, PRAISE) {
         let rest = strip_phrases(l, PRAISE).unwrap_or_default();
@@ -765,6 +884,7 @@ mod tests {
             "everyone's teams keeps dropping",
             "none of us can get into sharepoint",
             "email down for all staff",
+            "entire Kraków office offline",
         ] {
             assert!(widespread(yes), "{yes}");
         }
@@ -787,6 +907,37 @@ mod tests {
         for no in ["thanks for nothing, still can't print", "can't thank you enough but it's broken again"] {
             assert!(!is_gratitude(no), "{no}");
         }
+    }
+
+    #[test]
+    fn status_lines_and_notices_are_not_requests() {
+        for yes in
+            ["wifi is back up for me", "heads up, teams was down for 10 min but it's back now", "vpn working again 👍"]
+        {
+            assert!(is_gratitude(yes), "{yes}");
+        }
+        for no in [
+            "wifi is back up but still slow",
+            "is the wifi back up?",
+            "teams is back but keeps dropping",
+            "the freezing is back, same attachments",
+            "the error is back",
+        ] {
+            assert!(!is_gratitude(no), "{no}");
+        }
+        for yes in [
+            "FYI building management says the wifi in Kraków will be off on Saturday for maintenance",
+            "Zoom is being replaced by Teams from next month, per the CEO",
+            "heads up: the printers on 3 are moving to the new print server",
+        ] {
+            assert!(announcement(yes), "{yes}");
+        }
+        for no in
+            ["fyi my laptop won't turn on", "will the vpn be down on saturday?", "heads up, can you reset my password"]
+        {
+            assert!(!announcement(no), "{no}");
+        }
+        assert!(can_wait("not urgent but my mouse is a bit laggy"));
     }
 
     #[test]

@@ -131,6 +131,15 @@ impl Priority {
         }
     }
     /// One step more urgent (P1 stays P1).
+    /// One step less urgent (P4 stays P4).
+    pub fn lowered(self) -> Priority {
+        match self {
+            Priority::P1 => Priority::P2,
+            Priority::P2 => Priority::P3,
+            Priority::P3 | Priority::P4 => Priority::P4,
+        }
+    }
+
     pub fn raised(self) -> Priority {
         match self {
             Priority::P1 | Priority::P2 => Priority::P1,

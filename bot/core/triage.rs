@@ -545,7 +545,8 @@ impl Classifier {
         // A short thank-you with no sign of trouble ("printer's been great since you fixed it, thanks!") is not a
         // request, whatever device it names: its IT rules do not count, and it counts as small talk.
         let said = super::conversation::signals(text);
-        let grateful = none.is_some() && said.gratitude;
+        // Thanks, "it's back now" and notices to the channel are not requests, whatever device they name.
+        let grateful = none.is_some() && (said.gratitude || said.announcement);
         if grateful {
             rule.iter_mut().enumerate().filter(|(c, _)| Some(*c) != none).for_each(|(_, n)| *n = 0);
         }
@@ -595,6 +596,13 @@ impl Classifier {
         let sum: f64 = combined.iter().sum();
         if sum > 0.0 {
             combined.iter_mut().for_each(|v| *v /= sum);
+        }
+        if (said.recovered || said.announcement)
+            && let Some(n) = none
+        {
+            // However sure the model is of "wifi" in "wifi is back up for me" or a maintenance notice: no request.
+            combined.iter_mut().for_each(|v| *v = 0.0);
+            combined[n] = 1.0;
         }
         let mut order: Vec<usize> = (0..combined.len()).filter(|&c| combined[c] > 0.0).collect();
         order.sort_by(|&a, &b| combined[b].total_cmp(&combined[a]).then(a.cmp(&b)));
@@ -684,10 +692,19 @@ impl Classifier {
             None => (None, cspec.ticket_type, Priority::P3, None, &[][..]),
         };
         if cat_id != "none" {
-            let mut steps = own_boosters.iter().filter(|r| r.is_match(text)).count() as u8;
-            steps += self.boosters.iter().filter(|b| b.re.is_match(text)).map(|b| b.raise).sum::<u8>();
-            for _ in 0..steps.min(3) {
-                priority = priority.raised();
+            if said.can_wait {
+                // "not urgent but …": no booster ("urgent" is in it), one step calmer.
+                priority = priority.lowered();
+            } else {
+                let mut steps = own_boosters.iter().filter(|r| r.is_match(text)).count() as u8;
+                steps += self.boosters.iter().filter(|b| b.re.is_match(text)).map(|b| b.raise).sum::<u8>();
+                for _ in 0..steps.min(3) {
+                    priority = priority.raised();
+                }
+                // "entire Kraków office offline", "nobody can log in": many people stopped is at least high.
+                if said.widespread && said.trouble && priority > Priority::P2 {
+                    priority = Priority::P2;
+                }
             }
         }
         let named = |pairs: &mut dyn Iterator<Item = (usize, f64)>| -> Vec<(String, f64)> {
