@@ -204,8 +204,8 @@ pub fn signals(text: &str) -> Signals {
         announcement,
         trouble: !quiet && troubled_in(&ws, &l),
         asks: !quiet && asks_in(&ws, &l),
-        widespread: widespread(text),
-        can_wait: can_wait(text),
+        widespread: widespread_in(&ws, &l),
+        can_wait: can_wait_in(&l),
     }
 }
 
@@ -256,8 +256,11 @@ fn asks_in(ws: &[String], l: &str) -> bool {
 /// "the whole office", "everyone", "nobody can": the message says the problem is not one person's. No walkthrough
 /// at someone's own computer fixes that, so no runbook starts (a technician's work, and likely a major incident).
 pub fn widespread(text: &str) -> bool {
-    let l = line(text);
     let ws = words(text);
+    widespread_in(&ws, &line_of(&ws))
+}
+
+fn widespread_in(ws: &[String], l: &str) -> bool {
     // "the whole office", "all the floor", "the entire Kraków office": a place noun within two words.
     const PLACES: &[&str] = &["office", "floor", "building", "company", "team", "department", "site", "branch"];
     let whole = ws.iter().enumerate().any(|(i, w)| {
@@ -267,7 +270,7 @@ pub fn widespread(text: &str) -> bool {
     whole
         || ws.iter().any(|w| ["everyone", "everybody", "everyone's", "nobody", "nobody's"].contains(&w.as_str()))
         || has_phrase(
-            &l,
+            l,
             &["all of us", "no one can", "noone can", "none of us", "for all of us", "all users", "all staff"],
         )
 }
@@ -547,8 +550,12 @@ fn announcement_in(ws: &[String], l: &str, text: &str) -> bool {
 
 /// "not urgent", "no rush", "whenever you get a chance": the person says it can wait.
 pub fn can_wait(text: &str) -> bool {
+    can_wait_in(&line(text))
+}
+
+fn can_wait_in(l: &str) -> bool {
     has_phrase(
-        &line(text),
+        l,
         &[
             "not urgent",
             "non urgent",
