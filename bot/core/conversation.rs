@@ -331,8 +331,38 @@ fn is_symptom(w: &str) -> bool {
     SYMPTOMS.iter().any(|s| w.starts_with(s))
 }
 
-const THANKS: &[&str] =
-    &["thanks", "thank", "thx", "ty", "cheers", "ta", "tysm", "thankyou", "appreciated", "brilliant", "perfect"];
+/// Thank-you words, English first, then the languages offices write in most (Polish, Spanish, German, French,
+/// Italian, Portuguese, Dutch, Nordic, Ukrainian, Russian).
+const THANKS: &[&str] = &[
+    "thanks",
+    "thank",
+    "thx",
+    "ty",
+    "cheers",
+    "ta",
+    "tysm",
+    "thankyou",
+    "appreciated",
+    "brilliant",
+    "perfect",
+    "dziękuję",
+    "dziekuje",
+    "dzięki",
+    "dzieki",
+    "gracias",
+    "danke",
+    "merci",
+    "grazie",
+    "obrigado",
+    "obrigada",
+    "bedankt",
+    "dankjewel",
+    "tack",
+    "takk",
+    "kiitos",
+    "дякую",
+    "спасибо",
+];
 
 /// Whether the message says thank you anywhere ("thanks! also …").
 pub fn thanks_in(text: &str) -> bool {
@@ -864,6 +894,9 @@ mod tests {
             "that fixed it, thanks",
             "All working now, appreciated",
             "cheers mate",
+            "dziękuję!",
+            "gracias por la ayuda",
+            "merci beaucoup",
         ] {
             assert!(is_gratitude(yes), "{yes}");
         }
