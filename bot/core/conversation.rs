@@ -209,6 +209,44 @@ pub fn signals(text: &str) -> Signals {
     }
 }
 
+/// `text` without the greeting, apology and thanks around a request ("hey team, sorry to bother you, my laptop
+/// freezes since the update, thanks a lot!" is "my laptop freezes since the update"). A message that is nothing but
+/// courtesy ("hi!", "thanks a lot") comes back whole: it is small talk.
+pub fn without_courtesy(text: &str) -> std::borrow::Cow<'_, str> {
+    static OPENING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^[\s,.!:;-]*(?:(?:hi|hey|hello|hiya|morning|good morning|afternoon|good afternoon)(?: (?:all|team|guys|everyone|there|it|folks))?|(?:so )?sorry to (?:bother|bug|trouble) (?:you|u)(?: all| guys)?|not sure if this is the right (?:place|channel)(?: (?:for this|but))?|quick question|hey so|so)\b[\s,.!:;-]*",
+        )
+        .ok()
+    });
+    static CLOSING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)[\s,.!:;-]*(?:(?:many |thanks? )?thanks?(?: (?:a lot|so much|in advance|again))?|thank you(?: (?:so much|in advance))?|cheers|thx|ty|tia|much appreciated)[\s,.!\p{Emoji}]*$",
+        )
+        .ok()
+    });
+    let (Some(opening), Some(closing)) = (OPENING.as_ref(), CLOSING.as_ref()) else {
+        return text.into();
+    };
+    let mut core = text;
+    for _ in 0..3 {
+        let before = core.len();
+        if let Some(m) = opening.find(core) {
+            core = &core[m.end()..];
+        }
+        if let Some(m) = closing.find(core) {
+            core = &core[..m.start()];
+        }
+        if core.len() == before {
+            break;
+        }
+    }
+    if core.len() == text.len() || words(core).len() < 2 {
+        return text.into();
+    }
+    core.into()
+}
+
 /// "can you …", "please", "asap", "how do I …", "is it allowed?": the message asks someone for something.
 pub fn asks(text: &str) -> bool {
     let ws = words(text);
@@ -978,6 +1016,23 @@ mod tests {
             assert!(!announcement(no), "{no}");
         }
         assert!(can_wait("not urgent but my mouse is a bit laggy"));
+    }
+
+    #[test]
+    fn courtesy_is_taken_off_requests_only() {
+        assert_eq!(
+            without_courtesy("hey team, sorry to bother you, my laptop freezes since the update, thanks a lot!"),
+            "my laptop freezes since the update"
+        );
+        assert_eq!(
+            without_courtesy("Hi! not sure if this is the right place but excel keeps crashing 🙏 thank you 😊"),
+            "excel keeps crashing 🙏"
+        );
+        for whole in ["hi!", "thanks a lot", "hey", "the printer is jammed", "so the vpn is down"] {
+            let kept = without_courtesy(whole);
+            assert!(kept == whole || whole.starts_with("so "), "{whole} -> {kept}");
+        }
+        assert_eq!(without_courtesy("so the vpn is down"), "the vpn is down");
     }
 
     #[test]

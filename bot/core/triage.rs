@@ -513,11 +513,14 @@ impl Classifier {
 
         let models = self.models();
         let cm = &models.category;
-        let mut scores = cm.scores(text);
+        // The models read the message without its courtesies: "hey sorry to bother you … thanks a lot" around a
+        // frozen laptop is not small talk.
+        let core = super::conversation::without_courtesy(text);
+        let mut scores = cm.scores(&core);
         let labels = cm.labels();
         // The two models' category probabilities, averaged: n-grams know the office's words and typos, the
         // embedding knows that "won't switch on" and "does not boot" mean the same.
-        if let Some(sem) = models.semantic.probs(text)
+        if let Some(sem) = models.semantic.probs(&core)
             && models.semantic.labels() == labels
         {
             for (p, s) in scores.probs.iter_mut().zip(&sem) {
@@ -674,7 +677,7 @@ impl Classifier {
                 .filter(|&(_, &i)| self.intents.get(i).is_some_and(|ci| ci.cat == cat))
                 .map(|(l, &i)| (l, i))
                 .unzip();
-            let probs = im.probs_among(text, &labels);
+            let probs = im.probs_among(&core, &labels);
             let (best, p) = probs
                 .iter()
                 .copied()
