@@ -234,8 +234,13 @@ pub fn without_courtesy(text: &str) -> std::borrow::Cow<'_, str> {
         if let Some(m) = opening.find(core) {
             core = &core[m.end()..];
         }
-        if let Some(m) = closing.find(core) {
-            core = &core[..m.start()];
+        // Thanks close a message: only its last bytes are searched, so a long message costs no more.
+        let mut from = core.len().saturating_sub(64);
+        while !core.is_char_boundary(from) {
+            from -= 1;
+        }
+        if let Some(m) = closing.find(&core[from..]) {
+            core = &core[..from + m.start()];
         }
         if core.len() == before {
             break;
@@ -588,11 +593,11 @@ fn announcement_in(ws: &[String], l: &str, text: &str) -> bool {
     if text.contains('?') || ws.is_empty() || asks_in(ws, l) {
         return false;
     }
-    let opens = ["fyi", "psa", "reminder", "notice"].contains(&ws[0].as_str())
-        || has_phrase(
-            &format!(" {} ", ws.iter().take(4).cloned().collect::<Vec<_>>().join(" ")),
-            &["heads up", "just so you know", "just a heads up", "for your information"],
-        );
+    let opens = ["fyi", "psa", "reminder", "notice"].contains(&ws[0].as_str()) || {
+        // The first four words of the line, with their spaces.
+        let head = l.match_indices(' ').nth(4).map_or(l, |(i, _)| &l[..=i]);
+        has_phrase(head, &["heads up", "just so you know", "just a heads up", "for your information"])
+    };
     let planned = has_phrase(
         l,
         &[
