@@ -479,9 +479,7 @@ async fn after_a_fix_denials_thank_closed_tickets_follow_up_and_outages_are_one(
     let j = out.json().await.unwrap();
     let tickets = j["tickets"].as_array().unwrap();
     let ticket = |n: u64| tickets.iter().find(|t| t["number"] == n).unwrap_or_else(|| panic!("no #{n}:\n{text}"));
-    let kinds = |n: u64| -> Vec<String> {
-        ticket(n)["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap_or("").to_string()).collect()
-    };
+    let kinds = |n: usize| event_kinds(&j, n);
     // "not freezing anymore" is a thank-you; "not working anymore" reopens.
     assert_eq!(ticket(1)["reopen_count"], 1, "only the real problem reopened #1:\n{text}");
     assert!(kinds(1).iter().any(|k| k == "thanked"), "{:?}", kinds(1));
@@ -511,9 +509,7 @@ async fn conversation_edges_from_the_technicians_probe() {
     let j = out.json().await.unwrap();
     let tickets = j["tickets"].as_array().unwrap();
     let ticket = |n: u64| tickets.iter().find(|t| t["number"] == n).unwrap_or_else(|| panic!("no #{n}:\n{text}"));
-    let kinds = |n: u64| -> Vec<String> {
-        ticket(n)["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap_or("").to_string()).collect()
-    };
+    let kinds = |n: usize| event_kinds(&j, n);
     // Thanks and a new problem: #1 thanked and still resolved, the monitor is #2.
     assert_eq!((ticket(1)["state"].as_str(), ticket(1)["reopen_count"].as_u64()), (Some("resolved"), Some(0)));
     assert!(kinds(1).iter().any(|k| k == "thanked"), "{:?}", kinds(1));

@@ -555,7 +555,8 @@ impl<S: Store> Desk<S> {
             // Emoji, punctuation or nothing: not a request (a 👍 after a resolution is a thank-you). Answer only when
             // spoken to directly.
             if super::conversation::is_gratitude(&text)
-                && let Some(flow) = self.before_triage(env, &text, &[], now, w).await?
+                && let Some(flow) =
+                    self.before_triage(env, &text, &[], &self.store.active_majors().await?, now, w).await?
             {
                 return Ok(flow);
             }
@@ -568,7 +569,9 @@ impl<S: Store> Desk<S> {
         let (opened_last_hour, open) =
             self.store.requester_recent(&env.actor.key(), now - chrono::Duration::hours(1)).await?;
         // Thanks, "nvm", and the rest of a burst belong to what the person already has going.
-        if let Some(flow) = self.before_triage(env, &text, &open, now, w).await? {
+        // Active major incidents, read once: a report may join one before or after triage.
+        let majors = self.store.active_majors().await?;
+        if let Some(flow) = self.before_triage(env, &text, &open, &majors, now, w).await? {
             return Ok(flow);
         }
         if self.over_rate_limit(env, opened_last_hour, now, w).await? {
@@ -591,7 +594,7 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Ok);
         }
         // Many people with one problem: a report joins the major incident (no ticket, no runbook).
-        if self.join_major(env, &text, &c, now, w).await? {
+        if self.join_major(env, &text, &c, &majors, now, w) {
             return Ok(Flow::Ok);
         }
         if self.follow_up(env, &text, &c, &open, now, w) {

@@ -446,13 +446,27 @@ impl Classifier {
     pub fn priority_of(&self, intent: Option<&str>, text: &str) -> Priority {
         let text = bounded(text);
         let ci = intent.and_then(|id| self.intents.iter().find(|i| i.spec.id == id));
-        let mut p = ci.map_or(Priority::P3, |ci| ci.spec.priority);
+        self.boosted(ci, text, &super::conversation::signals(text))
+    }
+
+    /// `ci`'s priority (P3 without an intent) for `text`: "not urgent" is one step calmer and takes no booster;
+    /// otherwise each matching booster raises it (three steps at most), and a widespread outage is at least P2.
+    fn boosted(&self, ci: Option<&CompiledIntent>, text: &str, said: &super::conversation::Signals) -> Priority {
+        let mut priority = ci.map_or(Priority::P3, |ci| ci.spec.priority);
+        if said.can_wait {
+            // "not urgent but …": no booster ("urgent" is in it), one step calmer.
+            return priority.lowered();
+        }
         let own = ci.map_or(0, |ci| ci.boosters.iter().filter(|r| r.is_match(text)).count() as u8);
         let global: u8 = self.boosters.iter().filter(|b| b.re.is_match(text)).map(|b| b.raise).sum();
         for _ in 0..(own + global).min(3) {
-            p = p.raised();
+            priority = priority.raised();
         }
-        p
+        // "entire Kraków office offline", "nobody can log in": many people stopped is at least high.
+        if said.widespread && said.trouble && priority > Priority::P2 {
+            priority = Priority::P2;
+        }
+        priority
     }
 
     /// The outage group an intent belongs to (`outage = "…"` in its file), if any.
@@ -687,29 +701,16 @@ impl Classifier {
             (confidence * p >= 0.5).then_some(i)
         });
         let cspec = &self.categories[cat];
-        let (intent_id, ticket_type, mut priority, runbook, own_boosters) = match intent {
-            Some(i) => {
-                let ci = &self.intents[i];
-                (Some(ci.spec.id.clone()), ci.ticket_type, ci.spec.priority, ci.spec.runbook.clone(), &ci.boosters[..])
-            }
-            None => (None, cspec.ticket_type, Priority::P3, None, &[][..]),
+        let ci = intent.map(|i| &self.intents[i]);
+        let (intent_id, ticket_type, runbook) = match ci {
+            Some(ci) => (Some(ci.spec.id.clone()), ci.ticket_type, ci.spec.runbook.clone()),
+            None => (None, cspec.ticket_type, None),
         };
-        if cat_id != "none" {
-            if said.can_wait {
-                // "not urgent but …": no booster ("urgent" is in it), one step calmer.
-                priority = priority.lowered();
-            } else {
-                let mut steps = own_boosters.iter().filter(|r| r.is_match(text)).count() as u8;
-                steps += self.boosters.iter().filter(|b| b.re.is_match(text)).map(|b| b.raise).sum::<u8>();
-                for _ in 0..steps.min(3) {
-                    priority = priority.raised();
-                }
-                // "entire Kraków office offline", "nobody can log in": many people stopped is at least high.
-                if said.widespread && said.trouble && priority > Priority::P2 {
-                    priority = Priority::P2;
-                }
-            }
-        }
+        let priority = if cat_id == "none" {
+            ci.map_or(Priority::P3, |ci| ci.spec.priority)
+        } else {
+            self.boosted(ci, text, &said)
+        };
         let named = |pairs: &mut dyn Iterator<Item = (usize, f64)>| -> Vec<(String, f64)> {
             if evidence { pairs.map(|(c, p)| (self.categories[c].id.clone(), p)).collect() } else { vec![] }
         };
@@ -873,6 +874,20 @@ mod tests {
     fn shipped() -> &'static Classifier {
         static C: std::sync::OnceLock<Classifier> = std::sync::OnceLock::new();
         C.get_or_init(|| crate::catalog::load_classifier(None).unwrap())
+    }
+
+    #[test]
+    fn can_wait_calms_and_widespread_outages_rank_high() {
+        let c = shipped();
+        let plain = c.classify("my mouse is a bit laggy").priority;
+        let urgent = c.classify("urgent my mouse is a bit laggy").priority;
+        let calm = c.classify("not urgent but my mouse is a bit laggy").priority;
+        assert!(urgent < plain && plain < calm, "{urgent} {plain} {calm}");
+        let outage = c.classify("entire Kraków office offline, clients can't reach us");
+        assert!(outage.priority <= Priority::P2, "{outage:?}");
+        // A joined message is weighed the same way as a first one.
+        assert_eq!(c.priority_of(Some("endpoint.peripheral"), "not urgent but my mouse is a bit laggy"), Priority::P4);
+        assert_eq!(c.priority_of(None, "payroll is blocked"), Priority::P2);
     }
 
     #[test]

@@ -38,6 +38,7 @@ impl<S: Store> Desk<S> {
         env: &Envelope,
         text: &str,
         open: &[Ticket],
+        majors: &[Ticket],
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Option<Flow>, DeskError> {
@@ -45,15 +46,15 @@ impl<S: Store> Desk<S> {
         // about it (thanks, "still down", "also …"); a new problem in a DM is a new problem.
         let about_it = || conv::is_gratitude(text) || conv::same_again(text) || conv::is_follow_up(text);
         if (env.place.thread.is_some() || env.place.dm && about_it())
-            && let Some(flow) = self.affected_thread_message(env, text, now, w).await?
+            && let Some(flow) = self.affected_thread_message(env, text, majors, now, w).await?
         {
             return Ok(Some(flow));
         }
-        if let Some(flow) = self.me_too_major(env, text, now, w).await? {
+        if let Some(flow) = self.me_too_major(env, text, majors, now, w) {
             return Ok(Some(flow));
         }
         // The next message of someone just told "We know — #N is being worked on" belongs to #N.
-        if let Some(flow) = self.affected_burst(env, text, now, w).await? {
+        if let Some(flow) = self.affected_burst(env, text, majors, now, w) {
             return Ok(Some(flow));
         }
         let recent =
@@ -161,30 +162,32 @@ impl<S: Store> Desk<S> {
 
     /// Someone added to an active major incident's affected people within the burst window, writing again in the
     /// same place: the message goes to the incident (the owner is told), not to triage.
-    async fn affected_burst(
+    fn affected_burst(
         &self,
         env: &Envelope,
         text: &str,
+        majors: &[Ticket],
         now: Timestamp,
         w: &mut Work,
-    ) -> Result<Option<Flow>, DeskError> {
+    ) -> Option<Flow> {
         if !on(self.windows().burst_window) || conv::new_topic(text) {
-            return Ok(None);
+            return None;
         }
         let here = reply_place(env);
-        let Some(mut t) = self.store.active_majors().await?.into_iter().find(|t| {
-            t.affected.iter().any(|a| {
-                a.user.same_person(&env.actor)
-                    && a.place.channel == here.channel
-                    && a.place.dm == here.dm
-                    && now - a.at <= self.windows().burst_window
-            })
-        }) else {
-            return Ok(None);
-        };
+        let mut t = majors
+            .iter()
+            .find(|t| {
+                t.affected.iter().any(|a| {
+                    a.user.same_person(&env.actor)
+                        && a.place.channel == here.channel
+                        && a.place.dm == here.dm
+                        && now - a.at <= self.windows().burst_window
+                })
+            })?
+            .clone();
         self.affected_message(env, &mut t, text, now, w);
         w.send(Outbound::to_user(&env.actor, &here, conv::added_to(t.number)).about(t.number));
-        Ok(Some(Flow::Ok))
+        Some(Flow::Ok)
     }
 
     /// Adds the requester's message to their ticket (the owner is told, as for a message in its thread) and says
@@ -440,23 +443,25 @@ impl<S: Store> Desk<S> {
 
     /// A confident report of the same kind as an active major incident joins it: the person is added to the
     /// affected people (no ticket, no runbook) and told it is being worked on.
-    pub(super) async fn join_major(
+    pub(super) fn join_major(
         &self,
         env: &Envelope,
         text: &str,
         c: &Classification,
+        majors: &[Ticket],
         now: Timestamp,
         w: &mut Work,
-    ) -> Result<bool, DeskError> {
+    ) -> bool {
         if c.confidence < self.settings.triage.confident || Self::a_request(c) {
-            return Ok(false);
+            return false;
         }
-        let Some(mut t) = self.store.active_majors().await?.into_iter().find(|t| self.same_kind(t, c, text)) else {
-            return Ok(false);
+        let Some(t) = majors.iter().find(|t| self.same_kind(t, c, text)) else {
+            return false;
         };
+        let mut t = t.clone();
         self.add_affected(env, &mut t, text, now, w);
         w.commit.updates.push(t);
-        Ok(true)
+        true
     }
 
     /// Adds the person to a major incident's affected people (or records their message if they already are one),
@@ -490,6 +495,7 @@ impl<S: Store> Desk<S> {
         &self,
         env: &Envelope,
         text: &str,
+        majors: &[Ticket],
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Option<Flow>, DeskError> {
@@ -499,7 +505,8 @@ impl<S: Store> Desk<S> {
                 a.user.same_person(&env.actor) && a.place.channel == here.channel && a.place.thread == here.thread
             })
         };
-        if let Some(mut t) = self.store.active_majors().await?.into_iter().find(reported_here) {
+        if let Some(t) = majors.iter().find(|t| reported_here(t)) {
+            let mut t = t.clone();
             self.affected_message(env, &mut t, text, now, w);
             return Ok(Some(Flow::Ok));
         }
@@ -560,20 +567,21 @@ impl<S: Store> Desk<S> {
 
     /// "same here" outside any thread while a major incident is active: one more affected person (the newest
     /// incident; with none active it is left to triage).
-    pub(super) async fn me_too_major(
+    fn me_too_major(
         &self,
         env: &Envelope,
         text: &str,
+        majors: &[Ticket],
         now: Timestamp,
         w: &mut Work,
-    ) -> Result<Option<Flow>, DeskError> {
+    ) -> Option<Flow> {
         if !conv::me_too(text) {
-            return Ok(None);
+            return None;
         }
-        let Some(mut t) = self.store.active_majors().await?.into_iter().next_back() else { return Ok(None) };
+        let mut t = majors.last()?.clone();
         self.add_affected(env, &mut t, text, now, w);
         w.commit.updates.push(t);
-        Ok(Some(Flow::Ok))
+        Some(Flow::Ok)
     }
 
     /// In a resolved ticket's thread its requester moves on ("thanks! also my monitor is flickering", "unrelated but
