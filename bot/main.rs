@@ -212,9 +212,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let from = chrono::DateTime::parse_from_rfc3339(&from)
                 .map_err(|e| anyhow::anyhow!("--from `{from}` is not RFC 3339 (e.g. 2026-03-02T16:30:00Z): {e}"))?
                 .with_timezone(&chrono::Utc);
-            let d =
-                deskbot::core::duration::parse_duration(&duration).map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
-            println!("{}", replay::rfc3339(cal.due(from, d)));
+            let d = deskbot::core::duration::parse_span(&duration).map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
+            println!("{}", replay::rfc3339(cal.due_span(from, d)));
         }
         Cmd::Sla { action: SlaCmd::Check } => {
             let c = load()?;

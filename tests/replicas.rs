@@ -20,7 +20,8 @@ const MESSAGES: usize = 120;
 const REPLICAS: usize = 3;
 const SENDERS: usize = 4;
 
-/// Every clock falls due immediately (due instants are floored to the minute), warnings at 50% and breaches.
+/// Every clock falls due immediately (due instants are floored to the minute): breaches (a warning only where a
+/// ticket opened in the first second of a minute).
 const CONFIG: &str = r#"
 # Many people reporting one problem would (rightly) be one major incident; this test wants one ticket each.
 [conversation]
@@ -209,7 +210,9 @@ async fn three_replicas_one_killed_exactly_once() {
     let warnings = by_content.keys().filter(|k| k.contains("SLA warning")).count();
     let opened = by_content.keys().filter(|k| k.contains("|Ticket #")).count();
     assert_eq!(opened, MESSAGES, "one 'Ticket opened' reply per message");
-    assert!(warnings >= MESSAGES, "warnings: {warnings}");
+    // Warnings whose points are already past when a ticket is opened are folded into its breach (only the highest
+    // point per clock is announced), so here nearly every ticket has breaches only; the breaches raced above.
+    assert!(warnings <= 2 * MESSAGES, "warnings: {warnings}");
     eprintln!(
         "[replicas] {MESSAGES} messages over {REPLICAS} replicas (one killed): {} tickets, {} outbox rows, {} POSTs \
          ({repeated:?} repeated), {warnings} warnings, {} breaches; total {:?}",

@@ -5,7 +5,14 @@
 //! minute before counting (as Zammad does), so due instants are always on a whole minute; elapsed business time
 //! floors both ends to the minute. A due instant that lands exactly on the end of an opening range stays there
 //! (it is not moved to the next morning).
+//!
+//! **Working days:** a [`Span`] of `N` days plus time `T` first moves `N` open days on: from a position `e` of
+//! business time into an open day, to the same position on the `N`th following open day, clamped to that day's
+//! close (a start before or at a day's opening counts as the close of the day before, so `Mon 09:00 + 1d` is
+//! `Mon 17:00`); then `T` is added as business time. Where all open days have the same length `L`, that is
+//! exactly `N × L` of business time. On `24x7` a day is 24 hours.
 
+use super::duration::Span;
 use super::ticket::Timestamp;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
@@ -210,6 +217,80 @@ impl Calendar {
         from + dur // unreachable for a validated calendar; fall back to wall-clock time
     }
 
+    /// The instant when `span` (working days, then business time) has passed after `from`. See the module's
+    /// working-days rule.
+    pub fn due_span(&self, from: Timestamp, span: Span) -> Timestamp {
+        if self.always || span.days <= 0 {
+            return self.due(from, span.wall());
+        }
+        let from = floor_minute(from);
+        let Some((day, pos)) = self.position(from) else { return from + span.wall() };
+        let at = if pos == Duration::zero() {
+            // At (or before) a day's opening: the close of the (N-1)th open day from here.
+            let last = if span.days == 1 { Some(day) } else { self.open_day_after(day, span.days - 1) };
+            last.and_then(|d| self.windows(d).last().map(|(_, e)| e))
+        } else {
+            self.open_day_after(day, span.days).map(|d| self.at_position(d, pos))
+        };
+        match at {
+            Some(at) if span.time > Duration::zero() => self.due(at, span.time),
+            Some(at) => at,
+            None => from + span.wall(), // unreachable for a validated calendar
+        }
+    }
+
+    /// The business time `span` stands for when it starts at `from` (on `24x7`, its wall-clock length).
+    pub fn span_length(&self, from: Timestamp, span: Span) -> Duration {
+        if self.always || span.days <= 0 {
+            return span.wall();
+        }
+        self.elapsed(from, self.due_span(from, span))
+    }
+
+    /// The open day on which business time next runs from `t`, and how much of that day's business time lies
+    /// before `t` (zero when `t` is before its opening or in a closed period).
+    fn position(&self, t: Timestamp) -> Option<(NaiveDate, Duration)> {
+        let mut day = self.local_day(t);
+        for _ in 0..MAX_DAYS {
+            let windows: Vec<_> = self.windows(day).collect();
+            if windows.iter().any(|&(_, e)| e > t) {
+                let pos = windows.iter().map(|&(s, e)| (e.min(t) - s).max(Duration::zero())).sum();
+                return Some((day, pos));
+            }
+            day += Duration::days(1);
+        }
+        None
+    }
+
+    /// The `n`th open day after `day` (`n >= 1`).
+    fn open_day_after(&self, mut day: NaiveDate, n: i64) -> Option<NaiveDate> {
+        let mut left = n;
+        for _ in 0..MAX_DAYS * 4 {
+            day += Duration::days(1);
+            if self.windows(day).next().is_some() {
+                left -= 1;
+                if left == 0 {
+                    return Some(day);
+                }
+            }
+        }
+        None
+    }
+
+    /// The instant `pos` of business time into open `day`, clamped to its close.
+    fn at_position(&self, day: NaiveDate, pos: Duration) -> Timestamp {
+        let mut left = pos;
+        let mut last = None;
+        for (s, e) in self.windows(day) {
+            if left <= e - s {
+                return s + left;
+            }
+            left -= e - s;
+            last = Some(e);
+        }
+        last.expect("an open day has a window")
+    }
+
     /// Business time between `from` and `to` (both floored to the minute); zero if `to <= from`.
     pub fn elapsed(&self, from: Timestamp, to: Timestamp) -> Duration {
         let (from, to) = (floor_minute(from), floor_minute(to));
@@ -244,22 +325,25 @@ impl Calendar {
     }
 
     /// Due instant when the clock was paused during `pauses` (sorted, non-overlapping; `None` end = still
-    /// paused, in which case there is no due instant).
+    /// paused, in which case there is no due instant). Paused business time is added after the span.
     pub fn due_with_pauses(
         &self,
         from: Timestamp,
-        dur: Duration,
+        span: Span,
         pauses: &[(Timestamp, Option<Timestamp>)],
     ) -> Option<Timestamp> {
         let mut extra = Duration::zero();
-        let mut due = self.due(from, dur);
+        let base = self.due_span(from, span);
+        let mut due = base;
         for &(ps, pe) in pauses {
             if ps >= due {
                 break;
             }
             let pe = pe?;
             extra += self.elapsed(ps.max(from), pe);
-            due = self.due(from, dur + extra);
+            if extra > Duration::zero() {
+                due = self.due(base, extra);
+            }
         }
         Some(due)
     }
@@ -396,16 +480,16 @@ mod tests {
             (t("2013-06-04T09:30:00Z"), Some(t("2013-06-04T09:45:00Z"))),
             (t("2013-06-04T10:00:00Z"), Some(t("2013-06-04T10:30:00Z"))),
         ];
-        assert_eq!(c.due_with_pauses(created, m(120), &pauses), Some(t("2013-06-04T11:45:00Z")));
+        assert_eq!(c.due_with_pauses(created, Span::time(m(120)), &pauses), Some(t("2013-06-04T11:45:00Z")));
         let long = [(t("2013-06-04T10:00:00Z"), Some(t("2013-06-04T15:00:00Z")))];
-        assert_eq!(c.due_with_pauses(created, m(120), &long), Some(t("2013-06-04T16:00:00Z")));
+        assert_eq!(c.due_with_pauses(created, Span::time(m(120)), &long), Some(t("2013-06-04T16:00:00Z")));
         // T6
         let p6 = [(t("2013-06-04T10:00:00Z"), Some(t("2013-06-04T10:30:00Z")))];
         assert_eq!(c.elapsed_with_pauses(created, t("2013-06-04T10:45:00Z"), &p6), m(75));
         assert_eq!(c.elapsed_with_pauses(created, t("2013-06-04T12:00:00Z"), &p6), m(150));
-        assert_eq!(c.due_with_pauses(created, m(250), &p6), Some(t("2013-06-04T13:40:00Z")));
+        assert_eq!(c.due_with_pauses(created, Span::time(m(250)), &p6), Some(t("2013-06-04T13:40:00Z")));
         // Still paused: no due instant.
-        assert_eq!(c.due_with_pauses(created, m(120), &[(t("2013-06-04T10:00:00Z"), None)]), None);
+        assert_eq!(c.due_with_pauses(created, Span::time(m(120)), &[(t("2013-06-04T10:00:00Z"), None)]), None);
     }
 
     #[test]
@@ -462,6 +546,91 @@ mod tests {
         assert!(Calendar::new("office", &s).unwrap_err().starts_with("calendars.office.holidays: `25/12`"));
         let s = spec("UTC", &[], "09:00-17:00", &[]);
         assert!(Calendar::new("office", &s).unwrap_err().contains("no opening hours"));
+    }
+
+    fn span(s: &str) -> Span {
+        crate::core::duration::parse_span(s).unwrap()
+    }
+
+    /// The table of issue #31: `Nd` is N working days on a Monday–Friday 09:00–17:00 calendar.
+    #[test]
+    fn a_day_is_a_working_day() {
+        let c = Calendar::new("office", &spec("UTC", &WEEKDAYS_ONLY, "09:00-17:00", &[])).unwrap();
+        let cases = [
+            ("2026-03-02T09:00:00Z", "2d", "2026-03-03T17:00:00Z"),
+            ("2026-03-02T12:00:00Z", "1d", "2026-03-03T12:00:00Z"),
+            ("2026-03-06T16:00:00Z", "1d", "2026-03-09T16:00:00Z"),
+            ("2026-03-07T10:00:00Z", "1d", "2026-03-09T17:00:00Z"),
+            ("2026-03-02T09:00:00Z", "1d4h", "2026-03-03T13:00:00Z"),
+            // After hours: the next opening is the start.
+            ("2026-03-02T18:30:00Z", "1d", "2026-03-03T17:00:00Z"),
+            ("2026-03-02T17:00:00Z", "1d", "2026-03-03T17:00:00Z"),
+            // Hours stay business hours: 48h is six working days.
+            ("2026-03-02T09:00:00Z", "48h", "2026-03-09T17:00:00Z"),
+            ("2026-03-02T09:00:00Z", "5d", "2026-03-06T17:00:00Z"),
+        ];
+        for (from, d, want) in cases {
+            assert_eq!(c.due_span(t(from), span(d)), t(want), "{from} + {d}");
+        }
+        assert_eq!(c.span_length(t("2026-03-04T11:15:00Z"), span("3d")), Duration::hours(24));
+        // On 24x7 a day stays 24 hours.
+        assert_eq!(Calendar::always().due_span(t("2026-03-07T10:00:00Z"), span("1d")), t("2026-03-08T10:00:00Z"));
+    }
+
+    #[test]
+    fn working_days_skip_holidays_and_follow_uneven_days_and_dst() {
+        // A holiday inside the span: Wednesday 4 March is closed.
+        let c = Calendar::new("office", &spec("UTC", &WEEKDAYS_ONLY, "09:00-17:00", &["2026-03-04"])).unwrap();
+        assert_eq!(c.due_span(t("2026-03-03T10:00:00Z"), span("1d")), t("2026-03-05T10:00:00Z"));
+        assert_eq!(c.due_span(t("2026-03-02T10:00:00Z"), span("3d")), t("2026-03-06T10:00:00Z"));
+        // Uneven days: Friday closes at 13:00. Thursday 15:00 + 1d is Friday's close; Monday keeps its position.
+        let mut s = spec("UTC", &WEEKDAYS_ONLY, "09:00-17:00", &[]);
+        s.fri = vec!["09:00-13:00".into()];
+        let c = Calendar::new("short-friday", &s).unwrap();
+        assert_eq!(c.due_span(t("2026-03-05T15:00:00Z"), span("1d")), t("2026-03-06T13:00:00Z"));
+        assert_eq!(c.due_span(t("2026-03-05T11:00:00Z"), span("1d")), t("2026-03-06T11:00:00Z"));
+        assert_eq!(c.due_span(t("2026-03-06T12:00:00Z"), span("1d")), t("2026-03-09T12:00:00Z"));
+        // Split days (lunch closed): the position counts business time, not the clock.
+        let mut s = spec("UTC", &WEEKDAYS_ONLY, "09:00-12:00", &[]);
+        for d in [&mut s.mon, &mut s.tue, &mut s.wed, &mut s.thu, &mut s.fri] {
+            d.push("13:00-17:00".into());
+        }
+        let c = Calendar::new("lunch", &s).unwrap();
+        assert_eq!(c.due_span(t("2026-03-02T14:00:00Z"), span("1d")), t("2026-03-03T14:00:00Z"));
+        assert_eq!(c.span_length(t("2026-03-02T14:00:00Z"), span("1d")), Duration::hours(7));
+        // Both DST changes in London: local 09:00 stays local 09:00.
+        let uk = Calendar::new("uk", &spec("Europe/London", &WEEKDAYS_ONLY, "09:00-17:00", &[])).unwrap();
+        assert_eq!(uk.due_span(t("2026-03-27T10:00:00Z"), span("1d")), t("2026-03-30T09:00:00Z"));
+        assert_eq!(uk.due_span(t("2026-10-23T09:00:00Z"), span("1d")), t("2026-10-26T10:00:00Z"));
+    }
+
+    /// Property: on calendars whose open days all have length L, `elapsed(from, due_span(from, Nd)) == N × L`,
+    /// and the due instant is never inside a closed period.
+    #[test]
+    fn working_days_are_n_times_the_day_on_uniform_calendars() {
+        let mut s = spec("America/New_York", &WEEKDAYS_ONLY, "08:00-12:00", &["2026-07-03", "12-25", "01-01"]);
+        for d in [&mut s.mon, &mut s.tue, &mut s.wed, &mut s.thu, &mut s.fri] {
+            d.push("13:00-17:30".into());
+        }
+        let c = Calendar::new("ny", &s).unwrap();
+        let day = Duration::minutes(8 * 60 + 30);
+        let mut x: u64 = 0x2545F4914F6CDD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let base = t("2026-01-01T00:00:00Z");
+        for _ in 0..2000 {
+            let from = floor_minute(base + Duration::minutes((next() % (366 * 24 * 60)) as i64));
+            let n = (next() % 6) as i64 + 1;
+            let extra = m((next() % 300) as i64);
+            let sp = Span { days: n, time: extra };
+            let due = c.due_span(from, sp);
+            assert_eq!(c.elapsed(from, due), day * n as i32 + extra, "from {from} + {n}d {extra}");
+            assert!(c.is_open(due) || c.is_open(due - Duration::seconds(30)), "due {due} is inside a closed period");
+        }
     }
 
     /// Property: for many starts and durations, elapsed(from, due(from, d)) == d and due is never in a closed

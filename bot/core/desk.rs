@@ -8,7 +8,7 @@ use super::ids::{Place, Platform, TicketNo, UserRef};
 use super::message::{Audience, Body, Button, Envelope, MessageKind, Outbound};
 use super::roles::Role;
 use super::runbook::RunbookSet;
-use super::sla::Policies;
+use super::sla::{self, Policies};
 use super::ticket::{Breach, Event, EventKind, NewTicket, Origin, SlaClock, State, Ticket, TicketError, Timestamp};
 use super::triage::{Classification, Classifier, Decision};
 use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter};
@@ -305,9 +305,11 @@ impl<S: Store> Desk<S> {
     /// changed ticket's SLA timers are replaced.
     ///
     /// A warning whose instant passed while the ticket was resolved (it was reopened since) is stale and is not
-    /// set: only its breach, if that too has passed, is still announced. Warnings missed while deskbot was down
-    /// still fire late.
+    /// set: only its breach, if that too has passed, is still announced. A recompute that puts warning points in
+    /// the past (a priority raised, say) keeps only the highest of them per clock, due now: one notice, not three,
+    /// and not labelled late. Warnings missed while deskbot was down still fire late (see [`Desk::fire`]).
     fn schedule(&self, c: &mut Commit) {
+        let now = c.at.unwrap_or_else(|| self.clock.now());
         for t in c.inserts.iter_mut().chain(c.updates.iter_mut()) {
             self.policies.apply(t);
             let reopened_at =
@@ -315,6 +317,17 @@ impl<S: Store> Desk<S> {
             let mut timers = self.policies.timers(t);
             if let Some(r) = reopened_at {
                 timers.retain(|tm| tm.percent >= 100 || tm.at >= r);
+            }
+            let highest_past = |clock: SlaClock, timers: &[sla::Timer]| {
+                timers.iter().filter(|x| x.clock == clock && x.at <= now).map(|x| x.percent).max()
+            };
+            let keep: Vec<(SlaClock, u8)> = [SlaClock::FirstResponse, SlaClock::NextResponse, SlaClock::Resolution]
+                .into_iter()
+                .filter_map(|k| highest_past(k, &timers).map(|p| (k, p)))
+                .collect();
+            timers.retain(|x| x.at > now || keep.contains(&(x.clock, x.percent)));
+            for x in timers.iter_mut().filter(|x| x.at <= now) {
+                x.at = now;
             }
             c.timers.push((t.number, timers));
         }
@@ -356,10 +369,17 @@ impl<S: Store> Desk<S> {
             self.store.drop_timer(&timer.key).await?;
             return Ok(false);
         };
-        if !self.policies.timers(&t).iter().any(|x| x.key == timer.key) {
+        let fresh = self.policies.timers(&t);
+        // Stale (the clock moved or stopped), or a higher point of the same clock is due too (after downtime, the
+        // breach alone is announced, not 75%, 90% and the breach at once).
+        if !fresh.iter().any(|x| x.key == timer.key)
+            || fresh.iter().any(|x| x.clock == timer.clock && x.percent > timer.percent && x.at <= now)
+        {
             self.store.drop_timer(&timer.key).await?;
             return Ok(false);
         }
+        // Late only when it fell due while deskbot was not running: a timer is stored at its instant (or, when a
+        // recompute passed it, at the recompute), and a running deskbot fires it within a tick.
         let late = now - timer.at > chrono::Duration::minutes(1);
         let mut c = Commit {
             dedupe_key: Some(timer.key.clone()),
@@ -376,24 +396,27 @@ impl<S: Store> Desk<S> {
             SlaClock::Resolution => p.resolution,
         };
         let owner = t.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "nobody".into());
-        let late_note = if late {
-            format!(" (late: this fell due at {} while deskbot was not running)", self.fmt_time(timer.at))
-        } else {
-            String::new()
-        };
+        let late_note = if late { " (late: deskbot was not running when this fell due)" } else { "" };
         let text = if timer.percent >= 100 {
             format!(
-                "SLA breach: {} ({} {}, owner {owner}) missed its {} target of {} (due {}).{late_note}",
+                "SLA breach: {} ({} {}, owner {owner}) missed its {} target of {} (due {}{}).{late_note}",
                 t.number,
                 t.priority,
                 t.category,
                 timer.clock.label(),
-                human(target),
-                self.fmt_time(timer.due)
+                target,
+                self.fmt_time(timer.due),
+                ago(timer.due, now)
             )
         } else {
             let left = timer.due - now;
-            let when = if left > chrono::Duration::zero() { format!("in {}", human(left)) } else { "now".to_string() };
+            let when = if left > chrono::Duration::zero() {
+                format!("in {}", human(left))
+            } else if -left < chrono::Duration::minutes(1) {
+                "now".to_string()
+            } else {
+                format!("{} ago", human(-left))
+            };
             format!(
                 "SLA warning: {} ({} {}, owner {owner}) has used {}% of its {} target of {} — due {} ({when}): {}{late_note}",
                 t.number,
@@ -401,7 +424,7 @@ impl<S: Store> Desk<S> {
                 t.category,
                 timer.percent,
                 timer.clock.label(),
-                human(target),
+                target,
                 self.fmt_time(timer.due),
                 quote(&t.title)
             )
@@ -626,7 +649,7 @@ impl<S: Store> Desk<S> {
             if let Err(r) = self.may_reopen(t, &env.actor, now) {
                 return Flow::Refused(r);
             }
-            match t.reopen(&env.actor, Some(text), now) {
+            match self.reopen(t, &env.actor, Some(text), now) {
                 Ok(ev) => w.events(t.number, ev),
                 Err(e) => return Flow::Refused(e.into()),
             }
@@ -735,7 +758,7 @@ impl<S: Store> Desk<S> {
                     format!(
                         " A technician will respond by {} (within {}) if we can't fix it together.",
                         self.fmt_time(d),
-                        human(tg.first_response)
+                        tg.first_response
                     )
                 })
                 .unwrap_or_default();
@@ -761,7 +784,7 @@ impl<S: Store> Desk<S> {
             Some(due) => format!(
                 "Ticket {number} opened: {what}. A technician will respond by {} (within {}).",
                 self.fmt_time(due),
-                human(tg.first_response)
+                tg.first_response
             ),
             None => format!("Ticket {number} opened: {what}."),
         };
@@ -1110,6 +1133,13 @@ impl<S: Store> Desk<S> {
                 }
                 let text = text.map(|s| bound_text(&s));
                 let ev = t.resolve(me, text.as_deref(), false, now)?;
+                // A resolution text reaches the requester: from a technician it is a response.
+                if text.as_deref().is_some_and(|s| !s.trim().is_empty())
+                    && self.role_of(me).is_staff()
+                    && !t.requester.same_person(me)
+                {
+                    t.responded(now);
+                }
                 w.events(t.number, ev);
                 // Resolving ends the open vendor cases (their follow-ups stop).
                 for c in t.vendor_cases.iter_mut().filter(|c| c.status == super::vendor::CaseStatus::Open) {
@@ -1146,11 +1176,7 @@ impl<S: Store> Desk<S> {
             }
             Command::Reopen(_, reason) => {
                 self.may_reopen(&t, me, now)?;
-                let stopped = t.closed_at.or(t.resolved_at);
-                let ev = t.reopen(me, reason.as_deref(), now)?;
-                if stopped.is_some_and(|s| now - s >= self.settings.reopen_new_cycle_after) {
-                    t.cycle_start = Some(now);
-                }
+                let ev = self.reopen(&mut t, me, reason.as_deref(), now)?;
                 w.events(t.number, ev);
                 w.send(here(format!("{} is open again.", t.number)));
                 if let Some(owner) = t.owner.clone().filter(|o| !o.same_person(me)) {
@@ -1226,6 +1252,13 @@ impl<S: Store> Desk<S> {
             }
             Command::Start(_) => return Err("that command does not take a ticket number".to_string().into()),
             Command::Pending(_, on, reason) => {
+                // The question reaches the requester: it is a public reply (and a response on the clocks).
+                if on == State::PendingUser
+                    && let Some(q) = reason.as_deref()
+                {
+                    let ev = t.reply(me, &bound_text(q), now)?;
+                    w.events(t.number, ev);
+                }
                 let ev = t.pending(on, me, now)?;
                 w.events(t.number, ev);
                 let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
@@ -1243,7 +1276,7 @@ impl<S: Store> Desk<S> {
                     w.send(self.to_requester(&t, sentence(&format!("{} is waiting on a vendor{why}", t.number))));
                     w.send(here(format!("{} is waiting on a vendor.", t.number)));
                 }
-                if let Some(r) = reason {
+                if let Some(r) = reason.filter(|_| on == State::PendingVendor) {
                     w.events(t.number, t.note(me, &format!("pending: {r}"), now)?);
                 }
                 w.commit.updates.push(t);
@@ -1389,6 +1422,25 @@ impl<S: Store> Desk<S> {
         Ok(true)
     }
 
+    /// Reopens `t`, by any path (the thread, `/ticket reopen`, the Reopen button, a re-firing alert). A ticket that
+    /// stayed resolved or closed for more than `sla.reopen_new_cycle_after` starts a new resolution cycle.
+    pub(crate) fn reopen(
+        &self,
+        t: &mut Ticket,
+        by: &UserRef,
+        reason: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, TicketError> {
+        let stopped = t.closed_at.or(t.resolved_at);
+        let ev = t.reopen(by, reason, now)?;
+        if stopped.is_some_and(|s| now - s > self.settings.reopen_new_cycle_after) {
+            t.cycle_start = Some(now);
+        }
+        // The clocks run again from here: cards and replies made before the commit show the new due instants.
+        self.policies.apply(t);
+        Ok(ev)
+    }
+
     /// A requester may not undo a self-service fix after [`walk::REOPEN_DEFLECTED_WITHIN`].
     fn may_reopen(&self, t: &Ticket, who: &UserRef, now: Timestamp) -> Result<(), Refusal> {
         let late = t.resolved_at.is_some_and(|r| now - r > walk::REOPEN_DEFLECTED_WITHIN);
@@ -1461,7 +1513,7 @@ impl<S: Store> Desk<S> {
         };
         s.push_str(&format!(
             "\n· first response, target {}: {}",
-            human(p.first_response),
+            p.first_response,
             status(t.first_response_due, t.first_response_at)
         ));
         if let Some(nr) = p.next_response {
@@ -1469,15 +1521,11 @@ impl<S: Store> Desk<S> {
                 Some(since) => format!("waiting since {}: {}", self.fmt_time(since), status(t.next_response_due, None)),
                 None => "not running (nothing unanswered from the requester)".to_string(),
             };
-            s.push_str(&format!("\n· next response, target {}: {line}", human(nr)));
+            s.push_str(&format!("\n· next response, target {}: {line}", nr));
         }
         let res_done = if t.state.is_active() { None } else { t.resolved_at };
         let cycle = t.cycle_start.map(|c| format!(" (new cycle since {})", self.fmt_time(c))).unwrap_or_default();
-        s.push_str(&format!(
-            "\n· resolution, target {}{cycle}: {}",
-            human(p.resolution),
-            status(t.resolution_due, res_done)
-        ));
+        s.push_str(&format!("\n· resolution, target {}{cycle}: {}", p.resolution, status(t.resolution_due, res_done)));
         if !t.pauses.is_empty() {
             let list: Vec<String> = t
                 .pauses
@@ -1650,4 +1698,9 @@ fn small_talk_reply(c: &Classification, text: &str) -> String {
             working (e.g. \"my laptop won't turn on\") and I'll take it from there."
             .into(),
     }
+}
+
+/// `, 2d 3h ago` when `due` is more than a minute before `now`; empty otherwise.
+fn ago(due: Timestamp, now: Timestamp) -> String {
+    if now - due > chrono::Duration::minutes(1) { format!(", {} ago", human(now - due)) } else { String::new() }
 }

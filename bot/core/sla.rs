@@ -5,7 +5,7 @@
 //! every minute.
 
 use super::calendar::{Calendar, Calendars};
-use super::duration::parse_duration;
+use super::duration::{Span, parse_span};
 use super::ids::TicketNo;
 use super::ticket::{Priority, SlaClock, State, Ticket, TicketType, Timestamp};
 use chrono::Duration;
@@ -66,9 +66,9 @@ impl PolicySpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     pub spec: PolicySpec,
-    pub first_response: Duration,
-    pub next_response: Option<Duration>,
-    pub resolution: Duration,
+    pub first_response: Span,
+    pub next_response: Option<Span>,
+    pub resolution: Span,
     pub calendar: Calendar,
 }
 
@@ -80,10 +80,10 @@ pub struct Policies(Vec<Policy>);
 #[derive(Debug, Clone, PartialEq)]
 pub struct Targets {
     pub policy: String,
-    pub first_response: Duration,
+    pub first_response: Span,
     /// `None` while the clock is paused.
     pub first_response_due: Option<Timestamp>,
-    pub resolution: Duration,
+    pub resolution: Span,
     pub resolution_due: Option<Timestamp>,
     pub next_response_due: Option<Timestamp>,
 }
@@ -109,10 +109,10 @@ impl Policies {
         let mut out = vec![];
         for (i, s) in specs.iter().enumerate() {
             let at = format!("sla.policy[{i}] ({})", s.name);
-            let first_response = parse_duration(&s.first_response).map_err(|e| format!("{at}.first_response: {e}"))?;
-            let resolution = parse_duration(&s.resolution).map_err(|e| format!("{at}.resolution: {e}"))?;
+            let first_response = parse_span(&s.first_response).map_err(|e| format!("{at}.first_response: {e}"))?;
+            let resolution = parse_span(&s.resolution).map_err(|e| format!("{at}.resolution: {e}"))?;
             let next_response = match &s.next_response {
-                Some(d) => Some(parse_duration(d).map_err(|e| format!("{at}.next_response: {e}"))?),
+                Some(d) => Some(parse_span(d).map_err(|e| format!("{at}.next_response: {e}"))?),
                 None => None,
             };
             if s.warn.iter().any(|&w| w == 0 || w >= 100) {
@@ -187,7 +187,9 @@ impl Policies {
                 let at = if pct == 100 {
                     due
                 } else {
-                    let part = Duration::seconds(target.num_seconds() * i64::from(pct) / 100);
+                    // A percentage of the business time this target stands for from this start.
+                    let whole = p.calendar.span_length(start, target);
+                    let part = Span::time(Duration::seconds(whole.num_seconds() * i64::from(pct) / 100));
                     match p.calendar.due_with_pauses(start, part, pauses) {
                         Some(at) => at,
                         None => continue,
@@ -222,11 +224,17 @@ impl Policies {
     }
 }
 
-/// A ticket's pauses as the response clocks see them (waiting on the requester) and as the resolution clock sees
-/// them (also resolved/closed time, and waiting on a vendor if the policy says so).
+/// A ticket's pauses as the response clocks see them (waiting on the requester, and resolved/closed time before a
+/// reopen) and as the resolution clock sees them (also waiting on a vendor if the policy says so). Time spent
+/// resolved counts on no clock.
 type Intervals = Vec<(Timestamp, Option<Timestamp>)>;
 fn pauses(p: &Policy, t: &Ticket) -> (Intervals, Intervals) {
-    let user = t.pauses.iter().filter(|x| x.on == State::PendingUser).map(|x| (x.from, x.to)).collect();
+    let user = t
+        .pauses
+        .iter()
+        .filter(|x| matches!(x.on, State::PendingUser | State::Resolved | State::Closed))
+        .map(|x| (x.from, x.to))
+        .collect();
     let resolution = t
         .pauses
         .iter()

@@ -767,6 +767,14 @@ impl Ticket {
         Ok(ev)
     }
 
+    /// A public message from a technician that was not sent as a reply (a resolution text): it counts as the first
+    /// response if none came before.
+    pub fn responded(&mut self, at: Timestamp) {
+        if self.first_response_at.is_none() {
+            self.first_response_at = Some(at);
+        }
+    }
+
     /// An internal note: technicians only, never shown to the requester, does not count as a response.
     pub fn note(&mut self, by: &UserRef, text: &str, at: Timestamp) -> Result<Vec<Event>, TicketError> {
         let text = nonempty(text, "a note needs text")?;
@@ -778,11 +786,13 @@ impl Ticket {
         let text = nonempty(text, "an empty message adds nothing")?;
         self.last_requester_at = Some(at);
         let mut ev = vec![self.event(at, by, EventKind::RequesterMessage { text })];
-        if self.state == State::PendingUser {
+        // Only the requester's own answer resumes a ticket waiting on them (a colleague's "same here" does not).
+        let own = by.same_person(&self.requester);
+        if own && self.state == State::PendingUser {
             ev.push(self.go(State::Open, at, by)?);
         }
         // The next-response clock starts on a requester message once a technician has replied.
-        if self.first_response_at.is_some() && self.awaiting_reply_since.is_none() && self.state.is_active() {
+        if own && self.first_response_at.is_some() && self.awaiting_reply_since.is_none() && self.state.is_active() {
             self.awaiting_reply_since = Some(at);
         }
         Ok(ev)
@@ -812,15 +822,22 @@ impl Ticket {
         let text = text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
         let mut ev = vec![self.go(State::Resolved, at, by)?];
         self.deflected = deflected;
+        // Resolving answers whatever was pending; a reopen by the requester starts the next-response clock again.
+        self.awaiting_reply_since = None;
         ev.push(self.event(at, by, EventKind::Resolved { text }));
         Ok(ev)
     }
 
-    /// Brings a resolved or closed ticket back to open; the owner is kept.
+    /// Brings a resolved or closed ticket back to open; the owner is kept. When the requester reopens it they are
+    /// waiting for an answer: the next-response clock starts (once a technician has replied at all; before that the
+    /// first-response clock runs on, having stood still while the ticket was resolved).
     pub fn reopen(&mut self, by: &UserRef, reason: Option<&str>, at: Timestamp) -> Result<Vec<Event>, TicketError> {
         let mut ev = vec![self.go(State::Open, at, by)?];
         self.reopen_count += 1;
         self.deflected = false;
+        if by.same_person(&self.requester) && self.first_response_at.is_some() {
+            self.awaiting_reply_since = Some(at);
+        }
         let reason = reason.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
         ev.push(self.event(at, by, EventKind::Reopened { reason }));
         Ok(ev)

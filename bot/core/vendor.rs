@@ -4,7 +4,7 @@
 //! Nothing here does I/O: the desk decides, the outbox stores, and a vendor worker (`adapters::vendor`) sends.
 
 use super::calendar::{Calendar, Calendars};
-use super::duration::parse_duration;
+use super::duration::{Span, parse_span};
 use super::ids::{TicketNo, UserRef};
 use super::ticket::Timestamp;
 use chrono::Duration;
@@ -150,9 +150,10 @@ pub struct Vendor {
     pub categories: Vec<String>,
     pub contact: Contact,
     pub calendar: Calendar,
-    pub response: Duration,
-    pub resolution: Duration,
-    pub chase_every: Duration,
+    /// Contract targets and chaser interval: `d` counts working days of `calendar`.
+    pub response: Span,
+    pub resolution: Span,
+    pub chase_every: Span,
 }
 
 /// The vendor directory.
@@ -212,9 +213,9 @@ impl Vendors {
                 .get(&c.calendar)
                 .cloned()
                 .ok_or_else(|| format!("{}: unknown calendar `{}`", at("contract.calendar"), c.calendar))?;
-            let dur = |field: &str, v: &str| -> Result<Duration, String> {
-                let d = parse_duration(v).map_err(|e| format!("{}: {e}", at(&format!("contract.{field}"))))?;
-                if d <= Duration::zero() {
+            let dur = |field: &str, v: &str| -> Result<Span, String> {
+                let d = parse_span(v).map_err(|e| format!("{}: {e}", at(&format!("contract.{field}"))))?;
+                if d.wall() <= Duration::zero() {
                     return Err(format!("{}: must be more than zero", at(&format!("contract.{field}"))));
                 }
                 Ok(d)
@@ -222,7 +223,9 @@ impl Vendors {
             let response = dur("response", &c.response)?;
             let resolution = dur("resolution", &c.resolution)?;
             let chase_every = dur("chase_every", &c.chase_every)?;
-            if resolution < response {
+            // Compared as business time from a Monday midnight (a working day's length depends on the calendar).
+            let monday = chrono::DateTime::from_timestamp(1_767_571_200, 0).expect("2026-01-05T00:00:00Z");
+            if calendar.span_length(monday, resolution) < calendar.span_length(monday, response) {
                 return Err(format!("{}: shorter than the response target", at("contract.resolution")));
             }
             out.push(Vendor {
@@ -340,8 +343,8 @@ impl Vendor {
             reference: None,
             opened_at: now,
             opened_by: by.clone(),
-            response_due: self.calendar.due(now, self.response),
-            resolution_due: self.calendar.due(now, self.resolution),
+            response_due: self.calendar.due_span(now, self.response),
+            resolution_due: self.calendar.due_span(now, self.resolution),
             responded_at: None,
             last_update_at: None,
             last_update: None,
@@ -366,21 +369,22 @@ impl Vendor {
         }
         let mut cands = vec![];
         if c.responded_at.is_none() && !c.warned.iter().any(|w| w == "response") {
-            cands.push((self.calendar.due(c.opened_at, pct(self.response, WARN_PERCENT)), FollowUp::Response));
+            cands.push((self.warn_at(c.opened_at, self.response), FollowUp::Response));
         }
         if !c.warned.iter().any(|w| w == "resolution") {
-            cands.push((self.calendar.due(c.opened_at, pct(self.resolution, WARN_PERCENT)), FollowUp::Resolution));
+            cands.push((self.warn_at(c.opened_at, self.resolution), FollowUp::Resolution));
         }
         let quiet_since =
             [Some(c.opened_at), c.last_update_at, c.last_chase_at, c.last_prompt_at].into_iter().flatten().max()?;
-        cands.push((self.calendar.due(quiet_since, self.chase_every), FollowUp::Quiet));
+        cands.push((self.calendar.due_span(quiet_since, self.chase_every), FollowUp::Quiet));
         let (at, why) = cands.into_iter().min_by_key(|(t, _)| *t)?;
         Some((c.snoozed_until.map_or(at, |s| at.max(s)), why))
     }
 
     /// The vendor's clock for `c` at `now`: business time used against each target, in percent.
     pub fn clock(&self, c: &VendorCase, now: Timestamp) -> VendorClock {
-        let used = |d: Duration, end: Option<Timestamp>| {
+        let used = |target: Span, end: Option<Timestamp>| {
+            let d = self.calendar.span_length(c.opened_at, target);
             let e = self.calendar.elapsed(c.opened_at, end.unwrap_or(now).min(now));
             (e.num_seconds() * 100 / d.num_seconds().max(1)) as i32
         };
@@ -390,6 +394,11 @@ impl Vendor {
             response_used: used(self.response, c.responded_at),
             resolution_used: used(self.resolution, c.closed_at),
         }
+    }
+
+    /// When [`WARN_PERCENT`] of `target`'s business time from `start` has passed.
+    fn warn_at(&self, start: Timestamp, target: Span) -> Timestamp {
+        self.calendar.due(start, pct(self.calendar.span_length(start, target), WARN_PERCENT))
     }
 
     /// The end of a snooze started at `now`: one day later, moved to the next opening of the vendor's calendar.
@@ -541,5 +550,35 @@ mod tests {
         assert_eq!(v.snooze_until(t("2026-03-06T16:00:00Z")), t("2026-03-09T09:00:00Z"));
         c.status = CaseStatus::Closed;
         assert_eq!(v.next_followup(&c), None);
+    }
+
+    #[test]
+    fn contract_days_are_working_days_of_the_vendor_calendar() {
+        let mut s = spec("acme");
+        s.contract = ContractSpec {
+            calendar: "office".into(),
+            response: "1d".into(),
+            resolution: "3d".into(),
+            chase_every: "1d".into(),
+        };
+        let vs = Vendors::new(&[s], &cals()).unwrap();
+        let v = vs.get("ACME").unwrap();
+        let who = UserRef::new(Platform::Console, "sam", "sam");
+        // Friday 15:00: one working day is Monday 15:00, three are Wednesday 15:00 (not 24 business hours each).
+        let c = v.open_case(&who, t("2026-03-06T15:00:00Z"));
+        assert_eq!(c.response_due, t("2026-03-09T15:00:00Z"));
+        assert_eq!(c.resolution_due, t("2026-03-11T15:00:00Z"));
+        // 75% of the 8 business hours of the response day: Monday 13:00.
+        assert_eq!(v.next_followup(&c), Some((t("2026-03-09T13:00:00Z"), FollowUp::Response)));
+        assert_eq!(v.clock(&c, t("2026-03-09T11:00:00Z")).response_used, 50);
+        // `2d` resolution on a `20h` response is refused: two working days are 16 business hours.
+        let mut s = spec("acme");
+        s.contract = ContractSpec {
+            calendar: "office".into(),
+            response: "20h".into(),
+            resolution: "2d".into(),
+            chase_every: "1d".into(),
+        };
+        assert!(Vendors::new(&[s], &cals()).unwrap_err().contains("shorter than the response target"));
     }
 }

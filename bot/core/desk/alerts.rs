@@ -159,7 +159,7 @@ impl<S: Store> Desk<S> {
                     && t.resolved_at.is_some_and(|r| now - r <= self.settings.alerts.reopen_within) =>
             {
                 let why = format!("the alert fired again within {}", human(self.settings.alerts.reopen_within));
-                match t.reopen(&monitor, Some(&why), now) {
+                match self.reopen(t, &monitor, Some(&why), now) {
                     Ok(ev) => w.events(t.number, ev),
                     Err(e) => {
                         tracing::warn!(ticket = %t.number, error = %e, "alert: cannot reopen");

@@ -7,7 +7,6 @@
 
 use super::{Desk, DeskError, Flow, Refusal, Work, quote, sentence};
 use crate::core::command::{self, Command};
-use crate::core::duration::human;
 use crate::core::ids::Place;
 use crate::core::message::{Button, MessageKind, Outbound};
 use crate::core::recurring;
@@ -444,13 +443,13 @@ impl<S: Store> Desk<S> {
                         FollowUp::Response => format!(
                             "{} has used 75% of its {} response target on {n}{case} with no answer (due {}).",
                             v.name,
-                            human(v.response),
+                            v.response,
                             self.fmt_time(c.response_due)
                         ),
                         FollowUp::Resolution => format!(
                             "{} has used 75% of its {} resolution target on {n}{case} (due {}).",
                             v.name,
-                            human(v.resolution),
+                            v.resolution,
                             self.fmt_time(c.resolution_due)
                         ),
                         FollowUp::Quiet => {
