@@ -689,6 +689,80 @@ async fn interactions_endpoint_verifies_ed25519_signatures_and_timestamps() {
 }
 
 #[tokio::test]
+async fn documented_interaction_payloads_are_understood() {
+    use ed25519_dalek::{Signer, SigningKey};
+    let rig = Rig::new().await;
+    let key = SigningKey::from_bytes(&[9u8; 32]);
+    let verifier = endpoint::verifier(&hex(key.verifying_key().as_bytes())).expect("a valid public key");
+    let app = endpoint::router(rig.discord.clone(), verifier);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/discord/interactions", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await });
+    let client = reqwest::Client::new();
+    let now = rig.desk.now().timestamp();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/platforms/discord");
+    // (file, the answer's `type`): PONG, a deferred command answer, a silent acknowledgement of a component.
+    let cases = [
+        ("ping_minimal.json", 1),
+        ("slash_docs.json", 5),
+        ("slash_dm_user.json", 5),
+        ("button_docs.json", 6),
+        ("select_docs.json", 6),
+        ("modal_docs.json", 4),
+    ];
+    for (file, want) in cases {
+        let body = std::fs::read_to_string(dir.join(file)).unwrap();
+        let sig = hex(&key.sign(format!("{now}{body}").as_bytes()).to_bytes());
+        let r = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("X-Signature-Ed25519", sig)
+            .header("X-Signature-Timestamp", now.to_string())
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, 200, "{file}: {text}");
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["type"], json!(want), "{file}: {text}");
+        // Forged: the same body signed by another key is refused before it is read.
+        let forged = SigningKey::from_bytes(&[10u8; 32]);
+        let bad = hex(&forged.sign(format!("{now}{body}").as_bytes()).to_bytes());
+        let r = client
+            .post(&url)
+            .header("X-Signature-Ed25519", bad)
+            .header("X-Signature-Timestamp", now.to_string())
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{file} forged");
+    }
+    // The member and the data deskbot needs came through: the slash command's author, and the select's choice.
+    let parsed = endpoint::parse(&std::fs::read(dir.join("select_docs.json")).unwrap()).unwrap().unwrap();
+    match parsed {
+        Interaction::Component(c) => {
+            assert_eq!(c.data.custom_id, "class_select_1");
+            assert_eq!(c.member.as_ref().unwrap().user.name, "Mason");
+            assert_eq!(c.member.as_ref().unwrap().nick.as_deref(), Some("Bot Man"));
+        }
+        other => panic!("not a component: {other:?}"),
+    }
+    let parsed = endpoint::parse(&std::fs::read(dir.join("slash_dm_user.json")).unwrap()).unwrap().unwrap();
+    match parsed {
+        Interaction::Command(c) => {
+            assert_eq!((c.user.name.as_str(), c.channel_id.get(), c.guild_id), ("Mason", 645027906669510999, None));
+        }
+        other => panic!("not a command: {other:?}"),
+    }
+    // Malformed but signed: a clear 400, nothing stored.
+    assert!(endpoint::parse(b"[1, 2]").is_err());
+    assert!(endpoint::parse(br#"{"type": 3, "id": "1", "token": "t"}"#).is_err(), "a component with no channel");
+}
+
+#[tokio::test]
 async fn assign_takes_the_technician_role_of_the_member_named_in_the_command() {
     let rig = Rig::new().await;
     ada_reports(&rig).await;

@@ -469,6 +469,12 @@ async fn tokens_that_are_not_genuine_or_not_for_us_are_refused() {
     }
     assert!(rig.tickets().await.is_empty(), "nothing refused was handled");
     assert!(rig.desk.store().platform_ref(Platform::Teams, "conv:a:chat-ada").await.unwrap().is_none());
+    // The token is checked before the body is read: a malformed body with a forged or missing token is a 401,
+    // and only a genuine caller learns that the body was malformed.
+    let junk = json!("not an activity");
+    assert_eq!(rig.post_with(&junk, Some(&sign(theirs, "key-1", &good))).await, 401, "forged token, junk body");
+    assert_eq!(rig.post_with(&junk, None).await, 401, "no token, junk body");
+    assert_eq!(rig.post(&junk).await, 400, "good token, junk body");
 
     // Within the leeway is fine, and a good token with an activity from another tenant is refused.
     let a = rig.dm("ok-1", "ada", "my laptop screen is flickering");

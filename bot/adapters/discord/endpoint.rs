@@ -16,6 +16,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use serde_json::{Value, json};
 use serenity::all::Interaction;
 use serenity::interactions_endpoint::Verifier;
 use std::sync::Arc;
@@ -61,6 +62,96 @@ pub fn check(verifier: &Verifier, headers: &HeaderMap, body: &[u8], now: i64) ->
     Ok(())
 }
 
+/// Reads a verified interaction body: `None` for a PING. Fields deskbot does not use and that documentation samples,
+/// older API versions or partial objects (a member in a DM, a component without its message) leave out are filled
+/// with neutral defaults first, so an interaction is understood from the fields deskbot needs: its id, token,
+/// channel, who (member or user) and data.
+pub fn parse(body: &[u8]) -> Result<Option<Interaction>, String> {
+    let mut v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if !v.is_object() {
+        return Err("not a JSON object".into());
+    }
+    if v["type"].as_u64() == Some(1) {
+        return Ok(None);
+    }
+    normalise(&mut v);
+    serde_json::from_value(v).map(Some).map_err(|e| e.to_string())
+}
+
+/// Sets `key` to `value` where it is absent (or null).
+fn fill(v: &mut Value, key: &str, value: Value) {
+    if let Some(o) = v.as_object_mut() {
+        let slot = o.entry(key).or_insert(Value::Null);
+        if slot.is_null() {
+            *slot = value;
+        }
+    }
+}
+
+fn normalise_user(u: &mut Value) {
+    fill(u, "username", json!(""));
+}
+
+fn normalise(v: &mut Value) {
+    let kind = v["type"].as_u64().unwrap_or(0);
+    fill(v, "application_id", json!("1"));
+    fill(v, "version", json!(1));
+    fill(v, "locale", json!("en-US"));
+    fill(v, "entitlements", json!([]));
+    fill(v, "attachment_size_limit", json!(0));
+    let channel = v["channel"]["id"].clone();
+    if channel.is_string() {
+        fill(v, "channel_id", channel);
+    }
+    if v["member"].is_object() {
+        let m = &mut v["member"];
+        for (k, d) in [("roles", json!([])), ("deaf", json!(false)), ("mute", json!(false)), ("flags", json!(0))] {
+            fill(m, k, d);
+        }
+        normalise_user(&mut m["user"]);
+    }
+    if v["user"].is_object() {
+        normalise_user(&mut v["user"]);
+    }
+    let channel_id = v["channel_id"].clone();
+    let data = &mut v["data"];
+    match kind {
+        // APPLICATION_COMMAND and its autocomplete: a chat-input command unless told otherwise.
+        2 | 4 => fill(data, "type", json!(1)),
+        // MESSAGE_COMPONENT: a button unless it carries select values; the message it was on may be partial.
+        3 => {
+            let select = data["values"].is_array();
+            fill(data, "component_type", json!(if select { 3 } else { 2 }));
+            if select {
+                fill(data, "values", json!([]));
+            }
+            if !v["message"].is_object() {
+                v["message"] = json!({});
+            }
+            let m = &mut v["message"];
+            let defaults = [
+                ("id", json!("1")),
+                ("channel_id", channel_id),
+                ("author", json!({"id": "1", "username": ""})),
+                ("content", json!("")),
+                ("timestamp", json!("1970-01-01T00:00:00+00:00")),
+                ("tts", json!(false)),
+                ("mention_everyone", json!(false)),
+                ("mentions", json!([])),
+                ("mention_roles", json!([])),
+                ("attachments", json!([])),
+                ("embeds", json!([])),
+                ("type", json!(0)),
+            ];
+            for (k, d) in defaults {
+                fill(m, k, d);
+            }
+            normalise_user(&mut m["author"]);
+        }
+        _ => {}
+    }
+}
+
 struct Endpoint<S> {
     discord: Arc<Discord<S>>,
     verifier: Verifier,
@@ -80,8 +171,10 @@ async fn receive<S: Store + 'static>(State(ep): State<Arc<Endpoint<S>>>, headers
         tracing::debug!(?why, "Discord interaction refused");
         return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
     }
-    let interaction: Interaction = match serde_json::from_slice(&body) {
-        Ok(i) => i,
+    let interaction = match parse(&body) {
+        Ok(Some(i)) => i,
+        // A signed PING is answered whatever else it carries (or lacks).
+        Ok(None) => return ([(header::CONTENT_TYPE, "application/json")], r#"{"type":1}"#).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "Discord interaction not understood");
             return (StatusCode::BAD_REQUEST, "unknown interaction").into_response();

@@ -84,6 +84,12 @@ impl Verifier {
         service_url: &str,
         channel_id: &str,
     ) -> Result<Value, AuthError> {
+        self.authenticate(authorization).await?.bind(service_url, channel_id)
+    }
+
+    /// The token's own checks (signature, issuer, audience, lifetime), done before the body is read; the checks
+    /// that tie it to the activity follow with [`Authenticated::bind`].
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Authenticated, AuthError> {
         let auth = authorization.ok_or(AuthError::Missing)?;
         let token = auth
             .strip_prefix("Bearer ")
@@ -126,14 +132,7 @@ impl Verifier {
                 });
             }
         };
-        let claimed = claims.get("serviceurl").and_then(Value::as_str).unwrap_or("");
-        if !same_service_url(claimed, service_url) {
-            return Err(AuthError::Forbidden("`serviceurl` claim does not match the activity's serviceUrl".into()));
-        }
-        if !key.endorsements.iter().any(|e| e == channel_id) {
-            return Err(AuthError::Forbidden(format!("signing key is not endorsed for channel `{channel_id}`")));
-        }
-        Ok(claims)
+        Ok(Authenticated { claims, endorsements: key.endorsements.clone() })
     }
 
     /// The key set, fetched first if it is stale or lacks `kid`; fetches (successful or not) are at least
@@ -174,6 +173,28 @@ impl Verifier {
             return Err(format!("answered {}", r.status()));
         }
         r.json().await.map_err(|e| e.without_url().to_string())
+    }
+}
+
+/// A genuine Bot Framework token for this bot, not yet tied to an activity.
+#[derive(Debug)]
+pub struct Authenticated {
+    claims: Value,
+    endorsements: Vec<String>,
+}
+
+impl Authenticated {
+    /// Ties the token to the activity: its `serviceurl` claim is the activity's `serviceUrl`, and the signing key
+    /// is endorsed for the activity's channel.
+    pub fn bind(self, service_url: &str, channel_id: &str) -> Result<Value, AuthError> {
+        let claimed = self.claims.get("serviceurl").and_then(Value::as_str).unwrap_or("");
+        if !same_service_url(claimed, service_url) {
+            return Err(AuthError::Forbidden("`serviceurl` claim does not match the activity's serviceUrl".into()));
+        }
+        if !self.endorsements.iter().any(|e| e == channel_id) {
+            return Err(AuthError::Forbidden(format!("signing key is not endorsed for channel `{channel_id}`")));
+        }
+        Ok(self.claims)
     }
 }
 

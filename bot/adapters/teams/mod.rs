@@ -232,6 +232,22 @@ async fn receive<S: Store + 'static>(State(i): State<Inbound<S>>, headers: Heade
         tracing::warn!("teams: request without a bearer token refused");
         return status(StatusCode::UNAUTHORIZED, "missing bearer token");
     };
+    let refused = |e: auth::AuthError, kind: &str| {
+        // The reason only; never the token.
+        tracing::warn!(reason = %e, activity_type = %kind, "teams: request refused");
+        match e {
+            auth::AuthError::Missing | auth::AuthError::Invalid(_) => {
+                status(StatusCode::UNAUTHORIZED, "invalid bearer token")
+            }
+            auth::AuthError::Forbidden(_) => status(StatusCode::FORBIDDEN, "token not accepted"),
+            auth::AuthError::Unavailable(_) => status(StatusCode::SERVICE_UNAVAILABLE, "try again later"),
+        }
+    };
+    // The token first: an unauthenticated caller learns nothing about what a valid body looks like.
+    let token = match i.verifier.authenticate(Some(auth)).await {
+        Ok(t) => t,
+        Err(e) => return refused(e, "unread"),
+    };
     let a: Activity = match serde_json::from_slice(&body) {
         Ok(a) => a,
         Err(e) => {
@@ -239,16 +255,8 @@ async fn receive<S: Store + 'static>(State(i): State<Inbound<S>>, headers: Heade
             return status(StatusCode::BAD_REQUEST, "not a Bot Framework activity");
         }
     };
-    if let Err(e) = i.verifier.verify(Some(auth), &a.service_url, &a.channel_id).await {
-        // The reason only; never the token.
-        tracing::warn!(reason = %e, activity_type = %a.kind, "teams: request refused");
-        return match e {
-            auth::AuthError::Missing | auth::AuthError::Invalid(_) => {
-                status(StatusCode::UNAUTHORIZED, "invalid bearer token")
-            }
-            auth::AuthError::Forbidden(_) => status(StatusCode::FORBIDDEN, "token not accepted"),
-            auth::AuthError::Unavailable(_) => status(StatusCode::SERVICE_UNAVAILABLE, "try again later"),
-        };
+    if let Err(e) = token.bind(&a.service_url, &a.channel_id) {
+        return refused(e, &a.kind);
     }
     if let Some(t) = a.tenant()
         && t != i.settings.tenant_id
