@@ -157,7 +157,7 @@ impl Default for ConversationConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlaConfig {
-    /// A reopen this long after resolution starts a new resolution cycle instead of continuing the old one.
+    /// A reopen more than this long after resolution starts a new resolution cycle instead of continuing the old one.
     pub reopen_new_cycle_after: String,
     /// Ordered; the first matching policy wins; the last must match everything.
     pub policy: Vec<PolicySpec>,
@@ -343,7 +343,7 @@ major_window = "10m"
 # queue channel if nobody owns the ticket), the owner and leads at the second; at 100% the escalation channel,
 # the managers and the owner are told. Each fires once per clock cycle.
 [sla]
-# A reopen this long after resolution starts a new resolution cycle (wall-clock time).
+# A reopen more than this long after resolution starts a new resolution cycle (wall-clock time).
 reopen_new_cycle_after = "7d"
 
 [[sla.policy]]

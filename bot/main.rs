@@ -37,7 +37,8 @@ enum Cmd {
         #[arg(long = "as", default_value = "alice")]
         as_user: String,
     },
-    /// Run a scripted conversation with a simulated clock and print what the bot said.
+    /// Run a scripted conversation with a simulated clock and print what the bot said. Timers that fell due during
+    /// an `@now` jump or a `@restart` fire (late) at the next line, so end a script with `@advance 1m` to see them.
     Replay {
         /// The script (format in README.md, "Replay").
         file: PathBuf,
@@ -213,6 +214,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("--from `{from}` is not RFC 3339 (e.g. 2026-03-02T16:30:00Z): {e}"))?
                 .with_timezone(&chrono::Utc);
             let d = deskbot::core::duration::parse_span(&duration).map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
+            cal.check_span(d).map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
             println!("{}", replay::rfc3339(cal.due_span(from, d)));
         }
         Cmd::Sla { action: SlaCmd::Check } => {

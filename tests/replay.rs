@@ -142,7 +142,10 @@ async fn overdue_warnings_fire_once_after_restart_marked_late() {
     // saying when it fell due.
     assert_eq!(text.lines().filter(|l| l.contains("SLA warning: #1")).count(), 0, "{text}");
     assert_eq!(text.lines().filter(|l| l.starts_with("bot -> sam: SLA breach: #1") && l.contains("(late:")).count(), 1);
-    assert!(text.contains(" ago)."), "a late breach says how long ago it fell due: {text}");
+    assert!(
+        text.contains("(late: this fell due Mon 2 Mar 13:00 UTC, 1h ago,"),
+        "a late breach says when it fell due: {text}"
+    );
     let j = out.json().await.unwrap();
     let events = j["tickets"][0]["events"].as_array().unwrap().clone();
     let late: Vec<_> = events.iter().filter(|e| e["kind"] == "sla_warning").map(|e| e["late"].clone()).collect();
@@ -214,6 +217,29 @@ async fn sla_rules_days_reopens_responses_and_pauses() {
     assert_eq!((w6[0]["percent"].as_u64(), w6[0]["late"].as_bool()), (Some(100), Some(false)));
     assert_eq!(w6[0]["at"], "2026-03-02T09:40:00Z");
     assert!(!text.lines().any(|l| l.contains("#6") && l.contains("(late")), "{text}");
+}
+
+#[tokio::test]
+async fn sla_new_cycle_from_resolution_unanswered_messages_and_late_warnings() {
+    let out = replay::run_file(&script("sla_more.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("sla_more_text", text);
+    assert!(
+        text.contains("next response, target 2h: waiting since Mon 2 Mar 09:00 UTC: running, due Mon 2 Mar 11:10 UTC"),
+        "{text}"
+    );
+    let late: Vec<_> = text.lines().filter(|l| l.contains("SLA warning: #3") && l.contains("first response")).collect();
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert!(late[0].contains("has used 90%"), "{late:?}");
+    assert!(
+        late[0].contains("(late: this fell due Mon 2 Mar 09:54 UTC, 2m ago, while deskbot was not running)"),
+        "{late:?}"
+    );
+    assert!(text.contains("(new cycle since Wed 4 Mar 11:10 UTC)"), "{text}");
+    let j = out.json().await.unwrap();
+    let t1 = &j["tickets"][0];
+    assert_eq!(t1["resolution_due"], "2026-03-06T11:10:00Z");
+    assert_eq!(t1["next_response_due"], "2026-03-04T13:00:00Z");
 }
 
 #[tokio::test]

@@ -194,9 +194,15 @@ impl Calendar {
 
     /// The instant when `dur` of business time has passed after `from` (floored to the minute).
     pub fn due(&self, from: Timestamp, dur: Duration) -> Timestamp {
+        // Spans are checked at load (`check_span`), so the search always ends within its limit.
+        self.try_due(from, dur).unwrap_or(from + dur)
+    }
+
+    /// [`Calendar::due`], or `None` when it lies more than the search limit (about three years) of days ahead.
+    fn try_due(&self, from: Timestamp, dur: Duration) -> Option<Timestamp> {
         let from = floor_minute(from);
         if self.always {
-            return from + dur;
+            return Some(from + dur);
         }
         let mut left = dur;
         // Windows of earlier local days end at or before this day's midnight, so `from`'s own day is the start.
@@ -208,23 +214,37 @@ impl Calendar {
                 }
                 let s = s.max(from);
                 if left <= e - s {
-                    return s + left;
+                    return Some(s + left);
                 }
                 left -= e - s;
             }
             day += Duration::days(1);
         }
-        from + dur // unreachable for a validated calendar; fall back to wall-clock time
+        None
     }
 
     /// The instant when `span` (working days, then business time) has passed after `from`. See the module's
     /// working-days rule.
     pub fn due_span(&self, from: Timestamp, span: Span) -> Timestamp {
+        self.try_due_span(from, span).unwrap_or(from + span.wall())
+    }
+
+    /// Refuses a span this calendar cannot place within two years from any start (a target of `6000h` on office
+    /// hours, or `200h` on a calendar open one hour a week), so that no due instant is ever a guess.
+    pub fn check_span(&self, span: Span) -> Result<(), String> {
+        let monday = chrono::DateTime::from_timestamp(1_767_571_200, 0).expect("2026-01-05T00:00:00Z");
+        match self.try_due_span(monday, span) {
+            Some(due) if due - monday <= Duration::days(2 * 365) => Ok(()),
+            _ => Err(format!("`{span}` needs more than two years of calendar `{}`'s opening hours", self.name)),
+        }
+    }
+
+    fn try_due_span(&self, from: Timestamp, span: Span) -> Option<Timestamp> {
         if self.always || span.days <= 0 {
-            return self.due(from, span.wall());
+            return self.try_due(from, span.wall());
         }
         let from = floor_minute(from);
-        let Some((day, pos)) = self.position(from) else { return from + span.wall() };
+        let (day, pos) = self.position(from)?;
         let at = if pos == Duration::zero() {
             // At (or before) a day's opening: the close of the (N-1)th open day from here.
             let last = if span.days == 1 { Some(day) } else { self.open_day_after(day, span.days - 1) };
@@ -232,10 +252,9 @@ impl Calendar {
         } else {
             self.open_day_after(day, span.days).map(|d| self.at_position(d, pos))
         };
-        match at {
-            Some(at) if span.time > Duration::zero() => self.due(at, span.time),
-            Some(at) => at,
-            None => from + span.wall(), // unreachable for a validated calendar
+        match at? {
+            at if span.time > Duration::zero() => self.try_due(at, span.time),
+            at => Some(at),
         }
     }
 
@@ -575,6 +594,18 @@ mod tests {
         assert_eq!(c.span_length(t("2026-03-04T11:15:00Z"), span("3d")), Duration::hours(24));
         // On 24x7 a day stays 24 hours.
         assert_eq!(Calendar::always().due_span(t("2026-03-07T10:00:00Z"), span("1d")), t("2026-03-08T10:00:00Z"));
+    }
+
+    #[test]
+    fn spans_beyond_two_years_of_opening_hours_are_refused() {
+        let c = Calendar::new("office", &spec("UTC", &WEEKDAYS_ONLY, "09:00-17:00", &[])).unwrap();
+        assert!(c.check_span(span("2000h")).is_ok());
+        assert!(c.check_span(span("6280h")).unwrap_err().contains("more than two years"));
+        assert!(c.check_span(span("600d")).is_err());
+        let tiny = Calendar::new("tiny", &spec("UTC", &["sat"], "09:00-10:00", &[])).unwrap();
+        assert!(tiny.check_span(span("52h")).is_ok());
+        assert!(tiny.check_span(span("160h")).is_err());
+        assert!(Calendar::always().check_span(span("600d")).is_ok());
     }
 
     #[test]

@@ -396,7 +396,15 @@ impl<S: Store> Desk<S> {
             SlaClock::Resolution => p.resolution,
         };
         let owner = t.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "nobody".into());
-        let late_note = if late { " (late: deskbot was not running when this fell due)" } else { "" };
+        let late_note = if late {
+            format!(
+                " (late: this fell due {}, {} ago, while deskbot was not running)",
+                self.fmt_time(timer.at),
+                human(now - timer.at)
+            )
+        } else {
+            String::new()
+        };
         let text = if timer.percent >= 100 {
             format!(
                 "SLA breach: {} ({} {}, owner {owner}) missed its {} target of {} (due {}{}).{late_note}",
@@ -406,7 +414,7 @@ impl<S: Store> Desk<S> {
                 timer.clock.label(),
                 target,
                 self.fmt_time(timer.due),
-                ago(timer.due, now)
+                if late { String::new() } else { ago(timer.due, now) }
             )
         } else {
             let left = timer.due - now;
@@ -1133,7 +1141,8 @@ impl<S: Store> Desk<S> {
                 }
                 let text = text.map(|s| bound_text(&s));
                 let ev = t.resolve(me, text.as_deref(), false, now)?;
-                // A resolution text reaches the requester: from a technician it is a response.
+                // A resolution text reaches the requester: from a technician it is a response (and answers what
+                // the requester last wrote). Without a text, an unanswered message stays unanswered after a reopen.
                 if text.as_deref().is_some_and(|s| !s.trim().is_empty())
                     && self.role_of(me).is_staff()
                     && !t.requester.same_person(me)
@@ -1431,7 +1440,8 @@ impl<S: Store> Desk<S> {
         reason: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<Event>, TicketError> {
-        let stopped = t.closed_at.or(t.resolved_at);
+        // Measured from the resolution (closing a resolved ticket later does not move it).
+        let stopped = t.resolved_at.or(t.closed_at);
         let ev = t.reopen(by, reason, now)?;
         if stopped.is_some_and(|s| now - s > self.settings.reopen_new_cycle_after) {
             t.cycle_start = Some(now);
@@ -1535,7 +1545,12 @@ impl<S: Store> Desk<S> {
                     format!("{} {} – {}", x.on, self.fmt_time(x.from), end)
                 })
                 .collect();
-            let vendor = if p.spec.pause_on_vendor { "" } else { "; waiting on a vendor does not pause resolution" };
+            let vendor_pause = t.pauses.iter().any(|x| x.on == State::PendingVendor);
+            let vendor = if p.spec.pause_on_vendor || !vendor_pause {
+                ""
+            } else {
+                "; waiting on a vendor does not pause resolution"
+            };
             s.push_str(&format!("\n· paused: {}{vendor}", list.join(", ")));
         }
         for b in &t.breaches {

@@ -122,6 +122,21 @@ impl Policies {
                 let known: Vec<_> = calendars.names().collect();
                 format!("{at}.calendar: unknown calendar `{}` (known: {})", s.calendar, known.join(", "))
             })?;
+            let targets = [
+                ("first_response", Some(first_response)),
+                ("next_response", next_response),
+                ("resolution", Some(resolution)),
+            ];
+            for (field, span) in targets {
+                let Some(span) = span else { continue };
+                if span.wall() <= Duration::zero() {
+                    return Err(format!("{at}.{field}: must be more than zero"));
+                }
+                calendar.check_span(span).map_err(|e| format!("{at}.{field}: {e}"))?;
+            }
+            if s.warn.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(format!("{at}.warn: list the percentages in increasing order, e.g. [75, 90]"));
+            }
             out.push(Policy { spec: s.clone(), first_response, next_response, resolution, calendar });
         }
         match out.last() {
@@ -281,6 +296,20 @@ mod tests {
         let e = Policies::new(&specs, &cals).unwrap_err();
         assert!(e.contains("add a default policy"), "{e}");
         assert!(Policies::new(&[], &cals).is_err());
+    }
+
+    #[test]
+    fn zero_unordered_and_too_long_targets_are_refused() {
+        let cals = Calendars::new(&Default::default()).unwrap();
+        let mut specs = default_policies();
+        specs[0].first_response = "0m".into();
+        assert!(Policies::new(&specs, &cals).unwrap_err().contains("p1).first_response: must be more than zero"));
+        let mut specs = default_policies();
+        specs[1].warn = vec![90, 75];
+        assert!(Policies::new(&specs, &cals).unwrap_err().contains("increasing order"));
+        let mut specs = default_policies();
+        specs[2].resolution = "800d".into();
+        assert!(Policies::new(&specs, &cals).unwrap_err().contains("more than two years"));
     }
 
     #[test]

@@ -768,11 +768,12 @@ impl Ticket {
     }
 
     /// A public message from a technician that was not sent as a reply (a resolution text): it counts as the first
-    /// response if none came before.
+    /// response if none came before, and answers what the requester last wrote.
     pub fn responded(&mut self, at: Timestamp) {
         if self.first_response_at.is_none() {
             self.first_response_at = Some(at);
         }
+        self.awaiting_reply_since = None;
     }
 
     /// An internal note: technicians only, never shown to the requester, does not count as a response.
@@ -822,8 +823,6 @@ impl Ticket {
         let text = text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
         let mut ev = vec![self.go(State::Resolved, at, by)?];
         self.deflected = deflected;
-        // Resolving answers whatever was pending; a reopen by the requester starts the next-response clock again.
-        self.awaiting_reply_since = None;
         ev.push(self.event(at, by, EventKind::Resolved { text }));
         Ok(ev)
     }
@@ -835,7 +834,7 @@ impl Ticket {
         let mut ev = vec![self.go(State::Open, at, by)?];
         self.reopen_count += 1;
         self.deflected = false;
-        if by.same_person(&self.requester) && self.first_response_at.is_some() {
+        if by.same_person(&self.requester) && self.first_response_at.is_some() && self.awaiting_reply_since.is_none() {
             self.awaiting_reply_since = Some(at);
         }
         let reason = reason.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);

@@ -223,6 +223,9 @@ impl Vendors {
             let response = dur("response", &c.response)?;
             let resolution = dur("resolution", &c.resolution)?;
             let chase_every = dur("chase_every", &c.chase_every)?;
+            for (field, span) in [("response", response), ("resolution", resolution), ("chase_every", chase_every)] {
+                calendar.check_span(span).map_err(|e| format!("{}: {e}", at(&format!("contract.{field}"))))?;
+            }
             // Compared as business time from a Monday midnight (a working day's length depends on the calendar).
             let monday = chrono::DateTime::from_timestamp(1_767_571_200, 0).expect("2026-01-05T00:00:00Z");
             if calendar.span_length(monday, resolution) < calendar.span_length(monday, response) {
