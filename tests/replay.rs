@@ -243,6 +243,38 @@ async fn sla_new_cycle_from_resolution_unanswered_messages_and_late_warnings() {
 }
 
 #[tokio::test]
+async fn outsiders_self_approval_and_declined_requests_are_refused() {
+    let out = replay::run_file(&script("authz_threads.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("authz_threads_text", text);
+    let j = out.json().await.unwrap();
+    let events = |n: usize| j["tickets"][n - 1]["events"].as_array().unwrap().clone();
+    // #1: eve's three messages add nothing and change nothing; one `denied` event records her.
+    let e1 = events(1);
+    let by_eve: Vec<_> = e1.iter().filter(|e| e["actor"] == "eve").collect();
+    assert_eq!(by_eve.len(), 1, "{by_eve:?}");
+    assert_eq!(by_eve[0]["kind"], "denied");
+    assert!(!e1.iter().any(|e| e["kind"] == "requester_message"));
+    assert_eq!(j["tickets"][0]["state"], "pending_user", "eve's message did not resume alice's paused ticket");
+    assert_eq!(text.matches("bot -> eve: #1 is alice's ticket").count(), 3);
+    assert!(!text.contains("bot -> sam: eve"), "the owner/queue is not told about eve's messages");
+    // #2: mona is never asked to approve her own request, and cannot; sam cannot claim before the decision; lena
+    // is not a manager. max declines; mona's "please reconsider" and /ticket reopen leave it declined.
+    assert!(!text.contains("bot -> mona: Approval needed"), "{text}");
+    assert!(text.contains("bot -> max: Approval needed for #2"));
+    assert!(text.contains("bot -> mona: you raised #2, so someone else must decide on it; ask max"));
+    let e2 = events(2);
+    let denied: Vec<_> = e2.iter().filter(|e| e["kind"] == "denied").map(|e| e["actor"].as_str().unwrap()).collect();
+    assert_eq!(denied, ["mona", "sam", "lena"]);
+    let approvals: Vec<_> = e2.iter().filter(|e| e["kind"] == "approval").collect();
+    assert_eq!(approvals.len(), 1);
+    assert_eq!((approvals[0]["actor"].as_str(), approvals[0]["approved"].as_bool()), (Some("max"), Some(false)));
+    assert_eq!(j["tickets"][1]["state"], "resolved");
+    assert_eq!(j["tickets"][1]["reopen_count"], 0);
+    assert_eq!(text.matches("#2 was declined by max and stays declined").count(), 2);
+}
+
+#[tokio::test]
 async fn workflow_scenario() {
     let out = replay::run_file(&script("workflow.replay")).await.unwrap();
     let text = out.text();

@@ -447,8 +447,27 @@ pub fn me_too(text: &str) -> bool {
             "us too",
             "same on our side",
             "same on my end",
+            "the same problem",
+            "the same issue",
         ],
-    ) && (ws.len() <= 6 || ws[0] == "same" || ws.iter().take(3).any(|w| w == "too"))
+    ) && (ws.len() <= 6 || ws[0] == "same" || ws.iter().take(3).any(|w| w == "too") || says_same_first(&ws))
+}
+
+/// "I have the same problem with payroll", "having the same issue since 9": the message opens by saying so.
+fn says_same_first(ws: &[String]) -> bool {
+    let head = ws.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(" ");
+    [
+        "i have the same",
+        "i m having the same",
+        "im having the same",
+        "having the same",
+        "i ve got the same",
+        "got the same",
+        "i get the same",
+        "we have the same",
+    ]
+    .iter()
+    .any(|p| head.starts_with(p))
 }
 
 /// "also …", "unrelated but …", "btw …", "one more thing": the message moves on to something else.
@@ -1042,10 +1061,24 @@ mod tests {
 
     #[test]
     fn me_too_and_unrelated() {
-        for yes in ["same here", "+1", "same, nothing loads", "me too!", "+1 here, can't get online", "ditto"] {
+        for yes in [
+            "same here",
+            "+1",
+            "same, nothing loads",
+            "me too!",
+            "+1 here, can't get online",
+            "ditto",
+            "I have the same problem with payroll",
+            "having the same issue since this morning on my laptop",
+        ] {
             assert!(me_too(yes), "{yes}");
         }
-        for no in ["the same printer is jammed on floor 3", "outlook won't open", "thanks"] {
+        for no in [
+            "the same printer is jammed on floor 3",
+            "outlook won't open",
+            "thanks",
+            "the printer keeps printing the same page again and again",
+        ] {
             assert!(!me_too(no), "{no}");
         }
         assert!(unrelated("unrelated but the printer on floor 3 is out of toner"));

@@ -569,6 +569,10 @@ impl<S: Store> Desk<S> {
             if let Some(flow) = self.closed_thread_message(env, &t, &text, now, w).await? {
                 return Ok(flow);
             }
+            // Only the people on the ticket and staff write into it; anyone else is told how to get help.
+            if !self.on_ticket(&t, &env.actor) {
+                return self.outsider_in_thread(env, &t).await;
+            }
             return Ok(self.thread_message(env, &mut t, &text, now, w));
         }
         if !self.in_scope(env) {
@@ -839,7 +843,11 @@ impl<S: Store> Desk<S> {
         }
         // Reply asks for text (a modal on platforms that have them; the command form elsewhere).
         let mut buttons = vec![];
-        if t.state.is_active() {
+        if let Some(approver) = &t.awaiting_approval {
+            // Nothing to claim or resolve before the decision.
+            text.push_str(&format!(" · waiting for a {approver}'s approval"));
+            buttons.push(Button::new("Reply", command::action("reply", t.number)));
+        } else if t.state.is_active() {
             if t.owner.is_none() {
                 buttons.push(Button::new("Claim", command::action("claim", t.number)).primary());
             }
@@ -850,7 +858,7 @@ impl<S: Store> Desk<S> {
             if !self.settings.vendors.covering(&t.category).is_empty() {
                 buttons.push(Button::new("Escalate", command::action("escalate", t.number)));
             }
-        } else if t.merged_into.is_none() {
+        } else if t.merged_into.is_none() && t.declined_by.is_none() {
             buttons.push(Button::new("Reopen", command::action("reopen", t.number)));
         }
         let mut m = Outbound::to_channel(t.origin.platform, &self.settings.queue_channel, text)
@@ -905,6 +913,19 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Refused(Refusal {
                 text: reason,
                 audit: cmd.ticket().map(|n| (n, cmd.verb().to_string())),
+            }));
+        }
+        // A request waiting for approval is not worked on (or closed as done) before the decision.
+        if let Some(t) = &ticket
+            && let Some(approver) = &t.awaiting_approval
+            && matches!(cmd, Command::Claim(_) | Command::Assign(..) | Command::Resolve(..))
+        {
+            return Ok(Flow::Refused(Refusal {
+                text: format!(
+                    "{} is waiting for a {approver}'s approval; it can be claimed, assigned or resolved once approved",
+                    t.number
+                ),
+                audit: Some((t.number, cmd.verb().to_string())),
             }));
         }
         match cmd {
@@ -1216,9 +1237,11 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             Command::Approve(_) | Command::Decline(..) => {
-                let Some(approver) = t.awaiting_approval.take() else {
+                let Some(approver) = t.awaiting_approval.clone() else {
                     return Err(format!("{} is not waiting for approval", t.number).into());
                 };
+                self.may_decide(&t, me, &approver)?;
+                t.awaiting_approval = None;
                 let approved = matches!(cmd, Command::Approve(_));
                 let reason = match &cmd {
                     Command::Decline(_, r) => r.clone(),
@@ -1248,6 +1271,7 @@ impl<S: Store> Desk<S> {
                 } else {
                     let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
                     let ev = t.resolve(me, Some(&format!("declined by {}{why}", me.name)), false, now)?;
+                    t.declined_by = Some(me.name.clone());
                     w.events(t.number, ev);
                     w.send(
                         self.to_requester(
@@ -1431,6 +1455,66 @@ impl<S: Store> Desk<S> {
         Ok(true)
     }
 
+    /// The requester, people added to the ticket (merged duplicates' requesters and CC'd people, affected people
+    /// of a major incident) and staff: who may write into a ticket.
+    fn on_ticket(&self, t: &Ticket, who: &UserRef) -> bool {
+        t.requester.same_person(who)
+            || t.cc.iter().any(|c| c.same_person(who))
+            || t.affected.iter().any(|a| a.user.same_person(who))
+            || self.role_of(who).is_staff()
+    }
+
+    /// Someone else's message in a ticket's thread: nothing is added and no clock moves. They are told how to get
+    /// help of their own; the first such attempt per person is recorded on the ticket as `denied`.
+    async fn outsider_in_thread(&self, env: &Envelope, t: &Ticket) -> Result<Flow, DeskError> {
+        const ACTION: &str = "add to ticket";
+        let first = !self.store.events(t.number).await?.iter().any(|e| {
+            e.actor.as_ref().is_some_and(|a| a.same_person(&env.actor))
+                && matches!(&e.kind, EventKind::Denied { action, .. } if action == ACTION)
+        });
+        let same = if t.state.is_active() { " If you have the same problem, say \"same here\"." } else { "" };
+        let text = format!(
+            "{} is {}'s ticket, so I haven't added your message to it.{same} For a problem of your own, write it in \
+             the helpdesk channel (not in this thread) or message me directly.",
+            t.number, t.requester.name
+        );
+        Ok(Flow::Refused(Refusal { text, audit: first.then(|| (t.number, ACTION.to_string())) }))
+    }
+
+    /// Who may approve or decline `t`: someone with the role its runbook names (or an admin), never the person
+    /// who raised it. A refusal says who else can.
+    fn may_decide(&self, t: &Ticket, me: &UserRef, approver: &str) -> Result<(), Refusal> {
+        let needed = Role::parse(approver).unwrap_or(Role::Manager);
+        let role = self.role_of(me);
+        let mut others: Vec<String> = self
+            .people_with(needed, me.platform)
+            .into_iter()
+            .chain(self.people_with(Role::Admin, me.platform))
+            .filter(|u| !u.same_person(me) && !u.same_person(&t.requester))
+            .map(|u| u.name)
+            .collect();
+        others.dedup();
+        let ask = if others.is_empty() {
+            format!(" (no other {approver} is set up; an admin can add one)")
+        } else {
+            format!("; ask {}", others.join(", "))
+        };
+        let audit = Some((t.number, "approve".to_string()));
+        if t.requester.same_person(me) {
+            return Err(Refusal {
+                text: format!("you raised {}, so someone else must decide on it{ask}", t.number),
+                audit,
+            });
+        }
+        if role != needed && role != Role::Admin {
+            return Err(Refusal {
+                text: format!("{} needs a {approver}'s decision (you are a {role}){ask}", t.number),
+                audit,
+            });
+        }
+        Ok(())
+    }
+
     /// Reopens `t`, by any path (the thread, `/ticket reopen`, the Reopen button, a re-firing alert). A ticket that
     /// stayed resolved or closed for more than `sla.reopen_new_cycle_after` starts a new resolution cycle.
     pub(crate) fn reopen(
@@ -1440,6 +1524,12 @@ impl<S: Store> Desk<S> {
         reason: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<Event>, TicketError> {
+        if let Some(by_whom) = &t.declined_by {
+            return Err(TicketError::Invalid(format!(
+                "{} was declined by {by_whom} and stays declined; start a new request if things have changed",
+                t.number
+            )));
+        }
         // Measured from the resolution (closing a resolved ticket later does not move it).
         let stopped = t.resolved_at.or(t.closed_at);
         let ev = t.reopen(by, reason, now)?;

@@ -504,6 +504,9 @@ pub struct Ticket {
     /// A request waiting for an approver's decision (role name: manager, lead, admin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awaiting_approval: Option<String>,
+    /// Who declined this request; a declined request stays declined (it is not reopened).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined_by: Option<String>,
     /// Recurring-issue fingerprint (see [`super::recurring`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
@@ -622,6 +625,7 @@ impl Ticket {
             breaches: vec![],
             checklist: None,
             awaiting_approval: None,
+            declined_by: None,
             fingerprint: None,
             problem: None,
             merged_into: None,

@@ -235,7 +235,12 @@ impl<S: Store> Desk<S> {
                         Button::new("Decline", command::action("decline", t.number)),
                     ];
                     let role = Role::parse(&req.approver).unwrap_or(Role::Manager);
-                    let approvers = self.people_with(role, t.origin.platform);
+                    // Nobody decides on their own request: a manager asking for a laptop is not asked to approve it.
+                    let approvers: Vec<_> = self
+                        .people_with(role, t.origin.platform)
+                        .into_iter()
+                        .filter(|a| !a.same_person(&requester))
+                        .collect();
                     if approvers.is_empty() {
                         w.send(self.to_queue(t.origin.platform, text).with_buttons(buttons).about(t.number));
                     } else {
