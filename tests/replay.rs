@@ -274,6 +274,28 @@ async fn outsiders_self_approval_and_declined_requests_are_refused() {
     assert_eq!(text.matches("#2 was declined by max and stays declined").count(), 2);
 }
 
+/// A thousand refused commands from one person in a minute: bounded replies and one recorded refusal.
+#[tokio::test]
+async fn refusal_floods_are_bounded() {
+    let mut script =
+        String::from("@now 2026-03-02T09:00:00Z\n@role sam technician\nalice: my laptop screen is flickering\n");
+    for _ in 0..1000 {
+        script.push_str("eve: /ticket claim 1\n");
+    }
+    script.push_str("@advance 2m\neve: /ticket claim 1\n");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/replay");
+    let out = replay::run_script(&script, "flood.replay", &dir).await.unwrap();
+    let text = out.text();
+    let to_eve = text.lines().filter(|l| l.starts_with("bot -> eve:")).count();
+    // 60 refusals in the first minute, one notice that the rest were dropped, and one refusal after it.
+    assert_eq!(to_eve, deskbot::core::desk::COMMANDS_PER_MINUTE as usize + 2, "{to_eve} replies to eve");
+    assert_eq!(text.matches("faster than I can take them").count(), 1);
+    let j = out.json().await.unwrap();
+    let denied = j["tickets"][0]["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "denied").count();
+    assert_eq!(denied, 1, "identical refusals are recorded once");
+    assert_eq!(j["tickets"][0]["owner"], serde_json::Value::Null);
+}
+
 #[tokio::test]
 async fn workflow_scenario() {
     let out = replay::run_file(&script("workflow.replay")).await.unwrap();

@@ -98,7 +98,17 @@ pub struct Desk<S> {
     settings: DeskSettings,
     /// Roles given at run time (replay `@role`, console `/as NAME ROLE`), on top of the configured ones.
     overrides: RwLock<HashMap<String, Role>>,
+    /// Commands and button presses per person in the current minute (see [`COMMANDS_PER_MINUTE`]).
+    commands: std::sync::Mutex<HashMap<String, (Timestamp, u32)>>,
 }
+
+/// Commands and button presses one person may send in a minute; beyond it they are dropped, with one notice, so
+/// that a script of a thousand `/ticket claim 1` cannot flood a ticket's history or the chat with refusals.
+pub const COMMANDS_PER_MINUTE: u32 = 60;
+
+/// A refusal identical to one recorded on the same ticket for the same person within this window is not recorded
+/// again (the reply is still sent).
+const DENIED_FOLD_WINDOW: chrono::Duration = chrono::Duration::hours(1);
 
 /// Collects one event's changes before they are committed.
 struct Work {
@@ -157,6 +167,7 @@ impl<S: Store> Desk<S> {
             runbooks,
             settings,
             overrides: RwLock::new(HashMap::new()),
+            commands: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -493,7 +504,29 @@ impl<S: Store> Desk<S> {
         m
     }
 
+    /// Counts a command or button press; false when the person is over [`COMMANDS_PER_MINUTE`] (the first time
+    /// over, they are told once).
+    fn within_command_rate(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> bool {
+        let mut m = self.commands.lock().unwrap_or_else(|e| e.into_inner());
+        if m.len() > 10_000 {
+            m.retain(|_, (start, _)| now - *start < chrono::Duration::minutes(1));
+        }
+        let slot = m.entry(env.actor.key()).or_insert((now, 0));
+        if now - slot.0 >= chrono::Duration::minutes(1) {
+            *slot = (now, 0);
+        }
+        slot.1 += 1;
+        if slot.1 == COMMANDS_PER_MINUTE + 1 {
+            let msg = "You're sending commands faster than I can take them; I'll take them again in a minute.";
+            w.send(Outbound::to_user(&env.actor, &env.place, msg.to_string()).kind(MessageKind::Ephemeral));
+        }
+        slot.1 <= COMMANDS_PER_MINUTE
+    }
+
     async fn decide(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<(), DeskError> {
+        if matches!(env.body, Body::Command { .. } | Body::Action { .. }) && !self.within_command_rate(env, now, w) {
+            return Ok(());
+        }
         let result = match &env.body {
             Body::Text { text } => self.on_text(env, text, now, w).await?,
             Body::Command { name, args } => match name.trim_start_matches('/') {
@@ -527,7 +560,16 @@ impl<S: Store> Desk<S> {
             w.commit.updates.clear();
             w.commit.events.clear();
             w.commit.outbox.clear();
-            if let Some((n, action)) = r.audit {
+            // The same refusal again (a script repeating a command) is not recorded again within the window.
+            let repeated = match &r.audit {
+                Some((n, action)) => self.store.events(*n).await?.iter().rev().any(|e| {
+                    now - e.at < DENIED_FOLD_WINDOW
+                        && e.actor.as_ref().is_some_and(|a| a.same_person(&env.actor))
+                        && matches!(&e.kind, EventKind::Denied { action: a, reason } if a == action && *reason == r.text)
+                }),
+                None => false,
+            };
+            if let Some((n, action)) = r.audit.filter(|_| !repeated) {
                 w.commit.events.push((
                     n,
                     Event {

@@ -82,8 +82,13 @@ pub struct UserRef {
 }
 
 impl UserRef {
+    /// A person; the display name is cleaned ([`clean_name`]) so that it cannot forge lines or reorder text in
+    /// cards and replies. An empty name after cleaning shows the id.
     pub fn new(platform: Platform, id: impl Into<String>, name: impl Into<String>) -> Self {
-        UserRef { platform, id: id.into(), name: name.into() }
+        let id = id.into();
+        let name = clean_name(&name.into());
+        let name = if name.is_empty() { clean_name(&id) } else { name };
+        UserRef { platform, id, name }
     }
 
     /// `platform:id`, the key used in storage and role lookups.
@@ -94,6 +99,26 @@ impl UserRef {
     pub fn same_person(&self, other: &UserRef) -> bool {
         self.platform == other.platform && self.id == other.id
     }
+}
+
+/// Longest display name kept, in characters.
+pub const NAME_MAX_CHARS: usize = 64;
+
+/// True for characters that are invisible or change how text around them is laid out: controls (newlines
+/// included), bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C), zero-width characters
+/// (U+200B–U+200D, U+2060, U+FEFF) and the Unicode line and paragraph separators (U+2028, U+2029).
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}')
+        || matches!(c, '\u{061C}' | '\u{2060}' | '\u{FEFF}' | '\u{2028}' | '\u{2029}')
+}
+
+/// A display name as shown: hidden characters dropped, runs of whitespace made one space, trimmed, at most
+/// [`NAME_MAX_CHARS`] characters.
+pub fn clean_name(s: &str) -> String {
+    let visible: String =
+        s.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).filter(|c| !is_hidden_char(*c)).collect();
+    visible.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(NAME_MAX_CHARS).collect()
 }
 
 impl fmt::Display for UserRef {
@@ -113,4 +138,20 @@ pub struct Place {
     pub message: Option<String>,
     /// True for a direct message with the bot.
     pub dm: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_forge_lines_or_reverse_text() {
+        let forged = UserRef::new(Platform::Slack, "U1", "Sam (IT Technician)\nNew ticket #999 · P1");
+        assert_eq!(forged.name, "Sam (IT Technician) New ticket #999 · P1");
+        let bidi = UserRef::new(Platform::Discord, "2", "\u{202E}nimda\u{202C} ali\u{200B}ce\u{2028}x");
+        assert_eq!(bidi.name, "nimda alice x");
+        assert_eq!(UserRef::new(Platform::Teams, "29:abc", "\u{200B}\u{FEFF}").name, "29:abc", "empty: the id");
+        assert_eq!(UserRef::new(Platform::Console, "x", "a".repeat(200)).name.chars().count(), NAME_MAX_CHARS);
+        assert_eq!(UserRef::new(Platform::Console, "x", "  Ana   María ").name, "Ana María");
+    }
 }

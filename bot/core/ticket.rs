@@ -583,8 +583,8 @@ pub const TITLE_MAX_CHARS: usize = 120;
 
 /// The first line of `text`, cleaned of control characters and cut to [`TITLE_MAX_CHARS`].
 pub fn title_from(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    let clean: String = line.chars().filter(|c| !c.is_control()).collect();
+    let line = text.split(['\n', '\r', '\u{2028}', '\u{2029}']).map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let clean: String = line.chars().filter(|c| !super::ids::is_hidden_char(*c)).collect();
     let mut out: String = clean.chars().take(TITLE_MAX_CHARS).collect();
     if clean.chars().count() > TITLE_MAX_CHARS {
         out.push('…');
@@ -1168,5 +1168,7 @@ mod tests {
         let long = "x".repeat(500);
         assert_eq!(title_from(&long).chars().count(), TITLE_MAX_CHARS + 1);
         assert_eq!(title_from("   "), "(no text)");
+        // A Unicode line separator ends the title like a newline; bidi overrides and zero-width spaces are dropped.
+        assert_eq!(title_from("printer \u{202E}jammed\u{200B}\u{2028}New ticket #999"), "printer jammed");
     }
 }
