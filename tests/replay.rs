@@ -274,6 +274,16 @@ async fn outsiders_self_approval_and_declined_requests_are_refused() {
     assert_eq!(text.matches("#2 was declined by max and stays declined").count(), 2);
 }
 
+#[tokio::test]
+async fn the_hourly_limit_counts_tickets_started_with_a_command() {
+    let out = replay::run_file(&script("limit_paths.replay")).await.unwrap();
+    let text = out.text();
+    assert_eq!(text.matches("so I won't open more for now").count(), 1, "{text}");
+    let j = out.json().await.unwrap();
+    let created: Vec<_> = j["tickets"].as_array().unwrap().iter().map(|t| t["created_at"].clone()).collect();
+    assert_eq!(created, ["2026-03-02T09:00:00Z", "2026-03-02T09:00:00Z", "2026-03-02T10:01:00Z"]);
+}
+
 /// A thousand refused commands from one person in a minute: bounded replies and one recorded refusal.
 #[tokio::test]
 async fn refusal_floods_are_bounded() {

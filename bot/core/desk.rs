@@ -782,6 +782,11 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<(), DeskError> {
+        // The hourly limit counts where a ticket is actually opened, whatever led here (a message, an answer to
+        // "Which fits best?", "No, something new", a colleague's own problem in a thread).
+        if self.over_limit_now(env, now, w).await? {
+            return Ok(());
+        }
         let number = self.store.next_ticket_number().await?;
         let place = reply_place(env);
         let (mut t, ev) = Ticket::open(NewTicket {
@@ -1462,6 +1467,15 @@ impl<S: Store> Desk<S> {
         Outbound::to_user(&t.requester, &t.origin.place, text).about(t.number)
     }
 
+    /// [`Desk::over_rate_limit`] with the count read now.
+    async fn over_limit_now(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<bool, DeskError> {
+        if self.settings.max_new_tickets_per_hour <= 0 {
+            return Ok(false);
+        }
+        let (opened, _) = self.store.requester_recent(&env.actor.key(), now - chrono::Duration::hours(1)).await?;
+        self.over_rate_limit(env, opened, now, w).await
+    }
+
     /// True (and the person told, at most once an hour) when they opened too many tickets in the last hour.
     /// `opened` is how many tickets the requester opened in the last hour.
     async fn over_rate_limit(
@@ -1616,6 +1630,9 @@ impl<S: Store> Desk<S> {
             .find_map(|i| self.base.examples().find(|(spec, _)| &spec.id == i).map(|(spec, _)| spec.category.as_str()))
             .unwrap_or(if rb.checklist.is_empty() { "other" } else { "identity" })
             .to_string();
+        if self.over_limit_now(env, now, w).await? {
+            return Ok(Flow::Ok);
+        }
         let number = self.store.next_ticket_number().await?;
         let place = reply_place(env);
         let (mut t, ev) = Ticket::open(NewTicket {
