@@ -1,6 +1,7 @@
 //! Replay: golden snapshots of whole conversations, determinism, and errors that name the line.
 
 use deskbot::replay;
+use serde_json::json;
 use std::path::Path;
 
 fn script(name: &str) -> std::path::PathBuf {
@@ -251,9 +252,13 @@ async fn outsiders_self_approval_and_declined_requests_are_refused() {
     let events = |n: usize| j["tickets"][n - 1]["events"].as_array().unwrap().clone();
     // #1: eve's three messages add nothing and change nothing; one `denied` event records her.
     let e1 = events(1);
-    let by_eve: Vec<_> = e1.iter().filter(|e| e["actor"] == "eve").collect();
-    assert_eq!(by_eve.len(), 1, "{by_eve:?}");
-    assert_eq!(by_eve[0]["kind"], "denied");
+    let by_eve: Vec<_> =
+        e1.iter().filter(|e| e["actor"] == "eve").map(|e| (e["kind"].clone(), e["action"].clone())).collect();
+    // One for her three thread messages, and one each for her /ticket show and claim attempts at the end.
+    assert_eq!(
+        by_eve,
+        [("denied", "add to ticket"), ("denied", "show"), ("denied", "claim")].map(|(k, a)| (json!(k), json!(a)))
+    );
     assert!(!e1.iter().any(|e| e["kind"] == "requester_message"));
     assert_eq!(j["tickets"][0]["state"], "pending_user", "eve's message did not resume alice's paused ticket");
     assert_eq!(text.matches("bot -> eve: #1 is alice's ticket").count(), 3);
@@ -272,6 +277,13 @@ async fn outsiders_self_approval_and_declined_requests_are_refused() {
     assert_eq!(j["tickets"][1]["state"], "resolved");
     assert_eq!(j["tickets"][1]["reopen_count"], 0);
     assert_eq!(text.matches("#2 was declined by max and stays declined").count(), 2);
+    // Probing: the same answer for a ticket that does not exist and one that is not eve's.
+    let to_eve: Vec<&str> = text.lines().filter(|l| l.starts_with("bot -> eve:")).collect();
+    let n = to_eve.len();
+    assert_eq!(to_eve[n - 4], to_eve[n - 3], "{to_eve:?}");
+    assert_eq!(to_eve[n - 2], to_eve[n - 1], "{to_eve:?}");
+    assert!(!text.contains("there is no ticket #999"), "{text}");
+    assert!(text.contains("bot -> sam: lena used /ticket reply on #1, which you own."), "{text}");
 }
 
 #[tokio::test]

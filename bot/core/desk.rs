@@ -952,7 +952,16 @@ impl<S: Store> Desk<S> {
         let ticket = match cmd.ticket() {
             Some(n) => match self.load(n).await? {
                 Ok(t) => Some(t),
-                Err(r) => return Ok(Flow::Refused(r)),
+                // To someone who may not see others' tickets, "no such ticket" and "not yours" read the same, so
+                // ticket numbers cannot be probed.
+                Err(r) => {
+                    if !role.is_staff()
+                        && let Err(reason) = authorize(role, &cmd, None, me)
+                    {
+                        return Ok(Flow::Refused(reason.into()));
+                    }
+                    return Ok(Flow::Refused(r));
+                }
             },
             None => None,
         };
@@ -1010,8 +1019,24 @@ impl<S: Store> Desk<S> {
             cmd => {
                 let takes_over = matches!(cmd, Command::Claim(_) | Command::Reply(..) | Command::Resolve(..));
                 let n = cmd.ticket();
+                // Any technician may help on a ticket another one owns; the owner hears about it.
+                let owner = ticket.as_ref().and_then(|t| t.owner.clone()).filter(|o| !o.same_person(me));
+                let helping = matches!(
+                    cmd,
+                    Command::Reply(..)
+                        | Command::Resolve(..)
+                        | Command::Priority(..)
+                        | Command::Category(..)
+                        | Command::Pending(..)
+                );
+                let verb = cmd.verb();
                 match self.apply(env, cmd, ticket, now, w) {
                     Ok(()) => {
+                        if helping && let (Some(o), Some(n)) = (owner, n) {
+                            let place = Place { dm: true, ..self.staff_place() };
+                            let msg = format!("{} used /ticket {verb} on {n}, which you own.", me.name);
+                            w.send(Outbound::to_user(&o, &place, msg).about(n));
+                        }
                         // A technician acting on the ticket ends any self-service walkthrough still running.
                         if takes_over && let Some(n) = n {
                             self.end_walk_taken_over(n, &env.actor, now, w).await?;
