@@ -44,11 +44,14 @@ struct FakeSlack {
     ws_url: Arc<Mutex<String>>,
     /// Directory lookups (users.info, usergroups.users.list) answer this late.
     slow_ms: Arc<AtomicUsize>,
+    /// Who `auth.test` says the bot is: (user id, bot id).
+    me: Arc<Mutex<(String, String)>>,
 }
 
 impl FakeSlack {
     async fn start() -> FakeSlack {
         let f = FakeSlack::default();
+        *f.me.lock().unwrap() = ("UBOT".into(), "B0BOT".into());
         let app = axum::Router::new()
             .route("/api/{method}", axum::routing::any(api))
             .route("/upload/{id}", axum::routing::post(upload))
@@ -145,6 +148,11 @@ async fn api(
                 return ok(json!({"ok": false, "error": "not_allowed_token_type"}));
             }
             ok(json!({"ok": true, "url": f.ws_url.lock().unwrap().clone()}))
+        }
+        "auth.test" => {
+            let (user, bot) = f.me.lock().unwrap().clone();
+            ok(json!({"ok": true, "url": "https://subarachnoid.slack.com/", "team": "Subarachnoid Workspace",
+                      "user": "bot", "team_id": "T1", "user_id": user, "bot_id": bot}))
         }
         "users.info" => {
             let id = params["user"].as_str().unwrap_or("").to_string();
@@ -802,4 +810,39 @@ async fn serve_runs_the_slack_routes_and_worker() {
     }
     stop_tx.send(true).unwrap();
     server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn the_bot_knows_itself_from_auth_test_whatever_the_event_says() {
+    let rig = Rig::new("").await;
+    // The documented wrapper names one authorization, here the person who installed the app (not the bot).
+    let wrapped = |event_id: &str, event: Value| {
+        let mut v = callback(event_id, event);
+        v["authorizations"] = json!([{"team_id": "T1", "user_id": "U0ADA", "is_bot": false}]);
+        v.to_string()
+    };
+    let json = "application/json";
+    let dm = json!({"type": "message", "channel": "D0ADA", "channel_type": "im", "user": "U0ADA",
+                    "ts": "1700000040.000100", "text": "my laptop screen is flickering"});
+    assert_eq!(rig.post_signed("/slack/events", &wrapped("EvDm", dm), json).await.0, StatusCode::OK);
+    assert_eq!(rig.tickets().await.len(), 1, "a person's DM is theirs, not the bot's own message");
+    // The legacy wrapper (`authed_users`, no `authorizations`): the mention of the bot is stripped.
+    let mut legacy = callback(
+        "EvLegacy",
+        json!({"type": "app_mention", "channel": "C0OTHER", "user": "UTECH", "ts": "1700000041.000100",
+               "text": "<@UBOT> the vpn keeps dropping"}),
+    );
+    legacy.as_object_mut().unwrap().remove("authorizations");
+    legacy["authed_users"] = json!(["UTECH"]);
+    assert_eq!(rig.post_signed("/slack/events", &legacy.to_string(), json).await.0, StatusCode::OK);
+    let tickets = rig.tickets().await;
+    assert_eq!(tickets.len(), 2);
+    assert!(tickets.iter().any(|t| t.title == "the vpn keeps dropping"), "{:?}", tickets.iter().map(|t| &t.title));
+    // Our own post (by user id) is ignored; auth.test was asked once.
+    let own = json!({"type": "message", "channel": "C0HELP", "channel_type": "channel", "user": "UBOT",
+                     "ts": "1700000042.000100", "text": "my laptop screen is flickering"});
+    assert_eq!(rig.post_signed("/slack/events", &wrapped("EvOwn", own), json).await.0, StatusCode::OK);
+    assert_eq!(rig.tickets().await.len(), 2);
+    assert_eq!(rig.fake.calls("auth.test").len(), 1, "asked once and kept");
+    assert_eq!(rig.slack.known_identity().map(|m| m.user_id), Some("UBOT".to_string()));
 }
