@@ -824,3 +824,30 @@ fn every_activity_shape_is_snapshotted() {
         teams::connector::create_conversation_body(APP_ID, "29:mia", TENANT)
     );
 }
+
+#[tokio::test]
+async fn channel_posts_without_a_conversation_type_are_answered_in_their_thread() {
+    let rig = Rig::new().await;
+    // An older client's capture: no conversationType (the conversation id's thread suffix, isGroup and the channel
+    // in channelData say where it is), and the bot's mention spelled differently in the entity.
+    let mut post =
+        rig.channel_post("1700000000301", "ada", HELPDESK, "1700000000301", "my laptop screen is flickering");
+    post["conversation"].as_object_mut().unwrap().remove("conversationType");
+    post["channelData"]["channel"] = json!({"id": HELPDESK});
+    post["entities"] =
+        json!([{"type": "mention", "text": "<at>@Helpdesk</at>", "mentioned": {"id": BOT, "name": "Helpdesk"}}]);
+    assert_eq!(rig.post(&post).await, 200);
+    let t = &rig.tickets().await[0];
+    assert_eq!(t.title, "my laptop screen is flickering", "the mention is gone");
+    assert_eq!((t.origin.place.channel.as_str(), t.origin.place.dm), ("helpdesk", false));
+    rig.deliver().await;
+    let calls = rig.fake.connector_calls();
+    assert!(calls.iter().all(|c| c.path != "/v3/conversations"), "no new 1:1 chat: {:?}", paths(&calls));
+    let reply = calls.iter().find(|c| c.body["text"].as_str().is_some_and(|t| t.starts_with("Ticket #1 opened")));
+    assert_eq!(
+        reply.map(|r| r.path.as_str()),
+        Some("/v3/conversations/19%3Ahelp%40thread.tacv2%3Bmessageid%3D1700000000301/activities/1700000000301"),
+        "{:?}",
+        paths(&calls)
+    );
+}
