@@ -895,3 +895,22 @@ async fn long_answers_are_split_and_a_follow_up_before_the_answer_is_retried() {
     rig.sink.deliver(&item(2, Outbound::to_user(&sam, &place, "done"))).await.unwrap();
     assert_eq!(rig.fake.take().len(), 2);
 }
+
+#[tokio::test]
+async fn joining_the_server_with_the_helpdesk_channel_introduces_the_bot_once() {
+    let rig = Rig::new().await;
+    // GUILD_CREATE for a server without the helpdesk channel: nothing.
+    assert!(!rig.discord.on_guild_join(&[555, 200]).await.unwrap());
+    assert_eq!(rig.deliver().await, 0);
+    // The helpdesk channel's server: one introduction there.
+    assert!(rig.discord.on_guild_join(&[100, 200, 201]).await.unwrap());
+    assert_eq!(rig.deliver().await, 1);
+    let calls = rig.fake.take();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!((calls[0].method.as_str(), calls[0].path.as_str()), ("POST", "/api/v10/channels/100/messages"));
+    let text = calls[0].body["content"].as_str().unwrap();
+    assert!(text.contains("IT helpdesk") && text.contains("/ticket help"), "{text}");
+    // Discord sends GUILD_CREATE again on every connection (a restart, another replica): nothing more.
+    assert!(!rig.discord.on_guild_join(&[100, 200, 201]).await.unwrap());
+    assert_eq!(rig.deliver().await, 0);
+}

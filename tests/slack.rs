@@ -846,3 +846,31 @@ async fn the_bot_knows_itself_from_auth_test_whatever_the_event_says() {
     assert_eq!(rig.fake.calls("auth.test").len(), 1, "asked once and kept");
     assert_eq!(rig.slack.known_identity().map(|m| m.user_id), Some("UBOT".to_string()));
 }
+
+#[tokio::test]
+async fn joining_the_helpdesk_channel_introduces_the_bot_once() {
+    let rig = Rig::new("").await;
+    // Slack's member_joined_channel, as bolt-python's tests send it (the bot's own join, then a person's).
+    let joined = |user: &str, channel: &str| {
+        json!({"type": "member_joined_channel", "user": user, "channel": channel, "channel_type": "C",
+               "team": "T1", "inviter": "U0ADA"})
+    };
+    assert_eq!(rig.event("EvJ1", joined("UBOT", "C0QUEUE")).await, StatusCode::OK);
+    assert_eq!(rig.event("EvJ2", joined("U0ADA", "C0HELP")).await, StatusCode::OK);
+    assert_eq!(rig.drain().await, 0, "not the helpdesk channel, or not the bot");
+    // Over Socket Mode, through the library's typed event.
+    let frame = json!({"envelope_id": "env-j", "type": "events_api", "accepts_response_payload": false,
+                       "payload": callback("EvJ3", joined("UBOT", "C0HELP"))});
+    socket::on_push(&rig.slack, payload(&frame, "events_api")).await.unwrap();
+    assert_eq!(rig.drain().await, 1);
+    let posts = rig.fake.calls("chat.postMessage");
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["channel"], "C0HELP");
+    assert!(posts[0].get("thread_ts").is_none());
+    let text = posts[0]["text"].as_str().unwrap();
+    assert!(text.contains("IT helpdesk") && text.contains("/ticket help"), "{text}");
+    // Slack redelivers the join (or it comes again after a restart, or the bot is re-invited): nothing more.
+    assert_eq!(rig.event("EvJ4", joined("UBOT", "C0HELP")).await, StatusCode::OK);
+    assert_eq!(rig.drain().await, 0);
+    assert_eq!(rig.fake.calls("chat.postMessage").len(), 1);
+}

@@ -536,6 +536,13 @@ async fn a_message_opens_a_ticket_and_a_claim_updates_its_card_in_place() {
     assert_eq!(stored["conversationType"], "channel");
     assert_eq!(stored["tenantId"], TENANT);
     assert_eq!(stored["serviceUrl"], rig.fake.service_url());
+    // Added to the team: deskbot introduces itself in the helpdesk channel, once.
+    assert_eq!(rig.post(&rig.installed_in(QUEUE)).await, 200, "a redelivery");
+    assert_eq!(rig.deliver().await, 1, "one introduction");
+    let intro = &rig.fake.connector_calls()[0];
+    assert_eq!(intro.path, "/v3/conversations/19%3Ahelp%40thread.tacv2/activities");
+    assert!(intro.body["text"].as_str().unwrap().contains("/ticket help"), "{:?}", intro.body);
+    rig.fake.calls.lock().unwrap().retain(|c| !c.path.starts_with("/v3/"));
 
     // Ada writes to the bot in her 1:1 chat.
     assert_eq!(rig.post(&rig.dm("msg-1", "ada", "my laptop screen is flickering")).await, 200);
@@ -556,7 +563,7 @@ async fn a_message_opens_a_ticket_and_a_claim_updates_its_card_in_place() {
     assert!(calls.iter().all(|c| c.auth.as_deref() == Some("Bearer bf-token-0")), "{calls:?}");
     insta::assert_json_snapshot!("teams_reply_to_requester", calls[0].body);
     insta::assert_json_snapshot!("teams_ticket_card", calls[1].body);
-    let card_id = "act-2";
+    let card_id = "act-3";
 
     // The token came from the configured tenant's endpoint, once, by client credentials.
     let tokens = rig.fake.token_calls();
@@ -580,7 +587,7 @@ async fn a_message_opens_a_ticket_and_a_claim_updates_its_card_in_place() {
         vec![
             // "You now own #1" is for Sam only: his 1:1 chat is opened, then the message sent there.
             "POST /v3/conversations".to_string(),
-            "POST /v3/conversations/a%3Apersonal-3/activities".to_string(),
+            "POST /v3/conversations/a%3Apersonal-4/activities".to_string(),
             "POST /v3/conversations/a%3Achat-ada/activities".to_string(),
             format!("PUT /v3/conversations/19%3Aqueue%40thread.tacv2/activities/{card_id}"),
         ]
@@ -632,7 +639,8 @@ async fn channel_mentions_are_stripped_and_replies_stay_in_the_thread() {
     assert_eq!(t.origin.place.channel, "helpdesk", "the Teams channel is the logical helpdesk channel");
     rig.deliver().await;
     let calls = rig.fake.connector_calls();
-    let reply = &calls[0];
+    assert!(calls[0].body["text"].as_str().unwrap().contains("/ticket help"), "the introduction comes first");
+    let reply = &calls[1];
     assert_eq!(
         reply.path,
         "/v3/conversations/19%3Ahelp%40thread.tacv2%3Bmessageid%3D1700000000001/activities/1700000000001"

@@ -1,9 +1,10 @@
 //! The gateway connection (serenity's client; it reconnects and resumes by itself) and the Discord side of
 //! `deskbot serve`.
 //!
-//! Gateway intents: `GUILD_MESSAGES` (messages in server channels and threads), `DIRECT_MESSAGES` (DMs with the
-//! bot) and `MESSAGE_CONTENT` (a privileged intent: turn on "Message Content Intent" under Bot in the Developer
-//! Portal, or message texts arrive empty). Interactions need no intent.
+//! Gateway intents: `GUILDS` (the servers the bot is in, to introduce itself in the helpdesk channel once),
+//! `GUILD_MESSAGES` (messages in server channels and threads), `DIRECT_MESSAGES` (DMs with the bot) and
+//! `MESSAGE_CONTENT` (a privileged intent: turn on "Message Content Intent" under Bot in the Developer Portal, or
+//! message texts arrive empty). Interactions need no intent.
 //!
 //! Only one replica may hold the gateway (two would handle every message twice and race to create threads):
 //! the connection is guarded by the store lease [`LEASE_NAME`]. The holder renews it every third of its
@@ -16,8 +17,8 @@ use crate::core::clock::Clock;
 use crate::core::desk::Desk;
 use crate::store::{Store, StoreError};
 use serenity::all::{
-    ApplicationId, Client, Command, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction,
-    Message, Ready,
+    ApplicationId, Client, Command, Context, EventHandler, GatewayIntents, Guild, GuildId, Http, HttpBuilder,
+    Interaction, Message, Ready,
 };
 use serenity::builder::Builder as _;
 use std::future::Future;
@@ -30,7 +31,10 @@ pub const LEASE_NAME: &str = "discord-gateway";
 
 /// The intents deskbot asks for.
 pub fn intents() -> GatewayIntents {
-    GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES | GatewayIntents::MESSAGE_CONTENT
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
 }
 
 /// One replica's claim on the gateway lease.
@@ -142,6 +146,14 @@ impl<S: Store + 'static> EventHandler for Handler<S> {
         tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), %invite, "connected to the Discord gateway");
         if let Err(e) = register_commands(&ctx.http, &self.config).await {
             tracing::error!(error = %e, "registering Discord slash commands failed");
+        }
+    }
+
+    /// Sent for each server when the bot connects, and when it is added to one.
+    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        let channels: Vec<u64> = guild.channels.keys().map(|c| c.get()).collect();
+        if let Err(e) = self.discord.on_guild_join(&channels).await {
+            tracing::error!(error = %e, guild = %guild.id, "Discord: could not store the introduction");
         }
     }
 

@@ -25,6 +25,9 @@ pub enum Inbound {
     Modal { kind: ModalKind, ticket: TicketNo, trigger_id: String, fallback: Envelope },
     /// Events API `url_verification`: answer with the challenge.
     Challenge(String),
+    /// The bot itself joined this channel (logical name): introduce ourselves there if it is the helpdesk
+    /// channel.
+    Joined { channel: String },
     /// Nothing for the desk (bot messages, edits, joins, other event types).
     Ignore(&'static str),
 }
@@ -163,6 +166,14 @@ pub fn push_event(body: &Value, channels: &ChannelMap, me: Option<&BotIdentity>)
     let bot = me.map(|m| m.user_id.clone());
     let Some(ev) = body.get("event") else { return Inbound::Ignore("no event") };
     let kind = s(ev, &["type"]);
+    if kind == Some("member_joined_channel") {
+        return match (s(ev, &["user"]), s(ev, &["channel"])) {
+            (Some(user), Some(channel)) if bot.as_deref() == Some(user) => {
+                Inbound::Joined { channel: channels.logical(channel) }
+            }
+            _ => Inbound::Ignore("someone else joined a channel"),
+        };
+    }
     if !matches!(kind, Some("message") | Some("app_mention")) {
         return Inbound::Ignore("event type not used");
     }

@@ -393,6 +393,19 @@ impl<S: Store + 'static> Slack<S> {
                 }
                 self.handle(fallback).await
             }
+            Inbound::Joined { channel } => {
+                if channel != self.desk.settings().helpdesk_channel {
+                    return Ok(Accepted::Ignored);
+                }
+                let store = self.desk.store();
+                if crate::adapters::intro::post_once(store, Platform::Slack, &channel, self.desk.now()).await? {
+                    tracing::info!(%channel, "slack: added to the helpdesk channel; introducing ourselves");
+                    self.wake.notify_one();
+                    Ok(Accepted::Done)
+                } else {
+                    Ok(Accepted::Duplicate)
+                }
+            }
             Inbound::Challenge(_) | Inbound::Ignore(_) => Ok(Accepted::Ignored),
         }
     }

@@ -128,6 +128,16 @@ impl Activity {
         Some(UserRef::new(Platform::Teams, id, name))
     }
 
+    /// True for the `conversationUpdate` Teams sends when the bot itself is added to a team (the bot among
+    /// `membersAdded`, in a channel conversation); not when a person installs it for themselves or in a group chat.
+    pub fn bot_added_to_team(&self) -> bool {
+        let bot = self.recipient.as_ref().map(|r| r.id.as_str()).unwrap_or("");
+        self.kind == "conversationUpdate"
+            && !bot.is_empty()
+            && self.members_added.iter().any(|m| m.id == bot)
+            && self.conversation_type() == "channel"
+    }
+
     /// True if one of the activity's mentions is of the bot.
     pub fn mentions_bot(&self) -> bool {
         let bot = self.recipient.as_ref().map(|r| r.id.as_str()).unwrap_or("");
@@ -413,6 +423,25 @@ mod tests {
         // A tag with attributes the entities do not describe.
         assert_eq!(with("<at id=\"0\">Helpdesk</at>&nbsp;printer down", json!([])), "printer down");
         assert_eq!(remove_at_tags("<attachment> then <at>Sam</at>!"), "<attachment> then !");
+    }
+
+    #[test]
+    fn only_the_bot_added_to_a_team_counts_as_an_install_there() {
+        let update = |conversation: Value, added: &str, channel_data: Value| {
+            activity(json!({"type": "conversationUpdate", "recipient": {"id": "28:bot"}, "conversation": conversation,
+                            "membersAdded": [{"id": added}], "channelData": channel_data}))
+            .bot_added_to_team()
+        };
+        let team = json!({"team": {"id": "19:t@thread.skype"}, "eventType": "teamMemberAdded"});
+        assert!(update(
+            json!({"id": "19:t@thread.skype", "isGroup": true, "conversationType": "channel"}),
+            "28:bot",
+            team.clone()
+        ));
+        assert!(update(json!({"id": "19:t@thread.skype", "isGroup": true}), "28:bot", team.clone()), "older shape");
+        assert!(!update(json!({"id": "19:t@thread.skype", "conversationType": "channel"}), "29:ada", team), "a person");
+        assert!(!update(json!({"id": "a:1", "conversationType": "personal"}), "28:bot", json!({})), "a 1:1 install");
+        assert!(!update(json!({"id": "19:g@thread.v2", "isGroup": true}), "28:bot", json!({})), "a group chat");
     }
 
     #[test]
