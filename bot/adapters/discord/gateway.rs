@@ -17,8 +17,8 @@ use crate::core::clock::Clock;
 use crate::core::desk::Desk;
 use crate::store::{Store, StoreError};
 use serenity::all::{
-    ApplicationId, Client, Command, Context, EventHandler, GatewayIntents, Guild, GuildId, Http, HttpBuilder,
-    Interaction, Message, Ready,
+    ApplicationId, Command, Context, EventHandler, GatewayIntents, Guild, GuildId, Http, HttpBuilder, Interaction,
+    Message, Ready,
 };
 use serenity::builder::Builder as _;
 use std::future::Future;
@@ -122,11 +122,14 @@ impl Setup {
         }
     }
 
-    /// A REST client with the token (and the application id, when known).
+    /// A REST client with the token (and the application id, when known), sending to `discord.api_url`.
     pub fn http(&self) -> Http {
         let mut b = HttpBuilder::new(&*self.token);
         if let Some(id) = self.application_id.filter(|id| *id != 0) {
             b = b.application_id(ApplicationId::new(id));
+        }
+        if let Some(proxy) = self.config.proxy() {
+            b = b.proxy(proxy).ratelimiter_disabled(true);
         }
         b.build()
     }
@@ -206,7 +209,9 @@ pub struct Serenity<S> {
 impl<S: Store + 'static> Connection for Serenity<S> {
     async fn run(&self, mut disconnect: watch::Receiver<bool>) {
         let handler = Handler { discord: self.discord.clone(), config: self.setup.config.clone() };
-        let build = async { Client::builder(&*self.setup.token, intents()).event_handler(handler).await };
+        let build = async {
+            serenity::all::ClientBuilder::new_with_http(self.setup.http(), intents()).event_handler(handler).await
+        };
         let mut client = tokio::select! {
             built = build => match built {
                 Ok(c) => c,
@@ -397,6 +402,13 @@ mod tests {
         assert!(e.0.contains("discord.guilds"), "{e}");
         let e = crate::config::Config::from_parts("f", "[discord]\npublic_key = \"abc\"\n", &[]).unwrap_err();
         assert!(e.0.contains("discord.public_key"), "{e}");
+        let e = crate::config::Config::from_parts("f", "[discord]\napi_url = \"discord.com\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("discord.api_url"), "{e}");
+        let e = crate::config::Config::from_parts("f", "[discord]\napi_url = \"https://discord.com/api/v10\"\n", &[])
+            .unwrap_err();
+        assert!(e.0.contains("no /api path"), "{e}");
+        let c = crate::config::Config::from_parts("f", "", &[]).unwrap();
+        assert_eq!(c.discord.proxy(), None, "Discord itself: serenity's rate limiter stays on");
         let env = vec![("DESKBOT_DISCORD__GLOBAL_COMMANDS".to_string(), "true".to_string())];
         assert!(crate::config::Config::from_parts("f", "", &env).unwrap().discord.global_commands);
     }
