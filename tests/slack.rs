@@ -22,34 +22,34 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-const SECRET: &str = "test-signing-secret";
+pub(crate) const SECRET: &str = "test-signing-secret";
 
 /// One recorded Web API call: the method and its parameters (JSON body, or the query of a GET).
 #[derive(Debug, Clone)]
-struct Call {
-    method: String,
-    body: Value,
+pub(crate) struct Call {
+    pub(crate) method: String,
+    pub(crate) body: Value,
 }
 
 /// A fake Slack Web API on 127.0.0.1: records calls, answers like Slack, and answers 429 + `Retry-After` to the
 /// next N calls of a method when told to.
 #[derive(Clone, Default)]
-struct FakeSlack {
-    calls: Arc<Mutex<Vec<Call>>>,
-    limited: Arc<Mutex<HashMap<String, usize>>>,
-    ts: Arc<AtomicUsize>,
-    base: Arc<Mutex<String>>,
-    groups: Arc<Mutex<HashMap<String, Vec<String>>>>,
-    not_in_channel: Arc<Mutex<bool>>,
-    ws_url: Arc<Mutex<String>>,
+pub(crate) struct FakeSlack {
+    pub(crate) calls: Arc<Mutex<Vec<Call>>>,
+    pub(crate) limited: Arc<Mutex<HashMap<String, usize>>>,
+    pub(crate) ts: Arc<AtomicUsize>,
+    pub(crate) base: Arc<Mutex<String>>,
+    pub(crate) groups: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    pub(crate) not_in_channel: Arc<Mutex<bool>>,
+    pub(crate) ws_url: Arc<Mutex<String>>,
     /// Directory lookups (users.info, usergroups.users.list) answer this late.
-    slow_ms: Arc<AtomicUsize>,
+    pub(crate) slow_ms: Arc<AtomicUsize>,
     /// Who `auth.test` says the bot is: (user id, bot id).
-    me: Arc<Mutex<(String, String)>>,
+    pub(crate) me: Arc<Mutex<(String, String)>>,
 }
 
 impl FakeSlack {
-    async fn start() -> FakeSlack {
+    pub(crate) async fn start() -> FakeSlack {
         let f = FakeSlack::default();
         *f.me.lock().unwrap() = ("UBOT".into(), "B0BOT".into());
         let app = axum::Router::new()
@@ -62,15 +62,15 @@ impl FakeSlack {
         f
     }
 
-    fn api_url(&self) -> String {
+    pub(crate) fn api_url(&self) -> String {
         format!("{}/api", self.base.lock().unwrap())
     }
 
-    fn calls(&self, method: &str) -> Vec<Value> {
+    pub(crate) fn calls(&self, method: &str) -> Vec<Value> {
         self.calls.lock().unwrap().iter().filter(|c| c.method == method).map(|c| c.body.clone()).collect()
     }
 
-    fn all(&self) -> Vec<Call> {
+    pub(crate) fn all(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
 
@@ -600,7 +600,7 @@ async fn report_chart_is_uploaded_with_the_external_flow() {
 }
 
 /// The typed payload of a Socket Mode envelope of `kind`.
-fn payload<T: serde::de::DeserializeOwned>(frame: &Value, kind: &str) -> T {
+pub(crate) fn payload<T: serde::de::DeserializeOwned>(frame: &Value, kind: &str) -> T {
     assert_eq!(frame["type"], kind);
     assert!(frame["envelope_id"].is_string());
     serde_json::from_value(frame["payload"].clone()).unwrap()

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-const APP_ID: &str = "11111111-2222-3333-4444-555555555555";
+pub(crate) const APP_ID: &str = "11111111-2222-3333-4444-555555555555";
 const TENANT: &str = "tenant-0001";
 const BOT: &str = "28:11111111-2222-3333-4444-555555555555";
 const QUEUE: &str = "19:queue@thread.tacv2";
@@ -34,14 +34,14 @@ const PASSWORD: &str = "app-password-do-not-log";
 // ---------------------------------------------------------------------------------------------------------------
 // Keys and tokens
 
-struct TestKey {
+pub(crate) struct TestKey {
     encoding: EncodingKey,
     n: String,
     e: String,
 }
 
 /// Two RSA keys, generated once per test binary: the published one and an attacker's.
-fn keys() -> &'static (TestKey, TestKey) {
+pub(crate) fn keys() -> &'static (TestKey, TestKey) {
     static KEYS: OnceLock<(TestKey, TestKey)> = OnceLock::new();
     KEYS.get_or_init(|| (generate(), generate()))
 }
@@ -59,21 +59,21 @@ fn generate() -> TestKey {
     }
 }
 
-fn jwk(key: &TestKey, kid: &str, endorsements: &[&str]) -> Value {
+pub(crate) fn jwk(key: &TestKey, kid: &str, endorsements: &[&str]) -> Value {
     json!({"kty": "RSA", "use": "sig", "kid": kid, "x5t": kid, "n": key.n, "e": key.e,
            "endorsements": endorsements, "issuer": "https://api.botframework.com"})
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn claims(service_url: &str) -> Value {
+pub(crate) fn claims(service_url: &str) -> Value {
     json!({"iss": "https://api.botframework.com", "aud": APP_ID, "exp": now() + 3600, "nbf": now() - 60,
            "serviceurl": service_url})
 }
 
-fn sign(key: &TestKey, kid: &str, claims: &Value) -> String {
+pub(crate) fn sign(key: &TestKey, kid: &str, claims: &Value) -> String {
     let mut h = Header::new(Algorithm::RS256);
     h.kid = Some(kid.to_string());
     jsonwebtoken::encode(&h, claims, &key.encoding).unwrap()
@@ -83,18 +83,18 @@ fn sign(key: &TestKey, kid: &str, claims: &Value) -> String {
 // The fake Microsoft side
 
 #[derive(Debug, Clone)]
-struct Call {
-    method: String,
-    path: String,
-    auth: Option<String>,
-    body: Value,
+pub(crate) struct Call {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) auth: Option<String>,
+    pub(crate) body: Value,
 }
 
 /// A scripted connector answer: status and `Retry-After`.
 type Scripted = (u16, Option<&'static str>);
 
 #[derive(Clone, Default)]
-struct Fake {
+pub(crate) struct Fake {
     base: Arc<OnceLock<String>>,
     jwks: Arc<Mutex<Value>>,
     metadata_hits: Arc<AtomicUsize>,
@@ -105,7 +105,7 @@ struct Fake {
 }
 
 impl Fake {
-    async fn start() -> Fake {
+    pub(crate) async fn start() -> Fake {
         let fake = Fake::default();
         *fake.jwks.lock().unwrap() = json!({"keys": [jwk(&keys().0, "key-1", &["msteams", "skype"])]});
         async fn metadata(State(f): State<Fake>) -> axum::Json<Value> {
@@ -170,16 +170,16 @@ impl Fake {
         fake
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         self.base.get().unwrap().clone()
     }
 
     /// The service URL Teams would name in activities: the fake connector.
-    fn service_url(&self) -> String {
+    pub(crate) fn service_url(&self) -> String {
         format!("{}/", self.base())
     }
 
-    fn connector_calls(&self) -> Vec<Call> {
+    pub(crate) fn connector_calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().iter().filter(|c| c.path.starts_with("/v3/")).cloned().collect()
     }
 
@@ -348,7 +348,7 @@ impl Rig {
 }
 
 /// Connector paths with the host left out, for comparing.
-fn paths(calls: &[Call]) -> Vec<String> {
+pub(crate) fn paths(calls: &[Call]) -> Vec<String> {
     calls.iter().map(|c| format!("{} {}", c.method, c.path)).collect()
 }
 
