@@ -489,6 +489,9 @@ global_commands = false
 # public_key = "..."
 # Only one replica holds the gateway: its lease lasts this long without renewal (renewed every third).
 gateway_lease_seconds = 30
+# Where REST calls go (requests are {api_url}/api/v10/...). Point it at a rate-limiting proxy such as twilight's
+# http-proxy shared by several replicas (deskbot's own rate limiter is then off), or at a fake in tests.
+api_url = "https://discord.com"
 # Slack (README "Run on Slack"). Runs when SLACK_BOT_TOKEN is set; SLACK_APP_TOKEN (Socket Mode) or
 # SLACK_SIGNING_SECRET (HTTP) come from the environment too, never from this file.
 [slack]

@@ -432,3 +432,57 @@ async fn cards_follow_the_ticket_on_platforms_that_edit_in_place() {
     rig.desk.handle(&common::cmd("sam", "claim 2")).await.unwrap();
     assert!(cards(&rig.drain().await).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_alert_of_a_group_is_on_the_ticket_and_the_card_shows_partial_resolution() {
+    let rig = Rig::new().await;
+    // Two hosts of one group stop answering: one ticket that names both.
+    let both = vec![am_alert("InternetDown", "fp1", "firing", "fw1"), am_alert("InternetDown", "fp2", "firing", "fw2")];
+    assert_eq!(nums(&rig.am(&am_group("firing", both)).await, "opened"), vec![1]);
+    let t = rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap();
+    for want in [
+        "Alerts (2):",
+        "- InternetDown on fw1 (instance=fw1: firing since Mon 2 Mar 09:58 UTC)",
+        "- InternetDown on fw2 (instance=fw2: firing since Mon 2 Mar 09:58 UTC)",
+    ] {
+        assert!(t.description.contains(want), "ticket lacks {want:?}: {}", t.description);
+    }
+    let info = t.alert.as_deref().unwrap();
+    let kept: Vec<_> = info.alerts.iter().map(|m| (m.fingerprint.as_str(), m.label_text(9))).collect();
+    assert_eq!(kept, [("fp1", "instance=fw1".to_string()), ("fp2", "instance=fw2".to_string())]);
+    let card = &rig.drain().await[0];
+    assert!(card.text.contains("FIRING (2 alerts)") && !card.text.contains("resolved"), "{}", card.text);
+    assert!(
+        card.text.contains(
+            "Alerts: instance=fw1: firing since Mon 2 Mar 09:58 UTC; instance=fw2: firing since Mon 2 Mar 09:58 UTC"
+        ),
+        "{}",
+        card.text
+    );
+
+    // One of them answers again: the ticket stays open, says which, and the card shows 1 of 2 resolved.
+    rig.advance(Duration::minutes(2));
+    let half =
+        vec![am_alert("InternetDown", "fp1", "resolved", "fw1"), am_alert("InternetDown", "fp2", "firing", "fw2")];
+    assert_eq!(nums(&rig.am(&am_group("firing", half.clone())).await, "updated"), vec![1]);
+    let t = rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap();
+    assert_eq!(t.state, State::New);
+    let events = rig.desk.store().events(TicketNo(1)).await.unwrap();
+    let note = "1 of 2 alerts resolved: InternetDown on fw1 (instance=fw1: resolved Mon 2 Mar 10:20 UTC)";
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::InternalNote { text } if text == note)), "{events:#?}");
+    let sent = rig.drain().await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    let card = &sent[0].text;
+    assert!(card.contains("FIRING (1 alert) · 1 of 2 resolved"), "{card}");
+    assert!(
+        card.contains(
+            "Alerts: instance=fw2: firing since Mon 2 Mar 09:58 UTC; instance=fw1: resolved Mon 2 Mar 10:20 UTC"
+        ),
+        "{card}"
+    );
+    // The same partial state again is no news.
+    rig.advance(Duration::minutes(2));
+    let mut again = am_group("firing", half);
+    again["receiver"] = json!("repeat");
+    assert_eq!(rig.am(&again).await["unchanged"], json!(1));
+}

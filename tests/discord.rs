@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use deskbot::adapters::discord::gateway::{GatewayLease, register_commands};
+use deskbot::adapters::discord::gateway::{GatewayLease, Setup, register_commands};
 use deskbot::adapters::discord::{Discord, DiscordSink, Roles, deliver, endpoint};
 use deskbot::config::Config;
 use deskbot::core::clock::{Clock, ManualClock};
@@ -16,7 +16,7 @@ use deskbot::core::message::{Audience, MessageKind, Outbound};
 use deskbot::core::ticket::State as TicketState;
 use deskbot::store::{Db, OutboxItem, Store};
 use serde_json::{Value, json};
-use serenity::all::{ApplicationId, HttpBuilder, Interaction, Message};
+use serenity::all::{Interaction, Message};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -181,7 +181,12 @@ impl Rig {
     async fn new() -> Rig {
         let (store, dir) = common::sqlite().await;
         let clock = common::clock();
-        let config = Config::from_parts("test", CONFIG, &[]).unwrap();
+        let fake = Fake::default();
+        let base = fake.start().await;
+        // REST calls reach the fake through the documented `discord.api_url` setting.
+        let toml = CONFIG.replace("guilds = [\"300\"]", &format!("guilds = [\"300\"]\napi_url = \"{base}\""));
+        let config = Config::from_parts("test", &toml, &[]).unwrap();
+        assert_eq!(config.discord.proxy(), Some(base.as_str()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let desk = Arc::new(deskbot::app::desk(&config, Db::Sqlite(store), dyn_clock).unwrap());
         let discord = Arc::new(Discord::new(
@@ -190,13 +195,7 @@ impl Rig {
             Roles::from_config(config.roles.get("discord")),
         ));
         discord.set_bot_user(BOT);
-        let fake = Fake::default();
-        let base = fake.start().await;
-        let http = HttpBuilder::new("test-token")
-            .proxy(base)
-            .ratelimiter_disabled(true)
-            .application_id(ApplicationId::new(APP))
-            .build();
+        let http = Setup::new("test-token", Some(APP), &config).http();
         let sink = DiscordSink::new(Arc::new(http), desk.clone(), config.discord.clone());
         Rig { desk, clock, discord, sink, fake, _dir: dir }
     }
@@ -894,4 +893,23 @@ async fn long_answers_are_split_and_a_follow_up_before_the_answer_is_retried() {
     assert!(f.error.contains("404"), "{f}");
     rig.sink.deliver(&item(2, Outbound::to_user(&sam, &place, "done"))).await.unwrap();
     assert_eq!(rig.fake.take().len(), 2);
+}
+
+#[tokio::test]
+async fn joining_the_server_with_the_helpdesk_channel_introduces_the_bot_once() {
+    let rig = Rig::new().await;
+    // GUILD_CREATE for a server without the helpdesk channel: nothing.
+    assert!(!rig.discord.on_guild_join(&[555, 200]).await.unwrap());
+    assert_eq!(rig.deliver().await, 0);
+    // The helpdesk channel's server: one introduction there.
+    assert!(rig.discord.on_guild_join(&[100, 200, 201]).await.unwrap());
+    assert_eq!(rig.deliver().await, 1);
+    let calls = rig.fake.take();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!((calls[0].method.as_str(), calls[0].path.as_str()), ("POST", "/api/v10/channels/100/messages"));
+    let text = calls[0].body["content"].as_str().unwrap();
+    assert!(text.contains("IT helpdesk") && text.contains("/ticket help"), "{text}");
+    // Discord sends GUILD_CREATE again on every connection (a restart, another replica): nothing more.
+    assert!(!rig.discord.on_guild_join(&[100, 200, 201]).await.unwrap());
+    assert_eq!(rig.deliver().await, 0);
 }

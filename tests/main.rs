@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod conformance;
 mod console;
+mod contract;
 mod crash;
 mod discord;
 mod http;

@@ -22,33 +22,36 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-const SECRET: &str = "test-signing-secret";
+pub(crate) const SECRET: &str = "test-signing-secret";
 
 /// One recorded Web API call: the method and its parameters (JSON body, or the query of a GET).
 #[derive(Debug, Clone)]
-struct Call {
-    method: String,
-    body: Value,
+pub(crate) struct Call {
+    pub(crate) method: String,
+    pub(crate) body: Value,
 }
 
 /// A fake Slack Web API on 127.0.0.1: records calls, answers like Slack, and answers 429 + `Retry-After` to the
 /// next N calls of a method when told to.
 #[derive(Clone, Default)]
-struct FakeSlack {
-    calls: Arc<Mutex<Vec<Call>>>,
-    limited: Arc<Mutex<HashMap<String, usize>>>,
-    ts: Arc<AtomicUsize>,
-    base: Arc<Mutex<String>>,
-    groups: Arc<Mutex<HashMap<String, Vec<String>>>>,
-    not_in_channel: Arc<Mutex<bool>>,
-    ws_url: Arc<Mutex<String>>,
+pub(crate) struct FakeSlack {
+    pub(crate) calls: Arc<Mutex<Vec<Call>>>,
+    pub(crate) limited: Arc<Mutex<HashMap<String, usize>>>,
+    pub(crate) ts: Arc<AtomicUsize>,
+    pub(crate) base: Arc<Mutex<String>>,
+    pub(crate) groups: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    pub(crate) not_in_channel: Arc<Mutex<bool>>,
+    pub(crate) ws_url: Arc<Mutex<String>>,
     /// Directory lookups (users.info, usergroups.users.list) answer this late.
-    slow_ms: Arc<AtomicUsize>,
+    pub(crate) slow_ms: Arc<AtomicUsize>,
+    /// Who `auth.test` says the bot is: (user id, bot id).
+    pub(crate) me: Arc<Mutex<(String, String)>>,
 }
 
 impl FakeSlack {
-    async fn start() -> FakeSlack {
+    pub(crate) async fn start() -> FakeSlack {
         let f = FakeSlack::default();
+        *f.me.lock().unwrap() = ("UBOT".into(), "B0BOT".into());
         let app = axum::Router::new()
             .route("/api/{method}", axum::routing::any(api))
             .route("/upload/{id}", axum::routing::post(upload))
@@ -59,15 +62,15 @@ impl FakeSlack {
         f
     }
 
-    fn api_url(&self) -> String {
+    pub(crate) fn api_url(&self) -> String {
         format!("{}/api", self.base.lock().unwrap())
     }
 
-    fn calls(&self, method: &str) -> Vec<Value> {
+    pub(crate) fn calls(&self, method: &str) -> Vec<Value> {
         self.calls.lock().unwrap().iter().filter(|c| c.method == method).map(|c| c.body.clone()).collect()
     }
 
-    fn all(&self) -> Vec<Call> {
+    pub(crate) fn all(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
 
@@ -145,6 +148,11 @@ async fn api(
                 return ok(json!({"ok": false, "error": "not_allowed_token_type"}));
             }
             ok(json!({"ok": true, "url": f.ws_url.lock().unwrap().clone()}))
+        }
+        "auth.test" => {
+            let (user, bot) = f.me.lock().unwrap().clone();
+            ok(json!({"ok": true, "url": "https://subarachnoid.slack.com/", "team": "Subarachnoid Workspace",
+                      "user": "bot", "team_id": "T1", "user_id": user, "bot_id": bot}))
         }
         "users.info" => {
             let id = params["user"].as_str().unwrap_or("").to_string();
@@ -592,7 +600,7 @@ async fn report_chart_is_uploaded_with_the_external_flow() {
 }
 
 /// The typed payload of a Socket Mode envelope of `kind`.
-fn payload<T: serde::de::DeserializeOwned>(frame: &Value, kind: &str) -> T {
+pub(crate) fn payload<T: serde::de::DeserializeOwned>(frame: &Value, kind: &str) -> T {
     assert_eq!(frame["type"], kind);
     assert!(frame["envelope_id"].is_string());
     serde_json::from_value(frame["payload"].clone()).unwrap()
@@ -802,4 +810,67 @@ async fn serve_runs_the_slack_routes_and_worker() {
     }
     stop_tx.send(true).unwrap();
     server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn the_bot_knows_itself_from_auth_test_whatever_the_event_says() {
+    let rig = Rig::new("").await;
+    // The documented wrapper names one authorization, here the person who installed the app (not the bot).
+    let wrapped = |event_id: &str, event: Value| {
+        let mut v = callback(event_id, event);
+        v["authorizations"] = json!([{"team_id": "T1", "user_id": "U0ADA", "is_bot": false}]);
+        v.to_string()
+    };
+    let json = "application/json";
+    let dm = json!({"type": "message", "channel": "D0ADA", "channel_type": "im", "user": "U0ADA",
+                    "ts": "1700000040.000100", "text": "my laptop screen is flickering"});
+    assert_eq!(rig.post_signed("/slack/events", &wrapped("EvDm", dm), json).await.0, StatusCode::OK);
+    assert_eq!(rig.tickets().await.len(), 1, "a person's DM is theirs, not the bot's own message");
+    // The legacy wrapper (`authed_users`, no `authorizations`): the mention of the bot is stripped.
+    let mut legacy = callback(
+        "EvLegacy",
+        json!({"type": "app_mention", "channel": "C0OTHER", "user": "UTECH", "ts": "1700000041.000100",
+               "text": "<@UBOT> the vpn keeps dropping"}),
+    );
+    legacy.as_object_mut().unwrap().remove("authorizations");
+    legacy["authed_users"] = json!(["UTECH"]);
+    assert_eq!(rig.post_signed("/slack/events", &legacy.to_string(), json).await.0, StatusCode::OK);
+    let tickets = rig.tickets().await;
+    assert_eq!(tickets.len(), 2);
+    assert!(tickets.iter().any(|t| t.title == "the vpn keeps dropping"), "{:?}", tickets.iter().map(|t| &t.title));
+    // Our own post (by user id) is ignored; auth.test was asked once.
+    let own = json!({"type": "message", "channel": "C0HELP", "channel_type": "channel", "user": "UBOT",
+                     "ts": "1700000042.000100", "text": "my laptop screen is flickering"});
+    assert_eq!(rig.post_signed("/slack/events", &wrapped("EvOwn", own), json).await.0, StatusCode::OK);
+    assert_eq!(rig.tickets().await.len(), 2);
+    assert_eq!(rig.fake.calls("auth.test").len(), 1, "asked once and kept");
+    assert_eq!(rig.slack.known_identity().map(|m| m.user_id), Some("UBOT".to_string()));
+}
+
+#[tokio::test]
+async fn joining_the_helpdesk_channel_introduces_the_bot_once() {
+    let rig = Rig::new("").await;
+    // Slack's member_joined_channel, as bolt-python's tests send it (the bot's own join, then a person's).
+    let joined = |user: &str, channel: &str| {
+        json!({"type": "member_joined_channel", "user": user, "channel": channel, "channel_type": "C",
+               "team": "T1", "inviter": "U0ADA"})
+    };
+    assert_eq!(rig.event("EvJ1", joined("UBOT", "C0QUEUE")).await, StatusCode::OK);
+    assert_eq!(rig.event("EvJ2", joined("U0ADA", "C0HELP")).await, StatusCode::OK);
+    assert_eq!(rig.drain().await, 0, "not the helpdesk channel, or not the bot");
+    // Over Socket Mode, through the library's typed event.
+    let frame = json!({"envelope_id": "env-j", "type": "events_api", "accepts_response_payload": false,
+                       "payload": callback("EvJ3", joined("UBOT", "C0HELP"))});
+    socket::on_push(&rig.slack, payload(&frame, "events_api")).await.unwrap();
+    assert_eq!(rig.drain().await, 1);
+    let posts = rig.fake.calls("chat.postMessage");
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["channel"], "C0HELP");
+    assert!(posts[0].get("thread_ts").is_none());
+    let text = posts[0]["text"].as_str().unwrap();
+    assert!(text.contains("IT helpdesk") && text.contains("/ticket help"), "{text}");
+    // Slack redelivers the join (or it comes again after a restart, or the bot is re-invited): nothing more.
+    assert_eq!(rig.event("EvJ4", joined("UBOT", "C0HELP")).await, StatusCode::OK);
+    assert_eq!(rig.drain().await, 0);
+    assert_eq!(rig.fake.calls("chat.postMessage").len(), 1);
 }

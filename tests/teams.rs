@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-const APP_ID: &str = "11111111-2222-3333-4444-555555555555";
+pub(crate) const APP_ID: &str = "11111111-2222-3333-4444-555555555555";
 const TENANT: &str = "tenant-0001";
 const BOT: &str = "28:11111111-2222-3333-4444-555555555555";
 const QUEUE: &str = "19:queue@thread.tacv2";
@@ -34,14 +34,14 @@ const PASSWORD: &str = "app-password-do-not-log";
 // ---------------------------------------------------------------------------------------------------------------
 // Keys and tokens
 
-struct TestKey {
+pub(crate) struct TestKey {
     encoding: EncodingKey,
     n: String,
     e: String,
 }
 
 /// Two RSA keys, generated once per test binary: the published one and an attacker's.
-fn keys() -> &'static (TestKey, TestKey) {
+pub(crate) fn keys() -> &'static (TestKey, TestKey) {
     static KEYS: OnceLock<(TestKey, TestKey)> = OnceLock::new();
     KEYS.get_or_init(|| (generate(), generate()))
 }
@@ -59,21 +59,21 @@ fn generate() -> TestKey {
     }
 }
 
-fn jwk(key: &TestKey, kid: &str, endorsements: &[&str]) -> Value {
+pub(crate) fn jwk(key: &TestKey, kid: &str, endorsements: &[&str]) -> Value {
     json!({"kty": "RSA", "use": "sig", "kid": kid, "x5t": kid, "n": key.n, "e": key.e,
            "endorsements": endorsements, "issuer": "https://api.botframework.com"})
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn claims(service_url: &str) -> Value {
+pub(crate) fn claims(service_url: &str) -> Value {
     json!({"iss": "https://api.botframework.com", "aud": APP_ID, "exp": now() + 3600, "nbf": now() - 60,
            "serviceurl": service_url})
 }
 
-fn sign(key: &TestKey, kid: &str, claims: &Value) -> String {
+pub(crate) fn sign(key: &TestKey, kid: &str, claims: &Value) -> String {
     let mut h = Header::new(Algorithm::RS256);
     h.kid = Some(kid.to_string());
     jsonwebtoken::encode(&h, claims, &key.encoding).unwrap()
@@ -83,18 +83,18 @@ fn sign(key: &TestKey, kid: &str, claims: &Value) -> String {
 // The fake Microsoft side
 
 #[derive(Debug, Clone)]
-struct Call {
-    method: String,
-    path: String,
-    auth: Option<String>,
-    body: Value,
+pub(crate) struct Call {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) auth: Option<String>,
+    pub(crate) body: Value,
 }
 
 /// A scripted connector answer: status and `Retry-After`.
 type Scripted = (u16, Option<&'static str>);
 
 #[derive(Clone, Default)]
-struct Fake {
+pub(crate) struct Fake {
     base: Arc<OnceLock<String>>,
     jwks: Arc<Mutex<Value>>,
     metadata_hits: Arc<AtomicUsize>,
@@ -105,7 +105,7 @@ struct Fake {
 }
 
 impl Fake {
-    async fn start() -> Fake {
+    pub(crate) async fn start() -> Fake {
         let fake = Fake::default();
         *fake.jwks.lock().unwrap() = json!({"keys": [jwk(&keys().0, "key-1", &["msteams", "skype"])]});
         async fn metadata(State(f): State<Fake>) -> axum::Json<Value> {
@@ -170,16 +170,16 @@ impl Fake {
         fake
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         self.base.get().unwrap().clone()
     }
 
     /// The service URL Teams would name in activities: the fake connector.
-    fn service_url(&self) -> String {
+    pub(crate) fn service_url(&self) -> String {
         format!("{}/", self.base())
     }
 
-    fn connector_calls(&self) -> Vec<Call> {
+    pub(crate) fn connector_calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().iter().filter(|c| c.path.starts_with("/v3/")).cloned().collect()
     }
 
@@ -348,7 +348,7 @@ impl Rig {
 }
 
 /// Connector paths with the host left out, for comparing.
-fn paths(calls: &[Call]) -> Vec<String> {
+pub(crate) fn paths(calls: &[Call]) -> Vec<String> {
     calls.iter().map(|c| format!("{} {}", c.method, c.path)).collect()
 }
 
@@ -536,6 +536,13 @@ async fn a_message_opens_a_ticket_and_a_claim_updates_its_card_in_place() {
     assert_eq!(stored["conversationType"], "channel");
     assert_eq!(stored["tenantId"], TENANT);
     assert_eq!(stored["serviceUrl"], rig.fake.service_url());
+    // Added to the team: deskbot introduces itself in the helpdesk channel, once.
+    assert_eq!(rig.post(&rig.installed_in(QUEUE)).await, 200, "a redelivery");
+    assert_eq!(rig.deliver().await, 1, "one introduction");
+    let intro = &rig.fake.connector_calls()[0];
+    assert_eq!(intro.path, "/v3/conversations/19%3Ahelp%40thread.tacv2/activities");
+    assert!(intro.body["text"].as_str().unwrap().contains("/ticket help"), "{:?}", intro.body);
+    rig.fake.calls.lock().unwrap().retain(|c| !c.path.starts_with("/v3/"));
 
     // Ada writes to the bot in her 1:1 chat.
     assert_eq!(rig.post(&rig.dm("msg-1", "ada", "my laptop screen is flickering")).await, 200);
@@ -556,7 +563,7 @@ async fn a_message_opens_a_ticket_and_a_claim_updates_its_card_in_place() {
     assert!(calls.iter().all(|c| c.auth.as_deref() == Some("Bearer bf-token-0")), "{calls:?}");
     insta::assert_json_snapshot!("teams_reply_to_requester", calls[0].body);
     insta::assert_json_snapshot!("teams_ticket_card", calls[1].body);
-    let card_id = "act-2";
+    let card_id = "act-3";
 
     // The token came from the configured tenant's endpoint, once, by client credentials.
     let tokens = rig.fake.token_calls();
@@ -580,7 +587,7 @@ async fn a_message_opens_a_ticket_and_a_claim_updates_its_card_in_place() {
         vec![
             // "You now own #1" is for Sam only: his 1:1 chat is opened, then the message sent there.
             "POST /v3/conversations".to_string(),
-            "POST /v3/conversations/a%3Apersonal-3/activities".to_string(),
+            "POST /v3/conversations/a%3Apersonal-4/activities".to_string(),
             "POST /v3/conversations/a%3Achat-ada/activities".to_string(),
             format!("PUT /v3/conversations/19%3Aqueue%40thread.tacv2/activities/{card_id}"),
         ]
@@ -632,7 +639,8 @@ async fn channel_mentions_are_stripped_and_replies_stay_in_the_thread() {
     assert_eq!(t.origin.place.channel, "helpdesk", "the Teams channel is the logical helpdesk channel");
     rig.deliver().await;
     let calls = rig.fake.connector_calls();
-    let reply = &calls[0];
+    assert!(calls[0].body["text"].as_str().unwrap().contains("/ticket help"), "the introduction comes first");
+    let reply = &calls[1];
     assert_eq!(
         reply.path,
         "/v3/conversations/19%3Ahelp%40thread.tacv2%3Bmessageid%3D1700000000001/activities/1700000000001"
@@ -822,5 +830,32 @@ fn every_activity_shape_is_snapshotted() {
     insta::assert_json_snapshot!(
         "teams_create_conversation_body",
         teams::connector::create_conversation_body(APP_ID, "29:mia", TENANT)
+    );
+}
+
+#[tokio::test]
+async fn channel_posts_without_a_conversation_type_are_answered_in_their_thread() {
+    let rig = Rig::new().await;
+    // An older client's capture: no conversationType (the conversation id's thread suffix, isGroup and the channel
+    // in channelData say where it is), and the bot's mention spelled differently in the entity.
+    let mut post =
+        rig.channel_post("1700000000301", "ada", HELPDESK, "1700000000301", "my laptop screen is flickering");
+    post["conversation"].as_object_mut().unwrap().remove("conversationType");
+    post["channelData"]["channel"] = json!({"id": HELPDESK});
+    post["entities"] =
+        json!([{"type": "mention", "text": "<at>@Helpdesk</at>", "mentioned": {"id": BOT, "name": "Helpdesk"}}]);
+    assert_eq!(rig.post(&post).await, 200);
+    let t = &rig.tickets().await[0];
+    assert_eq!(t.title, "my laptop screen is flickering", "the mention is gone");
+    assert_eq!((t.origin.place.channel.as_str(), t.origin.place.dm), ("helpdesk", false));
+    rig.deliver().await;
+    let calls = rig.fake.connector_calls();
+    assert!(calls.iter().all(|c| c.path != "/v3/conversations"), "no new 1:1 chat: {:?}", paths(&calls));
+    let reply = calls.iter().find(|c| c.body["text"].as_str().is_some_and(|t| t.starts_with("Ticket #1 opened")));
+    assert_eq!(
+        reply.map(|r| r.path.as_str()),
+        Some("/v3/conversations/19%3Ahelp%40thread.tacv2%3Bmessageid%3D1700000000301/activities/1700000000301"),
+        "{:?}",
+        paths(&calls)
     );
 }

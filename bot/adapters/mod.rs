@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod console;
 pub mod discord;
 pub mod http;
+pub mod intro;
 pub mod slack;
 pub mod teams;
 pub mod vendor;

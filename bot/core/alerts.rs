@@ -115,6 +115,50 @@ impl AlertGroup {
     pub fn starts_at(&self) -> Option<Timestamp> {
         self.firing().filter_map(|a| a.starts_at).min().or_else(|| self.alerts.iter().filter_map(|a| a.starts_at).min())
     }
+    /// The labels that tell `a` from the rest of its group: its labels that are not the group's common ones
+    /// (Alertmanager's `instance` of two hosts not answering, say).
+    pub fn distinguishing(&self, a: &Alert) -> BTreeMap<String, String> {
+        a.labels
+            .iter()
+            .filter(|(k, v)| self.common_labels.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+    /// What the ticket keeps about alert `a` of this group.
+    pub fn member(&self, a: &Alert) -> AlertMember {
+        AlertMember {
+            fingerprint: a.fingerprint.clone(),
+            labels: self.distinguishing(a),
+            status: a.status,
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+        }
+    }
+}
+
+/// One alert of a group, as its ticket keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertMember {
+    pub fingerprint: String,
+    /// The labels that tell it from the other alerts of its group.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    pub status: AlertStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<Timestamp>,
+}
+
+impl AlertMember {
+    /// `instance=fw1, job=probe` (empty when nothing tells it apart), at most `max` labels.
+    pub fn label_text(&self, max: usize) -> String {
+        let mut shown: Vec<String> = self.labels.iter().take(max).map(|(k, v)| format!("{k}={v}")).collect();
+        if self.labels.len() > max {
+            shown.push("…".into());
+        }
+        shown.join(", ")
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -435,10 +479,42 @@ pub struct AlertInfo {
     /// When the card was last posted or updated (updates are at most one a minute unless the state changes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_at: Option<Timestamp>,
+    /// Fingerprints of the group's alerts that have resolved while others still fire ("1 of 2 resolved").
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub resolved: std::collections::BTreeSet<String>,
+    /// Every alert of the group seen so far (the first [`MAX_MEMBERS`] in detail), in the order they came.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertMember>,
+}
+
+impl AlertInfo {
+    /// Records what the group says about each of its alerts (status, times), adding alerts not seen before while
+    /// there is room.
+    pub fn record(&mut self, g: &AlertGroup) {
+        for a in &g.alerts {
+            let m = g.member(a);
+            if let Some(x) = self.alerts.iter_mut().find(|x| x.fingerprint == a.fingerprint) {
+                x.status = m.status;
+                x.ends_at = m.ends_at;
+                if m.starts_at.is_some() {
+                    x.starts_at = m.starts_at;
+                }
+            } else if self.alerts.len() < MAX_MEMBERS {
+                self.alerts.push(m);
+            }
+        }
+    }
+
+    /// How many alerts of the group are known: firing now plus resolved.
+    pub fn total(&self) -> usize {
+        self.firing.len() + self.resolved.len()
+    }
 }
 
 /// Most fingerprints remembered per ticket (a storm in one group keeps a count beyond this).
 pub const MAX_FIRING: usize = 2000;
+/// Most alerts of a group kept in detail (labels, times) on its ticket.
+pub const MAX_MEMBERS: usize = 100;
 
 #[cfg(test)]
 mod tests {
@@ -472,6 +548,33 @@ mod tests {
         assert_eq!(g.annotation("runbook_url").as_deref(), Some("https://wiki/isp"));
         assert_eq!(g.link().as_deref(), Some("http://prometheus:9090/graph?g0.expr=up"));
         assert_eq!(g.labels().get("site").map(String::as_str), Some("hq"));
+    }
+
+    #[test]
+    fn alerts_of_a_group_are_told_apart_and_kept_with_their_state() {
+        let two = AM.replace(
+            r#""fingerprint": "a1b2c3"}]"#,
+            r#""fingerprint": "a1b2c3"}, {"status": "resolved", "labels": {"alertname": "InternetDown",
+                "service": "internet", "severity": "critical", "site": "hq", "instance": "fw2"},
+                "startsAt": "2026-03-02T10:00:00Z", "endsAt": "2026-03-02T10:05:00Z", "fingerprint": "d4e5"}]"#,
+        );
+        let g = parse_alertmanager(two.as_bytes()).unwrap();
+        let mut info = AlertInfo::default();
+        info.record(&g);
+        let kept: Vec<_> = info.alerts.iter().map(|m| (m.fingerprint.as_str(), m.label_text(5), m.status)).collect();
+        assert_eq!(
+            kept,
+            [
+                ("a1b2c3", "instance=fw1".to_string(), AlertStatus::Firing),
+                ("d4e5", "instance=fw2".into(), AlertStatus::Resolved)
+            ]
+        );
+        assert_eq!(info.alerts[1].ends_at.map(|t| t.to_rfc3339()).as_deref(), Some("2026-03-02T10:05:00+00:00"));
+        // A later notification changes the state of the alerts already kept; nothing is added twice.
+        let back = two.replace(r#""status": "resolved", "labels""#, r#""status": "firing", "labels""#);
+        info.record(&parse_alertmanager(back.as_bytes()).unwrap());
+        assert_eq!(info.alerts.len(), 2);
+        assert_eq!(info.alerts[1].status, AlertStatus::Firing);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The gateway connection (serenity's client; it reconnects and resumes by itself) and the Discord side of
 //! `deskbot serve`.
 //!
-//! Gateway intents: `GUILD_MESSAGES` (messages in server channels and threads), `DIRECT_MESSAGES` (DMs with the
-//! bot) and `MESSAGE_CONTENT` (a privileged intent: turn on "Message Content Intent" under Bot in the Developer
-//! Portal, or message texts arrive empty). Interactions need no intent.
+//! Gateway intents: `GUILDS` (the servers the bot is in, to introduce itself in the helpdesk channel once),
+//! `GUILD_MESSAGES` (messages in server channels and threads), `DIRECT_MESSAGES` (DMs with the bot) and
+//! `MESSAGE_CONTENT` (a privileged intent: turn on "Message Content Intent" under Bot in the Developer Portal, or
+//! message texts arrive empty). Interactions need no intent.
 //!
 //! Only one replica may hold the gateway (two would handle every message twice and race to create threads):
 //! the connection is guarded by the store lease [`LEASE_NAME`]. The holder renews it every third of its
@@ -16,7 +17,7 @@ use crate::core::clock::Clock;
 use crate::core::desk::Desk;
 use crate::store::{Store, StoreError};
 use serenity::all::{
-    ApplicationId, Client, Command, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction,
+    ApplicationId, Command, Context, EventHandler, GatewayIntents, Guild, GuildId, Http, HttpBuilder, Interaction,
     Message, Ready,
 };
 use serenity::builder::Builder as _;
@@ -30,7 +31,10 @@ pub const LEASE_NAME: &str = "discord-gateway";
 
 /// The intents deskbot asks for.
 pub fn intents() -> GatewayIntents {
-    GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES | GatewayIntents::MESSAGE_CONTENT
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
 }
 
 /// One replica's claim on the gateway lease.
@@ -118,11 +122,14 @@ impl Setup {
         }
     }
 
-    /// A REST client with the token (and the application id, when known).
+    /// A REST client with the token (and the application id, when known), sending to `discord.api_url`.
     pub fn http(&self) -> Http {
         let mut b = HttpBuilder::new(&*self.token);
         if let Some(id) = self.application_id.filter(|id| *id != 0) {
             b = b.application_id(ApplicationId::new(id));
+        }
+        if let Some(proxy) = self.config.proxy() {
+            b = b.proxy(proxy).ratelimiter_disabled(true);
         }
         b.build()
     }
@@ -142,6 +149,14 @@ impl<S: Store + 'static> EventHandler for Handler<S> {
         tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), %invite, "connected to the Discord gateway");
         if let Err(e) = register_commands(&ctx.http, &self.config).await {
             tracing::error!(error = %e, "registering Discord slash commands failed");
+        }
+    }
+
+    /// Sent for each server when the bot connects, and when it is added to one.
+    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        let channels: Vec<u64> = guild.channels.keys().map(|c| c.get()).collect();
+        if let Err(e) = self.discord.on_guild_join(&channels).await {
+            tracing::error!(error = %e, guild = %guild.id, "Discord: could not store the introduction");
         }
     }
 
@@ -194,7 +209,9 @@ pub struct Serenity<S> {
 impl<S: Store + 'static> Connection for Serenity<S> {
     async fn run(&self, mut disconnect: watch::Receiver<bool>) {
         let handler = Handler { discord: self.discord.clone(), config: self.setup.config.clone() };
-        let build = async { Client::builder(&*self.setup.token, intents()).event_handler(handler).await };
+        let build = async {
+            serenity::all::ClientBuilder::new_with_http(self.setup.http(), intents()).event_handler(handler).await
+        };
         let mut client = tokio::select! {
             built = build => match built {
                 Ok(c) => c,
@@ -385,6 +402,13 @@ mod tests {
         assert!(e.0.contains("discord.guilds"), "{e}");
         let e = crate::config::Config::from_parts("f", "[discord]\npublic_key = \"abc\"\n", &[]).unwrap_err();
         assert!(e.0.contains("discord.public_key"), "{e}");
+        let e = crate::config::Config::from_parts("f", "[discord]\napi_url = \"discord.com\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("discord.api_url"), "{e}");
+        let e = crate::config::Config::from_parts("f", "[discord]\napi_url = \"https://discord.com/api/v10\"\n", &[])
+            .unwrap_err();
+        assert!(e.0.contains("no /api path"), "{e}");
+        let c = crate::config::Config::from_parts("f", "", &[]).unwrap();
+        assert_eq!(c.discord.proxy(), None, "Discord itself: serenity's rate limiter stays on");
         let env = vec![("DESKBOT_DISCORD__GLOBAL_COMMANDS".to_string(), "true".to_string())];
         assert!(crate::config::Config::from_parts("f", "", &env).unwrap().discord.global_commands);
     }

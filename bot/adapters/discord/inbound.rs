@@ -86,6 +86,29 @@ impl<S: Store> Discord<S> {
         Discord { desk, config, roles, bot_user: OnceLock::new(), wake: Arc::default() }
     }
 
+    /// The bot joined (or, on every connection, is told again about) a server holding `channels`: when the
+    /// helpdesk channel is one of them, deskbot introduces itself there, once ever (see
+    /// [`crate::adapters::intro`]). True when the introduction was written now.
+    pub async fn on_guild_join(&self, channels: &[u64]) -> Result<bool, crate::store::StoreError> {
+        let helpdesk = self.desk.settings().helpdesk_channel.clone();
+        let Some(id) = self.config.channel_id(&helpdesk) else { return Ok(false) };
+        if !channels.contains(&id) {
+            return Ok(false);
+        }
+        let written = crate::adapters::intro::post_once(
+            self.desk.store(),
+            crate::core::ids::Platform::Discord,
+            &helpdesk,
+            self.desk.now(),
+        )
+        .await?;
+        if written {
+            tracing::info!(channel = %helpdesk, "discord: in the helpdesk channel's server; introducing ourselves");
+            self.wake.notify_one();
+        }
+        Ok(written)
+    }
+
     /// Records the bot's user id (from the gateway's `ready`, or the application's bot user).
     pub fn set_bot_user(&self, id: u64) {
         let _ = self.bot_user.set(id);

@@ -58,7 +58,14 @@ pub struct DiscordConfig {
     pub public_key: Option<String>,
     /// How long the gateway lease lasts without renewal, in seconds (renewed every third of it).
     pub gateway_lease_seconds: u64,
+    /// The REST API's base URL: requests go to `{api_url}/api/v10/…`. Anything other than [`DEFAULT_API_URL`]
+    /// (a rate-limiting proxy such as twilight's http-proxy, or a fake in tests) turns serenity's own rate limiter
+    /// off, since the proxy does that work (and serenity ignores the base URL while its limiter is on).
+    pub api_url: String,
 }
+
+/// Discord's REST API base URL.
+pub const DEFAULT_API_URL: &str = "https://discord.com";
 
 impl Default for DiscordConfig {
     fn default() -> Self {
@@ -68,6 +75,7 @@ impl Default for DiscordConfig {
             global_commands: false,
             public_key: None,
             gateway_lease_seconds: 30,
+            api_url: DEFAULT_API_URL.into(),
         }
     }
 }
@@ -93,7 +101,23 @@ impl DiscordConfig {
         if self.gateway_lease_seconds < 6 {
             return Err("key `discord.gateway_lease_seconds`: at least 6".into());
         }
+        match reqwest::Url::parse(&self.api_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.path().trim_end_matches('/').is_empty() => {}
+            Ok(_) => {
+                return Err(format!(
+                    "key `discord.api_url`: `{}` must be a base URL like https://discord.com (no /api path)",
+                    self.api_url
+                ));
+            }
+            Err(e) => return Err(format!("key `discord.api_url`: not a URL: {e}")),
+        }
         Ok(())
+    }
+
+    /// The REST base URL when it is not Discord's own (then requests go through it with the rate limiter off).
+    pub fn proxy(&self) -> Option<&str> {
+        let url = self.api_url.trim_end_matches('/');
+        (url != DEFAULT_API_URL).then_some(url)
     }
 
     /// The Discord channel id for a logical channel name (or the name itself when it is an id).

@@ -76,7 +76,7 @@ async fn events<S: Store + 'static>(State(ep): State<Endpoint<S>>, headers: Head
         let reason = headers.get("x-slack-retry-reason").and_then(|v| v.to_str().ok()).unwrap_or("");
         tracing::info!(retry = n, reason, event_id = v.get("event_id").and_then(|e| e.as_str()), "slack: redelivery");
     }
-    match ep.slack.translate_event(&v) {
+    match ep.slack.translate_event(&v).await {
         inbound::Inbound::Challenge(c) => axum::Json(serde_json::json!({ "challenge": c })).into_response(),
         i => match ep.slack.accept(i).await {
             Accepted::Failed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),

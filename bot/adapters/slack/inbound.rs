@@ -25,6 +25,9 @@ pub enum Inbound {
     Modal { kind: ModalKind, ticket: TicketNo, trigger_id: String, fallback: Envelope },
     /// Events API `url_verification`: answer with the challenge.
     Challenge(String),
+    /// The bot itself joined this channel (logical name): introduce ourselves there if it is the helpdesk
+    /// channel.
+    Joined { channel: String },
     /// Nothing for the desk (bot messages, edits, joins, other event types).
     Ignore(&'static str),
 }
@@ -128,18 +131,29 @@ fn strip_mention(text: &str, bot: &str) -> (String, bool) {
     (out.split_whitespace().collect::<Vec<_>>().join(" "), found)
 }
 
-/// Our bot's user id, as Slack states it in every event callback (`authorizations[].user_id`).
-pub fn bot_user(callback: &Value) -> Option<String> {
+/// Who the bot is in Slack: its user id (what `<@U…>` mentions name) and its bot id (what its own messages carry
+/// as `bot_id`). Learned from `auth.test` at start-up ([`super::Slack::identity`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BotIdentity {
+    pub user_id: String,
+    pub bot_id: Option<String>,
+}
+
+/// The bot's user id as an event callback states it, when `auth.test` could not be asked: only an
+/// `authorizations` entry that is a bot counts. The entry can be a person who installed the app (`is_bot: false`),
+/// and the legacy `authed_users` list names people too, so neither is taken for the bot.
+pub fn bot_from_authorizations(callback: &Value) -> Option<BotIdentity> {
     let auths = callback.get("authorizations")?.as_array()?;
     auths
         .iter()
-        .find(|a| a.get("is_bot").and_then(Value::as_bool).unwrap_or(false))
-        .or(auths.first())
-        .and_then(|a| a.get("user_id").and_then(Value::as_str).map(str::to_string))
+        .find(|a| a.get("is_bot").and_then(Value::as_bool) == Some(true))
+        .and_then(|a| s(a, &["user_id"]))
+        .map(|u| BotIdentity { user_id: u.to_string(), bot_id: None })
 }
 
-/// An Events API body or a Socket Mode `events_api` payload (`url_verification` or `event_callback`).
-pub fn push_event(body: &Value, channels: &ChannelMap, known_bot: Option<&str>) -> Inbound {
+/// What an Events API body (or Socket Mode events payload) is for the desk. `me` is the bot as `auth.test`
+/// reported it; without it, an `authorizations` entry marked as a bot stands in.
+pub fn push_event(body: &Value, channels: &ChannelMap, me: Option<&BotIdentity>) -> Inbound {
     match s(body, &["type"]) {
         Some("url_verification") => {
             return Inbound::Challenge(s(body, &["challenge"]).unwrap_or_default().to_string());
@@ -147,9 +161,19 @@ pub fn push_event(body: &Value, channels: &ChannelMap, known_bot: Option<&str>) 
         Some("event_callback") => {}
         _ => return Inbound::Ignore("not an event callback"),
     }
-    let bot = bot_user(body).or_else(|| known_bot.map(str::to_string));
+    let fallback = bot_from_authorizations(body);
+    let me = me.or(fallback.as_ref());
+    let bot = me.map(|m| m.user_id.clone());
     let Some(ev) = body.get("event") else { return Inbound::Ignore("no event") };
     let kind = s(ev, &["type"]);
+    if kind == Some("member_joined_channel") {
+        return match (s(ev, &["user"]), s(ev, &["channel"])) {
+            (Some(user), Some(channel)) if bot.as_deref() == Some(user) => {
+                Inbound::Joined { channel: channels.logical(channel) }
+            }
+            _ => Inbound::Ignore("someone else joined a channel"),
+        };
+    }
     if !matches!(kind, Some("message") | Some("app_mention")) {
         return Inbound::Ignore("event type not used");
     }
@@ -157,6 +181,11 @@ pub fn push_event(body: &Value, channels: &ChannelMap, known_bot: Option<&str>) 
         && !matches!(sub, "file_share" | "thread_broadcast")
     {
         return Inbound::Ignore("message subtype (edit, delete, join, bot message, …)");
+    }
+    if let (Some(mine), Some(from)) = (me.and_then(|m| m.bot_id.as_deref()), s(ev, &["bot_id"]))
+        && mine == from
+    {
+        return Inbound::Ignore("our own message");
     }
     if ev.get("bot_id").is_some_and(|b| !b.is_null()) || ev.get("bot_profile").is_some_and(|b| !b.is_null()) {
         return Inbound::Ignore("bot message");
@@ -353,6 +382,37 @@ mod tests {
             push_event(&json!({"type": "url_verification", "challenge": "abc"}), &map(), None),
             Inbound::Challenge("abc".into())
         );
+    }
+
+    #[test]
+    fn the_bot_is_who_auth_test_says_not_the_first_authorization() {
+        let me = BotIdentity { user_id: "UBOT".into(), bot_id: Some("BBOT".into()) };
+        // Slack's documented wrapper: the one authorization is a person (is_bot false), who also writes the DM.
+        let person = |event: Value| {
+            json!({"type": "event_callback", "team_id": "T1", "event_id": "Ev1", "event_time": 1, "event": event,
+                   "authorizations": [{"team_id": "T1", "user_id": "U1", "is_bot": false}]})
+        };
+        let dm = json!({"type": "message", "channel": "D1", "channel_type": "im", "user": "U1", "ts": "1.1",
+                        "text": "<@UBOT> printer jammed"});
+        let Inbound::Handle(e) = push_event(&person(dm.clone()), &map(), Some(&me)) else { panic!("dropped") };
+        assert_eq!((e.actor.id.as_str(), e.body.clone()), ("U1", Body::Text { text: "printer jammed".into() }));
+        assert!(e.mentioned);
+        // Without auth.test's answer a person's authorization is not taken for the bot either.
+        let Inbound::Handle(e) = push_event(&person(dm), &map(), None) else { panic!("dropped") };
+        assert_eq!(e.body, Body::Text { text: "@UBOT printer jammed".into() });
+        // The legacy wrapper: `authed_users` and no `authorizations`.
+        let legacy = json!({"type": "event_callback", "team_id": "T1", "event_id": "Ev2", "event_time": 1,
+            "authed_users": ["U1"], "event": {"type": "app_mention", "channel": "C9", "user": "U1", "ts": "2.2",
+            "text": "<@UBOT> vpn is down"}});
+        let Inbound::Handle(e) = push_event(&legacy, &map(), Some(&me)) else { panic!("dropped") };
+        assert_eq!(e.body, Body::Text { text: "vpn is down".into() });
+        // Our own messages, by user id or bot id, are ours.
+        let own = json!({"type": "message", "channel": "C0HELP", "user": "UBOT", "ts": "3.3", "text": "hi"});
+        assert_eq!(push_event(&person(own), &map(), Some(&me)), Inbound::Ignore("our own message"));
+        let own = json!({"type": "message", "channel": "C0HELP", "bot_id": "BBOT", "ts": "3.4", "text": "hi"});
+        assert_eq!(push_event(&person(own), &map(), Some(&me)), Inbound::Ignore("our own message"));
+        let other = json!({"type": "message", "channel": "C0HELP", "bot_id": "BOTHER", "ts": "3.5", "text": "hi"});
+        assert_eq!(push_event(&person(other), &map(), Some(&me)), Inbound::Ignore("bot message"));
     }
 
     #[test]

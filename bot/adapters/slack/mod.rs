@@ -26,7 +26,7 @@ use crate::core::ids::{Platform, UserRef};
 use crate::core::message::Envelope;
 use crate::core::roles::Role;
 use crate::store::Store;
-use inbound::{Inbound, ModalOrigin};
+use inbound::{BotIdentity, Inbound, ModalOrigin};
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -41,8 +41,10 @@ pub const APP_TOKEN_VAR: &str = "SLACK_APP_TOKEN";
 pub const SIGNING_SECRET_VAR: &str = "SLACK_SIGNING_SECRET";
 /// How long an inbound request waits for its work before it is acknowledged anyway (Slack allows 3 s).
 pub const ACK_WAIT: Duration = Duration::from_millis(2500);
-/// How long a users.info or usergroups.users.list lookup may take before the id (or the old roles) are used.
+/// How long a users.info, usergroups.users.list or auth.test call may take before deskbot goes on without it.
 const LOOKUP_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How often `auth.test` is asked again while it fails.
+pub const IDENTITY_RETRY: Duration = Duration::from_secs(30);
 
 /// How deskbot connects to Slack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -230,7 +232,10 @@ pub struct Slack<S> {
     config: SlackConfig,
     channels: ChannelMap,
     directory: Directory,
-    bot_user: RwLock<Option<String>>,
+    /// Who we are, from `auth.test` (asked at start-up, and again at most every [`IDENTITY_RETRY`] until it
+    /// answers).
+    identity: RwLock<Option<BotIdentity>>,
+    identity_asked: tokio::sync::Mutex<Option<Instant>>,
     /// Notified after each handled event, so the outbox worker delivers at once.
     pub wake: Arc<tokio::sync::Notify>,
 }
@@ -256,7 +261,8 @@ impl<S: Store + 'static> Slack<S> {
                 group_ttl: Duration::from_secs(c.group_cache_minutes.saturating_mul(60)),
             },
             config: c.clone(),
-            bot_user: RwLock::new(None),
+            identity: RwLock::new(None),
+            identity_asked: tokio::sync::Mutex::new(None),
             wake: Arc::default(),
         })
     }
@@ -274,17 +280,49 @@ impl<S: Store + 'static> Slack<S> {
         self.client.open_session(&self.token)
     }
 
-    /// Our bot's user id once an event told us (used to ignore our own messages and strip mentions).
-    pub fn bot_user(&self) -> Option<String> {
-        self.bot_user.read().unwrap_or_else(|e| e.into_inner()).clone()
+    /// Who the bot is, once `auth.test` has told us.
+    pub fn known_identity(&self) -> Option<BotIdentity> {
+        self.identity.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Who the bot is: asked once with `auth.test` (the bot token's own user id and bot id) and kept. While Slack
+    /// cannot be reached it is asked again at most every [`IDENTITY_RETRY`]; events in between fall back to what
+    /// they state themselves ([`inbound::bot_from_authorizations`]).
+    pub async fn identity(&self) -> Option<BotIdentity> {
+        if let Some(me) = self.known_identity() {
+            return Some(me);
+        }
+        // One question at a time: an event arriving while start-up asks waits for that answer.
+        let mut asked = self.identity_asked.lock().await;
+        if let Some(me) = self.known_identity() {
+            return Some(me);
+        }
+        if asked.is_some_and(|at| at.elapsed() < IDENTITY_RETRY) {
+            return None;
+        }
+        *asked = Some(Instant::now());
+        match tokio::time::timeout(LOOKUP_TIMEOUT, self.session().auth_test()).await {
+            Ok(Ok(r)) => {
+                let me = BotIdentity { user_id: r.user_id.to_string(), bot_id: r.bot_id.map(|b| b.to_string()) };
+                tracing::info!(user = %me.user_id, bot = ?me.bot_id, "slack: connected as the bot");
+                *self.identity.write().unwrap_or_else(|e| e.into_inner()) = Some(me.clone());
+                Some(me)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "slack: auth.test failed; cannot tell our own messages and mentions yet");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("slack: auth.test timed out; cannot tell our own messages and mentions yet");
+                None
+            }
+        }
     }
 
     /// Translates an Events API body (or Socket Mode events payload).
-    pub fn translate_event(&self, body: &serde_json::Value) -> Inbound {
-        if let Some(b) = inbound::bot_user(body) {
-            *self.bot_user.write().unwrap_or_else(|e| e.into_inner()) = Some(b);
-        }
-        inbound::push_event(body, &self.channels, self.bot_user().as_deref())
+    pub async fn translate_event(&self, body: &serde_json::Value) -> Inbound {
+        let me = self.identity().await;
+        inbound::push_event(body, &self.channels, me.as_ref())
     }
 
     /// Runs `inbound` in a task of its own and waits at most [`ACK_WAIT`] for it, so Slack is always answered in
@@ -354,6 +392,19 @@ impl<S: Store + 'static> Slack<S> {
                     }
                 }
                 self.handle(fallback).await
+            }
+            Inbound::Joined { channel } => {
+                if channel != self.desk.settings().helpdesk_channel {
+                    return Ok(Accepted::Ignored);
+                }
+                let store = self.desk.store();
+                if crate::adapters::intro::post_once(store, Platform::Slack, &channel, self.desk.now()).await? {
+                    tracing::info!(%channel, "slack: added to the helpdesk channel; introducing ourselves");
+                    self.wake.notify_one();
+                    Ok(Accepted::Done)
+                } else {
+                    Ok(Accepted::Duplicate)
+                }
             }
             Inbound::Challenge(_) | Inbound::Ignore(_) => Ok(Accepted::Ignored),
         }
@@ -500,6 +551,10 @@ pub fn start<S: Store + 'static>(
         }
     }
     let slack = Slack::new(desk, opts);
+    let me = slack.clone();
+    tokio::spawn(async move {
+        me.identity().await;
+    });
     let sink = outbound::SlackSink::new(slack.clone());
     let mut tasks = vec![tokio::spawn(worker(sink, slack.wake.clone(), clock, every, stop.clone()))];
     let mut router = None;

@@ -24,7 +24,7 @@ pub struct NotHandled(String);
 /// An events envelope: translated, handed to the desk; the ack follows.
 pub async fn on_push<S: Store + 'static>(slack: &Arc<Slack<S>>, ev: SlackPushEventCallback) -> Result<()> {
     let v = serde_json::to_value(SlackPushEvent::EventCallback(ev))?;
-    let i = slack.translate_event(&v);
+    let i = slack.translate_event(&v).await;
     match slack.accept_within(i, SOCKET_ACK_WAIT).await {
         Accepted::Failed(e) => Err(Box::new(NotHandled(e))),
         _ => Ok(()),

@@ -42,8 +42,10 @@ pub struct Account {
 #[serde(rename_all = "camelCase", default)]
 pub struct ConversationAccount {
     pub id: String,
-    /// `personal`, `channel` or `groupChat`.
+    /// `personal`, `channel` or `groupChat`; older clients and captures leave it out.
     pub conversation_type: Option<String>,
+    /// True in channels and group chats.
+    pub is_group: Option<bool>,
     pub tenant_id: Option<String>,
 }
 
@@ -71,8 +73,25 @@ pub struct UserEntry {
 }
 
 impl Activity {
+    /// `personal`, `channel` or `groupChat`: as Teams states it, else inferred the way the Bot Framework
+    /// documents these conversations: a channel names its channel or team in `channelData` (`channel`, `team`,
+    /// or the older `teamsChannelId`/`teamsTeamId`) and a post in it carries its thread root as a `;messageid=`
+    /// suffix of the conversation id; any other conversation with `isGroup` is a group chat; the rest are 1:1.
     pub fn conversation_type(&self) -> &str {
-        self.conversation.as_ref().and_then(|c| c.conversation_type.as_deref()).unwrap_or("personal")
+        if let Some(t) =
+            self.conversation.as_ref().and_then(|c| c.conversation_type.as_deref()).filter(|t| !t.is_empty())
+        {
+            return t;
+        }
+        let data = |key: &str| self.channel_data.as_ref().and_then(|d| d.get(key)).is_some_and(|v| !v.is_null());
+        let threaded = self.conversation.as_ref().is_some_and(|c| thread_root(&c.id).is_some());
+        if data("channel") || data("team") || data("teamsChannelId") || data("teamsTeamId") || threaded {
+            "channel"
+        } else if self.conversation.as_ref().and_then(|c| c.is_group) == Some(true) {
+            "groupChat"
+        } else {
+            "personal"
+        }
     }
 
     /// The tenant the activity comes from (`conversation.tenantId`, else `channelData.tenant.id`).
@@ -109,40 +128,69 @@ impl Activity {
         Some(UserRef::new(Platform::Teams, id, name))
     }
 
+    /// True for the `conversationUpdate` Teams sends when the bot itself is added to a team (the bot among
+    /// `membersAdded`, in a channel conversation); not when a person installs it for themselves or in a group chat.
+    pub fn bot_added_to_team(&self) -> bool {
+        let bot = self.recipient.as_ref().map(|r| r.id.as_str()).unwrap_or("");
+        self.kind == "conversationUpdate"
+            && !bot.is_empty()
+            && self.members_added.iter().any(|m| m.id == bot)
+            && self.conversation_type() == "channel"
+    }
+
     /// True if one of the activity's mentions is of the bot.
     pub fn mentions_bot(&self) -> bool {
         let bot = self.recipient.as_ref().map(|r| r.id.as_str()).unwrap_or("");
-        self.mentions().any(|(id, _)| !bot.is_empty() && id == bot)
+        self.mentions().any(|(id, _, _)| !bot.is_empty() && id == bot)
     }
 
-    fn mentions(&self) -> impl Iterator<Item = (&str, &str)> {
+    /// Mention entities: (mentioned id, the entity's `text`, the mentioned name).
+    fn mentions(&self) -> impl Iterator<Item = (&str, &str, &str)> {
         self.entities.iter().filter(|e| e.get("type").and_then(Value::as_str) == Some("mention")).filter_map(|e| {
             let id = e.pointer("/mentioned/id").and_then(Value::as_str)?;
             let text = e.get("text").and_then(Value::as_str).unwrap_or("");
-            Some((id, text))
+            let name = e.pointer("/mentioned/name").and_then(Value::as_str).unwrap_or("");
+            Some((id, text, name))
         })
     }
 
-    /// The message text as the person meant it: the bot's `<at>…</at>` mention removed, other mentions turned
-    /// into `@id` (known people: `members` maps Teams member ids to user ids) or `@Name`, simple HTML undone.
+    /// The message text as the person meant it. Every mention the `entities` describe is found by its `text`, or,
+    /// when the message spells it differently, as `<at>Name</at>` or `<at>@Name</at>`; the bot's is removed, the
+    /// others become `@id` (known people: `members` maps Teams member ids to user ids) or `@Name`. A leading
+    /// `@BotName` typed as plain text goes too. Any `<at>` tag left over is removed and simple HTML undone.
     pub fn clean_text(&self, members: &BTreeMap<String, String>) -> String {
         let mut text = self.text.clone().unwrap_or_default();
         let bot = self.recipient.as_ref().map(|r| r.id.clone()).unwrap_or_default();
-        for (id, at) in self.mentions() {
-            if at.is_empty() {
-                continue;
-            }
-            let with = if id == bot {
-                String::new()
-            } else {
-                match members.get(id) {
-                    Some(user) => format!("@{user}"),
-                    None => format!("@{}", strip_tags(at).trim()),
-                }
+        for (id, at, name) in self.mentions() {
+            let name = name.trim();
+            let tagged = strip_tags(at);
+            let tagged = tagged.trim().trim_start_matches('@');
+            let shown = if tagged.is_empty() { name } else { tagged };
+            let is_bot = !bot.is_empty() && id == bot;
+            let with = match (is_bot, members.get(id)) {
+                (true, _) => String::new(),
+                (false, Some(user)) => format!("@{user}"),
+                (false, None) => format!("@{shown}"),
             };
-            text = text.replacen(at, &with, 1);
+            let spellings = [
+                at.to_string(),
+                format!("<at>{shown}</at>"),
+                format!("<at>@{shown}</at>"),
+                format!("<at>{name}</at>"),
+                format!("<at>@{name}</at>"),
+            ];
+            let found =
+                spellings.iter().find(|s| !s.is_empty() && s.as_str() != "<at></at>" && text.contains(s.as_str()));
+            if let Some(found) = found {
+                text = text.replacen(found.as_str(), &with, 1);
+            } else if is_bot && !name.is_empty() {
+                let typed = format!("@{name}");
+                if let Some(rest) = text.trim_start().strip_prefix(&typed) {
+                    text = rest.to_string();
+                }
+            }
         }
-        // Any mention tag the entities did not describe (or a bot mention with other markup).
+        // Any mention tag the entities did not describe.
         let text = remove_at_tags(&text);
         let text = strip_tags(&text.replace("<br>", "\n").replace("<br/>", "\n").replace("</p>", "\n"));
         let text = decode_entities(&text);
@@ -245,15 +293,20 @@ impl ChannelMap {
     }
 }
 
+/// Removes `<at>…</at>` and `<at id="0">…</at>` mentions with what they enclose.
 fn remove_at_tags(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(i) = rest.find("<at>") {
-        out.push_str(&rest[..i]);
-        match rest[i..].find("</at>") {
-            Some(j) => rest = &rest[i + j + "</at>".len()..],
+    while let Some(i) = rest.find("<at") {
+        let opens = matches!(rest[i + 3..].chars().next(), Some('>' | ' '));
+        match rest[i..].find("</at>").filter(|_| opens) {
+            Some(j) => {
+                out.push_str(&rest[..i]);
+                rest = &rest[i + j + "</at>".len()..];
+            }
             None => {
-                rest = &rest[i + "<at>".len()..];
+                out.push_str(&rest[..i + 3]);
+                rest = &rest[i + 3..];
             }
         }
     }
@@ -309,6 +362,86 @@ mod tests {
         assert_eq!(a.clean_text(&BTreeMap::new()), "printer on floor 2 & @Sam Lee knows");
         let known = BTreeMap::from([("29:sam".to_string(), "aad-sam".to_string())]);
         assert_eq!(a.clean_text(&known), "printer on floor 2 & @aad-sam knows");
+    }
+
+    #[test]
+    fn conversation_kind_is_inferred_when_teams_does_not_state_it() {
+        let kind = |conversation: Value, channel_data: Value| {
+            let a = activity(json!({"type": "message", "id": "9", "conversation": conversation,
+                                    "channelData": channel_data, "from": {"id": "29:ada", "aadObjectId": "aad-ada"},
+                                    "text": "printer jammed"}));
+            (a.conversation_type().to_string(), a)
+        };
+        let tenant = json!({"tenant": {"id": "t"}});
+        let (k, a) = kind(json!({"id": "19:c@thread.skype;messageid=5", "isGroup": true}), tenant.clone());
+        assert_eq!(k, "channel", "the thread suffix");
+        let e = a.envelope(&ChannelMap::default(), &BTreeMap::new()).unwrap();
+        assert_eq!(
+            (e.place.dm, e.place.thread.as_deref(), e.place.channel.as_str()),
+            (false, Some("5"), "19:c@thread.skype")
+        );
+        let (k, _) = kind(
+            json!({"id": "19:c@thread.skype", "isGroup": true}),
+            json!({"channel": {"id": "19:c@thread.skype"}, "team": {"id": "19:t@thread.skype"}}),
+        );
+        assert_eq!(k, "channel", "channelData names the channel");
+        let (k, _) = kind(json!({"id": "19:c@thread.tacv2"}), json!({"teamsChannelId": "19:c@thread.tacv2"}));
+        assert_eq!(k, "channel", "the older teamsChannelId");
+        let (k, a) = kind(json!({"id": "19:g@thread.v2", "isGroup": true}), tenant.clone());
+        assert_eq!(k, "groupChat");
+        assert!(!a.envelope(&ChannelMap::default(), &BTreeMap::new()).unwrap().place.dm);
+        let (k, a) = kind(json!({"id": "a:1x"}), tenant.clone());
+        assert_eq!(k, "personal");
+        assert!(a.envelope(&ChannelMap::default(), &BTreeMap::new()).unwrap().place.dm);
+        let (k, _) = kind(json!({"id": "19:c@thread.skype;messageid=5", "conversationType": "groupChat"}), tenant);
+        assert_eq!(k, "groupChat", "what Teams states wins");
+    }
+
+    #[test]
+    fn mentions_are_found_by_their_entities_however_they_are_spelled() {
+        let with = |text: &str, entities: Value| {
+            activity(
+                json!({"type": "message", "id": "1", "text": text, "recipient": {"id": "28:bot", "name": "Helpdesk"},
+                            "entities": entities}),
+            )
+            .clean_text(&BTreeMap::new())
+        };
+        let bot = |t: &str| json!({"type": "mention", "text": t, "mentioned": {"id": "28:bot", "name": "Helpdesk"}});
+        let sam = |t: &str| json!({"type": "mention", "text": t, "mentioned": {"id": "29:sam", "name": "Sam Lee"}});
+        // The entity spells the tag with an @ the text does not have (as in the Teams documentation's sample).
+        assert_eq!(
+            with(
+                "<at>Helpdesk</at> printer down, ask <at>Sam Lee</at>",
+                json!([bot("<at>@Helpdesk</at>"), sam("<at>@Sam Lee</at>")])
+            ),
+            "printer down, ask @Sam Lee"
+        );
+        // The entity's text is not a tag at all.
+        assert_eq!(with("Helpdesk printer down", json!([bot("Helpdesk")])), "printer down");
+        // A client that typed the name: no tag, the entity without text.
+        assert_eq!(with("@Helpdesk printer down", json!([bot("")])), "printer down");
+        // A tag with attributes the entities do not describe.
+        assert_eq!(with("<at id=\"0\">Helpdesk</at>&nbsp;printer down", json!([])), "printer down");
+        assert_eq!(remove_at_tags("<attachment> then <at>Sam</at>!"), "<attachment> then !");
+    }
+
+    #[test]
+    fn only_the_bot_added_to_a_team_counts_as_an_install_there() {
+        let update = |conversation: Value, added: &str, channel_data: Value| {
+            activity(json!({"type": "conversationUpdate", "recipient": {"id": "28:bot"}, "conversation": conversation,
+                            "membersAdded": [{"id": added}], "channelData": channel_data}))
+            .bot_added_to_team()
+        };
+        let team = json!({"team": {"id": "19:t@thread.skype"}, "eventType": "teamMemberAdded"});
+        assert!(update(
+            json!({"id": "19:t@thread.skype", "isGroup": true, "conversationType": "channel"}),
+            "28:bot",
+            team.clone()
+        ));
+        assert!(update(json!({"id": "19:t@thread.skype", "isGroup": true}), "28:bot", team.clone()), "older shape");
+        assert!(!update(json!({"id": "19:t@thread.skype", "conversationType": "channel"}), "29:ada", team), "a person");
+        assert!(!update(json!({"id": "a:1", "conversationType": "personal"}), "28:bot", json!({})), "a 1:1 install");
+        assert!(!update(json!({"id": "19:g@thread.v2", "isGroup": true}), "28:bot", json!({})), "a group chat");
     }
 
     #[test]

@@ -271,6 +271,20 @@ async fn receive<S: Store + 'static>(State(i): State<Inbound<S>>, headers: Heade
             return status(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable");
         }
     };
+    if a.bot_added_to_team() {
+        let helpdesk = i.desk.settings().helpdesk_channel.clone();
+        match crate::adapters::intro::post_once(i.desk.store(), Platform::Teams, &helpdesk, i.desk.now()).await {
+            Ok(true) => {
+                tracing::info!(channel = %helpdesk, "teams: added to a team; introducing ourselves");
+                i.wake.notify_one();
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "teams: could not store the introduction");
+                return status(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable");
+            }
+        }
+    }
     if a.kind != "message" {
         // conversationUpdate / installationUpdate: the reference is stored; typing, reactions, invokes: nothing to do.
         return StatusCode::OK.into_response();

@@ -59,6 +59,8 @@ pub struct AlertOutcome {
 const CARD_EVERY: Duration = Duration::seconds(60);
 /// Folded groups named on the storm ticket.
 const STORM_EXAMPLES: usize = 20;
+/// Alerts of a group named on its card (the rest are counted).
+const CARD_ALERTS: usize = 5;
 
 /// Tickets read or made while handling one notification, by origin thread.
 #[derive(Default)]
@@ -171,6 +173,8 @@ impl<S: Store> Desk<S> {
                 info.flaps += 1;
                 info.notifications += 1;
                 info.firing = firing.into_iter().take(alerts::MAX_FIRING).collect();
+                info.resolved = g.resolved().map(|a| a.fingerprint.clone()).take(alerts::MAX_FIRING).collect();
+                info.record(g);
                 info.card_at = Some(now);
                 if let Some(owner) = t.owner.clone() {
                     let text = format!("Alert ticket {} reopened: {} fired again.", t.number, quote(&g.summary()));
@@ -196,23 +200,36 @@ impl<S: Store> Desk<S> {
     ) -> Result<(), DeskError> {
         let info = t.alert.get_or_insert_default();
         info.notifications += 1;
+        info.record(g);
         let new: Vec<&alerts::Alert> = g.firing().filter(|a| !info.firing.contains(&a.fingerprint)).collect();
         for a in &new {
             if info.firing.len() < alerts::MAX_FIRING {
                 info.firing.insert(a.fingerprint.clone());
             }
+            info.resolved.remove(&a.fingerprint);
         }
-        let mut ended = 0;
+        // Alerts that resolved since the last notification (or that we learn of only as resolved).
+        let mut ended: Vec<&alerts::Alert> = vec![];
         for a in g.resolved() {
-            if info.firing.remove(&a.fingerprint) {
-                ended += 1;
+            let was_firing = info.firing.remove(&a.fingerprint);
+            if (was_firing || info.resolved.len() < alerts::MAX_FIRING) && info.resolved.insert(a.fingerprint.clone()) {
+                ended.push(a);
             }
         }
+        let ended_count = ended.len();
         let all_clear = info.firing.is_empty() && g.firing().next().is_none();
         if !new.is_empty() {
-            let names: Vec<String> = new.iter().take(5).map(|a| a.summary()).collect();
+            let names: Vec<String> = new.iter().take(5).map(|a| self.alert_line(g, a)).collect();
             let more = if new.len() > 5 { format!(" and {} more", new.len() - 5) } else { String::new() };
             let text = format!("{} new alert(s) firing: {}{more}", new.len(), names.join("; "));
+            w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
+        }
+        if !ended.is_empty() && !all_clear {
+            let info = t.alert.get_or_insert_default();
+            let (resolved, total) = (info.resolved.len(), info.total());
+            let names: Vec<String> = ended.iter().take(5).map(|a| self.alert_line(g, a)).collect();
+            let more = if ended.len() > 5 { format!(" and {} more", ended.len() - 5) } else { String::new() };
+            let text = format!("{resolved} of {total} alerts resolved: {}{more}", names.join("; "));
             w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
         }
         if all_clear {
@@ -248,7 +265,7 @@ impl<S: Store> Desk<S> {
             }
             return Ok(());
         }
-        if new.is_empty() && ended == 0 {
+        if new.is_empty() && ended_count == 0 {
             out.unchanged += 1;
             return Ok(());
         }
@@ -300,6 +317,14 @@ impl<S: Store> Desk<S> {
         }
         let labels: Vec<String> = g.labels().iter().map(|(k, v)| format!("{k}={v}")).collect();
         text.push_str(&format!("\n\nAlert from {}: {}", monitor.name, labels.join(", ")));
+        // Every alert of the group, with what tells it apart, its state and since when.
+        text.push_str(&format!("\n\nAlerts ({}):", g.alerts.len()));
+        for a in g.alerts.iter().take(alerts::MAX_MEMBERS) {
+            text.push_str(&format!("\n- {}", self.alert_line(g, a)));
+        }
+        if g.alerts.len() > alerts::MAX_MEMBERS {
+            text.push_str(&format!("\n- and {} more", g.alerts.len() - alerts::MAX_MEMBERS));
+        }
         let number = self.store.next_ticket_number().await?;
         let (mut t, ev) = Ticket::open(NewTicket {
             number,
@@ -325,10 +350,14 @@ impl<S: Store> Desk<S> {
             runbook: m.runbook,
             runbook_url: g.annotation("runbook_url").or_else(|| g.annotation("runbook")),
             firing: g.firing().map(|a| a.fingerprint.clone()).take(alerts::MAX_FIRING).collect(),
+            resolved: g.resolved().map(|a| a.fingerprint.clone()).take(alerts::MAX_FIRING).collect(),
             notifications: 1,
             card_at: Some(now),
             ..AlertInfo::default()
         }));
+        if let Some(info) = t.alert.as_deref_mut() {
+            info.record(g);
+        }
         self.policies.apply(&mut t);
         w.send(self.card(&t, now));
         out.opened.push(number);
@@ -423,6 +452,23 @@ impl<S: Store> Desk<S> {
         Ok(())
     }
 
+    /// One alert of a group for notes and the ticket: its summary, what tells it apart, its state and time.
+    fn alert_line(&self, g: &AlertGroup, a: &alerts::Alert) -> String {
+        format!("{} ({})", a.summary(), self.member_text(&g.member(a), usize::MAX))
+    }
+
+    /// `instance=fw1: firing since Mon 2 Mar 09:58 UTC` (at most `max_labels` labels).
+    fn member_text(&self, m: &alerts::AlertMember, max_labels: usize) -> String {
+        let state = match (m.status, m.starts_at, m.ends_at) {
+            (alerts::AlertStatus::Firing, Some(s), _) => format!("firing since {}", self.fmt_time(s)),
+            (alerts::AlertStatus::Firing, None, _) => "firing".to_string(),
+            (alerts::AlertStatus::Resolved, _, Some(e)) => format!("resolved {}", self.fmt_time(e)),
+            (alerts::AlertStatus::Resolved, _, None) => "resolved".to_string(),
+        };
+        let labels = m.label_text(max_labels);
+        if labels.is_empty() { state } else { format!("{labels}: {state}") }
+    }
+
     /// The card text of an alert ticket: what fires, where, since when, and what to follow.
     pub(super) fn alert_card_text(&self, t: &Ticket, now: Timestamp) -> String {
         let Some(a) = t.alert.as_deref() else { return String::new() };
@@ -433,7 +479,11 @@ impl<S: Store> Desk<S> {
         } else if a.firing.is_empty() {
             "alerts resolved".to_string()
         } else {
-            format!("FIRING ({} alert{})", a.firing.len(), if a.firing.len() == 1 { "" } else { "s" })
+            let mut s = format!("FIRING ({} alert{})", a.firing.len(), if a.firing.len() == 1 { "" } else { "s" });
+            if !a.resolved.is_empty() {
+                s.push_str(&format!(" · {} of {} resolved", a.resolved.len(), a.total()));
+            }
+            s
         };
         let mut text =
             format!("Alert ticket {} · {} · {} · {}: {}", t.number, t.priority, t.category, state, quote(&a.summary));
@@ -455,6 +505,16 @@ impl<S: Store> Desk<S> {
         }
         if a.flaps > 0 {
             text.push_str(&format!(" · fired again {} time(s) after resolving", a.flaps));
+        }
+        // The group's alerts, firing first: what tells each apart and its state.
+        if a.alerts.len() > 1 || a.alerts.iter().any(|m| !m.labels.is_empty()) {
+            let firing = a.alerts.iter().filter(|m| m.status == alerts::AlertStatus::Firing);
+            let resolved = a.alerts.iter().filter(|m| m.status == alerts::AlertStatus::Resolved);
+            let shown: Vec<String> = firing.chain(resolved).take(CARD_ALERTS).map(|m| self.member_text(m, 2)).collect();
+            let known = a.total().max(a.alerts.len());
+            let more = known.saturating_sub(shown.len());
+            let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+            text.push_str(&format!("\nAlerts: {}{tail}", shown.join("; ")));
         }
         if let Some(id) = &a.runbook {
             let title = self.runbooks.get(id).map(|r| r.title.clone()).unwrap_or_else(|| id.clone());
