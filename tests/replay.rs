@@ -284,6 +284,10 @@ async fn outsiders_self_approval_and_declined_requests_are_refused() {
     assert_eq!(to_eve[n - 2], to_eve[n - 1], "{to_eve:?}");
     assert!(!text.contains("there is no ticket #999"), "{text}");
     assert!(text.contains("bot -> sam: lena used /ticket reply on #1, which you own."), "{text}");
+    // bob's "same here" on alice's locked account is his own ticket, linked; alice's replies never reach him.
+    assert!(!text.lines().any(|l| l.starts_with("bot -> bob:") && l.contains("Winter2026")), "{text}");
+    assert_eq!(j["tickets"][2]["requester"], "bob");
+    assert_eq!(j["tickets"][2]["category"], "identity");
 }
 
 #[tokio::test]

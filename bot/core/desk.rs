@@ -974,7 +974,7 @@ impl<S: Store> Desk<S> {
         // A request waiting for approval is not worked on (or closed as done) before the decision.
         if let Some(t) = &ticket
             && let Some(approver) = &t.awaiting_approval
-            && matches!(cmd, Command::Claim(_) | Command::Assign(..) | Command::Resolve(..))
+            && matches!(cmd, Command::Claim(_) | Command::Assign(..) | Command::Resolve(..) | Command::Merge(..))
         {
             return Ok(Flow::Refused(Refusal {
                 text: format!(
@@ -1309,7 +1309,7 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             Command::Approve(_) | Command::Decline(..) => {
-                let Some(approver) = t.awaiting_approval.clone() else {
+                let Some(approver) = t.awaiting_approval.clone().filter(|_| t.state.is_active()) else {
                     return Err(format!("{} is not waiting for approval", t.number).into());
                 };
                 self.may_decide(&t, me, &approver)?;
@@ -1841,6 +1841,8 @@ fn reply_place(env: &Envelope) -> Place {
 pub fn bound_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_STORED_TEXT));
     for c in text.chars() {
+        // Other line breaks (CR, NEL, VT, FF, U+2028/9) become newlines, so a title still ends there.
+        let c = if matches!(c, '\r' | '\u{85}' | '\u{b}' | '\u{c}' | '\u{2028}' | '\u{2029}') { '\n' } else { c };
         if c.is_control() && c != '\n' && c != '\t' {
             continue;
         }
@@ -1858,8 +1860,10 @@ fn sentence(s: &str) -> String {
     if s.ends_with(['.', '?', '!']) { s.to_string() } else { format!("{s}.") }
 }
 
+/// Someone's text quoted inside one of deskbot's lines: on one line, without characters that hide or reorder
+/// text, so it cannot forge lines of its own in a DM or a card.
 fn quote(s: &str) -> String {
-    format!("“{s}”")
+    format!("“{}”", super::ids::clean_name_unbounded(s))
 }
 
 /// What deskbot says to a message with nothing to read in it (emoji, punctuation) when spoken to directly.

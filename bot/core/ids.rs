@@ -116,9 +116,14 @@ pub fn is_hidden_char(c: char) -> bool {
 /// A display name as shown: hidden characters dropped, runs of whitespace made one space, trimmed, at most
 /// [`NAME_MAX_CHARS`] characters.
 pub fn clean_name(s: &str) -> String {
+    clean_name_unbounded(s).chars().take(NAME_MAX_CHARS).collect()
+}
+
+/// [`clean_name`] without the length bound: text on one line with nothing hidden.
+pub fn clean_name_unbounded(s: &str) -> String {
     let visible: String =
         s.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).filter(|c| !is_hidden_char(*c)).collect();
-    visible.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(NAME_MAX_CHARS).collect()
+    visible.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl fmt::Display for UserRef {

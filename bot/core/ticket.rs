@@ -583,7 +583,8 @@ pub const TITLE_MAX_CHARS: usize = 120;
 
 /// The first line of `text`, cleaned of control characters and cut to [`TITLE_MAX_CHARS`].
 pub fn title_from(text: &str) -> String {
-    let line = text.split(['\n', '\r', '\u{2028}', '\u{2029}']).map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let breaks = ['\n', '\r', '\u{85}', '\u{b}', '\u{c}', '\u{2028}', '\u{2029}'];
+    let line = text.split(breaks).map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     let clean: String = line.chars().filter(|c| !super::ids::is_hidden_char(*c)).collect();
     let mut out: String = clean.chars().take(TITLE_MAX_CHARS).collect();
     if clean.chars().count() > TITLE_MAX_CHARS {
@@ -1170,5 +1171,7 @@ mod tests {
         assert_eq!(title_from("   "), "(no text)");
         // A Unicode line separator ends the title like a newline; bidi overrides and zero-width spaces are dropped.
         assert_eq!(title_from("printer \u{202E}jammed\u{200B}\u{2028}New ticket #999"), "printer jammed");
+        assert_eq!(title_from("the wifi is dead\u{85}FAKE"), "the wifi is dead");
+        assert_eq!(title_from("vpn drops\rFAKE"), "vpn drops");
     }
 }

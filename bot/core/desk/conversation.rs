@@ -25,6 +25,10 @@ const MANUAL_LOOK_BACK: chrono::Duration = chrono::Duration::hours(1);
 /// A follow-up of a closed ticket keeps its category unless triage is at least this sure of another.
 const CLEARLY_ELSE: f64 = 0.8;
 
+/// Categories whose incidents several people share (a network, a printer, a cloud service, an application): a
+/// colleague's "same here" in such a ticket's thread joins it. Elsewhere it is their own ticket.
+const SHARED_CATEGORIES: &[&str] = &["network", "printing", "saas", "application"];
+
 impl<S: Store> Desk<S> {
     fn windows(&self) -> &ConversationSettings {
         &self.settings.conversation
@@ -538,6 +542,12 @@ impl<S: Store> Desk<S> {
         if t.requester.same_person(&env.actor) || self.role_of(&env.actor).is_staff() || t.state == State::Closed {
             return Ok(None);
         }
+        // A ticket of the colleague's own lives in a DM with them: the thread stays the other ticket's.
+        let own_place = Envelope {
+            place: Place { dm: true, channel: format!("dm-{}", env.actor.id), thread: None, message: None },
+            ..env.clone()
+        };
+        let env = &own_place;
         if t.state == State::Resolved {
             if conv::is_gratitude(text) {
                 return Ok(Some(Flow::Ok));
@@ -548,6 +558,12 @@ impl<S: Store> Desk<S> {
             return Ok(None);
         }
         if conv::me_too(text) {
+            // A personal ticket (a request, a locked account, someone's laptop) is nobody else's to join: its
+            // replies may carry personal details. "Same here" there is the colleague's own ticket, linked.
+            if !t.major && (t.ticket_type == TicketType::Request || !SHARED_CATEGORIES.contains(&t.category.as_str())) {
+                let own = format!("{text} (same as {}: {})", t.number, t.title);
+                return Ok(Some(self.follow_up_ticket(env, t, &own, now, w).await?));
+            }
             let mut t = t.clone();
             self.add_affected(env, &mut t, text, now, w);
             w.commit.updates.push(t);
@@ -682,7 +698,16 @@ impl<S: Store> Desk<S> {
         }
         if let Some(owner) = &old.owner {
             let staff_dm = Place { dm: true, ..self.staff_place() };
-            let msg = format!("{} wrote after {} was {}: {}", env.actor.name, old.number, old.state, quote(text));
+            let msg = if old.state.is_active() {
+                format!(
+                    "{} has the same problem as {}: {} (a ticket of their own follows)",
+                    env.actor.name,
+                    old.number,
+                    quote(text)
+                )
+            } else {
+                format!("{} wrote after {} was {}: {}", env.actor.name, old.number, old.state, quote(text))
+            };
             w.send(Outbound::to_user(owner, &staff_dm, msg).about(old.number));
         }
         self.open_ticket_after(env, text, c, Some(old.number), now, w).await?;

@@ -222,7 +222,13 @@ impl<S: Store> Desk<S> {
                 let due = t.first_response_due.map(|d| format!(" They'll respond by {}.", self.fmt_time(d)));
                 if let Some(req) = &approval {
                     t.awaiting_approval = Some(req.approver.clone());
-                    let details: Vec<String> = req.details.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    // The requester's answers, each on one line with nothing hidden: they cannot fake lines such as
+                    // "Pre-approved by the CFO" in the approver's message.
+                    let details: Vec<String> = req
+                        .details
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}", crate::core::ids::clean_name_unbounded(v)))
+                        .collect();
                     let text = format!(
                         "Approval needed for {} from {} ({}): {}",
                         t.number,
