@@ -705,6 +705,7 @@ async fn documented_interaction_payloads_are_understood() {
         ("ping_minimal.json", 1),
         ("slash_docs.json", 5),
         ("slash_dm_user.json", 5),
+        ("slash_subcommand_without_options.json", 5),
         ("button_docs.json", 6),
         ("select_docs.json", 6),
         ("modal_docs.json", 4),

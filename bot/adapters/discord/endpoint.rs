@@ -92,6 +92,15 @@ fn normalise_user(u: &mut Value) {
     fill(u, "username", json!(""));
 }
 
+fn fill_sub_options(options: &mut Value) {
+    for o in options.as_array_mut().into_iter().flatten() {
+        if matches!(o["type"].as_u64(), Some(1 | 2)) {
+            fill(o, "options", json!([]));
+            fill_sub_options(&mut o["options"]);
+        }
+    }
+}
+
 fn normalise(v: &mut Value) {
     let kind = v["type"].as_u64().unwrap_or(0);
     fill(v, "application_id", json!("1"));
@@ -116,8 +125,12 @@ fn normalise(v: &mut Value) {
     let channel_id = v["channel_id"].clone();
     let data = &mut v["data"];
     match kind {
-        // APPLICATION_COMMAND and its autocomplete: a chat-input command unless told otherwise.
-        2 | 4 => fill(data, "type", json!(1)),
+        // APPLICATION_COMMAND and its autocomplete: a chat-input command unless told otherwise; a subcommand
+        // (group) with no arguments may come without its `options`.
+        2 | 4 => {
+            fill(data, "type", json!(1));
+            fill_sub_options(&mut data["options"]);
+        }
         // MESSAGE_COMPONENT: a button unless it carries select values; the message it was on may be partial.
         3 => {
             let select = data["values"].is_array();

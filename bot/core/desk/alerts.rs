@@ -269,11 +269,10 @@ impl<S: Store> Desk<S> {
             out.unchanged += 1;
             return Ok(());
         }
-        let info = t.alert.get_or_insert_default();
-        if info.card_at.is_none_or(|at| now - at >= CARD_EVERY) {
-            info.card_at = Some(now);
-            w.send(self.card(t, now));
-        }
+        // Alerts came or went: the card shows it now (an edit in place), however recently it was posted, since
+        // Alertmanager may not send the group again for hours.
+        t.alert.get_or_insert_default().card_at = Some(now);
+        w.send(self.card(t, now));
         out.updated.push(t.number);
         Ok(())
     }
