@@ -487,3 +487,18 @@ async fn every_alert_of_a_group_is_on_the_ticket_and_the_card_shows_partial_reso
     again["receiver"] = json!("repeat");
     assert_eq!(rig.am(&again).await["unchanged"], json!(1));
 }
+
+/// An alert that no rule routes lands in the default category (`other`, a request category) and is still an
+/// incident: monitoring reports something broken.
+#[tokio::test]
+async fn an_unrouted_alert_is_an_incident_in_the_default_category() {
+    let rig = Rig::new().await;
+    let mut g = am_group("firing", vec![am_alert("DiskFull", "fpd", "firing", "nas1")]);
+    g["groupLabels"] = json!({"alertname": "DiskFull"});
+    g["commonLabels"] = json!({"alertname": "DiskFull", "severity": "warning"});
+    g["groupKey"] = json!("{}:{alertname=\"DiskFull\"}");
+    assert_eq!(nums(&rig.am(&g).await, "opened"), vec![1]);
+    let t = rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap();
+    assert_eq!(t.category, "other");
+    assert_eq!(t.ticket_type, deskbot::core::ticket::TicketType::Incident);
+}

@@ -308,7 +308,9 @@ impl<S: Store> Desk<S> {
         let s = &self.settings.alerts;
         let classifier = self.classifier();
         let m = alerts::map(&s.rules, g.labels(), |c| classifier.category(c).is_some(), &s.default_category);
-        let ticket_type = classifier.category(&m.category).map(|c| c.ticket_type).unwrap_or(TicketType::Incident);
+        // Monitoring reports something broken: an incident, whatever the category's usual type (`other` is a
+        // request category; an alert routed there is still an outage).
+        let ticket_type = TicketType::Incident;
         let summary = g.summary();
         let mut text = summary.clone();
         if let Some(d) = g.annotation("description").filter(|d| *d != summary) {
