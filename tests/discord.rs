@@ -630,17 +630,23 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Serves the interactions endpoint for `key`'s public half on a local port; returns its URL.
+async fn serve_endpoint(rig: &Rig, key: &ed25519_dalek::SigningKey) -> String {
+    let verifier = endpoint::verifier(&hex(key.verifying_key().as_bytes())).expect("a valid public key");
+    let app = endpoint::router(rig.discord.clone(), verifier);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/discord/interactions", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await });
+    url
+}
+
 #[tokio::test]
 async fn interactions_endpoint_verifies_ed25519_signatures_and_timestamps() {
     use ed25519_dalek::{Signer, SigningKey};
     let rig = Rig::new().await;
     ada_reports(&rig).await;
     let key = SigningKey::from_bytes(&[7u8; 32]);
-    let verifier = endpoint::verifier(&hex(key.verifying_key().as_bytes())).expect("a valid public key");
-    let app = endpoint::router(rig.discord.clone(), verifier);
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/discord/interactions", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await });
+    let url = serve_endpoint(&rig, &key).await;
     let client = reqwest::Client::new();
     let now = rig.desk.now().timestamp();
     let post = |body: String, sig: Option<String>, ts: i64| {
@@ -692,11 +698,7 @@ async fn documented_interaction_payloads_are_understood() {
     use ed25519_dalek::{Signer, SigningKey};
     let rig = Rig::new().await;
     let key = SigningKey::from_bytes(&[9u8; 32]);
-    let verifier = endpoint::verifier(&hex(key.verifying_key().as_bytes())).expect("a valid public key");
-    let app = endpoint::router(rig.discord.clone(), verifier);
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/discord/interactions", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await });
+    let url = serve_endpoint(&rig, &key).await;
     let client = reqwest::Client::new();
     let now = rig.desk.now().timestamp();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/platforms/discord");

@@ -232,7 +232,7 @@ impl Calendar {
     /// Refuses a span this calendar cannot place within two years from any start (a target of `6000h` on office
     /// hours, or `200h` on a calendar open one hour a week), so that no due instant is ever a guess.
     pub fn check_span(&self, span: Span) -> Result<(), String> {
-        let monday = chrono::DateTime::from_timestamp(1_767_571_200, 0).expect("2026-01-05T00:00:00Z");
+        let monday = reference_monday();
         match self.try_due_span(monday, span) {
             Some(due) if due - monday <= Duration::days(2 * 365) => Ok(()),
             _ => Err(format!("`{span}` needs more than two years of calendar `{}`'s opening hours", self.name)),
@@ -384,6 +384,12 @@ impl Calendar {
         }
         total.max(Duration::zero())
     }
+}
+
+/// A fixed Monday midnight (2026-01-05 UTC) from which spans are measured where no real start exists (load-time
+/// checks and comparisons).
+pub fn reference_monday() -> Timestamp {
+    chrono::DateTime::from_timestamp(1_767_571_200, 0).expect("2026-01-05T00:00:00Z")
 }
 
 /// All calendars by name, always including `24x7`.
@@ -567,6 +573,16 @@ mod tests {
         assert!(Calendar::new("office", &s).unwrap_err().contains("no opening hours"));
     }
 
+    /// A small deterministic random sequence for the property tests.
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     fn span(s: &str) -> Span {
         crate::core::duration::parse_span(s).unwrap()
     }
@@ -645,13 +661,7 @@ mod tests {
         }
         let c = Calendar::new("ny", &s).unwrap();
         let day = Duration::minutes(8 * 60 + 30);
-        let mut x: u64 = 0x2545F4914F6CDD1D;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x2545F4914F6CDD1D);
         let base = t("2026-01-01T00:00:00Z");
         for _ in 0..2000 {
             let from = floor_minute(base + Duration::minutes((next() % (366 * 24 * 60)) as i64));
@@ -674,13 +684,7 @@ mod tests {
         }
         s.sat = vec!["10:00-14:00".into()];
         let c = Calendar::new("ny", &s).unwrap();
-        let mut x: u64 = 0x9E3779B97F4A7C15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x9E3779B97F4A7C15);
         let base = t("2026-01-01T00:00:00Z");
         for _ in 0..3000 {
             let from = floor_minute(base + Duration::minutes((next() % (366 * 24 * 60)) as i64));

@@ -613,7 +613,7 @@ impl<S: Store> Desk<S> {
             }
             // Only the people on the ticket and staff write into it; anyone else is told how to get help.
             if !self.on_ticket(&t, &env.actor) {
-                return self.outsider_in_thread(env, &t).await;
+                return Ok(self.outsider_in_thread(&t));
             }
             return Ok(self.thread_message(env, &mut t, &text, now, w));
         }
@@ -1546,20 +1546,15 @@ impl<S: Store> Desk<S> {
     }
 
     /// Someone else's message in a ticket's thread: nothing is added and no clock moves. They are told how to get
-    /// help of their own; the first such attempt per person is recorded on the ticket as `denied`.
-    async fn outsider_in_thread(&self, env: &Envelope, t: &Ticket) -> Result<Flow, DeskError> {
-        const ACTION: &str = "add to ticket";
-        let first = !self.store.events(t.number).await?.iter().any(|e| {
-            e.actor.as_ref().is_some_and(|a| a.same_person(&env.actor))
-                && matches!(&e.kind, EventKind::Denied { action, .. } if action == ACTION)
-        });
+    /// help of their own; the attempt is recorded as `denied` (repeats folded like every refusal's).
+    fn outsider_in_thread(&self, t: &Ticket) -> Flow {
         let same = if t.state.is_active() { " If you have the same problem, say \"same here\"." } else { "" };
         let text = format!(
             "{} is {}'s ticket, so I haven't added your message to it.{same} For a problem of your own, write it in \
              the helpdesk channel (not in this thread) or message me directly.",
             t.number, t.requester.name
         );
-        Ok(Flow::Refused(Refusal { text, audit: first.then(|| (t.number, ACTION.to_string())) }))
+        Flow::Refused(Refusal { text, audit: Some((t.number, "add to ticket".to_string())) })
     }
 
     /// Who may approve or decline `t`: someone with the role its runbook names (or an admin), never the person

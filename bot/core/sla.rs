@@ -198,12 +198,12 @@ impl Policies {
         let mut out = vec![];
         for (clock, start, target, pauses, cycle) in clocks {
             let Some(due) = p.calendar.due_with_pauses(start, target, pauses) else { continue };
+            // Warning points are percentages of the business time this target stands for from this start.
+            let whole = p.calendar.span_length(start, target);
             for &pct in p.spec.warn.iter().chain(std::iter::once(&100)) {
                 let at = if pct == 100 {
                     due
                 } else {
-                    // A percentage of the business time this target stands for from this start.
-                    let whole = p.calendar.span_length(start, target);
                     let part = Span::time(Duration::seconds(whole.num_seconds() * i64::from(pct) / 100));
                     match p.calendar.due_with_pauses(start, part, pauses) {
                         Some(at) => at,

@@ -227,7 +227,7 @@ impl Vendors {
                 calendar.check_span(span).map_err(|e| format!("{}: {e}", at(&format!("contract.{field}"))))?;
             }
             // Compared as business time from a Monday midnight (a working day's length depends on the calendar).
-            let monday = chrono::DateTime::from_timestamp(1_767_571_200, 0).expect("2026-01-05T00:00:00Z");
+            let monday = super::calendar::reference_monday();
             if calendar.span_length(monday, resolution) < calendar.span_length(monday, response) {
                 return Err(format!("{}: shorter than the response target", at("contract.resolution")));
             }

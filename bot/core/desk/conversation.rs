@@ -528,9 +528,10 @@ impl<S: Store> Desk<S> {
     }
 
     /// Someone other than the requester (and not a technician) writes in a ticket's thread. "same here" / "+1"
-    /// makes them one of the ticket's affected people (they hear its replies and resolution, the owner sees the
-    /// count); on a resolved ticket a sign of trouble is their own ticket, linked; a different problem ("unrelated
-    /// but …") is their own ticket. None for what the thread handles as before (added to the ticket).
+    /// makes them one of a major or shared-category incident's affected people (they hear its replies and
+    /// resolution, the owner sees the count), and is their own linked ticket elsewhere; on a resolved ticket a
+    /// sign of trouble is their own ticket, linked; a different problem ("unrelated but …") is their own ticket.
+    /// Their own tickets live in a DM with them. None for what the thread handles after (refused for outsiders).
     pub(super) async fn colleague_in_thread(
         &self,
         env: &Envelope,
