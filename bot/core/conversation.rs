@@ -6,7 +6,6 @@ use super::ids::TicketNo;
 use aho_corasick::AhoCorasick;
 use chrono::Duration;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 /// Windows and thresholds, from `[conversation]` in the configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +69,8 @@ fn line_of(ws: &[String]) -> String {
 /// so any match is whole words), keyed by the list's static address.
 fn has_phrase(line: &str, phrases: &'static [&'static str]) -> bool {
     thread_local! {
-        static AUTOMATA: RefCell<HashMap<(usize, usize), Option<AhoCorasick>>> = RefCell::new(HashMap::new());
+        static AUTOMATA: RefCell<fnv::FnvHashMap<(usize, usize), Option<AhoCorasick>>> =
+            RefCell::new(fnv::FnvHashMap::default());
     }
     AUTOMATA.with(|cell| {
         let mut m = cell.borrow_mut();

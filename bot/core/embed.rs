@@ -24,8 +24,8 @@
 //! text are read.
 
 use super::model::prefix;
+use fnv::FnvHashMap as HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
 
@@ -196,8 +196,8 @@ impl StaticEmbeddings {
         keep_rows: impl FnOnce(&'a [u8]) -> Cow<'static, [u8]>,
     ) -> Result<StaticEmbeddings, TableError> {
         let layout = parse(bytes)?;
-        let mut words = HashMap::with_capacity(layout.tokens.len());
-        let mut pieces = HashMap::new();
+        let mut words = HashMap::with_capacity_and_hasher(layout.tokens.len(), Default::default());
+        let mut pieces = HashMap::default();
         let (mut longest_word, mut longest_piece) = (0, 0);
         for (row, token) in layout.tokens.iter().enumerate() {
             let (map, longest, key) = match token.strip_prefix(CONTINUATION) {

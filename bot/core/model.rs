@@ -155,6 +155,8 @@ struct Scratch {
     /// (bucket, value) pairs: word block first, then char block.
     feats: Vec<(u32, f32)>,
     scores: Vec<f64>,
+    /// Per-label f32 sums of [`TextModel::margins`].
+    sums: Vec<f32>,
     /// The hashed features of the last text extracted on this thread, before any model's weighting: triage
     /// scores one message with the category model and then the intent model, which extract the same features.
     last: Option<Extracted>,
@@ -487,11 +489,17 @@ impl TextModel {
         }
         let coverage = self.weighted_features(text, s);
         let stride = k + 1;
+        // Summed in f32 (the weights' own precision), which the compiler vectorises over the labels.
+        s.sums.clear();
+        s.sums.resize(k, 0.0);
         for &(row, v) in s.feats.iter() {
             let base = row as usize * stride + 1;
-            for (score, w) in s.scores.iter_mut().zip(&self.rows[base..base + k]) {
-                *score += v as f64 * *w as f64;
+            for (sum, w) in s.sums.iter_mut().zip(&self.rows[base..base + k]) {
+                *sum += v * *w;
             }
+        }
+        for (score, &sum) in s.scores.iter_mut().zip(&s.sums) {
+            *score += sum as f64;
         }
         coverage
     }
