@@ -2,7 +2,7 @@
 //! so no system fonts or image tools are needed. Tickets created per day stacked by category, the median first
 //! response per day as a line on the right axis, and SLA compliance per clock as bars in the header.
 
-use crate::core::report::{Report, minutes_text};
+use crate::core::report::{PeriodKind, Report, minutes_text};
 use anyhow::{Context, anyhow, bail};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -78,6 +78,53 @@ fn sla_colour(p: f64) -> RGBColor {
     }
 }
 
+/// The line under the title: volume, median first response and the backlog (at the end of a past period, live for
+/// the running one).
+fn headline(r: &Report) -> String {
+    let v = &r.volume;
+    let change = if v.change > 0 { format!("+{}", v.change) } else { v.change.to_string() };
+    let median = r.first_response.median_minutes.map_or_else(|| "n/a".to_string(), minutes_text);
+    let backlog = match (r.backlog.live, r.period.kind) {
+        (true, _) => format!("backlog {} open", r.backlog.open),
+        (false, PeriodKind::Week) => format!("{} open at the end of the week", r.backlog.open),
+        (false, PeriodKind::Month) => format!("{} open at the end of the month", r.backlog.open),
+    };
+    format!("{} tickets ({change}) · median first response {median} · {backlog}", v.total)
+}
+
+/// Most labels on the left axis.
+const COUNT_LABELS: usize = 8;
+
+/// The left axis: tickets per day on a whole-number range (a count of tickets has no halves, so no label can
+/// repeat), with head-room above the busiest day.
+fn count_axis(max_day: u64) -> std::ops::Range<u64> {
+    0..(max_day.max(4) as f64 * 1.15).ceil() as u64
+}
+
+/// The values labelled on the left axis: plotters' key points for the range and label count the chart uses.
+#[cfg(test)]
+fn count_labels(max_day: u64) -> Vec<u64> {
+    use plotters::coord::ranged1d::Ranged;
+    use plotters::coord::types::RangedCoordu64;
+    RangedCoordu64::from(count_axis(max_day)).key_points(COUNT_LABELS)
+}
+
+/// The median-first-response line as runs of consecutive days with answers: a day without any is a gap in the
+/// line, never bridged.
+fn frt_runs(r: &Report) -> Vec<Vec<(f64, f64)>> {
+    let mut runs: Vec<Vec<(f64, f64)>> = vec![];
+    let mut last: Option<usize> = None;
+    for (i, d) in r.days.iter().enumerate() {
+        let Some(m) = d.first_response_median_minutes else { continue };
+        match runs.last_mut() {
+            Some(run) if last.is_some_and(|l| l + 1 == i) => run.push((i as f64, m as f64)),
+            _ => runs.push(vec![(i as f64, m as f64)]),
+        }
+        last = Some(i);
+    }
+    runs
+}
+
 fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, height: u32) -> DrawResult<()> {
     root.fill(&WHITE)?;
     let s = f64::from(width.min(height * 16 / 9)) / 1200.0;
@@ -87,12 +134,7 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, he
 
     // Header: title and headline numbers on the left, SLA bars on the right.
     header.draw(&Text::new(format!("IT helpdesk: {}", r.period.label), (px(24.0), px(16.0)), font(32.0 * s)))?;
-    let v = &r.volume;
-    let change = if v.change > 0 { format!("+{}", v.change) } else { v.change.to_string() };
-    let median = r.first_response.median_minutes.map_or_else(|| "n/a".to_string(), minutes_text);
-    let sub =
-        format!("{} tickets ({change}) · median first response {median} · backlog {} open", v.total, r.backlog.open);
-    header.draw(&Text::new(sub, (px(24.0), px(62.0)), font(21.0 * s).color(&MUTED)))?;
+    header.draw(&Text::new(headline(r), (px(24.0), px(62.0)), font(21.0 * s).color(&MUTED)))?;
 
     let bar_x = width as i32 - px(330.0);
     let bar_w = px(150.0);
@@ -142,7 +184,7 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, he
         cats.push("other".into());
     }
     let max_day = r.days.iter().map(|d| d.created).max().unwrap_or(0);
-    let y_max = (max_day.max(4) as f64 * 1.15).ceil();
+    let y_range = count_axis(max_day);
     let frt_max_data = r.days.iter().filter_map(|d| d.first_response_median_minutes).max().unwrap_or(0);
     let frt_max = (frt_max_data.max(60) as f64 * 1.15).ceil();
 
@@ -163,7 +205,7 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, he
         .x_label_area_size(px(44.0))
         .y_label_area_size(px(70.0))
         .right_y_label_area_size(px(80.0))
-        .build_cartesian_2d(x_range.clone(), 0f64..y_max)?
+        .build_cartesian_2d(x_range.clone(), y_range)?
         .set_secondary_coord(x_range, 0f64..frt_max);
     let x_fmt = |x: &f64| {
         let i = x.round();
@@ -174,7 +216,8 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, he
         .disable_x_mesh()
         .x_labels(if n <= 7 { n + 1 } else { n / 2 + 1 })
         .x_label_formatter(&x_fmt)
-        .y_label_formatter(&|y| format!("{y:.0}"))
+        .y_labels(COUNT_LABELS)
+        .y_label_formatter(&|y| y.to_string())
         .y_desc("tickets created")
         .label_style(font(17.0 * s))
         .axis_desc_style(font(18.0 * s))
@@ -193,10 +236,10 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, he
     let mut base = vec![0u64; n];
     for k in 0..cats.len() {
         let colour = PALETTE[k % PALETTE.len()];
-        let bars: Vec<Rectangle<(f64, f64)>> = (0..n)
+        let bars: Vec<Rectangle<(f64, u64)>> = (0..n)
             .filter(|&i| stacks[k][i] > 0)
             .map(|i| {
-                let (x, y0, y1) = (i as f64, base[i] as f64, (base[i] + stacks[k][i]) as f64);
+                let (x, y0, y1) = (i as f64, base[i], base[i] + stacks[k][i]);
                 Rectangle::new([(x - half, y0), (x + half, y1)], colour.filled())
             })
             .collect();
@@ -209,21 +252,19 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, he
     chart.draw_series(r.days.iter().enumerate().filter(|(_, d)| d.created > 0).map(|(i, d)| {
         Text::new(
             d.created.to_string(),
-            (i as f64, d.created as f64),
+            (i as f64, d.created),
             font(15.0 * s).pos(Pos::new(HPos::Center, VPos::Bottom)),
         )
     }))?;
 
-    let points: Vec<(f64, f64)> = r
-        .days
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| d.first_response_median_minutes.map(|m| (i as f64, m as f64)))
-        .collect();
+    let runs = frt_runs(r);
+    let points: Vec<(f64, f64)> = runs.iter().flatten().copied().collect();
     if !points.is_empty() {
         let stroke = px(3.0).max(1) as u32;
         let dot = px(6.0).max(2);
-        chart.draw_secondary_series(LineSeries::new(points.clone(), LINE.stroke_width(stroke)))?;
+        for run in runs.iter().filter(|run| run.len() > 1) {
+            chart.draw_secondary_series(LineSeries::new(run.clone(), LINE.stroke_width(stroke)))?;
+        }
         chart.draw_secondary_series(points.iter().map(|&p| Circle::new(p, dot, LINE.filled())))?;
     }
     // Legend: one row under the headline, outside the plot so it never hides a bar.
@@ -329,6 +370,54 @@ mod tests {
         let png = render_png(&sample(false), 600, 400).unwrap();
         assert_eq!(png_size(&png), (600, 400));
         assert!(render_png(&sample(true), 10, 10).is_err());
+    }
+
+    #[test]
+    fn left_axis_labels_each_whole_number_once() {
+        // A quiet week (busiest day 1 ticket): the axis is at least 0..4 × 1.15 = 4.6, rounded up to 5, and is
+        // labelled 0, 1, 2, 3, 4, 5 — never "0 1 1 2 2" from half steps.
+        assert_eq!(count_labels(1), vec![0, 1, 2, 3, 4, 5]);
+        // Busiest day 20: 20 × 1.15 = 23 → 0..23, at most 8 labels, in whole steps.
+        let l = count_labels(20);
+        assert!(l.len() <= COUNT_LABELS && l.len() >= 3, "{l:?}");
+        for max_day in 0..300 {
+            let l = count_labels(max_day);
+            assert!(l.windows(2).all(|w| w[0] < w[1]), "{max_day}: {l:?}");
+            assert!(l.len() >= 2, "{max_day}: {l:?}");
+        }
+    }
+
+    #[test]
+    fn first_response_line_is_not_drawn_across_days_without_answers() {
+        let mut r = sample(true);
+        let medians = [Some(10), Some(20), None, Some(5), Some(7), None, Some(3)];
+        for (d, m) in r.days.iter_mut().zip(medians) {
+            d.first_response_median_minutes = m;
+        }
+        assert_eq!(frt_runs(&r), vec![vec![(0.0, 10.0), (1.0, 20.0)], vec![(3.0, 5.0), (4.0, 7.0)], vec![(6.0, 3.0)]]);
+        assert!(frt_runs(&sample(true)).is_empty());
+    }
+
+    #[test]
+    fn headline_backlog_is_at_the_end_of_a_past_period() {
+        let tz = chrono_tz::Europe::London;
+        let period = Period::containing(NaiveDate::from_ymd_opt(2026, 3, 4).unwrap(), PeriodKind::Week, tz);
+        // Five tickets open today, all raised after the week ended: the week itself was empty.
+        let later: Vec<TicketFacts> = (1..=5)
+            .map(|n| {
+                let created = period.end + Duration::days(3) + Duration::hours(n);
+                TicketFacts::new(TicketNo(n), "printing", TicketType::Incident, Priority::P3, created)
+            })
+            .collect();
+        let facts = PeriodFacts { tickets: later.clone(), fingerprints_30d: vec![] };
+        let build_with = |b: &BacklogFacts| {
+            build(&period, &facts, &PeriodFacts::default(), b, &SignalFacts::default(), &Calendar::always())
+        };
+        let past = build_with(&BacklogFacts::from_facts(period.end, false, &later));
+        assert_eq!(headline(&past), "0 tickets (0) · median first response n/a · 0 open at the end of the week");
+        let now = period.end + Duration::days(5);
+        let live = build_with(&BacklogFacts::from_facts(now, true, &later));
+        assert_eq!(headline(&live), "0 tickets (0) · median first response n/a · backlog 5 open");
     }
 
     #[test]

@@ -414,16 +414,17 @@ impl Outcome {
         s
     }
 
-    /// The `--json` form: `{"messages": [...], "tickets": [...]}`.
+    /// The `--json` form: `{"messages": [...], "tickets": [...], "reports": [...]}`.
     pub async fn json(&self) -> Result<serde_json::Value, anyhow::Error> {
+        let to = |m: &Seen| match &m.msg.to {
+            Audience::User { user } => json!({"user": user.name}),
+            Audience::Channel { channel } => json!({"channel": channel}),
+        };
         let messages: Vec<_> = self
             .messages
             .iter()
             .map(|m| {
-                let to = match &m.msg.to {
-                    Audience::User { user } => json!({"user": user.name}),
-                    Audience::Channel { channel } => json!({"channel": channel}),
-                };
+                let to = to(m);
                 json!({
                     "at": rfc3339(m.at),
                     "to": to,
@@ -477,7 +478,13 @@ impl Outcome {
                 "events": events,
             }));
         }
-        Ok(json!({"messages": messages, "tickets": tickets}))
+        // Every report delivered during the run (asked for, or the scheduled post), in order, whole.
+        let reports: Vec<_> = self
+            .messages
+            .iter()
+            .filter_map(|m| m.msg.report.as_ref().map(|r| json!({"at": rfc3339(m.at), "to": to(m), "report": r})))
+            .collect();
+        Ok(json!({"messages": messages, "tickets": tickets, "reports": reports}))
     }
 }
 

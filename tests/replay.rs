@@ -707,3 +707,154 @@ async fn conversation_edges_from_the_technicians_probe() {
     assert!(text.contains("bot -> ned: #16 is fixed: reset the scan profile."), "{text}");
     assert_eq!(tickets.len(), 16, "{text}");
 }
+
+/// The reports a replay produced, from `--json`: `(to, report)` in order.
+async fn reports_of(name: &str) -> Vec<(serde_json::Value, serde_json::Value)> {
+    let out = replay::run_file(&script(name)).await.unwrap();
+    let j = out.json().await.unwrap();
+    j["reports"].as_array().unwrap().iter().map(|r| (r["to"].clone(), r["report"].clone())).collect()
+}
+
+/// The SLA figures of one clock: (met, breached, breached tickets).
+fn clock(r: &serde_json::Value, name: &str) -> (u64, u64, serde_json::Value) {
+    let c = r["sla"].as_array().unwrap().iter().find(|c| c["clock"] == name).unwrap();
+    (c["met"].as_u64().unwrap(), c["breached"].as_u64().unwrap(), c["breached_tickets"].clone())
+}
+
+#[tokio::test]
+async fn monday_post_after_downtime_counts_breaches_that_fell_due_meanwhile() {
+    let reports = reports_of("report_downtime.replay").await;
+    assert_eq!(reports.len(), 2, "the Monday post and the one asked for");
+    let (to, posted) = &reports[0];
+    assert_eq!(to, &json!({"channel": "it-managers"}));
+    let (_, asked) = &reports[1];
+    for r in [posted, asked] {
+        assert_eq!(r["period"]["start"], "2026-03-02T00:00:00Z");
+        // #1 raised Tue 10:00, answered 10:30: 30 business minutes, within 2h.
+        assert_eq!(clock(r, "first_response"), (1, 0, json!([])));
+        assert_eq!(r["first_response"]["median_minutes"], 30);
+        // Resolution 2 working days from Tue 10:00 = Thu 10:00, passed while deskbot was down: breached, and
+        // recorded before the post was built.
+        assert_eq!(clock(r, "resolution"), (0, 1, json!([1])));
+        // Still open at the week's end (Mon 9 Mar 00:00), 5d 14h old.
+        assert_eq!(r["backlog"]["open"], 1);
+        assert_eq!(r["backlog"]["age"]["from_3d_to_7d"], 1);
+        assert_eq!(r["backlog"]["live"], false);
+        assert_eq!(r["as_of"], "2026-03-09T00:00:00Z");
+        assert_eq!(r["generated_at"], "2026-03-09T09:00:00Z");
+    }
+}
+
+#[tokio::test]
+async fn reports_across_a_week_boundary() {
+    let out = replay::run_file(&script("report_carryover.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let reports: Vec<&serde_json::Value> = j["reports"].as_array().unwrap().iter().map(|r| &r["report"]).collect();
+    assert_eq!(reports.len(), 3, "{text}");
+    let (posted, this_week, asked_later) = (reports[0], reports[1], reports[2]);
+    assert_eq!(j["reports"][0]["to"], json!({"channel": "it-managers"}));
+    assert_eq!(j["reports"][0]["at"], "2026-03-09T08:00:00Z");
+
+    // Week of 2 Mar, posted Mon 9 Mar 08:00. #1: answered after 20 min, carol wrote back, answered again,
+    // resolved; no policy has a next-response target, so that clock is not measured (it used to read 1/1).
+    assert_eq!(posted["first_response"]["median_minutes"], 20);
+    assert_eq!(clock(posted, "first_response"), (1, 0, json!([])));
+    assert_eq!(clock(posted, "next_response"), (0, 0, json!([])));
+    assert_eq!(posted["sla"][1]["percent"], serde_json::Value::Null);
+    assert_eq!(clock(posted, "resolution"), (1, 0, json!([])));
+    assert!(!text.contains("next response 100.0%"), "{text}");
+    // Open at the week's end (Mon 00:00): #2 (Fri 15:30, 2d 8h30m old) and #3 (Fri 16:00, 2d 8h); #2's first
+    // response is not due until Mon 09:30.
+    assert_eq!(posted["backlog"]["open"], 2);
+    assert_eq!(posted["backlog"]["age"]["from_1d_to_3d"], 2);
+    assert_eq!(posted["backlog"]["unanswered_past_target"], 0);
+
+    // Week of 9 Mar, asked Mon 09:30. #2, raised Fri 15:30 and never touched, breached Mon 09:30 (2h on the
+    // office calendar: 1h30m Fri + 30m Mon): it counts in this week. #3 answered Mon 09:30, in time.
+    assert_eq!(clock(this_week, "first_response"), (1, 1, json!([2])));
+    assert_eq!(this_week["sla_by_priority"][0]["key"], "P3");
+    assert_eq!(this_week["sla_by_priority"][0]["sla"][0]["breached"], 1);
+    // #3's first response on its own policy's calendar: Fri 16:00–17:00 (60) + Mon 09:00–09:30 (30) = 90
+    // business minutes, not the 65h30m of the 24x7 catch-all.
+    assert_eq!(this_week["first_response"]["median_minutes"], 90);
+    assert!(text.contains("First response: median 1h 30m"), "{text}");
+    // The running week's backlog is live: #2 and #3, #2 unanswered past target; 2 at the end of last week.
+    assert_eq!(this_week["backlog"]["live"], true);
+    assert_eq!(this_week["backlog"]["open"], 2);
+    assert_eq!(this_week["backlog"]["unanswered_past_target_tickets"], json!([2]));
+    assert_eq!(this_week["backlog"]["previous_open"], 2);
+    assert_eq!(this_week["as_of"], "2026-03-09T09:30:00Z");
+
+    // The week of 2 Mar asked again on Tue 10 Mar, with #4 and #5 raised since and #3 resolved: still the backlog
+    // at that week's end (today's is #2, #4, #5), and every other figure as posted.
+    assert_eq!(asked_later["backlog"], posted["backlog"]);
+    assert_eq!(asked_later["generated_at"], "2026-03-10T09:30:00Z");
+    let mut a = asked_later.clone();
+    a["generated_at"] = posted["generated_at"].clone();
+    assert_eq!(&a, posted, "a past week's report does not change with later activity");
+}
+
+#[tokio::test]
+async fn first_contact_needs_a_person_and_deflection_no_recontact() {
+    let reports = reports_of("report_contacts.replay").await;
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0].1;
+    // Resolved this week: #1 and #2 (walkthrough "fixed"), #3 (an alert that resolved itself), #4 (resolved with
+    // a note to bob), #5 (resolved with nothing said) = 5.
+    assert_eq!(r["resolved"]["tickets"], 5);
+    // Deflected: #2 only. alice raised the same jam again (#6, Wed 10:00) 49h after #1's "fixed" (Mon 09:00),
+    // within 72h → 1 / 5 = 20%.
+    assert_eq!(r["deflection"]["count"], 1);
+    assert_eq!(r["deflection"]["of"], 5);
+    assert_eq!(r["deflection"]["percent"], 20.0);
+    // First contact, of people's tickets resolved by the helpdesk (#4, #5; the alert is no person's contact): #4
+    // was answered by its resolution note, #5 never answered → 1 / 2 = 50%.
+    assert_eq!(r["first_contact_resolution"]["count"], 1);
+    assert_eq!(r["first_contact_resolution"]["of"], 2);
+    assert_eq!(r["first_contact_resolution"]["percent"], 50.0);
+    // The alert is an incident.
+    assert_eq!(r["volume"]["by_type"], json!([{"key": "incident", "count": 6, "previous": 0, "change": 6}]));
+}
+
+#[tokio::test]
+async fn json_lists_every_report_with_the_documented_keys() {
+    let out = replay::run_file(&script("reports.replay")).await.unwrap();
+    let j = out.json().await.unwrap();
+    let reports = j["reports"].as_array().unwrap();
+    // max's asked-for report, then the Monday post (alice was refused; `fortnight` is no period).
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["to"], json!({"user": "max"}));
+    assert_eq!(reports[1]["to"], json!({"channel": "it-managers"}));
+    assert_eq!(reports[1]["at"], "2026-03-09T08:00:00Z");
+    for r in reports {
+        let r = &r["report"];
+        for k in [
+            "schema_version",
+            "period",
+            "as_of",
+            "generated_at",
+            "volume",
+            "first_response",
+            "sla",
+            "sla_by_category",
+            "sla_by_priority",
+            "backlog",
+            "resolved",
+            "major_incidents",
+            "reopen_rate",
+            "first_contact_resolution",
+            "deflection",
+            "csat",
+            "recurring",
+            "vendors",
+            "operations",
+            "days",
+        ] {
+            assert!(r.get(k).is_some(), "report JSON lacks `{k}`");
+        }
+    }
+    // The text each carries is the message's.
+    let asked = j["messages"].as_array().unwrap().iter().find(|m| m["to"] == json!({"user": "max"})).unwrap();
+    assert!(asked["text"].as_str().unwrap().starts_with("IT helpdesk report, week of 2 Mar 2026"));
+}

@@ -344,11 +344,19 @@ impl<S: Store> Desk<S> {
         }
     }
 
-    /// Fires every SLA warning and breach that is due now, each exactly once; returns how many fired.
+    /// Fires every SLA warning and breach that is due now, each exactly once; returns how many fired. The weekly
+    /// report comes last, so that after downtime it counts the breaches that fell due meanwhile.
     pub async fn tick(&self) -> Result<usize, DeskError> {
         let mut fired = self.walk_timeouts(self.clock.now()).await?;
-        fired += self.weekly_report(self.clock.now()).await?;
         fired += self.vendor_followups(self.clock.now()).await?;
+        fired += self.fire_due_timers().await?;
+        fired += self.weekly_report(self.clock.now()).await?;
+        Ok(fired)
+    }
+
+    /// Fires the SLA timers due now.
+    async fn fire_due_timers(&self) -> Result<usize, DeskError> {
+        let mut fired = 0;
         loop {
             let now = self.clock.now();
             let due = self.store.due_timers(now, 100).await?;
@@ -464,6 +472,8 @@ impl<S: Store> Desk<S> {
             to_owner_or_queue(&mut c);
             let cycle = timer.key.rsplit(':').nth(1).unwrap_or("").to_string();
             t.breaches.push(Breach { clock: timer.clock, due: timer.due, cycle });
+            // A recorded breach is a change: reports select tickets by when they last changed.
+            t.updated_at = now;
             c.updates.push(t);
             self.schedule(&mut c);
         } else {

@@ -96,6 +96,10 @@ pub struct Outbound {
     /// A message to a vendor (platform `vendor`): how it travels and what it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor: Option<Box<super::vendor::VendorMessage>>,
+    /// The report this message carries, as its JSON (schema in `core::report`): chat shows the text and chart,
+    /// `deskbot replay --json` lists it under `reports`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<serde_json::Value>>,
 }
 
 /// An image attached to a message: a file name and the PNG bytes (base64 in storage).
@@ -133,6 +137,7 @@ impl Outbound {
             ticket: None,
             image: None,
             vendor: None,
+            report: None,
         }
     }
 
@@ -148,6 +153,7 @@ impl Outbound {
             ticket: None,
             image: None,
             vendor: None,
+            report: None,
         }
     }
 
@@ -164,6 +170,7 @@ impl Outbound {
             ticket: Some(m.ticket),
             image: None,
             vendor: Some(Box::new(m)),
+            report: None,
         }
     }
 

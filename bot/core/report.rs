@@ -5,18 +5,22 @@
 //!
 //! [`build`] needs, for the period and for the previous one (for deltas), a [`PeriodFacts`]: the
 //! [`TicketFacts`] of every ticket with any activity in that period (created, first-answered, resolved, reopened, a
-//! breach or a vendor case event in it) plus the trailing-30-day fingerprint counts; and, once, a [`BacklogFacts`]
-//! snapshot (aggregate counts) and the operations [`SignalFacts`]. A superset of tickets is harmless: every KPI
-//! filters on its own timestamps. A store can select `WHERE updated_at >= previous.start AND created_at < end`
-//! (every change bumps `updated_at`), so a weekly report reads a week or two of tickets, never the whole table,
-//! and the backlog and fingerprint numbers are `GROUP BY` aggregates. The computation is linear in the tickets
-//! given (one business-time difference per first response).
+//! breach or a vendor case event in it), every ticket still open in it, and the tickets raised up to
+//! [`RECONTACT_WINDOW`] after it (re-contact after a deflection), plus the trailing-30-day fingerprint counts; a
+//! [`BacklogFacts`] ([`BacklogFacts::from_facts`]: live for the running period, rebuilt as at the end of a past
+//! one); the operations [`SignalFacts`]; and the [`ClockRules`] (each ticket's SLA policy). A superset of tickets
+//! is harmless: every KPI filters on its own timestamps. A store selects `WHERE created_at < end + 72h AND
+//! (updated_at >= previous.start OR state is active)` (every change, a recorded breach included, bumps
+//! `updated_at`), so a weekly report reads a week or two of tickets and the backlog, never the whole table, and
+//! the fingerprint numbers are `GROUP BY` aggregates. The computation is linear in the tickets given (one
+//! business-time difference per first response).
 //!
 //! # Definitions (and where they differ from section 4)
 //!
 //! * All tickets flagged `merged` are left out of every KPI (their clocks are cancelled), except vendor cases.
 //! * **Volume:** tickets created in the period; split by category, by type and by source (staff or alert).
-//! * **First response:** business minutes on the given calendar from creation to the first human public reply,
+//! * **First response:** business minutes on the calendar of the ticket's own SLA policy (the one `/ticket sla`
+//!   shows) from creation to the first human public reply,
 //!   minus time pending on the requester before it; over tickets first-answered in the period. Median and p90 are
 //!   both nearest-rank (the median of an even count is the lower middle value). `unanswered_past_target`: tickets
 //!   created in the period with no reply, not resolved, and a first-response target that passed before the period
@@ -25,16 +29,28 @@
 //!   stopped (first response: first reply; resolution: a resolution; next response: a resolution of a ticket on
 //!   which a next-response clock ran) or in which one of its breaches of that clock fell due while still running;
 //!   it is breached if that clock ever breached in any cycle (`everBreached`), so one ticket may count as breached
-//!   in two periods.
-//! * **Backlog:** active tickets (new, open, pending) at the snapshot, aged by wall-clock time since creation:
-//!   `< 1 d`, `1–3 d`, `3–7 d`, `7–30 d`, `≥ 30 d` (lower bounds inclusive).
+//!   in two periods. A ticket still unanswered whose first-response target fell due in the period (while it was
+//!   open) counts as breached there even before the scheduler recorded the breach. The next-response clock is
+//!   measured only for tickets whose policy sets a next-response target (no target: not measured, never 100%).
+//!   `breached_tickets` names them; `sla_by_category` and `sla_by_priority` split the same counts (the ticket's
+//!   category and priority now), with only the clocks measured in each.
+//! * **Backlog:** active tickets (new, open, pending), aged by wall-clock time since creation: `< 1 d`, `1–3 d`,
+//!   `3–7 d`, `7–30 d`, `≥ 30 d` (lower bounds inclusive). For the running period a live snapshot (`live`,
+//!   `as_of` = now); for a past period as at its end (`as_of` = the period's end), rebuilt from each ticket's
+//!   creation, resolutions and reopens, so a past report never shows today's backlog. `previous_open` is the
+//!   backlog at the previous period's end, rebuilt the same way.
 //! * **Reopen rate:** reopens in the period (from resolved *or* closed — deskbot reopens both, section 4 counts
 //!   closed only) ÷ distinct tickets resolved in the period.
-//! * **First-contact resolution:** of tickets resolved in the period and not deflected, those with at most one
-//!   human public reply and no reopen within 7 days of their first resolution (as known when the report is built).
-//! * **Deflection:** tickets resolved in the period by a runbook with no technician (`deflected`) ÷ all tickets
-//!   resolved in the period (section 4's chat-based definition needs chats without tickets, which deskbot does not
-//!   keep).
+//! * **First-contact resolution:** of tickets raised by people (not alerts: no person's contact) resolved in the
+//!   period and not deflected, those answered by a person (a first response — a reply, or the text of the
+//!   resolution — before the first resolution), with at most one human public reply and no reopen within 7 days of
+//!   their first resolution (as known when the report is built). A self-resolving alert, or a resolve with nothing
+//!   said, is no first-contact resolution.
+//! * **Deflection:** tickets resolved in the period by a runbook with no technician (`deflected`) whose requester
+//!   did not raise the same problem again (same intent where both tickets have one, else the same category) within
+//!   72 hours of that resolution, ÷ all tickets resolved in the period (section 4's chat-based definition needs
+//!   chats without tickets, which deskbot does not keep). For a running period the window may still be open: the
+//!   figure is as known when the report is built.
 //! * **Recurring issues:** fingerprints with at least 3 tickets created in the 30 days before the period's end;
 //!   the top five with their count in the 30 days before the previous period's end.
 //! * **Vendors:** per vendor, cases opened and closed in the period and the wall-clock minutes from opening to the
@@ -59,13 +75,16 @@
 //! ```text
 //! schema_version: 1
 //! period: {kind: "week"|"month", label, timezone, start, end}        end exclusive
-//! as_of: time of the backlog snapshot
+//! as_of: time of the backlog snapshot (now for the running period, the period's end for a past one)
+//! generated_at: when the report was built
 //! volume: {total, previous, change, staff, alert, previous_staff, previous_alert,
 //!          by_category: [{key, count, previous, change}], by_type: [same]}   sorted by count desc, key
 //! first_response: {answered, median_minutes, p90_minutes, previous_median_minutes, previous_p90_minutes,
-//!                  unanswered_past_target}
-//! sla: [{clock: "first_response"|"next_response"|"resolution", met, breached, percent, previous_percent}]
-//! backlog: {open, previous_open, unanswered_past_target,
+//!                  unanswered_past_target, unanswered_past_target_tickets: [number]}
+//! sla: [{clock: "first_response"|"next_response"|"resolution", met, breached, percent, previous_percent,
+//!        breached_tickets: [number]}]                                  always the three clocks, in this order
+//! sla_by_category, sla_by_priority: [{key, sla: [same as sla, breached_tickets empty]}]   by key; measured clocks
+//! backlog: {open, previous_open, unanswered_past_target, unanswered_past_target_tickets: [number], live,
 //!           age: {under_1d, from_1d_to_3d, from_3d_to_7d, from_7d_to_30d, over_30d}}
 //! resolved: {tickets, previous, withdrawn}
 //! major_incidents: {count, people_affected, incidents: [{number, category, people_affected, created_at, resolved_at}]}
@@ -157,6 +176,13 @@ pub struct TicketFacts {
     pub major: bool,
     #[serde(default)]
     pub people_affected: u32,
+    /// Who raised it (the store's requester key), for re-contact after a deflection. `None` in facts stored
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
+    /// The triage intent, for re-contact after a deflection (same problem = same intent, else same category).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
 }
 
 impl TicketFacts {
@@ -193,6 +219,8 @@ impl TicketFacts {
             parent: None,
             major: false,
             people_affected: 1,
+            requester: None,
+            intent: None,
         }
     }
 
@@ -263,11 +291,24 @@ impl TicketFacts {
         f.parent = t.parent;
         f.major = t.major;
         f.people_affected = u32::try_from(t.people_affected()).unwrap_or(u32::MAX);
+        f.requester = Some(t.requester.key());
+        f.intent = t.intent.clone();
         f
     }
 
     fn resolved_in(&self, p: &Period) -> bool {
         self.resolutions.iter().any(|&r| p.contains(r))
+    }
+
+    /// Still needing work at instant `at`, as rebuilt from its history: created before, and not resolved (or
+    /// closed, which always follows a resolution) at that instant.
+    fn active_at(&self, at: Timestamp) -> bool {
+        self.created_at < at && !self.resolved_at_instant(at)
+    }
+
+    /// Unanswered at `at` with its first-response target before it.
+    fn unanswered_past_target_at(&self, at: Timestamp) -> bool {
+        self.first_response_at.is_none_or(|r| r >= at) && self.first_response_due.is_some_and(|d| d <= at)
     }
 
     /// Resolved (and not reopened since) at `t`.
@@ -356,6 +397,12 @@ pub struct BacklogFacts {
     pub unanswered_past_target: u64,
     /// The backlog at the previous period's end, if the store can tell (for the delta).
     pub previous_open: Option<u64>,
+    /// The tickets in `unanswered_past_target`, by number (empty when only the count is known).
+    #[serde(default)]
+    pub unanswered_past_target_tickets: Vec<TicketNo>,
+    /// A live snapshot (the running period) rather than the backlog rebuilt as at a past period's end.
+    #[serde(default)]
+    pub live: bool,
 }
 
 impl BacklogFacts {
@@ -365,7 +412,44 @@ impl BacklogFacts {
         for c in created {
             ages.add(at - c);
         }
-        BacklogFacts { at, ages, unanswered_past_target: 0, previous_open: None }
+        BacklogFacts {
+            at,
+            ages,
+            unanswered_past_target: 0,
+            previous_open: None,
+            unanswered_past_target_tickets: vec![],
+            live: true,
+        }
+    }
+
+    /// The backlog from ticket facts. `live`: the tickets active now (their current state), for the running
+    /// period; otherwise the tickets that were active at `at` (a past period's end), rebuilt from their history
+    /// of resolutions and reopens, so a past report never shows today's backlog. Merged duplicates and tickets
+    /// folded into a major incident are left out, as everywhere in the report. `tickets` must include every
+    /// ticket active at `at` (see [`build`]).
+    pub fn from_facts<'a>(
+        at: Timestamp,
+        live: bool,
+        tickets: impl IntoIterator<Item = &'a TicketFacts>,
+    ) -> BacklogFacts {
+        let mut b = BacklogFacts::from_open(at, []);
+        b.live = live;
+        for t in tickets {
+            if t.merged || t.parent.is_some() {
+                continue;
+            }
+            let active = if live { t.state.is_active() && t.created_at <= at } else { t.active_at(at) };
+            if !active {
+                continue;
+            }
+            b.ages.add(at - t.created_at);
+            if t.unanswered_past_target_at(at) {
+                b.unanswered_past_target += 1;
+                b.unanswered_past_target_tickets.push(t.number);
+            }
+        }
+        b.unanswered_past_target_tickets.sort_unstable();
+        b
     }
 }
 
@@ -518,6 +602,8 @@ pub struct FirstResponse {
     pub previous_median_minutes: Option<i64>,
     pub previous_p90_minutes: Option<i64>,
     pub unanswered_past_target: u64,
+    /// The tickets behind `unanswered_past_target`, to drill into.
+    pub unanswered_past_target_tickets: Vec<TicketNo>,
 }
 
 /// `count` of `of`, as a percentage (rounded to 0.1), with the previous period's percentage.
@@ -542,6 +628,15 @@ pub struct ClockCompliance {
     pub breached: u64,
     pub percent: Option<f64>,
     pub previous_percent: Option<f64>,
+    /// The tickets counted as breached, to drill into.
+    pub breached_tickets: Vec<TicketNo>,
+}
+
+/// SLA compliance of one category or one priority.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlaGroup {
+    pub key: String,
+    pub sla: Vec<ClockCompliance>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -550,6 +645,9 @@ pub struct Backlog {
     pub previous_open: Option<u64>,
     pub unanswered_past_target: u64,
     pub age: AgeBuckets,
+    pub unanswered_past_target_tickets: Vec<TicketNo>,
+    /// `true`: a live snapshot at `as_of` (the running period); `false`: as at the end of a past period.
+    pub live: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -628,9 +726,13 @@ pub struct Report {
     pub schema_version: u32,
     pub period: PeriodInfo,
     pub as_of: Timestamp,
+    /// When the report was built (later than `as_of` for a past period).
+    pub generated_at: Timestamp,
     pub volume: Volume,
     pub first_response: FirstResponse,
     pub sla: Vec<ClockCompliance>,
+    pub sla_by_category: Vec<SlaGroup>,
+    pub sla_by_priority: Vec<SlaGroup>,
     pub backlog: Backlog,
     pub resolved: Resolved,
     pub major_incidents: MajorIncidents,
@@ -646,6 +748,36 @@ pub struct Report {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Computation
+
+/// How each ticket's clocks are measured: on the calendar of the ticket's own SLA policy, and the next-response
+/// clock only where that policy sets a next-response target (no target: not measured).
+pub trait ClockRules {
+    fn calendar(&self, t: &TicketFacts) -> &Calendar;
+    fn has_next_response(&self, t: &TicketFacts) -> bool;
+}
+
+/// One calendar for every ticket, every clock that ran measured (tests and tools without policies).
+impl ClockRules for Calendar {
+    fn calendar(&self, _: &TicketFacts) -> &Calendar {
+        self
+    }
+    fn has_next_response(&self, _: &TicketFacts) -> bool {
+        true
+    }
+}
+
+/// The policy that applies to the ticket now (the same pick as its SLA clocks and `/ticket sla`).
+impl ClockRules for super::sla::Policies {
+    fn calendar(&self, t: &TicketFacts) -> &Calendar {
+        &self.pick(&t.category, t.priority, t.ticket_type).calendar
+    }
+    fn has_next_response(&self, t: &TicketFacts) -> bool {
+        self.pick(&t.category, t.priority, t.ticket_type).next_response.is_some()
+    }
+}
+
+/// A deflected ticket whose requester raises the same problem again within this long was not deflected.
+pub const RECONTACT_WINDOW: Duration = Duration::hours(72);
 
 /// `num / den` as a percentage rounded to one decimal; `None` when `den` is 0.
 fn percent(num: u64, den: u64) -> Option<f64> {
@@ -676,8 +808,11 @@ struct Stats {
     by_category: BTreeMap<String, u64>,
     by_type: BTreeMap<String, u64>,
     frt: Vec<i64>,
-    unanswered_past_target: u64,
+    unanswered_past_target: Vec<TicketNo>,
     sla: BTreeMap<SlaClock, (u64, u64)>,
+    sla_breached: BTreeMap<SlaClock, Vec<TicketNo>>,
+    sla_by_category: BTreeMap<(String, SlaClock), (u64, u64)>,
+    sla_by_priority: BTreeMap<(String, SlaClock), (u64, u64)>,
     resolved: u64,
     withdrawn: u64,
     majors: Vec<MajorIncidentStats>,
@@ -689,9 +824,31 @@ struct Stats {
     days: BTreeMap<NaiveDate, (BTreeMap<String, u64>, Vec<i64>)>,
 }
 
-fn stats(p: &Period, facts: &PeriodFacts, cal: &Calendar, as_of: Timestamp) -> Stats {
+/// Whether `t`'s requester raised the same problem again within [`RECONTACT_WINDOW`] of resolution `r` (same
+/// intent where both tickets have one, else same category).
+fn recontacted(t: &TicketFacts, r: Timestamp, by_requester: &BTreeMap<&str, Vec<&TicketFacts>>) -> bool {
+    let Some(others) = t.requester.as_deref().and_then(|q| by_requester.get(q)) else { return false };
+    others.iter().any(|o| {
+        o.number != t.number
+            && o.created_at > r
+            && o.created_at <= r + RECONTACT_WINDOW
+            && o.category == t.category
+            && match (&o.intent, &t.intent) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    })
+}
+
+fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_of: Timestamp) -> Stats {
     let mut s = Stats::default();
     let cutoff = p.end.min(as_of);
+    let mut by_requester: BTreeMap<&str, Vec<&TicketFacts>> = BTreeMap::new();
+    for t in &facts.tickets {
+        if let Some(q) = t.requester.as_deref() {
+            by_requester.entry(q).or_default().push(t);
+        }
+    }
     for t in &facts.tickets {
         for v in &t.vendor_cases {
             let e = s.vendors.entry(v.vendor.clone()).or_default();
@@ -727,18 +884,22 @@ fn stats(p: &Period, facts: &PeriodFacts, cal: &Calendar, as_of: Timestamp) -> S
             *s.by_category.entry(t.category.clone()).or_default() += 1;
             *s.by_type.entry(t.ticket_type.to_string()).or_default() += 1;
             *s.days.entry(p.local_day(t.created_at)).or_default().0.entry(t.category.clone()).or_default() += 1;
-            let answered = t.first_response_at.is_some_and(|r| r < cutoff);
-            if !answered && t.first_response_due.is_some_and(|d| d <= cutoff) && !t.resolved_at_instant(cutoff) {
-                s.unanswered_past_target += 1;
+            if t.unanswered_past_target_at(cutoff) && !t.resolved_at_instant(cutoff) {
+                s.unanswered_past_target.push(t.number);
             }
         }
         if let Some(r) = t.first_response_at.filter(|&r| p.contains(r)) {
+            let cal = rules.calendar(t);
             let mins = cal.elapsed_with_pauses(t.created_at, r, &t.first_response_pauses).num_minutes();
             s.frt.push(mins);
             s.days.entry(p.local_day(r)).or_default().1.push(mins);
         }
         let resolved_here = t.resolved_in(p);
         for clock in [SlaClock::FirstResponse, SlaClock::NextResponse, SlaClock::Resolution] {
+            // No next-response target in the ticket's policy: that clock is not measured at all.
+            if clock == SlaClock::NextResponse && !rules.has_next_response(t) {
+                continue;
+            }
             let stopped = match clock {
                 SlaClock::FirstResponse => t.first_response_at.is_some_and(|r| p.contains(r)),
                 SlaClock::NextResponse => t.next_response_ran && resolved_here,
@@ -750,12 +911,26 @@ fn stats(p: &Period, facts: &PeriodFacts, cal: &Calendar, as_of: Timestamp) -> S
             };
             let breached_here =
                 still_running_at_end && t.breaches.iter().any(|b| b.clock == clock && p.contains(b.due));
+            // Unanswered and past its first-response target, which fell due in this period while the ticket was
+            // open: breached here even if no breach was recorded (yet) — after downtime, or a report asked before
+            // the scheduler ran.
+            let overdue_here = clock == SlaClock::FirstResponse
+                && t.first_response_due.is_some_and(|d| p.contains(d) && !t.resolved_at_instant(d))
+                && t.unanswered_past_target_at(cutoff);
             // A ticket its requester withdrew stopped no clock by being solved: only the responses it got count.
             let stopped = stopped && !(t.withdrawn && clock != SlaClock::FirstResponse);
-            if stopped || breached_here {
+            if stopped || breached_here || overdue_here {
+                let breached = overdue_here || t.breaches.iter().any(|b| b.clock == clock);
+                let keys =
+                    [(&mut s.sla_by_category, t.category.clone()), (&mut s.sla_by_priority, t.priority.to_string())];
+                for (map, key) in keys {
+                    let e = map.entry((key, clock)).or_default();
+                    if breached { e.1 += 1 } else { e.0 += 1 }
+                }
                 let e = s.sla.entry(clock).or_default();
-                if t.breaches.iter().any(|b| b.clock == clock) {
+                if breached {
                     e.1 += 1;
+                    s.sla_breached.entry(clock).or_default().push(t.number);
                 } else {
                     e.0 += 1;
                 }
@@ -767,12 +942,20 @@ fn stats(p: &Period, facts: &PeriodFacts, cal: &Calendar, as_of: Timestamp) -> S
         } else if resolved_here {
             s.resolved += 1;
             if t.deflected {
-                s.deflected += 1;
-            } else {
+                // Fixed by the walkthrough, unless the person came back with the same problem soon after.
+                let last = t.resolutions.iter().filter(|&&r| p.contains(r)).max().copied();
+                if !last.is_some_and(|r| recontacted(t, r, &by_requester)) {
+                    s.deflected += 1;
+                }
+            } else if t.source == Source::Staff {
+                // First contact needs a person's contact answered by a person: a human response (a reply, or the
+                // text of the resolution), at most one reply, no reopen soon after. A resolve with nothing said is
+                // no first-contact resolution, and alerts are no person's contact at all.
                 s.fcr.1 += 1;
                 let first = t.resolutions.iter().min().copied().unwrap_or(t.created_at);
                 let reopened_soon = t.reopens.iter().any(|&o| o >= first && o <= first + Duration::days(7));
-                if t.public_replies <= 1 && !reopened_soon {
+                let answered = t.first_response_at.is_some_and(|r| r <= first);
+                if answered && t.public_replies <= 1 && !reopened_soon {
                     s.fcr.0 += 1;
                 }
             }
@@ -783,6 +966,10 @@ fn stats(p: &Period, facts: &PeriodFacts, cal: &Calendar, as_of: Timestamp) -> S
         }
     }
     s.frt.sort_unstable();
+    s.unanswered_past_target.sort_unstable();
+    for v in s.sla_breached.values_mut() {
+        v.sort_unstable();
+    }
     s
 }
 
@@ -827,33 +1014,59 @@ fn recurring(this: &[FingerprintCount], prev: &[FingerprintCount]) -> Recurring 
 
 /// Builds the report for `period` (`prev_facts` are the facts of `period.previous()`). Never panics on empty input;
 /// every ratio with nothing to divide by is `None`.
-pub fn build(
+pub fn build<R: ClockRules + ?Sized>(
     period: &Period,
     facts: &PeriodFacts,
     prev_facts: &PeriodFacts,
     backlog: &BacklogFacts,
     signals: &SignalFacts,
-    calendar: &Calendar,
+    rules: &R,
 ) -> Report {
     let prev_period = period.previous();
     let as_of = backlog.at;
-    let s = stats(period, facts, calendar, as_of);
-    let ps = stats(&prev_period, prev_facts, calendar, as_of);
+    let s = stats(period, facts, rules, as_of);
+    let ps = stats(&prev_period, prev_facts, rules, as_of);
 
-    let sla = [SlaClock::FirstResponse, SlaClock::NextResponse, SlaClock::Resolution]
+    const CLOCKS: [SlaClock; 3] = [SlaClock::FirstResponse, SlaClock::NextResponse, SlaClock::Resolution];
+    let compliance =
+        |clock: SlaClock, (met, breached): (u64, u64), (pm, pb): (u64, u64), tickets: Vec<TicketNo>| ClockCompliance {
+            clock,
+            met,
+            breached,
+            percent: percent(met, met + breached),
+            previous_percent: percent(pm, pm + pb),
+            breached_tickets: tickets,
+        };
+    let sla = CLOCKS
         .into_iter()
         .map(|clock| {
-            let (met, breached) = s.sla.get(&clock).copied().unwrap_or_default();
-            let (pm, pb) = ps.sla.get(&clock).copied().unwrap_or_default();
-            ClockCompliance {
+            compliance(
                 clock,
-                met,
-                breached,
-                percent: percent(met, met + breached),
-                previous_percent: percent(pm, pm + pb),
-            }
+                s.sla.get(&clock).copied().unwrap_or_default(),
+                ps.sla.get(&clock).copied().unwrap_or_default(),
+                s.sla_breached.get(&clock).cloned().unwrap_or_default(),
+            )
         })
         .collect();
+    // Per category or priority: the clocks measured in this period, with last period's percentage beside them.
+    let groups = |this: &BTreeMap<(String, SlaClock), (u64, u64)>, prev: &BTreeMap<(String, SlaClock), (u64, u64)>| {
+        let keys: BTreeSet<&String> = this.keys().map(|(k, _)| k).collect();
+        keys.into_iter()
+            .map(|key| SlaGroup {
+                key: key.clone(),
+                sla: CLOCKS
+                    .into_iter()
+                    .filter_map(|clock| {
+                        let now = this.get(&(key.clone(), clock)).copied()?;
+                        let before = prev.get(&(key.clone(), clock)).copied().unwrap_or_default();
+                        Some(compliance(clock, now, before, vec![]))
+                    })
+                    .collect(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let sla_by_category = groups(&s.sla_by_category, &ps.sla_by_category);
+    let sla_by_priority = groups(&s.sla_by_priority, &ps.sla_by_priority);
 
     let vendors = s
         .vendors
@@ -898,6 +1111,7 @@ pub fn build(
             end: period.end,
         },
         as_of,
+        generated_at: as_of,
         volume: Volume {
             total: s.total,
             previous: ps.total,
@@ -915,14 +1129,19 @@ pub fn build(
             p90_minutes: nearest_rank(&s.frt, 90),
             previous_median_minutes: nearest_rank(&ps.frt, 50),
             previous_p90_minutes: nearest_rank(&ps.frt, 90),
-            unanswered_past_target: s.unanswered_past_target,
+            unanswered_past_target: s.unanswered_past_target.len() as u64,
+            unanswered_past_target_tickets: s.unanswered_past_target.clone(),
         },
         sla,
+        sla_by_category,
+        sla_by_priority,
         backlog: Backlog {
             open: backlog.ages.total(),
             previous_open: backlog.previous_open,
             unanswered_past_target: backlog.unanswered_past_target,
             age: backlog.ages,
+            unanswered_past_target_tickets: backlog.unanswered_past_target_tickets.clone(),
+            live: backlog.live,
         },
         resolved: Resolved { tickets: s.resolved, previous: ps.resolved, withdrawn: s.withdrawn },
         major_incidents: MajorIncidents {
@@ -991,6 +1210,33 @@ fn pts_text(now: Option<f64>, prev: Option<f64>) -> String {
     }
 }
 
+/// "#2 #5": the tickets behind a figure, to drill into (the first ten, then how many more).
+fn numbers_list(v: &[TicketNo]) -> String {
+    let mut l: Vec<String> = v.iter().take(10).map(|n| n.to_string()).collect();
+    if v.len() > 10 {
+        l.push(format!("and {} more", v.len() - 10));
+    }
+    l.join(" ")
+}
+
+/// " (#2 #5)", or nothing when there are none.
+fn numbers_text(v: &[TicketNo]) -> String {
+    if v.is_empty() { String::new() } else { format!(" ({})", numbers_list(v)) }
+}
+
+/// "first response 50.0% (1/2), resolution 100.0% (1/1)": the measured clocks.
+fn clocks_text(clocks: &[ClockCompliance], deltas: bool) -> String {
+    clocks
+        .iter()
+        .filter(|c| c.met + c.breached > 0)
+        .map(|c| {
+            let pts = if deltas { pts_text(c.percent, c.previous_percent) } else { String::new() };
+            format!("{} {} ({}/{}{pts})", c.clock.label(), pct_text(c.percent), c.met, c.met + c.breached)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn minutes_delta(now: Option<i64>, prev: Option<i64>) -> String {
     match (now, prev) {
         (Some(a), Some(b)) if a >= b => format!(" (+{} vs {})", minutes_text(a - b), minutes_text(b)),
@@ -1033,33 +1279,39 @@ impl Report {
             ),
             _ => "no tickets answered".into(),
         };
-        let _ = writeln!(o, "• First response: {fr_line}; {} unanswered past target", fr.unanswered_past_target);
-        let sla: Vec<String> = self
-            .sla
-            .iter()
-            .filter(|c| c.met + c.breached > 0)
-            .map(|c| {
-                format!(
-                    "{} {} ({}/{}{})",
-                    c.clock.label(),
-                    pct_text(c.percent),
-                    c.met,
-                    c.met + c.breached,
-                    pts_text(c.percent, c.previous_percent),
-                )
-            })
-            .collect();
-        let sla = if sla.is_empty() { "nothing measured".to_string() } else { sla.join(", ") };
-        let _ = writeln!(o, "• SLA met: {sla}");
-        let b = &self.backlog;
-        let delta = b.previous_open.map(|p| format!(" ({} vs {vs})", signed(b.open as i64 - p as i64)));
         let _ = writeln!(
             o,
-            "• Backlog: {} open{}; {} older than 30 days; {} unanswered past target",
+            "• First response: {fr_line}; {} unanswered past target{}",
+            fr.unanswered_past_target,
+            numbers_text(&fr.unanswered_past_target_tickets)
+        );
+        let sla = clocks_text(&self.sla, true);
+        let sla = if sla.is_empty() { "nothing measured".to_string() } else { sla };
+        let _ = writeln!(o, "• SLA met: {sla}");
+        let missed: Vec<String> = self
+            .sla
+            .iter()
+            .filter(|c| !c.breached_tickets.is_empty())
+            .map(|c| format!("{} {}", c.clock.label(), numbers_list(&c.breached_tickets)))
+            .collect();
+        if !missed.is_empty() {
+            let _ = writeln!(o, "• Past target: {}", missed.join("; "));
+        }
+        let b = &self.backlog;
+        let delta = b.previous_open.map(|p| format!(" ({} vs {vs})", signed(b.open as i64 - p as i64)));
+        let when = match (b.live, self.period.kind) {
+            (true, _) => "",
+            (false, PeriodKind::Week) => " at the end of the week",
+            (false, PeriodKind::Month) => " at the end of the month",
+        };
+        let _ = writeln!(
+            o,
+            "• Backlog{when}: {} open{}; {} older than 30 days; {} unanswered past target{}",
             b.open,
             delta.unwrap_or_default(),
             b.age.over_30d,
-            b.unanswered_past_target
+            b.unanswered_past_target,
+            numbers_text(&b.unanswered_past_target_tickets)
         );
         let _ = writeln!(
             o,
@@ -1108,6 +1360,13 @@ impl Report {
             let _ = writeln!(o, "By category: {}", list(&v.by_category));
             let _ = writeln!(o, "By type: {}", list(&v.by_type));
         }
+        for (name, groups) in [("priority", &self.sla_by_priority), ("category", &self.sla_by_category)] {
+            if !groups.is_empty() {
+                let l: Vec<String> =
+                    groups.iter().map(|g| format!("{} {}", g.key, clocks_text(&g.sla, false))).collect();
+                let _ = writeln!(o, "SLA by {name}: {}", l.join("; "));
+            }
+        }
         let a = &b.age;
         let _ = writeln!(
             o,
@@ -1147,7 +1406,12 @@ impl Report {
         if !ops.is_empty() {
             let _ = writeln!(o, "Operations: {}", ops.join(" · "));
         }
-        let _ = write!(o, "As of {}", self.as_of.with_timezone(&tz).format("%a %-d %b %Y %H:%M %Z"));
+        let fmt = |t: Timestamp| t.with_timezone(&tz).format("%a %-d %b %Y %H:%M %Z").to_string();
+        if self.backlog.live {
+            let _ = write!(o, "As of {}", fmt(self.as_of));
+        } else {
+            let _ = write!(o, "Backlog as at {}; built {}", fmt(self.as_of), fmt(self.generated_at));
+        }
         o
     }
 }
@@ -1477,6 +1741,7 @@ mod tests {
                 "deflection",
                 "first_contact_resolution",
                 "first_response",
+                "generated_at",
                 "major_incidents",
                 "operations",
                 "period",
@@ -1485,6 +1750,8 @@ mod tests {
                 "resolved",
                 "schema_version",
                 "sla",
+                "sla_by_category",
+                "sla_by_priority",
                 "vendors",
                 "volume"
             ]
@@ -1509,8 +1776,10 @@ mod tests {
         assert_eq!(
             lines[2],
             "• First response: median 30 min (+10 min vs 20 min), 90% within 3h 00m (business hours, 6 answered); \
-             1 unanswered past target"
+             1 unanswered past target (#5)"
         );
+        // Breached tickets are named, to drill into: #2 and #5 missed first response, #7 resolution.
+        assert!(text.contains("• Past target: first response #2 #5; resolution #7"), "{text}");
         assert!(
             lines[3].starts_with("• SLA met: first response 71.4% (5/7, −28.6 pts), resolution 75.0% (3/4, −25.0 pts)"),
             "{}",

@@ -247,8 +247,9 @@ pub trait Store: Send + Sync {
     fn recent_in_category(&self, category: &str, since: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
     /// Resolved or closed tickets of `requester` (a user key) resolved at or after `since`, latest resolved first.
     fn resolved_since(&self, requester: &str, since: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
-    /// The report facts of the tickets created before `until` and changed at or after `since` (everything a report
-    /// period can touch), with each one's `updated_at`; `None` for
+    /// The report facts of the tickets created before `until` and changed at or after `since` or active now
+    /// (everything a report period can touch, and every ticket that was open at any instant since `since`, so a
+    /// past period's backlog can be rebuilt), with each one's `updated_at`; `None` for
     /// tickets stored before facts were kept (read those in full).
     #[allow(clippy::type_complexity)]
     fn facts_touched(

@@ -1143,8 +1143,8 @@ macro_rules! sql_store {
                 until: Timestamp,
             ) -> Result<Vec<(TicketNo, Timestamp, Option<TicketFacts>)>> {
                 let rows = sqlx::query(
-                    "SELECT number, updated_at, facts FROM tickets WHERE updated_at >= $1 AND created_at < $2 \
-                     ORDER BY number",
+                    "SELECT number, updated_at, facts FROM tickets WHERE created_at < $2 AND (updated_at >= $1 \
+                     OR state IN ('new', 'open', 'pending_user', 'pending_vendor')) ORDER BY number",
                 )
                 .bind(ms(since))
                 .bind(ms(until))

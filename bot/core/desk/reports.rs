@@ -53,13 +53,16 @@ impl<S: Store> Desk<S> {
         let prev = period.previous();
         let now = self.clock.now();
         let started = std::time::Instant::now();
-        // One small facts value per ticket touched in the two periods (tickets stored before facts were kept are
-        // read in full, with their events); recurring counts come from a GROUP BY.
+        // One small facts value per ticket touched since the previous period began or active now (so every ticket
+        // open at either period's end is there to rebuild the backlog), up to the re-contact window after the
+        // period (a deflection followed by the same problem again); tickets stored before facts were kept are
+        // read in full, with their events. Recurring counts come from a GROUP BY. Every KPI filters on its own
+        // timestamps, so both periods take the whole set.
         let mut all = vec![];
         let mut old = vec![];
-        for (n, updated_at, facts) in self.store.facts_touched(prev.start, period.end).await? {
+        for (n, _, facts) in self.store.facts_touched(prev.start, period.end + report::RECONTACT_WINDOW).await? {
             match facts {
-                Some(f) => all.push((updated_at, f)),
+                Some(f) => all.push(f),
                 None => old.push(n),
             }
         }
@@ -68,7 +71,7 @@ impl<S: Store> Desk<S> {
             for n in old {
                 if let Some(t) = self.store.ticket(n).await? {
                     let events = events.remove(&n).unwrap_or_default();
-                    all.push((t.updated_at, TicketFacts::from_ticket(&t, &events)));
+                    all.push(TicketFacts::from_ticket(&t, &events));
                 }
             }
         }
@@ -81,22 +84,20 @@ impl<S: Store> Desk<S> {
                 })
                 .collect()
         };
-        let this = PeriodFacts {
-            tickets: all.iter().filter(|(u, _)| *u >= period.start).map(|(_, f)| f.clone()).collect(),
-            fingerprints_30d: counts(self.store.fingerprint_counts(period.end - Duration::days(30), period.end).await?),
-        };
-        let before = PeriodFacts {
-            tickets: all.iter().map(|(_, f)| f.clone()).collect(),
-            fingerprints_30d: counts(self.store.fingerprint_counts(prev.end - Duration::days(30), prev.end).await?),
-        };
+        let fingerprints_before = counts(self.store.fingerprint_counts(prev.end - Duration::days(30), prev.end).await?);
+        let fingerprints_this =
+            counts(self.store.fingerprint_counts(period.end - Duration::days(30), period.end).await?);
+        let before = PeriodFacts { tickets: all.clone(), fingerprints_30d: fingerprints_before };
+        let this = PeriodFacts { tickets: all, fingerprints_30d: fingerprints_this };
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "report: recurring counts read");
-        let (created, late) = self.store.backlog(now).await?;
-        tracing::debug!(open = created.len(), ms = started.elapsed().as_millis() as u64, "report: backlog read");
-        let mut backlog = BacklogFacts::from_open(now, created);
-        backlog.unanswered_past_target = late;
-        let calendar = &self.policies.default_policy().calendar;
+        // The running period's backlog is the live one; a past period's is rebuilt as at its end.
+        let live = now < period.end;
+        let mut backlog = BacklogFacts::from_facts(if live { now } else { period.end }, live, &this.tickets);
+        backlog.previous_open = Some(BacklogFacts::from_facts(prev.end.min(now), false, &this.tickets).ages.total());
         let signals = crate::core::signals::facts(&self.store.signals(period.start, period.end).await?);
-        let report = report::build(&period, &this, &before, &backlog, &signals, calendar);
+        // Each ticket is measured on its own SLA policy's calendar and targets.
+        let mut report = report::build(&period, &this, &before, &backlog, &signals, &self.policies);
+        report.generated_at = now;
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "report: built");
         Ok(report)
     }
@@ -104,6 +105,7 @@ impl<S: Store> Desk<S> {
     /// The report as a chat message with the chart attached.
     fn report_message(&self, r: &Report, mut m: Outbound) -> Outbound {
         m.text = r.text(self.settings.timezone);
+        m.report = serde_json::to_value(r).ok().map(Box::new);
         match crate::chart::render_png(r, 1200, 675) {
             Ok(png) => {
                 m.image = Some(Image { name: format!("helpdesk-{}.png", r.period.label.replace(' ', "-")), png })
