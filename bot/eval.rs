@@ -24,8 +24,9 @@ pub struct EvalArgs {
     /// Labelled CSV to evaluate on (with a header row).
     #[arg(long, value_name = "FILE")]
     pub csv: PathBuf,
-    /// Column holding the message text.
-    #[arg(long, value_name = "COL")]
+    /// Column holding the message text; several columns separated by commas (`title,body`) are joined into one
+    /// message, a line each, as a mail's subject and body would be.
+    #[arg(long, value_name = "COL[,COL…]")]
     pub text_column: String,
     /// Column holding the gold label.
     #[arg(long, value_name = "COL")]
@@ -223,11 +224,14 @@ fn read_rows(path: &Path, args: &EvalArgs, maps: &BTreeMap<String, String>) -> a
             )
         })
     };
-    let (text_col, label_col) = (column(&args.text_column)?, column(&args.label_column)?);
+    let text_cols = args.text_column.split(',').map(|c| column(c.trim())).collect::<anyhow::Result<Vec<_>>>()?;
+    let label_col = column(&args.label_column)?;
     let mut rows = vec![];
     for (i, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("{}: row {}", path.display(), i + 1))?;
-        let text = record.get(text_col).unwrap_or("").to_string();
+        let parts: Vec<&str> =
+            text_cols.iter().map(|&c| record.get(c).unwrap_or("").trim()).filter(|t| !t.is_empty()).collect();
+        let text = parts.join("\n");
         let label = record.get(label_col).unwrap_or("").trim();
         let label = maps.get(label).map(String::as_str).unwrap_or(label).to_string();
         rows.push((i + 1, text, label));
@@ -654,6 +658,25 @@ mod tests {
         assert_eq!(out["per_class"]["printing"]["support"], 1);
         assert_eq!(out["confusion"]["printing"]["printing"], 1);
         assert!(out["us_per_message"].as_f64().unwrap() >= 0.0);
+    }
+
+    #[test]
+    fn several_text_columns_make_one_message_a_line_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "title,body,label\n keyboard ,paper jammed in tray 2,printer\nhello,,identity\n")
+            .unwrap();
+        let mut a = args(path.clone());
+        a.text_column = "title, body".into();
+        let rows = read_rows(&path, &a, &parse_maps(&a.map).unwrap()).unwrap();
+        assert_eq!(rows[0].1, "keyboard\npaper jammed in tray 2");
+        assert_eq!(rows[1].1, "hello", "an empty column adds no line");
+        // The body's words decide: "keyboard" alone says nothing of printers.
+        let r = evaluate(&a, &tiny()).unwrap();
+        assert_eq!(r.confusion["printing"]["printing"], 1, "{r:?}");
+        a.text_column = "title,nope".into();
+        let err = read_rows(&path, &a, &parse_maps(&a.map).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("no column \"nope\"") && err.contains("title, body, label"), "{err}");
     }
 
     #[test]

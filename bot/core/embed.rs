@@ -356,7 +356,12 @@ impl StaticEmbeddings {
         if word.text.is_empty() {
             return;
         }
-        if word.chars <= MAX_WORD_CHARS {
+        // Most words are whole tokens: the first lookup of the greedy match below, without its buffers.
+        if word.chars <= self.longest_word
+            && let Some(&row) = self.words.get(word.text.as_str())
+        {
+            emit(row);
+        } else if word.chars <= MAX_WORD_CHARS {
             let mut bounds = [0usize; MAX_WORD_CHARS + 1];
             for (i, (at, _)) in word.text.char_indices().enumerate() {
                 bounds[i] = at;
