@@ -1620,7 +1620,7 @@ impl<S: Store> Desk<S> {
         let stopped = t.resolved_at.or(t.closed_at);
         let ev = t.reopen(by, reason, now)?;
         if stopped.is_some_and(|s| now - s > self.settings.reopen_new_cycle_after) {
-            t.cycle_start = Some(now);
+            t.new_cycle(now);
         }
         // The clocks run again from here: cards and replies made before the commit show the new due instants.
         self.policies.apply(t);
