@@ -71,6 +71,9 @@ pub enum DeskError {
     /// Optimistic retries ran out under heavy contention on one ticket.
     #[error("ticket {0} is changing too fast; try again")]
     Busy(TicketNo),
+    /// A report asked for a period that has not begun: there is nothing to report yet.
+    #[error("the {label} has not started yet (it starts {starts}); ask for this week or month, or an earlier one")]
+    FuturePeriod { label: String, starts: String },
 }
 
 /// What happened to an inbound event.
