@@ -994,9 +994,6 @@ async fn first_response_line_names_tickets_breaching_in_the_week_and_future_peri
     assert_eq!(group(&category(2), "sla_by_category")["breached_tickets"], json!([]));
 
     // Item 7: a period that has not begun is refused, with no report.
-    assert!(
-        text.contains("the week of 7 Dec 2026 has not started yet (it starts Mon 7 Dec 2026 00:00 GMT)"),
-        "{text}"
-    );
+    assert!(text.contains("the week of 7 Dec 2026 has not started yet (it starts Mon 7 Dec 2026 00:00 GMT)"), "{text}");
     assert!(text.contains("the month of February 2026 has not started yet"), "{text}");
 }

@@ -1083,10 +1083,7 @@ fn resolution_here(t: &TicketFacts, p: &Period) -> Vec<bool> {
     let breaches: Vec<Timestamp> =
         t.breaches.iter().filter(|b| b.clock == SlaClock::Resolution).map(|b| b.due).collect();
     cycles.extend(breaches.iter().filter(|&&d| p.contains(d)).map(|&d| t.cycle_start_at(d)));
-    cycles
-        .into_iter()
-        .map(|cs| breaches.iter().any(|&d| d < p.end && t.cycle_start_at(d) == cs))
-        .collect()
+    cycles.into_iter().map(|cs| breaches.iter().any(|&d| d < p.end && t.cycle_start_at(d) == cs)).collect()
 }
 
 fn deltas(this: &BTreeMap<String, u64>, prev: &BTreeMap<String, u64>) -> Vec<CountDelta> {
