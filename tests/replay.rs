@@ -997,3 +997,27 @@ async fn first_response_line_names_tickets_breaching_in_the_week_and_future_peri
     assert!(text.contains("the week of 7 Dec 2026 has not started yet (it starts Mon 7 Dec 2026 00:00 GMT)"), "{text}");
     assert!(text.contains("the month of February 2026 has not started yet"), "{text}");
 }
+
+#[tokio::test]
+async fn workload_per_technician_and_csat_response_rate() {
+    let (j, reports) = replay_json("report_workload.replay").await;
+    assert_eq!(reports.len(), 1, "{j:#}");
+    let r = &reports[0];
+    // sam owns #1 (answered 09:10: 10 min, resolved) and #3 (answered 09:40: 40 min, open): median (10 + 40) / 2
+    // = 25. tess owns #2 (answered 09:30: 30 min, resolved).
+    assert_eq!(
+        r["workload"],
+        json!([
+            {"technician": "sam", "owned": 2, "resolved": 1, "median_first_response_minutes": 25},
+            {"technician": "tess", "owned": 1, "resolved": 1, "median_first_response_minutes": 30},
+        ])
+    );
+    // Resolved #1 and #2, each asked; bob answered (good) → 1 of 2 answered = 50%, 1 of 1 positive.
+    assert_eq!(rate(r, "csat_response"), (1, 2));
+    assert_eq!(r["csat_response"]["percent"], 50.0);
+    assert_eq!(rate(r, "csat"), (1, 1));
+    let text = j["messages"].as_array().unwrap().iter().filter_map(|m| m["text"].as_str()).collect::<Vec<_>>();
+    let text = text.join("\n");
+    assert!(text.contains("Workload: sam 2 owned, 1 resolved, first response 25 min; tess 1 owned"), "{text}");
+    assert!(text.contains("50.0% of resolved tickets answered the survey"), "{text}");
+}

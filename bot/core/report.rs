@@ -69,7 +69,11 @@
 //!   the top five with their count in the 30 days before the previous period's end.
 //! * **Vendors:** per vendor, cases opened and closed in the period and the wall-clock minutes from opening to the
 //!   vendor's first response for responses in the period (vendor calendars are not known here).
-//! * **CSAT:** positive ÷ answered surveys of tickets resolved in the period.
+//! * **CSAT:** positive ÷ answered surveys of tickets resolved in the period; `csat_response`: answered surveys ÷
+//!   tickets resolved in the period (every resolved ticket is asked).
+//! * **Workload:** per technician who owns tickets now: `owned`, their tickets open at any time in the period
+//!   (raised in it, open at its start, or reopened in it); `resolved`, those resolved in it; and the median first
+//!   response (business minutes) of those first-answered in it. Ownership is as it is now, not as it was.
 //! * **Withdrawn:** tickets their requester closed themselves ("nvm, fixed it") count in volume and in
 //!   `resolved.withdrawn`, never in `resolved.tickets`, resolution or next-response compliance, first-contact
 //!   resolution, deflection or CSAT. A thank-you in a resolved ticket's thread is not a reopen (it is no reopen event).
@@ -102,7 +106,8 @@
 //!           age: {under_1d, from_1d_to_3d, from_3d_to_7d, from_7d_to_30d, over_30d}}
 //! resolved: {tickets, previous, withdrawn}
 //! major_incidents: {count, people_affected, incidents: [{number, category, people_affected, created_at, resolved_at}]}
-//! reopen_rate, first_contact_resolution, deflection, csat: rate
+//! reopen_rate, first_contact_resolution, deflection, csat, csat_response: rate
+//! workload: [{technician, owned, resolved, median_first_response_minutes}]   by owned desc, resolved desc, name
 //! recurring: {count, previous_count, top: [{fingerprint, tickets, previous, change}]}
 //! vendors: [{vendor, opened, closed, responses, median_response_minutes}]   wall-clock minutes
 //! operations: {patch_compliance, backup_success, restore_tests, security_baseline}: rate
@@ -207,6 +212,9 @@ pub struct TicketFacts {
     /// The triage intent, for re-contact after a deflection (same problem = same intent, else same category).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<String>,
+    /// The technician who owns it now (display name), for workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl TicketFacts {
@@ -248,6 +256,7 @@ impl TicketFacts {
             people_affected: 1,
             requester: None,
             intent: None,
+            owner: None,
         }
     }
 
@@ -334,6 +343,7 @@ impl TicketFacts {
         f.people_affected = u32::try_from(t.people_affected()).unwrap_or(u32::MAX);
         f.requester = Some(t.requester.key());
         f.intent = t.intent.clone();
+        f.owner = t.owner.as_ref().map(|o| o.name.clone());
         f
     }
 
@@ -780,6 +790,18 @@ pub struct DayStats {
     pub first_response_median_minutes: Option<i64>,
 }
 
+/// One technician's share of the period's work.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workload {
+    pub technician: String,
+    /// Their tickets open at any time in the period (raised in it, open at its start, or reopened in it).
+    pub owned: u64,
+    /// Their tickets resolved in the period.
+    pub resolved: u64,
+    /// Median business minutes to first response over their tickets first-answered in the period.
+    pub median_first_response_minutes: Option<i64>,
+}
+
 /// A management report; see the module doc for the JSON schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -800,6 +822,11 @@ pub struct Report {
     pub first_contact_resolution: Rate,
     pub deflection: Rate,
     pub csat: Rate,
+    /// Answered satisfaction surveys ÷ tickets resolved in the period (each resolved ticket is asked).
+    pub csat_response: Rate,
+    /// Per technician (the tickets' owner now): tickets open in the period, resolved in it, and the median first
+    /// response of those first-answered in it. Tickets nobody owns are not listed.
+    pub workload: Vec<Workload>,
     pub recurring: Recurring,
     pub vendors: Vec<VendorStats>,
     pub operations: Operations,
@@ -910,6 +937,8 @@ struct Stats {
     deflected: u64,
     csat: (u64, u64),
     vendors: BTreeMap<String, (u64, u64, Vec<i64>)>,
+    /// Per owner: (open in the period, resolved in it, first-response minutes of those answered in it).
+    workload: BTreeMap<String, (u64, u64, Vec<i64>)>,
     days: BTreeMap<NaiveDate, (BTreeMap<String, u64>, Vec<i64>)>,
 }
 
@@ -982,13 +1011,27 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
         {
             s.unanswered_past_target.push(t.number);
         }
+        let mut answered_here = None;
         if let Some(r) = t.first_response_at.filter(|&r| p.contains(r)) {
             let cal = rules.calendar(t);
             let mins = cal.elapsed_with_pauses(t.created_at, r, &t.first_response_pauses).num_minutes();
             s.frt.push(mins);
             s.days.entry(p.local_day(r)).or_default().1.push(mins);
+            answered_here = Some(mins);
         }
         let resolved_here = t.resolved_in(p);
+        if let Some(owner) = &t.owner {
+            let open_in_period = t.created_at < p.end
+                && (t.created_at >= p.start
+                    || !t.resolved_at_instant(p.start)
+                    || t.reopens.iter().any(|&o| p.contains(o)));
+            if open_in_period || answered_here.is_some() || resolved_here {
+                let e = s.workload.entry(owner.clone()).or_default();
+                e.0 += u64::from(open_in_period);
+                e.1 += u64::from(resolved_here && !t.withdrawn);
+                e.2.extend(answered_here);
+            }
+        }
         let mut counted: Vec<(SlaClock, bool)> =
             first_response_here(t, p, cutoff).map(|b| (SlaClock::FirstResponse, b)).into_iter().collect();
         // No next-response target in the ticket's policy: that clock is not measured at all.
@@ -1258,6 +1301,23 @@ pub fn build<R: ClockRules + ?Sized>(
         first_contact_resolution: Rate::new(s.fcr.0, s.fcr.1, Some(ps.fcr)),
         deflection: Rate::new(s.deflected, s.resolved, Some((ps.deflected, ps.resolved))),
         csat: Rate::new(s.csat.0, s.csat.1, Some(ps.csat)),
+        csat_response: Rate::new(s.csat.1, s.resolved, Some((ps.csat.1, ps.resolved))),
+        workload: {
+            let mut w: Vec<Workload> = s
+                .workload
+                .iter()
+                .map(|(name, (owned, resolved, frt))| Workload {
+                    technician: name.clone(),
+                    owned: *owned,
+                    resolved: *resolved,
+                    median_first_response_minutes: median(&sorted(frt.clone())),
+                })
+                .collect();
+            w.sort_by(|a, b| {
+                b.owned.cmp(&a.owned).then(b.resolved.cmp(&a.resolved)).then(a.technician.cmp(&b.technician))
+            });
+            w
+        },
         recurring: recurring(&facts.fingerprints_30d, &prev_facts.fingerprints_30d),
         vendors,
         operations: Operations {
@@ -1452,10 +1512,11 @@ impl Report {
         if self.csat.of > 0 {
             let _ = writeln!(
                 o,
-                "• Satisfaction: {} positive ({} answers{})",
+                "• Satisfaction: {} positive ({} answers{}; {} of resolved tickets answered the survey)",
                 pct_text(self.csat.percent),
                 self.csat.of,
                 pts_text(self.csat.percent, self.csat.previous_percent),
+                pct_text(self.csat_response.percent),
             );
         }
         o.push('\n');
@@ -1472,6 +1533,17 @@ impl Report {
                     groups.iter().map(|g| format!("{} {}", g.key, clocks_text(&g.sla, false))).collect();
                 let _ = writeln!(o, "SLA by {name}: {}", l.join("; "));
             }
+        }
+        if !self.workload.is_empty() {
+            let l: Vec<String> = self
+                .workload
+                .iter()
+                .map(|w| {
+                    let frt = w.median_first_response_minutes.map(|m| format!(", first response {}", minutes_text(m)));
+                    format!("{} {} owned, {} resolved{}", w.technician, w.owned, w.resolved, frt.unwrap_or_default())
+                })
+                .collect();
+            let _ = writeln!(o, "Workload: {}", l.join("; "));
         }
         let a = &b.age;
         let _ = writeln!(
@@ -1858,6 +1930,7 @@ mod tests {
                 "as_of",
                 "backlog",
                 "csat",
+                "csat_response",
                 "days",
                 "deflection",
                 "first_contact_resolution",
@@ -1874,7 +1947,8 @@ mod tests {
                 "sla_by_category",
                 "sla_by_priority",
                 "vendors",
-                "volume"
+                "volume",
+                "workload"
             ]
         );
         assert_eq!(v["period"]["kind"], "week");
