@@ -858,3 +858,166 @@ async fn json_lists_every_report_with_the_documented_keys() {
     let asked = j["messages"].as_array().unwrap().iter().find(|m| m["to"] == json!({"user": "max"})).unwrap();
     assert!(asked["text"].as_str().unwrap().starts_with("IT helpdesk report, week of 2 Mar 2026"));
 }
+
+/// The replay's `--json` output and its reports, in order.
+async fn replay_json(name: &str) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let out = replay::run_file(&script(name)).await.unwrap();
+    let j = out.json().await.unwrap();
+    let reports = j["reports"].as_array().unwrap().iter().map(|r| r["report"].clone()).collect();
+    (j, reports)
+}
+
+/// `(count, of)` of a rate.
+fn rate(r: &serde_json::Value, name: &str) -> (u64, u64) {
+    (r[name]["count"].as_u64().unwrap(), r[name]["of"].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn next_response_cycles_reopens_and_a_month_against_its_weeks() {
+    let (j, reports) = replay_json("report_cycles.replay").await;
+    assert_eq!(reports.len(), 3, "{j:#}");
+    let (w1, w2, month) = (&reports[0], &reports[1], &reports[2]);
+    assert_eq!(w1["period"]["start"], "2026-02-02T00:00:00Z");
+    assert_eq!(w2["period"]["start"], "2026-02-09T00:00:00Z");
+    assert_eq!(month["period"]["start"], "2026-02-01T00:00:00Z");
+
+    // Item 1: every next-response cycle counts where it was answered or fell due (target 2h, Mon-Fri 09-17).
+    // Week of 2 Feb: A (#1, Mon 09:20 → 09:40) met, A2 (#1, 10:30 → 11:00) met, B (#2 reopened Tue 10:00 →
+    // 11:00) met, C (#3, Tue 13:00, due 15:00, answered only Mon 9 Feb) breached → 3 met, 1 breached = 75.0%.
+    // D (#1, Fri 16:00, due Mon 10:00 = 1h Fri + 1h Mon) is answered next week.
+    assert_eq!(clock(w1, "next_response"), (3, 1, json!([3])));
+    assert_eq!(w1["sla"][1]["percent"], 75.0);
+    // Week of 9 Feb: D answered Mon 09:30 (met), C answered Mon 09:50 after its target (breached, again), E (#4
+    // reopened Fri 13 Feb 11:00, due 13:00) answered by the resolution's text at 11:30 (met) → 2 met, 1 breached.
+    assert_eq!(clock(w2, "next_response"), (2, 1, json!([3])));
+    assert_eq!(w2["sla"][1]["previous_percent"], 75.0);
+    // February: A, A2, B, D, E met; C breached, once → 5 / 6.
+    assert_eq!(clock(month, "next_response"), (5, 1, json!([3])));
+
+    // Item 3: a resolution reopened later counts as reopened where it was resolved, and a ticket ever reopened is
+    // no first-contact resolution. Week of 2 Feb: resolved #2 (Mon 10:00, reopened Tue) and #4 (Thu 5 Feb 10:20,
+    // reopened Fri 13 Feb, 8 days later) → reopened 2 of 2; first contact: #2 had two replies, #4 was reopened
+    // → 0 of 2.
+    assert_eq!(w1["resolved"]["tickets"], 2);
+    assert_eq!(rate(w1, "reopen_rate"), (2, 2));
+    assert_eq!(w1["reopen_rate"]["percent"], 100.0);
+    assert_eq!(rate(w1, "first_contact_resolution"), (0, 2));
+    // Week of 9 Feb: #4 resolved again Fri 13 Feb, not reopened since → 0 of 1; ever reopened → no first contact.
+    assert_eq!(rate(w2, "reopen_rate"), (0, 1));
+    assert_eq!(rate(w2, "first_contact_resolution"), (0, 1));
+    // February: #2 and #4 resolved, both fixes reopened → 2 of 2; first contact 0 of 2.
+    assert_eq!(rate(month, "reopen_rate"), (2, 2));
+    assert_eq!(rate(month, "first_contact_resolution"), (0, 2));
+
+    // Item 4: resolution counts each resolution cycle. Week of 2 Feb: #2's cycle (resolved Mon, reopened Tue
+    // within 7 days, resolved again: one cycle, met), #4 (Thu, due Mon 9 Feb 10:00) met; #1 and #3 breached Tue
+    // 17:00 (Mon 09:00 + 2 working days) and still open → 2 met, 2 breached. Week of 9 Feb: #4's second cycle
+    // (from Fri 13 Feb 11:00) resolved 11:30, met → 1 / 1. February = the two weeks: 3 met, 2 breached.
+    assert_eq!(clock(w1, "resolution"), (2, 2, json!([1, 3])));
+    assert_eq!(clock(w2, "resolution"), (1, 0, json!([])));
+    assert_eq!(clock(month, "resolution"), (3, 2, json!([1, 3])));
+
+    // Item 8: first responses 10 (#1), 45 (#2), 50 (#3), 10 (#4) → 10 10 45 50: median (10 + 45) / 2 = 27.5,
+    // rounded half up to 28; p90 nearest rank ceil(0.9 × 4) = 4 → 50.
+    for r in [w1, month] {
+        assert_eq!(r["first_response"]["answered"], 4);
+        assert_eq!(r["first_response"]["median_minutes"], 28);
+        assert_eq!(r["first_response"]["p90_minutes"], 50);
+    }
+    assert_eq!(w2["first_response"]["previous_median_minutes"], 28);
+}
+
+#[tokio::test]
+async fn a_merge_keeps_the_past_and_its_breaches() {
+    let (j, reports) = replay_json("report_merge.replay").await;
+    assert_eq!(reports.len(), 2, "{j:#}");
+    let (past, now) = (&reports[0], &reports[1]);
+    // Week of 16 Feb, asked Wed 25 Feb: #1 (bob, Thu 09:00) was merged into #2 only on Tue 24 Feb, so up to then it
+    // counts like any ticket: raised this week, its first response breached Thu 10:00 and never came.
+    assert_eq!(past["volume"]["total"], 2);
+    assert_eq!(past["first_response"]["answered"], 1);
+    assert_eq!(past["first_response"]["median_minutes"], 10);
+    assert_eq!(clock(past, "first_response"), (1, 1, json!([1])));
+    assert_eq!(past["first_response"]["unanswered_past_target_tickets"], json!([1]));
+    // Its resolution target (Thu 09:00 + 2 working days = Fri 20 Feb 17:00) passed this week too: breached, kept.
+    assert_eq!(clock(past, "resolution"), (0, 1, json!([1])));
+    // The backlog at the week's end (Mon 23 Feb 00:00): #1 (3d 15h old) and #2 (3d 14h 30m), #1 unanswered.
+    assert_eq!(past["backlog"]["live"], false);
+    assert_eq!(past["backlog"]["open"], 2);
+    assert_eq!(past["backlog"]["age"]["from_3d_to_7d"], 2);
+    assert_eq!(past["backlog"]["unanswered_past_target_tickets"], json!([1]));
+    // Week of 23 Feb: #2's resolution target passed Mon 09:30 and it was resolved Tue → breached. The merge
+    // cancelled #1's clocks and is no resolution: #1 is not counted again, and 1 ticket was resolved (#2).
+    assert_eq!(clock(now, "resolution"), (0, 1, json!([2])));
+    assert_eq!(now["resolved"]["tickets"], 1);
+    assert_eq!(now["volume"]["previous"], 2);
+    assert_eq!(now["backlog"]["open"], 0);
+    assert_eq!(now["backlog"]["previous_open"], 2);
+}
+
+#[tokio::test]
+async fn first_response_line_names_tickets_breaching_in_the_week_and_future_periods_are_refused() {
+    let (j, reports) = replay_json("report_unanswered.replay").await;
+    let text = j["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap_or("")).collect::<Vec<_>>();
+    let text = text.join("\n");
+    assert_eq!(reports.len(), 2, "{text}");
+    let (this_week, last_week) = (&reports[0], &reports[1]);
+    // Item 5: #1 (Fri 9 Jan 16:30) breached its first response Mon 12 Jan 09:30 (30 min Friday + 30 Monday) and is
+    // still unanswered: on this week's first-response line, as in its past-target list. #2 (Fri 16:45) answered
+    // Mon 09:20: 15 + 20 = 35 business minutes, within its 09:45 target.
+    assert_eq!(clock(this_week, "first_response"), (1, 1, json!([1])));
+    assert_eq!(this_week["first_response"]["unanswered_past_target"], 1);
+    assert_eq!(this_week["first_response"]["unanswered_past_target_tickets"], json!([1]));
+    assert_eq!(this_week["first_response"]["median_minutes"], 35);
+    assert_eq!(this_week["backlog"]["unanswered_past_target_tickets"], json!([1]));
+    assert!(text.contains("1 unanswered past target (#1)"), "{text}");
+    // Last week nothing fell due: the backlog at its end (Mon 12 Jan 00:00) is #1 and #2, about 2d 7h old.
+    assert_eq!(clock(last_week, "first_response"), (0, 0, json!([])));
+    assert_eq!(last_week["first_response"]["unanswered_past_target"], 0);
+    assert_eq!(last_week["backlog"]["open"], 2);
+    assert_eq!(last_week["backlog"]["age"]["from_1d_to_3d"], 2);
+
+    // Item 6: each category and priority names its breached tickets, as `sla` does.
+    let category = |n: u64| {
+        let t = j["tickets"].as_array().unwrap().iter().find(|t| t["number"] == n).unwrap();
+        t["category"].as_str().unwrap().to_string()
+    };
+    let group = |key: &str, by: &str| {
+        let g = this_week[by].as_array().unwrap().iter().find(|g| g["key"] == key).unwrap().clone();
+        g["sla"].as_array().unwrap().iter().find(|c| c["clock"] == "first_response").unwrap().clone()
+    };
+    let p3 = group("P3", "sla_by_priority");
+    assert_eq!((p3["met"].as_u64(), p3["breached"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(p3["breached_tickets"], json!([1]));
+    assert_ne!(category(1), category(2));
+    assert_eq!(group(&category(1), "sla_by_category")["breached_tickets"], json!([1]));
+    assert_eq!(group(&category(2), "sla_by_category")["breached_tickets"], json!([]));
+
+    // Item 7: a period that has not begun is refused, with no report.
+    assert!(text.contains("the week of 7 Dec 2026 has not started yet (it starts Mon 7 Dec 2026 00:00 GMT)"), "{text}");
+    assert!(text.contains("the month of February 2026 has not started yet"), "{text}");
+}
+
+#[tokio::test]
+async fn workload_per_technician_and_csat_response_rate() {
+    let (j, reports) = replay_json("report_workload.replay").await;
+    assert_eq!(reports.len(), 1, "{j:#}");
+    let r = &reports[0];
+    // sam owns #1 (answered 09:10: 10 min, resolved) and #3 (answered 09:40: 40 min, open): median (10 + 40) / 2
+    // = 25. tess owns #2 (answered 09:30: 30 min, resolved).
+    assert_eq!(
+        r["workload"],
+        json!([
+            {"technician": "sam", "owned": 2, "resolved": 1, "median_first_response_minutes": 25},
+            {"technician": "tess", "owned": 1, "resolved": 1, "median_first_response_minutes": 30},
+        ])
+    );
+    // Resolved #1 and #2, each asked; bob answered (good) → 1 of 2 answered = 50%, 1 of 1 positive.
+    assert_eq!(rate(r, "csat_response"), (1, 2));
+    assert_eq!(r["csat_response"]["percent"], 50.0);
+    assert_eq!(rate(r, "csat"), (1, 1));
+    let text = j["messages"].as_array().unwrap().iter().filter_map(|m| m["text"].as_str()).collect::<Vec<_>>();
+    let text = text.join("\n");
+    assert!(text.contains("Workload: sam 2 owned, 1 resolved, first response 25 min; tess 1 owned"), "{text}");
+    assert!(text.contains("50.0% of resolved tickets answered the survey"), "{text}");
+}

@@ -185,6 +185,8 @@ async fn handle<S: Store + 'static>(intake: &AlertIntake<S>, groups: &[AlertGrou
             let reason = match e {
                 DeskError::Busy(_) => "busy; retry later",
                 DeskError::Store(_) => "storage unavailable; retry later",
+                // Only reports refuse a future period; intake never asks for one.
+                DeskError::FuturePeriod { .. } => "not handled",
             };
             (
                 StatusCode::SERVICE_UNAVAILABLE,

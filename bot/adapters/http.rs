@@ -304,6 +304,8 @@ async fn receive<S: Store + 'static>(State(intake): State<Intake<S>>, headers: H
             let reason = match e {
                 DeskError::Busy(_) => "busy; retry later",
                 DeskError::Store(_) => "storage unavailable; retry later",
+                // Only reports refuse a future period; intake never asks for one.
+                DeskError::FuturePeriod { .. } => "not handled",
             };
             (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -71,6 +71,9 @@ pub enum DeskError {
     /// Optimistic retries ran out under heavy contention on one ticket.
     #[error("ticket {0} is changing too fast; try again")]
     Busy(TicketNo),
+    /// A report asked for a period that has not begun: there is nothing to report yet.
+    #[error("the {label} has not started yet (it starts {starts}); ask for this week or month, or an earlier one")]
+    FuturePeriod { label: String, starts: String },
 }
 
 /// What happened to an inbound event.
@@ -1620,7 +1623,7 @@ impl<S: Store> Desk<S> {
         let stopped = t.resolved_at.or(t.closed_at);
         let ev = t.reopen(by, reason, now)?;
         if stopped.is_some_and(|s| now - s > self.settings.reopen_new_cycle_after) {
-            t.cycle_start = Some(now);
+            t.new_cycle(now);
         }
         // The clocks run again from here: cards and replies made before the commit show the new due instants.
         self.policies.apply(t);

@@ -17,35 +17,49 @@
 //!
 //! # Definitions (and where they differ from section 4)
 //!
-//! * All tickets flagged `merged` are left out of every KPI (their clocks are cancelled), except vendor cases.
+//! * **Merged tickets** count up to their merge, like a ticket closed then: in volume, first response, SLA
+//!   compliance (a recorded breach stays counted in the period it fell due, so merging cannot launder it) and the
+//!   backlog of periods that ended before the merge. The merge cancels the ticket's clocks and is no resolution:
+//!   not in `resolved`, resolution compliance, reopen rate, first-contact resolution, deflection or CSAT; nor is a
+//!   merged duplicate another occurrence for recurring issues.
 //! * **Volume:** tickets created in the period; split by category, by type and by source (staff or alert).
 //! * **First response:** business minutes on the calendar of the ticket's own SLA policy (the one `/ticket sla`
 //!   shows) from creation to the first human public reply,
-//!   minus time pending on the requester before it; over tickets first-answered in the period. Median and p90 are
-//!   both nearest-rank (the median of an even count is the lower middle value). `unanswered_past_target`: tickets
-//!   created in the period with no reply, not resolved, and a first-response target that passed before the period
-//!   ended (or before the snapshot, for a running period). Older ones are in `backlog.unanswered_past_target`.
-//! * **SLA compliance, per clock:** met ÷ (met + breached). A ticket is counted in the period in which its clock
-//!   stopped (first response: first reply; resolution: a resolution; next response: a resolution of a ticket on
-//!   which a next-response clock ran) or in which one of its breaches of that clock fell due while still running;
-//!   it is breached if that clock ever breached in any cycle (`everBreached`), so one ticket may count as breached
-//!   in two periods. A ticket still unanswered whose first-response target fell due in the period (while it was
-//!   open) counts as breached there even before the scheduler recorded the breach. The next-response clock is
-//!   measured only for tickets whose policy sets a next-response target (no target: not measured, never 100%).
-//!   `breached_tickets` names them; `sla_by_category` and `sla_by_priority` split the same counts (the ticket's
-//!   category and priority now), with only the clocks measured in each.
+//!   minus time pending on the requester before it; over tickets first-answered in the period. The median of an
+//!   even count is the mean of the two middle values, rounded to the whole minute (halves up); p90 is
+//!   nearest-rank (rank ⌈0.9 n⌉). `unanswered_past_target`: tickets, whenever raised, still unanswered and open
+//!   at the period's end (or the snapshot, for a running period) whose first-response target fell due in the
+//!   period — the first-response breaches not answered yet. Those that fell due earlier are in
+//!   `backlog.unanswered_past_target`.
+//! * **SLA compliance, per clock:** met ÷ (met + breached), counted per clock cycle. Each cycle counts in the
+//!   period in which it stopped or in which its target fell due while it still ran, breached if it breached before
+//!   it stopped (a cycle that breached in one period and stopped in the next counts, breached, in both; once if
+//!   both fall in one period). First response: one cycle per ticket, stopped by the first human reply; still
+//!   unanswered past a target that fell due in the period (while the ticket was open), it is breached there even
+//!   before the scheduler recorded the breach. Next response: one cycle per requester message (or requester's
+//!   reopen) awaiting a technician's answer, stopped by that answer, breached by a recorded breach or by its due
+//!   instant passing before the answer; measured only for tickets whose policy sets a next-response target (no
+//!   target: not measured, never 100%). Resolution: one cycle from creation, and a new one from each reopen more
+//!   than `sla.reopen_new_cycle_after` after a resolution; stopped by a resolution (a reopen within that time and
+//!   a second resolution in the same period count once), breached if any breach of that cycle fell due before
+//!   the period's end; a merge or a withdrawal stops none, but a breach recorded before it still counts where it
+//!   fell due. So a month counts each resolution cycle resolved in it, as its weeks do. `breached_tickets` names
+//!   the tickets (each once); `sla_by_category` and `sla_by_priority` split the same counts and name theirs (the
+//!   ticket's category and priority now), with only the clocks measured in each.
 //! * **Backlog:** active tickets (new, open, pending), aged by wall-clock time since creation: `< 1 d`, `1–3 d`,
 //!   `3–7 d`, `7–30 d`, `≥ 30 d` (lower bounds inclusive). For the running period a live snapshot (`live`,
 //!   `as_of` = now); for a past period as at its end (`as_of` = the period's end), rebuilt from each ticket's
 //!   creation, resolutions and reopens, so a past report never shows today's backlog. `previous_open` is the
 //!   backlog at the previous period's end, rebuilt the same way.
-//! * **Reopen rate:** reopens in the period (from resolved *or* closed — deskbot reopens both, section 4 counts
-//!   closed only) ÷ distinct tickets resolved in the period.
+//! * **Reopen rate:** of the distinct tickets resolved in the period, those with a resolution in the period that
+//!   was reopened afterwards (from resolved *or* closed, at any time, as known when the report is built): a fix
+//!   that did not hold counts against the period of the fix, not the period of the reopen.
 //! * **First-contact resolution:** of tickets raised by people (not alerts: no person's contact) resolved in the
 //!   period and not deflected, those answered by a person (a first response — a reply, or the text of the
-//!   resolution — before the first resolution), with at most one human public reply and no reopen within 7 days of
-//!   their first resolution (as known when the report is built). A self-resolving alert, or a resolve with nothing
-//!   said, is no first-contact resolution.
+//!   resolution — before the first resolution), with at most one human public reply and never reopened (as known
+//!   when the report is built; the same reopens as the reopen rate, so a ticket counted as reopened is never a
+//!   first-contact resolution). A self-resolving alert, or a resolve with nothing said, is no first-contact
+//!   resolution.
 //! * **Deflection:** tickets resolved in the period by a runbook with no technician (`deflected`) whose requester
 //!   did not raise the same problem again (same intent where both tickets have one, else the same category) within
 //!   72 hours of that resolution, ÷ all tickets resolved in the period (section 4's chat-based definition needs
@@ -55,11 +69,15 @@
 //!   the top five with their count in the 30 days before the previous period's end.
 //! * **Vendors:** per vendor, cases opened and closed in the period and the wall-clock minutes from opening to the
 //!   vendor's first response for responses in the period (vendor calendars are not known here).
-//! * **CSAT:** positive ÷ answered surveys of tickets resolved in the period.
+//! * **CSAT:** positive ÷ answered surveys of tickets resolved in the period; `csat_response`: answered surveys ÷
+//!   tickets resolved in the period (every resolved ticket is asked).
+//! * **Workload:** per technician who owns tickets now: `owned`, their tickets open at any time in the period
+//!   (raised in it, open at its start, or reopened in it); `resolved`, those resolved in it; and the median first
+//!   response (business minutes) of those first-answered in it. Ownership is as it is now, not as it was.
 //! * **Withdrawn:** tickets their requester closed themselves ("nvm, fixed it") count in volume and in
 //!   `resolved.withdrawn`, never in `resolved.tickets`, resolution or next-response compliance, first-contact
 //!   resolution, deflection or CSAT. A thank-you in a resolved ticket's thread is not a reopen (it is no reopen event).
-//! * **Major incidents:** a ticket folded into a major incident is left out of every KPI like a merged duplicate; its
+//! * **Major incidents:** a ticket folded into a major incident is left out of every KPI; its
 //!   requester is one of the major incident's `people_affected` (requester plus every other person who reported it,
 //!   each once). `major_incidents` lists those open at any time in the period (created before its end and not
 //!   resolved before its start).
@@ -83,12 +101,13 @@
 //!                  unanswered_past_target, unanswered_past_target_tickets: [number]}
 //! sla: [{clock: "first_response"|"next_response"|"resolution", met, breached, percent, previous_percent,
 //!        breached_tickets: [number]}]                                  always the three clocks, in this order
-//! sla_by_category, sla_by_priority: [{key, sla: [same as sla, breached_tickets empty]}]   by key; measured clocks
+//! sla_by_category, sla_by_priority: [{key, sla: [same as sla]}]        by key; only the clocks measured
 //! backlog: {open, previous_open, unanswered_past_target, unanswered_past_target_tickets: [number], live,
 //!           age: {under_1d, from_1d_to_3d, from_3d_to_7d, from_7d_to_30d, over_30d}}
 //! resolved: {tickets, previous, withdrawn}
 //! major_incidents: {count, people_affected, incidents: [{number, category, people_affected, created_at, resolved_at}]}
-//! reopen_rate, first_contact_resolution, deflection, csat: rate
+//! reopen_rate, first_contact_resolution, deflection, csat, csat_response: rate
+//! workload: [{technician, owned, resolved, median_first_response_minutes}]   by owned desc, resolved desc, name
 //! recurring: {count, previous_count, top: [{fingerprint, tickets, previous, change}]}
 //! vendors: [{vendor, opened, closed, responses, median_response_minutes}]   wall-clock minutes
 //! operations: {patch_compliance, backup_success, restore_tests, security_baseline}: rate
@@ -98,7 +117,7 @@
 
 use super::calendar::Calendar;
 use super::ids::TicketNo;
-use super::ticket::{Event, EventKind, Priority, SlaClock, State, Ticket, TicketType, Timestamp};
+use super::ticket::{Event, EventKind, NextResponseCycle, Priority, SlaClock, State, Ticket, TicketType, Timestamp};
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -161,8 +180,18 @@ pub struct TicketFacts {
     pub next_response_ran: bool,
     /// Satisfaction survey answer: `Some(true)` positive.
     pub csat: Option<bool>,
-    /// Merged into another ticket (or marked duplicate/spam): left out of the KPIs.
+    /// Merged into another ticket (or marked duplicate/spam): it counts up to its merge, like a ticket closed
+    /// then, and the merge is no resolution.
     pub merged: bool,
+    /// When it was merged (`None` in facts stored before it was kept: its last resolution, which the merge made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_at: Option<Timestamp>,
+    /// Every next-response cycle, oldest first; the running one carries its current due instant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub next_responses: Vec<NextResponseCycle>,
+    /// Starts of the resolution cycles after the first (a reopen long after the resolution), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_cycles: Vec<Timestamp>,
     pub fingerprint: Option<String>,
     pub vendor_cases: Vec<VendorCaseFacts>,
     /// The requester closed it themselves ("nvm, fixed it"): counted as raised, not as resolved by the helpdesk.
@@ -183,6 +212,9 @@ pub struct TicketFacts {
     /// The triage intent, for re-contact after a deflection (same problem = same intent, else same category).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<String>,
+    /// The technician who owns it now (display name), for workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl TicketFacts {
@@ -213,6 +245,9 @@ impl TicketFacts {
             next_response_ran: false,
             csat: None,
             merged: false,
+            merged_at: None,
+            next_responses: vec![],
+            new_cycles: vec![],
             fingerprint: None,
             vendor_cases: vec![],
             withdrawn: false,
@@ -221,6 +256,7 @@ impl TicketFacts {
             people_affected: 1,
             requester: None,
             intent: None,
+            owner: None,
         }
     }
 
@@ -232,6 +268,11 @@ impl TicketFacts {
         f.reopens = k.reopens.clone();
         f.public_replies = k.public_replies;
         f.next_response_ran = k.next_response_ran;
+        f.next_responses = k.next_responses.clone();
+        f.merged_at = k.merged_at;
+        if !k.new_cycles.is_empty() {
+            f.new_cycles = k.new_cycles.clone();
+        }
         Some(f.with_resolved_at(t))
     }
 
@@ -247,10 +288,18 @@ impl TicketFacts {
         f.reopens = history.reopens;
         f.public_replies = history.public_replies;
         f.next_response_ran = history.next_response_ran;
+        let mut cycles = crate::core::ticket::KpiHistory::default();
+        cycles.replay_cycles(events, |e| e.actor.as_ref().is_some_and(|a| a.same_person(&t.requester)));
+        f.next_responses = cycles.next_responses;
+        f.merged_at = cycles.merged_at;
         f.with_resolved_at(t)
     }
 
     fn with_resolved_at(mut self, t: &Ticket) -> TicketFacts {
+        // The running next-response cycle falls due as the ticket's clocks say now.
+        if let Some(c) = self.next_responses.last_mut().filter(|c| c.answered.is_none()) {
+            c.due = t.next_response_due;
+        }
         if self.resolutions.is_empty()
             && let Some(r) = t.resolved_at
         {
@@ -285,6 +334,7 @@ impl TicketFacts {
             .collect();
         f.csat = t.csat.as_ref().map(|c| c.good);
         f.merged = t.merged_into.is_some();
+        f.new_cycles = t.cycle_start.into_iter().collect();
         f.fingerprint = t.fingerprint.clone();
         f.source = if t.alert.is_some() { Source::Alert } else { Source::Staff };
         f.withdrawn = t.withdrawn;
@@ -293,11 +343,31 @@ impl TicketFacts {
         f.people_affected = u32::try_from(t.people_affected()).unwrap_or(u32::MAX);
         f.requester = Some(t.requester.key());
         f.intent = t.intent.clone();
+        f.owner = t.owner.as_ref().map(|o| o.name.clone());
         f
     }
 
+    /// When it was merged into another ticket, if it was.
+    fn merged_at(&self) -> Option<Timestamp> {
+        if !self.merged {
+            return None;
+        }
+        self.merged_at.or_else(|| self.resolutions.last().copied())
+    }
+
+    /// The resolutions made by the helpdesk: every resolution but the one a merge made.
+    fn helpdesk_resolutions(&self) -> impl Iterator<Item = Timestamp> + '_ {
+        let merged = self.merged_at();
+        self.resolutions.iter().copied().filter(move |&r| Some(r) != merged)
+    }
+
     fn resolved_in(&self, p: &Period) -> bool {
-        self.resolutions.iter().any(|&r| p.contains(r))
+        self.helpdesk_resolutions().any(|r| p.contains(r))
+    }
+
+    /// The start of the resolution cycle that instant `at` is in (creation, or a reopen long after a resolution).
+    fn cycle_start_at(&self, at: Timestamp) -> Timestamp {
+        self.new_cycles.iter().copied().filter(|&c| c <= at).max().unwrap_or(self.created_at).max(self.created_at)
     }
 
     /// Still needing work at instant `at`, as rebuilt from its history: created before, and not resolved (or
@@ -391,7 +461,7 @@ impl AgeBuckets {
 pub struct BacklogFacts {
     /// The snapshot instant (normally now); also the report's `as_of`.
     pub at: Timestamp,
-    /// Active (not merged) tickets by age at `at`; their total is the backlog.
+    /// Active tickets by age at `at` (a merged one until its merge); their total is the backlog.
     pub ages: AgeBuckets,
     /// Active tickets with no reply whose first-response target is before `at`.
     pub unanswered_past_target: u64,
@@ -424,9 +494,9 @@ impl BacklogFacts {
 
     /// The backlog from ticket facts. `live`: the tickets active now (their current state), for the running
     /// period; otherwise the tickets that were active at `at` (a past period's end), rebuilt from their history
-    /// of resolutions and reopens, so a past report never shows today's backlog. Merged duplicates and tickets
-    /// folded into a major incident are left out, as everywhere in the report. `tickets` must include every
-    /// ticket active at `at` (see [`build`]).
+    /// of resolutions and reopens, so a past report never shows today's backlog. A merged duplicate was active
+    /// until its merge; tickets folded into a major incident are left out, as everywhere in the report. `tickets`
+    /// must include every ticket active at `at` (see [`build`]).
     pub fn from_facts<'a>(
         at: Timestamp,
         live: bool,
@@ -435,7 +505,7 @@ impl BacklogFacts {
         let mut b = BacklogFacts::from_open(at, []);
         b.live = live;
         for t in tickets {
-            if t.merged || t.parent.is_some() {
+            if t.parent.is_some() {
                 continue;
             }
             let active = if live { t.state.is_active() && t.created_at <= at } else { t.active_at(at) };
@@ -720,6 +790,18 @@ pub struct DayStats {
     pub first_response_median_minutes: Option<i64>,
 }
 
+/// One technician's share of the period's work.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workload {
+    pub technician: String,
+    /// Their tickets open at any time in the period (raised in it, open at its start, or reopened in it).
+    pub owned: u64,
+    /// Their tickets resolved in the period.
+    pub resolved: u64,
+    /// Median business minutes to first response over their tickets first-answered in the period.
+    pub median_first_response_minutes: Option<i64>,
+}
+
 /// A management report; see the module doc for the JSON schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -740,6 +822,11 @@ pub struct Report {
     pub first_contact_resolution: Rate,
     pub deflection: Rate,
     pub csat: Rate,
+    /// Answered satisfaction surveys ÷ tickets resolved in the period (each resolved ticket is asked).
+    pub csat_response: Rate,
+    /// Per technician (the tickets' owner now): tickets open in the period, resolved in it, and the median first
+    /// response of those first-answered in it. Tickets nobody owns are not listed.
+    pub workload: Vec<Workload>,
     pub recurring: Recurring,
     pub vendors: Vec<VendorStats>,
     pub operations: Operations,
@@ -794,9 +881,39 @@ fn nearest_rank(sorted: &[i64], p: u64) -> Option<i64> {
     Some(sorted[(rank - 1) as usize])
 }
 
+/// Median of sorted values: the middle value, or for an even count the mean of the two middle values rounded to
+/// the whole minute (halves up).
+fn median(sorted: &[i64]) -> Option<i64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2] + 1).div_euclid(2)),
+    }
+}
+
 fn sorted(mut v: Vec<i64>) -> Vec<i64> {
     v.sort_unstable();
     v
+}
+
+/// Met and breached clock cycles, with the tickets behind the breaches (each once, in order).
+#[derive(Default, Clone)]
+struct Tally {
+    met: u64,
+    breached: u64,
+    tickets: BTreeSet<TicketNo>,
+}
+
+impl Tally {
+    fn add(&mut self, breached: bool, n: TicketNo) {
+        if breached {
+            self.breached += 1;
+            self.tickets.insert(n);
+        } else {
+            self.met += 1;
+        }
+    }
 }
 
 /// Everything that is computed the same way for this period and the previous one.
@@ -809,10 +926,9 @@ struct Stats {
     by_type: BTreeMap<String, u64>,
     frt: Vec<i64>,
     unanswered_past_target: Vec<TicketNo>,
-    sla: BTreeMap<SlaClock, (u64, u64)>,
-    sla_breached: BTreeMap<SlaClock, Vec<TicketNo>>,
-    sla_by_category: BTreeMap<(String, SlaClock), (u64, u64)>,
-    sla_by_priority: BTreeMap<(String, SlaClock), (u64, u64)>,
+    sla: BTreeMap<SlaClock, Tally>,
+    sla_by_category: BTreeMap<(String, SlaClock), Tally>,
+    sla_by_priority: BTreeMap<(String, SlaClock), Tally>,
     resolved: u64,
     withdrawn: u64,
     majors: Vec<MajorIncidentStats>,
@@ -821,6 +937,8 @@ struct Stats {
     deflected: u64,
     csat: (u64, u64),
     vendors: BTreeMap<String, (u64, u64, Vec<i64>)>,
+    /// Per owner: (open in the period, resolved in it, first-response minutes of those answered in it).
+    workload: BTreeMap<String, (u64, u64, Vec<i64>)>,
     days: BTreeMap<NaiveDate, (BTreeMap<String, u64>, Vec<i64>)>,
 }
 
@@ -858,9 +976,9 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
                 e.2.push((r - v.opened_at).num_minutes().max(0));
             }
         }
-        // A merged duplicate is no ticket of its own, and neither is one folded into a major incident: its
-        // requester is counted among the major incident's people affected.
-        if t.merged || t.parent.is_some() {
+        // A ticket folded into a major incident is no ticket of its own: its requester is counted among the major
+        // incident's people affected. A merged duplicate counts up to its merge, like a ticket closed then.
+        if t.parent.is_some() {
             continue;
         }
         if t.major {
@@ -884,78 +1002,74 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
             *s.by_category.entry(t.category.clone()).or_default() += 1;
             *s.by_type.entry(t.ticket_type.to_string()).or_default() += 1;
             *s.days.entry(p.local_day(t.created_at)).or_default().0.entry(t.category.clone()).or_default() += 1;
-            if t.unanswered_past_target_at(cutoff) && !t.resolved_at_instant(cutoff) {
-                s.unanswered_past_target.push(t.number);
-            }
         }
+        // Still unanswered and open, past a first-response target that fell due in this period (whenever the
+        // ticket was raised): the same tickets as the first-response breaches not answered yet.
+        if t.first_response_due.is_some_and(|d| p.contains(d))
+            && t.unanswered_past_target_at(cutoff)
+            && !t.resolved_at_instant(cutoff)
+        {
+            s.unanswered_past_target.push(t.number);
+        }
+        let mut answered_here = None;
         if let Some(r) = t.first_response_at.filter(|&r| p.contains(r)) {
             let cal = rules.calendar(t);
             let mins = cal.elapsed_with_pauses(t.created_at, r, &t.first_response_pauses).num_minutes();
             s.frt.push(mins);
             s.days.entry(p.local_day(r)).or_default().1.push(mins);
+            answered_here = Some(mins);
         }
         let resolved_here = t.resolved_in(p);
-        for clock in [SlaClock::FirstResponse, SlaClock::NextResponse, SlaClock::Resolution] {
-            // No next-response target in the ticket's policy: that clock is not measured at all.
-            if clock == SlaClock::NextResponse && !rules.has_next_response(t) {
-                continue;
-            }
-            let stopped = match clock {
-                SlaClock::FirstResponse => t.first_response_at.is_some_and(|r| p.contains(r)),
-                SlaClock::NextResponse => t.next_response_ran && resolved_here,
-                SlaClock::Resolution => resolved_here,
-            };
-            let still_running_at_end = match clock {
-                SlaClock::FirstResponse => t.first_response_at.is_none_or(|r| r >= p.end),
-                _ => !t.resolved_at_instant(p.end),
-            };
-            let breached_here =
-                still_running_at_end && t.breaches.iter().any(|b| b.clock == clock && p.contains(b.due));
-            // Unanswered and past its first-response target, which fell due in this period while the ticket was
-            // open: breached here even if no breach was recorded (yet) — after downtime, or a report asked before
-            // the scheduler ran.
-            let overdue_here = clock == SlaClock::FirstResponse
-                && t.first_response_due.is_some_and(|d| p.contains(d) && !t.resolved_at_instant(d))
-                && t.unanswered_past_target_at(cutoff);
-            // A ticket its requester withdrew stopped no clock by being solved: only the responses it got count.
-            let stopped = stopped && !(t.withdrawn && clock != SlaClock::FirstResponse);
-            if stopped || breached_here || overdue_here {
-                let breached = overdue_here || t.breaches.iter().any(|b| b.clock == clock);
-                let keys =
-                    [(&mut s.sla_by_category, t.category.clone()), (&mut s.sla_by_priority, t.priority.to_string())];
-                for (map, key) in keys {
-                    let e = map.entry((key, clock)).or_default();
-                    if breached { e.1 += 1 } else { e.0 += 1 }
-                }
-                let e = s.sla.entry(clock).or_default();
-                if breached {
-                    e.1 += 1;
-                    s.sla_breached.entry(clock).or_default().push(t.number);
-                } else {
-                    e.0 += 1;
-                }
+        if let Some(owner) = &t.owner {
+            let open_in_period = t.created_at < p.end
+                && (t.created_at >= p.start
+                    || !t.resolved_at_instant(p.start)
+                    || t.reopens.iter().any(|&o| p.contains(o)));
+            if open_in_period || answered_here.is_some() || resolved_here {
+                let e = s.workload.entry(owner.clone()).or_default();
+                e.0 += u64::from(open_in_period);
+                e.1 += u64::from(resolved_here && !t.withdrawn);
+                e.2.extend(answered_here);
             }
         }
-        s.reopens += t.reopens.iter().filter(|&&r| p.contains(r)).count() as u64;
+        let mut counted: Vec<(SlaClock, bool)> =
+            first_response_here(t, p, cutoff).map(|b| (SlaClock::FirstResponse, b)).into_iter().collect();
+        // No next-response target in the ticket's policy: that clock is not measured at all.
+        if rules.has_next_response(t) {
+            for c in &t.next_responses {
+                counted.extend(next_response_here(t, c, p, cutoff).map(|b| (SlaClock::NextResponse, b)));
+            }
+        }
+        counted.extend(resolution_here(t, p).into_iter().map(|b| (SlaClock::Resolution, b)));
+        for (clock, breached) in counted {
+            let keys = [(&mut s.sla_by_category, t.category.clone()), (&mut s.sla_by_priority, t.priority.to_string())];
+            for (map, key) in keys {
+                map.entry((key, clock)).or_default().add(breached, t.number);
+            }
+            s.sla.entry(clock).or_default().add(breached, t.number);
+        }
         if resolved_here && t.withdrawn {
             s.withdrawn += 1;
         } else if resolved_here {
             s.resolved += 1;
+            // A fix that did not hold: a resolution in this period that was reopened afterwards (as known now).
+            let reopened_later =
+                t.helpdesk_resolutions().filter(|&r| p.contains(r)).any(|r| t.reopens.iter().any(|&o| o >= r));
+            s.reopens += u64::from(reopened_later);
             if t.deflected {
                 // Fixed by the walkthrough, unless the person came back with the same problem soon after.
-                let last = t.resolutions.iter().filter(|&&r| p.contains(r)).max().copied();
+                let last = t.helpdesk_resolutions().filter(|&r| p.contains(r)).max();
                 if !last.is_some_and(|r| recontacted(t, r, &by_requester)) {
                     s.deflected += 1;
                 }
             } else if t.source == Source::Staff {
                 // First contact needs a person's contact answered by a person: a human response (a reply, or the
-                // text of the resolution), at most one reply, no reopen soon after. A resolve with nothing said is
-                // no first-contact resolution, and alerts are no person's contact at all.
+                // text of the resolution), at most one reply, never reopened. A resolve with nothing said is no
+                // first-contact resolution, and alerts are no person's contact at all.
                 s.fcr.1 += 1;
                 let first = t.resolutions.iter().min().copied().unwrap_or(t.created_at);
-                let reopened_soon = t.reopens.iter().any(|&o| o >= first && o <= first + Duration::days(7));
                 let answered = t.first_response_at.is_some_and(|r| r <= first);
-                if answered && t.public_replies <= 1 && !reopened_soon {
+                if answered && t.public_replies <= 1 && t.reopens.is_empty() {
                     s.fcr.0 += 1;
                 }
             }
@@ -967,10 +1081,52 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
     }
     s.frt.sort_unstable();
     s.unanswered_past_target.sort_unstable();
-    for v in s.sla_breached.values_mut() {
-        v.sort_unstable();
-    }
     s
+}
+
+/// Whether `t`'s first-response clock counts in `p`, and if so whether breached: answered in `p`, or one of its
+/// breaches fell due in `p` while it still ran at `p`'s end, or still unanswered past a target that fell due in
+/// `p` while the ticket was open (breached even before the scheduler recorded it: after downtime, or a report
+/// asked before the scheduler ran). Breached if it ever breached.
+fn first_response_here(t: &TicketFacts, p: &Period, cutoff: Timestamp) -> Option<bool> {
+    let stopped = t.first_response_at.is_some_and(|r| p.contains(r));
+    let still_running_at_end = t.first_response_at.is_none_or(|r| r >= p.end);
+    let recorded = |b: &&ClockBreach| b.clock == SlaClock::FirstResponse;
+    let breached_here = still_running_at_end && t.breaches.iter().filter(recorded).any(|b| p.contains(b.due));
+    let overdue_here = t.first_response_due.is_some_and(|d| p.contains(d) && !t.resolved_at_instant(d))
+        && t.unanswered_past_target_at(cutoff);
+    (stopped || breached_here || overdue_here).then(|| overdue_here || t.breaches.iter().any(|b| recorded(&b)))
+}
+
+/// Whether next-response cycle `c` of `t` counts in `p`, and if so whether breached: answered in `p`, or its target
+/// fell due in `p` before an answer (a recorded breach, or the cycle's due instant once passed). A cycle answered a
+/// period after it breached counts, breached, in both.
+fn next_response_here(t: &TicketFacts, c: &NextResponseCycle, p: &Period, cutoff: Timestamp) -> Option<bool> {
+    let before_answer = |d: Timestamp| d >= c.since && c.answered.is_none_or(|a| d <= a);
+    let mut dues: Vec<Timestamp> = t
+        .breaches
+        .iter()
+        .filter(|b| b.clock == SlaClock::NextResponse && before_answer(b.due))
+        .map(|b| b.due)
+        .collect();
+    dues.extend(c.due.filter(|&d| d <= cutoff && c.answered.is_none_or(|a| d < a)));
+    let stopped = c.answered.is_some_and(|a| p.contains(a));
+    (stopped || dues.iter().any(|&d| p.contains(d))).then(|| dues.iter().any(|&d| d < p.end))
+}
+
+/// The resolution cycles of `t` that count in `p`, each breached or not: those the helpdesk resolved in `p` (a
+/// merge or the requester's withdrawal is no resolution), and those with a breach that fell due in `p` and not
+/// resolved in it (still running at its end, or cancelled by a merge). A cycle is breached if it breached before
+/// the period's end; one resolved again after a reopen within the same cycle counts once per period.
+fn resolution_here(t: &TicketFacts, p: &Period) -> Vec<bool> {
+    let mut cycles: BTreeSet<Timestamp> = BTreeSet::new();
+    if !t.withdrawn {
+        cycles.extend(t.helpdesk_resolutions().filter(|&r| p.contains(r)).map(|r| t.cycle_start_at(r)));
+    }
+    let breaches: Vec<Timestamp> =
+        t.breaches.iter().filter(|b| b.clock == SlaClock::Resolution).map(|b| b.due).collect();
+    cycles.extend(breaches.iter().filter(|&&d| p.contains(d)).map(|&d| t.cycle_start_at(d)));
+    cycles.into_iter().map(|cs| breaches.iter().any(|&d| d < p.end && t.cycle_start_at(d) == cs)).collect()
 }
 
 fn deltas(this: &BTreeMap<String, u64>, prev: &BTreeMap<String, u64>) -> Vec<CountDelta> {
@@ -1028,28 +1184,21 @@ pub fn build<R: ClockRules + ?Sized>(
     let ps = stats(&prev_period, prev_facts, rules, as_of);
 
     const CLOCKS: [SlaClock; 3] = [SlaClock::FirstResponse, SlaClock::NextResponse, SlaClock::Resolution];
-    let compliance =
-        |clock: SlaClock, (met, breached): (u64, u64), (pm, pb): (u64, u64), tickets: Vec<TicketNo>| ClockCompliance {
-            clock,
-            met,
-            breached,
-            percent: percent(met, met + breached),
-            previous_percent: percent(pm, pm + pb),
-            breached_tickets: tickets,
-        };
+    let compliance = |clock: SlaClock, now: &Tally, before: Option<&Tally>| ClockCompliance {
+        clock,
+        met: now.met,
+        breached: now.breached,
+        percent: percent(now.met, now.met + now.breached),
+        previous_percent: before.and_then(|b| percent(b.met, b.met + b.breached)),
+        breached_tickets: now.tickets.iter().copied().collect(),
+    };
+    let none = Tally::default();
     let sla = CLOCKS
         .into_iter()
-        .map(|clock| {
-            compliance(
-                clock,
-                s.sla.get(&clock).copied().unwrap_or_default(),
-                ps.sla.get(&clock).copied().unwrap_or_default(),
-                s.sla_breached.get(&clock).cloned().unwrap_or_default(),
-            )
-        })
+        .map(|clock| compliance(clock, s.sla.get(&clock).unwrap_or(&none), ps.sla.get(&clock)))
         .collect();
     // Per category or priority: the clocks measured in this period, with last period's percentage beside them.
-    let groups = |this: &BTreeMap<(String, SlaClock), (u64, u64)>, prev: &BTreeMap<(String, SlaClock), (u64, u64)>| {
+    let groups = |this: &BTreeMap<(String, SlaClock), Tally>, prev: &BTreeMap<(String, SlaClock), Tally>| {
         let keys: BTreeSet<&String> = this.keys().map(|(k, _)| k).collect();
         keys.into_iter()
             .map(|key| SlaGroup {
@@ -1057,9 +1206,8 @@ pub fn build<R: ClockRules + ?Sized>(
                 sla: CLOCKS
                     .into_iter()
                     .filter_map(|clock| {
-                        let now = this.get(&(key.clone(), clock)).copied()?;
-                        let before = prev.get(&(key.clone(), clock)).copied().unwrap_or_default();
-                        Some(compliance(clock, now, before, vec![]))
+                        let now = this.get(&(key.clone(), clock))?;
+                        Some(compliance(clock, now, prev.get(&(key.clone(), clock))))
                     })
                     .collect(),
             })
@@ -1079,7 +1227,7 @@ pub fn build<R: ClockRules + ?Sized>(
                 opened: *opened,
                 closed: *closed,
                 responses: r.len() as u64,
-                median_response_minutes: nearest_rank(&r, 50),
+                median_response_minutes: median(&r),
             }
         })
         .collect();
@@ -1095,7 +1243,7 @@ pub fn build<R: ClockRules + ?Sized>(
                 created: cats.values().sum(),
                 by_category: cats,
                 first_responses: frt.len() as u64,
-                first_response_median_minutes: nearest_rank(&frt, 50),
+                first_response_median_minutes: median(&frt),
             }
         })
         .collect();
@@ -1125,9 +1273,9 @@ pub fn build<R: ClockRules + ?Sized>(
         },
         first_response: FirstResponse {
             answered: s.frt.len() as u64,
-            median_minutes: nearest_rank(&s.frt, 50),
+            median_minutes: median(&s.frt),
             p90_minutes: nearest_rank(&s.frt, 90),
-            previous_median_minutes: nearest_rank(&ps.frt, 50),
+            previous_median_minutes: median(&ps.frt),
             previous_p90_minutes: nearest_rank(&ps.frt, 90),
             unanswered_past_target: s.unanswered_past_target.len() as u64,
             unanswered_past_target_tickets: s.unanswered_past_target.clone(),
@@ -1153,6 +1301,23 @@ pub fn build<R: ClockRules + ?Sized>(
         first_contact_resolution: Rate::new(s.fcr.0, s.fcr.1, Some(ps.fcr)),
         deflection: Rate::new(s.deflected, s.resolved, Some((ps.deflected, ps.resolved))),
         csat: Rate::new(s.csat.0, s.csat.1, Some(ps.csat)),
+        csat_response: Rate::new(s.csat.1, s.resolved, Some((ps.csat.1, ps.resolved))),
+        workload: {
+            let mut w: Vec<Workload> = s
+                .workload
+                .iter()
+                .map(|(name, (owned, resolved, frt))| Workload {
+                    technician: name.clone(),
+                    owned: *owned,
+                    resolved: *resolved,
+                    median_first_response_minutes: median(&sorted(frt.clone())),
+                })
+                .collect();
+            w.sort_by(|a, b| {
+                b.owned.cmp(&a.owned).then(b.resolved.cmp(&a.resolved)).then(a.technician.cmp(&b.technician))
+            });
+            w
+        },
         recurring: recurring(&facts.fingerprints_30d, &prev_facts.fingerprints_30d),
         vendors,
         operations: Operations {
@@ -1239,7 +1404,8 @@ fn clocks_text(clocks: &[ClockCompliance], deltas: bool) -> String {
 
 fn minutes_delta(now: Option<i64>, prev: Option<i64>) -> String {
     match (now, prev) {
-        (Some(a), Some(b)) if a >= b => format!(" (+{} vs {})", minutes_text(a - b), minutes_text(b)),
+        (Some(a), Some(b)) if a == b => format!(" (±0 vs {})", minutes_text(b)),
+        (Some(a), Some(b)) if a > b => format!(" (+{} vs {})", minutes_text(a - b), minutes_text(b)),
         (Some(a), Some(b)) => format!(" (−{} vs {})", minutes_text(b - a), minutes_text(b)),
         _ => String::new(),
     }
@@ -1346,10 +1512,11 @@ impl Report {
         if self.csat.of > 0 {
             let _ = writeln!(
                 o,
-                "• Satisfaction: {} positive ({} answers{})",
+                "• Satisfaction: {} positive ({} answers{}; {} of resolved tickets answered the survey)",
                 pct_text(self.csat.percent),
                 self.csat.of,
                 pts_text(self.csat.percent, self.csat.previous_percent),
+                pct_text(self.csat_response.percent),
             );
         }
         o.push('\n');
@@ -1366,6 +1533,17 @@ impl Report {
                     groups.iter().map(|g| format!("{} {}", g.key, clocks_text(&g.sla, false))).collect();
                 let _ = writeln!(o, "SLA by {name}: {}", l.join("; "));
             }
+        }
+        if !self.workload.is_empty() {
+            let l: Vec<String> = self
+                .workload
+                .iter()
+                .map(|w| {
+                    let frt = w.median_first_response_minutes.map(|m| format!(", first response {}", minutes_text(m)));
+                    format!("{} {} owned, {} resolved{}", w.technician, w.owned, w.resolved, frt.unwrap_or_default())
+                })
+                .collect();
+            let _ = writeln!(o, "Workload: {}", l.join("; "));
         }
         let a = &b.age;
         let _ = writeln!(
@@ -1515,9 +1693,13 @@ mod tests {
         let mut t8 = answered(tk(8, "email", TicketType::Request, "2026-03-05T11:00:00Z"), "2026-03-05T11:45:00Z");
         t8.first_response_pauses.push((t("2026-03-05T11:10:00Z"), Some(t("2026-03-05T11:25:00Z"))));
         tickets.push(t8);
-        // #9 merged: ignored everywhere.
-        let mut t9 = answered(tk(9, "printing", TicketType::Incident, "2026-03-02T09:30:00Z"), "2026-03-02T09:31:00Z");
+        // #9 raised, answered and merged last week: it counts up to its merge, so nothing of it counts this week
+        // (the merge is no resolution).
+        let mut t9 = answered(tk(9, "printing", TicketType::Incident, "2026-02-27T09:30:00Z"), "2026-02-27T09:31:00Z");
         t9.merged = true;
+        t9.merged_at = Some(t("2026-02-27T09:40:00Z"));
+        t9.resolutions.push(t("2026-02-27T09:40:00Z"));
+        t9.state = State::Closed;
         tickets.push(t9);
         // Vendor case on #3: opened Tue 13:00, vendor answered Tue 16:00 (180 wall-clock minutes), closed Thu.
         tickets[2].vendor_cases.push(VendorCaseFacts {
@@ -1586,7 +1768,7 @@ mod tests {
     fn nearest_rank_percentiles() {
         assert_eq!(nearest_rank(&[], 50), None);
         assert_eq!(nearest_rank(&[7], 90), Some(7));
-        // n = 6: median rank ceil(3) = 3 → lower middle; p90 rank ceil(5.4) = 6.
+        // n = 6: p50 rank ceil(3) = 3 (the lower middle); p90 rank ceil(5.4) = 6.
         assert_eq!(nearest_rank(&[0, 10, 30, 30, 120, 180], 50), Some(30));
         assert_eq!(nearest_rank(&[0, 10, 30, 30, 120, 180], 90), Some(180));
         // n = 10: p90 rank 9.
@@ -1596,10 +1778,21 @@ mod tests {
     }
 
     #[test]
+    fn median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[7]), Some(7));
+        assert_eq!(median(&[0, 10, 30]), Some(10));
+        // (10 + 20) / 2 = 15; (0 + 15) / 2 = 7.5 → 8 (halves up); 30 and 30 → 30.
+        assert_eq!(median(&[0, 10, 20, 40]), Some(15));
+        assert_eq!(median(&[0, 15]), Some(8));
+        assert_eq!(median(&[0, 10, 30, 30, 120, 180]), Some(30));
+    }
+
+    #[test]
     fn volume_by_category_type_and_source_with_deltas() {
         let r = report();
         let v = &r.volume;
-        // Created this week: #1–#6 and #8 (7); #7 was created last week, #9 is merged.
+        // Created this week: #1–#6 and #8 (7); #7 and #9 were created last week.
         assert_eq!((v.total, v.previous, v.change), (7, 2, 5));
         assert_eq!((v.staff, v.alert), (6, 1));
         let cats: Vec<(&str, u64, u64, i64)> =
@@ -1617,8 +1810,8 @@ mod tests {
         assert_eq!(f.answered, 6);
         assert_eq!(f.median_minutes, Some(30));
         assert_eq!(f.p90_minutes, Some(180));
-        // Last week: 20 and 40 → median rank 1 = 20, p90 rank 2 = 40.
-        assert_eq!((f.previous_median_minutes, f.previous_p90_minutes), (Some(20), Some(40)));
+        // Last week: 20 and 40 → median (20 + 40) / 2 = 30, p90 rank 2 = 40.
+        assert_eq!((f.previous_median_minutes, f.previous_p90_minutes), (Some(30), Some(40)));
         // #5: no reply by the end of the week, due Fri 16:30.
         assert_eq!(f.unanswered_past_target, 1);
         // A Friday-afternoon ticket answered on Monday: 60 min Friday + 30 min Monday, weekend not counted.
@@ -1694,9 +1887,9 @@ mod tests {
         assert_eq!(r.days.len(), 7);
         let mon = &r.days[0];
         assert_eq!(mon.date, d("2026-03-02"));
-        // Created Monday: #1 #2 printing (#9 merged). Answered Monday: #1 10, #7 180 → median rank 1 = 10.
+        // Created Monday: #1 #2 printing. Answered Monday: #1 10, #7 180 → median (10 + 180) / 2 = 95.
         assert_eq!((mon.created, mon.by_category.get("printing")), (2, Some(&2)));
-        assert_eq!((mon.first_responses, mon.first_response_median_minutes), (2, Some(10)));
+        assert_eq!((mon.first_responses, mon.first_response_median_minutes), (2, Some(95)));
         let sun = &r.days[6];
         assert_eq!((sun.created, sun.first_responses, sun.first_response_median_minutes), (0, 1, Some(0)));
         assert_eq!(r.days.iter().map(|d| d.created).sum::<u64>(), r.volume.total);
@@ -1737,6 +1930,7 @@ mod tests {
                 "as_of",
                 "backlog",
                 "csat",
+                "csat_response",
                 "days",
                 "deflection",
                 "first_contact_resolution",
@@ -1753,7 +1947,8 @@ mod tests {
                 "sla_by_category",
                 "sla_by_priority",
                 "vendors",
-                "volume"
+                "volume",
+                "workload"
             ]
         );
         assert_eq!(v["period"]["kind"], "week");
@@ -1775,7 +1970,7 @@ mod tests {
         assert_eq!(lines[1], "• Tickets: 7 (+5 vs last week) — 6 from staff, 1 from alerts");
         assert_eq!(
             lines[2],
-            "• First response: median 30 min (+10 min vs 20 min), 90% within 3h 00m (business hours, 6 answered); \
+            "• First response: median 30 min (±0 vs 30 min), 90% within 3h 00m (business hours, 6 answered); \
              1 unanswered past target (#5)"
         );
         // Breached tickets are named, to drill into: #2 and #5 missed first response, #7 resolution.

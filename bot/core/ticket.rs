@@ -169,6 +169,28 @@ pub struct KpiHistory {
     /// The requester wrote after a public reply (a next-response clock ran).
     #[serde(default)]
     pub next_response_ran: bool,
+    /// Every next-response cycle (a requester message, or their reopen, awaiting a technician's answer), oldest
+    /// first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub next_responses: Vec<NextResponseCycle>,
+    /// Starts of the resolution cycles after the first (a reopen long after resolution), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_cycles: Vec<Timestamp>,
+    /// When the ticket was merged into another (its clocks were cancelled then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_at: Option<Timestamp>,
+}
+
+/// One next-response cycle: the requester waiting for an answer from `since`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextResponseCycle {
+    pub since: Timestamp,
+    /// When its target fell (or falls) due, as known when it was answered (`None`: unknown, or paused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Timestamp>,
+    /// The technician's answer (`None`: still waiting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<Timestamp>,
 }
 
 impl KpiHistory {
@@ -179,7 +201,59 @@ impl KpiHistory {
             EventKind::Reopened { .. } => self.reopens.push(at),
             EventKind::PublicReply { .. } => self.public_replies += 1,
             EventKind::RequesterMessage { .. } if self.public_replies > 0 => self.next_response_ran = true,
+            EventKind::MergedInto { .. } => self.merged_at = Some(at),
             _ => {}
+        }
+    }
+
+    /// A next-response cycle starts at `at`.
+    pub fn awaiting(&mut self, at: Timestamp) {
+        self.next_responses.push(NextResponseCycle { since: at, due: None, answered: None });
+    }
+
+    /// The running next-response cycle, if any, was answered at `at`; `due` was its target.
+    pub fn answered(&mut self, at: Timestamp, due: Option<Timestamp>) {
+        if let Some(c) = self.next_responses.last_mut().filter(|c| c.answered.is_none()) {
+            c.answered = Some(at);
+            c.due = due;
+        }
+    }
+
+    /// Rebuilds the next-response cycles and the merge from an event log (tickets stored before the history was
+    /// kept), by the rules of [`Ticket::requester_message`], [`Ticket::reopen`] and [`Ticket::reply`]: a cycle
+    /// starts on the requester's message or reopen once a technician has responded, and ends at the next public
+    /// reply or resolution text by someone else. `requester` tells the requester's events apart.
+    pub fn replay_cycles(&mut self, events: &[Event], is_requester: impl Fn(&Event) -> bool) {
+        let mut responded = false;
+        let mut waiting = false;
+        let mut active = true;
+        for e in events {
+            let mine = is_requester(e);
+            match &e.kind {
+                EventKind::StateChanged { to, .. } => active = to.is_active(),
+                EventKind::PublicReply { .. } if e.actor.is_some() => {
+                    responded = true;
+                    if std::mem::take(&mut waiting) {
+                        self.answered(e.at, None);
+                    }
+                }
+                EventKind::Resolved { text: Some(_) } if e.actor.is_some() && !mine => {
+                    responded = true;
+                    if std::mem::take(&mut waiting) {
+                        self.answered(e.at, None);
+                    }
+                }
+                EventKind::RequesterMessage { .. } if mine && responded && !waiting && active => {
+                    waiting = true;
+                    self.awaiting(e.at);
+                }
+                EventKind::Reopened { .. } if mine && responded && !waiting => {
+                    waiting = true;
+                    self.awaiting(e.at);
+                }
+                EventKind::MergedInto { .. } => self.merged_at = Some(e.at),
+                _ => {}
+            }
         }
     }
 }
@@ -767,9 +841,42 @@ impl Ticket {
         if self.first_response_at.is_none() {
             self.first_response_at = Some(at);
         }
-        self.awaiting_reply_since = None;
+        self.answer_waiting(at);
         ev.push(self.event(at, by, EventKind::PublicReply { text }));
         Ok(ev)
+    }
+
+    /// The requester starts waiting for an answer: a next-response cycle.
+    fn start_waiting(&mut self, at: Timestamp) {
+        self.awaiting_reply_since = Some(at);
+        if let Some(k) = self.kpi.as_mut() {
+            k.awaiting(at);
+        }
+    }
+
+    /// What the requester was waiting for is answered (its due instant as last computed is kept for reports).
+    fn answer_waiting(&mut self, at: Timestamp) {
+        if self.awaiting_reply_since.take().is_some()
+            && let Some(k) = self.kpi.as_mut()
+        {
+            k.answered(at, self.next_response_due);
+        }
+    }
+
+    /// Marks the ticket merged into `into` (already resolved and closed by the caller): its clocks are cancelled,
+    /// and it is no other occurrence of the issue.
+    pub fn merged(&mut self, by: &UserRef, into: TicketNo, at: Timestamp) -> Event {
+        self.merged_into = Some(into);
+        self.fingerprint = None;
+        self.event(at, by, EventKind::MergedInto { into })
+    }
+
+    /// A new resolution cycle starts at `at` (a reopen long after the resolution).
+    pub fn new_cycle(&mut self, at: Timestamp) {
+        self.cycle_start = Some(at);
+        if let Some(k) = self.kpi.as_mut() {
+            k.new_cycles.push(at);
+        }
     }
 
     /// A public message from a technician that was not sent as a reply (a resolution text): it counts as the first
@@ -778,7 +885,7 @@ impl Ticket {
         if self.first_response_at.is_none() {
             self.first_response_at = Some(at);
         }
-        self.awaiting_reply_since = None;
+        self.answer_waiting(at);
     }
 
     /// An internal note: technicians only, never shown to the requester, does not count as a response.
@@ -799,7 +906,7 @@ impl Ticket {
         }
         // The next-response clock starts on a requester message once a technician has replied.
         if own && self.first_response_at.is_some() && self.awaiting_reply_since.is_none() && self.state.is_active() {
-            self.awaiting_reply_since = Some(at);
+            self.start_waiting(at);
         }
         Ok(ev)
     }
@@ -840,7 +947,7 @@ impl Ticket {
         self.reopen_count += 1;
         self.deflected = false;
         if by.same_person(&self.requester) && self.first_response_at.is_some() && self.awaiting_reply_since.is_none() {
-            self.awaiting_reply_since = Some(at);
+            self.start_waiting(at);
         }
         let reason = reason.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
         ev.push(self.event(at, by, EventKind::Reopened { reason }));

@@ -52,6 +52,12 @@ impl<S: Store> Desk<S> {
         let period = Period::containing(date, kind, tz);
         let prev = period.previous();
         let now = self.clock.now();
+        if now < period.start {
+            let starts = period.start.with_timezone(&tz).format("%a %-d %b %Y %H:%M %Z").to_string();
+            let label = period.label();
+            let label = if kind == PeriodKind::Month { format!("month of {label}") } else { label };
+            return Err(DeskError::FuturePeriod { label, starts });
+        }
         let started = std::time::Instant::now();
         // One small facts value per ticket touched since the previous period began or active now (so every ticket
         // open at either period's end is there to rebuild the backlog), up to the re-contact window after the
@@ -139,7 +145,11 @@ impl<S: Store> Desk<S> {
                 },
             }
         }
-        let r = self.report(kind, date).await?;
+        let r = match self.report(kind, date).await {
+            Ok(r) => r,
+            Err(e @ DeskError::FuturePeriod { .. }) => return Ok(Flow::Refused(e.to_string().into())),
+            Err(e) => return Err(e),
+        };
         let m = Outbound::to_user(&env.actor, &env.place, "").kind(MessageKind::Reply);
         w.send(self.report_message(&r, m));
         Ok(Flow::Ok)

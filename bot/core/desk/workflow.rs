@@ -81,10 +81,7 @@ impl<S: Store> Desk<S> {
                     if let Ok(more) = a.close(me, now) {
                         ev.extend(more);
                     }
-                    a.merged_into = Some(b.number);
-                    // A duplicate is not another occurrence of the issue.
-                    a.fingerprint = None;
-                    ev.push(Event { at: now, actor: Some(me.clone()), kind: EventKind::MergedInto { into: b.number } });
+                    ev.push(a.merged(me, b.number, now));
                     w.events(a.number, ev);
                     if !b.requester.same_person(&a.requester) && !b.cc.iter().any(|c| c.same_person(&a.requester)) {
                         b.cc.push(a.requester.clone());
