@@ -67,10 +67,13 @@ impl<S: Store> Desk<S> {
                     w.send(here(format!("Linked {} and {}.", a.number, b.number)));
                 } else {
                     if a.merged_into.is_some() || b.merged_into.is_some() {
-                        return Ok(Err(format!("{} or {} was already merged", a.number, b.number).into()));
+                        return Ok(Err(Refusal::state(format!("{} or {} was already merged", a.number, b.number))));
                     }
                     if !b.state.is_active() {
-                        return Ok(Err(format!("{} is {}; merge into an open ticket", b.number, b.state).into()));
+                        return Ok(Err(Refusal::state(format!(
+                            "{} is {}; merge into an open ticket",
+                            b.number, b.state
+                        ))));
                     }
                     // The duplicate is closed; its requester follows the surviving ticket.
                     let note = format!("merged into {}", b.number);
@@ -86,6 +89,8 @@ impl<S: Store> Desk<S> {
                     a.fingerprint = None;
                     ev.push(Event { at: now, actor: Some(me.clone()), kind: EventKind::MergedInto { into: b.number } });
                     w.events(a.number, ev);
+                    // The duplicate's walkthrough ends: its buttons say where the conversation went (see walk.rs).
+                    self.end_walk(a.number, format!("merged into {}", b.number), now, w).await?;
                     if !b.requester.same_person(&a.requester) && !b.cc.iter().any(|c| c.same_person(&a.requester)) {
                         b.cc.push(a.requester.clone());
                     }
