@@ -69,10 +69,18 @@ async fn every_command_for_every_role() {
             let out = replay::run_script(&script, "authz.replay", Path::new(".")).await.unwrap();
             let last_line = 9; // the command's line in the script
             let j = out.json().await.unwrap();
-            let audited =
-                j["tickets"].as_array().unwrap().iter().any(|t| {
-                    t["events"].as_array().unwrap().iter().any(|e| e["kind"] == "denied" && e["actor"] == *who)
-                });
+            // Refusals by role; a refusal because of the ticket's state ("#1 is not waiting for approval") is
+            // recorded too, but the role was allowed to try.
+            let by_role = |e: &serde_json::Value| {
+                e["reason"].as_str().is_some_and(|r| DENIAL_WORDS.iter().any(|w| r.contains(w)))
+            };
+            let audited = j["tickets"].as_array().unwrap().iter().any(|t| {
+                t["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["kind"] == "denied" && e["actor"] == *who && by_role(e))
+            });
             let replies: Vec<String> = out
                 .messages
                 .iter()

@@ -270,7 +270,8 @@ async fn outsiders_self_approval_and_declined_requests_are_refused() {
     assert!(text.contains("bot -> mona: you raised #2, so someone else must decide on it; ask max"));
     let e2 = events(2);
     let denied: Vec<_> = e2.iter().filter(|e| e["kind"] == "denied").map(|e| e["actor"].as_str().unwrap()).collect();
-    assert_eq!(denied, ["mona", "sam", "lena"]);
+    // ... and mona's /ticket reopen of the declined request, refused because of its state, is recorded too.
+    assert_eq!(denied, ["mona", "sam", "lena", "mona"]);
     let approvals: Vec<_> = e2.iter().filter(|e| e["kind"] == "approval").collect();
     assert_eq!(approvals.len(), 1);
     assert_eq!((approvals[0]["actor"].as_str(), approvals[0]["approved"].as_bool()), (Some("max"), Some(false)));
@@ -298,6 +299,183 @@ async fn the_hourly_limit_counts_tickets_started_with_a_command() {
     let j = out.json().await.unwrap();
     let created: Vec<_> = j["tickets"].as_array().unwrap().iter().map(|t| t["created_at"].clone()).collect();
     assert_eq!(created, ["2026-03-02T09:00:00Z", "2026-03-02T09:00:00Z", "2026-03-02T10:01:00Z"]);
+}
+
+/// The lines of `text` to `who`, in order.
+fn lines_to<'a>(text: &'a str, who: &str) -> Vec<&'a str> {
+    let prefix = format!("bot -> {who}: ");
+    text.lines().filter_map(|l| l.strip_prefix(prefix.as_str())).collect()
+}
+
+/// `(actor, action)` of each `denied` event on ticket `n` of a replay's JSON.
+fn denied_on(j: &serde_json::Value, n: usize) -> Vec<(String, String)> {
+    j["tickets"][n - 1]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "denied")
+        .map(|e| (e["actor"].as_str().unwrap().to_string(), e["action"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+/// #30: a laptop asked for in the channel, and a laptop asked for in a closed ticket's thread, go through the
+/// new-laptop request and its approval; a declined request stays declined after it is closed; a mouse needs none.
+#[tokio::test]
+async fn every_path_to_a_request_that_needs_approval_goes_through_it() {
+    let out = replay::run_file(&script("approval_paths.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let to_alice = lines_to(&text, "alice");
+    assert_eq!(
+        to_alice[0],
+        "Ticket #1 opened: New laptop request (endpoint P4 request). A few questions first, then it goes to a \
+         manager for approval:"
+    );
+    assert!(to_alice[1].starts_with("Happy to help you get a new computer."), "{to_alice:?}");
+    assert!(text.contains(
+        "bot -> max: Approval needed for #1 from alice (New laptop request): model: MacBook Air; reason: mine is 6 \
+         years old; needed_by: 2026-03-20 [Approve] [Decline]"
+    ));
+    assert!(lines_to(&text, "sam")[0].starts_with("#1 is waiting for a manager's approval"), "{text}");
+    // Declined, closed, then "please reconsider" in its thread: told it stays declined, and no new ticket.
+    assert_eq!(
+        to_alice.last().copied(),
+        Some("#1 was declined by max and stays declined; start a new request if things have changed"),
+        "{to_alice:?}"
+    );
+    let tickets = j["tickets"].as_array().unwrap();
+    let by = |who: &str| tickets.iter().filter(|t| t["requester"] == who).count();
+    assert_eq!(by("alice"), 1, "{text}");
+    assert_eq!((tickets[0]["state"].as_str(), tickets[0]["owner"].as_str()), (Some("closed"), None));
+    // bob's mouse: a plain request for the queue, nobody asked to approve it.
+    assert_eq!(tickets[1]["requester"], "bob");
+    assert!(!text.contains("Approval needed for #2"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("bot -> #helpdesk-queue: New ticket #2") && l.contains("[Claim]")));
+    // carol's follow-up asks for a laptop: #4, linked to #3, is the new-laptop request; sam cannot take it over
+    // while carol is still answering its questions.
+    assert_eq!((tickets[3]["requester"].as_str(), tickets[3]["owner"].as_str()), (Some("carol"), None));
+    assert!(tickets[3]["events"].as_array().unwrap().iter().any(|e| e["kind"] == "linked" && e["with"] == 3));
+    assert!(lines_to(&text, "carol").iter().any(|l| l.starts_with("Happy to help you get a new computer.")));
+    assert!(
+        lines_to(&text, "sam")
+            .last()
+            .unwrap()
+            .starts_with("#4 needs a manager's approval and carol is still answering"),
+        "{text}"
+    );
+    assert!(text.contains("Which model do you need?"));
+}
+
+/// #30: while a request waits for approval a technician may reply and note, but not set it pending, change its
+/// priority, assign or resolve it; after the approval they may.
+#[tokio::test]
+async fn a_request_waiting_for_approval_is_talked_about_not_worked() {
+    let out = replay::run_file(&script("approval_wait.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    assert!(text.contains("bot -> alice: sam on #1: do you need a docking station as well?"));
+    assert!(text.contains("bot -> sam: Internal note added to #1"));
+    let waiting = |who: &str| {
+        lines_to(&text, who).iter().filter(|l| l.starts_with("#1 is waiting for a manager's approval")).count()
+    };
+    // pending user, pending vendor, priority, resolve; lena's assign.
+    assert_eq!((waiting("sam"), waiting("lena")), (4, 1), "{text}");
+    assert!(!text.contains("waiting on a vendor"), "{text}");
+    // The only question that parks it is the one after the approval.
+    let asked: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("needs something from you on #1"))
+        .map(|(i, _)| i)
+        .collect();
+    let approved = text.lines().position(|l| l.starts_with("bot -> alice: max approved your request #1")).unwrap();
+    assert_eq!(asked.len(), 1, "{text}");
+    assert!(asked[0] > approved);
+    let t = &j["tickets"][0];
+    assert_eq!(
+        (t["priority"].as_str(), t["owner"].as_str(), t["state"].as_str()),
+        (Some("P2"), Some("sam"), Some("pending_user"))
+    );
+    // Every refusal recorded (the second "pending" folded into the first: same action, same reason).
+    assert_eq!(
+        denied_on(&j, 1),
+        pairs(&[("sam", "pending"), ("sam", "priority"), ("lena", "assign"), ("sam", "resolve")])
+    );
+}
+
+/// #30: merging a ticket ends its walkthrough: its buttons no longer act on it, its requester is told where the
+/// conversation continues, and no step reminder follows.
+#[tokio::test]
+async fn a_merged_tickets_walkthrough_buttons_point_to_the_surviving_ticket() {
+    let out = replay::run_file(&script("merged_walk.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let to_bob = lines_to(&text, "bob");
+    let merged = to_bob.iter().position(|l| l.starts_with("#2 is the same issue as #1")).unwrap();
+    assert_eq!(
+        &to_bob[merged + 1..],
+        [
+            "#2 was merged into #1, so its walkthrough has ended; the conversation continues on #1: you'll hear \
+             when it is resolved, and you can add to it in #1's thread.",
+            "#1 (which your ticket was merged into) is resolved."
+        ],
+        "{text}"
+    );
+    let e2 = j["tickets"][1]["events"].as_array().unwrap();
+    let walk: Vec<_> = e2.iter().filter(|e| e["kind"] == "runbook").collect();
+    assert_eq!(walk.len(), 1, "{e2:?}");
+    assert_eq!((walk[0]["outcome"].as_str(), walk[0]["reason"].as_str()), (Some("handoff"), Some("merged into #1")));
+    assert_eq!(j["tickets"][1]["state"], "closed");
+    assert_eq!(j["tickets"][0]["state"], "resolved");
+}
+
+/// #30: someone at the hourly new-ticket limit still joins an outage as an affected person (that opens no
+/// ticket); their next new problem is refused.
+#[tokio::test]
+async fn the_hourly_limit_does_not_stop_joining_an_outage() {
+    let out = replay::run_file(&script("limit_outage.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    assert_eq!(
+        lines_to(&text, "carol")[3..],
+        [
+            "We know — #3 is being worked on; you'll get updates here.",
+            "You've opened 2 tickets in the last hour, so I won't open more for now. Add details in the threads of \
+             your open tickets (/ticket mine lists them), or ask a technician directly."
+        ],
+        "{text}"
+    );
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 4);
+    let e3 = j["tickets"][2]["events"].as_array().unwrap();
+    assert!(e3.iter().any(|e| e["actor"] == "carol"), "carol is on #3: {e3:?}");
+}
+
+/// #30: refusals because of the ticket's state are recorded like refusals by role, folded within the hour.
+#[tokio::test]
+async fn refusals_because_of_state_are_recorded() {
+    let out = replay::run_file(&script("denied_states.replay")).await.unwrap();
+    let j = out.json().await.unwrap();
+    assert_eq!(denied_on(&j, 1), pairs(&[("tom", "claim"), ("max", "approve"), ("sam", "close"), ("tom", "claim")]));
+    let reasons: Vec<_> = j["tickets"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "denied")
+        .map(|e| e["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "#1 is already owned by sam",
+            "#1 is not waiting for approval",
+            "#1 is open; it cannot go to closed",
+            "#1 is already owned by sam"
+        ]
+    );
 }
 
 /// A thousand refused commands from one person in a minute: bounded replies and one recorded refusal.

@@ -131,17 +131,32 @@ impl Work {
 struct Refusal {
     text: String,
     audit: Option<(TicketNo, String)>,
+    /// Refused because of the ticket's state (owned already, not waiting for approval, an illegal move): a command
+    /// naming a ticket records it as `denied` on that ticket, like a refusal by role (see [`Desk::on_command`]).
+    state: bool,
+}
+
+impl Refusal {
+    /// A refusal because of the ticket's state (recorded when the command names the ticket).
+    fn state(text: String) -> Self {
+        Refusal { text, audit: None, state: true }
+    }
+
+    /// A refusal recorded as `denied` on ticket `n`, for `action`.
+    fn audited(text: String, n: TicketNo, action: &str) -> Self {
+        Refusal { text, audit: Some((n, action.to_string())), state: false }
+    }
 }
 
 impl From<TicketError> for Refusal {
     fn from(e: TicketError) -> Self {
-        Refusal { text: e.to_string(), audit: None }
+        Refusal::state(e.to_string())
     }
 }
 
 impl From<String> for Refusal {
     fn from(text: String) -> Self {
-        Refusal { text, audit: None }
+        Refusal { text, audit: None, state: false }
     }
 }
 
@@ -664,11 +679,25 @@ impl<S: Store> Desk<S> {
         if let Some(flow) = self.before_triage(env, &text, &open, &majors, now, w).await? {
             return Ok(flow);
         }
-        if self.over_rate_limit(env, opened_last_hour, now, w).await? {
+        // At the hourly limit no new ticket opens, and nothing that may lead to one (a question, a follow-up that
+        // asks "Is this about #N?"). Joining an outage opens none, so while a major incident is active a report is
+        // still read for that.
+        let at_limit = self.at_ticket_limit(opened_last_hour);
+        if at_limit && majors.is_empty() && self.over_rate_limit(env, opened_last_hour, now, w).await? {
             return Ok(Flow::Ok);
         }
         let c = self.classifier().classify(&text);
         let decision = c.decide(&self.settings.triage);
+        if at_limit {
+            if decision != Decision::NotIt
+                && (self.join_major(env, &text, &c, &majors, now, w)
+                    || decision == Decision::Ticket && self.declare_if_many(env, &text, &c, now, w).await?)
+            {
+                return Ok(Flow::Ok);
+            }
+            self.over_rate_limit(env, opened_last_hour, now, w).await?;
+            return Ok(Flow::Ok);
+        }
         if decision == Decision::NotIt {
             // "also it's making a grinding noise now": too vague for triage, but it carries on from their ticket.
             if super::conversation::is_follow_up(&text)
@@ -823,6 +852,25 @@ impl<S: Store> Desk<S> {
         }
         let unsure = c.confidence < self.settings.triage.confident;
         let walk = if unsure || after.is_some() { None } else { self.runbook_for(&c, text) };
+        // A request that needs approval goes through its runbook, and so its approval, whatever led here.
+        let walk = walk.or_else(|| self.approval_walk(&c, text));
+        if let Some((rb, first)) = walk.filter(|(rb, _)| rb.approval.is_some()) {
+            let linked = after.map(|old| format!(", following up {old}")).unwrap_or_default();
+            let msg = format!(
+                "Ticket {number} opened: {} ({} {} {}{linked}). A few questions first, then it goes to a {} for \
+                 approval:",
+                rb.title,
+                t.category,
+                t.priority,
+                t.ticket_type,
+                rb.approval.as_ref().map(|a| a.approver.as_str()).unwrap_or("manager")
+            );
+            w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
+            self.start_walk_at(rb, first, &t, now, w);
+            self.check_recurring(&t, now, w).await?;
+            w.commit.inserts.push(t);
+            return Ok(());
+        }
         if let Some((rb, first)) = walk {
             let due = tg
                 .first_response_due
@@ -982,21 +1030,75 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Refused(Refusal {
                 text: reason,
                 audit: cmd.ticket().map(|n| (n, cmd.verb().to_string())),
+                state: false,
             }));
         }
-        // A request waiting for approval is not worked on (or closed as done) before the decision.
         if let Some(t) = &ticket
-            && let Some(approver) = &t.awaiting_approval
-            && matches!(cmd, Command::Claim(_) | Command::Assign(..) | Command::Resolve(..) | Command::Merge(..))
+            && let Some(r) = self.before_approval(t, &cmd).await?
         {
-            return Ok(Flow::Refused(Refusal {
-                text: format!(
-                    "{} is waiting for a {approver}'s approval; it can be claimed, assigned or resolved once approved",
-                    t.number
-                ),
-                audit: Some((t.number, cmd.verb().to_string())),
-            }));
+            return Ok(Flow::Refused(r));
         }
+        let n = cmd.ticket();
+        let verb = cmd.verb().to_string();
+        let flow = self.run_command(env, cmd, ticket, now, w).await?;
+        // A refusal because of the ticket's state is recorded on it like a refusal by role: an admin sees a
+        // technician trying to take an owned ticket or to approve what is not waiting, as they see the rest.
+        Ok(match (flow, n) {
+            (Flow::Refused(mut r), Some(n)) if r.state && r.audit.is_none() => {
+                r.audit = Some((n, verb));
+                Flow::Refused(r)
+            }
+            (flow, _) => flow,
+        })
+    }
+
+    /// Before a request that needs approval is decided, technicians may talk to the requester about it (reply,
+    /// note, show, link, re-categorise) but not work it, park it or make it more urgent: claim, assign, pending,
+    /// priority, checklist, escalation to a vendor, major incident, merge and resolve wait for the decision. That
+    /// holds from the first question of its walkthrough, so taking it over early is no way round the approval.
+    async fn before_approval(&self, t: &Ticket, cmd: &Command) -> Result<Option<Refusal>, DeskError> {
+        let held = matches!(
+            cmd,
+            Command::Claim(_)
+                | Command::Assign(..)
+                | Command::Resolve(..)
+                | Command::Merge(..)
+                | Command::Pending(..)
+                | Command::Priority(..)
+                | Command::Check(..)
+                | Command::Escalate(..)
+                | Command::Major(_)
+        );
+        if !held || !t.state.is_active() {
+            return Ok(None);
+        }
+        let until = format!(
+            ": until it is decided you can reply to {} or add a note; claim, assign, pending, priority and resolve \
+             wait for the decision",
+            t.requester.name
+        );
+        let text = if let Some(approver) = &t.awaiting_approval {
+            format!("{} is waiting for a {approver}'s approval{until}", t.number)
+        } else if let Some(approver) = self.approval_walk_running(t.number).await? {
+            format!(
+                "{} needs a {approver}'s approval and {} is still answering its questions{until}",
+                t.number, t.requester.name
+            )
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(Refusal::audited(text, t.number, cmd.verb())))
+    }
+
+    async fn run_command(
+        &self,
+        env: &Envelope,
+        cmd: Command,
+        ticket: Option<Ticket>,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Flow, DeskError> {
+        let me = &env.actor;
         match cmd {
             Command::Start(id) => self.start_request(env, &id, now, w).await,
             Command::Queue { .. } | Command::Mine | Command::Find(_) => {
@@ -1156,7 +1258,7 @@ impl<S: Store> Desk<S> {
             }
             Command::Rate(_, good) => {
                 if t.state.is_active() {
-                    return Err(format!("{} is not resolved yet; rate it once it is", t.number).into());
+                    return Err(Refusal::state(format!("{} is not resolved yet; rate it once it is", t.number)));
                 }
                 let comment = t.csat.as_ref().and_then(|c| c.comment.clone());
                 t.csat = Some(super::ticket::Csat { good, at: now, comment: comment.clone() });
@@ -1243,7 +1345,7 @@ impl<S: Store> Desk<S> {
             }
             Command::Resolve(_, text) => {
                 if let Some(cl) = &t.checklist {
-                    cl.check_resolvable()?;
+                    cl.check_resolvable().map_err(Refusal::state)?;
                 }
                 let text = text.map(|s| bound_text(&s));
                 let ev = t.resolve(me, text.as_deref(), false, now)?;
@@ -1274,17 +1376,7 @@ impl<S: Store> Desk<S> {
                     Button::new("👍 Good", command::action("rate-good", t.number)),
                     Button::new("👎 Not good", command::action("rate-bad", t.number)),
                 ]));
-                for cc in t.cc.iter().filter(|c| !c.same_person(&t.requester)) {
-                    let place = Place { dm: true, channel: format!("dm-{}", cc.id), thread: None, message: None };
-                    w.send(
-                        Outbound::to_user(
-                            cc,
-                            &place,
-                            sentence(&format!("{} (which your ticket was merged into) is resolved{said}", t.number)),
-                        )
-                        .about(t.number),
-                    );
-                }
+                self.tell_merged(&t, &said, w);
                 self.tell_affected(&t, &super::conversation::major_resolved(t.number, text.as_deref()), w);
                 w.send(here(format!("Resolved {}.", t.number)));
                 w.commit.updates.push(t);
@@ -1306,9 +1398,9 @@ impl<S: Store> Desk<S> {
             }
             Command::Check(_, item) => {
                 let Some(cl) = t.checklist.as_mut() else {
-                    return Err(format!("{} has no checklist", t.number).into());
+                    return Err(Refusal::state(format!("{} has no checklist", t.number)));
                 };
-                cl.tick(&item, &me.name, now)?;
+                cl.tick(&item, &me.name, now).map_err(Refusal::state)?;
                 let list = cl.text();
                 let left = cl.open_items().len();
                 let ticked = item.trim().to_string();
@@ -1323,7 +1415,7 @@ impl<S: Store> Desk<S> {
             }
             Command::Approve(_) | Command::Decline(..) => {
                 let Some(approver) = t.awaiting_approval.clone().filter(|_| t.state.is_active()) else {
-                    return Err(format!("{} is not waiting for approval", t.number).into());
+                    return Err(Refusal::state(format!("{} is not waiting for approval", t.number)));
                 };
                 self.may_decide(&t, me, &approver)?;
                 t.awaiting_approval = None;
@@ -1505,6 +1597,15 @@ impl<S: Store> Desk<S> {
         Outbound::to_user(&t.requester, &t.origin.place, text).about(t.number)
     }
 
+    /// The requesters of duplicates merged into `t` hear that it is resolved (`said`: ": what was done", or empty).
+    fn tell_merged(&self, t: &Ticket, said: &str, w: &mut Work) {
+        for cc in t.cc.iter().filter(|c| !c.same_person(&t.requester)) {
+            let place = Place { dm: true, channel: format!("dm-{}", cc.id), thread: None, message: None };
+            let text = sentence(&format!("{} (which your ticket was merged into) is resolved{said}", t.number));
+            w.send(Outbound::to_user(cc, &place, text).about(t.number));
+        }
+    }
+
     /// [`Desk::over_rate_limit`] with the count read now.
     async fn over_limit_now(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<bool, DeskError> {
         if self.settings.max_new_tickets_per_hour <= 0 {
@@ -1512,6 +1613,12 @@ impl<S: Store> Desk<S> {
         }
         let (opened, _) = self.store.requester_recent(&env.actor.key(), now - chrono::Duration::hours(1)).await?;
         self.over_rate_limit(env, opened, now, w).await
+    }
+
+    /// Whether `opened` tickets in the last hour reach the hourly limit.
+    fn at_ticket_limit(&self, opened: i64) -> bool {
+        let limit = self.settings.max_new_tickets_per_hour;
+        limit > 0 && opened >= limit
     }
 
     /// True (and the person told, at most once an hour) when they opened too many tickets in the last hour.
@@ -1567,7 +1674,7 @@ impl<S: Store> Desk<S> {
              the helpdesk channel (not in this thread) or message me directly.",
             t.number, t.requester.name
         );
-        Flow::Refused(Refusal { text, audit: Some((t.number, "add to ticket".to_string())) })
+        Flow::Refused(Refusal::audited(text, t.number, "add to ticket"))
     }
 
     /// Who may approve or decline `t`: someone with the role its runbook names (or an admin), never the person
@@ -1588,18 +1695,13 @@ impl<S: Store> Desk<S> {
         } else {
             format!("; ask {}", others.join(", "))
         };
-        let audit = Some((t.number, "approve".to_string()));
         if t.requester.same_person(me) {
-            return Err(Refusal {
-                text: format!("you raised {}, so someone else must decide on it{ask}", t.number),
-                audit,
-            });
+            let text = format!("you raised {}, so someone else must decide on it{ask}", t.number);
+            return Err(Refusal::audited(text, t.number, "approve"));
         }
         if role != needed && role != Role::Admin {
-            return Err(Refusal {
-                text: format!("{} needs a {approver}'s decision (you are a {role}){ask}", t.number),
-                audit,
-            });
+            let text = format!("{} needs a {approver}'s decision (you are a {role}){ask}", t.number);
+            return Err(Refusal::audited(text, t.number, "approve"));
         }
         Ok(())
     }
@@ -1614,10 +1716,7 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
     ) -> Result<Vec<Event>, TicketError> {
         if let Some(by_whom) = &t.declined_by {
-            return Err(TicketError::Invalid(format!(
-                "{} was declined by {by_whom} and stays declined; start a new request if things have changed",
-                t.number
-            )));
+            return Err(TicketError::Invalid(declined_text(t.number, by_whom)));
         }
         // Measured from the resolution (closing a resolved ticket later does not move it).
         let stopped = t.resolved_at.or(t.closed_at);
@@ -1861,6 +1960,11 @@ pub fn bound_text(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// What the requester of a declined request hears when they try to bring it back.
+fn declined_text(n: TicketNo, by: &str) -> String {
+    format!("{n} was declined by {by} and stays declined; start a new request if things have changed")
 }
 
 /// Ends `s` with a full stop unless it already ends with punctuation.

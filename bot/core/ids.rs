@@ -106,11 +106,21 @@ pub const NAME_MAX_CHARS: usize = 64;
 
 /// True for characters that are invisible or change how text around them is laid out: controls (newlines
 /// included), bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C), zero-width characters
-/// (U+200B–U+200D, U+2060, U+FEFF) and the Unicode line and paragraph separators (U+2028, U+2029).
+/// (U+200B–U+200D, U+2060, U+FEFF), the Unicode line and paragraph separators (U+2028, U+2029), and the other
+/// characters that draw nothing and so make look-alike names: the soft hyphen (U+00AD), the combining grapheme
+/// joiner (U+034F), invisible "letters" (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, the Khmer inherent
+/// vowels U+17B4/5, the braille blank U+2800), Mongolian selectors and vowel separator (U+180B–U+180F), invisible
+/// operators (U+2061–U+2064), deprecated format characters (U+206A–U+206F), interlinear annotation marks
+/// (U+FFF9–U+FFFB), musical formatting (U+1D173–U+1D17A), tag characters (U+E0000–U+E007F) and variation
+/// selectors (U+FE00–U+FE0F, U+E0100–U+E01EF).
 pub fn is_hidden_char(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}')
         || matches!(c, '\u{061C}' | '\u{2060}' | '\u{FEFF}' | '\u{2028}' | '\u{2029}')
+        || matches!(c, '\u{00AD}' | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{2800}')
+        || matches!(c, '\u{3164}' | '\u{FFA0}' | '\u{180B}'..='\u{180F}' | '\u{2061}'..='\u{2064}')
+        || matches!(c, '\u{206A}'..='\u{206F}' | '\u{FFF9}'..='\u{FFFB}' | '\u{1D173}'..='\u{1D17A}')
+        || matches!(c, '\u{E0000}'..='\u{E007F}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
 }
 
 /// A display name as shown: hidden characters dropped, runs of whitespace made one space, trimmed, at most
@@ -158,5 +168,46 @@ mod tests {
         assert_eq!(UserRef::new(Platform::Teams, "29:abc", "\u{200B}\u{FEFF}").name, "29:abc", "empty: the id");
         assert_eq!(UserRef::new(Platform::Console, "x", "a".repeat(200)).name.chars().count(), NAME_MAX_CHARS);
         assert_eq!(UserRef::new(Platform::Console, "x", "  Ana   María ").name, "Ana María");
+    }
+
+    /// #30: characters that draw nothing cannot make "Sam" from something else, nor a name that looks empty.
+    #[test]
+    fn invisible_letters_and_tags_are_removed_from_names() {
+        let invisible = [
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{17B4}',
+            '\u{17B5}',
+            '\u{180E}',
+            '\u{2063}',
+            '\u{206A}',
+            '\u{2800}',
+            '\u{3164}',
+            '\u{FE0F}',
+            '\u{FFA0}',
+            '\u{FFF9}',
+            '\u{1D173}',
+            '\u{E0000}',
+            '\u{E0001}',
+            '\u{E0053}',
+            '\u{E007F}',
+            '\u{E0100}',
+        ];
+        for c in invisible {
+            assert!(is_hidden_char(c), "U+{:04X}", c as u32);
+            assert_eq!(UserRef::new(Platform::Slack, "U9", format!("S{c}a{c}m{c}")).name, "Sam", "U+{:04X}", c as u32);
+            assert_eq!(clean_name_unbounded(&format!("title{c} here")), "title here", "U+{:04X}", c as u32);
+        }
+        // A tag sequence ("Sam" spelled in tags after a flag) and a name of fillers only: nothing visible is left,
+        // so the platform id shows, as for an empty name.
+        let tagged = "Sam\u{E0053}\u{E0061}\u{E006D}\u{E007F}";
+        assert_eq!(UserRef::new(Platform::Discord, "42", tagged).name, "Sam");
+        let blank = "\u{3164}\u{115F}\u{1160}\u{FFA0}\u{00AD}\u{2800}\u{E0020}";
+        assert_eq!(UserRef::new(Platform::Teams, "29:abc", blank).name, "29:abc");
+        assert_eq!(UserRef::new(Platform::Slack, "U1", "\u{3164} \u{3164}").name, "U1");
+        // Visible text nearby stays: Hangul syllables, accents, emoji, and hyphens that draw.
+        assert_eq!(UserRef::new(Platform::Slack, "U2", "김민준 Zoë-Anne 🎉").name, "김민준 Zoë-Anne 🎉");
     }
 }

@@ -1008,9 +1008,12 @@ pub fn press(
             let b = step.buttons.get(i).ok_or(WalkError::NoSuchButton)?;
             (b.label.clone(), b.target())
         }
-        Choice::Person if !step.has_handoff_button() => {
-            (TALK_TO_PERSON.to_string(), Next::Handoff { reason: Some(TALK_TO_PERSON_REASON), approval: false })
-        }
+        // In a request that needs approval, asking for a person still sends it for approval (with the answers
+        // given so far): a technician can talk to the requester meanwhile, but nobody fulfils it undecided.
+        Choice::Person if !step.has_handoff_button() => (
+            TALK_TO_PERSON.to_string(),
+            Next::Handoff { reason: Some(TALK_TO_PERSON_REASON), approval: rb.approval.is_some() },
+        ),
         Choice::Person => return Err(WalkError::NoSuchButton),
     };
     wt.transcript.push(Entry { at: now, step: step.id.clone(), event: Event::Pressed { label } });
@@ -1057,7 +1060,8 @@ pub fn tick(rb: &Runbook, wt: &mut Walkthrough, vars: &BTreeMap<String, String>,
     }
     wt.transcript.push(Entry { at: now, step: step.id.clone(), event: Event::TimedOut });
     let reason = format!("no answer at step \"{}\" for {} after a reminder", step.id, human(waited));
-    Some(end_handoff(rb, wt, reason, false))
+    // Like "Talk to a person": a request that needs approval is sent for it with what was answered.
+    Some(end_handoff(rb, wt, reason, rb.approval.is_some()))
 }
 
 /// What a technician reads on hand-off: the runbook, how it ended, the answers and every step with times (UTC).
@@ -1485,8 +1489,12 @@ mod tests {
                     let last = v.buttons.last().unwrap();
                     assert_eq!(last.label, TALK_TO_PERSON);
                     let a = ActionRef::parse(&last.action).unwrap();
+                    // In a runbook that needs approval it is still sent for approval (#30).
                     match press(rb, &mut wt, &a, &vars(), now).unwrap() {
-                        Outcome::Handoff { reason, approval: None, .. } => assert_eq!(reason, TALK_TO_PERSON_REASON),
+                        Outcome::Handoff { reason, approval, .. } => {
+                            assert_eq!(reason, TALK_TO_PERSON_REASON);
+                            assert_eq!(approval.is_some(), rb.approval.is_some(), "{} step {}", rb.id, step.id);
+                        }
                         other => panic!("{other:?}"),
                     }
                     walked += 1;

@@ -379,10 +379,8 @@ impl<S: Store> Desk<S> {
             Err(r) => return Ok(Flow::Refused(r)),
         };
         if !t.requester.same_person(&env.actor) {
-            return Ok(Flow::Refused(Refusal {
-                text: format!("only the person who raised {n} can answer that"),
-                audit: Some((n, format!("withdraw-{verb}"))),
-            }));
+            let text = format!("only the person who raised {n} can answer that");
+            return Ok(Flow::Refused(Refusal::audited(text, n, &format!("withdraw-{verb}"))));
         }
         if !t.state.is_active() {
             return Ok(Flow::Refused(format!("{n} is already {}.", t.state).into()));
@@ -662,6 +660,11 @@ impl<S: Store> Desk<S> {
         if conv::is_gratitude(text) || !text.chars().any(char::is_alphanumeric) {
             return Ok(if is_requester { None } else { Some(Flow::Ok) });
         }
+        // A declined request stays declined once closed too: "please reconsider" in its thread opens no request
+        // round its approver. Asking again is a new request, which goes to the approver again.
+        if is_requester && let Some(by) = &t.declined_by {
+            return Ok(Some(Flow::Refused(Refusal::state(super::declined_text(t.number, by)))));
+        }
         // A ticket folded into a major incident: the follow-up is of the incident.
         let parent = match t.parent {
             Some(p) => self.store.ticket(p).await?,
@@ -683,11 +686,14 @@ impl<S: Store> Desk<S> {
     ) -> Result<Flow, DeskError> {
         let mut c = self.classifier().classify(text);
         let same_again = conv::same_again(text);
-        if same_again
+        // Asking for something that needs approval ("can I just get a new laptop instead?") is that request,
+        // whatever the old ticket was about: it must reach the approver.
+        let needs_approval = self.approval_walk(&c, text).is_some();
+        let vague = same_again
             || c.decide(&self.settings.triage) != Decision::Ticket
             || c.category == "other"
-            || c.confidence < CLEARLY_ELSE
-        {
+            || c.confidence < CLEARLY_ELSE;
+        if vague && !needs_approval {
             // "still down for me", "still nothing on my laptop": the old problem unless it clearly names another.
             c.category = old.category.clone();
             c.intent = old.intent.clone();

@@ -105,10 +105,45 @@ impl<S: Store> Desk<S> {
         w.commit.conversations.push(put(None, t, &wt));
     }
 
+    /// A step for the requester. Its buttons carry the ticket number, so a press acts on that ticket's walkthrough
+    /// only (and, once the ticket is merged away, says where the conversation went).
     fn step_message(&self, t: &Ticket, view: &runbook::View) -> Outbound {
-        Outbound::to_user(&t.requester, &t.origin.place, view.full_text())
-            .with_buttons(view.buttons.clone())
-            .about(t.number)
+        let buttons = view
+            .buttons
+            .iter()
+            .map(|b| {
+                let mut b = b.clone();
+                if b.action.starts_with(runbook::ACTION_PREFIX) {
+                    b.action = format!("{}:{}", b.action, t.number.0);
+                }
+                b
+            })
+            .collect();
+        Outbound::to_user(&t.requester, &t.origin.place, view.full_text()).with_buttons(buttons).about(t.number)
+    }
+
+    /// The walkthrough of ticket `n`, if one is running: the approver role its runbook needs, when it needs one.
+    pub(super) async fn approval_walk_running(&self, n: TicketNo) -> Result<Option<String>, DeskError> {
+        let Some(conv) = self.store.conversation_for_ticket(n).await? else { return Ok(None) };
+        Ok(decode(&conv)
+            .filter(|wt| wt.ended.is_none())
+            .and_then(|wt| self.runbooks.get(&wt.runbook))
+            .and_then(|rb| rb.approval.as_ref())
+            .map(|a| a.approver.clone()))
+    }
+
+    /// The runbook that needs approval which this message asks for, and the step it opens at: one that serves the
+    /// message's intent and one of whose entries fits it ("I need a new laptop" is `new-laptop`; "can I get a new
+    /// mouse" fits none). Whatever opens such a ticket (a confident message, the answer to the category question,
+    /// a follow-up in a closed ticket's thread) starts this walkthrough, so the request reaches its approver.
+    pub(super) fn approval_walk<'a>(&'a self, c: &Classification, text: &str) -> Option<(&'a Runbook, &'a Step)> {
+        let intent = c.intent.as_deref()?;
+        self.runbooks.for_intent(intent).into_iter().filter(|rb| rb.approval.is_some()).find_map(|rb| {
+            match rb.opening(Some(intent), text) {
+                Some(Opening::Step(step)) => Some((rb, step)),
+                _ => None,
+            }
+        })
     }
 
     /// A press of a runbook button (`rb:…`).
@@ -119,7 +154,12 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Flow, DeskError> {
-        let Some(ar) = ActionRef::parse(action) else {
+        // `rb:RUNBOOK:STEP:CHOICE:N` names its ticket; buttons posted before that was added do not.
+        let pressed = ActionRef::parse(action).map(|a| (a, None)).or_else(|| {
+            let (base, n) = action.rsplit_once(':')?;
+            Some((ActionRef::parse(base)?, Some(TicketNo::parse(n)?)))
+        });
+        let Some((ar, ticket)) = pressed else {
             return Ok(Flow::Refused(format!("unknown button `{action}`").into()));
         };
         let found = self
@@ -127,9 +167,17 @@ impl<S: Store> Desk<S> {
             .conversations_of(&env.actor.key())
             .await?
             .into_iter()
+            .filter(|c| ticket.is_none() || c.ticket == ticket)
             .filter_map(|c| decode(&c).map(|wt| (c, wt)))
             .find(|(_, wt)| wt.runbook == ar.runbook && wt.ended.is_none());
         let Some((conv, mut wt)) = found else {
+            // A ticket merged into another: its walkthrough ended there, and so does this conversation.
+            if let Some(n) = ticket
+                && let Some(t) = self.store.ticket(n).await?
+                && let Some(into) = t.merged_into.filter(|_| t.requester.same_person(&env.actor))
+            {
+                return Ok(Flow::Refused(merged_away(n, into).into()));
+            }
             return Ok(Flow::Refused(
                 "That walkthrough has already ended. Describe the problem again if you still need help."
                     .to_string()
@@ -192,6 +240,13 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Ok);
         };
         let requester = t.requester.clone();
+        if let Some(into) = t.merged_into {
+            // Merged while the walkthrough ran (its buttons from before the merge): nothing more happens on it.
+            w.events(t.number, vec![self.walk_event(&wt, "handoff", Some(format!("merged into {into}")), now)]);
+            w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+            w.send(Outbound::to_user(&requester, &t.origin.place, merged_away(t.number, into)).about(t.number));
+            return Ok(Flow::Ok);
+        }
         match outcome {
             Outcome::Show { view } | Outcome::Remind { view } => {
                 w.send(self.step_message(&t, &view));
@@ -216,6 +271,7 @@ impl<S: Store> Desk<S> {
                         .with_buttons(vec![Button::new("Still broken", command::action("reopen", t.number))])
                         .about(t.number),
                 );
+                self.tell_merged(&t, "", w);
             }
             Outcome::Handoff { reason, approval, .. } => {
                 w.events(t.number, vec![self.walk_event(&wt, "handoff", Some(reason.clone()), now)]);
@@ -227,7 +283,10 @@ impl<S: Store> Desk<S> {
                     let details: Vec<String> = req
                         .details
                         .iter()
-                        .map(|(k, v)| format!("{k}: {}", crate::core::ids::clean_name_unbounded(v)))
+                        .map(|(k, v)| match crate::core::ids::clean_name_unbounded(v) {
+                            v if v.is_empty() => format!("{k}: (not given)"),
+                            v => format!("{k}: {v}"),
+                        })
                         .collect();
                     let text = format!(
                         "Approval needed for {} from {} ({}): {}",
@@ -294,7 +353,9 @@ impl<S: Store> Desk<S> {
         Ok(Flow::Ok)
     }
 
-    /// Ends the ticket's walkthrough, if one is running, because a technician took the ticket over.
+    /// Ends the ticket's walkthrough, if one is running, because a technician took the ticket over. A request that
+    /// needs approval keeps its walkthrough (a technician's reply does not skip the approval; see
+    /// [`Desk::before_approval`] for what waits).
     pub(super) async fn end_walk_taken_over(
         &self,
         n: TicketNo,
@@ -302,6 +363,9 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<(), DeskError> {
+        if self.approval_walk_running(n).await?.is_some() {
+            return Ok(());
+        }
         self.end_walk(n, format!("{} took the ticket over", by.name), now, w).await
     }
 
@@ -375,6 +439,14 @@ impl<S: Store> Desk<S> {
         }
         Ok(done)
     }
+}
+
+/// What the requester of a ticket merged into another hears when they press one of its walkthrough's buttons.
+fn merged_away(n: TicketNo, into: TicketNo) -> String {
+    format!(
+        "{n} was merged into {into}, so its walkthrough has ended; the conversation continues on {into}: you'll hear \
+         when it is resolved, and you can add to it in {into}'s thread."
+    )
 }
 
 #[cfg(test)]

@@ -67,10 +67,13 @@ impl<S: Store> Desk<S> {
                     w.send(here(format!("Linked {} and {}.", a.number, b.number)));
                 } else {
                     if a.merged_into.is_some() || b.merged_into.is_some() {
-                        return Ok(Err(format!("{} or {} was already merged", a.number, b.number).into()));
+                        return Ok(Err(Refusal::state(format!("{} or {} was already merged", a.number, b.number))));
                     }
                     if !b.state.is_active() {
-                        return Ok(Err(format!("{} is {}; merge into an open ticket", b.number, b.state).into()));
+                        return Ok(Err(Refusal::state(format!(
+                            "{} is {}; merge into an open ticket",
+                            b.number, b.state
+                        ))));
                     }
                     // The duplicate is closed; its requester follows the surviving ticket.
                     let note = format!("merged into {}", b.number);
@@ -83,6 +86,8 @@ impl<S: Store> Desk<S> {
                     }
                     ev.push(a.merged(me, b.number, now));
                     w.events(a.number, ev);
+                    // The duplicate's walkthrough ends: its buttons say where the conversation went (see walk.rs).
+                    self.end_walk(a.number, format!("merged into {}", b.number), now, w).await?;
                     if !b.requester.same_person(&a.requester) && !b.cc.iter().any(|c| c.same_person(&a.requester)) {
                         b.cc.push(a.requester.clone());
                     }
