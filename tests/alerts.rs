@@ -502,3 +502,32 @@ async fn an_unrouted_alert_is_an_incident_in_the_default_category() {
     assert_eq!(t.category, "other");
     assert_eq!(t.ticket_type, deskbot::core::ticket::TicketType::Incident);
 }
+
+/// A group larger than what a ticket keeps by fingerprint (2,000): the alerts past it are counted, so when the
+/// first 2,000 resolve while 100 more still fire, the ticket stays open and the card says 100 fire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_past_what_is_kept_by_name_still_count_and_keep_the_ticket_open() {
+    let rig = Rig::new().await;
+    let group = |resolved_below: usize| {
+        let alerts: Vec<Value> = (0..2100)
+            .map(|i| {
+                let status = if i < resolved_below { "resolved" } else { "firing" };
+                am_alert("HostDown", &format!("h{i:04}"), status, &format!("pc{i}"))
+            })
+            .collect();
+        let mut g = am_group(if resolved_below >= 2100 { "resolved" } else { "firing" }, alerts);
+        g["groupKey"] = json!("{}:{alertname=\"HostDown\"}");
+        g
+    };
+    assert_eq!(nums(&rig.am(&group(0)).await, "opened"), vec![1]);
+    let sent = rig.drain().await;
+    assert!(sent[0].text.contains("FIRING (2100 alerts)"), "{}", sent[0].text);
+    rig.advance(Duration::minutes(5));
+    assert_eq!(nums(&rig.am(&group(2000)).await, "updated"), vec![1]);
+    let t = rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap();
+    assert_eq!(t.state, State::New, "100 alerts still fire");
+    let card = &rig.drain().await[0].text;
+    assert!(card.contains("FIRING (100 alerts) · 2000 of 2100 resolved"), "{card}");
+    rig.advance(Duration::minutes(5));
+    assert_eq!(nums(&rig.am(&group(2100)).await, "resolved"), vec![1]);
+}

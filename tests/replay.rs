@@ -707,3 +707,100 @@ async fn conversation_edges_from_the_technicians_probe() {
     assert!(text.contains("bot -> ned: #16 is fixed: reset the scan profile."), "{text}");
     assert_eq!(tickets.len(), 16, "{text}");
 }
+
+/// Lines of a replay's text output that start with `prefix`.
+fn lines_with<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+#[tokio::test]
+async fn a_truncated_alert_group_is_not_resolved_while_alertmanager_says_it_fires() {
+    let out = replay::run_file(&script("alerts_truncated.replay")).await.unwrap();
+    let text = out.text();
+    let cards = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #1");
+    assert_eq!(cards.len(), 3, "{text}");
+    assert!(cards[0].contains("FIRING (1 alert +3 more not sent)"), "{}", cards[0]);
+    assert!(cards[0].contains("Alerts: instance=nas1: firing since Mon 2 Mar 09:58 UTC and 3 more"), "{}", cards[0]);
+    // The one alert sent resolved; the three left out may still fire: still open, still counted.
+    assert!(cards[1].contains("FIRING (+3 alerts not sent) · 1 of 1 sent resolved"), "{}", cards[1]);
+    assert!(cards[1].ends_with("[Claim] [Resolve]"), "{}", cards[1]);
+    // Alertmanager reports the whole group resolved: now the ticket is.
+    assert!(cards[2].contains("· resolved:") && cards[2].ends_with("[Reopen]"), "{}", cards[2]);
+    let j = out.json().await.unwrap();
+    let t = &j["tickets"][0];
+    assert_eq!(t["resolved_at"], "2026-03-02T10:10:00Z");
+    let notes: Vec<&str> = t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "internal_note")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        notes.contains(
+            &"Every alert Alertmanager sent has resolved, but it left out 3 more (truncatedAlerts) that may still \
+              fire; the ticket stays open until the whole group resolves."
+        ),
+        "{notes:?}"
+    );
+    use deskbot::store::Store as _;
+    let d = out.desk.store().ticket(deskbot::core::ids::TicketNo(1)).await.unwrap().unwrap().description;
+    assert!(d.contains("- and 3 more that Alertmanager left out (truncatedAlerts)"), "{d}");
+}
+
+#[tokio::test]
+async fn resolving_an_alert_that_still_fires_warns_and_the_next_ticket_is_linked() {
+    let out = replay::run_file(&script("alerts_resolve_firing.replay")).await.unwrap();
+    let text = out.text();
+    assert!(
+        text.contains(
+            "bot -> sam: Resolved #1, but monitoring has not reported its alert resolved: 1 alert of its group \
+             still firing. If it is still firing when Alertmanager reports the group again, deskbot opens a new \
+             ticket linked to #1."
+        ),
+        "{text}"
+    );
+    // Four hours later Alertmanager repeats the group, still firing: a new ticket that says which one it follows.
+    assert_eq!(lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #2").len(), 2, "{text}");
+    let show = lines_with(&text, "bot -> sam: #2 ")[0];
+    assert!(show.contains("linked to #1"), "{show}");
+    let j = out.json().await.unwrap();
+    let two = &j["tickets"][1];
+    assert!(
+        two["events"].as_array().unwrap().iter().any(|e| e["kind"] == "internal_note"
+            && e["text"]
+                == "Follows #1, resolved Mon 2 Mar 10:10 UTC while its alerts still fired; monitoring still reports \
+                    them firing."),
+        "{two}"
+    );
+    assert!(j["tickets"][0]["events"].as_array().unwrap().iter().any(|e| e["kind"] == "linked"));
+    // #2 resolved by hand, then the group resolves and fires again 10 minutes later: a flap, #2 reopens (no #3).
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 2);
+    assert_eq!((two["state"].as_str(), two["reopen_count"].as_i64()), (Some("open"), Some(1)));
+    assert!(
+        two["events"].as_array().unwrap().iter().any(|e| e["kind"] == "internal_note"
+            && e["text"] == "Monitoring: every alert of this group has resolved (Mon 2 Mar 14:15 UTC)."),
+        "{two}"
+    );
+}
+
+#[tokio::test]
+async fn claiming_or_assigning_an_alert_ticket_is_its_response() {
+    let out = replay::run_file(&script("alerts_ack.replay")).await.unwrap();
+    let text = out.text();
+    assert!(!text.contains("first response target"), "no first-response warning or breach after the claim:\n{text}");
+    assert!(!text.contains("Reply sent"), "{text}");
+    assert!(
+        text.contains(
+            "bot -> sam: #1 was raised by Alertmanager, so there is nobody to reply to: your text is saved on it as \
+             an internal note, and the alert counts as acknowledged."
+        ),
+        "{text}"
+    );
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][0]["first_response_at"], "2026-03-02T10:05:00Z", "the claim");
+    assert_eq!(j["tickets"][1]["first_response_at"], "2026-03-02T10:05:00Z", "the assignment");
+    let kinds = event_kinds(&j, 1);
+    assert!(!kinds.iter().any(|k| k == "public_reply"), "{kinds:?}");
+    assert!(text.contains("first response, target 30m: met at Mon 2 Mar 10:05 UTC"), "{text}");
+}

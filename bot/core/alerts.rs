@@ -79,6 +79,12 @@ pub struct AlertGroup {
     pub common_labels: BTreeMap<String, String>,
     pub common_annotations: BTreeMap<String, String>,
     pub alerts: Vec<Alert>,
+    /// Alerts of the group the sender left out of this notification (Alertmanager's `truncatedAlerts`, when a
+    /// receiver's `max_alerts` cuts the list): counted, never known by name, and possibly still firing.
+    pub truncated: u64,
+    /// The status of the whole group as its source states it (Alertmanager's top-level `status`: `resolved` only
+    /// when every alert of the group, sent or left out, has resolved).
+    pub status: Option<AlertStatus>,
 }
 
 impl AlertGroup {
@@ -176,6 +182,10 @@ struct AmPayload {
     #[serde(default)]
     common_annotations: BTreeMap<String, String>,
     alerts: Vec<AmAlert>,
+    #[serde(default)]
+    truncated_alerts: u64,
+    #[serde(default)]
+    status: Option<AlertStatus>,
 }
 
 #[derive(Deserialize)]
@@ -248,6 +258,8 @@ pub fn parse_alertmanager(body: &[u8]) -> Result<AlertGroup, String> {
         common_labels,
         common_annotations: bounded(p.common_annotations),
         alerts,
+        truncated: p.truncated_alerts,
+        status: p.status,
     })
 }
 
@@ -358,14 +370,17 @@ pub fn parse_generic(body: &[u8]) -> Result<Vec<AlertGroup>, String> {
             annotations.insert("runbook_url".into(), r);
         }
         let annotations = bounded(annotations);
+        let status = g.status.unwrap_or(AlertStatus::Firing);
         groups.push(AlertGroup {
             source,
             key: g.key.clone(),
             common_labels: labels.clone(),
             common_annotations: BTreeMap::new(),
+            truncated: 0,
+            status: Some(status),
             alerts: vec![Alert {
                 fingerprint: g.key,
-                status: g.status.unwrap_or(AlertStatus::Firing),
+                status,
                 labels,
                 annotations,
                 starts_at,
@@ -485,6 +500,16 @@ pub struct AlertInfo {
     /// Every alert of the group seen so far (the first [`MAX_MEMBERS`] in detail), in the order they came.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<AlertMember>,
+    /// Alerts firing in the latest notification that are not in `firing` (past [`MAX_FIRING`]): counted only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub untracked: u64,
+    /// Alerts the latest notification left out (Alertmanager's `truncatedAlerts`): they may still fire.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub truncated: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl AlertInfo {
@@ -505,9 +530,55 @@ impl AlertInfo {
         }
     }
 
-    /// How many alerts of the group are known: firing now plus resolved.
+    /// How many alerts of the group are known: firing now (named or only counted) plus resolved.
     pub fn total(&self) -> usize {
-        self.firing.len() + self.resolved.len()
+        self.firing_count() + self.resolved.len()
+    }
+
+    /// Alerts known to fire now: those kept by fingerprint and those only counted.
+    pub fn firing_count(&self) -> usize {
+        self.firing.len() + self.untracked as usize
+    }
+
+    /// Applies one notification of the group to what fires: alerts that resolved leave `firing` first (so their
+    /// room is free), then alerts not seen firing before join it while there is room; the rest are counted in
+    /// `untracked`, and what the sender left out in `truncated`. Returns the alerts new to `firing` and those that
+    /// resolved since the last notification (or that we learn of only as resolved).
+    pub fn apply<'g>(&mut self, g: &'g AlertGroup) -> (Vec<&'g Alert>, Vec<&'g Alert>) {
+        let mut ended = vec![];
+        for a in g.resolved() {
+            let was_firing = self.firing.remove(&a.fingerprint);
+            if (was_firing || self.resolved.len() < MAX_FIRING) && self.resolved.insert(a.fingerprint.clone()) {
+                ended.push(a);
+            }
+        }
+        let mut new = vec![];
+        let mut untracked = 0;
+        for a in g.firing() {
+            if self.firing.contains(&a.fingerprint) {
+                continue;
+            }
+            if self.firing.len() < MAX_FIRING {
+                self.firing.insert(a.fingerprint.clone());
+                self.resolved.remove(&a.fingerprint);
+                new.push(a);
+            } else {
+                untracked += 1;
+            }
+        }
+        self.untracked = untracked;
+        self.truncated = g.truncated;
+        self.record(g);
+        (new, ended)
+    }
+
+    /// True when nothing of the group can still be firing: every alert kept or counted has resolved, and nothing
+    /// was left out of the notification unless the source says the whole group has resolved.
+    pub fn all_clear(&self, g: &AlertGroup) -> bool {
+        self.firing.is_empty()
+            && self.untracked == 0
+            && g.firing().next().is_none()
+            && (self.truncated == 0 || g.status == Some(AlertStatus::Resolved))
     }
 }
 

@@ -7,7 +7,7 @@ use crate::core::alerts::{self, AlertGroup, AlertInfo, AlertRule, MONITOR_PREFIX
 use crate::core::duration::human;
 use crate::core::ids::{Place, Platform, TicketNo, UserRef};
 use crate::core::message::Outbound;
-use crate::core::ticket::{NewTicket, Origin, Ticket, TicketType, Timestamp};
+use crate::core::ticket::{Event, EventKind, NewTicket, Origin, Ticket, TicketType, Timestamp};
 use crate::store::{Commit, Committed, Store, StoreError};
 use chrono::Duration;
 use serde::Serialize;
@@ -148,16 +148,31 @@ impl<S: Store> Desk<S> {
     ) -> Result<(), DeskError> {
         let monitor = self.monitor(&g.source);
         let place = Self::alert_place(&g.source, &g.key);
-        let firing: Vec<String> = g.firing().map(|a| a.fingerprint.clone()).collect();
+        let fires = g.firing().next().is_some();
         let key = self.group_ticket(&place, batch).await?;
         let current = key.as_ref().and_then(|k| batch.tickets.get_mut(k)).map(|(t, _)| t);
         match current {
             Some(t) if t.state.is_active() && t.merged_into.is_none() => {
                 self.update_alert_ticket(t, g, &monitor, now, w, out).await?;
             }
+            // Resolved (by a person) while its alerts still fired, and now monitoring says they have all resolved:
+            // noted on the ticket, so that a later firing counts as the group firing again.
+            Some(t) if !fires && t.alert.as_deref().is_some_and(|a| a.firing_count() > 0) => {
+                let info = t.alert.get_or_insert_default();
+                info.notifications += 1;
+                info.apply(g);
+                if info.all_clear(g) {
+                    let text = format!("Monitoring: every alert of this group has resolved ({}).", self.fmt_time(now));
+                    w.events(t.number, t.note(&monitor, &text, now).unwrap_or_default());
+                    out.updated.push(t.number);
+                } else {
+                    out.unchanged += 1;
+                }
+            }
             Some(t)
-                if !firing.is_empty()
+                if fires
                     && t.merged_into.is_none()
+                    && t.alert.as_deref().is_none_or(|a| a.firing_count() == 0)
                     && t.resolved_at.is_some_and(|r| now - r <= self.settings.alerts.reopen_within) =>
             {
                 let why = format!("the alert fired again within {}", human(self.settings.alerts.reopen_within));
@@ -172,9 +187,9 @@ impl<S: Store> Desk<S> {
                 let info = t.alert.get_or_insert_default();
                 info.flaps += 1;
                 info.notifications += 1;
-                info.firing = firing.into_iter().take(alerts::MAX_FIRING).collect();
-                info.resolved = g.resolved().map(|a| a.fingerprint.clone()).take(alerts::MAX_FIRING).collect();
-                info.record(g);
+                info.firing.clear();
+                info.resolved.clear();
+                info.apply(g);
                 info.card_at = Some(now);
                 if let Some(owner) = t.owner.clone() {
                     let text = format!("Alert ticket {} reopened: {} fired again.", t.number, quote(&g.summary()));
@@ -183,7 +198,15 @@ impl<S: Store> Desk<S> {
                 w.send(self.card(t, now));
                 out.reopened.push(t.number);
             }
-            _ if !firing.is_empty() => self.open_alert_ticket(g, &monitor, place, now, w, batch, out).await?,
+            // A new ticket; one that follows an earlier ticket of the group (resolved while its alerts still fired,
+            // or longer ago than `reopen_within`) is linked to it.
+            Some(_) if fires => {
+                let k = key.unwrap_or_default();
+                let previous = batch.tickets.remove(&k);
+                batch.order.retain(|o| *o != k);
+                self.open_alert_ticket(g, &monitor, place, now, w, batch, out, previous).await?
+            }
+            _ if fires => self.open_alert_ticket(g, &monitor, place, now, w, batch, out, None).await?,
             _ => out.unchanged += 1,
         }
         Ok(())
@@ -200,36 +223,39 @@ impl<S: Store> Desk<S> {
     ) -> Result<(), DeskError> {
         let info = t.alert.get_or_insert_default();
         info.notifications += 1;
-        info.record(g);
-        let new: Vec<&alerts::Alert> = g.firing().filter(|a| !info.firing.contains(&a.fingerprint)).collect();
-        for a in &new {
-            if info.firing.len() < alerts::MAX_FIRING {
-                info.firing.insert(a.fingerprint.clone());
-            }
-            info.resolved.remove(&a.fingerprint);
-        }
-        // Alerts that resolved since the last notification (or that we learn of only as resolved).
-        let mut ended: Vec<&alerts::Alert> = vec![];
-        for a in g.resolved() {
-            let was_firing = info.firing.remove(&a.fingerprint);
-            if (was_firing || info.resolved.len() < alerts::MAX_FIRING) && info.resolved.insert(a.fingerprint.clone()) {
-                ended.push(a);
-            }
-        }
+        let untracked_before = info.untracked;
+        let truncated_before = info.truncated;
+        let (new, ended) = info.apply(g);
+        // Alerts past what is kept by name are news only by their count.
+        let new_untracked = info.untracked.saturating_sub(untracked_before) as usize;
+        let counts_changed = info.untracked != untracked_before || info.truncated != truncated_before;
         let ended_count = ended.len();
-        let all_clear = info.firing.is_empty() && g.firing().next().is_none();
-        if !new.is_empty() {
+        let all_clear = info.all_clear(g);
+        // Every alert sent has resolved, but the sender left some out: they may still fire.
+        let only_left_out = !all_clear && info.firing_count() == 0 && info.truncated > 0;
+        let left_out = info.truncated;
+        if !new.is_empty() || new_untracked > 0 {
             let names: Vec<String> = new.iter().take(5).map(|a| self.alert_line(g, a)).collect();
-            let more = if new.len() > 5 { format!(" and {} more", new.len() - 5) } else { String::new() };
-            let text = format!("{} new alert(s) firing: {}{more}", new.len(), names.join("; "));
+            let count = new.len() + new_untracked;
+            let more = if count > names.len() { format!(" and {} more", count - names.len()) } else { String::new() };
+            let text = format!("{count} new alert(s) firing: {}{more}", names.join("; "));
             w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
         }
-        if !ended.is_empty() && !all_clear {
+        if !ended.is_empty() && !all_clear && !only_left_out {
             let info = t.alert.get_or_insert_default();
             let (resolved, total) = (info.resolved.len(), info.total());
             let names: Vec<String> = ended.iter().take(5).map(|a| self.alert_line(g, a)).collect();
             let more = if ended.len() > 5 { format!(" and {} more", ended.len() - 5) } else { String::new() };
             let text = format!("{resolved} of {total} alerts resolved: {}{more}", names.join("; "));
+            w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
+        }
+        if only_left_out && !ended.is_empty() {
+            // The ticket stays open until the group as a whole is reported resolved.
+            let text = format!(
+                "Every alert {} sent has resolved, but it left out {left_out} more (truncatedAlerts) that may still \
+                 fire; the ticket stays open until the whole group resolves.",
+                monitor.name
+            );
             w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
         }
         if all_clear {
@@ -265,7 +291,7 @@ impl<S: Store> Desk<S> {
             }
             return Ok(());
         }
-        if new.is_empty() && ended_count == 0 {
+        if new.is_empty() && ended_count == 0 && !counts_changed {
             out.unchanged += 1;
             return Ok(());
         }
@@ -296,12 +322,18 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
         batch: &mut Batch,
         out: &mut AlertOutcome,
+        previous: Option<(Ticket, bool)>,
     ) -> Result<(), DeskError> {
         let opened = match batch.opened_this_hour.get(&g.source) {
             Some(n) => *n,
             None => self.store.count_opened_by(&monitor.key(), now - Duration::hours(1)).await?,
         };
         if opened >= self.settings.alerts.max_new_tickets_per_hour {
+            if let Some((p, new)) = previous {
+                let k = place.thread.clone().unwrap_or_default();
+                batch.tickets.insert(k.clone(), (p, new));
+                batch.order.push(k);
+            }
             return self.fold_into_storm(g, monitor, now, w, batch, out).await;
         }
         batch.opened_this_hour.insert(g.source.clone(), opened + 1);
@@ -325,6 +357,9 @@ impl<S: Store> Desk<S> {
         }
         if g.alerts.len() > alerts::MAX_MEMBERS {
             text.push_str(&format!("\n- and {} more", g.alerts.len() - alerts::MAX_MEMBERS));
+        }
+        if g.truncated > 0 {
+            text.push_str(&format!("\n- and {} more that {} left out (truncatedAlerts)", g.truncated, monitor.name));
         }
         let number = self.store.next_ticket_number().await?;
         let (mut t, ev) = Ticket::open(NewTicket {
@@ -350,14 +385,32 @@ impl<S: Store> Desk<S> {
             link: g.link(),
             runbook: m.runbook,
             runbook_url: g.annotation("runbook_url").or_else(|| g.annotation("runbook")),
-            firing: g.firing().map(|a| a.fingerprint.clone()).take(alerts::MAX_FIRING).collect(),
-            resolved: g.resolved().map(|a| a.fingerprint.clone()).take(alerts::MAX_FIRING).collect(),
             notifications: 1,
             card_at: Some(now),
             ..AlertInfo::default()
         }));
         if let Some(info) = t.alert.as_deref_mut() {
-            info.record(g);
+            info.apply(g);
+        }
+        if let Some((mut p, p_new)) = previous {
+            // The group fires again after its ticket was resolved: the new ticket says which one it follows.
+            let still = p.alert.as_deref().is_some_and(|a| a.firing_count() > 0);
+            let when = p.resolved_at.or(p.closed_at).map(|r| format!(" {}", self.fmt_time(r))).unwrap_or_default();
+            let text = if still {
+                format!(
+                    "Follows {}, resolved{when} while its alerts still fired; monitoring still reports them firing.",
+                    p.number
+                )
+            } else {
+                format!("Follows {} (resolved{when}): the same alert group fired again.", p.number)
+            };
+            t.links.push(p.number);
+            p.links.push(number);
+            let linked = |with| Event { at: now, actor: Some(monitor.clone()), kind: EventKind::Linked { with } };
+            w.events(number, vec![linked(p.number)]);
+            w.events(number, t.note(monitor, &text, now).unwrap_or_default());
+            w.events(p.number, vec![linked(number)]);
+            if p_new { w.commit.inserts.push(p) } else { w.commit.updates.push(p) }
         }
         self.policies.apply(&mut t);
         w.send(self.card(&t, now));
@@ -477,12 +530,21 @@ impl<S: Store> Desk<S> {
             t.state.to_string()
         } else if a.group == "storm" {
             format!("{} alert group(s) collected", a.folded)
-        } else if a.firing.is_empty() {
+        } else if a.firing_count() == 0 && a.truncated == 0 {
             "alerts resolved".to_string()
         } else {
-            let mut s = format!("FIRING ({} alert{})", a.firing.len(), if a.firing.len() == 1 { "" } else { "s" });
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
+            let n = a.firing_count();
+            // Alerts the sender left out may fire or not: counted, never taken for resolved.
+            let t = a.truncated as usize;
+            let mut s = match (n, t) {
+                (n, 0) => format!("FIRING ({n} alert{})", plural(n)),
+                (0, t) => format!("FIRING (+{t} alert{} not sent)", plural(t)),
+                (n, t) => format!("FIRING ({n} alert{} +{t} more not sent)", plural(n)),
+            };
             if !a.resolved.is_empty() {
-                s.push_str(&format!(" · {} of {} resolved", a.resolved.len(), a.total()));
+                let sent = if t > 0 { " sent" } else { "" };
+                s.push_str(&format!(" · {} of {}{sent} resolved", a.resolved.len(), a.total()));
             }
             s
         };
@@ -512,7 +574,7 @@ impl<S: Store> Desk<S> {
             let firing = a.alerts.iter().filter(|m| m.status == alerts::AlertStatus::Firing);
             let resolved = a.alerts.iter().filter(|m| m.status == alerts::AlertStatus::Resolved);
             let shown: Vec<String> = firing.chain(resolved).take(CARD_ALERTS).map(|m| self.member_text(m, 2)).collect();
-            let known = a.total().max(a.alerts.len());
+            let known = a.total().max(a.alerts.len()) + a.truncated as usize;
             let more = known.saturating_sub(shown.len());
             let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
             text.push_str(&format!("\nAlerts: {}{tail}", shown.join("; ")));
