@@ -456,10 +456,13 @@ max_new_tickets_per_hour = 20
 # Category when no rule and no `category` label says. Priority: the rule, else a `priority` label, else the
 # `severity` label (critical → P1, error → P2, warning → P3, others → P4).
 default_category = "other"
-# Rules, first match wins; a match value may list alternatives (a|b) or be * (label present).
+# Rules, first match wins. `match` compares literally: a value may list alternatives (a|b) or be * (label
+# present). `matchers` are Alertmanager's: label=value, label!=value, label=~regex, label!~regex (the regex matches
+# the whole value; a missing label reads as ""; case-sensitive unless the regex says (?i)). All must hold.
 rule = []
 # [[alerts.rule]]
 # match = { service = "internet|vpn" }
+# matchers = ['env!="staging"', 'instance=~"fw[0-9]+.*"']
 # category = "network"
 # priority = "P1"
 # runbook = "vpn"
@@ -697,8 +700,8 @@ impl Config {
             return Err("key `alerts.max_new_tickets_per_hour`: must be at least 1".into());
         }
         for (i, r) in a.rule.iter().enumerate() {
-            if r.matches.is_empty() {
-                return Err(format!("key `alerts.rule[{i}].match`: give at least one label"));
+            if let Some(problem) = r.problem() {
+                return Err(format!("key `alerts.rule[{i}]`: {problem}"));
             }
             if let Some(p) = &r.priority
                 && crate::core::ticket::Priority::parse(p).is_none()

@@ -804,3 +804,40 @@ async fn claiming_or_assigning_an_alert_ticket_is_its_response() {
     assert!(!kinds.iter().any(|k| k == "public_reply"), "{kinds:?}");
     assert!(text.contains("first response, target 30m: met at Mon 2 Mar 10:05 UTC"), "{text}");
 }
+
+#[tokio::test]
+async fn alert_rules_match_like_alertmanager_and_labels_cannot_forge_a_card() {
+    let out = replay::run_file(&script("alerts_rules.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let filed: Vec<(&str, &str)> = j["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["category"].as_str().unwrap(), t["priority"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        filed,
+        [
+            ("application", "P2"), // service=~"db-.*", env prod
+            ("other", "P3"),       // env="staging" is excluded by env!="staging"
+            ("other", "P3"),       // category="none": never a ticket in `none`
+            ("other", "P3"),       // an unknown category
+            ("other", "P3"),
+            ("other", "P3"),
+        ]
+    );
+    for (n, label) in [(3, "none"), (4, "storage")] {
+        let note = format!(
+            "The alert's category label `{label}` is not a category tickets are filed under; filed under `other`."
+        );
+        let t = &j["tickets"][n - 1];
+        assert!(t["events"].as_array().unwrap().iter().any(|e| e["text"] == note.as_str()), "#{n}: {t}");
+    }
+    // The newline in the label value is shown as \n: the card has no forged "Source:" line.
+    let forged = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #5")[0];
+    assert!(forged.contains("Labels: env=prod\\nSource: https://evil.example, severity=warning"), "{forged}");
+    assert!(!forged.contains(" | Source:"), "{forged}");
+    let wide = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #6")[0];
+    assert!(wide.contains("l006=6, l007=7, +193 more"), "{wide}");
+}

@@ -3,7 +3,7 @@
 //! reopened when it flaps, and folded into one storm ticket past a per-source hourly cap.
 
 use super::{Desk, DeskError, Work, quote};
-use crate::core::alerts::{self, AlertGroup, AlertInfo, AlertRule, MONITOR_PREFIX};
+use crate::core::alerts::{self, AlertGroup, AlertInfo, AlertRule, MONITOR_PREFIX, shown};
 use crate::core::duration::human;
 use crate::core::ids::{Place, Platform, TicketNo, UserRef};
 use crate::core::message::Outbound;
@@ -61,6 +61,8 @@ const CARD_EVERY: Duration = Duration::seconds(60);
 const STORM_EXAMPLES: usize = 20;
 /// Alerts of a group named on its card (the rest are counted).
 const CARD_ALERTS: usize = 5;
+/// Labels of a group shown on its card (the rest are counted).
+const CARD_LABELS: usize = 8;
 
 /// Tickets read or made while handling one notification, by origin thread.
 #[derive(Default)]
@@ -348,7 +350,7 @@ impl<S: Store> Desk<S> {
         if let Some(d) = g.annotation("description").filter(|d| *d != summary) {
             text.push_str(&format!("\n\n{d}"));
         }
-        let labels: Vec<String> = g.labels().iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let labels: Vec<String> = g.labels().iter().map(|(k, v)| format!("{}={}", shown(k), shown(v))).collect();
         text.push_str(&format!("\n\nAlert from {}: {}", monitor.name, labels.join(", ")));
         // Every alert of the group, with what tells it apart, its state and since when.
         text.push_str(&format!("\n\nAlerts ({}):", g.alerts.len()));
@@ -375,6 +377,9 @@ impl<S: Store> Desk<S> {
             at: now,
         });
         w.events(number, ev);
+        if let Some(note) = &m.note {
+            w.events(number, t.note(monitor, note, now).unwrap_or_default());
+        }
         t.fingerprint = Some(format!("{}|alert:{}|-", m.category, g.labels().get("alertname").unwrap_or(&summary)));
         t.alert = Some(Box::new(AlertInfo {
             source: g.source.clone(),
@@ -487,7 +492,7 @@ impl<S: Store> Desk<S> {
         info.folded += 1;
         info.notifications += 1;
         if info.folded_examples.len() < STORM_EXAMPLES {
-            info.folded_examples.push(g.summary());
+            info.folded_examples.push(shown(&g.summary()));
         }
         let send_card = *new || info.card_at.is_none_or(|at| now - at >= CARD_EVERY);
         if send_card {
@@ -508,7 +513,7 @@ impl<S: Store> Desk<S> {
 
     /// One alert of a group for notes and the ticket: its summary, what tells it apart, its state and time.
     fn alert_line(&self, g: &AlertGroup, a: &alerts::Alert) -> String {
-        format!("{} ({})", a.summary(), self.member_text(&g.member(a), usize::MAX))
+        format!("{} ({})", shown(&a.summary()), self.member_text(&g.member(a), usize::MAX))
     }
 
     /// `instance=fw1: firing since Mon 2 Mar 09:58 UTC` (at most `max_labels` labels).
@@ -553,15 +558,14 @@ impl<S: Store> Desk<S> {
         if t.state.is_active() {
             text.push_str(&format!(" · {}", self.due_phrase(t, now)));
         }
-        let shown: Vec<String> = a
-            .labels
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "__name__"))
-            .take(8)
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if !shown.is_empty() {
-            text.push_str(&format!("\nLabels: {}", shown.join(", ")));
+        let labels: Vec<_> = a.labels.iter().filter(|(k, _)| !matches!(k.as_str(), "alertname" | "__name__")).collect();
+        let mut on_card: Vec<String> =
+            labels.iter().take(CARD_LABELS).map(|(k, v)| format!("{}={}", shown(k), shown(v))).collect();
+        if labels.len() > CARD_LABELS {
+            on_card.push(format!("+{} more", labels.len() - CARD_LABELS));
+        }
+        if !on_card.is_empty() {
+            text.push_str(&format!("\nLabels: {}", on_card.join(", ")));
         }
         if let Some(s) = a.starts_at {
             text.push_str(&format!("\nSince {}", self.fmt_time(s)));
