@@ -524,8 +524,9 @@ async fn alerts_in_chat() {
     let out = replay::run_file(&script("alerts.replay")).await.unwrap();
     let text = out.text();
     insta::assert_snapshot!("alerts_text", text);
-    let cards =
-        |n: &str| text.lines().filter(|l| l.starts_with(&format!("bot -> #helpdesk-queue: Alert ticket {n}"))).count();
+    let cards = |n: &str| {
+        text.lines().filter(|l| l.starts_with(&format!("bot -> #helpdesk-queue: Alert ticket {n} · "))).count()
+    };
     // Opened, second alert, resolved, reopened, alerts resolved (the repeat and the claim send none).
     assert_eq!(cards("#1"), 5);
     assert!(text.contains("bot -> sam: The alert behind #1 has resolved"), "the owner is told");
@@ -761,7 +762,7 @@ async fn resolving_an_alert_that_still_fires_warns_and_the_next_ticket_is_linked
         "{text}"
     );
     // Four hours later Alertmanager repeats the group, still firing: a new ticket that says which one it follows.
-    assert_eq!(lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #2").len(), 2, "{text}");
+    assert_eq!(lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #2 · ").len(), 2, "{text}");
     let show = lines_with(&text, "bot -> sam: #2 ")[0];
     assert!(show.contains("linked to #1"), "{show}");
     let j = out.json().await.unwrap();
@@ -840,4 +841,35 @@ async fn alert_rules_match_like_alertmanager_and_labels_cannot_forge_a_card() {
     assert!(!forged.contains(" | Source:"), "{forged}");
     let wide = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #6")[0];
     assert!(wide.contains("l006=6, l007=7, +193 more"), "{wide}");
+}
+
+#[tokio::test]
+async fn a_reopen_from_flapping_is_told_and_damped() {
+    let out = replay::run_file(&script("alerts_flapping.replay")).await.unwrap();
+    let text = out.text();
+    // Every reopen edits the card (the console posts each): eleven flaps, one open, eleven resolutions before the
+    // claim only (after it the ticket stays open and the card follows each change).
+    let cards = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #1 · ");
+    assert!(cards.len() >= 13, "{text}");
+    let told: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("Alert ticket #1 · ") && (l.contains("fired again") || l.contains("has resolved")))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            "bot -> #helpdesk-queue: Alert ticket #1 reopened: “Switch port Gi1/0/24 flapping” fired again after \
+             resolving (if it keeps flapping, told every 5 times).",
+            "bot -> #helpdesk-queue: Alert ticket #1 is flapping: “Switch port Gi1/0/24 flapping” has fired again 5 \
+             times after resolving (told every 5 times).",
+            "bot -> sam: Alert ticket #1 is flapping: “Switch port Gi1/0/24 flapping” has fired again 10 times after \
+             resolving (told every 5 times).",
+            "bot -> sam: The alert behind #1 has resolved: “Switch port Gi1/0/24 flapping”. The ticket stays yours; \
+             resolve it when you are done.",
+        ],
+        "{text}"
+    );
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 1);
+    assert_eq!(j["tickets"][0]["reopen_count"], 6);
 }

@@ -22,6 +22,8 @@ pub struct AlertSettings {
     pub reopen_within: Duration,
     /// New alert tickets per source per hour; past it, groups fold into one storm ticket.
     pub max_new_tickets_per_hour: i64,
+    /// Reopens of a flapping group are told on the first flap, then every this many (the card follows each).
+    pub flap_notice_every: u32,
     /// Category when no rule or label says.
     pub default_category: String,
     /// Label rules, first match wins.
@@ -34,6 +36,7 @@ impl Default for AlertSettings {
             platform: Platform::Http,
             reopen_within: Duration::minutes(30),
             max_new_tickets_per_hour: 20,
+            flap_notice_every: 5,
             default_category: "other".into(),
             rules: vec![],
         }
@@ -193,10 +196,7 @@ impl<S: Store> Desk<S> {
                 info.resolved.clear();
                 info.apply(g);
                 info.card_at = Some(now);
-                if let Some(owner) = t.owner.clone() {
-                    let text = format!("Alert ticket {} reopened: {} fired again.", t.number, quote(&g.summary()));
-                    w.send(Outbound::to_user(&owner, &Place { dm: true, ..self.staff_place() }, text).about(t.number));
-                }
+                self.tell_flap(t, g, "reopened", w);
                 w.send(self.card(t, now));
                 out.reopened.push(t.number);
             }
@@ -227,7 +227,13 @@ impl<S: Store> Desk<S> {
         info.notifications += 1;
         let untracked_before = info.untracked;
         let truncated_before = info.truncated;
+        // Every alert had resolved (the ticket stayed open, someone works on it) and one fires again: a flap.
+        let was_clear = info.firing_count() == 0 && info.truncated == 0 && !info.resolved.is_empty();
         let (new, ended) = info.apply(g);
+        let flapped = was_clear && !new.is_empty();
+        if flapped {
+            info.flaps += 1;
+        }
         // Alerts past what is kept by name are news only by their count.
         let new_untracked = info.untracked.saturating_sub(untracked_before) as usize;
         let counts_changed = info.untracked != untracked_before || info.truncated != truncated_before;
@@ -242,6 +248,9 @@ impl<S: Store> Desk<S> {
             let more = if count > names.len() { format!(" and {} more", count - names.len()) } else { String::new() };
             let text = format!("{count} new alert(s) firing: {}{more}", names.join("; "));
             w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
+        }
+        if flapped {
+            self.tell_flap(t, g, "fired again", w);
         }
         if !ended.is_empty() && !all_clear && !only_left_out {
             let info = t.alert.get_or_insert_default();
@@ -273,7 +282,9 @@ impl<S: Store> Desk<S> {
                     Some(owner) => Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg),
                     None => self.to_queue(t.origin.platform, msg),
                 };
-                w.send(tell.about(t.number));
+                if self.flap_told(t) {
+                    w.send(tell.about(t.number));
+                }
                 t.alert.get_or_insert_default().card_at = Some(now);
                 w.send(self.card(t, now));
                 out.updated.push(t.number);
@@ -303,6 +314,39 @@ impl<S: Store> Desk<S> {
         w.send(self.card(t, now));
         out.updated.push(t.number);
         Ok(())
+    }
+
+    /// True when a flapping group's change is told: on the first flap, then every `flap_notice_every` flaps.
+    fn flap_told(&self, t: &Ticket) -> bool {
+        let flaps = t.alert.as_deref().map(|a| a.flaps).unwrap_or(0);
+        flaps <= 1 || flaps % self.settings.alerts.flap_notice_every.max(1) == 0
+    }
+
+    /// A card edited in place notifies nobody: a group firing again after resolving is told as a message of its
+    /// own, to the owner or else the queue, damped by [`Self::flap_told`] so that a flapping alert cannot flood chat.
+    fn tell_flap(&self, t: &Ticket, g: &AlertGroup, what: &str, w: &mut Work) {
+        if !self.flap_told(t) {
+            return;
+        }
+        let flaps = t.alert.as_deref().map(|a| a.flaps).unwrap_or(0);
+        let every = self.settings.alerts.flap_notice_every.max(1);
+        let summary = quote(&g.summary());
+        let text = if flaps <= 1 {
+            let later =
+                if every > 1 { format!(" (if it keeps flapping, told every {every} times)") } else { String::new() };
+            format!("Alert ticket {} {what}: {summary} fired again after resolving{later}.", t.number)
+        } else {
+            format!(
+                "Alert ticket {} is flapping: {summary} has fired again {flaps} times after resolving (told every \
+                 {every} times).",
+                t.number
+            )
+        };
+        let tell = match t.owner.clone() {
+            Some(owner) => Outbound::to_user(&owner, &Place { dm: true, ..self.staff_place() }, text),
+            None => self.to_queue(t.origin.platform, text),
+        };
+        w.send(tell.about(t.number));
     }
 
     /// True when someone other than the monitoring source owns the ticket or wrote on it.
