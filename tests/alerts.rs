@@ -315,7 +315,7 @@ async fn an_alert_storm_opens_a_bounded_number_of_tickets_and_one_summary() {
     assert_eq!(rmm.len(), 6, "5 (the cap) + 1 storm ticket");
     let storm = rmm.iter().find(|t| t.alert.as_ref().unwrap().group == "storm").unwrap();
     assert_eq!(storm.alert.as_ref().unwrap().folded, 995);
-    assert_eq!(storm.priority, Priority::P1);
+    assert_eq!(storm.priority, Priority::P3, "the priority of what it collected (warnings), not always P1");
     let sent = rig.drain().await;
     let summaries: Vec<_> = sent.iter().filter(|m| m.text.starts_with("Alert storm from rmm")).collect();
     assert_eq!(summaries.len(), 1, "one summary message");

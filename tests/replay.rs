@@ -873,3 +873,41 @@ async fn a_reopen_from_flapping_is_told_and_damped() {
     assert_eq!(j["tickets"].as_array().unwrap().len(), 1);
     assert_eq!(j["tickets"][0]["reopen_count"], 6);
 }
+
+#[tokio::test]
+async fn storms_are_bucketed_by_priority_count_each_group_once_and_recover() {
+    let out = replay::run_file(&script("alerts_storm.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let tickets: Vec<(&str, &str)> = j["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["priority"].as_str().unwrap(), t["state"].as_str().unwrap()))
+        .collect();
+    // Two tickets (the cap), the warnings' storm (resolved once all three recovered), the critical alert's own.
+    assert_eq!(tickets, [("P3", "new"), ("P3", "new"), ("P3", "resolved"), ("P1", "new")], "{text}");
+    let escalations = lines_with(&text, "bot -> #helpdesk-escalations: ");
+    assert_eq!(
+        escalations,
+        [
+            "bot -> #helpdesk-escalations: Alert storm from rmm: over 2 alert tickets in an hour. New P3 alert groups \
+             are collected on #3 instead of opening tickets each.",
+            "bot -> #helpdesk-escalations: Alert storm from rmm: over 2 alert tickets in an hour. New P1 alert groups \
+             are collected on #4 instead of opening tickets each.",
+            "bot -> #helpdesk-escalations: Alert storm from rmm (P3) on #3 has recovered: 3/3 alert groups resolved.",
+        ]
+    );
+    // The repeat of srv-c was not counted again.
+    let last = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #3 · ").pop().unwrap();
+    assert!(
+        last.contains("· resolved:")
+            && last.contains("Collected: Disk full on srv-c; Disk full on srv-d; Disk full on srv-e [Reopen]"),
+        "{last}"
+    );
+    use deskbot::store::Store as _;
+    let storm = out.desk.store().ticket(deskbot::core::ids::TicketNo(3)).await.unwrap().unwrap();
+    assert_eq!(storm.alert.as_ref().unwrap().folded, 3);
+    let critical = out.desk.store().ticket(deskbot::core::ids::TicketNo(4)).await.unwrap().unwrap();
+    assert_eq!(critical.alert.as_ref().unwrap().folded_examples, ["UPS on battery in the server room"]);
+}

@@ -7,7 +7,7 @@ use crate::core::alerts::{self, AlertGroup, AlertInfo, AlertRule, MONITOR_PREFIX
 use crate::core::duration::human;
 use crate::core::ids::{Place, Platform, TicketNo, UserRef};
 use crate::core::message::Outbound;
-use crate::core::ticket::{Event, EventKind, NewTicket, Origin, Ticket, TicketType, Timestamp};
+use crate::core::ticket::{Event, EventKind, NewTicket, Origin, Priority, Ticket, TicketType, Timestamp};
 use crate::store::{Commit, Committed, Store, StoreError};
 use chrono::Duration;
 use serde::Serialize;
@@ -209,7 +209,11 @@ impl<S: Store> Desk<S> {
                 self.open_alert_ticket(g, &monitor, place, now, w, batch, out, previous).await?
             }
             _ if fires => self.open_alert_ticket(g, &monitor, place, now, w, batch, out, None).await?,
-            _ => out.unchanged += 1,
+            _ => {
+                if !self.storm_resolution(g, &monitor, now, w, batch, out).await? {
+                    out.unchanged += 1
+                }
+            }
         }
         Ok(())
     }
@@ -470,8 +474,21 @@ impl<S: Store> Desk<S> {
         Ok(())
     }
 
-    /// Past the hourly cap, a group is recorded on one storm ticket per source: one card and one message to the
-    /// escalation channel when the storm starts, then quiet updates.
+    /// The storm ticket's place for a source and priority: storms are bucketed by priority, so a critical alert is
+    /// never collected on (and hidden in) a storm of lower ones.
+    fn storm_place(source: &str, p: Priority) -> Place {
+        Self::alert_place(source, &format!("storm:{p}"))
+    }
+
+    /// A short stable id for a group folded into a storm (its key can be long).
+    fn storm_member(g: &AlertGroup) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(g.key.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Past the hourly cap, a group is recorded on one storm ticket per source and priority: one card and one
+    /// message to the escalation channel when the storm starts, then quiet updates. A group already collected and
+    /// still firing is a repeat and changes nothing.
     async fn fold_into_storm(
         &self,
         g: &AlertGroup,
@@ -481,15 +498,18 @@ impl<S: Store> Desk<S> {
         batch: &mut Batch,
         out: &mut AlertOutcome,
     ) -> Result<(), DeskError> {
-        out.folded += 1;
-        let place = Self::alert_place(&g.source, "storm");
+        let s = &self.settings.alerts;
+        let classifier = self.classifier();
+        let priority =
+            alerts::map(&s.rules, g.labels(), |c| classifier.category(c).is_some(), &s.default_category).priority;
+        let place = Self::storm_place(&g.source, priority);
         let key = self.group_ticket(&place, batch).await?;
         let active = key.as_ref().and_then(|k| batch.tickets.get(k)).is_some_and(|(t, _)| t.state.is_active());
         if !active {
             let cap = self.settings.alerts.max_new_tickets_per_hour;
             let text = format!(
-                "Alert storm: more than {cap} alert tickets from {} in an hour; further alert groups are collected \
-                 here instead of opening tickets.",
+                "Alert storm: more than {cap} alert tickets from {} in an hour; further {priority} alert groups are \
+                 collected here instead of opening tickets.",
                 monitor.name
             );
             let number = self.store.next_ticket_number().await?;
@@ -502,14 +522,14 @@ impl<S: Store> Desk<S> {
                 intent: None,
                 confidence: 1.0,
                 ticket_type: TicketType::Incident,
-                priority: crate::core::ticket::Priority::P1,
+                priority,
                 at: now,
             });
             w.events(number, ev);
             t.alert = Some(Box::new(AlertInfo {
                 source: g.source.clone(),
                 group: "storm".into(),
-                summary: format!("Alert storm from {}", monitor.name),
+                summary: format!("Alert storm from {} ({priority})", monitor.name),
                 card_at: Some(now),
                 ..AlertInfo::default()
             }));
@@ -518,8 +538,8 @@ impl<S: Store> Desk<S> {
                 t.origin.platform,
                 &self.settings.escalation_channel,
                 format!(
-                    "Alert storm from {}: over {cap} alert tickets in an hour. New alert groups are collected on {} \
-                     instead of opening tickets each.",
+                    "Alert storm from {}: over {cap} alert tickets in an hour. New {priority} alert groups are \
+                     collected on {} instead of opening tickets each.",
                     monitor.name, number
                 ),
             )
@@ -527,16 +547,39 @@ impl<S: Store> Desk<S> {
             notice.place = Place { channel: self.settings.escalation_channel.clone(), ..Place::default() };
             w.send(notice);
             let k = place.thread.clone().unwrap_or_default();
+            if let Some(old) = batch.tickets.remove(&k) {
+                // The storm ticket before this one (resolved): kept as read, replaced in this batch.
+                if old.1 {
+                    w.commit.inserts.push(old.0)
+                } else {
+                    w.commit.updates.push(old.0)
+                }
+                batch.order.retain(|o| *o != k);
+            }
             batch.tickets.insert(k.clone(), (t, true));
             batch.order.push(k);
         }
         let k = place.thread.clone().unwrap_or_default();
         let Some((t, new)) = batch.tickets.get_mut(&k) else { return Ok(()) };
         let info = t.alert.get_or_insert_default();
-        info.folded += 1;
         info.notifications += 1;
-        if info.folded_examples.len() < STORM_EXAMPLES {
-            info.folded_examples.push(shown(&g.summary()));
+        let member = Self::storm_member(g);
+        if info.firing.contains(&member) {
+            out.unchanged += 1;
+            return Ok(());
+        }
+        out.folded += 1;
+        let again = info.resolved.remove(&member);
+        if info.firing.len() < alerts::MAX_FIRING {
+            info.firing.insert(member);
+        } else {
+            info.untracked += 1;
+        }
+        if !again {
+            info.folded += 1;
+            if info.folded_examples.len() < STORM_EXAMPLES {
+                info.folded_examples.push(shown(&g.summary()));
+            }
         }
         let send_card = *new || info.card_at.is_none_or(|at| now - at >= CARD_EVERY);
         if send_card {
@@ -553,6 +596,75 @@ impl<S: Store> Desk<S> {
             out.opened.push(t.number);
         }
         Ok(())
+    }
+
+    /// A resolved notification for a group with no ticket of its own: if a storm ticket of its source collected
+    /// it, it is counted resolved there; when every group of the storm has resolved, the storm's recovery is
+    /// posted where it was announced and the storm ticket is resolved (or, if someone works on it, they are told).
+    /// False when no storm holds the group.
+    async fn storm_resolution(
+        &self,
+        g: &AlertGroup,
+        monitor: &UserRef,
+        now: Timestamp,
+        w: &mut Work,
+        batch: &mut Batch,
+        out: &mut AlertOutcome,
+    ) -> Result<bool, DeskError> {
+        let member = Self::storm_member(g);
+        for p in [Priority::P1, Priority::P2, Priority::P3, Priority::P4] {
+            let place = Self::storm_place(&g.source, p);
+            let Some(k) = self.group_ticket(&place, batch).await? else { continue };
+            let Some((t, _)) = batch.tickets.get_mut(&k) else { continue };
+            if !t.state.is_active() || !t.alert.as_deref().is_some_and(|a| a.firing.contains(&member)) {
+                continue;
+            }
+            let info = t.alert.get_or_insert_default();
+            info.notifications += 1;
+            info.firing.remove(&member);
+            info.resolved.insert(member);
+            let (firing, folded) = (info.firing_count(), info.folded);
+            if firing > 0 {
+                if info.card_at.is_none_or(|at| now - at >= CARD_EVERY) {
+                    info.card_at = Some(now);
+                    let card = self.card(t, now);
+                    w.commit.outbox.retain(|m| !(m.kind == card.kind && m.ticket == card.ticket));
+                    w.send(card);
+                }
+                if !out.updated.contains(&t.number) {
+                    out.updated.push(t.number);
+                }
+                return Ok(true);
+            }
+            // Recovered: every group the storm collected has resolved.
+            let recovered = format!(
+                "Alert storm from {} ({p}) on {} has recovered: {folded}/{folded} alert groups resolved.",
+                monitor.name, t.number
+            );
+            let mut notice =
+                Outbound::to_channel(t.origin.platform, &self.settings.escalation_channel, recovered).about(t.number);
+            notice.place = Place { channel: self.settings.escalation_channel.clone(), ..Place::default() };
+            w.send(notice);
+            if self.touched_by_people(t).await? {
+                let text =
+                    format!("Monitoring: every alert group of this storm has resolved ({}).", self.fmt_time(now));
+                w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
+                out.updated.push(t.number);
+            } else {
+                let why = "Every alert group of the storm resolved; nobody had worked on the ticket.";
+                match t.resolve(monitor, Some(why), false, now) {
+                    Ok(ev) => w.events(t.number, ev),
+                    Err(e) => tracing::warn!(ticket = %t.number, error = %e, "alert: cannot resolve the storm"),
+                }
+                out.resolved.push(t.number);
+            }
+            t.alert.get_or_insert_default().card_at = Some(now);
+            let card = self.card(t, now);
+            w.commit.outbox.retain(|m| !(m.kind == card.kind && m.ticket == card.ticket));
+            w.send(card);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// One alert of a group for notes and the ticket: its summary, what tells it apart, its state and time.
@@ -578,7 +690,9 @@ impl<S: Store> Desk<S> {
         let state = if !t.state.is_active() {
             t.state.to_string()
         } else if a.group == "storm" {
-            format!("{} alert group(s) collected", a.folded)
+            let resolved =
+                if a.resolved.is_empty() { String::new() } else { format!(", {} resolved", a.resolved.len()) };
+            format!("{} alert group(s) collected{resolved}", a.folded)
         } else if a.firing_count() == 0 && a.truncated == 0 {
             "alerts resolved".to_string()
         } else {
