@@ -112,7 +112,7 @@ fn authorized(auth: &AlertAuth, headers: &HeaderMap, body: &[u8], now: i64) -> O
         return None;
     }
     let want = sign(secret.expose_bytes(), ts, body);
-    Secret::new(&want).matches(sig.as_bytes()).then(|| Credential::Signed(want))
+    Secret::new(&want).matches(sig.as_bytes()).then_some(Credential::Signed(want))
 }
 
 /// True for `application/json` and `application/<anything>+json`, with or without parameters (`; charset=utf-8`).

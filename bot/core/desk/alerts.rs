@@ -323,7 +323,7 @@ impl<S: Store> Desk<S> {
     /// True when a flapping group's change is told: on the first flap, then every `flap_notice_every` flaps.
     fn flap_told(&self, t: &Ticket) -> bool {
         let flaps = t.alert.as_deref().map(|a| a.flaps).unwrap_or(0);
-        flaps <= 1 || flaps % self.settings.alerts.flap_notice_every.max(1) == 0
+        flaps <= 1 || flaps.is_multiple_of(self.settings.alerts.flap_notice_every.max(1))
     }
 
     /// A card edited in place notifies nobody: a group firing again after resolving is told as a message of its
