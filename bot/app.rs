@@ -36,13 +36,14 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
     Ok(Desk::new(db, clock, classifier, policies, Arc::new(runbooks), settings).with_history(history))
 }
 
-/// Alert rules may only name categories and runbooks that exist.
-fn check_alert_rules(
+/// Alert rules may only name categories and runbooks that exist (`none`, for chat that is not an IT request, is
+/// no category for an alert).
+pub fn check_alert_rules(
     a: &crate::core::desk::AlertSettings,
     classifier: &Classifier,
     runbooks: &crate::core::runbook::RunbookSet,
 ) -> anyhow::Result<()> {
-    let known = |c: &str| classifier.category(c).is_some();
+    let known = |c: &str| c != "none" && classifier.category(c).is_some();
     if !known(&a.default_category) {
         anyhow::bail!("configuration: key `alerts.default_category`: unknown category `{}`", a.default_category);
     }

@@ -54,6 +54,9 @@ pub struct AlertsConfig {
     pub reopen_within: String,
     /// New alert tickets per monitoring source per hour; past it, alert groups fold into one storm ticket.
     pub max_new_tickets_per_hour: i64,
+    /// A flapping group's reopens are told (to the owner, else the queue) on the first flap and then every this
+    /// many flaps; the card follows every one.
+    pub flap_notice_every: u32,
     /// Category when no rule or `category` label says.
     pub default_category: String,
     /// Label rules, first match wins: `[[alerts.rule]] match = { service = "internet" }, category, priority,
@@ -67,6 +70,7 @@ impl Default for AlertsConfig {
             platform: "http".into(),
             reopen_within: "30m".into(),
             max_new_tickets_per_hour: 20,
+            flap_notice_every: 5,
             default_category: "other".into(),
             rule: vec![],
         }
@@ -453,13 +457,18 @@ platform = "http"
 reopen_within = "30m"
 # New alert tickets per monitoring source per hour; past it, further groups are collected on one storm ticket.
 max_new_tickets_per_hour = 20
+# A flapping group's reopens are told (owner, else the queue channel) on the first flap, then every this many.
+flap_notice_every = 5
 # Category when no rule and no `category` label says. Priority: the rule, else a `priority` label, else the
 # `severity` label (critical → P1, error → P2, warning → P3, others → P4).
 default_category = "other"
-# Rules, first match wins; a match value may list alternatives (a|b) or be * (label present).
+# Rules, first match wins. `match` compares literally: a value may list alternatives (a|b) or be * (label
+# present). `matchers` are Alertmanager's: label=value, label!=value, label=~regex, label!~regex (the regex matches
+# the whole value; a missing label reads as ""; case-sensitive unless the regex says (?i)). All must hold.
 rule = []
 # [[alerts.rule]]
 # match = { service = "internet|vpn" }
+# matchers = ['env!="staging"', 'instance=~"fw[0-9]+.*"']
 # category = "network"
 # priority = "P1"
 # runbook = "vpn"
@@ -696,9 +705,12 @@ impl Config {
         if a.max_new_tickets_per_hour < 1 {
             return Err("key `alerts.max_new_tickets_per_hour`: must be at least 1".into());
         }
+        if a.flap_notice_every < 1 {
+            return Err("key `alerts.flap_notice_every`: must be at least 1".into());
+        }
         for (i, r) in a.rule.iter().enumerate() {
-            if r.matches.is_empty() {
-                return Err(format!("key `alerts.rule[{i}].match`: give at least one label"));
+            if let Some(problem) = r.problem() {
+                return Err(format!("key `alerts.rule[{i}]`: {problem}"));
             }
             if let Some(p) = &r.priority
                 && crate::core::ticket::Priority::parse(p).is_none()
@@ -710,6 +722,7 @@ impl Config {
             platform,
             reopen_within,
             max_new_tickets_per_hour: a.max_new_tickets_per_hour,
+            flap_notice_every: a.flap_notice_every,
             default_category: a.default_category.clone(),
             rules: a.rule.clone(),
         })

@@ -199,6 +199,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let c = load()?;
             let classifier = app::classifier(&c)?;
             let runbooks = app::load_runbooks(&c, &classifier)?;
+            let alerts = c.alert_settings().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+            app::check_alert_rules(&alerts, &classifier, &runbooks)?;
             println!("configuration OK (database {}; {} runbooks)", redact_url(&c.database_url), runbooks.len());
         }
         Cmd::Sla { action: SlaCmd::Due { calendar, from, duration } } => {

@@ -128,3 +128,36 @@ fn bench_ingest_reports_the_documented_keys() {
     }
     assert_eq!(j["events"], 20);
 }
+
+/// `config check` checks alert rules as `serve` does: a category or runbook that does not exist, the `none`
+/// category, a bad matcher, and a `match` value written as a regular expression are errors naming the rule.
+#[test]
+fn config_check_checks_alert_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("deskbot.toml");
+    for (rule, want) in [
+        (
+            "match = { service = \"db\" }\ncategory = \"made-up\"",
+            "alerts.rule[0].category`: unknown category `made-up`",
+        ),
+        ("match = { service = \"db\" }\ncategory = \"none\"", "alerts.rule[0].category`: unknown category `none`"),
+        ("match = { service = \"db\" }\nrunbook = \"no-such-runbook\"", "alerts.rule[0].runbook`: no runbook"),
+        ("matchers = ['service=~\"db-(\"']", "not a regular expression"),
+        ("matchers = ['service~\"db\"']", "expected =, !=, =~ or !~"),
+        ("match = { service = \"db-.*\" }", "matchers = ['service=~\"db-.*\"']"),
+        ("category = \"network\"", "give at least one label"),
+    ] {
+        std::fs::write(&f, format!("[[alerts.rule]]\n{rule}\n")).unwrap();
+        let out = deskbot().args(["config", "check", "--config"]).arg(&f).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{rule}: accepted");
+        assert!(err.contains(want), "{rule}: {err}");
+    }
+    std::fs::write(
+        &f,
+        "[[alerts.rule]]\nmatchers = ['service=~\"db-.*\"', 'env!=\"staging\"']\ncategory = \"application\"\n",
+    )
+    .unwrap();
+    let out = deskbot().args(["config", "check", "--config"]).arg(&f).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

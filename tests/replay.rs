@@ -702,8 +702,9 @@ async fn alerts_in_chat() {
     let out = replay::run_file(&script("alerts.replay")).await.unwrap();
     let text = out.text();
     insta::assert_snapshot!("alerts_text", text);
-    let cards =
-        |n: &str| text.lines().filter(|l| l.starts_with(&format!("bot -> #helpdesk-queue: Alert ticket {n}"))).count();
+    let cards = |n: &str| {
+        text.lines().filter(|l| l.starts_with(&format!("bot -> #helpdesk-queue: Alert ticket {n} · "))).count()
+    };
     // Opened, second alert, resolved, reopened, alerts resolved (the repeat and the claim send none).
     assert_eq!(cards("#1"), 5);
     assert!(text.contains("bot -> sam: The alert behind #1 has resolved"), "the owner is told");
@@ -1198,4 +1199,207 @@ async fn workload_per_technician_and_csat_response_rate() {
     let text = text.join("\n");
     assert!(text.contains("Workload: sam 2 owned, 1 resolved, first response 25 min; tess 1 owned"), "{text}");
     assert!(text.contains("50.0% of resolved tickets answered the survey"), "{text}");
+}
+
+/// Lines of a replay's text output that start with `prefix`.
+fn lines_with<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+#[tokio::test]
+async fn a_truncated_alert_group_is_not_resolved_while_alertmanager_says_it_fires() {
+    let out = replay::run_file(&script("alerts_truncated.replay")).await.unwrap();
+    let text = out.text();
+    let cards = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #1");
+    assert_eq!(cards.len(), 3, "{text}");
+    assert!(cards[0].contains("FIRING (1 alert +3 more not sent)"), "{}", cards[0]);
+    assert!(cards[0].contains("Alerts: instance=nas1: firing since Mon 2 Mar 09:58 UTC and 3 more"), "{}", cards[0]);
+    // The one alert sent resolved; the three left out may still fire: still open, still counted.
+    assert!(cards[1].contains("FIRING (+3 alerts not sent) · 1 of 1 sent resolved"), "{}", cards[1]);
+    assert!(cards[1].ends_with("[Claim] [Resolve]"), "{}", cards[1]);
+    // Alertmanager reports the whole group resolved: now the ticket is.
+    assert!(cards[2].contains("· resolved:") && cards[2].ends_with("[Reopen]"), "{}", cards[2]);
+    let j = out.json().await.unwrap();
+    let t = &j["tickets"][0];
+    assert_eq!(t["resolved_at"], "2026-03-02T10:10:00Z");
+    let notes: Vec<&str> = t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "internal_note")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        notes.contains(
+            &"Every alert Alertmanager sent has resolved, but it left out 3 more (truncatedAlerts) that may still \
+              fire; the ticket stays open until the whole group resolves."
+        ),
+        "{notes:?}"
+    );
+    use deskbot::store::Store as _;
+    let d = out.desk.store().ticket(deskbot::core::ids::TicketNo(1)).await.unwrap().unwrap().description;
+    assert!(d.contains("- and 3 more that Alertmanager left out (truncatedAlerts)"), "{d}");
+}
+
+#[tokio::test]
+async fn resolving_an_alert_that_still_fires_warns_and_the_next_ticket_is_linked() {
+    let out = replay::run_file(&script("alerts_resolve_firing.replay")).await.unwrap();
+    let text = out.text();
+    assert!(
+        text.contains(
+            "bot -> sam: Resolved #1, but monitoring has not reported its alert resolved: 1 alert of its group \
+             still firing. If it is still firing when Alertmanager reports the group again, deskbot opens a new \
+             ticket linked to #1."
+        ),
+        "{text}"
+    );
+    // Four hours later Alertmanager repeats the group, still firing: a new ticket that says which one it follows.
+    assert_eq!(lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #2 · ").len(), 2, "{text}");
+    let show = lines_with(&text, "bot -> sam: #2 ")[0];
+    assert!(show.contains("linked to #1"), "{show}");
+    let j = out.json().await.unwrap();
+    let two = &j["tickets"][1];
+    assert!(
+        two["events"].as_array().unwrap().iter().any(|e| e["kind"] == "internal_note"
+            && e["text"]
+                == "Follows #1, resolved Mon 2 Mar 10:10 UTC while its alerts still fired; monitoring still reports \
+                    them firing."),
+        "{two}"
+    );
+    assert!(j["tickets"][0]["events"].as_array().unwrap().iter().any(|e| e["kind"] == "linked"));
+    // #2 resolved by hand, then the group resolves and fires again 10 minutes later: a flap, #2 reopens (no #3).
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 2);
+    assert_eq!((two["state"].as_str(), two["reopen_count"].as_i64()), (Some("open"), Some(1)));
+    assert!(
+        two["events"].as_array().unwrap().iter().any(|e| e["kind"] == "internal_note"
+            && e["text"] == "Monitoring: every alert of this group has resolved (Mon 2 Mar 14:15 UTC)."),
+        "{two}"
+    );
+}
+
+#[tokio::test]
+async fn claiming_or_assigning_an_alert_ticket_is_its_response() {
+    let out = replay::run_file(&script("alerts_ack.replay")).await.unwrap();
+    let text = out.text();
+    assert!(!text.contains("first response target"), "no first-response warning or breach after the claim:\n{text}");
+    assert!(!text.contains("Reply sent"), "{text}");
+    assert!(
+        text.contains(
+            "bot -> sam: #1 was raised by Alertmanager, so there is nobody to reply to: your text is saved on it as \
+             an internal note, and the alert counts as acknowledged."
+        ),
+        "{text}"
+    );
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][0]["first_response_at"], "2026-03-02T10:05:00Z", "the claim");
+    assert_eq!(j["tickets"][1]["first_response_at"], "2026-03-02T10:05:00Z", "the assignment");
+    let kinds = event_kinds(&j, 1);
+    assert!(!kinds.iter().any(|k| k == "public_reply"), "{kinds:?}");
+    assert!(text.contains("first response, target 30m: met at Mon 2 Mar 10:05 UTC"), "{text}");
+}
+
+#[tokio::test]
+async fn alert_rules_match_like_alertmanager_and_labels_cannot_forge_a_card() {
+    let out = replay::run_file(&script("alerts_rules.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let filed: Vec<(&str, &str)> = j["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["category"].as_str().unwrap(), t["priority"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        filed,
+        [
+            ("application", "P2"), // service=~"db-.*", env prod
+            ("other", "P3"),       // env="staging" is excluded by env!="staging"
+            ("other", "P3"),       // category="none": never a ticket in `none`
+            ("other", "P3"),       // an unknown category
+            ("other", "P3"),
+            ("other", "P3"),
+        ]
+    );
+    for (n, label) in [(3, "none"), (4, "storage")] {
+        let note = format!(
+            "The alert's category label `{label}` is not a category tickets are filed under; filed under `other`."
+        );
+        let t = &j["tickets"][n - 1];
+        assert!(t["events"].as_array().unwrap().iter().any(|e| e["text"] == note.as_str()), "#{n}: {t}");
+    }
+    // The newline in the label value is shown as \n: the card has no forged "Source:" line.
+    let forged = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #5")[0];
+    assert!(forged.contains("Labels: env=prod\\nSource: https://evil.example, severity=warning"), "{forged}");
+    assert!(!forged.contains(" | Source:"), "{forged}");
+    let wide = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #6")[0];
+    assert!(wide.contains("l006=6, l007=7, +193 more"), "{wide}");
+}
+
+#[tokio::test]
+async fn a_reopen_from_flapping_is_told_and_damped() {
+    let out = replay::run_file(&script("alerts_flapping.replay")).await.unwrap();
+    let text = out.text();
+    // Every reopen edits the card (the console posts each): eleven flaps, one open, eleven resolutions before the
+    // claim only (after it the ticket stays open and the card follows each change).
+    let cards = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #1 · ");
+    assert!(cards.len() >= 13, "{text}");
+    let told: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("Alert ticket #1 · ") && (l.contains("fired again") || l.contains("has resolved")))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            "bot -> #helpdesk-queue: Alert ticket #1 reopened: “Switch port Gi1/0/24 flapping” fired again after \
+             resolving (if it keeps flapping, told every 5 times).",
+            "bot -> #helpdesk-queue: Alert ticket #1 is flapping: “Switch port Gi1/0/24 flapping” has fired again 5 \
+             times after resolving (told every 5 times).",
+            "bot -> sam: Alert ticket #1 is flapping: “Switch port Gi1/0/24 flapping” has fired again 10 times after \
+             resolving (told every 5 times).",
+            "bot -> sam: The alert behind #1 has resolved: “Switch port Gi1/0/24 flapping”. The ticket stays yours; \
+             resolve it when you are done.",
+        ],
+        "{text}"
+    );
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 1);
+    assert_eq!(j["tickets"][0]["reopen_count"], 6);
+}
+
+#[tokio::test]
+async fn storms_are_bucketed_by_priority_count_each_group_once_and_recover() {
+    let out = replay::run_file(&script("alerts_storm.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let tickets: Vec<(&str, &str)> = j["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["priority"].as_str().unwrap(), t["state"].as_str().unwrap()))
+        .collect();
+    // Two tickets (the cap), the warnings' storm (resolved once all three recovered), the critical alert's own.
+    assert_eq!(tickets, [("P3", "new"), ("P3", "new"), ("P3", "resolved"), ("P1", "new")], "{text}");
+    let escalations = lines_with(&text, "bot -> #helpdesk-escalations: ");
+    assert_eq!(
+        escalations,
+        [
+            "bot -> #helpdesk-escalations: Alert storm from rmm: over 2 alert tickets in an hour. New P3 alert groups \
+             are collected on #3 instead of opening tickets each.",
+            "bot -> #helpdesk-escalations: Alert storm from rmm: over 2 alert tickets in an hour. New P1 alert groups \
+             are collected on #4 instead of opening tickets each.",
+            "bot -> #helpdesk-escalations: Alert storm from rmm (P3) on #3 has recovered: 3/3 alert groups resolved.",
+        ]
+    );
+    // The repeat of srv-c was not counted again.
+    let last = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #3 · ").pop().unwrap();
+    assert!(
+        last.contains("· resolved:")
+            && last.contains("Collected: Disk full on srv-c; Disk full on srv-d; Disk full on srv-e [Reopen]"),
+        "{last}"
+    );
+    use deskbot::store::Store as _;
+    let storm = out.desk.store().ticket(deskbot::core::ids::TicketNo(3)).await.unwrap().unwrap();
+    assert_eq!(storm.alert.as_ref().unwrap().folded, 3);
+    let critical = out.desk.store().ticket(deskbot::core::ids::TicketNo(4)).await.unwrap().unwrap();
+    assert_eq!(critical.alert.as_ref().unwrap().folded_examples, ["UPS on battery in the server room"]);
 }

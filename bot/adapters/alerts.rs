@@ -5,7 +5,8 @@
 //! Authentication, from the environment: `Authorization: Bearer $DESKBOT_ALERTS_TOKEN` (default: the HTTP intake's
 //! `DESKBOT_HTTP_TOKEN`; Alertmanager sends it with `http_config.authorization.credentials`), or, when
 //! `DESKBOT_ALERTS_HMAC_SECRET` is set, an HMAC-SHA256 signature: `X-Deskbot-Timestamp: <unix seconds>` and
-//! `X-Deskbot-Signature: sha256=<hex of HMAC(secret, "<timestamp>.<body>")>`, at most five minutes old.
+//! `X-Deskbot-Signature: sha256=<hex of HMAC(secret, "<timestamp>.<body>")>`, at most five minutes old and used
+//! once (a signed request sent again is refused with `409`). Bodies must be JSON (`415` otherwise).
 //!
 //! Answers: `200` with what happened (`opened`, `updated`, `resolved`, `reopened` ticket numbers, `folded`,
 //! `unchanged`, `duplicate`); `400 {"error": …}` for a payload that is not valid (nothing changes); `401` without
@@ -16,7 +17,7 @@
 use crate::adapters::http::Secret;
 use crate::core::alerts::{self, AlertGroup};
 use crate::core::desk::{Desk, DeskError};
-use crate::store::Store;
+use crate::store::{Commit, Store};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -86,26 +87,79 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-fn authorized(auth: &AlertAuth, headers: &HeaderMap, body: &[u8], now: i64) -> bool {
+/// How a request proved who sent it.
+#[derive(Debug, PartialEq)]
+enum Credential {
+    Bearer,
+    /// A fresh HMAC signature; its value is the request's one-time key (a replay carries the same one).
+    Signed(String),
+}
+
+fn authorized(auth: &AlertAuth, headers: &HeaderMap, body: &[u8], now: i64) -> Option<Credential> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .is_some_and(|t| auth.token.matches(t.trim().as_bytes()));
     if bearer {
-        return true;
+        return Some(Credential::Bearer);
     }
-    let Some(secret) = &auth.hmac else { return false };
+    let secret = auth.hmac.as_ref()?;
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
-    let (Some(ts), Some(sig)) = (header("x-deskbot-timestamp"), header("x-deskbot-signature")) else {
-        return false;
-    };
-    let Ok(ts) = ts.parse::<i64>() else { return false };
+    let (ts, sig) = (header("x-deskbot-timestamp")?, header("x-deskbot-signature")?);
+    let ts = ts.parse::<i64>().ok()?;
     if (now - ts).abs() > SIGNATURE_WINDOW_SECS {
-        return false;
+        return None;
     }
     let want = sign(secret.expose_bytes(), ts, body);
-    Secret::new(&want).matches(sig.as_bytes())
+    Secret::new(&want).matches(sig.as_bytes()).then_some(Credential::Signed(want))
+}
+
+/// True for `application/json` and `application/<anything>+json`, with or without parameters (`; charset=utf-8`).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(v) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let mime = v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    mime == "application/json" || mime.strip_prefix("application/").is_some_and(|s| s.ends_with("+json"))
+}
+
+/// The checks every alert request passes before its body is read as alerts: credentials (`401`), a JSON content
+/// type (`415`), and for a signed request a signature not used before (`409`: a captured request sent again).
+/// Gives the key that marks a signed request's signature used.
+async fn admit<S: Store + 'static>(
+    intake: &AlertIntake<S>,
+    headers: &HeaderMap,
+    body: &[u8],
+    what: &str,
+) -> Result<Option<String>, Response> {
+    let Some(cred) = authorized(&intake.auth, headers, body, intake.desk.now().timestamp()) else {
+        tracing::warn!("alerts: {what} request without valid credentials refused");
+        return Err(unauthorized());
+    };
+    if !is_json(headers) {
+        let got = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("none");
+        let got: String = got.chars().take(100).collect();
+        return Err(json(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            serde_json::json!({"error": format!("Content-Type must be application/json (got {got})")}),
+        ));
+    }
+    let Credential::Signed(sig) = cred else { return Ok(None) };
+    let key = format!("alerts:signature:{}", sig.trim_start_matches("sha256="));
+    match intake.desk.store().seen(&key).await {
+        Ok(false) => Ok(Some(key)),
+        Ok(true) => {
+            tracing::warn!("alerts: {what} request with a signature already used refused (a replay?)");
+            Err(json(
+                StatusCode::CONFLICT,
+                serde_json::json!({"error": "this signature was already used: sign each request with its own \
+                                             timestamp (a request that was answered 200 needs no resending)"}),
+            ))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "alerts: could not check the signature");
+            Err(unavailable("storage unavailable; retry later"))
+        }
+    }
 }
 
 fn json(status: StatusCode, v: serde_json::Value) -> Response {
@@ -126,10 +180,10 @@ async fn alertmanager<S: Store + 'static>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !authorized(&intake.auth, &headers, &body, intake.desk.now().timestamp()) {
-        tracing::warn!("alerts: Alertmanager request without valid credentials refused");
-        return unauthorized();
-    }
+    let signature = match admit(&intake, &headers, &body, "Alertmanager").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let group = match alerts::parse_alertmanager(&body) {
         Ok(g) => g,
         Err(reason) => {
@@ -139,7 +193,7 @@ async fn alertmanager<S: Store + 'static>(
     };
     use sha2::Digest;
     let digest: String = sha2::Sha256::digest(&body).iter().take(16).map(|b| format!("{b:02x}")).collect();
-    handle(&intake, &[group], Some(format!("alertmanager:{digest}"))).await
+    handle(&intake, &[group], Some(format!("alertmanager:{digest}")), signature).await
 }
 
 async fn generic<S: Store + 'static>(
@@ -147,10 +201,10 @@ async fn generic<S: Store + 'static>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !authorized(&intake.auth, &headers, &body, intake.desk.now().timestamp()) {
-        tracing::warn!("alerts: request without valid credentials refused");
-        return unauthorized();
-    }
+    let signature = match admit(&intake, &headers, &body, "generic").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
     if key.is_some_and(|k| k.len() > 200) {
         return json(StatusCode::BAD_REQUEST, serde_json::json!({"error": "Idempotency-Key: at most 200 characters"}));
@@ -162,12 +216,29 @@ async fn generic<S: Store + 'static>(
             return json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": reason }));
         }
     };
-    handle(&intake, &groups, key.map(|k| format!("alerts:{k}"))).await
+    // A signed request without an Idempotency-Key is identified by its signature.
+    let key = key.map(|k| format!("alerts:{k}")).or_else(|| signature.clone());
+    handle(&intake, &groups, key, signature).await
 }
 
-async fn handle<S: Store + 'static>(intake: &AlertIntake<S>, groups: &[AlertGroup], key: Option<String>) -> Response {
+/// Handles the groups with `key` as the commit's dedupe key; `signature` (the key marking a signed request's
+/// signature used) is recorded too, so that the same signed request sent again is refused.
+async fn handle<S: Store + 'static>(
+    intake: &AlertIntake<S>,
+    groups: &[AlertGroup],
+    key: Option<String>,
+    signature: Option<String>,
+) -> Response {
     match intake.desk.alerts(groups, key.as_deref()).await {
         Ok(out) => {
+            if let Some(sig) = signature.filter(|s| Some(s) != key.as_ref()) {
+                // Written after the change: a request that failed may be retried with the same signature. (A crash
+                // in between leaves that one signature usable again until it goes stale.)
+                let c = Commit { dedupe_key: Some(sig), at: Some(intake.desk.now()), ..Commit::default() };
+                if let Err(e) = intake.desk.store().commit(c).await {
+                    tracing::warn!(error = %e, "alerts: could not record a used signature");
+                }
+            }
             tracing::info!(
                 opened = out.opened.len(),
                 updated = out.updated.len(),
@@ -182,20 +253,19 @@ async fn handle<S: Store + 'static>(intake: &AlertIntake<S>, groups: &[AlertGrou
         }
         Err(e) => {
             tracing::error!(error = %e, "alerts: could not handle");
-            let reason = match e {
+            unavailable(match e {
                 DeskError::Busy(_) => "busy; retry later",
                 DeskError::Store(_) => "storage unavailable; retry later",
                 // Only reports refuse a future period; intake never asks for one.
                 DeskError::FuturePeriod { .. } => "not handled",
-            };
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, "5")],
-                axum::Json(serde_json::json!({"error": reason})),
-            )
-                .into_response()
+            })
         }
     }
+}
+
+fn unavailable(reason: &str) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], axum::Json(serde_json::json!({"error": reason})))
+        .into_response()
 }
 
 #[cfg(test)]
@@ -207,22 +277,38 @@ mod tests {
         let auth = AlertAuth { token: Secret::new("tok"), hmac: Some(Secret::new("shh")) };
         let body = br#"{"key":"a","title":"A"}"#;
         let mut h = HeaderMap::new();
-        assert!(!authorized(&auth, &h, body, 1000));
+        assert_eq!(authorized(&auth, &h, body, 1000), None);
         h.insert(header::AUTHORIZATION, "Bearer tok".parse().unwrap());
-        assert!(authorized(&auth, &h, body, 1000));
+        assert_eq!(authorized(&auth, &h, body, 1000), Some(Credential::Bearer));
         h.insert(header::AUTHORIZATION, "Bearer nope".parse().unwrap());
-        assert!(!authorized(&auth, &h, body, 1000));
+        assert_eq!(authorized(&auth, &h, body, 1000), None);
 
         let mut h = HeaderMap::new();
         h.insert("x-deskbot-timestamp", "1000".parse().unwrap());
         h.insert("x-deskbot-signature", sign(b"shh", 1000, body).parse().unwrap());
-        assert!(authorized(&auth, &h, body, 1100));
-        assert!(!authorized(&auth, &h, body, 1000 + SIGNATURE_WINDOW_SECS + 1), "stale");
-        assert!(!authorized(&auth, &h, br#"{"key":"b","title":"A"}"#, 1100), "other body");
+        assert_eq!(authorized(&auth, &h, body, 1100), Some(Credential::Signed(sign(b"shh", 1000, body))));
+        assert_eq!(authorized(&auth, &h, body, 1000 + SIGNATURE_WINDOW_SECS + 1), None, "stale");
+        assert_eq!(authorized(&auth, &h, br#"{"key":"b","title":"A"}"#, 1100), None, "other body");
         h.insert("x-deskbot-signature", sign(b"other", 1000, body).parse().unwrap());
-        assert!(!authorized(&auth, &h, body, 1100), "wrong secret");
+        assert_eq!(authorized(&auth, &h, body, 1100), None, "wrong secret");
         let no_hmac = AlertAuth { token: Secret::new("tok"), hmac: None };
         h.insert("x-deskbot-signature", sign(b"shh", 1000, body).parse().unwrap());
-        assert!(!authorized(&no_hmac, &h, body, 1100), "signatures only count when a secret is configured");
+        assert_eq!(authorized(&no_hmac, &h, body, 1100), None, "signatures only count when a secret is configured");
+    }
+
+    #[test]
+    fn only_json_content_types() {
+        let with = |ct: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+            is_json(&h)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/vnd.rmm+json"));
+        assert!(!with("application/x-www-form-urlencoded"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/jsonp"));
+        assert!(!is_json(&HeaderMap::new()), "no content type");
     }
 }

@@ -79,6 +79,12 @@ pub struct AlertGroup {
     pub common_labels: BTreeMap<String, String>,
     pub common_annotations: BTreeMap<String, String>,
     pub alerts: Vec<Alert>,
+    /// Alerts of the group the sender left out of this notification (Alertmanager's `truncatedAlerts`, when a
+    /// receiver's `max_alerts` cuts the list): counted, never known by name, and possibly still firing.
+    pub truncated: u64,
+    /// The status of the whole group as its source states it (Alertmanager's top-level `status`: `resolved` only
+    /// when every alert of the group, sent or left out, has resolved).
+    pub status: Option<AlertStatus>,
 }
 
 impl AlertGroup {
@@ -153,11 +159,12 @@ pub struct AlertMember {
 impl AlertMember {
     /// `instance=fw1, job=probe` (empty when nothing tells it apart), at most `max` labels.
     pub fn label_text(&self, max: usize) -> String {
-        let mut shown: Vec<String> = self.labels.iter().take(max).map(|(k, v)| format!("{k}={v}")).collect();
+        let mut out: Vec<String> =
+            self.labels.iter().take(max).map(|(k, v)| format!("{}={}", shown(k), shown(v))).collect();
         if self.labels.len() > max {
-            shown.push("…".into());
+            out.push(format!("+{} more", self.labels.len() - max));
         }
-        shown.join(", ")
+        out.join(", ")
     }
 }
 
@@ -176,6 +183,10 @@ struct AmPayload {
     #[serde(default)]
     common_annotations: BTreeMap<String, String>,
     alerts: Vec<AmAlert>,
+    #[serde(default)]
+    truncated_alerts: u64,
+    #[serde(default)]
+    status: Option<AlertStatus>,
 }
 
 #[derive(Deserialize)]
@@ -248,6 +259,8 @@ pub fn parse_alertmanager(body: &[u8]) -> Result<AlertGroup, String> {
         common_labels,
         common_annotations: bounded(p.common_annotations),
         alerts,
+        truncated: p.truncated_alerts,
+        status: p.status,
     })
 }
 
@@ -358,14 +371,17 @@ pub fn parse_generic(body: &[u8]) -> Result<Vec<AlertGroup>, String> {
             annotations.insert("runbook_url".into(), r);
         }
         let annotations = bounded(annotations);
+        let status = g.status.unwrap_or(AlertStatus::Firing);
         groups.push(AlertGroup {
             source,
             key: g.key.clone(),
             common_labels: labels.clone(),
             common_annotations: BTreeMap::new(),
+            truncated: 0,
+            status: Some(status),
             alerts: vec![Alert {
                 fingerprint: g.key,
-                status: g.status.unwrap_or(AlertStatus::Firing),
+                status,
                 labels,
                 annotations,
                 starts_at,
@@ -381,12 +397,16 @@ pub fn parse_generic(body: &[u8]) -> Result<Vec<AlertGroup>, String> {
 // Mapping labels to tickets.
 
 /// One mapping rule: when every `match` label equals its value (`a|b` for alternatives, `*` for any value that is
-/// present), the ticket gets this rule's category, priority and runbook. The first matching rule wins.
+/// present) and every matcher holds, the ticket gets this rule's category, priority and runbook. The first matching
+/// rule wins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertRule {
-    #[serde(rename = "match")]
+    #[serde(rename = "match", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub matches: BTreeMap<String, String>,
+    /// Alertmanager-style matchers, all of which must hold: `service=~"db-.*"`, `env!="staging"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matchers: Vec<Matcher>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -401,8 +421,161 @@ impl AlertRule {
         self.matches.iter().all(|(k, want)| match labels.get(k) {
             Some(v) => want == "*" || want.split('|').any(|w| w.trim() == v),
             None => false,
-        })
+        }) && self.matchers.iter().all(|m| m.matches(labels))
     }
+
+    /// What is wrong with the rule, if anything: no condition at all, or a `match` value that reads as a regular
+    /// expression (it would be compared literally and never match).
+    pub fn problem(&self) -> Option<String> {
+        if self.matches.is_empty() && self.matchers.is_empty() {
+            return Some("give at least one label in `match` or one of `matchers`".into());
+        }
+        self.matches
+            .iter()
+            .find(|(_, v)| *v != "*" && v.contains(['*', '+', '?', '^', '$', '(', ')', '[', ']', '{', '}', '\\']))
+            .map(|(k, v)| {
+                format!(
+                    "`match` compares values literally (a|b for alternatives, * for any value), so `{k} = {v:?}` \
+                     would never match a regular expression's way; write matchers = [\'{k}=~\"{v}\"\']"
+                )
+            })
+    }
+}
+
+/// How a [`Matcher`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchOp {
+    Equal,
+    NotEqual,
+    Regex,
+    NotRegex,
+}
+
+/// One Alertmanager-style label matcher: `label=value`, `label!=value`, `label=~regex`, `label!~regex` (the value
+/// may be double-quoted). As in Alertmanager, a regular expression must match the whole value and a missing label
+/// reads as the empty string; comparisons are case-sensitive (`(?i)` in a regex makes it insensitive).
+#[derive(Clone)]
+pub struct Matcher {
+    pub label: String,
+    pub op: MatchOp,
+    pub value: String,
+    re: Option<regex::Regex>,
+}
+
+impl Matcher {
+    pub fn parse(s: &str) -> Result<Matcher, String> {
+        let s = s.trim();
+        let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
+        let label = &s[..end];
+        if label.is_empty() || label.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(format!("matcher `{s}`: expected a label name, then =, !=, =~ or !~ and a value"));
+        }
+        let rest = s[end..].trim_start();
+        let (op, rest) =
+            [("=~", MatchOp::Regex), ("!~", MatchOp::NotRegex), ("!=", MatchOp::NotEqual), ("=", MatchOp::Equal)]
+                .iter()
+                .find_map(|(t, op)| rest.strip_prefix(t).map(|r| (*op, r.trim())))
+                .ok_or_else(|| format!("matcher `{s}`: expected =, !=, =~ or !~ after `{label}`"))?;
+        let value = match rest.strip_prefix('"') {
+            Some(q) => {
+                let mut v = String::new();
+                let mut chars = q.chars();
+                loop {
+                    match chars.next() {
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\')) => v.push(c),
+                            Some('n') => v.push('\n'),
+                            Some(c) => {
+                                v.push('\\');
+                                v.push(c);
+                            }
+                            None => return Err(format!("matcher `{s}`: unterminated quoted value")),
+                        },
+                        Some('"') => break,
+                        Some(c) => v.push(c),
+                        None => return Err(format!("matcher `{s}`: unterminated quoted value")),
+                    }
+                }
+                if !chars.as_str().trim().is_empty() {
+                    return Err(format!("matcher `{s}`: text after the quoted value"));
+                }
+                v
+            }
+            None => rest.to_string(),
+        };
+        let re = match op {
+            MatchOp::Regex | MatchOp::NotRegex => Some(
+                regex::Regex::new(&format!("^(?:{value})$"))
+                    .map_err(|e| format!("matcher `{s}`: not a regular expression: {e}"))?,
+            ),
+            _ => None,
+        };
+        Ok(Matcher { label: label.to_string(), op, value, re })
+    }
+
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let v = labels.get(&self.label).map(String::as_str).unwrap_or("");
+        match (self.op, &self.re) {
+            (MatchOp::Equal, _) => v == self.value,
+            (MatchOp::NotEqual, _) => v != self.value,
+            (MatchOp::Regex, Some(re)) => re.is_match(v),
+            (MatchOp::NotRegex, Some(re)) => !re.is_match(v),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = match self.op {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        };
+        write!(f, "{}{op}{:?}", self.label, self.value)
+    }
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Matcher({self})")
+    }
+}
+
+impl PartialEq for Matcher {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.label, self.op, &self.value) == (&other.label, other.op, &other.value)
+    }
+}
+
+impl Serialize for Matcher {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Matcher {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Matcher::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A label or annotation value as shown in chat: on one line (a newline is shown as `\n`, other control characters
+/// escaped), with nothing hidden, so a value cannot forge a line of a card or a note.
+pub fn shown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push(' '),
+            c if c.is_control() || super::ids::is_hidden_char(c) => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// What a group maps to.
@@ -411,6 +584,8 @@ pub struct Mapping {
     pub category: String,
     pub priority: Priority,
     pub runbook: Option<String>,
+    /// Said on the ticket when a `category` label could not be followed.
+    pub note: Option<String>,
 }
 
 /// Priority from the `severity` label when no rule sets one: critical/page → P1, error/major/high → P2,
@@ -433,16 +608,26 @@ pub fn map(
     default_category: &str,
 ) -> Mapping {
     let rule = rules.iter().find(|r| r.matches(labels));
-    let category = rule
-        .and_then(|r| r.category.clone())
-        .or_else(|| labels.get("category").filter(|c| known_category(c)).cloned())
-        .unwrap_or_else(|| default_category.to_string());
+    let mut note = None;
+    let category = rule.and_then(|r| r.category.clone()).or_else(|| {
+        let c = labels.get("category")?;
+        // `none` is for chat messages that are not IT requests: never where an alert is filed.
+        if c != "none" && known_category(c) {
+            return Some(c.clone());
+        }
+        note = Some(format!(
+            "The alert's category label `{}` is not a category tickets are filed under; filed under `{default_category}`.",
+            shown(c)
+        ));
+        None
+    });
+    let category = category.unwrap_or_else(|| default_category.to_string());
     let priority = rule
         .and_then(|r| r.priority.as_deref())
         .and_then(Priority::parse)
         .or_else(|| labels.get("priority").and_then(|p| Priority::parse(p)))
         .unwrap_or_else(|| severity_priority(labels.get("severity").map(String::as_str)));
-    Mapping { category, priority, runbook: rule.and_then(|r| r.runbook.clone()) }
+    Mapping { category, priority, runbook: rule.and_then(|r| r.runbook.clone()), note }
 }
 
 /// The alert facts kept on a ticket raised by monitoring.
@@ -485,6 +670,16 @@ pub struct AlertInfo {
     /// Every alert of the group seen so far (the first [`MAX_MEMBERS`] in detail), in the order they came.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<AlertMember>,
+    /// Alerts firing in the latest notification that are not in `firing` (past [`MAX_FIRING`]): counted only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub untracked: u64,
+    /// Alerts the latest notification left out (Alertmanager's `truncatedAlerts`): they may still fire.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub truncated: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl AlertInfo {
@@ -505,9 +700,55 @@ impl AlertInfo {
         }
     }
 
-    /// How many alerts of the group are known: firing now plus resolved.
+    /// How many alerts of the group are known: firing now (named or only counted) plus resolved.
     pub fn total(&self) -> usize {
-        self.firing.len() + self.resolved.len()
+        self.firing_count() + self.resolved.len()
+    }
+
+    /// Alerts known to fire now: those kept by fingerprint and those only counted.
+    pub fn firing_count(&self) -> usize {
+        self.firing.len() + self.untracked as usize
+    }
+
+    /// Applies one notification of the group to what fires: alerts that resolved leave `firing` first (so their
+    /// room is free), then alerts not seen firing before join it while there is room; the rest are counted in
+    /// `untracked`, and what the sender left out in `truncated`. Returns the alerts new to `firing` and those that
+    /// resolved since the last notification (or that we learn of only as resolved).
+    pub fn apply<'g>(&mut self, g: &'g AlertGroup) -> (Vec<&'g Alert>, Vec<&'g Alert>) {
+        let mut ended = vec![];
+        for a in g.resolved() {
+            let was_firing = self.firing.remove(&a.fingerprint);
+            if (was_firing || self.resolved.len() < MAX_FIRING) && self.resolved.insert(a.fingerprint.clone()) {
+                ended.push(a);
+            }
+        }
+        let mut new = vec![];
+        let mut untracked = 0;
+        for a in g.firing() {
+            if self.firing.contains(&a.fingerprint) {
+                continue;
+            }
+            if self.firing.len() < MAX_FIRING {
+                self.firing.insert(a.fingerprint.clone());
+                self.resolved.remove(&a.fingerprint);
+                new.push(a);
+            } else {
+                untracked += 1;
+            }
+        }
+        self.untracked = untracked;
+        self.truncated = g.truncated;
+        self.record(g);
+        (new, ended)
+    }
+
+    /// True when nothing of the group can still be firing: every alert kept or counted has resolved, and nothing
+    /// was left out of the notification unless the source says the whole group has resolved.
+    pub fn all_clear(&self, g: &AlertGroup) -> bool {
+        self.firing.is_empty()
+            && self.untracked == 0
+            && g.firing().next().is_none()
+            && (self.truncated == 0 || g.status == Some(AlertStatus::Resolved))
     }
 }
 
@@ -643,12 +884,14 @@ mod tests {
         let rules = vec![
             AlertRule {
                 matches: [("service".to_string(), "internet|vpn".to_string())].into(),
+                matchers: vec![],
                 category: Some("network".into()),
                 priority: Some("P1".into()),
                 runbook: Some("isp-outage".into()),
             },
             AlertRule {
                 matches: [("job".to_string(), "*".to_string())].into(),
+                matchers: vec![],
                 category: Some("application".into()),
                 priority: None,
                 runbook: None,
@@ -661,7 +904,12 @@ mod tests {
         let m = map(&rules, &l(&[("service", "vpn"), ("severity", "info")]), known, "other");
         assert_eq!(
             m,
-            Mapping { category: "network".into(), priority: Priority::P1, runbook: Some("isp-outage".into()) }
+            Mapping {
+                category: "network".into(),
+                priority: Priority::P1,
+                runbook: Some("isp-outage".into()),
+                note: None
+            }
         );
         let m = map(&rules, &l(&[("job", "erp"), ("severity", "warning")]), known, "other");
         assert_eq!((m.category.as_str(), m.priority), ("application", Priority::P3));
@@ -671,5 +919,72 @@ mod tests {
         assert_eq!((m.category.as_str(), m.priority), ("other", Priority::P2));
         assert_eq!(severity_priority(None), Priority::P4);
         assert_eq!(severity_priority(Some("ERROR")), Priority::P2);
+    }
+
+    #[test]
+    fn matchers_work_as_in_alertmanager() {
+        let l = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let m = |s: &str| Matcher::parse(s).unwrap();
+        let db = l(&[("service", "db-orders"), ("env", "prod")]);
+        assert!(m(r#"service=~"db-.*""#).matches(&db));
+        assert!(m("service=~db-.*").matches(&db), "quotes are optional");
+        assert!(!m(r#"service=~"db""#).matches(&db), "a regex matches the whole value");
+        assert!(!m(r#"service=~"DB-.*""#).matches(&db), "case-sensitive");
+        assert!(m(r#"service=~"(?i)DB-.*""#).matches(&db));
+        assert!(m(r#"service!~"web-.*""#).matches(&db));
+        assert!(m(r#"env!="staging""#).matches(&db));
+        assert!(!m(r#"env!="prod""#).matches(&db));
+        assert!(m(r#"env = "prod""#).matches(&db), "spaces around the operator");
+        // A missing label reads as "".
+        assert!(m(r#"team!="sre""#).matches(&db));
+        assert!(m(r#"team="""#).matches(&db));
+        assert!(!m(r#"team=~".+""#).matches(&db));
+        assert_eq!(m(r#"msg="say \"hi\"""#).value, r#"say "hi""#);
+        for (bad, want) in [
+            ("=x", "label name"),
+            ("service", "expected =, !=, =~ or !~"),
+            (r#"service=~"(""#, "not a regular expression"),
+            (r#"service="open"#, "unterminated"),
+            (r#"service="a" b"#, "after the quoted value"),
+        ] {
+            let e = Matcher::parse(bad).unwrap_err();
+            assert!(e.contains(want), "{bad}: {e}");
+        }
+        // A rule needs both its `match` and its matchers.
+        let rule: AlertRule =
+            toml::from_str("match = { env = \"prod\" }\nmatchers = ['service=~\"db-.*\"']\ncategory = \"application\"")
+                .unwrap();
+        assert!(rule.matches(&db));
+        assert!(!rule.matches(&l(&[("service", "db-orders"), ("env", "staging")])));
+        assert!(!rule.matches(&l(&[("service", "web"), ("env", "prod")])));
+        let literal: AlertRule = toml::from_str("match = { service = \"db-.*\" }").unwrap();
+        assert!(literal.problem().unwrap().contains("matchers"), "{:?}", literal.problem());
+        let dotted: AlertRule = toml::from_str("match = { instance = \"10.0.0.1:9100\" }").unwrap();
+        assert_eq!(dotted.problem(), None);
+    }
+
+    #[test]
+    fn label_values_are_shown_on_one_line() {
+        assert_eq!(shown("prod\nLabels: severity=info"), "prod\\nLabels: severity=info");
+        assert_eq!(shown("a\u{202e}b\u{7}"), "a\\u{202e}b\\u{7}");
+        assert_eq!(shown("plain value"), "plain value");
+    }
+
+    #[test]
+    fn category_labels_that_cannot_be_followed_are_said() {
+        let known = |c: &str| ["network", "none"].contains(&c);
+        let l = |c: &str| -> BTreeMap<String, String> { [("category".to_string(), c.to_string())].into() };
+        let m = map(&[], &l("network"), known, "other");
+        assert_eq!((m.category.as_str(), m.note), ("network", None));
+        let m = map(&[], &l("none"), known, "other");
+        assert_eq!(m.category, "other");
+        assert_eq!(
+            m.note.as_deref(),
+            Some("The alert's category label `none` is not a category tickets are filed under; filed under `other`.")
+        );
+        let m = map(&[], &l("made-up"), known, "other");
+        assert_eq!((m.category.as_str(), m.note.is_some()), ("other", true));
     }
 }

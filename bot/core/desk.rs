@@ -1323,6 +1323,20 @@ impl<S: Store> Desk<S> {
                 w.send(here(format!("{} is back in the queue with no owner.", t.number)));
                 w.commit.updates.push(t);
             }
+            Command::Reply(_, text) if t.alert.is_some() && t.affected.is_empty() => {
+                // Nothing is ever sent to the monitoring source: the text is kept as a note, and writing on the
+                // ticket acknowledges it.
+                let text = bound_text(&text);
+                let ev = t.alert_reply(me, &text, now)?;
+                w.events(t.number, ev);
+                let source = t.requester.name.clone();
+                w.send(here(format!(
+                    "{} was raised by {source}, so there is nobody to reply to: your text is saved on it as an \
+                     internal note, and the alert counts as acknowledged.",
+                    t.number
+                )));
+                w.commit.updates.push(t);
+            }
             Command::Reply(_, text) => {
                 let text = bound_text(&text);
                 let ev = t.reply(me, &text, now)?;
@@ -1378,7 +1392,22 @@ impl<S: Store> Desk<S> {
                 ]));
                 self.tell_merged(&t, &said, w);
                 self.tell_affected(&t, &super::conversation::major_resolved(t.number, text.as_deref()), w);
-                w.send(here(format!("Resolved {}.", t.number)));
+                match t.alert.as_deref().filter(|a| a.firing_count() > 0 || a.truncated > 0) {
+                    Some(a) => {
+                        let n = a.firing_count();
+                        let what = if n > 0 {
+                            format!("{n} alert{} of its group still firing", if n == 1 { "" } else { "s" })
+                        } else {
+                            format!("{} left out by {} may still fire", a.truncated, t.requester.name)
+                        };
+                        w.send(here(format!(
+                            "Resolved {}, but monitoring has not reported its alert resolved: {what}. If it is \
+                             still firing when {} reports the group again, deskbot opens a new ticket linked to {}.",
+                            t.number, t.requester.name, t.number
+                        )));
+                    }
+                    None => w.send(here(format!("Resolved {}.", t.number))),
+                }
                 w.commit.updates.push(t);
             }
             Command::Reopen(_, reason) => {

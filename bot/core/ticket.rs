@@ -804,7 +804,16 @@ impl Ticket {
         }
         self.owner = Some(who.clone());
         ev.push(self.event(at, who, EventKind::OwnerChanged { from: None, to: Some(who.clone()) }));
+        self.acknowledged(at);
         Ok(ev)
+    }
+
+    /// On a ticket raised by monitoring there is nobody to answer: a person taking it (claim, assign) is the
+    /// acknowledgement, and that stops the first-response clock.
+    fn acknowledged(&mut self, at: Timestamp) {
+        if self.alert.is_some() {
+            self.responded(at);
+        }
     }
 
     /// Gives the ticket to `to`, replacing any owner (the caller checks that `by` may do so).
@@ -819,6 +828,7 @@ impl Ticket {
         }
         let from = self.owner.replace(to.clone());
         ev.push(self.event(at, by, EventKind::OwnerChanged { from, to: Some(to.clone()) }));
+        self.acknowledged(at);
         Ok(ev)
     }
 
@@ -877,6 +887,20 @@ impl Ticket {
         if let Some(k) = self.kpi.as_mut() {
             k.new_cycles.push(at);
         }
+    }
+
+    /// A technician's reply on a ticket raised by monitoring: there is nobody to send it to, so it is kept as an
+    /// internal note; writing on the ticket acknowledges the alert (the first-response clock stops).
+    pub fn alert_reply(&mut self, by: &UserRef, text: &str, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        let text = nonempty(text, "a reply needs text")?;
+        self.require_active()?;
+        let mut ev = vec![];
+        if self.state == State::New {
+            ev.push(self.go(State::Open, at, by)?);
+        }
+        self.responded(at);
+        ev.push(self.event(at, by, EventKind::InternalNote { text }));
+        Ok(ev)
     }
 
     /// A public message from a technician that was not sent as a reply (a resolution text): it counts as the first
