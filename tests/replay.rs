@@ -1201,6 +1201,60 @@ async fn workload_per_technician_and_csat_response_rate() {
     assert!(text.contains("50.0% of resolved tickets answered the survey"), "{text}");
 }
 
+#[tokio::test]
+async fn a_report_shows_the_weeks_and_months_before_it() {
+    let (j, reports) = replay_json("report_trend.replay").await;
+    assert_eq!(reports.len(), 2, "{j:#}");
+    let row = |p: &serde_json::Value| {
+        json!([
+            p["label"],
+            p["tickets"],
+            p["first_response_median_minutes"],
+            p["first_response_sla_percent"],
+            p["resolution_sla_percent"],
+            p["backlog_open"]
+        ])
+    };
+    let rows = |r: &serde_json::Value| r["trend"].as_array().unwrap().iter().map(row).collect::<Vec<_>>();
+    // Hand-computed from the script: first-response minutes 20 | 30, 120 | 45 | – | 10; resolution met #1, #2,
+    // breached #3 (14 Jan), #4 (22 Jan); open at each week's end: –, #3, #3 #4, #3 #4, and now #3 #4 #5.
+    assert_eq!(
+        rows(&reports[0]),
+        vec![
+            json!(["week of 5 Jan 2026", 1, 20, 100.0, 100.0, 0]),
+            json!(["week of 12 Jan 2026", 2, 75, 50.0, 50.0, 1]),
+            json!(["week of 19 Jan 2026", 1, 45, 100.0, 0.0, 2]),
+            json!(["week of 26 Jan 2026", 0, null, null, null, 2]),
+            json!(["week of 2 Feb 2026", 1, 10, 100.0, null, 3]),
+        ]
+    );
+    // January: 4 tickets, first responses 20 30 45 120 → median (30 + 45) / 2 rounded up = 38, 3 of 4 on time;
+    // resolution 2 of 4; open at its end #3 #4.
+    assert_eq!(
+        rows(&reports[1]),
+        vec![
+            json!(["November 2025", 0, null, null, null, 0]),
+            json!(["December 2025", 0, null, null, null, 0]),
+            json!(["January 2026", 4, 38, 75.0, 50.0, 2]),
+            json!(["February 2026", 1, 10, 100.0, null, 3]),
+        ]
+    );
+    // The trend's last point is the report's own headline.
+    assert_eq!(reports[0]["volume"]["total"], 1);
+    assert_eq!(reports[0]["backlog"]["open"], 3);
+    let text = j["messages"].as_array().unwrap().iter().filter_map(|m| m["text"].as_str()).collect::<Vec<_>>();
+    let text = text.join("\n");
+    assert!(
+        text.contains(
+            "Trend, the 4 weeks before → this week: tickets 1, 2, 1, 0 → 1; first response median 20 min, 1h 15m, \
+             45 min, – → 10 min; first response on time 100%, 50%, 100%, – → 100%; resolved on time 100%, 50%, 0%, – \
+             → –; open at the end 0, 1, 2, 2 → 3"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Trend, the 3 months before → this month: tickets 0, 0, 4 → 1"), "{text}");
+}
+
 /// Lines of a replay's text output that start with `prefix`.
 fn lines_with<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
     text.lines().filter(|l| l.starts_with(prefix)).collect()

@@ -112,6 +112,9 @@
 //! vendors: [{vendor, opened, closed, responses, median_response_minutes}]   wall-clock minutes
 //! operations: {patch_compliance, backup_success, restore_tests, security_baseline}: rate
 //! days: [{date, created, by_category: {category: count}, first_responses, first_response_median_minutes}]
+//! trend: [{label, start, end, tickets, staff, alert, first_response_median_minutes, first_response_sla_percent,
+//!          resolution_sla_percent, backlog_open}]   the 4 weeks (3 months) before, oldest first, then this period
+//! top_requesters: [{requester, tickets, previous}]   staff tickets raised; 2 or more; at most 5, most first
 //! rate = {count, of, percent, previous_percent}
 //! ```
 
@@ -212,6 +215,10 @@ pub struct TicketFacts {
     /// The triage intent, for re-contact after a deflection (same problem = same intent, else same category).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<String>,
+    /// The requester's display name, for the top requesters (`None` in facts stored before it was kept: the
+    /// key's id is shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_name: Option<String>,
     /// The technician who owns it now (display name), for workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
@@ -255,6 +262,7 @@ impl TicketFacts {
             major: false,
             people_affected: 1,
             requester: None,
+            requester_name: None,
             intent: None,
             owner: None,
         }
@@ -342,6 +350,7 @@ impl TicketFacts {
         f.major = t.major;
         f.people_affected = u32::try_from(t.people_affected()).unwrap_or(u32::MAX);
         f.requester = Some(t.requester.key());
+        f.requester_name = Some(t.requester.name.clone());
         f.intent = t.intent.clone();
         f.owner = t.owner.as_ref().map(|o| o.name.clone());
         f
@@ -802,6 +811,41 @@ pub struct Workload {
     pub median_first_response_minutes: Option<i64>,
 }
 
+/// One period of the trend shown beside the report: its headline figures, as a report for that period would give
+/// them (measured as at the report's own `as_of`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendPoint {
+    pub label: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub tickets: u64,
+    pub staff: u64,
+    pub alert: u64,
+    pub first_response_median_minutes: Option<i64>,
+    /// First-response and resolution compliance, percent (`null`: nothing measured).
+    pub first_response_sla_percent: Option<f64>,
+    pub resolution_sla_percent: Option<f64>,
+    /// Open tickets at the period's end (now, for the running period).
+    pub backlog_open: u64,
+}
+
+/// How many periods before the report's own its trend shows: the last 4 weeks, or 3 months.
+pub fn trend_len(kind: PeriodKind) -> usize {
+    match kind {
+        PeriodKind::Week => 4,
+        PeriodKind::Month => 3,
+    }
+}
+
+/// The earliest instant the trend of a report for `period` reads: the start of its first trend period.
+pub fn trend_start(period: &Period) -> Timestamp {
+    let mut p = *period;
+    for _ in 0..trend_len(period.kind) {
+        p = p.previous();
+    }
+    p.start
+}
+
 /// A management report; see the module doc for the JSON schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -831,6 +875,21 @@ pub struct Report {
     pub vendors: Vec<VendorStats>,
     pub operations: Operations,
     pub days: Vec<DayStats>,
+    /// The periods before this one ([`trend_len`]) and this one last, oldest first.
+    pub trend: Vec<TrendPoint>,
+    /// The people who raised the most tickets in the period (staff tickets, at least 2 each, at most
+    /// [`TOP_REQUESTERS`]), most first, with their count in the previous period.
+    pub top_requesters: Vec<Requester>,
+}
+
+/// How many people the report's top requesters list at most.
+pub const TOP_REQUESTERS: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Requester {
+    pub requester: String,
+    pub tickets: u64,
+    pub previous: u64,
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -940,6 +999,8 @@ struct Stats {
     /// Per owner: (open in the period, resolved in it, first-response minutes of those answered in it).
     workload: BTreeMap<String, (u64, u64, Vec<i64>)>,
     days: BTreeMap<NaiveDate, (BTreeMap<String, u64>, Vec<i64>)>,
+    /// Staff tickets raised in the period per requester key: (display name, count).
+    requesters: BTreeMap<String, (String, u64)>,
 }
 
 /// Whether `t`'s requester raised the same problem again within [`RECONTACT_WINDOW`] of resolution `r` (same
@@ -1002,6 +1063,14 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
             *s.by_category.entry(t.category.clone()).or_default() += 1;
             *s.by_type.entry(t.ticket_type.to_string()).or_default() += 1;
             *s.days.entry(p.local_day(t.created_at)).or_default().0.entry(t.category.clone()).or_default() += 1;
+            if let (Source::Staff, Some(key)) = (t.source, &t.requester) {
+                let name = || {
+                    t.requester_name
+                        .clone()
+                        .unwrap_or_else(|| key.split_once(':').map_or(key.as_str(), |(_, id)| id).to_string())
+                };
+                s.requesters.entry(key.clone()).or_insert_with(|| (name(), 0)).1 += 1;
+            }
         }
         // Still unanswered and open, past a first-response target that fell due in this period (whenever the
         // ticket was raised): the same tickets as the first-response breaches not answered yet.
@@ -1168,7 +1237,8 @@ fn recurring(this: &[FingerprintCount], prev: &[FingerprintCount]) -> Recurring 
     }
 }
 
-/// Builds the report for `period` (`prev_facts` are the facts of `period.previous()`). Never panics on empty input;
+/// Builds the report for `period` (`prev_facts` are the facts of `period.previous()` and of the trend's earlier
+/// periods, from [`trend_start`]). Never panics on empty input;
 /// every ratio with nothing to divide by is `None`.
 pub fn build<R: ClockRules + ?Sized>(
     period: &Period,
@@ -1247,6 +1317,25 @@ pub fn build<R: ClockRules + ?Sized>(
             }
         })
         .collect();
+
+    // The trend: each earlier period measured like the previous one, from `prev_facts` (whose tickets reach back
+    // to the first trend period's start, see [`trend_start`]), its backlog rebuilt as at its end.
+    let mut trend = vec![];
+    let mut earlier = vec![];
+    let mut p = *period;
+    for _ in 0..trend_len(period.kind) {
+        p = p.previous();
+        earlier.push(p);
+    }
+    for p in earlier.iter().rev() {
+        let rebuilt = || BacklogFacts::from_facts(p.end.min(as_of), false, &prev_facts.tickets).ages.total();
+        if *p == prev_period {
+            trend.push(trend_point(p, &ps, backlog.previous_open.unwrap_or_else(rebuilt)));
+        } else {
+            trend.push(trend_point(p, &stats(p, prev_facts, rules, as_of), rebuilt()));
+        }
+    }
+    trend.push(trend_point(period, &s, backlog.ages.total()));
 
     let sig = |(a, b): (u64, u64)| Rate::new(a, b, None);
     Report {
@@ -1327,6 +1416,38 @@ pub fn build<R: ClockRules + ?Sized>(
             security_baseline: sig(signals.baseline),
         },
         days,
+        trend,
+        top_requesters: {
+            let mut v: Vec<Requester> = s
+                .requesters
+                .iter()
+                .filter(|(_, (_, n))| *n >= 2)
+                .map(|(key, (name, n))| Requester {
+                    requester: name.clone(),
+                    tickets: *n,
+                    previous: ps.requesters.get(key).map_or(0, |p| p.1),
+                })
+                .collect();
+            v.sort_by(|a, b| b.tickets.cmp(&a.tickets).then(a.requester.cmp(&b.requester)));
+            v.truncate(TOP_REQUESTERS);
+            v
+        },
+    }
+}
+
+fn trend_point(p: &Period, s: &Stats, backlog_open: u64) -> TrendPoint {
+    let pct = |clock| s.sla.get(&clock).and_then(|t: &Tally| percent(t.met, t.met + t.breached));
+    TrendPoint {
+        label: p.label(),
+        start: p.start,
+        end: p.end,
+        tickets: s.total,
+        staff: s.staff,
+        alert: s.alert,
+        first_response_median_minutes: median(&s.frt),
+        first_response_sla_percent: pct(SlaClock::FirstResponse),
+        resolution_sla_percent: pct(SlaClock::Resolution),
+        backlog_open,
     }
 }
 
@@ -1544,6 +1665,36 @@ impl Report {
                 })
                 .collect();
             let _ = writeln!(o, "Workload: {}", l.join("; "));
+        }
+        if !self.top_requesters.is_empty() {
+            let l: Vec<String> = self
+                .top_requesters
+                .iter()
+                .map(|q| format!("{} {} ({} {vs})", q.requester, q.tickets, q.previous))
+                .collect();
+            let _ = writeln!(o, "Top requesters: {}", l.join(", "));
+        }
+        if self.trend.len() > 1 {
+            let n = self.trend.len() - 1;
+            let (units, unit) = match self.period.kind {
+                PeriodKind::Week => ("weeks", "week"),
+                PeriodKind::Month => ("months", "month"),
+            };
+            let series = |f: &dyn Fn(&TrendPoint) -> String| -> String {
+                let v: Vec<String> = self.trend.iter().map(f).collect();
+                format!("{} → {}", v[..n].join(", "), v[n])
+            };
+            let pct = |p: Option<f64>| p.map_or_else(|| "–".into(), |p| format!("{p:.0}%"));
+            let _ = writeln!(
+                o,
+                "Trend, the {n} {units} before → this {unit}: tickets {}; first response median {}; first response \
+                 on time {}; resolved on time {}; open at the end {}",
+                series(&|t| t.tickets.to_string()),
+                series(&|t| t.first_response_median_minutes.map_or_else(|| "–".into(), minutes_text)),
+                series(&|t| pct(t.first_response_sla_percent)),
+                series(&|t| pct(t.resolution_sla_percent)),
+                series(&|t| t.backlog_open.to_string()),
+            );
         }
         let a = &b.age;
         let _ = writeln!(
@@ -1946,6 +2097,8 @@ mod tests {
                 "sla",
                 "sla_by_category",
                 "sla_by_priority",
+                "top_requesters",
+                "trend",
                 "vendors",
                 "volume",
                 "workload"
@@ -1960,6 +2113,82 @@ mod tests {
             v["reopen_rate"],
             serde_json::json!({"count": 1, "of": 4, "percent": 25.0, "previous_percent": 0.0})
         );
+    }
+
+    #[test]
+    fn trend_shows_four_earlier_weeks_then_this_one() {
+        let r = report();
+        let labels: Vec<&str> = r.trend.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "week of 2 Feb 2026",
+                "week of 9 Feb 2026",
+                "week of 16 Feb 2026",
+                "week of 23 Feb 2026",
+                "week of 2 Mar 2026"
+            ]
+        );
+        let row = |p: &TrendPoint| {
+            (
+                p.tickets,
+                p.first_response_median_minutes,
+                p.first_response_sla_percent,
+                p.resolution_sla_percent,
+                p.backlog_open,
+            )
+        };
+        // Nothing before the week of 23 Feb; that week is the previous period (2 tickets, median 30, 6 open as the
+        // backlog facts say); this week matches the headline figures (7 tickets, median 30, 4 open).
+        for p in &r.trend[..3] {
+            assert_eq!(row(p), (0, None, None, None, 0), "{}", p.label);
+        }
+        let prev = &r.trend[3];
+        assert_eq!((prev.tickets, prev.first_response_median_minutes, prev.backlog_open), (2, Some(30), 6));
+        assert_eq!(prev.first_response_sla_percent, r.clock(SlaClock::FirstResponse).unwrap().previous_percent);
+        let now = &r.trend[4];
+        assert_eq!((now.tickets, now.staff, now.alert, now.first_response_median_minutes), (7, 6, 1, Some(30)));
+        assert_eq!(now.first_response_sla_percent, r.clock(SlaClock::FirstResponse).unwrap().percent);
+        assert_eq!(now.resolution_sla_percent, r.clock(SlaClock::Resolution).unwrap().percent);
+        assert_eq!(now.backlog_open, r.backlog.open);
+        // A month's report shows the three months before it.
+        let m = Period::containing(d("2026-03-04"), PeriodKind::Month, LONDON);
+        let r = build(&m, &this_week(), &last_week(), &backlog(), &SignalFacts::default(), &office());
+        let labels: Vec<&str> = r.trend.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(labels, ["December 2025", "January 2026", "February 2026", "March 2026"]);
+        assert_eq!(trend_start(&m), t("2025-12-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn top_requesters_are_people_with_two_or_more_tickets() {
+        let mut this = this_week();
+        let mut prev = last_week();
+        let who = |f: &mut TicketFacts, key: &str, name: Option<&str>| {
+            f.requester = Some(key.into());
+            f.requester_name = name.map(Into::into);
+        };
+        // bob raised #1 #2 #3 this week (and #10 last week); carol #4 only; #6 is an alert from "monitoring"
+        // and #8 is dan's (facts stored before names were kept: the key's id is shown), and #7 (created last
+        // week) is dan's too.
+        for i in 0..3 {
+            who(&mut this.tickets[i], "slack:U1", Some("Bob"));
+        }
+        who(&mut this.tickets[3], "slack:U2", Some("Carol"));
+        who(&mut this.tickets[5], "alerts:am", Some("monitoring"));
+        who(&mut this.tickets[4], "slack:U3", None);
+        who(&mut this.tickets[7], "slack:U3", None);
+        who(&mut this.tickets[6], "slack:U3", None);
+        who(&mut prev.tickets[0], "slack:U1", Some("Bob"));
+        let r = build(&week(), &this, &prev, &backlog(), &SignalFacts::default(), &office());
+        assert_eq!(
+            r.top_requesters,
+            vec![
+                Requester { requester: "Bob".into(), tickets: 3, previous: 1 },
+                Requester { requester: "U3".into(), tickets: 2, previous: 0 },
+            ]
+        );
+        assert!(r.text(LONDON).contains("Top requesters: Bob 3 (1 last week), U3 2 (0 last week)"));
+        assert!(report().top_requesters.is_empty());
     }
 
     #[test]
@@ -1983,6 +2212,14 @@ mod tests {
         assert!(text.contains("Backlog: 4 open (−2 vs last week); 1 older than 30 days"), "{text}");
         assert!(text.contains("Vendor Acme ISP: 1 opened, 1 closed, median first response 3h 00m"), "{text}");
         assert!(text.contains("Recurring issues (3+ tickets in 30 days): 3 (1 vs last week) — vpn-drop 5 (+2)"));
+        assert!(
+            text.contains(
+                "Trend, the 4 weeks before → this week: tickets 0, 0, 0, 2 → 7; first response median –, –, –, 30 min \
+                 → 30 min; first response on time –, –, –, 100% → 71%; resolved on time –, –, –, 100% → 75%; open at \
+                 the end 0, 0, 0, 6 → 4"
+            ),
+            "{text}"
+        );
         assert!(text.ends_with("As of Mon 9 Mar 2026 08:00 GMT"), "{text}");
     }
 

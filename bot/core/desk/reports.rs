@@ -59,14 +59,17 @@ impl<S: Store> Desk<S> {
             return Err(DeskError::FuturePeriod { label, starts });
         }
         let started = std::time::Instant::now();
-        // One small facts value per ticket touched since the previous period began or active now (so every ticket
-        // open at either period's end is there to rebuild the backlog), up to the re-contact window after the
+        // One small facts value per ticket touched since the first period of the trend began (the previous
+        // period, and the 4 weeks or 3 months the trend shows) or active now (so every ticket open at any of those
+        // periods' ends is there to rebuild its backlog), up to the re-contact window after the
         // period (a deflection followed by the same problem again); tickets stored before facts were kept are
         // read in full, with their events. Recurring counts come from a GROUP BY. Every KPI filters on its own
         // timestamps, so both periods take the whole set.
         let mut all = vec![];
         let mut old = vec![];
-        for (n, _, facts) in self.store.facts_touched(prev.start, period.end + report::RECONTACT_WINDOW).await? {
+        for (n, _, facts) in
+            self.store.facts_touched(report::trend_start(&period), period.end + report::RECONTACT_WINDOW).await?
+        {
             match facts {
                 Some(f) => all.push(f),
                 None => old.push(n),
