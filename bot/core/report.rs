@@ -114,6 +114,8 @@
 //! days: [{date, created, by_category: {category: count}, first_responses, first_response_median_minutes}]
 //! trend: [{label, start, end, tickets, staff, alert, first_response_median_minutes, first_response_sla_percent,
 //!          resolution_sla_percent, backlog_open}]   the 4 weeks (3 months) before, oldest first, then this period
+//! alerts: {raised, previous_raised, acknowledged, median_acknowledge_minutes, previous_median_acknowledge_minutes,
+//!          acknowledged_on_time: rate, acknowledge_breached_tickets: [number], resolved, auto_resolved, reopened}
 //! top_requesters: [{requester, tickets, previous}]   staff tickets raised; 2 or more; at most 5, most first
 //! rate = {count, of, percent, previous_percent}
 //! ```
@@ -877,9 +879,30 @@ pub struct Report {
     pub days: Vec<DayStats>,
     /// The periods before this one ([`trend_len`]) and this one last, oldest first.
     pub trend: Vec<TrendPoint>,
+    pub alerts: AlertReport,
     /// The people who raised the most tickets in the period (staff tickets, at least 2 each, at most
     /// [`TOP_REQUESTERS`]), most first, with their count in the previous period.
     pub top_requesters: Vec<Requester>,
+}
+
+/// Alert tickets, reported apart from the staff KPIs (which leave them out).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertReport {
+    /// Alert tickets raised in the period (the same as `volume.alert`).
+    pub raised: u64,
+    pub previous_raised: u64,
+    /// Acknowledged (claimed, or assigned by a lead) in the period, and the median business minutes to it.
+    pub acknowledged: u64,
+    pub median_acknowledge_minutes: Option<i64>,
+    pub previous_median_acknowledge_minutes: Option<i64>,
+    /// The acknowledgement target (the policy's first response), counted like the staff first-response clock.
+    pub acknowledged_on_time: Rate,
+    pub acknowledge_breached_tickets: Vec<TicketNo>,
+    /// Alert tickets resolved in the period, and of those, resolved before anyone acknowledged them.
+    pub resolved: u64,
+    pub auto_resolved: u64,
+    /// Times an alert ticket reopened because its group fired again (flapping).
+    pub reopened: u64,
 }
 
 /// How many people the report's top requesters list at most.
@@ -1001,6 +1024,21 @@ struct Stats {
     days: BTreeMap<NaiveDate, (BTreeMap<String, u64>, Vec<i64>)>,
     /// Staff tickets raised in the period per requester key: (display name, count).
     requesters: BTreeMap<String, (String, u64)>,
+    alerts: AlertTally,
+}
+
+/// Alert tickets, apart from the staff KPIs.
+#[derive(Default)]
+struct AlertTally {
+    /// Business minutes from raised to acknowledged (claimed), of those acknowledged in the period.
+    ack_minutes: Vec<i64>,
+    /// The acknowledgement (first-response) clock, counted like the staff first-response clock.
+    ack: Tally,
+    resolved: u64,
+    /// Resolutions before anyone acknowledged the alert (monitoring resolved it by itself).
+    auto_resolved: u64,
+    /// Fired again after resolving (reopens in the period).
+    reopened: u64,
 }
 
 /// Whether `t`'s requester raised the same problem again within [`RECONTACT_WINDOW`] of resolution `r` (same
@@ -1072,6 +1110,28 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
                 s.requesters.entry(key.clone()).or_insert_with(|| (name(), 0)).1 += 1;
             }
         }
+        let answered_here = t.first_response_at.filter(|&r| p.contains(r)).map(|r| {
+            let cal = rules.calendar(t);
+            (r, cal.elapsed_with_pauses(t.created_at, r, &t.first_response_pauses).num_minutes())
+        });
+        let resolved_here = t.resolved_in(p);
+        // An alert is nobody's request: it is reported on its own (raised, acknowledged and how fast, resolved
+        // before anyone acknowledged it, flaps) and stays out of every staff KPI below. Its owner's workload
+        // counts it as owned and resolved, not in their first-response median.
+        if t.source == Source::Alert {
+            let a = &mut s.alerts;
+            a.ack_minutes.extend(answered_here.map(|(_, m)| m));
+            if let Some(breached) = first_response_here(t, p, cutoff) {
+                a.ack.add(breached, t.number);
+            }
+            for r in t.helpdesk_resolutions().filter(|&r| p.contains(r)) {
+                a.resolved += 1;
+                a.auto_resolved += u64::from(t.first_response_at.is_none_or(|ack| ack > r));
+            }
+            a.reopened += t.reopens.iter().filter(|&&o| p.contains(o)).count() as u64;
+            add_workload(&mut s.workload, t, p, resolved_here, None);
+            continue;
+        }
         // Still unanswered and open, past a first-response target that fell due in this period (whenever the
         // ticket was raised): the same tickets as the first-response breaches not answered yet.
         if t.first_response_due.is_some_and(|d| p.contains(d))
@@ -1080,27 +1140,11 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
         {
             s.unanswered_past_target.push(t.number);
         }
-        let mut answered_here = None;
-        if let Some(r) = t.first_response_at.filter(|&r| p.contains(r)) {
-            let cal = rules.calendar(t);
-            let mins = cal.elapsed_with_pauses(t.created_at, r, &t.first_response_pauses).num_minutes();
+        if let Some((r, mins)) = answered_here {
             s.frt.push(mins);
             s.days.entry(p.local_day(r)).or_default().1.push(mins);
-            answered_here = Some(mins);
         }
-        let resolved_here = t.resolved_in(p);
-        if let Some(owner) = &t.owner {
-            let open_in_period = t.created_at < p.end
-                && (t.created_at >= p.start
-                    || !t.resolved_at_instant(p.start)
-                    || t.reopens.iter().any(|&o| p.contains(o)));
-            if open_in_period || answered_here.is_some() || resolved_here {
-                let e = s.workload.entry(owner.clone()).or_default();
-                e.0 += u64::from(open_in_period);
-                e.1 += u64::from(resolved_here && !t.withdrawn);
-                e.2.extend(answered_here);
-            }
-        }
+        add_workload(&mut s.workload, t, p, resolved_here, answered_here.map(|(_, m)| m));
         let mut counted: Vec<(SlaClock, bool)> =
             first_response_here(t, p, cutoff).map(|b| (SlaClock::FirstResponse, b)).into_iter().collect();
         // No next-response target in the ticket's policy: that clock is not measured at all.
@@ -1151,6 +1195,26 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
     s.frt.sort_unstable();
     s.unanswered_past_target.sort_unstable();
     s
+}
+
+/// Adds `t` to its owner's workload: owned if open in `p`, resolved in it, and its first-response minutes if it
+/// was first answered in it (staff tickets only).
+fn add_workload(
+    w: &mut BTreeMap<String, (u64, u64, Vec<i64>)>,
+    t: &TicketFacts,
+    p: &Period,
+    resolved_here: bool,
+    answered_here: Option<i64>,
+) {
+    let Some(owner) = &t.owner else { return };
+    let open_in_period = t.created_at < p.end
+        && (t.created_at >= p.start || !t.resolved_at_instant(p.start) || t.reopens.iter().any(|&o| p.contains(o)));
+    if open_in_period || answered_here.is_some() || resolved_here {
+        let e = w.entry(owner.clone()).or_default();
+        e.0 += u64::from(open_in_period);
+        e.1 += u64::from(resolved_here && !t.withdrawn);
+        e.2.extend(answered_here);
+    }
 }
 
 /// Whether `t`'s first-response clock counts in `p`, and if so whether breached: answered in `p`, or one of its
@@ -1417,6 +1481,26 @@ pub fn build<R: ClockRules + ?Sized>(
         },
         days,
         trend,
+        alerts: {
+            let (a, pa) = (&s.alerts, &ps.alerts);
+            let mins = sorted(a.ack_minutes.clone());
+            AlertReport {
+                raised: s.alert,
+                previous_raised: ps.alert,
+                acknowledged: mins.len() as u64,
+                median_acknowledge_minutes: median(&mins),
+                previous_median_acknowledge_minutes: median(&sorted(pa.ack_minutes.clone())),
+                acknowledged_on_time: Rate::new(
+                    a.ack.met,
+                    a.ack.met + a.ack.breached,
+                    Some((pa.ack.met, pa.ack.met + pa.ack.breached)),
+                ),
+                acknowledge_breached_tickets: a.ack.tickets.iter().copied().collect(),
+                resolved: a.resolved,
+                auto_resolved: a.auto_resolved,
+                reopened: a.reopened,
+            }
+        },
         top_requesters: {
             let mut v: Vec<Requester> = s
                 .requesters
@@ -1609,6 +1693,33 @@ impl Report {
             pct_text(self.first_contact_resolution.percent),
             pct_text(self.deflection.percent),
         );
+        let al = &self.alerts;
+        if al.raised + al.resolved + al.acknowledged > 0 {
+            let ack = match al.median_acknowledge_minutes {
+                Some(m) => format!(
+                    "{} acknowledged, median {}, on time {}{}",
+                    al.acknowledged,
+                    minutes_text(m),
+                    pct_text(al.acknowledged_on_time.percent),
+                    if al.acknowledge_breached_tickets.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (missed {})", numbers_list(&al.acknowledge_breached_tickets))
+                    }
+                ),
+                None => "none acknowledged".into(),
+            };
+            let _ = writeln!(
+                o,
+                "• Alerts (apart from the staff figures): {} raised ({} vs {vs}); {ack}; {} resolved, {} of them before \
+                 anyone acknowledged them; fired again after resolving {}",
+                al.raised,
+                signed(al.raised as i64 - al.previous_raised as i64),
+                al.resolved,
+                al.auto_resolved,
+                al.reopened
+            );
+        }
         if self.resolved.withdrawn > 0 {
             let _ = writeln!(o, "• Closed by the requester before we got to it: {}", self.resolved.withdrawn);
         }
@@ -1674,8 +1785,9 @@ impl Report {
                 .collect();
             let _ = writeln!(o, "Top requesters: {}", l.join(", "));
         }
-        if self.trend.len() > 1 {
-            let n = self.trend.len() - 1;
+        // The trend line, once there is something before this period to compare with.
+        let n = self.trend.len().saturating_sub(1);
+        if self.trend[..n].iter().any(|t| t.tickets + t.backlog_open > 0) {
             let (units, unit) = match self.period.kind {
                 PeriodKind::Week => ("weeks", "week"),
                 PeriodKind::Month => ("months", "month"),
@@ -1957,8 +2069,9 @@ mod tests {
     fn first_response_in_business_minutes_over_a_weekend() {
         let r = report();
         let f = &r.first_response;
-        // Answered this week: #1 10, #2 120, #3 30, #6 0, #7 180, #8 30 → sorted 0 10 30 30 120 180.
-        assert_eq!(f.answered, 6);
+        // Answered this week: #1 10, #2 120, #3 30, #7 180, #8 30 → sorted 10 30 30 120 180 (#6, an alert, is
+        // reported apart).
+        assert_eq!(f.answered, 5);
         assert_eq!(f.median_minutes, Some(30));
         assert_eq!(f.p90_minutes, Some(180));
         // Last week: 20 and 40 → median (20 + 40) / 2 = 30, p90 rank 2 = 40.
@@ -1974,9 +2087,10 @@ mod tests {
     fn sla_compliance_per_clock_counts_any_breach() {
         let r = report();
         let fr = r.clock(SlaClock::FirstResponse).unwrap();
-        // Answered this week: #1 #3 #6 #7 #8 met, #2 breached; #5 breached Fri and still unanswered at the end.
-        assert_eq!((fr.met, fr.breached), (5, 2));
-        assert_eq!(fr.percent, Some(71.4));
+        // Answered this week: #1 #3 #7 #8 met, #2 breached; #5 breached Fri and still unanswered at the end (#6,
+        // an alert, is reported apart).
+        assert_eq!((fr.met, fr.breached), (4, 2));
+        assert_eq!(fr.percent, Some(66.7));
         // Last week: #10 and #11 answered, both met.
         assert_eq!(fr.previous_percent, Some(100.0));
         let res = r.clock(SlaClock::Resolution).unwrap();
@@ -2042,7 +2156,8 @@ mod tests {
         assert_eq!((mon.created, mon.by_category.get("printing")), (2, Some(&2)));
         assert_eq!((mon.first_responses, mon.first_response_median_minutes), (2, Some(95)));
         let sun = &r.days[6];
-        assert_eq!((sun.created, sun.first_responses, sun.first_response_median_minutes), (0, 1, Some(0)));
+        // Sunday: only the alert #6 was acknowledged, which is no staff first response.
+        assert_eq!((sun.created, sun.first_responses, sun.first_response_median_minutes), (0, 0, None));
         assert_eq!(r.days.iter().map(|d| d.created).sum::<u64>(), r.volume.total);
     }
 
@@ -2078,6 +2193,7 @@ mod tests {
         assert_eq!(
             keys,
             vec![
+                "alerts",
                 "as_of",
                 "backlog",
                 "csat",
@@ -2160,6 +2276,56 @@ mod tests {
     }
 
     #[test]
+    fn alerts_are_reported_apart_from_the_staff_figures() {
+        let before = report();
+        let mut this = this_week();
+        // #12, an alert: raised Tue 10:00, resolved by monitoring 10:30 before anyone acknowledged it, fired again
+        // Wed 09:00 (reopened), acknowledged (claimed) 09:10 — after its 30-minute target, breached 10:30 Tue —
+        // and resolved 09:20. It would move every staff figure below if it were counted there.
+        let mut a = tk(12, "network", TicketType::Incident, "2026-03-03T10:00:00Z");
+        a.source = Source::Alert;
+        a.first_response_due = Some(t("2026-03-03T10:30:00Z"));
+        a.resolutions = vec![t("2026-03-03T10:30:00Z"), t("2026-03-04T09:20:00Z")];
+        a.reopens = vec![t("2026-03-04T09:00:00Z")];
+        a.first_response_at = Some(t("2026-03-04T09:10:00Z"));
+        a.breaches.push(ClockBreach { clock: SlaClock::FirstResponse, due: t("2026-03-04T09:00:00Z") });
+        a.owner = Some("sam".into());
+        a.state = State::Resolved;
+        this.tickets.push(a);
+        let r = build(&week(), &this, &last_week(), &backlog(), &SignalFacts::default(), &office());
+        // Staff figures as without it.
+        assert_eq!(r.first_response, before.first_response);
+        assert_eq!(r.sla, before.sla);
+        assert_eq!(r.reopen_rate, before.reopen_rate);
+        assert_eq!(r.deflection, before.deflection);
+        assert_eq!(r.csat_response, before.csat_response);
+        assert_eq!(r.resolved, before.resolved);
+        assert_eq!(r.sla_by_category, before.sla_by_category);
+        // Its owner's workload counts it as owned and resolved, with no first-response minutes.
+        assert_eq!(
+            r.workload,
+            vec![Workload { technician: "sam".into(), owned: 1, resolved: 1, median_first_response_minutes: None }]
+        );
+        // #6 (acknowledged Sunday, 0 business minutes, met) and #12 (Tue 10:00 → Wed 09:10: 7h Tue + 10 min = 430,
+        // breached): median (0 + 430) / 2 = 215; 1 of 2 on time; #12 resolved twice, the first time by itself.
+        let al = &r.alerts;
+        assert_eq!((al.raised, al.previous_raised, al.acknowledged), (2, 0, 2));
+        assert_eq!(al.median_acknowledge_minutes, Some(215));
+        assert_eq!((al.acknowledged_on_time.count, al.acknowledged_on_time.of), (1, 2));
+        assert_eq!(al.acknowledge_breached_tickets, vec![TicketNo(12)]);
+        assert_eq!((al.resolved, al.auto_resolved, al.reopened), (2, 1, 1));
+        let text = r.text(LONDON);
+        assert!(
+            text.contains(
+                "• Alerts (apart from the staff figures): 2 raised (+2 vs last week); 2 acknowledged, median 3h 35m, \
+                 on time 50.0% (missed #12); 2 resolved, 1 of them before anyone acknowledged them; fired again \
+                 after resolving 1"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn top_requesters_are_people_with_two_or_more_tickets() {
         let mut this = this_week();
         let mut prev = last_week();
@@ -2199,13 +2365,13 @@ mod tests {
         assert_eq!(lines[1], "• Tickets: 7 (+5 vs last week) — 6 from staff, 1 from alerts");
         assert_eq!(
             lines[2],
-            "• First response: median 30 min (±0 vs 30 min), 90% within 3h 00m (business hours, 6 answered); \
+            "• First response: median 30 min (±0 vs 30 min), 90% within 3h 00m (business hours, 5 answered); \
              1 unanswered past target (#5)"
         );
         // Breached tickets are named, to drill into: #2 and #5 missed first response, #7 resolution.
         assert!(text.contains("• Past target: first response #2 #5; resolution #7"), "{text}");
         assert!(
-            lines[3].starts_with("• SLA met: first response 71.4% (5/7, −28.6 pts), resolution 75.0% (3/4, −25.0 pts)"),
+            lines[3].starts_with("• SLA met: first response 66.7% (4/6, −33.3 pts), resolution 75.0% (3/4, −25.0 pts)"),
             "{}",
             lines[3]
         );
@@ -2215,7 +2381,7 @@ mod tests {
         assert!(
             text.contains(
                 "Trend, the 4 weeks before → this week: tickets 0, 0, 0, 2 → 7; first response median –, –, –, 30 min \
-                 → 30 min; first response on time –, –, –, 100% → 71%; resolved on time –, –, –, 100% → 75%; open at \
+                 → 30 min; first response on time –, –, –, 100% → 67%; resolved on time –, –, –, 100% → 75%; open at \
                  the end 0, 0, 0, 6 → 4"
             ),
             "{text}"
