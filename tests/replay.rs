@@ -1257,6 +1257,27 @@ async fn a_report_shows_the_weeks_and_months_before_it() {
     assert!(text.contains("Trend, the 3 months before → this month: tickets 0, 0, 4 → 1"), "{text}");
 }
 
+#[tokio::test]
+async fn recurring_issues_are_named_split_by_product_and_list_their_tickets() {
+    let (j, reports) = replay_json("report_recurring.replay").await;
+    assert_eq!(reports.len(), 1, "{j:#}");
+    let r = &reports[0]["recurring"];
+    // Three Xero errors (#1 #3 #5) recur; the two Excel problems (#2 #4) do not reach three.
+    assert_eq!(r["count"], 1, "{r:#}");
+    let top = &r["top"][0];
+    assert_eq!(top["fingerprint"], "application|application.error|xero");
+    assert_eq!(top["name"], "application error · xero");
+    assert_eq!((top["tickets"].as_u64(), top["ticket_numbers"].clone()), (Some(3), json!([1, 3, 5])));
+    let text = j["messages"].as_array().unwrap().iter().filter_map(|m| m["text"].as_str()).collect::<Vec<_>>();
+    let text = text.join("\n");
+    assert!(
+        text.contains(
+            "Recurring issues (3+ tickets in 30 days): 1 (0 vs last week) — application error · xero 3 (+3) (#1 #3 #5)"
+        ),
+        "{text}"
+    );
+}
+
 /// Lines of a replay's text output that start with `prefix`.
 fn lines_with<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
     text.lines().filter(|l| l.starts_with(prefix)).collect()

@@ -1,5 +1,7 @@
 //! Recurring issues: a ticket's fingerprint is its category, its symptom (the intent, or the most telling words)
-//! and any location or asset it mentions ("floor 2", "room b", "PRN-2F-KITCHEN"). Three or more tickets with one
+//! and any location or asset it mentions ("floor 2", "room b", "PRN-2F-KITCHEN") — or, for software problems
+//! (the `application` and `saas` categories, whose intents are catch-alls like `application.error`), the product
+//! it names ("xero", "excel"), so Xero errors and Excel errors are two recurring issues, not one. Three or more tickets with one
 //! fingerprint in 30 days are a recurring issue that the owner is offered to link to a problem record.
 
 use regex::Regex;
@@ -18,6 +20,15 @@ static PLACE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static ASSET: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b[A-Z]{2,5}(?:-[A-Z0-9]{1,10}){1,3}\b").expect("valid regex"));
+
+/// Software products offices report problems with, as staff name them; the first one a message names is its
+/// product. Kept to well-known names: a product missing here leaves the fingerprint without one, as before.
+static PRODUCT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(xero|sage|quickbooks|myob|salesforce|hubspot|sap|oracle|netsuite|workday|jira|confluence|servicenow|service now|tableau|power ?bi|dynamics|bamboohr|adobe|acrobat|autocad|photoshop|revit|citrix|chrome|firefox|edge|excel|word|powerpoint|outlook|teams|onenote|onedrive|sharepoint|zoom|slack|webex|gmail|google drive|google docs|dropbox|docusign|okta|zendesk|mailchimp|canva|figma|visual studio|intranet|crm|erp|timesheets?|payroll)\b",
+    )
+    .expect("valid regex")
+});
 
 const STOP: &[&str] = &[
     "the", "a", "an", "is", "are", "my", "our", "on", "in", "at", "to", "of", "and", "or", "it", "its", "it's",
@@ -69,10 +80,19 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     common as f64 / (a.len() + b.len() - common) as f64
 }
 
-/// `category|symptom|place`: the symptom is the intent when known, otherwise the category alone.
+/// The software product a message names, normalised ("xero", "power bi", "timesheet").
+pub fn product(text: &str) -> Option<String> {
+    let m = PRODUCT.find(text)?;
+    let p = m.as_str().to_lowercase().replace("powerbi", "power bi").replace("service now", "servicenow");
+    Some(p.strip_suffix("timesheets").map_or(p.clone(), |_| "timesheet".into()))
+}
+
+/// `category|symptom|place`: the symptom is the intent when known, otherwise the category alone; the place is the
+/// location or asset named, else for software categories the product named.
 pub fn fingerprint(category: &str, intent: Option<&str>, text: &str) -> String {
     let symptom = intent.unwrap_or("-");
-    let place = place(text).unwrap_or_else(|| "-".into());
+    let software = matches!(category, "application" | "saas");
+    let place = place(text).or_else(|| software.then(|| product(text)).flatten()).unwrap_or_else(|| "-".into());
     format!("{category}|{symptom}|{place}")
 }
 
@@ -81,9 +101,50 @@ pub fn describe(fingerprint: &str) -> String {
     fingerprint.split('|').filter(|p| *p != "-").collect::<Vec<_>>().join(" · ")
 }
 
+/// A recurring issue as a manager reads it: "application error · xero", "printing jam · floor 2", "network"
+/// (the intent's words after its category, the place or product).
+pub fn name(fingerprint: &str) -> String {
+    let mut parts = fingerprint.split('|');
+    let (category, symptom, place) = (parts.next().unwrap_or("-"), parts.next().unwrap_or("-"), parts.next());
+    let what = match symptom.split_once('.') {
+        Some((c, rest)) => format!("{c} {}", rest.replace('_', " ")),
+        None if symptom != "-" && symptom != category => format!("{category} {symptom}"),
+        None => category.to_string(),
+    };
+    match place.filter(|p| *p != "-" && !p.is_empty()) {
+        Some(p) => format!("{what} · {p}"),
+        None => what,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn software_problems_split_by_the_product_named() {
+        let xero = fingerprint("application", Some("application.error"), "Xero won't load since the update");
+        let xero2 = fingerprint("application", Some("application.error"), "xero keeps crashing on bank feeds");
+        let excel = fingerprint("application", Some("application.error"), "excel freezes when I paste");
+        assert_eq!(xero, "application|application.error|xero");
+        assert_eq!(xero, xero2);
+        assert_ne!(xero, excel);
+        assert_eq!(name(&excel), "application error · excel");
+        assert_eq!(product("PowerBI report won't refresh").as_deref(), Some("power bi"));
+        assert_eq!(product("the timesheets site is down").as_deref(), Some("timesheet"));
+        // Other categories keep only the place: a printer mentioning Word is still the printer's problem.
+        assert_eq!(
+            fingerprint("printing", Some("printing.jam"), "word docs jam the printer"),
+            "printing|printing.jam|-"
+        );
+        // No product named: as before.
+        assert_eq!(
+            fingerprint("application", Some("application.error"), "the app crashes"),
+            "application|application.error|-"
+        );
+        assert_eq!(name("network|-|-"), "network");
+        assert_eq!(name("application|-|xero"), "application · xero");
+    }
 
     #[test]
     fn places_and_assets_are_normalised() {
@@ -103,6 +164,7 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(describe(&a), "printing · printing.jam · floor 2");
+        assert_eq!(name(&a), "printing jam · floor 2");
     }
 
     #[test]

@@ -108,7 +108,7 @@
 //! major_incidents: {count, people_affected, incidents: [{number, category, people_affected, created_at, resolved_at}]}
 //! reopen_rate, first_contact_resolution, deflection, csat, csat_response: rate
 //! workload: [{technician, owned, resolved, median_first_response_minutes}]   by owned desc, resolved desc, name
-//! recurring: {count, previous_count, top: [{fingerprint, tickets, previous, change}]}
+//! recurring: {count, previous_count, top: [{fingerprint, name, tickets, previous, change, ticket_numbers: [number]}]}
 //! vendors: [{vendor, opened, closed, responses, median_response_minutes}]   wall-clock minutes
 //! operations: {patch_compliance, backup_success, restore_tests, security_baseline}: rate
 //! days: [{date, created, by_category: {category: count}, first_responses, first_response_median_minutes}]
@@ -760,9 +760,13 @@ pub struct MajorIncidentStats {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecurringIssue {
     pub fingerprint: String,
+    /// For people: "application error · xero", "printing jam · floor 2" (see [`super::recurring::name`]).
+    pub name: String,
     pub tickets: u64,
     pub previous: u64,
     pub change: i64,
+    /// The tickets behind it (raised in the 30 days before the period's end), to drill into.
+    pub ticket_numbers: Vec<TicketNo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1292,9 +1296,11 @@ fn recurring(this: &[FingerprintCount], prev: &[FingerprintCount]) -> Recurring 
                 let p = prev_map.get(f.fingerprint.as_str()).copied().unwrap_or(0);
                 RecurringIssue {
                     fingerprint: f.fingerprint.clone(),
+                    name: super::recurring::name(&f.fingerprint),
                     tickets: f.tickets,
                     previous: p,
                     change: f.tickets as i64 - p as i64,
+                    ticket_numbers: vec![],
                 }
             })
             .collect(),
@@ -1471,7 +1477,21 @@ pub fn build<R: ClockRules + ?Sized>(
             });
             w
         },
-        recurring: recurring(&facts.fingerprints_30d, &prev_facts.fingerprints_30d),
+        recurring: {
+            let mut r = recurring(&facts.fingerprints_30d, &prev_facts.fingerprints_30d);
+            let since = period.end - Duration::days(super::recurring::WINDOW_DAYS);
+            for issue in &mut r.top {
+                issue.ticket_numbers = facts
+                    .tickets
+                    .iter()
+                    .filter(|t| t.fingerprint.as_deref() == Some(issue.fingerprint.as_str()))
+                    .filter(|t| since <= t.created_at && t.created_at < period.end)
+                    .map(|t| t.number)
+                    .collect();
+                issue.ticket_numbers.sort_unstable();
+            }
+            r
+        },
         vendors,
         operations: Operations {
             patch_compliance: sig(signals.patch),
@@ -1817,8 +1837,11 @@ impl Report {
         let r = &self.recurring;
         let _ = write!(o, "Recurring issues (3+ tickets in 30 days): {} ({} vs {vs})", r.count, r.previous_count);
         if !r.top.is_empty() {
-            let top: Vec<String> =
-                r.top.iter().map(|i| format!("{} {} ({})", i.fingerprint, i.tickets, signed(i.change))).collect();
+            let top: Vec<String> = r
+                .top
+                .iter()
+                .map(|i| format!("{} {} ({}){}", i.name, i.tickets, signed(i.change), numbers_text(&i.ticket_numbers)))
+                .collect();
             let _ = write!(o, " — {}", top.join(", "));
         }
         o.push('\n');
