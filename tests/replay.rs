@@ -1278,6 +1278,23 @@ async fn recurring_issues_are_named_split_by_product_and_list_their_tickets() {
     );
 }
 
+#[tokio::test]
+async fn vendor_response_on_the_contract_calendar_against_its_target() {
+    let (j, reports) = replay_json("report_vendor.replay").await;
+    assert_eq!(reports.len(), 1, "{j:#}");
+    // #1: Fri 16:00 → Mon 10:30 = 3,990 wall minutes, 150 on the contract's office hours, after its Mon 10:00
+    // target; #2: 60 minutes, before its 13:00 target. Medians (3990 + 60) / 2 = 2025 and (150 + 60) / 2 = 105.
+    assert_eq!(
+        reports[0]["vendors"],
+        json!([{
+            "vendor": "PrintCo", "opened": 1, "closed": 0, "responses": 2,
+            "median_response_minutes": 2025, "median_response_business_minutes": 105,
+            "response_on_time": {"count": 1, "of": 2, "percent": 50.0, "previous_percent": null},
+            "response_late_tickets": [1]
+        }])
+    );
+}
+
 /// Lines of a replay's text output that start with `prefix`.
 fn lines_with<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
     text.lines().filter(|l| l.starts_with(prefix)).collect()

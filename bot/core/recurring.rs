@@ -25,7 +25,7 @@ static ASSET: LazyLock<Regex> =
 /// product. Kept to well-known names: a product missing here leaves the fingerprint without one, as before.
 static PRODUCT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(xero|sage|quickbooks|myob|salesforce|hubspot|sap|oracle|netsuite|workday|jira|confluence|servicenow|service now|tableau|power ?bi|dynamics|bamboohr|adobe|acrobat|autocad|photoshop|revit|citrix|chrome|firefox|edge|excel|word|powerpoint|outlook|teams|onenote|onedrive|sharepoint|zoom|slack|webex|gmail|google drive|google docs|dropbox|docusign|okta|zendesk|mailchimp|canva|figma|visual studio|intranet|crm|erp|timesheets?|payroll)\b",
+        r"(?i)\b(adobe acrobat|adobe reader|acrobat reader|microsoft teams|ms teams|xero|sage|quickbooks|myob|salesforce|hubspot|sap|oracle|netsuite|workday|jira|confluence|servicenow|service now|tableau|power ?bi|dynamics|bamboohr|adobe|acrobat|autocad|photoshop|revit|citrix|chrome|firefox|edge|excel|word|powerpoint|outlook|teams|onenote|onedrive|sharepoint|zoom|slack|webex|gmail|google drive|google docs|dropbox|docusign|okta|zendesk|mailchimp|canva|figma|visual studio|intranet|crm|erp|timesheets?|payroll)\b",
     )
     .expect("valid regex")
 });
@@ -84,6 +84,11 @@ pub fn similarity(a: &str, b: &str) -> f64 {
 pub fn product(text: &str) -> Option<String> {
     let m = PRODUCT.find(text)?;
     let p = m.as_str().to_lowercase().replace("powerbi", "power bi").replace("service now", "servicenow");
+    let p = match p.as_str() {
+        "adobe acrobat" | "adobe reader" | "acrobat reader" => "acrobat".to_string(),
+        "microsoft teams" | "ms teams" => "teams".to_string(),
+        _ => p,
+    };
     Some(p.strip_suffix("timesheets").map_or(p.clone(), |_| "timesheet".into()))
 }
 
@@ -132,6 +137,8 @@ mod tests {
         assert_eq!(name(&excel), "application error · excel");
         assert_eq!(product("PowerBI report won't refresh").as_deref(), Some("power bi"));
         assert_eq!(product("the timesheets site is down").as_deref(), Some("timesheet"));
+        assert_eq!(product("can I get Adobe Acrobat installed").as_deref(), Some("acrobat"));
+        assert_eq!(product("I need acrobat pro installed").as_deref(), Some("acrobat"));
         // Other categories keep only the place: a printer mentioning Word is still the printer's problem.
         assert_eq!(
             fingerprint("printing", Some("printing.jam"), "word docs jam the printer"),

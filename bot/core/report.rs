@@ -109,7 +109,9 @@
 //! reopen_rate, first_contact_resolution, deflection, csat, csat_response: rate
 //! workload: [{technician, owned, resolved, median_first_response_minutes}]   by owned desc, resolved desc, name
 //! recurring: {count, previous_count, top: [{fingerprint, name, tickets, previous, change, ticket_numbers: [number]}]}
-//! vendors: [{vendor, opened, closed, responses, median_response_minutes}]   wall-clock minutes
+//! vendors: [{vendor, opened, closed, responses, median_response_minutes (wall clock),
+//!            median_response_business_minutes (contract calendar), response_on_time: rate,
+//!            response_late_tickets: [number]}]
 //! operations: {patch_compliance, backup_success, restore_tests, security_baseline}: rate
 //! days: [{date, created, by_category: {category: count}, first_responses, first_response_median_minutes}]
 //! trend: [{label, start, end, tickets, staff, alert, first_response_median_minutes, first_response_sla_percent,
@@ -152,6 +154,12 @@ pub struct VendorCaseFacts {
     pub opened_at: Timestamp,
     pub first_vendor_response_at: Option<Timestamp>,
     pub closed_at: Option<Timestamp>,
+    /// The vendor's id in the directory, for its contract calendar (`None` in facts stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<String>,
+    /// The contract's response target for this case, set at escalation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_due: Option<Timestamp>,
 }
 
 /// What the report needs of one ticket: columns, plus short lists a store keeps beside them. Far smaller than
@@ -340,6 +348,8 @@ impl TicketFacts {
                 opened_at: c.opened_at,
                 first_vendor_response_at: c.responded_at,
                 closed_at: c.closed_at,
+                vendor_id: Some(c.vendor.clone()),
+                response_due: Some(c.response_due),
             })
             .collect();
         f.csat = t.csat.as_ref().map(|c| c.good);
@@ -783,8 +793,16 @@ pub struct VendorStats {
     pub opened: u64,
     pub closed: u64,
     pub responses: u64,
-    /// Wall-clock minutes, nearest-rank median.
+    /// Wall-clock minutes from escalation to the vendor's first answer, median.
     pub median_response_minutes: Option<i64>,
+    /// The same on the vendor's contract calendar (business minutes; `None` where the vendor is no longer
+    /// configured or no case was answered).
+    pub median_response_business_minutes: Option<i64>,
+    /// First answers by the contract's response target: each case counts where it was answered, or, unanswered,
+    /// where its target fell due.
+    pub response_on_time: Rate,
+    /// Cases (by ticket) whose vendor missed the response target.
+    pub response_late_tickets: Vec<TicketNo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -927,6 +945,28 @@ pub struct Requester {
 pub trait ClockRules {
     fn calendar(&self, t: &TicketFacts) -> &Calendar;
     fn has_next_response(&self, t: &TicketFacts) -> bool;
+    /// A vendor's contract calendar by its id, where the vendor directory is known.
+    fn vendor_calendar(&self, _vendor_id: &str) -> Option<&Calendar> {
+        None
+    }
+}
+
+/// The desk's rules: each ticket on its SLA policy, each vendor case on its vendor's contract calendar.
+pub struct DeskRules<'a> {
+    pub policies: &'a super::sla::Policies,
+    pub vendors: &'a super::vendor::Vendors,
+}
+
+impl ClockRules for DeskRules<'_> {
+    fn calendar(&self, t: &TicketFacts) -> &Calendar {
+        self.policies.calendar(t)
+    }
+    fn has_next_response(&self, t: &TicketFacts) -> bool {
+        self.policies.has_next_response(t)
+    }
+    fn vendor_calendar(&self, vendor_id: &str) -> Option<&Calendar> {
+        self.vendors.get(vendor_id).map(|v| &v.calendar)
+    }
 }
 
 /// One calendar for every ticket, every clock that ran measured (tests and tools without policies).
@@ -1022,13 +1062,24 @@ struct Stats {
     fcr: (u64, u64),
     deflected: u64,
     csat: (u64, u64),
-    vendors: BTreeMap<String, (u64, u64, Vec<i64>)>,
+    vendors: BTreeMap<String, VendorTally>,
     /// Per owner: (open in the period, resolved in it, first-response minutes of those answered in it).
     workload: BTreeMap<String, (u64, u64, Vec<i64>)>,
     days: BTreeMap<NaiveDate, (BTreeMap<String, u64>, Vec<i64>)>,
     /// Staff tickets raised in the period per requester key: (display name, count).
     requesters: BTreeMap<String, (String, u64)>,
     alerts: AlertTally,
+}
+
+/// One vendor's cases in a period.
+#[derive(Default)]
+struct VendorTally {
+    opened: u64,
+    closed: u64,
+    /// Wall-clock minutes to the first answer, and business minutes where the contract calendar is known.
+    minutes: Vec<i64>,
+    business_minutes: Vec<i64>,
+    on_time: Tally,
 }
 
 /// Alert tickets, apart from the staff KPIs.
@@ -1073,10 +1124,21 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
     for t in &facts.tickets {
         for v in &t.vendor_cases {
             let e = s.vendors.entry(v.vendor.clone()).or_default();
-            e.0 += u64::from(p.contains(v.opened_at));
-            e.1 += u64::from(v.closed_at.is_some_and(|c| p.contains(c)));
+            e.opened += u64::from(p.contains(v.opened_at));
+            e.closed += u64::from(v.closed_at.is_some_and(|c| p.contains(c)));
             if let Some(r) = v.first_vendor_response_at.filter(|&r| p.contains(r)) {
-                e.2.push((r - v.opened_at).num_minutes().max(0));
+                e.minutes.push((r - v.opened_at).num_minutes().max(0));
+                if let Some(cal) = v.vendor_id.as_deref().and_then(|id| rules.vendor_calendar(id)) {
+                    e.business_minutes.push(cal.elapsed(v.opened_at, r).num_minutes().max(0));
+                }
+                if let Some(due) = v.response_due {
+                    e.on_time.add(r > due, t.number);
+                }
+            } else if let Some(due) = v.response_due.filter(|&d| p.contains(d) && d < cutoff) {
+                // Unanswered when its target fell due in this period (and still, or answered later): late.
+                if v.first_vendor_response_at.is_none_or(|r| r > due) && v.closed_at.is_none_or(|c| c > due) {
+                    e.on_time.add(true, t.number);
+                }
             }
         }
         // A ticket folded into a major incident is no ticket of its own: its requester is counted among the major
@@ -1128,7 +1190,9 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
             if let Some(breached) = first_response_here(t, p, cutoff) {
                 a.ack.add(breached, t.number);
             }
-            for r in t.helpdesk_resolutions().filter(|&r| p.contains(r)) {
+            // Tickets, not resolutions: a flapping alert resolved three times is one ticket resolved (and its
+            // flaps are counted below). Resolved by itself: nobody had acknowledged it by its last resolution here.
+            if let Some(r) = t.helpdesk_resolutions().filter(|&r| p.contains(r)).max() {
                 a.resolved += 1;
                 a.auto_resolved += u64::from(t.first_response_at.is_none_or(|ack| ack > r));
             }
@@ -1258,7 +1322,10 @@ fn next_response_here(t: &TicketFacts, c: &NextResponseCycle, p: &Period, cutoff
 fn resolution_here(t: &TicketFacts, p: &Period) -> Vec<bool> {
     let mut cycles: BTreeSet<Timestamp> = BTreeSet::new();
     if !t.withdrawn {
-        cycles.extend(t.helpdesk_resolutions().filter(|&r| p.contains(r)).map(|r| t.cycle_start_at(r)));
+        // A resolution ends its cycle unless a reopen continued that cycle afterwards (a reopen within
+        // `reopen_new_cycle_after`): then the cycle counts where it is finally resolved (or falls due), once.
+        let ended = |r: Timestamp| !t.reopens.iter().any(|&o| o > r && t.cycle_start_at(o) == t.cycle_start_at(r));
+        cycles.extend(t.helpdesk_resolutions().filter(|&r| p.contains(r) && ended(r)).map(|r| t.cycle_start_at(r)));
     }
     let breaches: Vec<Timestamp> =
         t.breaches.iter().filter(|b| b.clock == SlaClock::Resolution).map(|b| b.due).collect();
@@ -1359,15 +1426,19 @@ pub fn build<R: ClockRules + ?Sized>(
     let vendors = s
         .vendors
         .iter()
-        .filter(|(_, (o, c, r))| *o + *c > 0 || !r.is_empty())
-        .map(|(v, (opened, closed, responses))| {
-            let r = sorted(responses.clone());
+        .filter(|(_, v)| v.opened + v.closed > 0 || !v.minutes.is_empty() || v.on_time.met + v.on_time.breached > 0)
+        .map(|(name, v)| {
+            let r = sorted(v.minutes.clone());
+            let before = ps.vendors.get(name).map(|b| (b.on_time.met, b.on_time.met + b.on_time.breached));
             VendorStats {
-                vendor: v.clone(),
-                opened: *opened,
-                closed: *closed,
+                vendor: name.clone(),
+                opened: v.opened,
+                closed: v.closed,
                 responses: r.len() as u64,
                 median_response_minutes: median(&r),
+                median_response_business_minutes: median(&sorted(v.business_minutes.clone())),
+                response_on_time: Rate::new(v.on_time.met, v.on_time.met + v.on_time.breached, before),
+                response_late_tickets: v.on_time.tickets.iter().copied().collect(),
             }
         })
         .collect();
@@ -1729,6 +1800,15 @@ impl Report {
                 ),
                 None => "none acknowledged".into(),
             };
+            let ack = if al.median_acknowledge_minutes.is_none() && al.acknowledged_on_time.of > 0 {
+                format!(
+                    "{ack}, on time {} (missed {})",
+                    pct_text(al.acknowledged_on_time.percent),
+                    numbers_list(&al.acknowledge_breached_tickets)
+                )
+            } else {
+                ack
+            };
             let _ = writeln!(
                 o,
                 "• Alerts (apart from the staff figures): {} raised ({} vs {vs}); {ack}; {} resolved, {} of them before \
@@ -1764,9 +1844,10 @@ impl Report {
         if self.csat.of > 0 {
             let _ = writeln!(
                 o,
-                "• Satisfaction: {} positive ({} answers{}; {} of resolved tickets answered the survey)",
+                "• Satisfaction: {} positive ({} answer{}{}; {} of resolved tickets answered the survey)",
                 pct_text(self.csat.percent),
                 self.csat.of,
+                if self.csat.of == 1 { "" } else { "s" },
                 pts_text(self.csat.percent, self.csat.previous_percent),
                 pct_text(self.csat_response.percent),
             );
@@ -1781,8 +1862,20 @@ impl Report {
         }
         for (name, groups) in [("priority", &self.sla_by_priority), ("category", &self.sla_by_category)] {
             if !groups.is_empty() {
-                let l: Vec<String> =
-                    groups.iter().map(|g| format!("{} {}", g.key, clocks_text(&g.sla, false))).collect();
+                let l: Vec<String> = groups
+                    .iter()
+                    .map(|g| {
+                        let missed: BTreeSet<TicketNo> =
+                            g.sla.iter().flat_map(|c| c.breached_tickets.iter().copied()).collect();
+                        let missed: Vec<TicketNo> = missed.into_iter().collect();
+                        let missed = if missed.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — missed {}", numbers_list(&missed))
+                        };
+                        format!("{} {}{missed}", g.key, clocks_text(&g.sla, false))
+                    })
+                    .collect();
                 let _ = writeln!(o, "SLA by {name}: {}", l.join("; "));
             }
         }
@@ -1846,14 +1939,32 @@ impl Report {
         }
         o.push('\n');
         for vd in &self.vendors {
-            let resp = vd.median_response_minutes.map(|m| format!(", median first response {}", minutes_text(m)));
+            let business =
+                vd.median_response_business_minutes.map(|b| format!(" ({} on its contract hours)", minutes_text(b)));
+            let resp = vd
+                .median_response_minutes
+                .map(|m| format!(", median first response {}{}", minutes_text(m), business.unwrap_or_default()));
+            let on_time = (vd.response_on_time.of > 0).then(|| {
+                format!(
+                    "; answered within the contract's target {} ({}/{}){}",
+                    pct_text(vd.response_on_time.percent),
+                    vd.response_on_time.count,
+                    vd.response_on_time.of,
+                    if vd.response_late_tickets.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", late on {}", numbers_list(&vd.response_late_tickets))
+                    }
+                )
+            });
             let _ = writeln!(
                 o,
-                "Vendor {}: {} opened, {} closed{}",
+                "Vendor {}: {} opened, {} closed{}{}",
                 vd.vendor,
                 vd.opened,
                 vd.closed,
-                resp.unwrap_or_default()
+                resp.unwrap_or_default(),
+                on_time.unwrap_or_default()
             );
         }
         let op = &self.operations;
@@ -1993,6 +2104,8 @@ mod tests {
             opened_at: t("2026-03-03T13:00:00Z"),
             first_vendor_response_at: Some(t("2026-03-03T16:00:00Z")),
             closed_at: Some(t("2026-03-05T08:00:00Z")),
+            vendor_id: None,
+            response_due: None,
         });
         let fp = |f: &str, n: u64| FingerprintCount { fingerprint: f.into(), tickets: n };
         PeriodFacts {
@@ -2159,7 +2272,10 @@ mod tests {
                 opened: 1,
                 closed: 1,
                 responses: 1,
-                median_response_minutes: Some(180)
+                median_response_minutes: Some(180),
+                median_response_business_minutes: None,
+                response_on_time: Rate::new(0, 0, None),
+                response_late_tickets: vec![],
             }]
         );
         let op = &r.operations;
@@ -2330,22 +2446,138 @@ mod tests {
             vec![Workload { technician: "sam".into(), owned: 1, resolved: 1, median_first_response_minutes: None }]
         );
         // #6 (acknowledged Sunday, 0 business minutes, met) and #12 (Tue 10:00 → Wed 09:10: 7h Tue + 10 min = 430,
-        // breached): median (0 + 430) / 2 = 215; 1 of 2 on time; #12 resolved twice, the first time by itself.
+        // breached): median (0 + 430) / 2 = 215; 1 of 2 on time; #12 resolved twice, the first time by itself,
+        // the last after it was acknowledged: one ticket resolved, not by itself, one flap.
         let al = &r.alerts;
         assert_eq!((al.raised, al.previous_raised, al.acknowledged), (2, 0, 2));
         assert_eq!(al.median_acknowledge_minutes, Some(215));
         assert_eq!((al.acknowledged_on_time.count, al.acknowledged_on_time.of), (1, 2));
         assert_eq!(al.acknowledge_breached_tickets, vec![TicketNo(12)]);
-        assert_eq!((al.resolved, al.auto_resolved, al.reopened), (2, 1, 1));
+        assert_eq!((al.resolved, al.auto_resolved, al.reopened), (1, 0, 1));
         let text = r.text(LONDON);
         assert!(
             text.contains(
                 "• Alerts (apart from the staff figures): 2 raised (+2 vs last week); 2 acknowledged, median 3h 35m, \
-                 on time 50.0% (missed #12); 2 resolved, 1 of them before anyone acknowledged them; fired again \
+                 on time 50.0% (missed #12); 1 resolved, 0 of them before anyone acknowledged them; fired again \
                  after resolving 1"
             ),
             "{text}"
         );
+    }
+
+    /// Tickets on the office calendar, vendor `acme`'s cases on its own (here the same office hours).
+    struct WithVendor(Calendar);
+
+    impl ClockRules for WithVendor {
+        fn calendar(&self, _: &TicketFacts) -> &Calendar {
+            &self.0
+        }
+        fn has_next_response(&self, _: &TicketFacts) -> bool {
+            true
+        }
+        fn vendor_calendar(&self, id: &str) -> Option<&Calendar> {
+            (id == "acme").then_some(&self.0)
+        }
+    }
+
+    #[test]
+    fn vendor_response_on_its_contract_calendar_against_its_target() {
+        let mut this = this_week();
+        // #3's case (Tue 13:00 → 16:00: 180 wall and 180 business minutes) is now acme's, due Tue 14:00: late.
+        // #8 gets a case opened Fri 6 Mar 16:00, due Fri 16:30, answered Mon 9 Mar 10:00 (next week: not here,
+        // but its target fell due this week unanswered: late here too). #1 gets one opened Mon 09:30, due 13:30,
+        // answered 10:00 (30 min): on time.
+        let case = |opened: &str, due: &str, answered: Option<&str>| VendorCaseFacts {
+            vendor: "Acme ISP".into(),
+            opened_at: t(opened),
+            first_vendor_response_at: answered.map(t),
+            closed_at: None,
+            vendor_id: Some("acme".into()),
+            response_due: Some(t(due)),
+        };
+        this.tickets[2].vendor_cases[0].vendor_id = Some("acme".into());
+        this.tickets[2].vendor_cases[0].response_due = Some(t("2026-03-03T14:00:00Z"));
+        this.tickets[7].vendor_cases.push(case(
+            "2026-03-06T16:00:00Z",
+            "2026-03-06T16:30:00Z",
+            Some("2026-03-09T10:00:00Z"),
+        ));
+        this.tickets[0].vendor_cases.push(case(
+            "2026-03-02T09:30:00Z",
+            "2026-03-02T13:30:00Z",
+            Some("2026-03-02T10:00:00Z"),
+        ));
+        let r = build(&week(), &this, &last_week(), &backlog(), &SignalFacts::default(), &WithVendor(office()));
+        let v = &r.vendors[0];
+        assert_eq!((v.opened, v.closed, v.responses), (3, 1, 2));
+        // Answered this week: 30 and 180 minutes (wall and business alike on weekdays) → median (30 + 180) / 2.
+        assert_eq!((v.median_response_minutes, v.median_response_business_minutes), (Some(105), Some(105)));
+        assert_eq!((v.response_on_time.count, v.response_on_time.of), (1, 3));
+        assert_eq!(v.response_late_tickets, vec![TicketNo(3), TicketNo(8)]);
+        // Next week, #8's answer Mon 10:00 after Fri 16:00: 3,960 wall minutes, 120 on the contract's hours, late.
+        let next = Period::containing(d("2026-03-09"), PeriodKind::Week, LONDON);
+        let b = BacklogFacts::from_facts(next.end, false, &this.tickets);
+        let r2 = build(&next, &this, &this, &b, &SignalFacts::default(), &WithVendor(office()));
+        let v2 = &r2.vendors[0];
+        assert_eq!((v2.median_response_minutes, v2.median_response_business_minutes), (Some(3960), Some(120)));
+        assert_eq!(
+            (v2.response_on_time.count, v2.response_on_time.of, v2.response_late_tickets.clone()),
+            (0, 1, vec![TicketNo(8)])
+        );
+        assert!(
+            r.text(LONDON).contains(
+                "Vendor Acme ISP: 3 opened, 1 closed, median first response 1h 45m (1h 45m on its contract hours); \
+                 answered within the contract's target 33.3% (1/3), late on #3 #8"
+            ),
+            "{}",
+            r.text(LONDON)
+        );
+        // Without the vendor directory: wall-clock minutes only.
+        assert_eq!(report().vendors[0].median_response_business_minutes, None);
+    }
+
+    #[test]
+    fn a_resolution_a_reopen_continued_counts_once_where_the_cycle_ends() {
+        // Raised Fri 6 Mar 09:00 (resolution target 8 business hours: Mon 9 Mar 09:00), resolved Fri 16:30 (7.5h),
+        // reopened Mon 08:00 within the reopen window (same cycle), breached Mon 09:00, resolved Mon 11:00.
+        let mut f = resolved(tk(20, "printing", TicketType::Incident, "2026-03-06T09:00:00Z"), "2026-03-06T16:30:00Z");
+        f.reopens.push(t("2026-03-09T08:00:00Z"));
+        f.resolutions.push(t("2026-03-09T11:00:00Z"));
+        f.breaches.push(ClockBreach { clock: SlaClock::Resolution, due: t("2026-03-09T09:00:00Z") });
+        let facts = PeriodFacts { tickets: vec![f], fingerprints_30d: vec![] };
+        let res = |p: &Period| {
+            let b = BacklogFacts::from_facts(p.end, false, &facts.tickets);
+            let r = build(p, &facts, &facts, &b, &SignalFacts::default(), &office());
+            let c = r.clock(SlaClock::Resolution).unwrap().clone();
+            (c.met, c.breached)
+        };
+        // Week of 2 Mar: the Friday fix did not end the cycle (it was reopened into it): nothing counted.
+        assert_eq!(res(&week()), (0, 0));
+        let next = Period::containing(d("2026-03-09"), PeriodKind::Week, LONDON);
+        assert_eq!(res(&next), (0, 1));
+        assert_eq!(res(&Period::containing(d("2026-03-09"), PeriodKind::Month, LONDON)), (0, 1));
+    }
+
+    #[test]
+    fn a_flapping_alert_is_one_ticket_resolved() {
+        let mut this = this_week();
+        // #13: fired Mon 09:00 and resolved by itself three times (09:10, 09:40, 10:10), nobody acknowledged it;
+        // its 30-minute acknowledgement target fell due 09:30.
+        let mut a = tk(13, "network", TicketType::Incident, "2026-03-02T09:00:00Z");
+        a.source = Source::Alert;
+        a.first_response_due = Some(t("2026-03-02T09:30:00Z"));
+        a.resolutions = ["2026-03-02T09:10:00Z", "2026-03-02T09:40:00Z", "2026-03-02T10:10:00Z"].map(t).to_vec();
+        a.reopens = ["2026-03-02T09:20:00Z", "2026-03-02T10:00:00Z"].map(t).to_vec();
+        a.breaches.push(ClockBreach { clock: SlaClock::FirstResponse, due: t("2026-03-02T09:30:00Z") });
+        a.state = State::Resolved;
+        this.tickets.retain(|t| t.source != Source::Alert);
+        this.tickets.push(a);
+        let r = build(&week(), &this, &last_week(), &backlog(), &SignalFacts::default(), &office());
+        let al = &r.alerts;
+        assert_eq!((al.raised, al.resolved, al.auto_resolved, al.reopened), (1, 1, 1, 2));
+        assert_eq!((al.acknowledged_on_time.count, al.acknowledged_on_time.of), (0, 1));
+        let text = r.text(LONDON);
+        assert!(text.contains("none acknowledged, on time 0.0% (missed #13); 1 resolved, 1 of them before"), "{text}");
     }
 
     #[test]

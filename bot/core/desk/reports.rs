@@ -105,7 +105,8 @@ impl<S: Store> Desk<S> {
         backlog.previous_open = Some(BacklogFacts::from_facts(prev.end.min(now), false, &this.tickets).ages.total());
         let signals = crate::core::signals::facts(&self.store.signals(period.start, period.end).await?);
         // Each ticket is measured on its own SLA policy's calendar and targets.
-        let mut report = report::build(&period, &this, &before, &backlog, &signals, &self.policies);
+        let rules = report::DeskRules { policies: &self.policies, vendors: &self.settings.vendors };
+        let mut report = report::build(&period, &this, &before, &backlog, &signals, &rules);
         report.generated_at = now;
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "report: built");
         Ok(report)
