@@ -18,12 +18,26 @@ pub async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
     (s, dir)
 }
 
-/// A PostgreSQL store in a schema of its own, or `None` (with a note on stderr) when `TEST_DATABASE_URL` is unset.
+/// A test that cannot run here says so on stderr — or, with `DESKBOT_REQUIRE_PG` set (as `.ci/run` does), fails:
+/// CI must never go green without the PostgreSQL tests having run.
+pub fn skip(what: &str, why: &str) {
+    let required = std::env::var("DESKBOT_REQUIRE_PG").is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(!required, "{what} would be skipped ({why}), but DESKBOT_REQUIRE_PG is set");
+    eprintln!("skipped {what}: {why}");
+}
+
+/// The PostgreSQL URL for tests, or `None` after [`skip`] when `TEST_DATABASE_URL` is unset.
+pub fn postgres_url(what: &str) -> Option<String> {
+    let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        skip(what, "TEST_DATABASE_URL is not set");
+    }
+    url
+}
+
+/// A PostgreSQL store in a schema of its own, or `None` (see [`postgres_url`]) when `TEST_DATABASE_URL` is unset.
 pub async fn postgres(test: &str) -> Option<(PgStore, String)> {
-    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("skipped {test} on PostgreSQL: TEST_DATABASE_URL is not set");
-        return None;
-    };
+    let url = postgres_url(&format!("{test} on PostgreSQL"))?;
     static N: AtomicU64 = AtomicU64::new(0);
     let schema = format!("t_{}_{}_{}", test, std::process::id(), N.fetch_add(1, Ordering::Relaxed));
     let s = PgStore::connect_in_schema(&url, &schema).await.unwrap();

@@ -325,10 +325,7 @@ async fn serve_survives_sigkill_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serve_survives_sigkill_postgres() {
-    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("skipped the crash test on PostgreSQL: TEST_DATABASE_URL is not set");
-        return;
-    };
+    let Some(url) = crate::common::postgres_url("the crash test on PostgreSQL") else { return };
     let schema = format!("t_crash_{}", std::process::id());
     let store = PgStore::connect_in_schema(&url, &schema).await.unwrap();
     store.migrate().await.unwrap();
@@ -340,8 +337,8 @@ async fn serve_survives_sigkill_postgres() {
         probe.tickets(&TicketFilter::default()).await.is_ok() && schema_url_selects_schema(&schema_url, &schema).await;
     probe.close().await;
     if !honoured {
-        eprintln!("skipped the crash test on PostgreSQL: `options=-csearch_path=…` in the URL is not honoured");
         store.drop_schema(&schema).await.unwrap();
+        crate::common::skip("the crash test on PostgreSQL", "`options=-csearch_path=…` in the URL is not honoured");
         return;
     }
     run(schema_url, Db::Postgres(store.clone()), "postgres").await;

@@ -46,10 +46,7 @@ fn identity(m: &serde_json::Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_one_killed_exactly_once() {
-    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("skipped the replica test: TEST_DATABASE_URL is not set");
-        return;
-    };
+    let Some(url) = crate::common::postgres_url("the replica test") else { return };
     let started = Instant::now();
     let schema = format!("t_replicas_{}", std::process::id());
     let store = PgStore::connect_in_schema(&url, &schema).await.unwrap();
@@ -57,8 +54,8 @@ async fn three_replicas_one_killed_exactly_once() {
     let sep = if url.contains('?') { '&' } else { '?' };
     let schema_url = format!("{url}{sep}options=-csearch_path%3D{schema}");
     if !schema_url_selects_schema(&schema_url, &schema).await {
-        eprintln!("skipped the replica test: `options=-csearch_path=…` in the URL is not honoured");
         store.drop_schema(&schema).await.unwrap();
+        crate::common::skip("the replica test", "`options=-csearch_path=…` in the URL is not honoured");
         return;
     }
 
