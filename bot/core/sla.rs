@@ -285,6 +285,99 @@ pub fn default_policies() -> Vec<PolicySpec> {
 mod tests {
     use super::*;
 
+    /// Warning and breach instants on a business-hours calendar, every one computed by hand (#38: they were
+    /// checked only through replay snapshots whose values came from this code).
+    #[test]
+    fn warning_points_and_dues_on_office_hours_with_a_holiday() {
+        use super::super::calendar::CalendarSpec;
+        use super::super::ids::{Place, Platform, UserRef};
+        use super::super::ticket::{NewTicket, Origin};
+        let day = vec!["09:00-17:00".to_string()];
+        let spec = CalendarSpec {
+            timezone: "Europe/London".into(),
+            mon: day.clone(),
+            tue: day.clone(),
+            wed: day.clone(),
+            thu: day.clone(),
+            fri: day,
+            holidays: vec!["2026-03-09".into()],
+            ..Default::default()
+        };
+        let cals = Calendars::new(&[("office".to_string(), spec)].into_iter().collect()).unwrap();
+        let mut specs = default_policies();
+        specs.insert(
+            0,
+            PolicySpec {
+                name: "office".into(),
+                categories: vec!["printing".into()],
+                priorities: vec![],
+                types: vec![],
+                first_response: "4h".into(),
+                next_response: Some("2h".into()),
+                resolution: "2d".into(),
+                calendar: "office".into(),
+                warn: vec![75, 90],
+                ..specs[0].clone()
+            },
+        );
+        let ps = Policies::new(&specs, &cals).unwrap();
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let user = UserRef::new(Platform::Console, "alice", "alice");
+        let (mut t, _) = Ticket::open(NewTicket {
+            number: TicketNo(1),
+            text: "printer jammed".into(),
+            requester: user,
+            origin: Origin { platform: Platform::Console, place: Place::default() },
+            category: "printing".into(),
+            intent: None,
+            confidence: 0.9,
+            ticket_type: TicketType::Incident,
+            priority: Priority::P3,
+            // Friday 6 March 2026, 15:00 in London (GMT); Monday 9 March is a holiday.
+            at: at("2026-03-06T15:00:00Z"),
+        });
+        let points = |t: &Ticket| -> Vec<(SlaClock, u8, Timestamp, Timestamp)> {
+            let mut v: Vec<_> = ps.timers(t).into_iter().map(|x| (x.clock, x.percent, x.at, x.due)).collect();
+            v.sort_by_key(|x| (x.2, x.1));
+            v
+        };
+        // First response 4h: Fri 15–17 (2h), Tue 09–11 → due Tue 11:00; 75% = 3h → Tue 10:00; 90% = 3h36m → 10:36.
+        // Resolution 2 working days: Wed 15:00 (Fri, then Tue and Wed are the next open days); its business
+        // length is Fri 2h + Tue 8h + Wed 6h = 16h: 75% = 12h → Wed 11:00, 90% = 14h24m → Wed 13:24.
+        let fr_due = at("2026-03-10T11:00:00Z");
+        let res_due = at("2026-03-11T15:00:00Z");
+        use SlaClock::{FirstResponse as Fr, NextResponse as Nr, Resolution as Res};
+        assert_eq!(
+            points(&t),
+            vec![
+                (Fr, 75, at("2026-03-10T10:00:00Z"), fr_due),
+                (Fr, 90, at("2026-03-10T10:36:00Z"), fr_due),
+                (Fr, 100, fr_due, fr_due),
+                (Res, 75, at("2026-03-11T11:00:00Z"), res_due),
+                (Res, 90, at("2026-03-11T13:24:00Z"), res_due),
+                (Res, 100, res_due, res_due),
+            ]
+        );
+        // Answered Tue 10:30; the requester writes again at 16:00: next response 2h = Tue 16–17 + Wed 09–10 → Wed
+        // 10:00; 75% = 1h30m → Wed 09:30; 90% = 1h48m → Wed 09:48. The first-response clock has stopped.
+        t.first_response_at = Some(at("2026-03-10T10:30:00Z"));
+        t.awaiting_reply_since = Some(at("2026-03-10T16:00:00Z"));
+        let nr_due = at("2026-03-11T10:00:00Z");
+        let got = points(&t);
+        assert_eq!(
+            got[..3],
+            [
+                (Nr, 75, at("2026-03-11T09:30:00Z"), nr_due),
+                (Nr, 90, at("2026-03-11T09:48:00Z"), nr_due),
+                (Nr, 100, nr_due, nr_due),
+            ]
+        );
+        assert!(got.iter().all(|x| x.0 != Fr), "{got:?}");
+        // apply() writes the same dues on the ticket.
+        ps.apply(&mut t);
+        assert_eq!((t.next_response_due, t.resolution_due), (Some(nr_due), Some(res_due)));
+    }
+
     #[test]
     fn first_match_wins_and_default_must_be_last() {
         let cals = Calendars::new(&Default::default()).unwrap();
