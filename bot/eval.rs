@@ -657,7 +657,8 @@ mod tests {
         assert_eq!(out["accuracy"], 1.0);
         assert_eq!(out["per_class"]["printing"]["support"], 1);
         assert_eq!(out["confusion"]["printing"]["printing"], 1);
-        assert!(out["us_per_message"].as_f64().unwrap() >= 0.0);
+        let us = out["us_per_message"].as_f64().unwrap();
+        assert!(us.is_finite() && us > 0.0, "a classification takes some time: {us}");
     }
 
     #[test]
