@@ -1295,6 +1295,20 @@ async fn vendor_response_on_the_contract_calendar_against_its_target() {
     );
 }
 
+#[tokio::test]
+async fn a_reply_at_the_due_instant_after_the_breach_is_missed_everywhere() {
+    let (j, reports) = replay_json("sla_due_instant.replay").await;
+    let text = j["messages"].as_array().unwrap().iter().filter_map(|m| m["text"].as_str()).collect::<Vec<_>>();
+    let text = text.join("\n");
+    assert!(text.contains("SLA breach: #1"), "{text}");
+    assert!(
+        text.contains("first response, target 1h: missed: done Mon 12 Jan 10:00 GMT (due Mon 12 Jan 10:00 GMT)"),
+        "{text}"
+    );
+    let fr = &reports[0]["sla"][0];
+    assert_eq!((fr["met"].as_u64(), fr["breached"].as_u64()), (Some(0), Some(1)), "{fr}");
+}
+
 /// Lines of a replay's text output that start with `prefix`.
 fn lines_with<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
     text.lines().filter(|l| l.starts_with(prefix)).collect()

@@ -1823,8 +1823,12 @@ impl<S: Store> Desk<S> {
             "SLA for {} ({} {} {}): policy `{}` on calendar `{}`",
             t.number, t.priority, t.category, t.ticket_type, p.spec.name, p.calendar.name
         );
-        let status = |due: Option<Timestamp>, done: Option<Timestamp>| match (due, done) {
-            (Some(d), Some(at)) if at <= d => format!("met at {} (due {})", self.fmt_time(at), self.fmt_time(d)),
+        // A clock whose breach was recorded at its due instant missed it, even if stopped at that same instant
+        // (the breach fired first): the report counts it so, and this must agree.
+        let status = |clock: SlaClock, due: Option<Timestamp>, done: Option<Timestamp>| match (due, done) {
+            (Some(d), Some(at)) if at <= d && !t.breaches.iter().any(|b| b.clock == clock && b.due == d) => {
+                format!("met at {} (due {})", self.fmt_time(at), self.fmt_time(d))
+            }
             (Some(d), Some(at)) => format!("missed: done {} (due {})", self.fmt_time(at), self.fmt_time(d)),
             (None, Some(at)) => format!("done at {}", self.fmt_time(at)),
             (Some(d), None) if d >= now => format!("running, due {} (in {})", self.fmt_time(d), human(d - now)),
@@ -1834,18 +1838,26 @@ impl<S: Store> Desk<S> {
         s.push_str(&format!(
             "\n· first response, target {}: {}",
             p.first_response,
-            status(t.first_response_due, t.first_response_at)
+            status(SlaClock::FirstResponse, t.first_response_due, t.first_response_at)
         ));
         if let Some(nr) = p.next_response {
             let line = match t.awaiting_reply_since {
-                Some(since) => format!("waiting since {}: {}", self.fmt_time(since), status(t.next_response_due, None)),
+                Some(since) => format!(
+                    "waiting since {}: {}",
+                    self.fmt_time(since),
+                    status(SlaClock::NextResponse, t.next_response_due, None)
+                ),
                 None => "not running (nothing unanswered from the requester)".to_string(),
             };
             s.push_str(&format!("\n· next response, target {}: {line}", nr));
         }
         let res_done = if t.state.is_active() { None } else { t.resolved_at };
         let cycle = t.cycle_start.map(|c| format!(" (new cycle since {})", self.fmt_time(c))).unwrap_or_default();
-        s.push_str(&format!("\n· resolution, target {}{cycle}: {}", p.resolution, status(t.resolution_due, res_done)));
+        s.push_str(&format!(
+            "\n· resolution, target {}{cycle}: {}",
+            p.resolution,
+            status(SlaClock::Resolution, t.resolution_due, res_done)
+        ));
         if !t.pauses.is_empty() {
             let list: Vec<String> = t
                 .pauses
