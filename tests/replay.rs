@@ -1457,3 +1457,11 @@ async fn storms_are_bucketed_by_priority_count_each_group_once_and_recover() {
     let critical = out.desk.store().ticket(deskbot::core::ids::TicketNo(4)).await.unwrap().unwrap();
     assert_eq!(critical.alert.as_ref().unwrap().folded_examples, ["UPS on battery in the server room"]);
 }
+
+#[tokio::test]
+async fn an_unclaimed_alert_ticket_escalates_to_the_lead_and_managers() {
+    let out = replay::run_file(&script("alerts_escalation.replay")).await.unwrap();
+    let text = out.text();
+    assert!(text.contains("bot -> lee: SLA warning: #1 (P1 other, owner nobody) has used 90%"), "{text}");
+    assert!(text.contains("bot -> meg: SLA breach: #1 (P1 other, owner nobody) missed its first response"), "{text}");
+}

@@ -484,7 +484,7 @@ impl<S: Store> Desk<S> {
             let mut m = Outbound::to_channel(t.origin.platform, &self.settings.escalation_channel, text.clone());
             m.ticket = Some(t.number);
             c.outbox.push(m);
-            for u in self.people_with(Role::Manager, t.origin.platform) {
+            for u in self.people_for(Role::Manager, &t) {
                 c.outbox.push(Outbound::to_user(&u, &staff_dm, text.clone()).about(t.number));
             }
             to_owner_or_queue(&mut c);
@@ -497,7 +497,7 @@ impl<S: Store> Desk<S> {
         } else {
             to_owner_or_queue(&mut c);
             if timer.percent > first_level {
-                for u in self.people_with(Role::Lead, t.origin.platform) {
+                for u in self.people_for(Role::Lead, &t) {
                     if !c.outbox.iter().any(|m| matches!(&m.to, Audience::User { user } if user.same_person(&u))) {
                         c.outbox.push(Outbound::to_user(&u, &staff_dm, text.clone()).about(t.number));
                     }
@@ -515,6 +515,19 @@ impl<S: Store> Desk<S> {
 
     /// Everyone with exactly `role` on `platform`, from the configuration and run-time roles, sorted by id.
     fn people_with(&self, role: Role, platform: Platform) -> Vec<UserRef> {
+        self.people_in(role, Some(platform))
+    }
+
+    /// Who with `role` hears of ticket `t`'s SLA warnings and breaches: those on the ticket's platform. An alert
+    /// ticket was raised by monitoring, not by someone on a chat platform: if nobody has the role on the alert
+    /// platform, everyone who has it, on whatever platform, is told (a P1 alert nobody claims reaches the lead).
+    fn people_for(&self, role: Role, t: &Ticket) -> Vec<UserRef> {
+        let here = self.people_in(role, Some(t.origin.platform));
+        if here.is_empty() && t.alert.is_some() { self.people_in(role, None) } else { here }
+    }
+
+    /// Everyone with exactly `role` on `platform` (or on any), sorted by platform and id.
+    fn people_in(&self, role: Role, platform: Option<Platform>) -> Vec<UserRef> {
         let mut keys: Vec<String> =
             self.settings.roles.iter().filter(|(_, r)| **r == role).map(|(k, _)| k.clone()).collect();
         let overrides = self.overrides.read().unwrap_or_else(|e| e.into_inner());
@@ -522,8 +535,12 @@ impl<S: Store> Desk<S> {
         keys.extend(overrides.iter().filter(|(_, r)| **r == role).map(|(k, _)| k.clone()));
         keys.sort();
         keys.dedup();
-        let prefix = format!("{platform}:");
-        keys.iter().filter_map(|k| k.strip_prefix(&prefix)).map(|id| UserRef::new(platform, id, id)).collect()
+        keys.iter()
+            .filter_map(|k| k.split_once(':'))
+            .filter_map(|(p, id)| Some((Platform::parse(p)?, id)))
+            .filter(|(p, _)| platform.is_none_or(|want| *p == want))
+            .map(|(p, id)| UserRef::new(p, id, id))
+            .collect()
     }
 
     fn to_queue(&self, platform: Platform, text: String) -> Outbound {
