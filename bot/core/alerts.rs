@@ -476,6 +476,11 @@ impl Matcher {
                 .iter()
                 .find_map(|(t, op)| rest.strip_prefix(t).map(|r| (*op, r.trim())))
                 .ok_or_else(|| format!("matcher `{s}`: expected =, !=, =~ or !~ after `{label}`"))?;
+        // `env=="prod"` would read as the value `="prod"` and never match: Alertmanager refuses it, and so do we.
+        if rest.starts_with(['=', '~', '!', '<', '>']) {
+            let op: String = s[end..].trim_start().chars().take_while(|c| "=!~<>".contains(*c)).collect();
+            return Err(format!("matcher `{s}`: `{op}` is not an operator; use =, !=, =~ or !~"));
+        }
         let value = match rest.strip_prefix('"') {
             Some(q) => {
                 let mut v = String::new();
@@ -986,5 +991,18 @@ mod tests {
         );
         let m = map(&[], &l("made-up"), known, "other");
         assert_eq!((m.category.as_str(), m.note.is_some()), ("other", true));
+    }
+
+    #[test]
+    fn operators_alertmanager_does_not_have_are_refused() {
+        for (bad, op) in
+            [(r#"env=="prod""#, "=="), (r#"env=!"prod""#, "=!"), (r#"env=~~"p.*""#, "=~~"), ("env=>1", "=>")]
+        {
+            let e = Matcher::parse(bad).unwrap_err();
+            assert!(e.contains(&format!("`{op}` is not an operator")), "{bad}: {e}");
+        }
+        let e = toml::from_str::<AlertRule>("matchers = ['env==\"prod\"']").unwrap_err();
+        assert!(e.to_string().contains("`==` is not an operator"), "{e}");
+        assert_eq!(Matcher::parse(r#"env="=prod""#).unwrap().value, "=prod", "quoted, a value may start with =");
     }
 }
