@@ -462,7 +462,8 @@ async fn every_alert_of_a_group_is_on_the_ticket_and_the_card_shows_partial_reso
     );
 
     // One of them answers again a few seconds later: the ticket stays open, says which, and the card shows 1 of 2
-    // resolved at once (Alertmanager may not send the group again for hours).
+    // resolved at the end of the minute (held back, never dropped: Alertmanager may not send the group again for
+    // hours).
     rig.advance(Duration::seconds(5));
     let half =
         vec![am_alert("InternetDown", "fp1", "resolved", "fw1"), am_alert("InternetDown", "fp2", "firing", "fw2")];
@@ -472,6 +473,9 @@ async fn every_alert_of_a_group_is_on_the_ticket_and_the_card_shows_partial_reso
     let events = rig.desk.store().events(TicketNo(1)).await.unwrap();
     let note = "1 of 2 alerts resolved: InternetDown on fw1 (instance=fw1: resolved Mon 2 Mar 10:20 UTC)";
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::InternalNote { text } if text == note)), "{events:#?}");
+    assert!(rig.drain().await.is_empty(), "the card was posted 5 seconds ago");
+    rig.advance(Duration::seconds(55));
+    rig.desk.tick().await.unwrap();
     let sent = rig.drain().await;
     assert_eq!(sent.len(), 1, "{sent:#?}");
     let card = &sent[0].text;
@@ -504,8 +508,8 @@ async fn an_unrouted_alert_is_an_incident_in_the_default_category() {
     assert_eq!(t.ticket_type, deskbot::core::ticket::TicketType::Incident);
 }
 
-/// A group larger than what a ticket keeps by fingerprint (2,000): the alerts past it are counted, so when the
-/// first 2,000 resolve while 100 more still fire, the ticket stays open and the card says 100 fire.
+/// A large group (2,100 alerts, all kept by fingerprint): when the first 2,000 resolve while 100 more still fire,
+/// the ticket stays open and the card says 100 fire.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_past_what_is_kept_by_name_still_count_and_keep_the_ticket_open() {
     let rig = Rig::new().await;
@@ -607,4 +611,75 @@ async fn a_replayed_signature_is_refused_and_only_json_is_accepted() {
     assert_eq!(rig.tickets().await.len(), before);
     // The same request as JSON, not sent before with a bad type counted as used, is accepted.
     assert_eq!(rig.signed(&new, ts, &json_ct).await.0, 200);
+}
+
+/// HA Alertmanager pairs and parallel RMM scripts send one group's notifications at once: they are handled one
+/// after the other, so the group gets one ticket (and no ticket numbers are skipped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_notifications_of_one_group_open_one_ticket() {
+    let rig = Rig::new().await;
+    let posts = (0..30).map(|i| {
+        let mut g = am_group("firing", vec![am_alert("InternetDown", &format!("fp{i}"), "firing", &format!("fw{i}"))]);
+        g["groupKey"] = json!("{}:{alertname=\"RaceFive\"}");
+        let (client, base) = (rig.client.clone(), rig.base.clone());
+        async move {
+            let r = client
+                .post(format!("{base}/api/v1/alerts/alertmanager"))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .body(g.to_string())
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let tickets = rig.tickets().await;
+    assert_eq!(tickets.iter().map(|t| t.number).collect::<Vec<_>>(), [TicketNo(1)], "one ticket for the group");
+    assert_eq!(tickets[0].alert.as_ref().unwrap().firing_count(), 30, "every instance is on it");
+    // The next ticket takes the next number.
+    let out = rig.generic(&json!({"key": "after", "title": "Backup failed"})).await;
+    assert_eq!(nums(&out, "opened"), vec![2]);
+}
+
+/// A group that grows three times within a minute: the card is posted once, then once more at the end of the
+/// minute showing all three alerts (held back, not dropped), with the labels that now tell them apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_follows_a_growing_group_once_a_minute_and_shows_the_last_state() {
+    let rig = Rig::new().await;
+    let hosts =
+        |n: usize| (1..=n).map(|i| am_alert("InternetDown", &format!("fp{i}"), "firing", &format!("fw{i}"))).collect();
+    let group = |n: usize| {
+        let mut g = am_group("firing", hosts(n));
+        if n == 1 {
+            // Alone, an alert's labels are all common ones.
+            g["commonLabels"]["instance"] = json!("fw1");
+        }
+        g
+    };
+    assert_eq!(nums(&rig.am(&group(1)).await, "opened"), vec![1]);
+    let first = rig.drain().await;
+    assert_eq!(first.len(), 1);
+    assert!(first[0].text.contains("Labels: instance=fw1, service=internet"), "{}", first[0].text);
+    for (secs, n) in [(30, 2), (20, 3)] {
+        rig.advance(Duration::seconds(secs));
+        assert_eq!(nums(&rig.am(&group(n)).await, "updated"), vec![1]);
+        assert!(rig.drain().await.iter().all(|m| m.kind != MessageKind::Card), "no card {secs}s after the last");
+    }
+    rig.advance(Duration::seconds(10));
+    rig.desk.tick().await.unwrap();
+    let sent = rig.drain().await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(sent[0].text.contains("FIRING (3 alerts)"), "{}", sent[0].text);
+    assert!(
+        sent[0].text.contains("Labels: service=internet, severity=critical, site=hq, instance=fw1|fw2|fw3"),
+        "{}",
+        sent[0].text
+    );
+    assert!(sent[0].text.contains("Alerts: instance=fw1: firing since"), "fw1 is told apart now: {}", sent[0].text);
+    rig.advance(Duration::minutes(5));
+    rig.desk.tick().await.unwrap();
+    assert!(rig.drain().await.is_empty(), "nothing more to show");
 }
