@@ -449,7 +449,8 @@ from = "deskbot@localhost"
 
 # Monitoring alerts (POST /api/v1/alerts/alertmanager, POST /api/v1/alerts) become tickets: one per alert group
 # while it fires. Authentication: DESKBOT_ALERTS_TOKEN (bearer; default DESKBOT_HTTP_TOKEN) or an HMAC-SHA256
-# signature with DESKBOT_ALERTS_HMAC_SECRET; never in this file.
+# signature with DESKBOT_ALERTS_HMAC_SECRET (once it is set, POST /api/v1/alerts takes signed requests only);
+# never in this file.
 [alerts]
 # The chat platform whose queue channel gets alert tickets' cards: slack, teams, discord, http or console.
 platform = "http"

@@ -52,7 +52,17 @@ struct Rig {
 }
 
 impl Rig {
+    /// Bearer token only.
     async fn new() -> Rig {
+        Rig::with_hmac(None).await
+    }
+
+    /// With `DESKBOT_ALERTS_HMAC_SECRET` set to "hmac-secret" (the generic route then takes signed requests only).
+    async fn signing() -> Rig {
+        Rig::with_hmac(Some("hmac-secret")).await
+    }
+
+    async fn with_hmac(hmac: Option<&str>) -> Rig {
         let (store, dir) = common::sqlite().await;
         let clock = common::clock();
         let config = Config::from_parts("test", CONFIG, &[]).unwrap();
@@ -60,7 +70,7 @@ impl Rig {
         let desk = Arc::new(deskbot::app::desk(&config, Db::Sqlite(store), dyn_clock).unwrap());
         let intake = AlertIntake {
             desk: desk.clone(),
-            auth: AlertAuth { token: Secret::new(TOKEN), hmac: Some(Secret::new("hmac-secret")) },
+            auth: AlertAuth { token: Secret::new(TOKEN), hmac: hmac.map(Secret::new) },
             wake: Arc::default(),
         };
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -365,6 +375,7 @@ async fn bad_payloads_and_credentials_are_refused_and_change_nothing() {
     assert!(rig.drain().await.is_empty(), "nothing sent");
 
     // A signed generic request is accepted without the bearer token.
+    let rig = Rig::signing().await;
     let body = json!({"key": "ups-1", "title": "UPS on battery"}).to_string();
     let ts = rig.desk.now().timestamp();
     let r = rig
@@ -558,7 +569,7 @@ impl Rig {
 /// given: a replayed "resolved" must not resolve the live ticket. Only JSON bodies are accepted (415).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_signature_is_refused_and_only_json_is_accepted() {
-    let rig = Rig::new().await;
+    let rig = Rig::signing().await;
     let json_ct = [("content-type", "application/json")];
     let fire = json!({"key": "ups-1", "title": "UPS on battery"}).to_string();
     let clear = json!({"key": "ups-1", "title": "UPS on battery", "status": "resolved"}).to_string();
@@ -642,6 +653,101 @@ async fn parallel_notifications_of_one_group_open_one_ticket() {
     // The next ticket takes the next number.
     let out = rig.generic(&json!({"key": "after", "title": "Backup failed"})).await;
     assert_eq!(nums(&out, "opened"), vec![2]);
+}
+
+/// Alertmanager's repeat_interval resends a group byte for byte. Within minutes that is a redelivery (a retry);
+/// hours later it is the repeat, and after a technician resolved the ticket while the alert still fired, it opens
+/// a new ticket, as `deskbot replay` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identical_repeat_hours_later_is_not_a_duplicate() {
+    let rig = Rig::new().await;
+    let fire = am_group("firing", vec![am_alert("InternetDown", "fp1", "firing", "fw1")]);
+    assert_eq!(nums(&rig.am(&fire).await, "opened"), vec![1]);
+    rig.advance(Duration::minutes(1));
+    rig.desk.handle(&common::cmd("sam", "resolve 1 replaced the router")).await.unwrap();
+    rig.advance(Duration::minutes(1));
+    assert_eq!(rig.am(&fire).await["duplicate"], json!(true), "a redelivery");
+    rig.advance(Duration::hours(4));
+    let out = rig.am(&fire).await;
+    assert_eq!((nums(&out, "opened"), &out["duplicate"]), (vec![2], &json!(false)));
+    assert_eq!(rig.desk.store().ticket(TicketNo(2)).await.unwrap().unwrap().links, [TicketNo(1)]);
+}
+
+/// With the HMAC secret set, a request that carries a signature is judged by it: a bad one is refused however good
+/// the bearer token with it. The generic route takes signed requests only; Alertmanager (which cannot sign) keeps
+/// the bearer token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_signature_is_refused_whatever_the_bearer_token() {
+    let rig = Rig::signing().await;
+    let generic = json!({"key": "ups-1", "title": "UPS on battery"}).to_string();
+    let am = am_group("firing", vec![am_alert("InternetDown", "fp1", "firing", "fw1")]).to_string();
+    let ts = rig.desk.now().timestamp().to_string();
+    for (path, body) in [("/api/v1/alerts", &generic), ("/api/v1/alerts/alertmanager", &am)] {
+        let r = rig
+            .client
+            .post(format!("{}{path}", rig.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .header("x-deskbot-timestamp", &ts)
+            .header("x-deskbot-signature", "sha256=00")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path}");
+        let out: Value = r.json().await.unwrap();
+        assert_eq!(out["error"], "wrong signature", "{path}");
+    }
+    let (status, out) = rig.post_raw("/api/v1/alerts", generic, Some(TOKEN)).await;
+    assert_eq!(status, 401);
+    assert!(out["error"].as_str().unwrap().contains("signed requests only"), "{out}");
+    assert!(rig.tickets().await.is_empty());
+    assert_eq!(nums(&rig.am(&serde_json::from_str(&am).unwrap()).await, "opened"), vec![1], "Alertmanager's bearer");
+}
+
+/// An Idempotency-Key stands for one request: reused with another body (a "resolved" after a "firing") it is a
+/// mistake that would lose the resolution, so it is refused with 422 and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_reused_with_another_body_is_refused() {
+    let rig = Rig::new().await;
+    let post = |body: Value| {
+        let (client, base) = (rig.client.clone(), rig.base.clone());
+        async move {
+            let r = client
+                .post(format!("{base}/api/v1/alerts"))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .header("idempotency-key", "K1")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let fire = json!({"key": "backup-nas01", "title": "Backup failed", "source": "rmm"});
+    let clear = json!({"key": "backup-nas01", "title": "Backup failed", "source": "rmm", "status": "resolved"});
+    let (status, out) = post(fire.clone()).await;
+    assert_eq!((status, nums(&out, "opened")), (200, vec![1]));
+    let (status, out) = post(clear).await;
+    assert_eq!(status, 422, "{out}");
+    assert!(out["error"].as_str().unwrap().contains("already used with a different body"), "{out}");
+    assert_eq!(rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap().state, State::New, "nothing changed");
+    // The same request again is a retry: a duplicate, as before.
+    let (status, out) = post(fire).await;
+    assert_eq!((status, &out["duplicate"]), (200, &json!(true)));
+}
+
+/// Every answer of the alert routes is JSON, a body over the limit too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_gets_a_json_413() {
+    let rig = Rig::new().await;
+    let big = format!("{{\"key\":\"a\",\"title\":\"{}\"}}", "x".repeat(alerts::BODY_LIMIT));
+    for path in ["/api/v1/alerts", "/api/v1/alerts/alertmanager"] {
+        let (status, out) = rig.post_raw(path, big.clone(), Some(TOKEN)).await;
+        assert_eq!(status, 413, "{path}");
+        assert_eq!(out["error"], "request body too large", "{path}: {out}");
+    }
 }
 
 /// A group that grows three times within a minute: the card is posted once, then once more at the end of the
