@@ -789,3 +789,25 @@ async fn the_card_follows_a_growing_group_once_a_minute_and_shows_the_last_state
     rig.desk.tick().await.unwrap();
     assert!(rig.drain().await.is_empty(), "nothing more to show");
 }
+
+/// The documented example rule of `deskbot config print-default`, uncommented, is accepted by the same checks as
+/// `serve` (the runbook it names exists).
+#[tokio::test]
+async fn the_documented_alert_rule_example_is_valid() {
+    let mut inside = false;
+    let uncommented: String = deskbot::config::DEFAULT_TOML
+        .lines()
+        .map(|l| {
+            let rest = l.strip_prefix("# ").unwrap_or("");
+            inside =
+                rest == "[[alerts.rule]]" || inside && rest.contains(" = ") && rest.starts_with(char::is_lowercase);
+            format!("{}\n", if inside { rest } else { l })
+        })
+        .collect();
+    assert!(uncommented.contains("\n[[alerts.rule]]\nmatch = "), "{uncommented}");
+    let config = Config::from_parts("example", &uncommented, &[]).unwrap();
+    assert_eq!(config.alerts.rule.len(), 1);
+    let (store, _dir) = common::sqlite().await;
+    let clock: Arc<dyn Clock> = common::clock();
+    deskbot::app::desk(&config, Db::Sqlite(store), clock).unwrap();
+}
