@@ -449,7 +449,8 @@ from = "deskbot@localhost"
 
 # Monitoring alerts (POST /api/v1/alerts/alertmanager, POST /api/v1/alerts) become tickets: one per alert group
 # while it fires. Authentication: DESKBOT_ALERTS_TOKEN (bearer; default DESKBOT_HTTP_TOKEN) or an HMAC-SHA256
-# signature with DESKBOT_ALERTS_HMAC_SECRET; never in this file.
+# signature with DESKBOT_ALERTS_HMAC_SECRET (once it is set, POST /api/v1/alerts takes signed requests only);
+# never in this file.
 [alerts]
 # The chat platform whose queue channel gets alert tickets' cards: slack, teams, discord, http or console.
 platform = "http"
@@ -459,19 +460,20 @@ reopen_within = "30m"
 max_new_tickets_per_hour = 20
 # A flapping group's reopens are told (owner, else the queue channel) on the first flap, then every this many.
 flap_notice_every = 5
-# Category when no rule and no `category` label says. Priority: the rule, else a `priority` label, else the
-# `severity` label (critical → P1, error → P2, warning → P3, others → P4).
+# Category when no rule and no `category` label says. Priority: the rule, else a `priority` label (P1 to P4),
+# else the `severity` label: critical, crit, fatal, page, emergency, disaster → P1; error, err, major, high → P2;
+# warning, warn, minor, medium, average → P3; anything else → P4. A group takes its most severe firing alert's.
 default_category = "other"
-# Rules, first match wins. `match` compares literally: a value may list alternatives (a|b) or be * (label
-# present). `matchers` are Alertmanager's: label=value, label!=value, label=~regex, label!~regex (the regex matches
-# the whole value; a missing label reads as ""; case-sensitive unless the regex says (?i)). All must hold.
-rule = []
+# Rules (none by default), first match wins. `match` compares literally: a value may list alternatives (a|b) or be
+# * (label present). `matchers` are Alertmanager's: label=value, label!=value, label=~regex, label!~regex (the regex
+# matches the whole value; a missing label reads as ""; case-sensitive unless the regex says (?i)). All must hold.
+# `runbook` names a runbook id (`deskbot runbooks check` lists them).
 # [[alerts.rule]]
 # match = { service = "internet|vpn" }
 # matchers = ['env!="staging"', 'instance=~"fw[0-9]+.*"']
 # category = "network"
 # priority = "P1"
-# runbook = "vpn"
+# runbook = "vpn-dropping"
 # Microsoft Teams (README: "Run on Teams"). Runs when app_id is set; the app password (client secret) is read
 # from DESKBOT_TEAMS_APP_PASSWORD, never from this file.
 [teams]

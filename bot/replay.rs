@@ -35,8 +35,14 @@ pub enum Step {
     Config(PathBuf),
     /// deskbot restarts: a new desk on the same database (roles given with @role are kept).
     Restart,
-    /// Monitoring posts alerts: `@alert {generic JSON}` or `@alertmanager {webhook JSON}` (one line each).
+    /// Monitoring posts alerts: `@alert {generic JSON}` (one line).
     Alert(Vec<crate::core::alerts::AlertGroup>),
+    /// Alertmanager posts a notification: `@alertmanager {webhook JSON}` (one line), handled as `serve` handles
+    /// its body (the same body again within minutes is a redelivery).
+    Alertmanager {
+        body: String,
+        group: Box<crate::core::alerts::AlertGroup>,
+    },
     Say {
         who: String,
         dm: bool,
@@ -93,9 +99,13 @@ pub fn parse_line(line: &str) -> Result<Option<Step>, String> {
             "alert" => {
                 Step::Alert(crate::core::alerts::parse_generic(arg.as_bytes()).map_err(|e| format!("@alert: {e}"))?)
             }
-            "alertmanager" => Step::Alert(vec![
-                crate::core::alerts::parse_alertmanager(arg.as_bytes()).map_err(|e| format!("@alertmanager: {e}"))?,
-            ]),
+            "alertmanager" => Step::Alertmanager {
+                body: arg.to_string(),
+                group: Box::new(
+                    crate::core::alerts::parse_alertmanager(arg.as_bytes())
+                        .map_err(|e| format!("@alertmanager: {e}"))?,
+                ),
+            },
             other => {
                 return Err(format!(
                     "unknown directive `@{other}` (use @now, @advance, @role, @config, @restart, @alert, @alertmanager)"
@@ -278,6 +288,12 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
                 d.tick().await.map_err(|e| err(line, e.to_string()))?;
                 outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None)).await?;
                 d.alerts(&groups, None).await.map_err(|e| err(line, e.to_string()))?;
+                None
+            }
+            Step::Alertmanager { body, group } => {
+                d.tick().await.map_err(|e| err(line, e.to_string()))?;
+                outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None)).await?;
+                d.alertmanager_notification(body.as_bytes(), *group).await.map_err(|e| err(line, e.to_string()))?;
                 None
             }
             Step::Advance(by) => {

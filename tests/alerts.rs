@@ -52,7 +52,17 @@ struct Rig {
 }
 
 impl Rig {
+    /// Bearer token only.
     async fn new() -> Rig {
+        Rig::with_hmac(None).await
+    }
+
+    /// With `DESKBOT_ALERTS_HMAC_SECRET` set to "hmac-secret" (the generic route then takes signed requests only).
+    async fn signing() -> Rig {
+        Rig::with_hmac(Some("hmac-secret")).await
+    }
+
+    async fn with_hmac(hmac: Option<&str>) -> Rig {
         let (store, dir) = common::sqlite().await;
         let clock = common::clock();
         let config = Config::from_parts("test", CONFIG, &[]).unwrap();
@@ -60,7 +70,7 @@ impl Rig {
         let desk = Arc::new(deskbot::app::desk(&config, Db::Sqlite(store), dyn_clock).unwrap());
         let intake = AlertIntake {
             desk: desk.clone(),
-            auth: AlertAuth { token: Secret::new(TOKEN), hmac: Some(Secret::new("hmac-secret")) },
+            auth: AlertAuth { token: Secret::new(TOKEN), hmac: hmac.map(Secret::new) },
             wake: Arc::default(),
         };
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -365,6 +375,7 @@ async fn bad_payloads_and_credentials_are_refused_and_change_nothing() {
     assert!(rig.drain().await.is_empty(), "nothing sent");
 
     // A signed generic request is accepted without the bearer token.
+    let rig = Rig::signing().await;
     let body = json!({"key": "ups-1", "title": "UPS on battery"}).to_string();
     let ts = rig.desk.now().timestamp();
     let r = rig
@@ -462,7 +473,8 @@ async fn every_alert_of_a_group_is_on_the_ticket_and_the_card_shows_partial_reso
     );
 
     // One of them answers again a few seconds later: the ticket stays open, says which, and the card shows 1 of 2
-    // resolved at once (Alertmanager may not send the group again for hours).
+    // resolved at the end of the minute (held back, never dropped: Alertmanager may not send the group again for
+    // hours).
     rig.advance(Duration::seconds(5));
     let half =
         vec![am_alert("InternetDown", "fp1", "resolved", "fw1"), am_alert("InternetDown", "fp2", "firing", "fw2")];
@@ -472,6 +484,9 @@ async fn every_alert_of_a_group_is_on_the_ticket_and_the_card_shows_partial_reso
     let events = rig.desk.store().events(TicketNo(1)).await.unwrap();
     let note = "1 of 2 alerts resolved: InternetDown on fw1 (instance=fw1: resolved Mon 2 Mar 10:20 UTC)";
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::InternalNote { text } if text == note)), "{events:#?}");
+    assert!(rig.drain().await.is_empty(), "the card was posted 5 seconds ago");
+    rig.advance(Duration::seconds(55));
+    rig.desk.tick().await.unwrap();
     let sent = rig.drain().await;
     assert_eq!(sent.len(), 1, "{sent:#?}");
     let card = &sent[0].text;
@@ -504,8 +519,8 @@ async fn an_unrouted_alert_is_an_incident_in_the_default_category() {
     assert_eq!(t.ticket_type, deskbot::core::ticket::TicketType::Incident);
 }
 
-/// A group larger than what a ticket keeps by fingerprint (2,000): the alerts past it are counted, so when the
-/// first 2,000 resolve while 100 more still fire, the ticket stays open and the card says 100 fire.
+/// A large group (2,100 alerts, all kept by fingerprint): when the first 2,000 resolve while 100 more still fire,
+/// the ticket stays open and the card says 100 fire.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_past_what_is_kept_by_name_still_count_and_keep_the_ticket_open() {
     let rig = Rig::new().await;
@@ -554,7 +569,7 @@ impl Rig {
 /// given: a replayed "resolved" must not resolve the live ticket. Only JSON bodies are accepted (415).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_signature_is_refused_and_only_json_is_accepted() {
-    let rig = Rig::new().await;
+    let rig = Rig::signing().await;
     let json_ct = [("content-type", "application/json")];
     let fire = json!({"key": "ups-1", "title": "UPS on battery"}).to_string();
     let clear = json!({"key": "ups-1", "title": "UPS on battery", "status": "resolved"}).to_string();
@@ -607,4 +622,192 @@ async fn a_replayed_signature_is_refused_and_only_json_is_accepted() {
     assert_eq!(rig.tickets().await.len(), before);
     // The same request as JSON, not sent before with a bad type counted as used, is accepted.
     assert_eq!(rig.signed(&new, ts, &json_ct).await.0, 200);
+}
+
+/// HA Alertmanager pairs and parallel RMM scripts send one group's notifications at once: they are handled one
+/// after the other, so the group gets one ticket (and no ticket numbers are skipped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_notifications_of_one_group_open_one_ticket() {
+    let rig = Rig::new().await;
+    let posts = (0..30).map(|i| {
+        let mut g = am_group("firing", vec![am_alert("InternetDown", &format!("fp{i}"), "firing", &format!("fw{i}"))]);
+        g["groupKey"] = json!("{}:{alertname=\"RaceFive\"}");
+        let (client, base) = (rig.client.clone(), rig.base.clone());
+        async move {
+            let r = client
+                .post(format!("{base}/api/v1/alerts/alertmanager"))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .body(g.to_string())
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let tickets = rig.tickets().await;
+    assert_eq!(tickets.iter().map(|t| t.number).collect::<Vec<_>>(), [TicketNo(1)], "one ticket for the group");
+    assert_eq!(tickets[0].alert.as_ref().unwrap().firing_count(), 30, "every instance is on it");
+    // The next ticket takes the next number.
+    let out = rig.generic(&json!({"key": "after", "title": "Backup failed"})).await;
+    assert_eq!(nums(&out, "opened"), vec![2]);
+}
+
+/// Alertmanager's repeat_interval resends a group byte for byte. Within minutes that is a redelivery (a retry);
+/// hours later it is the repeat, and after a technician resolved the ticket while the alert still fired, it opens
+/// a new ticket, as `deskbot replay` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identical_repeat_hours_later_is_not_a_duplicate() {
+    let rig = Rig::new().await;
+    let fire = am_group("firing", vec![am_alert("InternetDown", "fp1", "firing", "fw1")]);
+    assert_eq!(nums(&rig.am(&fire).await, "opened"), vec![1]);
+    rig.advance(Duration::minutes(1));
+    rig.desk.handle(&common::cmd("sam", "resolve 1 replaced the router")).await.unwrap();
+    rig.advance(Duration::minutes(1));
+    assert_eq!(rig.am(&fire).await["duplicate"], json!(true), "a redelivery");
+    rig.advance(Duration::hours(4));
+    let out = rig.am(&fire).await;
+    assert_eq!((nums(&out, "opened"), &out["duplicate"]), (vec![2], &json!(false)));
+    assert_eq!(rig.desk.store().ticket(TicketNo(2)).await.unwrap().unwrap().links, [TicketNo(1)]);
+}
+
+/// With the HMAC secret set, a request that carries a signature is judged by it: a bad one is refused however good
+/// the bearer token with it. The generic route takes signed requests only; Alertmanager (which cannot sign) keeps
+/// the bearer token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_signature_is_refused_whatever_the_bearer_token() {
+    let rig = Rig::signing().await;
+    let generic = json!({"key": "ups-1", "title": "UPS on battery"}).to_string();
+    let am = am_group("firing", vec![am_alert("InternetDown", "fp1", "firing", "fw1")]).to_string();
+    let ts = rig.desk.now().timestamp().to_string();
+    for (path, body) in [("/api/v1/alerts", &generic), ("/api/v1/alerts/alertmanager", &am)] {
+        let r = rig
+            .client
+            .post(format!("{}{path}", rig.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .header("x-deskbot-timestamp", &ts)
+            .header("x-deskbot-signature", "sha256=00")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path}");
+        let out: Value = r.json().await.unwrap();
+        assert_eq!(out["error"], "wrong signature", "{path}");
+    }
+    let (status, out) = rig.post_raw("/api/v1/alerts", generic, Some(TOKEN)).await;
+    assert_eq!(status, 401);
+    assert!(out["error"].as_str().unwrap().contains("signed requests only"), "{out}");
+    assert!(rig.tickets().await.is_empty());
+    assert_eq!(nums(&rig.am(&serde_json::from_str(&am).unwrap()).await, "opened"), vec![1], "Alertmanager's bearer");
+}
+
+/// An Idempotency-Key stands for one request: reused with another body (a "resolved" after a "firing") it is a
+/// mistake that would lose the resolution, so it is refused with 422 and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_reused_with_another_body_is_refused() {
+    let rig = Rig::new().await;
+    let post = |body: Value| {
+        let (client, base) = (rig.client.clone(), rig.base.clone());
+        async move {
+            let r = client
+                .post(format!("{base}/api/v1/alerts"))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .header("idempotency-key", "K1")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let fire = json!({"key": "backup-nas01", "title": "Backup failed", "source": "rmm"});
+    let clear = json!({"key": "backup-nas01", "title": "Backup failed", "source": "rmm", "status": "resolved"});
+    let (status, out) = post(fire.clone()).await;
+    assert_eq!((status, nums(&out, "opened")), (200, vec![1]));
+    let (status, out) = post(clear).await;
+    assert_eq!(status, 422, "{out}");
+    assert!(out["error"].as_str().unwrap().contains("already used with a different body"), "{out}");
+    assert_eq!(rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap().state, State::New, "nothing changed");
+    // The same request again is a retry: a duplicate, as before.
+    let (status, out) = post(fire).await;
+    assert_eq!((status, &out["duplicate"]), (200, &json!(true)));
+}
+
+/// Every answer of the alert routes is JSON, a body over the limit too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_gets_a_json_413() {
+    let rig = Rig::new().await;
+    let big = format!("{{\"key\":\"a\",\"title\":\"{}\"}}", "x".repeat(alerts::BODY_LIMIT));
+    for path in ["/api/v1/alerts", "/api/v1/alerts/alertmanager"] {
+        let (status, out) = rig.post_raw(path, big.clone(), Some(TOKEN)).await;
+        assert_eq!(status, 413, "{path}");
+        assert_eq!(out["error"], "request body too large", "{path}: {out}");
+    }
+}
+
+/// A group that grows three times within a minute: the card is posted once, then once more at the end of the
+/// minute showing all three alerts (held back, not dropped), with the labels that now tell them apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_follows_a_growing_group_once_a_minute_and_shows_the_last_state() {
+    let rig = Rig::new().await;
+    let hosts =
+        |n: usize| (1..=n).map(|i| am_alert("InternetDown", &format!("fp{i}"), "firing", &format!("fw{i}"))).collect();
+    let group = |n: usize| {
+        let mut g = am_group("firing", hosts(n));
+        if n == 1 {
+            // Alone, an alert's labels are all common ones.
+            g["commonLabels"]["instance"] = json!("fw1");
+        }
+        g
+    };
+    assert_eq!(nums(&rig.am(&group(1)).await, "opened"), vec![1]);
+    let first = rig.drain().await;
+    assert_eq!(first.len(), 1);
+    assert!(first[0].text.contains("Labels: instance=fw1, service=internet"), "{}", first[0].text);
+    for (secs, n) in [(30, 2), (20, 3)] {
+        rig.advance(Duration::seconds(secs));
+        assert_eq!(nums(&rig.am(&group(n)).await, "updated"), vec![1]);
+        assert!(rig.drain().await.iter().all(|m| m.kind != MessageKind::Card), "no card {secs}s after the last");
+    }
+    rig.advance(Duration::seconds(10));
+    rig.desk.tick().await.unwrap();
+    let sent = rig.drain().await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(sent[0].text.contains("FIRING (3 alerts)"), "{}", sent[0].text);
+    assert!(
+        sent[0].text.contains("Labels: service=internet, severity=critical, site=hq, instance=fw1|fw2|fw3"),
+        "{}",
+        sent[0].text
+    );
+    assert!(sent[0].text.contains("Alerts: instance=fw1: firing since"), "fw1 is told apart now: {}", sent[0].text);
+    rig.advance(Duration::minutes(5));
+    rig.desk.tick().await.unwrap();
+    assert!(rig.drain().await.is_empty(), "nothing more to show");
+}
+
+/// The documented example rule of `deskbot config print-default`, uncommented, is accepted by the same checks as
+/// `serve` (the runbook it names exists).
+#[tokio::test]
+async fn the_documented_alert_rule_example_is_valid() {
+    let mut inside = false;
+    let uncommented: String = deskbot::config::DEFAULT_TOML
+        .lines()
+        .map(|l| {
+            let rest = l.strip_prefix("# ").unwrap_or("");
+            inside =
+                rest == "[[alerts.rule]]" || inside && rest.contains(" = ") && rest.starts_with(char::is_lowercase);
+            format!("{}\n", if inside { rest } else { l })
+        })
+        .collect();
+    assert!(uncommented.contains("\n[[alerts.rule]]\nmatch = "), "{uncommented}");
+    let config = Config::from_parts("example", &uncommented, &[]).unwrap();
+    assert_eq!(config.alerts.rule.len(), 1);
+    let (store, _dir) = common::sqlite().await;
+    let clock: Arc<dyn Clock> = common::clock();
+    deskbot::app::desk(&config, Db::Sqlite(store), clock).unwrap();
 }

@@ -33,6 +33,19 @@ fn config_check_names_the_bad_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
 }
 
+/// `env=="prod"` would read as the value `="prod"` and never match: `config check` refuses it, as Alertmanager does
+/// (and `serve` reads the file with the same check).
+#[test]
+fn config_check_refuses_an_operator_alertmanager_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("deskbot.toml");
+    std::fs::write(&f, "[[alerts.rule]]\nmatchers = ['env==\"prod\"']\ncategory = \"network\"\n").unwrap();
+    let out = deskbot().args(["config", "check", "--config"]).arg(&f).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("alerts.rule") && err.contains("`==` is not an operator; use =, !=, =~ or !~"), "{err}");
+}
+
 #[test]
 fn unreachable_database_error_redacts_the_password() {
     let out = deskbot()

@@ -56,6 +56,7 @@ conformance!(
     active_majors_lists_only_open_major_incidents,
     recent_in_category_lists_the_window_oldest_first,
     resolved_since_lists_a_requesters_recent_resolutions_latest_first,
+    one_active_ticket_per_alert_group,
 );
 
 fn new_ticket(n: i64, requester: &str, thread: &str) -> (Ticket, Vec<deskbot::core::ticket::Event>) {
@@ -698,4 +699,45 @@ async fn resolved_since_lists_a_requesters_recent_resolutions_latest_first<S: St
     .unwrap();
     let got = s.resolved_since(&alice, default_start()).await.unwrap();
     assert_eq!(got.iter().map(|t| t.number.0).collect::<Vec<_>>(), vec![3, 1]);
+}
+
+/// Two writers (replicas) that both found no ticket for an alert group and both open one: storage keeps one.
+async fn one_active_ticket_per_alert_group<S: Store + Clone + 'static>(s: S) {
+    let alert_ticket = |n: i64, thread: &str| {
+        let (mut t, ev) = new_ticket(n, "monitor:alertmanager", thread);
+        t.origin.place.channel = "alerts".into();
+        t.alert = Some(Box::new(deskbot::core::alerts::AlertInfo {
+            source: "alertmanager".into(),
+            group: thread.into(),
+            ..Default::default()
+        }));
+        (t, ev)
+    };
+    let (a, ea) = alert_ticket(1, "alertmanager:g1");
+    let (b, eb) = alert_ticket(2, "alertmanager:g1");
+    let (s1, s2) = (s.clone(), s.clone());
+    let (ra, rb) = tokio::join!(async move { s1.commit(commit_new(&a, ea, "a")).await }, async move {
+        s2.commit(commit_new(&b, eb, "b")).await
+    });
+    let results = [ra, rb];
+    assert_eq!(results.iter().filter(|r| matches!(r, Ok(Committed::Written))).count(), 1, "{results:?}");
+    assert!(results.iter().any(|r| matches!(r, Err(StoreError::AlertGroupTaken(_)))), "{results:?}");
+    let winner = if results[0].is_ok() { TicketNo(1) } else { TicketNo(2) };
+    // Another group, and a ticket of people in the same thread, are not held back.
+    let (c, ec) = alert_ticket(3, "alertmanager:g2");
+    assert_eq!(s.commit(commit_new(&c, ec, "c")).await.unwrap(), Committed::Written);
+    let (d, ed) = new_ticket(4, "alice", "alertmanager:g1");
+    assert_eq!(s.commit(commit_new(&d, ed, "d")).await.unwrap(), Committed::Written);
+    // Once the group's ticket is resolved, the group may open another.
+    let mut first = s.ticket(winner).await.unwrap().unwrap();
+    let ev = first.resolve(&common::user("sam"), Some("fixed"), false, default_start()).unwrap();
+    let update = Commit {
+        dedupe_key: Some("resolve".into()),
+        updates: vec![first],
+        events: ev.into_iter().map(|e| (winner, e)).collect(),
+        ..Commit::default()
+    };
+    assert_eq!(s.commit(update).await.unwrap(), Committed::Written);
+    let (e, ee) = alert_ticket(5, "alertmanager:g1");
+    assert_eq!(s.commit(commit_new(&e, ee, "e")).await.unwrap(), Committed::Written);
 }

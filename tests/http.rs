@@ -215,7 +215,8 @@ async fn bad_bodies_get_400_with_a_reason_and_nothing_is_stored() {
     // Over the body limit.
     let big = msg("big", "u", &"printer ".repeat(10_000)).to_string();
     assert!(big.len() > http::BODY_LIMIT);
-    assert_eq!(rig.post(big, Some(TOKEN)).await.0, 413);
+    let (status, answer) = rig.post(big, Some(TOKEN)).await;
+    assert_eq!((status, &answer["error"]), (413, &json!("request body too large")), "{answer}");
     assert!(rig.tickets().await.is_empty());
     for id in ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "big"] {
         assert!(!rig.desk.store().seen(&format!("http:{id}")).await.unwrap(), "{id} was stored");

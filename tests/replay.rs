@@ -1511,3 +1511,156 @@ async fn storms_are_bucketed_by_priority_count_each_group_once_and_recover() {
     let critical = out.desk.store().ticket(deskbot::core::ids::TicketNo(4)).await.unwrap().unwrap();
     assert_eq!(critical.alert.as_ref().unwrap().folded_examples, ["UPS on battery in the server room"]);
 }
+
+/// Internal notes of ticket `n` (1-based) of a replay's JSON.
+fn notes_of(j: &serde_json::Value, n: usize) -> Vec<String> {
+    j["tickets"][n - 1]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "internal_note")
+        .map(|e| e["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn alert_priority_follows_the_most_severe_alert_and_only_rises() {
+    let out = replay::run_file(&script("alerts_priority.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let priorities: Vec<&str> =
+        j["tickets"].as_array().unwrap().iter().map(|t| t["priority"].as_str().unwrap()).collect();
+    // A critical and a warning alert: P1. A warning group a critical alert joined: raised to P1, and kept there
+    // after the critical one resolved. A generic alert sent again as critical: raised from P4. `priority=P0`: P4.
+    assert_eq!(priorities, ["P1", "P1", "P1", "P4"], "{text}");
+    let first = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #1 · ")[0];
+    assert!(first.contains("Labels: cluster=prod, instance=n1|n2, severity=warning|critical"), "{first}");
+    // The raise is an event and a note, the queue hears it, and the SLA follows (30m from the start for P1).
+    let disk = &j["tickets"][1];
+    let raised: Vec<&serde_json::Value> =
+        disk["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "priority_changed").collect();
+    assert_eq!((raised.len(), &raised[0]["from"], &raised[0]["to"]), (1, &json!("P3"), &json!("P1")));
+    assert!(
+        notes_of(&j, 2).contains(
+            &"Priority raised from P3 to P1: “DiskFull on n2” fires with severity critical. Its SLA targets follow."
+                .to_string()
+        ),
+        "{:?}",
+        notes_of(&j, 2)
+    );
+    assert_eq!(disk["first_response_due"], "2026-03-02T09:30:00Z");
+    assert!(
+        text.contains(
+            "bot -> #helpdesk-queue: Alert ticket #2 is now P1 (was P3): “DiskFull on n2” fires with severity critical."
+        ),
+        "{text}"
+    );
+    let grown = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #2 · ")[1];
+    assert!(
+        grown.contains("· P1 ·") && grown.contains("Labels: cluster=prod, instance=n1|n2, severity=warning|critical"),
+        "{grown}"
+    );
+    let toner = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #3 · ").pop().unwrap();
+    assert!(toner.contains("· P1 ·") && toner.contains("“Printer toner EMPTY on floor 2”"), "{toner}");
+    assert!(toner.contains("Labels: severity=critical"), "{toner}");
+    assert_eq!(
+        notes_of(&j, 4),
+        ["The alert's priority label `P0` is not understood (P1, P2, P3 or P4); the priority is P4 as its severity \
+          `info` says."]
+    );
+}
+
+#[tokio::test]
+async fn only_web_links_reach_the_alert_card() {
+    let out = replay::run_file(&script("alerts_links.replay")).await.unwrap();
+    let text = out.text();
+    let cards = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #");
+    assert!(!cards[0].contains("Source:") && !cards[0].contains("Runbook:"), "{}", cards[0]);
+    assert!(!cards[2].contains("Source:") && !text.contains("javascript:") && !text.contains("file:"), "{text}");
+    assert!(
+        cards[1].contains("Runbook: https://wiki.example/backup | Source: https://rmm.example/alerts/2"),
+        "{}",
+        cards[1]
+    );
+    let j = out.json().await.unwrap();
+    assert_eq!(
+        notes_of(&j, 1),
+        [
+            "The alert's link `javascript:alert(1)` is not shown: only http and https links are.",
+            "The alert's runbook link `file:///etc/passwd` is not shown: only http and https links are."
+        ]
+    );
+    assert_eq!(
+        notes_of(&j, 3),
+        ["The alert's link `javascript:fetch('//evil')` is not shown: only http and https links are."]
+    );
+}
+
+#[tokio::test]
+async fn storm_groups_that_repeat_hours_later_stay_on_the_storm_and_it_recovers() {
+    let out = replay::run_file(&script("alerts_storm_late.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 3, "two tickets and the storm, no ticket for a late repeat: {text}");
+    assert_eq!(j["tickets"][2]["state"], "resolved", "{text}");
+    assert!(
+        text.contains("bot -> #helpdesk-escalations: Alert storm from Alertmanager (P3) on #3 has recovered: 2/2 alert groups resolved."),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_unclaimed_alert_ticket_escalates_to_the_lead_and_managers() {
+    let out = replay::run_file(&script("alerts_escalation.replay")).await.unwrap();
+    let text = out.text();
+    assert!(text.contains("bot -> lee: SLA warning: #1 (P1 other, owner nobody) has used 90%"), "{text}");
+    assert!(text.contains("bot -> meg: SLA breach: #1 (P1 other, owner nobody) missed its first response"), "{text}");
+}
+
+#[tokio::test]
+async fn a_merged_alert_group_follows_the_ticket_it_was_merged_into() {
+    let out = replay::run_file(&script("alerts_merge.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let states: Vec<&str> = j["tickets"].as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap()).collect();
+    // #2 merged into #1; its group's next notification went to #1 (no #3 for it); #1 resolved once both groups
+    // had (nobody worked on it: the merge does not count). #3, with a technician's note, is left to people.
+    assert_eq!(states, ["resolved", "closed", "new"], "{text}");
+    assert!(
+        notes_of(&j, 1)
+            .iter()
+            .any(|n| n.starts_with("Alert group of merged #2: 1 new alert(s) firing: DBReplicaLag on db3")),
+        "{:?}",
+        notes_of(&j, 1)
+    );
+    let after_own = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #1 · ");
+    assert!(after_own.iter().any(|c| c.contains("FIRING (merged #2)")), "{after_own:?}");
+    assert!(text.contains("bot -> sam: #1 was raised by Alertmanager: there is nobody to wait on"), "{text}");
+    assert!(!text.contains("waiting on Alertmanager"), "{text}");
+    assert!(!text.contains("stays yours"), "nobody owns these tickets: {text}");
+    assert!(
+        text.contains(
+            "bot -> #helpdesk-queue: The alert behind #3 has resolved: “CertExpiry on web1”. Someone worked on the \
+             ticket, so it stays open: claim it or resolve it when that work is done."
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_identical_alertmanager_body_is_a_redelivery_for_minutes_and_a_repeat_after() {
+    let out = replay::run_file(&script("alerts_redelivery.replay")).await.unwrap();
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 2, "{}", out.text());
+    // The body a minute after the resolution was a redelivery; four hours later it was the repeat.
+    assert_eq!(tickets[1]["created_at"], "2026-03-02T13:02:00Z");
+    assert!(
+        notes_of(&j, 2)
+            .iter()
+            .any(|n| n.starts_with("Follows #1, resolved Mon 2 Mar 09:01 UTC while its alerts still fired")),
+        "{:?}",
+        notes_of(&j, 2)
+    );
+}

@@ -6,20 +6,26 @@
 //! `DESKBOT_HTTP_TOKEN`; Alertmanager sends it with `http_config.authorization.credentials`), or, when
 //! `DESKBOT_ALERTS_HMAC_SECRET` is set, an HMAC-SHA256 signature: `X-Deskbot-Timestamp: <unix seconds>` and
 //! `X-Deskbot-Signature: sha256=<hex of HMAC(secret, "<timestamp>.<body>")>`, at most five minutes old and used
-//! once (a signed request sent again is refused with `409`). Bodies must be JSON (`415` otherwise).
+//! once (a signed request sent again is refused with `409`). A request that carries a signature is judged by it
+//! alone (a bad one is `401`, whatever token comes with it). With the secret set, the generic route takes signed
+//! requests only; Alertmanager cannot sign, so its route still takes the bearer token. Bodies must be JSON (`415`
+//! otherwise).
 //!
 //! Answers: `200` with what happened (`opened`, `updated`, `resolved`, `reopened` ticket numbers, `folded`,
 //! `unchanged`, `duplicate`); `400 {"error": …}` for a payload that is not valid (nothing changes); `401` without
-//! valid credentials; `413` over [`BODY_LIMIT`]; `503` when storage fails (Alertmanager retries).
-//! A redelivered Alertmanager notification (same body) is recognised and changes nothing; generic senders may
-//! send an `Idempotency-Key` header for the same effect.
+//! valid credentials; `413 {"error": …}` over [`BODY_LIMIT`]; `422 {"error": …}` for an `Idempotency-Key` used
+//! before with another body (nothing changes); `503` when storage fails (Alertmanager retries).
+//! An Alertmanager notification identical to one handled in the last five minutes is a redelivery and changes
+//! nothing (later, the same body is Alertmanager's repeat of the group); generic senders may send an
+//! `Idempotency-Key` header for the same effect, kept without time limit.
 
 use crate::adapters::http::Secret;
-use crate::core::alerts::{self, AlertGroup};
+use crate::core::alerts;
 use crate::core::desk::{Desk, DeskError};
 use crate::store::{Commit, Store};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -95,24 +101,49 @@ enum Credential {
     Signed(String),
 }
 
-fn authorized(auth: &AlertAuth, headers: &HeaderMap, body: &[u8], now: i64) -> Option<Credential> {
+/// Who may call a route: the generic route takes only signed requests once a secret is set; Alertmanager's,
+/// which cannot sign, takes the bearer token whatever is set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Route {
+    Alertmanager,
+    Generic,
+}
+
+/// The request's credential, or why it has none. A request carrying a signature is judged by the signature alone.
+fn authorized(
+    auth: &AlertAuth,
+    route: Route,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<Credential, &'static str> {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(sig) = header("x-deskbot-signature") {
+        let Some(secret) = auth.hmac.as_ref() else {
+            return Err("X-Deskbot-Signature sent, but no DESKBOT_ALERTS_HMAC_SECRET is set to check it");
+        };
+        let ts =
+            header("x-deskbot-timestamp").and_then(|t| t.parse::<i64>().ok()).ok_or("missing X-Deskbot-Timestamp")?;
+        if (now - ts).abs() > SIGNATURE_WINDOW_SECS {
+            return Err("signature timestamp more than five minutes from now");
+        }
+        let want = sign(secret.expose_bytes(), ts, body);
+        return if Secret::new(&want).matches(sig.as_bytes()) {
+            Ok(Credential::Signed(want))
+        } else {
+            Err("wrong signature")
+        };
+    }
+    if auth.hmac.is_some() && route == Route::Generic {
+        return Err("signed requests only (DESKBOT_ALERTS_HMAC_SECRET is set): send X-Deskbot-Timestamp and \
+                    X-Deskbot-Signature");
+    }
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .is_some_and(|t| auth.token.matches(t.trim().as_bytes()));
-    if bearer {
-        return Some(Credential::Bearer);
-    }
-    let secret = auth.hmac.as_ref()?;
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
-    let (ts, sig) = (header("x-deskbot-timestamp")?, header("x-deskbot-signature")?);
-    let ts = ts.parse::<i64>().ok()?;
-    if (now - ts).abs() > SIGNATURE_WINDOW_SECS {
-        return None;
-    }
-    let want = sign(secret.expose_bytes(), ts, body);
-    Secret::new(&want).matches(sig.as_bytes()).then_some(Credential::Signed(want))
+    if bearer { Ok(Credential::Bearer) } else { Err("missing or wrong credentials") }
 }
 
 /// True for `application/json` and `application/<anything>+json`, with or without parameters (`; charset=utf-8`).
@@ -127,13 +158,20 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// Gives the key that marks a signed request's signature used.
 async fn admit<S: Store + 'static>(
     intake: &AlertIntake<S>,
+    route: Route,
     headers: &HeaderMap,
     body: &[u8],
-    what: &str,
 ) -> Result<Option<String>, Response> {
-    let Some(cred) = authorized(&intake.auth, headers, body, intake.desk.now().timestamp()) else {
-        tracing::warn!("alerts: {what} request without valid credentials refused");
-        return Err(unauthorized());
+    let what = match route {
+        Route::Alertmanager => "Alertmanager",
+        Route::Generic => "generic",
+    };
+    let cred = match authorized(&intake.auth, route, headers, body, intake.desk.now().timestamp()) {
+        Ok(c) => c,
+        Err(why) => {
+            tracing::warn!(%why, "alerts: {what} request without valid credentials refused");
+            return Err(unauthorized(why));
+        }
     };
     if !is_json(headers) {
         let got = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("none");
@@ -166,21 +204,35 @@ fn json(status: StatusCode, v: serde_json::Value) -> Response {
     (status, axum::Json(v)).into_response()
 }
 
-fn unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        axum::Json(serde_json::json!({"error": "missing or wrong credentials"})),
-    )
+fn unauthorized(why: &str) -> Response {
+    (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], axum::Json(serde_json::json!({"error": why})))
         .into_response()
+}
+
+/// The answer for a body that could not be read (`413` over the limit), as JSON like every other answer.
+pub(crate) fn unreadable(r: BytesRejection) -> Response {
+    let status = r.status();
+    let error =
+        if status == StatusCode::PAYLOAD_TOO_LARGE { "request body too large".to_string() } else { r.body_text() };
+    json(status, serde_json::json!({ "error": error }))
+}
+
+/// A short digest of a request body.
+fn digest(body: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(body).iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 async fn alertmanager<S: Store + 'static>(
     State(intake): State<AlertIntake<S>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let signature = match admit(&intake, &headers, &body, "Alertmanager").await {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return unreadable(r),
+    };
+    let signature = match admit(&intake, Route::Alertmanager, &headers, &body).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -191,17 +243,21 @@ async fn alertmanager<S: Store + 'static>(
             return json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": reason }));
         }
     };
-    use sha2::Digest;
-    let digest: String = sha2::Sha256::digest(&body).iter().take(16).map(|b| format!("{b:02x}")).collect();
-    handle(&intake, &[group], Some(format!("alertmanager:{digest}")), signature).await
+    // A redelivery (same body, within minutes) is recognised by the desk, as in `deskbot replay`.
+    let result = intake.desk.alertmanager_notification(&body, group).await;
+    answer(&intake, result, None, signature).await
 }
 
 async fn generic<S: Store + 'static>(
     State(intake): State<AlertIntake<S>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let signature = match admit(&intake, &headers, &body, "generic").await {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return unreadable(r),
+    };
+    let signature = match admit(&intake, Route::Generic, &headers, &body).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -216,20 +272,65 @@ async fn generic<S: Store + 'static>(
             return json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": reason }));
         }
     };
+    // An Idempotency-Key stands for one request: the same key with another body is a mistake (a retry would lose
+    // what the new body says), refused with 422 as Stripe does. The body's digest is kept with the key.
+    let idempotency = key.map(|k| (format!("alerts:{k}"), format!("alerts:{k}:body:{}", digest(&body))));
+    if let Some((key, body_key)) = &idempotency {
+        match reused(&intake, key, body_key).await {
+            Ok(false) => {}
+            Ok(true) => return key_reused(),
+            Err(r) => return r,
+        }
+    }
     // A signed request without an Idempotency-Key is identified by its signature.
-    let key = key.map(|k| format!("alerts:{k}")).or_else(|| signature.clone());
-    handle(&intake, &groups, key, signature).await
+    let (key, also) = match idempotency {
+        Some((key, body_key)) => (Some(key), Some(body_key)),
+        None => (signature.clone(), None),
+    };
+    let result = intake.desk.alerts_keyed(&groups, key.as_deref(), also.as_slice()).await;
+    if let (Ok(out), Some(body_key)) = (&result, &also)
+        && out.duplicate
+    {
+        // Handled before: with this body (a retry), or, sent at the same moment, with another.
+        match intake.desk.store().seen(body_key).await {
+            Ok(true) => {}
+            Ok(false) => return key_reused(),
+            Err(e) => {
+                tracing::error!(error = %e, "alerts: could not check an Idempotency-Key");
+                return unavailable("storage unavailable; retry later");
+            }
+        }
+    }
+    answer(&intake, result, key, signature).await
 }
 
-/// Handles the groups with `key` as the commit's dedupe key; `signature` (the key marking a signed request's
-/// signature used) is recorded too, so that the same signed request sent again is refused.
-async fn handle<S: Store + 'static>(
+/// True when Idempotency-Key `key` was used before with another body than the one `body_key` stands for.
+async fn reused<S: Store + 'static>(intake: &AlertIntake<S>, key: &str, body_key: &str) -> Result<bool, Response> {
+    let store = intake.desk.store();
+    let check = async { Ok::<_, crate::store::StoreError>(!store.seen(body_key).await? && store.seen(key).await?) };
+    check.await.map_err(|e| {
+        tracing::error!(error = %e, "alerts: could not check an Idempotency-Key");
+        unavailable("storage unavailable; retry later")
+    })
+}
+
+fn key_reused() -> Response {
+    json(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        serde_json::json!({"error": "this Idempotency-Key was already used with a different body; nothing was \
+                                     changed. Send a new request with a new key."}),
+    )
+}
+
+/// The answer for what the desk did; `signature` (the key marking a signed request's signature used) is recorded
+/// unless it is the commit's own dedupe `key`, so that the same signed request sent again is refused.
+async fn answer<S: Store + 'static>(
     intake: &AlertIntake<S>,
-    groups: &[AlertGroup],
+    result: Result<crate::core::desk::AlertOutcome, DeskError>,
     key: Option<String>,
     signature: Option<String>,
 ) -> Response {
-    match intake.desk.alerts(groups, key.as_deref()).await {
+    match result {
         Ok(out) => {
             if let Some(sig) = signature.filter(|s| Some(s) != key.as_ref()) {
                 // Written after the change: a request that failed may be retried with the same signature. (A crash
@@ -274,26 +375,51 @@ mod tests {
 
     #[test]
     fn bearer_or_fresh_signature() {
-        let auth = AlertAuth { token: Secret::new("tok"), hmac: Some(Secret::new("shh")) };
+        let auth = AlertAuth { token: Secret::new("tok"), hmac: None };
         let body = br#"{"key":"a","title":"A"}"#;
         let mut h = HeaderMap::new();
-        assert_eq!(authorized(&auth, &h, body, 1000), None);
+        assert!(authorized(&auth, Route::Generic, &h, body, 1000).is_err());
         h.insert(header::AUTHORIZATION, "Bearer tok".parse().unwrap());
-        assert_eq!(authorized(&auth, &h, body, 1000), Some(Credential::Bearer));
+        assert_eq!(authorized(&auth, Route::Generic, &h, body, 1000), Ok(Credential::Bearer));
         h.insert(header::AUTHORIZATION, "Bearer nope".parse().unwrap());
-        assert_eq!(authorized(&auth, &h, body, 1000), None);
+        assert!(authorized(&auth, Route::Generic, &h, body, 1000).is_err());
 
+        let auth = AlertAuth { token: Secret::new("tok"), hmac: Some(Secret::new("shh")) };
         let mut h = HeaderMap::new();
         h.insert("x-deskbot-timestamp", "1000".parse().unwrap());
         h.insert("x-deskbot-signature", sign(b"shh", 1000, body).parse().unwrap());
-        assert_eq!(authorized(&auth, &h, body, 1100), Some(Credential::Signed(sign(b"shh", 1000, body))));
-        assert_eq!(authorized(&auth, &h, body, 1000 + SIGNATURE_WINDOW_SECS + 1), None, "stale");
-        assert_eq!(authorized(&auth, &h, br#"{"key":"b","title":"A"}"#, 1100), None, "other body");
+        let signed = Ok(Credential::Signed(sign(b"shh", 1000, body)));
+        assert_eq!(authorized(&auth, Route::Generic, &h, body, 1100), signed);
+        assert!(authorized(&auth, Route::Generic, &h, body, 1000 + SIGNATURE_WINDOW_SECS + 1).is_err(), "stale");
+        assert!(authorized(&auth, Route::Generic, &h, br#"{"key":"b","title":"A"}"#, 1100).is_err(), "other body");
         h.insert("x-deskbot-signature", sign(b"other", 1000, body).parse().unwrap());
-        assert_eq!(authorized(&auth, &h, body, 1100), None, "wrong secret");
+        assert!(authorized(&auth, Route::Generic, &h, body, 1100).is_err(), "wrong secret");
         let no_hmac = AlertAuth { token: Secret::new("tok"), hmac: None };
         h.insert("x-deskbot-signature", sign(b"shh", 1000, body).parse().unwrap());
-        assert_eq!(authorized(&no_hmac, &h, body, 1100), None, "signatures only count when a secret is configured");
+        h.insert(header::AUTHORIZATION, "Bearer tok".parse().unwrap());
+        assert!(
+            authorized(&no_hmac, Route::Generic, &h, body, 1100).is_err(),
+            "a signature nobody can check is refused, whatever token comes with it"
+        );
+    }
+
+    /// A request that carries a signature is judged by it: a bad one is refused however good the bearer token with
+    /// it. With a secret set, the generic route takes signed requests only; Alertmanager, which cannot sign, may
+    /// still use the token.
+    #[test]
+    fn a_bad_signature_is_refused_whatever_the_token() {
+        let auth = AlertAuth { token: Secret::new("tok"), hmac: Some(Secret::new("shh")) };
+        let body = br#"{"key":"a","title":"A"}"#;
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "Bearer tok".parse().unwrap());
+        assert_eq!(authorized(&auth, Route::Alertmanager, &h, body, 1000), Ok(Credential::Bearer));
+        let e = authorized(&auth, Route::Generic, &h, body, 1000).unwrap_err();
+        assert!(e.contains("signed requests only"), "{e}");
+        h.insert("x-deskbot-timestamp", "1000".parse().unwrap());
+        h.insert("x-deskbot-signature", "sha256=00".parse().unwrap());
+        for route in [Route::Alertmanager, Route::Generic] {
+            assert_eq!(authorized(&auth, route, &h, body, 1000), Err("wrong signature"), "{route:?}");
+        }
     }
 
     #[test]

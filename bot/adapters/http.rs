@@ -10,8 +10,8 @@
 //! with exactly one of `text`, `command` (`"/ticket claim 3"`) or `action` (`"ticket:claim:3"`, a button's action id).
 //! The event is handled and committed before the answer: `202 {"status": "accepted"}`, or `200 {"status":
 //! "duplicate"}` when the same `id` was already handled (nothing is done again). `400 {"error": …}` for a body that
-//! is not valid (nothing stored), `401` without the right token, `413` over [`BODY_LIMIT`], `503` when the desk is
-//! busy or the database fails (retry later). `GET /healthz` answers `200 ok`.
+//! is not valid (nothing stored), `401` without the right token, `413 {"error": …}` over [`BODY_LIMIT`], `503` when
+//! the desk is busy or the database fails (retry later). `GET /healthz` answers `200 ok`.
 //!
 //! Replies go out through the outbox to a callback URL as JSON POSTs ([`Callback`]); a non-2xx answer or a timeout
 //! is a failed attempt, retried with the outbox's backoff ([`deliver_due`]). The receiver should treat `outbox_id` as an
@@ -225,8 +225,12 @@ fn authorized(headers: &HeaderMap, token: &Secret) -> bool {
 async fn receive_signals<S: Store + 'static>(
     State(intake): State<Intake<S>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return crate::adapters::alerts::unreadable(r),
+    };
     if !authorized(&headers, &intake.token) {
         return (
             StatusCode::UNAUTHORIZED,
@@ -271,7 +275,15 @@ async fn receive_signals<S: Store + 'static>(
     }
 }
 
-async fn receive<S: Store + 'static>(State(intake): State<Intake<S>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive<S: Store + 'static>(
+    State(intake): State<Intake<S>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return crate::adapters::alerts::unreadable(r),
+    };
     if !authorized(&headers, &intake.token) {
         tracing::warn!("http intake: request without a valid bearer token refused");
         return (

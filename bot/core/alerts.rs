@@ -476,6 +476,11 @@ impl Matcher {
                 .iter()
                 .find_map(|(t, op)| rest.strip_prefix(t).map(|r| (*op, r.trim())))
                 .ok_or_else(|| format!("matcher `{s}`: expected =, !=, =~ or !~ after `{label}`"))?;
+        // `env=="prod"` would read as the value `="prod"` and never match: Alertmanager refuses it, and so do we.
+        if rest.starts_with(['=', '~', '!', '<', '>']) {
+            let op: String = s[end..].trim_start().chars().take_while(|c| "=!~<>".contains(*c)).collect();
+            return Err(format!("matcher `{s}`: `{op}` is not an operator; use =, !=, =~ or !~"));
+        }
         let value = match rest.strip_prefix('"') {
             Some(q) => {
                 let mut v = String::new();
@@ -584,18 +589,47 @@ pub struct Mapping {
     pub category: String,
     pub priority: Priority,
     pub runbook: Option<String>,
-    /// Said on the ticket when a `category` label could not be followed.
-    pub note: Option<String>,
+    /// Said on the ticket: a `category` or `priority` label that could not be followed.
+    pub notes: Vec<String>,
 }
 
-/// Priority from the `severity` label when no rule sets one: critical/page → P1, error/major/high → P2,
-/// warning/minor/medium → P3, anything else → P4.
+/// Priority from the `severity` label when no rule or `priority` label sets one (case-insensitive):
+/// critical, crit, fatal, page, emergency, disaster, p1 → P1; error, err, major, high, p2 → P2; warning, warn,
+/// minor, medium, average, p3 → P3; anything else (info, low, none, no label) → P4.
 pub fn severity_priority(severity: Option<&str>) -> Priority {
     match severity.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-        Some("critical" | "page" | "emergency" | "disaster" | "p1") => Priority::P1,
-        Some("error" | "major" | "high" | "p2") => Priority::P2,
+        Some("critical" | "crit" | "fatal" | "page" | "emergency" | "disaster" | "p1") => Priority::P1,
+        Some("error" | "err" | "major" | "high" | "p2") => Priority::P2,
         Some("warning" | "warn" | "minor" | "medium" | "average" | "p3") => Priority::P3,
         _ => Priority::P4,
+    }
+}
+
+/// The priority a label set maps to: the rule's, else a `priority` label (P1 to P4), else the severity. Gives a
+/// note when a `priority` label could not be followed.
+fn priority_of(rule: Option<&AlertRule>, labels: &BTreeMap<String, String>) -> (Priority, Option<String>) {
+    if let Some(p) = rule.and_then(|r| r.priority.as_deref()).and_then(Priority::parse) {
+        return (p, None);
+    }
+    let severity = labels.get("severity").map(String::as_str);
+    let by_severity = severity_priority(severity);
+    match labels.get("priority") {
+        Some(p) => match Priority::parse(p) {
+            Some(p) => (p, None),
+            None => {
+                let from = match severity {
+                    Some(s) => format!("its severity `{}`", shown(s)),
+                    None => "it has no severity label".to_string(),
+                };
+                let note = format!(
+                    "The alert's priority label `{}` is not understood (P1, P2, P3 or P4); the priority is \
+                     {by_severity} as {from} says.",
+                    shown(p)
+                );
+                (by_severity, Some(note))
+            }
+        },
+        None => (by_severity, None),
     }
 }
 
@@ -608,26 +642,53 @@ pub fn map(
     default_category: &str,
 ) -> Mapping {
     let rule = rules.iter().find(|r| r.matches(labels));
-    let mut note = None;
+    let mut notes = vec![];
     let category = rule.and_then(|r| r.category.clone()).or_else(|| {
         let c = labels.get("category")?;
         // `none` is for chat messages that are not IT requests: never where an alert is filed.
         if c != "none" && known_category(c) {
             return Some(c.clone());
         }
-        note = Some(format!(
+        notes.push(format!(
             "The alert's category label `{}` is not a category tickets are filed under; filed under `{default_category}`.",
             shown(c)
         ));
         None
     });
     let category = category.unwrap_or_else(|| default_category.to_string());
-    let priority = rule
-        .and_then(|r| r.priority.as_deref())
-        .and_then(Priority::parse)
-        .or_else(|| labels.get("priority").and_then(|p| Priority::parse(p)))
-        .unwrap_or_else(|| severity_priority(labels.get("severity").map(String::as_str)));
-    Mapping { category, priority, runbook: rule.and_then(|r| r.runbook.clone()), note }
+    let (priority, note) = priority_of(rule, labels);
+    notes.extend(note);
+    Mapping { category, priority, runbook: rule.and_then(|r| r.runbook.clone()), notes }
+}
+
+/// Maps a whole group: category, runbook and notes from the group's labels ([`map`]), and the highest priority
+/// that the group's labels or any of its firing alerts map to (a group of one critical and one warning alert is
+/// P1, whatever Alertmanager's `commonLabels` keep). Also gives the firing alert behind that priority, if one is.
+pub fn map_group<'g>(
+    rules: &[AlertRule],
+    g: &'g AlertGroup,
+    known_category: impl Fn(&str) -> bool,
+    default_category: &str,
+) -> (Mapping, Option<&'g Alert>) {
+    let mut m = map(rules, g.labels(), known_category, default_category);
+    let mut by = None;
+    for a in g.firing() {
+        let (p, _) = priority_of(rules.iter().find(|r| r.matches(&a.labels)), &a.labels);
+        if p < m.priority || by.is_none() && p == m.priority {
+            m.priority = p;
+            by = Some(a);
+        }
+    }
+    (m, by)
+}
+
+/// True for a link fit to show on a card: `http://` or `https://` and nothing that can hide in a line. Other
+/// schemes (`javascript:`, `file:`, `data:`) are dropped, with a note on the ticket.
+pub fn web_link(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    (lower.starts_with("http://") || lower.starts_with("https://"))
+        && lower.len() > "https://".len()
+        && !url.trim().chars().any(|c| c.is_whitespace() || c.is_control() || super::ids::is_hidden_char(c))
 }
 
 /// The alert facts kept on a ticket raised by monitoring.
@@ -676,6 +737,21 @@ pub struct AlertInfo {
     /// Alerts the latest notification left out (Alertmanager's `truncatedAlerts`): they may still fire.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub truncated: u64,
+    /// A card update held back by the once-a-minute limit: it is posted then (a scheduler timer), showing the
+    /// ticket as it is at that time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_due: Option<Timestamp>,
+    /// Alert tickets merged into this one: their groups' notifications come here, and this ticket resolves by
+    /// itself only when they too have stopped firing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<MergedGroup>,
+}
+
+/// An alert ticket merged into another, with how many of its group's alerts fire (or may fire) now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergedGroup {
+    pub ticket: super::ids::TicketNo,
+    pub firing: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -691,6 +767,9 @@ impl AlertInfo {
             if let Some(x) = self.alerts.iter_mut().find(|x| x.fingerprint == a.fingerprint) {
                 x.status = m.status;
                 x.ends_at = m.ends_at;
+                // What tells it apart follows the group: an alert alone shares every label with its group, and
+                // once a second joins, its `instance` is what tells it apart.
+                x.labels = m.labels;
                 if m.starts_at.is_some() {
                     x.starts_at = m.starts_at;
                 }
@@ -710,11 +789,28 @@ impl AlertInfo {
         self.firing.len() + self.untracked as usize
     }
 
+    /// True when nothing of the group fires or may fire (nothing counted only, nothing left out).
+    pub fn is_clear(&self) -> bool {
+        self.firing_count() == 0 && self.truncated == 0
+    }
+
+    /// How many alerts fire, or may fire (left out by the sender), now.
+    pub fn firing_or_left_out(&self) -> u64 {
+        self.firing_count() as u64 + self.truncated
+    }
+
     /// Applies one notification of the group to what fires: alerts that resolved leave `firing` first (so their
     /// room is free), then alerts not seen firing before join it while there is room; the rest are counted in
-    /// `untracked`, and what the sender left out in `truncated`. Returns the alerts new to `firing` and those that
-    /// resolved since the last notification (or that we learn of only as resolved).
+    /// `untracked`, and what the sender left out in `truncated` (none once the source reports the whole group
+    /// resolved). Returns the alerts new to `firing` and those that resolved since the last notification (or that
+    /// we learn of only as resolved).
+    ///
+    /// Every alert one notification can carry ([`MAX_ALERTS`]) is kept by fingerprint. Past that (a group that
+    /// grows over several notifications), alerts are counted: one joining `firing` may then be one that was only
+    /// counted before, so alerts are new only by how much the count of firing ones grew.
     pub fn apply<'g>(&mut self, g: &'g AlertGroup) -> (Vec<&'g Alert>, Vec<&'g Alert>) {
+        let counted_before = self.untracked;
+        let firing_before = self.firing_count();
         let mut ended = vec![];
         for a in g.resolved() {
             let was_firing = self.firing.remove(&a.fingerprint);
@@ -737,7 +833,15 @@ impl AlertInfo {
             }
         }
         self.untracked = untracked;
-        self.truncated = g.truncated;
+        self.truncated = if g.status == Some(AlertStatus::Resolved) { 0 } else { g.truncated };
+        if counted_before > 0 {
+            // Some of those joining `firing` were firing all along, only counted: new are only as many as the
+            // firing count grew by (beyond the ones that resolved).
+            let kept = firing_before.saturating_sub(ended.len());
+            let grown = self.firing_count().saturating_sub(kept);
+            let keep_from = new.len().saturating_sub(grown);
+            new.drain(..keep_from);
+        }
         self.record(g);
         (new, ended)
     }
@@ -750,10 +854,44 @@ impl AlertInfo {
             && g.firing().next().is_none()
             && (self.truncated == 0 || g.status == Some(AlertStatus::Resolved))
     }
+
+    /// Labels whose values differ among the group's alerts kept in detail (those firing, else all; none when what
+    /// fires is not kept in detail), with their distinct values in the order first seen: `instance` → `srv1:9100`,
+    /// `srv2:9100`.
+    pub fn varying(&self) -> Vec<(String, Vec<String>)> {
+        let firing: Vec<&AlertMember> = self.alerts.iter().filter(|m| m.status == AlertStatus::Firing).collect();
+        if firing.is_empty() && self.firing_count() > 0 {
+            // What fires is past the alerts kept in detail: their labels are not known.
+            return vec![];
+        }
+        let members: Vec<&AlertMember> = if firing.is_empty() { self.alerts.iter().collect() } else { firing };
+        let mut keys: Vec<&String> = members
+            .iter()
+            .flat_map(|m| m.labels.iter())
+            .filter(|(k, v)| self.labels.get(*k) != Some(*v))
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .map(|k| {
+                let mut values: Vec<String> = vec![];
+                // An alert whose labels do not name `k` shares the group's value (its labels were kept when the
+                // group's were other ones).
+                for v in members.iter().filter_map(|m| m.labels.get(k).or_else(|| self.labels.get(k))) {
+                    if !values.contains(v) {
+                        values.push(v.clone());
+                    }
+                }
+                (k.clone(), values)
+            })
+            .collect()
+    }
 }
 
-/// Most fingerprints remembered per ticket (a storm in one group keeps a count beyond this).
-pub const MAX_FIRING: usize = 2000;
+/// Most fingerprints remembered per ticket: every alert one notification may carry (a group that grows beyond it
+/// over several notifications keeps a count of the rest).
+pub const MAX_FIRING: usize = MAX_ALERTS;
 /// Most alerts of a group kept in detail (labels, times) on its ticket.
 pub const MAX_MEMBERS: usize = 100;
 
@@ -908,7 +1046,7 @@ mod tests {
                 category: "network".into(),
                 priority: Priority::P1,
                 runbook: Some("isp-outage".into()),
-                note: None
+                notes: vec![]
             }
         );
         let m = map(&rules, &l(&[("job", "erp"), ("severity", "warning")]), known, "other");
@@ -977,14 +1115,199 @@ mod tests {
         let known = |c: &str| ["network", "none"].contains(&c);
         let l = |c: &str| -> BTreeMap<String, String> { [("category".to_string(), c.to_string())].into() };
         let m = map(&[], &l("network"), known, "other");
-        assert_eq!((m.category.as_str(), m.note), ("network", None));
+        assert_eq!((m.category.as_str(), m.notes.len()), ("network", 0));
         let m = map(&[], &l("none"), known, "other");
         assert_eq!(m.category, "other");
         assert_eq!(
-            m.note.as_deref(),
-            Some("The alert's category label `none` is not a category tickets are filed under; filed under `other`.")
+            m.notes,
+            ["The alert's category label `none` is not a category tickets are filed under; filed under `other`."]
         );
         let m = map(&[], &l("made-up"), known, "other");
-        assert_eq!((m.category.as_str(), m.note.is_some()), ("other", true));
+        assert_eq!((m.category.as_str(), m.notes.len()), ("other", 1));
+    }
+
+    #[test]
+    fn operators_alertmanager_does_not_have_are_refused() {
+        for (bad, op) in
+            [(r#"env=="prod""#, "=="), (r#"env=!"prod""#, "=!"), (r#"env=~~"p.*""#, "=~~"), ("env=>1", "=>")]
+        {
+            let e = Matcher::parse(bad).unwrap_err();
+            assert!(e.contains(&format!("`{op}` is not an operator")), "{bad}: {e}");
+        }
+        let e = toml::from_str::<AlertRule>("matchers = ['env==\"prod\"']").unwrap_err();
+        assert!(e.to_string().contains("`==` is not an operator"), "{e}");
+        assert_eq!(Matcher::parse(r#"env="=prod""#).unwrap().value, "=prod", "quoted, a value may start with =");
+    }
+
+    #[test]
+    fn severity_aliases_and_priority_labels_that_cannot_be_followed() {
+        for (s, p) in [
+            ("crit", Priority::P1),
+            ("FATAL", Priority::P1),
+            ("page", Priority::P1),
+            ("err", Priority::P2),
+            ("error", Priority::P2),
+            ("warn", Priority::P3),
+            ("info", Priority::P4),
+        ] {
+            assert_eq!(severity_priority(Some(s)), p, "{s}");
+        }
+        let l = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let m = map(&[], &l(&[("priority", "P0"), ("severity", "info")]), |_| true, "other");
+        assert_eq!(m.priority, Priority::P4);
+        assert_eq!(
+            m.notes,
+            ["The alert's priority label `P0` is not understood (P1, P2, P3 or P4); the priority is P4 as its \
+              severity `info` says."]
+        );
+        let m = map(&[], &l(&[("priority", "urgent")]), |_| true, "other");
+        assert!(m.notes[0].contains("`urgent`") && m.notes[0].contains("no severity label"), "{:?}", m.notes);
+        let m = map(&[], &l(&[("priority", "p2"), ("severity", "info")]), |_| true, "other");
+        assert_eq!((m.priority, m.notes.len()), (Priority::P2, 0));
+    }
+
+    /// A group of a warning and a critical alert is P1, though Alertmanager's commonLabels hold neither severity.
+    #[test]
+    fn a_group_maps_to_its_most_severe_firing_alert() {
+        let body = AM.replace(r#""severity": "critical", "site": "hq"},"#, r#""site": "hq"},"#).replace(
+            r#""fingerprint": "a1b2c3"}]"#,
+            r#""fingerprint": "a1b2c3"}, {"status": "firing", "labels": {"alertname": "InternetDown",
+                "service": "internet", "severity": "warning", "site": "hq", "instance": "fw2"},
+                "startsAt": "2026-03-02T10:00:00Z", "fingerprint": "d4e5"}]"#,
+        );
+        let g = parse_alertmanager(body.as_bytes()).unwrap();
+        assert_eq!(g.labels().get("severity"), None);
+        let (m, by) = map_group(&[], &g, |_| true, "other");
+        assert_eq!(m.priority, Priority::P1);
+        assert_eq!(by.map(|a| a.fingerprint.as_str()), Some("a1b2c3"));
+        // Once the critical one resolves, what fires is a warning.
+        let calmer = body.replacen(r#""status": "firing", "labels""#, r#""status": "resolved", "labels""#, 1);
+        let g = parse_alertmanager(calmer.as_bytes()).unwrap();
+        assert_eq!(map_group(&[], &g, |_| true, "other").0.priority, Priority::P3);
+    }
+
+    #[test]
+    fn only_web_links_are_shown() {
+        assert!(web_link("https://wiki.example/isp"));
+        assert!(web_link("HTTP://prometheus:9090/graph?g0.expr=up"));
+        for bad in
+            ["javascript:alert(1)", "file:///etc/passwd", "data:text/html,x", "https://", "https://a b", "ftp://x"]
+        {
+            assert!(!web_link(bad), "{bad}");
+        }
+    }
+
+    /// A group of 5,000 (the most one notification carries) is kept whole: when all but one resolve, the card can
+    /// say 4999 of 5000, and the one still firing is not news.
+    #[test]
+    fn the_largest_group_one_notification_carries_is_counted_right() {
+        let group = |resolved_below: usize| {
+            let alerts: Vec<Alert> = (0..MAX_ALERTS)
+                .map(|i| Alert {
+                    fingerprint: format!("pod-{i}"),
+                    status: if i < resolved_below { AlertStatus::Resolved } else { AlertStatus::Firing },
+                    labels: [("pod".to_string(), format!("pod-{i}"))].into(),
+                    annotations: BTreeMap::new(),
+                    starts_at: None,
+                    ends_at: None,
+                    link: None,
+                })
+                .collect();
+            AlertGroup {
+                source: "alertmanager".into(),
+                key: "k".into(),
+                common_labels: BTreeMap::new(),
+                common_annotations: BTreeMap::new(),
+                alerts,
+                truncated: 0,
+                status: Some(AlertStatus::Firing),
+            }
+        };
+        let mut info = AlertInfo::default();
+        let all = group(0);
+        let (new, ended) = info.apply(&all);
+        assert_eq!((new.len(), ended.len(), info.firing_count()), (MAX_ALERTS, 0, MAX_ALERTS));
+        let most = group(MAX_ALERTS - 1);
+        let (new, ended) = info.apply(&most);
+        assert!(
+            new.is_empty(),
+            "pod-4999 fired all along: {:?}",
+            new.iter().map(|a| &a.fingerprint).collect::<Vec<_>>()
+        );
+        assert_eq!(ended.len(), MAX_ALERTS - 1);
+        assert_eq!((info.resolved.len(), info.total(), info.firing_count()), (MAX_ALERTS - 1, MAX_ALERTS, 1));
+        // 3,000 fire, then the first 2,000 resolve: nothing is new.
+        let mut info = AlertInfo::default();
+        let mut g = group(0);
+        g.alerts.truncate(3000);
+        info.apply(&g);
+        for a in g.alerts.iter_mut().take(2000) {
+            a.status = AlertStatus::Resolved;
+        }
+        let (new, ended) = info.apply(&g);
+        assert_eq!((new.len(), ended.len(), info.firing_count(), info.total()), (0, 2000, 1000, 3000));
+    }
+
+    /// Past what is kept by fingerprint, alerts that were only counted are not news when they get room.
+    #[test]
+    fn alerts_only_counted_are_not_news_when_kept_later() {
+        let alert = |i: usize, status| Alert {
+            fingerprint: format!("a{i}"),
+            status,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            starts_at: None,
+            ends_at: None,
+            link: None,
+        };
+        let group = |alerts| AlertGroup {
+            source: "s".into(),
+            key: "k".into(),
+            common_labels: BTreeMap::new(),
+            common_annotations: BTreeMap::new(),
+            alerts,
+            truncated: 0,
+            status: None,
+        };
+        let mut info = AlertInfo::default();
+        // Two notifications grow the group past what is kept by name: 10 of the second one are only counted.
+        info.apply(&group((0..MAX_FIRING - 5).map(|i| alert(i, AlertStatus::Firing)).collect()));
+        let grown = group((0..MAX_FIRING + 5).map(|i| alert(i, AlertStatus::Firing)).collect());
+        let (new, _) = info.apply(&grown);
+        assert_eq!((new.len(), info.untracked), (5, 5));
+        // 5 resolve: the 5 only counted take their room, and nothing is new.
+        let mut next: Vec<Alert> = (0..MAX_FIRING + 5).map(|i| alert(i, AlertStatus::Firing)).collect();
+        for a in next.iter_mut().take(5) {
+            a.status = AlertStatus::Resolved;
+        }
+        let next = group(next);
+        let (new, ended) = info.apply(&next);
+        assert_eq!((new.len(), ended.len(), info.firing_count()), (0, 5, MAX_FIRING));
+    }
+
+    #[test]
+    fn the_labels_that_tell_alerts_apart_follow_the_group() {
+        // Alone, Alertmanager's commonLabels are all of the alert's labels.
+        let alone = AM.replace(
+            r#""severity": "critical", "site": "hq"},"#,
+            r#""severity": "critical", "site": "hq", "instance": "fw1"},"#,
+        );
+        let one = parse_alertmanager(alone.as_bytes()).unwrap();
+        let mut info = AlertInfo { labels: one.labels().clone(), ..AlertInfo::default() };
+        info.apply(&one);
+        assert_eq!(info.alerts[0].label_text(5), "", "alone, fw1 shares every label with its group");
+        let two = AM.replace(
+            r#""fingerprint": "a1b2c3"}]"#,
+            r#""fingerprint": "a1b2c3"}, {"status": "firing", "labels": {"alertname": "InternetDown",
+                "service": "internet", "severity": "critical", "site": "hq", "instance": "fw2"},
+                "fingerprint": "d4e5"}]"#,
+        );
+        let two = parse_alertmanager(two.as_bytes()).unwrap();
+        info.labels = two.labels().clone();
+        info.apply(&two);
+        assert_eq!(info.alerts[0].label_text(5), "instance=fw1");
+        assert_eq!(info.varying(), [("instance".to_string(), vec!["fw1".to_string(), "fw2".to_string()])]);
     }
 }

@@ -103,6 +103,8 @@ pub struct Desk<S> {
     overrides: RwLock<HashMap<String, Role>>,
     /// Commands and button presses per person in the current minute (see [`COMMANDS_PER_MINUTE`]).
     commands: std::sync::Mutex<HashMap<String, (Timestamp, u32)>>,
+    /// One lock per alert group being handled (see `alerts.rs`).
+    alert_locks: alerts::GroupLocks,
 }
 
 /// Commands and button presses one person may send in a minute; beyond it they are dropped, with one notice, so
@@ -186,6 +188,7 @@ impl<S: Store> Desk<S> {
             settings,
             overrides: RwLock::new(HashMap::new()),
             commands: std::sync::Mutex::new(HashMap::new()),
+            alert_locks: alerts::GroupLocks::default(),
         }
     }
 
@@ -318,9 +321,15 @@ impl<S: Store> Desk<S> {
     ///
     /// It also keeps ticket cards current: on platforms that edit messages in place (Slack, Teams, Discord), every
     /// changed ticket gets its card re-sent (the adapter updates the posted card instead of posting a new one).
-    async fn commit(&self, mut c: Commit) -> Result<Committed, StoreError> {
+    async fn commit(&self, c: Commit) -> Result<Committed, StoreError> {
+        self.commit_with(c, true).await
+    }
+
+    /// [`Desk::commit`]; without `refresh_cards`, changed tickets get no card beyond those in the commit (alert
+    /// notifications post theirs at most once a minute).
+    async fn commit_with(&self, mut c: Commit, refresh_cards: bool) -> Result<Committed, StoreError> {
         let now = c.at.unwrap_or_else(|| self.clock.now());
-        for t in &c.updates {
+        for t in c.updates.iter().filter(|_| refresh_cards) {
             let has_card = c.outbox.iter().any(|m| m.kind == MessageKind::Card && m.ticket == Some(t.number));
             if t.origin.platform.edits_in_place() && !has_card {
                 c.outbox.push(self.card(t, now));
@@ -358,6 +367,8 @@ impl<S: Store> Desk<S> {
             for x in timers.iter_mut().filter(|x| x.at <= now) {
                 x.at = now;
             }
+            // An alert card held back by the once-a-minute limit is posted by a timer too.
+            timers.extend(Self::card_timer(t));
             c.timers.push((t.number, timers));
         }
     }
@@ -406,6 +417,9 @@ impl<S: Store> Desk<S> {
             self.store.drop_timer(&timer.key).await?;
             return Ok(false);
         };
+        if Self::is_card_timer(timer) {
+            return self.fire_card(t, timer, now).await;
+        }
         let fresh = self.policies.timers(&t);
         // Stale (the clock moved or stopped), or a higher point of the same clock is due too (after downtime, the
         // breach alone is announced, not 75%, 90% and the breach at once).
@@ -484,7 +498,7 @@ impl<S: Store> Desk<S> {
             let mut m = Outbound::to_channel(t.origin.platform, &self.settings.escalation_channel, text.clone());
             m.ticket = Some(t.number);
             c.outbox.push(m);
-            for u in self.people_with(Role::Manager, t.origin.platform) {
+            for u in self.people_for(Role::Manager, &t) {
                 c.outbox.push(Outbound::to_user(&u, &staff_dm, text.clone()).about(t.number));
             }
             to_owner_or_queue(&mut c);
@@ -497,7 +511,7 @@ impl<S: Store> Desk<S> {
         } else {
             to_owner_or_queue(&mut c);
             if timer.percent > first_level {
-                for u in self.people_with(Role::Lead, t.origin.platform) {
+                for u in self.people_for(Role::Lead, &t) {
                     if !c.outbox.iter().any(|m| matches!(&m.to, Audience::User { user } if user.same_person(&u))) {
                         c.outbox.push(Outbound::to_user(&u, &staff_dm, text.clone()).about(t.number));
                     }
@@ -515,6 +529,19 @@ impl<S: Store> Desk<S> {
 
     /// Everyone with exactly `role` on `platform`, from the configuration and run-time roles, sorted by id.
     fn people_with(&self, role: Role, platform: Platform) -> Vec<UserRef> {
+        self.people_in(role, Some(platform))
+    }
+
+    /// Who with `role` hears of ticket `t`'s SLA warnings and breaches: those on the ticket's platform. An alert
+    /// ticket was raised by monitoring, not by someone on a chat platform: if nobody has the role on the alert
+    /// platform, everyone who has it, on whatever platform, is told (a P1 alert nobody claims reaches the lead).
+    fn people_for(&self, role: Role, t: &Ticket) -> Vec<UserRef> {
+        let here = self.people_in(role, Some(t.origin.platform));
+        if here.is_empty() && t.alert.is_some() { self.people_in(role, None) } else { here }
+    }
+
+    /// Everyone with exactly `role` on `platform` (or on any), sorted by platform and id.
+    fn people_in(&self, role: Role, platform: Option<Platform>) -> Vec<UserRef> {
         let mut keys: Vec<String> =
             self.settings.roles.iter().filter(|(_, r)| **r == role).map(|(k, _)| k.clone()).collect();
         let overrides = self.overrides.read().unwrap_or_else(|e| e.into_inner());
@@ -522,8 +549,12 @@ impl<S: Store> Desk<S> {
         keys.extend(overrides.iter().filter(|(_, r)| **r == role).map(|(k, _)| k.clone()));
         keys.sort();
         keys.dedup();
-        let prefix = format!("{platform}:");
-        keys.iter().filter_map(|k| k.strip_prefix(&prefix)).map(|id| UserRef::new(platform, id, id)).collect()
+        keys.iter()
+            .filter_map(|k| k.split_once(':'))
+            .filter_map(|(p, id)| Some((Platform::parse(p)?, id)))
+            .filter(|(p, _)| platform.is_none_or(|want| *p == want))
+            .map(|(p, id)| UserRef::new(p, id, id))
+            .collect()
     }
 
     fn to_queue(&self, platform: Platform, text: String) -> Outbound {
@@ -1491,6 +1522,14 @@ impl<S: Store> Desk<S> {
             }
             Command::Start(_) => return Err("that command does not take a ticket number".to_string().into()),
             Command::Pending(_, on, reason) => {
+                if on == State::PendingUser && super::alerts::is_monitor(&t.requester) {
+                    // Nobody can answer for monitoring: the ticket would wait, clocks off, for ever.
+                    return Err(Refusal::state(format!(
+                        "{} was raised by {}: there is nobody to wait on, so it cannot wait for the requester. Leave \
+                         it open while you work on it, or use `/ticket pending {} vendor` if a vendor has it.",
+                        t.number, t.requester.name, t.number.0
+                    )));
+                }
                 // The question reaches the requester: it is a public reply (and a response on the clocks).
                 if on == State::PendingUser
                     && let Some(q) = reason.as_deref()

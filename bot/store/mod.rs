@@ -20,6 +20,10 @@ pub enum StoreError {
     /// Another writer changed a ticket since it was read; reload and retry.
     #[error("ticket {0} was changed by someone else; retry")]
     Conflict(TicketNo),
+    /// Another writer opened a ticket for the same alert group first (storage keeps one active ticket per group);
+    /// reload and retry.
+    #[error("alert group {0} already has an open ticket; retry")]
+    AlertGroupTaken(String),
     /// Conversation state was changed by someone else; reload and retry.
     #[error("conversation {0} was changed by someone else; retry")]
     ConversationConflict(String),
@@ -51,6 +55,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Commit {
     /// The inbound event's dedupe key; if already stored the whole commit is skipped.
     pub dedupe_key: Option<String>,
+    /// More keys recorded (as seen) with the commit, if it is written: what else identifies the event (an
+    /// Idempotency-Key's body). Unlike the dedupe key, one already stored does not skip the commit.
+    pub also_keys: Vec<String>,
     pub at: Option<Timestamp>,
     /// New tickets (their numbers come from [`Store::next_ticket_number`]).
     pub inserts: Vec<Ticket>,
@@ -321,6 +328,16 @@ pub trait Store: Send + Sync {
 pub enum Db {
     Sqlite(SqliteStore),
     Postgres(PgStore),
+}
+
+/// The key that keeps one active ticket per alert group (a unique index; see migration 0012): an active,
+/// unmerged ticket raised by monitoring has its group's origin thread; other tickets have none. Written when the
+/// ticket is inserted and cleared when it stops being active, so only two tickets opened at once for one group
+/// clash (never an update to tickets stored before the index).
+pub fn alert_group_key(t: &Ticket) -> Option<String> {
+    (t.alert.is_some() && t.state.is_active() && t.merged_into.is_none()).then(|| {
+        format!("{}:{}:{}", t.origin.platform, t.origin.place.channel, t.origin.place.thread.as_deref().unwrap_or(""))
+    })
 }
 
 /// Removes a password from a database URL for messages and logs.

@@ -82,7 +82,7 @@ fn facts_json(t: &Ticket) -> Result<Option<String>> {
 /// Rows per multi-row INSERT (well under SQLite's and PostgreSQL's limits on bound parameters).
 const ROWS_PER_STATEMENT: usize = 200;
 
-/// Tickets per multi-row INSERT into `tickets` (22 columns each).
+/// Tickets per multi-row INSERT into `tickets` (23 columns each).
 const TICKETS_PER_STATEMENT: usize = 100;
 
 /// The most commits one transaction of the writer takes together.
@@ -213,7 +213,7 @@ fn batched_insert<'a>(c: &Commit, w: &'a ConversationWrite) -> Option<&'a Conver
 /// Anything else (the database unreachable or busy, COMMIT failing) would fail them all alike.
 fn caused_by_a_member(e: &StoreError) -> bool {
     match e {
-        StoreError::Conflict(_) | StoreError::ConversationConflict(_) => true,
+        StoreError::Conflict(_) | StoreError::ConversationConflict(_) | StoreError::AlertGroupTaken(_) => true,
         StoreError::Db(sqlx::Error::Database(d)) => {
             d.is_unique_violation() || d.is_foreign_key_violation() || d.is_check_violation()
         }
@@ -531,7 +531,8 @@ macro_rules! sql_store {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO tickets (number, state, category, priority, ticket_type, requester, owner, \
                          origin_platform, origin_channel, origin_thread, created_at, updated_at, first_response_due, \
-                         resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint, facts, major) ",
+                         resolution_due, first_response_at, resolved_at, deflected, version, data, fingerprint, facts, major, \
+                         alert_group) ",
                     );
                     q.push_values(chunk, |mut b, (t, (data, facts))| {
                         b.push_bind(t.number.0)
@@ -555,9 +556,20 @@ macro_rules! sql_store {
                             .push_bind(data.clone())
                             .push_bind(t.fingerprint.clone())
                             .push_bind(facts.clone())
-                            .push_bind(t.major);
+                            .push_bind(t.major)
+                            .push_bind(super::alert_group_key(t));
                     });
                     if let Err(e) = q.build().execute(&mut **tx).await {
+                        let group_taken = e.as_database_error().is_some_and(|d| {
+                            d.is_unique_violation()
+                                && (d.message().contains("alert_group")
+                                    || d.constraint().is_some_and(|c| c.contains("alert_group")))
+                        });
+                        if group_taken {
+                            // Another writer opened one of these groups' ticket first.
+                            let group = chunk.iter().find_map(|(t, _)| super::alert_group_key(t)).unwrap_or_default();
+                            return Err(StoreError::AlertGroupTaken(group));
+                        }
                         if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
                             // Another process used one of these numbers (see `write`).
                             return Err(StoreError::Conflict(chunk[0].0.number));
@@ -572,7 +584,8 @@ macro_rules! sql_store {
                         "UPDATE tickets SET state = $2, category = $3, priority = $4, ticket_type = $5, owner = $6, \
                          updated_at = $7, first_response_due = $8, resolution_due = $9, first_response_at = $10, \
                          resolved_at = $11, deflected = $12, data = $13, version = version + 1, fingerprint = $15, \
-                         facts = $16, major = $17 WHERE number = $1 AND version = $14",
+                         facts = $16, major = $17, alert_group = CASE WHEN $18 THEN alert_group ELSE NULL END \
+                         WHERE number = $1 AND version = $14",
                     )
                     .bind(t.number.0)
                     .bind(t.state.as_str())
@@ -591,11 +604,24 @@ macro_rules! sql_store {
                     .bind(t.fingerprint.as_deref())
                     .bind(facts)
                     .bind(t.major)
+                    .bind(super::alert_group_key(t).is_some())
                     .execute(&mut **tx)
                     .await?;
                     if r.rows_affected() == 0 {
                         return Err(StoreError::Conflict(t.number));
                     }
+                }
+                // More keys of what was handled; one already stored is fine (it only marks the same thing again).
+                let mut also: Vec<(&str, i64)> =
+                    members.iter().flat_map(|c| c.also_keys.iter().map(move |k| (k.as_str(), c.at()))).collect();
+                also.sort_unstable();
+                for chunk in also.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO inbound_events (dedupe_key, received_at) ");
+                    q.push_values(chunk, |mut b, (k, at)| {
+                        b.push_bind(k.to_string()).push_bind(*at);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut **tx).await?;
                 }
                 let events: Vec<_> = members.iter().flat_map(|c| c.events.iter().zip(&c.event_rows)).collect();
                 for chunk in events.chunks(ROWS_PER_STATEMENT) {

@@ -1,17 +1,22 @@
 //! Monitoring alerts into tickets: one ticket per alert group while it fires, updated (not re-opened) by
 //! repeats and new alerts of the group, resolved by the alert's resolution when no person has touched it,
 //! reopened when it flaps, and folded into one storm ticket past a per-source hourly cap.
+//!
+//! One process handles one group at a time (a lock per group), and storage keeps at most one active ticket per
+//! group (a unique index), so parallel notifications of a group, or two replicas, never open two tickets.
 
 use super::{Desk, DeskError, Work, quote};
-use crate::core::alerts::{self, AlertGroup, AlertInfo, AlertRule, MONITOR_PREFIX, shown};
+use crate::core::alerts::{self, AlertGroup, AlertInfo, AlertRule, MONITOR_PREFIX, MergedGroup, shown};
 use crate::core::duration::human;
 use crate::core::ids::{Place, Platform, TicketNo, UserRef};
 use crate::core::message::Outbound;
-use crate::core::ticket::{Event, EventKind, NewTicket, Origin, Priority, Ticket, TicketType, Timestamp};
-use crate::store::{Commit, Committed, Store, StoreError};
+use crate::core::sla::Timer;
+use crate::core::ticket::{Event, EventKind, NewTicket, Origin, Priority, SlaClock, Ticket, TicketType, Timestamp};
+use crate::store::{Commit, Committed, DueTimer, Store, StoreError};
 use chrono::Duration;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How alerts become tickets (from `[alerts]` in the configuration).
 #[derive(Debug, Clone)]
@@ -58,27 +63,134 @@ pub struct AlertOutcome {
     pub duplicate: bool,
 }
 
-/// Card updates for one ticket are sent at most this often, unless its state changes.
+/// Card updates for one ticket are posted at most this often, unless its state changes; one held back is posted
+/// at the end of the minute.
 const CARD_EVERY: Duration = Duration::seconds(60);
+/// An Alertmanager notification identical to one handled this recently (at least; at most twice this) is a
+/// redelivery of it (a retry, an HA pair's twin); later, it is Alertmanager's `repeat_interval` notification.
+pub const REDELIVERY_WINDOW: Duration = Duration::minutes(5);
+/// Timers that post a held-back card start with this (the rest are SLA timers).
+const CARD_TIMER: &str = "card:";
 /// Folded groups named on the storm ticket.
 const STORM_EXAMPLES: usize = 20;
 /// Alerts of a group named on its card (the rest are counted).
 const CARD_ALERTS: usize = 5;
 /// Labels of a group shown on its card (the rest are counted).
 const CARD_LABELS: usize = 8;
+/// Values of a label that differs among a group's alerts shown on its card (the rest are counted).
+const CARD_VALUES: usize = 3;
 
-/// Tickets read or made while handling one notification, by origin thread.
+/// Tickets read or made while handling one notification: each at most once (by number), with what was read, so
+/// that only tickets that changed are written.
 #[derive(Default)]
 struct Batch {
-    tickets: HashMap<String, (Ticket, bool)>,
-    order: Vec<String>,
+    tickets: HashMap<TicketNo, Ticket>,
+    /// As read from the store; `None` for tickets made in this batch.
+    read: HashMap<TicketNo, Option<Ticket>>,
+    order: Vec<TicketNo>,
+    /// A group's (or storm's) origin thread → its current ticket.
+    by_thread: HashMap<String, TicketNo>,
     opened_this_hour: HashMap<String, i64>,
+}
+
+impl Batch {
+    fn add(&mut self, t: Ticket, new: bool) -> TicketNo {
+        let n = t.number;
+        if !self.tickets.contains_key(&n) {
+            self.read.insert(n, (!new).then(|| t.clone()));
+            self.order.push(n);
+            self.tickets.insert(n, t);
+        }
+        n
+    }
+    fn get(&self, n: TicketNo) -> Option<&Ticket> {
+        self.tickets.get(&n)
+    }
+    fn get_mut(&mut self, n: TicketNo) -> Option<&mut Ticket> {
+        self.tickets.get_mut(&n)
+    }
+    fn is_new(&self, n: TicketNo) -> bool {
+        matches!(self.read.get(&n), Some(None))
+    }
+    /// New tickets and changed ones into the commit.
+    fn into_commit(mut self, c: &mut Commit) {
+        for n in self.order {
+            let Some(t) = self.tickets.remove(&n) else { continue };
+            match self.read.remove(&n) {
+                Some(None) => c.inserts.push(t),
+                Some(Some(before)) if before != t => c.updates.push(t),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// One lock per alert group (and storm) in this process: notifications of one group are handled one after the
+/// other, so two at once cannot both find no ticket and open one each.
+#[derive(Default)]
+pub(super) struct GroupLocks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl GroupLocks {
+    /// Locks every key (in order, so two callers cannot wait on each other).
+    async fn lock(&self, mut keys: Vec<String>) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+        keys.sort();
+        keys.dedup();
+        let mut held = Vec::with_capacity(keys.len());
+        for k in keys {
+            let m = self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(k).or_default().clone();
+            held.push(m.lock_owned().await);
+        }
+        held
+    }
+    /// Forgets locks nobody holds or waits for.
+    fn tidy(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, m| Arc::strong_count(m) > 1);
+    }
 }
 
 impl<S: Store> Desk<S> {
     /// Turns alert groups into ticket changes, all in one commit. `dedupe_key` makes a redelivered notification a
     /// no-op; without one, a repeat still changes nothing (alerts already firing are not news).
     pub async fn alerts(&self, groups: &[AlertGroup], dedupe_key: Option<&str>) -> Result<AlertOutcome, DeskError> {
+        self.alerts_keyed(groups, dedupe_key, &[]).await
+    }
+
+    /// An Alertmanager notification (`body` as sent, `group` parsed from it). The same body again within
+    /// [`REDELIVERY_WINDOW`] is a redelivery and changes nothing; the same body later is Alertmanager repeating the
+    /// group (`repeat_interval`) and is handled as such: if a technician resolved the ticket while the alerts still
+    /// fired, it opens a new one. `serve` and `replay` both come here.
+    pub async fn alertmanager_notification(&self, body: &[u8], group: AlertGroup) -> Result<AlertOutcome, DeskError> {
+        use sha2::Digest;
+        let digest: String = sha2::Sha256::digest(body).iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let window = self.clock.now().timestamp().div_euclid(REDELIVERY_WINDOW.num_seconds());
+        if self.store.seen(&format!("alertmanager:{digest}:{}", window - 1)).await? {
+            return Ok(AlertOutcome { duplicate: true, ..AlertOutcome::default() });
+        }
+        self.alerts_keyed(&[group], Some(&format!("alertmanager:{digest}:{window}")), &[]).await
+    }
+
+    /// [`Desk::alerts`], recording `also` (keys that mark what was handled, such as an Idempotency-Key's body) with
+    /// the dedupe key.
+    pub async fn alerts_keyed(
+        &self,
+        groups: &[AlertGroup],
+        dedupe_key: Option<&str>,
+        also: &[String],
+    ) -> Result<AlertOutcome, DeskError> {
+        let keys = groups.iter().map(|g| Self::alert_place(&g.source, &g.key).thread.unwrap_or_default()).collect();
+        let held = self.alert_locks.lock(keys).await;
+        let result = self.alerts_locked(groups, dedupe_key, also).await;
+        drop(held);
+        self.alert_locks.tidy();
+        result
+    }
+
+    async fn alerts_locked(
+        &self,
+        groups: &[AlertGroup],
+        dedupe_key: Option<&str>,
+        also: &[String],
+    ) -> Result<AlertOutcome, DeskError> {
         let mut last_conflict = TicketNo(0);
         for _ in 0..8 {
             if let Some(k) = dedupe_key
@@ -88,23 +200,38 @@ impl<S: Store> Desk<S> {
             }
             let now = self.clock.now();
             let mut w = Work {
-                commit: Commit { dedupe_key: dedupe_key.map(str::to_string), at: Some(now), ..Commit::default() },
+                commit: Commit {
+                    dedupe_key: dedupe_key.map(str::to_string),
+                    also_keys: also.to_vec(),
+                    at: Some(now),
+                    ..Commit::default()
+                },
             };
             let mut out = AlertOutcome::default();
             let mut batch = Batch::default();
             for g in groups {
                 self.alert_group(g, now, &mut w, &mut batch, &mut out).await?;
             }
-            for key in batch.order.drain(..) {
-                if let Some((t, new)) = batch.tickets.remove(&key) {
-                    if new { w.commit.inserts.push(t) } else { w.commit.updates.push(t) }
+            batch.into_commit(&mut w.commit);
+            self.schedule(&mut w.commit);
+            // Highest first: a number can only be taken back while it is the last one handed out.
+            let numbers: Vec<TicketNo> = w.commit.inserts.iter().map(|t| t.number).rev().collect();
+            // Cards are posted here as the alerts decide (at most once a minute), not on every change.
+            let result = self.commit_with(w.commit, false).await;
+            if matches!(
+                result,
+                Ok(Committed::Duplicate) | Err(StoreError::Conflict(_) | StoreError::AlertGroupTaken(_))
+            ) {
+                for n in numbers {
+                    self.store.unused_ticket_number(n).await;
                 }
             }
-            self.schedule(&mut w.commit);
-            match self.commit(w.commit).await {
+            match result {
                 Ok(Committed::Written) => return Ok(out),
                 Ok(Committed::Duplicate) => return Ok(AlertOutcome { duplicate: true, ..AlertOutcome::default() }),
+                // Someone changed one of the tickets, or (another replica) opened the group's ticket first.
                 Err(StoreError::Conflict(n)) => last_conflict = n,
+                Err(StoreError::AlertGroupTaken(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -128,19 +255,34 @@ impl<S: Store> Desk<S> {
     }
 
     /// The group's current ticket (made or changed earlier in this batch, else the latest stored one).
-    async fn group_ticket(&self, place: &Place, batch: &mut Batch) -> Result<Option<String>, DeskError> {
+    async fn group_ticket(&self, place: &Place, batch: &mut Batch) -> Result<Option<TicketNo>, DeskError> {
         let key = place.thread.clone().unwrap_or_default();
-        if batch.tickets.contains_key(&key) {
-            return Ok(Some(key));
+        if let Some(n) = batch.by_thread.get(&key) {
+            return Ok(Some(*n));
         }
         match self.store.ticket_by_thread(self.settings.alerts.platform, place).await? {
             Some(t) => {
-                batch.tickets.insert(key.clone(), (t, false));
-                batch.order.push(key.clone());
-                Ok(Some(key))
+                let n = batch.add(t, false);
+                batch.by_thread.insert(key, n);
+                Ok(Some(n))
             }
             None => Ok(None),
         }
+    }
+
+    /// Ticket `n`, read into the batch if it is not there yet.
+    async fn batch_ticket(&self, n: TicketNo, batch: &mut Batch) -> Result<Option<TicketNo>, DeskError> {
+        if batch.get(n).is_some() {
+            return Ok(Some(n));
+        }
+        Ok(self.store.ticket(n).await?.map(|t| batch.add(t, false)))
+    }
+
+    /// The group's mapping: category, runbook and notes from its labels, priority from its most severe alert.
+    fn group_mapping<'g>(&self, g: &'g AlertGroup) -> (alerts::Mapping, Option<&'g alerts::Alert>) {
+        let s = &self.settings.alerts;
+        let classifier = self.classifier();
+        alerts::map_group(&s.rules, g, |c| classifier.category(c).is_some(), &s.default_category)
     }
 
     async fn alert_group(
@@ -154,68 +296,199 @@ impl<S: Store> Desk<S> {
         let monitor = self.monitor(&g.source);
         let place = Self::alert_place(&g.source, &g.key);
         let fires = g.firing().next().is_some();
-        let key = self.group_ticket(&place, batch).await?;
-        let current = key.as_ref().and_then(|k| batch.tickets.get_mut(k)).map(|(t, _)| t);
-        match current {
-            Some(t) if t.state.is_active() && t.merged_into.is_none() => {
-                self.update_alert_ticket(t, g, &monitor, now, w, out).await?;
+        let current = self.group_ticket(&place, batch).await?;
+        // A ticket merged into another: the group's alerts are followed on the ticket it was merged into.
+        if let Some(n) = current
+            && batch.get(n).is_some_and(|t| t.merged_into.is_some())
+        {
+            return self.merged_group(g, n, place, &monitor, now, w, batch, out).await;
+        }
+        let active = current.and_then(|n| batch.get(n)).is_some_and(|t| t.state.is_active());
+        // A group collected on a storm ticket stays there while the storm lasts, however late it repeats.
+        if !active && fires && self.storm_repeat(g, &monitor, now, w, batch, out).await? {
+            return Ok(());
+        }
+        let Some(n) = current else {
+            if fires {
+                return self.open_alert_ticket(g, &monitor, place, now, w, batch, out, None).await;
             }
+            if !self.storm_resolution(g, &monitor, now, w, batch, out).await? {
+                out.unchanged += 1
+            }
+            return Ok(());
+        };
+        let t = batch.get_mut(n).expect("read above");
+        if active {
+            return self.update_alert_ticket(t, g, &monitor, now, w, out).await;
+        }
+        let was_firing = t.alert.as_deref().is_some_and(|a| a.firing_count() > 0);
+        if !fires && was_firing {
             // Resolved (by a person) while its alerts still fired, and now monitoring says they have all resolved:
             // noted on the ticket, so that a later firing counts as the group firing again.
-            Some(t) if !fires && t.alert.as_deref().is_some_and(|a| a.firing_count() > 0) => {
-                let info = t.alert.get_or_insert_default();
-                info.notifications += 1;
-                info.apply(g);
-                if info.all_clear(g) {
-                    let text = format!("Monitoring: every alert of this group has resolved ({}).", self.fmt_time(now));
-                    w.events(t.number, t.note(&monitor, &text, now).unwrap_or_default());
-                    out.updated.push(t.number);
-                } else {
+            let info = t.alert.get_or_insert_default();
+            info.notifications += 1;
+            info.apply(g);
+            if info.all_clear(g) {
+                let text = format!("Monitoring: every alert of this group has resolved ({}).", self.fmt_time(now));
+                w.events(t.number, t.note(&monitor, &text, now).unwrap_or_default());
+                out.updated.push(t.number);
+            } else {
+                out.unchanged += 1;
+            }
+            return Ok(());
+        }
+        if fires && !was_firing && t.resolved_at.is_some_and(|r| now - r <= self.settings.alerts.reopen_within) {
+            let why = format!("the alert fired again within {}", human(self.settings.alerts.reopen_within));
+            match self.reopen(t, &monitor, Some(&why), now) {
+                Ok(ev) => w.events(t.number, ev),
+                Err(e) => {
+                    tracing::warn!(ticket = %t.number, error = %e, "alert: cannot reopen");
                     out.unchanged += 1;
+                    return Ok(());
                 }
             }
-            Some(t)
-                if fires
-                    && t.merged_into.is_none()
-                    && t.alert.as_deref().is_none_or(|a| a.firing_count() == 0)
-                    && t.resolved_at.is_some_and(|r| now - r <= self.settings.alerts.reopen_within) =>
-            {
-                let why = format!("the alert fired again within {}", human(self.settings.alerts.reopen_within));
-                match self.reopen(t, &monitor, Some(&why), now) {
-                    Ok(ev) => w.events(t.number, ev),
-                    Err(e) => {
-                        tracing::warn!(ticket = %t.number, error = %e, "alert: cannot reopen");
-                        out.unchanged += 1;
-                        return Ok(());
-                    }
-                }
-                let info = t.alert.get_or_insert_default();
-                info.flaps += 1;
-                info.notifications += 1;
-                info.firing.clear();
-                info.resolved.clear();
-                info.apply(g);
-                info.card_at = Some(now);
-                self.tell_flap(t, g, "reopened", w);
-                w.send(self.card(t, now));
-                out.reopened.push(t.number);
-            }
-            // A new ticket; one that follows an earlier ticket of the group (resolved while its alerts still fired,
-            // or longer ago than `reopen_within`) is linked to it.
-            Some(_) if fires => {
-                let k = key.unwrap_or_default();
-                let previous = batch.tickets.remove(&k);
-                batch.order.retain(|o| *o != k);
-                self.open_alert_ticket(g, &monitor, place, now, w, batch, out, previous).await?
-            }
-            _ if fires => self.open_alert_ticket(g, &monitor, place, now, w, batch, out, None).await?,
-            _ => {
-                if !self.storm_resolution(g, &monitor, now, w, batch, out).await? {
-                    out.unchanged += 1
-                }
-            }
+            let info = t.alert.get_or_insert_default();
+            info.flaps += 1;
+            info.notifications += 1;
+            info.firing.clear();
+            info.resolved.clear();
+            info.labels = g.labels().clone();
+            info.apply(g);
+            self.tell_flap(t, g, "reopened", w);
+            self.raise_for(t, g, &monitor, now, w);
+            self.alert_card(t, now, true, w);
+            out.reopened.push(t.number);
+            return Ok(());
+        }
+        if fires {
+            // A new ticket that follows this one (resolved while its alerts still fired, or longer ago than
+            // `reopen_within`), linked to it.
+            return self.open_alert_ticket(g, &monitor, place, now, w, batch, out, Some(n)).await;
+        }
+        if !self.storm_resolution(g, &monitor, now, w, batch, out).await? {
+            out.unchanged += 1
         }
         Ok(())
+    }
+
+    /// Raises `t`'s priority when the group now maps to a higher one (a critical alert joined, a generic alert
+    /// was sent again as critical): its SLA targets follow, as with `/ticket priority`. Never lowers it.
+    fn raise_for(&self, t: &mut Ticket, g: &AlertGroup, monitor: &UserRef, now: Timestamp, w: &mut Work) -> bool {
+        let (m, by) = self.group_mapping(g);
+        if m.priority >= t.priority {
+            return false;
+        }
+        let why = match by {
+            Some(a) => {
+                let severity =
+                    a.labels.get("severity").map(|s| format!(" with severity {}", shown(s))).unwrap_or_default();
+                format!("{} fires{severity}", quote(&shown(&a.summary())))
+            }
+            None => "the group's labels now say so".to_string(),
+        };
+        self.raise_priority(t, m.priority, &why, monitor, now, w)
+    }
+
+    /// Raises `t` to `to` (never lowers it), with a note saying why and a message to the owner or the queue (an
+    /// edited card notifies nobody).
+    fn raise_priority(
+        &self,
+        t: &mut Ticket,
+        to: Priority,
+        why: &str,
+        monitor: &UserRef,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> bool {
+        let from = t.priority;
+        if to >= from {
+            return false;
+        }
+        match t.set_priority(to, monitor, now) {
+            Ok(ev) => w.events(t.number, ev),
+            Err(_) => return false,
+        }
+        // The targets are recomputed from the start (the commit schedules the timers of the new ones).
+        self.policies.apply(t);
+        let text = format!("Priority raised from {from} to {to}: {why}. Its SLA targets follow.");
+        w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
+        let what = if t.alert.is_some() { "Alert ticket" } else { "Ticket" };
+        let msg = format!("{what} {} is now {to} (was {from}): {why}.", t.number);
+        w.send(self.tell_owner_or_queue(t, msg));
+        true
+    }
+
+    /// A message about `t` to its owner, else to the queue channel.
+    fn tell_owner_or_queue(&self, t: &Ticket, text: String) -> Outbound {
+        match &t.owner {
+            Some(owner) => Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, text),
+            None => self.to_queue(t.origin.platform, text),
+        }
+        .about(t.number)
+    }
+
+    /// Shows `t`'s current state on its card: at once when `at_once` (the ticket opened, resolved or reopened, or
+    /// its priority rose) or when none was posted in the last minute; otherwise at the end of that minute (a
+    /// scheduler timer), showing the ticket as it is then. A group that changes every few seconds posts one card a
+    /// minute, and the last change always shows.
+    fn alert_card(&self, t: &mut Ticket, now: Timestamp, at_once: bool, w: &mut Work) {
+        let Some(info) = t.alert.as_deref_mut() else { return };
+        if at_once || info.card_at.is_none_or(|at| now - at >= CARD_EVERY) {
+            info.card_at = Some(now);
+            info.card_due = None;
+            let card = self.card(t, now);
+            // One card per ticket in a batch: the last state.
+            w.commit.outbox.retain(|m| !(m.kind == card.kind && m.ticket == card.ticket));
+            w.send(card);
+        } else if info.card_due.is_none() {
+            info.card_due = info.card_at.map(|at| at + CARD_EVERY);
+        }
+    }
+
+    /// The timer that posts `t`'s held-back card, if it has one (see [`Self::alert_card`]).
+    pub(super) fn card_timer(t: &Ticket) -> Option<Timer> {
+        let due = t.alert.as_deref()?.card_due?;
+        Some(Timer {
+            ticket: t.number,
+            clock: SlaClock::Resolution,
+            percent: 0,
+            at: due,
+            due,
+            key: format!("{CARD_TIMER}{}:{}", t.number.0, due.timestamp_millis()),
+        })
+    }
+
+    /// True for the timer of a held-back card.
+    pub(super) fn is_card_timer(timer: &DueTimer) -> bool {
+        timer.key.starts_with(CARD_TIMER)
+    }
+
+    /// Posts a held-back card (its timer fell due), showing the ticket as it is now. False for a stale timer.
+    pub(super) async fn fire_card(&self, mut t: Ticket, timer: &DueTimer, now: Timestamp) -> Result<bool, DeskError> {
+        if Self::card_timer(&t).is_none_or(|x| x.key != timer.key) {
+            self.store.drop_timer(&timer.key).await?;
+            return Ok(false);
+        }
+        if let Some(info) = t.alert.as_deref_mut() {
+            info.card_at = Some(now);
+            info.card_due = None;
+        }
+        let mut c = Commit {
+            dedupe_key: Some(timer.key.clone()),
+            at: Some(now),
+            drop_timers: vec![timer.key.clone()],
+            ..Commit::default()
+        };
+        c.outbox.push(self.card(&t, now));
+        c.updates.push(t);
+        self.schedule(&mut c);
+        match self.commit_with(c, false).await? {
+            Committed::Written => Ok(true),
+            Committed::Duplicate => {
+                self.store.drop_timer(&timer.key).await?;
+                Ok(false)
+            }
+        }
     }
 
     async fn update_alert_ticket(
@@ -229,6 +502,12 @@ impl<S: Store> Desk<S> {
     ) -> Result<(), DeskError> {
         let info = t.alert.get_or_insert_default();
         info.notifications += 1;
+        let labels_changed = info.labels != *g.labels();
+        info.labels = g.labels().clone();
+        // The card reads what fires now (a generic alert sent again with a new title, the group's summary).
+        if g.firing().next().is_some() {
+            info.summary = g.summary();
+        }
         let untracked_before = info.untracked;
         let truncated_before = info.truncated;
         // Every alert had resolved (the ticket stayed open, someone works on it) and one fires again: a flap.
@@ -243,6 +522,7 @@ impl<S: Store> Desk<S> {
         let counts_changed = info.untracked != untracked_before || info.truncated != truncated_before;
         let ended_count = ended.len();
         let all_clear = info.all_clear(g);
+        let merged_firing: Vec<TicketNo> = info.merged.iter().filter(|m| m.firing > 0).map(|m| m.ticket).collect();
         // Every alert sent has resolved, but the sender left some out: they may still fire.
         let only_left_out = !all_clear && info.firing_count() == 0 && info.truncated > 0;
         let left_out = info.truncated;
@@ -256,6 +536,7 @@ impl<S: Store> Desk<S> {
         if flapped {
             self.tell_flap(t, g, "fired again", w);
         }
+        let raised = self.raise_for(t, g, monitor, now, w);
         if !ended.is_empty() && !all_clear && !only_left_out {
             let info = t.alert.get_or_insert_default();
             let (resolved, total) = (info.resolved.len(), info.total());
@@ -273,54 +554,200 @@ impl<S: Store> Desk<S> {
             );
             w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
         }
-        if all_clear {
-            if self.touched_by_people(t).await? {
-                let text = format!("Monitoring: every alert of this group has resolved ({}).", self.fmt_time(now));
-                w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
-                let msg = format!(
-                    "The alert behind {} has resolved: {}. The ticket stays yours; resolve it when you are done.",
-                    t.number,
-                    quote(&g.summary())
-                );
-                let tell = match &t.owner {
-                    Some(owner) => Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg),
-                    None => self.to_queue(t.origin.platform, msg),
-                };
-                if self.flap_told(t) {
-                    w.send(tell.about(t.number));
-                }
-                t.alert.get_or_insert_default().card_at = Some(now);
-                w.send(self.card(t, now));
-                out.updated.push(t.number);
-            } else {
-                let why = "The alert resolved; nobody had worked on the ticket.";
-                match t.resolve(monitor, Some(why), false, now) {
-                    Ok(ev) => w.events(t.number, ev),
-                    Err(e) => {
-                        tracing::warn!(ticket = %t.number, error = %e, "alert: cannot resolve");
-                        out.unchanged += 1;
-                        return Ok(());
-                    }
-                }
-                t.alert.get_or_insert_default().card_at = Some(now);
-                w.send(self.card(t, now));
-                out.resolved.push(t.number);
-            }
+        if all_clear && !merged_firing.is_empty() {
+            // Its own group has resolved, but a group merged into it still fires: the ticket stays open.
+            let names: Vec<String> = merged_firing.iter().map(|n| n.to_string()).collect();
+            let text = format!(
+                "Monitoring: every alert of this group has resolved ({}); the alert group of merged {} still fires.",
+                self.fmt_time(now),
+                names.join(", ")
+            );
+            w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
+            self.alert_card(t, now, false, w);
+            out.updated.push(t.number);
             return Ok(());
         }
-        if new.is_empty() && ended_count == 0 && !counts_changed {
+        if all_clear {
+            let text = format!("Monitoring: every alert of this group has resolved ({}).", self.fmt_time(now));
+            return self.alerts_stopped(t, g, &text, monitor, now, w, out).await;
+        }
+        if new.is_empty() && ended_count == 0 && !counts_changed && !raised && !labels_changed {
             out.unchanged += 1;
             return Ok(());
         }
-        // Alerts came or went: the card shows it now (an edit in place), however recently it was posted, since
-        // Alertmanager may not send the group again for hours.
-        t.alert.get_or_insert_default().card_at = Some(now);
-        w.send(self.card(t, now));
+        // Alerts came or went: the card shows it within the minute (Alertmanager may not send the group again for
+        // hours, so a change held back is posted, never dropped).
+        self.alert_card(t, now, raised, w);
         out.updated.push(t.number);
         Ok(())
     }
 
-    /// True when a flapping group's change is told: on the first flap, then every `flap_notice_every` flaps.
+    /// Everything `t` follows has stopped firing (its group, and any merged into it): a ticket nobody worked on is
+    /// resolved; otherwise `note` goes on it and its owner (or the queue) is told that it stays open.
+    #[allow(clippy::too_many_arguments)]
+    async fn alerts_stopped(
+        &self,
+        t: &mut Ticket,
+        g: &AlertGroup,
+        note: &str,
+        monitor: &UserRef,
+        now: Timestamp,
+        w: &mut Work,
+        out: &mut AlertOutcome,
+    ) -> Result<(), DeskError> {
+        if self.touched_by_people(t).await? {
+            w.events(t.number, t.note(monitor, note, now).unwrap_or_default());
+            let msg = match &t.owner {
+                Some(_) => format!(
+                    "The alert behind {} has resolved: {}. The ticket stays yours; resolve it when you are done.",
+                    t.number,
+                    quote(&g.summary())
+                ),
+                None => format!(
+                    "The alert behind {} has resolved: {}. Someone worked on the ticket, so it stays open: claim it \
+                     or resolve it when that work is done.",
+                    t.number,
+                    quote(&g.summary())
+                ),
+            };
+            if self.flap_told(t) {
+                w.send(self.tell_owner_or_queue(t, msg));
+            }
+            self.alert_card(t, now, true, w);
+            out.updated.push(t.number);
+            return Ok(());
+        }
+        let why = "The alert resolved; nobody had worked on the ticket.";
+        match t.resolve(monitor, Some(why), false, now) {
+            Ok(ev) => w.events(t.number, ev),
+            Err(e) => {
+                tracing::warn!(ticket = %t.number, error = %e, "alert: cannot resolve");
+                out.unchanged += 1;
+                return Ok(());
+            }
+        }
+        self.alert_card(t, now, true, w);
+        out.resolved.push(t.number);
+        Ok(())
+    }
+
+    /// A notification of a group whose ticket (`own`) was merged into another: what fires is kept on `own`, and
+    /// told on the ticket it was merged into (following merges). That ticket resolves by itself once its own group
+    /// and every group merged into it have stopped (a merge is not work on it). If it was resolved, the group
+    /// firing again reopens it (within `reopen_within`) or opens a new ticket linked to it.
+    #[allow(clippy::too_many_arguments)]
+    async fn merged_group(
+        &self,
+        g: &AlertGroup,
+        own: TicketNo,
+        place: Place,
+        monitor: &UserRef,
+        now: Timestamp,
+        w: &mut Work,
+        batch: &mut Batch,
+        out: &mut AlertOutcome,
+    ) -> Result<(), DeskError> {
+        let mut home = own;
+        for _ in 0..16 {
+            let Some(into) = batch.get(home).and_then(|t| t.merged_into) else { break };
+            match self.batch_ticket(into, batch).await? {
+                Some(n) if n != own => home = n,
+                _ => break,
+            }
+        }
+        let fires = g.firing().next().is_some();
+        let Some(mine) = batch.get_mut(own) else { return Ok(()) };
+        let info = mine.alert.get_or_insert_default();
+        info.notifications += 1;
+        info.labels = g.labels().clone();
+        let was_clear = info.is_clear();
+        let (new, ended) = info.apply(g);
+        let new_lines: Vec<String> = new.iter().take(5).map(|a| self.alert_line(g, a)).collect();
+        let ended_lines: Vec<String> = ended.iter().take(5).map(|a| self.alert_line(g, a)).collect();
+        let (new_count, ended_count) = (new.len(), ended.len());
+        let (resolved, total) = (info.resolved.len(), info.total());
+        let clear = info.all_clear(g);
+        let firing = info.firing_or_left_out();
+        if home == own {
+            // The ticket it was merged into is gone: as a group whose ticket was resolved.
+            if fires && (was_clear || new_count > 0) {
+                return self.open_alert_ticket(g, monitor, place, now, w, batch, out, Some(own)).await;
+            }
+            out.unchanged += 1;
+            return Ok(());
+        }
+        let h = batch.get_mut(home).expect("read above");
+        if !h.state.is_active() {
+            if !(fires && (was_clear || new_count > 0)) {
+                out.unchanged += 1;
+                return Ok(());
+            }
+            let flap = h.merged_into.is_none()
+                && h.resolved_at.is_some_and(|r| now - r <= self.settings.alerts.reopen_within)
+                && h.alert.as_deref().is_some_and(|a| a.firing_count() == 0);
+            if !flap {
+                return self.open_alert_ticket(g, monitor, place, now, w, batch, out, Some(home)).await;
+            }
+            let why = format!(
+                "the alert group of merged {own} fired again within {}",
+                human(self.settings.alerts.reopen_within)
+            );
+            match self.reopen(h, monitor, Some(&why), now) {
+                Ok(ev) => w.events(h.number, ev),
+                Err(e) => {
+                    tracing::warn!(ticket = %h.number, error = %e, "alert: cannot reopen");
+                    out.unchanged += 1;
+                    return Ok(());
+                }
+            }
+            let hi = h.alert.get_or_insert_default();
+            hi.flaps += 1;
+            set_merged(hi, own, firing);
+            self.tell_flap(h, g, "reopened", w);
+            self.raise_for(h, g, monitor, now, w);
+            self.alert_card(h, now, true, w);
+            out.reopened.push(home);
+            return Ok(());
+        }
+        if let Some(hi) = h.alert.as_deref_mut() {
+            set_merged(hi, own, firing);
+        }
+        let from = format!("Alert group of merged {own}");
+        if new_count > 0 {
+            let more = if new_count > new_lines.len() {
+                format!(" and {} more", new_count - new_lines.len())
+            } else {
+                String::new()
+            };
+            let text = format!("{from}: {new_count} new alert(s) firing: {}{more}", new_lines.join("; "));
+            w.events(home, h.note(monitor, &text, now).unwrap_or_default());
+        }
+        if ended_count > 0 && !clear {
+            let more = if ended_count > 5 { format!(" and {} more", ended_count - 5) } else { String::new() };
+            let text = format!("{from}: {resolved} of {total} alerts resolved: {}{more}", ended_lines.join("; "));
+            w.events(home, h.note(monitor, &text, now).unwrap_or_default());
+        }
+        let raised = self.raise_for(h, g, monitor, now, w);
+        if clear && !was_clear {
+            let note =
+                format!("Monitoring: every alert of the group of merged {own} has resolved ({}).", self.fmt_time(now));
+            let everything = h.alert.as_deref().is_none_or(|a| a.is_clear() && a.merged.iter().all(|m| m.firing == 0));
+            if everything {
+                return self.alerts_stopped(h, g, &note, monitor, now, w, out).await;
+            }
+            w.events(home, h.note(monitor, &note, now).unwrap_or_default());
+        }
+        if new_count == 0 && ended_count == 0 && !raised {
+            out.unchanged += 1;
+            return Ok(());
+        }
+        self.alert_card(h, now, raised, w);
+        out.updated.push(home);
+        Ok(())
+    }
+
+    /// True when a flapping group's change is told: on the first flap, then on every `flap_notice_every`th
+    /// (1, 5, 10, … with the default 5).
     fn flap_told(&self, t: &Ticket) -> bool {
         let flaps = t.alert.as_deref().map(|a| a.flaps).unwrap_or(0);
         flaps <= 1 || flaps.is_multiple_of(self.settings.alerts.flap_notice_every.max(1))
@@ -346,20 +773,30 @@ impl<S: Store> Desk<S> {
                 t.number
             )
         };
-        let tell = match t.owner.clone() {
-            Some(owner) => Outbound::to_user(&owner, &Place { dm: true, ..self.staff_place() }, text),
-            None => self.to_queue(t.origin.platform, text),
-        };
-        w.send(tell.about(t.number));
+        w.send(self.tell_owner_or_queue(t, text));
     }
 
-    /// True when someone other than the monitoring source owns the ticket or wrote on it.
+    /// True when someone other than the monitoring source works on the ticket: owns it, or wrote on it or changed
+    /// it. A merge into it (with the note that carries the duplicate's text), a link, or a refused command is not
+    /// work on it.
     async fn touched_by_people(&self, t: &Ticket) -> Result<bool, DeskError> {
         if t.owner.is_some() {
             return Ok(true);
         }
         let events = self.store.events(t.number).await?;
-        Ok(events.iter().any(|e| e.actor.as_ref().is_some_and(|a| !alerts::is_monitor(a))))
+        let mut merge: Option<(Timestamp, &UserRef)> = None;
+        Ok(events.iter().any(|e| {
+            let Some(by) = e.actor.as_ref().filter(|a| !alerts::is_monitor(a)) else { return false };
+            match &e.kind {
+                EventKind::MergedFrom { .. } => {
+                    merge = Some((e.at, by));
+                    false
+                }
+                EventKind::InternalNote { .. } if merge.is_some_and(|(at, who)| at == e.at && who == by) => false,
+                EventKind::Linked { .. } | EventKind::Denied { .. } => false,
+                _ => true,
+            }
+        }))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -372,24 +809,18 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
         batch: &mut Batch,
         out: &mut AlertOutcome,
-        previous: Option<(Ticket, bool)>,
+        previous: Option<TicketNo>,
     ) -> Result<(), DeskError> {
         let opened = match batch.opened_this_hour.get(&g.source) {
             Some(n) => *n,
             None => self.store.count_opened_by(&monitor.key(), now - Duration::hours(1)).await?,
         };
         if opened >= self.settings.alerts.max_new_tickets_per_hour {
-            if let Some((p, new)) = previous {
-                let k = place.thread.clone().unwrap_or_default();
-                batch.tickets.insert(k.clone(), (p, new));
-                batch.order.push(k);
-            }
             return self.fold_into_storm(g, monitor, now, w, batch, out).await;
         }
         batch.opened_this_hour.insert(g.source.clone(), opened + 1);
         let s = &self.settings.alerts;
-        let classifier = self.classifier();
-        let m = alerts::map(&s.rules, g.labels(), |c| classifier.category(c).is_some(), &s.default_category);
+        let (m, _) = self.group_mapping(g);
         // Monitoring reports something broken: an incident, whatever the category's usual type (`other` is a
         // request category; an alert routed there is still an outage).
         let ticket_type = TicketType::Incident;
@@ -425,9 +856,22 @@ impl<S: Store> Desk<S> {
             at: now,
         });
         w.events(number, ev);
-        if let Some(note) = &m.note {
+        for note in &m.notes {
             w.events(number, t.note(monitor, note, now).unwrap_or_default());
         }
+        // Only web links are shown on the card: a `javascript:` or `file:` link is dropped, and said.
+        let mut link = |what: &str, url: Option<String>| -> Option<String> {
+            let url = url?;
+            if alerts::web_link(&url) {
+                return Some(url.trim().to_string());
+            }
+            let shown_url: String = shown(&url).chars().take(200).collect();
+            let note = format!("The alert's {what} `{shown_url}` is not shown: only http and https links are.");
+            w.events(number, t.note(monitor, &note, now).unwrap_or_default());
+            None
+        };
+        let source_link = link("link", g.link());
+        let runbook_url = link("runbook link", g.annotation("runbook_url").or_else(|| g.annotation("runbook")));
         t.fingerprint = Some(format!("{}|alert:{}|-", m.category, g.labels().get("alertname").unwrap_or(&summary)));
         t.alert = Some(Box::new(AlertInfo {
             source: g.source.clone(),
@@ -435,9 +879,9 @@ impl<S: Store> Desk<S> {
             summary,
             labels: g.labels().clone(),
             starts_at: g.starts_at(),
-            link: g.link(),
+            link: source_link,
             runbook: m.runbook,
-            runbook_url: g.annotation("runbook_url").or_else(|| g.annotation("runbook")),
+            runbook_url,
             notifications: 1,
             card_at: Some(now),
             ..AlertInfo::default()
@@ -445,7 +889,7 @@ impl<S: Store> Desk<S> {
         if let Some(info) = t.alert.as_deref_mut() {
             info.apply(g);
         }
-        if let Some((mut p, p_new)) = previous {
+        if let Some(p) = previous.and_then(|n| batch.get_mut(n)) {
             // The group fires again after its ticket was resolved: the new ticket says which one it follows.
             let still = p.alert.as_deref().is_some_and(|a| a.firing_count() > 0);
             let when = p.resolved_at.or(p.closed_at).map(|r| format!(" {}", self.fmt_time(r))).unwrap_or_default();
@@ -463,14 +907,12 @@ impl<S: Store> Desk<S> {
             w.events(number, vec![linked(p.number)]);
             w.events(number, t.note(monitor, &text, now).unwrap_or_default());
             w.events(p.number, vec![linked(number)]);
-            if p_new { w.commit.inserts.push(p) } else { w.commit.updates.push(p) }
         }
         self.policies.apply(&mut t);
         w.send(self.card(&t, now));
         out.opened.push(number);
-        let key = place.thread.unwrap_or_default();
-        batch.tickets.insert(key.clone(), (t, true));
-        batch.order.push(key);
+        batch.add(t, true);
+        batch.by_thread.insert(place.thread.unwrap_or_default(), number);
         Ok(())
     }
 
@@ -486,6 +928,41 @@ impl<S: Store> Desk<S> {
         sha2::Sha256::digest(g.key.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The active storm ticket of `g`'s source that collected `g`, if any.
+    async fn storm_of(&self, g: &AlertGroup, batch: &mut Batch) -> Result<Option<TicketNo>, DeskError> {
+        let member = Self::storm_member(g);
+        for p in [Priority::P1, Priority::P2, Priority::P3, Priority::P4] {
+            let Some(n) = self.group_ticket(&Self::storm_place(&g.source, p), batch).await? else { continue };
+            let collected = batch.get(n).is_some_and(|t| {
+                t.state.is_active()
+                    && t.alert.as_deref().is_some_and(|a| a.firing.contains(&member) || a.resolved.contains(&member))
+            });
+            if collected {
+                return Ok(Some(n));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A group a storm ticket collected fires (a repeat, or again after resolving): it stays with that storm
+    /// ticket while the storm lasts, whatever the time, so it opens no ticket of its own and the storm can recover.
+    /// A group more severe than the storm ticket raises it. False when no active storm holds the group.
+    async fn storm_repeat(
+        &self,
+        g: &AlertGroup,
+        monitor: &UserRef,
+        now: Timestamp,
+        w: &mut Work,
+        batch: &mut Batch,
+        out: &mut AlertOutcome,
+    ) -> Result<bool, DeskError> {
+        let Some(n) = self.storm_of(g, batch).await? else { return Ok(false) };
+        let fresh = batch.is_new(n);
+        let t = batch.get_mut(n).expect("read above");
+        self.collect_on_storm(t, g, fresh, monitor, now, w, out);
+        Ok(true)
+    }
+
     /// Past the hourly cap, a group is recorded on one storm ticket per source and priority: one card and one
     /// message to the escalation channel when the storm starts, then quiet updates. A group already collected and
     /// still firing is a repeat and changes nothing.
@@ -498,75 +975,90 @@ impl<S: Store> Desk<S> {
         batch: &mut Batch,
         out: &mut AlertOutcome,
     ) -> Result<(), DeskError> {
-        let s = &self.settings.alerts;
-        let classifier = self.classifier();
-        let priority =
-            alerts::map(&s.rules, g.labels(), |c| classifier.category(c).is_some(), &s.default_category).priority;
+        let (m, _) = self.group_mapping(g);
+        let priority = m.priority;
         let place = Self::storm_place(&g.source, priority);
-        let key = self.group_ticket(&place, batch).await?;
-        let active = key.as_ref().and_then(|k| batch.tickets.get(k)).is_some_and(|(t, _)| t.state.is_active());
-        if !active {
-            let cap = self.settings.alerts.max_new_tickets_per_hour;
-            let text = format!(
-                "Alert storm: more than {cap} alert tickets from {} in an hour; further {priority} alert groups are \
-                 collected here instead of opening tickets.",
-                monitor.name
-            );
-            let number = self.store.next_ticket_number().await?;
-            let (mut t, ev) = Ticket::open(NewTicket {
-                number,
-                text,
-                requester: monitor.clone(),
-                origin: Origin { platform: self.settings.alerts.platform, place: place.clone() },
-                category: self.settings.alerts.default_category.clone(),
-                intent: None,
-                confidence: 1.0,
-                ticket_type: TicketType::Incident,
-                priority,
-                at: now,
-            });
-            w.events(number, ev);
-            t.alert = Some(Box::new(AlertInfo {
-                source: g.source.clone(),
-                group: "storm".into(),
-                summary: format!("Alert storm from {} ({priority})", monitor.name),
-                card_at: Some(now),
-                ..AlertInfo::default()
-            }));
-            self.policies.apply(&mut t);
-            let mut notice = Outbound::to_channel(
-                t.origin.platform,
-                &self.settings.escalation_channel,
-                format!(
-                    "Alert storm from {}: over {cap} alert tickets in an hour. New {priority} alert groups are \
-                     collected on {} instead of opening tickets each.",
-                    monitor.name, number
-                ),
-            )
-            .about(number);
-            notice.place = Place { channel: self.settings.escalation_channel.clone(), ..Place::default() };
-            w.send(notice);
-            let k = place.thread.clone().unwrap_or_default();
-            if let Some(old) = batch.tickets.remove(&k) {
-                // The storm ticket before this one (resolved): kept as read, replaced in this batch.
-                if old.1 {
-                    w.commit.inserts.push(old.0)
-                } else {
-                    w.commit.updates.push(old.0)
-                }
-                batch.order.retain(|o| *o != k);
+        let current = self.group_ticket(&place, batch).await?;
+        let n = match current.filter(|n| batch.get(*n).is_some_and(|t| t.state.is_active())) {
+            Some(n) => n,
+            None => {
+                let cap = self.settings.alerts.max_new_tickets_per_hour;
+                let text = format!(
+                    "Alert storm: more than {cap} alert tickets from {} in an hour; further {priority} alert groups \
+                     are collected here instead of opening tickets.",
+                    monitor.name
+                );
+                let number = self.store.next_ticket_number().await?;
+                let (mut t, ev) = Ticket::open(NewTicket {
+                    number,
+                    text,
+                    requester: monitor.clone(),
+                    origin: Origin { platform: self.settings.alerts.platform, place: place.clone() },
+                    category: self.settings.alerts.default_category.clone(),
+                    intent: None,
+                    confidence: 1.0,
+                    ticket_type: TicketType::Incident,
+                    priority,
+                    at: now,
+                });
+                w.events(number, ev);
+                t.alert = Some(Box::new(AlertInfo {
+                    source: g.source.clone(),
+                    group: "storm".into(),
+                    summary: format!("Alert storm from {} ({priority})", monitor.name),
+                    card_at: Some(now),
+                    ..AlertInfo::default()
+                }));
+                self.policies.apply(&mut t);
+                let mut notice = Outbound::to_channel(
+                    t.origin.platform,
+                    &self.settings.escalation_channel,
+                    format!(
+                        "Alert storm from {}: over {cap} alert tickets in an hour. New {priority} alert groups are \
+                         collected on {} instead of opening tickets each.",
+                        monitor.name, number
+                    ),
+                )
+                .about(number);
+                notice.place = Place { channel: self.settings.escalation_channel.clone(), ..Place::default() };
+                w.send(notice);
+                batch.add(t, true);
+                batch.by_thread.insert(place.thread.clone().unwrap_or_default(), number);
+                out.opened.push(number);
+                number
             }
-            batch.tickets.insert(k.clone(), (t, true));
-            batch.order.push(k);
-        }
-        let k = place.thread.clone().unwrap_or_default();
-        let Some((t, new)) = batch.tickets.get_mut(&k) else { return Ok(()) };
+        };
+        let fresh = batch.is_new(n);
+        let t = batch.get_mut(n).expect("read or made above");
+        self.collect_on_storm(t, g, fresh, monitor, now, w, out);
+        Ok(())
+    }
+
+    /// Records group `g` firing on storm ticket `t` (`fresh`: made in this batch).
+    #[allow(clippy::too_many_arguments)]
+    fn collect_on_storm(
+        &self,
+        t: &mut Ticket,
+        g: &AlertGroup,
+        fresh: bool,
+        monitor: &UserRef,
+        now: Timestamp,
+        w: &mut Work,
+        out: &mut AlertOutcome,
+    ) {
         let info = t.alert.get_or_insert_default();
         info.notifications += 1;
         let member = Self::storm_member(g);
+        let raised = self.raise_for(t, g, monitor, now, w);
+        let info = t.alert.get_or_insert_default();
         if info.firing.contains(&member) {
-            out.unchanged += 1;
-            return Ok(());
+            if raised {
+                self.alert_card(t, now, true, w);
+                out.updated.push(t.number);
+            } else {
+                out.unchanged += 1;
+            }
+            return;
         }
         out.folded += 1;
         let again = info.resolved.remove(&member);
@@ -581,21 +1073,11 @@ impl<S: Store> Desk<S> {
                 info.folded_examples.push(shown(&g.summary()));
             }
         }
-        let send_card = *new || info.card_at.is_none_or(|at| now - at >= CARD_EVERY);
-        if send_card {
-            info.card_at = Some(now);
-            let card = self.card(t, now);
-            // One card per storm ticket in this batch.
-            w.commit.outbox.retain(|m| !(m.kind == card.kind && m.ticket == card.ticket));
-            w.send(card);
-        }
-        if !*new && !out.updated.contains(&t.number) {
+        // The storm card follows at most once a minute (one card per storm ticket in a batch).
+        self.alert_card(t, now, fresh || raised, w);
+        if !fresh && !out.updated.contains(&t.number) {
             out.updated.push(t.number);
         }
-        if *new && !out.opened.contains(&t.number) {
-            out.opened.push(t.number);
-        }
-        Ok(())
     }
 
     /// A resolved notification for a group with no ticket of its own: if a storm ticket of its source collected
@@ -612,59 +1094,47 @@ impl<S: Store> Desk<S> {
         out: &mut AlertOutcome,
     ) -> Result<bool, DeskError> {
         let member = Self::storm_member(g);
-        for p in [Priority::P1, Priority::P2, Priority::P3, Priority::P4] {
-            let place = Self::storm_place(&g.source, p);
-            let Some(k) = self.group_ticket(&place, batch).await? else { continue };
-            let Some((t, _)) = batch.tickets.get_mut(&k) else { continue };
-            if !t.state.is_active() || !t.alert.as_deref().is_some_and(|a| a.firing.contains(&member)) {
-                continue;
-            }
-            let info = t.alert.get_or_insert_default();
-            info.notifications += 1;
-            info.firing.remove(&member);
-            info.resolved.insert(member);
-            let (firing, folded) = (info.firing_count(), info.folded);
-            if firing > 0 {
-                if info.card_at.is_none_or(|at| now - at >= CARD_EVERY) {
-                    info.card_at = Some(now);
-                    let card = self.card(t, now);
-                    w.commit.outbox.retain(|m| !(m.kind == card.kind && m.ticket == card.ticket));
-                    w.send(card);
-                }
-                if !out.updated.contains(&t.number) {
-                    out.updated.push(t.number);
-                }
-                return Ok(true);
-            }
-            // Recovered: every group the storm collected has resolved.
-            let recovered = format!(
-                "Alert storm from {} ({p}) on {} has recovered: {folded}/{folded} alert groups resolved.",
-                monitor.name, t.number
-            );
-            let mut notice =
-                Outbound::to_channel(t.origin.platform, &self.settings.escalation_channel, recovered).about(t.number);
-            notice.place = Place { channel: self.settings.escalation_channel.clone(), ..Place::default() };
-            w.send(notice);
-            if self.touched_by_people(t).await? {
-                let text =
-                    format!("Monitoring: every alert group of this storm has resolved ({}).", self.fmt_time(now));
-                w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
-                out.updated.push(t.number);
-            } else {
-                let why = "Every alert group of the storm resolved; nobody had worked on the ticket.";
-                match t.resolve(monitor, Some(why), false, now) {
-                    Ok(ev) => w.events(t.number, ev),
-                    Err(e) => tracing::warn!(ticket = %t.number, error = %e, "alert: cannot resolve the storm"),
-                }
-                out.resolved.push(t.number);
-            }
-            t.alert.get_or_insert_default().card_at = Some(now);
-            let card = self.card(t, now);
-            w.commit.outbox.retain(|m| !(m.kind == card.kind && m.ticket == card.ticket));
-            w.send(card);
+        let Some(n) = self.storm_of(g, batch).await? else { return Ok(false) };
+        let t = batch.get_mut(n).expect("read above");
+        let info = t.alert.get_or_insert_default();
+        info.notifications += 1;
+        if !info.firing.remove(&member) {
+            // Counted resolved already: a repeat.
+            out.unchanged += 1;
             return Ok(true);
         }
-        Ok(false)
+        info.resolved.insert(member);
+        let (firing, folded) = (info.firing_count(), info.folded);
+        if firing > 0 {
+            self.alert_card(t, now, false, w);
+            if !out.updated.contains(&t.number) {
+                out.updated.push(t.number);
+            }
+            return Ok(true);
+        }
+        // Recovered: every group the storm collected has resolved.
+        let recovered = format!(
+            "Alert storm from {} ({}) on {} has recovered: {folded}/{folded} alert groups resolved.",
+            monitor.name, t.priority, t.number
+        );
+        let mut notice =
+            Outbound::to_channel(t.origin.platform, &self.settings.escalation_channel, recovered).about(t.number);
+        notice.place = Place { channel: self.settings.escalation_channel.clone(), ..Place::default() };
+        w.send(notice);
+        if self.touched_by_people(t).await? {
+            let text = format!("Monitoring: every alert group of this storm has resolved ({}).", self.fmt_time(now));
+            w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
+            out.updated.push(t.number);
+        } else {
+            let why = "Every alert group of the storm resolved; nobody had worked on the ticket.";
+            match t.resolve(monitor, Some(why), false, now) {
+                Ok(ev) => w.events(t.number, ev),
+                Err(e) => tracing::warn!(ticket = %t.number, error = %e, "alert: cannot resolve the storm"),
+            }
+            out.resolved.push(t.number);
+        }
+        self.alert_card(t, now, true, w);
+        Ok(true)
     }
 
     /// One alert of a group for notes and the ticket: its summary, what tells it apart, its state and time.
@@ -694,7 +1164,13 @@ impl<S: Store> Desk<S> {
                 if a.resolved.is_empty() { String::new() } else { format!(", {} resolved", a.resolved.len()) };
             format!("{} alert group(s) collected{resolved}", a.folded)
         } else if a.firing_count() == 0 && a.truncated == 0 {
-            "alerts resolved".to_string()
+            // Its own group has resolved; one merged into it may still fire.
+            let merged: Vec<String> = a.merged.iter().filter(|m| m.firing > 0).map(|m| m.ticket.to_string()).collect();
+            if merged.is_empty() {
+                "alerts resolved".to_string()
+            } else {
+                format!("FIRING (merged {})", merged.join(", "))
+            }
         } else {
             let plural = |n: usize| if n == 1 { "" } else { "s" };
             let n = a.firing_count();
@@ -716,14 +1192,41 @@ impl<S: Store> Desk<S> {
         if t.state.is_active() {
             text.push_str(&format!(" · {}", self.due_phrase(t, now)));
         }
-        let labels: Vec<_> = a.labels.iter().filter(|(k, _)| !matches!(k.as_str(), "alertname" | "__name__")).collect();
-        let mut on_card: Vec<String> =
-            labels.iter().take(CARD_LABELS).map(|(k, v)| format!("{}={}", shown(k), shown(v))).collect();
+        // The group's labels as they are now, then those that differ among its alerts (with their values): a
+        // group of three hosts shows `instance=srv1|srv2|srv3`, a mixed one `severity=critical|warning`.
+        let skip = |k: &str| matches!(k, "alertname" | "__name__");
+        let varying: Vec<(String, Vec<String>)> =
+            if a.group == "storm" { vec![] } else { a.varying().into_iter().filter(|(k, _)| !skip(k)).collect() };
+        let labels: Vec<String> = a
+            .labels
+            .iter()
+            .filter(|(k, _)| !skip(k) && !varying.iter().any(|(vk, _)| vk == *k))
+            .map(|(k, v)| format!("{}={}", shown(k), shown(v)))
+            .chain(varying.iter().map(|(k, values)| {
+                let mut shown_values: Vec<String> = values.iter().take(CARD_VALUES).map(|v| shown(v)).collect();
+                if values.len() > CARD_VALUES {
+                    shown_values.push(format!("+{}", values.len() - CARD_VALUES));
+                }
+                format!("{}={}", shown(k), shown_values.join("|"))
+            }))
+            .collect();
+        let mut on_card: Vec<String> = labels.iter().take(CARD_LABELS).cloned().collect();
         if labels.len() > CARD_LABELS {
             on_card.push(format!("+{} more", labels.len() - CARD_LABELS));
         }
         if !on_card.is_empty() {
             text.push_str(&format!("\nLabels: {}", on_card.join(", ")));
+        }
+        if !a.merged.is_empty() {
+            let merged: Vec<String> = a
+                .merged
+                .iter()
+                .map(|m| match m.firing {
+                    0 => format!("{} (resolved)", m.ticket),
+                    n => format!("{} ({n} firing)", m.ticket),
+                })
+                .collect();
+            text.push_str(&format!("\nMerged alert groups: {}", merged.join(", ")));
         }
         if let Some(s) = a.starts_at {
             text.push_str(&format!("\nSince {}", self.fmt_time(s)));
@@ -757,5 +1260,13 @@ impl<S: Store> Desk<S> {
             text.push_str(&format!("\nCollected: {}{tail}", a.folded_examples.join("; ")));
         }
         text
+    }
+}
+
+/// Records how many alerts of merged ticket `ticket`'s group fire now, on the ticket it was merged into.
+fn set_merged(info: &mut AlertInfo, ticket: TicketNo, firing: u64) {
+    match info.merged.iter_mut().find(|m| m.ticket == ticket) {
+        Some(m) => m.firing = firing,
+        None => info.merged.push(MergedGroup { ticket, firing }),
     }
 }

@@ -88,6 +88,19 @@ impl<S: Store> Desk<S> {
                     w.events(a.number, ev);
                     // The duplicate's walkthrough ends: its buttons say where the conversation went (see walk.rs).
                     self.end_walk(a.number, format!("merged into {}", b.number), now, w).await?;
+                    // An alert ticket merged into another alert ticket: its group's notifications go on there (see
+                    // alerts.rs), and that ticket resolves by itself only once every group it follows has stopped.
+                    if let (Some(from), Some(to)) = (a.alert.as_deref(), b.alert.as_deref_mut()) {
+                        let mut moved = from.merged.clone();
+                        moved.push(crate::core::alerts::MergedGroup {
+                            ticket: a.number,
+                            firing: from.firing_or_left_out(),
+                        });
+                        for m in moved {
+                            to.merged.retain(|x| x.ticket != m.ticket);
+                            to.merged.push(m);
+                        }
+                    }
                     if !b.requester.same_person(&a.requester) && !b.cc.iter().any(|c| c.same_person(&a.requester)) {
                         b.cc.push(a.requester.clone());
                     }
