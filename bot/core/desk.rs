@@ -1241,6 +1241,13 @@ impl<S: Store> Desk<S> {
                 w.send(here(format!("{} is now {p}; its SLA targets follow.", t.number)));
                 w.commit.updates.push(t);
             }
+            Command::Category(_, c) if c == "none" => {
+                return Err(Refusal::state(format!(
+                    "`none` means \"not an IT request\", which is no category for a ticket; to end {} as not for IT, \
+                     resolve it with a reason (/ticket resolve {} not an IT request: …)",
+                    t.number, t.number.0
+                )));
+            }
             Command::Category(_, c) => {
                 let classifier = self.classifier();
                 let Some(cat) = classifier.category(&c) else {
