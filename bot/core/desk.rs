@@ -327,6 +327,11 @@ impl<S: Store> Desk<S> {
             }
         }
         c.outbox.retain(|m| !matches!(&m.to, Audience::User { user } if super::alerts::is_monitor(user)));
+        // Quoted text is escaped for the platform it goes to; the HTTP callback keeps the marks, since it sends the
+        // text both escaped and plain (see `adapters::http::Callback`).
+        for m in c.outbox.iter_mut().filter(|m| m.platform != Platform::Http) {
+            m.text = super::message::Markup::of(m.platform).render(&m.text);
+        }
         self.store.commit(c).await
     }
 
@@ -588,23 +593,21 @@ impl<S: Store> Desk<S> {
             w.commit.updates.clear();
             w.commit.events.clear();
             w.commit.outbox.clear();
+            // Events keep what was said, without the quote marks.
+            let reason = super::message::plain(&r.text);
             // The same refusal again (a script repeating a command) is not recorded again within the window.
             let repeated = match &r.audit {
                 Some((n, action)) => self.store.events(*n).await?.iter().rev().any(|e| {
                     now - e.at < DENIED_FOLD_WINDOW
                         && e.actor.as_ref().is_some_and(|a| a.same_person(&env.actor))
-                        && matches!(&e.kind, EventKind::Denied { action: a, reason } if a == action && *reason == r.text)
+                        && matches!(&e.kind, EventKind::Denied { action: a, reason: said } if a == action && *said == reason)
                 }),
                 None => false,
             };
             if let Some((n, action)) = r.audit.filter(|_| !repeated) {
                 w.commit.events.push((
                     n,
-                    Event {
-                        at: now,
-                        actor: Some(env.actor.clone()),
-                        kind: EventKind::Denied { action, reason: r.text.clone() },
-                    },
+                    Event { at: now, actor: Some(env.actor.clone()), kind: EventKind::Denied { action, reason } },
                 ));
             }
             w.send(Outbound::to_user(&env.actor, &env.place, r.text).kind(MessageKind::Ephemeral));
@@ -2009,9 +2012,10 @@ fn sentence(s: &str) -> String {
 }
 
 /// Someone's text quoted inside one of deskbot's lines: on one line, without characters that hide or reorder
-/// text, so it cannot forge lines of its own in a DM or a card.
+/// text, so it cannot forge lines of its own in a DM or a card, and marked as quoted, so each platform escapes its
+/// markup (see [`super::message::quoted`]).
 fn quote(s: &str) -> String {
-    format!("“{}”", super::ids::clean_name_unbounded(s))
+    format!("“{}”", super::message::quoted(&super::ids::clean_name_unbounded(s)))
 }
 
 /// What deskbot says to a message with nothing to read in it (emoji, punctuation) when spoken to directly.

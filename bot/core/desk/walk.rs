@@ -278,14 +278,15 @@ impl<S: Store> Desk<S> {
                 let due = t.first_response_due.map(|d| format!(" They'll respond by {}.", self.fmt_time(d)));
                 if let Some(req) = &approval {
                     t.awaiting_approval = Some(req.approver.clone());
-                    // The requester's answers, each on one line with nothing hidden: they cannot fake lines such as
-                    // "Pre-approved by the CFO" in the approver's message.
+                    // The requester's answers, each on one line with nothing hidden and marked as quoted (escaped
+                    // for the platform): they cannot fake lines, or bold "Pre-approved by the CFO", in the approver's
+                    // message.
                     let details: Vec<String> = req
                         .details
                         .iter()
                         .map(|(k, v)| match crate::core::ids::clean_name_unbounded(v) {
                             v if v.is_empty() => format!("{k}: (not given)"),
-                            v => format!("{k}: {v}"),
+                            v => format!("{k}: {}", crate::core::message::quoted(&v)),
                         })
                         .collect();
                     let text = format!(
