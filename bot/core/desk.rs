@@ -832,6 +832,18 @@ impl<S: Store> Desk<S> {
         if self.over_limit_now(env, now, w).await? {
             return Ok(());
         }
+        // A request that needs approval goes through its runbook, and so its approval, whatever led here; when the
+        // intent was only guessed from the runbook's entries, the ticket is of that intent (a request, its priority).
+        let mut c = c;
+        let approval = self.approval_walk(&c, text);
+        if let Some((rb, _, intent)) = approval
+            && c.intent.as_deref() != Some(intent)
+        {
+            c.intent = Some(intent.to_string());
+            c.runbook = Some(rb.id.clone());
+            c.ticket_type = rb.ticket_type;
+            c.priority = self.classifier().priority_of(Some(intent), text);
+        }
         let number = self.store.next_ticket_number().await?;
         let place = reply_place(env);
         let (mut t, ev) = Ticket::open(NewTicket {
@@ -856,7 +868,7 @@ impl<S: Store> Desk<S> {
         let unsure = c.confidence < self.settings.triage.confident;
         let walk = if unsure || after.is_some() { None } else { self.runbook_for(&c, text) };
         // A request that needs approval goes through its runbook, and so its approval, whatever led here.
-        let walk = walk.or_else(|| self.approval_walk(&c, text));
+        let walk = walk.or(approval.map(|(rb, step, _)| (rb, step)));
         if let Some((rb, first)) = walk.filter(|(rb, _)| rb.approval.is_some()) {
             let linked = after.map(|old| format!(", following up {old}")).unwrap_or_default();
             let msg = format!(

@@ -132,17 +132,35 @@ impl<S: Store> Desk<S> {
             .map(|a| a.approver.clone()))
     }
 
-    /// The runbook that needs approval which this message asks for, and the step it opens at: one that serves the
-    /// message's intent and one of whose entries fits it ("I need a new laptop" is `new-laptop`; "can I get a new
-    /// mouse" fits none). Whatever opens such a ticket (a confident message, the answer to the category question,
-    /// a follow-up in a closed ticket's thread) starts this walkthrough, so the request reaches its approver.
-    pub(super) fn approval_walk<'a>(&'a self, c: &Classification, text: &str) -> Option<(&'a Runbook, &'a Step)> {
-        let intent = c.intent.as_deref()?;
-        self.runbooks.for_intent(intent).into_iter().filter(|rb| rb.approval.is_some()).find_map(|rb| {
-            match rb.opening(Some(intent), text) {
-                Some(Opening::Step(step)) => Some((rb, step)),
-                _ => None,
-            }
+    /// The runbook that needs approval which this message asks for, the step it opens at, and the intent it serves:
+    /// one that serves the message's intent and one of whose entries fits it ("I need a new laptop" is `new-laptop`;
+    /// "can I get a new mouse" fits none). When triage could not tell the intent but the message is in the category
+    /// of the runbook's intents (or `other`, "Something else"), the entries marked `unsure_intent` decide as if it had
+    /// that intent: "I'd like a second laptop for home" must reach the approver however unusual its words. Whatever opens such a ticket (a
+    /// confident message, the answer to the category question, a follow-up in a closed ticket's thread) starts this
+    /// walkthrough, so the request reaches its approver.
+    pub(super) fn approval_walk<'a>(
+        &'a self,
+        c: &Classification,
+        text: &str,
+    ) -> Option<(&'a Runbook, &'a Step, &'a str)> {
+        let classifier = self.classifier();
+        let category_of = |intent: &str| classifier.intents().find(|i| i.id == intent).map(|i| i.category.clone());
+        self.runbooks.all().iter().filter(|rb| rb.approval.is_some()).find_map(|rb| {
+            rb.intents.iter().find_map(|intent| {
+                let step = match c.intent.as_deref() {
+                    Some(i) if i == intent => match rb.opening(Some(intent), text) {
+                        Some(Opening::Step(step)) => Some(step),
+                        _ => None,
+                    },
+                    Some(_) => None,
+                    None if c.category == "other" || category_of(intent).is_some_and(|cat| cat == c.category) => {
+                        rb.opening_unsure(intent, text)
+                    }
+                    None => None,
+                };
+                step.map(|step| (rb, step, intent.as_str()))
+            })
         })
     }
 
