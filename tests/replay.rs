@@ -275,7 +275,9 @@ async fn outsiders_self_approval_and_declined_requests_are_refused() {
     let approvals: Vec<_> = e2.iter().filter(|e| e["kind"] == "approval").collect();
     assert_eq!(approvals.len(), 1);
     assert_eq!((approvals[0]["actor"].as_str(), approvals[0]["approved"].as_bool()), (Some("max"), Some(false)));
-    assert_eq!(j["tickets"][1]["state"], "resolved");
+    // Declined is closed as declined: no resolution.
+    assert_eq!(j["tickets"][1]["state"], "closed");
+    assert_eq!(j["tickets"][1]["resolved_at"], serde_json::Value::Null);
     assert_eq!(j["tickets"][1]["reopen_count"], 0);
     assert_eq!(text.matches("#2 was declined by max and stays declined").count(), 2);
     // Probing: the same answer for a ticket that does not exist and one that is not eve's.

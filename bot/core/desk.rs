@@ -1084,6 +1084,20 @@ impl<S: Store> Desk<S> {
                 | Command::Escalate(..)
                 | Command::Major(_)
         );
+        if let Some(by) = &t.declined_by {
+            // A declined request is closed for good: nothing about it changes, and there is nothing to rate.
+            let what = match cmd {
+                Command::Priority(..) => Some("its priority stays as it was"),
+                Command::Category(..) => Some("its category stays as it was"),
+                Command::Rate(..) | Command::Feedback(..) => Some("there is no fix to rate"),
+                _ => None,
+            };
+            if let Some(what) = what {
+                let text =
+                    format!("{} was declined by {by}, so {what}; start a new request if things have changed", t.number);
+                return Ok(Some(Refusal::audited(text, t.number, cmd.verb())));
+            }
+        }
         if !held || !t.state.is_active() {
             return Ok(None);
         }
@@ -1498,8 +1512,7 @@ impl<S: Store> Desk<S> {
                     w.send(here(format!("Approved {} (as {approver}).", t.number)));
                 } else {
                     let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-                    let ev = t.resolve(me, Some(&format!("declined by {}{why}", me.name)), false, now)?;
-                    t.declined_by = Some(me.name.clone());
+                    let ev = t.decline(me, reason.as_deref(), now)?;
                     w.events(t.number, ev);
                     w.send(
                         self.to_requester(
@@ -1507,6 +1520,7 @@ impl<S: Store> Desk<S> {
                             sentence(&format!("{} declined your request {}{why}", me.name, t.number)),
                         ),
                     );
+                    self.tell_merged_ended(&t, &format!("was declined by {}{why}", me.name), w);
                     w.send(here(format!("Declined {}.", t.number)));
                 }
                 w.commit.updates.push(t);
@@ -1653,6 +1667,21 @@ impl<S: Store> Desk<S> {
         for cc in t.cc.iter().filter(|c| !c.same_person(&t.requester)) {
             let place = Place { dm: true, channel: format!("dm-{}", cc.id), thread: None, message: None };
             let text = sentence(&format!("{} (which your ticket was merged into) is resolved{said}", t.number));
+            w.send(Outbound::to_user(cc, &place, text).about(t.number));
+        }
+    }
+
+    /// The requesters of duplicates merged into `t` hear that it ended without a fix (`how`: "was declined by max:
+    /// …", "was closed by its requester"), and that their problem needs a new ticket if it is still there.
+    fn tell_merged_ended(&self, t: &Ticket, how: &str, w: &mut Work) {
+        for cc in t.cc.iter().filter(|c| !c.same_person(&t.requester)) {
+            let place = Place { dm: true, channel: format!("dm-{}", cc.id), thread: None, message: None };
+            let text = format!(
+                "{} (which your ticket was merged into) {}. If your problem is still there, describe it again and \
+                 I'll open a new ticket for it.",
+                t.number,
+                how.trim_end_matches('.')
+            );
             w.send(Outbound::to_user(cc, &place, text).about(t.number));
         }
     }

@@ -396,6 +396,7 @@ impl<S: Store> Desk<S> {
             Err(e) => return Ok(Flow::Refused(e.into())),
         }
         self.end_walk(n, format!("{} closed the ticket", env.actor.name), now, w).await?;
+        self.tell_merged_ended(&t, "was closed by its requester", w);
         if let Some(owner) = &t.owner {
             let place = Place { dm: true, ..self.staff_place() };
             w.send(Outbound::to_user(owner, &place, conv::requester_closed(&env.actor.name, n)).about(n));
