@@ -1461,3 +1461,60 @@ async fn storms_are_bucketed_by_priority_count_each_group_once_and_recover() {
     let critical = out.desk.store().ticket(deskbot::core::ids::TicketNo(4)).await.unwrap().unwrap();
     assert_eq!(critical.alert.as_ref().unwrap().folded_examples, ["UPS on battery in the server room"]);
 }
+
+/// #30 probe, item 1: five hundred messages in one's own ticket's thread in a minute are held to the command pace,
+/// and the owner hears of them in two notices (the first message, then the rest folded), not five hundred.
+#[tokio::test]
+async fn a_flood_in_ones_own_thread_is_throttled_and_its_owner_notices_folded() {
+    let mut script = String::from(
+        "@now 2026-03-02T09:00:00Z\n@role sam technician\nalice: my laptop screen is flickering\nsam: /ticket claim 1\n",
+    );
+    for i in 0..500 {
+        script.push_str(&format!("alice (thread #1): spam {i} lorem ipsum dolor sit amet\n"));
+    }
+    script.push_str("@advance 10m\n");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/replay");
+    let out = replay::run_script(&script, "thread_flood.replay", &dir).await.unwrap();
+    let text = out.text();
+    let to_sam = lines_to(&text, "sam");
+    let told: Vec<&&str> = to_sam.iter().filter(|l| l.contains("added")).collect();
+    assert_eq!(
+        told,
+        [
+            &"alice added to #1: “spam 0 lorem ipsum dolor sit amet”",
+            &"alice added 59 more messages to #1 since your last notice, the latest: “spam 59 lorem ipsum dolor sit \
+              amet” (/ticket show 1 has them all)"
+        ],
+        "{to_sam:?}"
+    );
+    let to_alice = lines_to(&text, "alice");
+    assert_eq!(to_alice.iter().filter(|l| l.contains("faster than I can take them")).count(), 1, "{to_alice:?}");
+    let j = out.json().await.unwrap();
+    let messages =
+        j["tickets"][0]["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "requester_message").count();
+    assert_eq!(messages, deskbot::core::desk::COMMANDS_PER_MINUTE as usize, "messages stored");
+    assert!(j["tickets"][0]["events"].as_array().unwrap().len() < 80);
+}
+
+/// #30 probe, item 1: a few messages close together reach the owner as the first one, then one notice with the
+/// rest when five minutes have passed; a message after that is told at once again.
+#[tokio::test]
+async fn owner_notices_of_a_threads_messages_are_folded_for_five_minutes() {
+    let script = "@now 2026-03-02T09:00:00Z\n@role sam technician\nalice: my laptop screen is flickering\n\
+                  sam: /ticket claim 1\nalice (thread #1): it started after the update\n@advance 1m\n\
+                  alice (thread #1): also the colours are off\n@advance 1m\nalice (thread #1): it's the left half\n\
+                  @advance 10m\nalice (thread #1): any news?\n";
+    let out = replay::run_script(script, "fold.replay", std::path::Path::new(".")).await.unwrap();
+    let text = out.text();
+    let told: Vec<&str> = lines_to(&text, "sam").into_iter().filter(|l| l.contains("added")).collect();
+    assert_eq!(
+        told,
+        [
+            "alice added to #1: “it started after the update”",
+            "alice added 2 more messages to #1 since your last notice, the latest: “it's the left half” (/ticket \
+             show 1 has them all)",
+            "alice added to #1: “any news?”",
+        ],
+        "{text}"
+    );
+}

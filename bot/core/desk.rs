@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 mod alerts;
 mod conversation;
+mod notices;
 mod reports;
 mod vendor;
 mod walk;
@@ -105,8 +106,9 @@ pub struct Desk<S> {
     commands: std::sync::Mutex<HashMap<String, (Timestamp, u32)>>,
 }
 
-/// Commands and button presses one person may send in a minute; beyond it they are dropped, with one notice, so
-/// that a script of a thousand `/ticket claim 1` cannot flood a ticket's history or the chat with refusals.
+/// Commands, button presses and messages in tickets' threads one person may send in a minute; beyond it they are
+/// dropped, with one notice, so that a script of a thousand `/ticket claim 1` (or of a thousand messages in their own
+/// ticket's thread) cannot flood a ticket's history, its owner or the chat.
 pub const COMMANDS_PER_MINUTE: u32 = 60;
 
 /// A refusal identical to one recorded on the same ticket for the same person within this window is not recorded
@@ -537,8 +539,8 @@ impl<S: Store> Desk<S> {
         m
     }
 
-    /// Counts a command or button press; false when the person is over [`COMMANDS_PER_MINUTE`] (the first time
-    /// over, they are told once).
+    /// Counts a command, button press or message in a ticket's thread; false when the person is over
+    /// [`COMMANDS_PER_MINUTE`] (the first time over, they are told once).
     fn within_command_rate(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> bool {
         let mut m = self.commands.lock().unwrap_or_else(|e| e.into_inner());
         if m.len() > 10_000 {
@@ -550,7 +552,8 @@ impl<S: Store> Desk<S> {
         }
         slot.1 += 1;
         if slot.1 == COMMANDS_PER_MINUTE + 1 {
-            let msg = "You're sending commands faster than I can take them; I'll take them again in a minute.";
+            let msg = "You're sending messages and commands faster than I can take them; I'll take them again in a \
+                       minute.";
             w.send(Outbound::to_user(&env.actor, &env.place, msg.to_string()).kind(MessageKind::Ephemeral));
         }
         slot.1 <= COMMANDS_PER_MINUTE
@@ -623,6 +626,11 @@ impl<S: Store> Desk<S> {
         let text = bound_text(text);
         // A message in a ticket's thread belongs to that ticket.
         if let Some(mut t) = self.store.ticket_by_thread(env.actor.platform, &env.place).await? {
+            // A thread is written into one message at a time: a script of five hundred is held to the same pace as
+            // commands.
+            if !self.within_command_rate(env, now, w) {
+                return Ok(Flow::Ok);
+            }
             if let Some(flow) = self.try_walk_answer(env, Some(t.number), &text, now, w).await? {
                 return Ok(flow);
             }
@@ -774,9 +782,8 @@ impl<S: Store> Desk<S> {
         match result {
             Ok(ev) => {
                 w.events(t.number, ev);
-                if !staff_reply && let Some(owner) = &t.owner {
-                    let msg = format!("{} added to {}: {}", env.actor.name, t.number, quote(text));
-                    w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
+                if !staff_reply {
+                    self.tell_owner_of_message(t, &env.actor.name, text, now, w);
                 }
                 if !staff_reply && !is_requester {
                     // A colleague in someone else's thread hears where their message went.

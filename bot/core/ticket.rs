@@ -633,8 +633,25 @@ pub struct Ticket {
     /// When the requester last wrote about it (its creation, then each message they added).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_requester_at: Option<Timestamp>,
+    /// Messages on the ticket its owner was not told of one by one (the desk folds owner notices; see
+    /// `core::desk::notices`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_notices: Option<NoticeFold>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
+}
+
+/// When the owner was last told of a message on the ticket, and what was written since that they have not been told
+/// of yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeFold {
+    pub told_at: Timestamp,
+    /// Messages since `told_at` the owner has not been told of.
+    #[serde(default)]
+    pub untold: u32,
+    /// The latest of them: who wrote it, and the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<(String, String)>,
 }
 
 /// A person affected by a (major) ticket who is not its requester: told of public replies and the resolution where
@@ -723,6 +740,7 @@ impl Ticket {
             parent: None,
             withdrawn: false,
             last_requester_at: Some(n.at),
+            owner_notices: None,
             kpi: Some(KpiHistory::default()),
             version: 0,
         };

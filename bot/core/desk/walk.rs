@@ -422,6 +422,10 @@ impl<S: Store> Desk<S> {
     pub(super) async fn walk_timeouts(&self, now: Timestamp) -> Result<usize, DeskError> {
         let mut done = 0;
         for conv in self.store.due_conversations(now, 100).await? {
+            if Self::is_notice(&conv) {
+                done += self.flush_notices(&conv, now).await?;
+                continue;
+            }
             let Some(mut wt) = decode(&conv) else { continue };
             let deadline = conv.deadline.map(|d| d.timestamp_millis()).unwrap_or(0);
             let mut w = Work {
