@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 mod alerts;
 mod conversation;
 mod notices;
+mod people;
 mod reports;
 mod vendor;
 mod walk;
@@ -104,6 +105,8 @@ pub struct Desk<S> {
     overrides: RwLock<HashMap<String, Role>>,
     /// Commands and button presses per person in the current minute (see [`COMMANDS_PER_MINUTE`]).
     commands: std::sync::Mutex<HashMap<String, (Timestamp, u32)>>,
+    /// Display names of people on platforms that send free-form names (see [`people`]).
+    people: RwLock<people::Directory>,
 }
 
 /// Commands, button presses and messages in tickets' threads one person may send in a minute; beyond it they are
@@ -188,6 +191,7 @@ impl<S: Store> Desk<S> {
             settings,
             overrides: RwLock::new(HashMap::new()),
             commands: std::sync::Mutex::new(HashMap::new()),
+            people: RwLock::new(people::Directory::default()),
         }
     }
 
@@ -264,6 +268,9 @@ impl<S: Store> Desk<S> {
     /// Handles one inbound event: decide, then commit everything it changes in one transaction.
     /// Retries on a concurrent change to the same ticket, re-reading it each time.
     pub async fn handle(&self, env: &Envelope) -> Result<Handled, DeskError> {
+        // Someone sharing a display name with another person is named with their platform id too.
+        let renamed = self.known_as(env).await?;
+        let env = renamed.as_ref().unwrap_or(env);
         let mut last_conflict = TicketNo(0);
         for attempt in 0..8 {
             // A redelivery is caught by the commit (its dedupe key is written first, in the same transaction), so
@@ -1060,6 +1067,12 @@ impl<S: Store> Desk<S> {
         {
             return Ok(Flow::Refused(r));
         }
+        // A name this process has not seen may be known to another replica.
+        if let Command::Assign(_, who) = &cmd
+            && !self.knows(me.platform, who)
+        {
+            self.load_names(me.platform, true).await?;
+        }
         let n = cmd.ticket();
         let verb = cmd.verb().to_string();
         let flow = self.run_command(env, cmd, ticket, now, w).await?;
@@ -1235,7 +1248,8 @@ impl<S: Store> Desk<S> {
             | Command::Chase(..)
             | Command::Snooze(..) => w.send(here(HELP.to_string())),
             Command::Assign(_, who) => {
-                let to = UserRef::new(me.platform, who.clone(), who.clone());
+                let to = self.person(me.platform, &who, t.number)?;
+                let who = &to.name;
                 let to_role = self.role_of(&to);
                 if !to_role.is_staff() {
                     return Err(format!(
