@@ -1518,3 +1518,16 @@ async fn owner_notices_of_a_threads_messages_are_folded_for_five_minutes() {
         "{text}"
     );
 }
+
+/// #30 probe, item 9: past the hourly limit every way of asking gets an answer.
+#[tokio::test]
+async fn past_the_hourly_limit_every_way_of_asking_is_answered() {
+    let out = replay::run_file(&script("limit_answers.replay")).await.unwrap();
+    let text = out.text();
+    let limit: Vec<&str> =
+        lines_to(&text, "alice").into_iter().filter(|l| l.contains("so I won't open more for now")).collect();
+    // The channel message, both /ticket start, the first DM (not the second) and the closed ticket's thread.
+    assert_eq!(limit.len(), 5, "{text}");
+    assert!(!text.contains("alice wrote after #1 was closed"), "no ticket follows, so the owner is not told one does");
+    assert_eq!(out.json().await.unwrap()["tickets"].as_array().unwrap().len(), 2);
+}

@@ -1722,8 +1722,10 @@ impl<S: Store> Desk<S> {
         limit > 0 && opened >= limit
     }
 
-    /// True (and the person told, at most once an hour) when they opened too many tickets in the last hour.
-    /// `opened` is how many tickets the requester opened in the last hour.
+    /// True (and the person told) when they opened too many tickets in the last hour. `opened` is how many
+    /// tickets the requester opened in the last hour. Whatever they tried is answered: a command every time, and
+    /// a message in the channel, in a DM, in a thread or a button press once an hour for each of those ways, so
+    /// nobody is left wondering why nothing happened, and a flood still gets one answer per way.
     async fn over_rate_limit(
         &self,
         env: &Envelope,
@@ -1736,20 +1738,29 @@ impl<S: Store> Desk<S> {
         if limit <= 0 || opened < limit {
             return Ok(false);
         }
-        let key = format!("ratelimit:{}", env.actor.key());
-        let conv = self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key);
-        let told_until = conv.as_ref().and_then(|c| c.data.parse::<i64>().ok()).unwrap_or(0);
-        if told_until > now.timestamp_millis() {
-            return Ok(true);
+        let way = match &env.body {
+            Body::Command { .. } => None,
+            Body::Action { .. } => Some("button"),
+            Body::Text { .. } if env.place.dm => Some("dm"),
+            Body::Text { .. } if env.place.thread.is_some() => Some("thread"),
+            Body::Text { .. } => Some("channel"),
+        };
+        if let Some(way) = way {
+            let key = format!("ratelimit:{}:{way}", env.actor.key());
+            let conv = self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key);
+            let told_until = conv.as_ref().and_then(|c| c.data.parse::<i64>().ok()).unwrap_or(0);
+            if told_until > now.timestamp_millis() {
+                return Ok(true);
+            }
+            w.commit.conversations.push(crate::store::ConversationWrite::Put(crate::store::Conversation {
+                key,
+                owner: env.actor.key(),
+                ticket: None,
+                data: (now + hour).timestamp_millis().to_string(),
+                deadline: None,
+                version: conv.map(|c| c.version).unwrap_or(0),
+            }));
         }
-        w.commit.conversations.push(crate::store::ConversationWrite::Put(crate::store::Conversation {
-            key,
-            owner: env.actor.key(),
-            ticket: None,
-            data: (now + hour).timestamp_millis().to_string(),
-            deadline: None,
-            version: conv.map(|c| c.version).unwrap_or(0),
-        }));
         let msg = format!(
             "You've opened {limit} tickets in the last hour, so I won't open more for now. Add details in the threads of your open tickets (/ticket mine lists them), or ask a technician directly."
         );

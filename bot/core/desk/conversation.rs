@@ -685,6 +685,10 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Flow, DeskError> {
+        // At the hourly limit no ticket follows: the person is told so, and the old owner is not told of one.
+        if self.over_limit_now(env, now, w).await? {
+            return Ok(Flow::Ok);
+        }
         let mut c = self.classifier().classify(text);
         let same_again = conv::same_again(text);
         // Asking for something that needs approval ("can I just get a new laptop instead?") is that request,
