@@ -527,6 +527,21 @@ impl<S: Store> Desk<S> {
         }
     }
 
+    /// The roles that decide on requests: each runbook's `approval.approver` (admins may as well).
+    fn approvers(&self) -> Vec<Role> {
+        let mut roles: Vec<Role> = self
+            .runbooks
+            .all()
+            .iter()
+            .filter_map(|r| r.approval.as_ref())
+            .map(|a| Role::parse(&a.approver).unwrap_or(Role::Manager))
+            .filter(|r| *r != Role::Admin)
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
     /// Everyone with exactly `role` on `platform`, from the configuration and run-time roles, sorted by id.
     fn people_with(&self, role: Role, platform: Platform) -> Vec<UserRef> {
         let mut keys: Vec<String> =
@@ -1046,7 +1061,7 @@ impl<S: Store> Desk<S> {
                 // ticket numbers cannot be probed.
                 Err(r) => {
                     if !role.is_staff()
-                        && let Err(reason) = authorize(role, &cmd, None, me)
+                        && let Err(reason) = authorize(role, &cmd, None, me, &self.approvers())
                     {
                         return Ok(Flow::Refused(reason.into()));
                     }
@@ -1055,7 +1070,7 @@ impl<S: Store> Desk<S> {
             },
             None => None,
         };
-        if let Err(reason) = authorize(role, &cmd, ticket.as_ref(), me) {
+        if let Err(reason) = authorize(role, &cmd, ticket.as_ref(), me, &self.approvers()) {
             return Ok(Flow::Refused(Refusal {
                 text: reason,
                 audit: cmd.ticket().map(|n| (n, cmd.verb().to_string())),
@@ -1982,14 +1997,19 @@ impl<S: Store> Desk<S> {
     }
 }
 
-/// Role rules for each command. Requesters act only on their own tickets.
-fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Result<(), String> {
+/// How many history lines `/ticket show` lists (the latest; the rest are counted).
+const SHOWN_HISTORY: usize = 20;
+
+/// Role rules for each command. Requesters act only on their own tickets. `approvers`: the roles that decide on
+/// requests (each runbook's `approval.approver`); admins may too. Which of them a ticket needs, and that nobody
+/// decides on their own request, is checked when deciding ([`Desk::may_decide`]).
+fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef, approvers: &[Role]) -> Result<(), String> {
     let own = t.is_some_and(|t| t.requester.same_person(me));
     let staff = role.is_staff();
     let ok = match cmd {
         Command::Help | Command::Mine | Command::Start(_) | Command::Find(_) => true,
         Command::Check(..) => staff,
-        Command::Approve(_) | Command::Decline(..) => matches!(role, Role::Manager | Role::Lead | Role::Admin),
+        Command::Approve(_) | Command::Decline(..) => role == Role::Admin || approvers.contains(&role),
         Command::Show(_) | Command::Sla(_) => staff || own || role == Role::Manager,
         Command::Reopen(..) | Command::Close(_) => staff || own,
         Command::Rate(..) | Command::Feedback(..) => own,
@@ -2033,7 +2053,11 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Res
         Command::Queue { .. } => format!("only technicians and managers can see the queue (you are a {role})"),
         Command::Problems => format!("only technicians and managers can see problem records (you are a {role})"),
         Command::Approve(_) | Command::Decline(..) => {
-            format!("only managers, leads and admins can {} requests (you are a {role})", cmd.verb())
+            let mut who: Vec<String> = approvers.iter().map(|r| format!("a {r}")).collect();
+            who.push("an admin".to_string());
+            let last = who.pop().unwrap_or_default();
+            let who = if who.is_empty() { last } else { format!("{} or {last}", who.join(", ")) };
+            format!("only {who} can {} requests (you are a {role})", cmd.verb())
         }
         _ => format!("only technicians can {} tickets (you are a {role})", cmd.verb()),
     })
