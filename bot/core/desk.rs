@@ -1154,6 +1154,18 @@ impl<S: Store> Desk<S> {
         Ok(Some(Refusal::audited(text, t.number, cmd.verb())))
     }
 
+    /// The approver role an active request still waits for (sent for approval, or still answering the questions
+    /// before it is), if any.
+    async fn awaiting_decision(&self, t: &Ticket) -> Result<Option<String>, DeskError> {
+        if !t.state.is_active() {
+            return Ok(None);
+        }
+        if let Some(approver) = &t.awaiting_approval {
+            return Ok(Some(approver.clone()));
+        }
+        self.approval_walk_running(t.number).await
+    }
+
     async fn run_command(
         &self,
         env: &Envelope,
@@ -1163,6 +1175,7 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
     ) -> Result<Flow, DeskError> {
         let me = &env.actor;
+        let cmd_ticket = cmd.ticket();
         match cmd {
             Command::Start(id) => self.start_request(env, &id, now, w).await,
             Command::Queue { .. } | Command::Mine | Command::Find(_) => {
@@ -1188,7 +1201,29 @@ impl<S: Store> Desk<S> {
                 }
                 Ok(flow)
             }
-            Command::Major(_) => self.mark_major(env, ticket, now, w).await,
+            Command::Show(_) => {
+                let Some(t) = ticket else {
+                    return Ok(Flow::Refused("that command needs a ticket number".to_string().into()));
+                };
+                let events = self.store.events(t.number).await?;
+                let mut text = self.show(&t, now);
+                if let Some(cl) = &t.checklist {
+                    text.push_str(&format!("\nChecklist:\n{}", cl.text().trim_end()));
+                }
+                text.push_str(&self.vendor_lines(&t, now));
+                text.push_str(&self.history(&events, self.role_of(me).is_staff()));
+                w.send(Outbound::to_user(me, &env.place, text).kind(MessageKind::Ephemeral));
+                Ok(Flow::Ok)
+            }
+            Command::Major(_) => {
+                let owner = ticket.as_ref().and_then(|t| t.owner.clone()).filter(|o| !o.same_person(&env.actor));
+                let flow = self.mark_major(env, ticket, now, w).await?;
+                if let (Flow::Ok, Some(o), Some(n)) = (&flow, owner, cmd_ticket) {
+                    let msg = format!("{} used /ticket major on {n}, which you own.", env.actor.name);
+                    w.send(Outbound::to_user(&o, &Place { dm: true, ..self.staff_place() }, msg).about(n));
+                }
+                Ok(flow)
+            }
             Command::Merge(..) | Command::Link(..) | Command::Problems | Command::Problem(_) => {
                 Ok(match self.workflow(env, cmd, ticket, now, w).await? {
                     Ok(()) => Flow::Ok,
@@ -1207,11 +1242,15 @@ impl<S: Store> Desk<S> {
                         | Command::Priority(..)
                         | Command::Category(..)
                         | Command::Pending(..)
+                        | Command::Close(..)
                 );
                 let verb = cmd.verb();
                 match self.apply(env, cmd, ticket, now, w) {
                     Ok(()) => {
-                        if helping && let (Some(o), Some(n)) = (owner, n) {
+                        if helping
+                            && self.role_of(me).is_staff()
+                            && let (Some(o), Some(n)) = (owner, n)
+                        {
                             let place = Place { dm: true, ..self.staff_place() };
                             let msg = format!("{} used /ticket {verb} on {n}, which you own.", me.name);
                             w.send(Outbound::to_user(&o, &place, msg).about(n));
@@ -1256,6 +1295,7 @@ impl<S: Store> Desk<S> {
             | Command::Link(..)
             | Command::Problem(_)
             | Command::Major(_)
+            | Command::Show(_)
             | Command::Escalate(..)
             | Command::VendorRef(..)
             | Command::VendorUpdate(..)
@@ -1373,14 +1413,6 @@ impl<S: Store> Desk<S> {
             Command::Prompt(_, verb) => {
                 w.send(here(format!("To {verb} on {}, type: /ticket {verb} {} your text", t.number, t.number.0)));
             }
-            Command::Show(_) => {
-                let mut text = self.show(&t, now);
-                if let Some(cl) = &t.checklist {
-                    text.push_str(&format!("\nChecklist:\n{}", cl.text().trim_end()));
-                }
-                text.push_str(&self.vendor_lines(&t, now));
-                w.send(here(text))
-            }
             Command::Sla(_) => w.send(here(self.explain_sla(&t, now))),
             Command::Claim(_) => {
                 let ev = t.claim(me, now)?;
@@ -1390,9 +1422,26 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             Command::Unclaim(_) => {
+                let before = t.owner.clone();
                 let ev = t.unclaim(me, now)?;
                 w.events(t.number, ev);
                 w.send(here(format!("{} is back in the queue with no owner.", t.number)));
+                if let Some(prev) = before.filter(|p| !p.same_person(me)) {
+                    // A lead took it off its owner: the owner hears it from deskbot, not from the queue.
+                    let place = Place { dm: true, ..self.staff_place() };
+                    let msg = format!("{} unclaimed {}, which you owned; it is back in the queue.", me.name, t.number);
+                    w.send(Outbound::to_user(&prev, &place, msg).about(t.number));
+                }
+                if t.state.is_active() {
+                    // They were told who was handling it; now nobody is.
+                    w.send(self.to_requester(
+                        &t,
+                        format!(
+                            "{} is back in the technicians' queue; you'll hear when someone picks it up.",
+                            t.number
+                        ),
+                    ));
+                }
                 w.commit.updates.push(t);
             }
             Command::Reply(_, text) if t.alert.is_some() && t.affected.is_empty() => {
@@ -1486,7 +1535,17 @@ impl<S: Store> Desk<S> {
                 self.may_reopen(&t, me, now)?;
                 let ev = self.reopen(&mut t, me, reason.as_deref(), now)?;
                 w.events(t.number, ev);
-                w.send(here(format!("{} is open again.", t.number)));
+                match t.awaiting_approval.clone() {
+                    Some(approver) => {
+                        // Withdrawn while it waited, and back: the approvers are asked again (nobody decided).
+                        self.ask_again_for_approval(&t, &approver, w);
+                        w.send(here(format!(
+                            "{} is open again and waiting for a {approver}'s approval; they have been asked again.",
+                            t.number
+                        )));
+                    }
+                    None => w.send(here(format!("{} is open again.", t.number))),
+                }
                 if let Some(owner) = t.owner.clone().filter(|o| !o.same_person(me)) {
                     let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
                     let place = Place { dm: true, ..self.staff_place() };
@@ -1856,8 +1915,18 @@ impl<S: Store> Desk<S> {
         Ok(ev)
     }
 
-    /// A requester may not undo a self-service fix after [`walk::REOPEN_DEFLECTED_WITHIN`].
+    /// A requester may not undo a self-service fix after [`walk::REOPEN_DEFLECTED_WITHIN`], nor a technician's
+    /// merge (the conversation continues on the ticket it was merged into).
     fn may_reopen(&self, t: &Ticket, who: &UserRef, now: Timestamp) -> Result<(), Refusal> {
+        if let Some(into) = t.merged_into
+            && !self.role_of(who).is_staff()
+        {
+            return Err(Refusal::state(format!(
+                "{} was merged into {into}, where it is being worked on; add anything new in {into}'s thread \
+                 (/ticket show {} has it), or describe a different problem to open a new ticket",
+                t.number, into.0
+            )));
+        }
         let late = t.resolved_at.is_some_and(|r| now - r > walk::REOPEN_DEFLECTED_WITHIN);
         if t.deflected && t.requester.same_person(who) && late && !self.role_of(who).is_staff() {
             return Err(format!(
@@ -1965,6 +2034,52 @@ impl<S: Store> Desk<S> {
             s.push_str(&format!("\n· breached: {} (due {})", b.clock.label(), self.fmt_time(b.due)));
         }
         s
+    }
+
+    /// The history `/ticket show` lists, newest last: what the requester saw happen (their messages, replies, owner,
+    /// resolution, reopens, approvals, merges) and, for staff, internal notes and priority and category changes too.
+    fn history(&self, events: &[Event], staff: bool) -> String {
+        let lines: Vec<String> = events
+            .iter()
+            .filter_map(|e| {
+                let who = e.actor.as_ref().map(|a| a.name.as_str()).unwrap_or("deskbot");
+                let what = match &e.kind {
+                    EventKind::RequesterMessage { text } => format!("{who} wrote: {}", quote(text)),
+                    EventKind::PublicReply { text } => format!("{who} replied: {}", quote(text)),
+                    EventKind::InternalNote { text } if staff => format!("{who} noted (internal): {}", quote(text)),
+                    EventKind::OwnerChanged { to: Some(to), .. } => format!("owner {}", to.name),
+                    EventKind::OwnerChanged { to: None, .. } => "back in the queue".to_string(),
+                    EventKind::Resolved { text: Some(text) } => format!("{who} resolved it: {}", quote(text)),
+                    EventKind::Resolved { text: None } => format!("{who} resolved it"),
+                    EventKind::Reopened { .. } => format!("{who} reopened it"),
+                    EventKind::Closed => format!("{who} closed it"),
+                    EventKind::Withdrawn { .. } => format!("{who} withdrew it"),
+                    EventKind::Approval { approved: true, .. } => format!("{who} approved it"),
+                    EventKind::Declined { reason: Some(r) } => format!("{who} declined it: {}", quote(r)),
+                    EventKind::Declined { reason: None } => format!("{who} declined it"),
+                    EventKind::MergedInto { into } => format!("{who} merged it into {into}"),
+                    EventKind::MergedFrom { from } => format!("{who} merged {from} into it"),
+                    EventKind::PriorityChanged { from, to } if staff => format!("{who} changed priority {from} → {to}"),
+                    EventKind::CategoryChanged { from, to } if staff => format!("{who} changed category {from} → {to}"),
+                    EventKind::Thanked { .. } => format!("{who} said thanks"),
+                    _ => return None,
+                };
+                Some(format!("\n· {} {what}", self.fmt_time(e.at)))
+            })
+            .collect();
+        if lines.is_empty() {
+            return String::new();
+        }
+        let skipped = lines.len().saturating_sub(SHOWN_HISTORY);
+        let mut out = String::from("\nHistory");
+        if skipped > 0 {
+            out.push_str(&format!(" (the latest {SHOWN_HISTORY}; {skipped} earlier not shown)"));
+        }
+        out.push(':');
+        for l in &lines[skipped..] {
+            out.push_str(l);
+        }
+        out
     }
 
     fn show(&self, t: &Ticket, now: Timestamp) -> String {

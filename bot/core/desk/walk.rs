@@ -314,29 +314,7 @@ impl<S: Store> Desk<S> {
                         wt.title,
                         details.join("; ")
                     );
-                    let buttons = vec![
-                        Button::new("Approve", command::action("approve", t.number)).primary(),
-                        Button::new("Decline", command::action("decline", t.number)),
-                    ];
-                    let role = Role::parse(&req.approver).unwrap_or(Role::Manager);
-                    // Nobody decides on their own request: a manager asking for a laptop is not asked to approve it.
-                    let approvers: Vec<_> = self
-                        .people_with(role, t.origin.platform)
-                        .into_iter()
-                        .filter(|a| !a.same_person(&requester))
-                        .collect();
-                    if approvers.is_empty() {
-                        w.send(self.to_queue(t.origin.platform, text).with_buttons(buttons).about(t.number));
-                    } else {
-                        for a in approvers {
-                            let place = crate::core::ids::Place { dm: true, ..self.staff_place() };
-                            w.send(
-                                Outbound::to_user(&a, &place, text.clone())
-                                    .with_buttons(buttons.clone())
-                                    .about(t.number),
-                            );
-                        }
-                    }
+                    self.ask_for_approval(&t, &req.approver, text, w);
                     w.send(
                         Outbound::to_user(
                             &requester,
@@ -370,6 +348,40 @@ impl<S: Store> Desk<S> {
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         w.commit.updates.push(t);
         Ok(Flow::Ok)
+    }
+
+    /// Sends `text` with Approve and Decline to everyone with the `approver` role (never the requester: nobody
+    /// decides on their own request), or to the queue when there is nobody else.
+    fn ask_for_approval(&self, t: &Ticket, approver: &str, text: String, w: &mut Work) {
+        let buttons = vec![
+            Button::new("Approve", command::action("approve", t.number)).primary(),
+            Button::new("Decline", command::action("decline", t.number)),
+        ];
+        let role = Role::parse(approver).unwrap_or(Role::Manager);
+        let approvers: Vec<_> =
+            self.people_with(role, t.origin.platform).into_iter().filter(|a| !a.same_person(&t.requester)).collect();
+        if approvers.is_empty() {
+            w.send(self.to_queue(t.origin.platform, text).with_buttons(buttons).about(t.number));
+            return;
+        }
+        for a in approvers {
+            let place = crate::core::ids::Place { dm: true, ..self.staff_place() };
+            w.send(Outbound::to_user(&a, &place, text.clone()).with_buttons(buttons.clone()).about(t.number));
+        }
+    }
+
+    /// A request that goes back to waiting for approval (reopened after it was withdrawn): its approvers are asked
+    /// again, since the prompt they had may be long gone.
+    pub(super) fn ask_again_for_approval(&self, t: &Ticket, approver: &str, w: &mut Work) {
+        let text = format!(
+            "Approval needed again for {} from {} ({}): it was withdrawn before anyone decided and has been reopened; \
+             /ticket show {} has the answers they gave.",
+            t.number,
+            t.requester.name,
+            quote(&t.title),
+            t.number.0
+        );
+        self.ask_for_approval(t, approver, text, w);
     }
 
     /// Ends the ticket's walkthrough, if one is running, because a technician took the ticket over. A request that
