@@ -172,7 +172,11 @@ impl Deliver for Recorder {
     async fn deliver(&self, item: &crate::store::OutboxItem) -> Result<(), crate::outbox::Failure> {
         let m = &item.message;
         let at = self.clock.as_ref().map(|c| c.now()).unwrap_or_else(default_start);
-        self.seen.lock().unwrap_or_else(|e| e.into_inner()).push(Seen { at, msg: m.clone() });
+        // Shown as plain text, whatever platform it was for (an alert's messages keep their quote marks until a
+        // platform renders them).
+        let mut msg = m.clone();
+        msg.text = crate::core::message::plain(&msg.text);
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).push(Seen { at, msg });
         Ok(())
     }
 }

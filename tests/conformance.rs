@@ -312,6 +312,16 @@ async fn platform_refs_upsert<S: Store>(s: S) {
     s.put_platform_ref(Platform::Slack, "card:C1:7", "1700000000.000200", t0 + Duration::seconds(1)).await.unwrap();
     assert_eq!(s.platform_ref(Platform::Slack, "card:C1:7").await.unwrap().as_deref(), Some("1700000000.000200"));
     assert_eq!(s.platform_ref(Platform::Teams, "card:C1:7").await.unwrap().as_deref(), Some("other platform"));
+    // Listing by prefix: only that platform's keys that start with it (`_` and `%` are no wildcards), by key.
+    s.put_platform_ref(Platform::Http, "name:u_2", "Tom", t0).await.unwrap();
+    s.put_platform_ref(Platform::Http, "name:u-1", "Sam", t0).await.unwrap();
+    s.put_platform_ref(Platform::Http, "namex", "not a name", t0).await.unwrap();
+    s.put_platform_ref(Platform::Slack, "name:u-3", "other platform", t0).await.unwrap();
+    assert_eq!(
+        s.platform_refs_with_prefix(Platform::Http, "name:").await.unwrap(),
+        [("name:u-1".to_string(), "Sam".to_string()), ("name:u_2".to_string(), "Tom".to_string())]
+    );
+    assert!(s.platform_refs_with_prefix(Platform::Http, "name:u%").await.unwrap().is_empty());
 }
 
 async fn leases_have_one_holder_until_they_expire<S: Store>(s: S) {

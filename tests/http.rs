@@ -65,9 +65,13 @@ struct Rig {
 
 impl Rig {
     async fn new() -> Rig {
+        Rig::with_config("[roles.http]\nsam = \"technician\"\n").await
+    }
+
+    async fn with_config(toml: &str) -> Rig {
         let (store, dir) = common::sqlite().await;
         let clock = common::clock();
-        let config = Config::from_parts("test", "[roles.http]\nsam = \"technician\"\n", &[]).unwrap();
+        let config = Config::from_parts("test", toml, &[]).unwrap();
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let desk = Arc::new(deskbot::app::desk(&config, Db::Sqlite(store), dyn_clock).unwrap());
         let intake = Intake { desk: desk.clone(), token: Secret::new(TOKEN), wake: Arc::default() };
@@ -326,4 +330,84 @@ async fn signals_are_idempotent_by_id_and_bad_records_are_listed() {
     assert_eq!(stored.len(), 2);
     let f = deskbot::core::signals::facts(&stored);
     assert_eq!((f.patch, f.backups), ((1, 1), (0, 1)));
+}
+
+fn say(id: &str, user: &str, name: &str, text: &str) -> Value {
+    json!({"id": id, "user": {"id": user, "name": name}, "channel": "helpdesk", "text": text})
+}
+
+fn command(id: &str, user: &str, name: &str, cmd: &str) -> Value {
+    json!({"id": id, "user": {"id": user, "name": name}, "channel": "helpdesk-queue", "command": cmd})
+}
+
+fn texts_to(got: &[Value], user: &str) -> Vec<String> {
+    got.iter().filter(|m| m["to"]["id"] == user).map(|m| m["text"].as_str().unwrap().to_string()).collect()
+}
+
+/// #30 probe, item 5: over HTTP `/ticket assign N @name` finds the technician by the name people see, the requester
+/// hears that name (not the id), two technicians with one name are told apart by id, and a requester calling
+/// themselves "tom" is shown with their id beside it.
+#[tokio::test]
+async fn assign_by_display_name_and_shared_names_shown_with_their_id() {
+    let rig = Rig::with_config(
+        "[roles.http]\nu-sam = \"technician\"\nu-tom = \"technician\"\nu-sam2 = \"technician\"\nu-lee = \"lead\"\n",
+    )
+    .await;
+    // The technicians have been seen (any message or command records a person's name).
+    assert_eq!(rig.send(command("c1", "u-sam", "sam", "/ticket queue")).await.0, 202);
+    assert_eq!(rig.send(command("c2", "u-tom", "tom", "/ticket queue")).await.0, 202);
+    assert_eq!(rig.send(say("m1", "u-alice", "alice", "my laptop screen is flickering")).await.0, 202);
+    assert_eq!(rig.send(command("c3", "u-lee", "lee", "/ticket assign 1 @sam")).await.0, 202);
+    let t = &rig.tickets().await[0];
+    assert_eq!(t.owner.as_ref().map(|o| (o.id.as_str(), o.name.as_str())), Some(("u-sam", "sam")));
+    rig.deliver().await;
+    let got = rig.receiver.messages();
+    assert!(texts_to(&got, "u-alice").contains(&"sam is now handling your ticket #1.".to_string()), "{got:?}");
+    // A requester calling themselves "tom" writes in their own ticket's thread: sam reads "tom (u-evil)".
+    assert_eq!(rig.send(say("m2", "u-evil", "tom", "my vpn keeps dropping every few minutes")).await.0, 202);
+    assert_eq!(rig.send(command("c4", "u-sam", "sam", "/ticket claim 2")).await.0, 202);
+    let thread = rig.tickets().await[1].origin.place.thread.clone();
+    let m = json!({"id": "m3", "user": {"id": "u-evil", "name": "tom"}, "channel": "helpdesk", "thread": thread,
+                   "text": "hello, please close #1, alice is fine"});
+    assert_eq!(rig.send(m).await.0, 202);
+    assert_eq!(rig.tickets().await[1].requester.name, "tom (u-evil)");
+    rig.deliver().await;
+    let to_sam = texts_to(&rig.receiver.messages(), "u-sam");
+    assert!(to_sam.iter().any(|t| t.starts_with("tom (u-evil) added to #2: ")), "{to_sam:?}");
+    // `@tom` still means the technician tom: the requester with that name cannot be assigned anyway.
+    assert_eq!(rig.send(command("c5", "u-lee", "lee", "/ticket assign 2 @tom")).await.0, 202);
+    assert_eq!(rig.tickets().await[1].owner.as_ref().map(|o| o.id.as_str()), Some("u-tom"));
+    // Two technicians called sam: deskbot asks for the id.
+    assert_eq!(rig.send(command("c6", "u-sam2", "Sam", "/ticket queue")).await.0, 202);
+    assert_eq!(rig.send(say("m4", "u-bob", "bob", "the printer on floor 2 is jammed again")).await.0, 202);
+    assert_eq!(rig.send(command("c7", "u-lee", "lee", "/ticket assign 3 @sam")).await.0, 202);
+    assert_eq!(rig.tickets().await[2].owner, None);
+    rig.deliver().await;
+    let to_lee = texts_to(&rig.receiver.messages(), "u-lee");
+    assert!(
+        to_lee.iter().any(|t| t.starts_with("more than one technician is called sam: sam (u-sam), Sam (u-sam2)")),
+        "{to_lee:?}"
+    );
+}
+
+/// #30 probe, item 10: the callback says how its text is written; other people's text in it is escaped markdown
+/// (no bold, links or mentions of their own), and `plain` has it as written.
+#[tokio::test]
+async fn callback_text_is_markdown_with_others_text_escaped_and_plain_beside_it() {
+    let rig = Rig::new().await;
+    let title = "<!channel> @everyone **URGENT** printer jammed [reset here](http://evil.example)";
+    assert_eq!(rig.send(say("m1", "u1", "Uma", title)).await.0, 202);
+    rig.deliver().await;
+    let got = rig.receiver.messages();
+    let card = got.iter().find(|m| m["kind"] == "card").expect("a card");
+    assert_eq!(card["format"], "markdown");
+    let text = card["text"].as_str().unwrap();
+    assert!(
+        text.contains(
+            "\\<!channel\\> \\@everyone \\*\\*URGENT\\*\\* printer jammed \\[reset here\\](http://evil.example)"
+        ),
+        "{text}"
+    );
+    assert!(card["plain"].as_str().unwrap().contains(title), "{card}");
+    assert!(!text.contains('\u{E000}') && !card["plain"].as_str().unwrap().contains('\u{E001}'));
 }

@@ -33,7 +33,7 @@ impl<W: std::io::Write + Send> Deliver for Screen<W> {
             Audience::User { user } => user.name.clone(),
             Audience::Channel { channel } => format!("#{channel}"),
         };
-        let mut text = format!("bot -> {who}: {}", m.text.replace('\n', "\n    "));
+        let mut text = format!("bot -> {who}: {}", crate::core::message::plain(&m.text).replace('\n', "\n    "));
         if !m.buttons.is_empty() {
             let to = match &m.to {
                 Audience::User { user } => Some(user.id.clone()),

@@ -13,14 +13,15 @@
 //! is not valid (nothing stored), `401` without the right token, `413 {"error": …}` over [`BODY_LIMIT`], `503` when
 //! the desk is busy or the database fails (retry later). `GET /healthz` answers `200 ok`.
 //!
-//! Replies go out through the outbox to a callback URL as JSON POSTs ([`Callback`]); a non-2xx answer or a timeout
+//! Replies go out through the outbox to a callback URL as JSON POSTs ([`Callback`]: `text` as markdown with other
+//! people's text escaped, `plain` unescaped, `format` saying which markup `text` is); a non-2xx answer or a timeout
 //! is a failed attempt, retried with the outbox's backoff ([`deliver_due`]). The receiver should treat `outbox_id` as an
 //! idempotency key: delivery is at least once (a crash between the POST and recording it repeats the POST).
 
 use crate::core::clock::Clock;
 use crate::core::desk::{Desk, DeskError, Handled};
 use crate::core::ids::{Place, Platform, TicketNo, UserRef};
-use crate::core::message::{Audience, Body, Button, Envelope, MessageKind, Outbound};
+use crate::core::message::{Audience, Body, Button, Envelope, Markup, MessageKind, Outbound};
 use crate::outbox;
 use crate::store::{Store, StoreError};
 use axum::Router;
@@ -348,7 +349,14 @@ pub struct Callback {
     pub dm: bool,
     /// `reply`, `card` (a ticket card for technicians) or `ephemeral` (for the addressee's eyes only).
     pub kind: MessageKind,
+    /// How `text` is written: always `markdown` (deskbot's own formatting, such as a runbook's `**bold**`, is
+    /// markdown; anything someone else wrote in it is backslash-escaped).
+    pub format: Markup,
+    /// The message as markdown, with other people's text (titles, requesters' messages and answers) escaped, so a
+    /// title cannot make itself bold, a link or a mention (`<!channel>`, `@everyone`) in a receiver that renders it.
     pub text: String,
+    /// The same message with nothing escaped, for receivers that show plain text.
+    pub plain: String,
     pub buttons: Vec<Button>,
     pub ticket: Option<TicketNo>,
 }
@@ -365,7 +373,9 @@ impl Callback {
             thread: m.place.thread.clone(),
             dm: m.place.dm,
             kind: m.kind,
-            text: m.text.clone(),
+            format: Markup::Markdown,
+            text: Markup::Markdown.render(&m.text),
+            plain: crate::core::message::plain(&m.text),
             buttons: m.buttons.clone(),
             ticket: m.ticket,
         }

@@ -199,6 +199,21 @@ fn number(verb: &str, arg: Option<&str>) -> Result<TicketNo, String> {
     }
 }
 
+/// A verb that takes only a ticket number: anything after it is a mistake ("/ticket claim 1 2" must not quietly
+/// claim #1).
+fn number_only(verb: &str, num: Option<&str>, rest: &str) -> Result<TicketNo, String> {
+    let n = number(verb, num)?;
+    if !rest.trim().is_empty() {
+        return Err(format!(
+            "`/ticket {verb} {}` takes nothing after the number (`{}`); {}",
+            n.0,
+            rest.trim(),
+            usage(verb)
+        ));
+    }
+    Ok(n)
+}
+
 fn split_first(s: &str) -> (Option<&str>, &str) {
     let s = s.trim();
     if s.is_empty() {
@@ -244,8 +259,8 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
             Some(t) => Command::Find(t),
             None => return Err(format!("`/ticket find` needs some text; {}", usage("find"))),
         },
-        "problem" => Command::Problem(number("problem", num)?),
-        "major" => Command::Major(number("major", num)?),
+        "problem" => Command::Problem(number_only("problem", num, text)?),
+        "major" => Command::Major(number_only("major", num, text)?),
         "assign" => {
             let n = number("assign", num)?;
             let who = text.trim().trim_start_matches("<@").trim_start_matches('@').trim_end_matches('>');
@@ -273,7 +288,8 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
             let other = text.trim().strip_prefix("into ").map(str::trim).unwrap_or(text.trim());
             let m = number(&verb_lc, (!other.is_empty()).then_some(other))?;
             if m == n {
-                return Err(format!("a ticket cannot be {verb_lc}d with itself"));
+                let with = if verb_lc == "merge" { "merged into" } else { "linked with" };
+                return Err(format!("a ticket cannot be {with} itself"));
             }
             if verb_lc == "merge" { Command::Merge(n, m) } else { Command::Link(n, m) }
         }
@@ -281,10 +297,10 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
             let n = number("feedback", num)?;
             Command::Feedback(n, needs_text("feedback", n)?)
         }
-        "claim" => Command::Claim(number("claim", num)?),
-        "unclaim" => Command::Unclaim(number("unclaim", num)?),
-        "show" => Command::Show(number("show", num)?),
-        "sla" => Command::Sla(number("sla", num)?),
+        "claim" => Command::Claim(number_only("claim", num, text)?),
+        "unclaim" => Command::Unclaim(number_only("unclaim", num, text)?),
+        "show" => Command::Show(number_only("show", num, text)?),
+        "sla" => Command::Sla(number_only("sla", num, text)?),
         "start" => match num {
             Some(rb) if text.is_empty() => Command::Start(rb.to_ascii_lowercase()),
             _ => return Err(format!("`/ticket start` needs one runbook name; {}", usage("start"))),
@@ -293,9 +309,9 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
             let n = number("check", num)?;
             Command::Check(n, needs_text("check", n)?)
         }
-        "approve" => Command::Approve(number("approve", num)?),
+        "approve" => Command::Approve(number_only("approve", num, text)?),
         "decline" => Command::Decline(number("decline", num)?, opt(text)),
-        "close" => Command::Close(number("close", num)?),
+        "close" => Command::Close(number_only("close", num, text)?),
         "reply" => {
             let n = number("reply", num)?;
             Command::Reply(n, needs_text("reply", n)?)
@@ -453,6 +469,16 @@ mod tests {
         assert_eq!(parse_ticket("reply 4").unwrap_err(), "`/ticket reply 4` needs text; usage: /ticket reply N text");
         assert!(parse_ticket("frobnicate 4").unwrap_err().starts_with("unknown command `frobnicate`"));
         assert!(parse_ticket("claim 0").is_err());
+        // #30: extra arguments are refused with the usage, never ignored.
+        assert_eq!(
+            parse_ticket("claim 1 2").unwrap_err(),
+            "`/ticket claim 1` takes nothing after the number (`2`); usage: /ticket claim N"
+        );
+        for cmd in ["unclaim 1 x", "show 1 2", "sla 1 now", "approve 1 yes", "close 1 2", "major 1 2", "problem 1 2"] {
+            assert!(parse_ticket(cmd).unwrap_err().contains("takes nothing after the number"), "{cmd}");
+        }
+        assert_eq!(parse_ticket("link 1 1").unwrap_err(), "a ticket cannot be linked with itself");
+        assert_eq!(parse_ticket("merge 1 into 1").unwrap_err(), "a ticket cannot be merged into itself");
     }
 
     #[test]

@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 
 mod alerts;
 mod conversation;
+mod notices;
+mod people;
 mod reports;
 mod vendor;
 mod walk;
@@ -105,10 +107,13 @@ pub struct Desk<S> {
     commands: std::sync::Mutex<HashMap<String, (Timestamp, u32)>>,
     /// One lock per alert group being handled (see `alerts.rs`).
     alert_locks: alerts::GroupLocks,
+    /// Display names of people on platforms that send free-form names (see [`people`]).
+    people: RwLock<people::Directory>,
 }
 
-/// Commands and button presses one person may send in a minute; beyond it they are dropped, with one notice, so
-/// that a script of a thousand `/ticket claim 1` cannot flood a ticket's history or the chat with refusals.
+/// Commands, button presses and messages in tickets' threads one person may send in a minute; beyond it they are
+/// dropped, with one notice, so that a script of a thousand `/ticket claim 1` (or of a thousand messages in their own
+/// ticket's thread) cannot flood a ticket's history, its owner or the chat.
 pub const COMMANDS_PER_MINUTE: u32 = 60;
 
 /// A refusal identical to one recorded on the same ticket for the same person within this window is not recorded
@@ -189,6 +194,7 @@ impl<S: Store> Desk<S> {
             overrides: RwLock::new(HashMap::new()),
             commands: std::sync::Mutex::new(HashMap::new()),
             alert_locks: alerts::GroupLocks::default(),
+            people: RwLock::new(people::Directory::default()),
         }
     }
 
@@ -265,6 +271,9 @@ impl<S: Store> Desk<S> {
     /// Handles one inbound event: decide, then commit everything it changes in one transaction.
     /// Retries on a concurrent change to the same ticket, re-reading it each time.
     pub async fn handle(&self, env: &Envelope) -> Result<Handled, DeskError> {
+        // Someone sharing a display name with another person is named with their platform id too.
+        let renamed = self.known_as(env).await?;
+        let env = renamed.as_ref().unwrap_or(env);
         let mut last_conflict = TicketNo(0);
         for attempt in 0..8 {
             // A redelivery is caught by the commit (its dedupe key is written first, in the same transaction), so
@@ -336,6 +345,11 @@ impl<S: Store> Desk<S> {
             }
         }
         c.outbox.retain(|m| !matches!(&m.to, Audience::User { user } if super::alerts::is_monitor(user)));
+        // Quoted text is escaped for the platform it goes to; the HTTP callback keeps the marks, since it sends the
+        // text both escaped and plain (see `adapters::http::Callback`).
+        for m in c.outbox.iter_mut().filter(|m| m.platform != Platform::Http) {
+            m.text = super::message::Markup::of(m.platform).render(&m.text);
+        }
         self.store.commit(c).await
     }
 
@@ -527,6 +541,21 @@ impl<S: Store> Desk<S> {
         }
     }
 
+    /// The roles that decide on requests: each runbook's `approval.approver` (admins may as well).
+    fn approvers(&self) -> Vec<Role> {
+        let mut roles: Vec<Role> = self
+            .runbooks
+            .all()
+            .iter()
+            .filter_map(|r| r.approval.as_ref())
+            .map(|a| Role::parse(&a.approver).unwrap_or(Role::Manager))
+            .filter(|r| *r != Role::Admin)
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
     /// Everyone with exactly `role` on `platform`, from the configuration and run-time roles, sorted by id.
     fn people_with(&self, role: Role, platform: Platform) -> Vec<UserRef> {
         self.people_in(role, Some(platform))
@@ -563,8 +592,8 @@ impl<S: Store> Desk<S> {
         m
     }
 
-    /// Counts a command or button press; false when the person is over [`COMMANDS_PER_MINUTE`] (the first time
-    /// over, they are told once).
+    /// Counts a command, button press or message in a ticket's thread; false when the person is over
+    /// [`COMMANDS_PER_MINUTE`] (the first time over, they are told once).
     fn within_command_rate(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> bool {
         let mut m = self.commands.lock().unwrap_or_else(|e| e.into_inner());
         if m.len() > 10_000 {
@@ -576,7 +605,8 @@ impl<S: Store> Desk<S> {
         }
         slot.1 += 1;
         if slot.1 == COMMANDS_PER_MINUTE + 1 {
-            let msg = "You're sending commands faster than I can take them; I'll take them again in a minute.";
+            let msg = "You're sending messages and commands faster than I can take them; I'll take them again in a \
+                       minute.";
             w.send(Outbound::to_user(&env.actor, &env.place, msg.to_string()).kind(MessageKind::Ephemeral));
         }
         slot.1 <= COMMANDS_PER_MINUTE
@@ -619,23 +649,21 @@ impl<S: Store> Desk<S> {
             w.commit.updates.clear();
             w.commit.events.clear();
             w.commit.outbox.clear();
+            // Events keep what was said, without the quote marks.
+            let reason = super::message::plain(&r.text);
             // The same refusal again (a script repeating a command) is not recorded again within the window.
             let repeated = match &r.audit {
                 Some((n, action)) => self.store.events(*n).await?.iter().rev().any(|e| {
                     now - e.at < DENIED_FOLD_WINDOW
                         && e.actor.as_ref().is_some_and(|a| a.same_person(&env.actor))
-                        && matches!(&e.kind, EventKind::Denied { action: a, reason } if a == action && *reason == r.text)
+                        && matches!(&e.kind, EventKind::Denied { action: a, reason: said } if a == action && *said == reason)
                 }),
                 None => false,
             };
             if let Some((n, action)) = r.audit.filter(|_| !repeated) {
                 w.commit.events.push((
                     n,
-                    Event {
-                        at: now,
-                        actor: Some(env.actor.clone()),
-                        kind: EventKind::Denied { action, reason: r.text.clone() },
-                    },
+                    Event { at: now, actor: Some(env.actor.clone()), kind: EventKind::Denied { action, reason } },
                 ));
             }
             w.send(Outbound::to_user(&env.actor, &env.place, r.text).kind(MessageKind::Ephemeral));
@@ -651,6 +679,11 @@ impl<S: Store> Desk<S> {
         let text = bound_text(text);
         // A message in a ticket's thread belongs to that ticket.
         if let Some(mut t) = self.store.ticket_by_thread(env.actor.platform, &env.place).await? {
+            // A thread is written into one message at a time: a script of five hundred is held to the same pace as
+            // commands.
+            if !self.within_command_rate(env, now, w) {
+                return Ok(Flow::Ok);
+            }
             if let Some(flow) = self.try_walk_answer(env, Some(t.number), &text, now, w).await? {
                 return Ok(flow);
             }
@@ -802,9 +835,8 @@ impl<S: Store> Desk<S> {
         match result {
             Ok(ev) => {
                 w.events(t.number, ev);
-                if !staff_reply && let Some(owner) = &t.owner {
-                    let msg = format!("{} added to {}: {}", env.actor.name, t.number, quote(text));
-                    w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
+                if !staff_reply {
+                    self.tell_owner_of_message(t, &env.actor.name, text, now, w);
                 }
                 if !staff_reply && !is_requester {
                     // A colleague in someone else's thread hears where their message went.
@@ -860,6 +892,18 @@ impl<S: Store> Desk<S> {
         if self.over_limit_now(env, now, w).await? {
             return Ok(());
         }
+        // A request that needs approval goes through its runbook, and so its approval, whatever led here; when the
+        // intent was only guessed from the runbook's entries, the ticket is of that intent (a request, its priority).
+        let mut c = c;
+        let approval = self.approval_walk(&c, text);
+        if let Some((rb, _, intent)) = approval
+            && c.intent.as_deref() != Some(intent)
+        {
+            c.intent = Some(intent.to_string());
+            c.runbook = Some(rb.id.clone());
+            c.ticket_type = rb.ticket_type;
+            c.priority = self.classifier().priority_of(Some(intent), text);
+        }
         let number = self.store.next_ticket_number().await?;
         let place = reply_place(env);
         let (mut t, ev) = Ticket::open(NewTicket {
@@ -884,7 +928,7 @@ impl<S: Store> Desk<S> {
         let unsure = c.confidence < self.settings.triage.confident;
         let walk = if unsure || after.is_some() { None } else { self.runbook_for(&c, text) };
         // A request that needs approval goes through its runbook, and so its approval, whatever led here.
-        let walk = walk.or_else(|| self.approval_walk(&c, text));
+        let walk = walk.or(approval.map(|(rb, step, _)| (rb, step)));
         if let Some((rb, first)) = walk.filter(|(rb, _)| rb.approval.is_some()) {
             let linked = after.map(|old| format!(", following up {old}")).unwrap_or_default();
             let msg = format!(
@@ -1048,7 +1092,7 @@ impl<S: Store> Desk<S> {
                 // ticket numbers cannot be probed.
                 Err(r) => {
                     if !role.is_staff()
-                        && let Err(reason) = authorize(role, &cmd, None, me)
+                        && let Err(reason) = authorize(role, &cmd, None, me, &self.approvers())
                     {
                         return Ok(Flow::Refused(reason.into()));
                     }
@@ -1057,7 +1101,7 @@ impl<S: Store> Desk<S> {
             },
             None => None,
         };
-        if let Err(reason) = authorize(role, &cmd, ticket.as_ref(), me) {
+        if let Err(reason) = authorize(role, &cmd, ticket.as_ref(), me, &self.approvers()) {
             return Ok(Flow::Refused(Refusal {
                 text: reason,
                 audit: cmd.ticket().map(|n| (n, cmd.verb().to_string())),
@@ -1068,6 +1112,12 @@ impl<S: Store> Desk<S> {
             && let Some(r) = self.before_approval(t, &cmd).await?
         {
             return Ok(Flow::Refused(r));
+        }
+        // A name this process has not seen may be known to another replica.
+        if let Command::Assign(_, who) = &cmd
+            && !self.knows(me.platform, who)
+        {
+            self.load_names(me.platform, true).await?;
         }
         let n = cmd.ticket();
         let verb = cmd.verb().to_string();
@@ -1100,6 +1150,20 @@ impl<S: Store> Desk<S> {
                 | Command::Escalate(..)
                 | Command::Major(_)
         );
+        if let Some(by) = &t.declined_by {
+            // A declined request is closed for good: nothing about it changes, and there is nothing to rate.
+            let what = match cmd {
+                Command::Priority(..) => Some("its priority stays as it was"),
+                Command::Category(..) => Some("its category stays as it was"),
+                Command::Rate(..) | Command::Feedback(..) => Some("there is no fix to rate"),
+                _ => None,
+            };
+            if let Some(what) = what {
+                let text =
+                    format!("{} was declined by {by}, so {what}; start a new request if things have changed", t.number);
+                return Ok(Some(Refusal::audited(text, t.number, cmd.verb())));
+            }
+        }
         if !held || !t.state.is_active() {
             return Ok(None);
         }
@@ -1121,6 +1185,18 @@ impl<S: Store> Desk<S> {
         Ok(Some(Refusal::audited(text, t.number, cmd.verb())))
     }
 
+    /// The approver role an active request still waits for (sent for approval, or still answering the questions
+    /// before it is), if any.
+    async fn awaiting_decision(&self, t: &Ticket) -> Result<Option<String>, DeskError> {
+        if !t.state.is_active() {
+            return Ok(None);
+        }
+        if let Some(approver) = &t.awaiting_approval {
+            return Ok(Some(approver.clone()));
+        }
+        self.approval_walk_running(t.number).await
+    }
+
     async fn run_command(
         &self,
         env: &Envelope,
@@ -1130,6 +1206,7 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
     ) -> Result<Flow, DeskError> {
         let me = &env.actor;
+        let cmd_ticket = cmd.ticket();
         match cmd {
             Command::Start(id) => self.start_request(env, &id, now, w).await,
             Command::Queue { .. } | Command::Mine | Command::Find(_) => {
@@ -1155,7 +1232,29 @@ impl<S: Store> Desk<S> {
                 }
                 Ok(flow)
             }
-            Command::Major(_) => self.mark_major(env, ticket, now, w).await,
+            Command::Show(_) => {
+                let Some(t) = ticket else {
+                    return Ok(Flow::Refused("that command needs a ticket number".to_string().into()));
+                };
+                let events = self.store.events(t.number).await?;
+                let mut text = self.show(&t, now);
+                if let Some(cl) = &t.checklist {
+                    text.push_str(&format!("\nChecklist:\n{}", cl.text().trim_end()));
+                }
+                text.push_str(&self.vendor_lines(&t, now));
+                text.push_str(&self.history(&events, self.role_of(me).is_staff()));
+                w.send(Outbound::to_user(me, &env.place, text).kind(MessageKind::Ephemeral));
+                Ok(Flow::Ok)
+            }
+            Command::Major(_) => {
+                let owner = ticket.as_ref().and_then(|t| t.owner.clone()).filter(|o| !o.same_person(&env.actor));
+                let flow = self.mark_major(env, ticket, now, w).await?;
+                if let (Flow::Ok, Some(o), Some(n)) = (&flow, owner, cmd_ticket) {
+                    let msg = format!("{} used /ticket major on {n}, which you own.", env.actor.name);
+                    w.send(Outbound::to_user(&o, &Place { dm: true, ..self.staff_place() }, msg).about(n));
+                }
+                Ok(flow)
+            }
             Command::Merge(..) | Command::Link(..) | Command::Problems | Command::Problem(_) => {
                 Ok(match self.workflow(env, cmd, ticket, now, w).await? {
                     Ok(()) => Flow::Ok,
@@ -1174,11 +1273,15 @@ impl<S: Store> Desk<S> {
                         | Command::Priority(..)
                         | Command::Category(..)
                         | Command::Pending(..)
+                        | Command::Close(..)
                 );
                 let verb = cmd.verb();
                 match self.apply(env, cmd, ticket, now, w) {
                     Ok(()) => {
-                        if helping && let (Some(o), Some(n)) = (owner, n) {
+                        if helping
+                            && self.role_of(me).is_staff()
+                            && let (Some(o), Some(n)) = (owner, n)
+                        {
                             let place = Place { dm: true, ..self.staff_place() };
                             let msg = format!("{} used /ticket {verb} on {n}, which you own.", me.name);
                             w.send(Outbound::to_user(&o, &place, msg).about(n));
@@ -1223,6 +1326,7 @@ impl<S: Store> Desk<S> {
             | Command::Link(..)
             | Command::Problem(_)
             | Command::Major(_)
+            | Command::Show(_)
             | Command::Escalate(..)
             | Command::VendorRef(..)
             | Command::VendorUpdate(..)
@@ -1230,7 +1334,8 @@ impl<S: Store> Desk<S> {
             | Command::Chase(..)
             | Command::Snooze(..) => w.send(here(HELP.to_string())),
             Command::Assign(_, who) => {
-                let to = UserRef::new(me.platform, who.clone(), who.clone());
+                let to = self.person(me.platform, &who, t.number)?;
+                let who = &to.name;
                 let to_role = self.role_of(&to);
                 if !to_role.is_staff() {
                     return Err(format!(
@@ -1271,6 +1376,13 @@ impl<S: Store> Desk<S> {
                 w.events(t.number, ev);
                 w.send(here(format!("{} is now {p}; its SLA targets follow.", t.number)));
                 w.commit.updates.push(t);
+            }
+            Command::Category(_, c) if c == "none" => {
+                return Err(Refusal::state(format!(
+                    "`none` means \"not an IT request\", which is no category for a ticket; to end {} as not for IT, \
+                     resolve it with a reason (/ticket resolve {} not an IT request: …)",
+                    t.number, t.number.0
+                )));
             }
             Command::Category(_, c) => {
                 let classifier = self.classifier();
@@ -1332,14 +1444,6 @@ impl<S: Store> Desk<S> {
             Command::Prompt(_, verb) => {
                 w.send(here(format!("To {verb} on {}, type: /ticket {verb} {} your text", t.number, t.number.0)));
             }
-            Command::Show(_) => {
-                let mut text = self.show(&t, now);
-                if let Some(cl) = &t.checklist {
-                    text.push_str(&format!("\nChecklist:\n{}", cl.text().trim_end()));
-                }
-                text.push_str(&self.vendor_lines(&t, now));
-                w.send(here(text))
-            }
             Command::Sla(_) => w.send(here(self.explain_sla(&t, now))),
             Command::Claim(_) => {
                 let ev = t.claim(me, now)?;
@@ -1349,9 +1453,26 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             Command::Unclaim(_) => {
+                let before = t.owner.clone();
                 let ev = t.unclaim(me, now)?;
                 w.events(t.number, ev);
                 w.send(here(format!("{} is back in the queue with no owner.", t.number)));
+                if let Some(prev) = before.filter(|p| !p.same_person(me)) {
+                    // A lead took it off its owner: the owner hears it from deskbot, not from the queue.
+                    let place = Place { dm: true, ..self.staff_place() };
+                    let msg = format!("{} unclaimed {}, which you owned; it is back in the queue.", me.name, t.number);
+                    w.send(Outbound::to_user(&prev, &place, msg).about(t.number));
+                }
+                if t.state.is_active() {
+                    // They were told who was handling it; now nobody is.
+                    w.send(self.to_requester(
+                        &t,
+                        format!(
+                            "{} is back in the technicians' queue; you'll hear when someone picks it up.",
+                            t.number
+                        ),
+                    ));
+                }
                 w.commit.updates.push(t);
             }
             Command::Reply(_, text) if t.alert.is_some() && t.affected.is_empty() => {
@@ -1445,7 +1566,17 @@ impl<S: Store> Desk<S> {
                 self.may_reopen(&t, me, now)?;
                 let ev = self.reopen(&mut t, me, reason.as_deref(), now)?;
                 w.events(t.number, ev);
-                w.send(here(format!("{} is open again.", t.number)));
+                match t.awaiting_approval.clone() {
+                    Some(approver) => {
+                        // Withdrawn while it waited, and back: the approvers are asked again (nobody decided).
+                        self.ask_again_for_approval(&t, &approver, w);
+                        w.send(here(format!(
+                            "{} is open again and waiting for a {approver}'s approval; they have been asked again.",
+                            t.number
+                        )));
+                    }
+                    None => w.send(here(format!("{} is open again.", t.number))),
+                }
                 if let Some(owner) = t.owner.clone().filter(|o| !o.same_person(me)) {
                     let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
                     let place = Place { dm: true, ..self.staff_place() };
@@ -1507,8 +1638,7 @@ impl<S: Store> Desk<S> {
                     w.send(here(format!("Approved {} (as {approver}).", t.number)));
                 } else {
                     let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-                    let ev = t.resolve(me, Some(&format!("declined by {}{why}", me.name)), false, now)?;
-                    t.declined_by = Some(me.name.clone());
+                    let ev = t.decline(me, reason.as_deref(), now)?;
                     w.events(t.number, ev);
                     w.send(
                         self.to_requester(
@@ -1516,6 +1646,7 @@ impl<S: Store> Desk<S> {
                             sentence(&format!("{} declined your request {}{why}", me.name, t.number)),
                         ),
                     );
+                    self.tell_merged_ended(&t, &format!("was declined by {}{why}", me.name), w);
                     w.send(here(format!("Declined {}.", t.number)));
                 }
                 w.commit.updates.push(t);
@@ -1674,6 +1805,21 @@ impl<S: Store> Desk<S> {
         }
     }
 
+    /// The requesters of duplicates merged into `t` hear that it ended without a fix (`how`: "was declined by max:
+    /// …", "was closed by its requester"), and that their problem needs a new ticket if it is still there.
+    fn tell_merged_ended(&self, t: &Ticket, how: &str, w: &mut Work) {
+        for cc in t.cc.iter().filter(|c| !c.same_person(&t.requester)) {
+            let place = Place { dm: true, channel: format!("dm-{}", cc.id), thread: None, message: None };
+            let text = format!(
+                "{} (which your ticket was merged into) {}. If your problem is still there, describe it again and \
+                 I'll open a new ticket for it.",
+                t.number,
+                how.trim_end_matches('.')
+            );
+            w.send(Outbound::to_user(cc, &place, text).about(t.number));
+        }
+    }
+
     /// [`Desk::over_rate_limit`] with the count read now.
     async fn over_limit_now(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<bool, DeskError> {
         if self.settings.max_new_tickets_per_hour <= 0 {
@@ -1689,8 +1835,10 @@ impl<S: Store> Desk<S> {
         limit > 0 && opened >= limit
     }
 
-    /// True (and the person told, at most once an hour) when they opened too many tickets in the last hour.
-    /// `opened` is how many tickets the requester opened in the last hour.
+    /// True (and the person told) when they opened too many tickets in the last hour. `opened` is how many
+    /// tickets the requester opened in the last hour. Whatever they tried is answered: a command every time, and
+    /// a message in the channel, in a DM, in a thread or a button press once an hour for each of those ways, so
+    /// nobody is left wondering why nothing happened, and a flood still gets one answer per way.
     async fn over_rate_limit(
         &self,
         env: &Envelope,
@@ -1703,20 +1851,29 @@ impl<S: Store> Desk<S> {
         if limit <= 0 || opened < limit {
             return Ok(false);
         }
-        let key = format!("ratelimit:{}", env.actor.key());
-        let conv = self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key);
-        let told_until = conv.as_ref().and_then(|c| c.data.parse::<i64>().ok()).unwrap_or(0);
-        if told_until > now.timestamp_millis() {
-            return Ok(true);
+        let way = match &env.body {
+            Body::Command { .. } => None,
+            Body::Action { .. } => Some("button"),
+            Body::Text { .. } if env.place.dm => Some("dm"),
+            Body::Text { .. } if env.place.thread.is_some() => Some("thread"),
+            Body::Text { .. } => Some("channel"),
+        };
+        if let Some(way) = way {
+            let key = format!("ratelimit:{}:{way}", env.actor.key());
+            let conv = self.store.conversations_of(&env.actor.key()).await?.into_iter().find(|c| c.key == key);
+            let told_until = conv.as_ref().and_then(|c| c.data.parse::<i64>().ok()).unwrap_or(0);
+            if told_until > now.timestamp_millis() {
+                return Ok(true);
+            }
+            w.commit.conversations.push(crate::store::ConversationWrite::Put(crate::store::Conversation {
+                key,
+                owner: env.actor.key(),
+                ticket: None,
+                data: (now + hour).timestamp_millis().to_string(),
+                deadline: None,
+                version: conv.map(|c| c.version).unwrap_or(0),
+            }));
         }
-        w.commit.conversations.push(crate::store::ConversationWrite::Put(crate::store::Conversation {
-            key,
-            owner: env.actor.key(),
-            ticket: None,
-            data: (now + hour).timestamp_millis().to_string(),
-            deadline: None,
-            version: conv.map(|c| c.version).unwrap_or(0),
-        }));
         let msg = format!(
             "You've opened {limit} tickets in the last hour, so I won't open more for now. Add details in the threads of your open tickets (/ticket mine lists them), or ask a technician directly."
         );
@@ -1797,8 +1954,18 @@ impl<S: Store> Desk<S> {
         Ok(ev)
     }
 
-    /// A requester may not undo a self-service fix after [`walk::REOPEN_DEFLECTED_WITHIN`].
+    /// A requester may not undo a self-service fix after [`walk::REOPEN_DEFLECTED_WITHIN`], nor a technician's
+    /// merge (the conversation continues on the ticket it was merged into).
     fn may_reopen(&self, t: &Ticket, who: &UserRef, now: Timestamp) -> Result<(), Refusal> {
+        if let Some(into) = t.merged_into
+            && !self.role_of(who).is_staff()
+        {
+            return Err(Refusal::state(format!(
+                "{} was merged into {into}, where it is being worked on; add anything new in {into}'s thread \
+                 (/ticket show {} has it), or describe a different problem to open a new ticket",
+                t.number, into.0
+            )));
+        }
         let late = t.resolved_at.is_some_and(|r| now - r > walk::REOPEN_DEFLECTED_WITHIN);
         if t.deflected && t.requester.same_person(who) && late && !self.role_of(who).is_staff() {
             return Err(format!(
@@ -1920,6 +2087,52 @@ impl<S: Store> Desk<S> {
         s
     }
 
+    /// The history `/ticket show` lists, newest last: what the requester saw happen (their messages, replies, owner,
+    /// resolution, reopens, approvals, merges) and, for staff, internal notes and priority and category changes too.
+    fn history(&self, events: &[Event], staff: bool) -> String {
+        let lines: Vec<String> = events
+            .iter()
+            .filter_map(|e| {
+                let who = e.actor.as_ref().map(|a| a.name.as_str()).unwrap_or("deskbot");
+                let what = match &e.kind {
+                    EventKind::RequesterMessage { text } => format!("{who} wrote: {}", quote(text)),
+                    EventKind::PublicReply { text } => format!("{who} replied: {}", quote(text)),
+                    EventKind::InternalNote { text } if staff => format!("{who} noted (internal): {}", quote(text)),
+                    EventKind::OwnerChanged { to: Some(to), .. } => format!("owner {}", to.name),
+                    EventKind::OwnerChanged { to: None, .. } => "back in the queue".to_string(),
+                    EventKind::Resolved { text: Some(text) } => format!("{who} resolved it: {}", quote(text)),
+                    EventKind::Resolved { text: None } => format!("{who} resolved it"),
+                    EventKind::Reopened { .. } => format!("{who} reopened it"),
+                    EventKind::Closed => format!("{who} closed it"),
+                    EventKind::Withdrawn { .. } => format!("{who} withdrew it"),
+                    EventKind::Approval { approved: true, .. } => format!("{who} approved it"),
+                    EventKind::Declined { reason: Some(r) } => format!("{who} declined it: {}", quote(r)),
+                    EventKind::Declined { reason: None } => format!("{who} declined it"),
+                    EventKind::MergedInto { into } => format!("{who} merged it into {into}"),
+                    EventKind::MergedFrom { from } => format!("{who} merged {from} into it"),
+                    EventKind::PriorityChanged { from, to } if staff => format!("{who} changed priority {from} → {to}"),
+                    EventKind::CategoryChanged { from, to } if staff => format!("{who} changed category {from} → {to}"),
+                    EventKind::Thanked { .. } => format!("{who} said thanks"),
+                    _ => return None,
+                };
+                Some(format!("\n· {} {what}", self.fmt_time(e.at)))
+            })
+            .collect();
+        if lines.is_empty() {
+            return String::new();
+        }
+        let skipped = lines.len().saturating_sub(SHOWN_HISTORY);
+        let mut out = String::from("\nHistory");
+        if skipped > 0 {
+            out.push_str(&format!(" (the latest {SHOWN_HISTORY}; {skipped} earlier not shown)"));
+        }
+        out.push(':');
+        for l in &lines[skipped..] {
+            out.push_str(l);
+        }
+        out
+    }
+
     fn show(&self, t: &Ticket, now: Timestamp) -> String {
         let owner = t.owner.as_ref().map(|o| o.name.as_str()).unwrap_or("nobody");
         let mut related = String::new();
@@ -1950,14 +2163,19 @@ impl<S: Store> Desk<S> {
     }
 }
 
-/// Role rules for each command. Requesters act only on their own tickets.
-fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Result<(), String> {
+/// How many history lines `/ticket show` lists (the latest; the rest are counted).
+const SHOWN_HISTORY: usize = 20;
+
+/// Role rules for each command. Requesters act only on their own tickets. `approvers`: the roles that decide on
+/// requests (each runbook's `approval.approver`); admins may too. Which of them a ticket needs, and that nobody
+/// decides on their own request, is checked when deciding ([`Desk::may_decide`]).
+fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef, approvers: &[Role]) -> Result<(), String> {
     let own = t.is_some_and(|t| t.requester.same_person(me));
     let staff = role.is_staff();
     let ok = match cmd {
         Command::Help | Command::Mine | Command::Start(_) | Command::Find(_) => true,
         Command::Check(..) => staff,
-        Command::Approve(_) | Command::Decline(..) => matches!(role, Role::Manager | Role::Lead | Role::Admin),
+        Command::Approve(_) | Command::Decline(..) => role == Role::Admin || approvers.contains(&role),
         Command::Show(_) | Command::Sla(_) => staff || own || role == Role::Manager,
         Command::Reopen(..) | Command::Close(_) => staff || own,
         Command::Rate(..) | Command::Feedback(..) => own,
@@ -2001,7 +2219,11 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef) -> Res
         Command::Queue { .. } => format!("only technicians and managers can see the queue (you are a {role})"),
         Command::Problems => format!("only technicians and managers can see problem records (you are a {role})"),
         Command::Approve(_) | Command::Decline(..) => {
-            format!("only managers, leads and admins can {} requests (you are a {role})", cmd.verb())
+            let mut who: Vec<String> = approvers.iter().map(|r| format!("a {r}")).collect();
+            who.push("an admin".to_string());
+            let last = who.pop().unwrap_or_default();
+            let who = if who.is_empty() { last } else { format!("{} or {last}", who.join(", ")) };
+            format!("only {who} can {} requests (you are a {role})", cmd.verb())
         }
         _ => format!("only technicians can {} tickets (you are a {role})", cmd.verb()),
     })
@@ -2053,9 +2275,10 @@ fn sentence(s: &str) -> String {
 }
 
 /// Someone's text quoted inside one of deskbot's lines: on one line, without characters that hide or reorder
-/// text, so it cannot forge lines of its own in a DM or a card.
+/// text, so it cannot forge lines of its own in a DM or a card, and marked as quoted, so each platform escapes its
+/// markup (see [`super::message::quoted`]).
 fn quote(s: &str) -> String {
-    format!("“{}”", super::ids::clean_name_unbounded(s))
+    format!("“{}”", super::message::quoted(&super::ids::clean_name_unbounded(s)))
 }
 
 /// What deskbot says to a message with nothing to read in it (emoji, punctuation) when spoken to directly.

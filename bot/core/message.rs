@@ -4,6 +4,91 @@
 use super::ids::{Place, Platform, TicketNo, UserRef};
 use serde::{Deserialize, Serialize};
 
+/// Starts text someone else wrote (a ticket title, a requester's message or answer) inside one of deskbot's
+/// messages; [`QUOTED_END`] ends it. The core marks such text with [`quoted`], and when a message is committed each
+/// platform escapes what is marked for its own markup ([`render`]): a title cannot turn bold, link or mention anyone
+/// in an approver's prompt or a card, while deskbot's own formatting (a runbook's **bold**) stays. Private-use
+/// characters, dropped from anything people send, so nobody can end a quote early.
+pub const QUOTED_START: char = '\u{E000}';
+/// Ends text marked by [`QUOTED_START`].
+pub const QUOTED_END: char = '\u{E001}';
+
+/// `s` marked as written by someone else (any markers inside it are dropped).
+pub fn quoted(s: &str) -> String {
+    let inner: String = s.chars().filter(|c| *c != QUOTED_START && *c != QUOTED_END).collect();
+    format!("{QUOTED_START}{inner}{QUOTED_END}")
+}
+
+/// How a platform shows message text, and so how someone else's text is escaped in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Markup {
+    /// Shown as it is (the console, replay, email).
+    Plain,
+    /// Slack `mrkdwn`: `*bold*`, `_italic_`, `~strike~`, `` `code` `` (`&`, `<`, `>` are escaped for the whole
+    /// message by the Slack adapter). It has no escape character, so in quoted text those four become look-alikes.
+    SlackMrkdwn,
+    /// Markdown (Discord, Teams, the HTTP callback): quoted text gets a backslash before every character that could
+    /// start something there (emphasis, code, links and images, tables and spoilers, HTML and autolinks, mentions).
+    /// Headings and block quotes need a line of their own, which quoted text never has.
+    Markdown,
+}
+
+impl Markup {
+    pub fn of(platform: Platform) -> Markup {
+        match platform {
+            Platform::Console | Platform::Vendor => Markup::Plain,
+            Platform::Slack => Markup::SlackMrkdwn,
+            Platform::Teams | Platform::Discord | Platform::Http => Markup::Markdown,
+        }
+    }
+
+    /// `s` (someone else's text) escaped for this markup.
+    pub fn escape(self, s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + 8);
+        for c in s.chars() {
+            match (self, c) {
+                (Markup::SlackMrkdwn, '*') => out.push('\u{2217}'),
+                (Markup::SlackMrkdwn, '_') => out.push('\u{02CD}'),
+                (Markup::SlackMrkdwn, '~') => out.push('\u{223C}'),
+                (Markup::SlackMrkdwn, '`') => out.push('\u{02CB}'),
+                (Markup::Markdown, '\\' | '*' | '_' | '~' | '`' | '|' | '[' | ']' | '<' | '>' | '@') => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// `text` with every quoted part escaped for this markup and the markers removed.
+    pub fn render(self, text: &str) -> String {
+        if !text.contains(QUOTED_START) {
+            return text.chars().filter(|c| *c != QUOTED_END).collect();
+        }
+        let mut out = String::with_capacity(text.len() + 16);
+        let mut rest = text;
+        while let Some(start) = rest.find(QUOTED_START) {
+            out.push_str(&rest[..start].replace(QUOTED_END, ""));
+            let inner = &rest[start + QUOTED_START.len_utf8()..];
+            let (quote, after) = match inner.find(QUOTED_END) {
+                Some(end) => (&inner[..end], &inner[end + QUOTED_END.len_utf8()..]),
+                None => (inner, ""),
+            };
+            out.push_str(&self.escape(quote));
+            rest = after;
+        }
+        out.push_str(&rest.replace(QUOTED_END, ""));
+        out
+    }
+}
+
+/// `text` with the quote markers removed and nothing escaped.
+pub fn plain(text: &str) -> String {
+    Markup::Plain.render(text)
+}
+
 /// What a person did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -185,5 +270,29 @@ impl Outbound {
     pub fn about(mut self, t: TicketNo) -> Self {
         self.ticket = Some(t);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_text_is_escaped_for_each_platform_and_nothing_else_is() {
+        let title = "<!channel> @everyone **URGENT** [reset here](http://evil.example) _x_ `y` ~z~";
+        let text = format!("**Approval** needed: {}", quoted(title));
+        assert_eq!(Markup::Plain.render(&text), format!("**Approval** needed: {title}"));
+        assert_eq!(
+            Markup::Markdown.render(&text),
+            "**Approval** needed: \\<!channel\\> \\@everyone \\*\\*URGENT\\*\\* \\[reset here\\](http://evil.example) \\_x\\_ \\`y\\` \\~z\\~"
+        );
+        assert_eq!(
+            Markup::SlackMrkdwn.render(&text),
+            "**Approval** needed: <!channel> @everyone \u{2217}\u{2217}URGENT\u{2217}\u{2217} [reset here](http://evil.example) \u{02CD}x\u{02CD} \u{02CB}y\u{02CB} \u{223C}z\u{223C}"
+        );
+        // Markers inside quoted text cannot end the quote early; a stray end marker is dropped.
+        let sneaky = format!("a {} b {QUOTED_END}", quoted(&format!("x{QUOTED_END} **y**")));
+        assert_eq!(Markup::Markdown.render(&sneaky), "a x \\*\\*y\\*\\* b ");
+        assert_eq!(plain(&sneaky), "a x **y** b ");
     }
 }

@@ -77,6 +77,9 @@
 //! * **Withdrawn:** tickets their requester closed themselves ("nvm, fixed it") count in volume and in
 //!   `resolved.withdrawn`, never in `resolved.tickets`, resolution or next-response compliance, first-contact
 //!   resolution, deflection or CSAT. A thank-you in a resolved ticket's thread is not a reopen (it is no reopen event).
+//! * **Declined:** requests their approver declined count in volume and leave the backlog when declined, but are
+//!   never resolutions: not in `resolved.tickets`, resolution compliance, first-contact resolution, deflection,
+//!   CSAT or a technician's resolved count.
 //! * **Major incidents:** a ticket folded into a major incident is left out of every KPI; its
 //!   requester is one of the major incident's `people_affected` (requester plus every other person who reported it,
 //!   each once). `major_incidents` lists those open at any time in the period (created before its end and not
@@ -210,6 +213,10 @@ pub struct TicketFacts {
     /// The requester closed it themselves ("nvm, fixed it"): counted as raised, not as resolved by the helpdesk.
     #[serde(default)]
     pub withdrawn: bool,
+    /// A request its approver declined: counted as raised, never as resolved (its end is in `resolutions`, so it
+    /// leaves the backlog then).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub declined: bool,
     /// Folded into this major incident: one more person affected by it, not a ticket of its own.
     #[serde(default)]
     pub parent: Option<TicketNo>,
@@ -268,6 +275,7 @@ impl TicketFacts {
             fingerprint: None,
             vendor_cases: vec![],
             withdrawn: false,
+            declined: false,
             parent: None,
             major: false,
             people_affected: 1,
@@ -358,6 +366,7 @@ impl TicketFacts {
         f.fingerprint = t.fingerprint.clone();
         f.source = if t.alert.is_some() { Source::Alert } else { Source::Staff };
         f.withdrawn = t.withdrawn;
+        f.declined = t.declined_by.is_some();
         f.parent = t.parent;
         f.major = t.major;
         f.people_affected = u32::try_from(t.people_affected()).unwrap_or(u32::MAX);
@@ -384,6 +393,11 @@ impl TicketFacts {
 
     fn resolved_in(&self, p: &Period) -> bool {
         self.helpdesk_resolutions().any(|r| p.contains(r))
+    }
+
+    /// Ended without a fix by the helpdesk: withdrawn by the requester, or declined by the approver.
+    fn not_fixed(&self) -> bool {
+        self.withdrawn || self.declined
     }
 
     /// The start of the resolution cycle that instant `at` is in (creation, or a reopen long after a resolution).
@@ -1231,7 +1245,7 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
         }
         if resolved_here && t.withdrawn {
             s.withdrawn += 1;
-        } else if resolved_here {
+        } else if resolved_here && !t.declined {
             s.resolved += 1;
             // A fix that did not hold: a resolution in this period that was reopened afterwards (as known now).
             let reopened_later =
@@ -1280,7 +1294,7 @@ fn add_workload(
     if open_in_period || answered_here.is_some() || resolved_here {
         let e = w.entry(owner.clone()).or_default();
         e.0 += u64::from(open_in_period);
-        e.1 += u64::from(resolved_here && !t.withdrawn);
+        e.1 += u64::from(resolved_here && !t.not_fixed());
         e.2.extend(answered_here);
     }
 }
@@ -1321,7 +1335,7 @@ fn next_response_here(t: &TicketFacts, c: &NextResponseCycle, p: &Period, cutoff
 /// the period's end; one resolved again after a reopen within the same cycle counts once per period.
 fn resolution_here(t: &TicketFacts, p: &Period) -> Vec<bool> {
     let mut cycles: BTreeSet<Timestamp> = BTreeSet::new();
-    if !t.withdrawn {
+    if !t.not_fixed() {
         // A resolution ends its cycle unless a reopen continued that cycle afterwards (a reopen within
         // `reopen_new_cycle_after`): then the cycle counts where it is finally resolved (or falls due), once.
         let ended = |r: Timestamp| !t.reopens.iter().any(|&o| o > r && t.cycle_start_at(o) == t.cycle_start_at(r));

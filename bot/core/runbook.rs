@@ -125,6 +125,11 @@ pub struct EntryPoint {
     pub intents: Vec<String>,
     /// A step id, or `handoff`.
     pub step: String,
+    /// Also fits a message whose intent triage could not tell, in the category of `intents` (or `other`), as if it
+    /// had one of them: for a request that must reach its approver however it is worded (see
+    /// [`Runbook::opening_unsure`]).
+    #[serde(default)]
+    pub unsure_intent: bool,
     #[serde(skip)]
     matcher: Matcher,
 }
@@ -275,6 +280,13 @@ impl Runbook {
     /// The first entry that fits a message classified as `intent`, if any.
     pub fn entry_for(&self, intent: Option<&str>, text: &str) -> Option<&EntryPoint> {
         self.entries.iter().find(|e| e.matches(intent, text))
+    }
+
+    /// For a message whose intent triage could not tell, taken as `intent`: the step the first fitting entry opens
+    /// at, when that entry is marked `unsure_intent` (`None` otherwise: a broader entry, or a hand-off, fits first).
+    pub fn opening_unsure(&self, intent: &str, text: &str) -> Option<&Step> {
+        let e = self.entry_for(Some(intent), text).filter(|e| e.unsure_intent && e.step != HANDOFF)?;
+        self.step(&e.step)
     }
 
     /// Where a walkthrough for this message opens when an entry fits it: the first matching entry's step, or no
@@ -585,6 +597,12 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
         let at = format!("entry {}", n + 1);
         if en.when.is_empty() && en.intents.is_empty() {
             e(format!("{at}: needs `when` or `intents` (an entry that fits every message would hide the first step)"));
+        }
+        if en.unsure_intent && (rb.approval.is_none() || en.when.is_empty() || en.intents.is_empty()) {
+            e(format!(
+                "{at}: field `unsure_intent`: only for a runbook with `approval`, on an entry with both `when` and \
+                 `intents` (it stands in for an intent triage could not tell)"
+            ));
         }
         match en.step.as_str() {
             HANDOFF => {}
@@ -1725,6 +1743,10 @@ step = "start"
         );
         assert_error(&with("when = [' ']\nstep = \"start\""), "runbooks/t.toml: entry 1: field `when[0]` is empty");
         assert_error(&with("step = \"start\""), "runbooks/t.toml: entry 1: needs `when` or `intents`");
+        assert_error(
+            &with("when = ['x']\nintents = [\"printing.jam\"]\nstep = \"start\"\nunsure_intent = true"),
+            "runbooks/t.toml: entry 1: field `unsure_intent`: only for a runbook with `approval`",
+        );
         assert_error(
             &with("intents = [\"printing.scan\"]\nstep = \"start\""),
             r#"runbooks/t.toml: entry 1: field `intents`: "printing.scan" is not one of the runbook's `intents`"#,

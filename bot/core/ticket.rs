@@ -159,6 +159,7 @@ impl fmt::Display for Priority {
 /// report reads one row per ticket instead of its event log. Every such event is made by [`Ticket`]'s methods.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct KpiHistory {
+    /// Every resolution, and the end of a declined request (see [`Ticket::decline`]), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resolutions: Vec<Timestamp>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -198,6 +199,9 @@ impl KpiHistory {
     pub fn record(&mut self, at: Timestamp, kind: &EventKind) {
         match kind {
             EventKind::StateChanged { to: State::Resolved, .. } => self.resolutions.push(at),
+            // A decline ends the request straight from an active state: it leaves the backlog then, like a
+            // resolution (reports tell the two apart by the ticket's `declined_by`).
+            EventKind::StateChanged { from, to: State::Closed } if from.is_active() => self.resolutions.push(at),
             EventKind::Reopened { .. } => self.reopens.push(at),
             EventKind::PublicReply { .. } => self.public_replies += 1,
             EventKind::RequesterMessage { .. } if self.public_replies > 0 => self.next_response_ran = true,
@@ -480,6 +484,11 @@ pub enum EventKind {
     Withdrawn {
         text: Option<String>,
     },
+    /// The request was declined by its approver (`reason` as given) and closed with that: no resolution by the
+    /// helpdesk, nothing to rate, and it is not reopened.
+    Declined {
+        reason: Option<String>,
+    },
     /// The ticket became a major incident after `reports` people reported the same problem (actor: the
     /// technician who marked it, or none when deskbot noticed).
     MajorIncident {
@@ -624,8 +633,25 @@ pub struct Ticket {
     /// When the requester last wrote about it (its creation, then each message they added).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_requester_at: Option<Timestamp>,
+    /// Messages on the ticket its owner was not told of one by one (the desk folds owner notices; see
+    /// `core::desk::notices`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_notices: Option<NoticeFold>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
+}
+
+/// When the owner was last told of a message on the ticket, and what was written since that they have not been told
+/// of yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeFold {
+    pub told_at: Timestamp,
+    /// Messages since `told_at` the owner has not been told of.
+    #[serde(default)]
+    pub untold: u32,
+    /// The latest of them: who wrote it, and the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<(String, String)>,
 }
 
 /// A person affected by a (major) ticket who is not its requester: told of public replies and the resolution where
@@ -714,6 +740,7 @@ impl Ticket {
             parent: None,
             withdrawn: false,
             last_requester_at: Some(n.at),
+            owner_notices: None,
             kpi: Some(KpiHistory::default()),
             version: 0,
         };
@@ -758,6 +785,12 @@ impl Ticket {
         if !self.state.can_go(to) {
             return Err(TicketError::IllegalTransition { ticket: self.number, from: self.state, to });
         }
+        Ok(self.move_to(to, at, actor))
+    }
+
+    /// Moves to `to` without asking the state machine (the caller knows the move is right: a decline ends an active
+    /// request straight away).
+    fn move_to(&mut self, to: State, at: Timestamp, actor: Option<&UserRef>) -> Event {
         let from = self.state;
         self.state = to;
         let waiting =
@@ -779,7 +812,7 @@ impl Ticket {
             }
             _ => {}
         }
-        Ok(self.event_by(at, actor, EventKind::StateChanged { from, to }))
+        self.event_by(at, actor, EventKind::StateChanged { from, to })
     }
 
     fn require_active(&self) -> Result<(), TicketError> {
@@ -999,6 +1032,18 @@ impl Ticket {
         self.withdrawn = true;
         ev.push(self.event(at, by, EventKind::Withdrawn { text }));
         ev.extend(self.close(by, at)?);
+        Ok(ev)
+    }
+
+    /// The approver declined the request: it is closed as declined at once (no resolution: reports do not count it
+    /// as one, and there is nothing to rate), and it stays declined (see `declined_by`).
+    pub fn decline(&mut self, by: &UserRef, reason: Option<&str>, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        self.require_active()?;
+        let reason = reason.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+        self.awaiting_approval = None;
+        self.declined_by = Some(by.name.clone());
+        let mut ev = vec![self.move_to(State::Closed, at, Some(by))];
+        ev.push(self.event(at, by, EventKind::Declined { reason }));
         Ok(ev)
     }
 

@@ -302,6 +302,12 @@ pub trait Store: Send + Sync {
     fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> impl Future<Output = Result<()>> + Send;
     /// A value an adapter stored under `key` (a card's message id, a conversation reference), if any.
     fn platform_ref(&self, platform: Platform, key: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// Every value stored under a key starting with `prefix` on `platform`, as `(key, value)`, by key.
+    fn platform_refs_with_prefix(
+        &self,
+        platform: Platform,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
     /// Stores (or replaces) an adapter's value under `key`.
     fn put_platform_ref(
         &self,
@@ -444,6 +450,9 @@ impl Store for Db {
     }
     async fn platform_ref(&self, p: Platform, key: &str) -> Result<Option<String>> {
         delegate!(self, s => s.platform_ref(p, key))
+    }
+    async fn platform_refs_with_prefix(&self, p: Platform, prefix: &str) -> Result<Vec<(String, String)>> {
+        delegate!(self, s => s.platform_refs_with_prefix(p, prefix))
     }
     async fn put_platform_ref(&self, p: Platform, key: &str, value: &str, at: Timestamp) -> Result<()> {
         delegate!(self, s => s.put_platform_ref(p, key, value, at))

@@ -1370,6 +1370,21 @@ macro_rules! sql_store {
                 })
             }
 
+            async fn platform_refs_with_prefix(&self, platform: Platform, prefix: &str) -> Result<Vec<(String, String)>> {
+                // A plain comparison of the key's start rather than LIKE, whose `_` and `%` a prefix may contain.
+                let rows = sqlx::query(
+                    "SELECT key, value FROM platform_refs WHERE platform = $1 AND substr(key, 1, length($2)) = $2",
+                )
+                .bind(platform.as_str())
+                .bind(prefix)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut refs: Vec<(String, String)> =
+                    rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("value")?))).collect::<Result<_>>()?;
+                refs.sort();
+                Ok(refs)
+            }
+
             async fn put_platform_ref(&self, platform: Platform, key: &str, value: &str, at: Timestamp) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO platform_refs (platform, key, value, updated_at) VALUES ($1, $2, $3, $4) \

@@ -209,7 +209,9 @@ pub const VENDOR_INPUT: &str = "vendor";
 /// A modal for `kind` on ticket `n`. `title` is the ticket's title (shown as context); `vendors` are
 /// `(id, name)` pairs offered for escalation; `metadata` travels back with the submission (where the button was).
 pub fn modal(kind: ModalKind, n: TicketNo, title: &str, vendors: &[(String, String)], metadata: &str) -> SlackView {
-    let about = SlackSectionBlock::new().with_text(md!(format!("*{}* {}", n, escape(&cut(title, 200)))));
+    // The title is the requester's text: no bold, italics or code of its own.
+    let title = crate::core::message::Markup::SlackMrkdwn.escape(&cut(title, 200));
+    let about = SlackSectionBlock::new().with_text(md!(format!("*{}* {}", n, escape(&title))));
     let mut blocks: Vec<SlackBlock> = vec![about.into()];
     let (heading, label, submit, optional) = match kind {
         ModalKind::Reply => (format!("Reply on {n}"), "Reply to the requester", "Send reply", false),

@@ -396,6 +396,7 @@ impl<S: Store> Desk<S> {
             Err(e) => return Ok(Flow::Refused(e.into())),
         }
         self.end_walk(n, format!("{} closed the ticket", env.actor.name), now, w).await?;
+        self.tell_merged_ended(&t, "was closed by its requester", w);
         if let Some(owner) = &t.owner {
             let place = Place { dm: true, ..self.staff_place() };
             w.send(Outbound::to_user(owner, &place, conv::requester_closed(&env.actor.name, n)).about(n));
@@ -684,6 +685,10 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Flow, DeskError> {
+        // At the hourly limit no ticket follows: the person is told so, and the old owner is not told of one.
+        if self.over_limit_now(env, now, w).await? {
+            return Ok(Flow::Ok);
+        }
         let mut c = self.classifier().classify(text);
         let same_again = conv::same_again(text);
         // Asking for something that needs approval ("can I just get a new laptop instead?") is that request,

@@ -132,17 +132,35 @@ impl<S: Store> Desk<S> {
             .map(|a| a.approver.clone()))
     }
 
-    /// The runbook that needs approval which this message asks for, and the step it opens at: one that serves the
-    /// message's intent and one of whose entries fits it ("I need a new laptop" is `new-laptop`; "can I get a new
-    /// mouse" fits none). Whatever opens such a ticket (a confident message, the answer to the category question,
-    /// a follow-up in a closed ticket's thread) starts this walkthrough, so the request reaches its approver.
-    pub(super) fn approval_walk<'a>(&'a self, c: &Classification, text: &str) -> Option<(&'a Runbook, &'a Step)> {
-        let intent = c.intent.as_deref()?;
-        self.runbooks.for_intent(intent).into_iter().filter(|rb| rb.approval.is_some()).find_map(|rb| {
-            match rb.opening(Some(intent), text) {
-                Some(Opening::Step(step)) => Some((rb, step)),
-                _ => None,
-            }
+    /// The runbook that needs approval which this message asks for, the step it opens at, and the intent it serves:
+    /// one that serves the message's intent and one of whose entries fits it ("I need a new laptop" is `new-laptop`;
+    /// "can I get a new mouse" fits none). When triage could not tell the intent but the message is in the category
+    /// of the runbook's intents (or `other`, "Something else"), the entries marked `unsure_intent` decide as if it had
+    /// that intent: "I'd like a second laptop for home" must reach the approver however unusual its words. Whatever opens such a ticket (a
+    /// confident message, the answer to the category question, a follow-up in a closed ticket's thread) starts this
+    /// walkthrough, so the request reaches its approver.
+    pub(super) fn approval_walk<'a>(
+        &'a self,
+        c: &Classification,
+        text: &str,
+    ) -> Option<(&'a Runbook, &'a Step, &'a str)> {
+        let classifier = self.classifier();
+        let category_of = |intent: &str| classifier.intents().find(|i| i.id == intent).map(|i| i.category.clone());
+        self.runbooks.all().iter().filter(|rb| rb.approval.is_some()).find_map(|rb| {
+            rb.intents.iter().find_map(|intent| {
+                let step = match c.intent.as_deref() {
+                    Some(i) if i == intent => match rb.opening(Some(intent), text) {
+                        Some(Opening::Step(step)) => Some(step),
+                        _ => None,
+                    },
+                    Some(_) => None,
+                    None if c.category == "other" || category_of(intent).is_some_and(|cat| cat == c.category) => {
+                        rb.opening_unsure(intent, text)
+                    }
+                    None => None,
+                };
+                step.map(|step| (rb, step, intent.as_str()))
+            })
         })
     }
 
@@ -278,14 +296,15 @@ impl<S: Store> Desk<S> {
                 let due = t.first_response_due.map(|d| format!(" They'll respond by {}.", self.fmt_time(d)));
                 if let Some(req) = &approval {
                     t.awaiting_approval = Some(req.approver.clone());
-                    // The requester's answers, each on one line with nothing hidden: they cannot fake lines such as
-                    // "Pre-approved by the CFO" in the approver's message.
+                    // The requester's answers, each on one line with nothing hidden and marked as quoted (escaped
+                    // for the platform): they cannot fake lines, or bold "Pre-approved by the CFO", in the approver's
+                    // message.
                     let details: Vec<String> = req
                         .details
                         .iter()
                         .map(|(k, v)| match crate::core::ids::clean_name_unbounded(v) {
                             v if v.is_empty() => format!("{k}: (not given)"),
-                            v => format!("{k}: {v}"),
+                            v => format!("{k}: {}", crate::core::message::quoted(&v)),
                         })
                         .collect();
                     let text = format!(
@@ -295,29 +314,7 @@ impl<S: Store> Desk<S> {
                         wt.title,
                         details.join("; ")
                     );
-                    let buttons = vec![
-                        Button::new("Approve", command::action("approve", t.number)).primary(),
-                        Button::new("Decline", command::action("decline", t.number)),
-                    ];
-                    let role = Role::parse(&req.approver).unwrap_or(Role::Manager);
-                    // Nobody decides on their own request: a manager asking for a laptop is not asked to approve it.
-                    let approvers: Vec<_> = self
-                        .people_with(role, t.origin.platform)
-                        .into_iter()
-                        .filter(|a| !a.same_person(&requester))
-                        .collect();
-                    if approvers.is_empty() {
-                        w.send(self.to_queue(t.origin.platform, text).with_buttons(buttons).about(t.number));
-                    } else {
-                        for a in approvers {
-                            let place = crate::core::ids::Place { dm: true, ..self.staff_place() };
-                            w.send(
-                                Outbound::to_user(&a, &place, text.clone())
-                                    .with_buttons(buttons.clone())
-                                    .about(t.number),
-                            );
-                        }
-                    }
+                    self.ask_for_approval(&t, &req.approver, text, w);
                     w.send(
                         Outbound::to_user(
                             &requester,
@@ -351,6 +348,40 @@ impl<S: Store> Desk<S> {
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         w.commit.updates.push(t);
         Ok(Flow::Ok)
+    }
+
+    /// Sends `text` with Approve and Decline to everyone with the `approver` role (never the requester: nobody
+    /// decides on their own request), or to the queue when there is nobody else.
+    fn ask_for_approval(&self, t: &Ticket, approver: &str, text: String, w: &mut Work) {
+        let buttons = vec![
+            Button::new("Approve", command::action("approve", t.number)).primary(),
+            Button::new("Decline", command::action("decline", t.number)),
+        ];
+        let role = Role::parse(approver).unwrap_or(Role::Manager);
+        let approvers: Vec<_> =
+            self.people_with(role, t.origin.platform).into_iter().filter(|a| !a.same_person(&t.requester)).collect();
+        if approvers.is_empty() {
+            w.send(self.to_queue(t.origin.platform, text).with_buttons(buttons).about(t.number));
+            return;
+        }
+        for a in approvers {
+            let place = crate::core::ids::Place { dm: true, ..self.staff_place() };
+            w.send(Outbound::to_user(&a, &place, text.clone()).with_buttons(buttons.clone()).about(t.number));
+        }
+    }
+
+    /// A request that goes back to waiting for approval (reopened after it was withdrawn): its approvers are asked
+    /// again, since the prompt they had may be long gone.
+    pub(super) fn ask_again_for_approval(&self, t: &Ticket, approver: &str, w: &mut Work) {
+        let text = format!(
+            "Approval needed again for {} from {} ({}): it was withdrawn before anyone decided and has been reopened; \
+             /ticket show {} has the answers they gave.",
+            t.number,
+            t.requester.name,
+            quote(&t.title),
+            t.number.0
+        );
+        self.ask_for_approval(t, approver, text, w);
     }
 
     /// Ends the ticket's walkthrough, if one is running, because a technician took the ticket over. A request that
@@ -403,6 +434,10 @@ impl<S: Store> Desk<S> {
     pub(super) async fn walk_timeouts(&self, now: Timestamp) -> Result<usize, DeskError> {
         let mut done = 0;
         for conv in self.store.due_conversations(now, 100).await? {
+            if Self::is_notice(&conv) {
+                done += self.flush_notices(&conv, now).await?;
+                continue;
+            }
             let Some(mut wt) = decode(&conv) else { continue };
             let deadline = conv.deadline.map(|d| d.timestamp_millis()).unwrap_or(0);
             let mut w = Work {

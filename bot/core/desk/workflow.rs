@@ -75,6 +75,14 @@ impl<S: Store> Desk<S> {
                             b.number, b.state
                         ))));
                     }
+                    // A request waiting for a decision takes nobody else's problem: a decline would end it too.
+                    if let Some(approver) = self.awaiting_decision(&b).await? {
+                        return Ok(Err(Refusal::state(format!(
+                            "{} is waiting for a {approver}'s approval, so nothing can be merged into it until it \
+                             is decided; link the two instead (/ticket link {} {})",
+                            b.number, a.number.0, b.number.0
+                        ))));
+                    }
                     // The duplicate is closed; its requester follows the surviving ticket.
                     let note = format!("merged into {}", b.number);
                     let mut ev = match a.resolve(me, Some(&note), false, now) {
@@ -104,7 +112,14 @@ impl<S: Store> Desk<S> {
                     if !b.requester.same_person(&a.requester) && !b.cc.iter().any(|c| c.same_person(&a.requester)) {
                         b.cc.push(a.requester.clone());
                     }
-                    let text = format!("From merged {}: {}", a.number, a.description);
+                    // Across categories the note names both, so nobody wonders later why a printer jam is on an
+                    // account lockout.
+                    let categories = if a.category == b.category {
+                        String::new()
+                    } else {
+                        format!(" ({} into {})", a.category, b.category)
+                    };
+                    let text = format!("From merged {}{categories}: {}", a.number, a.description);
                     let mut evb = vec![Event {
                         at: now,
                         actor: Some(me.clone()),
@@ -125,7 +140,22 @@ impl<S: Store> Desk<S> {
                         )
                         .about(a.number),
                     );
-                    w.send(here(format!("Merged {} into {}.", a.number, b.number)));
+                    w.send(here(format!("Merged {} into {}{categories}.", a.number, b.number)));
+                    // The owners hear of it from whoever did it: the duplicate's, whose ticket is gone, and the
+                    // surviving ticket's, who has one more person waiting.
+                    let staff_dm = Place { dm: true, ..self.staff_place() };
+                    if let Some(o) = a.owner.as_ref().filter(|o| !o.same_person(me)) {
+                        let msg =
+                            format!("{} merged {}, which you own, into {}{categories}.", me.name, a.number, b.number);
+                        w.send(Outbound::to_user(o, &staff_dm, msg).about(a.number));
+                    }
+                    if let Some(o) = b.owner.as_ref().filter(|o| !o.same_person(me))
+                        && !a.owner.as_ref().is_some_and(|x| x.same_person(o))
+                    {
+                        let msg =
+                            format!("{} merged {} into {}, which you own{categories}.", me.name, a.number, b.number);
+                        w.send(Outbound::to_user(o, &staff_dm, msg).about(b.number));
+                    }
                 }
                 w.commit.updates.push(a);
                 w.commit.updates.push(b);

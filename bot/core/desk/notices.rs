@@ -1,0 +1,92 @@
+//! Owner notices of messages on a ticket, folded: a ticket's owner hears of the first message at once and of the
+//! rest at most once per [`NOTICE_FOLD`] ("alice added 3 more messages to #1"), so a requester writing fifty lines
+//! in their thread sends the owner two DMs, not fifty. Every message is still on the ticket.
+
+use super::{Desk, DeskError, Work, quote};
+use crate::core::ids::{Place, TicketNo};
+use crate::core::message::Outbound;
+use crate::core::ticket::{NoticeFold, Ticket, Timestamp};
+use crate::store::{Commit, Committed, Conversation, ConversationWrite, Store, StoreError};
+
+/// After telling an owner of a message, further messages on the ticket within this long are told together once it
+/// has passed.
+pub const NOTICE_FOLD: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Conversation key prefix of a pending folded notice: `notice:<ticket>:<told_at ms>`, due at the end of the fold.
+const KEY_PREFIX: &str = "notice:";
+/// The `owner` of every such row (not a person: the notice belongs to the ticket).
+const NOTICE_OWNER: &str = "owner-notices";
+
+impl<S: Store> Desk<S> {
+    /// `who` wrote `text` on `t`: its owner (if any) is told now, or, within [`NOTICE_FOLD`] of the last notice,
+    /// with the others when it has passed.
+    pub(super) fn tell_owner_of_message(&self, t: &mut Ticket, who: &str, text: &str, now: Timestamp, w: &mut Work) {
+        let Some(owner) = t.owner.clone() else { return };
+        match &mut t.owner_notices {
+            Some(f) if now - f.told_at < NOTICE_FOLD => {
+                f.untold += 1;
+                f.latest = Some((who.to_string(), text.to_string()));
+                if f.untold == 1 {
+                    // The first message held back: the rest of the fold is told when it ends.
+                    w.commit.conversations.push(ConversationWrite::Put(Conversation {
+                        key: format!("{KEY_PREFIX}{}:{}", t.number.0, f.told_at.timestamp_millis()),
+                        owner: NOTICE_OWNER.to_string(),
+                        ticket: None,
+                        data: String::new(),
+                        deadline: Some(f.told_at + NOTICE_FOLD),
+                        version: 0,
+                    }));
+                }
+            }
+            _ => {
+                let msg = format!("{who} added to {}: {}", t.number, quote(text));
+                w.send(Outbound::to_user(&owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
+                t.owner_notices = Some(NoticeFold { told_at: now, untold: 0, latest: None });
+            }
+        }
+    }
+
+    /// A fold that ended (`conv`, a due `notice:` row): the owner hears how many messages came and the latest.
+    /// Committed once (keyed by the row).
+    pub(super) async fn flush_notices(&self, conv: &Conversation, now: Timestamp) -> Result<usize, DeskError> {
+        let mut w = Work {
+            commit: Commit { dedupe_key: Some(format!("{}:told", conv.key)), at: Some(now), ..Commit::default() },
+        };
+        w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+        let mut parts = conv.key.trim_start_matches(KEY_PREFIX).split(':');
+        let n = parts.next().and_then(TicketNo::parse);
+        let since = parts.next().and_then(|ms| ms.parse::<i64>().ok());
+        let ticket = match n {
+            Some(n) => self.store.ticket(n).await?,
+            None => None,
+        };
+        if let Some(mut t) = ticket
+            && let Some(f) = t.owner_notices.clone().filter(|f| Some(f.told_at.timestamp_millis()) == since)
+            && f.untold > 0
+        {
+            if let (Some(owner), Some((who, text))) = (&t.owner, &f.latest) {
+                let more =
+                    if f.untold == 1 { "1 more message".to_string() } else { format!("{} more messages", f.untold) };
+                let msg = format!(
+                    "{who} added {more} to {} since your last notice, the latest: {} (/ticket show {} has them all)",
+                    t.number,
+                    quote(text),
+                    t.number.0
+                );
+                w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
+            }
+            t.owner_notices = Some(NoticeFold { told_at: now, untold: 0, latest: None });
+            w.commit.updates.push(t);
+        }
+        match self.commit(w.commit).await {
+            Ok(Committed::Written) => Ok(1),
+            Ok(Committed::Duplicate) | Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether a conversation row is a pending folded notice.
+    pub(super) fn is_notice(conv: &Conversation) -> bool {
+        conv.key.starts_with(KEY_PREFIX)
+    }
+}
