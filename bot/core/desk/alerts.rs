@@ -410,7 +410,10 @@ impl<S: Store> Desk<S> {
         }
         // The targets are recomputed from the start (the commit schedules the timers of the new ones).
         self.policies.apply(t);
-        let text = format!("Priority raised from {from} to {to}: {why}. Its SLA targets follow.");
+        // A stored note keeps the words, not the quote markers (they are for rendering a message).
+        let text = crate::core::message::plain(&format!(
+            "Priority raised from {from} to {to}: {why}. Its SLA targets follow."
+        ));
         w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
         let what = if t.alert.is_some() { "Alert ticket" } else { "Ticket" };
         let msg = format!("{what} {} is now {to} (was {from}): {why}.", t.number);
