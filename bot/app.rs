@@ -25,6 +25,7 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         roles: config.role_map(),
         runbook_vars: config.runbooks.vars.clone(),
         report_schedule: config.report_schedule().map_err(|e| anyhow::anyhow!(e))?,
+        report_timezone: config.report_tz().map_err(|e| anyhow::anyhow!(e))?,
         vendors: Arc::new(config.vendors().map_err(|e| anyhow::anyhow!(e))?),
         smtp: config.smtp.clone(),
         alerts: config.alert_settings().map_err(|e| anyhow::anyhow!(e))?,

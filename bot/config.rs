@@ -738,6 +738,15 @@ impl Config {
     pub fn tz(&self) -> chrono_tz::Tz {
         self.timezone.parse().unwrap_or(chrono_tz::UTC)
     }
+
+    /// The zone of the reports' weeks and months: `[reports] timezone`, else the top-level one. Posting time and
+    /// period boundaries use the same zone, so a scheduled post always covers a week that has ended.
+    pub fn report_tz(&self) -> Result<chrono_tz::Tz, String> {
+        match self.reports.timezone.as_deref() {
+            Some(name) => name.parse().map_err(|_| format!("key `reports.timezone`: unknown time zone `{name}`")),
+            None => Ok(self.tz()),
+        }
+    }
 }
 
 fn check_no_secrets(name: &str, t: &toml::Table, prefix: &str) -> Result<(), ConfigError> {

@@ -1897,3 +1897,83 @@ async fn every_way_of_asking_for_a_computer_needs_approval() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// #33 item 3: every shipped runbook is reached from chat by at least three phrasings of our own. What the bot says
+/// right after "Ticket #N opened …" must be a step of the runbook the phrasing is for (entries may open past the
+/// first step); the two-letter prefix of each person's name says which runbook.
+#[tokio::test]
+async fn every_runbook_is_reached_by_three_phrasings() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+    // Per runbook, each step's first line as its literal pieces around `{{ placeholders }}`, which the bot fills in.
+    let mut steps: Vec<(String, Vec<Vec<String>>)> = vec![];
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let rb = deskbot::core::runbook::parse(&path.display().to_string(), &text).unwrap();
+            let pieces = |say: &str| -> Vec<String> {
+                let first = say.lines().next().unwrap_or("");
+                let mut out = vec![];
+                for (i, part) in first.split("{{").enumerate() {
+                    let literal = if i == 0 { part } else { part.split_once("}}").map_or("", |(_, rest)| rest) };
+                    out.push(literal.trim_end().to_string());
+                }
+                out
+            };
+            steps.push((rb.id.clone(), rb.steps.iter().map(|s| pieces(&s.say)).collect()));
+        }
+    }
+    // A line is that step when it starts with the first piece and holds the others in order.
+    let is_step = |line: &str, pieces: &[String]| {
+        if pieces.iter().map(|p| p.len()).sum::<usize>() < 12 || !line.starts_with(pieces[0].as_str()) {
+            return false;
+        }
+        let mut rest = &line[pieces[0].len()..];
+        pieces[1..].iter().all(|p| match rest.find(p.as_str()) {
+            Some(at) => {
+                rest = &rest[at + p.len()..];
+                true
+            }
+            None => false,
+        })
+    };
+    let which = |prefix: &str| match prefix {
+        "al" => "account-locked",
+        "jo" => "joiner",
+        "le" => "leaver",
+        "av" => "meeting-room-av",
+        "mf" => "mfa-new-phone",
+        "nl" => "new-laptop",
+        "os" => "outlook-sync",
+        "pe" => "password-expired",
+        "po" => "printer-offline",
+        "pq" => "printer-queue",
+        "se" => "scan-to-email",
+        "sc" => "slow-computer",
+        "vp" => "vpn-dropping",
+        "wf" => "wifi-connect",
+        other => panic!("no runbook for prefix {other}"),
+    };
+    let out = replay::run_file(&script("runbook_reach.replay")).await.unwrap();
+    let text = out.text();
+    let script_text = std::fs::read_to_string(script("runbook_reach.replay")).unwrap();
+    let mut per_runbook: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut wrong = vec![];
+    for line in script_text.lines().filter(|l| !l.starts_with('#') && !l.starts_with('@') && l.contains(": ")) {
+        let (who, said) = line.split_once(": ").unwrap();
+        let want = which(&who[..2]);
+        let to = lines_to(&text, who);
+        let reached = to.first().is_some_and(|l| l.contains("opened"))
+            && to
+                .get(1)
+                .is_some_and(|l| steps.iter().any(|(id, says)| id == want && says.iter().any(|p| is_step(l, p))));
+        if reached {
+            *per_runbook.entry(want).or_default() += 1;
+        } else {
+            wrong.push(format!("{who} {said:?} should open {want}; got {:?}", to.iter().take(2).collect::<Vec<_>>()));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(per_runbook.len(), steps.len(), "every shipped runbook has phrasings here: {per_runbook:?}");
+    assert!(per_runbook.values().all(|&n| n >= 3), "{per_runbook:?}");
+}

@@ -55,6 +55,8 @@ pub struct DeskSettings {
     pub runbook_vars: BTreeMap<String, String>,
     /// The weekly summary post, if configured.
     pub report_schedule: Option<ReportSchedule>,
+    /// Time zone of the reports' weeks and months (`[reports] timezone`, default: `timezone`).
+    pub report_timezone: Tz,
     /// The vendor directory.
     pub vendors: Arc<super::vendor::Vendors>,
     /// The mail relay for email vendors (used by the vendor worker).
@@ -957,10 +959,18 @@ impl<S: Store> Desk<S> {
                     )
                 })
                 .unwrap_or_default();
-            let msg = format!(
-                "Ticket {number} opened: {} ({} {}).{due} Let's try the usual fix first:",
-                t.category, t.priority, t.ticket_type
-            );
+            // A request's walkthrough (joiner, leaver) collects what the technician needs; it fixes nothing.
+            let msg = if rb.ticket_type == crate::core::ticket::TicketType::Request {
+                format!(
+                    "Ticket {number} opened: {} ({} {} {}). A few questions first, then it goes to a technician:",
+                    rb.title, t.category, t.priority, t.ticket_type
+                )
+            } else {
+                format!(
+                    "Ticket {number} opened: {} ({} {}).{due} Let's try the usual fix first:",
+                    t.category, t.priority, t.ticket_type
+                )
+            };
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
             self.start_walk_at(rb, first, &t, now, w);
             self.check_recurring(&t, now, w).await?;

@@ -79,8 +79,9 @@
 //!   resolution, deflection or CSAT. A thank-you in a resolved ticket's thread is not a reopen (it is no reopen event).
 //! * **Declined:** requests their approver declined count in volume and leave the backlog when declined, but are
 //!   never resolutions: not in `resolved.tickets`, resolution compliance, first-contact resolution, deflection,
-//!   CSAT or a technician's resolved count.
-//! * **Major incidents:** a ticket folded into a major incident is left out of every KPI; its
+//!   CSAT or a technician's resolved count; `resolved.declined` counts those declined in the period.
+//! * **Major incidents:** a ticket folded into a major incident is left out of every KPI (except that a breach it
+//!   had already suffered still counts, breached, where it fell due, as a merged ticket's does); its
 //!   requester is one of the major incident's `people_affected` (requester plus every other person who reported it,
 //!   each once). `major_incidents` lists those open at any time in the period (created before its end and not
 //!   resolved before its start).
@@ -107,7 +108,7 @@
 //! sla_by_category, sla_by_priority: [{key, sla: [same as sla]}]        by key; only the clocks measured
 //! backlog: {open, previous_open, unanswered_past_target, unanswered_past_target_tickets: [number], live,
 //!           age: {under_1d, from_1d_to_3d, from_3d_to_7d, from_7d_to_30d, over_30d}}
-//! resolved: {tickets, previous, withdrawn}
+//! resolved: {tickets, previous, withdrawn, declined}
 //! major_incidents: {count, people_affected, incidents: [{number, category, people_affected, created_at, resolved_at}]}
 //! reopen_rate, first_contact_resolution, deflection, csat, csat_response: rate
 //! workload: [{technician, owned, resolved, median_first_response_minutes}]   by owned desc, resolved desc, name
@@ -761,6 +762,8 @@ pub struct Resolved {
     pub previous: u64,
     /// Closed by their requester ("nvm, fixed it myself") in the period: not in `tickets` or any resolution KPI.
     pub withdrawn: u64,
+    /// Requests their approver declined in the period: not in `tickets` or any resolution KPI.
+    pub declined: u64,
 }
 
 /// Major incidents open at any time in the period: many people with one problem, handled as one ticket.
@@ -1071,6 +1074,7 @@ struct Stats {
     sla_by_priority: BTreeMap<(String, SlaClock), Tally>,
     resolved: u64,
     withdrawn: u64,
+    declined: u64,
     majors: Vec<MajorIncidentStats>,
     reopens: u64,
     fcr: (u64, u64),
@@ -1158,6 +1162,20 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
         // A ticket folded into a major incident is no ticket of its own: its requester is counted among the major
         // incident's people affected. A merged duplicate counts up to its merge, like a ticket closed then.
         if t.parent.is_some() {
+            // But a breach it had already suffered stays on the record where it fell due: folding a late ticket
+            // into a major incident must not launder its breach, as merging does not.
+            let mut seen = BTreeSet::new();
+            for b in t.breaches.iter().filter(|b| p.contains(b.due) && b.due < cutoff) {
+                if !seen.insert((b.clock, b.due)) {
+                    continue;
+                }
+                let keys =
+                    [(&mut s.sla_by_category, t.category.clone()), (&mut s.sla_by_priority, t.priority.to_string())];
+                for (map, key) in keys {
+                    map.entry((key, b.clock)).or_default().add(true, t.number);
+                }
+                s.sla.entry(b.clock).or_default().add(true, t.number);
+            }
             continue;
         }
         if t.major {
@@ -1245,6 +1263,8 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
         }
         if resolved_here && t.withdrawn {
             s.withdrawn += 1;
+        } else if resolved_here && t.declined {
+            s.declined += 1;
         } else if resolved_here && !t.declined {
             s.resolved += 1;
             // A fix that did not hold: a resolution in this period that was reopened afterwards (as known now).
@@ -1535,7 +1555,7 @@ pub fn build<R: ClockRules + ?Sized>(
             unanswered_past_target_tickets: backlog.unanswered_past_target_tickets.clone(),
             live: backlog.live,
         },
-        resolved: Resolved { tickets: s.resolved, previous: ps.resolved, withdrawn: s.withdrawn },
+        resolved: Resolved { tickets: s.resolved, previous: ps.resolved, withdrawn: s.withdrawn, declined: s.declined },
         major_incidents: MajorIncidents {
             count: s.majors.len() as u64,
             people_affected: s.majors.iter().map(|m| m.people_affected).sum(),
@@ -1791,10 +1811,17 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "• Resolved: {} ({} vs {vs}); reopened {}; first-contact {}; deflected by runbooks {}",
+            "• Resolved: {} ({} vs {vs}); reopened {}{}; first-contact {}; deflected by runbooks {}",
             self.resolved.tickets,
             signed(self.resolved.tickets as i64 - self.resolved.previous as i64),
             pct_text(self.reopen_rate.percent),
+            // A fix that did not hold still counts as resolved here (and the reopen against it); say so, or the
+            // resolved count reads higher than the resolution cycles the SLA line counts.
+            match self.reopen_rate.count {
+                0 => String::new(),
+                1 => " (1 of them reopened later)".to_string(),
+                n => format!(" ({n} of them reopened later)"),
+            },
             pct_text(self.first_contact_resolution.percent),
             pct_text(self.deflection.percent),
         );
@@ -1836,6 +1863,9 @@ impl Report {
         }
         if self.resolved.withdrawn > 0 {
             let _ = writeln!(o, "• Closed by the requester before we got to it: {}", self.resolved.withdrawn);
+        }
+        if self.resolved.declined > 0 {
+            let _ = writeln!(o, "• Requests declined by their approver: {}", self.resolved.declined);
         }
         let m = &self.major_incidents;
         if m.count > 0 {
@@ -1950,6 +1980,11 @@ impl Report {
                 .map(|i| format!("{} {} ({}){}", i.name, i.tickets, signed(i.change), numbers_text(&i.ticket_numbers)))
                 .collect();
             let _ = write!(o, " — {}", top.join(", "));
+            // The list shows the top five: say how many more there are, so the count and the list agree.
+            let more = r.count.saturating_sub(r.top.len() as u64);
+            if more > 0 {
+                let _ = write!(o, ", and {more} more");
+            }
         }
         o.push('\n');
         for vd in &self.vendors {

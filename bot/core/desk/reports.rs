@@ -46,9 +46,9 @@ impl ReportSchedule {
 }
 
 impl<S: Store> Desk<S> {
-    /// Builds the report for the period of `kind` containing `date` (in the desk's time zone).
+    /// Builds the report for the period of `kind` containing `date` (in the reports' time zone).
     pub async fn report(&self, kind: PeriodKind, date: NaiveDate) -> Result<Report, DeskError> {
-        let tz = self.settings.timezone;
+        let tz = self.settings.report_timezone;
         let period = Period::containing(date, kind, tz);
         let prev = period.previous();
         let now = self.clock.now();
@@ -114,7 +114,7 @@ impl<S: Store> Desk<S> {
 
     /// The report as a chat message with the chart attached.
     fn report_message(&self, r: &Report, mut m: Outbound) -> Outbound {
-        m.text = r.text(self.settings.timezone);
+        m.text = r.text(self.settings.report_timezone);
         m.report = serde_json::to_value(r).ok().map(Box::new);
         match crate::chart::render_png(r, 1200, 675) {
             Ok(png) => {
@@ -136,7 +136,7 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Refused(format!("only managers and leads can see reports (you are a {role})").into()));
         }
         let mut kind = PeriodKind::Week;
-        let mut date = self.clock.now().with_timezone(&self.settings.timezone).date_naive();
+        let mut date = self.clock.now().with_timezone(&self.settings.report_timezone).date_naive();
         for w in words {
             match w {
                 "week" => kind = PeriodKind::Week,

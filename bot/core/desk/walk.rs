@@ -77,10 +77,16 @@ impl<S: Store> Desk<S> {
         }
         let intent = c.intent.as_deref();
         let own = c.runbook.as_deref().and_then(|id| self.runbooks.get(id));
-        if !sure_of_intent(c, self.settings.triage.confident, own.map(|rb| &rb.intents[..]).unwrap_or_default()) {
+        let others = intent.map(|i| self.runbooks.for_intent(i)).unwrap_or_default();
+        // Intents the candidate runbooks serve are no rivals: "new hire starting Monday, needs a laptop and
+        // accounts" matches a hardware pattern too, and the joiner runbook serves both.
+        let served: Vec<String> = match own {
+            Some(rb) => rb.intents.clone(),
+            None => others.iter().flat_map(|rb| rb.intents.iter().cloned()).collect(),
+        };
+        if !sure_of_intent(c, self.settings.triage.confident, &served) {
             return None;
         }
-        let others = intent.map(|i| self.runbooks.for_intent(i)).unwrap_or_default();
         for rb in own.into_iter().chain(others.into_iter().filter(|r| Some(r.id.as_str()) != c.runbook.as_deref())) {
             match rb.opening(intent, text) {
                 Some(Opening::Step(step)) => return Some((rb, step)),
