@@ -187,14 +187,23 @@ pub struct Outcome {
     pub desk: Desk<Db>,
 }
 
-/// Renders one message as `bot -> NAME: text [Label]` (newlines shown as ` | `).
+/// Renders one message as `bot -> NAME: text [Label]` (newlines shown as ` | `); a message to a vendor as
+/// `bot -> vendor ID (via, what): subject | body`.
 pub fn render_line(m: &Outbound) -> String {
     let to = match &m.to {
         Audience::User { user } => user.name.clone(),
         Audience::Channel { channel } => format!("#{channel}"),
     };
+    // What a vendor is sent is shown whole (subject, then body): it is what leaves the helpdesk.
     if let Some(v) = &m.vendor {
-        return format!("bot -> vendor {} ({}): {}", v.vendor, v.via.label(), v.subject);
+        return format!(
+            "bot -> vendor {} ({}, {}): {} | {}",
+            v.vendor,
+            v.via.label(),
+            v.what,
+            v.subject,
+            v.body.trim_end().replace('\n', " | ")
+        );
     }
     let mut s = format!("bot -> {to}: {}", m.text.replace('\n', " | "));
     for b in &m.buttons {

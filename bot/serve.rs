@@ -130,6 +130,15 @@ pub async fn serve_on<S: Store + 'static>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
+    // A webhook vendor whose signing key is missing would fail at its first send, days later: refuse to start.
+    let missing = desk.settings().vendors.missing_signing_keys(|k| std::env::var(k).ok());
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "vendor webhook signing keys are not set: {}. Set each environment variable to the key shared with \
+             the vendor (or remove the webhook from deskbot.toml)",
+            missing.join(", ")
+        );
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let wake = Arc::new(Notify::new());
 

@@ -1976,4 +1976,243 @@ async fn every_runbook_is_reached_by_three_phrasings() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert_eq!(per_runbook.len(), steps.len(), "every shipped runbook has phrasings here: {per_runbook:?}");
     assert!(per_runbook.values().all(|&n| n >= 3), "{per_runbook:?}");
+
+// -------------------------------------------------------------------------------------------------------------------
+// Vendor coordination (#35)
+
+/// Every message sent to a vendor in a replay: (vendor, what, subject + body + JSON as one text).
+fn vendor_sends(out: &replay::Outcome) -> Vec<(String, String, String)> {
+    out.messages
+        .iter()
+        .filter_map(|s| s.msg.vendor.as_deref())
+        .map(|v| (v.vendor.clone(), v.what.clone(), format!("{}\n{}\n{}", v.subject, v.body, v.json)))
+        .collect()
+}
+
+/// The events of ticket `n` (1-based) of kind `kind` in a replay's JSON.
+fn events_of(j: &serde_json::Value, n: usize, kind: &str) -> Vec<serde_json::Value> {
+    j["tickets"][n - 1]["events"].as_array().unwrap().iter().filter(|e| e["kind"] == kind).cloned().collect()
+}
+
+#[tokio::test]
+async fn vendor_gets_the_public_history_never_internal_notes() {
+    let out = replay::run_file(&script("vendor_private.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("vendor_private_text", text);
+    let sends = vendor_sends(&out);
+    assert_eq!(sends.len(), 2, "PrintCo by email and NetCo by webhook: {sends:?}");
+    for (vendor, what, all) in &sends {
+        assert_eq!(what, "case");
+        assert!(!all.contains("hunter2"), "an internal note or pending reason reached {vendor}: {all}");
+        assert!(!all.contains("admin/"), "{all}");
+    }
+    let (_, _, printco) = &sends[0];
+    assert!(printco.contains("I've reseated the fuser"), "the public reply is what was tried: {printco}");
+    assert!(printco.contains("the test page jams too"), "what the requester added: {printco}");
+    assert!(printco.contains("fuser error 50.1 after reseating") && printco.contains("PC-ACC-7781"), "{printco}");
+    let (_, _, netco) = &sends[1];
+    let json: serde_json::Value = serde_json::from_str(netco.lines().last().unwrap()).unwrap();
+    let tried = json["case"]["tried"].to_string();
+    assert!(tried.contains("I restarted the access point") && !tried.contains("hunter2"), "{tried}");
+    // The text to paste for the manual vendor is the same public text.
+    let paste = text.lines().find(|l| l.starts_with("bot -> sam: CopierFix is contacted by hand")).unwrap();
+    assert!(paste.contains("I've reseated the fuser") && !paste.contains("hunter2"), "{paste}");
+}
+
+#[tokio::test]
+async fn a_silent_vendor_warns_then_breaches_up_the_chain() {
+    let out = replay::run_file(&script("vendor_breach.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("vendor_breach_text", text);
+    let count = |needle: &str| text.lines().filter(|l| l.starts_with(needle)).count();
+    // Response and resolution: 75% to sam, 90% to sam and lena, the breach to the channel, max and sam.
+    assert_eq!(count("bot -> sam: Vendor warning: PrintCo has used 75%"), 2);
+    assert_eq!(count("bot -> sam: Vendor warning: PrintCo has used 90%"), 2);
+    assert_eq!(count("bot -> lena: Vendor warning: PrintCo has used 90%"), 2);
+    assert_eq!(count("bot -> lena: Vendor warning: PrintCo has used 75%"), 0, "75% is the owner's alone");
+    assert_eq!(count("bot -> #helpdesk-escalations: Vendor breach: PrintCo missed its 4h response target"), 1);
+    assert_eq!(count("bot -> #helpdesk-escalations: Vendor breach: PrintCo missed its 1d resolution target"), 1);
+    assert_eq!(count("bot -> max: Vendor breach: PrintCo"), 2);
+    assert_eq!(count("bot -> sam: Vendor breach: PrintCo"), 2);
+    // The escalation contact is sent each breach.
+    let breaches: Vec<_> = vendor_sends(&out).into_iter().filter(|(_, w, _)| w == "breach").collect();
+    assert_eq!(breaches.len(), 2, "{breaches:?}");
+    assert!(breaches[0].2.contains("Hello PrintCo duty manager") && breaches[0].2.contains("PC-ACC-7781"));
+    // Recorded: three levels of each target, none late, the breaches due at the contract's instants.
+    let j = out.json().await.unwrap();
+    let w: Vec<(String, u64, String, bool)> = events_of(&j, 1, "vendor_warning")
+        .iter()
+        .map(|e| {
+            (
+                e["target"].as_str().unwrap().to_string(),
+                e["percent"].as_u64().unwrap(),
+                e["at"].as_str().unwrap().to_string(),
+                e["late"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let at = |s: &str| s.to_string();
+    assert_eq!(
+        w,
+        vec![
+            (at("response"), 75, at("2026-03-02T12:00:00Z"), false),
+            (at("response"), 90, at("2026-03-02T12:36:00Z"), false),
+            (at("response"), 100, at("2026-03-02T13:00:00Z"), false),
+            (at("resolution"), 75, at("2026-03-03T03:00:00Z"), false),
+            (at("resolution"), 90, at("2026-03-03T06:36:00Z"), false),
+            (at("resolution"), 100, at("2026-03-03T09:00:00Z"), false),
+        ]
+    );
+    assert!(text.contains("vendor PrintCo warnings: response 75%, response 90%, response breached"), "{text}");
+    assert_eq!(j["tickets"][0]["state"], "pending_vendor");
+}
+
+#[tokio::test]
+async fn only_the_owner_or_a_lead_acts_on_vendor_cases() {
+    let out = replay::run_file(&script("vendor_owner.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("vendor_owner_text", text);
+    for verb in ["escalate", "chase", "snooze", "vendor-close"] {
+        assert!(
+            text.contains(&format!("bot -> tia: #1 is owned by sam: only the owner or a lead can {verb} its vendor")),
+            "{verb}: {text}"
+        );
+    }
+    assert_eq!(
+        text.lines().filter(|l| l.contains("has an open case with PrintCo: someone must own it")).count(),
+        2,
+        "unclaim refused for the owner and for the lead"
+    );
+    assert!(text.contains("bot -> sam: lena used /ticket chase on #1, which you own."));
+    assert!(text.contains("bot -> tia: You now own the open vendor case on #1; the follow-ups come to you:"));
+    assert!(text.contains("bot -> sam: Your open vendor case on #1 (PrintCo) passed to tia"));
+    assert!(text.contains("bot -> sam: #1 is owned by tia: only the owner or a lead can chase"), "sam's old button");
+    assert!(text.contains("bot -> tia: sam recorded PrintCo's update"), "anyone may record; the owner is told");
+    // After the handover the prompts go to tia, never sam.
+    let after = text.split("lena reassigned #1 from you to tia.").nth(1).unwrap();
+    assert!(after.contains("bot -> tia: No update from PrintCo on #1"), "{after}");
+    assert!(!after.lines().any(|l| l.starts_with("bot -> sam: No update") || l.starts_with("bot -> sam: Vendor")));
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][0]["owner"], "tia");
+    assert_eq!(events_of(&j, 1, "vendor_handed_over").len(), 1);
+    assert_eq!(vendor_sends(&out).iter().filter(|(_, w, _)| w == "chase").count(), 1, "only lena's chase went out");
+}
+
+#[tokio::test]
+async fn the_requesters_answer_puts_a_vendor_ticket_back_to_pending_vendor() {
+    let out = replay::run_file(&script("vendor_pending_user.replay")).await.unwrap();
+    insta::assert_snapshot!("vendor_pending_user_text", out.text());
+    let j = out.json().await.unwrap();
+    let moves: Vec<(String, String)> = events_of(&j, 1, "state_changed")
+        .iter()
+        .map(|e| (e["from"].as_str().unwrap().to_string(), e["to"].as_str().unwrap().to_string()))
+        .collect();
+    let m = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        moves,
+        vec![
+            m("new", "open"),
+            m("open", "pending_vendor"),
+            m("pending_vendor", "pending_user"),
+            // alice answered while PrintCo's case was open: back to waiting on the vendor.
+            m("pending_user", "pending_vendor"),
+            // The case ended: open; waiting on alice again, and her answer now opens it.
+            m("pending_vendor", "open"),
+            m("open", "pending_user"),
+            m("pending_user", "open"),
+        ]
+    );
+    assert!(out.text().contains("pending_vendor Mon 2 Mar 10:00 UTC – now"), "{}", out.text());
+}
+
+#[tokio::test]
+async fn vendor_cases_end_with_a_note_and_move_on_merge() {
+    let out = replay::run_file(&script("vendor_close.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("vendor_close_text", text);
+    let sends = vendor_sends(&out);
+    let closed: Vec<&(String, String, String)> = sends.iter().filter(|(_, w, _)| w == "closed").collect();
+    // #1 vendor-close (PrintCo) and #3's resolve (PrintCo); NetCo's `quiet` close sends nothing; CopierFix is by hand.
+    assert_eq!(closed.len(), 2, "{closed:?}");
+    assert!(closed[0].2.contains("(your ref PC-48213)") && closed[0].2.contains("please close it on yours"));
+    assert!(closed[1].2.contains("[deskbot #3]") && closed[1].2.contains("resolved: new toner cartridge fitted"));
+    assert!(!sends.iter().any(|(v, w, _)| v == "netco" && w != "case"), "quiet: {sends:?}");
+    assert!(text.contains("bot -> sam: CopierFix is contacted by hand: tell them the case on #3 is closed."));
+    assert!(text.contains("bot -> sam: lena resolved #3, which closed your vendor cases with PrintCo, CopierFix."));
+    let moved: Vec<_> = sends.iter().filter(|(_, w, _)| w == "moved").collect();
+    assert_eq!(moved.len(), 1);
+    assert!(moved[0].2.contains("Please quote [deskbot #5]") && moved[0].2.contains("PC-50001"));
+    let j = out.json().await.unwrap();
+    // The case left #4 (merged) for #5, which waits on PrintCo and is chased there.
+    assert_eq!(j["tickets"][3]["state"], "closed");
+    assert_eq!(j["tickets"][4]["state"], "pending_vendor");
+    assert_eq!(events_of(&j, 4, "vendor_case_moved").len(), 1);
+    assert_eq!(events_of(&j, 5, "vendor_case_moved").len(), 1);
+    assert!(text.contains("bot -> sam: No update from PrintCo on #5 (case PC-50001)"), "{text}");
+    assert!(!text.contains("on #4 (case PC-50001) since"), "no chasers on the merged ticket");
+    assert!(text.contains("bot -> erin: #5 is also with PrintCo."), "{text}");
+}
+
+#[tokio::test]
+async fn a_vendor_outside_the_category_is_confirmed_first() {
+    let out = replay::run_file(&script("vendor_category.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("vendor_category_text", text);
+    assert!(
+        text.contains(
+            "bot -> sam: PrintCo covers printing, not network (#1's category; for network: netco). Nothing was sent."
+        ),
+        "{text}"
+    );
+    let sends = vendor_sends(&out);
+    assert_eq!(sends.len(), 1, "only the confirmed escalation went out (CopierFix is by hand): {sends:?}");
+    assert!(sends[0].2.contains("Summary: their managed AP is down"), "`anyway` is not part of the summary");
+    assert!(text.contains("Escalated #2 to CopierFix by hand"), "{text}");
+}
+
+#[tokio::test]
+async fn the_requester_gets_the_update_they_were_promised() {
+    let out = replay::run_file(&script("vendor_requester.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("vendor_requester_text", text);
+    // Promised 15:00 at the escalation; sent at 15:00 with the next time; the vendor's update resets it.
+    assert!(text.contains("next update by Mon 2 Mar 15:00 UTC"), "{text}");
+    let at = |who: &str, needle: &str| {
+        out.messages
+            .iter()
+            .find(|s| replay::render_line(&s.msg).starts_with(who) && s.msg.text.contains(needle))
+            .map(|s| replay::rfc3339(s.at))
+    };
+    assert_eq!(at("bot -> alice", "is still with PrintCo").as_deref(), Some("2026-03-02T15:00:00Z"));
+    assert!(text.contains("bot -> alice: #1 is still with PrintCo. They have not answered yet; we are following up with them. Next update by Mon 2 Mar 21:00 UTC."));
+    assert!(
+        text.contains("Waiting on PrintCo (case reference to follow); next update by Mon 2 Mar 21:00 UTC."),
+        "{text}"
+    );
+    assert!(text.contains("Their last update (Mon 2 Mar 15:00 UTC): engineer booked for tomorrow 10:00. Next update by Tue 3 Mar 03:00 UTC."), "{text}");
+}
+
+#[tokio::test]
+async fn vendor_directory_and_scorecard() {
+    let out = replay::run_file(&script("vendor_directory.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("vendor_directory_text", text);
+    assert!(text.contains("bot -> sam: Vendors (3):"), "{text}");
+    assert!(text.contains("account PC-ACC-7781"));
+    assert!(text.contains("hours: Mon–Fri 09:00–17:00 (Europe/London)"), "{text}");
+    assert!(text.contains("escalation: PrintCo duty manager (escalations@printco.test, +44 20 7946 0101)"));
+    assert!(text.contains("bot -> alice: only technicians and managers can see the vendor directory"));
+    assert!(text.contains("open cases: #2"), "{text}");
+    let (_, reports) = replay_json("vendor_directory.replay").await;
+    let v = reports[0]["vendors"].as_array().unwrap();
+    let printco = v.iter().find(|x| x["vendor"] == "PrintCo").unwrap();
+    let netco = v.iter().find(|x| x["vendor"] == "NetCo").unwrap();
+    assert_eq!(rate(printco, "response_on_time"), (1, 1));
+    assert_eq!(rate(printco, "resolution_on_time"), (1, 1));
+    assert_eq!(printco["breaches"], 0);
+    // NetCo never answered: its 2h response (office hours) and 2-day resolution both passed by 10 Mar.
+    assert_eq!(rate(netco, "response_on_time"), (0, 1));
+    assert_eq!(rate(netco, "resolution_on_time"), (0, 1));
+    assert_eq!(netco["breaches"], 2);
+    assert!(text.contains("Vendor NetCo: 1 opened, 0 closed"), "{text}");
 }

@@ -92,7 +92,47 @@ mod network {
     async fn escalate(desk: &Desk<Db>) {
         desk.handle(&crate::common::say("alice", "the printer on floor 2 is jammed again")).await.unwrap();
         desk.handle(&crate::common::cmd("sam", "claim 1")).await.unwrap();
-        desk.handle(&crate::common::cmd("sam", "escalate 1 printco fuser error 50.1")).await.unwrap();
+        desk.handle(&crate::common::cmd("sam", "escalate 1 printco fuser error 50.1, printer by the café"))
+            .await
+            .unwrap();
+    }
+
+    use std::collections::HashSet;
+
+    /// How a vendor verifies a deskbot webhook: HMAC-SHA256 over "<timestamp>.<body>" with the shared key, compared
+    /// in constant time; a timestamp more than five minutes from `now` is refused, and so is a delivery id already
+    /// processed.
+    fn verify(
+        key: &[u8],
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+        now: i64,
+        processed: &mut HashSet<String>,
+    ) -> Result<(), &'static str> {
+        use hmac::{Hmac, KeyInit, Mac};
+        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let ts = h("x-deskbot-timestamp").ok_or("no timestamp")?;
+        let ts_n: i64 = ts.parse().map_err(|_| "bad timestamp")?;
+        if (now - ts_n).abs() > 300 {
+            return Err("stale timestamp");
+        }
+        let sig = h("x-deskbot-signature").ok_or("no signature")?;
+        let hex = sig.strip_prefix("sha256=").ok_or("bad signature")?;
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16))
+            .collect::<Result<_, _>>()
+            .map_err(|_| "bad signature")?;
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
+        mac.update(ts.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac.verify_slice(&bytes).map_err(|_| "bad signature")?;
+        let id = h("x-deskbot-delivery").ok_or("no delivery id")?;
+        if !processed.insert(id) {
+            return Err("delivery already processed");
+        }
+        Ok(())
     }
 
     fn kinds(events: &[deskbot::core::ticket::Event]) -> Vec<String> {
@@ -121,7 +161,17 @@ mod network {
         assert!(m.contains("From: helpdesk@office.test"), "{m}");
         assert!(m.contains("To: support@printco.test"), "{m}");
         assert!(m.lines().any(|l| l.starts_with("Subject:") && l.contains("[deskbot #1]")), "{m}");
-        assert!(m.contains("fuser error 50.1") && m.contains("floor 2"), "{m}");
+        // A real MIME parser reads what mail clients read: MIME 1.0, UTF-8 plain text, the body decoded whole.
+        let parsed = mailparse::parse_mail(m.as_bytes()).unwrap();
+        let header =
+            |name: &str| parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case(name)).map(|h| h.get_value());
+        assert_eq!(header("MIME-Version").as_deref(), Some("1.0"), "{m}");
+        assert_eq!(parsed.ctype.mimetype, "text/plain", "{m}");
+        assert_eq!(parsed.ctype.charset.to_ascii_lowercase(), "utf-8", "{m}");
+        assert!(header("Subject").unwrap().contains("[deskbot #1]"));
+        let body = parsed.get_body().unwrap();
+        assert!(body.contains("fuser error 50.1, printer by the café"), "UTF-8 survives the transfer encoding: {body}");
+        assert!(body.contains("floor 2"), "{body}");
         let ev = kinds(&desk.store().events(deskbot::core::ids::TicketNo(1)).await.unwrap());
         assert!(ev.contains(&"vendor_send_failed".to_string()), "{ev:?}");
         assert!(ev.contains(&"vendor_sent".to_string()), "{ev:?}");
@@ -131,7 +181,7 @@ mod network {
     }
 
     #[tokio::test]
-    async fn webhook_case_is_signed_retried_after_500_and_its_reference_recorded() {
+    async fn webhook_timestamp_and_body_are_signed_and_replays_are_refused() {
         use axum::{Router, body::Bytes, http::HeaderMap, http::StatusCode, routing::post};
         let seen: Arc<Mutex<Vec<(HeaderMap, Bytes)>>> = Arc::new(Mutex::new(vec![]));
         let seen2 = seen.clone();
@@ -168,12 +218,34 @@ mod network {
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 2);
         let key = std::env::var("PATH").unwrap();
-        for (headers, body) in &seen {
-            let sig = headers.get("x-deskbot-signature").unwrap().to_str().unwrap();
-            assert_eq!(sig, sign(key.as_bytes(), body), "signature over the exact body");
-            assert_ne!(sig, sign(b"forged", body));
-            assert!(headers.get("x-deskbot-timestamp").is_some());
+        // A receiver as README describes it, written here without deskbot's code.
+        let mut processed = std::collections::HashSet::new();
+        let t0 = clock.now().timestamp();
+        for (i, (headers, body)) in seen.iter().enumerate() {
+            let ts: i64 = headers.get("x-deskbot-timestamp").unwrap().to_str().unwrap().parse().unwrap();
+            assert!((t0 - 5..=t0).contains(&ts), "the send time: {ts}");
+            assert_eq!(verify(key.as_bytes(), headers, body, ts, &mut processed), Ok(()), "delivery {i}");
+            assert_eq!(headers.get("x-deskbot-signature").unwrap().to_str().unwrap(), sign(key.as_bytes(), ts, body));
+            if i == 0 {
+                // Answered 500, so not processed: the retry carries the same delivery id.
+                processed.clear();
+            }
         }
+        let (headers, body) = &seen[1];
+        let ts: i64 = headers.get("x-deskbot-timestamp").unwrap().to_str().unwrap().parse().unwrap();
+        // The same request again: already processed.
+        assert_eq!(verify(key.as_bytes(), headers, body, ts, &mut processed), Err("delivery already processed"));
+        // Replayed ten minutes later, with the timestamp it was signed with: outside the window.
+        assert_eq!(verify(key.as_bytes(), headers, body, ts + 600, &mut HashSet::new()), Err("stale timestamp"));
+        // Replayed with a fresh timestamp: the signature covers the old one.
+        let mut fresh = headers.clone();
+        fresh.insert("x-deskbot-timestamp", (ts + 600).to_string().parse().unwrap());
+        assert_eq!(verify(key.as_bytes(), &fresh, body, ts + 600, &mut HashSet::new()), Err("bad signature"));
+        // A body changed in transit, or the wrong key.
+        let mut changed = body.to_vec();
+        changed.extend_from_slice(b" ");
+        assert_eq!(verify(key.as_bytes(), headers, &changed, ts, &mut HashSet::new()), Err("bad signature"));
+        assert_eq!(verify(b"forged", headers, body, ts, &mut HashSet::new()), Err("bad signature"));
         let j: serde_json::Value = serde_json::from_slice(&seen[1].1).unwrap();
         assert_eq!(j["case"]["ticket"], 1, "{j}");
         assert_eq!(j["vendor"], "printco");

@@ -1,7 +1,8 @@
 //! The vendor worker's sending side: delivers outbox messages of platform `vendor` by email (SMTP through
-//! `[smtp]`, password from `DESKBOT_SMTP_PASSWORD`) or as a signed JSON webhook (`X-Deskbot-Signature:
-//! sha256=<hex HMAC-SHA256 of the body>`, `X-Deskbot-Timestamp`, `X-Deskbot-Delivery`), and reports each send
-//! and failure back to the desk as ticket events. Retries and backoff are the outbox's ([`crate::outbox::drain`]).
+//! `[smtp]`, password from `DESKBOT_SMTP_PASSWORD`; `text/plain; charset=utf-8`, MIME 1.0) or as a signed JSON
+//! webhook (`X-Deskbot-Timestamp: <unix seconds>`, `X-Deskbot-Signature: sha256=<hex HMAC-SHA256 of
+//! "<timestamp>.<body>">`, `X-Deskbot-Delivery`, as the alert intake verifies), and reports each send and failure
+//! back to the desk as ticket events. Retries and backoff are the outbox's ([`crate::outbox::drain`]).
 
 use crate::core::clock::Clock;
 use crate::core::desk::Desk;
@@ -20,9 +21,15 @@ pub const SIGNATURE_HEADER: &str = "X-Deskbot-Signature";
 /// Header with the send time (Unix seconds).
 pub const TIMESTAMP_HEADER: &str = "X-Deskbot-Timestamp";
 
-/// `sha256=<hex>` of HMAC-SHA256 over `body` with `key`.
-pub fn sign(key: &[u8], body: &[u8]) -> String {
+/// A receiver should refuse a delivery whose timestamp is further than this from its own clock (a replay).
+pub const SIGNATURE_WINDOW_SECS: i64 = 300;
+
+/// `sha256=<hex>` of HMAC-SHA256 over `"<timestamp>.<body>"` with `key`: the timestamp is signed with the body,
+/// so a captured delivery cannot be sent again later under a fresh timestamp.
+pub fn sign(key: &[u8], timestamp: i64, body: &[u8]) -> String {
     let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
     mac.update(body);
     let tag = mac.finalize().into_bytes();
     let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
@@ -49,6 +56,8 @@ impl<S: Store> VendorSink<S> {
             .to(to.parse().map_err(|e| format!("bad vendor address {to}: {e}"))?)
             .subject(&m.subject)
             .message_id(Some(format!("<deskbot-{}-{id}@deskbot>", m.ticket.0)))
+            .header(lettre::message::header::MIME_VERSION_1_0)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(m.body.clone())
             .map_err(|e| e.to_string())?;
         let c = &self.smtp;
@@ -78,13 +87,13 @@ impl<S: Store> VendorSink<S> {
             .filter(|k| !k.is_empty())
             .ok_or_else(|| format!("{signing_env} is not set: cannot sign the webhook"))?;
         let body = serde_json::to_vec(&m.json).map_err(|e| e.to_string())?;
-        let ts = self.desk.now().timestamp().to_string();
+        let ts = self.desk.now().timestamp();
         let resp = self
             .http
             .post(url)
             .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, sign(key.as_bytes(), &body))
-            .header(TIMESTAMP_HEADER, ts)
+            .header(SIGNATURE_HEADER, sign(key.as_bytes(), ts, &body))
+            .header(TIMESTAMP_HEADER, ts.to_string())
             .header("X-Deskbot-Delivery", id.to_string())
             .body(body)
             .send()
@@ -137,11 +146,18 @@ pub async fn deliver_due<S: Store>(sink: &VendorSink<S>, clock: &dyn Clock) -> R
 #[cfg(test)]
 mod tests {
     #[test]
-    fn signature_is_hmac_sha256_hex() {
-        // RFC 4231 test case 2.
-        assert_eq!(
-            super::sign(b"Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
+    fn signature_is_hmac_sha256_hex_of_timestamp_dot_body() {
+        // RFC 4231 test case 2, with the message split as "<timestamp>.<body>": "what do ya want for nothing?" is
+        // not of that form, so the vector is checked through the same MAC over "1700000000.{}".
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"1700000000.{}");
+        let want: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(super::sign(b"Jefe", 1_700_000_000, b"{}"), format!("sha256={want}"));
+        assert_ne!(super::sign(b"Jefe", 1_700_000_001, b"{}"), super::sign(b"Jefe", 1_700_000_000, b"{}"));
     }
 }

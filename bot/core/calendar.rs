@@ -142,6 +142,30 @@ impl Calendar {
         Ok(Calendar { name: name.to_string(), tz, week, dates, yearly, always: false })
     }
 
+    /// The opening hours in words, e.g. "Mon–Fri 09:00–17:00 (Europe/London)", or "24x7".
+    pub fn hours(&self) -> String {
+        if self.always {
+            return "24x7".into();
+        }
+        const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let fmt = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+        let mut parts: Vec<String> = vec![];
+        let mut i = 0;
+        while i < 7 {
+            let mut j = i;
+            while j + 1 < 7 && self.week[j + 1] == self.week[i] {
+                j += 1;
+            }
+            if !self.week[i].is_empty() {
+                let days = if i == j { DAYS[i].to_string() } else { format!("{}–{}", DAYS[i], DAYS[j]) };
+                let ranges: Vec<String> = self.week[i].iter().map(|&(a, b)| format!("{}–{}", fmt(a), fmt(b))).collect();
+                parts.push(format!("{days} {}", ranges.join(", ")));
+            }
+            i = j + 1;
+        }
+        format!("{} ({})", parts.join("; "), self.tz)
+    }
+
     fn is_holiday(&self, d: NaiveDate) -> bool {
         self.yearly[d.month() as usize] & (1 << d.day()) != 0 || self.dates.binary_search(&d).is_ok()
     }

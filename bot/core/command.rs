@@ -62,8 +62,8 @@ pub enum Command {
     VendorRef(TicketNo, String),
     /// Record what the vendor said: `[VENDOR] text`.
     VendorUpdate(TicketNo, String),
-    /// End a vendor case.
-    VendorClose(TicketNo, Option<String>),
+    /// End a vendor case; `true`: send the vendor a closure note (`quiet` leaves it out).
+    VendorClose(TicketNo, Option<String>, bool),
     /// Send the vendor a follow-up.
     Chase(TicketNo, Option<String>),
     /// Hold follow-up prompts back for a business day.
@@ -101,7 +101,7 @@ impl Command {
             | Escalate(n, ..)
             | VendorRef(n, _)
             | VendorUpdate(n, _)
-            | VendorClose(n, _)
+            | VendorClose(n, ..)
             | Chase(n, _)
             | Snooze(n, _) => Some(*n),
             Help | Queue { .. } | Mine | Start(_) | Find(_) | Problems => None,
@@ -179,10 +179,10 @@ pub const HELP: &str = "\
 /ticket reopen N [reason] — reopen a resolved or closed ticket
 /ticket close N — close a resolved ticket
 /ticket feedback N text — tell us how we did on ticket N
-/ticket escalate N VENDOR [summary] — send the case to a vendor (you stay the owner; the ticket waits on the vendor)
+/ticket escalate N VENDOR [summary] — send the case and summary to a vendor (you stay the owner; internal notes are not sent)
 /ticket vendor-ref N [VENDOR] REF — record the vendor's case reference
 /ticket vendor-update N [VENDOR] text — record what the vendor said (the requester is told)
-/ticket vendor-close N [VENDOR] — end the vendor case
+/ticket vendor-close N [VENDOR] [quiet] — end the vendor case (the vendor is sent a closure note unless quiet)
 /ticket chase N [VENDOR] — send the vendor a follow-up quoting their reference
 /ticket snooze N [VENDOR] — hold vendor follow-up reminders back a business day";
 
@@ -347,12 +347,23 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
         }
         "vendor-close" | "chase" | "snooze" => {
             let n = number(&verb_lc, num)?;
-            let v = opt(text).map(|v| v.to_ascii_lowercase());
+            let mut v = opt(text).map(|v| v.to_ascii_lowercase());
+            // `vendor-close N [VENDOR] quiet`: the vendor closed it already, so no closure note is sent.
+            let mut quiet = false;
+            if verb_lc == "vendor-close"
+                && let Some(x) = v.clone()
+            {
+                let words: Vec<&str> = x.split_whitespace().collect();
+                if words.last() == Some(&"quiet") {
+                    quiet = true;
+                    v = opt(&words[..words.len() - 1].join(" "));
+                }
+            }
             if v.as_deref().is_some_and(|v| v.contains(char::is_whitespace)) {
                 return Err(format!("`/ticket {verb_lc} {}` takes at most one vendor; {}", n.0, usage(&verb_lc)));
             }
             match verb_lc.as_str() {
-                "vendor-close" => Command::VendorClose(n, v),
+                "vendor-close" => Command::VendorClose(n, v, !quiet),
                 "chase" => Command::Chase(n, v),
                 _ => Command::Snooze(n, v),
             }
@@ -379,7 +390,11 @@ pub fn parse_action(action: &str) -> Result<Command, String> {
     };
     let n = TicketNo::parse(n).ok_or_else(|| format!("button `{action}` has no ticket number"))?;
     Ok(match verb {
-        "escalate" => Command::Escalate(n, vendor, None),
+        // `ticket:escalate:4:acme:anyway`: picked knowingly from every vendor (none covers the category).
+        "escalate" => match vendor.as_deref().and_then(|v| v.strip_suffix(":anyway")) {
+            Some(v) => Command::Escalate(n, Some(v.to_string()), Some("anyway".into())),
+            None => Command::Escalate(n, vendor, None),
+        },
         "chase" => Command::Chase(n, vendor),
         "snooze" => Command::Snooze(n, vendor),
         "claim" => Command::Claim(n),
@@ -418,7 +433,16 @@ mod tests {
         assert!(parse_ticket("escalate 4").is_err());
         assert_eq!(parse_ticket("vendor-ref 4 ABC123").unwrap(), Command::VendorRef(TicketNo(4), "ABC123".into()));
         assert!(parse_ticket("vendor-update 4").is_err());
-        assert_eq!(parse_ticket("vendor-close 4").unwrap(), Command::VendorClose(TicketNo(4), None));
+        assert_eq!(parse_ticket("vendor-close 4").unwrap(), Command::VendorClose(TicketNo(4), None, true));
+        assert_eq!(
+            parse_ticket("vendor-close 4 acme quiet").unwrap(),
+            Command::VendorClose(TicketNo(4), Some("acme".into()), false)
+        );
+        assert_eq!(parse_ticket("vendor-close 4 quiet").unwrap(), Command::VendorClose(TicketNo(4), None, false));
+        assert_eq!(
+            parse_action("ticket:escalate:4:acme:anyway").unwrap(),
+            Command::Escalate(TicketNo(4), Some("acme".into()), Some("anyway".into()))
+        );
         assert_eq!(parse_action("ticket:escalate:4").unwrap(), Command::Escalate(TicketNo(4), None, None));
         assert_eq!(parse_action("ticket:chase:4:acme").unwrap(), Command::Chase(TicketNo(4), Some("acme".into())));
         assert_eq!(

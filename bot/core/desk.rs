@@ -1356,6 +1356,7 @@ impl<S: Store> Desk<S> {
                 let before = t.owner.clone();
                 let ev = t.assign(&to, me, now)?;
                 w.events(t.number, ev);
+                self.hand_over_cases(&t, before.as_ref(), &to, me, now, w);
                 let place = Place { dm: true, ..self.staff_place() };
                 if !to.same_person(me) {
                     w.send(
@@ -1458,12 +1459,14 @@ impl<S: Store> Desk<S> {
             Command::Claim(_) => {
                 let ev = t.claim(me, now)?;
                 w.events(t.number, ev);
+                self.hand_over_cases(&t, None, me, me, now, w);
                 w.send(here(format!("You now own {}: {}", t.number, quote(&t.title))).about(t.number));
                 w.send(self.to_requester(&t, format!("{} is now handling your ticket {}.", me.name, t.number)));
                 w.commit.updates.push(t);
             }
             Command::Unclaim(_) => {
                 let before = t.owner.clone();
+                self.refuse_unclaim_with_cases(&t)?;
                 let ev = t.unclaim(me, now)?;
                 w.events(t.number, ev);
                 w.send(here(format!("{} is back in the queue with no owner.", t.number)));
@@ -1534,14 +1537,10 @@ impl<S: Store> Desk<S> {
                     t.responded(now);
                 }
                 w.events(t.number, ev);
-                // Resolving ends the open vendor cases (their follow-ups stop).
-                for c in t.vendor_cases.iter_mut().filter(|c| c.status == super::vendor::CaseStatus::Open) {
-                    c.status = super::vendor::CaseStatus::Closed;
-                    c.closed_at = Some(now);
-                    c.next_followup = None;
-                    let kind = EventKind::VendorClosed { vendor: c.vendor.clone() };
-                    w.commit.events.push((t.number, Event { at: now, actor: Some(me.clone()), kind }));
-                }
+                // Resolving ends the open vendor cases (their follow-ups stop); each vendor is sent a closure note.
+                let why = text.as_deref().map(str::trim).filter(|s| !s.is_empty());
+                let why = why.map(|s| format!("resolved: {s}")).unwrap_or_else(|| "resolved".into());
+                let ended = self.end_cases(&mut t, Some(me), &why, now, &mut w.commit);
                 let said = text.as_deref().map(|s| format!(": {}", s.trim_end_matches('.'))).unwrap_or_default();
                 let msg = format!(
                     "{} marked your ticket {} resolved{said}. If it is still broken, press Reopen or reply here.",
@@ -1569,6 +1568,15 @@ impl<S: Store> Desk<S> {
                         )));
                     }
                     None => w.send(here(format!("Resolved {}.", t.number))),
+                }
+                if !ended.is_empty() {
+                    let cases =
+                        format!("vendor case{} with {}", if ended.len() == 1 { "" } else { "s" }, ended.join(", "));
+                    w.send(here(format!("Closed the {cases} on {}; each vendor is sent a closure note.", t.number)));
+                    if let Some(o) = t.owner.as_ref().filter(|o| !o.same_person(me)) {
+                        let msg = format!("{} resolved {}, which closed your {cases}.", me.name, t.number);
+                        w.send(Outbound::to_user(o, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
+                    }
                 }
                 w.commit.updates.push(t);
             }
@@ -2094,6 +2102,7 @@ impl<S: Store> Desk<S> {
         for b in &t.breaches {
             s.push_str(&format!("\n· breached: {} (due {})", b.clock.label(), self.fmt_time(b.due)));
         }
+        s.push_str(&self.vendor_sla_lines(t, now));
         s
     }
 

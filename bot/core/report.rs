@@ -67,8 +67,11 @@
 //!   figure is as known when the report is built.
 //! * **Recurring issues:** fingerprints with at least 3 tickets created in the 30 days before the period's end;
 //!   the top five with their count in the 30 days before the previous period's end.
-//! * **Vendors:** per vendor, cases opened and closed in the period and the wall-clock minutes from opening to the
-//!   vendor's first response for responses in the period (vendor calendars are not known here).
+//! * **Vendors (scorecard):** per vendor, cases opened and closed in the period; the median minutes from opening to
+//!   the vendor's first response (wall clock, and business minutes on the contract's calendar where the directory
+//!   is known); first responses by the contract's target (each case where it was answered, or, unanswered, where
+//!   its target fell due); cases closed by the resolution target (each where it closed, or, open, where its target
+//!   fell due); and `breaches`, the response and resolution targets that fell due in the period unmet.
 //! * **CSAT:** positive ÷ answered surveys of tickets resolved in the period; `csat_response`: answered surveys ÷
 //!   tickets resolved in the period (every resolved ticket is asked).
 //! * **Workload:** per technician who owns tickets now: `owned`, their tickets open at any time in the period
@@ -115,7 +118,8 @@
 //! recurring: {count, previous_count, top: [{fingerprint, name, tickets, previous, change, ticket_numbers: [number]}]}
 //! vendors: [{vendor, opened, closed, responses, median_response_minutes (wall clock),
 //!            median_response_business_minutes (contract calendar), response_on_time: rate,
-//!            response_late_tickets: [number]}]
+//!            response_late_tickets: [number], resolution_on_time: rate, resolution_late_tickets: [number],
+//!            breaches}]
 //! operations: {patch_compliance, backup_success, restore_tests, security_baseline}: rate
 //! days: [{date, created, by_category: {category: count}, first_responses, first_response_median_minutes}]
 //! trend: [{label, start, end, tickets, staff, alert, first_response_median_minutes, first_response_sla_percent,
@@ -164,6 +168,10 @@ pub struct VendorCaseFacts {
     /// The contract's response target for this case, set at escalation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_due: Option<Timestamp>,
+    /// The contract's resolution target for this case, set at escalation (`None` in facts stored before it was
+    /// kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_due: Option<Timestamp>,
 }
 
 /// What the report needs of one ticket: columns, plus short lists a store keeps beside them. Far smaller than
@@ -359,6 +367,7 @@ impl TicketFacts {
                 closed_at: c.closed_at,
                 vendor_id: Some(c.vendor.clone()),
                 response_due: Some(c.response_due),
+                resolution_due: Some(c.resolution_due),
             })
             .collect();
         f.csat = t.csat.as_ref().map(|c| c.good);
@@ -820,6 +829,14 @@ pub struct VendorStats {
     pub response_on_time: Rate,
     /// Cases (by ticket) whose vendor missed the response target.
     pub response_late_tickets: Vec<TicketNo>,
+    /// Cases closed by the contract's resolution target: each counts where it closed, or, still open, where its
+    /// target fell due.
+    pub resolution_on_time: Rate,
+    /// Cases (by ticket) that missed the resolution target.
+    pub resolution_late_tickets: Vec<TicketNo>,
+    /// Contract targets (response and resolution) that fell due in the period unmet: the breaches deskbot
+    /// announced.
+    pub breaches: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1098,6 +1115,8 @@ struct VendorTally {
     minutes: Vec<i64>,
     business_minutes: Vec<i64>,
     on_time: Tally,
+    resolved_on_time: Tally,
+    breaches: u64,
 }
 
 /// Alert tickets, apart from the staff KPIs.
@@ -1156,6 +1175,25 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
                 // Unanswered when its target fell due in this period (and still, or answered later): late.
                 if v.first_vendor_response_at.is_none_or(|r| r > due) && v.closed_at.is_none_or(|c| c > due) {
                     e.on_time.add(true, t.number);
+                }
+            }
+            if let Some(due) = v.response_due.filter(|&d| p.contains(d) && d < cutoff)
+                && v.first_vendor_response_at.is_none_or(|r| r > due)
+                && v.closed_at.is_none_or(|c| c > due)
+            {
+                e.breaches += 1;
+            }
+            if let Some(due) = v.resolution_due {
+                match v.closed_at.filter(|&c| p.contains(c)) {
+                    Some(c) => e.resolved_on_time.add(c > due, t.number),
+                    // Still open when its target fell due in this period: late (and a breach).
+                    None if p.contains(due) && due < cutoff && v.closed_at.is_none_or(|c| c > due) => {
+                        e.resolved_on_time.add(true, t.number);
+                    }
+                    None => {}
+                }
+                if p.contains(due) && due < cutoff && v.closed_at.is_none_or(|c| c > due) {
+                    e.breaches += 1;
                 }
             }
         }
@@ -1460,10 +1498,19 @@ pub fn build<R: ClockRules + ?Sized>(
     let vendors = s
         .vendors
         .iter()
-        .filter(|(_, v)| v.opened + v.closed > 0 || !v.minutes.is_empty() || v.on_time.met + v.on_time.breached > 0)
+        .filter(|(_, v)| {
+            v.opened + v.closed > 0
+                || !v.minutes.is_empty()
+                || v.on_time.met + v.on_time.breached > 0
+                || v.resolved_on_time.met + v.resolved_on_time.breached > 0
+        })
         .map(|(name, v)| {
             let r = sorted(v.minutes.clone());
             let before = ps.vendors.get(name).map(|b| (b.on_time.met, b.on_time.met + b.on_time.breached));
+            let res_before = ps
+                .vendors
+                .get(name)
+                .map(|b| (b.resolved_on_time.met, b.resolved_on_time.met + b.resolved_on_time.breached));
             VendorStats {
                 vendor: name.clone(),
                 opened: v.opened,
@@ -1473,6 +1520,13 @@ pub fn build<R: ClockRules + ?Sized>(
                 median_response_business_minutes: median(&sorted(v.business_minutes.clone())),
                 response_on_time: Rate::new(v.on_time.met, v.on_time.met + v.on_time.breached, before),
                 response_late_tickets: v.on_time.tickets.iter().copied().collect(),
+                resolution_on_time: Rate::new(
+                    v.resolved_on_time.met,
+                    v.resolved_on_time.met + v.resolved_on_time.breached,
+                    res_before,
+                ),
+                resolution_late_tickets: v.resolved_on_time.tickets.iter().copied().collect(),
+                breaches: v.breaches,
             }
         })
         .collect();
@@ -2006,14 +2060,33 @@ impl Report {
                     }
                 )
             });
+            let resolved = (vd.resolution_on_time.of > 0).then(|| {
+                format!(
+                    "; closed within the contract's target {} ({}/{}){}",
+                    pct_text(vd.resolution_on_time.percent),
+                    vd.resolution_on_time.count,
+                    vd.resolution_on_time.of,
+                    if vd.resolution_late_tickets.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", late on {}", numbers_list(&vd.resolution_late_tickets))
+                    }
+                )
+            });
+            let breaches = match vd.breaches {
+                0 => String::new(),
+                1 => "; 1 contract breach".to_string(),
+                b => format!("; {b} contract breaches"),
+            };
             let _ = writeln!(
                 o,
-                "Vendor {}: {} opened, {} closed{}{}",
+                "Vendor {}: {} opened, {} closed{}{}{}{breaches}",
                 vd.vendor,
                 vd.opened,
                 vd.closed,
                 resp.unwrap_or_default(),
-                on_time.unwrap_or_default()
+                on_time.unwrap_or_default(),
+                resolved.unwrap_or_default()
             );
         }
         let op = &self.operations;
@@ -2155,6 +2228,7 @@ mod tests {
             closed_at: Some(t("2026-03-05T08:00:00Z")),
             vendor_id: None,
             response_due: None,
+            resolution_due: None,
         });
         let fp = |f: &str, n: u64| FingerprintCount { fingerprint: f.into(), tickets: n };
         PeriodFacts {
@@ -2325,6 +2399,9 @@ mod tests {
                 median_response_business_minutes: None,
                 response_on_time: Rate::new(0, 0, None),
                 response_late_tickets: vec![],
+                resolution_on_time: Rate::new(0, 0, None),
+                resolution_late_tickets: vec![],
+                breaches: 0,
             }]
         );
         let op = &r.operations;
@@ -2543,6 +2620,7 @@ mod tests {
             closed_at: None,
             vendor_id: Some("acme".into()),
             response_due: Some(t(due)),
+            resolution_due: None,
         };
         this.tickets[2].vendor_cases[0].vendor_id = Some("acme".into());
         this.tickets[2].vendor_cases[0].response_due = Some(t("2026-03-03T14:00:00Z"));
@@ -2556,9 +2634,17 @@ mod tests {
             "2026-03-02T13:30:00Z",
             Some("2026-03-02T10:00:00Z"),
         ));
+        // Resolution targets: #3's Wed 13:00 (closed Thu 08:00: late), #1's Wed 09:30 (still open: late).
+        this.tickets[2].vendor_cases[0].resolution_due = Some(t("2026-03-04T13:00:00Z"));
+        this.tickets[0].vendor_cases[0].resolution_due = Some(t("2026-03-04T09:30:00Z"));
         let r = build(&week(), &this, &last_week(), &backlog(), &SignalFacts::default(), &WithVendor(office()));
         let v = &r.vendors[0];
         assert_eq!((v.opened, v.closed, v.responses), (3, 1, 2));
+        assert_eq!((v.resolution_on_time.count, v.resolution_on_time.of), (0, 2));
+        assert_eq!(v.resolution_late_tickets, vec![TicketNo(1), TicketNo(3)]);
+        // Breaches: #3 and #8 missed the response target, #1 and #3 the resolution target.
+        assert_eq!(v.breaches, 4);
+        assert!(r.text(LONDON).contains("late on #1 #3; 4 contract breaches"), "{}", r.text(LONDON));
         // Answered this week: 30 and 180 minutes (wall and business alike on weekdays) → median (30 + 180) / 2.
         assert_eq!((v.median_response_minutes, v.median_response_business_minutes), (Some(105), Some(105)));
         assert_eq!((v.response_on_time.count, v.response_on_time.of), (1, 3));

@@ -476,6 +476,27 @@ pub enum EventKind {
     VendorClosed {
         vendor: String,
     },
+    /// A vendor case's contract target (`response` or `resolution`) reached `percent` (75, 90; 100 is the breach)
+    /// while unmet; `due` is the target's instant. `late` when it fired after deskbot was down.
+    VendorWarning {
+        vendor: String,
+        target: String,
+        percent: u8,
+        due: Timestamp,
+        late: bool,
+    },
+    /// The open vendor case passed to the ticket's new owner (`from`: the previous owner, if any).
+    VendorHandedOver {
+        vendor: String,
+        from: Option<UserRef>,
+        to: UserRef,
+    },
+    /// The open vendor case moved from ticket `from` to ticket `to` (a merge); recorded on both.
+    VendorCaseMoved {
+        vendor: String,
+        from: TicketNo,
+        to: TicketNo,
+    },
     /// The requester thanked us or confirmed it works, after the resolution (recorded; it does not reopen).
     Thanked {
         text: String,
@@ -957,9 +978,11 @@ impl Ticket {
         self.last_requester_at = Some(at);
         let mut ev = vec![self.event(at, by, EventKind::RequesterMessage { text })];
         // Only the requester's own answer resumes a ticket waiting on them (a colleague's "same here" does not).
+        // With a vendor case still open the ticket goes back to waiting on the vendor, not to open.
         let own = by.same_person(&self.requester);
         if own && self.state == State::PendingUser {
-            ev.push(self.go(State::Open, at, by)?);
+            let vendor_open = self.vendor_cases.iter().any(|c| c.status == super::vendor::CaseStatus::Open);
+            ev.push(self.go(if vendor_open { State::PendingVendor } else { State::Open }, at, by)?);
         }
         // The next-response clock starts on a requester message once a technician has replied.
         if own && self.first_response_at.is_some() && self.awaiting_reply_since.is_none() && self.state.is_active() {

@@ -10,8 +10,9 @@ use super::ticket::Timestamp;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-/// How far into a vendor target (percent) the owner is prompted to chase.
-pub const WARN_PERCENT: i32 = 75;
+/// How far into a vendor target (percent) warnings fire: 75 (the owner), 90 (the owner and the leads) and the
+/// breach at 100 (the escalation channel, the managers, the owner and the vendor's escalation contact).
+pub const WARN_LEVELS: [u8; 3] = [75, 90, 100];
 /// Failed send attempts after which the owner is told (once); the outbox keeps retrying.
 pub const TELL_OWNER_AFTER_FAILURES: i64 = 5;
 
@@ -79,8 +80,59 @@ pub struct VendorSpec {
     /// No automatic contact: the owner is given the text to paste and the number to ring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manual: Option<ManualContact>,
+    /// Our account (customer) number with the vendor: quoted in every message to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Who at the vendor hears of a missed contract target (a duty manager, an account manager).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<EscalationSpec>,
     #[serde(default)]
     pub contract: ContractSpec,
+}
+
+/// `[vendors.escalation]`: the vendor's escalation contact. A breach of the contract is sent to `email` or
+/// `webhook` (signed like the vendor's, with the key in `signing_env`); `phone` is listed for people to ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_env: Option<String>,
+}
+
+/// A validated escalation contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    /// Where a breach is sent by deskbot itself (`None`: by phone only).
+    pub via: Option<Via>,
+}
+
+impl Escalation {
+    /// "Jo Duty (escalations@acme.test, +44 …)".
+    pub fn describe(&self) -> String {
+        let mut how = vec![];
+        match &self.via {
+            Some(Via::Email { to }) => how.push(to.clone()),
+            Some(Via::Webhook { url, .. }) => how.push(format!("webhook {url}")),
+            None => {}
+        }
+        how.extend(self.phone.clone());
+        let how = how.join(", ");
+        match &self.name {
+            Some(n) if how.is_empty() => n.clone(),
+            Some(n) => format!("{n} ({how})"),
+            None => how,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -154,6 +206,12 @@ pub struct Vendor {
     pub response: Span,
     pub resolution: Span,
     pub chase_every: Span,
+    pub account: Option<String>,
+    pub escalation: Option<Escalation>,
+}
+
+fn valid_email(e: &str) -> bool {
+    e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !e.contains(char::is_whitespace))
 }
 
 /// The vendor directory.
@@ -179,8 +237,7 @@ impl Vendors {
             let contact = match (&s.email, &s.webhook, &s.manual) {
                 (Some(e), None, None) => {
                     let e = e.trim();
-                    let ok = e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.'));
-                    if !ok {
+                    if !valid_email(e) {
                         return Err(format!("{}: `{e}` is not an email address", at("email")));
                     }
                     if s.signing_env.is_some() {
@@ -220,6 +277,47 @@ impl Vendors {
                 }
                 Ok(d)
             };
+            let escalation = match &s.escalation {
+                None => None,
+                Some(x) => {
+                    let via = match (&x.email, &x.webhook) {
+                        (Some(_), Some(_)) => {
+                            return Err(format!("{}: give email or webhook, not both", at("escalation")));
+                        }
+                        (Some(e), None) => {
+                            let e = e.trim();
+                            if !valid_email(e) {
+                                return Err(format!("{}: `{e}` is not an email address", at("escalation.email")));
+                            }
+                            Some(Via::Email { to: e.to_string() })
+                        }
+                        (None, Some(u)) => {
+                            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                                return Err(format!("{}: `{u}` is not an http(s) URL", at("escalation.webhook")));
+                            }
+                            let Some(env) = x.signing_env.as_ref().filter(|e| !e.trim().is_empty()) else {
+                                return Err(format!(
+                                    "{}: an escalation webhook needs the name of the environment variable holding \
+                                     its signing key",
+                                    at("escalation.signing_env")
+                                ));
+                            };
+                            Some(Via::Webhook { url: u.clone(), signing_env: env.clone() })
+                        }
+                        (None, None) => None,
+                    };
+                    if x.signing_env.is_some() && x.webhook.is_none() {
+                        return Err(format!("{}: only an escalation webhook is signed", at("escalation.signing_env")));
+                    }
+                    if via.is_none() && x.phone.is_none() {
+                        return Err(format!("{}: give an email, a webhook or a phone number", at("escalation")));
+                    }
+                    Some(Escalation { name: x.name.clone(), phone: x.phone.clone(), via })
+                }
+            };
+            if s.account.as_deref().is_some_and(|a| a.trim().is_empty()) {
+                return Err(format!("{}: empty (leave it out if there is none)", at("account")));
+            }
             let response = dur("response", &c.response)?;
             let resolution = dur("resolution", &c.resolution)?;
             let chase_every = dur("chase_every", &c.chase_every)?;
@@ -240,9 +338,30 @@ impl Vendors {
                 response,
                 resolution,
                 chase_every,
+                account: s.account.clone(),
+                escalation,
             });
         }
         Ok(Vendors(out))
+    }
+
+    /// Signing-key variables named by webhook vendors (and escalation webhooks) that `lookup` finds unset or empty,
+    /// as "`VAR` (vendor `id`)". Checked at start-up, so a missing key is not first found at the first send.
+    pub fn missing_signing_keys(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+        let mut out = vec![];
+        for v in &self.0 {
+            let mut vias = vec![];
+            vias.extend(v.contact.via());
+            vias.extend(v.escalation.as_ref().and_then(|e| e.via.clone()));
+            for via in vias {
+                if let Via::Webhook { signing_env, .. } = via
+                    && lookup(&signing_env).is_none_or(|k| k.is_empty())
+                {
+                    out.push(format!("`{signing_env}` (vendor `{}`)", v.id));
+                }
+            }
+        }
+        out
     }
 
     pub fn get(&self, id: &str) -> Option<&Vendor> {
@@ -309,25 +428,66 @@ pub struct VendorCase {
     /// The owner was told that sends keep failing (once per case).
     #[serde(default)]
     pub failure_told: bool,
+    /// When the requester was promised the next word on this case (they are sent one then, whatever happened).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_update_due: Option<Timestamp>,
 }
 
-/// Why the owner is prompted.
+impl VendorCase {
+    /// Whether `target`'s `percent` warning was given (stored as `response:90`; a bare `response` is the 75%
+    /// warning of cases stored before there were more levels).
+    pub fn warned_at(&self, target: Target, percent: u8) -> bool {
+        let key = format!("{}:{percent}", target.key());
+        self.warned.iter().any(|w| *w == key || (percent == 75 && w == target.key()))
+    }
+
+    /// Whether `target` is met (answered, or closed): its clock has stopped.
+    pub fn met(&self, target: Target) -> bool {
+        match target {
+            Target::Response => self.responded_at.is_some() || self.status == CaseStatus::Closed,
+            Target::Resolution => self.status == CaseStatus::Closed,
+        }
+    }
+
+    /// Whether the vendor missed `target` (its breach fired).
+    pub fn breached(&self, target: Target) -> bool {
+        self.warned_at(target, 100)
+    }
+}
+
+/// A contract target of a vendor case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Response,
+    Resolution,
+}
+
+impl Target {
+    pub fn key(self) -> &'static str {
+        match self {
+            Target::Response => "response",
+            Target::Resolution => "resolution",
+        }
+    }
+}
+
+/// What falls due on a vendor case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FollowUp {
-    /// The response target is at [`WARN_PERCENT`] with no answer.
-    Response,
-    /// The resolution target is at [`WARN_PERCENT`].
-    Resolution,
-    /// `chase_every` passed with no update.
+    /// A contract target reached one of [`WARN_LEVELS`] (100: breached) while unmet.
+    Target(Target, u8),
+    /// `chase_every` passed with no update: the owner is prompted to chase.
     Quiet,
+    /// The requester was promised word on the case by now.
+    Requester,
 }
 
 impl FollowUp {
     pub fn key(self) -> &'static str {
         match self {
-            FollowUp::Response => "response",
-            FollowUp::Resolution => "resolution",
+            FollowUp::Target(t, _) => t.key(),
             FollowUp::Quiet => "quiet",
+            FollowUp::Requester => "requester",
         }
     }
 }
@@ -358,30 +518,64 @@ impl Vendor {
             next_followup: None,
             closed_at: None,
             failure_told: false,
+            requester_update_due: Some(self.calendar.due_span(now, self.chase_every)),
         };
         c.next_followup = self.next_followup(&c).map(|(t, _)| t);
         c
     }
 
-    /// When the owner should next be prompted about `c`, and why: the earliest of the response and resolution
-    /// warnings not yet given and `chase_every` after the last sign of life (opened, update, chase, prompt),
-    /// never before a snooze ends. `None` for a closed case.
-    pub fn next_followup(&self, c: &VendorCase) -> Option<(Timestamp, FollowUp)> {
+    /// Every follow-up of `c` due at `now`, earliest first (see [`Vendor::next_followup`] for which exist).
+    pub fn due_followups(&self, c: &VendorCase, now: Timestamp) -> Vec<(Timestamp, FollowUp)> {
+        let mut v: Vec<_> = self.followups(c).into_iter().filter(|(t, _)| *t <= now).collect();
+        v.sort_by_key(|(t, _)| *t);
+        v
+    }
+
+    /// The instant `target` reaches `percent` of its business time from the case's opening.
+    pub fn level_at(&self, c: &VendorCase, target: Target, percent: u8) -> Timestamp {
+        let span = match target {
+            Target::Response => self.response,
+            Target::Resolution => self.resolution,
+        };
+        if percent >= 100 {
+            return match target {
+                Target::Response => c.response_due,
+                Target::Resolution => c.resolution_due,
+            };
+        }
+        self.calendar.due(c.opened_at, pct(self.calendar.span_length(c.opened_at, span), i32::from(percent)))
+    }
+
+    fn followups(&self, c: &VendorCase) -> Vec<(Timestamp, FollowUp)> {
         if c.status == CaseStatus::Closed {
-            return None;
+            return vec![];
         }
         let mut cands = vec![];
-        if c.responded_at.is_none() && !c.warned.iter().any(|w| w == "response") {
-            cands.push((self.warn_at(c.opened_at, self.response), FollowUp::Response));
+        for target in [Target::Response, Target::Resolution] {
+            if c.met(target) {
+                continue;
+            }
+            if let Some(p) = WARN_LEVELS.iter().copied().find(|&p| !c.warned_at(target, p)) {
+                cands.push((self.level_at(c, target, p), FollowUp::Target(target, p)));
+            }
         }
-        if !c.warned.iter().any(|w| w == "resolution") {
-            cands.push((self.warn_at(c.opened_at, self.resolution), FollowUp::Resolution));
-        }
-        let quiet_since =
-            [Some(c.opened_at), c.last_update_at, c.last_chase_at, c.last_prompt_at].into_iter().flatten().max()?;
-        cands.push((self.calendar.due_span(quiet_since, self.chase_every), FollowUp::Quiet));
-        let (at, why) = cands.into_iter().min_by_key(|(t, _)| *t)?;
-        Some((c.snoozed_until.map_or(at, |s| at.max(s)), why))
+        let quiet_since = [Some(c.opened_at), c.last_update_at, c.last_chase_at, c.last_prompt_at]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(c.opened_at);
+        let quiet = self.calendar.due_span(quiet_since, self.chase_every);
+        cands.push((c.snoozed_until.map_or(quiet, |s| quiet.max(s)), FollowUp::Quiet));
+        cands.extend(c.requester_update_due.map(|t| (t, FollowUp::Requester)));
+        cands
+    }
+
+    /// What falls due next on `c`, and when: the earliest of the next warning level (75, 90, 100%) of each
+    /// unmet contract target, the quiet-chase prompt `chase_every` after the last sign of life (opened, update,
+    /// chase, prompt; never before a snooze ends: a snooze holds back prompts, not contract warnings), and the
+    /// update promised to the requester. `None` for a closed case.
+    pub fn next_followup(&self, c: &VendorCase) -> Option<(Timestamp, FollowUp)> {
+        self.followups(c).into_iter().min_by_key(|(t, _)| *t)
     }
 
     /// The vendor's clock for `c` at `now`: business time used against each target, in percent.
@@ -397,11 +591,6 @@ impl Vendor {
             response_used: used(self.response, c.responded_at),
             resolution_used: used(self.resolution, c.closed_at),
         }
-    }
-
-    /// When [`WARN_PERCENT`] of `target`'s business time from `start` has passed.
-    fn warn_at(&self, start: Timestamp, target: Span) -> Timestamp {
-        self.calendar.due(start, pct(self.calendar.span_length(start, target), WARN_PERCENT))
     }
 
     /// The end of a snooze started at `now`: one day later, moved to the next opening of the vendor's calendar.
@@ -533,26 +722,73 @@ mod tests {
         let mut c = v.open_case(&who, t("2026-03-06T15:00:00Z"));
         assert_eq!(c.response_due, t("2026-03-09T11:00:00Z"));
         assert_eq!(c.resolution_due, t("2026-03-10T15:00:00Z"));
+        // The requester is promised word one chase interval (8 business hours) on: Monday 15:00.
+        assert_eq!(c.requester_update_due, Some(t("2026-03-09T15:00:00Z")));
+        c.requester_update_due = None;
         // 75% of 4h = 3h: Monday 10:00.
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-09T10:00:00Z"), FollowUp::Response)));
+        assert_eq!(v.next_followup(&c), Some((t("2026-03-09T10:00:00Z"), FollowUp::Target(Target::Response, 75))));
         let clk = v.clock(&c, t("2026-03-09T10:00:00Z"));
         assert_eq!(clk.response_used, 75);
+        // Unanswered, the response target warns at 90% (Monday 10:36) and breaches at 100% (11:00).
+        c.warned.push("response:75".into());
+        assert_eq!(v.next_followup(&c), Some((t("2026-03-09T10:36:00Z"), FollowUp::Target(Target::Response, 90))));
+        // After downtime every level due is listed, earliest first.
+        let due: Vec<_> = v.due_followups(&c, t("2026-03-09T12:00:00Z")).into_iter().map(|(_, f)| f).collect();
+        assert_eq!(due, vec![FollowUp::Target(Target::Response, 90)]);
+        assert!(!c.breached(Target::Response));
         // The vendor answers Monday 09:30: the response clock stops; next is the quiet chase 8h after the update.
         c.responded_at = Some(t("2026-03-09T09:30:00Z"));
         c.last_update_at = c.responded_at;
         assert_eq!(v.clock(&c, t("2026-03-09T12:00:00Z")).response_used, 62);
         assert_eq!(v.next_followup(&c), Some((t("2026-03-10T09:30:00Z"), FollowUp::Quiet)));
-        // Resolution at 75% (12h) is Tuesday 11:00; after its warning, the quiet chase is next.
+        // Resolution at 75% (12h) is Tuesday 11:00, 90% (14h24m) 13:24, the breach 15:00; then the quiet chase.
         c.last_update_at = Some(t("2026-03-10T09:00:00Z"));
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T11:00:00Z"), FollowUp::Resolution)));
+        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T11:00:00Z"), FollowUp::Target(Target::Resolution, 75))));
+        // A bare `resolution` (stored before there were more levels) is the 75% warning.
         c.warned.push("resolution".into());
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T17:00:00Z"), FollowUp::Quiet)));
-        // A snooze holds everything back; a closed case has no follow-up.
+        assert!(c.warned_at(Target::Resolution, 75));
+        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T13:24:00Z"), FollowUp::Target(Target::Resolution, 90))));
+        c.warned.push("resolution:90".into());
+        // A snooze holds back the chase prompts, never a contract warning.
         c.snoozed_until = Some(t("2026-03-12T09:00:00Z"));
-        assert_eq!(v.next_followup(&c).unwrap().0, t("2026-03-12T09:00:00Z"));
+        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T15:00:00Z"), FollowUp::Target(Target::Resolution, 100))));
+        c.warned.push("resolution:100".into());
+        assert!(c.breached(Target::Resolution));
+        assert_eq!(v.next_followup(&c), Some((t("2026-03-12T09:00:00Z"), FollowUp::Quiet)));
+        c.snoozed_until = None;
+        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T17:00:00Z"), FollowUp::Quiet)));
         assert_eq!(v.snooze_until(t("2026-03-06T16:00:00Z")), t("2026-03-09T09:00:00Z"));
         c.status = CaseStatus::Closed;
         assert_eq!(v.next_followup(&c), None);
+    }
+
+    #[test]
+    fn escalation_contact_and_signing_keys_are_checked() {
+        let c = cals();
+        let mut s = spec("acme");
+        s.escalation = Some(EscalationSpec { phone: Some("+44 1".into()), ..EscalationSpec::default() });
+        s.account = Some("ACME-778".into());
+        let vs = Vendors::new(&[s.clone()], &c).unwrap();
+        assert_eq!(vs.get("acme").unwrap().escalation.as_ref().unwrap().describe(), "+44 1");
+        s.escalation = Some(EscalationSpec::default());
+        assert!(Vendors::new(&[s.clone()], &c).unwrap_err().contains("field `escalation`"));
+        s.escalation = Some(EscalationSpec { webhook: Some("https://x.test/esc".into()), ..EscalationSpec::default() });
+        assert!(Vendors::new(&[s.clone()], &c).unwrap_err().contains("escalation.signing_env"));
+        s.escalation = Some(EscalationSpec {
+            webhook: Some("https://x.test/esc".into()),
+            signing_env: Some("ESC_KEY".into()),
+            ..EscalationSpec::default()
+        });
+        let mut w = spec("hooky");
+        w.email = None;
+        w.webhook = Some("https://hooky.test/in".into());
+        w.signing_env = Some("HOOKY_KEY".into());
+        let vs = Vendors::new(&[s, w], &c).unwrap();
+        let missing = vs.missing_signing_keys(|k| (k == "HOOKY_KEY").then(|| "k".to_string()));
+        assert_eq!(missing, vec!["`ESC_KEY` (vendor `acme`)".to_string()]);
+        let missing = vs.missing_signing_keys(|k| (k == "ESC_KEY").then(String::new));
+        assert_eq!(missing.len(), 2, "an empty key is missing too: {missing:?}");
+        assert!(vs.missing_signing_keys(|_| Some("k".into())).is_empty());
     }
 
     #[test]
@@ -572,7 +808,7 @@ mod tests {
         assert_eq!(c.response_due, t("2026-03-09T15:00:00Z"));
         assert_eq!(c.resolution_due, t("2026-03-11T15:00:00Z"));
         // 75% of the 8 business hours of the response day: Monday 13:00.
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-09T13:00:00Z"), FollowUp::Response)));
+        assert_eq!(v.next_followup(&c), Some((t("2026-03-09T13:00:00Z"), FollowUp::Target(Target::Response, 75))));
         assert_eq!(v.clock(&c, t("2026-03-09T11:00:00Z")).response_used, 50);
         // `2d` resolution on a `20h` response is refused: two working days are 16 business hours.
         let mut s = spec("acme");

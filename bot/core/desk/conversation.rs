@@ -397,9 +397,19 @@ impl<S: Store> Desk<S> {
         }
         self.end_walk(n, format!("{} closed the ticket", env.actor.name), now, w).await?;
         self.tell_merged_ended(&t, "was closed by its requester", w);
+        // Its open vendor cases end with it; each vendor is sent a closure note.
+        let ended = self.end_cases(&mut t, None, "the person who raised it no longer needs it", now, &mut w.commit);
         if let Some(owner) = &t.owner {
             let place = Place { dm: true, ..self.staff_place() };
             w.send(Outbound::to_user(owner, &place, conv::requester_closed(&env.actor.name, n)).about(n));
+            if !ended.is_empty() {
+                let text = format!(
+                    "That closed the vendor case{} on {n} with {}; each vendor is sent a closure note.",
+                    if ended.len() == 1 { "" } else { "s" },
+                    ended.join(", ")
+                );
+                w.send(Outbound::to_user(owner, &place, text).about(n));
+            }
         }
         w.send(Outbound::to_user(&env.actor, &here, conv::closed_for_you(n)).about(n));
         w.commit.updates.push(t);

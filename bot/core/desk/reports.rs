@@ -128,8 +128,14 @@ impl<S: Store> Desk<S> {
     /// `/helpdesk report [week|month] [DATE]` (managers, leads and admins).
     pub(super) async fn on_helpdesk(&self, env: &Envelope, args: &str, w: &mut Work) -> Result<Flow, DeskError> {
         let mut words = args.split_whitespace();
-        if words.next() != Some("report") {
-            return Ok(Flow::Refused("usage: /helpdesk report [week|month] [YYYY-MM-DD]".to_string().into()));
+        match words.next() {
+            Some("report") => {}
+            Some("vendors") => return self.vendor_directory(env, w).await,
+            _ => {
+                return Ok(Flow::Refused(
+                    "usage: /helpdesk report [week|month] [YYYY-MM-DD], or /helpdesk vendors".to_string().into(),
+                ));
+            }
         }
         let role = self.role_of(&env.actor);
         if !matches!(role, Role::Manager | Role::Lead | Role::Admin) {

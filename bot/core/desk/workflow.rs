@@ -83,6 +83,8 @@ impl<S: Store> Desk<S> {
                             b.number, a.number.0, b.number.0
                         ))));
                     }
+                    // Its open vendor cases go on on the surviving ticket (the vendor is told the number to quote).
+                    self.move_cases(&mut a, &mut b, me, now, w).await?;
                     // The duplicate is closed; its requester follows the surviving ticket.
                     let note = format!("merged into {}", b.number);
                     let mut ev = match a.resolve(me, Some(&note), false, now) {
