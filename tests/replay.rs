@@ -1976,6 +1976,7 @@ async fn every_runbook_is_reached_by_three_phrasings() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert_eq!(per_runbook.len(), steps.len(), "every shipped runbook has phrasings here: {per_runbook:?}");
     assert!(per_runbook.values().all(|&n| n >= 3), "{per_runbook:?}");
+}
 
 // -------------------------------------------------------------------------------------------------------------------
 // Vendor coordination (#35)
