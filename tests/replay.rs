@@ -1292,7 +1292,10 @@ async fn vendor_response_on_the_contract_calendar_against_its_target() {
             "vendor": "PrintCo", "opened": 1, "closed": 0, "responses": 2,
             "median_response_minutes": 2025, "median_response_business_minutes": 105,
             "response_on_time": {"count": 1, "of": 2, "percent": 50.0, "previous_percent": null},
-            "response_late_tickets": [1]
+            "response_late_tickets": [1],
+            // No case closed, so no resolution is measured; #1's late answer is its one contract breach.
+            "resolution_on_time": {"count": 0, "of": 0, "percent": null, "previous_percent": null},
+            "resolution_late_tickets": [], "breaches": 1
         }])
     );
 }

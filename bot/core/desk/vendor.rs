@@ -554,7 +554,7 @@ impl<S: Store> Desk<S> {
                     }
                     _ => (false, summary),
                 };
-                if !anyway && !v.categories.is_empty() && !v.categories.iter().any(|c| *c == t.category) {
+                if !anyway && !v.categories.is_empty() && !v.categories.contains(&t.category) {
                     let others: Vec<&str> =
                         self.settings.vendors.covering(&t.category).iter().map(|v| v.id.as_str()).collect();
                     let others = if others.is_empty() {
