@@ -137,8 +137,25 @@ pub fn explain(c: &Classifier, text: &str, features: usize) -> String {
     if r.matched.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
+    let models = c.models();
+    let distrusted: Vec<&str> = c
+        .intents()
+        .zip(&models.rule_trusted)
+        .filter(|(_, trusted)| !**trusted)
+        .map(|(i, _)| i.id.as_str())
+        .collect();
     for m in &r.matched {
-        let _ = writeln!(out, "  {m}");
+        let id = m.split(": ").next().unwrap_or_default();
+        let note = if distrusted.contains(&id) { "  (not counted: this office's history files it elsewhere)" } else { "" };
+        let _ = writeln!(out, "  {m}{note}");
+    }
+    if models.history.is_some() {
+        let _ = writeln!(
+            out,
+            "
+office history: {} examples, with a model of their own",
+            models.trained_on - models.shipped_examples
+        );
     }
     let cov = &d.coverage;
     let _ = writeln!(
@@ -153,7 +170,6 @@ pub fn explain(c: &Classifier, text: &str, features: usize) -> String {
         let rule = d.rule_strength.get(i).copied().unwrap_or(0);
         let _ = writeln!(out, "{:12}  {model:>6}  {rule:>5}  {combined:>8.3}", cat.id);
     }
-    let models = c.models();
     let feats = models.category.explain(text, &r.category, features);
     if !feats.is_empty() {
         let _ = writeln!(out, "\nfeatures pushing towards {} (contribution to the margin):", r.category);

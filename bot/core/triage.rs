@@ -217,6 +217,16 @@ pub struct Models {
     intent_of: Vec<usize>,
     /// How many examples the category model was trained on.
     pub trained_on: usize,
+    /// A model trained on the office's own history alone, once there is enough of it ([`HISTORY_MIN`] examples):
+    /// the office's words for its own tickets, undiluted by the shipped chat examples. Its probabilities are
+    /// blended into the category model's (labels it lacks get 0 from it).
+    pub history: Option<(TextModel, SemanticModel)>,
+    /// How many of `trained_on` were shipped examples (the rest are the office's history).
+    pub shipped_examples: usize,
+    /// Per intent (in [`Classifier::intents`] order): whether its rules still count. A rule that the office's
+    /// own history contradicts (it matched at least [`DISTRUST_MIN_HITS`] history examples and fewer than half of
+    /// them were in its category) stops multiplying its category: that office uses those words differently.
+    pub rule_trusted: Vec<bool>,
 }
 
 /// Compiled intents plus categories plus the trained models.
@@ -245,6 +255,15 @@ const RULE_FACTOR_MORE: f64 = 30.0;
 const MODEL_ONLY_CAP: f64 = 0.9;
 /// The semantic model's share in the category probabilities (the n-gram model has the rest).
 const SEMANTIC_SHARE: f64 = 0.3;
+/// An office history model is trained once there are this many history examples.
+const HISTORY_MIN: usize = 200;
+/// The history model's share in the category probabilities is `n / (n + HISTORY_HALF)` for `n` history examples
+/// (a third at 200, four fifths at 1,200), at most [`HISTORY_SHARE_MAX`]: the more of its own tickets an office
+/// has taught, the more its own words count; the shipped examples keep a say for what its history never saw.
+const HISTORY_HALF: f64 = 300.0;
+const HISTORY_SHARE_MAX: f64 = 0.85;
+/// A rule is judged against the office's history once it matched this many history examples.
+const DISTRUST_MIN_HITS: usize = 5;
 
 fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(&ascii_boundaries(pattern)).case_insensitive(true).size_limit(1 << 20).build()
@@ -362,7 +381,7 @@ impl Classifier {
             .dfa_size_limit(256 << 20)
             .build()
             .map_err(|e| format!("intents: the patterns together do not compile: {e}"))?;
-        let models = Arc::new(train_models(&compiled, extra, None));
+        let models = Arc::new(train_models(&compiled, (&set, &pattern_owner), extra, None));
         Ok(Classifier {
             categories,
             intents: compiled,
@@ -383,7 +402,8 @@ impl Classifier {
             }
         }
         let current = self.models();
-        let models = Arc::new(train_models(&self.intents, extra, Some(&current.intent)));
+        let models =
+            Arc::new(train_models(&self.intents, (&self.set, &self.pattern_owner), extra, Some(&current.intent)));
         Ok(Classifier {
             categories: self.categories.clone(),
             intents: self.intents.clone(),
@@ -407,7 +427,8 @@ impl Classifier {
             }
         }
         let current = self.models();
-        let models = Arc::new(train_models(&self.intents, extra, Some(&current.intent)));
+        let models =
+            Arc::new(train_models(&self.intents, (&self.set, &self.pattern_owner), extra, Some(&current.intent)));
         *self.models.write().unwrap_or_else(|e| e.into_inner()) = models;
         *self.extra.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(extra.to_vec());
         Ok(())
@@ -523,9 +544,11 @@ impl Classifier {
     /// empty otherwise: the desk does not need them, and they cost allocations on every message).
     fn classify_with(&self, text: &str, evidence: bool) -> Detailed {
         let text = bounded(text);
-        let (hits, matched) = self.rule_hits(text);
+        let (mut hits, matched) = self.rule_hits(text);
 
         let models = self.models();
+        // Rules the office's history contradicts do not count (they stay listed in `matched`).
+        hits.retain(|&(i, _)| models.rule_trusted.get(i).is_none_or(|&t| t));
         let cm = &models.category;
         // The models read the message without its courtesies: "hey sorry to bother you … thanks a lot" around a
         // frozen laptop is not small talk.
@@ -539,6 +562,23 @@ impl Classifier {
         {
             for (p, s) in scores.probs.iter_mut().zip(&sem) {
                 *p = (1.0 - SEMANTIC_SHARE) * *p + SEMANTIC_SHARE * s;
+            }
+        }
+        // The office's own history, where there is enough of it, has its say on the office's words.
+        if let Some((h, hs)) = &models.history {
+            let n = models.trained_on.saturating_sub(models.shipped_examples) as f64;
+            let share = (n / (n + HISTORY_HALF)).min(HISTORY_SHARE_MAX);
+            let mut hp = h.scores(&core).probs;
+            if let Some(sem) = hs.probs(&core)
+                && hs.labels() == h.labels()
+            {
+                for (p, s) in hp.iter_mut().zip(&sem) {
+                    *p = (1.0 - SEMANTIC_SHARE) * *p + SEMANTIC_SHARE * s;
+                }
+            }
+            for (p, l) in scores.probs.iter_mut().zip(labels) {
+                let own = h.labels().binary_search(l).map_or(0.0, |j| hp[j]);
+                *p = (1.0 - share) * *p + share * own;
             }
         }
         // Model probability per category (categories the model does not know get 0).
@@ -765,8 +805,37 @@ fn category_examples(intents: &[CompiledIntent]) -> Vec<(String, String)> {
 
 /// Trains the category model on the intents' examples plus `extra`, and the intent model unless `intent` is given
 /// (the intent model depends only on the intents). The two train on separate threads.
-fn train_models(intents: &[CompiledIntent], extra: &[(String, String)], intent: Option<&TextModel>) -> Models {
+/// Whether each intent's rules still count, judged on the office's history (see [`Models::rule_trusted`]).
+fn rule_trust(
+    intents: &[CompiledIntent],
+    (set, owner): (&RegexSet, &[(usize, usize)]),
+    extra: &[(String, String)],
+) -> Vec<bool> {
+    // (history examples matched, of which in the intent's category), per intent.
+    let mut tally = vec![(0usize, 0usize); intents.len()];
+    let mut seen = vec![usize::MAX; intents.len()];
+    for (n, (text, cat)) in extra.iter().enumerate() {
+        for p in set.matches(bounded(text)).iter() {
+            let i = owner[p].0;
+            if std::mem::replace(&mut seen[i], n) == n {
+                continue;
+            }
+            tally[i].0 += 1;
+            tally[i].1 += usize::from(&intents[i].spec.category == cat);
+        }
+    }
+    tally.iter().map(|&(hits, agree)| hits < DISTRUST_MIN_HITS || agree * 2 >= hits).collect()
+}
+
+fn train_models(
+    intents: &[CompiledIntent],
+    rules: (&RegexSet, &[(usize, usize)]),
+    extra: &[(String, String)],
+    intent: Option<&TextModel>,
+) -> Models {
+    let rule_trusted = rule_trust(intents, rules, extra);
     let mut cats = category_examples(intents);
+    let shipped_examples = cats.len();
     cats.extend(extra.iter().cloned());
     let opts = train_options();
     let ids: Vec<(String, String)> = intents
@@ -774,24 +843,28 @@ fn train_models(intents: &[CompiledIntent], extra: &[(String, String)], intent: 
         .filter(|i| i.spec.category != "none")
         .flat_map(|i| i.spec.examples.iter().map(move |e| (e.clone(), i.spec.id.clone())))
         .collect();
-    let (category, semantic, intent) = std::thread::scope(|s| {
+    let (category, semantic, intent, history) = std::thread::scope(|s| {
         let handle = match intent {
             Some(_) => None,
             None => Some(s.spawn(|| TextModel::train(&ids, &opts))),
         };
         let semantic = s.spawn(|| SemanticModel::train(&cats, StaticEmbeddings::shipped()));
+        let history = (extra.len() >= HISTORY_MIN).then(|| {
+            s.spawn(|| (TextModel::train(extra, &opts), SemanticModel::train(extra, StaticEmbeddings::shipped())))
+        });
         let category = TextModel::train(&cats, &opts);
+        let history = history.and_then(|h| h.join().ok()).filter(|h| h.0.labels().len() >= 2);
         let semantic = semantic.join().unwrap_or_else(|_| SemanticModel::train(&[], StaticEmbeddings::shipped()));
         let intent = match (handle, intent) {
             (Some(h), _) => h.join().unwrap_or_else(|_| TextModel::train(&[], &opts)),
             (None, Some(m)) => m.clone(),
             (None, None) => TextModel::train(&[], &opts),
         };
-        (category, semantic, intent)
+        (category, semantic, intent, history)
     });
     let intent_of =
         intent.labels().iter().map(|l| intents.iter().position(|i| &i.spec.id == l).unwrap_or(usize::MAX)).collect();
-    Models { category, semantic, intent, intent_of, trained_on: cats.len() }
+    Models { category, semantic, intent, intent_of, trained_on: cats.len(), history, shipped_examples, rule_trusted }
 }
 
 /// The prefix of `text` that we classify, cut on a character boundary.
@@ -993,6 +1066,56 @@ mod tests {
         let e = c.retrain(&[("x".into(), "nope".into())]).unwrap_err();
         assert!(e.contains("unknown category `nope`"), "{e}");
         assert!(Arc::ptr_eq(&after, &c.models()), "a failed retrain keeps the model");
+    }
+
+    #[test]
+    fn history_that_contradicts_a_rule_silences_it() {
+        let c = classifier_with_examples();
+        // "jam" is a printing rule; this office files "jam" (its Jam whiteboard app) under application.
+        let jam = |n: usize| -> Vec<(String, String)> {
+            (0..n).map(|i| (format!("jam board {i} will not sync"), "application".to_string())).collect()
+        };
+        assert_eq!(c.classify("the jam board is frozen").category, "printing");
+        let four = c.with_extra(&jam(4)).unwrap();
+        assert!(four.models().rule_trusted.iter().all(|&t| t), "four examples are not enough to judge a rule");
+        let six = c.with_extra(&jam(6)).unwrap();
+        let trusted: Vec<bool> = six.models().rule_trusted.clone();
+        assert_eq!(trusted, vec![false, true], "printer.jam is contradicted, network.wifi is not");
+        let r = six.classify("the jam board is frozen");
+        assert_eq!(r.category, "application", "{r:?}");
+        assert!(r.matched.iter().any(|m| m.starts_with("printer.jam")), "the rule is still shown as matched");
+        // Half the hits in the rule's category keep it trusted.
+        let mut half = jam(6);
+        half.extend((0..6).map(|i| (format!("paper jam tray {i}"), "printing".to_string())));
+        assert!(c.with_extra(&half).unwrap().models().rule_trusted.iter().all(|&t| t));
+    }
+
+    #[test]
+    fn a_history_model_only_with_enough_history() {
+        let c = classifier_with_examples();
+        let rows = |n: usize| -> Vec<(String, String)> {
+            (0..n)
+                .map(|i| {
+                    if i % 2 == 0 {
+                        (format!("flux capacitor {i} humming"), "network".to_string())
+                    } else {
+                        (format!("toner cartridge {i} empty"), "printing".to_string())
+                    }
+                })
+                .collect()
+        };
+        let few = c.with_extra(&rows(HISTORY_MIN - 1)).unwrap().models();
+        assert!(few.history.is_none());
+        assert_eq!(few.shipped_examples, 6);
+        let enough = c.with_extra(&rows(HISTORY_MIN)).unwrap();
+        let m = enough.models();
+        let (h, _) = m.history.as_ref().expect("a history model");
+        assert_eq!(h.labels(), ["network", "printing"]);
+        assert_eq!(m.trained_on - m.shipped_examples, HISTORY_MIN);
+        assert_eq!(enough.classify("flux capacitor humming again").category, "network");
+        // One label alone is no model.
+        let one: Vec<(String, String)> = (0..HISTORY_MIN).map(|i| (format!("wifi {i}"), "network".into())).collect();
+        assert!(c.with_extra(&one).unwrap().models().history.is_none());
     }
 
     fn classifier_with_examples() -> Classifier {
