@@ -138,15 +138,12 @@ pub fn explain(c: &Classifier, text: &str, features: usize) -> String {
         let _ = writeln!(out, "  (none)");
     }
     let models = c.models();
-    let distrusted: Vec<&str> = c
-        .intents()
-        .zip(&models.rule_trusted)
-        .filter(|(_, trusted)| !**trusted)
-        .map(|(i, _)| i.id.as_str())
-        .collect();
+    let distrusted: Vec<&str> =
+        c.intents().zip(&models.rule_trusted).filter(|(_, trusted)| !**trusted).map(|(i, _)| i.id.as_str()).collect();
     for m in &r.matched {
         let id = m.split(": ").next().unwrap_or_default();
-        let note = if distrusted.contains(&id) { "  (not counted: this office's history files it elsewhere)" } else { "" };
+        let note =
+            if distrusted.contains(&id) { "  (not counted: this office's history files it elsewhere)" } else { "" };
         let _ = writeln!(out, "  {m}{note}");
     }
     if models.history.is_some() {

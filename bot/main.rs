@@ -100,6 +100,26 @@ enum Cmd {
         #[command(subcommand)]
         action: IntentsCmd,
     },
+    /// Chat messages deskbot gave up delivering (dead letters): list them, send them again.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCmd {
+    /// List the dead letters: id, when it was given up, platform, addressee, ticket, attempts and the last error.
+    Dead,
+    /// Put dead letters back in line to be sent now (their attempts start again).
+    Retry {
+        /// Dead letter ids (from `deskbot outbox dead`).
+        #[arg(required_unless_present = "all")]
+        ids: Vec<i64>,
+        /// Every dead letter.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -338,6 +358,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{:<18} {:>2} steps  {}", rb.id, rb.steps.len(), rb.title);
             }
             println!("{} runbooks OK", all.len());
+        }
+        Cmd::Outbox { action } => {
+            use deskbot::store::Store;
+            let c = load()?;
+            let db = open_db(&c).await?;
+            let dead = db.dead_letters(10_000).await?;
+            match action {
+                OutboxCmd::Dead => {
+                    if dead.is_empty() {
+                        println!("no dead letters");
+                    }
+                    for d in &dead {
+                        let m = &d.item.message;
+                        let to = match &m.to {
+                            deskbot::core::message::Audience::User { user } => format!("{} ({})", user.name, user.id),
+                            deskbot::core::message::Audience::Channel { channel } => format!("#{channel}"),
+                        };
+                        let ticket = m.ticket.map(|t| t.to_string()).unwrap_or_else(|| "-".into());
+                        println!(
+                            "{:>6}  {}  {:8}  {to}  {ticket}  {} attempts  {}",
+                            d.item.id,
+                            d.failed_at.format("%Y-%m-%d %H:%M UTC"),
+                            m.platform.to_string(),
+                            d.item.attempts,
+                            d.last_error
+                        );
+                    }
+                }
+                OutboxCmd::Retry { ids, all } => {
+                    let ids: Vec<i64> = if all { dead.iter().map(|d| d.item.id).collect() } else { ids };
+                    let now = chrono::Utc::now();
+                    let mut missing = vec![];
+                    for id in &ids {
+                        if !db.retry_dead(*id, now).await? {
+                            missing.push(id.to_string());
+                        }
+                    }
+                    println!("{} back in line to be sent", ids.len() - missing.len());
+                    if !missing.is_empty() {
+                        anyhow::bail!("no dead letter with id {}", missing.join(", "));
+                    }
+                }
+            }
         }
         Cmd::Migrate => {
             let c = load()?;

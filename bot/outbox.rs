@@ -3,7 +3,8 @@
 
 use crate::core::clock::Clock;
 use crate::core::ids::Platform;
-use crate::store::{OutboxItem, Store, StoreError};
+use crate::core::message::{Audience, Outbound};
+use crate::store::{Commit, OutboxItem, Store, StoreError};
 use chrono::Duration;
 use std::future::Future;
 
@@ -67,6 +68,9 @@ pub struct Worker<'a> {
     pub batch: i64,
     /// How long a leased message stays with this worker before another may take it (crash recovery bound).
     pub lease: Duration,
+    /// The technicians' queue channel (its logical name), told when a message becomes a dead letter and its
+    /// ticket has no owner to tell; `None`: only logged.
+    pub dead_letters_to: Option<&'a str>,
 }
 
 /// How long a worker holds a leased message before another worker may take it, by default.
@@ -75,9 +79,21 @@ pub const LEASE: Duration = Duration::seconds(60);
 impl<'a> Worker<'a> {
     /// A worker that delivers one message at a time, in global order.
     pub fn in_order(name: &'a str, platform: Option<Platform>) -> Self {
-        Worker { name, platform, batch: 1, lease: LEASE }
+        Worker { name, platform, batch: 1, lease: LEASE, dead_letters_to: None }
+    }
+
+    /// The same worker, telling `queue` (or the ticket's owner) about dead letters.
+    pub fn telling(self, queue: &'a str) -> Self {
+        Worker { dead_letters_to: Some(queue), ..self }
     }
 }
+
+/// A message that failed this many times is set aside as a dead letter (2 s, 4 s … then every 10 minutes: about
+/// two hours of trying), so that it stops holding up its conversation; `deskbot outbox retry ID` sends it again.
+pub const MAX_ATTEMPTS: i64 = 20;
+
+/// How the notice about a dead letter starts (a notice that itself dies is not announced again).
+const DEAD_NOTICE: &str = "⚠️ Undelivered:";
 
 /// Delay before retry number `attempts + 1`: 2s, 4s, 8s … capped at 10 minutes.
 pub fn backoff(attempts: i64) -> Duration {
@@ -108,6 +124,17 @@ pub async fn drain<S: Store, D: Deliver>(
                     delivered += 1;
                     progressed = true;
                 }
+                Err(e) if item.attempts + 1 >= MAX_ATTEMPTS => {
+                    tracing::error!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "delivery failed; gave up (dead letter)");
+                    store.mark_dead(item.id, &e.to_string(), clock.now()).await?;
+                    if let Some(notice) = dead_letter_notice(store, &item, worker.dead_letters_to).await? {
+                        store
+                            .commit(Commit { at: Some(clock.now()), outbox: vec![notice], ..Commit::default() })
+                            .await?;
+                    }
+                    // The messages behind it in its conversation can go now.
+                    progressed = true;
+                }
                 Err(e) => {
                     tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "delivery failed; will retry");
                     store.mark_failed(item.id, &e.to_string(), e.retry_at(clock.now(), item.attempts)).await?;
@@ -118,6 +145,48 @@ pub async fn drain<S: Store, D: Deliver>(
             return Ok(delivered);
         }
     }
+}
+
+/// Who is told that `item` was given up: its ticket's owner by DM, else the queue channel (on the ticket's own
+/// platform when the message was to a vendor). Nothing of the message's text is repeated (it may be a private
+/// reply); it names the addressee, the ticket and the id to retry.
+async fn dead_letter_notice<S: Store>(
+    store: &S,
+    item: &OutboxItem,
+    queue: Option<&str>,
+) -> Result<Option<Outbound>, StoreError> {
+    let m = &item.message;
+    let Some(queue) = queue.filter(|_| !m.text.starts_with(DEAD_NOTICE)) else { return Ok(None) };
+    let ticket = match m.ticket {
+        Some(n) => store.ticket(n).await?,
+        None => None,
+    };
+    let to = match &m.to {
+        Audience::User { user } if m.place.dm => format!("{} (direct message)", user.name),
+        Audience::User { user } => format!("{} in {}", user.name, m.place.channel),
+        Audience::Channel { channel } => format!("channel {channel}"),
+    };
+    let about = m.ticket.map(|n| format!(" about {n}")).unwrap_or_default();
+    let text = format!(
+        "{DEAD_NOTICE} a {} message to {to}{about} failed {} times and was set aside so the conversation goes on. \
+         An admin can send it again with `deskbot outbox retry {}`.",
+        m.platform, MAX_ATTEMPTS, item.id
+    );
+    let place = crate::core::ids::Place { channel: queue.to_string(), ..Default::default() };
+    let notice = match ticket.as_ref().and_then(|t| t.owner.as_ref()) {
+        Some(owner) => Outbound::to_user(owner, &crate::core::ids::Place { dm: true, ..place }, text),
+        None => {
+            let platform = match (&ticket, m.platform) {
+                (Some(t), crate::core::ids::Platform::Vendor) => t.origin.platform,
+                _ => m.platform,
+            };
+            Outbound::to_channel(platform, queue, text)
+        }
+    };
+    Ok(Some(match m.ticket {
+        Some(n) => notice.about(n),
+        None => notice,
+    }))
 }
 
 #[cfg(test)]

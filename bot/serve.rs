@@ -147,7 +147,7 @@ pub async fn serve_on<S: Store + 'static>(
     let worker = match opts.callback.clone() {
         Some(cb) => {
             tracing::info!(timeout_ms = cb.timeout.as_millis() as u64, "HTTP replies go to the callback URL");
-            let sink = CallbackSink::new(cb)?;
+            let sink = CallbackSink::new(cb)?.telling(&desk.settings().queue_channel);
             Some(tokio::spawn(worker(desk.clone(), clock.clone(), sink, wake.clone(), opts.tick, stop_rx.clone())))
         }
         None => {

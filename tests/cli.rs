@@ -174,3 +174,43 @@ fn config_check_checks_alert_rules() {
     let out = deskbot().args(["config", "check", "--config"]).arg(&f).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn outbox_lists_and_retries_dead_letters() {
+    use deskbot::core::ids::Place;
+    use deskbot::core::message::Outbound;
+    use deskbot::store::{Commit, Db, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("d.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let id = rt.block_on(async {
+        let db = Db::open(&url).await.unwrap();
+        let at = deskbot::replay::default_start();
+        let u = deskbot::core::ids::UserRef {
+            platform: deskbot::core::ids::Platform::Console,
+            id: "alice".into(),
+            name: "Alice".into(),
+        };
+        let m = Outbound::to_user(&u, &Place { channel: "helpdesk".into(), ..Place::default() }, "hello");
+        db.commit(Commit { at: Some(at), outbox: vec![m], ..Commit::default() }).await.unwrap();
+        let item = db.lease_outbox("t", None, at, at, 1).await.unwrap().remove(0);
+        db.mark_dead(item.id, "403 not_in_channel", at).await.unwrap();
+        item.id
+    });
+    let run = |args: &[&str]| deskbot().args(args).env("DESKBOT_DATABASE_URL", &url).output().unwrap();
+    let out = run(&["outbox", "dead"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains(&format!("{id}")) && text.contains("Alice (alice)") && text.contains("403 not_in_channel"),
+        "{text}"
+    );
+    let out = run(&["outbox", "retry", "999"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no dead letter with id 999"));
+    let out = run(&["outbox", "retry", &id.to_string()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1 back in line to be sent");
+    let out = run(&["outbox", "dead"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no dead letters");
+}

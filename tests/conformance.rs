@@ -57,6 +57,7 @@ conformance!(
     recent_in_category_lists_the_window_oldest_first,
     resolved_since_lists_a_requesters_recent_resolutions_latest_first,
     one_active_ticket_per_alert_group,
+    a_message_that_always_fails_becomes_a_dead_letter_and_unblocks_its_conversation,
 );
 
 fn new_ticket(n: i64, requester: &str, thread: &str) -> (Ticket, Vec<deskbot::core::ticket::Event>) {
@@ -240,6 +241,67 @@ async fn outbox_keeps_conversation_order_and_retries<S: Store>(s: S) {
     let again = s.lease_outbox("w2", None, later, later + lease, 10).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].message.text, "a2");
+}
+
+/// A sink that refuses every message whose text starts with "poison".
+struct Refuses(std::sync::Mutex<Vec<String>>);
+
+impl deskbot::outbox::Deliver for Refuses {
+    async fn deliver(&self, item: &deskbot::store::OutboxItem) -> Result<(), deskbot::outbox::Failure> {
+        if item.message.text.starts_with("poison") {
+            return Err(deskbot::outbox::Failure::from("400 invalid_blocks".to_string()));
+        }
+        self.0.lock().unwrap().push(item.message.text.clone());
+        Ok(())
+    }
+}
+
+async fn a_message_that_always_fails_becomes_a_dead_letter_and_unblocks_its_conversation<S: Store>(s: S) {
+    use deskbot::core::clock::{Clock, ManualClock};
+    use deskbot::outbox::{MAX_ATTEMPTS, Worker, drain};
+    let start = default_start();
+    let clock = ManualClock::new(start);
+    let (t, ev) = new_ticket(1, "alice", "m1");
+    let mut owned = t.clone();
+    owned.owner = Some(common::user("sam"));
+    let mut c = commit_new(&owned, ev, "k1");
+    let place = owned.origin.place.clone();
+    c.outbox = vec![
+        Outbound::to_user(&owned.requester, &place, "poison card").about(owned.number),
+        Outbound::to_user(&owned.requester, &place, "after the poison"),
+    ];
+    s.commit(c).await.unwrap();
+    let sink = Refuses(Default::default());
+    let worker = Worker::in_order("w", None).telling("helpdesk-queue");
+    // Every attempt but the last is retried after its backoff, and the message behind it waits.
+    for attempt in 1..MAX_ATTEMPTS {
+        assert_eq!(drain(&s, &sink, &clock, worker).await.unwrap(), 0, "attempt {attempt}");
+        assert!(s.dead_letters(10).await.unwrap().is_empty());
+        clock.set(clock.now() + deskbot::outbox::backoff(attempt - 1));
+    }
+    assert!(sink.0.lock().unwrap().is_empty(), "nothing behind the failing message went out");
+    // The last attempt sets it aside: the conversation goes on and the owner is told, by DM, without its text.
+    assert_eq!(drain(&s, &sink, &clock, worker).await.unwrap(), 2);
+    let sent = sink.0.lock().unwrap().clone();
+    assert_eq!(sent[0], "after the poison");
+    assert!(
+        sent[1].starts_with("⚠️ Undelivered: a console message to alice in helpdesk about #1 failed 20 times"),
+        "{}",
+        sent[1]
+    );
+    assert!(!sent[1].contains("poison"), "the notice does not repeat the message");
+    let dead = s.dead_letters(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].item.message.text.as_str(), dead[0].item.attempts), ("poison card", MAX_ATTEMPTS));
+    assert_eq!((dead[0].last_error.as_str(), dead[0].failed_at), ("400 invalid_blocks", clock.now()));
+    assert!(sent[1].contains(&format!("deskbot outbox retry {}", dead[0].item.id)), "{}", sent[1]);
+    // Retry puts it back with fresh attempts; an unknown or live id is not a dead letter.
+    assert!(!s.retry_dead(dead[0].item.id + 100, clock.now()).await.unwrap());
+    assert!(s.retry_dead(dead[0].item.id, clock.now()).await.unwrap());
+    assert!(!s.retry_dead(dead[0].item.id, clock.now()).await.unwrap(), "already back in line");
+    assert!(s.dead_letters(10).await.unwrap().is_empty());
+    let again = s.lease_outbox("w", None, clock.now(), clock.now() + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 0));
 }
 
 async fn concurrent_claims_exactly_one_wins<S: Store + Clone + 'static>(s: S)

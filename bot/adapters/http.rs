@@ -431,6 +431,8 @@ impl CallbackConfig {
 pub struct CallbackSink {
     client: reqwest::Client,
     config: CallbackConfig,
+    /// The queue channel told about dead letters (see [`outbox::Worker::dead_letters_to`]).
+    queue: Option<String>,
 }
 
 impl CallbackSink {
@@ -440,7 +442,12 @@ impl CallbackSink {
             .connect_timeout(config.timeout)
             .user_agent(concat!("deskbot/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(CallbackSink { client, config })
+        Ok(CallbackSink { client, config, queue: None })
+    }
+
+    /// The same sink, telling `queue` about dead letters.
+    pub fn telling(self, queue: &str) -> Self {
+        CallbackSink { queue: Some(queue.to_string()), ..self }
     }
 
     /// POSTs one message. A non-2xx answer, a timeout or a connection failure is an error (retried later).
@@ -479,8 +486,13 @@ fn worker_id() -> String {
 /// ([`CallbackConfig::lease`]), so a crashed process's messages go out again within that bound.
 pub async fn deliver_due<S: Store>(store: &S, sink: &CallbackSink, clock: &dyn Clock) -> Result<usize, StoreError> {
     let name = worker_id();
-    let worker =
-        outbox::Worker { name: &name, platform: Some(Platform::Http), batch: BATCH, lease: sink.config.lease() };
+    let worker = outbox::Worker {
+        name: &name,
+        platform: Some(Platform::Http),
+        batch: BATCH,
+        lease: sink.config.lease(),
+        dead_letters_to: sink.queue.as_deref(),
+    };
     outbox::drain(store, sink, clock, worker).await
 }
 

@@ -139,7 +139,15 @@ impl<S: Store> Deliver for VendorSink<S> {
 
 /// Delivers every vendor message due now; returns how many were delivered.
 pub async fn deliver_due<S: Store>(sink: &VendorSink<S>, clock: &dyn Clock) -> Result<usize, StoreError> {
-    let worker = Worker { name: "vendor", platform: Some(Platform::Vendor), batch: 10, lease: outbox::LEASE };
+    let queue = &sink.desk.settings().queue_channel;
+    let worker = Worker {
+        name: "vendor",
+        platform: Some(Platform::Vendor),
+        batch: 10,
+        lease: outbox::LEASE,
+        dead_letters_to: None,
+    }
+    .telling(queue);
     outbox::drain(sink.desk.store(), sink, clock, worker).await
 }
 

@@ -162,6 +162,15 @@ pub struct OutboxItem {
     pub message: Outbound,
 }
 
+/// A message the outbox gave up on (see [`Store::mark_dead`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub item: OutboxItem,
+    /// When the last attempt failed.
+    pub failed_at: Timestamp,
+    pub last_error: String,
+}
+
 /// Filter for listing tickets.
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
@@ -300,6 +309,14 @@ pub trait Store: Send + Sync {
     fn drop_timer(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
     /// Records a failed attempt; the message is retried at `retry_at`.
     fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> impl Future<Output = Result<()>> + Send;
+    /// Records a last failed attempt and sets the message aside as a dead letter: it is not retried, and the
+    /// messages behind it in its conversation go on.
+    fn mark_dead(&self, id: i64, error: &str, at: Timestamp) -> impl Future<Output = Result<()>> + Send;
+    /// Dead letters, oldest first.
+    fn dead_letters(&self, limit: i64) -> impl Future<Output = Result<Vec<DeadLetter>>> + Send;
+    /// Puts a dead letter back in line to be sent at `now` (its attempts start again from zero). False when no
+    /// dead letter has that id.
+    fn retry_dead(&self, id: i64, now: Timestamp) -> impl Future<Output = Result<bool>> + Send;
     /// A value an adapter stored under `key` (a card's message id, a conversation reference), if any.
     fn platform_ref(&self, platform: Platform, key: &str) -> impl Future<Output = Result<Option<String>>> + Send;
     /// Every value stored under a key starting with `prefix` on `platform`, as `(key, value)`, by key.
@@ -447,6 +464,15 @@ impl Store for Db {
     }
     async fn mark_failed(&self, id: i64, e: &str, retry_at: Timestamp) -> Result<()> {
         delegate!(self, s => s.mark_failed(id, e, retry_at))
+    }
+    async fn mark_dead(&self, id: i64, e: &str, at: Timestamp) -> Result<()> {
+        delegate!(self, s => s.mark_dead(id, e, at))
+    }
+    async fn dead_letters(&self, limit: i64) -> Result<Vec<DeadLetter>> {
+        delegate!(self, s => s.dead_letters(limit))
+    }
+    async fn retry_dead(&self, id: i64, now: Timestamp) -> Result<bool> {
+        delegate!(self, s => s.retry_dead(id, now))
     }
     async fn platform_ref(&self, p: Platform, key: &str) -> Result<Option<String>> {
         delegate!(self, s => s.platform_ref(p, key))

@@ -2,8 +2,8 @@
 //! once in [`sql_store!`] and instantiated per driver, so the two cannot drift apart.
 
 use super::{
-    Commit, Committed, Conversation, ConversationWrite, DueTimer, LookAlikes, OutboxItem, Problem, Result, Store,
-    StoreError, TicketFilter, redact_url,
+    Commit, Committed, Conversation, ConversationWrite, DeadLetter, DueTimer, LookAlikes, OutboxItem, Problem, Result,
+    Store, StoreError, TicketFilter, redact_url,
 };
 use crate::core::ids::{Place, Platform, TicketNo};
 use crate::core::report::TicketFacts;
@@ -1356,6 +1356,57 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(())
+            }
+
+            async fn mark_dead(&self, id: i64, error: &str, at: Timestamp) -> Result<()> {
+                // `next_attempt_at` keeps when it was given up (a dead letter is never due).
+                sqlx::query(
+                    "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
+                     leased_until = NULL, lease_owner = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .bind(error)
+                .bind(ms(at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn dead_letters(&self, limit: i64) -> Result<Vec<DeadLetter>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(limited(
+                    "SELECT id, created_at, attempts, payload, next_attempt_at, last_error FROM outbox \
+                     WHERE status = 'dead' ORDER BY id",
+                    limit,
+                )))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let payload: String = r.try_get("payload")?;
+                        Ok(DeadLetter {
+                            item: OutboxItem {
+                                id: r.try_get("id")?,
+                                created_at: from_ms(r.try_get("created_at")?)?,
+                                attempts: r.try_get("attempts")?,
+                                message: serde_json::from_str(&payload).map_err(corrupt)?,
+                            },
+                            failed_at: from_ms(r.try_get("next_attempt_at")?)?,
+                            last_error: r.try_get::<Option<String>, _>("last_error")?.unwrap_or_default(),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn retry_dead(&self, id: i64, now: Timestamp) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2, leased_until = NULL, \
+                     lease_owner = NULL WHERE id = $1 AND status = 'dead'",
+                )
+                .bind(id)
+                .bind(ms(now))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn platform_ref(&self, platform: Platform, key: &str) -> Result<Option<String>> {

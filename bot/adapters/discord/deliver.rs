@@ -362,6 +362,7 @@ pub async fn deliver_due<S: Store>(
         platform: Some(Platform::Discord),
         batch: 8,
         lease: crate::outbox::LEASE,
+        dead_letters_to: Some(&sink.desk.settings().queue_channel),
     };
     crate::outbox::drain(sink.desk.store(), sink, clock, worker).await
 }

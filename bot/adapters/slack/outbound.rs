@@ -267,6 +267,13 @@ pub async fn deliver_due<S: Store + 'static>(sink: &SlackSink<S>, clock: &dyn Cl
     let name = format!("slack-{}", std::process::id());
     let lease = chrono::Duration::from_std(DELIVERY_TIMEOUT).unwrap_or(chrono::Duration::seconds(20)) * (BATCH as i32)
         + chrono::Duration::seconds(5);
-    let worker = outbox::Worker { name: &name, platform: Some(Platform::Slack), batch: BATCH, lease };
+    let queue = &sink.slack.desk.settings().queue_channel;
+    let worker = outbox::Worker {
+        name: &name,
+        platform: Some(Platform::Slack),
+        batch: BATCH,
+        lease,
+        dead_letters_to: Some(queue),
+    };
     outbox::drain(sink.slack.desk.store(), sink, clock, worker).await
 }

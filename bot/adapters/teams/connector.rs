@@ -63,6 +63,11 @@ struct Target {
 }
 
 impl<S: Store> TeamsSink<S> {
+    /// The technicians' queue channel, told about dead letters.
+    pub fn queue_channel(&self) -> &str {
+        &self.desk.settings().queue_channel
+    }
+
     pub fn new(desk: Arc<Desk<S>>, settings: Arc<Settings>, http: reqwest::Client) -> Self {
         TeamsSink { desk, http, settings, token: tokio::sync::Mutex::new(None) }
     }

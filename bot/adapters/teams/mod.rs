@@ -364,7 +364,14 @@ pub async fn deliver_due<S: Store>(
 ) -> Result<usize, StoreError> {
     let name = worker_id();
     let lease = chrono::Duration::from_std(TIMEOUT * 3 * BATCH as u32).unwrap_or(outbox::LEASE);
-    let worker = outbox::Worker { name: &name, platform: Some(Platform::Teams), batch: BATCH, lease };
+    let queue = sink.queue_channel();
+    let worker = outbox::Worker {
+        name: &name,
+        platform: Some(Platform::Teams),
+        batch: BATCH,
+        lease,
+        dead_letters_to: Some(queue),
+    };
     outbox::drain(store, sink, clock, worker).await
 }
 
