@@ -2103,6 +2103,35 @@ async fn only_the_owner_or_a_lead_acts_on_vendor_cases() {
 }
 
 #[tokio::test]
+async fn vendor_reprobe_reason_private_update_cut_escalation_and_merge_keep_one_owner() {
+    let out = replay::run_file(&script("vendor_reprobe.replay")).await.unwrap();
+    let text = out.text();
+    // The pending-vendor reason is an internal note: bob hears only that a vendor has it.
+    assert!(text.contains("bot -> bob: #1 is waiting on a vendor; you'll hear here when it moves."), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("bot -> bob") && l.contains("hunter2")), "{text}");
+    let j = out.json().await.unwrap();
+    let notes = events_of(&j, 1, "internal_note");
+    assert!(notes.iter().any(|e| e.to_string().contains("hunter2")), "kept for staff: {notes:?}");
+    // tia escalated #2, which nobody owned: she owns it now and carl is told who handles it.
+    assert!(text.contains("bot -> tia: Escalated #2 to PrintCo by email; you own #2 now (nobody did)."), "{text}");
+    assert!(text.contains("bot -> carl: tia is now handling your ticket #2."), "{text}");
+    // The update reaches carl quoted and cut at 600 bytes; the whole of it stays on the ticket.
+    let update = text.lines().find(|l| l.starts_with("bot -> carl: Update from PrintCo on #2")).unwrap();
+    assert!(update.contains("“engineer booked for Tuesday 10:00.") && update.contains("… (the rest is on the ticket)”"));
+    assert!(!update.contains("END-OF-UPDATE") && update.len() < 600 + 200, "{update}");
+    assert!(events_of(&j, 2, "vendor_update").iter().any(|e| e.to_string().contains("END-OF-UPDATE")));
+    // #2 (tia's, with its PrintCo case) merged by sam into #3, which nobody owned: tia owns #3 and the case.
+    assert!(
+        text.contains("bot -> tia: You now own #3 (“the printer on floor 5 is jammed and blinking”): #2 was merged into it with its open vendor case with PrintCo, which stays yours."),
+        "{text}"
+    );
+    assert!(text.contains("bot -> dora: tia is now handling your ticket #3."), "{text}");
+    let three = j["tickets"].as_array().unwrap().iter().find(|t| t["number"] == 3).unwrap();
+    assert_eq!(three["owner"], "tia");
+    assert!(!text.contains("which nobody owns"), "{text}");
+}
+
+#[tokio::test]
 async fn the_requesters_answer_puts_a_vendor_ticket_back_to_pending_vendor() {
     let out = replay::run_file(&script("vendor_pending_user.replay")).await.unwrap();
     insta::assert_snapshot!("vendor_pending_user_text", out.text());

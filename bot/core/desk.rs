@@ -1700,7 +1700,12 @@ impl<S: Store> Desk<S> {
                         t.number, t.requester.name
                     )));
                 } else {
-                    w.send(self.to_requester(&t, sentence(&format!("{} is waiting on a vendor{why}", t.number))));
+                    // The reason is the technicians' (it becomes an internal note below): the requester hears only
+                    // that a vendor has it.
+                    w.send(self.to_requester(
+                        &t,
+                        format!("{} is waiting on a vendor; you'll hear here when it moves.", t.number),
+                    ));
                     w.send(here(format!("{} is waiting on a vendor.", t.number)));
                 }
                 if let Some(r) = reason.filter(|_| on == State::PendingVendor) {
@@ -2268,7 +2273,12 @@ fn reply_place(env: &Envelope) -> Place {
 /// newlines and tabs.
 pub fn bound_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_STORED_TEXT));
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        // CR LF is one line break, not two.
+        if c == '\r' && chars.peek() == Some(&'\n') {
+            continue;
+        }
         // Other line breaks (CR, NEL, VT, FF, U+2028/9) become newlines, so a title still ends there.
         let c = if matches!(c, '\r' | '\u{85}' | '\u{b}' | '\u{c}' | '\u{2028}' | '\u{2029}') { '\n' } else { c };
         if c.is_control() && c != '\n' && c != '\t' {

@@ -465,6 +465,24 @@ impl<S: Store> Desk<S> {
                     w.send(Outbound::to_user(f, &self.staff_dm(), text).about(a.number));
                 }
             }
+            None if a.owner.is_some() => {
+                // One owner for the vendor cases: whoever owned them owns the ticket they moved to.
+                let to = a.owner.clone().expect("checked");
+                if let Ok(e) = b.assign(&to, me, now) {
+                    w.events(b.number, e);
+                }
+                let text = format!(
+                    "You now own {} ({}): {} was merged into it with its open vendor {} with {}, which {} yours.",
+                    b.number,
+                    quote(&b.title),
+                    a.number,
+                    if names.len() == 1 { "case" } else { "cases" },
+                    names.join(", "),
+                    if names.len() == 1 { "stays" } else { "stay" }
+                );
+                w.send(Outbound::to_user(&to, &self.staff_dm(), text).about(b.number));
+                w.send(self.to_requester(b, format!("{} is now handling your ticket {}.", to.name, b.number)));
+            }
             None => {
                 let text = format!(
                     "{} was merged into {}, which nobody owns, with its open case{} with {}: claim {} to chase {}.",
@@ -580,7 +598,9 @@ impl<S: Store> Desk<S> {
                 if t.vendor_cases.iter().any(|c| c.vendor == v.id && c.status == CaseStatus::Open) {
                     return Ok(Flow::Refused(format!("{n} already has an open case with {}", v.name).into()));
                 }
-                if t.owner.is_none() {
+                // A vendor case needs one owner: escalating a ticket nobody owns takes it, said out loud.
+                let claimed = t.owner.is_none();
+                if claimed {
                     match t.claim(me, now) {
                         Ok(e) => w.events(n, e),
                         Err(e) => return Ok(Flow::Refused(e.into())),
@@ -629,7 +649,12 @@ impl<S: Store> Desk<S> {
                     Contact::Manual(_) => "by hand (see the text to paste)".to_string(),
                     c => format!("by {}", c.label()),
                 };
-                w.send(here(format!("Escalated {n} to {} {how}; {} stays the owner. {dues}.", v.name, owner.name)));
+                if claimed {
+                    w.send(here(format!("Escalated {n} to {} {how}; you own {n} now (nobody did). {dues}.", v.name)));
+                    w.send(self.to_requester(&t, format!("{} is now handling your ticket {n}.", me.name)));
+                } else {
+                    w.send(here(format!("Escalated {n} to {} {how}; {} stays the owner. {dues}.", v.name, owner.name)));
+                }
                 t.vendor_cases.push(case);
                 self.replan(&mut t);
                 let c = t.vendor_cases.last().expect("just pushed").clone();
@@ -688,7 +713,7 @@ impl<S: Store> Desk<S> {
                     w.send(here(format!("{n}: update from {} recorded.", c.name)));
                     w.send(self.to_requester(
                         &t,
-                        format!("Update from {} on {n}: {}\n{}", c.name, sentence(&text), self.waiting_line(&c)),
+                        format!("Update from {} on {n}: {}\n{}", c.name, quote(&cut(&text)), self.waiting_line(&c)),
                     ));
                 }
                 if let Some(owner) = &other_owner {
@@ -1275,3 +1300,19 @@ impl<S: Store> Desk<S> {
         Ok(Flow::Ok)
     }
 }
+
+/// How much of a vendor's update the requester sees in chat; the whole text stays on the ticket.
+const UPDATE_SHOWN: usize = 600;
+
+/// `text` cut to [`UPDATE_SHOWN`] bytes on a character boundary, saying so.
+fn cut(text: &str) -> String {
+    if text.len() <= UPDATE_SHOWN {
+        return text.to_string();
+    }
+    let mut end = UPDATE_SHOWN;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… (the rest is on the ticket)", text[..end].trim_end())
+}
+
