@@ -221,6 +221,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let runbooks = app::load_runbooks(&c, &classifier)?;
             let alerts = c.alert_settings().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
             app::check_alert_rules(&alerts, &classifier, &runbooks)?;
+            // What `serve` would refuse to start without.
+            let vendors = c.vendors().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+            let missing = vendors.missing_signing_keys(|k| std::env::var(k).ok());
+            if !missing.is_empty() {
+                anyhow::bail!(
+                    "vendor webhook signing keys are not set: {} (deskbot serve refuses to start without them)",
+                    missing.join(", ")
+                );
+            }
             println!("configuration OK (database {}; {} runbooks)", redact_url(&c.database_url), runbooks.len());
         }
         Cmd::Sla { action: SlaCmd::Due { calendar, from, duration } } => {

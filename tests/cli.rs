@@ -214,3 +214,30 @@ fn outbox_lists_and_retries_dead_letters() {
     let out = run(&["outbox", "dead"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no dead letters");
 }
+
+#[test]
+fn config_check_refuses_a_webhook_vendor_without_its_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("v.toml");
+    std::fs::write(
+        &cfg,
+        "[[vendors]]\nid = \"netco\"\nname = \"NetCo\"\ncategories = [\"network\"]\n\
+         webhook = \"https://netco.test/deskbot\"\nsigning_env = \"DESKBOT_TEST_NETCO_KEY\"\n",
+    )
+    .unwrap();
+    let run = |key: Option<&str>| {
+        let mut c = deskbot();
+        c.args(["config", "check", "--config"]).arg(&cfg).env_remove("DESKBOT_TEST_NETCO_KEY");
+        if let Some(k) = key {
+            c.env("DESKBOT_TEST_NETCO_KEY", k);
+        }
+        c.output().unwrap()
+    };
+    let out = run(None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("vendor webhook signing keys are not set: `DESKBOT_TEST_NETCO_KEY` (vendor `netco`)"), "{err}");
+    let out = run(Some("s3cret"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
+}
