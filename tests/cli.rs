@@ -236,7 +236,10 @@ fn config_check_refuses_a_webhook_vendor_without_its_signing_key() {
     let out = run(None);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("vendor webhook signing keys are not set: `DESKBOT_TEST_NETCO_KEY` (vendor `netco`)"), "{err}");
+    assert!(
+        err.contains("vendor webhook signing keys are not set: `DESKBOT_TEST_NETCO_KEY` (vendor `netco`)"),
+        "{err}"
+    );
     let out = run(Some("s3cret"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));

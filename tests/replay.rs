@@ -2117,7 +2117,9 @@ async fn vendor_reprobe_reason_private_update_cut_escalation_and_merge_keep_one_
     assert!(text.contains("bot -> carl: tia is now handling your ticket #2."), "{text}");
     // The update reaches carl quoted and cut at 600 bytes; the whole of it stays on the ticket.
     let update = text.lines().find(|l| l.starts_with("bot -> carl: Update from PrintCo on #2")).unwrap();
-    assert!(update.contains("“engineer booked for Tuesday 10:00.") && update.contains("… (the rest is on the ticket)”"));
+    assert!(
+        update.contains("“engineer booked for Tuesday 10:00.") && update.contains("… (the rest is on the ticket)”")
+    );
     assert!(!update.contains("END-OF-UPDATE") && update.len() < 600 + 200, "{update}");
     assert!(events_of(&j, 2, "vendor_update").iter().any(|e| e.to_string().contains("END-OF-UPDATE")));
     // #2 (tia's, with its PrintCo case) merged by sam into #3, which nobody owned: tia owns #3 and the case.
@@ -2129,6 +2131,12 @@ async fn vendor_reprobe_reason_private_update_cut_escalation_and_merge_keep_one_
     let three = j["tickets"].as_array().unwrap().iter().find(|t| t["number"] == 3).unwrap();
     assert_eq!(three["owner"], "tia");
     assert!(!text.contains("which nobody owns"), "{text}");
+    // The escalation at 09:00, the update at 09:00 (the response), resolved at 10:01: both targets met.
+    assert!(
+        text.contains("Vendor PrintCo (printco): closed, opened Mon 2 Mar 09:00 UTC; closed on Mon 2 Mar 10:01 UTC; response met (Mon 2 Mar 09:00 UTC), resolution met (Mon 2 Mar 10:01 UTC)"),
+        "{text}"
+    );
+    assert!(!text.contains("% used"), "{text}");
 }
 
 #[tokio::test]

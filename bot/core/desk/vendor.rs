@@ -1164,7 +1164,21 @@ impl<S: Store> Desk<S> {
                 c.vendor,
                 self.fmt_time(c.opened_at)
             ));
-            if let Some(v) = self.vendor_of(c) {
+            if c.status == CaseStatus::Closed {
+                // A closed case: whether the vendor met its targets, not a clock that no longer runs.
+                let met = |at: Option<Timestamp>, due: Timestamp| match at {
+                    Some(at) if at <= due => format!("met ({})", self.fmt_time(at)),
+                    Some(at) => format!("missed (due {}, {})", self.fmt_time(due), self.fmt_time(at)),
+                    None if c.closed_at.is_some_and(|at| at < due) => "none (closed before it was due)".to_string(),
+                    None => format!("missed (due {}, never)", self.fmt_time(due)),
+                };
+                let closed = c.closed_at.map(|at| format!(" on {}", self.fmt_time(at))).unwrap_or_default();
+                s.push_str(&format!(
+                    "; closed{closed}; response {}, resolution {}",
+                    met(c.responded_at, c.response_due),
+                    met(c.closed_at, c.resolution_due)
+                ));
+            } else if let Some(v) = self.vendor_of(c) {
                 let k = v.clock(c, now);
                 s.push_str(&format!(
                     "; response due {} ({}% used), resolution due {} ({}% used)",
@@ -1315,4 +1329,3 @@ fn cut(text: &str) -> String {
     }
     format!("{}… (the rest is on the ticket)", text[..end].trim_end())
 }
-
