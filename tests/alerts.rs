@@ -63,9 +63,13 @@ impl Rig {
     }
 
     async fn with_hmac(hmac: Option<&str>) -> Rig {
+        Rig::with_config(CONFIG, hmac).await
+    }
+
+    async fn with_config(config: &str, hmac: Option<&str>) -> Rig {
         let (store, dir) = common::sqlite().await;
         let clock = common::clock();
-        let config = Config::from_parts("test", CONFIG, &[]).unwrap();
+        let config = Config::from_parts("test", config, &[]).unwrap();
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let desk = Arc::new(deskbot::app::desk(&config, Db::Sqlite(store), dyn_clock).unwrap());
         let intake = AlertIntake {
@@ -810,4 +814,223 @@ async fn the_documented_alert_rule_example_is_valid() {
     let (store, _dir) = common::sqlite().await;
     let clock: Arc<dyn Clock> = common::clock();
     deskbot::app::desk(&config, Db::Sqlite(store), clock).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Findings of the SRE probe of the Alertmanager intake (#36).
+
+/// Label values and the storm's `Collected:` list are the monitoring's text: escaped on every platform's card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn label_values_and_collected_groups_cannot_format_mention_or_link() {
+    use deskbot::core::message::Markup;
+    let config = CONFIG
+        .replace("platform = \"console\"", "platform = \"http\"")
+        .replace("max_new_tickets_per_hour = 5", "max_new_tickets_per_hour = 1");
+    let rig = Rig::with_config(&config, None).await;
+    let evil = "*boom* <@U123> [x](http://evil)";
+    let mut a = am_alert("InternetDown", "fp1", "firing", "fw1");
+    a["labels"]["team"] = json!(evil);
+    let mut g = am_group("firing", vec![a]);
+    g["commonLabels"]["team"] = json!(evil);
+    rig.am(&g).await;
+    // Past the cap (1), a generic alert with the same text is collected on a storm ticket.
+    rig.generic(&json!({"key": "a", "title": "first", "source": "rmm"})).await;
+    rig.generic(&json!({"key": "b", "title": evil, "source": "rmm"})).await;
+    let cards: Vec<Outbound> = rig.drain().await.into_iter().filter(|m| m.kind == MessageKind::Card).collect();
+    let labels = cards.iter().find(|m| m.text.contains("Labels:")).expect("the alert card");
+    let storm = cards.iter().find(|m| m.text.contains("Collected:")).expect("the storm card");
+    for card in [labels, storm] {
+        let md = Markup::Markdown.render(&card.text);
+        assert!(md.contains(r"\*boom\* \<\@U123\> \[x\](http://evil)"), "{md}");
+        let slack = Markup::SlackMrkdwn.render(&card.text);
+        assert!(slack.contains("\u{2217}boom\u{2217}") && !slack.contains("*boom*"), "{slack}");
+    }
+}
+
+/// A stale `firing` (same fingerprint and startsAt) after the alert's resolution changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_firing_after_the_resolution_reopens_nothing() {
+    let rig = Rig::new().await;
+    let firing = am_group("firing", vec![am_alert("InternetDown", "fp1", "firing", "fw1")]);
+    assert_eq!(nums(&rig.am(&firing).await, "opened"), vec![1]);
+    rig.advance(Duration::minutes(3));
+    let resolved = am_group("resolved", vec![am_alert("InternetDown", "fp1", "resolved", "fw1")]);
+    assert_eq!(nums(&rig.am(&resolved).await, "resolved"), vec![1]);
+    // The HA peer's late copy of the firing notification (another receiver name, so not a byte-identical body).
+    rig.advance(Duration::minutes(1));
+    let mut late = firing.clone();
+    late["receiver"] = json!("deskbot-peer");
+    let out = rig.am(&late).await;
+    assert_eq!((nums(&out, "reopened"), nums(&out, "opened"), out["unchanged"].clone()), (vec![], vec![], json!(1)));
+    assert_eq!(rig.tickets().await.len(), 1);
+    assert_eq!(rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap().state, State::Resolved);
+    // Firing again for real (a new startsAt) reopens it.
+    let mut again = am_alert("InternetDown", "fp1", "firing", "fw1");
+    again["startsAt"] = json!("2026-03-02T10:30:00Z");
+    assert_eq!(nums(&rig.am(&am_group("firing", vec![again])).await, "reopened"), vec![1]);
+}
+
+/// Flapping does not push the acknowledgement back: it stays due its target after the first firing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flapping_keeps_the_acknowledgement_due_at_the_first_firing() {
+    let rig = Rig::new().await;
+    let start = rig.clock.now();
+    let fire = |n: u32| {
+        let mut a = am_alert("InternetDown", "fp1", "firing", "fw1");
+        a["startsAt"] = json!(format!("2026-03-02T10:{:02}:00Z", 10 + n));
+        am_group("firing", vec![a])
+    };
+    let clear = |n: u32| {
+        let mut a = am_alert("InternetDown", "fp1", "resolved", "fw1");
+        a["startsAt"] = json!(format!("2026-03-02T10:{:02}:00Z", 10 + n));
+        am_group("resolved", vec![a])
+    };
+    rig.am(&fire(0)).await;
+    let t = rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap();
+    let due = t.first_response_due.unwrap();
+    assert_eq!(due, start + Duration::minutes(30), "P1: acknowledge within 30 minutes");
+    for n in 1..=3 {
+        rig.advance(Duration::minutes(2));
+        assert_eq!(nums(&rig.am(&clear(n - 1)).await, "resolved"), vec![1]);
+        rig.advance(Duration::minutes(5));
+        assert_eq!(nums(&rig.am(&fire(n)).await, "reopened"), vec![1]);
+    }
+    let t = rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap();
+    assert_eq!(t.first_response_due, Some(due), "15 minutes spent resolved do not move it");
+    // It breaches where it fell due.
+    rig.advance(start + Duration::minutes(31) - rig.clock.now());
+    rig.desk.tick().await.unwrap();
+    let events = rig.desk.store().events(TicketNo(1)).await.unwrap();
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, EventKind::SlaWarning { percent: 100, .. })),
+        "breached at the first firing's target: {events:#?}"
+    );
+}
+
+fn storm_group(key: &str, url: &str) -> Value {
+    let mut g = am_group("firing", vec![am_alert("DiskFull", &format!("fp-{key}"), "firing", key)]);
+    g["groupKey"] = json!(format!("{{}}:{{instance=\"{key}\"}}"));
+    g["externalURL"] = json!(url);
+    g["commonLabels"]["instance"] = json!(key);
+    g["commonLabels"]["severity"] = json!("warning");
+    g["commonLabels"]["service"] = json!("disk");
+    g["alerts"][0]["labels"]["severity"] = json!("warning");
+    g["alerts"][0]["labels"]["service"] = json!("disk");
+    g
+}
+
+fn storm_resolved(key: &str, url: &str) -> Value {
+    let mut g = storm_group(key, url);
+    g["status"] = json!("resolved");
+    g["alerts"][0]["status"] = json!("resolved");
+    g
+}
+
+/// A storm that goes on after its ticket ended reopens it (within `reopen_within`) or continues on a linked ticket;
+/// neither is announced as a new storm. Storms are per Alertmanager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_that_goes_on_reopens_or_follows_its_ticket_and_storms_are_per_alertmanager() {
+    let rig = Rig::new().await;
+    let a = "http://am-a.example:9093";
+    let b = "http://am-b.example:9093";
+    for i in 0..5 {
+        assert_eq!(nums(&rig.am(&storm_group(&format!("h{i}"), a)).await, "opened").len(), 1);
+    }
+    let storm_a = nums(&rig.am(&storm_group("h5", a)).await, "opened")[0];
+    // Another Alertmanager's storm is its own ticket, even at the same priority.
+    let storm_b = nums(&rig.am(&storm_group("h6", b)).await, "opened")[0];
+    assert_ne!(storm_a, storm_b);
+    let t = rig.desk.store().ticket(TicketNo(storm_a)).await.unwrap().unwrap();
+    assert!(t.title.contains("am-a.example:9093"), "{}", t.title);
+    let announced = |sent: &[Outbound]| {
+        sent.iter()
+            .filter(|m| m.to == Audience::Channel { channel: "helpdesk-escalations".into() })
+            .filter(|m| m.text.contains("alert tickets in an hour"))
+            .count()
+    };
+    assert_eq!(announced(&rig.drain().await), 2);
+    // Storm A recovers, then goes on 10 minutes later: the same ticket reopens.
+    rig.advance(Duration::minutes(1));
+    assert_eq!(nums(&rig.am(&storm_resolved("h5", a)).await, "resolved"), vec![storm_a]);
+    rig.advance(Duration::minutes(10));
+    let out = rig.am(&storm_group("h7", a)).await;
+    assert_eq!((nums(&out, "reopened"), nums(&out, "opened")), (vec![storm_a], vec![]));
+    assert_eq!(announced(&rig.drain().await), 0);
+    // It recovers again and the storm goes on after `reopen_within`: a new ticket, linked, not announced.
+    rig.advance(Duration::minutes(1));
+    rig.am(&storm_resolved("h7", a)).await;
+    rig.advance(Duration::minutes(31));
+    let out = rig.am(&storm_group("h8", a)).await;
+    let next = nums(&out, "opened");
+    assert_eq!(next.len(), 1, "{out}");
+    let t = rig.desk.store().ticket(TicketNo(next[0])).await.unwrap().unwrap();
+    assert_eq!(t.links, vec![TicketNo(storm_a)]);
+    assert_eq!(t.alert.as_ref().unwrap().group, "storm");
+    assert_eq!(announced(&rig.drain().await), 0);
+}
+
+/// A storm ticket raised by a more severe group says its new priority in its title and card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raised_storm_ticket_says_its_new_priority() {
+    let rig = Rig::new().await;
+    let url = "http://am-a.example:9093";
+    for i in 0..6 {
+        rig.am(&storm_group(&format!("h{i}"), url)).await;
+    }
+    let storm = rig.tickets().await.into_iter().find(|t| t.alert.as_ref().unwrap().group == "storm").unwrap();
+    assert!(storm.title.contains("P3"), "{}", storm.title);
+    // The collected group repeats as critical.
+    let mut g = storm_group("h5", url);
+    g["alerts"][0]["labels"]["severity"] = json!("critical");
+    g["commonLabels"]["severity"] = json!("critical");
+    rig.am(&g).await;
+    let t = rig.desk.store().ticket(storm.number).await.unwrap().unwrap();
+    assert_eq!(t.priority, Priority::P1);
+    assert!(t.title.contains("P1") && !t.title.contains("P3"), "{}", t.title);
+    assert!(t.alert.as_ref().unwrap().summary.ends_with("(P1)"), "{}", t.alert.as_ref().unwrap().summary);
+}
+
+/// A silenced alert drops out of the group's notifications; when Alertmanager reports the whole group resolved,
+/// the ticket resolves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_reported_resolved_resolves_alerts_that_dropped_out_of_it() {
+    let rig = Rig::new().await;
+    let both = vec![am_alert("InternetDown", "fp1", "firing", "fw1"), am_alert("InternetDown", "fp2", "firing", "fw2")];
+    rig.am(&am_group("firing", both)).await;
+    rig.advance(Duration::minutes(5));
+    // fw2 is silenced (no longer sent); fw1 resolves and the group is resolved.
+    let out = rig.am(&am_group("resolved", vec![am_alert("InternetDown", "fp1", "resolved", "fw1")])).await;
+    assert_eq!(nums(&out, "resolved"), vec![1], "{out}");
+}
+
+/// An owned ticket that flaps: after the notices held back, the owner is told the state it settled in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_of_a_flapping_ticket_is_told_the_state_it_settled_in() {
+    let rig = Rig::new().await;
+    let fire = json!({"key": "sw1", "title": "Switch port flapping", "labels": {"service": "lan"}});
+    let clear = json!({"key": "sw1", "title": "Switch port flapping", "status": "resolved"});
+    rig.generic(&fire).await;
+    rig.desk.handle(&common::cmd("sam", "claim 1")).await.unwrap();
+    // resolve, fire (flap 1, told), resolve (told), fire (flap 2, held back), then quiet.
+    for body in [&clear, &fire, &clear, &fire] {
+        rig.advance(Duration::minutes(1));
+        rig.generic(body).await;
+    }
+    let to_sam = |sent: Vec<Outbound>| -> Vec<String> {
+        sent.into_iter()
+            .filter(|m| matches!(&m.to, Audience::User { user } if user.id == "sam"))
+            .map(|m| m.text)
+            .collect()
+    };
+    let told = to_sam(rig.drain().await);
+    assert!(told.last().is_some_and(|t| t.contains("has resolved")), "{told:#?}");
+    rig.advance(Duration::minutes(10));
+    rig.desk.tick().await.unwrap();
+    let told = to_sam(rig.drain().await);
+    assert_eq!(told.len(), 1, "{told:#?}");
+    assert!(told[0].contains("has settled firing"), "{}", told[0]);
+    // Nothing more once told.
+    rig.advance(Duration::minutes(30));
+    rig.desk.tick().await.unwrap();
+    assert!(to_sam(rig.drain().await).is_empty());
 }

@@ -1610,7 +1610,7 @@ async fn storm_groups_that_repeat_hours_later_stay_on_the_storm_and_it_recovers(
     assert_eq!(tickets.len(), 3, "two tickets and the storm, no ticket for a late repeat: {text}");
     assert_eq!(j["tickets"][2]["state"], "resolved", "{text}");
     assert!(
-        text.contains("bot -> #helpdesk-escalations: Alert storm from Alertmanager (P3) on #3 has recovered: 2/2 alert groups resolved."),
+        text.contains("bot -> #helpdesk-escalations: Alert storm from Alertmanager alertmanager:9093 (P3) on #3 has recovered: 2/2 alert groups resolved."),
         "{text}"
     );
 }

@@ -85,6 +85,8 @@ pub struct AlertGroup {
     /// The status of the whole group as its source states it (Alertmanager's top-level `status`: `resolved` only
     /// when every alert of the group, sent or left out, has resolved).
     pub status: Option<AlertStatus>,
+    /// Which Alertmanager sent it (its `externalURL`): storms are told apart per Alertmanager.
+    pub external_url: Option<String>,
 }
 
 impl AlertGroup {
@@ -187,6 +189,8 @@ struct AmPayload {
     truncated_alerts: u64,
     #[serde(default)]
     status: Option<AlertStatus>,
+    #[serde(default, rename = "externalURL")]
+    external_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -261,6 +265,7 @@ pub fn parse_alertmanager(body: &[u8]) -> Result<AlertGroup, String> {
         alerts,
         truncated: p.truncated_alerts,
         status: p.status,
+        external_url: p.external_url.map(|u| u.trim().trim_end_matches('/').to_string()).filter(|u| !u.is_empty()),
     })
 }
 
@@ -379,6 +384,7 @@ pub fn parse_generic(body: &[u8]) -> Result<Vec<AlertGroup>, String> {
             common_annotations: BTreeMap::new(),
             truncated: 0,
             status: Some(status),
+            external_url: None,
             alerts: vec![Alert {
                 fingerprint: g.key,
                 status,
@@ -418,9 +424,11 @@ pub struct AlertRule {
 
 impl AlertRule {
     fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.matches.iter().all(|(k, want)| match labels.get(k) {
-            Some(v) => want == "*" || want.split('|').any(|w| w.trim() == v),
-            None => false,
+        // As in Alertmanager, a missing label reads as "": `owner = ""` matches only an absent or empty `owner`
+        // (and `*` only a label that is present with a value).
+        self.matches.iter().all(|(k, want)| {
+            let v = labels.get(k).map(String::as_str).unwrap_or("");
+            if want.trim() == "*" { !v.is_empty() } else { want.split('|').any(|w| w.trim() == v) }
         }) && self.matchers.iter().all(|m| m.matches(labels))
     }
 
@@ -645,9 +653,16 @@ pub fn map(
     let mut notes = vec![];
     let category = rule.and_then(|r| r.category.clone()).or_else(|| {
         let c = labels.get("category")?;
-        // `none` is for chat messages that are not IT requests: never where an alert is filed.
-        if c != "none" && known_category(c) {
-            return Some(c.clone());
+        // Category labels are read case aside (`Network` is `network`); `none` is for chat messages that are not IT
+        // requests: never where an alert is filed.
+        let lower = c.trim().to_lowercase();
+        if lower != "none" {
+            if known_category(c) {
+                return Some(c.clone());
+            }
+            if known_category(&lower) {
+                return Some(lower);
+            }
         }
         notes.push(format!(
             "The alert's category label `{}` is not a category tickets are filed under; filed under `{default_category}`.",
@@ -745,6 +760,17 @@ pub struct AlertInfo {
     /// itself only when they too have stopped firing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged: Vec<MergedGroup>,
+    /// The `startsAt` of each alert's latest resolution seen (by fingerprint, as many as [`MAX_FIRING`]): a
+    /// `firing` for it that is not newer is a stale delivery (an HA peer's late retry), not the alert firing again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resolved_starts: BTreeMap<String, Timestamp>,
+    /// A flap whose notice was held back (see `alerts.flap_notice_every`): at this time the owner (or the queue) is
+    /// told the state the ticket has settled in, if that differs from what they were last told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle_due: Option<Timestamp>,
+    /// What the owner (or the queue) was last told about the group: `Some(true)` firing, `Some(false)` resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told_firing: Option<bool>,
 }
 
 /// An alert ticket merged into another, with how many of its group's alerts fire (or may fire) now.
@@ -760,22 +786,56 @@ fn is_zero(n: &u64) -> bool {
 
 impl AlertInfo {
     /// Records what the group says about each of its alerts (status, times), adding alerts not seen before while
-    /// there is room.
+    /// there is room. A firing alert is always given room: past [`MAX_MEMBERS`] it takes the place of the oldest
+    /// resolved one (resolved alerts are summarised; what fires is shown).
     pub fn record(&mut self, g: &AlertGroup) {
         for a in &g.alerts {
             let m = g.member(a);
             if let Some(x) = self.alerts.iter_mut().find(|x| x.fingerprint == a.fingerprint) {
                 x.status = m.status;
                 x.ends_at = m.ends_at;
-                // What tells it apart follows the group: an alert alone shares every label with its group, and
-                // once a second joins, its `instance` is what tells it apart.
-                x.labels = m.labels;
+                // What tells it apart is kept per alert: an alert alone shares every label with its group, once a
+                // second joins its `instance` tells it apart, and when the other later drops out of the
+                // notifications (Alertmanager's commonLabels then hold `instance` again) it still does.
+                x.labels.extend(m.labels);
                 if m.starts_at.is_some() {
                     x.starts_at = m.starts_at;
                 }
             } else if self.alerts.len() < MAX_MEMBERS {
                 self.alerts.push(m);
+            } else if m.status == AlertStatus::Firing
+                && let Some(i) = self.alerts.iter().position(|x| x.status == AlertStatus::Resolved)
+            {
+                self.alerts.remove(i);
+                self.alerts.push(m);
             }
+        }
+    }
+
+    /// `g` without the `firing` alerts that are stale: their `startsAt` is not newer than that of a resolution of
+    /// the same alert already seen (Alertmanager gives an alert that fires again a new `startsAt`). `None` when
+    /// nothing in `g` is stale.
+    pub fn without_stale(&self, g: &AlertGroup) -> Option<AlertGroup> {
+        let stale = |a: &Alert| {
+            a.status == AlertStatus::Firing
+                && matches!((a.starts_at, self.resolved_starts.get(&a.fingerprint)), (Some(s), Some(r)) if s <= *r)
+        };
+        if !g.alerts.iter().any(stale) {
+            return None;
+        }
+        let mut fresh = g.clone();
+        fresh.alerts.retain(|a| !stale(a));
+        Some(fresh)
+    }
+
+    /// True when [`Self::varying`] knows every value: the alerts it reads are all the group's (those firing, else
+    /// all). Past [`MAX_MEMBERS`], the values beyond those kept in detail are not known.
+    pub fn varying_complete(&self) -> bool {
+        let firing = self.alerts.iter().filter(|m| m.status == AlertStatus::Firing).count();
+        if self.firing_count() > 0 || self.truncated > 0 {
+            firing >= self.firing_count() && self.truncated == 0
+        } else {
+            self.alerts.len() >= self.total()
         }
     }
 
@@ -813,6 +873,12 @@ impl AlertInfo {
         let firing_before = self.firing_count();
         let mut ended = vec![];
         for a in g.resolved() {
+            if let Some(s) = a.starts_at
+                && (self.resolved_starts.len() < MAX_FIRING || self.resolved_starts.contains_key(&a.fingerprint))
+            {
+                let r = self.resolved_starts.entry(a.fingerprint.clone()).or_insert(s);
+                *r = (*r).max(s);
+            }
             let was_firing = self.firing.remove(&a.fingerprint);
             if (was_firing || self.resolved.len() < MAX_FIRING) && self.resolved.insert(a.fingerprint.clone()) {
                 ended.push(a);
@@ -833,7 +899,23 @@ impl AlertInfo {
             }
         }
         self.untracked = untracked;
-        self.truncated = if g.status == Some(AlertStatus::Resolved) { 0 } else { g.truncated };
+        let group_resolved = g.status == Some(AlertStatus::Resolved);
+        self.truncated = if group_resolved { 0 } else { g.truncated };
+        if group_resolved {
+            // The source says the whole group has resolved: alerts that dropped out of its notifications (silenced,
+            // so no longer sent) have resolved with it, or they would keep the ticket open for ever.
+            let sent: std::collections::BTreeSet<&str> = g.alerts.iter().map(|a| a.fingerprint.as_str()).collect();
+            let gone: Vec<String> = self.firing.iter().filter(|f| !sent.contains(f.as_str())).cloned().collect();
+            for f in gone {
+                self.firing.remove(&f);
+                if self.resolved.len() < MAX_FIRING {
+                    self.resolved.insert(f.clone());
+                }
+                if let Some(m) = self.alerts.iter_mut().find(|m| m.fingerprint == f) {
+                    m.status = AlertStatus::Resolved;
+                }
+            }
+        }
         if counted_before > 0 {
             // Some of those joining `firing` were firing all along, only counted: new are only as many as the
             // firing count grew by (beyond the ones that resolved).
@@ -1223,6 +1305,7 @@ mod tests {
                 alerts,
                 truncated: 0,
                 status: Some(AlertStatus::Firing),
+                external_url: None,
             }
         };
         let mut info = AlertInfo::default();
@@ -1270,6 +1353,7 @@ mod tests {
             alerts,
             truncated: 0,
             status: None,
+            external_url: None,
         };
         let mut info = AlertInfo::default();
         // Two notifications grow the group past what is kept by name: 10 of the second one are only counted.
@@ -1309,5 +1393,132 @@ mod tests {
         info.apply(&two);
         assert_eq!(info.alerts[0].label_text(5), "instance=fw1");
         assert_eq!(info.varying(), [("instance".to_string(), vec!["fw1".to_string(), "fw2".to_string()])]);
+    }
+
+    fn alert(fp: &str, status: AlertStatus, labels: &[(&str, &str)], starts: Option<&str>) -> Alert {
+        Alert {
+            fingerprint: fp.into(),
+            status,
+            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            annotations: BTreeMap::new(),
+            starts_at: starts.map(|s| s.parse().unwrap()),
+            ends_at: None,
+            link: None,
+        }
+    }
+
+    fn group(alerts: Vec<Alert>, common: &[(&str, &str)], status: Option<AlertStatus>) -> AlertGroup {
+        AlertGroup {
+            source: "alertmanager".into(),
+            key: "k".into(),
+            common_labels: common.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            common_annotations: BTreeMap::new(),
+            alerts,
+            truncated: 0,
+            status,
+            external_url: None,
+        }
+    }
+
+    /// `owner = ""` matches an absent or empty label only, as in Alertmanager; `*` matches only a present value.
+    #[test]
+    fn an_empty_match_value_matches_only_an_absent_or_empty_label() {
+        let rule: AlertRule = toml::from_str("match = { owner = \"\" }\ncategory = \"network\"").unwrap();
+        let l = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert!(rule.matches(&l(&[("service", "vpn")])), "absent");
+        assert!(rule.matches(&l(&[("owner", "")])), "empty");
+        assert!(!rule.matches(&l(&[("owner", "alice")])), "a value is not empty");
+        let any: AlertRule = toml::from_str("match = { owner = \"*\" }").unwrap();
+        assert!(any.matches(&l(&[("owner", "alice")])));
+        assert!(!any.matches(&l(&[("service", "vpn")])) && !any.matches(&l(&[("owner", "")])));
+        let m = Matcher::parse(r#"owner="""#).unwrap();
+        assert!(m.matches(&l(&[])) && !m.matches(&l(&[("owner", "alice")])));
+    }
+
+    #[test]
+    fn category_labels_are_read_case_aside() {
+        let known = |c: &str| ["network"].contains(&c);
+        let l = |c: &str| -> BTreeMap<String, String> { [("category".to_string(), c.to_string())].into() };
+        let m = map(&[], &l("Network"), known, "other");
+        assert_eq!((m.category.as_str(), m.notes.len()), ("network", 0));
+        let m = map(&[], &l("NONE"), |_| true, "other");
+        assert_eq!((m.category.as_str(), m.notes.len()), ("other", 1));
+    }
+
+    /// A `firing` not newer than a resolution already seen of the same alert is stale; a new startsAt is not.
+    #[test]
+    fn a_firing_not_newer_than_its_resolution_is_stale() {
+        let mut info = AlertInfo::default();
+        let at = Some("2026-03-02T10:00:00Z");
+        info.apply(&group(vec![alert("a", AlertStatus::Firing, &[], at)], &[], None));
+        assert_eq!(info.without_stale(&group(vec![alert("a", AlertStatus::Firing, &[], at)], &[], None)), None);
+        info.apply(&group(vec![alert("a", AlertStatus::Resolved, &[], at)], &[], Some(AlertStatus::Resolved)));
+        let stale = info.without_stale(&group(vec![alert("a", AlertStatus::Firing, &[], at)], &[], None)).unwrap();
+        assert!(stale.alerts.is_empty());
+        let later = group(vec![alert("a", AlertStatus::Firing, &[], Some("2026-03-02T10:30:00Z"))], &[], None);
+        assert_eq!(info.without_stale(&later), None);
+    }
+
+    /// A group reported resolved as a whole resolves alerts that dropped out of its notifications (silenced).
+    #[test]
+    fn a_group_reported_resolved_resolves_alerts_no_longer_sent() {
+        let mut info = AlertInfo::default();
+        info.apply(&group(
+            vec![alert("a", AlertStatus::Firing, &[], None), alert("b", AlertStatus::Firing, &[], None)],
+            &[],
+            Some(AlertStatus::Firing),
+        ));
+        let g = group(vec![alert("a", AlertStatus::Resolved, &[], None)], &[], Some(AlertStatus::Resolved));
+        info.apply(&g);
+        assert!(info.all_clear(&g), "{info:?}");
+        assert_eq!(info.alerts.iter().filter(|m| m.status == AlertStatus::Firing).count(), 0);
+    }
+
+    /// Past the first 100 alerts kept in detail, one that fires takes the place of a resolved one.
+    #[test]
+    fn a_firing_alert_is_kept_in_detail_past_a_hundred_resolved_ones() {
+        let mut info = AlertInfo::default();
+        let mut alerts: Vec<Alert> = (0..MAX_MEMBERS)
+            .map(|i| alert(&format!("r{i}"), AlertStatus::Resolved, &[("pod", &format!("r{i}"))], None))
+            .collect();
+        alerts.push(alert("f", AlertStatus::Firing, &[("pod", "f")], None));
+        info.apply(&group(alerts, &[], Some(AlertStatus::Firing)));
+        assert_eq!(info.alerts.len(), MAX_MEMBERS);
+        let firing: Vec<_> = info.alerts.iter().filter(|m| m.status == AlertStatus::Firing).collect();
+        assert_eq!(firing.len(), 1);
+        assert_eq!(firing[0].label_text(5), "pod=f");
+    }
+
+    /// Past the alerts kept in detail, the values of a varying label are not all known.
+    #[test]
+    fn varying_values_past_the_alerts_kept_in_detail_are_not_all_known() {
+        let mut info = AlertInfo::default();
+        let alerts = |n: usize| -> Vec<Alert> {
+            (0..n).map(|i| alert(&format!("a{i}"), AlertStatus::Firing, &[("pod", &format!("p{i}"))], None)).collect()
+        };
+        info.apply(&group(alerts(50), &[], None));
+        assert!(info.varying_complete());
+        info.apply(&group(alerts(150), &[], None));
+        assert_eq!((info.firing_count(), info.varying()[0].1.len()), (150, MAX_MEMBERS));
+        assert!(!info.varying_complete());
+    }
+
+    /// The label that told an alert apart stays with it when the others drop out of the notifications (and
+    /// Alertmanager's commonLabels then hold it).
+    #[test]
+    fn an_alerts_identifying_label_stays_with_it() {
+        let mut info = AlertInfo::default();
+        let fw = |i: &str, s| alert(&format!("fp-{i}"), s, &[("alertname", "Down"), ("instance", i)], None);
+        info.apply(&group(
+            vec![fw("fw1", AlertStatus::Firing), fw("fw2", AlertStatus::Firing)],
+            &[("alertname", "Down")],
+            None,
+        ));
+        info.apply(&group(vec![fw("fw2", AlertStatus::Resolved)], &[("alertname", "Down"), ("instance", "fw2")], None));
+        info.apply(&group(vec![fw("fw1", AlertStatus::Firing)], &[("alertname", "Down"), ("instance", "fw1")], None));
+        let kept: Vec<String> = info.alerts.iter().map(|m| m.label_text(5)).collect();
+        assert_eq!(kept, ["instance=fw1", "instance=fw2"]);
     }
 }

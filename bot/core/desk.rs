@@ -385,6 +385,7 @@ impl<S: Store> Desk<S> {
             }
             // An alert card held back by the once-a-minute limit is posted by a timer too.
             timers.extend(Self::card_timer(t));
+            timers.extend(Self::settle_timer(t));
             c.timers.push((t.number, timers));
         }
     }
@@ -435,6 +436,9 @@ impl<S: Store> Desk<S> {
         };
         if Self::is_card_timer(timer) {
             return self.fire_card(t, timer, now).await;
+        }
+        if Self::is_settle_timer(timer) {
+            return self.fire_settle(t, timer, now).await;
         }
         let fresh = self.policies.timers(&t);
         // Stale (the clock moved or stopped), or a higher point of the same clock is due too (after downtime, the

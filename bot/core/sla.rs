@@ -166,11 +166,12 @@ impl Policies {
     pub fn targets(&self, t: &Ticket) -> Targets {
         let p = self.pick(&t.category, t.priority, t.ticket_type);
         let (user, resolution) = pauses(p, t);
+        let ack = first_response_pauses(t, &user);
         let cycle_start = t.cycle_start.unwrap_or(t.created_at);
         Targets {
             policy: p.spec.name.clone(),
             first_response: p.first_response,
-            first_response_due: p.calendar.due_with_pauses(t.created_at, p.first_response, &user),
+            first_response_due: p.calendar.due_with_pauses(t.created_at, p.first_response, &ack),
             resolution: p.resolution,
             resolution_due: p.calendar.due_with_pauses(cycle_start, p.resolution, &resolution),
             next_response_due: match (t.awaiting_reply_since, p.next_response) {
@@ -184,10 +185,11 @@ impl Policies {
     pub fn timers(&self, t: &Ticket) -> Vec<Timer> {
         let p = self.pick(&t.category, t.priority, t.ticket_type);
         let (user, resolution) = pauses(p, t);
+        let ack = first_response_pauses(t, &user);
         let mut clocks = vec![];
         if t.state.is_active() {
             if t.first_response_at.is_none() {
-                clocks.push((SlaClock::FirstResponse, t.created_at, p.first_response, &user, "1".to_string()));
+                clocks.push((SlaClock::FirstResponse, t.created_at, p.first_response, &ack, "1".to_string()));
             }
             if let (Some(since), Some(d)) = (t.awaiting_reply_since, p.next_response) {
                 clocks.push((SlaClock::NextResponse, since, d, &user, since.timestamp_millis().to_string()));
@@ -257,6 +259,16 @@ fn pauses(p: &Policy, t: &Ticket) -> (Intervals, Intervals) {
         .map(|x| (x.from, x.to))
         .collect();
     (user, resolution)
+}
+
+/// The pauses of the first-response clock. On an alert ticket that clock is the acknowledgement, anchored at the
+/// first firing: time spent resolved between flaps does not push it back (a P1 that fires, resolves and fires
+/// again for hours is still to be acknowledged within its target of the first firing).
+fn first_response_pauses(t: &Ticket, user: &Intervals) -> Intervals {
+    if t.alert.is_none() {
+        return user.clone();
+    }
+    t.pauses.iter().filter(|x| x.on == State::PendingUser).map(|x| (x.from, x.to)).collect()
 }
 
 /// The defaults shipped in `deskbot config print-default`.

@@ -9,7 +9,7 @@ use super::{Desk, DeskError, Work, quote};
 use crate::core::alerts::{self, AlertGroup, AlertInfo, AlertRule, MONITOR_PREFIX, MergedGroup, shown};
 use crate::core::duration::human;
 use crate::core::ids::{Place, Platform, TicketNo, UserRef};
-use crate::core::message::Outbound;
+use crate::core::message::{Outbound, quoted};
 use crate::core::sla::Timer;
 use crate::core::ticket::{Event, EventKind, NewTicket, Origin, Priority, SlaClock, Ticket, TicketType, Timestamp};
 use crate::store::{Commit, Committed, DueTimer, Store, StoreError};
@@ -71,6 +71,10 @@ const CARD_EVERY: Duration = Duration::seconds(60);
 pub const REDELIVERY_WINDOW: Duration = Duration::minutes(5);
 /// Timers that post a held-back card start with this (the rest are SLA timers).
 const CARD_TIMER: &str = "card:";
+/// Timers that tell a flapping ticket's settled state start with this.
+const SETTLE_TIMER: &str = "settle:";
+/// How long after the last flap notice held back the owner (or the queue) is told the state the ticket settled in.
+const SETTLE_AFTER: Duration = Duration::minutes(10);
 /// Folded groups named on the storm ticket.
 const STORM_EXAMPLES: usize = 20;
 /// Alerts of a group named on its card (the rest are counted).
@@ -295,8 +299,24 @@ impl<S: Store> Desk<S> {
     ) -> Result<(), DeskError> {
         let monitor = self.monitor(&g.source);
         let place = Self::alert_place(&g.source, &g.key);
-        let fires = g.firing().next().is_some();
         let current = self.group_ticket(&place, batch).await?;
+        // A `firing` for an alert whose resolution was already seen, with the same `startsAt`, is a stale delivery
+        // (Alertmanager gives an alert that fires again a new `startsAt`): it neither reopens nor opens a ticket.
+        let fresh =
+            current.and_then(|n| batch.get(n)).and_then(|t| t.alert.as_deref()).and_then(|a| a.without_stale(g));
+        let fresh_group;
+        let g = match fresh {
+            Some(f) if f.alerts.is_empty() => {
+                out.unchanged += 1;
+                return Ok(());
+            }
+            Some(f) => {
+                fresh_group = f;
+                &fresh_group
+            }
+            None => g,
+        };
+        let fires = g.firing().next().is_some();
         // A ticket merged into another: the group's alerts are followed on the ticket it was merged into.
         if let Some(n) = current
             && batch.get(n).is_some_and(|t| t.merged_into.is_some())
@@ -354,7 +374,7 @@ impl<S: Store> Desk<S> {
             info.resolved.clear();
             info.labels = g.labels().clone();
             info.apply(g);
-            self.tell_flap(t, g, "reopened", w);
+            self.tell_flap(t, g, "reopened", now, w);
             self.raise_for(t, g, &monitor, now, w);
             self.alert_card(t, now, true, w);
             out.reopened.push(t.number);
@@ -407,6 +427,11 @@ impl<S: Store> Desk<S> {
         match t.set_priority(to, monitor, now) {
             Ok(ev) => w.events(t.number, ev),
             Err(_) => return false,
+        }
+        // A storm ticket says its priority in its title and summary: they follow it.
+        if let Some(info) = t.alert.as_deref_mut().filter(|a| a.group == "storm") {
+            info.summary = info.summary.replacen(&format!("({from})"), &format!("({to})"), 1);
+            t.title = t.title.replacen(&format!("further {from} "), &format!("further {to} "), 1);
         }
         // The targets are recomputed from the start (the commit schedules the timers of the new ones).
         self.policies.apply(t);
@@ -464,6 +489,77 @@ impl<S: Store> Desk<S> {
     /// True for the timer of a held-back card.
     pub(super) fn is_card_timer(timer: &DueTimer) -> bool {
         timer.key.starts_with(CARD_TIMER)
+    }
+
+    /// The timer that tells `t`'s settled state after held-back flap notices, if it has one.
+    pub(super) fn settle_timer(t: &Ticket) -> Option<Timer> {
+        let due = t.alert.as_deref()?.settle_due?;
+        Some(Timer {
+            ticket: t.number,
+            clock: SlaClock::Resolution,
+            percent: 0,
+            at: due,
+            due,
+            key: format!("{SETTLE_TIMER}{}:{}", t.number.0, due.timestamp_millis()),
+        })
+    }
+
+    /// True for the timer of a settled-state notice.
+    pub(super) fn is_settle_timer(timer: &DueTimer) -> bool {
+        timer.key.starts_with(SETTLE_TIMER)
+    }
+
+    /// Flap notices were held back and the group has been quiet since: if the state it settled in (firing, or
+    /// resolved) is not what the owner (or the queue) was last told, one message says it. False for a stale timer
+    /// or when there was nothing to tell.
+    pub(super) async fn fire_settle(&self, mut t: Ticket, timer: &DueTimer, now: Timestamp) -> Result<bool, DeskError> {
+        if Self::settle_timer(&t).is_none_or(|x| x.key != timer.key) {
+            self.store.drop_timer(&timer.key).await?;
+            return Ok(false);
+        }
+        let Some(info) = t.alert.as_deref_mut() else { return Ok(false) };
+        info.settle_due = None;
+        let firing = t.state.is_active() && info.firing_or_left_out() > 0;
+        let told = info.told_firing.unwrap_or(true);
+        info.told_firing = Some(firing);
+        let (flaps, summary) = (info.flaps, quote(&info.summary));
+        let mut c = Commit {
+            dedupe_key: Some(timer.key.clone()),
+            at: Some(now),
+            drop_timers: vec![timer.key.clone()],
+            ..Commit::default()
+        };
+        let told_now = told != firing;
+        if told_now {
+            let text = if firing {
+                format!(
+                    "Alert ticket {} has settled firing: {summary} fires again (it fired again {flaps} time(s) after \
+                     resolving; the last notices were held back).",
+                    t.number
+                )
+            } else {
+                let stays = match (&t.owner, t.state.is_active()) {
+                    (Some(_), true) => " The ticket stays yours; resolve it when you are done.",
+                    (None, true) => " Someone worked on the ticket, so it stays open.",
+                    _ => "",
+                };
+                format!(
+                    "Alert ticket {} has settled resolved: {summary} has resolved (it fired again {flaps} time(s) \
+                     after resolving; the last notices were held back).{stays}",
+                    t.number
+                )
+            };
+            c.outbox.push(self.tell_owner_or_queue(&t, text));
+        }
+        c.updates.push(t);
+        self.schedule(&mut c);
+        match self.commit_with(c, false).await? {
+            Committed::Written => Ok(told_now),
+            Committed::Duplicate => {
+                self.store.drop_timer(&timer.key).await?;
+                Ok(false)
+            }
+        }
     }
 
     /// Posts a held-back card (its timer fell due), showing the ticket as it is now. False for a stale timer.
@@ -537,7 +633,7 @@ impl<S: Store> Desk<S> {
             w.events(t.number, t.note(monitor, &text, now).unwrap_or_default());
         }
         if flapped {
-            self.tell_flap(t, g, "fired again", w);
+            self.tell_flap(t, g, "fired again", now, w);
         }
         let raised = self.raise_for(t, g, monitor, now, w);
         if !ended.is_empty() && !all_clear && !only_left_out {
@@ -615,6 +711,12 @@ impl<S: Store> Desk<S> {
             };
             if self.flap_told(t) {
                 w.send(self.tell_owner_or_queue(t, msg));
+                if let Some(info) = t.alert.as_deref_mut() {
+                    info.told_firing = Some(false);
+                }
+            } else if let Some(info) = t.alert.as_deref_mut() {
+                // Held back: the owner hears the settled state later, not "fired again" for ever.
+                info.settle_due = Some(now + SETTLE_AFTER);
             }
             self.alert_card(t, now, true, w);
             out.updated.push(t.number);
@@ -706,7 +808,7 @@ impl<S: Store> Desk<S> {
             let hi = h.alert.get_or_insert_default();
             hi.flaps += 1;
             set_merged(hi, own, firing);
-            self.tell_flap(h, g, "reopened", w);
+            self.tell_flap(h, g, "reopened", now, w);
             self.raise_for(h, g, monitor, now, w);
             self.alert_card(h, now, true, w);
             out.reopened.push(home);
@@ -758,9 +860,18 @@ impl<S: Store> Desk<S> {
 
     /// A card edited in place notifies nobody: a group firing again after resolving is told as a message of its
     /// own, to the owner or else the queue, damped by [`Self::flap_told`] so that a flapping alert cannot flood chat.
-    fn tell_flap(&self, t: &Ticket, g: &AlertGroup, what: &str, w: &mut Work) {
+    ///
+    /// A notice held back leaves whoever was told last with a state that may no longer hold: [`SETTLE_AFTER`] after
+    /// the last one held back, they are told the state the ticket has settled in (see [`Self::fire_settle`]).
+    fn tell_flap(&self, t: &mut Ticket, g: &AlertGroup, what: &str, now: Timestamp, w: &mut Work) {
         if !self.flap_told(t) {
+            if let Some(info) = t.alert.as_deref_mut() {
+                info.settle_due = Some(now + SETTLE_AFTER);
+            }
             return;
+        }
+        if let Some(info) = t.alert.as_deref_mut() {
+            info.told_firing = Some(true);
         }
         let flaps = t.alert.as_deref().map(|a| a.flaps).unwrap_or(0);
         let every = self.settings.alerts.flap_notice_every.max(1);
@@ -836,7 +947,8 @@ impl<S: Store> Desk<S> {
         text.push_str(&format!("\n\nAlert from {}: {}", monitor.name, labels.join(", ")));
         // Every alert of the group, with what tells it apart, its state and since when.
         text.push_str(&format!("\n\nAlerts ({}):", g.alerts.len()));
-        for a in g.alerts.iter().take(alerts::MAX_MEMBERS) {
+        // Firing ones first: past the first 100, resolved alerts are only counted, never one that fires.
+        for a in g.firing().chain(g.resolved()).take(alerts::MAX_MEMBERS) {
             text.push_str(&format!("\n- {}", self.alert_line(g, a)));
         }
         if g.alerts.len() > alerts::MAX_MEMBERS {
@@ -904,6 +1016,12 @@ impl<S: Store> Desk<S> {
             } else {
                 format!("Follows {} (resolved{when}): the same alert group fired again.", p.number)
             };
+            // Resolutions already seen stay known: a stale `firing` of the old ticket's alerts is not news here either.
+            if let (Some(info), Some(pa)) = (t.alert.as_deref_mut(), p.alert.as_deref()) {
+                for (f, at) in &pa.resolved_starts {
+                    info.resolved_starts.entry(f.clone()).or_insert(*at);
+                }
+            }
             t.links.push(p.number);
             p.links.push(number);
             let linked = |with| Event { at: now, actor: Some(monitor.clone()), kind: EventKind::Linked { with } };
@@ -919,10 +1037,14 @@ impl<S: Store> Desk<S> {
         Ok(())
     }
 
-    /// The storm ticket's place for a source and priority: storms are bucketed by priority, so a critical alert is
-    /// never collected on (and hidden in) a storm of lower ones.
-    fn storm_place(source: &str, p: Priority) -> Place {
-        Self::alert_place(source, &format!("storm:{p}"))
+    /// The storm ticket's place for a source (for Alertmanager, each one by its `externalURL`) and priority: storms
+    /// are bucketed by priority, so a critical alert is never collected on (and hidden in) a storm of lower ones,
+    /// and by Alertmanager, so one site's storm does not swallow another's alerts.
+    fn storm_place(g: &AlertGroup, p: Priority) -> Place {
+        match &g.external_url {
+            Some(url) => Self::alert_place(&g.source, &format!("storm:{url}:{p}")),
+            None => Self::alert_place(&g.source, &format!("storm:{p}")),
+        }
     }
 
     /// A short stable id for a group folded into a storm (its key can be long).
@@ -935,7 +1057,7 @@ impl<S: Store> Desk<S> {
     async fn storm_of(&self, g: &AlertGroup, batch: &mut Batch) -> Result<Option<TicketNo>, DeskError> {
         let member = Self::storm_member(g);
         for p in [Priority::P1, Priority::P2, Priority::P3, Priority::P4] {
-            let Some(n) = self.group_ticket(&Self::storm_place(&g.source, p), batch).await? else { continue };
+            let Some(n) = self.group_ticket(&Self::storm_place(g, p), batch).await? else { continue };
             let collected = batch.get(n).is_some_and(|t| {
                 t.state.is_active()
                     && t.alert.as_deref().is_some_and(|a| a.firing.contains(&member) || a.resolved.contains(&member))
@@ -980,16 +1102,43 @@ impl<S: Store> Desk<S> {
     ) -> Result<(), DeskError> {
         let (m, _) = self.group_mapping(g);
         let priority = m.priority;
-        let place = Self::storm_place(&g.source, priority);
+        let place = Self::storm_place(g, priority);
+        let from = Self::storm_from(g, monitor);
         let current = self.group_ticket(&place, batch).await?;
-        let n = match current.filter(|n| batch.get(*n).is_some_and(|t| t.state.is_active())) {
+        let active = current.filter(|n| batch.get(*n).is_some_and(|t| t.state.is_active()));
+        // The storm goes on after its ticket ended (it recovered, or someone resolved it): within
+        // `alerts.reopen_within` that ticket is reopened; later, a new one follows it, linked and not announced again.
+        let mut reopened = false;
+        let mut previous = None;
+        if active.is_none()
+            && let Some(p) = current.and_then(|n| batch.get_mut(n))
+            && p.merged_into.is_none()
+        {
+            let within = p.resolved_at.is_some_and(|r| now - r <= self.settings.alerts.reopen_within);
+            let why =
+                format!("the alert storm from {from} went on within {}", human(self.settings.alerts.reopen_within));
+            match within.then(|| self.reopen(p, monitor, Some(&why), now)) {
+                Some(Ok(ev)) => {
+                    w.events(p.number, ev);
+                    let text = format!(
+                        "Alert storm ticket {} reopened: the alert storm from {from} goes on; further {priority} alert \
+                         groups are collected here again.",
+                        p.number
+                    );
+                    w.send(self.tell_owner_or_queue(p, text));
+                    out.reopened.push(p.number);
+                    reopened = true;
+                }
+                _ => previous = Some(p.number),
+            }
+        }
+        let n = match active.or(current.filter(|_| reopened)) {
             Some(n) => n,
             None => {
                 let cap = self.settings.alerts.max_new_tickets_per_hour;
                 let text = format!(
-                    "Alert storm: more than {cap} alert tickets from {} in an hour; further {priority} alert groups \
-                     are collected here instead of opening tickets.",
-                    monitor.name
+                    "Alert storm: more than {cap} alert tickets from {from} in an hour; further {priority} alert \
+                     groups are collected here instead of opening tickets."
                 );
                 let number = self.store.next_ticket_number().await?;
                 let (mut t, ev) = Ticket::open(NewTicket {
@@ -1008,33 +1157,58 @@ impl<S: Store> Desk<S> {
                 t.alert = Some(Box::new(AlertInfo {
                     source: g.source.clone(),
                     group: "storm".into(),
-                    summary: format!("Alert storm from {} ({priority})", monitor.name),
+                    summary: format!("Alert storm from {from} ({priority})"),
                     card_at: Some(now),
                     ..AlertInfo::default()
                 }));
                 self.policies.apply(&mut t);
-                let mut notice = Outbound::to_channel(
-                    t.origin.platform,
-                    &self.settings.escalation_channel,
-                    format!(
-                        "Alert storm from {}: over {cap} alert tickets in an hour. New {priority} alert groups are \
-                         collected on {} instead of opening tickets each.",
-                        monitor.name, number
-                    ),
-                )
-                .about(number);
-                notice.place = Place { channel: self.settings.escalation_channel.clone(), ..Place::default() };
-                w.send(notice);
+                match previous.and_then(|p| batch.get_mut(p)) {
+                    // The same storm, on a new ticket: linked to the one before, and not announced as a new storm.
+                    Some(p) => {
+                        let when =
+                            p.resolved_at.or(p.closed_at).map(|r| format!(" {}", self.fmt_time(r))).unwrap_or_default();
+                        let text = format!("Follows {} (resolved{when}): the same alert storm goes on.", p.number);
+                        t.links.push(p.number);
+                        p.links.push(number);
+                        let linked =
+                            |with| Event { at: now, actor: Some(monitor.clone()), kind: EventKind::Linked { with } };
+                        w.events(number, vec![linked(p.number)]);
+                        w.events(number, t.note(monitor, &text, now).unwrap_or_default());
+                        w.events(p.number, vec![linked(number)]);
+                    }
+                    None => {
+                        let mut notice = Outbound::to_channel(
+                            t.origin.platform,
+                            &self.settings.escalation_channel,
+                            format!(
+                                "Alert storm from {from}: over {cap} alert tickets in an hour. New {priority} alert \
+                                 groups are collected on {number} instead of opening tickets each."
+                            ),
+                        )
+                        .about(number);
+                        notice.place = Place { channel: self.settings.escalation_channel.clone(), ..Place::default() };
+                        w.send(notice);
+                    }
+                }
                 batch.add(t, true);
                 batch.by_thread.insert(place.thread.clone().unwrap_or_default(), number);
                 out.opened.push(number);
                 number
             }
         };
-        let fresh = batch.is_new(n);
+        // A reopened storm ticket, like a new one, shows on its card at once.
+        let fresh = batch.is_new(n) || reopened;
         let t = batch.get_mut(n).expect("read or made above");
         self.collect_on_storm(t, g, fresh, monitor, now, w, out);
         Ok(())
+    }
+
+    /// Who a storm comes from: the monitoring source, and for Alertmanager which one (its `externalURL`'s host).
+    fn storm_from(g: &AlertGroup, monitor: &UserRef) -> String {
+        match g.external_url.as_deref().map(url_host).filter(|h| !h.is_empty()) {
+            Some(host) => format!("{} {host}", monitor.name),
+            None => monitor.name.clone(),
+        }
     }
 
     /// Records group `g` firing on storm ticket `t` (`fresh`: made in this batch).
@@ -1118,7 +1292,9 @@ impl<S: Store> Desk<S> {
         // Recovered: every group the storm collected has resolved.
         let recovered = format!(
             "Alert storm from {} ({}) on {} has recovered: {folded}/{folded} alert groups resolved.",
-            monitor.name, t.priority, t.number
+            Self::storm_from(g, monitor),
+            t.priority,
+            t.number
         );
         let mut notice =
             Outbound::to_channel(t.origin.platform, &self.settings.escalation_channel, recovered).about(t.number);
@@ -1200,6 +1376,8 @@ impl<S: Store> Desk<S> {
         let skip = |k: &str| matches!(k, "alertname" | "__name__");
         let varying: Vec<(String, Vec<String>)> =
             if a.group == "storm" { vec![] } else { a.varying().into_iter().filter(|(k, _)| !skip(k)).collect() };
+        // Past the alerts kept in detail, more values exist than are known: "+many", not a count that is wrong.
+        let all_values = a.varying_complete();
         let labels: Vec<String> = a
             .labels
             .iter()
@@ -1208,7 +1386,11 @@ impl<S: Store> Desk<S> {
             .chain(varying.iter().map(|(k, values)| {
                 let mut shown_values: Vec<String> = values.iter().take(CARD_VALUES).map(|v| shown(v)).collect();
                 if values.len() > CARD_VALUES {
-                    shown_values.push(format!("+{}", values.len() - CARD_VALUES));
+                    shown_values.push(if all_values {
+                        format!("+{}", values.len() - CARD_VALUES)
+                    } else {
+                        "+many".to_string()
+                    });
                 }
                 format!("{}={}", shown(k), shown_values.join("|"))
             }))
@@ -1217,8 +1399,10 @@ impl<S: Store> Desk<S> {
         if labels.len() > CARD_LABELS {
             on_card.push(format!("+{} more", labels.len() - CARD_LABELS));
         }
+        // Label values are the monitoring's text: escaped for the platform, so `*boom*`, `<@U123>` or `[x](url)`
+        // in a value shows as written and cannot format, mention or link.
         if !on_card.is_empty() {
-            text.push_str(&format!("\nLabels: {}", on_card.join(", ")));
+            text.push_str(&format!("\nLabels: {}", quoted(&on_card.join(", "))));
         }
         if !a.merged.is_empty() {
             let merged: Vec<String> = a
@@ -1245,7 +1429,7 @@ impl<S: Store> Desk<S> {
             let known = a.total().max(a.alerts.len()) + a.truncated as usize;
             let more = known.saturating_sub(shown.len());
             let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
-            text.push_str(&format!("\nAlerts: {}{tail}", shown.join("; ")));
+            text.push_str(&format!("\nAlerts: {}{tail}", quoted(&shown.join("; "))));
         }
         if let Some(id) = &a.runbook {
             let title = self.runbooks.get(id).map(|r| r.title.clone()).unwrap_or_else(|| id.clone());
@@ -1260,7 +1444,7 @@ impl<S: Store> Desk<S> {
         if a.group == "storm" && !a.folded_examples.is_empty() {
             let more = a.folded.saturating_sub(a.folded_examples.len() as u64);
             let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
-            text.push_str(&format!("\nCollected: {}{tail}", a.folded_examples.join("; ")));
+            text.push_str(&format!("\nCollected: {}{tail}", quoted(&a.folded_examples.join("; "))));
         }
         text
     }
@@ -1272,4 +1456,13 @@ fn set_merged(info: &mut AlertInfo, ticket: TicketNo, firing: u64) {
         Some(m) => m.firing = firing,
         None => info.merged.push(MergedGroup { ticket, firing }),
     }
+}
+
+/// `am-b.example:9093` of `https://am-b.example:9093/alertmanager`: letters, digits, `.`, `-` and `:` only, so it
+/// can stand in a message or a ticket's title without escaping.
+fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or("");
+    host.chars().filter(|c| c.is_ascii_alphanumeric() || ".-:".contains(*c)).take(100).collect()
 }
