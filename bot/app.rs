@@ -22,6 +22,7 @@ pub fn desk(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<De
         timezone: config.tz(),
         triage: config.triage.policy(),
         max_new_tickets_per_hour: config.triage.max_new_tickets_per_hour,
+        intake_budget_per_minute: config.triage.intake_budget_per_minute,
         roles: config.role_map(),
         runbook_vars: config.runbooks.vars.clone(),
         report_schedule: config.report_schedule().map_err(|e| anyhow::anyhow!(e))?,

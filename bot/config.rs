@@ -125,6 +125,10 @@ pub struct TriageConfig {
     pub quiet_if_not_it: f64,
     /// New tickets one person may open per hour; past it deskbot says so (once an hour) and opens no more.
     pub max_new_tickets_per_hour: i64,
+    /// New tickets one source (a platform: a chat workspace, the HTTP intake's client) may open per minute, all
+    /// people together; past it new requests are held back (their senders asked to send them again shortly) and
+    /// the queue channel is told once. 0 turns it off.
+    pub intake_budget_per_minute: i64,
 }
 
 /// `[conversation]`: windows are wall-clock durations (`3m`, `30m`, `24h`).
@@ -255,7 +259,12 @@ impl Default for Channels {
 impl Default for TriageConfig {
     fn default() -> Self {
         let p = crate::core::triage::Policy::default();
-        TriageConfig { confident: p.confident, quiet_if_not_it: p.quiet_if_not_it, max_new_tickets_per_hour: 10 }
+        TriageConfig {
+            confident: p.confident,
+            quiet_if_not_it: p.quiet_if_not_it,
+            max_new_tickets_per_hour: 10,
+            intake_budget_per_minute: 30,
+        }
     }
 }
 
@@ -309,6 +318,10 @@ confident = 0.6
 quiet_if_not_it = 0.25
 # New tickets one person may open per hour (a flood of messages opens at most this many and is told so once).
 max_new_tickets_per_hour = 10
+# New tickets one source (a platform: the Slack workspace, the HTTP intake's client, …) may open per minute, all
+# people together; past it new requests are held back (each sender asked to send it again in a few minutes) and the
+# queue channel is told once. 0 turns it off.
+intake_budget_per_minute = 30
 
 # How one person's messages make one conversation (wall-clock durations; "0s" turns that part off).
 [conversation]

@@ -53,7 +53,10 @@ pub fn desk(store: impl Into<DbStore>, clock: Arc<ManualClock>, roles: &[(&str, 
     // These tests send many people the same message to exercise concurrency and counting, one ticket each; with
     // major-incident detection on, the third would (rightly) make them one incident. `tests/replay/major.replay`
     // covers that.
-    let mut toml = String::from("[conversation]\nmajor_threshold = 0\n\n[roles.console]\n");
+    // Many people in a moment would also spend the per-source intake budget (`tests/replay.rs` covers that).
+    let mut toml = String::from(
+        "[conversation]\nmajor_threshold = 0\n\n[triage]\nintake_budget_per_minute = 0\n\n[roles.console]\n",
+    );
     for (u, r) in roles {
         toml.push_str(&format!("{u} = \"{r}\"\n"));
     }

@@ -453,6 +453,46 @@ async fn concurrent_workers_never_lease_the_same_message<S: Store + Clone + 'sta
     assert_eq!(all.len(), 200, "no message leased by two workers");
 }
 
+/// #30 insider probe, item 3: the per-source intake budget is counted in the database, not in a process's memory,
+/// so processes (replicas) on one database share it: alternating between two, twelve people in a minute open the
+/// budget's five tickets, not five each; the queue is told once.
+#[tokio::test]
+async fn the_intake_budget_is_shared_by_processes_on_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("shared.db").display());
+    let a = deskbot::store::SqliteStore::connect(&url).await.unwrap();
+    a.migrate().await.unwrap();
+    let b = deskbot::store::SqliteStore::connect(&url).await.unwrap();
+    let toml = "[conversation]\nmajor_threshold = 0\n\n[triage]\nintake_budget_per_minute = 5\n";
+    let config = deskbot::config::Config::from_parts("test", toml, &[]).unwrap();
+    let clock: Arc<dyn deskbot::core::clock::Clock> = common::clock();
+    let desk_a = deskbot::app::desk(&config, deskbot::store::Db::Sqlite(a.clone()), clock.clone()).unwrap();
+    let desk_b = deskbot::app::desk(&config, deskbot::store::Db::Sqlite(b), clock).unwrap();
+    for i in 0..12 {
+        let desk = if i % 2 == 0 { &desk_a } else { &desk_b };
+        let env = common::say(&format!("user{i}"), "my monitor is flickering badly");
+        assert_eq!(desk.handle(&env).await.unwrap(), Handled::Done);
+    }
+    let tickets = a.tickets(&TicketFilter::default()).await.unwrap();
+    assert_eq!(tickets.len(), 5, "the budget is one for both processes");
+    // The outbox hands out one message per conversation at a time: deliver them all, in order.
+    let far = chrono::Utc::now() + Duration::days(30);
+    let mut sent = vec![];
+    loop {
+        let got = a.lease_outbox("check", None, far, far, 1000).await.unwrap();
+        if got.is_empty() {
+            break;
+        }
+        for m in got {
+            a.mark_delivered(m.id, far).await.unwrap();
+            sent.push(m.message.text);
+        }
+    }
+    let texts: Vec<&str> = sent.iter().map(String::as_str).collect();
+    let notices = texts.iter().filter(|t| t.starts_with("Intake budget reached")).count();
+    assert_eq!(notices, 1, "the queue is told once: {texts:?}");
+}
+
 /// Two processes on one SQLite file: each hands out ticket numbers from its own memory, so they clash; the clash
 /// fails the later commit as a conflict, which the desk retries with a fresh number. No ticket is lost or doubled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -128,8 +128,13 @@ struct Sent {
 async fn run(db_url: String, check: Db, label: &str) {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    // 200 people reporting one problem would (rightly) be one major incident; this test wants one ticket each.
-    std::fs::write(dir.path().join("deskbot.toml"), "[conversation]\nmajor_threshold = 0\n").unwrap();
+    // 200 people reporting one problem would (rightly) be one major incident, and past the per-source intake
+    // budget; this test wants one ticket each (the budget is still read, from the database, on every ticket).
+    std::fs::write(
+        dir.path().join("deskbot.toml"),
+        "[conversation]\nmajor_threshold = 0\n\n[triage]\nintake_budget_per_minute = 100000\n",
+    )
+    .unwrap();
     let receiver = Receiver::default();
     let callback = receiver.start().await;
     let listen = format!("127.0.0.1:{}", free_port());

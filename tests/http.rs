@@ -411,3 +411,36 @@ async fn callback_text_is_markdown_with_others_text_escaped_and_plain_beside_it(
     assert!(card["plain"].as_str().unwrap().contains(title), "{card}");
     assert!(!text.contains('\u{E000}') && !card["plain"].as_str().unwrap().contains('\u{E001}'));
 }
+
+/// #30 insider probe, item 2: a display name and a runbook answer are other people's text too: escaped in the
+/// callback's markdown (no bold, links or mentions of their own), as written in `plain`. The problem is a neutral
+/// one that starts no walkthrough, so the card asserted on is the queue card.
+#[tokio::test]
+async fn display_names_and_runbook_answers_are_escaped_in_the_callback() {
+    let rig = Rig::with_config("[roles.http]\nu-mgr = \"manager\"\n").await;
+    let name = "**Boss** [pay](http://evil.example) @everyone";
+    assert_eq!(rig.send(say("m1", "u1", name, "my monitor is flickering badly")).await.0, 202);
+    rig.deliver().await;
+    let got = rig.receiver.messages();
+    let card = got.iter().find(|m| m["kind"] == "card").expect("a card");
+    let text = card["text"].as_str().unwrap();
+    // (Round brackets in a name show as square ones: only deskbot writes "name (id)".)
+    assert!(text.contains("from \\*\\*Boss\\*\\* \\[pay\\]\\[http://evil.example\\] \\@everyone: "), "{text}");
+    let plain = card["plain"].as_str().unwrap();
+    assert!(plain.contains("from **Boss** [pay][http://evil.example] @everyone: "), "{card}");
+    // A runbook answer shown back in the next step's markdown.
+    assert_eq!(rig.send(command("c1", "u-mgr", "mona", "/ticket start leaver")).await.0, 202);
+    let answer = "**CEO** [reset](http://evil.example)";
+    let m = json!({"id": "m2", "user": {"id": "u-mgr", "name": "mona"}, "channel": "helpdesk-queue", "thread": "c1",
+                   "text": answer});
+    assert_eq!(rig.send(m).await.0, 202);
+    rig.deliver().await;
+    let got = rig.receiver.messages();
+    let step = got
+        .iter()
+        .find(|m| m["plain"].as_str().unwrap_or("").starts_with("When should "))
+        .unwrap_or_else(|| panic!("the next step: {got:?}"));
+    let text = step["text"].as_str().unwrap();
+    assert!(text.starts_with("When should \\*\\*CEO\\*\\* \\[reset\\](http://evil.example)'s access end?"), "{text}");
+    assert!(step["plain"].as_str().unwrap().starts_with(&format!("When should {answer}'s access end?")), "{step}");
+}

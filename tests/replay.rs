@@ -1675,7 +1675,8 @@ async fn an_identical_alertmanager_body_is_a_redelivery_for_minutes_and_a_repeat
 #[tokio::test]
 async fn a_flood_in_ones_own_thread_is_throttled_and_its_owner_notices_folded() {
     let mut script = String::from(
-        "@now 2026-03-02T09:00:00Z\n@role sam technician\nalice: my laptop screen is flickering\nsam: /ticket claim 1\n",
+        "@now 2026-03-02T09:00:00Z\n@role sam technician\nalice: my laptop screen is flickering\nsam: /ticket claim 1\n\
+         @advance 1m\n",
     );
     for i in 0..500 {
         script.push_str(&format!("alice (thread #1): spam {i} lorem ipsum dolor sit amet\n"));
@@ -2256,4 +2257,209 @@ async fn vendor_directory_and_scorecard() {
     assert_eq!(rate(netco, "resolution_on_time"), (0, 1));
     assert_eq!(netco["breaches"], 2);
     assert!(text.contains("Vendor NetCo: 1 opened, 0 closed"), "{text}");
+}
+
+/// #30 insider probe, item 1: a stranger's problem in a closed ticket's thread is a ticket of their own in a DM
+/// with them; the thread stays the requester's, so the requester's next message there still follows up their own
+/// ticket instead of being turned away as someone else's.
+#[tokio::test]
+async fn a_stranger_cannot_take_over_a_closed_tickets_thread() {
+    let out = replay::run_file(&script("thread_takeover.replay")).await.unwrap();
+    let text = out.text();
+    let to_eve = lines_to(&text, "eve");
+    assert!(to_eve.iter().any(|l| l.starts_with("Ticket #2 opened: endpoint")), "{to_eve:?}");
+    let to_alice = lines_to(&text, "alice");
+    assert!(!to_alice.iter().any(|l| l.contains("eve's ticket")), "alice was locked out of her thread: {to_alice:?}");
+    assert!(
+        to_alice.iter().any(|l| l.starts_with("Ticket #3 opened") && l.contains("following up #1")),
+        "{to_alice:?}"
+    );
+    let j = out.json().await.unwrap();
+    let t2 = &j["tickets"][1];
+    assert_eq!(t2["requester"], "eve");
+    let t3 = &j["tickets"][2];
+    assert_eq!(t3["requester"], "alice");
+    // Eve's ticket lives in a DM with her; the thread of #1 still leads to alice's tickets.
+    let out2 = replay::run_script(
+        &(std::fs::read_to_string(script("thread_takeover.replay")).unwrap()
+            + "alice (thread #1): thanks, sorted now\n"),
+        "s",
+        &script(""),
+    )
+    .await
+    .unwrap();
+    assert!(!lines_to(&out2.text(), "alice").iter().any(|l| l.contains("eve's ticket")), "{}", out2.text());
+}
+
+/// #30 insider probe, item 3: two hundred made-up identities in a minute open at most the source's intake budget
+/// of tickets; the rest are held back (each sender told once) and the queue hears of it once.
+#[tokio::test]
+async fn an_intake_flood_from_many_identities_is_held_to_the_sources_budget() {
+    let mut script = String::from("@config intake.toml\n@now 2026-03-02T09:00:00Z\n");
+    let problems = ["my monitor is flickering badly", "my keyboard has stopped working", "my laptop battery dies fast"];
+    for i in 0..200 {
+        script.push_str(&format!("user{i}: {} (desk {i})\n", problems[i % problems.len()]));
+    }
+    script.push_str("@advance 2m\nlate: my mouse stopped working\n");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/replay");
+    let out = replay::run_script(&script, "intake_flood.replay", &dir).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    // The budget (5 a minute here), then one more once the minute has passed.
+    assert_eq!(tickets.len(), 6, "{} tickets", tickets.len());
+    assert_eq!(tickets[5]["requester"], "late");
+    let queue: Vec<&str> = text.lines().filter(|l| l.starts_with("bot -> #helpdesk-queue:")).collect();
+    assert_eq!(queue.iter().filter(|l| l.contains("Intake budget reached on console")).count(), 1, "{queue:?}");
+    assert!(queue.len() <= 8, "{} queue posts: {queue:?}", queue.len());
+    assert_eq!(text.matches("held yours back").count(), 200 - 5, "each held sender is told once");
+}
+
+/// #30 insider probe, item 4: messages in the channel and in DMs count against the same per-person pace as
+/// commands and thread messages: a burst of a hundred is taken sixty a minute, with one notice.
+#[tokio::test]
+async fn channel_and_dm_bursts_are_held_to_the_per_person_pace() {
+    for way in ["", " (dm)"] {
+        let mut script = String::from("@now 2026-03-02T09:00:00Z\n");
+        for i in 0..100 {
+            script.push_str(&format!("mallory{way}: my vpn keeps dropping, attempt {i}\n"));
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/replay");
+        let out = replay::run_script(&script, "burst.replay", &dir).await.unwrap();
+        let text = out.text();
+        let to_mallory = lines_to(&text, "mallory");
+        assert_eq!(
+            to_mallory.iter().filter(|l| l.contains("faster than I can take them")).count(),
+            1,
+            "{way}: {to_mallory:?}"
+        );
+        let j = out.json().await.unwrap();
+        let events: usize =
+            j["tickets"].as_array().unwrap().iter().map(|t| t["events"].as_array().unwrap().len()).sum();
+        assert!(events <= 2 * deskbot::core::desk::COMMANDS_PER_MINUTE as usize, "{way}: {events} events stored");
+        assert!(
+            to_mallory.len() <= deskbot::core::desk::COMMANDS_PER_MINUTE as usize + 2,
+            "{way}: {}",
+            to_mallory.len()
+        );
+    }
+}
+
+/// #30 insider probe, item 5: a hundred colleagues' "+1" on a shared ticket reach its owner as two notices (the
+/// first at once, the rest folded), not a hundred; everyone is still recorded as affected.
+#[tokio::test]
+async fn a_hundred_plus_ones_are_folded_for_the_owner() {
+    let mut script = String::from(
+        "@now 2026-03-02T09:00:00Z\n@role sam technician\nalice: the printer on floor 2 is jammed again\n\
+         sam: /ticket claim 1\n",
+    );
+    for i in 0..100 {
+        script.push_str(&format!("colleague{i} (thread #1): +1\n"));
+    }
+    script.push_str("@advance 10m\n");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/replay");
+    let out = replay::run_script(&script, "plus_ones.replay", &dir).await.unwrap();
+    let text = out.text();
+    let to_sam: Vec<&str> = lines_to(&text, "sam").into_iter().filter(|l| l.contains("#1")).collect();
+    let about_plus_ones: Vec<&&str> = to_sam.iter().filter(|l| l.contains("colleague")).collect();
+    assert_eq!(about_plus_ones.len(), 2, "{about_plus_ones:?}");
+    assert!(about_plus_ones[0].starts_with("colleague0 reported #1 too"), "{about_plus_ones:?}");
+    assert!(about_plus_ones[1].contains("99 more messages"), "{about_plus_ones:?}");
+}
+
+/// #30 insider probe, item 13: the owner hears when another technician adds a note to their ticket, with what it
+/// says.
+#[tokio::test]
+async fn the_owner_is_told_of_another_technicians_note() {
+    let out = replay::run_script(
+        "@now 2026-03-02T09:00:00Z\n@role sam technician\n@role tom technician\nalice: my laptop screen is flickering\n\
+         sam: /ticket claim 1\ntom: /ticket note 1 saw this on the same model last week, it's the cable\n\
+         sam: /ticket note 1 ordering a cable\n",
+        "s",
+        std::path::Path::new("."),
+    )
+    .await
+    .unwrap();
+    let text = out.text();
+    let to_sam = lines_to(&text, "sam");
+    assert!(
+        to_sam
+            .contains(&"tom added a note to #1, which you own: “saw this on the same model last week, it's the cable”"),
+        "{to_sam:?}"
+    );
+    // Their own note tells them nothing new.
+    assert!(!to_sam.iter().any(|l| l.contains("sam added a note")), "{to_sam:?}");
+}
+
+/// #30 insider probe, items 7 and 9: see `tests/replay/merge_chain.replay`.
+#[tokio::test]
+async fn a_merge_chain_tells_the_first_requester_and_merged_duplicates_stay_closed() {
+    let out = replay::run_file(&script("merge_chain.replay")).await.unwrap();
+    let text = out.text();
+    let to_alice = lines_to(&text, "alice");
+    assert!(
+        to_alice.iter().any(|l| l.starts_with("#3 (which your ticket was merged into) is resolved")),
+        "{to_alice:?}"
+    );
+    let to_sam = lines_to(&text, "sam");
+    assert!(to_sam.iter().any(|l| l.starts_with("#1 was merged into #2 and cannot be reopened")), "{to_sam:?}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][0]["state"], "closed");
+    assert_eq!(denied_on(&j, 1), [("sam".to_string(), "reopen".to_string())]);
+}
+
+/// #30 insider probe, item 8: see `tests/replay/merged_thread.replay`.
+#[tokio::test]
+async fn a_message_in_a_merged_duplicates_thread_goes_to_the_merge_target() {
+    let out = replay::run_file(&script("merged_thread.replay")).await.unwrap();
+    let text = out.text();
+    assert!(lines_to(&text, "alice").contains(&"Added to #2."), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "no new duplicate");
+    let on_2 = events_of(&j, 2, "requester_message");
+    assert!(on_2.iter().any(|e| e["text"] == "it's flickering even more now"), "{on_2:?}");
+}
+
+/// #30 insider probe, item 6: see `tests/replay/merged_major.replay`.
+#[tokio::test]
+async fn merged_requesters_follow_their_ticket_into_a_major_incident() {
+    let out = replay::run_file(&script("merged_major.replay")).await.unwrap();
+    let to_alice = lines_to(&out.text(), "alice").join("\n");
+    assert!(to_alice.contains("#2 (which your ticket was merged into) is now part of major incident #3"), "{to_alice}");
+    assert!(to_alice.contains("Update on #3 from sam: the access point is being replaced"), "{to_alice}");
+    assert!(to_alice.contains("#3 is fixed: new access point installed"), "{to_alice}");
+}
+
+/// #30 insider probe, item 10: see `tests/replay/staff_priority.replay`.
+#[tokio::test]
+async fn requester_wording_does_not_override_a_technicians_priority() {
+    let out = replay::run_file(&script("staff_priority.replay")).await.unwrap();
+    assert!(!out.text().contains("It's now P"), "{}", out.text());
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][0]["priority"], "P4");
+}
+
+/// #30 insider probe, items 11 and 12: see `tests/replay/question_expiry.replay`.
+#[tokio::test]
+async fn questions_expire_after_a_day_and_waiting_on_the_requester_needs_a_question() {
+    let out = replay::run_file(&script("question_expiry.replay")).await.unwrap();
+    let text = out.text();
+    let to_alice = lines_to(&text, "alice");
+    assert!(to_alice.last().unwrap().starts_with("That question has expired"), "{to_alice:?}");
+    let to_bob = lines_to(&text, "bob");
+    assert!(to_bob.iter().any(|l| l.starts_with("That question has expired")), "{to_bob:?}");
+    assert!(!to_bob.iter().any(|l| l.contains("withdrawn") || l.starts_with("Closed")), "{to_bob:?}");
+    let to_sam = lines_to(&text, "sam");
+    assert!(
+        to_sam.iter().any(|l| l.starts_with("say what you need from bob: /ticket pending 1 user QUESTION")),
+        "{to_sam:?}"
+    );
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    // alice's late answer opened nothing; bob's ticket was not withdrawn, and waits on him only once asked.
+    assert_eq!(tickets.len(), 1, "{tickets:?}");
+    assert_eq!(tickets[0]["requester"], "bob");
+    assert_eq!(tickets[0]["state"], "pending_user");
+    let moves = events_of(&j, 1, "state_changed");
+    assert_eq!(moves.iter().filter(|e| e["to"] == "pending_user").count(), 1, "{moves:?}");
 }

@@ -49,6 +49,8 @@ pub struct DeskSettings {
     pub triage: super::triage::Policy,
     /// New tickets one person may open per hour.
     pub max_new_tickets_per_hour: i64,
+    /// New tickets one source (platform) may open per minute, everyone together; 0: no budget.
+    pub intake_budget_per_minute: i64,
     /// Role per user key (`platform:id`).
     pub roles: HashMap<String, Role>,
     /// Values for `{{ placeholders }}` in runbooks.
@@ -117,6 +119,9 @@ pub struct Desk<S> {
 /// dropped, with one notice, so that a script of a thousand `/ticket claim 1` (or of a thousand messages in their own
 /// ticket's thread) cannot flood a ticket's history, its owner or the chat.
 pub const COMMANDS_PER_MINUTE: u32 = 60;
+
+/// How often the queue channel is told that a source's intake budget is spent, at most.
+const INTAKE_NOTICE_EVERY: chrono::Duration = chrono::Duration::minutes(10);
 
 /// A refusal identical to one recorded on the same ticket for the same person within this window is not recorded
 /// again (the reply is still sent).
@@ -321,6 +326,9 @@ impl<S: Store> Desk<S> {
                 }
                 Ok(Committed::Duplicate) => return Ok(Handled::Duplicate),
                 Err(StoreError::Conflict(n)) => last_conflict = n,
+                // Another replica wrote the same conversation row first (a question answered, a notice posted):
+                // decide again with what it wrote.
+                Err(StoreError::ConversationConflict(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -723,6 +731,11 @@ impl<S: Store> Desk<S> {
         if !env.place.dm && !env.mentioned && self.role_of(&env.actor).is_staff() {
             return Ok(Flow::Ok);
         }
+        // Messages in the channel and in DMs create work as thread messages and commands do: one person's are held
+        // to the same pace (#30), so a burst of a thousand is not a thousand triage runs, questions and replies.
+        if !self.within_command_rate(env, now, w) {
+            return Ok(Flow::Ok);
+        }
         if let Some(flow) = self.try_walk_answer(env, None, &text, now, w).await? {
             return Ok(flow);
         }
@@ -820,7 +833,7 @@ impl<S: Store> Desk<S> {
                 Err(e) => return Flow::Refused(e.into()),
             }
             if let Some(owner) = &t.owner {
-                let msg = format!("{} reopened {}: {}", env.actor.name, t.number, quote(text));
+                let msg = format!("{} reopened {}: {}", env.actor.shown(), t.number, quote(text));
                 w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
             } else {
                 w.send(self.card(t, now));
@@ -842,7 +855,7 @@ impl<S: Store> Desk<S> {
             Ok(ev) => {
                 w.events(t.number, ev);
                 if !staff_reply {
-                    self.tell_owner_of_message(t, &env.actor.name, text, now, w);
+                    self.tell_owner_of_message(t, &env.actor.shown(), text, now, w);
                 }
                 if !staff_reply && !is_requester {
                     // A colleague in someone else's thread hears where their message went.
@@ -851,7 +864,7 @@ impl<S: Store> Desk<S> {
                 }
                 if staff_reply {
                     // Everyone else affected by a major incident hears its public replies where they reported it.
-                    self.tell_affected(t, &super::conversation::major_update(&env.actor.name, t.number, text), w);
+                    self.tell_affected(t, &super::conversation::major_update(&env.actor.shown(), t.number, text), w);
                 }
                 if is_requester && self.withdraws(t, text, now) {
                     self.offer_to_close(&env.actor, t, w);
@@ -1021,7 +1034,7 @@ impl<S: Store> Desk<S> {
                 t.number,
                 t.priority,
                 t.category,
-                t.requester.name,
+                t.requester.shown(),
                 quote(&t.title),
             );
             if t.major {
@@ -1033,7 +1046,7 @@ impl<S: Store> Desk<S> {
             text
         };
         if let Some(o) = &t.owner {
-            text.push_str(&format!(" · owner {}", o.name));
+            text.push_str(&format!(" · owner {}", o.shown()));
         }
         if t.alert.is_none() && (!t.state.is_active() || t.state != State::New && t.state != State::Open) {
             text.push_str(&format!(" · {}", t.state));
@@ -1184,14 +1197,15 @@ impl<S: Store> Desk<S> {
         let until = format!(
             ": until it is decided you can reply to {} or add a note; claim, assign, pending, priority and resolve \
              wait for the decision",
-            t.requester.name
+            t.requester.shown()
         );
         let text = if let Some(approver) = &t.awaiting_approval {
             format!("{} is waiting for a {approver}'s approval{until}", t.number)
         } else if let Some(approver) = self.approval_walk_running(t.number).await? {
             format!(
                 "{} needs a {approver}'s approval and {} is still answering its questions{until}",
-                t.number, t.requester.name
+                t.number,
+                t.requester.shown()
             )
         } else {
             return Ok(None);
@@ -1264,7 +1278,7 @@ impl<S: Store> Desk<S> {
                 let owner = ticket.as_ref().and_then(|t| t.owner.clone()).filter(|o| !o.same_person(&env.actor));
                 let flow = self.mark_major(env, ticket, now, w).await?;
                 if let (Flow::Ok, Some(o), Some(n)) = (&flow, owner, cmd_ticket) {
-                    let msg = format!("{} used /ticket major on {n}, which you own.", env.actor.name);
+                    let msg = format!("{} used /ticket major on {n}, which you own.", env.actor.shown());
                     w.send(Outbound::to_user(&o, &Place { dm: true, ..self.staff_place() }, msg).about(n));
                 }
                 Ok(flow)
@@ -1288,7 +1302,13 @@ impl<S: Store> Desk<S> {
                         | Command::Category(..)
                         | Command::Pending(..)
                         | Command::Close(..)
+                        | Command::Note(..)
                 );
+                // A note is told with what it says: the owner would otherwise have to go and look (#30).
+                let note = match &cmd {
+                    Command::Note(_, text) => Some(bound_text(text)),
+                    _ => None,
+                };
                 let verb = cmd.verb();
                 match self.apply(env, cmd, ticket, now, w) {
                     Ok(()) => {
@@ -1297,7 +1317,12 @@ impl<S: Store> Desk<S> {
                             && let (Some(o), Some(n)) = (owner, n)
                         {
                             let place = Place { dm: true, ..self.staff_place() };
-                            let msg = format!("{} used /ticket {verb} on {n}, which you own.", me.name);
+                            let msg = match &note {
+                                Some(text) => {
+                                    format!("{} added a note to {n}, which you own: {}", me.shown(), quote(text))
+                                }
+                                None => format!("{} used /ticket {verb} on {n}, which you own.", me.shown()),
+                            };
                             w.send(Outbound::to_user(&o, &place, msg).about(n));
                         }
                         // A technician acting on the ticket ends any self-service walkthrough still running.
@@ -1367,7 +1392,7 @@ impl<S: Store> Desk<S> {
                         Outbound::to_user(
                             &to,
                             &place,
-                            format!("{} assigned {} to you: {}", me.name, t.number, quote(&t.title)),
+                            format!("{} assigned {} to you: {}", me.shown(), t.number, quote(&t.title)),
                         )
                         .about(t.number),
                     );
@@ -1377,17 +1402,18 @@ impl<S: Store> Desk<S> {
                         Outbound::to_user(
                             &prev,
                             &place,
-                            format!("{} reassigned {} from you to {}.", me.name, t.number, to.name),
+                            format!("{} reassigned {} from you to {}.", me.shown(), t.number, to.shown()),
                         )
                         .about(t.number),
                     );
                 }
-                w.send(self.to_requester(&t, format!("{} is now handling your ticket {}.", to.name, t.number)));
-                w.send(here(format!("{} now belongs to {}.", t.number, to.name)));
+                w.send(self.to_requester(&t, format!("{} is now handling your ticket {}.", to.shown(), t.number)));
+                w.send(here(format!("{} now belongs to {}.", t.number, to.shown())));
                 w.commit.updates.push(t);
             }
             Command::Priority(_, p) => {
                 let ev = t.set_priority(p, me, now)?;
+                t.priority_by_staff = true;
                 w.events(t.number, ev);
                 w.send(here(format!("{} is now {p}; its SLA targets follow.", t.number)));
                 w.commit.updates.push(t);
@@ -1465,7 +1491,7 @@ impl<S: Store> Desk<S> {
                 w.events(t.number, ev);
                 self.hand_over_cases(&t, None, me, me, now, w);
                 w.send(here(format!("You now own {}: {}", t.number, quote(&t.title))).about(t.number));
-                w.send(self.to_requester(&t, format!("{} is now handling your ticket {}.", me.name, t.number)));
+                w.send(self.to_requester(&t, format!("{} is now handling your ticket {}.", me.shown(), t.number)));
                 w.commit.updates.push(t);
             }
             Command::Unclaim(_) => {
@@ -1477,7 +1503,8 @@ impl<S: Store> Desk<S> {
                 if let Some(prev) = before.filter(|p| !p.same_person(me)) {
                     // A lead took it off its owner: the owner hears it from deskbot, not from the queue.
                     let place = Place { dm: true, ..self.staff_place() };
-                    let msg = format!("{} unclaimed {}, which you owned; it is back in the queue.", me.name, t.number);
+                    let msg =
+                        format!("{} unclaimed {}, which you owned; it is back in the queue.", me.shown(), t.number);
                     w.send(Outbound::to_user(&prev, &place, msg).about(t.number));
                 }
                 if t.state.is_active() {
@@ -1510,8 +1537,8 @@ impl<S: Store> Desk<S> {
                 let text = bound_text(&text);
                 let ev = t.reply(me, &text, now)?;
                 w.events(t.number, ev);
-                w.send(self.to_requester(&t, format!("{} on {}: {}", me.name, t.number, text)));
-                self.tell_affected(&t, &super::conversation::major_update(&me.name, t.number, &text), w);
+                w.send(self.to_requester(&t, format!("{} on {}: {}", me.shown(), t.number, text)));
+                self.tell_affected(&t, &super::conversation::major_update(&me.shown(), t.number, &text), w);
                 let to = if t.affected.is_empty() {
                     t.requester.name.clone()
                 } else {
@@ -1523,7 +1550,7 @@ impl<S: Store> Desk<S> {
             Command::Note(_, text) => {
                 let ev = t.note(me, &bound_text(&text), now)?;
                 w.events(t.number, ev);
-                w.send(here(format!("Internal note added to {} (not shown to {}).", t.number, t.requester.name)));
+                w.send(here(format!("Internal note added to {} (not shown to {}).", t.number, t.requester.shown())));
                 w.commit.updates.push(t);
             }
             Command::Resolve(_, text) => {
@@ -1548,7 +1575,8 @@ impl<S: Store> Desk<S> {
                 let said = text.as_deref().map(|s| format!(": {}", s.trim_end_matches('.'))).unwrap_or_default();
                 let msg = format!(
                     "{} marked your ticket {} resolved{said}. If it is still broken, press Reopen or reply here.",
-                    me.name, t.number
+                    me.shown(),
+                    t.number
                 );
                 w.send(self.to_requester(&t, msg).with_buttons(vec![
                     Button::new("Reopen", command::action("reopen", t.number)),
@@ -1563,12 +1591,14 @@ impl<S: Store> Desk<S> {
                         let what = if n > 0 {
                             format!("{n} alert{} of its group still firing", if n == 1 { "" } else { "s" })
                         } else {
-                            format!("{} left out by {} may still fire", a.truncated, t.requester.name)
+                            format!("{} left out by {} may still fire", a.truncated, t.requester.shown())
                         };
                         w.send(here(format!(
                             "Resolved {}, but monitoring has not reported its alert resolved: {what}. If it is \
                              still firing when {} reports the group again, deskbot opens a new ticket linked to {}.",
-                            t.number, t.requester.name, t.number
+                            t.number,
+                            t.requester.shown(),
+                            t.number
                         )));
                     }
                     None => w.send(here(format!("Resolved {}.", t.number))),
@@ -1578,7 +1608,7 @@ impl<S: Store> Desk<S> {
                         format!("vendor case{} with {}", if ended.len() == 1 { "" } else { "s" }, ended.join(", "));
                     w.send(here(format!("Closed the {cases} on {}; each vendor is sent a closure note.", t.number)));
                     if let Some(o) = t.owner.as_ref().filter(|o| !o.same_person(me)) {
-                        let msg = format!("{} resolved {}, which closed your {cases}.", me.name, t.number);
+                        let msg = format!("{} resolved {}, which closed your {cases}.", me.shown(), t.number);
                         w.send(Outbound::to_user(o, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
                     }
                 }
@@ -1603,7 +1633,7 @@ impl<S: Store> Desk<S> {
                     let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
                     let place = Place { dm: true, ..self.staff_place() };
                     w.send(
-                        Outbound::to_user(&owner, &place, format!("{} reopened {}{why}", me.name, t.number))
+                        Outbound::to_user(&owner, &place, format!("{} reopened {}{why}", me.shown(), t.number))
                             .about(t.number),
                     );
                 }
@@ -1648,12 +1678,17 @@ impl<S: Store> Desk<S> {
                 if approved {
                     w.send(self.to_requester(
                         &t,
-                        format!("{} approved your request {}. A technician will follow up here.", me.name, t.number),
+                        format!("{} approved your request {}. A technician will follow up here.", me.shown(), t.number),
                     ));
                     w.send(
                         self.to_queue(
                             t.origin.platform,
-                            format!("{} approved {} ({}): ready for a technician.", me.name, t.number, quote(&t.title)),
+                            format!(
+                                "{} approved {} ({}): ready for a technician.",
+                                me.shown(),
+                                t.number,
+                                quote(&t.title)
+                            ),
                         )
                         .about(t.number),
                     );
@@ -1662,13 +1697,11 @@ impl<S: Store> Desk<S> {
                     let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
                     let ev = t.decline(me, reason.as_deref(), now)?;
                     w.events(t.number, ev);
-                    w.send(
-                        self.to_requester(
-                            &t,
-                            sentence(&format!("{} declined your request {}{why}", me.name, t.number)),
-                        ),
-                    );
-                    self.tell_merged_ended(&t, &format!("was declined by {}{why}", me.name), w);
+                    w.send(self.to_requester(
+                        &t,
+                        sentence(&format!("{} declined your request {}{why}", me.shown(), t.number)),
+                    ));
+                    self.tell_merged_ended(&t, &format!("was declined by {}{why}", me.shown()), w);
                     w.send(here(format!("Declined {}.", t.number)));
                 }
                 w.commit.updates.push(t);
@@ -1680,7 +1713,19 @@ impl<S: Store> Desk<S> {
                     return Err(Refusal::state(format!(
                         "{} was raised by {}: there is nobody to wait on, so it cannot wait for the requester. Leave \
                          it open while you work on it, or use `/ticket pending {} vendor` if a vendor has it.",
-                        t.number, t.requester.name, t.number.0
+                        t.number,
+                        t.requester.shown(),
+                        t.number.0
+                    )));
+                }
+                // Waiting on the requester pauses the clocks, so it needs a question to them: without one the
+                // ticket would sit paused with nothing for them to answer (#30). Their answer resumes it.
+                if on == State::PendingUser && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                    return Err(Refusal::state(format!(
+                        "say what you need from {}: /ticket pending {} user QUESTION (the SLA clocks pause only \
+                         while a question to the requester is open, and their answer resumes them)",
+                        t.requester.shown(),
+                        t.number.0
                     )));
                 }
                 // The question reaches the requester: it is a public reply (and a response on the clocks).
@@ -1696,12 +1741,13 @@ impl<S: Store> Desk<S> {
                 if on == State::PendingUser {
                     let msg = format!(
                         "{} Reply here; the clock waits for you.",
-                        sentence(&format!("{} needs something from you on {}{why}", me.name, t.number))
+                        sentence(&format!("{} needs something from you on {}{why}", me.shown(), t.number))
                     );
                     w.send(self.to_requester(&t, msg));
                     w.send(here(format!(
                         "{} is waiting on {}; its SLA clocks are paused.",
-                        t.number, t.requester.name
+                        t.number,
+                        t.requester.shown()
                     )));
                 } else {
                     // The reason is the technicians' (it becomes an internal note below): the requester hears only
@@ -1792,7 +1838,8 @@ impl<S: Store> Desk<S> {
                 format!("{title}: {} open, most urgent first", ts.len())
             };
             for t in ts.iter().take(50) {
-                let owner = t.owner.as_ref().map(|o| format!("owner {}", o.name)).unwrap_or_else(|| "unowned".into());
+                let owner =
+                    t.owner.as_ref().map(|o| format!("owner {}", o.shown())).unwrap_or_else(|| "unowned".into());
                 let major = if t.major {
                     format!("MAJOR ({} affected) ", super::conversation::people(t.people_affected()))
                 } else {
@@ -1806,8 +1853,8 @@ impl<S: Store> Desk<S> {
                     t.state,
                     owner,
                     if t.state.is_active() { self.due_phrase(t, now) } else { t.state.to_string() },
-                    t.requester.name,
-                    t.title
+                    t.requester.shown(),
+                    super::message::quoted(&t.title)
                 ));
             }
             if ts.len() > 50 {
@@ -1848,12 +1895,57 @@ impl<S: Store> Desk<S> {
     }
 
     /// [`Desk::over_rate_limit`] with the count read now.
+    /// Also true when the source's intake budget is spent (see [`Desk::over_intake_budget`]).
     async fn over_limit_now(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<bool, DeskError> {
-        if self.settings.max_new_tickets_per_hour <= 0 {
+        if self.settings.max_new_tickets_per_hour > 0 {
+            let (opened, _) = self.store.requester_recent(&env.actor.key(), now - chrono::Duration::hours(1)).await?;
+            if self.over_rate_limit(env, opened, now, w).await? {
+                return Ok(true);
+            }
+        }
+        self.over_intake_budget(env, now, w).await
+    }
+
+    /// True when the person's source (their platform: a chat workspace, the HTTP intake's client) opened
+    /// `intake_budget_per_minute` tickets in the last minute, everyone together: two hundred made-up identities
+    /// cannot open two hundred tickets and flood the queue. The ticket is held back (its sender is asked to send it
+    /// again in a few minutes), and the queue channel hears of it once per [`INTAKE_NOTICE_EVERY`]. The count is
+    /// read from the database, so replicas sharing it share the budget; the notice is a versioned conversation
+    /// row, so two replicas cannot both post it.
+    async fn over_intake_budget(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<bool, DeskError> {
+        let budget = self.settings.intake_budget_per_minute;
+        let p = env.actor.platform;
+        if budget <= 0 || p == Platform::Vendor {
             return Ok(false);
         }
-        let (opened, _) = self.store.requester_recent(&env.actor.key(), now - chrono::Duration::hours(1)).await?;
-        self.over_rate_limit(env, opened, now, w).await
+        let opened = self.store.count_opened_on(p, now - chrono::Duration::minutes(1)).await?;
+        if opened < budget {
+            return Ok(false);
+        }
+        let msg = "Lots of new requests are coming in at once right now, so I've held yours back instead of opening \
+                   a ticket. Please send it again in a few minutes (or ask a technician directly if it can't wait).";
+        w.send(Outbound::to_user(&env.actor, &reply_place(env), msg.to_string()).kind(MessageKind::Ephemeral));
+        let key = format!("intake:{p}");
+        let conv = self.store.conversations_of(&key).await?.into_iter().find(|c| c.key == key);
+        let told_until = conv.as_ref().and_then(|c| c.data.parse::<i64>().ok()).unwrap_or(0);
+        if told_until <= now.timestamp_millis() {
+            w.commit.conversations.push(crate::store::ConversationWrite::Put(crate::store::Conversation {
+                key: key.clone(),
+                owner: key,
+                ticket: None,
+                data: (now + INTAKE_NOTICE_EVERY).timestamp_millis().to_string(),
+                deadline: None,
+                version: conv.map(|c| c.version).unwrap_or(0),
+            }));
+            let notice = format!(
+                "Intake budget reached on {p}: {opened} new tickets in the last minute (the budget is {budget}, \
+                 `triage.intake_budget_per_minute`). Further new requests from {p} are held back and their senders \
+                 asked to send them again in a few minutes; this is said once per {}.",
+                human(INTAKE_NOTICE_EVERY)
+            );
+            w.send(self.to_queue(p, notice));
+        }
+        Ok(true)
     }
 
     /// Whether `opened` tickets in the last hour reach the hourly limit.
@@ -1924,7 +2016,8 @@ impl<S: Store> Desk<S> {
         let text = format!(
             "{} is {}'s ticket, so I haven't added your message to it.{same} For a problem of your own, write it in \
              the helpdesk channel (not in this thread) or message me directly.",
-            t.number, t.requester.name
+            t.number,
+            t.requester.shown()
         );
         Flow::Refused(Refusal::audited(text, t.number, "add to ticket"))
     }
@@ -1984,9 +2077,16 @@ impl<S: Store> Desk<S> {
     /// A requester may not undo a self-service fix after [`walk::REOPEN_DEFLECTED_WITHIN`], nor a technician's
     /// merge (the conversation continues on the ticket it was merged into).
     fn may_reopen(&self, t: &Ticket, who: &UserRef, now: Timestamp) -> Result<(), Refusal> {
-        if let Some(into) = t.merged_into
-            && !self.role_of(who).is_staff()
-        {
+        if let Some(into) = t.merged_into {
+            // Staff too: a reopened duplicate would be half merged (its requester following the other ticket, its
+            // history moved there) (#30).
+            if self.role_of(who).is_staff() {
+                return Err(Refusal::state(format!(
+                    "{} was merged into {into} and cannot be reopened; work on {into} (/ticket reopen {} if it is \
+                     closed), or open a new ticket for a different problem",
+                    t.number, into.0
+                )));
+            }
             return Err(Refusal::state(format!(
                 "{} was merged into {into}, where it is being worked on; add anything new in {into}'s thread \
                  (/ticket show {} has it), or describe a different problem to open a new ticket",
@@ -2126,7 +2226,7 @@ impl<S: Store> Desk<S> {
                     EventKind::RequesterMessage { text } => format!("{who} wrote: {}", quote(text)),
                     EventKind::PublicReply { text } => format!("{who} replied: {}", quote(text)),
                     EventKind::InternalNote { text } if staff => format!("{who} noted (internal): {}", quote(text)),
-                    EventKind::OwnerChanged { to: Some(to), .. } => format!("owner {}", to.name),
+                    EventKind::OwnerChanged { to: Some(to), .. } => format!("owner {}", to.shown()),
                     EventKind::OwnerChanged { to: None, .. } => "back in the queue".to_string(),
                     EventKind::Resolved { text: Some(text) } => format!("{who} resolved it: {}", quote(text)),
                     EventKind::Resolved { text: None } => format!("{who} resolved it"),
@@ -2183,10 +2283,10 @@ impl<S: Store> Desk<S> {
             t.ticket_type,
             t.category,
             owner,
-            t.requester.name,
+            t.requester.shown(),
             self.fmt_time(t.created_at),
             if t.state.is_active() { self.due_phrase(t, now) } else { format!("state {}", t.state) },
-            t.description
+            super::message::quoted(&t.description)
         )
     }
 }

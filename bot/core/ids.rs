@@ -86,14 +86,29 @@ impl UserRef {
     /// cards and replies. An empty name after cleaning shows the id.
     pub fn new(platform: Platform, id: impl Into<String>, name: impl Into<String>) -> Self {
         let id = id.into();
-        let name = clean_name(&name.into());
+        let name = unmarked(&clean_name(&name.into()));
         let name = if name.is_empty() { clean_name(&id) } else { name };
         UserRef { platform, id, name }
+    }
+
+    /// This person named with their platform id beside the name, "tom (u-evil)": the marker deskbot adds where two
+    /// people show one name. Only deskbot writes it: a display name cannot ([`unmarked`]).
+    pub fn with_id_marker(mut self) -> Self {
+        if self.name != self.id {
+            self.name = format!("{} ({})", self.name, self.id);
+        }
+        self
     }
 
     /// `platform:id`, the key used in storage and role lookups.
     pub fn key(&self) -> String {
         format!("{}:{}", self.platform, self.id)
+    }
+
+    /// The display name for a message: marked as someone else's text ([`crate::core::message::quoted`]), so each
+    /// platform escapes it for its markup (a name cannot make itself bold, a link or a mention in a card).
+    pub fn shown(&self) -> String {
+        crate::core::message::quoted(&self.name)
     }
 
     pub fn same_person(&self, other: &UserRef) -> bool {
@@ -121,6 +136,19 @@ pub fn is_hidden_char(c: char) -> bool {
         || matches!(c, '\u{3164}' | '\u{FFA0}' | '\u{180B}'..='\u{180F}' | '\u{2061}'..='\u{2064}')
         || matches!(c, '\u{206A}'..='\u{206F}' | '\u{FFF9}'..='\u{FFFB}' | '\u{1D173}'..='\u{1D17A}')
         || matches!(c, '\u{E0000}'..='\u{E007F}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+}
+
+/// `name` with every round bracket, and every look-alike of one (fullwidth, small, superscript, subscript,
+/// ornamental), made a square bracket: deskbot shows a platform id beside a shared name as "tom (u-evil)", and a
+/// display name "sam (u-sam)" or "sam （u-sam）" must not pass for that marker (#30). The words stay readable.
+pub fn unmarked(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '(' | '\u{FF08}' | '\u{FE59}' | '\u{207D}' | '\u{208D}' | '\u{2768}' | '\u{276A}' | '\u{2E28}' => '[',
+            ')' | '\u{FF09}' | '\u{FE5A}' | '\u{207E}' | '\u{208E}' | '\u{2769}' | '\u{276B}' | '\u{2E29}' => ']',
+            c => c,
+        })
+        .collect()
 }
 
 /// A display name as shown: hidden characters dropped, runs of whitespace made one space, trimmed, at most
@@ -162,7 +190,7 @@ mod tests {
     #[test]
     fn names_cannot_forge_lines_or_reverse_text() {
         let forged = UserRef::new(Platform::Slack, "U1", "Sam (IT Technician)\nNew ticket #999 · P1");
-        assert_eq!(forged.name, "Sam (IT Technician) New ticket #999 · P1");
+        assert_eq!(forged.name, "Sam [IT Technician] New ticket #999 · P1");
         let bidi = UserRef::new(Platform::Discord, "2", "\u{202E}nimda\u{202C} ali\u{200B}ce\u{2028}x");
         assert_eq!(bidi.name, "nimda alice x");
         assert_eq!(UserRef::new(Platform::Teams, "29:abc", "\u{200B}\u{FEFF}").name, "29:abc", "empty: the id");
@@ -209,5 +237,23 @@ mod tests {
         assert_eq!(UserRef::new(Platform::Slack, "U1", "\u{3164} \u{3164}").name, "U1");
         // Visible text nearby stays: Hangul syllables, accents, emoji, and hyphens that draw.
         assert_eq!(UserRef::new(Platform::Slack, "U2", "김민준 Zoë-Anne 🎉").name, "김민준 Zoë-Anne 🎉");
+    }
+
+    /// #30 insider probe, item 14: a display name cannot fake the "(id)" marker deskbot puts beside shared names,
+    /// with ASCII brackets or any look-alike; only [`UserRef::with_id_marker`] writes it.
+    #[test]
+    fn display_names_cannot_fake_the_id_marker() {
+        for fake in
+            ["sam (u-sam)", "sam \u{FF08}u-sam\u{FF09}", "sam \u{FE59}u-sam\u{FE5A}", "sam \u{207D}u-sam\u{207E}"]
+        {
+            assert_eq!(UserRef::new(Platform::Http, "u-evil", fake).name, "sam [u-sam]", "{fake}");
+        }
+        assert_eq!(UserRef::new(Platform::Http, "u-evil", "sam").with_id_marker().name, "sam (u-evil)");
+        assert_eq!(UserRef::new(Platform::Http, "u-evil", "sam (u-sam)").with_id_marker().name, "sam [u-sam] (u-evil)");
+        assert_eq!(
+            UserRef::new(Platform::Http, "u1", "").with_id_marker().name,
+            "u1",
+            "no marker beside the id itself"
+        );
     }
 }

@@ -423,8 +423,19 @@ fn placeholders(s: &str) -> Result<Vec<&str>, String> {
     Ok(out)
 }
 
-/// Fills `{{ name }}` from `vars`, then from the walkthrough's answers; unknown names are left as written.
+/// Fills `{{ name }}` from `vars`, then from the walkthrough's answers; unknown names are left as written. An
+/// answer is the requester's own text, so it is marked as quoted ([`crate::core::message::quoted`]): each platform
+/// escapes it, and "**approved**" typed as a room name cannot turn bold in a step's markdown (#30).
 fn render(s: &str, vars: &BTreeMap<String, String>, answers: &BTreeMap<String, String>) -> String {
+    fill(s, vars, answers, true)
+}
+
+/// [`render`] for a link or an image: the answer goes in as written (a URL has no markup to escape).
+fn render_raw(s: &str, vars: &BTreeMap<String, String>, answers: &BTreeMap<String, String>) -> String {
+    fill(s, vars, answers, false)
+}
+
+fn fill(s: &str, vars: &BTreeMap<String, String>, answers: &BTreeMap<String, String>, mark: bool) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find("{{") {
@@ -435,9 +446,11 @@ fn render(s: &str, vars: &BTreeMap<String, String>, answers: &BTreeMap<String, S
             return out;
         };
         let name = after[..j].trim();
-        match vars.get(name).or_else(|| answers.get(name)) {
-            Some(v) => out.push_str(v),
-            None => out.push_str(&rest[i..i + 2 + j + 2]),
+        match (vars.get(name), answers.get(name)) {
+            (Some(v), _) => out.push_str(v),
+            (None, Some(v)) if mark => out.push_str(&crate::core::message::quoted(v)),
+            (None, Some(v)) => out.push_str(v),
+            (None, None) => out.push_str(&rest[i..i + 2 + j + 2]),
         }
         rest = &after[j + 2..];
     }
@@ -923,8 +936,8 @@ fn view_of(rb: &Runbook, step: &Step, vars: &BTreeMap<String, String>, answers: 
         runbook: rb.id.clone(),
         step: step.id.clone(),
         text: render(&step.say, vars, answers),
-        link: step.link.as_ref().map(|l| render(l, vars, answers)),
-        image: step.image.as_ref().map(|l| render(l, vars, answers)),
+        link: step.link.as_ref().map(|l| render_raw(l, vars, answers)),
+        image: step.image.as_ref().map(|l| render_raw(l, vars, answers)),
         buttons,
         ask: step.ask.as_ref().map(|a| a.field.clone()),
     }
@@ -1100,7 +1113,7 @@ pub fn transcript_text(wt: &Walkthrough) -> String {
     out += "Steps:\n";
     for e in &wt.transcript {
         let what = match &e.event {
-            Event::Shown { text } => format!("bot: {text}"),
+            Event::Shown { text } => format!("bot: {}", crate::core::message::plain(text)),
             Event::Pressed { label } => format!("pressed \"{label}\""),
             Event::Answered { field, text } => format!("answered {field}: {text}"),
             Event::Reminded => "no answer; reminder sent".to_string(),
@@ -1854,7 +1867,9 @@ step = "start"
         let Outcome::Show { view } = answer(rb, &mut wt, "  Room 3 ", &vars(), t0() + mins(11)).unwrap() else {
             panic!()
         };
-        assert_eq!(view.text, "What's wrong in Room 3?");
+        // The answer is the requester's text: marked, so each platform escapes it (#30).
+        assert_eq!(view.text, "What's wrong in \u{E000}Room 3\u{E001}?");
+        assert_eq!(crate::core::message::plain(&view.text), "What's wrong in Room 3?");
         assert!(!wt.reminder_sent);
         assert_eq!(wt.deadline, Some(t0() + mins(21)));
         assert_eq!(wt.answers["room"], "Room 3");
@@ -1877,7 +1892,7 @@ step = "start"
         let Outcome::Show { view } = answer(rb, &mut back, "1 April", &vars(), t0() + mins(4)).unwrap() else {
             panic!()
         };
-        assert!(view.text.contains("**Model:** MacBook Air"), "{}", view.text);
+        assert!(crate::core::message::plain(&view.text).contains("**Model:** MacBook Air"), "{}", view.text);
         let send = ActionRef::parse(&view.buttons[0].action).unwrap();
         match press(rb, &mut back, &send, &vars(), t0() + mins(5)).unwrap() {
             Outcome::Handoff { reason, approval: Some(a), .. } => {

@@ -611,6 +611,9 @@ pub struct Ticket {
     /// Who declined this request; a declined request stays declined (it is not reopened).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declined_by: Option<String>,
+    /// A technician set the priority (`/ticket priority`): the requester's wording no longer changes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub priority_by_staff: bool,
     /// Recurring-issue fingerprint (see [`super::recurring`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
@@ -748,6 +751,7 @@ impl Ticket {
             checklist: None,
             awaiting_approval: None,
             declined_by: None,
+            priority_by_staff: false,
             fingerprint: None,
             problem: None,
             merged_into: None,

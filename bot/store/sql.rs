@@ -1263,6 +1263,18 @@ macro_rules! sql_store {
                 Ok(row.try_get::<i64, _>(0)?)
             }
 
+            async fn count_opened_on(&self, p: Platform, since: Timestamp) -> Result<i64> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) FROM tickets WHERE created_at >= $1 AND origin_platform = $2 \
+                     AND origin_channel <> 'alerts'",
+                )
+                .bind(ms(since))
+                .bind(p.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.try_get::<i64, _>(0)?)
+            }
+
             async fn fingerprint_counts(&self, since: Timestamp, until: Timestamp) -> Result<Vec<(String, i64)>> {
                 let rows = sqlx::query(
                     "SELECT fingerprint, COUNT(*) AS n FROM tickets WHERE fingerprint IS NOT NULL \

@@ -203,7 +203,8 @@ impl<S: Store> Desk<S> {
         in_thread.place = t.origin.place.clone();
         let both = format!("{}\n{text}", t.description);
         let urgent = self.classifier().priority_of(t.intent.as_deref(), &both);
-        let raised = t.state.is_active() && urgent < t.priority;
+        // Once a technician has set the priority, it is theirs: "this is urgent!!" does not override it (#30).
+        let raised = t.state.is_active() && urgent < t.priority && !t.priority_by_staff;
         if raised {
             let from = std::mem::replace(&mut t.priority, urgent);
             w.events(
@@ -386,6 +387,16 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Refused(format!("{n} is already {}.", t.state).into()));
         }
         let here = t.origin.place.clone();
+        // The offer is made within `withdraw_window` of raising the ticket, so it is past its expiry once that and
+        // a day have gone by (#30): a click then changes nothing.
+        if now - t.created_at > self.windows().withdraw_window + super::workflow::QUESTION_EXPIRY {
+            w.send(
+                Outbound::to_user(&env.actor, &here, super::workflow::EXPIRED_QUESTION)
+                    .kind(MessageKind::Ephemeral)
+                    .about(n),
+            );
+            return Ok(Flow::Ok);
+        }
         if verb == "keep" {
             let owner = t.owner.as_ref().map(|o| o.name.as_str());
             w.send(Outbound::to_user(&env.actor, &here, conv::kept_open(n, owner)).about(n));
@@ -401,7 +412,7 @@ impl<S: Store> Desk<S> {
         let ended = self.end_cases(&mut t, None, "the person who raised it no longer needs it", now, &mut w.commit);
         if let Some(owner) = &t.owner {
             let place = Place { dm: true, ..self.staff_place() };
-            w.send(Outbound::to_user(owner, &place, conv::requester_closed(&env.actor.name, n)).about(n));
+            w.send(Outbound::to_user(owner, &place, conv::requester_closed(&env.actor.shown(), n)).about(n));
             if !ended.is_empty() {
                 let text = format!(
                     "That closed the vendor case{} on {n} with {}; each vendor is sent a closure note.",
@@ -489,17 +500,14 @@ impl<S: Store> Desk<S> {
             conv::already_on_it(t.number)
         };
         w.send(Outbound::to_user(&env.actor, &place, reply).about(t.number));
-        if let Some(owner) = &t.owner {
-            let staff_dm = Place { dm: true, ..self.staff_place() };
-            let msg = format!(
-                "{} reported {} too ({} affected): {}",
-                env.actor.name,
-                t.number,
-                conv::people(t.people_affected()),
-                quote(text)
-            );
-            w.send(Outbound::to_user(owner, &staff_dm, msg).about(t.number));
-        }
+        let first = format!(
+            "{} reported {} too ({} affected): {}",
+            env.actor.shown(),
+            t.number,
+            conv::people(t.people_affected()),
+            quote(text)
+        );
+        self.tell_owner_folded(t, &env.actor.shown(), text, first, now, w);
     }
 
     /// A message in the thread where someone reported an active major incident they are affected by: it goes to
@@ -553,10 +561,7 @@ impl<S: Store> Desk<S> {
             return Ok(None);
         }
         // A ticket of the colleague's own lives in a DM with them: the thread stays the other ticket's.
-        let own_place = Envelope {
-            place: Place { dm: true, channel: format!("dm-{}", env.actor.id), thread: None, message: None },
-            ..env.clone()
-        };
+        let own_place = own_place(env);
         let env = &own_place;
         if t.state == State::Resolved {
             if conv::is_gratitude(text) {
@@ -676,11 +681,32 @@ impl<S: Store> Desk<S> {
         if is_requester && let Some(by) = &t.declined_by {
             return Ok(Some(Flow::Refused(Refusal::state(super::declined_text(t.number, by)))));
         }
+        // A merged duplicate: the conversation goes on on the ticket it was merged into (the end of a chain of
+        // merges). While that is open the message is added to it, never a new duplicate (#30); after it, a new
+        // problem follows it up.
+        let mut target = None;
+        let mut into = t.merged_into;
+        for _ in 0..16 {
+            let Some(n) = into else { break };
+            let Some(next) = self.store.ticket(n).await? else { break };
+            into = next.merged_into;
+            target = Some(next);
+        }
+        if let Some(mut b) = target.clone()
+            && b.state.is_active()
+            && (is_requester || self.on_ticket(&b, &env.actor))
+        {
+            return Ok(Some(self.thread_message(env, &mut b, text, now, w)));
+        }
         // A ticket folded into a major incident: the follow-up is of the incident.
         let parent = match t.parent {
             Some(p) => self.store.ticket(p).await?,
-            None => None,
+            None => target,
         };
+        // The thread stays its requester's: someone else's problem there is a ticket of their own in a DM with
+        // them, so a stranger cannot take the thread over (#30) and lock the requester out of it.
+        let theirs = own_place(env);
+        let env = if is_requester { env } else { &theirs };
         Ok(Some(self.follow_up_ticket(env, parent.as_ref().unwrap_or(t), text, now, w).await?))
     }
 
@@ -723,12 +749,12 @@ impl<S: Store> Desk<S> {
             let msg = if old.state.is_active() {
                 format!(
                     "{} has the same problem as {}: {} (a ticket of their own follows)",
-                    env.actor.name,
+                    env.actor.shown(),
                     old.number,
                     quote(text)
                 )
             } else {
-                format!("{} wrote after {} was {}: {}", env.actor.name, old.number, old.state, quote(text))
+                format!("{} wrote after {} was {}: {}", env.actor.shown(), old.number, old.state, quote(text))
             };
             w.send(Outbound::to_user(owner, &staff_dm, msg).about(old.number));
         }
@@ -753,11 +779,7 @@ impl<S: Store> Desk<S> {
         let place = env.place.clone();
         let (_, ev) = t.affected_report(&env.actor, &place, text, now);
         w.events(t.number, vec![ev]);
-        if let Some(owner) = &t.owner {
-            let staff_dm = Place { dm: true, ..self.staff_place() };
-            let msg = format!("{} added to {}: {}", env.actor.name, t.number, quote(text));
-            w.send(Outbound::to_user(owner, &staff_dm, msg).about(t.number));
-        }
+        self.tell_owner_of_message(t, &env.actor.shown(), text, now, w);
         w.commit.updates.push(t.clone());
     }
 
@@ -888,6 +910,19 @@ impl<S: Store> Desk<S> {
                 )
                 .about(child.number),
             );
+            // The people whose tickets were merged into it follow the incident too: they hear its updates and its
+            // resolution, and are told where their problem went (#30).
+            for cc in child.cc.iter().filter(|c| !c.same_person(&child.requester)) {
+                let place = own_place_of(cc);
+                let (_, ev) = major.affected_report(cc, &place, &child.description, now);
+                w.events(major.number, vec![ev]);
+                let text = format!(
+                    "{} (which your ticket was merged into) is now part of major incident {}: you'll get its updates \
+                     here.",
+                    child.number, major.number
+                );
+                w.send(Outbound::to_user(cc, &place, text).about(major.number));
+            }
             // A technician working the folded ticket hears where it went, unless they own the incident anyway.
             if let Some(owner) = child.owner.as_ref().filter(|o| major.owner.as_ref().is_none_or(|m| !m.same_person(o)))
             {
@@ -980,4 +1015,15 @@ impl<S: Store> Desk<S> {
 /// A window of zero turns its feature off.
 fn on(window: chrono::Duration) -> bool {
     window > chrono::Duration::zero()
+}
+
+/// A DM with `who`.
+fn own_place_of(who: &UserRef) -> Place {
+    Place { dm: true, channel: format!("dm-{}", who.id), thread: None, message: None }
+}
+
+/// `env` moved to a DM with its sender: where a ticket of their own lives when they wrote in someone else's
+/// ticket's thread (the thread stays that ticket's).
+fn own_place(env: &Envelope) -> Envelope {
+    Envelope { place: own_place_of(&env.actor), ..env.clone() }
 }

@@ -21,6 +21,22 @@ impl<S: Store> Desk<S> {
     /// `who` wrote `text` on `t`: its owner (if any) is told now, or, within [`NOTICE_FOLD`] of the last notice,
     /// with the others when it has passed.
     pub(super) fn tell_owner_of_message(&self, t: &mut Ticket, who: &str, text: &str, now: Timestamp, w: &mut Work) {
+        let first = format!("{who} added to {}: {}", t.number, quote(text));
+        self.tell_owner_folded(t, who, text, first, now, w);
+    }
+
+    /// [`Desk::tell_owner_of_message`] with `first` as the notice told at once (a colleague's "+1": "bob reported
+    /// #1 too (3 affected): …"); what follows within [`NOTICE_FOLD`] is folded the same way, so a hundred "+1"s
+    /// are two notices, not a hundred (#30).
+    pub(super) fn tell_owner_folded(
+        &self,
+        t: &mut Ticket,
+        who: &str,
+        text: &str,
+        first: String,
+        now: Timestamp,
+        w: &mut Work,
+    ) {
         let Some(owner) = t.owner.clone() else { return };
         match &mut t.owner_notices {
             Some(f) if now - f.told_at < NOTICE_FOLD => {
@@ -39,8 +55,7 @@ impl<S: Store> Desk<S> {
                 }
             }
             _ => {
-                let msg = format!("{who} added to {}: {}", t.number, quote(text));
-                w.send(Outbound::to_user(&owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
+                w.send(Outbound::to_user(&owner, &Place { dm: true, ..self.staff_place() }, first).about(t.number));
                 t.owner_notices = Some(NoticeFold { told_at: now, untold: 0, latest: None });
             }
         }

@@ -56,7 +56,7 @@ impl<S: Store> Desk<S> {
             return Ok(None);
         }
         let mut renamed = env.clone();
-        renamed.actor = UserRef::new(p, id.clone(), format!("{name} ({id})"));
+        renamed.actor = UserRef::new(p, id.clone(), name.clone()).with_id_marker();
         Ok(Some(renamed))
     }
 
@@ -97,22 +97,19 @@ impl<S: Store> Desk<S> {
         let dir = self.people.read().unwrap_or_else(|e| e.into_inner());
         let Some(names) = dir.names.get(&p) else { return Ok(UserRef::new(p, who, who)) };
         let shown = |id: &str, name: &str| {
-            if names.iter().any(|(other, n)| other != id && same_name(n, name)) && name != id {
-                format!("{name} ({id})")
-            } else {
-                name.to_string()
-            }
+            let u = UserRef::new(p, id, name);
+            if names.iter().any(|(other, n)| other != id && same_name(n, name)) { u.with_id_marker() } else { u }
         };
         if let Some(name) = names.get(who) {
-            return Ok(UserRef::new(p, who, shown(who, name)));
+            return Ok(shown(who, name));
         }
         let mut named: Vec<(&String, &String)> = names.iter().filter(|(_, name)| same_name(name, who)).collect();
         named.sort();
         let staff: Vec<&(&String, &String)> =
             named.iter().filter(|(id, _)| self.role_of(&UserRef::new(p, id.as_str(), "")).is_staff()).collect();
         match (staff.as_slice(), named.first()) {
-            ([(id, name)], _) => Ok(UserRef::new(p, id.as_str(), shown(id, name))),
-            ([], Some((id, name))) => Ok(UserRef::new(p, id.as_str(), shown(id, name))),
+            ([(id, name)], _) => Ok(shown(id, name)),
+            ([], Some((id, name))) => Ok(shown(id, name)),
             ([], None) => Ok(UserRef::new(p, who, who)),
             (several, _) => {
                 let list: Vec<String> = several.iter().map(|(id, name)| format!("{name} ({id})")).collect();

@@ -316,7 +316,7 @@ impl<S: Store> Desk<S> {
                     let text = format!(
                         "Approval needed for {} from {} ({}): {}",
                         t.number,
-                        requester.name,
+                        requester.shown(),
                         wt.title,
                         details.join("; ")
                     );
@@ -383,7 +383,7 @@ impl<S: Store> Desk<S> {
             "Approval needed again for {} from {} ({}): it was withdrawn before anyone decided and has been reopened; \
              /ticket show {} has the answers they gave.",
             t.number,
-            t.requester.name,
+            t.requester.shown(),
             quote(&t.title),
             t.number.0
         );

@@ -111,8 +111,12 @@ impl<S: Store> Desk<S> {
                             to.merged.push(m);
                         }
                     }
-                    if !b.requester.same_person(&a.requester) && !b.cc.iter().any(|c| c.same_person(&a.requester)) {
-                        b.cc.push(a.requester.clone());
+                    // The duplicate's requester follows the surviving ticket, and so does everyone who followed the
+                    // duplicate (its own merged duplicates: in a chain A into B, B into C, A's requester hears of C).
+                    for who in std::iter::once(&a.requester).chain(a.cc.iter()) {
+                        if !b.requester.same_person(who) && !b.cc.iter().any(|c| c.same_person(who)) {
+                            b.cc.push(who.clone());
+                        }
                     }
                     // Across categories the note names both, so nobody wonders later why a printer jam is on an
                     // account lockout.
@@ -147,15 +151,19 @@ impl<S: Store> Desk<S> {
                     // surviving ticket's, who has one more person waiting.
                     let staff_dm = Place { dm: true, ..self.staff_place() };
                     if let Some(o) = a.owner.as_ref().filter(|o| !o.same_person(me)) {
-                        let msg =
-                            format!("{} merged {}, which you own, into {}{categories}.", me.name, a.number, b.number);
+                        let msg = format!(
+                            "{} merged {}, which you own, into {}{categories}.",
+                            me.shown(),
+                            a.number,
+                            b.number
+                        );
                         w.send(Outbound::to_user(o, &staff_dm, msg).about(a.number));
                     }
                     if let Some(o) = b.owner.as_ref().filter(|o| !o.same_person(me))
                         && !a.owner.as_ref().is_some_and(|x| x.same_person(o))
                     {
                         let msg =
-                            format!("{} merged {} into {}, which you own{categories}.", me.name, a.number, b.number);
+                            format!("{} merged {} into {}, which you own{categories}.", me.shown(), a.number, b.number);
                         w.send(Outbound::to_user(o, &staff_dm, msg).about(b.number));
                     }
                 }
@@ -381,6 +389,10 @@ impl<S: Store> Desk<S> {
             return Ok(super::Flow::Refused("That question can no longer be answered.".to_string().into()));
         };
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+        if p.at.is_some_and(|at| now - at > QUESTION_EXPIRY) {
+            w.send(Outbound::to_user(&env.actor, &p.place, EXPIRED_QUESTION).kind(MessageKind::Ephemeral));
+            return Ok(super::Flow::Ok);
+        }
         if answer == "yes"
             && let Some(mut t) = self.store.ticket(p.candidate).await?
             && t.state.is_active()
@@ -413,6 +425,14 @@ struct Unsure {
 
 /// Conversation key prefix for a pending "which of these is it about?" question.
 const UNSURE: &str = "tri:";
+
+/// How long a question deskbot asked (which category, "Is this about #N?", "Close it?") can be answered: a click a
+/// day later answers a conversation everyone has moved on from, so it only says the question expired (#30).
+pub(super) const QUESTION_EXPIRY: Duration = Duration::hours(24);
+
+/// Said to a click on a question older than [`QUESTION_EXPIRY`].
+pub(super) const EXPIRED_QUESTION: &str = "That question has expired (it was asked more than 24 hours ago), so I \
+    haven't acted on it. If it still matters, describe it again and I'll take it from there.";
 
 impl<S: Store> Desk<S> {
     /// Triage is unsure: ask the requester to pick among the top three categories or "Something else".
@@ -469,6 +489,11 @@ impl<S: Store> Desk<S> {
         let Ok(p) = serde_json::from_str::<Unsure>(&conv.data) else {
             return Ok(super::Flow::Refused("That question can no longer be answered.".to_string().into()));
         };
+        if p.at.is_some_and(|at| now - at > QUESTION_EXPIRY) {
+            w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+            w.send(Outbound::to_user(&env.actor, &p.place, EXPIRED_QUESTION).kind(MessageKind::Ephemeral));
+            return Ok(super::Flow::Ok);
+        }
         let classifier = self.classifier();
         let Some(spec) = classifier.category(cat) else {
             return Ok(super::Flow::Refused(format!("unknown category `{cat}`").into()));
