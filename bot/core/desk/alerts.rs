@@ -475,15 +475,7 @@ impl<S: Store> Desk<S> {
 
     /// The timer that posts `t`'s held-back card, if it has one (see [`Self::alert_card`]).
     pub(super) fn card_timer(t: &Ticket) -> Option<Timer> {
-        let due = t.alert.as_deref()?.card_due?;
-        Some(Timer {
-            ticket: t.number,
-            clock: SlaClock::Resolution,
-            percent: 0,
-            at: due,
-            due,
-            key: format!("{CARD_TIMER}{}:{}", t.number.0, due.timestamp_millis()),
-        })
+        Some(alert_timer(t, CARD_TIMER, t.alert.as_deref()?.card_due?))
     }
 
     /// True for the timer of a held-back card.
@@ -493,15 +485,7 @@ impl<S: Store> Desk<S> {
 
     /// The timer that tells `t`'s settled state after held-back flap notices, if it has one.
     pub(super) fn settle_timer(t: &Ticket) -> Option<Timer> {
-        let due = t.alert.as_deref()?.settle_due?;
-        Some(Timer {
-            ticket: t.number,
-            clock: SlaClock::Resolution,
-            percent: 0,
-            at: due,
-            due,
-            key: format!("{SETTLE_TIMER}{}:{}", t.number.0, due.timestamp_millis()),
-        })
+        Some(alert_timer(t, SETTLE_TIMER, t.alert.as_deref()?.settle_due?))
     }
 
     /// True for the timer of a settled-state notice.
@@ -1465,4 +1449,17 @@ fn url_host(url: &str) -> String {
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = host.rsplit('@').next().unwrap_or("");
     host.chars().filter(|c| c.is_ascii_alphanumeric() || ".-:".contains(*c)).take(100).collect()
+}
+
+/// A one-off timer of an alert ticket at `due`, keyed by `prefix`, the ticket and the instant (so a moved instant is
+/// a new timer).
+fn alert_timer(t: &Ticket, prefix: &str, due: Timestamp) -> Timer {
+    Timer {
+        ticket: t.number,
+        clock: SlaClock::Resolution,
+        percent: 0,
+        at: due,
+        due,
+        key: format!("{prefix}{}:{}", t.number.0, due.timestamp_millis()),
+    }
 }
