@@ -2463,3 +2463,16 @@ async fn questions_expire_after_a_day_and_waiting_on_the_requester_needs_a_quest
     let moves = events_of(&j, 1, "state_changed");
     assert_eq!(moves.iter().filter(|e| e["to"] == "pending_user").count(), 1, "{moves:?}");
 }
+
+#[tokio::test]
+async fn keeping_the_priority_locks_it_and_a_question_needs_words() {
+    let out = replay::run_file(&script("staff_priority_kept.replay")).await.unwrap();
+    let text = out.text();
+    assert!(text.contains("bot -> sam: #1 stays P3; the requester's wording no longer changes it."), "{text}");
+    assert!(!text.contains("It's now P1") && !text.contains("is now P1"), "the wording did not raise it: {text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][0]["priority"], "P3");
+    assert_eq!(text.matches("say what you need from alice").count(), 2, "\"?\" and \"ok\" are refused: {text}");
+    assert!(text.contains("bot -> alice: sam needs something from you on #1: serial number?"), "{text}");
+    assert_eq!(j["tickets"][0]["state"], "pending_user");
+}

@@ -174,7 +174,7 @@ pub const HELP: &str = "\
 /ticket major N — mark ticket N a major incident: later reports of it join N and everyone affected gets its updates
 /ticket reply N text — public reply to the requester (stops the first-response clock)
 /ticket note N text — internal note, never shown to the requester
-/ticket pending N user|vendor [reason] — wait on the requester or a vendor (user pauses the SLA clocks)
+/ticket pending N user QUESTION | vendor [reason] — ask the requester (pauses the SLA clocks) or wait on a vendor
 /ticket resolve N [text] — mark ticket N resolved
 /ticket reopen N [reason] — reopen a resolved or closed ticket
 /ticket close N — close a resolved ticket

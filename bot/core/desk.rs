@@ -1411,6 +1411,13 @@ impl<S: Store> Desk<S> {
                 w.send(here(format!("{} now belongs to {}.", t.number, to.shown())));
                 w.commit.updates.push(t);
             }
+            Command::Priority(_, p) if p == t.priority && !t.priority_by_staff => {
+                // Setting the priority it already has keeps it there: the requester's wording no longer moves it.
+                t.priority_by_staff = true;
+                w.events(t.number, t.note(me, &format!("kept the priority at {p}"), now)?);
+                w.send(here(format!("{} stays {p}; the requester's wording no longer changes it.", t.number)));
+                w.commit.updates.push(t);
+            }
             Command::Priority(_, p) => {
                 let ev = t.set_priority(p, me, now)?;
                 t.priority_by_staff = true;
@@ -1720,7 +1727,10 @@ impl<S: Store> Desk<S> {
                 }
                 // Waiting on the requester pauses the clocks, so it needs a question to them: without one the
                 // ticket would sit paused with nothing for them to answer (#30). Their answer resumes it.
-                if on == State::PendingUser && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                // "?" or "ok" is no question: at least six letters or digits.
+                if on == State::PendingUser
+                    && reason.as_deref().is_none_or(|r| r.chars().filter(|c| c.is_alphanumeric()).count() < 6)
+                {
                     return Err(Refusal::state(format!(
                         "say what you need from {}: /ticket pending {} user QUESTION (the SLA clocks pause only \
                          while a question to the requester is open, and their answer resumes them)",

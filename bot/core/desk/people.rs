@@ -25,8 +25,50 @@ fn keeps_names(platform: Platform) -> bool {
     platform == Platform::Http
 }
 
+/// Whether two display names would look the same to a reader: compared by their [`skeleton`].
 fn same_name(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
+    skeleton(a) == skeleton(b)
+}
+
+/// What a name looks like, for telling look-alikes apart: compatibility forms folded (fullwidth "ｓａｍ" is "sam"),
+/// accents and other combining marks dropped, letters lowercased, the Cyrillic and Greek letters that look like
+/// Latin ones read as those ("ѕаm" is "sam"), and spaces at the ends ignored.
+fn skeleton(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    name.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'а' | 'α' => 'a',
+            'в' | 'β' => 'b',
+            'с' | 'ϲ' => 'c',
+            'ԁ' => 'd',
+            'е' | 'ε' => 'e',
+            'һ' => 'h',
+            'і' | 'ι' | 'ı' => 'i',
+            'ј' => 'j',
+            'к' | 'κ' => 'k',
+            'ӏ' | 'ⅼ' => 'l',
+            'м' => 'm',
+            'п' | 'η' => 'n',
+            'о' | 'ο' | 'σ' => 'o',
+            'р' | 'ρ' => 'p',
+            'ԛ' => 'q',
+            'г' => 'r',
+            'ѕ' => 's',
+            'т' | 'τ' => 't',
+            'υ' | 'ц' => 'u',
+            'ν' => 'v',
+            'ԝ' | 'ш' | 'ω' => 'w',
+            'х' | 'χ' => 'x',
+            'у' | 'γ' => 'y',
+            'ᴢ' => 'z',
+            c => c,
+        })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 impl<S: Store> Desk<S> {
@@ -121,6 +163,21 @@ impl<S: Store> Desk<S> {
                 )
                 .into())
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alike_names_are_the_same_name() {
+        for fake in ["ｓａｍ", "\u{455}\u{430}m", "sa\u{301}m", "SAM", " sam ", "ѕам"] {
+            assert!(same_name(fake, "sam"), "{fake:?}");
+        }
+        for other in ["samuel", "pam", "s am", "sam2"] {
+            assert!(!same_name(other, "sam"), "{other:?}");
         }
     }
 }
