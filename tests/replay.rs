@@ -2476,3 +2476,15 @@ async fn keeping_the_priority_locks_it_and_a_question_needs_words() {
     assert!(text.contains("bot -> alice: sam needs something from you on #1: serial number?"), "{text}");
     assert_eq!(j["tickets"][0]["state"], "pending_user");
 }
+
+#[tokio::test]
+async fn staff_cannot_reopen_a_ticket_folded_into_a_major_incident() {
+    let out = replay::run_file(&script("major_child_reopen.replay")).await.unwrap();
+    let text = out.text();
+    assert!(
+        text.contains("bot -> sam: #1 is part of major incident #2 and cannot be reopened on its own; work on #2"),
+        "{text}"
+    );
+    let j = out.json().await.unwrap();
+    assert_ne!(j["tickets"][0]["state"], "open", "{}", j["tickets"][0]);
+}

@@ -2103,6 +2103,15 @@ impl<S: Store> Desk<S> {
                 t.number, into.0
             )));
         }
+        if let Some(major) = t.parent.filter(|_| self.role_of(who).is_staff()) {
+            // Folded into a major incident: reopened on its own it would be half folded (its requester one of the
+            // incident's affected people), as a merged duplicate would be half merged.
+            return Err(Refusal::state(format!(
+                "{} is part of major incident {major} and cannot be reopened on its own; work on {major} (/ticket \
+                 reopen {} if it is closed), or open a new ticket for a different problem",
+                t.number, major.0
+            )));
+        }
         let late = t.resolved_at.is_some_and(|r| now - r > walk::REOPEN_DEFLECTED_WITHIN);
         if t.deflected && t.requester.same_person(who) && late && !self.role_of(who).is_staff() {
             return Err(format!(
