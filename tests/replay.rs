@@ -2488,3 +2488,17 @@ async fn staff_cannot_reopen_a_ticket_folded_into_a_major_incident() {
     let j = out.json().await.unwrap();
     assert_ne!(j["tickets"][0]["state"], "open", "{}", j["tickets"][0]);
 }
+
+#[tokio::test]
+async fn strangers_chatter_in_a_closed_thread_opens_nothing_and_merged_threads_reach_the_incident() {
+    let out = replay::run_file(&script("closed_thread_strangers.replay")).await.unwrap();
+    let text = out.text();
+    // Two pieces of chatter: refused, nobody told, no ticket; the real problem: a ticket of eve's own.
+    assert_eq!(text.matches("bot -> eve: #1 is someone else's closed ticket.").count(), 2, "{text}");
+    assert_eq!(text.matches("bot -> sam: eve wrote after #1 was closed").count(), 1, "{text}");
+    assert!(text.contains("bot -> eve: Ticket #2 opened: endpoint (P3 incident), following up #1."), "{text}");
+    // carol's duplicate #3 was merged into #4, which was folded into major incident #5: her message joins #5.
+    assert!(text.contains("bot -> carol: Added to #5."), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 5, "no ticket for the chatter or carol's message");
+}

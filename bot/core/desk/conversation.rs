@@ -692,11 +692,24 @@ impl<S: Store> Desk<S> {
             into = next.merged_into;
             target = Some(next);
         }
+        // The surviving ticket may itself have been folded into a major incident: the conversation is there then.
+        if let Some(major) = target.as_ref().and_then(|b| b.parent.filter(|_| !b.state.is_active())) {
+            target = self.store.ticket(major).await?.or(target);
+        }
         if let Some(mut b) = target.clone()
             && b.state.is_active()
             && (is_requester || self.on_ticket(&b, &env.actor))
         {
             return Ok(Some(self.thread_message(env, &mut b, text, now, w)));
+        }
+        // Someone else's chatter in the thread ("close it please", "reopen it") is no problem of their own: it opens
+        // nothing and tells nobody; a problem they describe gets a ticket of their own below.
+        if !is_requester && self.classifier().classify(text).decide(&self.settings.triage) != Decision::Ticket {
+            return Ok(Some(Flow::Refused(Refusal::state(format!(
+                "{} is someone else's closed ticket. To report a problem of your own, describe it in the helpdesk \
+                 channel or here and I'll open a ticket for you.",
+                t.number
+            )))));
         }
         // A ticket folded into a major incident: the follow-up is of the incident.
         let parent = match t.parent {
