@@ -2485,8 +2485,10 @@ async fn staff_cannot_reopen_a_ticket_folded_into_a_major_incident() {
         text.contains("bot -> sam: #1 is part of major incident #2 and cannot be reopened on its own; work on #2"),
         "{text}"
     );
+    assert!(text.contains("bot -> sam: #2 is new, not resolved or closed: nothing to reopen"), "{text}");
     let j = out.json().await.unwrap();
     assert_ne!(j["tickets"][0]["state"], "open", "{}", j["tickets"][0]);
+    assert!(events_of(&j, 2, "reopened").is_empty(), "no reopen counted on a ticket that never ended");
 }
 
 #[tokio::test]

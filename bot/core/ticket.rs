@@ -1027,6 +1027,13 @@ impl Ticket {
     /// waiting for an answer: the next-response clock starts (once a technician has replied at all; before that the
     /// first-response clock runs on, having stood still while the ticket was resolved).
     pub fn reopen(&mut self, by: &UserRef, reason: Option<&str>, at: Timestamp) -> Result<Vec<Event>, TicketError> {
+        // Only an ended ticket reopens: "reopening" a new or open one would count a reopen that never was.
+        if !matches!(self.state, State::Resolved | State::Closed) {
+            return Err(TicketError::Invalid(format!(
+                "{} is {}, not resolved or closed: nothing to reopen",
+                self.number, self.state
+            )));
+        }
         let mut ev = vec![self.go(State::Open, at, by)?];
         self.reopen_count += 1;
         self.deflected = false;
