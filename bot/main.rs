@@ -372,9 +372,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             use deskbot::store::Store;
             let c = load()?;
             let db = open_db(&c).await?;
-            let dead = db.dead_letters(10_000).await?;
             match action {
                 OutboxCmd::Dead => {
+                    let dead = db.dead_letters(10_000).await?;
                     if dead.is_empty() {
                         println!("no dead letters");
                     }
@@ -396,7 +396,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
                 OutboxCmd::Retry { ids, all } => {
-                    let ids: Vec<i64> = if all { dead.iter().map(|d| d.item.id).collect() } else { ids };
+                    let ids: Vec<i64> =
+                        if all { db.dead_letters(i64::MAX).await?.iter().map(|d| d.item.id).collect() } else { ids };
                     let now = chrono::Utc::now();
                     let mut missing = vec![];
                     for id in &ids {

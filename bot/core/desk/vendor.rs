@@ -1323,9 +1323,5 @@ fn cut(text: &str) -> String {
     if text.len() <= UPDATE_SHOWN {
         return text.to_string();
     }
-    let mut end = UPDATE_SHOWN;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… (the rest is on the ticket)", text[..end].trim_end())
+    format!("{}… (the rest is on the ticket)", crate::core::model::prefix(text, UPDATE_SHOWN).trim_end())
 }
