@@ -500,6 +500,17 @@ async fn refusal_floods_are_bounded() {
     let denied = j["tickets"][0]["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "denied").count();
     assert_eq!(denied, 1, "identical refusals are recorded once");
     assert_eq!(j["tickets"][0]["owner"], serde_json::Value::Null);
+    // When the hour has passed, the repeats are recorded once, with their count (#30 item 15): the 59 refused
+    // within the first minute's pace and the one after it.
+    let script = format!("{script}@advance 61m\n");
+    let out = replay::run_script(&script, "flood.replay", &dir).await.unwrap();
+    let j = out.json().await.unwrap();
+    let denied: Vec<_> =
+        j["tickets"][0]["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "denied").cloned().collect();
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert_eq!(denied[0].get("repeated"), None);
+    assert_eq!(denied[1]["repeated"], deskbot::core::desk::COMMANDS_PER_MINUTE as u64, "{denied:?}");
+    assert_eq!(denied[1]["actor"], "eve");
 }
 
 #[tokio::test]
@@ -2503,4 +2514,77 @@ async fn strangers_chatter_in_a_closed_thread_opens_nothing_and_merged_threads_r
     assert!(text.contains("bot -> carol: Added to #5."), "{text}");
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"].as_array().unwrap().len(), 5, "no ticket for the chatter or carol's message");
+}
+
+/// #30 re-probe D3, D5, D7, D8: see `tests/replay/merged_reprobe.replay`.
+#[tokio::test]
+async fn merged_duplicates_reopen_their_target_and_refusals_name_the_end_of_the_chain() {
+    let out = replay::run_file(&script("merged_reprobe.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    // D3: "still flickering" in #1's thread (merged into #2, since resolved) reopens #2; no third ticket.
+    assert!(text.contains("bot -> sam: alice (whose #1 was merged into #2) reopened #2"), "{text}");
+    assert!(text.contains("bot -> alice: #2 (which your ticket was merged into) is open again"), "{text}");
+    assert!(text.contains("bot -> bob: #2 is open again: alice says the problem is back."), "{text}");
+    assert_eq!(j["tickets"][1]["state"], "open");
+    assert_eq!(events_of(&j, 2, "reopened").len(), 1);
+    // D5: merging into a merged ticket names where the chain ends.
+    assert!(
+        text.contains("bot -> sam: #3 was merged into #4; merge into #4 instead (/ticket merge 5 into 4)"),
+        "{text}"
+    );
+    assert_eq!(j["tickets"][4]["state"], "new", "#5 was not merged");
+    // D8: a merged duplicate's priority and category stay.
+    assert_eq!(j["tickets"][2]["priority"], "P3");
+    assert_eq!(j["tickets"][2]["category"], "endpoint");
+    assert_eq!(denied_on(&j, 3), pairs(&[("sam", "priority"), ("sam", "category")]));
+    // D7: the folded notice names both writers.
+    assert!(
+        text.contains(
+            "bot -> sam: carol and dan added 2 more messages to #4 since your last notice, the latest, from dan"
+        ),
+        "{text}"
+    );
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 5);
+}
+
+/// #30 re-probe D2: see `tests/replay/plus_one_personal.replay`.
+#[tokio::test]
+async fn plus_ones_on_a_personal_ticket_open_nothing_until_the_problem_is_theirs() {
+    let out = replay::run_file(&script("plus_one_personal.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    // Five "+1"s on alice's cracked screen: five questions, no ticket, no owner notice, nothing in the queue.
+    for who in ["bob", "carol", "dan", "erin", "fred"] {
+        assert_eq!(
+            lines_to(&text, who),
+            [
+                "#1 is alice's own ticket, so I haven't added you to it. Do you have the same problem yourself? [Yes, open a ticket for me] [No, just agreeing]"
+            ],
+            "{who}"
+        );
+    }
+    assert_eq!(text.matches("bot -> sam:").count(), 2 + 3, "{text}");
+    // gina's sign-in trouble: hank's confirmed "+1" is a ticket of his own; ivy's is nothing; jo's description
+    // makes three people, an outage: #2 becomes a major incident, #3 is folded into it, kim joins it.
+    assert!(text.contains("bot -> ivy: OK, nothing opened."), "{text}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 3, "{text}");
+    assert_eq!(events_of(&j, 2, "major_incident").len(), 1);
+    assert_eq!(events_of(&j, 3, "part_of_major").len(), 1);
+    let affected: Vec<_> =
+        events_of(&j, 2, "affected_report").iter().map(|e| e["actor"].as_str().unwrap().to_string()).collect();
+    assert_eq!(affected, ["hank", "jo", "kim"]);
+}
+
+/// #30 item 17: see `tests/replay/approval_only_manager.replay`.
+#[tokio::test]
+async fn the_only_managers_own_request_posts_no_buttons_nobody_can_use() {
+    let out = replay::run_file(&script("approval_only_manager.replay")).await.unwrap();
+    let text = out.text();
+    let queue: Vec<_> = text.lines().filter(|l| l.contains("Approval needed for #1")).collect();
+    assert_eq!(queue.len(), 1, "{text}");
+    assert!(queue[0].starts_with("bot -> #helpdesk-queue:") && !queue[0].contains("[Approve]"), "{}", queue[0]);
+    assert!(queue[0].contains("Nobody but max can approve it here"), "{}", queue[0]);
+    assert!(text.contains("bot -> max: #1 needs a manager's approval, and nobody but you can give it here"), "{text}");
+    assert!(text.contains("bot -> max: ada approved your request #1."), "{text}");
 }

@@ -665,20 +665,28 @@ impl<S: Store> Desk<S> {
             w.commit.outbox.clear();
             // Events keep what was said, without the quote marks.
             let reason = super::message::plain(&r.text);
-            // The same refusal again (a script repeating a command) is not recorded again within the window.
-            let repeated = match &r.audit {
-                Some((n, action)) => self.store.events(*n).await?.iter().rev().any(|e| {
+            // The same refusal again (a script repeating a command) is not recorded again within the window: it is
+            // counted, and the count is recorded once the window has passed (see `denied_fold`).
+            let last_like = match &r.audit {
+                Some((n, action)) => self.store.events(*n).await?.iter().rev().find(|e| {
                     now - e.at < DENIED_FOLD_WINDOW
                         && e.actor.as_ref().is_some_and(|a| a.same_person(&env.actor))
-                        && matches!(&e.kind, EventKind::Denied { action: a, reason: said } if a == action && *said == reason)
-                }),
-                None => false,
+                        && matches!(&e.kind, EventKind::Denied { action: a, reason: said, .. } if a == action && *said == reason)
+                }).map(|e| e.at),
+                None => None,
             };
-            if let Some((n, action)) = r.audit.filter(|_| !repeated) {
-                w.commit.events.push((
-                    n,
-                    Event { at: now, actor: Some(env.actor.clone()), kind: EventKind::Denied { action, reason } },
-                ));
+            if let Some((n, action)) = r.audit {
+                match last_like {
+                    Some(since) => self.count_denied(n, &env.actor, &action, &reason, since, w).await?,
+                    None => w.commit.events.push((
+                        n,
+                        Event {
+                            at: now,
+                            actor: Some(env.actor.clone()),
+                            kind: EventKind::Denied { action, reason, repeated: 0 },
+                        },
+                    )),
+                }
             }
             w.send(Outbound::to_user(&env.actor, &env.place, r.text).kind(MessageKind::Ephemeral));
         }
@@ -1188,6 +1196,25 @@ impl<S: Store> Desk<S> {
             if let Some(what) = what {
                 let text =
                     format!("{} was declined by {by}, so {what}; start a new request if things have changed", t.number);
+                return Ok(Some(Refusal::audited(text, t.number, cmd.verb())));
+            }
+        }
+        // A merged duplicate or a ticket folded into a major incident is worked where it went: its own priority and
+        // category no longer mean anything, and changing them would only skew the reports (#30).
+        let went = t.merged_into.map(|n| ("merged into", n)).or(t.parent.map(|n| ("part of major incident", n)));
+        if let Some((how, into)) = went {
+            let what = match cmd {
+                Command::Priority(..) => Some("priority"),
+                Command::Category(..) => Some("category"),
+                _ => None,
+            };
+            if let Some(what) = what {
+                let text = format!(
+                    "{} is {how} {into}, so its {what} stays as it was; change {into}'s instead (/ticket {} {} …)",
+                    t.number,
+                    cmd.verb(),
+                    into.0
+                );
                 return Ok(Some(Refusal::audited(text, t.number, cmd.verb())));
             }
         }

@@ -394,6 +394,10 @@ pub enum EventKind {
     Denied {
         action: String,
         reason: String,
+        /// How many more times the same person was refused the same thing, with the same answer, since the last
+        /// `denied` event like it: repeats within an hour are folded into one such count (#30).
+        #[serde(default, skip_serializing_if = "no_more")]
+        repeated: u32,
     },
     /// A runbook walkthrough ended: `fixed` (deflected) or `handoff`, with what was tried.
     Runbook {
@@ -676,6 +680,56 @@ pub struct NoticeFold {
     /// The latest of them: who wrote it, and the text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest: Option<(String, String)>,
+    /// Everyone who wrote them, as shown, in the order they first wrote (at most [`NoticeFold::NAMES`] kept; the
+    /// rest are counted in `more_writers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writers: Vec<String>,
+    #[serde(default, skip_serializing_if = "no_more")]
+    pub more_writers: u32,
+}
+
+fn no_more(n: &u32) -> bool {
+    *n == 0
+}
+
+impl NoticeFold {
+    /// How many writers' names a fold keeps.
+    pub const NAMES: usize = 20;
+
+    /// A fold that starts now with nothing untold.
+    pub fn starting(at: Timestamp) -> NoticeFold {
+        NoticeFold { told_at: at, untold: 0, latest: None, writers: Vec::new(), more_writers: 0 }
+    }
+
+    /// One more untold message from `who`.
+    pub fn add(&mut self, who: &str, text: &str) {
+        self.untold += 1;
+        self.latest = Some((who.to_string(), text.to_string()));
+        if !self.writers.iter().any(|w| w == who) {
+            if self.writers.len() < Self::NAMES {
+                self.writers.push(who.to_string());
+            } else {
+                self.more_writers += 1;
+            }
+        }
+    }
+
+    /// Who wrote the untold messages: "alice", "alice and bob", "alice, bob and 3 others".
+    pub fn who_wrote(&self) -> String {
+        let mut names: Vec<String> = self.writers.clone();
+        if names.is_empty()
+            && let Some((who, _)) = &self.latest
+        {
+            names.push(who.clone());
+        }
+        let others = self.more_writers as usize;
+        match (names.len(), others) {
+            (0, _) => "someone".to_string(),
+            (1, 0) => names[0].clone(),
+            (n, 0) => format!("{} and {}", names[..n - 1].join(", "), names[n - 1]),
+            (_, k) => format!("{} and {k} {}", names.join(", "), if k == 1 { "other" } else { "others" }),
+        }
+    }
 }
 
 /// A person affected by a (major) ticket who is not its requester: told of public replies and the resolution where
@@ -1156,7 +1210,8 @@ impl Ticket {
 
     /// Records a refused action in the audit log.
     pub fn denied(&mut self, by: &UserRef, action: &str, reason: &str, at: Timestamp) -> Event {
-        Event { at, actor: Some(by.clone()), kind: EventKind::Denied { action: action.into(), reason: reason.into() } }
+        let kind = EventKind::Denied { action: action.into(), reason: reason.into(), repeated: 0 };
+        Event { at, actor: Some(by.clone()), kind }
     }
 
     pub fn is_owned_by(&self, u: &UserRef) -> bool {

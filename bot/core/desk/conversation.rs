@@ -372,9 +372,12 @@ impl<S: Store> Desk<S> {
     ) -> Result<Flow, DeskError> {
         let rest = action.trim_start_matches(ACTION_PREFIX);
         let (verb, n) = rest.split_once(':').unwrap_or((rest, ""));
-        let Some(n) = TicketNo::parse(n).filter(|_| matches!(verb, "close" | "keep")) else {
+        let Some(n) = TicketNo::parse(n).filter(|_| matches!(verb, "close" | "keep" | "mine" | "notmine")) else {
             return Ok(Flow::Refused(format!("unknown button `{action}`").into()));
         };
+        if matches!(verb, "mine" | "notmine") {
+            return self.on_same_problem_answer(env, verb == "mine", n, now, w).await;
+        }
         let mut t = match self.load(n).await? {
             Ok(t) => t,
             Err(r) => return Ok(Flow::Refused(r)),
@@ -425,6 +428,52 @@ impl<S: Store> Desk<S> {
         w.send(Outbound::to_user(&env.actor, &here, conv::closed_for_you(n)).about(n));
         w.commit.updates.push(t);
         Ok(Flow::Ok)
+    }
+
+    /// The answer to "Do you have the same problem yourself?" after a bare "+1" on someone's own ticket.
+    async fn on_same_problem_answer(
+        &self,
+        env: &Envelope,
+        mine: bool,
+        n: TicketNo,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Flow, DeskError> {
+        let here = |text: String| Outbound::to_user(&env.actor, &env.place, text).about(n);
+        if !mine {
+            w.send(here("OK, nothing opened. If it happens to you, describe it here and I'll open a ticket.".into()));
+            return Ok(Flow::Ok);
+        }
+        let t = match self.store.ticket(n).await? {
+            Some(t) => t,
+            None => return Ok(Flow::Refused(format!("there is no ticket {n}").into())),
+        };
+        if t.requester.same_person(&env.actor) {
+            return Ok(Flow::Refused(format!("{n} is your own ticket already").into()));
+        }
+        // Since asked, the ticket may have become (or been folded into) a major incident: join that instead.
+        let major = if t.major { Some(t.clone()) } else { self.active_parent(&t).await? };
+        if let Some(mut m) = major.filter(|m| m.state.is_active()) {
+            self.add_affected(env, &mut m, "same here", now, w);
+            w.commit.updates.push(m);
+            return Ok(Flow::Ok);
+        }
+        if !t.state.is_active() {
+            w.send(here(format!(
+                "{n} is {} now. If the problem is still there for you, describe it here and I'll open a ticket.",
+                t.state
+            )));
+            return Ok(Flow::Ok);
+        }
+        self.same_problem_as(env, &t, "same here", now, w).await
+    }
+
+    /// The active major incident `t` was folded into, if any.
+    async fn active_parent(&self, t: &Ticket) -> Result<Option<Ticket>, DeskError> {
+        Ok(match t.parent {
+            Some(p) => self.store.ticket(p).await?.filter(|m| m.state.is_active()),
+            None => None,
+        })
     }
 
     // -----------------------------------------------------------------------------------------------------------
@@ -576,8 +625,23 @@ impl<S: Store> Desk<S> {
             // A personal ticket (a request, a locked account, someone's laptop) is nobody else's to join: its
             // replies may carry personal details. "Same here" there is the colleague's own ticket, linked.
             if !t.major && (t.ticket_type == TicketType::Request || !SHARED_CATEGORIES.contains(&t.category.as_str())) {
-                let own = format!("{text} (same as {}: {})", t.number, t.title);
-                return Ok(Some(self.follow_up_ticket(env, t, &own, now, w).await?));
+                // A bare "+1" may be sympathy as much as a problem of one's own: it opens nothing until they say it
+                // is theirs, so a flood of "+1"s is no flood of tickets and owner notices (#30).
+                if conv::bare_me_too(text) {
+                    let text = format!(
+                        "{} is {}'s own ticket, so I haven't added you to it. Do you have the same problem yourself?",
+                        t.number,
+                        t.requester.shown()
+                    );
+                    let buttons = vec![
+                        Button::new("Yes, open a ticket for me", format!("{ACTION_PREFIX}mine:{}", t.number.0))
+                            .primary(),
+                        Button::new("No, just agreeing", format!("{ACTION_PREFIX}notmine:{}", t.number.0)),
+                    ];
+                    w.send(Outbound::to_user(&env.actor, &env.place, text).with_buttons(buttons).about(t.number));
+                    return Ok(Some(Flow::Ok));
+                }
+                return Ok(Some(self.same_problem_as(env, t, text, now, w).await?));
             }
             let mut t = t.clone();
             self.add_affected(env, &mut t, text, now, w);
@@ -594,6 +658,33 @@ impl<S: Store> Desk<S> {
             return Ok(Some(Flow::Ok));
         }
         Ok(None)
+    }
+
+    /// A colleague has `t`'s (personal) problem too: a ticket of their own, linked, unless enough people now have
+    /// it at once for an outage (several people who cannot sign in), when the oldest ticket becomes a major incident
+    /// as it would from fresh reports.
+    async fn same_problem_as(
+        &self,
+        env: &Envelope,
+        t: &Ticket,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Flow, DeskError> {
+        let own = format!("{text} (same as {}: {})", t.number, t.title);
+        if t.ticket_type == TicketType::Incident && t.state.is_active() {
+            let mut c = self.classifier().classify(&t.description);
+            c.category = t.category.clone();
+            c.intent = t.intent.clone();
+            c.ticket_type = t.ticket_type;
+            c.confidence = 1.0;
+            c.asks = false;
+            c.trouble = true;
+            if self.declare_if_many(env, &own, &c, now, w).await? {
+                return Ok(Flow::Ok);
+            }
+        }
+        self.follow_up_ticket(env, t, &own, now, w).await
     }
 
     /// "same here" outside any thread while a major incident is active: one more affected person (the newest
@@ -701,6 +792,51 @@ impl<S: Store> Desk<S> {
             && (is_requester || self.on_ticket(&b, &env.actor))
         {
             return Ok(Some(self.thread_message(env, &mut b, text, now, w)));
+        }
+        // The surviving ticket was resolved and the problem is back ("still flickering"): it is the same problem, so
+        // the surviving ticket reopens, as it would from its own thread, rather than a new ticket opening (#30).
+        if let Some(mut b) = target.clone()
+            && b.state == State::Resolved
+            && t.merged_into.is_some()
+            && (is_requester || self.on_ticket(&b, &env.actor))
+            && (conv::same_again(text) || conv::troubled(text) || !conv::new_topic(text))
+            && self.may_reopen(&b, &env.actor, now).is_ok()
+            && let Ok(ev) = self.reopen(&mut b, &env.actor, Some(text), now)
+        {
+            w.events(b.number, ev);
+            let said = format!(
+                "{} (whose {} was merged into {}) reopened {}: {}",
+                env.actor.shown(),
+                t.number,
+                b.number,
+                b.number,
+                quote(text)
+            );
+            match &b.owner {
+                Some(owner) => {
+                    w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, said).about(b.number))
+                }
+                None => w.send(self.card(&b, now)),
+            }
+            w.send(
+                Outbound::to_user(
+                    &env.actor,
+                    &reply_place(env),
+                    format!(
+                        "{} (which your ticket was merged into) is open again; a technician will pick it up.",
+                        b.number
+                    ),
+                )
+                .about(b.number),
+            );
+            if !b.requester.same_person(&env.actor) {
+                w.send(self.to_requester(
+                    &b,
+                    format!("{} is open again: {} says the problem is back.", b.number, env.actor.shown()),
+                ));
+            }
+            w.commit.updates.push(b);
+            return Ok(Some(Flow::Ok));
         }
         // Someone else's chatter in the thread ("close it please", "reopen it") is no problem of their own: it opens
         // nothing and tells nobody; a problem they describe gets a ticket of their own below.

@@ -320,18 +320,26 @@ impl<S: Store> Desk<S> {
                         wt.title,
                         details.join("; ")
                     );
-                    self.ask_for_approval(&t, &req.approver, text, w);
-                    w.send(
-                        Outbound::to_user(
-                            &requester,
-                            &t.origin.place,
-                            format!(
-                                "Thanks, I've sent {} for approval ({}). You'll hear here as soon as it's decided.",
-                                t.number, req.approver
-                            ),
+                    let said = if self.ask_for_approval(&t, &req.approver, text, w) {
+                        format!(
+                            "Thanks, I've sent {} for approval ({}). You'll hear here as soon as it's decided.",
+                            t.number, req.approver
                         )
-                        .about(t.number),
-                    );
+                    } else {
+                        let (n, who) = (t.number, &req.approver);
+                        if self.role_of(&requester).to_string() == *who {
+                            format!(
+                                "{n} needs a {who}'s approval and nobody but you can give it here, so I've asked \
+                                 the helpdesk to set up someone who can. You'll hear here as soon as it's decided."
+                            )
+                        } else {
+                            format!(
+                                "{n} needs a {who}'s approval and no {who} is set up here yet, so I've asked the \
+                                 helpdesk to set one up. You'll hear here as soon as it's decided."
+                            )
+                        }
+                    };
+                    w.send(Outbound::to_user(&requester, &t.origin.place, said).about(t.number));
                 } else {
                     w.send(
                         Outbound::to_user(
@@ -357,23 +365,43 @@ impl<S: Store> Desk<S> {
     }
 
     /// Sends `text` with Approve and Decline to everyone with the `approver` role (never the requester: nobody
-    /// decides on their own request), or to the queue when there is nobody else.
-    fn ask_for_approval(&self, t: &Ticket, approver: &str, text: String, w: &mut Work) {
+    /// decides on their own request), or, with none, to the admins, who may decide any request. With nobody at all
+    /// (the only manager's own request, say) the queue hears it without buttons nobody could use, and is told how
+    /// it can be decided (#30).
+    /// Returns whether anyone was sent the buttons.
+    fn ask_for_approval(&self, t: &Ticket, approver: &str, text: String, w: &mut Work) -> bool {
         let buttons = vec![
             Button::new("Approve", command::action("approve", t.number)).primary(),
             Button::new("Decline", command::action("decline", t.number)),
         ];
         let role = Role::parse(approver).unwrap_or(Role::Manager);
-        let approvers: Vec<_> =
-            self.people_with(role, t.origin.platform).into_iter().filter(|a| !a.same_person(&t.requester)).collect();
+        let others = |role: Role| -> Vec<_> {
+            self.people_with(role, t.origin.platform).into_iter().filter(|a| !a.same_person(&t.requester)).collect()
+        };
+        let mut approvers = others(role);
+        if approvers.is_empty() && role != Role::Admin {
+            approvers = others(Role::Admin);
+        }
         if approvers.is_empty() {
-            w.send(self.to_queue(t.origin.platform, text).with_buttons(buttons).about(t.number));
-            return;
+            let nobody = if self.role_of(&t.requester) == role {
+                format!("Nobody but {} can approve it here: no other {approver} or admin is set up.", t.requester.shown())
+            } else {
+                format!("Nobody can approve it here: no {approver} or admin is set up.")
+            };
+            let text = format!(
+                "{text}\n{nobody} Add one (`[roles.<platform>]` in deskbot.toml) and they can decide with /ticket \
+                 approve {} or /ticket decline {}.",
+                t.number.0,
+                t.number.0
+            );
+            w.send(self.to_queue(t.origin.platform, text).about(t.number));
+            return false;
         }
         for a in approvers {
             let place = crate::core::ids::Place { dm: true, ..self.staff_place() };
             w.send(Outbound::to_user(&a, &place, text.clone()).with_buttons(buttons.clone()).about(t.number));
         }
+        true
     }
 
     /// A request that goes back to waiting for approval (reopened after it was withdrawn): its approvers are asked

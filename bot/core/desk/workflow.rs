@@ -66,8 +66,20 @@ impl<S: Store> Desk<S> {
                     );
                     w.send(here(format!("Linked {} and {}.", a.number, b.number)));
                 } else {
-                    if a.merged_into.is_some() || b.merged_into.is_some() {
-                        return Ok(Err(Refusal::state(format!("{} or {} was already merged", a.number, b.number))));
+                    // Say which one was merged and where its chain ends, so the technician can merge there (#30).
+                    if let Some(into) = a.merged_into {
+                        let end = self.end_of_merges(into).await?;
+                        return Ok(Err(Refusal::state(format!(
+                            "{} was already merged into {end}; nothing is left to merge",
+                            a.number
+                        ))));
+                    }
+                    if let Some(into) = b.merged_into {
+                        let end = self.end_of_merges(into).await?;
+                        return Ok(Err(Refusal::state(format!(
+                            "{} was merged into {end}; merge into {end} instead (/ticket merge {} into {})",
+                            b.number, a.number.0, end.0
+                        ))));
                     }
                     if !b.state.is_active() {
                         return Ok(Err(Refusal::state(format!(
@@ -259,6 +271,19 @@ impl<S: Store> Desk<S> {
             _ => return Ok(Err("not a workflow command".to_string().into())),
         }
         Ok(Ok(()))
+    }
+
+    /// The ticket at the end of a chain of merges that starts by merging into `into` (`into` itself when it was
+    /// not merged on); at most 16 links are followed.
+    pub(super) async fn end_of_merges(&self, into: TicketNo) -> Result<TicketNo, DeskError> {
+        let mut end = into;
+        for _ in 0..16 {
+            match self.store.ticket(end).await?.and_then(|t| t.merged_into) {
+                Some(next) => end = next,
+                None => break,
+            }
+        }
+        Ok(end)
     }
 
     /// After a ticket opens: if it is the [`THRESHOLD`]th or later look-alike in the window, tell its owner (the
