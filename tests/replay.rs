@@ -2588,3 +2588,28 @@ async fn the_only_managers_own_request_posts_no_buttons_nobody_can_use() {
     assert!(text.contains("bot -> max: #1 needs a manager's approval, and nobody but you can give it here"), "{text}");
     assert!(text.contains("bot -> max: ada approved your request #1."), "{text}");
 }
+
+/// #35 probe items 5 and 6: see `tests/replay/vendor_merge_twins.replay`.
+#[tokio::test]
+async fn merging_two_cases_at_one_vendor_keeps_the_one_they_work_on_and_merged_requesters_hear_updates() {
+    let out = replay::run_file(&script("vendor_merge_twins.replay")).await.unwrap();
+    let text = out.text();
+    // #2's own case (no reference yet) is closed, naming PrintCo's case that stays; #1's case moves to #2.
+    assert!(
+        text.contains(
+            "We have closed the case we raised for our ticket #2 on our side: it is the same issue as your case \
+             PC-55501 (our ticket #1), which stays open with you"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Our ticket #1 (your ref PC-55501) is now part of our ticket #2"), "{text}");
+    assert!(text.contains("case PC-55501: open"), "{text}");
+    // No vendor breach: the case kept is the one PrintCo answered.
+    assert!(!text.contains("Vendor breach"), "{text}");
+    // Both requesters get the promised word.
+    assert!(
+        text.contains("bot -> carl: #2 (which your ticket was merged into) is still with PrintCo (case PC-55501)."),
+        "{text}"
+    );
+    assert!(text.contains("bot -> dora: #2 is still with PrintCo (case PC-55501)."), "{text}");
+}

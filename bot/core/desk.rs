@@ -1910,7 +1910,7 @@ impl<S: Store> Desk<S> {
     /// The requesters of duplicates merged into `t` hear that it is resolved (`said`: ": what was done", or empty).
     fn tell_merged(&self, t: &Ticket, said: &str, w: &mut Work) {
         for cc in t.cc.iter().filter(|c| !c.same_person(&t.requester)) {
-            let place = Place { dm: true, channel: format!("dm-{}", cc.id), thread: None, message: None };
+            let place = conversation::own_place_of(cc);
             let text = sentence(&format!("{} (which your ticket was merged into) is resolved{said}", t.number));
             w.send(Outbound::to_user(cc, &place, text).about(t.number));
         }

@@ -1167,7 +1167,7 @@ fn on(window: chrono::Duration) -> bool {
 }
 
 /// A DM with `who`.
-fn own_place_of(who: &UserRef) -> Place {
+pub(super) fn own_place_of(who: &UserRef) -> Place {
     Place { dm: true, channel: format!("dm-{}", who.id), thread: None, message: None }
 }
 

@@ -228,12 +228,30 @@ impl<S: Store> Desk<S> {
 
     /// The closure note for case `c` of ticket `t` (`why`: "resolved: …", "merged into #4"), signed by `by`.
     fn closure_message(&self, t: &Ticket, v: &Vendor, c: &VendorCase, why: &str, by: Option<&str>) -> Outbound {
+        self.closure_note(t, v, c, "our ticket", why, by)
+    }
+
+    /// [`Desk::closure_message`] for the case raised under `t` only, the ticket itself going on (a duplicate case
+    /// closed when two tickets with cases at one vendor are merged).
+    fn case_closure_message(&self, t: &Ticket, v: &Vendor, c: &VendorCase, why: &str, by: Option<&str>) -> Outbound {
+        self.closure_note(t, v, c, "the case we raised for our ticket", why, by)
+    }
+
+    fn closure_note(
+        &self,
+        t: &Ticket,
+        v: &Vendor,
+        c: &VendorCase,
+        what: &str,
+        why: &str,
+        by: Option<&str>,
+    ) -> Outbound {
         let n = t.number;
         let reference = c.reference.as_deref().map(|r| format!(" (your ref {r})")).unwrap_or_default();
         let subject = format!("Re: [deskbot {n}] {}{reference}", t.title);
         let account = v.account.as_deref().map(|a| format!(" Our account: {a}.")).unwrap_or_default();
         let body = format!(
-            "Hello {},\n\nWe have closed our ticket {n}{reference} on our side: {}. No further work is needed on this \
+            "Hello {},\n\nWe have closed {what} {n}{reference} on our side: {}. No further work is needed on this \
              case; please close it on yours.{account}\n\nThank you,\n{}",
             v.name,
             why.trim_end_matches('.'),
@@ -393,7 +411,27 @@ impl<S: Store> Desk<S> {
         for case in open {
             let Some(v) = self.vendor_of(&case).cloned() else { continue };
             let twin = b.vendor_cases.iter().find(|x| x.vendor == case.vendor && x.status == CaseStatus::Open).cloned();
-            if let Some(twin) = twin {
+            // Both tickets have a case with this vendor: the one the vendor is working on stays (it has their
+            // reference or their answer); keeping the other would close the vendor's own case and then report it
+            // unanswered (#35).
+            let ahead = |x: &VendorCase| (x.responded_at.is_some(), x.reference.is_some());
+            if let Some(twin) = twin.clone().filter(|twin| ahead(&case) > ahead(twin)) {
+                let x = b.vendor_cases.iter_mut().find(|x| x.vendor == case.vendor && x.status == CaseStatus::Open);
+                if let Some(x) = x {
+                    x.status = CaseStatus::Closed;
+                    x.closed_at = Some(now);
+                    x.next_followup = None;
+                }
+                w.events(b.number, vec![ev(EventKind::VendorClosed { vendor: twin.vendor.clone() })]);
+                let r = case.reference.as_deref().map(|r| format!("your case {r} (")).unwrap_or_default();
+                let end = if r.is_empty() { "" } else { ")" };
+                let why = format!(
+                    "it is the same issue as {r}our ticket {}{end}, which stays open with you; we will quote [deskbot \
+                     {}] on it from now on",
+                    a.number, b.number
+                );
+                w.send(self.case_closure_message(b, &v, &twin, &why, Some(&me.name)));
+            } else if let Some(twin) = twin {
                 let x = a.vendor_cases.iter_mut().find(|x| x.vendor == case.vendor && x.status == CaseStatus::Open);
                 if let Some(x) = x {
                     x.status = CaseStatus::Closed;
@@ -859,6 +897,8 @@ impl<S: Store> Desk<S> {
             let owner = t.owner.clone();
             let platform = t.origin.platform;
             let (requester, origin) = (t.requester.clone(), t.origin.place.clone());
+            // The requesters of duplicates merged into the ticket were promised the same word (#35).
+            let merged: Vec<UserRef> = t.cc.iter().filter(|c| !c.same_person(&t.requester)).cloned().collect();
             let managers = self.people_for(Role::Manager, &t);
             let leads = self.people_for(Role::Lead, &t);
             let to_owner = |text: String| match &owner {
@@ -1043,18 +1083,17 @@ impl<S: Store> Desk<S> {
                             actor: None,
                             kind: EventKind::VendorFollowUpDue { vendor: v.id.clone(), reason: "requester".into() },
                         });
-                        out.push(
-                            Outbound::to_user(
-                                &requester,
-                                &origin,
-                                format!(
-                                    "{n} is still with {}{reference}. {news} Next update by {}.",
-                                    v.name,
-                                    self.fmt_time(next)
-                                ),
-                            )
-                            .about(n),
+                        let said = format!(
+                            "{n} is still with {}{reference}. {news} Next update by {}.",
+                            v.name,
+                            self.fmt_time(next)
                         );
+                        for cc in &merged {
+                            let text =
+                                format!("{n} (which your ticket was merged into) {}", &said[n.to_string().len() + 1..]);
+                            out.push(Outbound::to_user(cc, &super::conversation::own_place_of(cc), text).about(n));
+                        }
+                        out.push(Outbound::to_user(&requester, &origin, said).about(n));
                     }
                 }
             }

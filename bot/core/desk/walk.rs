@@ -384,15 +384,17 @@ impl<S: Store> Desk<S> {
         }
         if approvers.is_empty() {
             let nobody = if self.role_of(&t.requester) == role {
-                format!("Nobody but {} can approve it here: no other {approver} or admin is set up.", t.requester.shown())
+                format!(
+                    "Nobody but {} can approve it here: no other {approver} or admin is set up.",
+                    t.requester.shown()
+                )
             } else {
                 format!("Nobody can approve it here: no {approver} or admin is set up.")
             };
             let text = format!(
                 "{text}\n{nobody} Add one (`[roles.<platform>]` in deskbot.toml) and they can decide with /ticket \
                  approve {} or /ticket decline {}.",
-                t.number.0,
-                t.number.0
+                t.number.0, t.number.0
             );
             w.send(self.to_queue(t.origin.platform, text).about(t.number));
             return false;
