@@ -2613,3 +2613,86 @@ async fn merging_two_cases_at_one_vendor_keeps_the_one_they_work_on_and_merged_r
     );
     assert!(text.contains("bot -> dora: #2 is still with PrintCo (case PC-55501)."), "{text}");
 }
+
+/// #33 item 1: see `tests/replay/walk_collected.replay`.
+#[tokio::test]
+async fn the_technician_sees_the_answers_and_steps_a_walkthrough_collected() {
+    let out = replay::run_file(&script("walk_collected.replay")).await.unwrap();
+    let text = out.text();
+    let card = lines_to(&text, "#helpdesk-queue").into_iter().find(|l| l.contains("New ticket #1")).unwrap();
+    assert!(card.contains("| Answers: |   printer_error: **SC542** fuser error"), "{card}");
+    assert!(card.contains("lot more tex… | Steps taken: |   09:00 [printer-error] answered printer_error"), "{card}");
+    assert!(!card.contains("every word"), "a long answer is cut: {card}");
+    let shows = lines_to(&text, "sam");
+    assert!(
+        shows[0].contains("Self-service: “Print job stuck or paper jam” — printer shows an error | Answers:"),
+        "{shows:?}"
+    );
+    assert!(
+        shows[1]
+            .contains("in progress at step \"what-is-busy\" | Steps taken: |   09:02 [slow] pressed \"Still slow\"")
+    );
+    insta::assert_snapshot!("walk_collected_text", text);
+}
+
+/// #33 item 2: see `tests/replay/walk_never_stuck.replay`.
+#[tokio::test]
+async fn walkthroughs_time_out_to_the_queue_and_take_an_answer_from_the_channel() {
+    let out = replay::run_file(&script("walk_never_stuck.replay")).await.unwrap();
+    let text = out.text();
+    let queue = lines_to(&text, "#helpdesk-queue");
+    assert!(queue.iter().any(|l| l.starts_with("New ticket #1") && l.contains("no answer at step \"start\" for 30m")));
+    assert!(
+        queue.iter().any(|l| l.starts_with("New ticket #2") && l.contains("printer_error: it says SC542 fuser error"))
+    );
+    assert!(lines_to(&text, "bob").iter().any(|l| l.contains("(Type your answer as a reply in this thread.)")));
+    assert!(!text.contains("Is this about #2"), "{text}");
+    assert!(lines_to(&text, "carol").iter().any(|l| l.starts_with("#3's walkthrough is still waiting for you:")));
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 3, "the channel answer opened no ticket");
+    insta::assert_snapshot!("walk_never_stuck_text", text);
+}
+
+/// #33 item 4: see `tests/replay/still_broken.replay`.
+#[tokio::test]
+async fn still_broken_after_self_service_goes_back_to_the_queue_with_the_transcript() {
+    let out = replay::run_file(&script("still_broken.replay")).await.unwrap();
+    let text = out.text();
+    let queue = lines_to(&text, "#helpdesk-queue");
+    assert!(
+        queue.iter().any(|l| l.starts_with("New ticket #1")
+            && l.contains("| Reopened by alice after self-service |")
+            && l.contains("pressed \"Jam cleared and it printed\"")),
+        "{queue:?}"
+    );
+    assert!(
+        queue.iter().any(|l| l.contains("Reopened by bob after self-service: “still broken, it went offline again”"))
+    );
+    insta::assert_snapshot!("still_broken_text", text);
+}
+
+/// #33 item 5: see `tests/replay/no_it_action.replay`.
+#[tokio::test]
+async fn no_it_action_endings_resolve_without_counting_as_deflected() {
+    let out = replay::run_file(&script("no_it_action.replay")).await.unwrap();
+    let j = out.json().await.unwrap();
+    let t = j["tickets"].as_array().unwrap();
+    for n in [0, 1] {
+        assert_eq!((t[n]["state"].as_str(), t[n]["deflected"].as_bool()), (Some("resolved"), Some(false)), "{}", t[n]);
+        assert_eq!(events_of(&j, n + 1, "runbook")[0]["outcome"], "no_action");
+    }
+    assert_eq!(t[2]["deflected"], true);
+    assert!(out.text().contains("deflected by runbooks 33.3%"), "{}", out.text());
+}
+
+/// #33 item 6: see `tests/replay/lost_phone_priority.replay`.
+#[tokio::test]
+async fn a_lost_or_stolen_phone_is_p1_like_the_triage_of_a_stolen_phone() {
+    let out = replay::run_file(&script("lost_phone_priority.replay")).await.unwrap();
+    let j = out.json().await.unwrap();
+    let t = j["tickets"].as_array().unwrap();
+    let prio: Vec<_> = t.iter().map(|t| t["priority"].as_str().unwrap().to_string()).collect();
+    assert_eq!(prio, ["P1", "P3", "P1"]);
+    assert_eq!(t[0]["first_response_due"], t[2]["first_response_due"], "the same 30-minute target");
+    assert!(out.text().contains("bot -> alice: #1 is now P1, so it's answered sooner."));
+}

@@ -1,12 +1,29 @@
 //! Every shipped runbook, walked through the real desk (via replay) to each of its endings: every button or
-//! answer that leads to `fixed` or `handoff`, plus "Talk to a person" at the first step. Snapshots hold what the
-//! user sees on each path.
+//! answer that leads to `fixed`, `no-action` or `handoff`, plus "Talk to a person" at the first step. Snapshots hold
+//! what the user sees on each path.
 
 use crate::common;
 use deskbot::core::runbook::{Next, Runbook, TALK_TO_PERSON};
 use deskbot::replay;
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
+
+/// How a path ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum End {
+    Fixed,
+    NoAction,
+    Handoff,
+}
+
+fn end_of(next: Next<'_>) -> Option<End> {
+    match next {
+        Next::Fixed => Some(End::Fixed),
+        Next::NoAction => Some(End::NoAction),
+        Next::Handoff { .. } => Some(End::Handoff),
+        Next::Step(_) => None,
+    }
+}
 
 #[derive(Clone, Debug)]
 enum Act {
@@ -54,33 +71,31 @@ fn path_to(rb: &Runbook, target: &str) -> Option<Vec<Act>> {
     None
 }
 
-/// Every ending: (description, actions, fixed?).
-fn endings(rb: &Runbook) -> Vec<(String, Vec<Act>, bool)> {
+/// Every ending: (description, actions, how it ends).
+fn endings(rb: &Runbook) -> Vec<(String, Vec<Act>, End)> {
     let mut out = vec![];
     for step in &rb.steps {
         let Some(to_step) = path_to(rb, &step.id) else { continue };
         for b in &step.buttons {
-            let fixed = matches!(b.target(), Next::Fixed);
-            if fixed || matches!(b.target(), Next::Handoff { .. }) {
+            if let Some(end) = end_of(b.target()) {
                 let mut acts = to_step.clone();
                 acts.push(Act::Click(b.label.clone()));
-                out.push((format!("{} / \"{}\"", step.id, b.label), acts, fixed));
+                out.push((format!("{} / \"{}\"", step.id, b.label), acts, end));
             }
         }
-        if let Some(ask) = &step.ask {
-            let fixed = matches!(ask.target(), Next::Fixed);
-            if fixed || matches!(ask.target(), Next::Handoff { .. }) {
-                let mut acts = to_step.clone();
-                acts.push(Act::Answer(ask.field.clone()));
-                out.push((format!("{} / answer {}", step.id, ask.field), acts, fixed));
-            }
+        if let Some(ask) = &step.ask
+            && let Some(end) = end_of(ask.target())
+        {
+            let mut acts = to_step.clone();
+            acts.push(Act::Answer(ask.field.clone()));
+            out.push((format!("{} / answer {}", step.id, ask.field), acts, end));
         }
     }
     if !rb.steps[0].buttons.iter().any(|b| matches!(b.target(), Next::Handoff { .. })) {
         out.push((
             format!("{} / \"{TALK_TO_PERSON}\"", rb.steps[0].id),
             vec![Act::Click(TALK_TO_PERSON.into())],
-            false,
+            End::Handoff,
         ));
     }
     out
@@ -96,12 +111,13 @@ async fn every_shipped_runbook_reaches_each_ending_through_the_desk() {
     for rb in &runbooks {
         let ends = endings(rb);
         assert!(
-            ends.iter().any(|(_, _, fixed)| *fixed) || rb.ticket_type == deskbot::core::ticket::TicketType::Request,
+            ends.iter().any(|(_, _, end)| *end == End::Fixed)
+                || rb.ticket_type == deskbot::core::ticket::TicketType::Request,
             "{} has no fixed ending",
             rb.id
         );
         let mut shown = String::new();
-        for (what, acts, fixed) in &ends {
+        for (what, acts, end) in &ends {
             let mut script =
                 format!("@now 2026-03-02T09:00:00Z\n@role alice manager\nalice: /ticket start {}\n", rb.id);
             for a in acts {
@@ -118,17 +134,31 @@ async fn every_shipped_runbook_reaches_each_ending_through_the_desk() {
             let ended: Vec<_> =
                 t["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "runbook").cloned().collect();
             assert_eq!(ended.len(), 1, "{}: path {what} did not end the walkthrough exactly once", rb.id);
-            if *fixed {
-                assert_eq!(t["state"], "resolved", "{}: {what}", rb.id);
-                assert_eq!(t["deflected"], true, "{}: {what}", rb.id);
-                assert_eq!(ended[0]["outcome"], "fixed");
-            } else {
-                assert_ne!(t["state"], "resolved", "{}: {what}", rb.id);
-                assert_eq!(t["deflected"], false);
-                assert_eq!(ended[0]["outcome"], "handoff");
-                assert!(ended[0]["transcript"].as_str().unwrap().contains(&rb.title), "{}: transcript", rb.id);
+            match end {
+                End::Fixed => {
+                    assert_eq!(t["state"], "resolved", "{}: {what}", rb.id);
+                    assert_eq!(t["deflected"], true, "{}: {what}", rb.id);
+                    assert_eq!(ended[0]["outcome"], "fixed");
+                }
+                End::NoAction => {
+                    // Resolved, but self-service fixed nothing: not deflected (#33).
+                    assert_eq!(t["state"], "resolved", "{}: {what}", rb.id);
+                    assert_eq!(t["deflected"], false, "{}: {what}", rb.id);
+                    assert_eq!(ended[0]["outcome"], "no_action");
+                }
+                End::Handoff => {
+                    assert_ne!(t["state"], "resolved", "{}: {what}", rb.id);
+                    assert_eq!(t["deflected"], false);
+                    assert_eq!(ended[0]["outcome"], "handoff");
+                    assert!(ended[0]["transcript"].as_str().unwrap().contains(&rb.title), "{}: transcript", rb.id);
+                }
             }
-            shown.push_str(&format!("=== {what} ({})\n", if *fixed { "fixed" } else { "handoff" }));
+            let label = match end {
+                End::Fixed => "fixed",
+                End::NoAction => "no IT action",
+                End::Handoff => "handoff",
+            };
+            shown.push_str(&format!("=== {what} ({label})\n"));
             for line in out.text().lines().filter(|l| l.starts_with("bot -> alice:") || l.starts_with("bot -> #")) {
                 shown.push_str(line);
                 shown.push('\n');

@@ -836,6 +836,7 @@ impl<S: Store> Desk<S> {
             if let Err(r) = self.may_reopen(t, &env.actor, now) {
                 return Flow::Refused(r);
             }
+            let self_served = t.deflected || t.no_it_action;
             match self.reopen(t, &env.actor, Some(text), now) {
                 Ok(ev) => w.events(t.number, ev),
                 Err(e) => return Flow::Refused(e.into()),
@@ -843,8 +844,9 @@ impl<S: Store> Desk<S> {
             if let Some(owner) = &t.owner {
                 let msg = format!("{} reopened {}: {}", env.actor.shown(), t.number, quote(text));
                 w.send(Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, msg).about(t.number));
-            } else {
-                w.send(self.card(t, now));
+            }
+            if self_served || t.owner.is_none() {
+                w.send(self.reopened_card(t, &env.actor, Some(text), now));
             }
             w.send(
                 Outbound::to_user(
@@ -1079,12 +1081,40 @@ impl<S: Store> Desk<S> {
         } else if t.merged_into.is_none() && t.declined_by.is_none() {
             buttons.push(Button::new("Reopen", command::action("reopen", t.number)));
         }
+        // What self-service collected, so the technician starts from it (#33): bounded, the requester's words quoted.
+        if let Some(r) = t.walk_record.as_ref().filter(|_| t.alert.is_none()) {
+            text.push_str(&format!("\nSelf-service tried: {} — {}", quote(&r.title), r.status));
+            let collected = r.text();
+            if !collected.is_empty() {
+                text.push('\n');
+                text.push_str(&collected);
+            }
+        }
         let mut m = Outbound::to_channel(t.origin.platform, &self.settings.queue_channel, text)
             .with_buttons(buttons)
             .kind(MessageKind::Card)
             .about(t.number);
         m.place = self.staff_place();
         m
+    }
+
+    /// The card of a ticket its requester reopened, saying so under its first line: after self-service ("Still
+    /// broken") it carries what the walkthrough collected, as a hand-off's card does.
+    fn reopened_card(&self, t: &Ticket, by: &UserRef, reason: Option<&str>, now: Timestamp) -> Outbound {
+        let mut card = self.card(t, now);
+        let why = reason.map(str::trim).filter(|r| !r.is_empty()).map(|r| format!(": {}", quote(r)));
+        let after = match &t.walk_record {
+            Some(r) if r.status == super::runbook::FIXED_STATUS || r.status == super::runbook::NO_ACTION_STATUS => {
+                " after self-service"
+            }
+            _ => "",
+        };
+        let line = format!("Reopened by {}{after}{}", by.shown(), why.unwrap_or_default());
+        card.text = match card.text.split_once('\n') {
+            Some((first, rest)) => format!("{first}\n{line}\n{rest}"),
+            None => format!("{}\n{line}", card.text),
+        };
+        card
     }
 
     fn staff_place(&self) -> Place {
@@ -1295,6 +1325,15 @@ impl<S: Store> Desk<S> {
                 let mut text = self.show(&t, now);
                 if let Some(cl) = &t.checklist {
                     text.push_str(&format!("\nChecklist:\n{}", cl.text().trim_end()));
+                }
+                // What self-service collected (#33): the walkthrough running now, else the one that ended.
+                if let Some(r) = self.walk_in_progress(t.number).await?.or_else(|| t.walk_record.clone()) {
+                    text.push_str(&format!("\nSelf-service: {} — {}", quote(&r.title), r.status));
+                    let collected = r.text();
+                    if !collected.is_empty() {
+                        text.push('\n');
+                        text.push_str(&collected);
+                    }
                 }
                 text.push_str(&self.vendor_lines(&t, now));
                 text.push_str(&self.history(&events, self.role_of(me).is_staff()));
@@ -1650,8 +1689,14 @@ impl<S: Store> Desk<S> {
             }
             Command::Reopen(_, reason) => {
                 self.may_reopen(&t, me, now)?;
+                let self_served = t.deflected || t.no_it_action;
                 let ev = self.reopen(&mut t, me, reason.as_deref(), now)?;
                 w.events(t.number, ev);
+                if self_served {
+                    // "Still broken" after self-service: back to the technicians like a hand-off, with what it
+                    // collected (#33).
+                    w.send(self.reopened_card(&t, me, reason.as_deref(), now));
+                }
                 match t.awaiting_approval.clone() {
                     Some(approver) => {
                         // Withdrawn while it waited, and back: the approvers are asked again (nobody decided).

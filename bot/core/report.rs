@@ -60,6 +60,8 @@
 //!   when the report is built; the same reopens as the reopen rate, so a ticket counted as reopened is never a
 //!   first-contact resolution). A self-resolving alert, or a resolve with nothing said, is no first-contact
 //!   resolution.
+//! * **No IT action:** tickets a walkthrough resolved with nothing for IT to do ("I'll contact my provider") count
+//!   as resolved, never as deflected (self-service fixed nothing) nor in first-contact resolution (nobody answered).
 //! * **Deflection:** tickets resolved in the period by a runbook with no technician (`deflected`) whose requester
 //!   did not raise the same problem again (same intent where both tickets have one, else the same category) within
 //!   72 hours of that resolution, ÷ all tickets resolved in the period (section 4's chat-based definition needs
@@ -248,6 +250,10 @@ pub struct TicketFacts {
     /// The technician who owns it now (display name), for workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Resolved by a walkthrough that found nothing for IT to do (the ticket's `no_it_action`): a resolution, but
+    /// neither deflected nor a first-contact resolution.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_it_action: bool,
 }
 
 impl TicketFacts {
@@ -292,6 +298,7 @@ impl TicketFacts {
             requester_name: None,
             intent: None,
             owner: None,
+            no_it_action: false,
         }
     }
 
@@ -356,6 +363,7 @@ impl TicketFacts {
             .map(|p| (p.from, p.to))
             .collect();
         f.deflected = t.deflected;
+        f.no_it_action = t.no_it_action;
         f.breaches = t.breaches.iter().map(|b| ClockBreach { clock: b.clock, due: b.due }).collect();
         f.vendor_cases = t
             .vendor_cases
@@ -1315,7 +1323,7 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
                 if !last.is_some_and(|r| recontacted(t, r, &by_requester)) {
                     s.deflected += 1;
                 }
-            } else if t.source == Source::Staff {
+            } else if t.source == Source::Staff && !t.no_it_action {
                 // First contact needs a person's contact answered by a person: a human response (a reply, or the
                 // text of the resolution), at most one reply, never reopened. A resolve with nothing said is no
                 // first-contact resolution, and alerts are no person's contact at all.
@@ -2371,6 +2379,22 @@ mod tests {
         assert_eq!((fcr.count, fcr.of, fcr.percent), (2, 3, Some(66.7)));
         assert_eq!((r.deflection.count, r.deflection.of, r.deflection.percent), (1, 4, Some(25.0)));
         assert_eq!((r.csat.count, r.csat.of, r.csat.percent, r.csat.previous_percent), (1, 2, Some(50.0), None));
+    }
+
+    #[test]
+    fn no_it_action_is_resolved_but_neither_deflected_nor_first_contact() {
+        // #33: "I'll contact my provider" ends a walkthrough with nothing for IT to do.
+        let signals = SignalFacts { patch: (190, 200), backups: (49, 50), restores: (2, 2), baseline: (8, 10) };
+        let mut facts = this_week();
+        let mut t9 = resolved(tk(9, "network", TicketType::Incident, "2026-03-04T11:00:00Z"), "2026-03-04T11:10:00Z");
+        t9.no_it_action = true;
+        facts.tickets.push(t9);
+        let r = build(&week(), &facts, &last_week(), &backlog(), &signals, &office());
+        let before = report();
+        assert_eq!(r.resolved.tickets, before.resolved.tickets + 1);
+        assert_eq!((r.deflection.count, r.deflection.of), (before.deflection.count, before.deflection.of + 1));
+        let (fcr, was) = (&r.first_contact_resolution, &before.first_contact_resolution);
+        assert_eq!((fcr.count, fcr.of), (was.count, was.of), "no person answered it: not in first contact");
     }
 
     #[test]

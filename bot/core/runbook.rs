@@ -6,8 +6,9 @@
 //! happens here.
 
 use super::duration::{human, parse_duration};
+use super::ids::clean_name_unbounded;
 use super::message::{Button, ButtonStyle};
-use super::ticket::{TicketType, Timestamp};
+use super::ticket::{Priority, TicketType, Timestamp};
 use super::triage::bounded;
 use chrono::Duration;
 use regex::{RegexSet, RegexSetBuilder};
@@ -45,6 +46,9 @@ pub const APPROVERS: &[&str] = &["manager", "lead", "admin"];
 pub const FIXED: &str = "fixed";
 /// `next` value that ends the walkthrough by handing the ticket to a technician.
 pub const HANDOFF: &str = "handoff";
+/// `next` value that ends the walkthrough with nothing for IT to do ("I'll contact my provider", "OK, I'll print it
+/// in the office"): the ticket is resolved, but not as *deflected* (self-service fixed nothing).
+pub const NO_ACTION: &str = "no-action";
 /// The label of the button the engine adds to every step that has no hand-off button of its own.
 pub const TALK_TO_PERSON: &str = "Talk to a person";
 /// The reason given when someone presses [`TALK_TO_PERSON`].
@@ -206,6 +210,11 @@ pub struct ButtonSpec {
     /// Only with `next = "handoff"` in a runbook with `[approval]`: the hand-off waits for approval.
     #[serde(default)]
     pub approval: bool,
+    /// Only with `next = "handoff"`: the ticket's priority after this hand-off (`P1`..`P4`), when that is more
+    /// urgent than the one it has ("Lost or stolen" is a security matter). Never lowers it, and never overrides a
+    /// priority a technician set.
+    #[serde(default)]
+    pub priority: Option<String>,
 }
 
 /// A free-text question: the answer is stored under `field`, then the walkthrough goes to `next`.
@@ -225,7 +234,12 @@ pub struct Ask {
 pub enum Next<'a> {
     Step(&'a str),
     Fixed,
-    Handoff { reason: Option<&'a str>, approval: bool },
+    /// Nothing for IT to do: resolved, not deflected.
+    NoAction,
+    Handoff {
+        reason: Option<&'a str>,
+        approval: bool,
+    },
 }
 
 impl ButtonSpec {
@@ -243,6 +257,7 @@ impl Ask {
 fn target<'a>(next: &'a str, reason: Option<&'a str>, approval: bool) -> Next<'a> {
     match next {
         FIXED => Next::Fixed,
+        NO_ACTION => Next::NoAction,
         HANDOFF => Next::Handoff { reason, approval },
         s => Next::Step(s),
     }
@@ -535,8 +550,8 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
         if !valid_id(&s.id) {
             e(format!("{at}: step id must be 1-{MAX_ID} lowercase letters, digits, - or _"));
         }
-        if s.id == FIXED || s.id == HANDOFF {
-            e(format!("{at}: \"{FIXED}\" and \"{HANDOFF}\" are reserved and cannot be step ids"));
+        if s.id == FIXED || s.id == HANDOFF || s.id == NO_ACTION {
+            e(format!("{at}: \"{FIXED}\", \"{NO_ACTION}\" and \"{HANDOFF}\" are reserved and cannot be step ids"));
         }
         if s.say.trim().is_empty() {
             e(format!("{at}: `say` is empty"));
@@ -565,15 +580,20 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
                 }
             }
         }
-        if let Some(t) = &s.timeout {
-            match parse_duration(t) {
+        match &s.timeout {
+            // A person who walks away must not leave the ticket outside the queue for ever (#33).
+            None => e(format!(
+                "{at}: field `timeout` is missing: every step needs one (no answer within it: one reminder, then a \
+                 hand-off to a technician)"
+            )),
+            Some(t) => match parse_duration(t) {
                 Err(why) => e(format!("{at}: bad timeout \"{t}\": {why}")),
                 Ok(d) if d <= Duration::zero() => e(format!("{at}: bad timeout \"{t}\": must be more than zero")),
                 Ok(d) if d > Duration::days(MAX_TIMEOUT_DAYS) => {
                     e(format!("{at}: bad timeout \"{t}\": at most {MAX_TIMEOUT_DAYS}d"))
                 }
                 Ok(_) => {}
-            }
+            },
         }
         let mut labels = HashSet::new();
         for b in &s.buttons {
@@ -588,6 +608,13 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
             }
             if label.eq_ignore_ascii_case(TALK_TO_PERSON) && !matches!(b.target(), Next::Handoff { .. }) {
                 e(format!("{bat}: must lead to \"{HANDOFF}\""));
+            }
+            if let Some(p) = &b.priority {
+                if b.next != HANDOFF {
+                    e(format!("{bat}: `priority` is only for next = \"{HANDOFF}\""));
+                } else if !matches!(p.as_str(), "P1" | "P2" | "P3" | "P4") {
+                    e(format!("{bat}: field `priority`: \"{p}\" is not one of P1, P2, P3, P4"));
+                }
             }
             let raw = (b.next.as_str(), b.reason.as_deref(), b.approval);
             structural |= check_target(&mut e, &bat, raw, &ids, rb.approval.is_some());
@@ -619,9 +646,10 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
         }
         match en.step.as_str() {
             HANDOFF => {}
-            FIXED => {
-                e(format!("{at}: field `step`: \"{FIXED}\" cannot open a walkthrough; use a step id or \"{HANDOFF}\""))
-            }
+            FIXED | NO_ACTION => e(format!(
+                "{at}: field `step`: \"{}\" cannot open a walkthrough; use a step id or \"{HANDOFF}\"",
+                en.step
+            )),
             id if ids.contains(id) => entry_steps.push(id),
             id => e(format!("{at}: field `step`: unknown step \"{id}\"")),
         }
@@ -670,7 +698,7 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
         let before = can_end.len();
         for s in &rb.steps {
             let ends = s.targets().iter().any(|t| match t {
-                Next::Fixed | Next::Handoff { .. } => true,
+                Next::Fixed | Next::NoAction | Next::Handoff { .. } => true,
                 Next::Step(n) => can_end.contains(n),
             });
             if ends {
@@ -813,7 +841,11 @@ impl View {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Ending {
     Fixed,
-    Handoff { reason: String },
+    Handoff {
+        reason: String,
+    },
+    /// Nothing for IT to do (`next = "no-action"`).
+    NoAction,
 }
 
 /// What happened at one moment of a walkthrough.
@@ -881,7 +913,16 @@ pub enum Outcome {
     /// Solved by self-service: resolve the ticket as deflected.
     Fixed { transcript: Vec<Entry> },
     /// Hand the ticket to a technician (after approval, when `approval` is set).
-    Handoff { reason: String, approval: Option<ApprovalRequest>, transcript: Vec<Entry> },
+    Handoff {
+        reason: String,
+        approval: Option<ApprovalRequest>,
+        transcript: Vec<Entry>,
+        /// The pressed button's `priority`: the ticket becomes at least this urgent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<Priority>,
+    },
+    /// Nothing for IT to do: resolve the ticket, not as deflected.
+    NoAction { transcript: Vec<Entry> },
 }
 
 /// Why a press or an answer was not accepted. The walkthrough is unchanged.
@@ -1001,6 +1042,11 @@ fn go(rb: &Runbook, wt: &mut Walkthrough, next: Next<'_>, vars: &BTreeMap<String
             wt.deadline = None;
             Outcome::Fixed { transcript: wt.transcript.clone() }
         }
+        Next::NoAction => {
+            wt.ended = Some(Ending::NoAction);
+            wt.deadline = None;
+            Outcome::NoAction { transcript: wt.transcript.clone() }
+        }
         Next::Handoff { reason, approval } => {
             let reason = reason.map(str::to_string).unwrap_or_else(|| format!("runbook \"{}\" did not fix it", rb.id));
             end_handoff(rb, wt, reason, approval)
@@ -1015,7 +1061,7 @@ fn end_handoff(rb: &Runbook, wt: &mut Walkthrough, reason: String, approval: boo
         approver: a.approver.clone(),
         details: a.fields.iter().map(|f| (f.clone(), wt.answers.get(f).cloned().unwrap_or_default())).collect(),
     });
-    Outcome::Handoff { reason, approval, transcript: wt.transcript.clone() }
+    Outcome::Handoff { reason, approval, transcript: wt.transcript.clone(), priority: None }
 }
 
 /// A button press. The action must be for the walkthrough's current step; a press on an older message's button is
@@ -1034,21 +1080,26 @@ pub fn press(
     if action.step != step.id {
         return Err(WalkError::Stale { pressed: action.step.clone(), current: step.id.clone() });
     }
-    let (label, next) = match action.choice {
+    let (label, next, raise) = match action.choice {
         Choice::Button(i) => {
             let b = step.buttons.get(i).ok_or(WalkError::NoSuchButton)?;
-            (b.label.clone(), b.target())
+            (b.label.clone(), b.target(), b.priority.as_deref().and_then(Priority::parse))
         }
         // In a request that needs approval, asking for a person still sends it for approval (with the answers
         // given so far): a technician can talk to the requester meanwhile, but nobody fulfils it undecided.
         Choice::Person if !step.has_handoff_button() => (
             TALK_TO_PERSON.to_string(),
             Next::Handoff { reason: Some(TALK_TO_PERSON_REASON), approval: rb.approval.is_some() },
+            None,
         ),
         Choice::Person => return Err(WalkError::NoSuchButton),
     };
     wt.transcript.push(Entry { at: now, step: step.id.clone(), event: Event::Pressed { label } });
-    Ok(go(rb, wt, next, vars, now))
+    let mut outcome = go(rb, wt, next, vars, now);
+    if let Outcome::Handoff { priority, .. } = &mut outcome {
+        *priority = raise;
+    }
+    Ok(outcome)
 }
 
 /// A free-text answer to the current `ask` step. Trimmed; at most 500 characters are kept.
@@ -1103,6 +1154,7 @@ pub fn transcript_text(wt: &Walkthrough) -> String {
         None => format!("Status: in progress at step \"{}\"\n", wt.step),
         Some(Ending::Fixed) => "Status: fixed by self-service\n".to_string(),
         Some(Ending::Handoff { reason }) => format!("Status: handed off: {reason}\n"),
+        Some(Ending::NoAction) => "Status: no IT action needed\n".to_string(),
     };
     if !wt.answers.is_empty() {
         out += "Answers:\n";
@@ -1120,6 +1172,111 @@ pub fn transcript_text(wt: &Walkthrough) -> String {
             Event::TimedOut => "no answer after the reminder".to_string(),
         };
         out += &format!("  {} [{}] {what}\n", e.at.format("%H:%M"), e.step);
+    }
+    out
+}
+
+/// At most this many answers, and steps taken, are shown to a technician on a card or in `/ticket show`.
+pub const SHOWN_ANSWERS: usize = 10;
+/// The latest this many steps taken are shown (the earlier ones are counted).
+pub const SHOWN_STEPS: usize = 8;
+/// An answer is cut to this many characters where it is shown (the transcript keeps it whole).
+pub const SHOWN_ANSWER_CHARS: usize = 120;
+
+/// [`WalkRecord::status`] of a walkthrough that ended as fixed.
+pub const FIXED_STATUS: &str = "fixed by self-service";
+/// [`WalkRecord::status`] of a walkthrough that ended with nothing for IT to do.
+pub const NO_ACTION_STATUS: &str = "no IT action needed";
+
+/// What a walkthrough collected, kept on its ticket for the technician (the queue card, `/ticket show`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalkRecord {
+    pub runbook: String,
+    pub title: String,
+    /// How it ended, as the card says it: `fixed by self-service`, the hand-off's reason, `no IT action needed`,
+    /// `in progress at step "…"`.
+    pub status: String,
+    /// The typed answers, in the order asked (`field`, `answer`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<(String, String)>,
+    /// The steps taken (`09:01 [start] pressed "No jam"`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taken: Vec<String>,
+}
+
+impl WalkRecord {
+    pub fn of(wt: &Walkthrough) -> WalkRecord {
+        let (answers, taken) = collected(wt);
+        let status = match &wt.ended {
+            None => format!("in progress at step \"{}\"", wt.step),
+            Some(Ending::Fixed) => FIXED_STATUS.to_string(),
+            Some(Ending::Handoff { reason }) => reason.clone(),
+            Some(Ending::NoAction) => NO_ACTION_STATUS.to_string(),
+        };
+        WalkRecord { runbook: wt.runbook.clone(), title: wt.title.clone(), status, answers, taken }
+    }
+
+    /// `Answers:` and `Steps taken:` as a technician reads them (see [`collected_text`]).
+    pub fn text(&self) -> String {
+        collected_text(&self.answers, &self.taken)
+    }
+}
+
+/// What a walkthrough collected, for the technician: the typed answers (field, answer, in the order asked) and the
+/// steps taken (`09:01 [start] pressed "No jam"`), oldest first.
+pub fn collected(wt: &Walkthrough) -> (Vec<(String, String)>, Vec<String>) {
+    let mut answers: Vec<(String, String)> = vec![];
+    let mut taken = vec![];
+    for e in &wt.transcript {
+        let what = match &e.event {
+            Event::Shown { .. } => continue,
+            Event::Pressed { label } => format!("pressed \"{label}\""),
+            Event::Answered { field, text } => {
+                answers.retain(|(f, _)| f != field);
+                answers.push((field.clone(), text.clone()));
+                format!("answered {field}")
+            }
+            Event::Reminded => "no answer; reminder sent".to_string(),
+            Event::TimedOut => "no answer after the reminder".to_string(),
+        };
+        taken.push(format!("{} [{}] {what}", e.at.format("%H:%M"), e.step));
+    }
+    (answers, taken)
+}
+
+/// [`collected`] as a technician reads it under a card or in `/ticket show`: `Answers:` one per line (`field:
+/// answer`, the requester's words on one line, cut to [`SHOWN_ANSWER_CHARS`] and marked as quoted, so each
+/// platform escapes them) and `Steps taken:`, the latest [`SHOWN_STEPS`]. Empty when there is nothing to show.
+pub fn collected_text(answers: &[(String, String)], taken: &[String]) -> String {
+    let mut out = String::new();
+    if !answers.is_empty() {
+        out.push_str("Answers:");
+        for (field, text) in answers.iter().take(SHOWN_ANSWERS) {
+            let text = clean_name_unbounded(text);
+            let text = if text.chars().count() > SHOWN_ANSWER_CHARS {
+                format!("{}…", text.chars().take(SHOWN_ANSWER_CHARS - 1).collect::<String>())
+            } else {
+                text
+            };
+            out.push_str(&format!("\n  {field}: {}", crate::core::message::quoted(&text)));
+        }
+        if answers.len() > SHOWN_ANSWERS {
+            out.push_str(&format!("\n  … {} more in the transcript", answers.len() - SHOWN_ANSWERS));
+        }
+    }
+    if !taken.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let skipped = taken.len().saturating_sub(SHOWN_STEPS);
+        out.push_str("Steps taken");
+        if skipped > 0 {
+            out.push_str(&format!(" (the latest {SHOWN_STEPS}; {skipped} earlier)"));
+        }
+        out.push(':');
+        for line in &taken[skipped..] {
+            out.push_str(&format!("\n  {}", crate::core::message::quoted(&clean_name_unbounded(line))));
+        }
     }
     out
 }
@@ -1395,6 +1552,27 @@ mod tests {
     }
 
     #[test]
+    fn no_shipped_step_lacks_a_timeout_or_a_way_to_a_person() {
+        // #33: nobody is left stuck: every step times out (a reminder, then a hand-off) and offers a person.
+        let set = shipped_set();
+        let mut wrong = vec![];
+        for rb in set.all() {
+            for step in &rb.steps {
+                if step.timeout().is_none() {
+                    wrong.push(format!("{} step {}: no timeout", rb.id, step.id));
+                }
+                let v = view_of(rb, step, &vars(), &BTreeMap::new());
+                let person = v.buttons.iter().any(|b| b.label == TALK_TO_PERSON)
+                    || step.buttons.iter().any(|b| matches!(b.target(), Next::Handoff { .. }));
+                if !person {
+                    wrong.push(format!("{} step {}: no way to a person", rb.id, step.id));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
     fn every_step_of_a_shipped_runbook_is_reachable_from_its_first_step() {
         // So the walks below (and tests/runbooks.rs, through `/ticket start`) reach every ending; entries are
         // shortcuts into branches the first step also offers.
@@ -1500,6 +1678,10 @@ mod tests {
                             assert_eq!(wt.ended, Some(Ending::Fixed));
                             assert_eq!(transcript, wt.transcript);
                         }
+                        (Next::NoAction, Outcome::NoAction { transcript }) => {
+                            assert_eq!(wt.ended, Some(Ending::NoAction));
+                            assert_eq!(transcript, wt.transcript);
+                        }
                         (Next::Handoff { reason, approval: appr }, Outcome::Handoff { reason: got, approval, .. }) => {
                             assert_eq!(Some(got.as_str()), reason, "{} step {}", rb.id, step.id);
                             assert_eq!(approval.is_some(), appr, "{} step {}", rb.id, step.id);
@@ -1545,6 +1727,7 @@ intents = ["printing.jam"]
 [[steps]]
 id = "start"
 say = "Call {{ helpdesk_phone }}"
+timeout = "1h"
 buttons = [
   { label = "Yes", next = "check-tray" },
   { label = "Done", next = "fixed" },
@@ -1577,6 +1760,111 @@ buttons = [
     #[test]
     fn the_good_example_validates() {
         assert_eq!(errors_for(GOOD), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_step_without_a_timeout_is_named() {
+        // #33: a person who walks away must not leave the ticket outside the queue.
+        let text = GOOD.replace("timeout = \"1h\"\n", "");
+        assert_error(&text, r#"step "start": field `timeout` is missing: every step needs one"#);
+        assert_eq!(errors_for(&text).len(), 1, "{:#?}", errors_for(&text));
+    }
+
+    #[test]
+    fn priority_is_only_for_hand_offs_and_must_be_p1_to_p4() {
+        let on_fixed = GOOD
+            .replace(r#"{ label = "Done", next = "fixed" }"#, r#"{ label = "Done", next = "fixed", priority = "P1" }"#);
+        assert_error(&on_fixed, r#"step "start": button "Done": `priority` is only for next = "handoff""#);
+        let bad = GOOD.replace(r#"reason = "tray broken" }"#, r#"reason = "tray broken", priority = "urgent" }"#);
+        assert_error(
+            &bad,
+            r#"step "check-tray": button "No": field `priority`: "urgent" is not one of P1, P2, P3, P4"#,
+        );
+        let good = GOOD.replace(r#"reason = "tray broken" }"#, r#"reason = "tray broken", priority = "P2" }"#);
+        assert_eq!(errors_for(&good), Vec::<String>::new());
+        // Pressing it hands off with that priority; "Talk to a person" carries none.
+        let rb = parse("runbooks/t.toml", &good).unwrap();
+        let (mut wt, _) = start(&rb, &vars(), t0());
+        press(&rb, &mut wt, &ActionRef::parse("rb:t:start:0").unwrap(), &vars(), t0()).unwrap();
+        match press(&rb, &mut wt, &ActionRef::parse("rb:t:check-tray:1").unwrap(), &vars(), t0()).unwrap() {
+            Outcome::Handoff { priority, .. } => assert_eq!(priority, Some(Priority::P2)),
+            other => panic!("{other:?}"),
+        }
+        let (mut wt, _) = start(&rb, &vars(), t0());
+        match press(&rb, &mut wt, &ActionRef::parse("rb:t:start:p").unwrap(), &vars(), t0()).unwrap() {
+            Outcome::Handoff { priority, .. } => assert_eq!(priority, None),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_action_ends_the_walkthrough_and_is_reserved() {
+        let text =
+            GOOD.replace(r#"{ label = "Done", next = "fixed" }"#, r#"{ label = "Not needed", next = "no-action" }"#);
+        assert_eq!(errors_for(&text), Vec::<String>::new());
+        let rb = parse("runbooks/t.toml", &text).unwrap();
+        let (mut wt, _) = start(&rb, &vars(), t0());
+        let out = press(&rb, &mut wt, &ActionRef::parse("rb:t:start:1").unwrap(), &vars(), t0() + mins(1)).unwrap();
+        assert!(matches!(out, Outcome::NoAction { .. }), "{out:?}");
+        assert_eq!(wt.ended, Some(Ending::NoAction));
+        assert!(transcript_text(&wt).contains("Status: no IT action needed"));
+        assert_eq!(WalkRecord::of(&wt).status, NO_ACTION_STATUS);
+        // A loop whose only exit is no-action is no loop; "no-action" is no step id, nor an entry's step.
+        assert_error(
+            &GOOD.replace(r#"id = "check-tray""#, r#"id = "no-action""#),
+            r#"step "no-action": "fixed", "no-action" and "handoff" are reserved"#,
+        );
+        let entry = format!("{GOOD}\n[[entry]]\nwhen = ['x']\nstep = \"no-action\"\n");
+        assert_error(&entry, r#"entry 1: field `step`: "no-action" cannot open a walkthrough"#);
+    }
+
+    #[test]
+    fn what_a_walkthrough_collected_is_bounded_and_quoted() {
+        let rb = parse(
+            "runbooks/t.toml",
+            r#"
+id = "t"
+title = "Test"
+[[steps]]
+id = "start"
+say = "Which room?"
+timeout = "10m"
+ask = { field = "room", next = "again" }
+[[steps]]
+id = "again"
+say = "Anything else?"
+timeout = "10m"
+buttons = [{ label = "No", next = "start" }, { label = "Stop", next = "handoff" }]
+"#,
+        )
+        .unwrap();
+        let (mut wt, _) = start(&rb, &vars(), t0());
+        let long = format!("**Boardroom**\nline two {}", "x".repeat(300));
+        answer(&rb, &mut wt, &long, &vars(), t0()).unwrap();
+        for _ in 0..10 {
+            press(&rb, &mut wt, &ActionRef::parse("rb:t:again:0").unwrap(), &vars(), t0()).unwrap();
+            answer(&rb, &mut wt, "Room 4", &vars(), t0()).unwrap();
+        }
+        press(&rb, &mut wt, &ActionRef::parse("rb:t:again:1").unwrap(), &vars(), t0() + mins(5)).unwrap();
+        let r = WalkRecord::of(&wt);
+        // The latest answer to a field is the one shown; every press and answer is a step taken.
+        assert_eq!(r.answers, vec![("room".to_string(), "Room 4".to_string())]);
+        assert_eq!(r.taken.len(), 22);
+        let shown = crate::core::message::plain(&r.text());
+        assert!(shown.starts_with("Answers:\n  room: Room 4\nSteps taken (the latest 8; 14 earlier):"), "{shown}");
+        assert!(shown.ends_with("09:05 [again] pressed \"Stop\""), "{shown}");
+        assert_eq!(shown.lines().count(), 1 + 1 + 1 + SHOWN_STEPS);
+        // A long answer is cut, on one line, and marked as the requester's words (escaped per platform).
+        let (a, t) = collected(&wt);
+        let first = collected_text(&[("room".into(), long)], &t[..1]);
+        let line = first.lines().nth(1).unwrap();
+        assert!(line.contains(crate::core::message::QUOTED_START), "{line}");
+        let plain = crate::core::message::plain(line);
+        assert_eq!(plain.chars().count(), "  room: ".len() + SHOWN_ANSWER_CHARS, "{plain}");
+        assert!(plain.ends_with('…') && plain.contains("**Boardroom** line two"), "{plain}");
+        assert!(crate::core::message::Markup::Markdown.render(line).contains("\\*\\*Boardroom"));
+        assert_eq!(a.len(), 1);
+        assert_eq!(collected_text(&[], &[]), "");
     }
 
     #[test]
@@ -1632,7 +1920,7 @@ buttons = [
         let reserved = GOOD
             .replace(r#"id = "check-tray""#, r#"id = "fixed""#)
             .replace(r#"next = "check-tray""#, "next = \"fixed\"");
-        assert_error(&reserved, r#"step "fixed": "fixed" and "handoff" are reserved"#);
+        assert_error(&reserved, r#"step "fixed": "fixed", "no-action" and "handoff" are reserved"#);
     }
 
     #[test]
@@ -1773,7 +2061,7 @@ step = "start"
 
     #[test]
     fn a_step_only_an_entry_opens_is_reachable() {
-        let orphan = "\n[[steps]]\nid = \"orphan\"\nsay = \"x\"\nbuttons = [{ label = \"Ok\", next = \"fixed\" }]\n";
+        let orphan = "\n[[steps]]\nid = \"orphan\"\nsay = \"x\"\ntimeout = \"5m\"\nbuttons = [{ label = \"Ok\", next = \"fixed\" }]\n";
         let text = format!("{GOOD}{orphan}\n[[entry]]\nwhen = ['orphan']\nstep = \"orphan\"\n");
         assert_eq!(errors_for(&text), Vec::<String>::new());
         assert_error(
@@ -1798,7 +2086,7 @@ step = "start"
         assert_eq!(v.buttons[0].action, "rb:t:start:0");
         assert_eq!(v.buttons[2].action, "rb:t:start:p");
         assert_eq!(v.buttons[1].style, ButtonStyle::Primary);
-        assert_eq!(wt.deadline, None);
+        assert_eq!(wt.deadline, Some(t0() + mins(60)));
         // A step with its own hand-off button gets no extra one.
         let mut wt = wt;
         let a = ActionRef::parse("rb:t:start:0").unwrap();
@@ -1834,7 +2122,7 @@ step = "start"
     fn timeout_sends_one_reminder_then_hands_off() {
         let rb = good();
         let (mut wt, _) = start(&rb, &vars(), t0());
-        assert_eq!(tick(&rb, &mut wt, &vars(), t0() + Duration::days(1)), None, "no timeout on the first step");
+        assert_eq!(tick(&rb, &mut wt, &vars(), t0() + mins(59)), None, "the first step's hour has not passed");
         press(&rb, &mut wt, &ActionRef::parse("rb:t:start:0").unwrap(), &vars(), t0()).unwrap();
         assert_eq!(tick(&rb, &mut wt, &vars(), t0() + mins(29)), None);
         let Some(Outcome::Remind { view }) = tick(&rb, &mut wt, &vars(), t0() + mins(30)) else { panic!() };
@@ -1843,7 +2131,7 @@ step = "start"
         assert_eq!(wt.deadline, Some(t0() + mins(60)));
         assert_eq!(tick(&rb, &mut wt, &vars(), t0() + mins(59)), None);
         match tick(&rb, &mut wt, &vars(), t0() + mins(60)) {
-            Some(Outcome::Handoff { reason, approval: None, transcript }) => {
+            Some(Outcome::Handoff { reason, approval: None, transcript, priority: None }) => {
                 assert_eq!(reason, r#"no answer at step "check-tray" for 30m after a reminder"#);
                 let events: Vec<&Event> = transcript.iter().map(|e| &e.event).collect();
                 assert_eq!(events[events.len() - 2..], [&Event::Reminded, &Event::TimedOut]);

@@ -667,6 +667,14 @@ pub struct Ticket {
     pub owner_notices: Option<NoticeFold>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
+    /// Resolved by a walkthrough that found nothing for IT to do (`next = "no-action"`: "I'll contact my
+    /// provider"): a resolution, but neither deflected nor a first-contact resolution in reports.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_it_action: bool,
+    /// What the self-service walkthrough collected (answers, steps taken, how it ended), for the technician: on the
+    /// queue card and in `/ticket show`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub walk_record: Option<super::runbook::WalkRecord>,
 }
 
 /// When the owner was last told of a message on the ticket, and what was written since that they have not been told
@@ -822,6 +830,8 @@ impl Ticket {
             owner_notices: None,
             kpi: Some(KpiHistory::default()),
             version: 0,
+            no_it_action: false,
+            walk_record: None,
         };
         let events = vec![
             Event {
@@ -1091,6 +1101,7 @@ impl Ticket {
         let mut ev = vec![self.go(State::Open, at, by)?];
         self.reopen_count += 1;
         self.deflected = false;
+        self.no_it_action = false;
         if by.same_person(&self.requester) && self.first_response_at.is_some() && self.awaiting_reply_since.is_none() {
             self.start_waiting(at);
         }

@@ -9,8 +9,8 @@ use crate::core::duration::human;
 use crate::core::ids::TicketNo;
 use crate::core::message::{Button, Outbound};
 use crate::core::roles::Role;
-use crate::core::runbook::{self, ActionRef, Opening, Outcome, Runbook, Step, Walkthrough};
-use crate::core::ticket::{Event, EventKind, Ticket, Timestamp};
+use crate::core::runbook::{self, ActionRef, Opening, Outcome, Runbook, Step, WalkRecord, Walkthrough};
+use crate::core::ticket::{Event, EventKind, Priority, Ticket, Timestamp};
 use crate::core::triage::Classification;
 use crate::store::{Commit, Committed, Conversation, ConversationWrite, Store, StoreError};
 
@@ -125,7 +125,40 @@ impl<S: Store> Desk<S> {
                 b
             })
             .collect();
-        Outbound::to_user(&t.requester, &t.origin.place, view.full_text()).with_buttons(buttons).about(t.number)
+        let mut text = view.full_text();
+        if view.ask.is_some() {
+            // Where to answer: the ticket's thread (an answer written in the channel is taken too), or this DM.
+            text.push_str(if t.origin.place.dm || t.origin.place.thread.is_none() {
+                "\n(Type your answer here.)"
+            } else {
+                "\n(Type your answer as a reply in this thread.)"
+            });
+        }
+        Outbound::to_user(&t.requester, &t.origin.place, text).with_buttons(buttons).about(t.number)
+    }
+
+    /// After a message of the requester's was added to `t` outside its walkthrough ("Yes, add it to #1"): a
+    /// walkthrough still waiting for them is shown again (its timeout still runs), so it does not sit unseen.
+    pub(super) async fn walk_still_waiting(&self, t: &Ticket, w: &mut Work) -> Result<(), DeskError> {
+        let Some(conv) = self.store.conversation_for_ticket(t.number).await? else { return Ok(()) };
+        let Some(wt) = decode(&conv).filter(|wt| wt.ended.is_none()) else { return Ok(()) };
+        let Some(rb) = self.runbooks.get(&wt.runbook) else { return Ok(()) };
+        if let Ok(mut view) = runbook::view(rb, &wt, &self.settings.runbook_vars) {
+            view.text = format!("{}'s walkthrough is still waiting for you:\n\n{}", t.number, view.text);
+            w.send(self.step_message(t, &view));
+        }
+        Ok(())
+    }
+
+    /// The walkthrough running on ticket `n`, if any: what `/ticket show` lists while it is in progress.
+    pub(super) async fn walk_in_progress(&self, n: TicketNo) -> Result<Option<WalkRecord>, DeskError> {
+        Ok(self
+            .store
+            .conversation_for_ticket(n)
+            .await?
+            .and_then(|c| decode(&c))
+            .filter(|wt| wt.ended.is_none())
+            .map(|wt| WalkRecord::of(&wt)))
     }
 
     /// The walkthrough of ticket `n`, if one is running: the approver role its runbook needs, when it needs one.
@@ -231,13 +264,31 @@ impl<S: Store> Desk<S> {
         let candidates = match ticket {
             Some(n) => self.store.conversation_for_ticket(n).await?.into_iter().collect::<Vec<_>>(),
             None if env.place.dm => self.store.conversations_of(&me).await?,
+            // In the channel, not the thread (#33): the answer to the question they were just asked, unless it says
+            // it is about something else ("unrelated, but …").
+            None if !crate::core::conversation::unrelated(text) => self.store.conversations_of(&me).await?,
             None => vec![],
         };
-        for conv in candidates.into_iter().filter(|c| c.owner == me) {
+        let mut candidates: Vec<_> = candidates.into_iter().filter(|c| c.owner == me).collect();
+        // The question asked last is the one answered.
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.ticket.map(|n| n.0)));
+        for conv in candidates {
             let Some(mut wt) = decode(&conv) else { continue };
             let Some(rb) = self.runbooks.get(&wt.runbook) else { continue };
             if wt.ended.is_some() || rb.step(&wt.step).is_none_or(|s| s.ask.is_none()) {
                 continue;
+            }
+            if ticket.is_none() && !env.place.dm {
+                // Only a question asked in this channel's thread is answered from the channel.
+                let Some(t) = (match conv.ticket {
+                    Some(n) => self.store.ticket(n).await?,
+                    None => None,
+                }) else {
+                    continue;
+                };
+                if t.origin.place.dm || t.origin.place.channel != env.place.channel {
+                    continue;
+                }
             }
             return Ok(Some(match runbook::answer(rb, &mut wt, text, &self.settings.runbook_vars, now) {
                 Ok(outcome) => self.walk_outcome(&conv, wt, outcome, now, w).await?,
@@ -271,6 +322,10 @@ impl<S: Store> Desk<S> {
             w.send(Outbound::to_user(&requester, &t.origin.place, merged_away(t.number, into)).about(t.number));
             return Ok(Flow::Ok);
         }
+        if !matches!(outcome, Outcome::Show { .. } | Outcome::Remind { .. }) {
+            // Ended: what it collected stays on the ticket for the technician.
+            t.walk_record = Some(WalkRecord::of(&wt));
+        }
         match outcome {
             Outcome::Show { view } | Outcome::Remind { view } => {
                 w.send(self.step_message(&t, &view));
@@ -297,8 +352,32 @@ impl<S: Store> Desk<S> {
                 );
                 self.tell_merged(&t, "", w);
             }
-            Outcome::Handoff { reason, approval, .. } => {
+            Outcome::NoAction { .. } => {
+                let note = format!("No IT action needed: {}", wt.title);
+                let ev = match t.resolve(&requester, Some(&note), false, now) {
+                    Ok(ev) => ev,
+                    Err(e) => return Ok(Flow::Refused(Refusal::from(e))),
+                };
+                t.no_it_action = true;
+                w.events(t.number, ev);
+                w.events(t.number, vec![self.walk_event(&wt, "no_action", None, now)]);
+                let msg = format!(
+                    "OK, nothing for IT to do then: I've closed {} as resolved. If you do need us after all, press \
+                     Reopen or write here.",
+                    t.number
+                );
+                w.send(
+                    Outbound::to_user(&requester, &t.origin.place, msg)
+                        .with_buttons(vec![Button::new("Reopen", command::action("reopen", t.number))])
+                        .about(t.number),
+                );
+                self.tell_merged(&t, "", w);
+            }
+            Outcome::Handoff { reason, approval, priority, .. } => {
                 w.events(t.number, vec![self.walk_event(&wt, "handoff", Some(reason.clone()), now)]);
+                if let Some(p) = priority {
+                    self.walk_raises_priority(&mut t, p, now, w);
+                }
                 let due = t.first_response_due.map(|d| format!(" They'll respond by {}.", self.fmt_time(d)));
                 if let Some(req) = &approval {
                     t.awaiting_approval = Some(req.approver.clone());
@@ -354,14 +433,27 @@ impl<S: Store> Desk<S> {
                         .about(t.number),
                     );
                 }
-                let mut card = self.card(&t, now);
-                card.text.push_str(&format!("\nSelf-service tried: {} — {}", quote(&wt.title), reason));
-                w.send(card);
+                w.send(self.card(&t, now));
             }
         }
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         w.commit.updates.push(t);
         Ok(Flow::Ok)
+    }
+
+    /// A hand-off button with `priority` (mfa-new-phone's "Lost or stolen"): the ticket becomes at least that urgent
+    /// (never less, and never over a technician's choice), with its SLA targets following; the requester hears it,
+    /// and the hand-off message and card that follow give the new response time and priority.
+    fn walk_raises_priority(&self, t: &mut Ticket, to: Priority, now: Timestamp, w: &mut Work) {
+        if to >= t.priority || t.priority_by_staff {
+            return;
+        }
+        let from = std::mem::replace(&mut t.priority, to);
+        w.events(t.number, vec![Event { at: now, actor: None, kind: EventKind::PriorityChanged { from, to } }]);
+        // The targets are recomputed from the start (the commit schedules the timers of the new ones).
+        self.policies.apply(t);
+        let msg = format!("{} is now {to}, so it's answered sooner.", t.number);
+        w.send(Outbound::to_user(&t.requester, &t.origin.place, msg).about(t.number));
     }
 
     /// Sends `text` with Approve and Decline to everyone with the `approver` role (never the requester: nobody
@@ -445,9 +537,14 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
     ) -> Result<(), DeskError> {
         if let Some(conv) = self.store.conversation_for_ticket(n).await?
-            && let Some(wt) = decode(&conv)
+            && let Some(mut wt) = decode(&conv)
         {
-            w.events(n, vec![self.walk_event(&wt, "handoff", Some(reason), now)]);
+            w.events(n, vec![self.walk_event(&wt, "handoff", Some(reason.clone()), now)]);
+            // What it collected so far stays on the ticket, when this commit writes it.
+            if let Some(t) = w.commit.updates.iter_mut().rev().find(|t| t.number == n) {
+                wt.ended = Some(runbook::Ending::Handoff { reason });
+                t.walk_record = Some(WalkRecord::of(&wt));
+            }
             w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         }
         Ok(())

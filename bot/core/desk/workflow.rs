@@ -424,9 +424,15 @@ impl<S: Store> Desk<S> {
         {
             let mut env2 = env.clone();
             env2.place = p.place.clone();
+            // The answer its walkthrough was waiting for, written in the channel (#33).
+            if let Some(flow) = self.try_walk_answer(&env2, Some(t.number), &p.text, now, w).await? {
+                return Ok(flow);
+            }
             let flow = self.thread_message(&env2, &mut t, &p.text, now, w);
             if let super::Flow::Ok = flow {
                 w.send(Outbound::to_user(&env.actor, &p.place, format!("Added to {}.", t.number)).about(t.number));
+                // A walkthrough still waiting on a button is shown again, so it does not sit there unseen.
+                self.walk_still_waiting(&t, w).await?;
             }
             return Ok(flow);
         }
