@@ -2522,11 +2522,14 @@ async fn a_dated_leaver_is_read_titled_alerted_on_time_and_cannot_be_ended_early
     let j = out.json().await.unwrap();
     let to_mona = lines_to(&text, "mona");
     // Ambiguous or unreadable dates are asked again, and the walkthrough stays on the step.
-    let again: Vec<&&str> = to_mona.iter().filter(|l| l.starts_with("I couldn't use that as the time access ends")).collect();
+    let again: Vec<&&str> =
+        to_mona.iter().filter(|l| l.starts_with("I couldn't use that as the time access ends")).collect();
     assert_eq!(again.len(), 3, "{to_mona:?}");
     assert!(again[0].contains("\"next Friday\" could be Fri 13 Mar or Fri 20 Mar"), "{}", again[0]);
     assert!(again[1].contains("\"03/04\" could be 3 April or 4 March"), "{}", again[1]);
-    assert!(to_mona.iter().any(|l| l.contains("**Access ends:** Fri 13 Mar 2026 16:00 GMT (“end of day Friday 13 March”)")));
+    assert!(
+        to_mona.iter().any(|l| l.contains("**Access ends:** Fri 13 Mar 2026 16:00 GMT (“end of day Friday 13 March”)"))
+    );
     let t = &j["tickets"][0];
     assert_eq!(t["title"], "Leaver: Priya Raman, Fri 13 Mar");
     assert_eq!(t["priority"], "P3");
@@ -2559,8 +2562,14 @@ async fn an_immediate_leaver_is_p2_a_dismissal_p1_and_a_technicians_leaver_waits
     insta::assert_snapshot!("leaver_urgent", text);
     let j = out.json().await.unwrap();
     let t = |n: usize| &j["tickets"][n - 1];
-    assert_eq!((t(1)["title"].as_str(), t(1)["priority"].as_str()), (Some("Leaver: Tom Baker, immediately"), Some("P2")));
-    assert_eq!((t(2)["title"].as_str(), t(2)["priority"].as_str()), (Some("Leaver: Jack Frost, immediately"), Some("P1")));
+    assert_eq!(
+        (t(1)["title"].as_str(), t(1)["priority"].as_str()),
+        (Some("Leaver: Tom Baker, immediately"), Some("P2"))
+    );
+    assert_eq!(
+        (t(2)["title"].as_str(), t(2)["priority"].as_str()),
+        (Some("Leaver: Jack Frost, immediately"), Some("P1"))
+    );
     let queue = lines_to(&text, "#helpdesk-queue");
     assert!(queue.iter().any(|l| l.starts_with("New ticket #1 · P2") && l.contains("ACCESS ENDS NOW:")), "{queue:?}");
     assert!(queue.iter().any(|l| l.starts_with("New ticket #2 · P1") && l.contains("ACCESS ENDS NOW (dismissal)")));

@@ -49,7 +49,8 @@ static TIME: LazyLock<Regex> = LazyLock::new(|| {
 });
 static MONTHS: &str = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
 static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTHS})\b\.?(?:,?\s+(\d{{4}}))?")).expect("valid")
+    Regex::new(&format!(r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTHS})\b\.?(?:,?\s+(\d{{4}}))?"))
+        .expect("valid")
 });
 static MONTH_DAY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"(?i)\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?")).expect("valid")
@@ -68,7 +69,9 @@ static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
 /// An example of what is understood, for the question asked again.
 pub fn examples(wanted: Wanted) -> &'static str {
     match wanted {
-        Wanted::DateTime => "\"Friday\", \"13 March\", \"13/03 17:30\", \"tomorrow 17:30\", \"end of day Friday\" or \"immediately\"",
+        Wanted::DateTime => {
+            "\"Friday\", \"13 March\", \"13/03 17:30\", \"tomorrow 17:30\", \"end of day Friday\" or \"immediately\""
+        }
         Wanted::Date => "\"Monday\", \"9 March\" or \"09/03/2026\"",
     }
 }
@@ -144,7 +147,8 @@ pub fn read(
     };
     // Spans already read as a date, so "13 March 2026" is not read again as a time or a weekday.
     let mut taken: Vec<(usize, usize)> = vec![];
-    let overlaps = |taken: &[(usize, usize)], m: &regex::Match<'_>| taken.iter().any(|&(a, b)| m.start() < b && a < m.end());
+    let overlaps =
+        |taken: &[(usize, usize)], m: &regex::Match<'_>| taken.iter().any(|&(a, b)| m.start() < b && a < m.end());
     for c in ISO.captures_iter(text) {
         let (y, m, d) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0), c[3].parse().unwrap_or(0));
         let date = NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("there is no {}", &c[0]))?;
@@ -291,7 +295,10 @@ pub fn read(
     if at <= now {
         if dates.is_empty() && time.is_some() {
             // "17:30" said at 18:00: today's has passed, and tomorrow's is a guess.
-            return Err(format!("{} today has already passed: which day?", time.map(|t| t.format("%H:%M").to_string()).unwrap_or_default()));
+            return Err(format!(
+                "{} today has already passed: which day?",
+                time.map(|t| t.format("%H:%M").to_string()).unwrap_or_default()
+            ));
         }
         return Ok(Reading::Now);
     }
@@ -327,7 +334,11 @@ pub fn from_canonical(s: &str, tz: Tz, wanted: Wanted) -> Option<Reading> {
             let at = match tz.from_local_datetime(&naive) {
                 chrono::LocalResult::Single(t) => t,
                 chrono::LocalResult::Ambiguous(a, b) => {
-                    if b.format("%Z").to_string() == zone { b } else { a }
+                    if b.format("%Z").to_string() == zone {
+                        b
+                    } else {
+                        a
+                    }
                 }
                 chrono::LocalResult::None => return Some(Reading::At(local(tz, naive.date(), naive.time()))),
             };
@@ -437,7 +448,10 @@ mod tests {
             let c = canonical(r, LONDON, Wanted::DateTime, s);
             assert_eq!(from_canonical(&c, LONDON, Wanted::DateTime), Some(r), "{c}");
         }
-        assert_eq!(canonical(read("Monday 09:00"), LONDON, Wanted::DateTime, "Monday 09:00"), "Mon 30 Mar 2026 09:00 BST (“Monday 09:00”)");
+        assert_eq!(
+            canonical(read("Monday 09:00"), LONDON, Wanted::DateTime, "Monday 09:00"),
+            "Mon 30 Mar 2026 09:00 BST (“Monday 09:00”)"
+        );
         // October: 01:30 on Sunday 25th happens twice; BST (the first) unless the text says GMT.
         let twice = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
         let first = local(LONDON, twice, NaiveTime::from_hms_opt(1, 30, 0).unwrap());

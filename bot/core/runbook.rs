@@ -1705,9 +1705,14 @@ ticket_date = { field = "last_day", means = "access-end" }"#,
 
     #[test]
     fn unless_raised_by_names_roles() {
-        let text = dated(r#"type = "request"
-approval = { approver = "manager", unless_raised_by = ["manager", "hr"] }"#)
-        .replace(r#"ask = { field = "last_day", next = "handoff" }"#, r#"ask = { field = "last_day", next = "handoff", approval = true }"#);
+        let text = dated(
+            r#"type = "request"
+approval = { approver = "manager", unless_raised_by = ["manager", "hr"] }"#,
+        )
+        .replace(
+            r#"ask = { field = "last_day", next = "handoff" }"#,
+            r#"ask = { field = "last_day", next = "handoff", approval = true }"#,
+        );
         assert_error(&text, r#"approval: field `unless_raised_by`: unknown role "hr""#);
         let set = shipped_set();
         let leaver = set.get("leaver").unwrap();
@@ -2118,7 +2123,10 @@ step = "start"
         assert!(c.check_resolvable().is_err());
         assert!(c.text().contains("[x] 1. Request verified"), "{}", c.text());
         assert!(c.text().contains("[x] 2. Sign-in blocked"), "{}", c.text());
-        assert_eq!(c.check_done("close").unwrap_err(), format!("cannot close: 1 checklist item(s) still open: \"{}\"", c.items[n - 1].text));
+        assert_eq!(
+            c.check_done("close").unwrap_err(),
+            format!("cannot close: 1 checklist item(s) still open: \"{}\"", c.items[n - 1].text)
+        );
         let back: Checklist = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
     }

@@ -411,7 +411,7 @@ impl<S: Store> Desk<S> {
             let who = t.owner.as_ref().map(|o| o.shown()).unwrap_or_else(|| "the technicians".to_string());
             let text = format!(
                 "{n} is already being worked on ({done} of {} checklist items done), so it can't just be closed: \
-                 write in its thread that it is no longer needed and {who} will wind it back.",
+                 I've left it open, and {who} will see your message here and wind back what was done.",
                 cl.items.len()
             );
             w.send(Outbound::to_user(&env.actor, &here, text).about(n));

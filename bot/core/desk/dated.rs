@@ -30,8 +30,10 @@ const DEFAULT_END_OF_DAY: (u32, u32) = (17, 30);
 
 /// Words that make a leaver a dismissal: access must go before the person hears of it.
 static DISMISSAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(dismiss(ed|al)|fired|sacked|let (\w+ )?go|terminat(ed|ion)|gross misconduct|escorted (out|off))\b")
-        .expect("valid")
+    Regex::new(
+        r"(?i)\b(dismiss(ed|al)|fired|sacked|let (\w+ )?go|terminat(ed|ion)|gross misconduct|escorted (out|off))\b",
+    )
+    .expect("valid")
 });
 
 fn default_end_of_day() -> NaiveTime {
@@ -120,7 +122,8 @@ impl<S: Store> Desk<S> {
                 } else if at.is_none() {
                     raise(t, Priority::P2, w);
                 }
-                t.work_date = Some(WorkDate { means: d.means, at: at.unwrap_or(now), resolve_by: None, alerted: at.is_none() });
+                t.work_date =
+                    Some(WorkDate { means: d.means, at: at.unwrap_or(now), resolve_by: None, alerted: at.is_none() });
                 match at {
                     Some(at) => lines.push(format!(
                         "Access ends {}: you'll be alerted then to block sign-in and revoke sessions.{}",
@@ -229,7 +232,9 @@ impl<S: Store> Desk<S> {
             Event {
                 at: now,
                 actor: None,
-                kind: EventKind::InternalNote { text: format!("access-removal alert sent ({})", self.fmt_time(timer.at)) },
+                kind: EventKind::InternalNote {
+                    text: format!("access-removal alert sent ({})", self.fmt_time(timer.at)),
+                },
             },
         ));
         c.updates.push(t);

@@ -329,7 +329,8 @@ impl<S: Store> Desk<S> {
                 w.events(t.number, vec![self.walk_event(&wt, "handoff", Some(reason.clone()), now)]);
                 // A leaver raised by a manager needs no manager to approve it (`approval.unless_raised_by`).
                 let rb = self.runbooks.get(&wt.runbook);
-                let approval = approval.filter(|_| rb.is_none_or(|rb| rb.needs_approval_from(self.role_of(&requester))));
+                let approval =
+                    approval.filter(|_| rb.is_none_or(|rb| rb.needs_approval_from(self.role_of(&requester))));
                 let dated = match rb {
                     Some(rb) => self.apply_work_date(rb, &wt, &mut t, now, w),
                     None => vec![],
