@@ -139,7 +139,9 @@ impl<S: Store> Desk<S> {
             DateMeaning::FirstDay => {
                 let Reading::At(first) = reading else { return lines };
                 let p = self.policies.pick(&t.category, t.priority, t.ticket_type);
-                let resolve_by = p.calendar.close_before_day_of(first).filter(|by| *by > now);
+                // A calendar with no closing time (`24x7`): ready by the start of the first day.
+                let resolve_by = p.calendar.close_before_day_of(first).unwrap_or(first);
+                let resolve_by = Some(resolve_by).filter(|by| *by > now);
                 let normal = p.calendar.due_span(now, p.resolution);
                 if resolve_by.is_none_or(|by| by < normal) {
                     raise(t, Priority::P2, w);
