@@ -51,6 +51,7 @@ const MATRIX: &[(&str, &[usize])] = &[
     ("/ticket problem 1", &[2, 3, 5]),
     ("/ticket major 1", &[2, 3, 5]),
     ("/ticket check 1 licences", &[2, 3, 5]),
+    ("/ticket uncheck 1 licences", &[2, 3, 5]),
     // The role the runbooks name as approver (a manager for new-laptop) or an admin; a lead is no approver.
     ("/ticket approve 1", &[4, 5]),
     ("/ticket decline 1", &[4, 5]),

@@ -2696,3 +2696,105 @@ async fn a_lost_or_stolen_phone_is_p1_like_the_triage_of_a_stolen_phone() {
     assert_eq!(t[0]["first_response_due"], t[2]["first_response_due"], "the same 30-minute target");
     assert!(out.text().contains("bot -> alice: #1 is now P1, so it's answered sooner."));
 }
+
+// -------------------------------------------------------------------------------------------------------------------
+// Joiners and leavers (#33 items 1, 6 and 7)
+
+/// The first message to `who` that starts with `prefix`.
+fn first_to<'a>(text: &'a str, who: &str, prefix: &str) -> Option<&'a str> {
+    lines_to(text, who).into_iter().find(|l| l.starts_with(prefix))
+}
+
+/// #33: see `leaver_dated.replay`.
+#[tokio::test]
+async fn a_dated_leaver_is_read_titled_alerted_on_time_and_cannot_be_ended_early() {
+    let out = replay::run_file(&script("leaver_dated.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("leaver_dated", text);
+    let j = out.json().await.unwrap();
+    let to_mona = lines_to(&text, "mona");
+    // Ambiguous or unreadable dates are asked again, and the walkthrough stays on the step.
+    let again: Vec<&&str> =
+        to_mona.iter().filter(|l| l.starts_with("I couldn't use that as the time access ends")).collect();
+    assert_eq!(again.len(), 3, "{to_mona:?}");
+    assert!(again[0].contains("\"next Friday\" could be Fri 13 Mar or Fri 20 Mar"), "{}", again[0]);
+    assert!(again[1].contains("\"03/04\" could be 3 April or 4 March"), "{}", again[1]);
+    assert!(
+        to_mona.iter().any(|l| l.contains("**Access ends:** Fri 13 Mar 2026 16:00 GMT (“end of day Friday 13 March”)"))
+    );
+    let t = &j["tickets"][0];
+    assert_eq!(t["title"], "Leaver: Priya Raman, Fri 13 Mar");
+    assert_eq!(t["priority"], "P3");
+    // The resolution target (2 business days) runs from the access end, not from Monday's request.
+    assert_eq!(t["resolution_due"], "2026-03-17T17:30:00Z");
+    assert!(!t["breaches"].as_array().unwrap().iter().any(|b| b["clock"] == "resolution"));
+    // Resolve, close and merge are refused, naming the open items; unticking works once.
+    let to_sam = lines_to(&text, "sam");
+    for verb in ["cannot resolve: 15 checklist item(s) still open", "cannot close: 15", "cannot merge #1 into #2: 15"] {
+        assert!(to_sam.iter().any(|l| l.starts_with(verb)), "{verb}: {to_sam:?}");
+    }
+    assert_eq!(t["state"], "open");
+    assert_eq!(j["tickets"][1]["state"], "new", "nothing was merged");
+    assert!(to_sam.contains(&"\"licences\" is not ticked"), "{to_sam:?}");
+    let unticked: Vec<&serde_json::Value> =
+        t["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "checklist_unticked").collect();
+    assert_eq!(unticked.len(), 1);
+    // The owner is alerted when access ends, once, and not before.
+    let alerts: Vec<&&str> = to_sam.iter().filter(|l| l.starts_with("Access removal due now: #1")).collect();
+    assert_eq!(alerts.len(), 1, "{to_sam:?}");
+    let noted = t["events"].as_array().unwrap().iter().find(|e| e["kind"] == "internal_note").unwrap();
+    assert_eq!(noted["at"], "2026-03-13T16:00:00Z");
+}
+
+/// #33: see `leaver_urgent.replay`.
+#[tokio::test]
+async fn an_immediate_leaver_is_p2_a_dismissal_p1_and_a_technicians_leaver_waits_for_a_manager() {
+    let out = replay::run_file(&script("leaver_urgent.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("leaver_urgent", text);
+    let j = out.json().await.unwrap();
+    let t = |n: usize| &j["tickets"][n - 1];
+    assert_eq!(
+        (t(1)["title"].as_str(), t(1)["priority"].as_str()),
+        (Some("Leaver: Tom Baker, immediately"), Some("P2"))
+    );
+    assert_eq!(
+        (t(2)["title"].as_str(), t(2)["priority"].as_str()),
+        (Some("Leaver: Jack Frost, immediately"), Some("P1"))
+    );
+    let queue = lines_to(&text, "#helpdesk-queue");
+    assert!(queue.iter().any(|l| l.starts_with("New ticket #1 · P2") && l.contains("ACCESS ENDS NOW:")), "{queue:?}");
+    assert!(queue.iter().any(|l| l.starts_with("New ticket #2 · P1") && l.contains("ACCESS ENDS NOW (dismissal)")));
+    // A manager's own leavers need no approval; sam's (a technician's) does, and nothing is worked before it.
+    assert!(first_to(&text, "mona", "Approval needed for #1").is_none());
+    assert!(first_to(&text, "mona", "Approval needed for #2").is_none());
+    let ask = first_to(&text, "mona", "Approval needed for #3 from sam").expect("mona is asked");
+    assert!(ask.contains("access_ends: Fri 20 Mar 2026 17:00 GMT"), "{ask}");
+    assert_eq!(denied_on(&j, 3), pairs(&[("tom", "claim"), ("tom", "check")]));
+    assert_eq!(t(3)["owner"], "tom", "claimed after the approval");
+}
+
+/// #33: see `joiner_dated.replay`.
+#[tokio::test]
+async fn a_joiner_is_due_before_the_first_day_and_sooner_is_more_urgent() {
+    let out = replay::run_file(&script("joiner_dated.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("joiner_dated", text);
+    let j = out.json().await.unwrap();
+    let t = |n: usize| &j["tickets"][n - 1];
+    assert_eq!(t(1)["title"], "Joiner: Sam Lee, starts Mon 23 Mar");
+    assert_eq!(t(1)["priority"], "P3");
+    // Due by the close of the business day before the first day (Friday closes at 16:00), not in two days.
+    assert_eq!(t(1)["resolution_due"], "2026-03-20T16:00:00Z");
+    // Tomorrow is sooner than the two-day target: P2, due by the end of today.
+    assert_eq!(t(2)["title"], "Joiner: Kim Ode, starts Tue 10 Mar");
+    assert_eq!(t(2)["priority"], "P2");
+    assert_eq!(t(2)["resolution_due"], "2026-03-09T17:30:00Z");
+    // No date: asked again, the walkthrough waits on the step.
+    let again: Vec<&str> =
+        lines_to(&text, "mona").into_iter().filter(|l| l.starts_with("I couldn't use that as the first day")).collect();
+    assert_eq!(again.len(), 2, "{again:?}");
+    // Once work has started, "nvm" does not close it.
+    assert_eq!(t(1)["state"], "new");
+    assert!(first_to(&text, "mona", "#1 is already being worked on (1 of 14 checklist items done)").is_some());
+}

@@ -212,6 +212,26 @@ impl Calendar {
         (a == b).then(|| Duration::seconds(i64::from(a.local_minus_utc())))
     }
 
+    /// When `day`'s last opening range ends (local time), or `None` on a day the office is closed (and on `24x7`,
+    /// which has no closing time).
+    pub fn closes_on(&self, day: NaiveDate) -> Option<NaiveTime> {
+        if self.always {
+            return None;
+        }
+        let (_, end) = self.windows(day).last()?;
+        Some(end.with_timezone(&self.tz).time())
+    }
+
+    /// The end of the last business day before `t`'s own day (the close of its last opening range), looking back
+    /// at most two weeks; `None` on `24x7` or when nothing is open in that time.
+    pub fn close_before_day_of(&self, t: Timestamp) -> Option<Timestamp> {
+        if self.always {
+            return None;
+        }
+        let day = self.local_day(t);
+        (1..=14).find_map(|back| self.windows(day - Duration::days(back)).last().map(|(_, e)| e))
+    }
+
     fn local_day(&self, t: Timestamp) -> NaiveDate {
         t.with_timezone(&self.tz).date_naive()
     }

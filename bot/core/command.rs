@@ -23,6 +23,8 @@ pub enum Command {
     Start(String),
     /// Tick a checklist item (by id or number).
     Check(TicketNo, String),
+    /// Untick a checklist item ticked by mistake (by id or number).
+    Uncheck(TicketNo, String),
     /// Approve a request waiting for approval.
     Approve(TicketNo),
     /// Decline a request waiting for approval.
@@ -86,6 +88,7 @@ impl Command {
             | Pending(n, ..)
             | Sla(n)
             | Check(n, _)
+            | Uncheck(n, _)
             | Approve(n)
             | Decline(n, _)
             | Assign(n, _)
@@ -125,6 +128,7 @@ impl Command {
             Sla(_) => "sla",
             Start(_) => "start",
             Check(..) => "check",
+            Uncheck(..) => "uncheck",
             Approve(_) => "approve",
             Decline(..) => "decline",
             Queue { .. } => "queue",
@@ -160,6 +164,7 @@ pub const HELP: &str = "\
 /ticket sla N — the ticket's SLA clocks: targets, due times, pauses, breaches
 /ticket start RUNBOOK — start a guided request as a new ticket (joiner, leaver, new-laptop, …)
 /ticket check N ITEM — tick a checklist item (by number or id)
+/ticket uncheck N ITEM — untick an item ticked by mistake
 /ticket approve N — approve a request waiting for approval
 /ticket decline N [reason] — decline it
 /ticket claim N — take ticket N
@@ -307,7 +312,15 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
         },
         "check" => {
             let n = number("check", num)?;
-            Command::Check(n, needs_text("check", n)?)
+            // `--undo` is how Discord's slash command says `uncheck` (its subcommands are all taken).
+            match text.trim_end().strip_suffix("--undo") {
+                Some(item) if !item.trim().is_empty() => Command::Uncheck(n, item.trim().to_string()),
+                _ => Command::Check(n, needs_text("check", n)?),
+            }
+        }
+        "uncheck" => {
+            let n = number("uncheck", num)?;
+            Command::Uncheck(n, needs_text("uncheck", n)?)
         }
         "approve" => Command::Approve(number_only("approve", num, text)?),
         "decline" => Command::Decline(number("decline", num)?, opt(text)),

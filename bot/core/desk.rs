@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 mod alerts;
 mod conversation;
+mod dated;
 mod notices;
 mod people;
 mod reports;
@@ -394,6 +395,7 @@ impl<S: Store> Desk<S> {
             // An alert card held back by the once-a-minute limit is posted by a timer too.
             timers.extend(Self::card_timer(t));
             timers.extend(Self::settle_timer(t));
+            timers.extend(Self::access_timer(t));
             c.timers.push((t.number, timers));
         }
     }
@@ -447,6 +449,9 @@ impl<S: Store> Desk<S> {
         }
         if Self::is_settle_timer(timer) {
             return self.fire_settle(t, timer, now).await;
+        }
+        if Self::is_access_timer(timer) {
+            return self.fire_access(t, timer, now).await;
         }
         let fresh = self.policies.timers(&t);
         // Stale (the clock moved or stopped), or a higher point of the same clock is due too (after downtime, the
@@ -958,7 +963,7 @@ impl<S: Store> Desk<S> {
         let walk = if unsure || after.is_some() { None } else { self.runbook_for(&c, text) };
         // A request that needs approval goes through its runbook, and so its approval, whatever led here.
         let walk = walk.or(approval.map(|(rb, step, _)| (rb, step)));
-        if let Some((rb, first)) = walk.filter(|(rb, _)| rb.approval.is_some()) {
+        if let Some((rb, first)) = walk.filter(|(rb, _)| rb.needs_approval_from(self.role_of(&env.actor))) {
             let linked = after.map(|old| format!(", following up {old}")).unwrap_or_default();
             let msg = format!(
                 "Ticket {number} opened: {} ({} {} {}{linked}). A few questions first, then it goes to a {} for \
@@ -1052,6 +1057,9 @@ impl<S: Store> Desk<S> {
             }
             if t.state.is_active() {
                 text.push_str(&format!(" · {}", self.due_phrase(t, now)));
+            }
+            if let Some(d) = self.work_date_phrase(t) {
+                text.push_str(&format!(" · {d}"));
             }
             text
         };
@@ -1212,6 +1220,7 @@ impl<S: Store> Desk<S> {
                 | Command::Pending(..)
                 | Command::Priority(..)
                 | Command::Check(..)
+                | Command::Uncheck(..)
                 | Command::Escalate(..)
                 | Command::Major(_)
         );
@@ -1735,6 +1744,30 @@ impl<S: Store> Desk<S> {
                 w.send(here(format!("Checklist for {} ({status}):\n{}", t.number, list.trim_end())));
                 w.commit.updates.push(t);
             }
+            Command::Uncheck(_, item) => {
+                let Some(cl) = t.checklist.as_mut() else {
+                    return Err(Refusal::state(format!("{} has no checklist", t.number)));
+                };
+                if !t.state.is_active() {
+                    return Err(Refusal::state(format!(
+                        "{} is {}; reopen it first if the work is not done",
+                        t.number, t.state
+                    )));
+                }
+                cl.untick(&item).map_err(Refusal::state)?;
+                let list = cl.text();
+                let left = cl.open_items().len();
+                w.events(
+                    t.number,
+                    vec![Event {
+                        at: now,
+                        actor: Some(me.clone()),
+                        kind: EventKind::ChecklistUnticked { item: item.trim().to_string() },
+                    }],
+                );
+                w.send(here(format!("Checklist for {} ({left} open):\n{}", t.number, list.trim_end())));
+                w.commit.updates.push(t);
+            }
             Command::Approve(_) | Command::Decline(..) => {
                 let Some(approver) = t.awaiting_approval.clone().filter(|_| t.state.is_active()) else {
                     return Err(Refusal::state(format!("{} is not waiting for approval", t.number)));
@@ -1846,6 +1879,9 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             Command::Close(_) => {
+                if let Some(cl) = &t.checklist {
+                    cl.check_done("close").map_err(Refusal::state)?;
+                }
                 let ev = t.close(me, now)?;
                 w.events(t.number, ev);
                 w.send(here(format!("Closed {}.", t.number)));
@@ -2393,7 +2429,7 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef, approv
     let staff = role.is_staff();
     let ok = match cmd {
         Command::Help | Command::Mine | Command::Start(_) | Command::Find(_) => true,
-        Command::Check(..) => staff,
+        Command::Check(..) | Command::Uncheck(..) => staff,
         Command::Approve(_) | Command::Decline(..) => role == Role::Admin || approvers.contains(&role),
         Command::Show(_) | Command::Sla(_) => staff || own || role == Role::Manager,
         Command::Reopen(..) | Command::Close(_) => staff || own,

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod clock;
 pub mod command;
 pub mod conversation;
+pub mod dates;
 pub mod desk;
 pub mod duration;
 pub mod embed;

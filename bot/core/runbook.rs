@@ -91,6 +91,43 @@ pub struct Runbook {
     /// that can start the runbook.
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// The ticket's title once the walkthrough hands off, filled from the answers ("Leaver: {{ name }},
+    /// {{ access_ends }}"); a [`TicketDate`] field is shown short ("Fri 13 Mar").
+    #[serde(default)]
+    pub ticket_title: Option<String>,
+    /// The answer that dates the work (a leaver's access end, a joiner's first day): read as a date when it is
+    /// given, and tied to the ticket's priority, resolution target and alerts (#33).
+    #[serde(default)]
+    pub ticket_date: Option<TicketDate>,
+}
+
+/// `ticket_date = { field = "access_ends", means = "access-end" }`: which answer dates the ticket, and what it means.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketDate {
+    /// An `ask` field of the runbook.
+    pub field: String,
+    pub means: DateMeaning,
+}
+
+/// What a runbook's [`TicketDate`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DateMeaning {
+    /// When a leaver's access ends: a date and time, or "immediately".
+    AccessEnd,
+    /// A joiner's first day: a date.
+    FirstDay,
+}
+
+impl DateMeaning {
+    /// What the answer must give.
+    pub fn wanted(self) -> super::dates::Wanted {
+        match self {
+            DateMeaning::AccessEnd => super::dates::Wanted::DateTime,
+            DateMeaning::FirstDay => super::dates::Wanted::Date,
+        }
+    }
 }
 
 fn incident() -> TicketType {
@@ -106,6 +143,10 @@ pub struct Approval {
     /// `ask` fields shown on the approval card, in this order.
     #[serde(default)]
     pub fields: Vec<String>,
+    /// Roles whose own requests need no approval (`leaver`: raised by a manager or an admin it goes straight to the
+    /// technicians; raised by anyone else, a manager approves it first).
+    #[serde(default)]
+    pub unless_raised_by: Vec<String>,
 }
 
 /// One thing a technician must do and tick off.
@@ -309,6 +350,30 @@ impl Runbook {
     pub fn opening(&self, intent: Option<&str>, text: &str) -> Option<Opening<'_>> {
         let e = self.entry_for(intent, text)?;
         if e.step == HANDOFF { Some(Opening::Handoff) } else { self.step(&e.step).map(Opening::Step) }
+    }
+
+    /// The ticket title `ticket_title` gives with these answers (the [`TicketDate`] field short: "Fri 13 Mar"), or
+    /// `None`: no `ticket_title`, or a field it uses has no answer (a walkthrough handed off halfway).
+    pub fn ticket_title_for(&self, answers: &BTreeMap<String, String>, tz: chrono_tz::Tz) -> Option<String> {
+        let template = self.ticket_title.as_ref()?;
+        let names = placeholders(template).ok()?;
+        let mut shown = BTreeMap::new();
+        for n in names {
+            let answer = answers.get(n).map(|a| a.trim()).filter(|a| !a.is_empty())?;
+            let value = match &self.ticket_date {
+                Some(d) if d.field == n => super::dates::from_canonical(answer, tz, d.means.wanted())
+                    .map(|r| super::dates::short(r, tz))
+                    .unwrap_or_else(|| answer.to_string()),
+                _ => answer.to_string(),
+            };
+            shown.insert(n.to_string(), value);
+        }
+        Some(super::ticket::title_from(&render_raw(template, &BTreeMap::new(), &shown)))
+    }
+
+    /// Whether someone with `role` raising this request needs its approval (`approval.unless_raised_by`).
+    pub fn needs_approval_from(&self, role: super::roles::Role) -> bool {
+        self.approval.as_ref().is_some_and(|a| !a.unless_raised_by.iter().any(|r| r == role.as_str()))
     }
 
     /// The `ask` fields of all steps.
@@ -526,6 +591,32 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
         let any = rb.steps.iter().flat_map(|s| s.targets()).any(|t| matches!(t, Next::Handoff { approval: true, .. }));
         if !any {
             e("`approval` is set but no button or ask hands off with approval = true".to_string());
+        }
+    }
+
+    if let Some(a) = &rb.approval {
+        for r in &a.unless_raised_by {
+            if super::roles::Role::parse(r).is_none() {
+                e(format!("approval: field `unless_raised_by`: unknown role \"{r}\""));
+            }
+        }
+    }
+    if let Some(d) = &rb.ticket_date
+        && !fields.contains(d.field.as_str())
+    {
+        e(format!("field `ticket_date.field`: \"{}\" is not asked by any step", d.field));
+    }
+    if let Some(title) = &rb.ticket_title {
+        if title.trim().is_empty() {
+            e("field `ticket_title` is empty".to_string());
+        }
+        match placeholders(title) {
+            Err(why) => e(format!("field `ticket_title` {why}")),
+            Ok(names) => {
+                for n in names.into_iter().filter(|n| !fields.contains(n)) {
+                    e(format!("field `ticket_title`: \"{{{{ {n} }}}}\" is not asked by any step"));
+                }
+            }
         }
     }
 
@@ -1367,12 +1458,17 @@ impl Checklist {
 
     /// `Ok` when every item is ticked; otherwise the refusal to show, naming the open items.
     pub fn check_resolvable(&self) -> Result<(), String> {
+        self.check_done("resolve")
+    }
+
+    /// [`Checklist::check_resolvable`] for anything else that ends the ticket (`verb`: close, merge).
+    pub fn check_done(&self, verb: &str) -> Result<(), String> {
         let open = self.open_items();
         if open.is_empty() {
             return Ok(());
         }
         let list: Vec<String> = open.iter().map(|i| format!("\"{}\"", i.text)).collect();
-        Err(format!("cannot resolve: {} checklist item(s) still open: {}", open.len(), list.join("; ")))
+        Err(format!("cannot {verb}: {} checklist item(s) still open: {}", open.len(), list.join("; ")))
     }
 
     /// `[x] 1. text (sam, 2026-03-02 10:00 UTC)` / `[ ] 2. text`, one line each.
@@ -1755,6 +1851,84 @@ buttons = [
         let errs = errors_for(text);
         assert!(errs.iter().any(|e| e.contains(want)), "wanted an error containing {want:?}, got {errs:#?}");
         assert!(errs.iter().all(|e| e.starts_with("runbooks/t.toml: ")), "errors must name the file: {errs:#?}");
+    }
+
+    /// GOOD with a dated ask as its second step, and `extra` keys at the top.
+    fn dated(extra: &str) -> String {
+        let with_ask = GOOD.replace(
+            r#"buttons = [
+  { label = "Yes", next = "fixed" },
+  { label = "No", next = "handoff", reason = "tray broken" },
+]"#,
+            r#"ask = { field = "last_day", next = "handoff" }"#,
+        );
+        with_ask.replacen("intents = [\"printing.jam\"]\n", &format!("intents = [\"printing.jam\"]\n{extra}\n"), 1)
+    }
+
+    #[test]
+    fn ticket_title_and_date_are_checked_naming_the_field() {
+        let ok = dated(
+            r#"ticket_title = "Leaver: {{ last_day }}"
+ticket_date = { field = "last_day", means = "access-end" }"#,
+        );
+        assert_eq!(errors_for(&ok), Vec::<String>::new());
+        assert_error(
+            &dated(r#"ticket_title = "Leaver: {{ nmae }}""#),
+            r#"field `ticket_title`: "{{ nmae }}" is not asked by any step"#,
+        );
+        assert_error(&dated(r#"ticket_title = " ""#), "field `ticket_title` is empty");
+        assert_error(
+            &dated(r#"ticket_date = { field = "first_day", means = "first-day" }"#),
+            r#"field `ticket_date.field`: "first_day" is not asked by any step"#,
+        );
+        assert_error(&dated(r#"ticket_date = { field = "last_day", means = "someday" }"#), "someday");
+        assert_error(&dated(r#"ticket_date = { field = "last_day", mean = "first-day" }"#), "mean");
+        assert_error(&dated(r#"ticket_tittle = "x""#), "ticket_tittle");
+    }
+
+    #[test]
+    fn unless_raised_by_names_roles() {
+        let text = dated(
+            r#"type = "request"
+approval = { approver = "manager", unless_raised_by = ["manager", "hr"] }"#,
+        )
+        .replace(
+            r#"ask = { field = "last_day", next = "handoff" }"#,
+            r#"ask = { field = "last_day", next = "handoff", approval = true }"#,
+        );
+        assert_error(&text, r#"approval: field `unless_raised_by`: unknown role "hr""#);
+        let set = shipped_set();
+        let leaver = set.get("leaver").unwrap();
+        assert!(leaver.needs_approval_from(crate::core::roles::Role::Technician));
+        assert!(leaver.needs_approval_from(crate::core::roles::Role::Requester));
+        assert!(!leaver.needs_approval_from(crate::core::roles::Role::Manager));
+        assert!(!leaver.needs_approval_from(crate::core::roles::Role::Admin));
+        assert!(!set.get("joiner").unwrap().needs_approval_from(crate::core::roles::Role::Technician));
+    }
+
+    #[test]
+    fn joiner_and_leaver_titles_name_the_person_and_the_day() {
+        let set = shipped_set();
+        let london = chrono_tz::Europe::London;
+        let answers = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let leaver = set.get("leaver").unwrap();
+        let a = answers(&[("name", "Priya Raman"), ("access_ends", "Fri 13 Mar 2026 17:30 GMT (“Friday”)")]);
+        assert_eq!(leaver.ticket_title_for(&a, london).as_deref(), Some("Leaver: Priya Raman, Fri 13 Mar"));
+        let a = answers(&[("name", "Tom Baker"), ("access_ends", "immediately (“now”)")]);
+        assert_eq!(leaver.ticket_title_for(&a, london).as_deref(), Some("Leaver: Tom Baker, immediately"));
+        // Handed off before the date was given: the title is left as it was.
+        assert_eq!(leaver.ticket_title_for(&answers(&[("name", "Tom Baker")]), london), None);
+        let joiner = set.get("joiner").unwrap();
+        let a = answers(&[("name", "Sam Lee"), ("first_day", "Mon 9 Mar 2026 (“Monday”)")]);
+        assert_eq!(joiner.ticket_title_for(&a, london).as_deref(), Some("Joiner: Sam Lee, starts Mon 9 Mar"));
+        // Every step of both has a timeout (#33: nobody's walkthrough waits for ever).
+        for rb in [leaver, joiner] {
+            for s in &rb.steps {
+                assert!(s.timeout().is_some(), "{} step {} has no timeout", rb.id, s.id);
+            }
+        }
     }
 
     #[test]
@@ -2224,7 +2398,7 @@ step = "start"
         assert_eq!(c.open_items().len(), n);
         let err = c.check_resolvable().unwrap_err();
         assert!(err.contains(&format!("{n} checklist item(s) still open")), "{err}");
-        c.tick("sign-in-blocked", "sam", t0()).unwrap();
+        c.tick("verified", "sam", t0()).unwrap();
         assert!(c.tick("1", "kim", t0()).unwrap_err().contains("already ticked by sam"));
         assert!(c.tick("nope", "sam", t0()).is_err());
         for k in 2..=n {
@@ -2235,7 +2409,12 @@ step = "start"
         c.untick("licences").unwrap();
         assert_eq!(c.open_items()[0].id, "licences");
         assert!(c.check_resolvable().is_err());
-        assert!(c.text().contains("[x] 1. Sign-in blocked"), "{}", c.text());
+        assert!(c.text().contains("[x] 1. Request verified"), "{}", c.text());
+        assert!(c.text().contains("[x] 2. Sign-in blocked"), "{}", c.text());
+        assert_eq!(
+            c.check_done("close").unwrap_err(),
+            format!("cannot close: 1 checklist item(s) still open: \"{}\"", c.items[n - 1].text)
+        );
         let back: Checklist = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
     }

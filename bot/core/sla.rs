@@ -167,13 +167,14 @@ impl Policies {
         let p = self.pick(&t.category, t.priority, t.ticket_type);
         let (user, resolution) = pauses(p, t);
         let ack = first_response_pauses(t, &user);
-        let cycle_start = t.cycle_start.unwrap_or(t.created_at);
+        let cycle_start = t.resolution_start();
+        let fixed = t.fixed_resolution_due();
         Targets {
             policy: p.spec.name.clone(),
             first_response: p.first_response,
             first_response_due: p.calendar.due_with_pauses(t.created_at, p.first_response, &ack),
             resolution: p.resolution,
-            resolution_due: p.calendar.due_with_pauses(cycle_start, p.resolution, &resolution),
+            resolution_due: fixed.or_else(|| p.calendar.due_with_pauses(cycle_start, p.resolution, &resolution)),
             next_response_due: match (t.awaiting_reply_since, p.next_response) {
                 (Some(since), Some(d)) => p.calendar.due_with_pauses(since, d, &user),
                 _ => None,
@@ -194,14 +195,20 @@ impl Policies {
             if let (Some(since), Some(d)) = (t.awaiting_reply_since, p.next_response) {
                 clocks.push((SlaClock::NextResponse, since, d, &user, since.timestamp_millis().to_string()));
             }
-            let start = t.cycle_start.unwrap_or(t.created_at);
-            clocks.push((SlaClock::Resolution, start, p.resolution, &resolution, start.timestamp_millis().to_string()));
+            let start = t.resolution_start();
+            let cycle = t.cycle_start.unwrap_or(t.created_at).timestamp_millis().to_string();
+            clocks.push((SlaClock::Resolution, start, p.resolution, &resolution, cycle));
         }
         let mut out = vec![];
         for (clock, start, target, pauses, cycle) in clocks {
-            let Some(due) = p.calendar.due_with_pauses(start, target, pauses) else { continue };
+            // A joiner's ticket is due by a fixed instant (before the first day), whatever the pauses.
+            let fixed = t.fixed_resolution_due().filter(|_| clock == SlaClock::Resolution);
+            let Some(due) = fixed.or_else(|| p.calendar.due_with_pauses(start, target, pauses)) else { continue };
             // Warning points are percentages of the business time this target stands for from this start.
-            let whole = p.calendar.span_length(start, target);
+            let whole = match fixed {
+                Some(d) => p.calendar.elapsed(start, d),
+                None => p.calendar.span_length(start, target),
+            };
             for &pct in p.spec.warn.iter().chain(std::iter::once(&100)) {
                 let at = if pct == 100 {
                     due

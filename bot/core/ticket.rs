@@ -540,6 +540,10 @@ pub enum EventKind {
         attempt: i64,
         error: String,
     },
+    /// A checklist item ticked by mistake was unticked (`/ticket uncheck`).
+    ChecklistUnticked {
+        item: String,
+    },
 }
 
 /// Why a change to a ticket was refused. Messages are shown to the person who asked.
@@ -665,6 +669,10 @@ pub struct Ticket {
     /// `core::desk::notices`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_notices: Option<NoticeFold>,
+    /// A joiner's first day or a leaver's access end, read from its walkthrough (#33): the resolution clock and the
+    /// access-removal alert follow it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_date: Option<WorkDate>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
     /// Resolved by a walkthrough that found nothing for IT to do (`next = "no-action"`: "I'll contact my
@@ -675,6 +683,39 @@ pub struct Ticket {
     /// queue card and in `/ticket show`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub walk_record: Option<super::runbook::WalkRecord>,
+}
+
+/// The date a joiner or leaver ticket is worked to (see `runbooks/README.md`, `ticket_date`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkDate {
+    pub means: super::runbook::DateMeaning,
+    /// When the leaver's access ends (the hand-off itself for "immediately"), or the start of the joiner's first
+    /// day, office time.
+    pub at: Timestamp,
+    /// A joiner's ticket is due by this instant (the end of the last business day before the first day) instead of
+    /// its policy's resolution target; `None` when that has already passed (then the policy's target applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve_by: Option<Timestamp>,
+    /// The leaver's access-removal alert has been sent (at `at`, or with the hand-off for "immediately").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub alerted: bool,
+}
+
+impl Ticket {
+    /// Where the resolution clock of the current cycle starts: a leaver's clock starts when access ends (the rest of
+    /// the checklist is worked from then), never before the ticket or its cycle.
+    pub fn resolution_start(&self) -> Timestamp {
+        let start = self.cycle_start.unwrap_or(self.created_at);
+        match &self.work_date {
+            Some(d) if d.means == super::runbook::DateMeaning::AccessEnd => start.max(d.at),
+            _ => start,
+        }
+    }
+
+    /// A fixed resolution due instant (a joiner's, in its first cycle), if any.
+    pub fn fixed_resolution_due(&self) -> Option<Timestamp> {
+        self.work_date.as_ref().filter(|_| self.cycle_start.is_none()).and_then(|d| d.resolve_by)
+    }
 }
 
 /// When the owner was last told of a message on the ticket, and what was written since that they have not been told
@@ -828,6 +869,7 @@ impl Ticket {
             withdrawn: false,
             last_requester_at: Some(n.at),
             owner_notices: None,
+            work_date: None,
             kpi: Some(KpiHistory::default()),
             version: 0,
             no_it_action: false,

@@ -110,7 +110,16 @@ pub const TICKET: &[Sub] = &[
     ),
     sub("link", "Relate two tickets", &[T, opt("other", Kind::Ticket, true, "The related ticket")]),
     sub("feedback", "Tell us how we did", &[T, text("text", true, "Your comment")]),
-    sub("check", "Tick a checklist item", &[T, text("item", true, "Item number or id")]),
+    // Discord's 25 subcommands are all taken: `/ticket uncheck N ITEM` is `check` with `undo` set.
+    sub(
+        "check",
+        "Tick a checklist item (or untick one)",
+        &[
+            T,
+            text("item", true, "Item number or id"),
+            opt("undo", Kind::Flag("--undo"), false, "Untick an item ticked by mistake"),
+        ],
+    ),
     sub("approve", "Approve a request waiting for approval", &[T]),
     sub("decline", "Decline a request waiting for approval", &[T, text("reason", false, "Why")]),
     vendor(

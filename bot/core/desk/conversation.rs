@@ -405,6 +405,21 @@ impl<S: Store> Desk<S> {
             w.send(Outbound::to_user(&env.actor, &here, conv::kept_open(n, owner)).about(n));
             return Ok(Flow::Ok);
         }
+        // A joiner or leaver already part done is not simply closed: access half removed, or an account half made,
+        // must be wound back by the technician who did it (#33).
+        if let Some(cl) = &t.checklist
+            && cl.items.iter().any(|i| i.is_done())
+        {
+            let done = cl.items.iter().filter(|i| i.is_done()).count();
+            let who = t.owner.as_ref().map(|o| o.shown()).unwrap_or_else(|| "the technicians".to_string());
+            let text = format!(
+                "{n} is already being worked on ({done} of {} checklist items done), so it can't just be closed: \
+                 I've left it open, and {who} will see your message here and wind back what was done.",
+                cl.items.len()
+            );
+            w.send(Outbound::to_user(&env.actor, &here, text).about(n));
+            return Ok(Flow::Ok);
+        }
         match t.withdraw(&env.actor, None, now) {
             Ok(ev) => w.events(n, ev),
             Err(e) => return Ok(Flow::Refused(e.into())),

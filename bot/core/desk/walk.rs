@@ -164,11 +164,18 @@ impl<S: Store> Desk<S> {
     /// The walkthrough of ticket `n`, if one is running: the approver role its runbook needs, when it needs one.
     pub(super) async fn approval_walk_running(&self, n: TicketNo) -> Result<Option<String>, DeskError> {
         let Some(conv) = self.store.conversation_for_ticket(n).await? else { return Ok(None) };
-        Ok(decode(&conv)
-            .filter(|wt| wt.ended.is_none())
-            .and_then(|wt| self.runbooks.get(&wt.runbook))
-            .and_then(|rb| rb.approval.as_ref())
-            .map(|a| a.approver.clone()))
+        let Some(rb) = decode(&conv).filter(|wt| wt.ended.is_none()).and_then(|wt| self.runbooks.get(&wt.runbook))
+        else {
+            return Ok(None);
+        };
+        let Some(a) = rb.approval.as_ref() else { return Ok(None) };
+        if !a.unless_raised_by.is_empty()
+            && let Some(t) = self.store.ticket(n).await?
+            && !rb.needs_approval_from(self.role_of(&t.requester))
+        {
+            return Ok(None);
+        }
+        Ok(Some(a.approver.clone()))
     }
 
     /// The runbook that needs approval which this message asks for, the step it opens at, and the intent it serves:
@@ -290,6 +297,27 @@ impl<S: Store> Desk<S> {
                     continue;
                 }
             }
+            // A date the ticket is worked to (a leaver's access end, a joiner's first day) must read as one: if it
+            // doesn't, the step is asked again and nothing is lost.
+            let ticket = match conv.ticket {
+                Some(n) => self.store.ticket(n).await?,
+                None => None,
+            };
+            let dated = ticket.as_ref().and_then(|t| self.read_dated_answer(rb, &wt, t, text, now));
+            let text = match dated {
+                Some(Ok(read)) => read,
+                Some(Err(again)) => {
+                    let place = super::reply_place(env);
+                    let mut m = Outbound::to_user(&env.actor, &place, again);
+                    if let Some(n) = conv.ticket {
+                        m = m.about(n);
+                    }
+                    w.send(m);
+                    return Ok(Some(Flow::Ok));
+                }
+                None => text.to_string(),
+            };
+            let text = text.as_str();
             return Ok(Some(match runbook::answer(rb, &mut wt, text, &self.settings.runbook_vars, now) {
                 Ok(outcome) => self.walk_outcome(&conv, wt, outcome, now, w).await?,
                 Err(e) => Flow::Refused(e.to_string().into()),
@@ -375,9 +403,18 @@ impl<S: Store> Desk<S> {
             }
             Outcome::Handoff { reason, approval, priority, .. } => {
                 w.events(t.number, vec![self.walk_event(&wt, "handoff", Some(reason.clone()), now)]);
+                // A leaver raised by a manager needs no manager to approve it (`approval.unless_raised_by`).
+                let rb = self.runbooks.get(&wt.runbook);
+                let approval =
+                    approval.filter(|_| rb.is_none_or(|rb| rb.needs_approval_from(self.role_of(&requester))));
+                let dated = match rb {
+                    Some(rb) => self.apply_work_date(rb, &wt, &mut t, now, w),
+                    None => vec![],
+                };
                 if let Some(p) = priority {
                     self.walk_raises_priority(&mut t, p, now, w);
                 }
+                self.policies.apply(&mut t);
                 let due = t.first_response_due.map(|d| format!(" They'll respond by {}.", self.fmt_time(d)));
                 if let Some(req) = &approval {
                     t.awaiting_approval = Some(req.approver.clone());
@@ -433,7 +470,11 @@ impl<S: Store> Desk<S> {
                         .about(t.number),
                     );
                 }
-                w.send(self.card(&t, now));
+                let mut card = self.card(&t, now);
+                for line in dated {
+                    card.text.push_str(&format!("\n{line}"));
+                }
+                w.send(card);
             }
         }
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });

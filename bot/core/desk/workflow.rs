@@ -95,6 +95,16 @@ impl<S: Store> Desk<S> {
                             b.number, a.number.0, b.number.0
                         ))));
                     }
+                    // A duplicate is closed by the merge: a joiner or leaver with work left on its checklist would
+                    // end with access still to remove (#33).
+                    if let Some(cl) = &a.checklist
+                        && let Err(why) = cl.check_done(&format!("merge {} into {}", a.number, b.number))
+                    {
+                        return Ok(Err(Refusal::state(format!(
+                            "{why}; tick them off first, or link the two instead (/ticket link {} {})",
+                            a.number.0, b.number.0
+                        ))));
+                    }
                     // Its open vendor cases go on on the surviving ticket (the vendor is told the number to quote).
                     self.move_cases(&mut a, &mut b, me, now, w).await?;
                     // The duplicate is closed; its requester follows the surviving ticket.

@@ -1,0 +1,479 @@
+//! Reading the dates people type when they ask for a joiner or a leaver ("Friday", "13 March", "13/03",
+//! "tomorrow 17:30", "end of day Friday", "immediately") as instants in the office time zone (#33).
+//!
+//! Pure: the caller passes the time now, the zone, and what "end of the day" means on a given date (the office
+//! calendar's closing time). Anything that could mean two things ("03/04", "next Friday" said early in the week,
+//! "Friday 12 March" when the 12th is a Thursday, two dates in one answer) is refused with a question to ask
+//! instead of a guess: a leaver's access removed on the wrong day is a security incident or a lost day's work.
+//!
+//! An accepted answer is stored in the walkthrough as its [`canonical`] text ("Fri 13 Mar 2026 17:30 GMT
+//! (“end of day Friday”)"), which shows the person how it was read and which [`from_canonical`] reads back.
+
+use super::ticket::Timestamp;
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Weekday};
+use chrono_tz::Tz;
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// What an answer has to give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// A date, optionally with a time (the end of that working day when none is given), or "immediately".
+    DateTime,
+    /// A day (a joiner's first day); any time given is ignored, and "immediately" is not a day.
+    Date,
+}
+
+/// How an answer was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// "immediately", "now", "straight away", or a moment already past.
+    Now,
+    /// This instant (for [`Wanted::Date`], the start of that local day).
+    At(Timestamp),
+}
+
+/// The words that mean "at once".
+static NOW_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(immediate(ly)?|right now|straight ?away|right away|asap|as soon as possible|with immediate effect|now)\b",
+    )
+    .expect("valid")
+});
+static END_OF_DAY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(end of (the )?(working |business |their |his |her |the )?day|eod|cob|close of (business|play)|end of business|after work)\b")
+        .expect("valid")
+});
+static TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:(\d{1,2})[:.](\d{2})\s*(am|pm)?|(\d{1,2})\s*(am|pm)|(noon|midday))\b").expect("valid")
+});
+static MONTHS: &str = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
+static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTHS})\b\.?(?:,?\s+(\d{{4}}))?"))
+        .expect("valid")
+});
+static MONTH_DAY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(r"(?i)\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?")).expect("valid")
+});
+static ISO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b").expect("valid"));
+static NUMERIC: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?\b").expect("valid"));
+static WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:(next|this|coming)\s+)?(mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\b")
+        .expect("valid")
+});
+static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(today|tonight|this (?:morning|afternoon|evening)|tomorrow|tmrw|yesterday)\b").expect("valid")
+});
+
+/// An example of what is understood, for the question asked again.
+pub fn examples(wanted: Wanted) -> &'static str {
+    match wanted {
+        Wanted::DateTime => {
+            "\"Friday\", \"13 March\", \"13/03 17:30\", \"tomorrow 17:30\", \"end of day Friday\" or \"immediately\""
+        }
+        Wanted::Date => "\"Monday\", \"9 March\" or \"09/03/2026\"",
+    }
+}
+
+fn month_of(s: &str) -> Option<u32> {
+    let s = s.to_ascii_lowercase();
+    let names = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    names.iter().position(|m| s.starts_with(m)).map(|i| i as u32 + 1)
+}
+
+fn weekday_of(s: &str) -> Option<Weekday> {
+    let s = s.to_ascii_lowercase();
+    Some(match &s[..3.min(s.len())] {
+        "mon" => Weekday::Mon,
+        "tue" => Weekday::Tue,
+        "wed" => Weekday::Wed,
+        "thu" => Weekday::Thu,
+        "fri" => Weekday::Fri,
+        "sat" => Weekday::Sat,
+        "sun" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+/// The local instant of `time` on `day`: a time the clocks skip (spring forward) is moved past the gap, and a time
+/// that happens twice (autumn) is the first.
+pub fn local(tz: Tz, day: NaiveDate, time: NaiveTime) -> Timestamp {
+    let mut naive = day.and_time(time);
+    for _ in 0..4 {
+        match tz.from_local_datetime(&naive) {
+            chrono::LocalResult::Single(t) => return t.with_timezone(&chrono::Utc),
+            chrono::LocalResult::Ambiguous(a, _) => return a.with_timezone(&chrono::Utc),
+            chrono::LocalResult::None => naive += Duration::minutes(30),
+        }
+    }
+    tz.from_utc_datetime(&naive).with_timezone(&chrono::Utc)
+}
+
+/// A date with no year: this year's, unless that was more than two months ago (then next year's: "5 January" said
+/// in December).
+fn with_year(today: NaiveDate, month: u32, day: u32, year: Option<i32>) -> Result<NaiveDate, String> {
+    let bad = || format!("there is no {day}/{month}");
+    if let Some(y) = year {
+        return NaiveDate::from_ymd_opt(y, month, day).ok_or_else(bad);
+    }
+    let this = NaiveDate::from_ymd_opt(today.year(), month, day);
+    match this {
+        Some(d) if d >= today - Duration::days(61) => Ok(d),
+        _ => NaiveDate::from_ymd_opt(today.year() + 1, month, day).ok_or_else(bad),
+    }
+}
+
+fn year_of(s: Option<regex::Match<'_>>) -> Option<i32> {
+    let s = s?.as_str();
+    let y: i32 = s.parse().ok()?;
+    Some(if s.len() == 2 { 2000 + y } else { y })
+}
+
+/// Reads an answer. `Err` is the reason it could not be read, to ask again with (nothing is guessed).
+pub fn read(
+    text: &str,
+    now: Timestamp,
+    tz: Tz,
+    wanted: Wanted,
+    end_of_day: &dyn Fn(NaiveDate) -> NaiveTime,
+) -> Result<Reading, String> {
+    let today = now.with_timezone(&tz).date_naive();
+    let mut dates: Vec<NaiveDate> = vec![];
+    let push = |d: NaiveDate, dates: &mut Vec<NaiveDate>| {
+        if !dates.contains(&d) {
+            dates.push(d);
+        }
+    };
+    // Spans already read as a date, so "13 March 2026" is not read again as a time or a weekday.
+    let mut taken: Vec<(usize, usize)> = vec![];
+    let overlaps =
+        |taken: &[(usize, usize)], m: &regex::Match<'_>| taken.iter().any(|&(a, b)| m.start() < b && a < m.end());
+    for c in ISO.captures_iter(text) {
+        let (y, m, d) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0), c[3].parse().unwrap_or(0));
+        let date = NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("there is no {}", &c[0]))?;
+        push(date, &mut dates);
+        taken.push((c.get(0).unwrap().start(), c.get(0).unwrap().end()));
+    }
+    for c in DAY_MONTH.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        let d: u32 = c[1].parse().unwrap_or(0);
+        let m = month_of(&c[2]).unwrap_or(0);
+        push(with_year(today, m, d, year_of(c.get(3)))?, &mut dates);
+        taken.push((whole.start(), whole.end()));
+    }
+    for c in MONTH_DAY.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        if overlaps(&taken, &whole) {
+            continue;
+        }
+        let m = month_of(&c[1]).unwrap_or(0);
+        let d: u32 = c[2].parse().unwrap_or(0);
+        push(with_year(today, m, d, year_of(c.get(3)))?, &mut dates);
+        taken.push((whole.start(), whole.end()));
+    }
+    for c in NUMERIC.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        if overlaps(&taken, &whole) {
+            continue;
+        }
+        let (a, b): (u32, u32) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
+        if a <= 12 && b <= 12 && a != b {
+            return Err(format!(
+                "\"{}\" could be {} or {}: please write the month as a word",
+                whole.as_str(),
+                NaiveDate::from_ymd_opt(today.year(), b, a).map(|d| d.format("%-d %B").to_string()).unwrap_or_default(),
+                NaiveDate::from_ymd_opt(today.year(), a, b).map(|d| d.format("%-d %B").to_string()).unwrap_or_default(),
+            ));
+        }
+        // Day first, as the office writes it; a first number over 12 can only be the day, a second over 12
+        // only the day of a month-first date.
+        let (d, m) = if b > 12 { (b, a) } else { (a, b) };
+        push(with_year(today, m, d, year_of(c.get(3)))?, &mut dates);
+        taken.push((whole.start(), whole.end()));
+    }
+    let explicit = dates.clone();
+    for c in RELATIVE.captures_iter(text) {
+        let w = c[1].to_ascii_lowercase();
+        let d = if w.starts_with("tom") || w == "tmrw" {
+            today + Duration::days(1)
+        } else if w == "yesterday" {
+            today - Duration::days(1)
+        } else {
+            today
+        };
+        push(d, &mut dates);
+    }
+    let mut weekday_dates = vec![];
+    for c in WEEKDAY.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        if overlaps(&taken, &whole) {
+            continue;
+        }
+        let Some(wd) = weekday_of(&c[2]) else { continue };
+        let ahead = (i64::from(wd.num_days_from_monday()) - i64::from(today.weekday().num_days_from_monday()) + 7) % 7;
+        let next = c.get(1).is_some_and(|m| m.as_str().eq_ignore_ascii_case("next"));
+        let d = if next {
+            let coming = today + Duration::days(if ahead == 0 { 7 } else { ahead });
+            let week_end = today + Duration::days(6 - i64::from(today.weekday().num_days_from_monday()));
+            if coming <= week_end {
+                return Err(format!(
+                    "\"{}\" could be {} or {}: please give the date",
+                    whole.as_str(),
+                    coming.format("%a %-d %b"),
+                    (coming + Duration::days(7)).format("%a %-d %b")
+                ));
+            }
+            coming
+        } else {
+            today + Duration::days(ahead)
+        };
+        weekday_dates.push((wd, d, whole.as_str().to_string()));
+    }
+    // A weekday next to a date is a check of that date ("Friday 13 March"), not another day.
+    for (wd, d, said) in weekday_dates {
+        if explicit.is_empty() {
+            push(d, &mut dates);
+        } else if !explicit.iter().any(|e| e.weekday() == wd) {
+            return Err(format!(
+                "{} is a {}, not a {said}: which did you mean?",
+                explicit[0].format("%-d %B"),
+                explicit[0].format("%A")
+            ));
+        }
+    }
+    if dates.len() > 1 {
+        let list: Vec<String> = dates.iter().map(|d| d.format("%a %-d %b").to_string()).collect();
+        return Err(format!("I read more than one day ({}): please give just one", list.join(", ")));
+    }
+    let mut time: Option<NaiveTime> = None;
+    for c in TIME.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        if overlaps(&taken, &whole) {
+            continue;
+        }
+        let t = if c.get(6).is_some() {
+            NaiveTime::from_hms_opt(12, 0, 0)
+        } else {
+            let (h, m, ampm) = match c.get(1) {
+                Some(h) => (h.as_str().parse::<u32>().unwrap_or(99), c[2].parse::<u32>().unwrap_or(99), c.get(3)),
+                None => (c[4].parse::<u32>().unwrap_or(99), 0, c.get(5)),
+            };
+            let h = match ampm.map(|a| a.as_str().to_ascii_lowercase()) {
+                Some(_) if h == 0 || h > 12 => return Err(format!("\"{}\" is not a time", whole.as_str())),
+                Some(a) if a == "pm" && h < 12 => h + 12,
+                Some(a) if a == "am" && h == 12 => 0,
+                _ => h,
+            };
+            NaiveTime::from_hms_opt(h, m, 0)
+        };
+        let Some(t) = t else { return Err(format!("\"{}\" is not a time", whole.as_str())) };
+        if time.is_some_and(|x| x != t) {
+            return Err("I read more than one time: please give just one".to_string());
+        }
+        time = Some(t);
+    }
+    let now_words = NOW_WORDS.is_match(text);
+    let eod = END_OF_DAY.is_match(text);
+    let date = dates.first().copied();
+    if now_words && (date.is_none_or(|d| d == today)) && time.is_none() {
+        return Ok(match wanted {
+            Wanted::DateTime => Reading::Now,
+            Wanted::Date => Reading::At(local(tz, today, NaiveTime::MIN)),
+        });
+    }
+    if now_words && wanted == Wanted::DateTime {
+        return Err("that reads as both straight away and a later time: which is it?".to_string());
+    }
+    let Some(date) = date.or_else(|| (time.is_some() || eod).then_some(today)) else {
+        return Err("I couldn't read a date in that".to_string());
+    };
+    if wanted == Wanted::Date {
+        return Ok(Reading::At(local(tz, date, NaiveTime::MIN)));
+    }
+    let at = local(tz, date, time.unwrap_or_else(|| end_of_day(date)));
+    if at <= now {
+        if dates.is_empty() && time.is_some() {
+            // "17:30" said at 18:00: today's has passed, and tomorrow's is a guess.
+            return Err(format!(
+                "{} today has already passed: which day?",
+                time.map(|t| t.format("%H:%M").to_string()).unwrap_or_default()
+            ));
+        }
+        return Ok(Reading::Now);
+    }
+    Ok(Reading::At(at))
+}
+
+/// The answer as stored: how it was read, then what the person wrote.
+pub fn canonical(r: Reading, tz: Tz, wanted: Wanted, said: &str) -> String {
+    let said: String = said.trim().chars().take(200).collect();
+    let read = match (r, wanted) {
+        (Reading::Now, _) => "immediately".to_string(),
+        (Reading::At(t), Wanted::DateTime) => t.with_timezone(&tz).format("%a %-d %b %Y %H:%M %Z").to_string(),
+        (Reading::At(t), Wanted::Date) => t.with_timezone(&tz).format("%a %-d %b %Y").to_string(),
+    };
+    if said.is_empty() || said.eq_ignore_ascii_case(&read) { read } else { format!("{read} (“{said}”)") }
+}
+
+/// Reads back a [`canonical`] answer; `None` for anything else (an answer stored before it was read as a date).
+pub fn from_canonical(s: &str, tz: Tz, wanted: Wanted) -> Option<Reading> {
+    let head = s.split(" (“").next().unwrap_or(s).trim();
+    if head == "immediately" {
+        return Some(Reading::Now);
+    }
+    let mut parts: Vec<&str> = head.split_whitespace().collect();
+    match wanted {
+        Wanted::Date => {
+            let d = NaiveDate::parse_from_str(&parts.join(" "), "%a %d %b %Y").ok()?;
+            Some(Reading::At(local(tz, d, NaiveTime::MIN)))
+        }
+        Wanted::DateTime => {
+            let zone = parts.pop()?;
+            let naive = chrono::NaiveDateTime::parse_from_str(&parts.join(" "), "%a %d %b %Y %H:%M").ok()?;
+            let at = match tz.from_local_datetime(&naive) {
+                chrono::LocalResult::Single(t) => t,
+                chrono::LocalResult::Ambiguous(a, b) => {
+                    if b.format("%Z").to_string() == zone {
+                        b
+                    } else {
+                        a
+                    }
+                }
+                chrono::LocalResult::None => return Some(Reading::At(local(tz, naive.date(), naive.time()))),
+            };
+            Some(Reading::At(at.with_timezone(&chrono::Utc)))
+        }
+    }
+}
+
+/// Short, for a ticket title: "Fri 13 Mar", or "immediately".
+pub fn short(r: Reading, tz: Tz) -> String {
+    match r {
+        Reading::Now => "immediately".to_string(),
+        Reading::At(t) => t.with_timezone(&tz).format("%a %-d %b").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    const LONDON: Tz = chrono_tz::Europe::London;
+
+    fn eod(_: NaiveDate) -> NaiveTime {
+        NaiveTime::from_hms_opt(17, 30, 0).unwrap()
+    }
+
+    /// Wednesday 11 March 2026, 10:00 in London (GMT).
+    fn wed() -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 3, 11, 10, 0, 0).unwrap()
+    }
+
+    fn at(text: &str) -> String {
+        match read(text, wed(), LONDON, Wanted::DateTime, &eod) {
+            Ok(Reading::Now) => "now".to_string(),
+            Ok(Reading::At(t)) => t.with_timezone(&LONDON).format("%a %Y-%m-%d %H:%M %Z").to_string(),
+            Err(e) => format!("ask: {e}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_ways_people_write_a_last_day() {
+        assert_eq!(at("Friday"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("on friday"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("end of day Friday"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("Fri 5pm"), "Fri 2026-03-13 17:00 GMT");
+        assert_eq!(at("13 March"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("13th of March 2026 at 12:00"), "Fri 2026-03-13 12:00 GMT");
+        assert_eq!(at("March 13"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("13/03"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("13/03/2026 16:00"), "Fri 2026-03-13 16:00 GMT");
+        assert_eq!(at("2026-03-13"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("tomorrow 17:30"), "Thu 2026-03-12 17:30 GMT");
+        assert_eq!(at("tomorrow at noon"), "Thu 2026-03-12 12:00 GMT");
+        assert_eq!(at("Friday 13 March"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("end of the day"), "Wed 2026-03-11 17:30 GMT");
+        // "Wednesday" said on a Wednesday is today.
+        assert_eq!(at("wednesday"), "Wed 2026-03-11 17:30 GMT");
+        assert_eq!(at("next Tuesday"), "Tue 2026-03-17 17:30 GMT");
+        // A date early in the year said late in it is next year's.
+        assert_eq!(at("5 January"), "Tue 2027-01-05 17:30 GMT");
+    }
+
+    #[test]
+    fn immediately_and_past_moments_mean_now() {
+        for s in ["immediately", "now", "Straight away", "right away please", "asap", "immediately - dismissed"] {
+            assert_eq!(at(s), "now", "{s}");
+        }
+        assert_eq!(at("yesterday"), "now");
+        assert_eq!(at("today 09:00"), "now");
+        assert_eq!(at("9 March"), "now", "two days ago");
+    }
+
+    #[test]
+    fn ambiguous_or_unreadable_answers_are_asked_again() {
+        for s in [
+            "03/04",
+            "next Friday",
+            "Thursday 13 March",
+            "Friday or Monday",
+            "13 March, 14 March",
+            "soon",
+            "when HR says",
+            "17:30 or 18:00",
+            "now, or Friday",
+            "09:00",
+            "31/02",
+        ] {
+            assert!(at(s).starts_with("ask: "), "{s} -> {}", at(s));
+        }
+        assert!(at("03/04").contains("3 April or 4 March"), "{}", at("03/04"));
+        assert!(at("next Friday").contains("Fri 13 Mar or Fri 20 Mar"), "{}", at("next Friday"));
+    }
+
+    #[test]
+    fn the_week_the_clocks_change_keeps_local_time() {
+        // Thursday 26 March 2026; the UK goes to BST on Sunday 29 March at 01:00.
+        let thu = Utc.with_ymd_and_hms(2026, 3, 26, 10, 0, 0).unwrap();
+        let read = |s: &str| read(s, thu, LONDON, Wanted::DateTime, &eod).unwrap();
+        assert_eq!(read("Monday 09:00"), Reading::At(Utc.with_ymd_and_hms(2026, 3, 30, 8, 0, 0).unwrap()));
+        assert_eq!(read("Friday"), Reading::At(Utc.with_ymd_and_hms(2026, 3, 27, 17, 30, 0).unwrap()));
+        // 01:30 on the Sunday does not exist: the first instant after the gap.
+        assert_eq!(read("29 March 01:30"), Reading::At(Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()));
+        // The canonical text reads back to the same instant, on both sides of the change.
+        for s in ["Monday 09:00", "Friday", "29 March 01:30"] {
+            let r = read(s);
+            let c = canonical(r, LONDON, Wanted::DateTime, s);
+            assert_eq!(from_canonical(&c, LONDON, Wanted::DateTime), Some(r), "{c}");
+        }
+        assert_eq!(
+            canonical(read("Monday 09:00"), LONDON, Wanted::DateTime, "Monday 09:00"),
+            "Mon 30 Mar 2026 09:00 BST (“Monday 09:00”)"
+        );
+        // October: 01:30 on Sunday 25th happens twice; BST (the first) unless the text says GMT.
+        let twice = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
+        let first = local(LONDON, twice, NaiveTime::from_hms_opt(1, 30, 0).unwrap());
+        assert_eq!(first, Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap());
+        let second = from_canonical("Sun 25 Oct 2026 01:30 GMT", LONDON, Wanted::DateTime);
+        assert_eq!(second, Some(Reading::At(Utc.with_ymd_and_hms(2026, 10, 25, 1, 30, 0).unwrap())));
+    }
+
+    #[test]
+    fn a_first_day_is_a_day() {
+        let day = |s: &str| match read(s, wed(), LONDON, Wanted::Date, &eod) {
+            Ok(Reading::At(t)) => t.with_timezone(&LONDON).format("%a %Y-%m-%d %H:%M").to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(day("Monday"), "Mon 2026-03-16 00:00");
+        assert_eq!(day("9 March"), "Mon 2026-03-09 00:00", "a past first day is kept: the desk decides");
+        assert_eq!(day("Monday 9am"), "Mon 2026-03-16 00:00");
+        let r = read("Monday", wed(), LONDON, Wanted::Date, &eod).unwrap();
+        let c = canonical(r, LONDON, Wanted::Date, "Monday");
+        assert_eq!(c, "Mon 16 Mar 2026 (“Monday”)");
+        assert_eq!(from_canonical(&c, LONDON, Wanted::Date), Some(r));
+        assert_eq!(short(r, LONDON), "Mon 16 Mar");
+        assert!(from_canonical("next week sometime", LONDON, Wanted::Date).is_none());
+    }
+}

@@ -1,0 +1,252 @@
+//! Joiners and leavers worked to their date (#33): the answer a runbook's `ticket_date` names is read as a date (asked
+//! again when it cannot be), and at the hand-off it sets the ticket's title, priority and resolution target; a
+//! leaver's access removal is alerted to the owner (or the queue) at the moment access ends.
+//!
+//! **Leaver:** "immediately" (or a moment already past) is at least P2 and a dismissal ("dismissed", "fired", "let
+//! go", "terminated") P1, alerted with the hand-off; a later access end is alerted then, by a timer. The resolution
+//! clock starts when access ends (the policy's target is measured from then), so a leaver dated three weeks ahead
+//! does not breach before its date.
+//!
+//! **Joiner:** the ticket is due by the end of the last business day before the first day (the office calendar of
+//! its policy); a first day sooner than the policy's target allows makes it P2.
+
+use super::{Desk, DeskError, Work, quote};
+use crate::core::dates::{self, Reading};
+use crate::core::ids::Place;
+use crate::core::message::Outbound;
+use crate::core::runbook::{DateMeaning, Runbook, Walkthrough};
+use crate::core::sla::Timer;
+use crate::core::ticket::{Event, EventKind, Priority, SlaClock, Ticket, Timestamp, WorkDate};
+use crate::store::{Commit, Committed, DueTimer, Store};
+use chrono::{NaiveDate, NaiveTime};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Key prefix of a leaver's access-removal timer: `access:<ticket>:<ms>`.
+const ACCESS_TIMER: &str = "access:";
+
+/// The end of a working day when the office calendar has none (a `24x7` policy, a closed day).
+const DEFAULT_END_OF_DAY: (u32, u32) = (17, 30);
+
+/// Words that make a leaver a dismissal: access must go before the person hears of it.
+static DISMISSAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(dismiss(ed|al)|fired|sacked|let (\w+ )?go|terminat(ed|ion)|gross misconduct|escorted (out|off))\b",
+    )
+    .expect("valid")
+});
+
+fn default_end_of_day() -> NaiveTime {
+    NaiveTime::from_hms_opt(DEFAULT_END_OF_DAY.0, DEFAULT_END_OF_DAY.1, 0).expect("valid time")
+}
+
+impl<S: Store> Desk<S> {
+    /// What "the end of the day" is on a date for `t`: the close of its policy's calendar, else 17:30.
+    fn end_of_day(&self, t: &Ticket) -> impl Fn(NaiveDate) -> NaiveTime + use<S> {
+        let cal = self.policies.pick(&t.category, t.priority, t.ticket_type).calendar.clone();
+        move |d| cal.closes_on(d).unwrap_or_else(default_end_of_day)
+    }
+
+    /// The text to store for an answer to the step that asks a runbook's `ticket_date` field: its canonical reading.
+    /// `Err` is what to ask again with (the walkthrough stays on the step; nothing answered so far is lost). `None`
+    /// when the step asks for something else.
+    pub(super) fn read_dated_answer(
+        &self,
+        rb: &Runbook,
+        wt: &Walkthrough,
+        t: &Ticket,
+        text: &str,
+        now: Timestamp,
+    ) -> Option<Result<String, String>> {
+        let d = rb.ticket_date.as_ref()?;
+        let asks = rb.step(&wt.step).and_then(|s| s.ask.as_ref()).is_some_and(|a| a.field == d.field);
+        if !asks || text.trim().is_empty() {
+            return None;
+        }
+        let tz = self.settings.timezone;
+        let wanted = d.means.wanted();
+        Some(match dates::read(text, now, tz, wanted, &self.end_of_day(t)) {
+            Ok(r) => Ok(dates::canonical(r, tz, wanted, text)),
+            Err(why) => Err(format!(
+                "I couldn't use that as {}: {why}. For example: {}. Everything else you told me is kept.",
+                match d.means {
+                    DateMeaning::AccessEnd => "the time access ends",
+                    DateMeaning::FirstDay => "the first day",
+                },
+                dates::examples(wanted)
+            )),
+        })
+    }
+
+    /// At the hand-off of a joiner or leaver walkthrough: the checklist (if the ticket has none yet), the title from
+    /// `ticket_title`, and the date with what follows from it (priority, resolution target, access-removal alert).
+    /// Returns the lines the technicians' card adds.
+    pub(super) fn apply_work_date(
+        &self,
+        rb: &Runbook,
+        wt: &Walkthrough,
+        t: &mut Ticket,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Vec<String> {
+        let tz = self.settings.timezone;
+        let mut lines = vec![];
+        if t.checklist.is_none() {
+            t.checklist = crate::core::runbook::Checklist::for_runbook(rb);
+        }
+        if let Some(title) = rb.ticket_title_for(&wt.answers, tz) {
+            t.title = title;
+        }
+        let Some(d) = &rb.ticket_date else { return lines };
+        let Some(reading) = wt.answers.get(&d.field).and_then(|a| dates::from_canonical(a, tz, d.means.wanted()))
+        else {
+            return lines;
+        };
+        let raise = |t: &mut Ticket, to: Priority, w: &mut Work| {
+            if t.priority_by_staff || to >= t.priority {
+                return;
+            }
+            let from = std::mem::replace(&mut t.priority, to);
+            w.events(t.number, vec![Event { at: now, actor: None, kind: EventKind::PriorityChanged { from, to } }]);
+        };
+        match d.means {
+            DateMeaning::AccessEnd => {
+                let at = match reading {
+                    Reading::At(at) if at > now => Some(at),
+                    _ => None,
+                };
+                let said = std::iter::once(t.description.as_str()).chain(wt.answers.values().map(String::as_str));
+                let dismissal = said.into_iter().any(|s| DISMISSAL.is_match(s));
+                if dismissal {
+                    raise(t, Priority::P1, w);
+                } else if at.is_none() {
+                    raise(t, Priority::P2, w);
+                }
+                t.work_date =
+                    Some(WorkDate { means: d.means, at: at.unwrap_or(now), resolve_by: None, alerted: at.is_none() });
+                match at {
+                    Some(at) => lines.push(format!(
+                        "Access ends {}: you'll be alerted then to block sign-in and revoke sessions.{}",
+                        self.fmt_time(at),
+                        if dismissal { " Dismissal: keep it confidential until then." } else { "" }
+                    )),
+                    None => lines.push(format!(
+                        "ACCESS ENDS NOW{}: block sign-in and revoke sessions straight away, then work the checklist.",
+                        if dismissal { " (dismissal)" } else { "" }
+                    )),
+                }
+            }
+            DateMeaning::FirstDay => {
+                let Reading::At(first) = reading else { return lines };
+                let p = self.policies.pick(&t.category, t.priority, t.ticket_type);
+                // A calendar with no closing time (`24x7`): ready by the start of the first day.
+                let resolve_by = p.calendar.close_before_day_of(first).unwrap_or(first);
+                let resolve_by = Some(resolve_by).filter(|by| *by > now);
+                let normal = p.calendar.due_span(now, p.resolution);
+                if resolve_by.is_none_or(|by| by < normal) {
+                    raise(t, Priority::P2, w);
+                }
+                t.work_date = Some(WorkDate { means: d.means, at: first, resolve_by, alerted: false });
+                let day = first.with_timezone(&tz).format("%a %-d %b");
+                lines.push(match resolve_by {
+                    Some(by) => format!("First day {day}: everything ready by {}.", self.fmt_time(by)),
+                    None => format!("First day {day}: that is already here, so it is {} now.", t.priority),
+                });
+            }
+        }
+        lines
+    }
+
+    /// The card's note of a dated ticket: "access ends Fri 13 Mar 17:30 GMT", "first day Mon 16 Mar".
+    pub(super) fn work_date_phrase(&self, t: &Ticket) -> Option<String> {
+        let d = t.work_date.as_ref()?;
+        Some(match d.means {
+            DateMeaning::AccessEnd => format!("access ends {}", self.fmt_time(d.at)),
+            DateMeaning::FirstDay => {
+                format!("first day {}", d.at.with_timezone(&self.settings.timezone).format("%a %-d %b"))
+            }
+        })
+    }
+
+    /// The timer that alerts a leaver's access removal, until it has fired.
+    pub(super) fn access_timer(t: &Ticket) -> Option<Timer> {
+        let d = t.work_date.as_ref().filter(|d| d.means == DateMeaning::AccessEnd && !d.alerted)?;
+        if !t.state.is_active() {
+            return None;
+        }
+        Some(Timer {
+            ticket: t.number,
+            clock: SlaClock::Resolution,
+            percent: 0,
+            at: d.at,
+            due: d.at,
+            key: format!("{ACCESS_TIMER}{}:{}", t.number.0, d.at.timestamp_millis()),
+        })
+    }
+
+    /// True for an access-removal timer.
+    pub(super) fn is_access_timer(timer: &DueTimer) -> bool {
+        timer.key.starts_with(ACCESS_TIMER)
+    }
+
+    /// A leaver's access ends now: the owner (or the queue, while nobody owns it) is told to remove it, and so are
+    /// the managers while it still waits for approval. False for a stale timer.
+    pub(super) async fn fire_access(&self, mut t: Ticket, timer: &DueTimer, now: Timestamp) -> Result<bool, DeskError> {
+        if Self::access_timer(&t).is_none_or(|x| x.key != timer.key) {
+            self.store.drop_timer(&timer.key).await?;
+            return Ok(false);
+        }
+        if let Some(d) = t.work_date.as_mut() {
+            d.alerted = true;
+        }
+        let mut c = Commit {
+            dedupe_key: Some(timer.key.clone()),
+            at: Some(now),
+            drop_timers: vec![timer.key.clone()],
+            ..Commit::default()
+        };
+        let late = now - timer.at > chrono::Duration::minutes(1);
+        let mut text = format!(
+            "Access removal due now: {} {} — access ends {}. Block sign-in and revoke sessions, then tick it off \
+             on its checklist (/ticket show {}).",
+            t.number,
+            quote(&t.title),
+            self.fmt_time(timer.at),
+            t.number.0
+        );
+        if late {
+            text.push_str(&format!(" (late: deskbot was not running at {})", self.fmt_time(timer.at)));
+        }
+        let staff_dm = Place { dm: true, ..self.staff_place() };
+        match &t.owner {
+            Some(o) => c.outbox.push(Outbound::to_user(o, &staff_dm, text.clone()).about(t.number)),
+            None => c.outbox.push(self.to_queue(t.origin.platform, text.clone()).about(t.number)),
+        }
+        if let Some(approver) = &t.awaiting_approval {
+            let wait = format!("{text} It is still waiting for a {approver}'s approval.");
+            let role = crate::core::roles::Role::parse(approver).unwrap_or(crate::core::roles::Role::Manager);
+            for u in self.people_with(role, t.origin.platform).into_iter().filter(|u| !u.same_person(&t.requester)) {
+                c.outbox.push(Outbound::to_user(&u, &staff_dm, wait.clone()).about(t.number));
+            }
+        }
+        c.events.push((
+            t.number,
+            Event {
+                at: now,
+                actor: None,
+                kind: EventKind::InternalNote {
+                    text: format!("access-removal alert sent ({})", self.fmt_time(timer.at)),
+                },
+            },
+        ));
+        c.updates.push(t);
+        self.schedule(&mut c);
+        match self.commit(c).await? {
+            Committed::Written => Ok(true),
+            Committed::Duplicate => {
+                self.store.drop_timer(&timer.key).await?;
+                Ok(false)
+            }
+        }
+    }
+}
