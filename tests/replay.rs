@@ -2585,7 +2585,7 @@ async fn the_only_managers_own_request_posts_no_buttons_nobody_can_use() {
     assert_eq!(queue.len(), 1, "{text}");
     assert!(queue[0].starts_with("bot -> #helpdesk-queue:") && !queue[0].contains("[Approve]"), "{}", queue[0]);
     assert!(queue[0].contains("Nobody but max can approve it here"), "{}", queue[0]);
-    assert!(text.contains("bot -> max: #1 needs a manager's approval, and nobody but you can give it here"), "{text}");
+    assert!(text.contains("bot -> max: #1 needs a manager's approval and nobody but you can give it here"), "{text}");
     assert!(text.contains("bot -> max: ada approved your request #1."), "{text}");
 }
 
@@ -2797,4 +2797,28 @@ async fn a_joiner_is_due_before_the_first_day_and_sooner_is_more_urgent() {
     // Once work has started, "nvm" does not close it.
     assert_eq!(t(1)["state"], "new");
     assert!(first_to(&text, "mona", "#1 is already being worked on (1 of 14 checklist items done)").is_some());
+}
+
+/// #30 re-probe of the "+1" fixes: see `tests/replay/plus_one_reprobe.replay`.
+#[tokio::test]
+async fn plus_ones_that_describe_nothing_ask_and_a_person_gets_one_ticket_per_problem() {
+    let out = replay::run_file(&script("plus_one_reprobe.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    // "+1 lol", "+1 agreed, poor gina", "same here!!! urgent": asked, no ticket, no outage.
+    for who in ["bob", "carol", "fred"] {
+        assert!(lines_to(&text, who)[0].starts_with("#1 is gina's own ticket, so I haven't added you to it."), "{who}");
+    }
+    assert!(events_of(&j, 1, "major_incident").is_empty(), "{text}");
+    // bob: one ticket (#2); his second Yes and his "same here, I can't log in either" go to it.
+    assert!(text.contains("bot -> bob: You have #2 for that already"), "{text}");
+    let on_2 = events_of(&j, 2, "requester_message");
+    assert_eq!(on_2.len(), 1);
+    assert_eq!(on_2[0]["text"], "same here, I can't log in either");
+    // eve's bare "+1" on the resolved printer ticket asks; carol's Yes after #1 was resolved is her own ticket.
+    assert!(lines_to(&text, "eve")[0].starts_with("#3 is alice's own ticket"), "{text}");
+    assert_eq!(j["tickets"][3]["requester"], "carol");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 4, "no ticket for eve or fred");
+    // fred's Yes a day later has expired.
+    assert!(lines_to(&text, "fred").last().unwrap().starts_with("That question has expired"), "{text}");
 }

@@ -453,14 +453,6 @@ pub fn me_too(text: &str) -> bool {
     ) && (ws.len() <= 6 || ws[0] == "same" || ws.iter().take(3).any(|w| w == "too") || says_same_first(&ws))
 }
 
-/// A "+1" that says nothing more ("+1", "same here", "me too!", "same here too"): agreement, which may be sympathy
-/// as much as the same problem of one's own.
-pub fn bare_me_too(text: &str) -> bool {
-    const FILLER: &[&str] =
-        &["1", "same", "here", "me", "too", "for", "with", "mine", "as", "well", "ditto", "us", "yes", "yep", "also"];
-    me_too(text) && words(text).iter().all(|w| FILLER.contains(&w.as_str()))
-}
-
 /// "I have the same problem with payroll", "having the same issue since 9": the message opens by saying so.
 fn says_same_first(ws: &[String]) -> bool {
     let head = ws.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(" ");
@@ -948,22 +940,6 @@ pub fn kind_of(category: &str, intent: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_bare_plus_one_says_nothing_more() {
-        for yes in ["+1", "+1 same", "same here", "Me too!", "same here too", "ditto", "same for me", "+1 +1"] {
-            assert!(bare_me_too(yes), "{yes}");
-        }
-        for no in [
-            "same here, can't log in either",
-            "+1 my screen is cracked too",
-            "same problem here since 9am",
-            "I have the same problem with payroll",
-            "the printer is jammed",
-        ] {
-            assert!(!bare_me_too(no), "{no}");
-        }
-    }
 
     #[test]
     fn gratitude_is_thanks_with_no_trouble() {

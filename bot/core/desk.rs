@@ -1240,7 +1240,10 @@ impl<S: Store> Desk<S> {
         }
         // A merged duplicate or a ticket folded into a major incident is worked where it went: its own priority and
         // category no longer mean anything, and changing them would only skew the reports (#30).
-        let went = t.merged_into.map(|n| ("merged into", n)).or(t.parent.map(|n| ("part of major incident", n)));
+        let went = match t.merged_into {
+            Some(n) => Some(("merged into", self.end_of_merges(n).await?)),
+            None => t.parent.map(|n| ("part of major incident", n)),
+        };
         if let Some((how, into)) = went {
             let what = match cmd {
                 Command::Priority(..) => Some("priority"),

@@ -372,10 +372,22 @@ impl<S: Store> Desk<S> {
     ) -> Result<Flow, DeskError> {
         let rest = action.trim_start_matches(ACTION_PREFIX);
         let (verb, n) = rest.split_once(':').unwrap_or((rest, ""));
+        let n = n.split(':').next().unwrap_or(n);
         let Some(n) = TicketNo::parse(n).filter(|_| matches!(verb, "close" | "keep" | "mine" | "notmine")) else {
             return Ok(Flow::Refused(format!("unknown button `{action}`").into()));
         };
         if matches!(verb, "mine" | "notmine") {
+            // The question expires like the others (its buttons carry when it was asked).
+            let asked = rest.rsplit(':').next().and_then(|ms| ms.parse::<i64>().ok());
+            let asked = asked.and_then(chrono::DateTime::from_timestamp_millis);
+            if asked.is_none_or(|a| now - a > super::workflow::QUESTION_EXPIRY) {
+                w.send(
+                    Outbound::to_user(&env.actor, &env.place, super::workflow::EXPIRED_QUESTION)
+                        .kind(MessageKind::Ephemeral)
+                        .about(n),
+                );
+                return Ok(Flow::Ok);
+            }
             return self.on_same_problem_answer(env, verb == "mine", n, now, w).await;
         }
         let mut t = match self.load(n).await? {
@@ -459,12 +471,19 @@ impl<S: Store> Desk<S> {
             w.send(here("OK, nothing opened. If it happens to you, describe it here and I'll open a ticket.".into()));
             return Ok(Flow::Ok);
         }
-        let t = match self.store.ticket(n).await? {
+        let mut t = match self.store.ticket(n).await? {
             Some(t) => t,
             None => return Ok(Flow::Refused(format!("there is no ticket {n}").into())),
         };
+        // Merged since: the question is about the ticket it went into.
+        if let Some(into) = t.merged_into {
+            let end = self.end_of_merges(into).await?;
+            if let Some(e) = self.store.ticket(end).await? {
+                t = e;
+            }
+        }
         if t.requester.same_person(&env.actor) {
-            return Ok(Flow::Refused(format!("{n} is your own ticket already").into()));
+            return Ok(Flow::Refused(format!("{} is your own ticket already", t.number).into()));
         }
         // Since asked, the ticket may have become (or been folded into) a major incident: join that instead.
         let major = if t.major { Some(t.clone()) } else { self.active_parent(&t).await? };
@@ -474,11 +493,9 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Ok);
         }
         if !t.state.is_active() {
-            w.send(here(format!(
-                "{n} is {} now. If the problem is still there for you, describe it here and I'll open a ticket.",
-                t.state
-            )));
-            return Ok(Flow::Ok);
+            // Fixed for its requester, but not for them: a ticket of their own, linked.
+            let own = format!("same here (same as {}: {})", t.number, t.title);
+            return self.follow_up_ticket(env, &t, &own, now, w).await;
         }
         self.same_problem_as(env, &t, "same here", now, w).await
     }
@@ -631,6 +648,11 @@ impl<S: Store> Desk<S> {
             if conv::is_gratitude(text) {
                 return Ok(Some(Flow::Ok));
             }
+            if conv::me_too(text) && !self.describes_a_problem(text) {
+                // A bare "+1" after the fix: asked, as on an open ticket (a ticket titled "+1" helps nobody).
+                self.ask_if_theirs_too(env, t, now, w);
+                return Ok(Some(Flow::Ok));
+            }
             if conv::me_too(text) || conv::troubled(text) || conv::same_again(text) {
                 return Ok(Some(self.follow_up_ticket(env, t, text, now, w).await?));
             }
@@ -640,20 +662,11 @@ impl<S: Store> Desk<S> {
             // A personal ticket (a request, a locked account, someone's laptop) is nobody else's to join: its
             // replies may carry personal details. "Same here" there is the colleague's own ticket, linked.
             if !t.major && (t.ticket_type == TicketType::Request || !SHARED_CATEGORIES.contains(&t.category.as_str())) {
-                // A bare "+1" may be sympathy as much as a problem of one's own: it opens nothing until they say it
-                // is theirs, so a flood of "+1"s is no flood of tickets and owner notices (#30).
-                if conv::bare_me_too(text) {
-                    let text = format!(
-                        "{} is {}'s own ticket, so I haven't added you to it. Do you have the same problem yourself?",
-                        t.number,
-                        t.requester.shown()
-                    );
-                    let buttons = vec![
-                        Button::new("Yes, open a ticket for me", format!("{ACTION_PREFIX}mine:{}", t.number.0))
-                            .primary(),
-                        Button::new("No, just agreeing", format!("{ACTION_PREFIX}notmine:{}", t.number.0)),
-                    ];
-                    w.send(Outbound::to_user(&env.actor, &env.place, text).with_buttons(buttons).about(t.number));
+                // A "+1" that describes no problem of its own ("+1", "+1 lol", "same here!!! urgent") may be
+                // sympathy as much as the same problem: it opens nothing until they say it is theirs, so a flood of
+                // "+1"s is no flood of tickets, owner notices or false outages (#30).
+                if !self.describes_a_problem(text) {
+                    self.ask_if_theirs_too(env, t, now, w);
                     return Ok(Some(Flow::Ok));
                 }
                 return Ok(Some(self.same_problem_as(env, t, text, now, w).await?));
@@ -675,6 +688,31 @@ impl<S: Store> Desk<S> {
         Ok(None)
     }
 
+    /// Whether a "+1"-style message also says what is wrong ("same here, I can't log in either"), as opposed to
+    /// agreement alone ("+1", "+1 lol", "same here!!! urgent", "+1 approved").
+    fn describes_a_problem(&self, text: &str) -> bool {
+        if conv::troubled(text) {
+            return true;
+        }
+        let c = self.classifier().classify(text);
+        c.trouble && c.decide(&self.settings.triage) == Decision::Ticket
+    }
+
+    /// "Do you have the same problem yourself?", in a DM, with Yes/No buttons that expire like other questions.
+    fn ask_if_theirs_too(&self, env: &Envelope, t: &Ticket, now: Timestamp, w: &mut Work) {
+        let text = format!(
+            "{} is {}'s own ticket, so I haven't added you to it. Do you have the same problem yourself?",
+            t.number,
+            t.requester.shown()
+        );
+        let asked = now.timestamp_millis();
+        let buttons = vec![
+            Button::new("Yes, open a ticket for me", format!("{ACTION_PREFIX}mine:{}:{asked}", t.number.0)).primary(),
+            Button::new("No, just agreeing", format!("{ACTION_PREFIX}notmine:{}:{asked}", t.number.0)),
+        ];
+        w.send(Outbound::to_user(&env.actor, &own_place(env).place, text).with_buttons(buttons).about(t.number));
+    }
+
     /// A colleague has `t`'s (personal) problem too: a ticket of their own, linked, unless enough people now have
     /// it at once for an outage (several people who cannot sign in), when the oldest ticket becomes a major incident
     /// as it would from fresh reports.
@@ -686,6 +724,22 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Flow, DeskError> {
+        // They already have a ticket of their own for it (an earlier "Yes", a "same here"): the message joins it,
+        // never a second ticket for one problem.
+        for n in &t.links {
+            if let Some(mut mine) = self.store.ticket(*n).await?
+                && mine.requester.same_person(&env.actor)
+                && mine.state.is_active()
+                && mine.links.contains(&t.number)
+            {
+                if conv::me_too(text) && !self.describes_a_problem(text) {
+                    let said = format!("You have {} for that already; I'll keep you posted there.", mine.number);
+                    w.send(Outbound::to_user(&env.actor, &env.place, said).about(mine.number));
+                    return Ok(Flow::Ok);
+                }
+                return Ok(self.thread_message(env, &mut mine, text, now, w));
+            }
+        }
         let own = format!("{text} (same as {}: {})", t.number, t.title);
         if t.ticket_type == TicketType::Incident && t.state.is_active() {
             let mut c = self.classifier().classify(&t.description);
@@ -812,6 +866,7 @@ impl<S: Store> Desk<S> {
         // the surviving ticket reopens, as it would from its own thread, rather than a new ticket opening (#30).
         if let Some(mut b) = target.clone()
             && b.state == State::Resolved
+            && !b.major
             && t.merged_into.is_some()
             && (is_requester || self.on_ticket(&b, &env.actor))
             && (conv::same_again(text) || conv::troubled(text) || !conv::new_topic(text))

@@ -443,7 +443,8 @@ impl<S: Store> Desk<S> {
                         )
                     } else {
                         let (n, who) = (t.number, &req.approver);
-                        if self.role_of(&requester).to_string() == *who {
+                        let theirs = self.role_of(&requester);
+                        if theirs.to_string() == *who || theirs == Role::Admin {
                             format!(
                                 "{n} needs a {who}'s approval and nobody but you can give it here, so I've asked \
                                  the helpdesk to set up someone who can. You'll hear here as soon as it's decided."
@@ -516,7 +517,7 @@ impl<S: Store> Desk<S> {
             approvers = others(Role::Admin);
         }
         if approvers.is_empty() {
-            let nobody = if self.role_of(&t.requester) == role {
+            let nobody = if [role, Role::Admin].contains(&self.role_of(&t.requester)) {
                 format!(
                     "Nobody but {} can approve it here: no other {approver} or admin is set up.",
                     t.requester.shown()

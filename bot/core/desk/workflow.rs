@@ -76,6 +76,12 @@ impl<S: Store> Desk<S> {
                     }
                     if let Some(into) = b.merged_into {
                         let end = self.end_of_merges(into).await?;
+                        if end == a.number {
+                            return Ok(Err(Refusal::state(format!(
+                                "{} was already merged into {}; there is nothing left to merge",
+                                b.number, a.number
+                            ))));
+                        }
                         return Ok(Err(Refusal::state(format!(
                             "{} was merged into {end}; merge into {end} instead (/ticket merge {} into {})",
                             b.number, a.number.0, end.0
