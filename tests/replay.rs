@@ -2822,3 +2822,24 @@ async fn plus_ones_that_describe_nothing_ask_and_a_person_gets_one_ticket_per_pr
     // fred's Yes a day later has expired.
     assert!(lines_to(&text, "fred").last().unwrap().starts_with("That question has expired"), "{text}");
 }
+
+/// #33 probe: see `tests/replay/walk_channel_answers.replay`.
+#[tokio::test]
+async fn a_channel_message_answers_a_typed_question_only_when_it_clearly_can() {
+    let out = replay::run_file(&script("walk_channel_answers.replay")).await.unwrap();
+    let j = out.json().await.unwrap();
+    let text = out.text();
+    // alice had two typed questions waiting: "SC542 fuser error" answered neither.
+    for n in [1, 2] {
+        let walk = events_of(&j, n, "runbook");
+        assert!(walk.iter().all(|e| !e["transcript"].as_str().unwrap_or("").contains("SC542")), "#{n}: {walk:?}");
+    }
+    // bob: the coffee question is no answer and no ticket; the Outlook problem is its own ticket; the error code
+    // is the printer question's answer.
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 4, "{text}");
+    assert_eq!(j["tickets"][3]["category"], "saas");
+    let handed = events_of(&j, 3, "runbook");
+    assert_eq!(handed.len(), 1, "{handed:?}");
+    let transcript = handed[0]["transcript"].as_str().unwrap();
+    assert!(transcript.contains("SC542 on the display") && !transcript.contains("coffee"), "{transcript}");
+}

@@ -110,18 +110,19 @@ pub fn local(tz: Tz, day: NaiveDate, time: NaiveTime) -> Timestamp {
     tz.from_utc_datetime(&naive).with_timezone(&chrono::Utc)
 }
 
-/// A date with no year: this year's, unless that was more than two months ago (then next year's: "5 January" said
-/// in December).
+/// A date with no year: the first one with that day and month from two months ago on ("5 January" said in
+/// December is next year's; "31/12" said on 5 January is last week, not a year away (#33 probe); "30 September"
+/// said in March is this year's).
 fn with_year(today: NaiveDate, month: u32, day: u32, year: Option<i32>) -> Result<NaiveDate, String> {
     let bad = || format!("there is no {day}/{month}");
     if let Some(y) = year {
         return NaiveDate::from_ymd_opt(y, month, day).ok_or_else(bad);
     }
-    let this = NaiveDate::from_ymd_opt(today.year(), month, day);
-    match this {
-        Some(d) if d >= today - Duration::days(61) => Ok(d),
-        _ => NaiveDate::from_ymd_opt(today.year() + 1, month, day).ok_or_else(bad),
-    }
+    [today.year() - 1, today.year(), today.year() + 1]
+        .into_iter()
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, month, day))
+        .find(|d| *d >= today - Duration::days(61))
+        .ok_or_else(bad)
 }
 
 fn year_of(s: Option<regex::Match<'_>>) -> Option<i32> {
@@ -400,6 +401,19 @@ mod tests {
         assert_eq!(at("next Tuesday"), "Tue 2026-03-17 17:30 GMT");
         // A date early in the year said late in it is next year's.
         assert_eq!(at("5 January"), "Tue 2027-01-05 17:30 GMT");
+    }
+
+    #[test]
+    fn a_date_without_a_year_is_the_nearest_one() {
+        let today = NaiveDate::from_ymd_opt(2027, 1, 5).unwrap();
+        assert_eq!(with_year(today, 12, 31, None), Ok(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()));
+        assert_eq!(with_year(today, 1, 4, None), Ok(NaiveDate::from_ymd_opt(2027, 1, 4).unwrap()));
+        assert_eq!(with_year(today, 6, 30, None), Ok(NaiveDate::from_ymd_opt(2027, 6, 30).unwrap()));
+        let march = NaiveDate::from_ymd_opt(2026, 3, 11).unwrap();
+        assert_eq!(with_year(march, 9, 30, None), Ok(NaiveDate::from_ymd_opt(2026, 9, 30).unwrap()));
+        let dec = NaiveDate::from_ymd_opt(2026, 12, 20).unwrap();
+        assert_eq!(with_year(dec, 1, 5, None), Ok(NaiveDate::from_ymd_opt(2027, 1, 5).unwrap()));
+        assert!(with_year(dec, 2, 29, None).is_err(), "no 29 February near 2026");
     }
 
     #[test]

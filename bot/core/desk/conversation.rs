@@ -627,8 +627,9 @@ impl<S: Store> Desk<S> {
 
     /// Someone other than the requester (and not a technician) writes in a ticket's thread. "same here" / "+1"
     /// makes them one of a major or shared-category incident's affected people (they hear its replies and
-    /// resolution, the owner sees the count), and is their own linked ticket elsewhere; on a resolved ticket a
-    /// sign of trouble is their own ticket, linked; a different problem ("unrelated but …") is their own ticket.
+    /// resolution, the owner sees the count); on someone's own ticket it is their own linked ticket when it says
+    /// what is wrong, and a question ("Do you have the same problem yourself?") when it does not; on a resolved
+    /// ticket a sign of trouble is their own ticket, linked; a different problem ("unrelated but …") is their own.
     /// Their own tickets live in a DM with them. None for what the thread handles after (refused for outsiders).
     pub(super) async fn colleague_in_thread(
         &self,

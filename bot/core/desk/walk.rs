@@ -64,6 +64,9 @@ fn put(conv: Option<&Conversation>, t: &Ticket, wt: &Walkthrough) -> Conversatio
     })
 }
 
+/// How long after a typed question a message in the channel (not its thread) may still be its answer.
+pub const CHANNEL_ANSWER_WITHIN: chrono::Duration = chrono::Duration::minutes(15);
+
 impl<S: Store> Desk<S> {
     /// The walkthrough for a new ticket and the step it opens at, or `None`: when triage is not sure of the intent
     /// ([`sure_of_intent`]; intents its own runbook also serves are no rivals), when the intent has no runbook, or when the runbook sends this kind of message
@@ -257,6 +260,51 @@ impl<S: Store> Desk<S> {
         }
     }
 
+    /// The walkthrough a message written in the channel (not a thread) answers, if any (#33 probe): only while
+    /// exactly one typed question of theirs from this channel waits (with two, nobody can tell which it answers),
+    /// within [`CHANNEL_ANSWER_WITHIN`] of asking it, and never a question of their own ("anyone fancy a
+    /// coffee?") or a clear new problem in another category ("my monitor is flickering" while a printer question
+    /// waits): those are what they would be without the walkthrough.
+    async fn channel_answer_for(
+        &self,
+        env: &crate::core::message::Envelope,
+        candidates: Vec<Conversation>,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Conversation>, DeskError> {
+        let mut waiting = vec![];
+        for conv in candidates {
+            let Some(wt) = decode(&conv) else { continue };
+            let Some(rb) = self.runbooks.get(&wt.runbook) else { continue };
+            if wt.ended.is_some() || rb.step(&wt.step).is_none_or(|s| s.ask.is_none()) {
+                continue;
+            }
+            let Some(t) = (match conv.ticket {
+                Some(n) => self.store.ticket(n).await?,
+                None => None,
+            }) else {
+                continue;
+            };
+            if t.origin.place.dm || t.origin.place.channel != env.place.channel {
+                continue;
+            }
+            let asked = wt.transcript.last().map(|e| e.at).unwrap_or(wt.started_at);
+            waiting.push((conv, t, asked));
+        }
+        if waiting.len() != 1 || text.contains('?') {
+            return Ok(vec![]);
+        }
+        let (conv, t, asked) = waiting.remove(0);
+        if now - asked > CHANNEL_ANSWER_WITHIN {
+            return Ok(vec![]);
+        }
+        let c = self.classifier().classify(text);
+        if c.decide(&self.settings.triage) == crate::core::triage::Decision::Ticket && c.category != t.category {
+            return Ok(vec![]);
+        }
+        Ok(vec![conv])
+    }
+
     /// If `text` answers an open `ask` step of this person's walkthrough (on `ticket`'s thread, or their latest
     /// walkthrough in a DM), applies it.
     pub(super) async fn try_walk_answer(
@@ -279,23 +327,14 @@ impl<S: Store> Desk<S> {
         let mut candidates: Vec<_> = candidates.into_iter().filter(|c| c.owner == me).collect();
         // The question asked last is the one answered.
         candidates.sort_by_key(|c| std::cmp::Reverse(c.ticket.map(|n| n.0)));
+        if ticket.is_none() && !env.place.dm {
+            candidates = self.channel_answer_for(env, candidates, text, now).await?;
+        }
         for conv in candidates {
             let Some(mut wt) = decode(&conv) else { continue };
             let Some(rb) = self.runbooks.get(&wt.runbook) else { continue };
             if wt.ended.is_some() || rb.step(&wt.step).is_none_or(|s| s.ask.is_none()) {
                 continue;
-            }
-            if ticket.is_none() && !env.place.dm {
-                // Only a question asked in this channel's thread is answered from the channel.
-                let Some(t) = (match conv.ticket {
-                    Some(n) => self.store.ticket(n).await?,
-                    None => None,
-                }) else {
-                    continue;
-                };
-                if t.origin.place.dm || t.origin.place.channel != env.place.channel {
-                    continue;
-                }
             }
             // A date the ticket is worked to (a leaver's access end, a joiner's first day) must read as one: if it
             // doesn't, the step is asked again and nothing is lost.
