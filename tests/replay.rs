@@ -2843,3 +2843,21 @@ async fn a_channel_message_answers_a_typed_question_only_when_it_clearly_can() {
     let transcript = handed[0]["transcript"].as_str().unwrap();
     assert!(transcript.contains("SC542 on the display") && !transcript.contains("coffee"), "{transcript}");
 }
+
+/// #33 probe: see `tests/replay/leaver_unapproved_alert.replay`.
+#[tokio::test]
+async fn an_unapproved_leavers_access_end_tells_the_queue_not_to_act() {
+    let out = replay::run_file(&script("leaver_unapproved_alert.replay")).await.unwrap();
+    let text = out.text();
+    let queue: Vec<_> =
+        lines_to(&text, "#helpdesk-queue").into_iter().filter(|l| l.contains("Access removal")).collect();
+    assert_eq!(queue.len(), 1, "{text}");
+    assert!(queue[0].contains("it is NOT approved yet: do not act until a manager approves it"), "{}", queue[0]);
+    assert!(!queue[0].contains("Block sign-in"), "{}", queue[0]);
+    assert!(
+        lines_to(&text, "mona")
+            .iter()
+            .any(|l| l.contains("still waiting for your decision as manager: /ticket approve 1")),
+        "{text}"
+    );
+}

@@ -217,13 +217,32 @@ impl<S: Store> Desk<S> {
         if late {
             text.push_str(&format!(" (late: deskbot was not running at {})", self.fmt_time(timer.at)));
         }
+        // Not approved yet: nobody acts on an unverified leaver (a request to lock someone out is the easiest one
+        // to fake); the technicians are told to wait, the approvers to decide (#33 probe).
+        if let Some(approver) = &t.awaiting_approval {
+            text = format!(
+                "Access removal for {} {} was asked for {}, but it is NOT approved yet: do not act until a {approver} \
+                 approves it (they have been reminded).",
+                t.number,
+                quote(&t.title),
+                self.fmt_time(timer.at)
+            );
+        }
         let staff_dm = Place { dm: true, ..self.staff_place() };
         match &t.owner {
             Some(o) => c.outbox.push(Outbound::to_user(o, &staff_dm, text.clone()).about(t.number)),
             None => c.outbox.push(self.to_queue(t.origin.platform, text.clone()).about(t.number)),
         }
         if let Some(approver) = &t.awaiting_approval {
-            let wait = format!("{text} It is still waiting for a {approver}'s approval.");
+            let wait = format!(
+                "Access removal for {} {} is due now ({}), and it is still waiting for your decision as {approver}: \
+                 /ticket approve {} or /ticket decline {}.",
+                t.number,
+                quote(&t.title),
+                self.fmt_time(timer.at),
+                t.number.0,
+                t.number.0
+            );
             let role = crate::core::roles::Role::parse(approver).unwrap_or(crate::core::roles::Role::Manager);
             for u in self.people_with(role, t.origin.platform).into_iter().filter(|u| !u.same_person(&t.requester)) {
                 c.outbox.push(Outbound::to_user(&u, &staff_dm, wait.clone()).about(t.number));
