@@ -260,6 +260,18 @@ pub fn read(
                 Some(h) => (h.as_str().parse::<u32>().unwrap_or(99), c[2].parse::<u32>().unwrap_or(99), c.get(3)),
                 None => (c[4].parse::<u32>().unwrap_or(99), 0, c.get(5)),
             };
+            // "13.03" alone is 13 March to many people and 13:03 to others: asked again, never guessed (#33 probe).
+            if whole.as_str().contains('.')
+                && ampm.is_none()
+                && dates.is_empty()
+                && (1..=31).contains(&h)
+                && (1..=12).contains(&m)
+            {
+                return Err(format!(
+                    "\"{}\" could be a date or a time: please write the date like 13 March, or the time like 13:05",
+                    whole.as_str()
+                ));
+            }
             let h = match ampm.map(|a| a.as_str().to_ascii_lowercase()) {
                 Some(_) if h == 0 || h > 12 => return Err(format!("\"{}\" is not a time", whole.as_str())),
                 Some(a) if a == "pm" && h < 12 => h + 12,
@@ -401,6 +413,16 @@ mod tests {
         assert_eq!(at("next Tuesday"), "Tue 2026-03-17 17:30 GMT");
         // A date early in the year said late in it is next year's.
         assert_eq!(at("5 January"), "Tue 2027-01-05 17:30 GMT");
+    }
+
+    #[test]
+    fn a_dotted_number_that_could_be_a_day_is_asked_again() {
+        for s in ["13.03", "9.05"] {
+            assert!(at(s).starts_with("ask: "), "{s}: {}", at(s));
+        }
+        // With a day given, or minutes that are no month, it is the time.
+        assert_eq!(at("Friday 16.30"), "Fri 2026-03-13 16:30 GMT");
+        assert_eq!(at("16.30"), "Wed 2026-03-11 16:30 GMT");
     }
 
     #[test]
