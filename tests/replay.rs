@@ -2794,9 +2794,10 @@ async fn a_joiner_is_due_before_the_first_day_and_sooner_is_more_urgent() {
     let again: Vec<&str> =
         lines_to(&text, "mona").into_iter().filter(|l| l.starts_with("I couldn't use that as the first day")).collect();
     assert_eq!(again.len(), 2, "{again:?}");
-    // Once work has started, "nvm" does not close it.
+    // Once work has started, "nvm" does not close it, and no "Close it" button that would refuse is offered.
     assert_eq!(t(1)["state"], "new");
     assert!(first_to(&text, "mona", "#1 is already being worked on (1 of 14 checklist items done)").is_some());
+    assert!(!lines_to(&text, "mona").iter().any(|l| l.contains("[Close it]") && l.contains("#1")), "{text}");
 }
 
 /// #30 re-probe of the "+1" fixes: see `tests/replay/plus_one_reprobe.replay`.

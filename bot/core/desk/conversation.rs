@@ -347,6 +347,11 @@ impl<S: Store> Desk<S> {
 
     /// "nvm" on a fresh ticket: offer to close it.
     pub(super) fn offer_to_close(&self, who: &UserRef, t: &Ticket, w: &mut Work) {
+        // Part done, it cannot simply be closed: say so instead of offering a button that would refuse (#33 probe).
+        if let Some(text) = part_done(t) {
+            w.send(Outbound::to_user(who, &t.origin.place, text).about(t.number));
+            return;
+        }
         w.send(Outbound::to_user(who, &t.origin.place, conv::offer_to_close(t.number)).about(t.number).with_buttons(
             vec![
                 Button::new("Close it", format!("{ACTION_PREFIX}close:{}", t.number.0)).primary(),
@@ -419,16 +424,7 @@ impl<S: Store> Desk<S> {
         }
         // A joiner or leaver already part done is not simply closed: access half removed, or an account half made,
         // must be wound back by the technician who did it (#33).
-        if let Some(cl) = &t.checklist
-            && cl.items.iter().any(|i| i.is_done())
-        {
-            let done = cl.items.iter().filter(|i| i.is_done()).count();
-            let who = t.owner.as_ref().map(|o| o.shown()).unwrap_or_else(|| "the technicians".to_string());
-            let text = format!(
-                "{n} is already being worked on ({done} of {} checklist items done), so it can't just be closed: \
-                 I've left it open, and {who} will see your message here and wind back what was done.",
-                cl.items.len()
-            );
+        if let Some(text) = part_done(&t) {
             w.send(Outbound::to_user(&env.actor, &here, text).about(n));
             return Ok(Flow::Ok);
         }
@@ -1246,4 +1242,17 @@ pub(super) fn own_place_of(who: &UserRef) -> Place {
 /// ticket's thread (the thread stays that ticket's).
 fn own_place(env: &Envelope) -> Envelope {
     Envelope { place: own_place_of(&env.actor), ..env.clone() }
+}
+
+/// Why a joiner or leaver with checklist items already ticked cannot simply be closed by its requester, if so.
+fn part_done(t: &Ticket) -> Option<String> {
+    let cl = t.checklist.as_ref().filter(|cl| cl.items.iter().any(|i| i.is_done()))?;
+    let done = cl.items.iter().filter(|i| i.is_done()).count();
+    let who = t.owner.as_ref().map(|o| o.shown()).unwrap_or_else(|| "the technicians".to_string());
+    Some(format!(
+        "{} is already being worked on ({done} of {} checklist items done), so it can't just be closed: I've left \
+         it open, and {who} will see your message here and wind back what was done.",
+        t.number,
+        cl.items.len()
+    ))
 }
