@@ -841,14 +841,10 @@ impl<S: Store> Desk<S> {
         // A merged duplicate: the conversation goes on on the ticket it was merged into (the end of a chain of
         // merges). While that is open the message is added to it, never a new duplicate (#30); after it, a new
         // problem follows it up.
-        let mut target = None;
-        let mut into = t.merged_into;
-        for _ in 0..16 {
-            let Some(n) = into else { break };
-            let Some(next) = self.store.ticket(n).await? else { break };
-            into = next.merged_into;
-            target = Some(next);
-        }
+        let mut target = match t.merged_into {
+            Some(n) => self.store.ticket(self.end_of_merges(n).await?).await?,
+            None => None,
+        };
         // The surviving ticket may itself have been folded into a major incident: the conversation is there then.
         if let Some(major) = target.as_ref().and_then(|b| b.parent.filter(|_| !b.state.is_active())) {
             target = self.store.ticket(major).await?.or(target);
