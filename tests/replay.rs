@@ -2112,6 +2112,15 @@ async fn only_the_owner_or_a_lead_acts_on_vendor_cases() {
     assert_eq!(j["tickets"][0]["owner"], "tia");
     assert_eq!(events_of(&j, 1, "vendor_handed_over").len(), 1);
     assert_eq!(vendor_sends(&out).iter().filter(|(_, w, _)| w == "chase").count(), 1, "only lena's chase went out");
+    // #35: PrintCo (email) is told its new contact once, at the reassignment; the claim before it had no case yet.
+    let contact: Vec<_> = vendor_sends(&out).into_iter().filter(|(_, w, _)| w == "contact change").collect();
+    assert_eq!(contact.len(), 1, "{contact:?}");
+    assert!(
+        contact[0].2.contains("tia is now our contact for our ticket #1 (\"the printer on floor 2"),
+        "{}",
+        contact[0].2
+    );
+    assert!(contact[0].2.contains("\"contact\":\"tia\""), "{}", contact[0].2);
 }
 
 #[tokio::test]

@@ -262,6 +262,21 @@ impl<S: Store> Desk<S> {
         self.to_vendor_or_owner(v, t, t.owner.as_ref(), "closed", subject, body, j, &intro)
     }
 
+    /// Tells vendor `v` that `to` is now the helpdesk's contact for case `c` of `t`.
+    fn contact_change_message(&self, t: &Ticket, v: &Vendor, c: &VendorCase, to: &UserRef) -> Outbound {
+        let n = t.number;
+        let reference = c.reference.as_deref().map(|r| format!(" (your ref {r})")).unwrap_or_default();
+        let subject = format!("Re: [deskbot {n}] {}{reference}", t.title);
+        let account = v.account.as_deref().map(|a| format!(" Our account: {a}.")).unwrap_or_default();
+        let body = format!(
+            "Hello {},\n\n{} is now our contact for our ticket {n}{reference} (\"{}\"). Please keep replying to \
+             this address and quote the ticket number; nothing else changes on the case.{account}\n\nThe IT helpdesk",
+            v.name, to.name, t.title
+        );
+        let j = json!({"event": "contact", "vendor": v.id, "ticket": n.0, "reference": c.reference, "contact": to.name, "message": body});
+        self.to_vendor_or_owner(v, t, Some(to), "contact change", subject, body, j, "")
+    }
+
     /// Closes every open case of `t` (the ticket ended: resolved, withdrawn, monitoring resolved it), each with a
     /// closure note to its vendor. Returns what the technicians are told, e.g. "PrintCo (case PC-1)".
     pub(super) fn end_cases(
@@ -361,6 +376,16 @@ impl<S: Store> Desk<S> {
             ));
         }
         let names: Vec<&str> = open.iter().map(|c| c.name.as_str()).collect();
+        // A new owner (assign, claim) is the vendor's new contact: a vendor reached by email or webhook is told
+        // whom its updates now concern, so it does not keep addressing someone who no longer works the case. (A
+        // manual vendor is rung by the new owner, who gets the case list below.) A merge tells the vendor itself.
+        if tell_from {
+            for c in &open {
+                if let Some(v) = self.vendor_of(c).filter(|v| v.contact.via().is_some()) {
+                    w.send(self.contact_change_message(t, v, c, to));
+                }
+            }
+        }
         w.send(
             Outbound::to_user(
                 to,
