@@ -45,7 +45,8 @@ async fn vendor_escalation_replay() {
         1
     );
     let ts = |s: &str| Some(s.parse::<deskbot::core::ticket::Timestamp>().unwrap());
-    let ticket = deskbot::store::Store::ticket(out.desk.store(), deskbot::core::ids::TicketNo(1)).await.unwrap().unwrap();
+    let ticket =
+        deskbot::store::Store::ticket(out.desk.store(), deskbot::core::ids::TicketNo(1)).await.unwrap().unwrap();
     assert_eq!(ticket.vendor_cases.len(), 1);
     let case = &ticket.vendor_cases[0];
     assert_eq!((case.vendor.as_str(), case.reference.as_deref()), ("printco", Some("PC-48213")));
