@@ -657,8 +657,44 @@ mod tests {
         assert_eq!(out["accuracy"], 1.0);
         assert_eq!(out["per_class"]["printing"]["support"], 1);
         assert_eq!(out["confusion"]["printing"]["printing"], 1);
-        let us = out["us_per_message"].as_f64().unwrap();
-        assert!(us.is_finite() && us > 0.0, "a classification takes some time: {us}");
+        // The speed is reported (a number), but how fast this machine is proves nothing: no assertion on its value.
+        assert!(out["us_per_message"].is_number(), "{out}");
+    }
+
+    /// Every figure of a four-row evaluation, computed by hand (#38: the test asserted a time `>= 0.0`).
+    #[test]
+    fn figures_on_a_tiny_csv_computed_by_hand() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        // Rows 1-3 are classified right; row 4 is labelled identity, but "jammed" is the printing rule's.
+        std::fs::write(
+            &path,
+            "text,label\nprinter jammed,printer\npaper jam in tray 2,printer\nforgot my password,identity\njammed again,identity\n",
+        )
+        .unwrap();
+        let mut a = args(path);
+        a.json = true;
+        let out: serde_json::Value = serde_json::from_str(&run(&a, &tiny()).unwrap()).unwrap();
+        assert_eq!(out["n"], 4);
+        assert_eq!(out["accuracy"], 0.75, "3 of 4");
+        // printing: predicted 3 times, 2 right; gold 2, both found. P = 2/3, R = 1, F1 = 2PR/(P+R) = 0.8.
+        // identity: predicted once, right; gold 2, one found. P = 1, R = 1/2, F1 = 2/3. Macro-F1 = (0.8 + 2/3)/2.
+        let f = |k: &str, c: &str| out["per_class"][c][k].as_f64().unwrap();
+        assert!(close(f("precision", "printing"), 2.0 / 3.0) && close(f("recall", "printing"), 1.0), "{out}");
+        assert!(close(f("f1", "printing"), 0.8), "{out}");
+        assert!(close(f("precision", "identity"), 1.0) && close(f("recall", "identity"), 0.5), "{out}");
+        assert!(close(f("f1", "identity"), 2.0 / 3.0), "{out}");
+        assert_eq!(
+            (out["per_class"]["printing"]["support"].clone(), out["per_class"]["identity"]["support"].clone()),
+            (2.into(), 2.into())
+        );
+        assert!(close(out["macro_f1"].as_f64().unwrap(), (0.8 + 2.0 / 3.0) / 2.0), "{out}");
+        let confusion = &out["confusion"];
+        assert_eq!(
+            (confusion["printing"]["printing"].clone(), confusion["identity"]["identity"].clone()),
+            (2.into(), 1.into())
+        );
+        assert_eq!(confusion["identity"]["printing"], 1, "{out}");
     }
 
     #[test]

@@ -210,9 +210,20 @@ pub fn render_line(m: &Outbound) -> String {
         s.push_str(&format!(" [{}]", b.label));
     }
     if let Some(img) = &m.image {
-        s.push_str(&format!(" [image {} {} bytes]", img.name, img.png.len()));
+        // Its pixel size, not its byte size: the bytes change with the encoder and the fonts, not with the chart.
+        match png_size(&img.png) {
+            Some((w, h)) => s.push_str(&format!(" [image {} {w}x{h}]", img.name)),
+            None => s.push_str(&format!(" [image {}: not a readable PNG]", img.name)),
+        }
     }
     s
+}
+
+/// Width and height of a PNG, or `None` when its header does not read as one.
+fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().ok()?;
+    let info = reader.info();
+    Some((info.width, info.height))
 }
 
 fn user(name: &str) -> UserRef {

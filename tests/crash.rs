@@ -19,16 +19,23 @@ const MESSAGES: usize = 200;
 const KILLS: usize = 3;
 const SENDERS: usize = 4;
 
-/// A small deterministic generator (xorshift), seeded from the clock; the seed is printed for reruns.
+/// The variable that fixes the tests' randomness, to rerun a failure exactly.
+pub(crate) const SEED_VAR: &str = "DESKBOT_TEST_SEED";
+
+/// A small deterministic generator (xorshift), seeded from `DESKBOT_TEST_SEED` or else the clock; the seed is
+/// printed either way, so a failing run can be repeated.
 pub(crate) struct Rng(u64);
 
 impl Rng {
     pub(crate) fn new() -> Rng {
-        let seed = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-        });
-        eprintln!("crash test seed: {seed} (rerun with CRASH_SEED={seed})");
-        Rng(seed)
+        let given = std::env::var(SEED_VAR).ok().filter(|s| !s.trim().is_empty());
+        let seed = match given {
+            Some(s) => s.trim().parse().unwrap_or_else(|_| panic!("{SEED_VAR}={s:?} is not a whole number")),
+            None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64,
+        };
+        eprintln!("crash test seed: {seed} (rerun with {SEED_VAR}={seed})");
+        // Xorshift must not start at zero (it would stay there).
+        Rng(seed.max(1))
     }
     pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;

@@ -630,6 +630,17 @@ async fn reports_on_request_and_weekly_exactly_once() {
     assert_eq!(asked.len(), 1);
     assert!(asked[0].contains("Tickets: 3"), "{}", asked[0]);
     assert!(text.contains("bot -> alice: only managers and leads can see reports"));
+    // Both charts decode whole as 1200 x 675 PNGs (what chat previews show), with pixels that are not all one colour.
+    let images: Vec<_> = out.messages.iter().filter_map(|m| m.msg.image.as_ref()).collect();
+    assert_eq!(images.len(), 2, "the report asked for and the weekly post");
+    for img in images {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(&img.png[..])).read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (1200, 675), "{}", img.name);
+        let first = &buf[..info.line_size / info.width as usize];
+        assert!(buf[..info.buffer_size()].chunks(first.len()).any(|px| px != first), "{} is blank", img.name);
+    }
 }
 
 #[tokio::test]

@@ -8,6 +8,66 @@ async fn vendor_escalation_replay() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/replay/vendor.replay");
     let out = replay::run_file(&path).await.unwrap();
     insta::assert_snapshot!("vendor_text", out.text());
+    // Hand-computed from tests/replay/vendor.toml: PrintCo's contract is 8h response, 3d resolution and a chase
+    // every 4h, all on 24x7; escalated Mon 2 Mar 09:00 UTC.
+    let at = |m: &replay::Seen| replay::rfc3339(m.at);
+    let sent: Vec<(String, String)> =
+        out.messages.iter().filter_map(|m| m.msg.vendor.as_ref().map(|v| (v.what.clone(), at(m)))).collect();
+    assert_eq!(
+        sent,
+        [("case", "2026-03-02T09:00:00Z"), ("chase", "2026-03-02T13:30:00Z"), ("closed", "2026-03-02T16:30:00Z")]
+            .map(|(w, t)| (w.to_string(), t.to_string())),
+        "the case at escalation, the chase when sam clicked, the closure note at the resolution"
+    );
+    assert!(out.messages.iter().filter_map(|m| m.msg.vendor.as_ref()).all(|v| v.vendor == "printco"));
+    // The reference is no update: the quiet prompt falls due 4h after the escalation (13:00), and the requester,
+    // promised news by 13:00, is told then and promised the next by 17:00.
+    let to = |who: &str, needle: &str| -> Vec<String> {
+        out.messages
+            .iter()
+            .filter(|m| {
+                replay::render_line(&m.msg).starts_with(&format!("bot -> {who}: ")) && m.msg.text.contains(needle)
+            })
+            .map(at)
+            .collect()
+    };
+    assert_eq!(
+        to("sam", "No update from PrintCo on #1 (case PC-48213) since Mon 2 Mar 09:00 UTC"),
+        ["2026-03-02T13:00:00Z"]
+    );
+    assert_eq!(to("alice", "Next update by Mon 2 Mar 17:00 UTC"), ["2026-03-02T13:00:00Z"]);
+    // After the update at 14:30 the next sign of life is due 4h later: 18:30, for sam and for alice.
+    assert_eq!(to("alice", "next update by Mon 2 Mar 18:30 UTC"), ["2026-03-02T14:30:00Z"]);
+    assert_eq!(to("sam", "next follow-up Mon 2 Mar 18:30 UTC"), ["2026-03-02T14:30:00Z"]);
+    // The vendor's clock at 14:30: answered (the reference) at 09:30, 30m of 480m = 6%; 5h30m of 72h = 7.6% → 7%.
+    assert_eq!(
+        to("sam", "response due Mon 2 Mar 17:00 UTC (6% used), resolution due Thu 5 Mar 09:00 UTC (7% used)").len(),
+        1
+    );
+    let ts = |s: &str| Some(s.parse::<deskbot::core::ticket::Timestamp>().unwrap());
+    let ticket =
+        deskbot::store::Store::ticket(out.desk.store(), deskbot::core::ids::TicketNo(1)).await.unwrap().unwrap();
+    assert_eq!(ticket.vendor_cases.len(), 1);
+    let case = &ticket.vendor_cases[0];
+    assert_eq!((case.vendor.as_str(), case.reference.as_deref()), ("printco", Some("PC-48213")));
+    assert_eq!(case.status, deskbot::core::vendor::CaseStatus::Closed);
+    assert_eq!(Some(case.opened_at), ts("2026-03-02T09:00:00Z"));
+    assert_eq!(Some(case.response_due), ts("2026-03-02T17:00:00Z"), "09:00 + 8h");
+    assert_eq!(Some(case.resolution_due), ts("2026-03-05T09:00:00Z"), "09:00 + 3 days");
+    assert_eq!(case.responded_at, ts("2026-03-02T09:30:00Z"), "the reference is the vendor's first answer");
+    assert_eq!(case.last_update_at, ts("2026-03-02T14:30:00Z"));
+    assert_eq!(case.last_chase_at, ts("2026-03-02T13:30:00Z"));
+    assert_eq!(case.last_prompt_at, ts("2026-03-02T13:00:00Z"));
+    assert_eq!(case.closed_at, ts("2026-03-02T16:30:00Z"));
+    assert_eq!(case.next_followup, None, "a closed case has nothing to follow up");
+    let j = out.json().await.unwrap();
+    let t = &j["tickets"][0];
+    // Both of the contract's targets met: answered 09:30 <= 17:00, closed 16:30 <= Thu 09:00.
+    assert!(out.text().contains("response met (Mon 2 Mar 09:30 UTC), resolution met (Mon 2 Mar 16:30 UTC)"));
+    // The ticket's own clock: first response 2h after 09:00 (answered at once); resolved at 16:30.
+    assert_eq!(t["first_response_due"], "2026-03-02T11:00:00Z");
+    assert_eq!(t["first_response_at"], "2026-03-02T09:00:00Z");
+    assert_eq!(t["state"], "resolved");
 }
 
 mod network {
@@ -203,21 +263,23 @@ mod network {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        // Tests cannot set environment variables (unsafe code is forbidden), so the signing key is read from a
-        // variable every test process has.
+        // Tests cannot set environment variables (unsafe code is forbidden): the sink reads the variable
+        // `signing_env` names through a lookup that knows one fixed key.
+        const KEY: &str = "whsec-printco-test-4f1c";
         let toml = format!(
             "[roles.console]\nsam = \"technician\"\n\n[[vendors]]\nid = \"printco\"\nname = \"PrintCo\"\n\
-             categories = [\"printing\"]\nwebhook = \"http://{addr}/hook\"\nsigning_env = \"PATH\"\n"
+             categories = [\"printing\"]\nwebhook = \"http://{addr}/hook\"\nsigning_env = \"DESKBOT_VENDOR_PRINTCO_SIGNING\"\n"
         );
         let (desk, clock, _dir) = desk(&toml).await;
         escalate(&desk).await;
-        let sink = VendorSink::new(desk.clone(), Duration::from_secs(5)).unwrap();
+        let keys = |name: &str| (name == "DESKBOT_VENDOR_PRINTCO_SIGNING").then(|| KEY.to_string());
+        let sink = VendorSink::with_keys(desk.clone(), Duration::from_secs(5), keys).unwrap();
         assert_eq!(deliver_due(&sink, clock.as_ref()).await.unwrap(), 0, "500 is a failure");
         clock.set(clock.now() + chrono::Duration::seconds(5));
         assert_eq!(deliver_due(&sink, clock.as_ref()).await.unwrap(), 1);
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 2);
-        let key = std::env::var("PATH").unwrap();
+        let key = KEY;
         // A receiver as README describes it, written here without deskbot's code.
         let mut processed = std::collections::HashSet::new();
         let t0 = clock.now().timestamp();
@@ -246,6 +308,12 @@ mod network {
         changed.extend_from_slice(b" ");
         assert_eq!(verify(key.as_bytes(), headers, &changed, ts, &mut HashSet::new()), Err("bad signature"));
         assert_eq!(verify(b"forged", headers, body, ts, &mut HashSet::new()), Err("bad signature"));
+        // And `sign` itself against a vector computed apart from it, with python3's hmac module:
+        // hmac.new(b"whsec-printco-test-4f1c", b'1772442000.{"case":{"ticket":1}}', hashlib.sha256).hexdigest()
+        assert_eq!(
+            sign(KEY.as_bytes(), 1_772_442_000, br#"{"case":{"ticket":1}}"#),
+            "sha256=eeaf7d02004a49ec35e28394e83374d25aeb49607ed625fcf909bcef18b3a692"
+        );
         let j: serde_json::Value = serde_json::from_slice(&seen[1].1).unwrap();
         assert_eq!(j["case"]["ticket"], 1, "{j}");
         assert_eq!(j["vendor"], "printco");

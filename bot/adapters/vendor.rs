@@ -36,18 +36,33 @@ pub fn sign(key: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
+/// Reads a webhook signing key by the name of its environment variable.
+type KeyLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Sends vendor messages and reports back to the desk.
 pub struct VendorSink<S> {
     desk: Arc<Desk<S>>,
     smtp: SmtpConfig,
     http: reqwest::Client,
+    keys: KeyLookup,
 }
 
 impl<S: Store> VendorSink<S> {
+    /// Signing keys come from the process environment (the variable each vendor's `signing_env` names).
     pub fn new(desk: Arc<Desk<S>>, timeout: Duration) -> anyhow::Result<Self> {
+        Self::with_keys(desk, timeout, |name| std::env::var(name).ok())
+    }
+
+    /// [`VendorSink::new`], reading signing keys through `keys` instead of the environment (tests, which may not
+    /// set environment variables).
+    pub fn with_keys(
+        desk: Arc<Desk<S>>,
+        timeout: Duration,
+        keys: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> anyhow::Result<Self> {
         let smtp = desk.settings().smtp.clone();
         let http = reqwest::Client::builder().timeout(timeout).build()?;
-        Ok(VendorSink { desk, smtp, http })
+        Ok(VendorSink { desk, smtp, http, keys: Arc::new(keys) })
     }
 
     async fn email(&self, to: &str, m: &VendorMessage, id: i64) -> Result<(), String> {
@@ -82,8 +97,7 @@ impl<S: Store> VendorSink<S> {
         m: &VendorMessage,
         id: i64,
     ) -> Result<Option<String>, String> {
-        let key = std::env::var(signing_env)
-            .ok()
+        let key = (self.keys)(signing_env)
             .filter(|k| !k.is_empty())
             .ok_or_else(|| format!("{signing_env} is not set: cannot sign the webhook"))?;
         let body = serde_json::to_vec(&m.json).map_err(|e| e.to_string())?;

@@ -397,6 +397,151 @@ mod tests {
         assert_eq!((t.next_response_due, t.resolution_due), (Some(nr_due), Some(res_due)));
     }
 
+    /// The same on a calendar in a zone that is not UTC, across the start of daylight saving time, with a pause
+    /// while waiting on the requester and a priority raised to a policy with other warning points: every instant
+    /// computed by hand below (#38).
+    #[test]
+    fn new_york_office_across_dst_with_a_pause_and_a_raised_priority() {
+        use super::super::calendar::CalendarSpec;
+        use super::super::ids::{Place, Platform, UserRef};
+        use super::super::ticket::{NewTicket, Origin};
+        let day = vec!["09:00-17:00".to_string()];
+        let spec = CalendarSpec {
+            timezone: "America/New_York".into(),
+            mon: day.clone(),
+            tue: day.clone(),
+            wed: day.clone(),
+            thu: day.clone(),
+            fri: day,
+            holidays: vec!["2026-03-09".into()],
+            ..Default::default()
+        };
+        let cals = Calendars::new(&[("ny".to_string(), spec)].into_iter().collect()).unwrap();
+        let policy = |name: &str, priorities: Vec<Priority>, fr: &str, nr: &str, res: &str, warn: Vec<u8>| PolicySpec {
+            name: name.into(),
+            categories: vec!["network".into()],
+            priorities,
+            types: vec![],
+            first_response: fr.into(),
+            next_response: Some(nr.into()),
+            resolution: res.into(),
+            calendar: "ny".into(),
+            pause_on_vendor: false,
+            warn,
+        };
+        let mut specs = vec![
+            policy("ny-p2", vec![Priority::P2], "2h", "1h", "1d", vec![50, 80]),
+            policy("ny", vec![], "4h", "2h", "2d", vec![75, 90]),
+        ];
+        specs.extend(default_policies());
+        let ps = Policies::new(&specs, &cals).unwrap();
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let alice = UserRef::new(Platform::Console, "alice", "alice");
+        let sam = UserRef::new(Platform::Console, "sam", "sam");
+        // Friday 6 March 2026, 14:20 EST (UTC-5) = 19:20Z. Clocks go forward on Sunday 8 March (EDT, UTC-4), and
+        // Monday 9 March is a holiday: the next open hours are Tuesday 09:00-17:00 EDT = 13:00Z-21:00Z.
+        let (mut t, _) = Ticket::open(NewTicket {
+            number: TicketNo(7),
+            text: "vpn drops every few minutes".into(),
+            requester: alice.clone(),
+            origin: Origin { platform: Platform::Console, place: Place::default() },
+            category: "network".into(),
+            intent: None,
+            confidence: 0.9,
+            ticket_type: TicketType::Incident,
+            priority: Priority::P3,
+            at: at("2026-03-06T19:20:00Z"),
+        });
+        let points = |t: &Ticket| -> Vec<(SlaClock, u8, Timestamp, Timestamp)> {
+            let mut v: Vec<_> = ps.timers(t).into_iter().map(|x| (x.clock, x.percent, x.at, x.due)).collect();
+            v.sort_by_key(|x| (x.0.as_str(), x.1));
+            v
+        };
+        use SlaClock::{FirstResponse as Fr, NextResponse as Nr, Resolution as Res};
+        // Policy `ny` (P3). First response 4h: Fri 14:20-17:00 is 2h40m, 1h20m more on Tuesday → 10:20 EDT = 14:20Z.
+        // 75% = 3h → Tue 09:20 EDT = 13:20Z; 90% = 3h36m → Tue 09:56 EDT = 13:56Z.
+        // Resolution 2d: 5h20m into Friday's hours, at the same position two open days on (Tue, Wed) → Wed 14:20
+        // EDT = 18:20Z. Its business length is Fri 2h40m + Tue 8h + Wed 5h20m = 16h: 75% = 12h → Wed 10:20 EDT =
+        // 14:20Z; 90% = 14h24m → Wed 12:44 EDT = 16:44Z.
+        let (fr_due, res_due) = (at("2026-03-10T14:20:00Z"), at("2026-03-11T18:20:00Z"));
+        assert_eq!(
+            points(&t),
+            vec![
+                (Fr, 75, at("2026-03-10T13:20:00Z"), fr_due),
+                (Fr, 90, at("2026-03-10T13:56:00Z"), fr_due),
+                (Fr, 100, fr_due, fr_due),
+                (Res, 75, at("2026-03-11T14:20:00Z"), res_due),
+                (Res, 90, at("2026-03-11T16:44:00Z"), res_due),
+                (Res, 100, res_due, res_due),
+            ]
+        );
+        let tg = ps.apply(&mut t);
+        assert_eq!(tg.policy, "ny");
+        assert_eq!((t.first_response_due, t.resolution_due, t.next_response_due), (Some(fr_due), Some(res_due), None));
+
+        // Tue 10:00 EDT (14:00Z), in time: sam asks a question and waits on alice, who answers at 15:00 EDT (19:00Z).
+        t.reply(&sam, "which office are you in?", at("2026-03-10T14:00:00Z")).unwrap();
+        t.pending(State::PendingUser, &sam, at("2026-03-10T14:00:00Z")).unwrap();
+        // While waiting, the resolution clock is paused: no due instant, no timers.
+        assert_eq!(ps.targets(&t).resolution_due, None);
+        assert_eq!(points(&t), vec![]);
+        t.requester_message(&alice, "the Boston one", at("2026-03-10T19:00:00Z")).unwrap();
+        assert_eq!(t.state, State::Open);
+        // The 5 business hours paused push the resolution: Wed 14:20 EDT + 5h = Wed 14:20-17:00 (2h40m) and Thu
+        // 09:00-11:20 EDT = 15:20Z. 75%: Wed 10:20 EDT + 5h = 15:20 EDT = 19:20Z; 90%: Wed 12:44 EDT + 5h = Wed
+        // 12:44-17:00 (4h16m) and Thu 09:44 EDT = 13:44Z. Next response 2h from Tue 15:00 EDT → 17:00 EDT = 21:00Z;
+        // 75% = 1h30m → 16:30 EDT = 20:30Z; 90% = 1h48m → 16:48 EDT = 20:48Z. The first-response clock stopped.
+        let (nr_due, res_due) = (at("2026-03-10T21:00:00Z"), at("2026-03-12T15:20:00Z"));
+        assert_eq!(
+            points(&t),
+            vec![
+                (Nr, 75, at("2026-03-10T20:30:00Z"), nr_due),
+                (Nr, 90, at("2026-03-10T20:48:00Z"), nr_due),
+                (Nr, 100, nr_due, nr_due),
+                (Res, 75, at("2026-03-11T19:20:00Z"), res_due),
+                (Res, 90, at("2026-03-12T13:44:00Z"), res_due),
+                (Res, 100, res_due, res_due),
+            ]
+        );
+        ps.apply(&mut t);
+        assert_eq!(
+            (t.first_response_due, t.next_response_due, t.resolution_due),
+            (Some(fr_due), Some(nr_due), Some(res_due))
+        );
+        let keys: Vec<String> = ps.timers(&t).into_iter().filter(|x| x.clock == Res).map(|x| x.key).collect();
+
+        // Raised to P2 at Tue 15:30 EDT: policy `ny-p2` re-applies from the original start, with its own warning
+        // points (50%, 80%). Resolution 1d: 5h20m into Tuesday → 14:20 EDT, + the 5h pause = Tue 14:20-17:00 and
+        // Wed 09:00-11:20 EDT = 15:20Z. Length Fri 2h40m + Tue 5h20m = 8h: 50% = 4h → Tue 10:20 EDT, + 5h → 15:20
+        // EDT = 19:20Z; 80% = 6h24m → Tue 12:44 EDT, + 5h → Wed 09:44 EDT = 13:44Z. Next response 1h from 15:00
+        // EDT → 16:00 EDT = 20:00Z; 50% → 15:30 EDT = 19:30Z; 80% = 48m → 15:48 EDT = 19:48Z.
+        t.set_priority(Priority::P2, &sam, at("2026-03-10T19:30:00Z")).unwrap();
+        let tg = ps.apply(&mut t);
+        assert_eq!(tg.policy, "ny-p2");
+        let (nr_due, res_due) = (at("2026-03-10T20:00:00Z"), at("2026-03-11T15:20:00Z"));
+        assert_eq!(
+            points(&t),
+            vec![
+                (Nr, 50, at("2026-03-10T19:30:00Z"), nr_due),
+                (Nr, 80, at("2026-03-10T19:48:00Z"), nr_due),
+                (Nr, 100, nr_due, nr_due),
+                (Res, 50, at("2026-03-10T19:20:00Z"), res_due),
+                (Res, 80, at("2026-03-11T13:44:00Z"), res_due),
+                (Res, 100, res_due, res_due),
+            ]
+        );
+        // The first-response due instant stays as it was when answered; the others follow the new policy.
+        assert_eq!(
+            (t.first_response_due, t.next_response_due, t.resolution_due),
+            (Some(fr_due), Some(nr_due), Some(res_due))
+        );
+        // The resolution cycle is the same one, so a point that already fired under either policy keeps its key.
+        let cycle = at("2026-03-06T19:20:00Z").timestamp_millis();
+        assert_eq!(keys[2], format!("sla:7:resolution:{cycle}:100"));
+        let after: Vec<String> = ps.timers(&t).into_iter().filter(|x| x.clock == Res).map(|x| x.key).collect();
+        assert_eq!(after[2], keys[2], "the breach key is the same whatever the policy");
+    }
+
     #[test]
     fn first_match_wins_and_default_must_be_last() {
         let cals = Calendars::new(&Default::default()).unwrap();
