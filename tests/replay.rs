@@ -2607,6 +2607,10 @@ async fn the_only_managers_own_request_posts_no_buttons_nobody_can_use() {
     assert!(queue[0].contains("Nobody but max can approve it here"), "{}", queue[0]);
     assert!(text.contains("bot -> max: #1 needs a manager's approval and nobody but you can give it here"), "{text}");
     assert!(text.contains("bot -> max: ada approved your request #1."), "{text}");
+    // An admin deciding in a manager's place says so; each refusal is audited as what was tried.
+    assert!(text.contains("bot -> ada: Approved #1 (as admin)."), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(denied_on(&j, 1), pairs(&[("sam", "approve"), ("max", "approve"), ("max", "decline")]));
 }
 
 /// #35 probe items 5 and 6: see `tests/replay/vendor_merge_twins.replay`.

@@ -1775,7 +1775,7 @@ impl<S: Store> Desk<S> {
                 let Some(approver) = t.awaiting_approval.clone().filter(|_| t.state.is_active()) else {
                     return Err(Refusal::state(format!("{} is not waiting for approval", t.number)));
                 };
-                self.may_decide(&t, me, &approver)?;
+                self.may_decide(&t, me, &approver, cmd.verb())?;
                 t.awaiting_approval = None;
                 let approved = matches!(cmd, Command::Approve(_));
                 let reason = match &cmd {
@@ -1807,7 +1807,13 @@ impl<S: Store> Desk<S> {
                         )
                         .about(t.number),
                     );
-                    w.send(here(format!("Approved {} (as {approver}).", t.number)));
+                    // An admin deciding in a manager's place says so ("as admin"), not "as manager".
+                    let capacity = if self.role_of(me) == Role::Admin && Role::parse(&approver) != Some(Role::Admin) {
+                        "admin".to_string()
+                    } else {
+                        approver.clone()
+                    };
+                    w.send(here(format!("Approved {} (as {capacity}).", t.number)));
                 } else {
                     let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
                     let ev = t.decline(me, reason.as_deref(), now)?;
@@ -2145,7 +2151,8 @@ impl<S: Store> Desk<S> {
 
     /// Who may approve or decline `t`: someone with the role its runbook names (or an admin), never the person
     /// who raised it. A refusal says who else can.
-    fn may_decide(&self, t: &Ticket, me: &UserRef, approver: &str) -> Result<(), Refusal> {
+    /// Whether `me` may approve or decline `t` (`verb`: the command's, so a refused decline is audited as one).
+    fn may_decide(&self, t: &Ticket, me: &UserRef, approver: &str, verb: &str) -> Result<(), Refusal> {
         let needed = Role::parse(approver).unwrap_or(Role::Manager);
         let role = self.role_of(me);
         let mut others: Vec<String> = self
@@ -2163,11 +2170,11 @@ impl<S: Store> Desk<S> {
         };
         if t.requester.same_person(me) {
             let text = format!("you raised {}, so someone else must decide on it{ask}", t.number);
-            return Err(Refusal::audited(text, t.number, "approve"));
+            return Err(Refusal::audited(text, t.number, verb));
         }
         if role != needed && role != Role::Admin {
             let text = format!("{} needs a {approver}'s decision (you are a {role}){ask}", t.number);
-            return Err(Refusal::audited(text, t.number, "approve"));
+            return Err(Refusal::audited(text, t.number, verb));
         }
         Ok(())
     }
