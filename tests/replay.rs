@@ -1782,6 +1782,7 @@ async fn merges_wait_for_approval_end_visibly_and_stay_merged() {
     // carol cannot undo the merge; she is pointed to #4.
     let to_carol = lines_to(&text, "carol");
     assert!(to_carol.iter().any(|l| l.starts_with("#3 was merged into #4, where it is being worked on")), "{text}");
+    assert!(!to_carol.iter().any(|l| l.contains("/ticket show")), "no advice carol cannot follow: {text}");
     assert_eq!(j["tickets"][2]["state"], "closed");
     assert_eq!(j["tickets"][2]["reopen_count"], 0);
     // dave closes #4 himself: carol hears that her problem has no ticket now.
@@ -2434,6 +2435,9 @@ async fn a_merge_chain_tells_the_first_requester_and_merged_duplicates_stay_clos
     );
     let to_sam = lines_to(&text, "sam");
     assert!(to_sam.iter().any(|l| l.starts_with("#1 was merged into #2 and cannot be reopened")), "{to_sam:?}");
+    assert!(to_sam.contains(&"#1 is merged into #3 and is worked there: /ticket claim 3 …"), "{to_sam:?}");
+    assert!(to_sam.contains(&"#1 is merged into #3 and is worked there: /ticket pending 3 …"), "{to_sam:?}");
+    assert!(!to_sam.iter().any(|l| l.contains("reopen it first")), "{to_sam:?}");
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"][0]["state"], "closed");
     assert_eq!(denied_on(&j, 1), [("sam".to_string(), "reopen".to_string())]);

@@ -1250,6 +1250,31 @@ impl<S: Store> Desk<S> {
                 Command::Category(..) => Some("category"),
                 _ => None,
             };
+            // Work on a merged or folded ticket that has ended belongs where it went: "reopen it first" would
+            // advise a reopen that is refused for it (#30).
+            let works = matches!(
+                cmd,
+                Command::Claim(_)
+                    | Command::Unclaim(_)
+                    | Command::Assign(..)
+                    | Command::Reply(..)
+                    | Command::Resolve(..)
+                    | Command::Pending(..)
+                    | Command::Prompt(..)
+                    | Command::Check(..)
+                    | Command::Uncheck(..)
+                    | Command::Escalate(..)
+                    | Command::VendorRef(..)
+                    | Command::VendorUpdate(..)
+                    | Command::VendorClose(..)
+                    | Command::Chase(..)
+                    | Command::Snooze(..)
+            );
+            if what.is_none() && works && !t.state.is_active() {
+                let text =
+                    format!("{} is {how} {into} and is worked there: /ticket {} {} …", t.number, cmd.verb(), into.0);
+                return Ok(Some(Refusal::state(text)));
+            }
             if let Some(what) = what {
                 let text = format!(
                     "{} is {how} {into}, so its {what} stays as it was; change {into}'s instead (/ticket {} {} …)",
@@ -2216,9 +2241,9 @@ impl<S: Store> Desk<S> {
                 )));
             }
             return Err(Refusal::state(format!(
-                "{} was merged into {into}, where it is being worked on; add anything new in {into}'s thread \
-                 (/ticket show {} has it), or describe a different problem to open a new ticket",
-                t.number, into.0
+                "{} was merged into {into}, where it is being worked on; add anything new there (you hear its \
+                 updates), or describe a different problem to open a new ticket",
+                t.number
             )));
         }
         if let Some(major) = t.parent.filter(|_| self.role_of(who).is_staff()) {
