@@ -134,6 +134,31 @@ async fn sla_warnings_escalate_once_each() {
     assert_eq!(warnings, 4, "75, 90 and 100 on first response, 75 on next response");
 }
 
+/// #33 probe, item 2: see `walk_sla_deferred.replay`. Expected by hand: nothing at 15:00 (75%) or 16:12 (90%) while
+/// the requester is in the walkthrough; at the 16:30 hand-off the card, then one 90% warning (queue and lead), not
+/// the 75% one; the breach at 17:00 as usual.
+#[tokio::test]
+async fn sla_warnings_wait_for_the_hand_off_of_a_walkthrough() {
+    let out = replay::run_file(&script("walk_sla_deferred.replay")).await.unwrap();
+    let text = out.text();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |needle: &str| lines.iter().position(|l| l.contains(needle));
+    let card = at("bot -> #helpdesk-queue: New ticket #1").expect("the hand-off posts the card");
+    let first_sla = at("SLA warning: #1").expect("a warning after the hand-off");
+    assert!(card < first_sla, "the card comes before any warning: {text}");
+    assert!(at("Still there?").is_some_and(|r| r < card), "the 13:00 reminder came during the walkthrough: {text}");
+    assert!(!text.contains("used 75%"), "a point passed in the walkthrough is not announced late: {text}");
+    let ninety: Vec<&&str> = lines.iter().filter(|l| l.contains("used 90% of its first response target of 8h")).collect();
+    assert_eq!(ninety.len(), 2, "queue and lead: {text}");
+    assert!(ninety.iter().all(|l| l.contains("due Mon 2 Mar 17:00 UTC (in 30m)")), "{ninety:?}");
+    assert_eq!(lines.iter().filter(|l| l.contains("SLA breach: #1")).count(), 3, "{text}");
+    let j = out.json().await.unwrap();
+    let t = &j["tickets"][0];
+    assert_eq!(t["first_response_due"], "2026-03-02T17:00:00Z", "the clock runs from the request");
+    let warnings = t["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "sla_warning").count();
+    assert_eq!(warnings, 2, "90 at the hand-off, then the breach");
+}
+
 #[tokio::test]
 async fn overdue_warnings_fire_once_after_restart_marked_late() {
     let out = replay::run_file(&script("sla_restart.replay")).await.unwrap();
