@@ -148,7 +148,8 @@ async fn sla_warnings_wait_for_the_hand_off_of_a_walkthrough() {
     assert!(card < first_sla, "the card comes before any warning: {text}");
     assert!(at("Still there?").is_some_and(|r| r < card), "the 13:00 reminder came during the walkthrough: {text}");
     assert!(!text.contains("used 75%"), "a point passed in the walkthrough is not announced late: {text}");
-    let ninety: Vec<&&str> = lines.iter().filter(|l| l.contains("used 90% of its first response target of 8h")).collect();
+    let ninety: Vec<&&str> =
+        lines.iter().filter(|l| l.contains("used 90% of its first response target of 8h")).collect();
     assert_eq!(ninety.len(), 2, "queue and lead: {text}");
     assert!(ninety.iter().all(|l| l.contains("due Mon 2 Mar 17:00 UTC (in 30m)")), "{ninety:?}");
     assert_eq!(lines.iter().filter(|l| l.contains("SLA breach: #1")).count(), 3, "{text}");

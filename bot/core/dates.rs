@@ -49,7 +49,8 @@ static END_OF_DAY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid")
 });
 static TIME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:(\d{1,2})[:.](\d{2})\s*(am|pm)?|(\d{1,2})\s*(am|pm)|(noon|midday)|(midnight))\b").expect("valid")
+    Regex::new(r"(?i)\b(?:(\d{1,2})[:.](\d{2})\s*(am|pm)?|(\d{1,2})\s*(am|pm)|(noon|midday)|(midnight))\b")
+        .expect("valid")
 });
 /// An hour on its own after a word that introduces a time ("Friday at 5", "by 9 on Monday"); the caller checks
 /// that no minutes, "am"/"pm" or ordinal follow it.
@@ -355,7 +356,10 @@ pub fn read(
             1..=6 => h + 12,
             8..=23 => h,
             7 => {
-                return Err(format!("\"{}\" could be 07:00 or 19:00: please write it like 19:00", c.get(0).expect("match").as_str()));
+                return Err(format!(
+                    "\"{}\" could be 07:00 or 19:00: please write it like 19:00",
+                    c.get(0).expect("match").as_str()
+                ));
             }
             _ => return Err(format!("\"{}\" is not a time", c.get(0).expect("match").as_str())),
         };
