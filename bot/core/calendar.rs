@@ -222,6 +222,11 @@ impl Calendar {
         Some(end.with_timezone(&self.tz).time())
     }
 
+    /// A `24x7` calendar: open all the time, with no closing time on any day.
+    pub fn is_always(&self) -> bool {
+        self.always
+    }
+
     /// The end of the last business day before `t`'s own day (the close of its last opening range), looking back
     /// at most two weeks; `None` on `24x7` or when nothing is open in that time.
     pub fn close_before_day_of(&self, t: Timestamp) -> Option<Timestamp> {

@@ -1,5 +1,6 @@
 //! Reading the dates people type when they ask for a joiner or a leaver ("Friday", "13 March", "13/03",
-//! "tomorrow 17:30", "end of day Friday", "immediately") as instants in the office time zone (#33).
+//! "tomorrow 17:30", "end of day Friday", "Friday at 5", "midnight Friday", "the 14th", "immediately") as instants
+//! in the office time zone (#33).
 //!
 //! Pure: the caller passes the time now, the zone, and what "end of the day" means on a given date (the office
 //! calendar's closing time). Anything that could mean two things ("03/04", "next Friday" said early in the week,
@@ -27,8 +28,11 @@ pub enum Wanted {
 /// How an answer was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
-    /// "immediately", "now", "straight away", or a moment already past.
+    /// "immediately", "now", "straight away".
     Now,
+    /// A moment already past ("yesterday", "9 March" said on the 11th): access ends at once, and the moment said is
+    /// kept so the title and the record show it instead of "immediately" (#33 probe).
+    Passed(Timestamp),
     /// This instant (for [`Wanted::Date`], the start of that local day).
     At(Timestamp),
 }
@@ -45,8 +49,16 @@ static END_OF_DAY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid")
 });
 static TIME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:(\d{1,2})[:.](\d{2})\s*(am|pm)?|(\d{1,2})\s*(am|pm)|(noon|midday))\b").expect("valid")
+    Regex::new(r"(?i)\b(?:(\d{1,2})[:.](\d{2})\s*(am|pm)?|(\d{1,2})\s*(am|pm)|(noon|midday)|(midnight))\b")
+        .expect("valid")
 });
+/// An hour on its own after a word that introduces a time ("Friday at 5", "by 9 on Monday"); the caller checks
+/// that no minutes, "am"/"pm" or ordinal follow it.
+static BARE_HOUR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:at|by|before|until|till|from)\s+(\d{1,2})\b").expect("valid"));
+/// A day of the month on its own: "the 14th", "on the 3rd".
+static ORDINAL_DAY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b").expect("valid"));
 static MONTHS: &str = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
 static DAY_MONTH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTHS})\b\.?(?:,?\s+(\d{{4}}))?"))
@@ -131,13 +143,35 @@ fn year_of(s: Option<regex::Match<'_>>) -> Option<i32> {
     Some(if s.len() == 2 { 2000 + y } else { y })
 }
 
+/// A day of the month said on its own ("the 14th"): this month's, unless that was more than a week ago (then next
+/// month's, the first month that has that day).
+fn with_month(today: NaiveDate, day: u32) -> Result<NaiveDate, String> {
+    let bad = || format!("there is no {day}th in the coming months");
+    let this = NaiveDate::from_ymd_opt(today.year(), today.month(), day);
+    if let Some(d) = this.filter(|d| *d >= today - Duration::days(7)) {
+        return Ok(d);
+    }
+    let mut first = today.with_day(1).ok_or_else(bad)?;
+    for _ in 0..3 {
+        first = (first + Duration::days(32)).with_day(1).ok_or_else(bad)?;
+        if let Some(d) = NaiveDate::from_ymd_opt(first.year(), first.month(), day) {
+            return Ok(d);
+        }
+    }
+    Err(bad())
+}
+
 /// Reads an answer. `Err` is the reason it could not be read, to ask again with (nothing is guessed).
+///
+/// `end_of_day` gives the end of the working day for a date with no time said: that day's close on the office
+/// calendar, or, when the office is closed that day (a weekend, a holiday), the close of the working day before it
+/// ("Saturday" for a Monday-to-Friday office is the end of Friday: there is no working time left after it).
 pub fn read(
     text: &str,
     now: Timestamp,
     tz: Tz,
     wanted: Wanted,
-    end_of_day: &dyn Fn(NaiveDate) -> NaiveTime,
+    end_of_day: &dyn Fn(NaiveDate) -> (NaiveDate, NaiveTime),
 ) -> Result<Reading, String> {
     let today = now.with_timezone(&tz).date_naive();
     let mut dates: Vec<NaiveDate> = vec![];
@@ -191,6 +225,14 @@ pub fn read(
         // only the day of a month-first date.
         let (d, m) = if b > 12 { (b, a) } else { (a, b) };
         push(with_year(today, m, d, year_of(c.get(3)))?, &mut dates);
+        taken.push((whole.start(), whole.end()));
+    }
+    for c in ORDINAL_DAY.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        if overlaps(&taken, &whole) {
+            continue;
+        }
+        push(with_month(today, c[1].parse().unwrap_or(0))?, &mut dates);
         taken.push((whole.start(), whole.end()));
     }
     let explicit = dates.clone();
@@ -248,13 +290,18 @@ pub fn read(
         return Err(format!("I read more than one day ({}): please give just one", list.join(", ")));
     }
     let mut time: Option<NaiveTime> = None;
+    let mut times_at: Vec<(usize, usize)> = vec![];
     for c in TIME.captures_iter(text) {
         let whole = c.get(0).expect("match");
         if overlaps(&taken, &whole) {
             continue;
         }
+        times_at.push((whole.start(), whole.end()));
         let t = if c.get(6).is_some() {
             NaiveTime::from_hms_opt(12, 0, 0)
+        } else if c.get(7).is_some() {
+            // "midnight Friday" is the end of Friday, shown as its last minute so the day stays the one said.
+            NaiveTime::from_hms_opt(23, 59, 0)
         } else {
             let (h, m, ampm) = match c.get(1) {
                 Some(h) => (h.as_str().parse::<u32>().unwrap_or(99), c[2].parse::<u32>().unwrap_or(99), c.get(3)),
@@ -286,6 +333,42 @@ pub fn read(
         }
         time = Some(t);
     }
+    // "Friday at 5", "by 9 on Monday": an hour with nothing after it, read as office hours (1 to 6 are the
+    // afternoon, 8 to 12 the morning); 7 could be either and is asked.
+    for c in BARE_HOUR.captures_iter(text) {
+        let hour = c.get(1).expect("group");
+        if overlaps(&taken, &hour) || overlaps(&times_at, &hour) {
+            continue;
+        }
+        let after = text[hour.end()..].trim_start().to_ascii_lowercase();
+        let more = after.starts_with(':')
+            || after.starts_with('/')
+            || (after.starts_with('.') && after[1..].starts_with(|ch: char| ch.is_ascii_digit()))
+            || ["am", "pm", "a.m", "p.m", "o'clock", "o’clock", "st", "nd", "rd", "th", "h"]
+                .iter()
+                .any(|w| after.starts_with(w) && !after[w.len()..].starts_with(|ch: char| ch.is_alphabetic()));
+        let oclock = after.starts_with("o'clock") || after.starts_with("o’clock");
+        if more && !oclock {
+            continue;
+        }
+        let h: u32 = hour.as_str().parse().unwrap_or(99);
+        let h = match h {
+            1..=6 => h + 12,
+            8..=23 => h,
+            7 => {
+                return Err(format!(
+                    "\"{}\" could be 07:00 or 19:00: please write it like 19:00",
+                    c.get(0).expect("match").as_str()
+                ));
+            }
+            _ => return Err(format!("\"{}\" is not a time", c.get(0).expect("match").as_str())),
+        };
+        let t = NaiveTime::from_hms_opt(h, 0, 0).expect("valid hour");
+        if time.is_some_and(|x| x != t) {
+            return Err("I read more than one time: please give just one".to_string());
+        }
+        time = Some(t);
+    }
     let now_words = NOW_WORDS.is_match(text);
     let eod = END_OF_DAY.is_match(text);
     let date = dates.first().copied();
@@ -304,7 +387,13 @@ pub fn read(
     if wanted == Wanted::Date {
         return Ok(Reading::At(local(tz, date, NaiveTime::MIN)));
     }
-    let at = local(tz, date, time.unwrap_or_else(|| end_of_day(date)));
+    let at = match time {
+        Some(t) => local(tz, date, t),
+        None => {
+            let (day, t) = end_of_day(date);
+            local(tz, day, t)
+        }
+    };
     if at <= now {
         if dates.is_empty() && time.is_some() {
             // "17:30" said at 18:00: today's has passed, and tomorrow's is a guess.
@@ -313,16 +402,23 @@ pub fn read(
                 time.map(|t| t.format("%H:%M").to_string()).unwrap_or_default()
             ));
         }
-        return Ok(Reading::Now);
+        return Ok(Reading::Passed(at));
     }
     Ok(Reading::At(at))
 }
+
+/// How a moment already past is stored: "immediately (Mon 9 Mar 2026 17:30 GMT has passed)".
+const PASSED_HEAD: &str = "immediately (";
+const PASSED_TAIL: &str = " has passed)";
 
 /// The answer as stored: how it was read, then what the person wrote.
 pub fn canonical(r: Reading, tz: Tz, wanted: Wanted, said: &str) -> String {
     let said: String = said.trim().chars().take(200).collect();
     let read = match (r, wanted) {
         (Reading::Now, _) => "immediately".to_string(),
+        (Reading::Passed(t), _) => {
+            format!("{PASSED_HEAD}{}{PASSED_TAIL}", t.with_timezone(&tz).format("%a %-d %b %Y %H:%M %Z"))
+        }
         (Reading::At(t), Wanted::DateTime) => t.with_timezone(&tz).format("%a %-d %b %Y %H:%M %Z").to_string(),
         (Reading::At(t), Wanted::Date) => t.with_timezone(&tz).format("%a %-d %b %Y").to_string(),
     };
@@ -334,6 +430,12 @@ pub fn from_canonical(s: &str, tz: Tz, wanted: Wanted) -> Option<Reading> {
     let head = s.split(" (“").next().unwrap_or(s).trim();
     if head == "immediately" {
         return Some(Reading::Now);
+    }
+    if let Some(past) = head.strip_prefix(PASSED_HEAD).and_then(|h| h.strip_suffix(PASSED_TAIL)) {
+        return match from_canonical(past, tz, Wanted::DateTime)? {
+            Reading::At(t) => Some(Reading::Passed(t)),
+            _ => None,
+        };
     }
     let mut parts: Vec<&str> = head.split_whitespace().collect();
     match wanted {
@@ -360,10 +462,11 @@ pub fn from_canonical(s: &str, tz: Tz, wanted: Wanted) -> Option<Reading> {
     }
 }
 
-/// Short, for a ticket title: "Fri 13 Mar", or "immediately".
+/// Short, for a ticket title: "Fri 13 Mar", "immediately", or "Mon 9 Mar (passed)".
 pub fn short(r: Reading, tz: Tz) -> String {
     match r {
         Reading::Now => "immediately".to_string(),
+        Reading::Passed(t) => format!("{} (passed)", t.with_timezone(&tz).format("%a %-d %b")),
         Reading::At(t) => t.with_timezone(&tz).format("%a %-d %b").to_string(),
     }
 }
@@ -375,8 +478,8 @@ mod tests {
 
     const LONDON: Tz = chrono_tz::Europe::London;
 
-    fn eod(_: NaiveDate) -> NaiveTime {
-        NaiveTime::from_hms_opt(17, 30, 0).unwrap()
+    fn eod(d: NaiveDate) -> (NaiveDate, NaiveTime) {
+        (d, NaiveTime::from_hms_opt(17, 30, 0).unwrap())
     }
 
     /// Wednesday 11 March 2026, 10:00 in London (GMT).
@@ -385,9 +488,14 @@ mod tests {
     }
 
     fn at(text: &str) -> String {
-        match read(text, wed(), LONDON, Wanted::DateTime, &eod) {
+        at_with(text, &eod)
+    }
+
+    fn at_with(text: &str, eod: &dyn Fn(NaiveDate) -> (NaiveDate, NaiveTime)) -> String {
+        match read(text, wed(), LONDON, Wanted::DateTime, eod) {
             Ok(Reading::Now) => "now".to_string(),
             Ok(Reading::At(t)) => t.with_timezone(&LONDON).format("%a %Y-%m-%d %H:%M %Z").to_string(),
+            Ok(Reading::Passed(t)) => t.with_timezone(&LONDON).format("passed %a %Y-%m-%d %H:%M").to_string(),
             Err(e) => format!("ask: {e}"),
         }
     }
@@ -439,13 +547,59 @@ mod tests {
     }
 
     #[test]
-    fn immediately_and_past_moments_mean_now() {
+    fn immediately_means_now_and_a_past_moment_is_kept_as_passed() {
         for s in ["immediately", "now", "Straight away", "right away please", "asap", "immediately - dismissed"] {
             assert_eq!(at(s), "now", "{s}");
         }
-        assert_eq!(at("yesterday"), "now");
-        assert_eq!(at("today 09:00"), "now");
-        assert_eq!(at("9 March"), "now", "two days ago");
+        // #33 probe: a past moment is not "immediately" in the title; the moment said is kept, marked passed.
+        assert_eq!(at("yesterday"), "passed Tue 2026-03-10 17:30");
+        assert_eq!(at("today 09:00"), "passed Wed 2026-03-11 09:00");
+        assert_eq!(at("9 March"), "passed Mon 2026-03-09 17:30", "two days ago");
+        let r = read("9 March", wed(), LONDON, Wanted::DateTime, &eod).unwrap();
+        let c = canonical(r, LONDON, Wanted::DateTime, "9 March");
+        assert_eq!(c, "immediately (Mon 9 Mar 2026 17:30 GMT has passed) (“9 March”)");
+        assert_eq!(from_canonical(&c, LONDON, Wanted::DateTime), Some(r));
+        assert_eq!(short(r, LONDON), "Mon 9 Mar (passed)");
+        assert_eq!(from_canonical("immediately (“now”)", LONDON, Wanted::DateTime), Some(Reading::Now));
+    }
+
+    #[test]
+    fn times_said_in_words_or_as_a_bare_hour_are_kept() {
+        // #33 probe: these lost their time (Wednesday 11 March 2026, 10:00).
+        assert_eq!(at("midnight Friday"), "Fri 2026-03-13 23:59 GMT");
+        assert_eq!(at("Friday at midnight"), "Fri 2026-03-13 23:59 GMT");
+        assert_eq!(at("Friday at 5"), "Fri 2026-03-13 17:00 GMT");
+        assert_eq!(at("by 5pm on Friday"), "Fri 2026-03-13 17:00 GMT");
+        assert_eq!(at("by 5 on Friday"), "Fri 2026-03-13 17:00 GMT");
+        assert_eq!(at("Monday at 9"), "Mon 2026-03-16 09:00 GMT");
+        assert_eq!(at("tomorrow at 12"), "Thu 2026-03-12 12:00 GMT");
+        assert_eq!(at("Friday at 5 o'clock"), "Fri 2026-03-13 17:00 GMT");
+        assert_eq!(at("at 3 on 13 March"), "Fri 2026-03-13 15:00 GMT");
+        // The hour is not taken from a date or a time written in full.
+        assert_eq!(at("by 13 March"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("Friday at 16:15"), "Fri 2026-03-13 16:15 GMT");
+        // A day of the month alone: this month's, or next month's when it was more than a week ago.
+        assert_eq!(at("the 14th"), "Sat 2026-03-14 17:30 GMT");
+        assert_eq!(at("on the 2nd at 4"), "Thu 2026-04-02 16:00 BST");
+        assert_eq!(at("the 6th"), "passed Fri 2026-03-06 17:30", "five days ago: this month's, passed");
+        // 7 could be the morning or the evening; two different times are asked again.
+        assert!(at("Friday at 7").starts_with("ask: "), "{}", at("Friday at 7"));
+        assert!(at("Friday at 5, or 17:30").starts_with("ask: "), "{}", at("Friday at 5, or 17:30"));
+    }
+
+    #[test]
+    fn a_day_the_office_is_closed_ends_with_the_working_day_before() {
+        // A Monday-to-Friday office closing 17:30, 16:00 on Fridays: "Saturday" is the end of Friday's working day.
+        let office = |d: NaiveDate| match d.weekday() {
+            Weekday::Sat => (d - Duration::days(1), NaiveTime::from_hms_opt(16, 0, 0).unwrap()),
+            Weekday::Sun => (d - Duration::days(2), NaiveTime::from_hms_opt(16, 0, 0).unwrap()),
+            Weekday::Fri => (d, NaiveTime::from_hms_opt(16, 0, 0).unwrap()),
+            _ => (d, NaiveTime::from_hms_opt(17, 30, 0).unwrap()),
+        };
+        assert_eq!(at_with("Saturday", &office), "Fri 2026-03-13 16:00 GMT");
+        assert_eq!(at_with("15 March", &office), "Fri 2026-03-13 16:00 GMT");
+        // A time said is kept, whatever the calendar.
+        assert_eq!(at_with("Saturday 12:00", &office), "Sat 2026-03-14 12:00 GMT");
     }
 
     #[test]

@@ -373,7 +373,14 @@ impl<S: Store> Desk<S> {
     /// and not labelled late. Warnings missed while deskbot was down still fire late (see [`Desk::fire`]).
     fn schedule(&self, c: &mut Commit) {
         let now = c.at.unwrap_or_else(|| self.clock.now());
+        let walks = &c.conversations;
         for t in c.inserts.iter_mut().chain(c.updates.iter_mut()) {
+            // The ticket's walkthrough starting or ending in this commit starts or releases its clocks (#33 probe).
+            match walk::written(walks, t.number) {
+                Some(true) => t.begin_self_service(now),
+                Some(false) => t.end_self_service(now),
+                None => {}
+            }
             self.policies.apply(t);
             let reopened_at =
                 t.pauses.iter().filter(|p| matches!(p.on, State::Resolved | State::Closed)).filter_map(|p| p.to).max();
@@ -2353,6 +2360,12 @@ impl<S: Store> Desk<S> {
             p.resolution,
             status(SlaClock::Resolution, t.resolution_due, res_done)
         ));
+        if let Some(ss) = t.self_service.as_ref().filter(|_| t.in_self_service()) {
+            s.push_str(&format!(
+                "\n· in a self-service walkthrough since {}: warnings and breaches wait until it reaches the queue",
+                self.fmt_time(ss.from)
+            ));
+        }
         if !t.pauses.is_empty() {
             let list: Vec<String> = t
                 .pauses

@@ -182,8 +182,13 @@ impl Policies {
         }
     }
 
-    /// The warnings and breaches still ahead for `t`'s running clocks (none for a stopped or paused clock).
+    /// The warnings and breaches still ahead for `t`'s running clocks (none for a stopped or paused clock). None at
+    /// all while the requester is in the self-service walkthrough the ticket opened with (#33 probe): the queue has
+    /// not been shown it yet. At the hand-off they are scheduled again, and those already past are sent at once.
     pub fn timers(&self, t: &Ticket) -> Vec<Timer> {
+        if t.in_self_service() {
+            return vec![];
+        }
         let p = self.pick(&t.category, t.priority, t.ticket_type);
         let (user, resolution) = pauses(p, t);
         let ack = first_response_pauses(t, &user);

@@ -683,6 +683,20 @@ pub struct Ticket {
     /// queue card and in `/ticket show`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub walk_record: Option<super::runbook::WalkRecord>,
+    /// The self-service walkthrough that ran before the ticket reached the technicians' queue (#33 probe). The SLA
+    /// clocks run from the ticket's creation (the requester's wait), but while it runs no warning or breach is sent:
+    /// the queue is warned only about tickets it has been shown. `None`: no walkthrough.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_service: Option<SelfService>,
+}
+
+/// When a ticket's self-service walkthrough ran (see [`Ticket::self_service`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelfService {
+    pub from: Timestamp,
+    /// When it ended (handed off, fixed, withdrawn, taken over); `None` while the requester is still in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Timestamp>,
 }
 
 /// The date a joiner or leaver ticket is worked to (see `runbooks/README.md`, `ticket_date`).
@@ -702,6 +716,28 @@ pub struct WorkDate {
 }
 
 impl Ticket {
+    /// The requester is still in the self-service walkthrough the ticket opened with: the queue has not been shown
+    /// the ticket, so no SLA warning or breach is sent yet (they are sent, once, when it is handed off).
+    pub fn in_self_service(&self) -> bool {
+        self.self_service.as_ref().is_some_and(|s| s.to.is_none())
+    }
+
+    /// A self-service walkthrough starts on the ticket (at its creation): its warnings wait for the hand-off. A
+    /// ticket whose walkthrough already ended (the queue has seen it) is not held back again.
+    pub fn begin_self_service(&mut self, at: Timestamp) {
+        if self.self_service.is_none() {
+            self.self_service = Some(SelfService { from: at, to: None });
+        }
+    }
+
+    /// The ticket's self-service walkthrough ended (handed off, fixed, withdrawn, taken over): its warnings are due
+    /// again, those already past sent at once.
+    pub fn end_self_service(&mut self, at: Timestamp) {
+        if let Some(s) = self.self_service.as_mut().filter(|s| s.to.is_none()) {
+            s.to = Some(at);
+        }
+    }
+
     /// Where the resolution clock of the current cycle starts: a leaver's clock starts when access ends (the rest of
     /// the checklist is worked from then), never before the ticket or its cycle.
     pub fn resolution_start(&self) -> Timestamp {
@@ -874,6 +910,7 @@ impl Ticket {
             version: 0,
             no_it_action: false,
             walk_record: None,
+            self_service: None,
         };
         let events = vec![
             Event {

@@ -41,10 +41,21 @@ fn default_end_of_day() -> NaiveTime {
 }
 
 impl<S: Store> Desk<S> {
-    /// What "the end of the day" is on a date for `t`: the close of its policy's calendar, else 17:30.
-    fn end_of_day(&self, t: &Ticket) -> impl Fn(NaiveDate) -> NaiveTime + use<S> {
+    /// What "the end of the day" is on a date for `t`: the close of its policy's calendar that day; on a day the
+    /// calendar is closed (a weekend, a holiday), the close of the working day before it, looking back two weeks
+    /// (#33 probe: "Saturday" for a Monday-to-Friday office is Friday's close, not 17:30 on the Saturday); 17:30 on
+    /// the day itself on a `24x7` calendar or when nothing is open in that time.
+    fn end_of_day(&self, t: &Ticket) -> impl Fn(NaiveDate) -> (NaiveDate, NaiveTime) + use<S> {
         let cal = self.policies.pick(&t.category, t.priority, t.ticket_type).calendar.clone();
-        move |d| cal.closes_on(d).unwrap_or_else(default_end_of_day)
+        move |d| {
+            if cal.is_always() {
+                return (d, default_end_of_day());
+            }
+            (0..=14)
+                .map(|back| d - chrono::Duration::days(back))
+                .find_map(|day| cal.closes_on(day).map(|t| (day, t)))
+                .unwrap_or((d, default_end_of_day()))
+        }
     }
 
     /// The text to store for an answer to the step that asks a runbook's `ticket_date` field: its canonical reading.
@@ -131,8 +142,12 @@ impl<S: Store> Desk<S> {
                         if dismissal { " Dismissal: keep it confidential until then." } else { "" }
                     )),
                     None => lines.push(format!(
-                        "ACCESS ENDS NOW{}: block sign-in and revoke sessions straight away, then work the checklist.",
-                        if dismissal { " (dismissal)" } else { "" }
+                        "ACCESS ENDS NOW{}{}: block sign-in and revoke sessions straight away, then work the checklist.",
+                        if dismissal { " (dismissal)" } else { "" },
+                        match reading {
+                            Reading::Passed(p) => format!(" (the time given, {}, has passed)", self.fmt_time(p)),
+                            _ => String::new(),
+                        }
                     )),
                 }
             }

@@ -53,6 +53,17 @@ fn decode(c: &Conversation) -> Option<Walkthrough> {
     serde_json::from_str(&c.data).ok()
 }
 
+/// What `writes` does to ticket `n`'s walkthrough, the last write winning: `Some(true)` when it is stored running,
+/// `Some(false)` when it is deleted or stored ended, `None` when it is not written.
+pub(super) fn written(writes: &[ConversationWrite], n: TicketNo) -> Option<bool> {
+    let key = format!("{KEY_PREFIX}{}", n.0);
+    writes.iter().rev().find_map(|w| match w {
+        ConversationWrite::Put(c) if c.key == key => Some(decode(c).is_some_and(|wt| wt.ended.is_none())),
+        ConversationWrite::Delete { key: k, .. } if *k == key => Some(false),
+        _ => None,
+    })
+}
+
 fn put(conv: Option<&Conversation>, t: &Ticket, wt: &Walkthrough) -> ConversationWrite {
     ConversationWrite::Put(Conversation {
         key: format!("{KEY_PREFIX}{}", t.number.0),
@@ -390,8 +401,9 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Ok);
         }
         if !matches!(outcome, Outcome::Show { .. } | Outcome::Remind { .. }) {
-            // Ended: what it collected stays on the ticket for the technician.
+            // Ended: what it collected stays on the ticket for the technician, and its clocks start now.
             t.walk_record = Some(WalkRecord::of(&wt));
+            t.end_self_service(now);
         }
         match outcome {
             Outcome::Show { view } | Outcome::Remind { view } => {
