@@ -179,6 +179,10 @@ pub struct EntryPoint {
     matcher: Matcher,
 }
 
+/// How large an entry's `when` patterns may be together, compiled (Unicode `\w` classes are large: the leaver's
+/// five patterns outgrew 1 MiB, and the entry then silently fitted nothing). Validation checks the whole set.
+const WHEN_SIZE_LIMIT: usize = 16 << 20;
+
 /// `when` compiled once, on first use (validation compiles each pattern on its own to name a bad one).
 #[derive(Debug, Clone, Default)]
 struct Matcher(std::sync::OnceLock<Option<RegexSet>>);
@@ -191,7 +195,7 @@ impl PartialEq for Matcher {
 }
 
 fn compile_when(patterns: &[String]) -> Result<RegexSet, regex::Error> {
-    RegexSetBuilder::new(patterns).case_insensitive(true).size_limit(1 << 20).build()
+    RegexSetBuilder::new(patterns).case_insensitive(true).size_limit(WHEN_SIZE_LIMIT).build()
 }
 
 impl EntryPoint {
@@ -750,6 +754,14 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
             } else if let Err(why) = compile_when(std::slice::from_ref(p)) {
                 e(format!("{at}: field `when[{i}]` (`{p}`) does not compile: {why}"));
             }
+        }
+        // Each pattern may compile and the set still not: then the entry would fit nothing, silently.
+        if en.when.iter().all(|p| compile_when(std::slice::from_ref(p)).is_ok())
+            && let Err(why) = compile_when(&en.when)
+        {
+            e(format!(
+                "{at}: field `when`: the patterns together are too large to compile ({why}); split them over two entries or simplify them"
+            ));
         }
         for i in &en.intents {
             if !rb.intents.contains(i) {
@@ -2231,6 +2243,17 @@ step = "start"
         assert_error(&two, r#"runbooks/t.toml: entry 4: field `step`: unknown step "gone""#);
         let typo = with("when = ['x']\nstpe = \"start\"");
         assert!(errors_for(&typo).iter().any(|e| e.starts_with("runbooks/t.toml: ") && e.contains("stpe")), "{typo}");
+    }
+
+    #[test]
+    fn when_patterns_too_large_together_are_an_error_not_a_silent_miss() {
+        let one = format!("(\\w+ ){{0,3}}\\w{{{}}}", 60);
+        assert!(compile_when(std::slice::from_ref(&one)).is_ok(), "one pattern alone compiles");
+        let many: Vec<String> = (0..200).map(|i| format!("{one}{i}")).collect();
+        assert!(compile_when(&many).is_err(), "the set is over the limit");
+        let quoted: Vec<String> = many.iter().map(|p| format!("'{p}'")).collect();
+        let toml = format!("{GOOD}\n[[entry]]\nwhen = [{}]\nstep = \"start\"\n", quoted.join(", "));
+        assert_error(&toml, "runbooks/t.toml: entry 1: field `when`: the patterns together are too large");
     }
 
     #[test]
