@@ -71,7 +71,7 @@ static ISO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{1,2})-
 static NUMERIC: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?\b").expect("valid"));
 static WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:(next|this|coming)\s+)?(mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\b")
+    Regex::new(r"(?i)\b(?:(next|this|coming|last|past)\s+)?(mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\b")
         .expect("valid")
 });
 static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
@@ -256,7 +256,12 @@ pub fn read(
         let Some(wd) = weekday_of(&c[2]) else { continue };
         let ahead = (i64::from(wd.num_days_from_monday()) - i64::from(today.weekday().num_days_from_monday()) + 7) % 7;
         let next = c.get(1).is_some_and(|m| m.as_str().eq_ignore_ascii_case("next"));
-        let d = if next {
+        // "last Friday" is the one before today (#33 probe: it was read as the coming Friday, so someone who had
+        // already gone kept their access four more days); a past moment is kept and marked passed.
+        let last = c.get(1).is_some_and(|m| ["last", "past"].iter().any(|w| m.as_str().eq_ignore_ascii_case(w)));
+        let d = if last {
+            today - Duration::days(if ahead == 0 { 7 } else { 7 - ahead })
+        } else if next {
             let coming = today + Duration::days(if ahead == 0 { 7 } else { ahead });
             let week_end = today + Duration::days(6 - i64::from(today.weekday().num_days_from_monday()));
             if coming <= week_end {
@@ -555,6 +560,10 @@ mod tests {
         assert_eq!(at("yesterday"), "passed Tue 2026-03-10 17:30");
         assert_eq!(at("today 09:00"), "passed Wed 2026-03-11 09:00");
         assert_eq!(at("9 March"), "passed Mon 2026-03-09 17:30", "two days ago");
+        // Today is Wed 11 March: last Friday is the 6th, last Wednesday a week ago, last Monday the 9th.
+        assert_eq!(at("last Friday"), "passed Fri 2026-03-06 17:30");
+        assert_eq!(at("last wednesday"), "passed Wed 2026-03-04 17:30");
+        assert_eq!(at("his last day was last Monday"), "passed Mon 2026-03-09 17:30");
         let r = read("9 March", wed(), LONDON, Wanted::DateTime, &eod).unwrap();
         let c = canonical(r, LONDON, Wanted::DateTime, "9 March");
         assert_eq!(c, "immediately (Mon 9 Mar 2026 17:30 GMT has passed) (“9 March”)");
