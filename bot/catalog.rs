@@ -331,6 +331,18 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_or_stolen_phone_is_p1_whatever_the_message_is_about() {
+        let c = load_classifier(None).unwrap();
+        let p = |text: &str| c.priority_of(c.classify(text).intent.as_deref(), text).to_string();
+        // #33 probe: an MFA message about a lost phone was P3; whoever has the phone may approve sign-ins.
+        assert_eq!(p("I lost my phone and can't get MFA codes"), "P1");
+        assert_eq!(p("my phone was stolen last night, the authenticator is on it"), "P1");
+        // Leaving it at home is no loss; a new phone is a plain MFA move.
+        assert_eq!(p("forgot my phone at home today, can I get an mfa code by text?"), "P3");
+        assert_eq!(p("new phone, how do I move the authenticator"), "P3");
+    }
+
+    #[test]
     fn explain_and_check_render() {
         let c = load_classifier(None).unwrap();
         let e = explain(&c, "the printer on floor 2 is jammed again", 5);
