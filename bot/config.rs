@@ -661,11 +661,9 @@ impl Config {
         let tz_name = r.timezone.as_deref().unwrap_or(&self.timezone);
         let timezone: chrono_tz::Tz =
             tz_name.parse().map_err(|_| format!("key `reports.timezone`: unknown time zone `{tz_name}`"))?;
-        let platform = crate::core::ids::Platform::parse(&r.platform)
-            .filter(|p| *p != crate::core::ids::Platform::Vendor)
-            .ok_or_else(|| {
-                format!("key `reports.platform`: `{}` is not slack, teams, discord, http or console", r.platform)
-            })?;
+        let platform = crate::core::ids::Platform::parse(&r.platform).filter(|p| p.is_chat()).ok_or_else(|| {
+            format!("key `reports.platform`: `{}` is not slack, teams, discord, http or console", r.platform)
+        })?;
         Ok(r.channel.clone().map(|channel| crate::core::desk::ReportSchedule {
             platform,
             channel,
@@ -710,11 +708,9 @@ impl Config {
     /// The validated alert settings (categories and runbooks of rules are checked once they are loaded).
     pub fn alert_settings(&self) -> Result<crate::core::desk::AlertSettings, String> {
         let a = &self.alerts;
-        let platform = crate::core::ids::Platform::parse(&a.platform)
-            .filter(|p| *p != crate::core::ids::Platform::Vendor)
-            .ok_or_else(|| {
-                format!("key `alerts.platform`: `{}` is not slack, teams, discord, http or console", a.platform)
-            })?;
+        let platform = crate::core::ids::Platform::parse(&a.platform).filter(|p| p.is_chat()).ok_or_else(|| {
+            format!("key `alerts.platform`: `{}` is not slack, teams, discord, http or console", a.platform)
+        })?;
         let reopen_within = crate::core::duration::parse_duration(&a.reopen_within)
             .map_err(|e| format!("key `alerts.reopen_within`: {e}"))?;
         if a.max_new_tickets_per_hour < 1 {

@@ -20,12 +20,20 @@ pub struct Failure {
     pub error: String,
     /// The platform's own wait; honoured instead of the exponential backoff.
     pub retry_after: Option<std::time::Duration>,
+    /// Trying again cannot succeed (the receiver refused the message itself, say with a 400): it is set aside as a
+    /// dead letter at once instead of being retried [`MAX_ATTEMPTS`] times.
+    pub permanent: bool,
 }
 
 impl Failure {
     /// A rate limit: try again after `wait`.
     pub fn rate_limited(error: impl Into<String>, wait: std::time::Duration) -> Self {
-        Failure { error: error.into(), retry_after: Some(wait) }
+        Failure { error: error.into(), retry_after: Some(wait), permanent: false }
+    }
+
+    /// A refusal that trying again cannot change (see [`Failure::permanent`]).
+    pub fn permanent(error: impl Into<String>) -> Self {
+        Failure { error: error.into(), retry_after: None, permanent: true }
     }
 
     /// When to try again after attempt number `attempts + 1` failed at `now`.
@@ -45,7 +53,7 @@ pub fn parse_retry_after(v: &str) -> Option<std::time::Duration> {
 
 impl From<String> for Failure {
     fn from(error: String) -> Self {
-        Failure { error, retry_after: None }
+        Failure { error, retry_after: None, permanent: false }
     }
 }
 
@@ -124,10 +132,10 @@ pub async fn drain<S: Store, D: Deliver>(
                     delivered += 1;
                     progressed = true;
                 }
-                Err(e) if item.attempts + 1 >= MAX_ATTEMPTS => {
-                    tracing::error!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "delivery failed; gave up (dead letter)");
+                Err(e) if e.permanent || item.attempts + 1 >= MAX_ATTEMPTS => {
+                    tracing::error!(outbox_id = item.id, attempts = item.attempts + 1, permanent = e.permanent, error = %e, "delivery failed; gave up (dead letter)");
                     store.mark_dead(item.id, &e.to_string(), clock.now()).await?;
-                    if let Some(notice) = dead_letter_notice(store, &item, worker.dead_letters_to).await? {
+                    if let Some(notice) = dead_letter_notice(store, &item, &e, worker.dead_letters_to).await? {
                         store
                             .commit(Commit { at: Some(clock.now()), outbox: vec![notice], ..Commit::default() })
                             .await?;
@@ -153,6 +161,7 @@ pub async fn drain<S: Store, D: Deliver>(
 async fn dead_letter_notice<S: Store>(
     store: &S,
     item: &OutboxItem,
+    failure: &Failure,
     queue: Option<&str>,
 ) -> Result<Option<Outbound>, StoreError> {
     let m = &item.message;
@@ -167,17 +176,18 @@ async fn dead_letter_notice<S: Store>(
         Audience::Channel { channel } => format!("channel {channel}"),
     };
     let about = m.ticket.map(|n| format!(" about {n}")).unwrap_or_default();
+    let how = if failure.permanent { "was refused".to_string() } else { format!("failed {MAX_ATTEMPTS} times") };
     let text = format!(
-        "{DEAD_NOTICE} a {} message to {to}{about} failed {} times and was set aside so the conversation goes on. \
+        "{DEAD_NOTICE} a {} message to {to}{about} {how} and was set aside so the conversation goes on. \
          An admin can send it again with `deskbot outbox retry {}`.",
-        m.platform, MAX_ATTEMPTS, item.id
+        m.platform, item.id
     );
     let place = crate::core::ids::Place { channel: queue.to_string(), ..Default::default() };
     let notice = match ticket.as_ref().and_then(|t| t.owner.as_ref()) {
         Some(owner) => Outbound::to_user(owner, &crate::core::ids::Place { dm: true, ..place }, text),
         None => {
             let platform = match (&ticket, m.platform) {
-                (Some(t), crate::core::ids::Platform::Vendor) => t.origin.platform,
+                (Some(t), p) if !p.is_chat() => t.origin.platform,
                 _ => m.platform,
             };
             Outbound::to_channel(platform, queue, text)

@@ -161,11 +161,13 @@ pub struct Seen {
     pub msg: Outbound,
 }
 
-/// Collects delivered messages in order.
+/// Collects delivered messages in order. Silences for Alertmanager are kept aside too: replay answers each as
+/// Alertmanager does when it creates one (see [`drain`]).
 #[derive(Default)]
 struct Recorder {
     clock: Option<Arc<ManualClock>>,
     seen: Mutex<Vec<Seen>>,
+    silences: Mutex<Vec<crate::store::OutboxItem>>,
 }
 
 impl Deliver for Recorder {
@@ -177,7 +179,26 @@ impl Deliver for Recorder {
         let mut msg = m.clone();
         msg.text = crate::core::message::plain(&msg.text);
         self.seen.lock().unwrap_or_else(|e| e.into_inner()).push(Seen { at, msg });
+        if m.silence.is_some() {
+            self.silences.lock().unwrap_or_else(|e| e.into_inner()).push(item.clone());
+        }
         Ok(())
+    }
+}
+
+/// Delivers everything due, in order; each silence is then answered as Alertmanager answers one it created (silence
+/// id `replay-N`, N its outbox id), and what that makes the desk send is delivered too.
+async fn drain(d: &Desk<Db>, recorder: &Recorder, clock: &ManualClock) -> Result<(), anyhow::Error> {
+    loop {
+        outbox::drain(d.store(), recorder, clock, outbox::Worker::in_order("replay", None)).await?;
+        let created: Vec<crate::store::OutboxItem> =
+            std::mem::take(&mut *recorder.silences.lock().unwrap_or_else(|e| e.into_inner()));
+        if created.is_empty() {
+            return Ok(());
+        }
+        for item in created {
+            d.silence_created(&item, &format!("replay-{}", item.id)).await?;
+        }
     }
 }
 
@@ -204,6 +225,10 @@ pub fn render_line(m: &Outbound) -> String {
             v.subject,
             v.body.trim_end().replace('\n', " | ")
         );
+    }
+    // A silence is shown as the request Alertmanager receives.
+    if let Some(r) = &m.silence {
+        return format!("bot -> alertmanager: POST {} {}", r.url(), r.body());
     }
     let mut s = format!("bot -> {to}: {}", m.text.replace('\n', " | "));
     for b in &m.buttons {
@@ -247,7 +272,7 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
         }
     }
     let clock = Arc::new(ManualClock::new(default_start()));
-    let recorder = Recorder { clock: Some(clock.clone()), seen: Mutex::new(vec![]) };
+    let recorder = Recorder { clock: Some(clock.clone()), ..Recorder::default() };
     let mut config = Config::from_parts("(defaults)", "", &[])?;
     let mut desk: Option<Desk<Db>> = None;
     let mut pending_roles: Vec<(String, Role)> = vec![];
@@ -310,13 +335,13 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
             Step::Restart => None,
             Step::Alert(groups) => {
                 d.tick().await.map_err(|e| err(line, e.to_string()))?;
-                outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None)).await?;
+                drain(d, &recorder, &clock).await?;
                 d.alerts(&groups, None).await.map_err(|e| err(line, e.to_string()))?;
                 None
             }
             Step::Alertmanager { body, group } => {
                 d.tick().await.map_err(|e| err(line, e.to_string()))?;
-                outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None)).await?;
+                drain(d, &recorder, &clock).await?;
                 d.alertmanager_notification(body.as_bytes(), *group).await.map_err(|e| err(line, e.to_string()))?;
                 None
             }
@@ -334,8 +359,7 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
                     }
                     clock.set(next.max(clock.now()));
                     d.tick().await.map_err(|e| err(line, e.to_string()))?;
-                    outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None))
-                        .await?;
+                    drain(d, &recorder, &clock).await?;
                 }
                 clock.set(target);
                 None
@@ -401,13 +425,13 @@ pub async fn run_script(text: &str, file: &str, base: &Path) -> Result<Outcome, 
         };
         // Anything already overdue (after @now jumped, or a @restart) fires first, marked late.
         d.tick().await.map_err(|e| err(line, e.to_string()))?;
-        outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None)).await?;
+        drain(d, &recorder, &clock).await?;
         if let Some(env) = env {
             d.handle(&env).await.map_err(|e| err(line, e.to_string()))?;
             // Corrections retrain triage before the next line, so replays stay deterministic.
             d.learn(false).await.map_err(|e| err(line, e.to_string()))?;
         }
-        outbox::drain(d.store(), &recorder, clock.as_ref(), outbox::Worker::in_order("replay", None)).await?;
+        drain(d, &recorder, &clock).await?;
     }
     let desk = match desk {
         Some(d) => d,

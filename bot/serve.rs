@@ -5,6 +5,7 @@
 //!   [`Desk::learn`] (retraining triage in the background when corrections arrived);
 //! - Microsoft Teams when configured ([`crate::adapters::teams`]): `POST /api/teams/messages` and its outbox worker;
 //! - the vendor worker ([`crate::adapters::vendor`]): case emails and signed webhooks to vendors, retried;
+//! - the silence worker ([`crate::adapters::silence`]): silences asked for from chat, created in Alertmanager;
 //! - with `DISCORD_TOKEN` set, the Discord gateway (one replica at a time), its outbox worker and, with
 //!   `[discord] public_key`, `POST /discord/interactions` ([`crate::adapters::discord`]);
 //! - the Slack adapter ([`crate::adapters::slack`]) when `SLACK_BOT_TOKEN` is set: Socket Mode or the
@@ -158,6 +159,8 @@ pub async fn serve_on<S: Store + 'static>(
 
     let vendor_sink = crate::adapters::vendor::VendorSink::new(desk.clone(), Duration::from_secs(30))?;
     let vendors = tokio::spawn(vendor_worker(vendor_sink, clock.clone(), opts.tick, stop_rx.clone()));
+    let silence_sink = crate::adapters::silence::SilenceSink::new(desk.clone(), Duration::from_secs(15))?;
+    let silences = tokio::spawn(silence_worker(silence_sink, clock.clone(), opts.tick, stop_rx.clone()));
 
     let teams = match opts.teams {
         Some(t) => Some(crate::adapters::teams::spawn(t, desk.clone(), clock.clone(), opts.tick, stop_rx.clone())?),
@@ -204,6 +207,7 @@ pub async fn serve_on<S: Store + 'static>(
     let served = server.await;
     let _ = scheduler.await;
     let _ = vendors.await;
+    let _ = silences.await;
     for t in discord_tasks.into_iter().chain(slack.into_iter().flat_map(|s| s.tasks)) {
         let _ = t.await;
     }
@@ -260,6 +264,26 @@ async fn worker<S: Store + 'static>(
         }
         tokio::select! {
             _ = wake.notified() => {}
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// The silence worker: silences asked for from chat, created in Alertmanager (retried with backoff by the outbox).
+async fn silence_worker<S: Store + 'static>(
+    sink: crate::adapters::silence::SilenceSink<S>,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        match crate::adapters::silence::deliver_due(&sink, clock.as_ref()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(created = n, "silences created in Alertmanager"),
+            Err(e) => tracing::error!(error = %e, "silence worker failed; retrying"),
+        }
+        tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.wait_for(|s| *s) => return,
         }

@@ -183,7 +183,7 @@ async fn firing_group_opens_one_ticket_and_repeats_update_it() {
     ] {
         assert!(card.text.contains(want), "card lacks {want:?}: {}", card.text);
     }
-    assert_eq!(card.buttons.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(), ["Claim", "Resolve"]);
+    assert_eq!(card.buttons.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(), ["Claim", "Resolve", "Silence 2h"]);
 
     // Alertmanager redelivers the same notification: nothing happens.
     let again = rig.am(&first).await;

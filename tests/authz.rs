@@ -67,6 +67,9 @@ sam: /ticket check 3 licences
 ";
 /// Makes #1 resolved and rated by alice.
 const RATED: &str = "sam: /ticket resolve 1 replaced the dock\nalice clicks \"👍 Good\"\n";
+/// Makes #3 an alert ticket raised by Alertmanager (grouped by `alertname`), which can be silenced.
+const ALERTED: &str = r#"@alertmanager {"version":"4","groupKey":"{}:{alertname=\"DbDown\"}","truncatedAlerts":0,"status":"firing","receiver":"deskbot","groupLabels":{"alertname":"DbDown"},"commonLabels":{"alertname":"DbDown","severity":"critical"},"commonAnnotations":{"summary":"Primary database unreachable"},"externalURL":"http://am:9093","alerts":[{"status":"firing","labels":{"alertname":"DbDown","severity":"critical"},"annotations":{},"startsAt":"2026-03-02T08:59:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"c1"}]}
+"#;
 const ESCALATED: &str = "sam: /ticket escalate 1 printco freezes after the dock update\n";
 
 /// What an actor did, and what followed.
@@ -177,6 +180,9 @@ const MATRIX: &[(&str, Act, &[usize], Effect)] = &[
     (ESCALATED, Act::Cmd("ticket", "chase 1"), &[3, 5], |c| c.did(1, "vendor_chased")),
     (ESCALATED, Act::Cmd("ticket", "snooze 1"), &[3, 5], |c| c.did(1, "vendor_snoozed")),
     (ESCALATED, Act::Cmd("ticket", "vendor-close 1"), &[3, 5], |c| c.did(1, "vendor_closed")),
+    // Silencing an alert group in Alertmanager: technicians, leads and admins.
+    (ALERTED, Act::Cmd("ticket", "silence 3 2h failing over"), &[2, 3, 5], |c| c.did(3, "silence_requested")),
+    (ALERTED, Act::Click("ticket:silence-2h:3"), &[2, 3, 5], |c| c.did(3, "silence_requested")),
     // Reports: managers and leads (and admins).
     ("", Act::Cmd("helpdesk", "report"), &[3, 4, 5], |c| c.told("IT helpdesk report")),
 ];

@@ -14,6 +14,7 @@ mod replay;
 mod replicas;
 mod reports;
 mod runbooks;
+mod silence;
 mod slack;
 mod teams;
 mod vendor;

@@ -1377,7 +1377,7 @@ async fn a_truncated_alert_group_is_not_resolved_while_alertmanager_says_it_fire
     assert!(cards[0].contains("Alerts: instance=nas1: firing since Mon 2 Mar 09:58 UTC and 3 more"), "{}", cards[0]);
     // The one alert sent resolved; the three left out may still fire: still open, still counted.
     assert!(cards[1].contains("FIRING (+3 alerts not sent) · 1 of 1 sent resolved"), "{}", cards[1]);
-    assert!(cards[1].ends_with("[Claim] [Resolve]"), "{}", cards[1]);
+    assert!(cards[1].ends_with("[Claim] [Resolve] [Silence 2h]"), "{}", cards[1]);
     // Alertmanager reports the whole group resolved: now the ticket is.
     assert!(cards[2].contains("· resolved:") && cards[2].ends_with("[Reopen]"), "{}", cards[2]);
     let j = out.json().await.unwrap();
@@ -2966,4 +2966,60 @@ async fn an_unapproved_leavers_access_end_tells_the_queue_not_to_act() {
             .any(|l| l.contains("still waiting for your decision as manager: /ticket approve 1")),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn alert_silences_from_chat_reach_alertmanager_show_on_the_card_and_end_with_a_notice() {
+    let out = replay::run_file(&script("alerts_silence.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("alerts_silence_text", text);
+    let lines: Vec<&str> = text.lines().collect();
+    let has = |needle: &str| lines.iter().filter(|l| l.contains(needle)).count();
+    // The request Alertmanager receives: the group labels as equality matchers, the technician, the comment.
+    assert_eq!(
+        has(
+            r#"bot -> alertmanager: POST http://am:9093/api/v2/silences {"comment":"deskbot #1: failing over to the replica","createdBy":"sam","endsAt":"2026-03-02T12:05:00Z","matchers":[{"isEqual":true,"isRegex":false,"name":"alertname","value":"DbDown"},{"isEqual":true,"isRegex":false,"name":"cluster","value":"eu1"}],"startsAt":"2026-03-02T10:05:00Z"}"#
+        ),
+        1,
+        "{text}"
+    );
+    // Four silences were sent: the command, the button (2h), the replacement carrying the id of the one in force,
+    // and the last one.
+    assert_eq!(has("bot -> alertmanager: POST"), 4, "{text}");
+    assert_eq!(has(r#""endsAt":"2026-03-02T14:10:00Z""#), 1, "the button silences for 2h from 12:10");
+    assert_eq!(has(r#""id":"replay-"#), 1, "only the replacement names the silence it replaces");
+    assert_eq!(has("Silenced until Mon 2 Mar 12:05 UTC by sam"), 1, "{text}");
+    assert_eq!(has("Silence until Mon 2 Mar 12:05 UTC asked by sam; waiting for Alertmanager"), 1, "{text}");
+    // Expiry: the queue while nobody owns #1, then the owner; the replaced silence (14:10) and the one that ends after
+    // the resolution (16:50) are not told.
+    assert_eq!(has("expired"), 4, "two notices and the two cards after them:\n{text}");
+    assert!(text.contains(
+        "bot -> #helpdesk-queue: The silence on #1 expired (sam set it until Mon 2 Mar 12:05 UTC): 1 alert(s) of the \
+         group still firing, so Alertmanager notifies about them again."
+    ));
+    assert!(text.contains("bot -> sam: The silence on #1 expired (sam set it until Mon 2 Mar 16:20 UTC)"));
+    assert!(!text.contains("until Mon 2 Mar 14:10 UTC):") && !text.contains("until Mon 2 Mar 16:50 UTC):"), "{text}");
+    // Refusals, each with its reason.
+    for refusal in [
+        "bot -> sam: a silence from chat lasts at most 7d",
+        "bot -> sam: `soon` is not a duration",
+        "bot -> sam: #2 was raised by rmm, not Alertmanager",
+        "bot -> sam: #3 is not an alert ticket",
+        "bot -> sam: #4's alert group has no group labels",
+        "bot -> sam: #5's Alertmanager did not send its address (externalURL)",
+        "bot -> alice: only technicians can silence tickets (you are a requester)",
+    ] {
+        assert_eq!(has(refusal), 1, "{refusal}:\n{text}");
+    }
+    // Only tickets that can be silenced offer the button.
+    for card in ["Alert ticket #2 ·", "Alert ticket #4 ·", "Alert ticket #5 ·"] {
+        assert!(lines.iter().filter(|l| l.contains(card)).all(|l| !l.contains("[Silence 2h]")), "{card}");
+    }
+    let j = out.json().await.unwrap();
+    let kinds = event_kinds(&j, 1);
+    let count = |k: &str| kinds.iter().filter(|x| *x == k).count();
+    assert_eq!((count("silence_requested"), count("silenced"), count("silence_expired")), (4, 4, 2), "{kinds:?}");
+    for n in [2, 4, 5] {
+        assert!(event_kinds(&j, n).iter().any(|k| k == "denied"), "the refusal is recorded on #{n}");
+    }
 }

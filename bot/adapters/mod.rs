@@ -5,6 +5,7 @@ pub mod console;
 pub mod discord;
 pub mod http;
 pub mod intro;
+pub mod silence;
 pub mod slack;
 pub mod teams;
 pub mod vendor;

@@ -85,8 +85,12 @@ pub struct AlertGroup {
     /// The status of the whole group as its source states it (Alertmanager's top-level `status`: `resolved` only
     /// when every alert of the group, sent or left out, has resolved).
     pub status: Option<AlertStatus>,
-    /// Which Alertmanager sent it (its `externalURL`): storms are told apart per Alertmanager.
+    /// Which Alertmanager sent it (its `externalURL`): storms are told apart per Alertmanager, and a silence asked
+    /// for from chat is created there.
     pub external_url: Option<String>,
+    /// The labels Alertmanager grouped by (its `groupLabels`, as sent): a silence of the group matches exactly these.
+    /// Empty for generic alerts.
+    pub group_labels: BTreeMap<String, String>,
 }
 
 impl AlertGroup {
@@ -254,8 +258,8 @@ pub fn parse_alertmanager(body: &[u8]) -> Result<AlertGroup, String> {
         });
     }
     let mut common_labels = bounded(p.common_labels);
-    for (k, v) in p.group_labels {
-        common_labels.entry(k).or_insert(v);
+    for (k, v) in &p.group_labels {
+        common_labels.entry(k.clone()).or_insert_with(|| v.clone());
     }
     Ok(AlertGroup {
         source: "alertmanager".into(),
@@ -266,6 +270,8 @@ pub fn parse_alertmanager(body: &[u8]) -> Result<AlertGroup, String> {
         truncated: p.truncated_alerts,
         status: p.status,
         external_url: p.external_url.map(|u| u.trim().trim_end_matches('/').to_string()).filter(|u| !u.is_empty()),
+        // Kept whole (not cut like other values): a silence's matchers must equal what Alertmanager groups by.
+        group_labels: p.group_labels,
     })
 }
 
@@ -385,6 +391,7 @@ pub fn parse_generic(body: &[u8]) -> Result<Vec<AlertGroup>, String> {
             truncated: 0,
             status: Some(status),
             external_url: None,
+            group_labels: BTreeMap::new(),
             alerts: vec![Alert {
                 fingerprint: g.key,
                 status,
@@ -771,6 +778,15 @@ pub struct AlertInfo {
     /// What the owner (or the queue) was last told about the group: `Some(true)` firing, `Some(false)` resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub told_firing: Option<bool>,
+    /// The Alertmanager that raised the ticket (its `externalURL`): where a silence asked for from chat goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_url: Option<String>,
+    /// The group's `groupLabels`: a silence of the group matches exactly these.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub group_labels: BTreeMap<String, String>,
+    /// The silence asked for from chat (`/ticket silence`, the card's button): asked, in force, or refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silence: Option<super::silence::Silence>,
 }
 
 /// An alert ticket merged into another, with how many of its group's alerts fire (or may fire) now.
@@ -1306,6 +1322,7 @@ mod tests {
                 truncated: 0,
                 status: Some(AlertStatus::Firing),
                 external_url: None,
+                group_labels: BTreeMap::new(),
             }
         };
         let mut info = AlertInfo::default();
@@ -1354,6 +1371,7 @@ mod tests {
             truncated: 0,
             status: None,
             external_url: None,
+            group_labels: BTreeMap::new(),
         };
         let mut info = AlertInfo::default();
         // Two notifications grow the group past what is kept by name: 10 of the second one are only counted.
@@ -1417,6 +1435,7 @@ mod tests {
             truncated: 0,
             status,
             external_url: None,
+            group_labels: BTreeMap::new(),
         }
     }
 

@@ -70,6 +70,8 @@ pub enum Command {
     Chase(TicketNo, Option<String>),
     /// Hold follow-up prompts back for a business day.
     Snooze(TicketNo, Option<String>),
+    /// Silence an Alertmanager alert ticket's group for this long (at most 7 days), with an optional comment.
+    Silence(TicketNo, chrono::Duration, Option<String>),
 }
 
 impl Command {
@@ -106,7 +108,8 @@ impl Command {
             | VendorUpdate(n, _)
             | VendorClose(n, ..)
             | Chase(n, _)
-            | Snooze(n, _) => Some(*n),
+            | Snooze(n, _)
+            | Silence(n, ..) => Some(*n),
             Help | Queue { .. } | Mine | Start(_) | Find(_) | Problems => None,
         }
     }
@@ -151,6 +154,7 @@ impl Command {
             VendorClose(..) => "vendor-close",
             Chase(..) => "chase",
             Snooze(..) => "snooze",
+            Silence(..) => "silence",
         }
     }
 }
@@ -189,7 +193,8 @@ pub const HELP: &str = "\
 /ticket vendor-update N [VENDOR] text — record what the vendor said (the requester is told)
 /ticket vendor-close N [VENDOR] [quiet] — end the vendor case (the vendor is sent a closure note unless quiet)
 /ticket chase N [VENDOR] — send the vendor a follow-up quoting their reference
-/ticket snooze N [VENDOR] — hold vendor follow-up reminders back a business day";
+/ticket snooze N [VENDOR] — hold vendor follow-up reminders back a business day
+/ticket silence N DURATION [comment] — silence an Alertmanager alert ticket's group in Alertmanager (30m, 2h, 1d; at most 7d)";
 
 fn usage(verb: &str) -> String {
     let line = HELP.lines().find(|l| l.starts_with(&format!("/ticket {verb} "))).unwrap_or("/ticket help");
@@ -381,6 +386,16 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
                 _ => Command::Snooze(n, v),
             }
         }
+        "silence" => {
+            let n = number("silence", num)?;
+            let (length, comment) = split_first(text);
+            let Some(length) = length else {
+                return Err(format!("`/ticket silence {}` needs a duration; {}", n.0, usage("silence")));
+            };
+            let d = super::duration::parse_duration(length).map_err(|e| format!("{e}; {}", usage("silence")))?;
+            super::silence::check_length(d).map_err(|e| format!("{e}; {}", usage("silence")))?;
+            Command::Silence(n, d, opt(comment))
+        }
         other => return Err(format!("unknown command `{other}`. Try:\n{HELP}")),
     })
 }
@@ -424,6 +439,7 @@ pub fn parse_action(action: &str) -> Result<Command, String> {
         "note" => Command::Prompt(n, "note"),
         "problem" => Command::Problem(n),
         "major" => Command::Major(n),
+        super::silence::BUTTON_VERB => Command::Silence(n, super::silence::BUTTON_SILENCE, None),
         _ => return Err(format!("unknown button `{action}`")),
     })
 }
@@ -516,6 +532,24 @@ mod tests {
         }
         assert_eq!(parse_ticket("link 1 1").unwrap_err(), "a ticket cannot be linked with itself");
         assert_eq!(parse_ticket("merge 1 into 1").unwrap_err(), "a ticket cannot be merged into itself");
+    }
+
+    #[test]
+    fn parses_silences() {
+        let h = chrono::Duration::hours;
+        assert_eq!(parse_ticket("silence 4 2h").unwrap(), Command::Silence(TicketNo(4), h(2), None));
+        assert_eq!(
+            parse_ticket("silence #4 1d failing over to the replica").unwrap(),
+            Command::Silence(TicketNo(4), h(24), Some("failing over to the replica".into()))
+        );
+        assert_eq!(
+            parse_ticket("silence 4").unwrap_err(),
+            "`/ticket silence 4` needs a duration; usage: /ticket silence N DURATION [comment]"
+        );
+        assert!(parse_ticket("silence 4 soon").unwrap_err().contains("is not a duration"), "a bad duration");
+        assert!(parse_ticket("silence 4 8d").unwrap_err().starts_with("a silence from chat lasts at most 7d"));
+        assert!(parse_ticket("silence 4 0m").unwrap_err().contains("at least"));
+        assert_eq!(parse_action("ticket:silence-2h:4").unwrap(), Command::Silence(TicketNo(4), h(2), None));
     }
 
     #[test]

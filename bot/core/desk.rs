@@ -20,6 +20,7 @@ mod dated;
 mod notices;
 mod people;
 mod reports;
+mod silence;
 mod vendor;
 mod walk;
 mod workflow;
@@ -402,6 +403,7 @@ impl<S: Store> Desk<S> {
             // An alert card held back by the once-a-minute limit is posted by a timer too.
             timers.extend(Self::card_timer(t));
             timers.extend(Self::settle_timer(t));
+            timers.extend(Self::silence_timer(t));
             timers.extend(Self::access_timer(t));
             c.timers.push((t.number, timers));
         }
@@ -456,6 +458,9 @@ impl<S: Store> Desk<S> {
         }
         if Self::is_settle_timer(timer) {
             return self.fire_settle(t, timer, now).await;
+        }
+        if Self::is_silence_timer(timer) {
+            return self.fire_silence(t, timer, now).await;
         }
         if Self::is_access_timer(timer) {
             return self.fire_access(t, timer, now).await;
@@ -1090,6 +1095,9 @@ impl<S: Store> Desk<S> {
                 buttons.push(Button::new("Reply", command::action("reply", t.number)));
             }
             buttons.push(Button::new("Resolve", command::action("resolve", t.number)));
+            if Self::silenceable(t) {
+                buttons.push(Button::new("Silence 2h", command::action(super::silence::BUTTON_VERB, t.number)));
+            }
             if !self.settings.vendors.covering(&t.category).is_empty() {
                 buttons.push(Button::new("Escalate", command::action("escalate", t.number)));
             }
@@ -1361,6 +1369,7 @@ impl<S: Store> Desk<S> {
                 }
                 Ok(flow)
             }
+            Command::Silence(_, length, comment) => self.silence_command(env, length, comment, ticket, now, w),
             Command::Show(_) => {
                 let Some(t) = ticket else {
                     return Ok(Flow::Refused("that command needs a ticket number".to_string().into()));
@@ -1481,7 +1490,8 @@ impl<S: Store> Desk<S> {
             | Command::VendorUpdate(..)
             | Command::VendorClose(..)
             | Command::Chase(..)
-            | Command::Snooze(..) => w.send(here(HELP.to_string())),
+            | Command::Snooze(..)
+            | Command::Silence(..) => w.send(here(HELP.to_string())),
             Command::Assign(_, who) => {
                 let to = self.person(me.platform, &who, t.number)?;
                 let who = &to.name;
@@ -2074,7 +2084,7 @@ impl<S: Store> Desk<S> {
     async fn over_intake_budget(&self, env: &Envelope, now: Timestamp, w: &mut Work) -> Result<bool, DeskError> {
         let budget = self.settings.intake_budget_per_minute;
         let p = env.actor.platform;
-        if budget <= 0 || p == Platform::Vendor {
+        if budget <= 0 || !p.is_chat() {
             return Ok(false);
         }
         let opened = self.store.count_opened_on(p, now - chrono::Duration::minutes(1)).await?;
@@ -2504,7 +2514,8 @@ fn authorize(role: Role, cmd: &Command, t: Option<&Ticket>, me: &UserRef, approv
         | Command::VendorUpdate(..)
         | Command::VendorClose(..)
         | Command::Chase(..)
-        | Command::Snooze(..) => staff,
+        | Command::Snooze(..)
+        | Command::Silence(..) => staff,
     };
     if ok {
         return Ok(());

@@ -14,6 +14,8 @@ pub enum Platform {
     Http,
     /// Messages to vendors (email or webhook), sent by the vendor worker.
     Vendor,
+    /// Silences for Alertmanager (`POST /api/v2/silences`), sent by the silence worker.
+    Alertmanager,
 }
 
 impl Platform {
@@ -25,12 +27,18 @@ impl Platform {
             Platform::Discord => "discord",
             Platform::Http => "http",
             Platform::Vendor => "vendor",
+            Platform::Alertmanager => "alertmanager",
         }
     }
 
     /// Platforms whose adapters update a posted message in place (ticket cards follow the ticket).
     pub fn edits_in_place(self) -> bool {
         matches!(self, Platform::Slack | Platform::Teams | Platform::Discord)
+    }
+
+    /// A chat surface people use (not an outbound-only channel to vendors or Alertmanager).
+    pub fn is_chat(self) -> bool {
+        !matches!(self, Platform::Vendor | Platform::Alertmanager)
     }
 
     pub fn parse(s: &str) -> Option<Platform> {
@@ -41,6 +49,7 @@ impl Platform {
             "discord" => Platform::Discord,
             "http" => Platform::Http,
             "vendor" => Platform::Vendor,
+            "alertmanager" => Platform::Alertmanager,
             _ => return None,
         })
     }

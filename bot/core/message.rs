@@ -37,7 +37,7 @@ pub enum Markup {
 impl Markup {
     pub fn of(platform: Platform) -> Markup {
         match platform {
-            Platform::Console | Platform::Vendor => Markup::Plain,
+            Platform::Console | Platform::Vendor | Platform::Alertmanager => Markup::Plain,
             Platform::Slack => Markup::SlackMrkdwn,
             Platform::Teams | Platform::Discord | Platform::Http => Markup::Markdown,
         }
@@ -181,6 +181,9 @@ pub struct Outbound {
     /// A message to a vendor (platform `vendor`): how it travels and what it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor: Option<Box<super::vendor::VendorMessage>>,
+    /// A silence to create in Alertmanager (platform `alertmanager`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silence: Option<Box<super::silence::SilenceRequest>>,
     /// The report this message carries, as its JSON (schema in `core::report`): chat shows the text and chart,
     /// `deskbot replay --json` lists it under `reports`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,6 +225,7 @@ impl Outbound {
             ticket: None,
             image: None,
             vendor: None,
+            silence: None,
             report: None,
         }
     }
@@ -238,6 +242,7 @@ impl Outbound {
             ticket: None,
             image: None,
             vendor: None,
+            silence: None,
             report: None,
         }
     }
@@ -255,6 +260,25 @@ impl Outbound {
             ticket: Some(m.ticket),
             image: None,
             vendor: Some(Box::new(m)),
+            silence: None,
+            report: None,
+        }
+    }
+
+    /// A silence for Alertmanager, created by the silence worker.
+    pub fn to_alertmanager(r: super::silence::SilenceRequest) -> Self {
+        let channel = format!("alertmanager:{}", r.alertmanager);
+        Outbound {
+            platform: Platform::Alertmanager,
+            to: Audience::Channel { channel: channel.clone() },
+            place: Place { channel, ..Place::default() },
+            text: format!("Silence {} until {}", r.matcher_text(), r.ends_at.to_rfc3339()),
+            buttons: vec![],
+            kind: MessageKind::Reply,
+            ticket: Some(r.ticket),
+            image: None,
+            vendor: None,
+            silence: Some(Box::new(r)),
             report: None,
         }
     }

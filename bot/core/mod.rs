@@ -19,6 +19,7 @@ pub mod roles;
 pub mod runbook;
 pub mod semantic;
 pub mod signals;
+pub mod silence;
 pub mod sla;
 pub mod ticket;
 pub mod triage;

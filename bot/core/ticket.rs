@@ -544,6 +544,29 @@ pub enum EventKind {
     ChecklistUnticked {
         item: String,
     },
+    /// A technician asked Alertmanager to silence the alert group (`/ticket silence`, the card's button); `matchers`
+    /// as people read them.
+    SilenceRequested {
+        until: Timestamp,
+        matchers: String,
+        comment: String,
+    },
+    /// Alertmanager created the silence (its `silenceID`) after `attempts` tries.
+    Silenced {
+        id: String,
+        until: Timestamp,
+        attempts: i64,
+    },
+    /// Creating the silence failed; `gave_up`: refused for good (a 4xx) or out of retries, else the outbox retries.
+    SilenceFailed {
+        attempt: i64,
+        error: String,
+        gave_up: bool,
+    },
+    /// The silence ended while the ticket was open.
+    SilenceExpired {
+        until: Timestamp,
+    },
 }
 
 /// Why a change to a ticket was refused. Messages are shown to the person who asked.

@@ -447,7 +447,7 @@ impl<S: Store> Desk<S> {
     }
 
     /// A message about `t` to its owner, else to the queue channel.
-    fn tell_owner_or_queue(&self, t: &Ticket, text: String) -> Outbound {
+    pub(super) fn tell_owner_or_queue(&self, t: &Ticket, text: String) -> Outbound {
         match &t.owner {
             Some(owner) => Outbound::to_user(owner, &Place { dm: true, ..self.staff_place() }, text),
             None => self.to_queue(t.origin.platform, text),
@@ -459,7 +459,7 @@ impl<S: Store> Desk<S> {
     /// its priority rose) or when none was posted in the last minute; otherwise at the end of that minute (a
     /// scheduler timer), showing the ticket as it is then. A group that changes every few seconds posts one card a
     /// minute, and the last change always shows.
-    fn alert_card(&self, t: &mut Ticket, now: Timestamp, at_once: bool, w: &mut Work) {
+    pub(super) fn alert_card(&self, t: &mut Ticket, now: Timestamp, at_once: bool, w: &mut Work) {
         let Some(info) = t.alert.as_deref_mut() else { return };
         if at_once || info.card_at.is_none_or(|at| now - at >= CARD_EVERY) {
             info.card_at = Some(now);
@@ -585,6 +585,13 @@ impl<S: Store> Desk<S> {
     ) -> Result<(), DeskError> {
         let info = t.alert.get_or_insert_default();
         info.notifications += 1;
+        // Where to reach its Alertmanager, and what it groups by, as the latest notification says.
+        if g.external_url.is_some() {
+            info.external_url = g.external_url.clone();
+        }
+        if !g.group_labels.is_empty() {
+            info.group_labels = g.group_labels.clone();
+        }
         let labels_changed = info.labels != *g.labels();
         info.labels = g.labels().clone();
         // The card reads what fires now (a generic alert sent again with a new title, the group's summary).
@@ -983,6 +990,8 @@ impl<S: Store> Desk<S> {
             runbook_url,
             notifications: 1,
             card_at: Some(now),
+            external_url: g.external_url.clone(),
+            group_labels: g.group_labels.clone(),
             ..AlertInfo::default()
         }));
         if let Some(info) = t.alert.as_deref_mut() {
@@ -1404,6 +1413,9 @@ impl<S: Store> Desk<S> {
         }
         if a.flaps > 0 {
             text.push_str(&format!(" · fired again {} time(s) after resolving", a.flaps));
+        }
+        if let Some(line) = self.silence_line(t) {
+            text.push_str(&format!("\n{line}"));
         }
         // The group's alerts, firing first: what tells each apart and its state.
         if a.alerts.len() > 1 || a.alerts.iter().any(|m| !m.labels.is_empty()) {
