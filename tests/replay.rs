@@ -3023,3 +3023,21 @@ async fn alert_silences_from_chat_reach_alertmanager_show_on_the_card_and_end_wi
         assert!(event_kinds(&j, n).iter().any(|k| k == "denied"), "the refusal is recorded on #{n}");
     }
 }
+
+/// #33 probe: see `tests/replay/leaver_early_resolve.replay`.
+#[tokio::test]
+async fn a_leaver_is_not_resolved_before_its_access_end_unless_said_early() {
+    let out = replay::run_file(&script("leaver_early_resolve.replay")).await.unwrap();
+    let text = out.text();
+    let to_sam = lines_to(&text, "sam");
+    // Access ends at the close of Friday 13 March (16:00 on Fridays in office.toml), Europe/London = UTC in March.
+    assert!(
+        to_sam
+            .iter()
+            .any(|l| l.starts_with("#1's access ends Fri 13 Mar 16:00") && l.contains("/ticket resolve 1 early:")),
+        "{to_sam:?}"
+    );
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][0]["state"], "resolved", "the second, said-early resolve goes through");
+    assert_eq!(events_of(&j, 1, "resolved").len(), 1, "{text}");
+}

@@ -7,7 +7,7 @@ use super::duration::human;
 use super::ids::{Place, Platform, TicketNo, UserRef};
 use super::message::{Audience, Body, Button, Envelope, MessageKind, Outbound};
 use super::roles::Role;
-use super::runbook::RunbookSet;
+use super::runbook::{DateMeaning, RunbookSet};
 use super::sla::{self, Policies};
 use super::ticket::{Breach, Event, EventKind, NewTicket, Origin, SlaClock, State, Ticket, TicketError, Timestamp};
 use super::triage::{Classification, Classifier, Decision};
@@ -1683,6 +1683,20 @@ impl<S: Store> Desk<S> {
             Command::Resolve(_, text) => {
                 if let Some(cl) = &t.checklist {
                     cl.check_resolvable().map_err(Refusal::state)?;
+                }
+                // A leaver resolved before its access end would drop the access-removal alert, and access would
+                // stay (#33 probe). Removing it early on purpose is said so: "/ticket resolve N early: …".
+                let early = text.as_deref().is_some_and(|s| s.trim_start().to_lowercase().starts_with("early"));
+                if let Some(d) = t.work_date.as_ref().filter(|d| d.means == DateMeaning::AccessEnd && d.at > now)
+                    && !early
+                {
+                    return Err(Refusal::state(format!(
+                        "{}'s access ends {}: resolve it once access has been removed then (you are alerted at that \
+                         time). If it was removed early on purpose, say so: /ticket resolve {} early: WHAT WAS DONE",
+                        t.number,
+                        self.fmt_time(d.at),
+                        t.number.0
+                    )));
                 }
                 let text = text.map(|s| bound_text(&s));
                 let ev = t.resolve(me, text.as_deref(), false, now)?;
