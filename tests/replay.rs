@@ -3037,6 +3037,12 @@ async fn a_leaver_is_not_resolved_before_its_access_end_unless_said_early() {
             .any(|l| l.starts_with("#1's access ends Fri 13 Mar 16:00") && l.contains("/ticket resolve 1 early:")),
         "{to_sam:?}"
     );
+    assert!(
+        to_sam
+            .iter()
+            .any(|l| l.starts_with("Checklist for #1 (all done; resolve it once access ends Fri 13 Mar 16:00")),
+        "the last tick says what is left: {to_sam:?}"
+    );
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"][0]["state"], "resolved", "the second, said-early resolve goes through");
     assert_eq!(events_of(&j, 1, "resolved").len(), 1, "{text}");

@@ -1798,8 +1798,13 @@ impl<S: Store> Desk<S> {
                     t.number,
                     vec![Event { at: now, actor: Some(me.clone()), kind: EventKind::ChecklistTicked { item: ticked } }],
                 );
-                let status =
-                    if left == 0 { "all done; it can be resolved".to_string() } else { format!("{left} open") };
+                // A leaver's access end still to come is the last thing before resolving (see Resolve).
+                let access_end = t.work_date.as_ref().filter(|d| d.means == DateMeaning::AccessEnd && d.at > now);
+                let status = match (left, access_end) {
+                    (0, Some(d)) => format!("all done; resolve it once access ends {}", self.fmt_time(d.at)),
+                    (0, None) => "all done; it can be resolved".to_string(),
+                    _ => format!("{left} open"),
+                };
                 w.send(here(format!("Checklist for {} ({status}):\n{}", t.number, list.trim_end())));
                 w.commit.updates.push(t);
             }
