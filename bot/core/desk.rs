@@ -7,7 +7,7 @@ use super::duration::human;
 use super::ids::{Place, Platform, TicketNo, UserRef};
 use super::message::{Audience, Body, Button, Envelope, MessageKind, Outbound};
 use super::roles::Role;
-use super::runbook::{DateMeaning, RunbookSet};
+use super::runbook::RunbookSet;
 use super::sla::{self, Policies};
 use super::ticket::{Breach, Event, EventKind, NewTicket, Origin, SlaClock, State, Ticket, TicketError, Timestamp};
 use super::triage::{Classification, Classifier, Decision};
@@ -1046,6 +1046,11 @@ impl<S: Store> Desk<S> {
 
     /// The queue-channel card for a ticket, showing its current state. Platforms that edit messages in place
     /// keep one card per ticket up to date (see [`Desk::commit`]); the others get it when it is first posted.
+    /// A DM to a member of staff on the staff platform.
+    pub(super) fn staff_dm(&self) -> Place {
+        Place { dm: true, ..self.staff_place() }
+    }
+
     fn card(&self, t: &Ticket, now: Timestamp) -> Outbound {
         let unowned_active = t.owner.is_none() && t.state.is_active();
         let mut text = if t.alert.is_some() {
@@ -1687,14 +1692,14 @@ impl<S: Store> Desk<S> {
                 // A leaver resolved before its access end would drop the access-removal alert, and access would
                 // stay (#33 probe). Removing it early on purpose is said so: "/ticket resolve N early: …".
                 let early = text.as_deref().is_some_and(|s| s.trim_start().to_lowercase().starts_with("early"));
-                if let Some(d) = t.work_date.as_ref().filter(|d| d.means == DateMeaning::AccessEnd && d.at > now)
+                if let Some(at) = t.access_end_ahead(now)
                     && !early
                 {
                     return Err(Refusal::state(format!(
                         "{}'s access ends {}: resolve it once access has been removed then (you are alerted at that \
                          time). If it was removed early on purpose, say so: /ticket resolve {} early: WHAT WAS DONE",
                         t.number,
-                        self.fmt_time(d.at),
+                        self.fmt_time(at),
                         t.number.0
                     )));
                 }
@@ -1799,9 +1804,8 @@ impl<S: Store> Desk<S> {
                     vec![Event { at: now, actor: Some(me.clone()), kind: EventKind::ChecklistTicked { item: ticked } }],
                 );
                 // A leaver's access end still to come is the last thing before resolving (see Resolve).
-                let access_end = t.work_date.as_ref().filter(|d| d.means == DateMeaning::AccessEnd && d.at > now);
-                let status = match (left, access_end) {
-                    (0, Some(d)) => format!("all done; resolve it once access ends {}", self.fmt_time(d.at)),
+                let status = match (left, t.access_end_ahead(now)) {
+                    (0, Some(at)) => format!("all done; resolve it once access ends {}", self.fmt_time(at)),
                     (0, None) => "all done; it can be resolved".to_string(),
                     _ => format!("{left} open"),
                 };

@@ -771,6 +771,15 @@ impl Ticket {
         }
     }
 
+    /// A leaver's access end that is still ahead of `now`: until then the ticket is not resolved (its alert would
+    /// be lost) unless the technician says access was removed early.
+    pub fn access_end_ahead(&self, now: Timestamp) -> Option<Timestamp> {
+        self.work_date
+            .as_ref()
+            .filter(|d| d.means == super::runbook::DateMeaning::AccessEnd && d.at > now)
+            .map(|d| d.at)
+    }
+
     /// A fixed resolution due instant (a joiner's, in its first cycle), if any.
     pub fn fixed_resolution_due(&self) -> Option<Timestamp> {
         self.work_date.as_ref().filter(|_| self.cycle_start.is_none()).and_then(|d| d.resolve_by)

@@ -5,7 +5,7 @@
 
 use super::{Desk, DeskError, Flow, Refusal, Work, bound_text};
 use crate::core::alerts::{self, AlertInfo};
-use crate::core::ids::{Place, UserRef};
+use crate::core::ids::UserRef;
 use crate::core::message::{Envelope, MessageKind, Outbound};
 use crate::core::silence::{Silence, SilenceRequest, SilenceState};
 use crate::core::sla::Timer;
@@ -181,7 +181,7 @@ impl<S: Store> Desk<S> {
                     r.matcher_text(),
                     self.fmt_time(r.ends_at)
                 );
-                w.send(Outbound::to_user(&r.by, &self.staff_dm_place(), text).about(t.number));
+                w.send(Outbound::to_user(&r.by, &self.staff_dm(), text).about(t.number));
                 if t.state.is_active() {
                     self.alert_card(&mut t, now, true, &mut w);
                 }
@@ -233,7 +233,7 @@ impl<S: Store> Desk<S> {
                 None
             };
             if let Some(text) = tell {
-                w.send(Outbound::to_user(&r.by, &self.staff_dm_place(), text).about(n));
+                w.send(Outbound::to_user(&r.by, &self.staff_dm(), text).about(n));
             }
             if gave_up && current {
                 if let Some(s) = Self::current_silence(&mut t, r) {
@@ -253,10 +253,6 @@ impl<S: Store> Desk<S> {
             }
         }
         Err(DeskError::Busy(r.ticket))
-    }
-
-    fn staff_dm_place(&self) -> Place {
-        Place { dm: true, ..self.staff_place() }
     }
 
     /// The timer at the end of `t`'s silence in force, if it has one.

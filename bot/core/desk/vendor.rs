@@ -12,7 +12,7 @@
 use super::{Desk, DeskError, Flow, Refusal, Work, quote, sentence};
 use crate::core::command::{self, Command};
 use crate::core::duration::human;
-use crate::core::ids::{Place, UserRef};
+use crate::core::ids::UserRef;
 use crate::core::message::{Button, MessageKind, Outbound};
 use crate::core::recurring;
 use crate::core::roles::Role;
@@ -31,10 +31,6 @@ const SCHEDULE_OWNER: &str = "vendor-cases";
 const WARN_FIRST: u8 = crate::core::vendor::WARN_LEVELS[0];
 
 impl<S: Store> Desk<S> {
-    fn staff_dm(&self) -> Place {
-        Place { dm: true, ..self.staff_place() }
-    }
-
     /// The open case a command means: the named vendor's, or the only open one.
     fn pick_case<'a>(&self, t: &'a mut Ticket, vendor: Option<&str>) -> Result<&'a mut VendorCase, Refusal> {
         let open: Vec<usize> = t
