@@ -305,23 +305,113 @@ impl Rng {
     }
 }
 
+/// The training rows [`train_svm`] reads, without copying them: sparse n-gram vectors, dense embeddings, or a subset
+/// of either.
+pub(crate) trait SvmRows {
+    fn rows(&self) -> usize;
+    /// `w · x_i`.
+    fn dot(&self, i: usize, w: &[f64]) -> f64;
+    /// `w += d · x_i`.
+    fn add_to(&self, i: usize, d: f64, w: &mut [f64]);
+    /// `‖x_i‖²`.
+    fn sq_norm(&self, i: usize) -> f64;
+}
+
+impl SvmRows for [Sparse] {
+    fn rows(&self) -> usize {
+        self.len()
+    }
+    fn dot(&self, i: usize, w: &[f64]) -> f64 {
+        self[i].iter().map(|&(j, v)| w[j as usize] * v as f64).sum()
+    }
+    fn add_to(&self, i: usize, d: f64, w: &mut [f64]) {
+        for &(j, v) in &self[i] {
+            w[j as usize] += d * v as f64;
+        }
+    }
+    fn sq_norm(&self, i: usize) -> f64 {
+        self[i].iter().map(|p| (p.1 as f64).powi(2)).sum()
+    }
+}
+
+/// Dense rows of `dim` values each, one after the other (the semantic model's embeddings).
+pub(crate) struct DenseRows<'a> {
+    pub(crate) values: &'a [f32],
+    pub(crate) dim: usize,
+}
+
+impl DenseRows<'_> {
+    fn row(&self, i: usize) -> &[f32] {
+        &self.values[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+impl SvmRows for DenseRows<'_> {
+    fn rows(&self) -> usize {
+        self.values.len().checked_div(self.dim).unwrap_or(0)
+    }
+    /// Over four running sums, so that the additions do not wait on each other (this dot product is most of the
+    /// semantic model's training time).
+    fn dot(&self, i: usize, w: &[f64]) -> f64 {
+        let x = self.row(i);
+        let w = &w[..x.len()];
+        let mut acc = [0.0f64; 4];
+        let (xc, wc) = (x.chunks_exact(4), w.chunks_exact(4));
+        let tail: f64 = xc.remainder().iter().zip(wc.remainder()).map(|(x, w)| w * *x as f64).sum();
+        for (x, w) in xc.zip(wc) {
+            for k in 0..4 {
+                acc[k] += w[k] * x[k] as f64;
+            }
+        }
+        acc.iter().sum::<f64>() + tail
+    }
+    fn add_to(&self, i: usize, d: f64, w: &mut [f64]) {
+        for (w, &x) in w.iter_mut().zip(self.row(i)) {
+            *w += d * x as f64;
+        }
+    }
+    fn sq_norm(&self, i: usize) -> f64 {
+        self.row(i).iter().map(|&x| (x as f64).powi(2)).sum()
+    }
+}
+
+/// The rows of `rows` named by `idx`, in that order.
+pub(crate) struct Subset<'a, R: SvmRows + ?Sized> {
+    rows: &'a R,
+    idx: &'a [usize],
+}
+
+impl<R: SvmRows + ?Sized> SvmRows for Subset<'_, R> {
+    fn rows(&self) -> usize {
+        self.idx.len()
+    }
+    fn dot(&self, i: usize, w: &[f64]) -> f64 {
+        self.rows.dot(self.idx[i], w)
+    }
+    fn add_to(&self, i: usize, d: f64, w: &mut [f64]) {
+        self.rows.add_to(self.idx[i], d, w)
+    }
+    fn sq_norm(&self, i: usize) -> f64 {
+        self.rows.sq_norm(self.idx[i])
+    }
+}
+
 /// L2-regularised squared-hinge SVM by dual coordinate descent (liblinear's `L2R_L2LOSS_SVC_DUAL`), with a
 /// regularised bias feature of value 1. `cost[i]` is the per-example C. Returns (weights over `dim` slots, bias).
-pub(crate) fn train_svm(
-    xs: &[Sparse],
+pub(crate) fn train_svm<R: SvmRows + ?Sized>(
+    xs: &R,
     y: &[f64],
     cost: &[f64],
     dim: usize,
     opts: &TrainOptions,
     rng: &mut Rng,
 ) -> (Vec<f64>, f64) {
-    let n = xs.len();
+    let n = xs.rows();
     let mut w = vec![0.0f64; dim];
     let mut b = 0.0f64;
     let mut alpha = vec![0.0f64; n];
     let diag: Vec<f64> = cost.iter().map(|&c| 0.5 / c).collect();
-    let qd: Vec<f64> =
-        xs.iter().zip(&diag).map(|(x, d)| 1.0 + d + x.iter().map(|p| (p.1 as f64).powi(2)).sum::<f64>()).collect();
+    let qd: Vec<f64> = diag.iter().enumerate().map(|(i, d)| 1.0 + d + xs.sq_norm(i)).collect();
     let mut order: Vec<usize> = (0..n).collect();
     // Shrinking (as in LIBLINEAR): an example at alpha = 0 whose gradient is above the largest projected gradient
     // of the previous pass will stay at 0, so it leaves the active set; when the active set has converged, every
@@ -335,8 +425,7 @@ pub(crate) fn train_svm(
         let mut s = 0;
         while s < active {
             let i = order[s];
-            let x = &xs[i];
-            let margin = b + x.iter().map(|&(j, v)| w[j as usize] * v as f64).sum::<f64>();
+            let margin = b + xs.dot(i, &w);
             let g = y[i] * margin - 1.0 + diag[i] * alpha[i];
             let pg = if alpha[i] == 0.0 {
                 if g > pg_max_old {
@@ -355,9 +444,7 @@ pub(crate) fn train_svm(
                 alpha[i] = (old - g / qd[i]).max(0.0);
                 let d = (alpha[i] - old) * y[i];
                 b += d;
-                for &(j, v) in x {
-                    w[j as usize] += d * v as f64;
-                }
+                xs.add_to(i, d, &mut w);
             }
             s += 1;
         }
@@ -378,6 +465,13 @@ impl TextModel {
     /// Trains on `(text, label)` pairs. Deterministic: the same examples and options give the same model. With no
     /// examples the model knows no labels and predicts nothing; with one label it always predicts that label.
     pub fn train(examples: &[(String, String)], opts: &TrainOptions) -> TextModel {
+        TextModel::train_grouped(examples, &[], opts)
+    }
+
+    /// [`TextModel::train`] where `groups[i]` is the group of example `i` and each label is told apart only from the
+    /// other labels of its group (the group of its first example): for a model that is only ever asked to choose
+    /// within a group ([`TextModel::probs_among`]), the same job at a fraction of the cost. Empty `groups`: one group.
+    pub fn train_grouped(examples: &[(String, String)], groups: &[usize], opts: &TrainOptions) -> TextModel {
         let hash_bits = opts.hash_bits.clamp(8, 24);
         let labels: Vec<String> =
             examples.iter().map(|e| e.1.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
@@ -439,16 +533,31 @@ impl TextModel {
         if k >= 2 {
             let mut rng = Rng(opts.seed);
             let mix = opts.nb_mix.clamp(0.0, 1.0);
+            let group_of = |i: usize| groups.get(i).copied().unwrap_or(0);
+            let mut label_group = vec![usize::MAX; k];
+            for (i, &l) in y_idx.iter().enumerate() {
+                if label_group[l] == usize::MAX {
+                    label_group[l] = group_of(i);
+                }
+            }
             for (label, &count) in counts.iter().enumerate() {
-                let y: Vec<f64> = y_idx.iter().map(|&l| if l == label { 1.0 } else { -1.0 }).collect();
-                let pos_weight = if opts.balanced { n / (k as f64 * count as f64) } else { 1.0 };
+                let group = label_group[label];
+                let members: Vec<usize> = (0..xs.len()).filter(|&i| group_of(i) == group).collect();
+                let group_labels = label_group.iter().filter(|&&g| g == group).count();
+                if group_labels < 2 {
+                    continue;
+                }
+                let y: Vec<f64> = members.iter().map(|&i| if y_idx[i] == label { 1.0 } else { -1.0 }).collect();
+                let pos_weight =
+                    if opts.balanced { members.len() as f64 / (group_labels as f64 * count as f64) } else { 1.0 };
                 let cost_for = |c: f64| -> Vec<f64> {
                     y.iter().map(|&t| if t > 0.0 { c * pos_weight } else { c }.max(1e-9)).collect()
                 };
                 let mut w_label = vec![0.0f64; dim];
                 let mut b_label = 0.0;
                 if mix < 1.0 {
-                    let (w, b) = train_svm(&xs, &y, &cost_for(opts.c_svm), dim, opts, &mut rng);
+                    let rows = Subset { rows: &xs[..], idx: &members };
+                    let (w, b) = train_svm(&rows, &y, &cost_for(opts.c_svm), dim, opts, &mut rng);
                     w_label.iter_mut().zip(&w).for_each(|(a, w)| *a += (1.0 - mix) * w);
                     b_label += (1.0 - mix) * b;
                 }
@@ -457,9 +566,9 @@ impl TextModel {
                     let a = opts.nb_alpha.max(1e-9);
                     let mut p = vec![a; dim];
                     let mut q = vec![a; dim];
-                    for (x, &t) in xs.iter().zip(&y) {
+                    for (&i, &t) in members.iter().zip(&y) {
                         let target = if t > 0.0 { &mut p } else { &mut q };
-                        for &(j, v) in x {
+                        for &(j, v) in &xs[i] {
                             if v > 0.0 {
                                 target[j as usize] += 1.0;
                             }
@@ -467,11 +576,11 @@ impl TextModel {
                     }
                     let (ps, qs) = (p.iter().sum::<f64>(), q.iter().sum::<f64>());
                     let r: Vec<f64> = p.iter().zip(&q).map(|(p, q)| ((p / ps) / (q / qs)).ln()).collect();
-                    let scaled: Vec<Sparse> = xs
+                    let scaled: Vec<Sparse> = members
                         .iter()
-                        .map(|x| x.iter().map(|&(j, v)| (j, (v as f64 * r[j as usize]) as f32)).collect())
+                        .map(|&i| xs[i].iter().map(|&(j, v)| (j, (v as f64 * r[j as usize]) as f32)).collect())
                         .collect();
-                    let (w, b) = train_svm(&scaled, &y, &cost_for(opts.c_nb), dim, opts, &mut rng);
+                    let (w, b) = train_svm(&scaled[..], &y, &cost_for(opts.c_nb), dim, opts, &mut rng);
                     w_label.iter_mut().zip(w.iter().zip(&r)).for_each(|(a, (w, r))| *a += mix * w * r);
                     b_label += mix * b;
                 }
@@ -760,6 +869,56 @@ mod tests {
         assert_eq!(a.rows, b.rows);
         assert_eq!(a.bias, b.bias);
         assert_eq!(a.predict("printer password vpn"), b.predict("printer password vpn"));
+    }
+
+    #[test]
+    fn one_group_is_the_same_as_no_groups() {
+        let a = TextModel::train(&toy(), &TrainOptions::default());
+        let b = TextModel::train_grouped(&toy(), &vec![7; toy().len()], &TrainOptions::default());
+        assert_eq!(a.rows, b.rows);
+        assert_eq!(a.bias, b.bias);
+    }
+
+    #[test]
+    fn grouped_labels_are_trained_against_their_group_only() {
+        // printing and identity in one group, network alone in another: network is never trained (it has no
+        // rival), and the printing/identity weights are those of a model that never saw the network examples
+        // except through the shared vocabulary.
+        let examples = toy();
+        let groups: Vec<usize> = examples.iter().map(|e| usize::from(e.1 == "network")).collect();
+        let m = TextModel::train_grouped(&examples, &groups, &TrainOptions::default());
+        let k = m.labels().len();
+        let net = m.labels().iter().position(|l| l == "network").unwrap();
+        assert!((0..m.rows.len() / (k + 1)).all(|row| m.rows[row * (k + 1) + 1 + net] == 0.0));
+        assert_eq!(m.bias[net], 0.0);
+        let label = |name: &str| m.labels().iter().position(|l| l == name).unwrap();
+        let among = [label("printing"), label("identity")];
+        let p = m.probs_among("the printer is out of toner", &among);
+        assert!(p[0] > 0.6, "{p:?}");
+        let flat = TextModel::train(&examples, &TrainOptions::default());
+        assert_ne!(flat.rows, m.rows, "the grouping changed what the other labels were trained against");
+    }
+
+    #[test]
+    fn dense_rows_train_the_same_svm_as_sparse_ones() {
+        let dense: Vec<f32> = (0..40).map(|i| ((i * 7919 % 23) as f32 - 11.0) / 11.0).collect();
+        let sparse: Vec<Sparse> =
+            dense.chunks(5).map(|r| r.iter().enumerate().map(|(j, &v)| (j as u32, v)).collect()).collect();
+        let y: Vec<f64> = (0..8).map(|i| if i % 3 == 0 { 1.0 } else { -1.0 }).collect();
+        let cost = vec![1.0; 8];
+        let opts = TrainOptions::default();
+        let (wd, bd) = train_svm(&DenseRows { values: &dense, dim: 5 }, &y, &cost, 5, &opts, &mut Rng(1));
+        let (ws, bs) = train_svm(&sparse[..], &y, &cost, 5, &opts, &mut Rng(1));
+        assert!((bd - bs).abs() < 1e-9 && wd.iter().zip(&ws).all(|(a, b)| (a - b).abs() < 1e-9), "{wd:?} {ws:?}");
+        assert!(wd.iter().any(|w| w.abs() > 1e-3), "the toy problem is not trivial");
+        let idx = [0, 2, 4, 6];
+        let sub = Subset { rows: &sparse[..], idx: &idx };
+        let picked: Vec<Sparse> = idx.iter().map(|&i| sparse[i].clone()).collect();
+        let y4 = [1.0, -1.0, -1.0, 1.0];
+        assert_eq!(
+            train_svm(&sub, &y4, &cost[..4], 5, &opts, &mut Rng(2)),
+            train_svm(&picked[..], &y4, &cost[..4], 5, &opts, &mut Rng(2))
+        );
     }
 
     #[test]

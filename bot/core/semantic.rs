@@ -6,7 +6,7 @@
 //! with the n-gram model's.
 
 use super::embed::StaticEmbeddings;
-use super::model::{Rng, Sparse, TrainOptions, train_svm};
+use super::model::{DenseRows, Rng, TrainOptions, train_svm};
 use std::cell::RefCell;
 
 /// A trained semantic model. Its labels are sorted, like [`super::model::TextModel`]'s, so the two line up.
@@ -49,22 +49,23 @@ impl SemanticModel {
             examples.iter().map(|e| e.1.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         let k = labels.len();
         let dim = emb.dim();
-        let mut xs: Vec<Sparse> = Vec::with_capacity(examples.len());
+        let mut values: Vec<f32> = Vec::with_capacity(examples.len() * dim);
         let mut ys: Vec<usize> = Vec::with_capacity(examples.len());
         let mut v = vec![0.0f32; dim];
         for (text, label) in examples {
             if emb.embed_into(text, &mut v) == 0 {
                 continue;
             }
-            xs.push(v.iter().enumerate().map(|(d, &x)| (d as u32, x)).collect());
+            values.extend_from_slice(&v);
             ys.push(labels.binary_search(label).unwrap_or(0));
         }
         let mut weights = vec![0.0f32; k * dim];
         let mut bias = vec![0.0f32; k];
-        if k >= 2 && !xs.is_empty() {
+        let xs = DenseRows { values: &values, dim };
+        if k >= 2 && !ys.is_empty() {
             let opts = TrainOptions::default();
             let mut rng = Rng(opts.seed);
-            let n = xs.len() as f64;
+            let n = ys.len() as f64;
             for label in 0..k {
                 let count = ys.iter().filter(|&&l| l == label).count().max(1);
                 let pos_weight = n / (k as f64 * count as f64);

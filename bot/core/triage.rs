@@ -838,15 +838,17 @@ fn train_models(
     let shipped_examples = cats.len();
     cats.extend(extra.iter().cloned());
     let opts = train_options();
-    let ids: Vec<(String, String)> = intents
+    // The intent model only ever chooses among one category's intents, so each intent is trained against its own
+    // category's only.
+    let (ids, groups): (Vec<(String, String)>, Vec<usize>) = intents
         .iter()
         .filter(|i| i.spec.category != "none")
-        .flat_map(|i| i.spec.examples.iter().map(move |e| (e.clone(), i.spec.id.clone())))
-        .collect();
+        .flat_map(|i| i.spec.examples.iter().map(move |e| ((e.clone(), i.spec.id.clone()), i.cat)))
+        .unzip();
     let (category, semantic, intent, history) = std::thread::scope(|s| {
         let handle = match intent {
             Some(_) => None,
-            None => Some(s.spawn(|| TextModel::train(&ids, &opts))),
+            None => Some(s.spawn(|| TextModel::train_grouped(&ids, &groups, &opts))),
         };
         let semantic = s.spawn(|| SemanticModel::train(&cats, StaticEmbeddings::shipped()));
         let history = (extra.len() >= HISTORY_MIN).then(|| {
