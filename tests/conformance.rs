@@ -26,6 +26,7 @@ macro_rules! conformance {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(deskbot_pg), ignore = "needs PostgreSQL: set TEST_DATABASE_URL (README, Tests)")]
                 async fn $name() {
                     if let Some((s, schema)) = crate::common::postgres(stringify!($name)).await {
                         super::$name(s.clone()).await;
@@ -680,7 +681,14 @@ async fn a_store_that_has_written_closes_promptly() {
     let (t, ev) = new_ticket(2, "bob", "m2");
     let after = tokio::time::timeout(wait, s.commit(commit_new(&t, ev, "k2"))).await.expect("answered");
     assert!(after.is_err(), "a closed store writes nothing: {after:?}");
-    if let Some((s, schema)) = common::postgres("a_store_that_has_written_closes_promptly").await {
+}
+
+/// [`a_store_that_has_written_closes_promptly`] on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(deskbot_pg), ignore = "needs PostgreSQL: set TEST_DATABASE_URL (README, Tests)")]
+async fn a_postgres_store_that_has_written_closes_promptly() {
+    let wait = std::time::Duration::from_secs(20);
+    if let Some((s, schema)) = common::postgres("a_postgres_store_that_has_written_closes_promptly").await {
         let (t, ev) = new_ticket(1, "alice", "m1");
         assert_eq!(s.commit(commit_new(&t, ev, "k1")).await.unwrap(), Committed::Written);
         s.drop_schema(&schema).await.unwrap();

@@ -336,6 +336,7 @@ async fn serve_survives_sigkill_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(deskbot_pg), ignore = "needs PostgreSQL: set TEST_DATABASE_URL (README, Tests)")]
 async fn serve_survives_sigkill_postgres() {
     let Some(url) = crate::common::postgres_url("the crash test on PostgreSQL") else { return };
     let schema = format!("t_crash_{}", std::process::id());

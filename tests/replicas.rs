@@ -50,6 +50,7 @@ fn identity(m: &serde_json::Value) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(deskbot_pg), ignore = "needs PostgreSQL: set TEST_DATABASE_URL (README, Tests)")]
 async fn three_replicas_one_killed_exactly_once() {
     let Some(url) = crate::common::postgres_url("the replica test") else { return };
     let started = Instant::now();
