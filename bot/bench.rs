@@ -144,6 +144,7 @@ pub struct IngestBench {
     /// sqlite (a fresh file in a temporary directory) or postgres (needs --database-url of an empty database/schema).
     #[arg(long, default_value = "sqlite")]
     pub backend: String,
+    /// Database URL for `--backend postgres` (an empty database or schema: the benchmark writes to it).
     #[arg(long)]
     pub database_url: Option<String>,
     /// Events to send through the core.
@@ -156,6 +157,7 @@ pub struct IngestBench {
     /// adapters handle requests concurrently). 1 sends them one after another.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
+    /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -329,6 +331,7 @@ pub struct ReportBench {
     /// Database URL (default: a fresh SQLite file in a temporary directory). Use an empty PostgreSQL database.
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -177,7 +177,10 @@ enum SlaCmd {
 enum SignalsCmd {
     /// Import a CSV with columns id, kind, subject, ok, at[, detail]. Good rows are stored (idempotent by id);
     /// bad rows are listed with their line and reason, and the exit status is 2 if there were any.
-    Import { file: PathBuf },
+    Import {
+        /// The CSV file to import.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -197,7 +200,10 @@ enum ConfigCmd {
 fn init_logs(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only for a person at a terminal: `serve 2>serve.log` gets plain text, and NO_COLOR is honoured.
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour);
     match format {
         LogFormat::Human => b.init(),
         LogFormat::Json => b.json().init(),

@@ -75,6 +75,10 @@ fn migrate_creates_sqlite_file() {
     let out = deskbot().arg("migrate").current_dir(dir.path()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("deskbot.db").exists());
+    // Its log went to a pipe, not a terminal: plain text, no colour codes in a log file.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("opening database"), "{log}");
+    assert!(!log.contains('\x1b'), "colour codes in a log that is not a terminal: {log:?}");
 }
 
 #[test]
@@ -243,4 +247,50 @@ fn config_check_refuses_a_webhook_vendor_without_its_signing_key() {
     let out = run(Some("s3cret"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
+}
+
+/// Every subcommand, option and argument says what it is for: `--help` lines such as `--json` or `<FILE>` with
+/// nothing after them are a newcomer's dead end. Walks the whole command tree through the binary's own `--help`.
+#[test]
+fn every_option_and_argument_has_a_help_text() {
+    fn help(path: &[String]) -> String {
+        let out = deskbot().args(path).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{path:?} --help failed");
+        String::from_utf8(out.stdout).unwrap()
+    }
+    let mut blank = vec![];
+    let mut todo = vec![vec![]];
+    let mut seen = 0;
+    while let Some(path) = todo.pop() {
+        seen += 1;
+        let text = help(&path);
+        let mut section = "";
+        for line in text.lines() {
+            if !line.starts_with(' ') {
+                section = line.trim_end_matches(':');
+                continue;
+            }
+            let item = line.trim();
+            // `  -x, --name <V>  text` or `  name  text`: two or more spaces separate the name from its help.
+            let (name, rest) = match item.split_once("  ") {
+                Some((n, r)) => (n.trim(), r.trim()),
+                None => (item, ""),
+            };
+            if section == "Commands" {
+                if name != "help" && !name.is_empty() {
+                    todo.push(path.iter().cloned().chain([name.to_string()]).collect());
+                }
+                if rest.is_empty() {
+                    blank.push(format!("deskbot {} {name}", path.join(" ")));
+                }
+            } else if (section == "Options" || section == "Arguments")
+                && rest.is_empty()
+                && (name.starts_with('-') || name.starts_with('<') || name.starts_with('['))
+            {
+                blank.push(format!("deskbot {} {name}", path.join(" ")));
+            }
+        }
+    }
+    assert!(seen > 20, "walked only {seen} commands");
+    assert!(blank.is_empty(), "no help text:\n{}", blank.join("\n"));
 }
