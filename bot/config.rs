@@ -600,40 +600,47 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Checks values that parse but make no sense.
+    /// Checks values that parse but make no sense. Every problem is reported, one per line, not only the first:
+    /// someone fixing a file should not have to run the check once per mistake.
     pub fn validate(&self) -> Result<(), String> {
-        self.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+        let mut problems: Vec<String> = vec![];
+        let mut check = |r: Result<(), String>| {
+            if let Err(e) = r {
+                problems.push(e);
+            }
+        };
+        check(self.timezone.parse::<chrono_tz::Tz>().map(drop).map_err(|_| {
             format!("key `timezone`: unknown time zone `{}` (use an IANA name like Europe/London)", self.timezone)
-        })?;
-        if !(0.0..=1.0).contains(&self.triage.confident) {
-            return Err(format!("key `triage.confident`: {} is not between 0 and 1", self.triage.confident));
+        }));
+        for (key, v) in [("confident", self.triage.confident), ("quiet_if_not_it", self.triage.quiet_if_not_it)] {
+            if !(0.0..=1.0).contains(&v) {
+                check(Err(format!("key `triage.{key}`: {v} is not between 0 and 1")));
+            }
         }
-        if !(0.0..=1.0).contains(&self.triage.quiet_if_not_it) {
-            return Err(format!(
-                "key `triage.quiet_if_not_it`: {} is not between 0 and 1",
-                self.triage.quiet_if_not_it
-            ));
-        }
-        self.policies()?;
-        self.reopen_new_cycle_after()?;
-        self.conversation_settings()?;
-        self.report_schedule()?;
-        self.smtp.validate()?;
-        self.vendors()?;
-        self.alert_settings()?;
-        self.teams.validate()?;
-        self.discord.validate()?;
+        check(self.policies().map(drop));
+        check(self.reopen_new_cycle_after().map(drop));
+        check(self.conversation_settings().map(drop));
+        check(self.report_schedule().map(drop));
+        check(self.smtp.validate());
+        check(self.vendors().map(drop));
+        check(self.alert_settings().map(drop));
+        check(self.teams.validate());
+        check(self.discord.validate());
         for platform in self.roles.keys() {
             if crate::core::ids::Platform::parse(platform).is_none() {
-                return Err(format!(
+                check(Err(format!(
                     "key `roles.{platform}`: unknown platform (use console, slack, teams, discord, http)"
-                ));
+                )));
             }
         }
         if self.channels.helpdesk.trim().is_empty() || self.channels.queue.trim().is_empty() {
-            return Err("key `channels`: channel names cannot be empty".into());
+            check(Err("key `channels`: channel names cannot be empty".into()));
         }
-        Ok(())
+        match problems.len() {
+            0 => Ok(()),
+            1 => Err(problems.remove(0)),
+            n => Err(format!("{n} problems:\n  {}", problems.join("\n  "))),
+        }
     }
 
     /// The validated calendars.
@@ -758,13 +765,34 @@ impl Config {
     }
 }
 
+/// The environment variable that holds the secret someone tried to put at `path` in the file, where there is one.
+fn secret_variable(path: &str) -> Option<&'static str> {
+    Some(match path {
+        "slack.bot_token" | "slack.token" => "SLACK_BOT_TOKEN",
+        "slack.app_token" => "SLACK_APP_TOKEN",
+        "slack.signing_secret" => "SLACK_SIGNING_SECRET",
+        "discord.token" | "discord.bot_token" => "DISCORD_TOKEN",
+        "teams.app_password" | "teams.password" | "teams.client_secret" => crate::adapters::teams::PASSWORD_VAR,
+        "http.token" => "DESKBOT_HTTP_TOKEN",
+        "http.callback_token" => "DESKBOT_HTTP_CALLBACK_TOKEN",
+        "alerts.token" => "DESKBOT_ALERTS_TOKEN",
+        "alerts.hmac_secret" | "alerts.secret" => "DESKBOT_ALERTS_HMAC_SECRET",
+        "smtp.password" => crate::core::vendor::SMTP_PASSWORD_VAR,
+        _ => return None,
+    })
+}
+
 fn check_no_secrets(name: &str, t: &toml::Table, prefix: &str) -> Result<(), ConfigError> {
     for (k, v) in t {
         let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
         let lk = k.to_ascii_lowercase();
         if SECRET_WORDS.iter().any(|w| lk.contains(w)) {
+            let instead = match secret_variable(&path) {
+                Some(var) => format!("set {var} in the environment instead"),
+                None => "secrets are read from environment variables only (README, Environment)".into(),
+            };
             return Err(ConfigError(format!(
-                "{name}: key `{path}` looks like a secret; secrets are read from environment variables only, never from the config file"
+                "{name}: key `{path}` looks like a secret and is never read from the config file: {instead}"
             )));
         }
         if let toml::Value::Table(inner) = v
@@ -863,6 +891,15 @@ mod tests {
         let e = Config::from_parts("f", "slack_bot_token = \"xoxb-1\"\n", &[]).unwrap_err();
         assert!(e.0.contains("environment variables only"), "{e}");
         assert!(!e.0.contains("xoxb-1"), "the secret itself is not echoed");
+        // A known secret names the variable to use instead.
+        for (toml, var) in [
+            ("[slack]\nbot_token = \"xoxb-1\"\n", "SLACK_BOT_TOKEN"),
+            ("[slack]\nsigning_secret = \"abc\"\n", "SLACK_SIGNING_SECRET"),
+            ("[smtp]\npassword = \"pw\"\n", "DESKBOT_SMTP_PASSWORD"),
+        ] {
+            let e = Config::from_parts("f", toml, &[]).unwrap_err();
+            assert!(e.0.contains(&format!("set {var} in the environment instead")), "{e}");
+        }
     }
 
     #[test]

@@ -223,20 +223,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Config { action: ConfigCmd::Check } => {
             let c = load()?;
-            let classifier = app::classifier(&c)?;
-            let runbooks = app::load_runbooks(&c, &classifier)?;
-            let alerts = c.alert_settings().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
-            app::check_alert_rules(&alerts, &classifier, &runbooks)?;
-            // What `serve` would refuse to start without.
+            // Everything that can be checked is, and every problem is listed: intents, runbooks (they need the
+            // intents), alert rules (they need both) and what `serve` would refuse to start without.
+            let mut problems: Vec<String> = vec![];
+            let classifier = app::classifier(&c).map_err(|e| problems.push(e.to_string())).ok();
+            let runbooks = classifier
+                .as_ref()
+                .and_then(|k| app::load_runbooks(&c, k).map_err(|e| problems.push(e.to_string())).ok());
+            if let (Some(k), Some(r)) = (&classifier, &runbooks) {
+                let alerts = c.alert_settings().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+                if let Err(e) = app::check_alert_rules(&alerts, k, r) {
+                    problems.push(e.to_string());
+                }
+            }
             let vendors = c.vendors().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
             let missing = vendors.missing_signing_keys(|k| std::env::var(k).ok());
             if !missing.is_empty() {
-                anyhow::bail!(
+                problems.push(format!(
                     "vendor webhook signing keys are not set: {} (deskbot serve refuses to start without them)",
                     missing.join(", ")
-                );
+                ));
             }
-            println!("configuration OK (database {}; {} runbooks)", redact_url(&c.database_url), runbooks.len());
+            match problems.len() {
+                0 => {}
+                1 => anyhow::bail!("{}", problems[0]),
+                n => anyhow::bail!("{n} problems:\n  {}", problems.join("\n  ")),
+            }
+            let n = runbooks.map_or(0, |r| r.len());
+            println!("configuration OK (database {}; {n} runbooks)", redact_url(&c.database_url));
         }
         Cmd::Sla { action: SlaCmd::Due { calendar, from, duration } } => {
             let c = load()?;
@@ -325,7 +339,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             match out {
                 Some(p) => {
-                    std::fs::write(&p, &bytes).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?
+                    std::fs::write(&p, &bytes).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+                    println!("wrote the {period}ly report ({format}, {} bytes) to {}", bytes.len(), p.display());
                 }
                 None if format == "png" => anyhow::bail!("--format png needs --out FILE"),
                 None => {

@@ -31,6 +31,20 @@ fn config_check_names_the_bad_key() {
     std::fs::write(&f, "colour = \"blue\"\n").unwrap();
     let out = deskbot().args(["config", "check", "--config"]).arg(&f).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
+    // Three mistakes that each parse: all three are named in one run, not one per run.
+    std::fs::write(
+        &f,
+        "timezone = \"Mars/Olympus\"\n[triage]\nconfident = 1.5\n[roles.myspace]\nsam = \"technician\"\n",
+    )
+    .unwrap();
+    let out = deskbot().args(["config", "check", "--config"]).arg(&f).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // (The report schedule uses the office time zone, so the bad zone is named for it too: four lines.)
+    assert!(err.contains("4 problems"), "{err}");
+    for key in ["key `timezone`", "key `triage.confident`", "key `roles.myspace`"] {
+        assert!(err.contains(key), "{key} missing: {err}");
+    }
 }
 
 /// `env=="prod"` would read as the value `="prod"` and never match: `config check` refuses it, as Alertmanager does
@@ -57,6 +71,9 @@ fn unreachable_database_error_redacts_the_password() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("postgres://app:***@127.0.0.1:1/nope"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
+    // It names what did not answer (port 1 refuses at once), rather than the pool's "timed out" ten seconds later.
+    assert!(err.contains("nothing answered at 127.0.0.1:1: "), "{err}");
+    assert!(!err.contains("pool timed out"), "{err}");
 }
 
 #[test]
@@ -293,4 +310,40 @@ fn every_option_and_argument_has_a_help_text() {
     }
     assert!(seen > 20, "walked only {seen} commands");
     assert!(blank.is_empty(), "no help text:\n{}", blank.join("\n"));
+}
+
+/// README's `deskbot sla due` example runs as printed, on the example office file it names.
+#[test]
+fn the_readme_sla_due_example_runs() {
+    let readme = include_str!("../README.md");
+    let line = readme.lines().find(|l| l.starts_with("deskbot sla due ")).expect("the example in README");
+    let args: Vec<&str> = line.split('#').next().unwrap().split_whitespace().skip(1).collect();
+    let out = deskbot().args(&args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+    // Mon 2 Mar 16:30 GMT + 4h of 09:00-17:30 business time: 1h on Monday, 3h on Tuesday from 09:00.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2026-03-03T12:00:00Z");
+    let check = deskbot()
+        .args(["config", "check", "--config", "deploy/examples/office.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+}
+
+/// `report --out` says what it wrote (it used to print nothing on success).
+#[test]
+fn report_to_a_file_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = deskbot().arg("migrate").current_dir(dir.path()).output().unwrap();
+    assert!(m.status.success());
+    let out = deskbot()
+        .args(["report", "--period", "week", "--at", "2026-03-02", "--format", "png", "--out", "week.png"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(dir.path().join("week.png")).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(said.trim(), format!("wrote the weekly report (png, {} bytes) to week.png", bytes.len()));
 }

@@ -299,6 +299,7 @@ impl PgStore {
     }
 
     async fn connect_with(url: &str, opts: PgConnectOptions) -> Result<PgStore> {
+        reachable(url, &opts).await?;
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(10))
@@ -308,6 +309,25 @@ impl PgStore {
         Ok(PgStore { pool, writer: Default::default() })
     }
 }
+
+/// Whether anything answers at the server's host and port, within [`REACH_WAIT`]: a server that is down or a wrong
+/// port is named at once ("nothing answered at db:5433: connection refused") instead of the pool's "timed out"
+/// after its acquire timeout. A Unix socket path is left to the driver.
+async fn reachable(url: &str, opts: &PgConnectOptions) -> Result<()> {
+    let (host, port) = (opts.get_host(), opts.get_port());
+    if host.starts_with('/') {
+        return Ok(());
+    }
+    let why = match tokio::time::timeout(REACH_WAIT, tokio::net::TcpStream::connect((host, port))).await {
+        Ok(Ok(_)) => return Ok(()),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {} s", REACH_WAIT.as_secs()),
+    };
+    Err(connect_err(url, format!("nothing answered at {host}:{port}: {why} (is PostgreSQL running there?)")))
+}
+
+/// How long [`reachable`] waits for a TCP answer.
+const REACH_WAIT: Duration = Duration::from_secs(3);
 
 macro_rules! sql_store {
     ($store:ty, $migrations:literal, $begin:literal) => {
