@@ -36,3 +36,25 @@ async fn employee_opens_technician_sees_queue_and_claims() {
     assert_eq!(ts[0].owner.as_ref().unwrap().id, "sam");
     assert_eq!(ts[1].owner.as_ref().unwrap().id, "sam");
 }
+
+/// A manager's `/ticket help` lists `/helpdesk report`, and the report's chart is saved outside the directory the
+/// console was started in (often the repository), at a path the console prints.
+#[tokio::test]
+async fn a_managers_help_and_report_chart() {
+    let (s, _dir) = common::sqlite().await;
+    let clock = common::clock();
+    let desk = common::desk(s.clone(), clock.clone(), &[]);
+    let input = "/ticket help\n/as mia manager\n/ticket help\n/helpdesk report\n/quit\n";
+    let mut out = Vec::new();
+    let c: &dyn Clock = clock.as_ref();
+    deskbot::adapters::console::run(&desk, c, input.as_bytes(), &mut out, "alice").await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out.matches("/helpdesk report [week|month]").count(), 1, "only mia's help lists it: {out}");
+    let dir = std::env::temp_dir().join("deskbot-charts");
+    let saved = format!("[chart saved to {}", dir.display());
+    let at = out.find(&saved).unwrap_or_else(|| panic!("no chart path under {}: {out}", dir.display()));
+    let name = out[at + saved.len()..].split(']').next().unwrap().trim_start_matches(std::path::MAIN_SEPARATOR);
+    assert!(name.starts_with("helpdesk-week-of-") && name.ends_with(".png"), "{name}");
+    assert!(dir.join(name).exists());
+    assert!(!std::path::Path::new(name).exists(), "nothing written where the console runs");
+}

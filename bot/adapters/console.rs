@@ -48,10 +48,13 @@ impl<W: std::io::Write + Send> Deliver for Screen<W> {
             bs.push((to, choices, m.place.clone()));
         }
         if let Some(img) = &m.image {
-            // The console cannot show pictures: save the chart next to where deskbot runs.
-            match std::fs::write(&img.name, &img.png) {
-                Ok(()) => text.push_str(&format!("\n    [chart saved to {}]", img.name)),
-                Err(e) => text.push_str(&format!("\n    [chart {} not saved: {e}]", img.name)),
+            // The console cannot show pictures: save the chart in a folder of the system's temporary directory
+            // (not wherever deskbot was started, which is often the repository) and say where.
+            let dir = std::env::temp_dir().join("deskbot-charts");
+            let path = dir.join(&img.name);
+            match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &img.png)) {
+                Ok(()) => text.push_str(&format!("\n    [chart saved to {}]", path.display())),
+                Err(e) => text.push_str(&format!("\n    [chart {} not saved: {e}]", path.display())),
             }
         }
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());

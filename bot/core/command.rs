@@ -196,6 +196,21 @@ pub const HELP: &str = "\
 /ticket snooze N [VENDOR] — hold vendor follow-up reminders back a business day
 /ticket silence N DURATION [comment] — silence an Alertmanager alert ticket's group in Alertmanager (30m, 2h, 1d; at most 7d)";
 
+/// What `/ticket help` shows someone in `role`: [`HELP`], plus the `/helpdesk` commands for those who may use them.
+pub fn help_for(role: super::roles::Role) -> String {
+    use super::roles::Role;
+    let mut out = HELP.to_string();
+    if matches!(role, Role::Manager | Role::Lead | Role::Admin) {
+        out.push_str(
+            "\n/helpdesk report [week|month] [YYYY-MM-DD] — the manager summary with its chart (managers, leads, admins)",
+        );
+    }
+    if role != Role::Requester {
+        out.push_str("\n/helpdesk vendors — the suppliers deskbot can escalate to, and their contracts");
+    }
+    out
+}
+
 fn usage(verb: &str) -> String {
     let line = HELP.lines().find(|l| l.starts_with(&format!("/ticket {verb} "))).unwrap_or("/ticket help");
     let form = line.split(" — ").next().unwrap_or(line);
@@ -559,5 +574,17 @@ mod tests {
         assert_eq!(parse_action(&a).unwrap(), Command::Claim(TicketNo(7)));
         assert!(parse_action("ticket:explode:7").is_err());
         assert!(parse_action("nonsense").is_err());
+    }
+
+    #[test]
+    fn help_lists_helpdesk_commands_for_those_who_may_use_them() {
+        use crate::core::roles::Role;
+        let staff = help_for(Role::Requester);
+        assert!(staff.starts_with(HELP) && !staff.contains("/helpdesk"), "{staff}");
+        let tech = help_for(Role::Technician);
+        assert!(tech.contains("/helpdesk vendors") && !tech.contains("/helpdesk report"), "{tech}");
+        for role in [Role::Manager, Role::Lead, Role::Admin] {
+            assert!(help_for(role).contains("/helpdesk report [week|month]"), "{role}");
+        }
     }
 }

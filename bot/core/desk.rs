@@ -2,7 +2,7 @@
 //! commits them atomically through the [`Store`] port. Platform-neutral; time comes from the [`Clock`].
 
 use super::clock::Clock;
-use super::command::{self, Command, HELP};
+use super::command::{self, Command};
 use super::duration::human;
 use super::ids::{Place, Platform, TicketNo, UserRef};
 use super::message::{Audience, Body, Button, Envelope, MessageKind, Outbound};
@@ -1474,7 +1474,7 @@ impl<S: Store> Desk<S> {
         let here = |text: String| Outbound::to_user(me, &env.place, text).kind(MessageKind::Ephemeral);
         let Some(mut t) = ticket else {
             if cmd == Command::Help {
-                w.send(here(HELP.to_string()));
+                w.send(here(command::help_for(self.role_of(me))));
                 return Ok(());
             }
             return Err(Refusal::from("that command needs a ticket number".to_string()));
@@ -1496,7 +1496,7 @@ impl<S: Store> Desk<S> {
             | Command::VendorClose(..)
             | Command::Chase(..)
             | Command::Snooze(..)
-            | Command::Silence(..) => w.send(here(HELP.to_string())),
+            | Command::Silence(..) => w.send(here(command::help_for(self.role_of(me)))),
             Command::Assign(_, who) => {
                 let to = self.person(me.platform, &who, t.number)?;
                 let who = &to.name;
