@@ -30,6 +30,34 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(156, 117, 95),
     RGBColor(186, 176, 172),
 ];
+/// Each shipped category keeps its colour from week to week (a manager learns that orange is printing); other
+/// categories take one by their name, and the summed rest is grey.
+const CATEGORY_ORDER: [&str; 7] = ["identity", "endpoint", "printing", "network", "saas", "application", "security"];
+const OTHER: RGBColor = PALETTE[7];
+
+fn category_colour(cat: &str) -> RGBColor {
+    if cat == "other" {
+        return OTHER;
+    }
+    match CATEGORY_ORDER.iter().position(|c| *c == cat) {
+        Some(i) => PALETTE[i],
+        // FNV-1a over the name: stable across runs and builds, unlike the standard hasher.
+        None => {
+            let h = cat.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+            PALETTE[(h % 7) as usize]
+        }
+    }
+}
+
+/// The top of the right (minutes) axis: a round number of minutes a little above the largest median, so that a
+/// one-minute median is not drawn against an hour.
+fn minutes_axis_top(max_minutes: u64) -> f64 {
+    const STEPS: [u64; 16] = [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 960, 1440];
+    let want = (max_minutes.max(1) as f64 * 1.15).ceil() as u64;
+    let top = STEPS.iter().copied().find(|&s| s >= want).unwrap_or_else(|| want.div_ceil(480) * 480);
+    top as f64
+}
+
 const LINE: RGBColor = RGBColor(200, 40, 40);
 const INK: RGBColor = RGBColor(40, 40, 40);
 const MUTED: RGBColor = RGBColor(110, 110, 110);
@@ -186,7 +214,7 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, he
     let max_day = r.days.iter().map(|d| d.created).max().unwrap_or(0);
     let y_range = count_axis(max_day);
     let frt_max_data = r.days.iter().filter_map(|d| d.first_response_median_minutes).max().unwrap_or(0);
-    let frt_max = (frt_max_data.max(60) as f64 * 1.15).ceil();
+    let frt_max = minutes_axis_top(frt_max_data.max(0) as u64);
 
     let labels: BTreeMap<i64, String> = r
         .days
@@ -235,7 +263,7 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, he
     let half = 0.36;
     let mut base = vec![0u64; n];
     for k in 0..cats.len() {
-        let colour = PALETTE[k % PALETTE.len()];
+        let colour = category_colour(&cats[k]);
         let bars: Vec<Rectangle<(f64, u64)>> = (0..n)
             .filter(|&i| stacks[k][i] > 0)
             .map(|i| {
@@ -271,8 +299,8 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Report, width: u32, he
     let legend_style = font(17.0 * s);
     let (mut x, y) = (px(24.0), px(112.0));
     let sz = px(8.0);
-    for (k, cat) in cats.iter().enumerate() {
-        let colour = PALETTE[k % PALETTE.len()];
+    for cat in &cats {
+        let colour = category_colour(cat);
         header.draw(&Rectangle::new([(x, y - sz), (x + 2 * sz, y + sz)], colour.filled()))?;
         x += 2 * sz + px(6.0);
         header.draw(&Text::new(cat.clone(), (x, y), legend_style.pos(Pos::new(HPos::Left, VPos::Center))))?;
@@ -437,5 +465,27 @@ mod tests {
         if let Ok(path) = std::env::var("DESKBOT_CHART_MONTH_OUT") {
             std::fs::write(path, &png).unwrap();
         }
+    }
+
+    #[test]
+    fn a_category_keeps_its_colour_whatever_its_rank() {
+        assert_eq!(category_colour("printing"), PALETTE[2]);
+        assert_eq!(category_colour("other"), OTHER);
+        assert_eq!(category_colour("facilities"), category_colour("facilities"));
+        let shipped: std::collections::HashSet<_> =
+            CATEGORY_ORDER.iter().map(|c| category_colour(c)).map(|c| (c.0, c.1, c.2)).collect();
+        assert_eq!(shipped.len(), CATEGORY_ORDER.len(), "each shipped category has a colour of its own");
+        assert!(!shipped.contains(&(OTHER.0, OTHER.1, OTHER.2)), "grey is only for the summed rest");
+    }
+
+    #[test]
+    fn the_minutes_axis_fits_the_data() {
+        // A one-minute median: 1 × 1.15 → 2 → the first step, 5 minutes (it was drawn against 69).
+        assert_eq!(minutes_axis_top(1), 5.0);
+        assert_eq!(minutes_axis_top(0), 5.0);
+        // 40 min × 1.15 = 46 → 60; 200 × 1.15 = 230 → 240; 2000 × 1.15 = 2300 → 5 × 480 = 2400.
+        assert_eq!(minutes_axis_top(40), 60.0);
+        assert_eq!(minutes_axis_top(200), 240.0);
+        assert_eq!(minutes_axis_top(2000), 2400.0);
     }
 }
