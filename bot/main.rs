@@ -463,7 +463,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let desk = app::desk(&c, db, clock.clone())?;
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-            adapters::console::run(&desk, clock.as_ref(), stdin, std::io::stdout(), &as_user)
+            use std::io::IsTerminal;
+            let ansi = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            adapters::console::run(&desk, clock.as_ref(), stdin, std::io::stdout(), &as_user, ansi)
                 .await
                 .context("console")?;
         }

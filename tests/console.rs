@@ -13,7 +13,7 @@ async fn employee_opens_technician_sees_queue_and_claims() {
     let input = "the printer on floor 2 is jammed again\n/as sam technician\n/ticket queue\n/ticket claim 1\n/as alice\n/ticket queue\n9\n/as bob\nxero won't load\n/as sam\n5\n/quit\nnever read\n";
     let mut out = Vec::new();
     let c: &dyn Clock = clock.as_ref();
-    deskbot::adapters::console::run(&desk, c, input.as_bytes(), &mut out, "alice").await.unwrap();
+    deskbot::adapters::console::run(&desk, c, input.as_bytes(), &mut out, "alice", false).await.unwrap();
     let out = String::from_utf8(out).unwrap();
     assert!(
         out.contains("bot -> alice: Ticket #1 opened: printing (P3 incident). A technician will respond by Mon 2 Mar 13:00 UTC (within 4h)"),
@@ -22,6 +22,10 @@ async fn employee_opens_technician_sees_queue_and_claims() {
     // A jam opens the walkthrough on clearing it.
     assert!(out.contains("[1] Jam cleared and it printed"), "{out}");
     assert!(out.contains("You are now sam (technician)."), "{out}");
+    assert!(out.contains("That role lasts until you quit; to keep it, add `sam = \"technician\"`"), "{out}");
+    // The runbook's **bold** is shown as plain words on a pipe: no asterisks, no escape codes.
+    assert!(out.contains("What you should see now: the jam message disappears"), "{out}");
+    assert!(!out.contains("**") && !out.contains('\x1b'), "{out}");
     assert!(out.contains("bot -> sam: Queue: 1 open, most urgent first"), "{out}");
     assert!(out.contains("#1 P3 printing · new · unowned · response due in 4h"), "{out}");
     assert!(out.contains("bot -> sam: You now own #1"), "{out}");
@@ -47,7 +51,7 @@ async fn a_managers_help_and_report_chart() {
     let input = "/ticket help\n/as mia manager\n/ticket help\n/helpdesk report\n/quit\n";
     let mut out = Vec::new();
     let c: &dyn Clock = clock.as_ref();
-    deskbot::adapters::console::run(&desk, c, input.as_bytes(), &mut out, "alice").await.unwrap();
+    deskbot::adapters::console::run(&desk, c, input.as_bytes(), &mut out, "alice", false).await.unwrap();
     let out = String::from_utf8(out).unwrap();
     assert_eq!(out.matches("/helpdesk report [week|month]").count(), 1, "only mia's help lists it: {out}");
     let dir = std::env::temp_dir().join("deskbot-charts");

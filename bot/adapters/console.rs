@@ -19,9 +19,35 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 /// button's (label, action), and where the message was posted.
 type Offered = (Option<String>, Vec<(String, String)>, Place);
 
+/// `**bold**` in the bot's text as the terminal shows it: ANSI bold when `ansi`, else the words alone (a pipe or a
+/// file gets no escape codes and no asterisks). An unpaired `**` is left as it is.
+pub fn emphasis(text: &str, ansi: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("**") {
+        let Some(len) = rest[start + 2..].find("**") else { break };
+        let inner = &rest[start + 2..start + 2 + len];
+        out.push_str(&rest[..start]);
+        if inner.is_empty() || inner.contains('\n') {
+            out.push_str(&rest[start..start + 2 + len + 2]);
+        } else if ansi {
+            out.push_str("\x1b[1m");
+            out.push_str(inner);
+            out.push_str("\x1b[0m");
+        } else {
+            out.push_str(inner);
+        }
+        rest = &rest[start + 2 + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Prints delivered messages and remembers the buttons offered to each person.
 struct Screen<W> {
     out: Mutex<W>,
+    /// Bold shown with ANSI codes (a terminal) or as plain words.
+    ansi: bool,
     /// Latest buttons per console user id (channel cards count for everyone): (label, action, place).
     buttons: Mutex<Vec<Offered>>,
 }
@@ -33,7 +59,8 @@ impl<W: std::io::Write + Send> Deliver for Screen<W> {
             Audience::User { user } => user.name.clone(),
             Audience::Channel { channel } => format!("#{channel}"),
         };
-        let mut text = format!("bot -> {who}: {}", crate::core::message::plain(&m.text).replace('\n', "\n    "));
+        let shown = emphasis(&crate::core::message::plain(&m.text), self.ansi);
+        let mut text = format!("bot -> {who}: {}", shown.replace('\n', "\n    "));
         if !m.buttons.is_empty() {
             let to = match &m.to {
                 Audience::User { user } => Some(user.id.clone()),
@@ -94,15 +121,16 @@ fn message_id(clock: &dyn Clock) -> String {
 const BANNER: &str = "deskbot console. Type a message as an employee would; /as NAME [ROLE] switches identity \
 (e.g. /as sam technician), /ticket help lists technician commands, a number presses a button, /quit leaves.";
 
-/// Runs the console until end of input or `/quit`.
+/// Runs the console until end of input or `/quit`. With `ansi` (stdout is a terminal), bold text is shown bold.
 pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
     desk: &Desk<S>,
     clock: &dyn Clock,
     input: R,
     output: W,
     start_as: &str,
+    ansi: bool,
 ) -> anyhow::Result<()> {
-    let screen = Screen { out: Mutex::new(output), buttons: Mutex::new(vec![]) };
+    let screen = Screen { out: Mutex::new(output), ansi, buttons: Mutex::new(vec![]) };
     let mut me = UserRef::new(Platform::Console, start_as, start_as);
     let say = |s: &Screen<W>, text: String| {
         let mut o = s.out.lock().unwrap_or_else(|e| e.into_inner());
@@ -146,16 +174,30 @@ pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
             match (it.next(), it.next()) {
                 (Some(name), role) => {
                     me = UserRef::new(Platform::Console, name, name);
+                    let mut given = false;
                     if let Some(r) = role {
                         match Role::parse(r) {
-                            Some(r) => desk.set_role(&me, r),
+                            Some(r) => {
+                                desk.set_role(&me, r);
+                                given = true;
+                            }
                             None => say(
                                 &screen,
                                 format!("unknown role `{r}` (requester, technician, lead, manager, admin)"),
                             ),
                         }
                     }
-                    say(&screen, format!("You are now {} ({}).", me.name, desk.role_of(&me)));
+                    let mut text = format!("You are now {} ({}).", me.name, desk.role_of(&me));
+                    if given {
+                        // Roles given here are not stored: say so now, not after a restart.
+                        text.push_str(&format!(
+                            " That role lasts until you quit; to keep it, add `{} = \"{}\"` under [roles.console] in \
+                             deskbot.toml.",
+                            me.name,
+                            desk.role_of(&me)
+                        ));
+                    }
+                    say(&screen, text);
                 }
                 (None, _) => say(&screen, "usage: /as NAME [ROLE]".into()),
             }
@@ -211,4 +253,23 @@ pub async fn run<S: Store, R: AsyncBufRead + Unpin, W: std::io::Write + Send>(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::emphasis;
+
+    #[test]
+    fn bold_is_bold_on_a_terminal_and_plain_elsewhere() {
+        let t = "pull it out **slowly, with both hands**, then **once** more";
+        assert_eq!(emphasis(t, false), "pull it out slowly, with both hands, then once more");
+        assert_eq!(
+            emphasis(t, true),
+            "pull it out \x1b[1mslowly, with both hands\x1b[0m, then \x1b[1monce\x1b[0m more"
+        );
+        // Unpaired, empty or spanning lines: left alone.
+        for odd in ["2 ** 3", "a **** b", "**one\ntwo**"] {
+            assert_eq!(emphasis(odd, false), odd);
+        }
+    }
 }
