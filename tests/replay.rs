@@ -130,8 +130,28 @@ async fn sla_warnings_escalate_once_each() {
     let j = out.json().await.unwrap();
     let t = &j["tickets"][0];
     assert_eq!(t["breaches"][0]["clock"], "first_response");
-    let warnings = t["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "sla_warning").count();
-    assert_eq!(warnings, 4, "75, 90 and 100 on first response, 75 on next response");
+    let warnings: Vec<(String, u64, String, String)> = t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "sla_warning")
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (s("clock"), e["percent"].as_u64().unwrap(), s("at"), s("due"))
+        })
+        .collect();
+    // By hand: opened 09:00, P3 first response 4h on 24x7 → due 13:00; 75% = 3h → 12:00; 90% = 3h36m → 12:36.
+    // alice writes at 13:30 (09:00 + 3h30m + 1h) after sam's reply: next response 4h → due 17:30, 75% → 16:30.
+    let w = |clock: &str, pct: u64, at: &str, due: &str| (clock.into(), pct, at.into(), due.into());
+    assert_eq!(
+        warnings,
+        vec![
+            w("first_response", 75, "2026-03-02T12:00:00Z", "2026-03-02T13:00:00Z"),
+            w("first_response", 90, "2026-03-02T12:36:00Z", "2026-03-02T13:00:00Z"),
+            w("first_response", 100, "2026-03-02T13:00:00Z", "2026-03-02T13:00:00Z"),
+            w("next_response", 75, "2026-03-02T16:30:00Z", "2026-03-02T17:30:00Z"),
+        ]
+    );
 }
 
 /// #33 probe, item 2: see `walk_sla_deferred.replay`. Expected by hand: nothing at 15:00 (75%) or 16:12 (90%) while
