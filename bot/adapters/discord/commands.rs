@@ -311,11 +311,19 @@ mod tests {
                     }
                     Kind::Choice(v) => v[0].into(),
                     Kind::User => "123".into(),
+                    _ if o.name == "duration" => "2h".into(),
                     _ => "word".into(),
                 });
             }
             let line = args.join(" ");
             assert!(crate::core::command::parse_ticket(&line).is_ok(), "/ticket {line} does not parse");
+            // A flag set (`claim … undo`, `check … undo`) still parses.
+            for o in s.opts {
+                if let Kind::Flag(word) = o.kind {
+                    let line = format!("{line} {word}");
+                    assert!(crate::core::command::parse_ticket(&line).is_ok(), "/ticket {line} does not parse");
+                }
+            }
         }
     }
 }
