@@ -3047,3 +3047,62 @@ async fn a_leaver_is_not_resolved_before_its_access_end_unless_said_early() {
     assert_eq!(j["tickets"][0]["state"], "resolved", "the second, said-early resolve goes through");
     assert_eq!(events_of(&j, 1, "resolved").len(), 1, "{text}");
 }
+
+// -------------------------------------------------------------------------------------------------------------------
+// Walkthrough mechanics (#33)
+
+/// #33: see `walk_late_answer.replay`.
+#[tokio::test]
+async fn a_walkthrough_button_pressed_after_the_hand_off_goes_to_the_ticket_and_restarts_nothing() {
+    let out = replay::run_file(&script("walk_late_answer.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("walk_late_answer", text);
+    let to_alice = lines_to(&text, "alice");
+    let late = |label: &str| {
+        format!(
+            "#1 is already with the technicians (handed over Mon 2 Mar 11:00 UTC), so that walkthrough has ended and \
+             nothing starts again. I've added your answer to #1 for them: “{label}”. Write in #1's thread if there's \
+             more."
+        )
+    };
+    for label in ["Faster now", "Still slow", "Talk to a person"] {
+        assert_eq!(to_alice.iter().filter(|l| **l == late(label)).count(), 1, "{label}: {to_alice:#?}");
+    }
+    assert!(!text.contains("Describe the problem again"), "{text}");
+    // The owner hears of the first late answer after the claim at once; the one a moment later is folded.
+    let to_sam = lines_to(&text, "sam");
+    assert!(to_sam.contains(&"alice answered #1's walkthrough after it was handed over: “Still slow”"), "{to_sam:#?}");
+    assert!(!to_sam.iter().any(|l| l.contains("“Talk to a person”") && l.starts_with("alice answered")));
+    // Each late answer is a note on the ticket, shown to staff by /ticket show.
+    let j = out.json().await.unwrap();
+    let note = |label: &str| {
+        format!(
+            "alice answered the self-service walkthrough (Computer slow, crashing or not starting) after it had \
+             ended: “{label}”"
+        )
+    };
+    assert_eq!(notes_of(&j, 1), [note("Faster now"), note("Still slow"), note("Talk to a person")]);
+    let show = to_sam.iter().find(|l| l.starts_with("#1 “my laptop is super slow”")).unwrap();
+    assert!(show.contains(&format!("deskbot noted (internal): {}", quote_of(&note("Still slow")))), "{show}");
+    // Nothing restarted: one ticket, resolved by sam (not by the "Faster now" pressed late), no second walkthrough.
+    let t = j["tickets"].as_array().unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(
+        (t[0]["state"].as_str(), t[0]["owner"].as_str(), t[0]["deflected"].as_bool()),
+        (Some("resolved"), Some("sam"), Some(false))
+    );
+    assert_eq!(to_alice.iter().filter(|l| l.starts_with("Sorry it's crawling")).count(), 1);
+    // After the resolution the late press says what to do, and reopens nothing.
+    assert_eq!(
+        to_alice.last().copied(),
+        Some(
+            "That walkthrough has ended and #1 is resolved. If the problem is back, write in #1's thread (or press \
+             Reopen) and a technician will pick it up."
+        )
+    );
+}
+
+/// `s` as deskbot quotes someone's text: in curly quotes.
+fn quote_of(s: &str) -> String {
+    format!("“{s}”")
+}

@@ -249,12 +249,28 @@ impl<S: Store> Desk<S> {
             .filter_map(|c| decode(&c).map(|wt| (c, wt)))
             .find(|(_, wt)| wt.runbook == ar.runbook && wt.ended.is_none());
         let Some((conv, mut wt)) = found else {
-            // A ticket merged into another: its walkthrough ended there, and so does this conversation.
             if let Some(n) = ticket
-                && let Some(t) = self.store.ticket(n).await?
-                && let Some(into) = t.merged_into.filter(|_| t.requester.same_person(&env.actor))
+                && let Some(mut t) = self.store.ticket(n).await?
+                && t.requester.same_person(&env.actor)
             {
-                return Ok(Flow::Refused(merged_away(n, into).into()));
+                // A ticket merged into another: its walkthrough ended there, and so does this conversation.
+                if let Some(into) = t.merged_into {
+                    return Ok(Flow::Refused(merged_away(n, into).into()));
+                }
+                // The walkthrough ended without them (a timeout handed it over, a technician took it over): the
+                // ticket is with the technicians, and their late answer goes to it, not into a new walkthrough.
+                if t.state.is_active() {
+                    self.late_walk_answer(env, &mut t, &ar, now, w);
+                    return Ok(Flow::Ok);
+                }
+                return Ok(Flow::Refused(
+                    format!(
+                        "That walkthrough has ended and {n} is {}. If the problem is back, write in {n}'s thread \
+                         (or press Reopen) and a technician will pick it up.",
+                        t.state
+                    )
+                    .into(),
+                ));
             }
             return Ok(Flow::Refused(
                 "That walkthrough has already ended. Describe the problem again if you still need help."
@@ -269,6 +285,57 @@ impl<S: Store> Desk<S> {
             Ok(outcome) => self.walk_outcome(&conv, wt, outcome, now, w).await,
             Err(e) => Ok(Flow::Refused(e.to_string().into())),
         }
+    }
+
+    /// A button of `t`'s walkthrough pressed after the walkthrough ended while the ticket is still being worked (a
+    /// timeout handed it to the technicians, or one of them took it over) (#33): the requester is told it is already
+    /// with the technicians (or waiting for its approval), and what they pressed is kept on the ticket as a note, of
+    /// which its owner hears (folded like their other messages). Nothing restarts.
+    fn late_walk_answer(
+        &self,
+        env: &crate::core::message::Envelope,
+        t: &mut Ticket,
+        ar: &ActionRef,
+        now: Timestamp,
+        w: &mut Work,
+    ) {
+        let n = t.number;
+        let rb = self.runbooks.get(&ar.runbook);
+        let label = match ar.choice {
+            runbook::Choice::Person => runbook::TALK_TO_PERSON.to_string(),
+            runbook::Choice::Button(i) => rb
+                .and_then(|rb| rb.step(&ar.step))
+                .and_then(|s| s.buttons.get(i))
+                .map(|b| b.label.clone())
+                .unwrap_or_else(|| format!("button {} of step \"{}\"", i + 1, ar.step)),
+        };
+        let title = rb.map(|rb| rb.title.clone()).unwrap_or_else(|| ar.runbook.clone());
+        // Kept as plain text; `/ticket show` quotes notes when it shows them.
+        let note = format!(
+            "{} answered the self-service walkthrough ({title}) after it had ended: “{label}”",
+            crate::core::message::plain(&env.actor.shown()),
+        );
+        w.events(n, vec![Event { at: now, actor: None, kind: EventKind::InternalNote { text: note } }]);
+        let first =
+            format!("{} answered {n}'s walkthrough after it was handed over: {}", env.actor.shown(), quote(&label));
+        self.tell_owner_folded(t, &env.actor.shown(), &label, first, now, w);
+        let with = match &t.awaiting_approval {
+            Some(approver) => format!("{n} is already waiting for a {approver}'s approval"),
+            None => format!("{n} is already with the technicians"),
+        };
+        let since = t
+            .self_service
+            .as_ref()
+            .and_then(|s| s.to)
+            .map(|at| format!(" (handed over {})", self.fmt_time(at)))
+            .unwrap_or_default();
+        let msg = format!(
+            "{with}{since}, so that walkthrough has ended and nothing starts again. I've added your answer to {n} for \
+             them: {}. Write in {n}'s thread if there's more.",
+            quote(&label)
+        );
+        w.send(Outbound::to_user(&env.actor, &t.origin.place, msg).about(n));
+        w.commit.updates.push(t.clone());
     }
 
     /// The walkthrough a message written in the channel (not a thread) answers, if any (#33 probe): only while
