@@ -3106,3 +3106,60 @@ async fn a_walkthrough_button_pressed_after_the_hand_off_goes_to_the_ticket_and_
 fn quote_of(s: &str) -> String {
     format!("“{s}”")
 }
+
+/// #33: see `walk_p1.replay`.
+#[tokio::test]
+async fn a_p1_skips_the_walkthrough_and_goes_straight_to_the_queue() {
+    let out = replay::run_file(&script("walk_p1.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("walk_p1", text);
+    let j = out.json().await.unwrap();
+    let t = j["tickets"].as_array().unwrap();
+    let prio: Vec<&str> = t.iter().map(|t| t["priority"].as_str().unwrap()).collect();
+    assert_eq!(prio, ["P1", "P1", "P1", "P1", "P2"]);
+    let urgent = |n: usize, category: &str| {
+        format!(
+            "Ticket #{n} opened: {category} (P1 incident). It's urgent, so it's gone straight to the technicians: \
+             someone will respond by Mon 2 Mar 09:30 UTC (within 30m)."
+        )
+    };
+    for (who, n, category) in [("ann", 1, "identity"), ("ben", 2, "endpoint"), ("carol", 3, "security")] {
+        // Told once, and nothing else: no step to try, no button that waits on them.
+        assert_eq!(lines_to(&text, who), [urgent(n, category).as_str()], "{who}");
+    }
+    // Every P1 has its card in the queue, and nothing about the first three ever ran a walkthrough.
+    for n in 1..=4 {
+        let card = format!("bot -> #helpdesk-queue: New ticket #{n} · P1 · ");
+        assert_eq!(lines_with(&text, &card).len(), 1, "#{n}: {text}");
+    }
+    for (i, ticket) in t.iter().take(3).enumerate() {
+        assert!(!ticket["events"].as_array().unwrap().iter().any(|e| e["kind"] == "runbook"), "#{}", i + 1);
+    }
+    // Dan's walkthrough ended when his next message made #4 P1: a hand-off, with the reason on the card.
+    let to_dan = lines_to(&text, "dan");
+    assert!(to_dan[1].starts_with("Sorry it's crawling."), "{to_dan:#?}");
+    assert_eq!(
+        &to_dan[2..],
+        [
+            "Added to #4. It's now P1, so it's answered sooner.",
+            "#4 is urgent now, so I've stopped the walkthrough and handed it straight to a technician with what you \
+             tried. They'll respond by Mon 2 Mar 09:30 UTC."
+        ]
+    );
+    let card4 = lines_with(&text, "bot -> #helpdesk-queue: New ticket #4 · P1 · endpoint")[0];
+    assert!(card4.contains("Self-service tried: “Computer slow, crashing or not starting” — urgent (P1): handed straight to a technician"), "{card4}");
+    let handoff: Vec<&serde_json::Value> =
+        t[3]["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "runbook").collect();
+    assert_eq!(handoff.len(), 1);
+    assert_eq!(handoff[0]["outcome"], "handoff");
+    // Erin's P2 still gets the usual fix first, and is no card yet.
+    assert!(lines_to(&text, "erin")[1].starts_with("Sorry about the jam"), "{text}");
+    assert!(lines_with(&text, "bot -> #helpdesk-queue: New ticket #5").is_empty());
+    // The queue is warned about each P1 (nobody owns them) and hears of the breach at 09:30; not about #5.
+    for n in 1..=4 {
+        let warned =
+            text.lines().filter(|l| l.starts_with("bot -> #helpdesk-queue:") && l.contains(&format!("#{n} "))).count();
+        assert!(warned >= 2, "#{n} has its card and at least one warning: {text}");
+    }
+    assert!(!text.lines().any(|l| l.starts_with("bot -> #helpdesk-queue:") && l.contains("#5")), "{text}");
+}

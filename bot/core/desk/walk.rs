@@ -601,6 +601,47 @@ impl<S: Store> Desk<S> {
         Ok(Flow::Ok)
     }
 
+    /// Tickets this commit changes that are P1 while a self-service walkthrough still runs on them (the requester's
+    /// next message made it urgent, a technician raised it) go to the technicians now (#33): a P1 waits on nobody's
+    /// self-service. The walkthrough ends as a hand-off (what it collected stays on the ticket), the card goes to
+    /// the queue, and the requester is told. Requests (joiner, leaver, approvals) keep asking their questions.
+    pub(super) async fn urgent_walks_to_queue(&self, now: Timestamp, w: &mut Work) -> Result<(), DeskError> {
+        let mut urgent: Vec<TicketNo> = w
+            .commit
+            .updates
+            .iter()
+            .filter(|t| t.priority == Priority::P1 && t.state.is_active() && t.in_self_service())
+            .map(|t| t.number)
+            .collect();
+        urgent.dedup();
+        for n in urgent {
+            // A walkthrough this very commit moves on or ends is left to what moves it.
+            if written(&w.commit.conversations, n).is_some() {
+                continue;
+            }
+            let Some(conv) = self.store.conversation_for_ticket(n).await? else { continue };
+            let Some(wt) = decode(&conv).filter(|wt| wt.ended.is_none()) else { continue };
+            if !self.runbooks.get(&wt.runbook).is_some_and(|rb| rb.is_self_help()) {
+                continue;
+            }
+            self.end_walk(n, "urgent (P1): handed straight to a technician".to_string(), now, w).await?;
+            let Some(t) = w.commit.updates.iter_mut().rev().find(|t| t.number == n) else { continue };
+            t.end_self_service(now);
+            self.policies.apply(t);
+            let t = t.clone();
+            let due = t.first_response_due.map(|d| format!(" They'll respond by {}.", self.fmt_time(d)));
+            let msg = format!(
+                "{} is urgent now, so I've stopped the walkthrough and handed it straight to a technician with what \
+                 you tried.{}",
+                t.number,
+                due.unwrap_or_default()
+            );
+            w.send(Outbound::to_user(&t.requester, &t.origin.place, msg).about(n));
+            w.send(self.card(&t, now));
+        }
+        Ok(())
+    }
+
     /// A hand-off button with `priority` (mfa-new-phone's "Lost or stolen"): the ticket becomes at least that urgent
     /// (never less, and never over a technician's choice), with its SLA targets following; the requester hears it,
     /// and the hand-off message and card that follow give the new response time and priority.
