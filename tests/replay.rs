@@ -3163,3 +3163,37 @@ async fn a_p1_skips_the_walkthrough_and_goes_straight_to_the_queue() {
     }
     assert!(!text.lines().any(|l| l.starts_with("bot -> #helpdesk-queue:") && l.contains("#5")), "{text}");
 }
+
+/// #33: see `report_fcr.replay`. Reopen rate, first-contact resolution and deflection as the ITSM notes define them
+/// (section 4), for the week of Mon 2 Mar, worked out by hand:
+///
+/// | # | who | what happened this week | resolved | fix reopened | deflected | first contact |
+/// |---|-----|--------------------------|----------|--------------|-----------|---------------|
+/// | 1 | alice | walkthrough fixed it, "Still broken", still open | yes | yes | no (reopened) | not counted: no technician's fix |
+/// | 2 | bob | walkthrough fixed it | yes | no | yes | not counted: no technician's fix |
+/// | 3 | carol | sam replied once, resolved | yes | no | no | counted, yes (1 reply, fix held) |
+/// | 4 | dave | sam replied twice, resolved | yes | no | no | counted, no (2 replies) |
+/// | 5 | erin | walkthrough fixed it, "Still broken"; sam replied once, resolved | yes | yes (the walkthrough's) | no | counted, yes (the reopen was before sam's fix) |
+/// | 6 | frank | walkthrough: nothing for IT to do; reopened, still open | yes | yes | no | not counted: no technician's fix |
+///
+/// Resolved 6. Reopen rate 3 of 6 = 50.0%. Deflection 1 of 6 = 16.7%. First contact 2 of 3 = 66.7% (the
+/// walkthrough's fixes #1 and #6, reopened and still open, are not in its denominator).
+#[tokio::test]
+async fn first_contact_resolution_counts_technicians_fixes_only() {
+    let out = replay::run_file(&script("report_fcr.replay")).await.unwrap();
+    let j = out.json().await.unwrap();
+    let r = &j["reports"][0]["report"];
+    let rate = |k: &str| (r[k]["count"].as_u64(), r[k]["of"].as_u64(), r[k]["percent"].as_f64());
+    assert_eq!(r["resolved"]["tickets"], 6);
+    assert_eq!(rate("reopen_rate"), (Some(3), Some(6), Some(50.0)));
+    assert_eq!(rate("deflection"), (Some(1), Some(6), Some(16.7)));
+    assert_eq!(rate("first_contact_resolution"), (Some(2), Some(3), Some(66.7)));
+    // #1 and #6 are still open: two in the backlog.
+    assert_eq!(r["backlog"]["open"], 2);
+    let states: Vec<&str> = j["tickets"].as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["open", "resolved", "resolved", "resolved", "resolved", "open"]);
+    let text = out.text();
+    assert!(
+        text.contains("reopened 50.0% (3 of them reopened later); first-contact 66.7%; deflected by runbooks 16.7%")
+    );
+}

@@ -485,7 +485,9 @@ impl<S: Store> Desk<S> {
                     Err(e) => return Ok(Flow::Refused(Refusal::from(e))),
                 };
                 w.events(t.number, ev);
-                w.events(t.number, vec![self.walk_event(&wt, "fixed", None, now)]);
+                let ended = self.walk_event(&wt, "fixed", None, now);
+                t.walk_ended(&ended);
+                w.events(t.number, vec![ended]);
                 let msg = format!(
                     "Great, glad that worked! I've closed {} as fixed by you. If it comes back in the next {}, press Still broken.",
                     t.number,
@@ -506,7 +508,9 @@ impl<S: Store> Desk<S> {
                 };
                 t.no_it_action = true;
                 w.events(t.number, ev);
-                w.events(t.number, vec![self.walk_event(&wt, "no_action", None, now)]);
+                let ended = self.walk_event(&wt, "no_action", None, now);
+                t.walk_ended(&ended);
+                w.events(t.number, vec![ended]);
                 let msg = format!(
                     "OK, nothing for IT to do then: I've closed {} as resolved. If you do need us after all, press \
                      Reopen or write here.",
