@@ -179,12 +179,17 @@ guilds = ["300"]
 
 impl Rig {
     async fn new() -> Rig {
+        Rig::with("").await
+    }
+
+    /// A rig whose configuration has `extra` after [`CONFIG`].
+    async fn with(extra: &str) -> Rig {
         let (store, dir) = common::sqlite().await;
         let clock = common::clock();
         let fake = Fake::default();
         let base = fake.start().await;
         // REST calls reach the fake through the documented `discord.api_url` setting.
-        let toml = CONFIG.replace("guilds = [\"300\"]", &format!("guilds = [\"300\"]\napi_url = \"{base}\""));
+        let toml = CONFIG.replace("guilds = [\"300\"]", &format!("guilds = [\"300\"]\napi_url = \"{base}\"")) + extra;
         let config = Config::from_parts("test", &toml, &[]).unwrap();
         assert_eq!(config.discord.proxy(), Some(base.as_str()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
@@ -455,6 +460,18 @@ async fn slash_commands_with_options_map_to_core_commands() {
             "ticket",
             json!({"name": "queue", "type": 1, "options": [{"name": "unowned", "type": 5, "value": true}]}),
             "queue --unowned",
+        ),
+        (
+            "ticket",
+            json!({"name": "claim", "type": 1, "options": [{"name": "ticket", "type": 4, "value": 1},
+                   {"name": "undo", "type": 5, "value": true}]}),
+            "claim 1 --undo",
+        ),
+        (
+            "ticket",
+            json!({"name": "silence", "type": 1, "options": [{"name": "ticket", "type": 4, "value": 1},
+                   {"name": "duration", "type": 3, "value": "1h30m"}, {"name": "comment", "type": 3, "value": "fw swap"}]}),
+            "silence 1 1h30m fw swap",
         ),
         (
             "ticket",
@@ -915,4 +932,93 @@ async fn joining_the_server_with_the_helpdesk_channel_introduces_the_bot_once() 
     // Discord sends GUILD_CREATE again on every connection (a restart, another replica): nothing more.
     assert!(!rig.discord.on_guild_join(&[100, 200, 201]).await.unwrap());
     assert_eq!(rig.deliver().await, 0);
+}
+
+/// #36: Discord's `/ticket` has no subcommand left, so `unclaim` became `claim` with `undo` (as `uncheck` is `check`
+/// with `undo`), which leaves room for `/ticket silence`: a technician silences an Alertmanager ticket's group from
+/// Discord as from Slack or the console, a requester cannot, and `claim … undo` gives a ticket back.
+#[tokio::test]
+async fn silence_and_unclaim_work_as_slash_commands() {
+    let rig = Rig::with("\n[alerts]\nplatform = \"discord\"\n").await;
+    let body = json!({
+        "version": "4", "groupKey": "{}:{alertname=\"DbDown\", cluster=\"eu1\"}", "truncatedAlerts": 0,
+        "status": "firing", "receiver": "deskbot", "externalURL": "http://alertmanager.example:9093",
+        "groupLabels": {"alertname": "DbDown", "cluster": "eu1"},
+        "commonLabels": {"alertname": "DbDown", "cluster": "eu1", "severity": "critical"},
+        "commonAnnotations": {"summary": "Primary database unreachable"},
+        "alerts": [{"status": "firing", "labels": {"alertname": "DbDown", "cluster": "eu1", "severity": "critical",
+            "instance": "db1"}, "annotations": {}, "startsAt": "2026-03-02T08:59:00Z",
+            "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "c1"}]
+    })
+    .to_string();
+    let group = deskbot::core::alerts::parse_alertmanager(body.as_bytes()).unwrap();
+    rig.desk.alertmanager_notification(body.as_bytes(), group).await.unwrap();
+    rig.deliver().await;
+    let calls = rig.fake.take();
+    let card = calls.iter().find(|c| c.path == "/api/v10/channels/200/messages").expect("the card in the queue");
+    let card_id = "8000";
+    assert!(card.body["embeds"][0]["description"].as_str().unwrap().contains("Primary database unreachable"));
+
+    // Ada is no technician: refused, for her eyes only, and nothing is asked of Alertmanager.
+    let silence = |who: Value, duration: &str| {
+        slash(
+            QUEUE,
+            who,
+            "ticket",
+            json!({"name": "silence", "type": 1, "options": [{"name": "ticket", "type": 4, "value": 1},
+                   {"name": "duration", "type": 3, "value": duration},
+                   {"name": "comment", "type": 3, "value": "failing over to the replica"}]}),
+        )
+    };
+    rig.interact(silence(member(ADA, "Ada", &[]), "2h")).await;
+    assert!(rig.ticket(1).await.alert.unwrap().silence.is_none());
+    rig.deliver().await;
+    let calls = rig.fake.take();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].body["flags"], 64, "the refusal is for Ada only");
+
+    // A duration past a week is refused with the reason; then Sam silences it for 2h.
+    let sam = member(SAM, "Sam", &[TECH_ROLE]);
+    rig.interact(silence(sam.clone(), "8d")).await;
+    rig.deliver().await;
+    let calls = rig.fake.take();
+    let said = calls[0].body["content"].as_str().unwrap_or_default().to_string();
+    assert!(said.contains("at most 7d"), "{said}");
+    assert!(rig.ticket(1).await.alert.unwrap().silence.is_none());
+
+    rig.interact(silence(sam.clone(), "2h")).await;
+    let t = rig.ticket(1).await;
+    let s = t.alert.as_ref().unwrap().silence.clone().expect("the silence is asked for");
+    assert_eq!((s.by.id.as_str(), s.ends_at.to_rfc3339()), (SAM, "2026-03-02T11:00:00+00:00".to_string()));
+    let events = rig.desk.store().events(TicketNo(1)).await.unwrap();
+    let asked = events.iter().find_map(|e| match &e.kind {
+        deskbot::core::ticket::EventKind::SilenceRequested { matchers, comment, .. } => Some((matchers, comment)),
+        _ => None,
+    });
+    let (matchers, comment) = asked.expect("a silence_requested event");
+    assert_eq!(matchers, "alertname=\"DbDown\", cluster=\"eu1\"");
+    assert_eq!(comment, "deskbot #1: failing over to the replica");
+    rig.deliver().await;
+    let calls = rig.fake.take();
+    let to_sam = calls.iter().find(|c| c.path.starts_with("/api/v10/webhooks/555/tok-")).expect("Sam is answered");
+    assert_eq!(to_sam.body["flags"], 64);
+    let said = to_sam.body["content"].as_str().unwrap();
+    assert!(said.starts_with("Asked Alertmanager (http://alertmanager.example:9093) to silence #1's alert group (alertname=\"DbDown\", cluster=\"eu1\") until Mon 2 Mar 11:00 UTC"), "{said}");
+    let edit = calls.iter().find(|c| c.method == "PATCH").expect("the card is edited");
+    assert_eq!(edit.path, format!("/api/v10/channels/200/messages/{card_id}"));
+    let text = edit.body["embeds"][0]["description"].as_str().unwrap();
+    assert!(text.contains("Silence until Mon 2 Mar 11:00 UTC asked by Sam; waiting for Alertmanager"), "{text}");
+
+    // Claimed, then given back with `undo`.
+    let claim = |undo: bool| {
+        let mut opts = vec![json!({"name": "ticket", "type": 4, "value": 1})];
+        if undo {
+            opts.push(json!({"name": "undo", "type": 5, "value": true}));
+        }
+        slash(QUEUE, sam.clone(), "ticket", json!({"name": "claim", "type": 1, "options": opts}))
+    };
+    rig.interact(claim(false)).await;
+    assert_eq!(rig.ticket(1).await.owner.map(|o| o.id), Some(SAM.to_string()));
+    rig.interact(claim(true)).await;
+    assert_eq!(rig.ticket(1).await.owner, None, "claim with undo gives the ticket back to the queue");
 }

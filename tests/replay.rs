@@ -3067,3 +3067,153 @@ async fn a_leaver_is_not_resolved_before_its_access_end_unless_said_early() {
     assert_eq!(j["tickets"][0]["state"], "resolved", "the second, said-early resolve goes through");
     assert_eq!(events_of(&j, 1, "resolved").len(), 1, "{text}");
 }
+
+// -------------------------------------------------------------------------------------------------------------------
+// Walkthrough mechanics (#33)
+
+/// #33: see `walk_late_answer.replay`.
+#[tokio::test]
+async fn a_walkthrough_button_pressed_after_the_hand_off_goes_to_the_ticket_and_restarts_nothing() {
+    let out = replay::run_file(&script("walk_late_answer.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("walk_late_answer", text);
+    let to_alice = lines_to(&text, "alice");
+    let late = |label: &str| {
+        format!(
+            "#1 is already with the technicians (handed over Mon 2 Mar 11:00 UTC), so that walkthrough has ended and \
+             nothing starts again. I've added your answer to #1 for them: “{label}”. Write in #1's thread if there's \
+             more."
+        )
+    };
+    for label in ["Faster now", "Still slow", "Talk to a person"] {
+        assert_eq!(to_alice.iter().filter(|l| **l == late(label)).count(), 1, "{label}: {to_alice:#?}");
+    }
+    assert!(!text.contains("Describe the problem again"), "{text}");
+    // The owner hears of the first late answer after the claim at once; the one a moment later is folded.
+    let to_sam = lines_to(&text, "sam");
+    assert!(to_sam.contains(&"alice answered #1's walkthrough after it was handed over: “Still slow”"), "{to_sam:#?}");
+    assert!(!to_sam.iter().any(|l| l.contains("“Talk to a person”") && l.starts_with("alice answered")));
+    // Each late answer is a note on the ticket, shown to staff by /ticket show.
+    let j = out.json().await.unwrap();
+    let note = |label: &str| {
+        format!(
+            "alice answered the self-service walkthrough (Computer slow, crashing or not starting) after it had \
+             ended: “{label}”"
+        )
+    };
+    assert_eq!(notes_of(&j, 1), [note("Faster now"), note("Still slow"), note("Talk to a person")]);
+    let show = to_sam.iter().find(|l| l.starts_with("#1 “my laptop is super slow”")).unwrap();
+    assert!(show.contains(&format!("deskbot noted (internal): {}", quote_of(&note("Still slow")))), "{show}");
+    // Nothing restarted: one ticket, resolved by sam (not by the "Faster now" pressed late), no second walkthrough.
+    let t = j["tickets"].as_array().unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(
+        (t[0]["state"].as_str(), t[0]["owner"].as_str(), t[0]["deflected"].as_bool()),
+        (Some("resolved"), Some("sam"), Some(false))
+    );
+    assert_eq!(to_alice.iter().filter(|l| l.starts_with("Sorry it's crawling")).count(), 1);
+    // After the resolution the late press says what to do, and reopens nothing.
+    assert_eq!(
+        to_alice.last().copied(),
+        Some(
+            "That walkthrough has ended and #1 is resolved. If the problem is back, write in #1's thread (or press \
+             Reopen) and a technician will pick it up."
+        )
+    );
+}
+
+/// `s` as deskbot quotes someone's text: in curly quotes.
+fn quote_of(s: &str) -> String {
+    format!("“{s}”")
+}
+
+/// #33: see `walk_p1.replay`.
+#[tokio::test]
+async fn a_p1_skips_the_walkthrough_and_goes_straight_to_the_queue() {
+    let out = replay::run_file(&script("walk_p1.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("walk_p1", text);
+    let j = out.json().await.unwrap();
+    let t = j["tickets"].as_array().unwrap();
+    let prio: Vec<&str> = t.iter().map(|t| t["priority"].as_str().unwrap()).collect();
+    assert_eq!(prio, ["P1", "P1", "P1", "P1", "P2"]);
+    let urgent = |n: usize, category: &str| {
+        format!(
+            "Ticket #{n} opened: {category} (P1 incident). It's urgent, so it's gone straight to the technicians: \
+             someone will respond by Mon 2 Mar 09:30 UTC (within 30m)."
+        )
+    };
+    for (who, n, category) in [("ann", 1, "identity"), ("ben", 2, "endpoint"), ("carol", 3, "security")] {
+        // Told once, and nothing else: no step to try, no button that waits on them.
+        assert_eq!(lines_to(&text, who), [urgent(n, category).as_str()], "{who}");
+    }
+    // Every P1 has its card in the queue, and nothing about the first three ever ran a walkthrough.
+    for n in 1..=4 {
+        let card = format!("bot -> #helpdesk-queue: New ticket #{n} · P1 · ");
+        assert_eq!(lines_with(&text, &card).len(), 1, "#{n}: {text}");
+    }
+    for (i, ticket) in t.iter().take(3).enumerate() {
+        assert!(!ticket["events"].as_array().unwrap().iter().any(|e| e["kind"] == "runbook"), "#{}", i + 1);
+    }
+    // Dan's walkthrough ended when his next message made #4 P1: a hand-off, with the reason on the card.
+    let to_dan = lines_to(&text, "dan");
+    assert!(to_dan[1].starts_with("Sorry it's crawling."), "{to_dan:#?}");
+    assert_eq!(
+        &to_dan[2..],
+        [
+            "Added to #4. It's now P1, so it's answered sooner.",
+            "#4 is urgent now, so I've stopped the walkthrough and handed it straight to a technician with what you \
+             tried. They'll respond by Mon 2 Mar 09:30 UTC."
+        ]
+    );
+    let card4 = lines_with(&text, "bot -> #helpdesk-queue: New ticket #4 · P1 · endpoint")[0];
+    assert!(card4.contains("Self-service tried: “Computer slow, crashing or not starting” — urgent (P1): handed straight to a technician"), "{card4}");
+    let handoff: Vec<&serde_json::Value> =
+        t[3]["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "runbook").collect();
+    assert_eq!(handoff.len(), 1);
+    assert_eq!(handoff[0]["outcome"], "handoff");
+    // Erin's P2 still gets the usual fix first, and is no card yet.
+    assert!(lines_to(&text, "erin")[1].starts_with("Sorry about the jam"), "{text}");
+    assert!(lines_with(&text, "bot -> #helpdesk-queue: New ticket #5").is_empty());
+    // The queue is warned about each P1 (nobody owns them) and hears of the breach at 09:30; not about #5.
+    for n in 1..=4 {
+        let warned =
+            text.lines().filter(|l| l.starts_with("bot -> #helpdesk-queue:") && l.contains(&format!("#{n} "))).count();
+        assert!(warned >= 2, "#{n} has its card and at least one warning: {text}");
+    }
+    assert!(!text.lines().any(|l| l.starts_with("bot -> #helpdesk-queue:") && l.contains("#5")), "{text}");
+}
+
+/// #33: see `report_fcr.replay`. Reopen rate, first-contact resolution and deflection as the ITSM notes define them
+/// (section 4), for the week of Mon 2 Mar, worked out by hand:
+///
+/// | # | who | what happened this week | resolved | fix reopened | deflected | first contact |
+/// |---|-----|--------------------------|----------|--------------|-----------|---------------|
+/// | 1 | alice | walkthrough fixed it, "Still broken", still open | yes | yes | no (reopened) | not counted: no technician's fix |
+/// | 2 | bob | walkthrough fixed it | yes | no | yes | not counted: no technician's fix |
+/// | 3 | carol | sam replied once, resolved | yes | no | no | counted, yes (1 reply, fix held) |
+/// | 4 | dave | sam replied twice, resolved | yes | no | no | counted, no (2 replies) |
+/// | 5 | erin | walkthrough fixed it, "Still broken"; sam replied once, resolved | yes | yes (the walkthrough's) | no | counted, yes (the reopen was before sam's fix) |
+/// | 6 | frank | walkthrough: nothing for IT to do; reopened, still open | yes | yes | no | not counted: no technician's fix |
+///
+/// Resolved 6. Reopen rate 3 of 6 = 50.0%. Deflection 1 of 6 = 16.7%. First contact 2 of 3 = 66.7% (the
+/// walkthrough's fixes #1 and #6, reopened and still open, are not in its denominator).
+#[tokio::test]
+async fn first_contact_resolution_counts_technicians_fixes_only() {
+    let out = replay::run_file(&script("report_fcr.replay")).await.unwrap();
+    let j = out.json().await.unwrap();
+    let r = &j["reports"][0]["report"];
+    let rate = |k: &str| (r[k]["count"].as_u64(), r[k]["of"].as_u64(), r[k]["percent"].as_f64());
+    assert_eq!(r["resolved"]["tickets"], 6);
+    assert_eq!(rate("reopen_rate"), (Some(3), Some(6), Some(50.0)));
+    assert_eq!(rate("deflection"), (Some(1), Some(6), Some(16.7)));
+    assert_eq!(rate("first_contact_resolution"), (Some(2), Some(3), Some(66.7)));
+    // #1 and #6 are still open: two in the backlog.
+    assert_eq!(r["backlog"]["open"], 2);
+    let states: Vec<&str> = j["tickets"].as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["open", "resolved", "resolved", "resolved", "resolved", "open"]);
+    let text = out.text();
+    assert!(
+        text.contains("reopened 50.0% (3 of them reopened later); first-contact 66.7%; deflected by runbooks 16.7%")
+    );
+}

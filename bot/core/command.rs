@@ -322,6 +322,8 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
             let n = number("feedback", num)?;
             Command::Feedback(n, needs_text("feedback", n)?)
         }
+        // `--undo` is how Discord's slash command says `unclaim`, as for `check` below.
+        "claim" if text.trim() == "--undo" => Command::Unclaim(number("claim", num)?),
         "claim" => Command::Claim(number_only("claim", num, text)?),
         "unclaim" => Command::Unclaim(number_only("unclaim", num, text)?),
         "show" => Command::Show(number_only("show", num, text)?),
@@ -542,6 +544,8 @@ mod tests {
             parse_ticket("claim 1 2").unwrap_err(),
             "`/ticket claim 1` takes nothing after the number (`2`); usage: /ticket claim N"
         );
+        assert_eq!(parse_ticket("claim 1 --undo").unwrap(), Command::Unclaim(TicketNo(1)));
+        assert!(parse_ticket("claim 1 2 --undo").unwrap_err().contains("takes nothing after the number"));
         for cmd in ["unclaim 1 x", "show 1 2", "sla 1 now", "approve 1 yes", "close 1 2", "major 1 2", "problem 1 2"] {
             assert!(parse_ticket(cmd).unwrap_err().contains("takes nothing after the number"), "{cmd}");
         }

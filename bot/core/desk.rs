@@ -9,7 +9,9 @@ use super::message::{Audience, Body, Button, Envelope, MessageKind, Outbound};
 use super::roles::Role;
 use super::runbook::RunbookSet;
 use super::sla::{self, Policies};
-use super::ticket::{Breach, Event, EventKind, NewTicket, Origin, SlaClock, State, Ticket, TicketError, Timestamp};
+use super::ticket::{
+    Breach, Event, EventKind, NewTicket, Origin, Priority, SlaClock, State, Ticket, TicketError, Timestamp,
+};
 use super::triage::{Classification, Classifier, Decision};
 use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter};
 use std::collections::BTreeMap;
@@ -303,6 +305,7 @@ impl<S: Store> Desk<S> {
                 }
                 return Err(e);
             }
+            self.urgent_walks_to_queue(now, &mut w).await?;
             self.schedule(&mut w.commit);
             let learned = !w.commit.training.is_empty();
             // Highest first: a number can only be taken back while it is the last one handed out.
@@ -973,6 +976,9 @@ impl<S: Store> Desk<S> {
         }
         let unsure = c.confidence < self.settings.triage.confident;
         let walk = if unsure || after.is_some() { None } else { self.runbook_for(&c, text) };
+        // A P1 waits on nobody's self-service (#33): it goes to the technicians' queue at once. Requests still ask
+        // their questions (a joiner's, a leaver's): those are what the technician needs, not a fix to try.
+        let walk = walk.filter(|(rb, _)| t.priority != Priority::P1 || !rb.is_self_help());
         // A request that needs approval goes through its runbook, and so its approval, whatever led here.
         let walk = walk.or(approval.map(|(rb, step, _)| (rb, step)));
         if let Some((rb, first)) = walk.filter(|(rb, _)| rb.needs_approval_from(self.role_of(&env.actor))) {
@@ -1030,6 +1036,13 @@ impl<S: Store> Desk<S> {
             what.push_str(&format!(", following up {old}"));
         }
         let reply = match tg.first_response_due {
+            // Urgent: the requester hears that it is with the technicians now, not that they should try something.
+            Some(due) if t.priority == Priority::P1 => format!(
+                "Ticket {number} opened: {what}. It's urgent, so it's gone straight to the technicians: someone will \
+                 respond by {} (within {}).",
+                self.fmt_time(due),
+                tg.first_response
+            ),
             Some(due) => format!(
                 "Ticket {number} opened: {what}. A technician will respond by {} (within {}).",
                 self.fmt_time(due),

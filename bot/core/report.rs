@@ -54,12 +54,15 @@
 //! * **Reopen rate:** of the distinct tickets resolved in the period, those with a resolution in the period that
 //!   was reopened afterwards (from resolved *or* closed, at any time, as known when the report is built): a fix
 //!   that did not hold counts against the period of the fix, not the period of the reopen.
-//! * **First-contact resolution:** of tickets raised by people (not alerts: no person's contact) resolved in the
-//!   period and not deflected, those answered by a person (a first response — a reply, or the text of the
-//!   resolution — before the first resolution), with at most one human public reply and never reopened (as known
-//!   when the report is built; the same reopens as the reopen rate, so a ticket counted as reopened is never a
-//!   first-contact resolution). A self-resolving alert, or a resolve with nothing said, is no first-contact
-//!   resolution.
+//! * **First-contact resolution** (section 4: resolved with one human reply and no reopen): of tickets raised by
+//!   people (not alerts: no person's contact) with a resolution *by a technician* in the period, those answered by
+//!   a person (a first response — a reply, or the text of the resolution — by the technician's first fix), with
+//!   at most one human public reply and that fix never reopened (as known when the report is built, where section
+//!   4 says within 7 days: the same reopens as the reopen rate, so a technician's fix counted as reopened is never
+//!   a first-contact resolution). A walkthrough's resolution (fixed, or nothing for IT to do) is no technician's:
+//!   not in the figure at all, also once reopened and still open; and its reopen ("Still broken") sends the
+//!   ticket to the queue like a hand-off, so it does not count against the technician's fix that follows. A
+//!   self-resolving alert, or a resolve with nothing said, is no first-contact resolution.
 //! * **No IT action:** tickets a walkthrough resolved with nothing for IT to do ("I'll contact my provider") count
 //!   as resolved, never as deflected (self-service fixed nothing) nor in first-contact resolution (nobody answered).
 //! * **Deflection:** tickets resolved in the period by a runbook with no technician (`deflected`) whose requester
@@ -254,6 +257,11 @@ pub struct TicketFacts {
     /// neither deflected nor a first-contact resolution.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_it_action: bool,
+    /// The resolutions a self-service walkthrough made (fixed, or nothing for IT to do): no technician's, so
+    /// never in first-contact resolution, even after a reopen has cleared `deflected` (#33). Empty in facts stored
+    /// before it was kept: then `deflected` or `no_it_action` marks the last resolution as one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub self_service_resolutions: Vec<Timestamp>,
 }
 
 impl TicketFacts {
@@ -299,6 +307,7 @@ impl TicketFacts {
             intent: None,
             owner: None,
             no_it_action: false,
+            self_service_resolutions: vec![],
         }
     }
 
@@ -312,6 +321,7 @@ impl TicketFacts {
         f.next_response_ran = k.next_response_ran;
         f.next_responses = k.next_responses.clone();
         f.merged_at = k.merged_at;
+        f.self_service_resolutions = k.self_service.clone();
         if !k.new_cycles.is_empty() {
             f.new_cycles = k.new_cycles.clone();
         }
@@ -330,6 +340,7 @@ impl TicketFacts {
         f.reopens = history.reopens;
         f.public_replies = history.public_replies;
         f.next_response_ran = history.next_response_ran;
+        f.self_service_resolutions = history.self_service;
         let mut cycles = crate::core::ticket::KpiHistory::default();
         cycles.replay_cycles(events, |e| e.actor.as_ref().is_some_and(|a| a.same_person(&t.requester)));
         f.next_responses = cycles.next_responses;
@@ -411,6 +422,24 @@ impl TicketFacts {
 
     fn resolved_in(&self, p: &Period) -> bool {
         self.helpdesk_resolutions().any(|r| p.contains(r))
+    }
+
+    /// The resolutions a technician made: every resolution but the walkthroughs' (fixed, or nothing for IT to
+    /// do). Facts stored before those were kept know only the ticket's flags, which mark its last resolution.
+    /// Each walkthrough resolution takes away one resolution at its instant (a technician's fix at the very same
+    /// instant stays).
+    fn technician_resolutions(&self) -> impl Iterator<Item = Timestamp> + use<> {
+        let mut walked = self.self_service_resolutions.clone();
+        if walked.is_empty() && (self.deflected || self.no_it_action) {
+            walked.extend(self.resolutions.iter().max());
+        }
+        let mut left: Vec<Timestamp> = self.helpdesk_resolutions().collect();
+        for w in walked {
+            if let Some(i) = left.iter().position(|&r| r == w) {
+                left.remove(i);
+            }
+        }
+        left.into_iter()
     }
 
     /// Ended without a fix by the helpdesk: withdrawn by the requester, or declined by the approver.
@@ -1323,14 +1352,19 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
                 if !last.is_some_and(|r| recontacted(t, r, &by_requester)) {
                     s.deflected += 1;
                 }
-            } else if t.source == Source::Staff && !t.no_it_action {
-                // First contact needs a person's contact answered by a person: a human response (a reply, or the
-                // text of the resolution), at most one reply, never reopened. A resolve with nothing said is no
-                // first-contact resolution, and alerts are no person's contact at all.
+            }
+            // First contact is measured on technicians' fixes only: a walkthrough's fix (or its "nothing for IT to
+            // do") is none, also once reopened and still open (#33). It needs a person's contact answered by a
+            // person: a human response (a reply, or the text of the resolution) by the technician's first fix, at
+            // most one reply, and that fix never reopened. A walkthrough's fix reopened with "Still broken" went
+            // back to the queue like a hand-off: it does not count against the technician's fix that followed. A
+            // resolve with nothing said is no first-contact resolution, and alerts are no person's contact at all.
+            let technician_here = t.technician_resolutions().any(|r| p.contains(r));
+            if let (Source::Staff, true, Some(first)) = (t.source, technician_here, t.technician_resolutions().min()) {
                 s.fcr.1 += 1;
-                let first = t.resolutions.iter().min().copied().unwrap_or(t.created_at);
                 let answered = t.first_response_at.is_some_and(|r| r <= first);
-                if answered && t.public_replies <= 1 && t.reopens.is_empty() {
+                let reopened = t.reopens.iter().any(|&o| o >= first);
+                if answered && t.public_replies <= 1 && !reopened {
                     s.fcr.0 += 1;
                 }
             }
@@ -2379,6 +2413,43 @@ mod tests {
         assert_eq!((fcr.count, fcr.of, fcr.percent), (2, 3, Some(66.7)));
         assert_eq!((r.deflection.count, r.deflection.of, r.deflection.percent), (1, 4, Some(25.0)));
         assert_eq!((r.csat.count, r.csat.of, r.csat.percent, r.csat.previous_percent), (1, 2, Some(50.0), None));
+    }
+
+    #[test]
+    fn a_walkthrough_resolution_is_never_in_first_contact_even_once_reopened() {
+        // #33. The week of `this_week` (resolved #1 #3 #4 #7; reopened #3; first contact #1 #7 of #1 #3 #7;
+        // deflected #4) plus three tickets raised by people and resolved by their walkthrough:
+        //  #20 Mon 11:00, fixed by the walkthrough 11:05, "Still broken" 11:30, still open: a fix this week that
+        //      was reopened, not deflected, and no technician's fix: not in first contact at all.
+        //  #21 Tue 11:00, the walkthrough found nothing for IT to do 11:05, reopened 11:20, still open: the same.
+        //  #22 Wed 11:00, fixed by the walkthrough 11:05, "Still broken" 11:30 (back to the queue like a hand-off);
+        //      a technician replied once at 12:00 and resolved it at 12:30, not reopened since: the technician's
+        //      fix, answered by it, one reply: a first-contact resolution.
+        // Resolved: 4 + 3 = 7. Reopened: #3 + #20 #21 #22 (each had a fix this week that was reopened) = 4 of 7 =
+        // 57.1%. First contact: #1 #7 #22 of #1 #3 #7 #22 = 3 of 4 = 75.0%. Deflected: #4 of 7 = 14.3%.
+        let mut facts = this_week();
+        let walked = |n: i64, created: &str, ended: &str, reopened: &str| {
+            let mut f = resolved(tk(n, "endpoint", TicketType::Incident, created), ended);
+            f.self_service_resolutions.push(t(ended));
+            f.reopens.push(t(reopened));
+            f.state = State::Open;
+            f
+        };
+        facts.tickets.push(walked(20, "2026-03-02T11:00:00Z", "2026-03-02T11:05:00Z", "2026-03-02T11:30:00Z"));
+        facts.tickets.push(walked(21, "2026-03-03T11:00:00Z", "2026-03-03T11:05:00Z", "2026-03-03T11:20:00Z"));
+        let mut t22 = walked(22, "2026-03-04T11:00:00Z", "2026-03-04T11:05:00Z", "2026-03-04T11:30:00Z");
+        t22.first_response_at = Some(t("2026-03-04T12:00:00Z"));
+        t22.public_replies = 1;
+        t22.resolutions.push(t("2026-03-04T12:30:00Z"));
+        t22.state = State::Resolved;
+        facts.tickets.push(t22);
+        let signals = SignalFacts { patch: (190, 200), backups: (49, 50), restores: (2, 2), baseline: (8, 10) };
+        let r = build(&week(), &facts, &last_week(), &backlog(), &signals, &office());
+        assert_eq!(r.resolved.tickets, 7);
+        assert_eq!((r.reopen_rate.count, r.reopen_rate.of, r.reopen_rate.percent), (4, 7, Some(57.1)));
+        let fcr = &r.first_contact_resolution;
+        assert_eq!((fcr.count, fcr.of, fcr.percent), (3, 4, Some(75.0)));
+        assert_eq!((r.deflection.count, r.deflection.of, r.deflection.percent), (1, 7, Some(14.3)));
     }
 
     #[test]

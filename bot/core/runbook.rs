@@ -329,6 +329,12 @@ impl Step {
 }
 
 impl Runbook {
+    /// A fix for the person to try themselves (an incident runbook with no approval), as opposed to a request
+    /// whose questions collect what the technician needs (joiner, leaver, new-laptop): a P1 skips the former.
+    pub fn is_self_help(&self) -> bool {
+        self.ticket_type == TicketType::Incident && self.approval.is_none()
+    }
+
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.id == id)
     }

@@ -180,6 +180,10 @@ pub struct KpiHistory {
     /// When the ticket was merged into another (its clocks were cancelled then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_at: Option<Timestamp>,
+    /// The resolutions a self-service walkthrough made (fixed, or nothing for IT to do), oldest first: no
+    /// technician's, so never a first-contact resolution, even once reopened (#33).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub self_service: Vec<Timestamp>,
 }
 
 /// One next-response cycle: the requester waiting for an answer from `since`.
@@ -206,6 +210,10 @@ impl KpiHistory {
             EventKind::PublicReply { .. } => self.public_replies += 1,
             EventKind::RequesterMessage { .. } if self.public_replies > 0 => self.next_response_ran = true,
             EventKind::MergedInto { .. } => self.merged_at = Some(at),
+            // A walkthrough's ending that resolved the ticket (its resolution has the same instant).
+            EventKind::Runbook { outcome, .. } if outcome == "fixed" || outcome == "no_action" => {
+                self.self_service.push(at)
+            }
             _ => {}
         }
     }
@@ -1196,6 +1204,14 @@ impl Ticket {
         self.deflected = deflected;
         ev.push(self.event(at, by, EventKind::Resolved { text }));
         Ok(ev)
+    }
+
+    /// The walkthrough's ending recorded by `event` (a `runbook` event, see [`KpiHistory::record`]): kept for
+    /// reports, which tell self-service resolutions from technicians' by it.
+    pub fn walk_ended(&mut self, event: &Event) {
+        if let Some(k) = self.kpi.as_mut() {
+            k.record(event.at, &event.kind);
+        }
     }
 
     /// Brings a resolved or closed ticket back to open; the owner is kept. When the requester reopens it they are

@@ -4,8 +4,9 @@
 //! `/ticket claim ticket:42` becomes `Body::Command{name: "ticket", args: "claim 42"}`, exactly what a person would
 //! type elsewhere, so the core's one grammar ([`crate::core::command`]) parses every platform. Ticket numbers are
 //! integer options with autocomplete (open tickets from the store). Discord allows 25 subcommands per command:
-//! the vendor commands are grouped under `/ticket vendor …`; `/ticket problems`, `/ticket problem` and
-//! `/ticket help` are not offered as slash commands (the core's help text lists everything).
+//! the vendor commands are grouped under `/ticket vendor …`; `uncheck` and `unclaim` are `check` and `claim` with
+//! `undo` set; `/ticket problems`, `/ticket problem`, `/ticket major` and `/ticket help` are not offered as slash
+//! commands (the core's help text lists everything).
 
 use serenity::all::{
     CommandData, CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand, CreateCommandOption,
@@ -66,8 +67,13 @@ const VENDOR: Opt = text("vendor", false, "Vendor id (may be left out when one c
 
 /// Every `/ticket` subcommand, in the order Discord shows them.
 pub const TICKET: &[Sub] = &[
-    sub("claim", "Take a ticket", &[T]),
-    sub("unclaim", "Give a ticket back to the queue", &[T]),
+    // Discord's 25 subcommands are all taken: `/ticket unclaim N` is `claim` with `undo` set, like `uncheck` below,
+    // which leaves room for `/ticket silence`.
+    sub(
+        "claim",
+        "Take a ticket (or give it back to the queue)",
+        &[T, opt("undo", Kind::Flag("--undo"), false, "Give the ticket back to the queue instead")],
+    ),
     sub("reply", "Public reply to the requester", &[T, text("text", true, "What the requester sees")]),
     sub("note", "Internal note, never shown to the requester", &[T, text("text", true, "The note")]),
     sub("resolve", "Mark a ticket resolved", &[T, text("note", false, "What fixed it")]),
@@ -118,6 +124,15 @@ pub const TICKET: &[Sub] = &[
             T,
             text("item", true, "Item number or id"),
             opt("undo", Kind::Flag("--undo"), false, "Untick an item ticked by mistake"),
+        ],
+    ),
+    sub(
+        "silence",
+        "Silence an Alertmanager alert ticket's group in Alertmanager",
+        &[
+            T,
+            text("duration", true, "How long: 30m, 2h, 1d, 1h30m (at most 7d)"),
+            text("comment", false, "Why (Alertmanager shows it with the silence)"),
         ],
     ),
     sub("approve", "Approve a request waiting for approval", &[T]),
@@ -296,11 +311,19 @@ mod tests {
                     }
                     Kind::Choice(v) => v[0].into(),
                     Kind::User => "123".into(),
+                    _ if o.name == "duration" => "2h".into(),
                     _ => "word".into(),
                 });
             }
             let line = args.join(" ");
             assert!(crate::core::command::parse_ticket(&line).is_ok(), "/ticket {line} does not parse");
+            // A flag set (`claim … undo`, `check … undo`) still parses.
+            for o in s.opts {
+                if let Kind::Flag(word) = o.kind {
+                    let line = format!("{line} {word}");
+                    assert!(crate::core::command::parse_ticket(&line).is_ok(), "/ticket {line} does not parse");
+                }
+            }
         }
     }
 }

@@ -249,12 +249,28 @@ impl<S: Store> Desk<S> {
             .filter_map(|c| decode(&c).map(|wt| (c, wt)))
             .find(|(_, wt)| wt.runbook == ar.runbook && wt.ended.is_none());
         let Some((conv, mut wt)) = found else {
-            // A ticket merged into another: its walkthrough ended there, and so does this conversation.
             if let Some(n) = ticket
-                && let Some(t) = self.store.ticket(n).await?
-                && let Some(into) = t.merged_into.filter(|_| t.requester.same_person(&env.actor))
+                && let Some(mut t) = self.store.ticket(n).await?
+                && t.requester.same_person(&env.actor)
             {
-                return Ok(Flow::Refused(merged_away(n, into).into()));
+                // A ticket merged into another: its walkthrough ended there, and so does this conversation.
+                if let Some(into) = t.merged_into {
+                    return Ok(Flow::Refused(merged_away(n, into).into()));
+                }
+                // The walkthrough ended without them (a timeout handed it over, a technician took it over): the
+                // ticket is with the technicians, and their late answer goes to it, not into a new walkthrough.
+                if t.state.is_active() {
+                    self.late_walk_answer(env, &mut t, &ar, now, w);
+                    return Ok(Flow::Ok);
+                }
+                return Ok(Flow::Refused(
+                    format!(
+                        "That walkthrough has ended and {n} is {}. If the problem is back, write in {n}'s thread \
+                         (or press Reopen) and a technician will pick it up.",
+                        t.state
+                    )
+                    .into(),
+                ));
             }
             return Ok(Flow::Refused(
                 "That walkthrough has already ended. Describe the problem again if you still need help."
@@ -269,6 +285,57 @@ impl<S: Store> Desk<S> {
             Ok(outcome) => self.walk_outcome(&conv, wt, outcome, now, w).await,
             Err(e) => Ok(Flow::Refused(e.to_string().into())),
         }
+    }
+
+    /// A button of `t`'s walkthrough pressed after the walkthrough ended while the ticket is still being worked (a
+    /// timeout handed it to the technicians, or one of them took it over) (#33): the requester is told it is already
+    /// with the technicians (or waiting for its approval), and what they pressed is kept on the ticket as a note, of
+    /// which its owner hears (folded like their other messages). Nothing restarts.
+    fn late_walk_answer(
+        &self,
+        env: &crate::core::message::Envelope,
+        t: &mut Ticket,
+        ar: &ActionRef,
+        now: Timestamp,
+        w: &mut Work,
+    ) {
+        let n = t.number;
+        let rb = self.runbooks.get(&ar.runbook);
+        let label = match ar.choice {
+            runbook::Choice::Person => runbook::TALK_TO_PERSON.to_string(),
+            runbook::Choice::Button(i) => rb
+                .and_then(|rb| rb.step(&ar.step))
+                .and_then(|s| s.buttons.get(i))
+                .map(|b| b.label.clone())
+                .unwrap_or_else(|| format!("button {} of step \"{}\"", i + 1, ar.step)),
+        };
+        let title = rb.map(|rb| rb.title.clone()).unwrap_or_else(|| ar.runbook.clone());
+        // Kept as plain text; `/ticket show` quotes notes when it shows them.
+        let note = format!(
+            "{} answered the self-service walkthrough ({title}) after it had ended: “{label}”",
+            crate::core::message::plain(&env.actor.shown()),
+        );
+        w.events(n, vec![Event { at: now, actor: None, kind: EventKind::InternalNote { text: note } }]);
+        let first =
+            format!("{} answered {n}'s walkthrough after it was handed over: {}", env.actor.shown(), quote(&label));
+        self.tell_owner_folded(t, &env.actor.shown(), &label, first, now, w);
+        let with = match &t.awaiting_approval {
+            Some(approver) => format!("{n} is already waiting for a {approver}'s approval"),
+            None => format!("{n} is already with the technicians"),
+        };
+        let since = t
+            .self_service
+            .as_ref()
+            .and_then(|s| s.to)
+            .map(|at| format!(" (handed over {})", self.fmt_time(at)))
+            .unwrap_or_default();
+        let msg = format!(
+            "{with}{since}, so that walkthrough has ended and nothing starts again. I've added your answer to {n} for \
+             them: {}. Write in {n}'s thread if there's more.",
+            quote(&label)
+        );
+        w.send(Outbound::to_user(&env.actor, &t.origin.place, msg).about(n));
+        w.commit.updates.push(t.clone());
     }
 
     /// The walkthrough a message written in the channel (not a thread) answers, if any (#33 probe): only while
@@ -418,7 +485,9 @@ impl<S: Store> Desk<S> {
                     Err(e) => return Ok(Flow::Refused(Refusal::from(e))),
                 };
                 w.events(t.number, ev);
-                w.events(t.number, vec![self.walk_event(&wt, "fixed", None, now)]);
+                let ended = self.walk_event(&wt, "fixed", None, now);
+                t.walk_ended(&ended);
+                w.events(t.number, vec![ended]);
                 let msg = format!(
                     "Great, glad that worked! I've closed {} as fixed by you. If it comes back in the next {}, press Still broken.",
                     t.number,
@@ -439,7 +508,9 @@ impl<S: Store> Desk<S> {
                 };
                 t.no_it_action = true;
                 w.events(t.number, ev);
-                w.events(t.number, vec![self.walk_event(&wt, "no_action", None, now)]);
+                let ended = self.walk_event(&wt, "no_action", None, now);
+                t.walk_ended(&ended);
+                w.events(t.number, vec![ended]);
                 let msg = format!(
                     "OK, nothing for IT to do then: I've closed {} as resolved. If you do need us after all, press \
                      Reopen or write here.",
@@ -532,6 +603,47 @@ impl<S: Store> Desk<S> {
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         w.commit.updates.push(t);
         Ok(Flow::Ok)
+    }
+
+    /// Tickets this commit changes that are P1 while a self-service walkthrough still runs on them (the requester's
+    /// next message made it urgent, a technician raised it) go to the technicians now (#33): a P1 waits on nobody's
+    /// self-service. The walkthrough ends as a hand-off (what it collected stays on the ticket), the card goes to
+    /// the queue, and the requester is told. Requests (joiner, leaver, approvals) keep asking their questions.
+    pub(super) async fn urgent_walks_to_queue(&self, now: Timestamp, w: &mut Work) -> Result<(), DeskError> {
+        let mut urgent: Vec<TicketNo> = w
+            .commit
+            .updates
+            .iter()
+            .filter(|t| t.priority == Priority::P1 && t.state.is_active() && t.in_self_service())
+            .map(|t| t.number)
+            .collect();
+        urgent.dedup();
+        for n in urgent {
+            // A walkthrough this very commit moves on or ends is left to what moves it.
+            if written(&w.commit.conversations, n).is_some() {
+                continue;
+            }
+            let Some(conv) = self.store.conversation_for_ticket(n).await? else { continue };
+            let Some(wt) = decode(&conv).filter(|wt| wt.ended.is_none()) else { continue };
+            if !self.runbooks.get(&wt.runbook).is_some_and(|rb| rb.is_self_help()) {
+                continue;
+            }
+            self.end_walk(n, "urgent (P1): handed straight to a technician".to_string(), now, w).await?;
+            let Some(t) = w.commit.updates.iter_mut().rev().find(|t| t.number == n) else { continue };
+            t.end_self_service(now);
+            self.policies.apply(t);
+            let t = t.clone();
+            let due = t.first_response_due.map(|d| format!(" They'll respond by {}.", self.fmt_time(d)));
+            let msg = format!(
+                "{} is urgent now, so I've stopped the walkthrough and handed it straight to a technician with what \
+                 you tried.{}",
+                t.number,
+                due.unwrap_or_default()
+            );
+            w.send(Outbound::to_user(&t.requester, &t.origin.place, msg).about(n));
+            w.send(self.card(&t, now));
+        }
+        Ok(())
     }
 
     /// A hand-off button with `priority` (mfa-new-phone's "Lost or stolen"): the ticket becomes at least that urgent
