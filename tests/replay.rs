@@ -3132,3 +3132,37 @@ async fn every_refusal_of_a_command_naming_a_ticket_is_recorded_on_it() {
     assert!(reasons.contains(&"a ticket cannot be merged into itself"), "{reasons:?}");
     assert!(reasons.contains(&"#1 already has an open case with FastNet ISP"), "{reasons:?}");
 }
+
+/// #30 probe (a07, a02): see `as_admin.replay`. Expected by hand: sam reads "ada (as admin)" for the escalation
+/// and the reassignment of #1, tom for its vendor-close and unclaim; ada's reply is not marked. #1 carries one
+/// `as_admin` event per marked action, by ada; lee's reassignment and unclaim of #2 are not marked anywhere.
+#[tokio::test]
+async fn an_admin_beyond_the_technician_role_says_so_and_a_lead_in_theirs_does_not() {
+    let out = replay::run_file(&script("as_admin.replay")).await.unwrap();
+    let text = out.text();
+    let to_sam = lines_to(&text, "sam");
+    assert!(to_sam.contains(&"ada (as admin) used /ticket escalate on #1, which you own."), "{to_sam:?}");
+    assert!(to_sam.contains(&"ada (as admin) reassigned #1 from you to tom."), "{to_sam:?}");
+    assert!(to_sam.contains(&"ada used /ticket reply on #1, which you own."), "{to_sam:?}");
+    assert!(to_sam.contains(&"lee reassigned #2 from you to tom."), "{to_sam:?}");
+    let to_tom = lines_to(&text, "tom");
+    assert!(to_tom.contains(&"ada (as admin) used /ticket vendor-close on #1, which you own."), "{to_tom:?}");
+    assert!(to_tom.contains(&"ada (as admin) unclaimed #1, which you owned; it is back in the queue."), "{to_tom:?}");
+    assert!(to_tom.contains(&"lee unclaimed #2, which you owned; it is back in the queue."), "{to_tom:?}");
+    assert!(!text.lines().any(|l| l.contains("lee (as") || (l.starts_with("bot -> vendor") && l.contains("as admin"))));
+    let j = out.json().await.unwrap();
+    let marked = |n: usize| -> Vec<(String, String)> {
+        j["tickets"][n - 1]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "as_admin")
+            .map(|e| (e["actor"].as_str().unwrap().to_string(), e["action"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    assert_eq!(
+        marked(1),
+        pairs(&[("ada", "escalate"), ("ada", "assign"), ("ada", "vendor-close"), ("ada", "unclaim")])
+    );
+    assert!(marked(2).is_empty());
+}

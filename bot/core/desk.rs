@@ -1228,7 +1228,49 @@ impl<S: Store> Desk<S> {
         {
             self.load_names(me.platform, true).await?;
         }
-        self.run_command(env, cmd, ticket, now, w).await
+        let as_admin = ticket.as_ref().is_some_and(|t| self.beyond_technician(me, t, &cmd));
+        let (n, verb) = (cmd.ticket(), cmd.verb());
+        let flow = self.run_command(env, cmd, ticket, now, w).await?;
+        // An admin doing what only a lead (or an approver) may is recorded as such next to what it changed (#30).
+        if let (Flow::Ok, true, Some(n)) = (&flow, as_admin, n)
+            && w.commit.events.iter().any(|(m, _)| *m == n)
+        {
+            w.events(
+                n,
+                vec![Event { at: now, actor: Some(me.clone()), kind: EventKind::AsAdmin { action: verb.into() } }],
+            );
+        }
+        Ok(flow)
+    }
+
+    /// Whether `me` does `cmd` on `t` as an admin beyond a technician's role: reassigning or unclaiming a ticket
+    /// someone else owns or acting on its vendor cases (what a lead may do), or deciding on a request that waits
+    /// for another role. A lead doing the first is in their role, and not marked.
+    fn beyond_technician(&self, me: &UserRef, t: &Ticket, cmd: &Command) -> bool {
+        if self.role_of(me) != Role::Admin {
+            return false;
+        }
+        match cmd {
+            Command::Assign(..)
+            | Command::Unclaim(_)
+            | Command::Escalate(..)
+            | Command::VendorClose(..)
+            | Command::Chase(..)
+            | Command::Snooze(..) => t.owner.as_ref().is_some_and(|o| !o.same_person(me)),
+            Command::Approve(_) | Command::Decline(..) => {
+                t.awaiting_approval.as_deref().is_some_and(|a| Role::parse(a) != Some(Role::Admin))
+            }
+            _ => false,
+        }
+    }
+
+    /// How `me` is named to the owner of a ticket they act on beyond a technician's role (see
+    /// [`Desk::beyond_technician`]): "ada (as admin)" for an admin, so the owner knows it was not a lead's call.
+    pub(super) fn acting_name(&self, me: &UserRef) -> String {
+        match self.role_of(me) {
+            Role::Admin => format!("{} (as admin)", me.shown()),
+            _ => me.shown(),
+        }
     }
 
     /// Before a request that needs approval is decided, technicians may talk to the requester about it (reply,
@@ -1535,7 +1577,7 @@ impl<S: Store> Desk<S> {
                         Outbound::to_user(
                             &prev,
                             &place,
-                            format!("{} reassigned {} from you to {}.", me.shown(), t.number, to.shown()),
+                            format!("{} reassigned {} from you to {}.", self.acting_name(me), t.number, to.shown()),
                         )
                         .about(t.number),
                     );
@@ -1643,8 +1685,11 @@ impl<S: Store> Desk<S> {
                 if let Some(prev) = before.filter(|p| !p.same_person(me)) {
                     // A lead took it off its owner: the owner hears it from deskbot, not from the queue.
                     let place = Place { dm: true, ..self.staff_place() };
-                    let msg =
-                        format!("{} unclaimed {}, which you owned; it is back in the queue.", me.shown(), t.number);
+                    let msg = format!(
+                        "{} unclaimed {}, which you owned; it is back in the queue.",
+                        self.acting_name(me),
+                        t.number
+                    );
                     w.send(Outbound::to_user(&prev, &place, msg).about(t.number));
                 }
                 if t.state.is_active() {
@@ -2465,6 +2510,7 @@ impl<S: Store> Desk<S> {
                     EventKind::PriorityChanged { from, to } if staff => format!("{who} changed priority {from} → {to}"),
                     EventKind::CategoryChanged { from, to } if staff => format!("{who} changed category {from} → {to}"),
                     EventKind::Thanked { .. } => format!("{who} said thanks"),
+                    EventKind::AsAdmin { action } if staff => format!("{who} used admin rights: /ticket {action}"),
                     _ => return None,
                 };
                 Some(format!("\n· {} {what}", self.fmt_time(e.at)))
