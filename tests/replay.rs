@@ -2531,13 +2531,14 @@ async fn a_merge_chain_tells_the_first_requester_and_merged_duplicates_stay_clos
         "{to_alice:?}"
     );
     let to_sam = lines_to(&text, "sam");
-    assert!(to_sam.iter().any(|l| l.starts_with("#1 was merged into #2 and cannot be reopened")), "{to_sam:?}");
+    assert!(to_sam.iter().any(|l| l.starts_with("#1 was merged into #3 and cannot be reopened")), "{to_sam:?}");
     assert!(to_sam.contains(&"#1 is merged into #3 and is worked there: /ticket claim 3 …"), "{to_sam:?}");
     assert!(to_sam.contains(&"#1 is merged into #3 and is worked there: /ticket pending 3 …"), "{to_sam:?}");
     assert!(!to_sam.iter().any(|l| l.contains("reopen it first")), "{to_sam:?}");
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"][0]["state"], "closed");
-    assert_eq!(denied_on(&j, 1), [("sam".to_string(), "reopen".to_string())]);
+    // Every refusal is recorded, those pointing to the end of the chain too (#30 probe a05).
+    assert_eq!(denied_on(&j, 1), pairs(&[("sam", "reopen"), ("sam", "claim"), ("sam", "pending")]));
 }
 
 /// #30 insider probe, item 8: see `tests/replay/merged_thread.replay`.
@@ -3216,4 +3217,120 @@ async fn first_contact_resolution_counts_technicians_fixes_only() {
     assert!(
         text.contains("reopened 50.0% (3 of them reopened later); first-contact 66.7%; deflected by runbooks 16.7%")
     );
+/// #30 probe (a05b, a06): see `reopen_went_elsewhere.replay`. Expected by hand: bob cannot reopen #2 (folded into
+/// major incident #1), neither can sam; both are pointed to #1, and bob, once #1 is resolved, to saying so in #2's
+/// thread. In the chain #4 into #3 into #5, erin (#4), sam and dan (#3) are all pointed to #5, never to #3. Every
+/// refusal is recorded; #2, #3 and #4 stay closed and unowned, and no SLA warning names them.
+#[tokio::test]
+async fn folded_and_merged_tickets_are_not_reopened_and_the_refusal_names_where_they_went() {
+    let out = replay::run_file(&script("reopen_went_elsewhere.replay")).await.unwrap();
+    let text = out.text();
+    let to_bob = lines_to(&text, "bob");
+    assert!(
+        to_bob.iter().any(|l| l.starts_with("#2 is part of major incident #1, where it is being worked on")),
+        "{to_bob:?}"
+    );
+    assert!(
+        to_bob.iter().any(|l| l.starts_with(
+            "#2 is part of major incident #1, which is resolved; if the problem is back, say so in #2's thread"
+        )),
+        "{to_bob:?}"
+    );
+    assert!(!to_bob.iter().any(|l| l.contains("is open again")), "{to_bob:?}");
+    let to_sam = lines_to(&text, "sam");
+    assert!(
+        to_sam
+            .iter()
+            .any(|l| l.starts_with("#2 is part of major incident #1 and cannot be reopened on its own; work on #1"))
+    );
+    assert!(
+        to_sam.iter().any(|l| l.starts_with("#4 was merged into #5 and cannot be reopened; work on #5")),
+        "{to_sam:?}"
+    );
+    assert!(
+        lines_to(&text, "erin").iter().any(|l| l.starts_with("#4 was merged into #5, where it is being worked on")),
+        "{text}"
+    );
+    assert!(
+        lines_to(&text, "dan").iter().any(|l| l.starts_with("#3 was merged into #5, where it is being worked on")),
+        "{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.contains("SLA") && (l.contains("#2 ") || l.contains("#3 ") || l.contains("#4 "))),
+        "{text}"
+    );
+    let j = out.json().await.unwrap();
+    for n in [2, 3, 4] {
+        assert_eq!(j["tickets"][n - 1]["state"], "closed", "#{n}");
+        assert_eq!(j["tickets"][n - 1]["reopen_count"], 0, "#{n}");
+    }
+    assert_eq!(denied_on(&j, 2), pairs(&[("bob", "reopen"), ("sam", "reopen"), ("bob", "reopen")]));
+    assert_eq!(denied_on(&j, 4), pairs(&[("erin", "reopen"), ("sam", "reopen")]));
+    assert_eq!(denied_on(&j, 3), pairs(&[("dan", "reopen")]));
+}
+
+/// #30 probe (a05, a07, a13, b09, b13): see `denied_everywhere.replay`. Expected by hand: on #1, sam's assign to a
+/// requester, merge into itself, vendor-update with no case, second escalation to FastNet and vendor-update with two
+/// cases; on #2, the claim with an extra argument (once: its repeat is counted) and the escalation of the closed
+/// ticket. Nothing is recorded for #9, which does not exist.
+#[tokio::test]
+async fn every_refusal_of_a_command_naming_a_ticket_is_recorded_on_it() {
+    let out = replay::run_file(&script("denied_everywhere.replay")).await.unwrap();
+    let j = out.json().await.unwrap();
+    assert_eq!(
+        denied_on(&j, 1),
+        pairs(&[
+            ("sam", "assign"),
+            ("sam", "merge"),
+            ("sam", "vendor-update"),
+            ("sam", "escalate"),
+            ("sam", "vendor-update")
+        ])
+    );
+    assert_eq!(denied_on(&j, 2), pairs(&[("sam", "claim"), ("sam", "escalate")]));
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 2);
+    // What was refused is kept with the refusal.
+    let reasons: Vec<&str> = j["tickets"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "denied")
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert!(reasons.contains(&"a ticket cannot be merged into itself"), "{reasons:?}");
+    assert!(reasons.contains(&"#1 already has an open case with FastNet ISP"), "{reasons:?}");
+}
+
+/// #30 probe (a07, a02): see `as_admin.replay`. Expected by hand: sam reads "ada (as admin)" for the escalation
+/// and the reassignment of #1, tom for its vendor-close and unclaim; ada's reply is not marked. #1 carries one
+/// `as_admin` event per marked action, by ada; lee's reassignment and unclaim of #2 are not marked anywhere.
+#[tokio::test]
+async fn an_admin_beyond_the_technician_role_says_so_and_a_lead_in_theirs_does_not() {
+    let out = replay::run_file(&script("as_admin.replay")).await.unwrap();
+    let text = out.text();
+    let to_sam = lines_to(&text, "sam");
+    assert!(to_sam.contains(&"ada (as admin) used /ticket escalate on #1, which you own."), "{to_sam:?}");
+    assert!(to_sam.contains(&"ada (as admin) reassigned #1 from you to tom."), "{to_sam:?}");
+    assert!(to_sam.contains(&"ada used /ticket reply on #1, which you own."), "{to_sam:?}");
+    assert!(to_sam.contains(&"lee reassigned #2 from you to tom."), "{to_sam:?}");
+    let to_tom = lines_to(&text, "tom");
+    assert!(to_tom.contains(&"ada (as admin) used /ticket vendor-close on #1, which you own."), "{to_tom:?}");
+    assert!(to_tom.contains(&"ada (as admin) unclaimed #1, which you owned; it is back in the queue."), "{to_tom:?}");
+    assert!(to_tom.contains(&"lee unclaimed #2, which you owned; it is back in the queue."), "{to_tom:?}");
+    assert!(!text.lines().any(|l| l.contains("lee (as") || (l.starts_with("bot -> vendor") && l.contains("as admin"))));
+    let j = out.json().await.unwrap();
+    let marked = |n: usize| -> Vec<(String, String)> {
+        j["tickets"][n - 1]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "as_admin")
+            .map(|e| (e["actor"].as_str().unwrap().to_string(), e["action"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    assert_eq!(
+        marked(1),
+        pairs(&[("ada", "escalate"), ("ada", "assign"), ("ada", "vendor-close"), ("ada", "unclaim")])
+    );
+    assert!(marked(2).is_empty());
 }

@@ -417,6 +417,24 @@ pub fn parse_ticket(args: &str) -> Result<Command, String> {
     })
 }
 
+/// The ticket and verb a `/ticket` command names even when it cannot be parsed (`/ticket claim 2 3`, `/ticket merge
+/// 1 into 1`): its first word when that is a command taking a ticket number, and the number after it. A refused
+/// command is recorded on the ticket it names, like any other refusal.
+pub fn named_ticket(args: &str) -> Option<(TicketNo, &'static str)> {
+    let (verb, rest) = split_first(args);
+    let verb = verb?.to_ascii_lowercase();
+    let known = HELP
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.strip_prefix("/ticket ")?.split_whitespace();
+            let v = words.next()?;
+            (words.next() == Some("N")).then_some(v)
+        })
+        .find(|v| *v == verb)?;
+    let n = TicketNo::parse(split_first(rest).0?)?;
+    Some((n, known))
+}
+
 /// Action id for a button that runs a command on a ticket: `ticket:claim:42`.
 pub fn action(verb: &str, n: TicketNo) -> String {
     format!("ticket:{verb}:{}", n.0)
@@ -469,6 +487,18 @@ pub fn vendor_action(verb: &str, n: TicketNo, vendor: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_that_cannot_be_parsed_still_names_its_ticket() {
+        assert_eq!(named_ticket("claim 2 3"), Some((TicketNo(2), "claim")));
+        assert_eq!(named_ticket("Merge #1 into 1"), Some((TicketNo(1), "merge")));
+        assert_eq!(named_ticket("vendor-update 4"), Some((TicketNo(4), "vendor-update")));
+        // Only commands that take a ticket number, and only a number.
+        assert_eq!(named_ticket("queue 2"), None);
+        assert_eq!(named_ticket("frobnicate 2"), None);
+        assert_eq!(named_ticket("claim two"), None);
+        assert_eq!(named_ticket("claim"), None);
+    }
 
     #[test]
     fn parses_vendor_commands_and_buttons() {

@@ -145,24 +145,24 @@ impl Work {
     }
 }
 
-/// A refusal or a mistake by the user: shown to them, nothing else changes (except an audit event).
+/// A refusal or a mistake by the user: shown to them, nothing else changes (except an audit event). A refusal of a
+/// command naming a ticket is recorded as `denied` on that ticket (see [`Desk::decide`]); `audit` names another
+/// ticket or action to record it under (a thread message, a walkthrough button).
 struct Refusal {
     text: String,
     audit: Option<(TicketNo, String)>,
-    /// Refused because of the ticket's state (owned already, not waiting for approval, an illegal move): a command
-    /// naming a ticket records it as `denied` on that ticket, like a refusal by role (see [`Desk::on_command`]).
-    state: bool,
 }
 
 impl Refusal {
-    /// A refusal because of the ticket's state (recorded when the command names the ticket).
+    /// A refusal because of the ticket's state (owned already, not waiting for approval, an illegal move). Recorded
+    /// like every refusal of a command naming a ticket.
     fn state(text: String) -> Self {
-        Refusal { text, audit: None, state: true }
+        Refusal { text, audit: None }
     }
 
     /// A refusal recorded as `denied` on ticket `n`, for `action`.
     fn audited(text: String, n: TicketNo, action: &str) -> Self {
-        Refusal { text, audit: Some((n, action.to_string())), state: false }
+        Refusal { text, audit: Some((n, action.to_string())) }
     }
 }
 
@@ -174,7 +174,7 @@ impl From<TicketError> for Refusal {
 
 impl From<String> for Refusal {
     fn from(text: String) -> Self {
-        Refusal { text, audit: None, state: false }
+        Refusal { text, audit: None }
     }
 }
 
@@ -650,12 +650,20 @@ impl<S: Store> Desk<S> {
         if matches!(env.body, Body::Command { .. } | Body::Action { .. }) && !self.within_command_rate(env, now, w) {
             return Ok(());
         }
+        // The ticket a command or a command's button names, and its verb: a refusal of it is recorded there.
+        let mut named: Option<(TicketNo, &'static str)> = None;
         let result = match &env.body {
             Body::Text { text } => self.on_text(env, text, now, w).await?,
             Body::Command { name, args } => match name.trim_start_matches('/') {
                 "ticket" => match command::parse_ticket(args) {
-                    Ok(cmd) => self.on_command(env, cmd, now, w).await?,
-                    Err(e) => Flow::Refused(e.into()),
+                    Ok(cmd) => {
+                        named = cmd.ticket().map(|n| (n, cmd.verb()));
+                        self.on_command(env, cmd, now, w).await?
+                    }
+                    Err(e) => {
+                        named = command::named_ticket(args);
+                        Flow::Refused(e.into())
+                    }
                 },
                 "helpdesk" => self.on_helpdesk(env, args, w).await?,
                 other => Flow::Refused(format!("unknown command `/{other}`; try `/ticket help`").into()),
@@ -673,11 +681,23 @@ impl<S: Store> Desk<S> {
                 self.on_walk_action(env, action, now, w).await?
             }
             Body::Action { action } => match command::parse_action(action) {
-                Ok(cmd) => self.on_command(env, cmd, now, w).await?,
+                Ok(cmd) => {
+                    named = cmd.ticket().map(|n| (n, cmd.verb()));
+                    self.on_command(env, cmd, now, w).await?
+                }
                 Err(e) => Flow::Refused(e.into()),
             },
         };
-        if let Flow::Refused(r) = result {
+        if let Flow::Refused(mut r) = result {
+            // Every refusal of a command naming a ticket is recorded on it, whatever refused it (the role rules, the
+            // ticket's state, a merge, a vendor case, the command's usage): the ticket's audit trail shows every
+            // attempt. A ticket that does not exist has no history to record it in.
+            if r.audit.is_none()
+                && let Some((n, verb)) = named
+                && self.store.ticket(n).await?.is_some()
+            {
+                r.audit = Some((n, verb.to_string()));
+            }
             // A refusal replaces whatever was planned: only the message and the audit entry are written.
             w.commit.inserts.clear();
             w.commit.updates.clear();
@@ -1208,14 +1228,10 @@ impl<S: Store> Desk<S> {
             None => None,
         };
         if let Err(reason) = authorize(role, &cmd, ticket.as_ref(), me, &self.approvers()) {
-            return Ok(Flow::Refused(Refusal {
-                text: reason,
-                audit: cmd.ticket().map(|n| (n, cmd.verb().to_string())),
-                state: false,
-            }));
+            return Ok(Flow::Refused(reason.into()));
         }
         if let Some(t) = &ticket
-            && let Some(r) = self.before_approval(t, &cmd).await?
+            && let Some(r) = self.before_approval(t, &cmd, me).await?
         {
             return Ok(Flow::Refused(r));
         }
@@ -1225,25 +1241,56 @@ impl<S: Store> Desk<S> {
         {
             self.load_names(me.platform, true).await?;
         }
-        let n = cmd.ticket();
-        let verb = cmd.verb().to_string();
+        let as_admin = ticket.as_ref().is_some_and(|t| self.beyond_technician(me, t, &cmd));
+        let (n, verb) = (cmd.ticket(), cmd.verb());
         let flow = self.run_command(env, cmd, ticket, now, w).await?;
-        // A refusal because of the ticket's state is recorded on it like a refusal by role: an admin sees a
-        // technician trying to take an owned ticket or to approve what is not waiting, as they see the rest.
-        Ok(match (flow, n) {
-            (Flow::Refused(mut r), Some(n)) if r.state && r.audit.is_none() => {
-                r.audit = Some((n, verb));
-                Flow::Refused(r)
+        // An admin doing what only a lead (or an approver) may is recorded as such next to what it changed (#30).
+        if let (Flow::Ok, true, Some(n)) = (&flow, as_admin, n)
+            && w.commit.events.iter().any(|(m, _)| *m == n)
+        {
+            w.events(
+                n,
+                vec![Event { at: now, actor: Some(me.clone()), kind: EventKind::AsAdmin { action: verb.into() } }],
+            );
+        }
+        Ok(flow)
+    }
+
+    /// Whether `me` does `cmd` on `t` as an admin beyond a technician's role: reassigning or unclaiming a ticket
+    /// someone else owns or acting on its vendor cases (what a lead may do), or deciding on a request that waits
+    /// for another role. A lead doing the first is in their role, and not marked.
+    fn beyond_technician(&self, me: &UserRef, t: &Ticket, cmd: &Command) -> bool {
+        if self.role_of(me) != Role::Admin {
+            return false;
+        }
+        match cmd {
+            Command::Assign(..)
+            | Command::Unclaim(_)
+            | Command::Escalate(..)
+            | Command::VendorClose(..)
+            | Command::Chase(..)
+            | Command::Snooze(..) => t.owner.as_ref().is_some_and(|o| !o.same_person(me)),
+            Command::Approve(_) | Command::Decline(..) => {
+                t.awaiting_approval.as_deref().is_some_and(|a| Role::parse(a) != Some(Role::Admin))
             }
-            (flow, _) => flow,
-        })
+            _ => false,
+        }
+    }
+
+    /// How `me` is named to the owner of a ticket they act on beyond a technician's role (see
+    /// [`Desk::beyond_technician`]): "ada (as admin)" for an admin, so the owner knows it was not a lead's call.
+    pub(super) fn acting_name(&self, me: &UserRef) -> String {
+        match self.role_of(me) {
+            Role::Admin => format!("{} (as admin)", me.shown()),
+            _ => me.shown(),
+        }
     }
 
     /// Before a request that needs approval is decided, technicians may talk to the requester about it (reply,
     /// note, show, link, re-categorise) but not work it, park it or make it more urgent: claim, assign, pending,
     /// priority, checklist, escalation to a vendor, major incident, merge and resolve wait for the decision. That
     /// holds from the first question of its walkthrough, so taking it over early is no way round the approval.
-    async fn before_approval(&self, t: &Ticket, cmd: &Command) -> Result<Option<Refusal>, DeskError> {
+    async fn before_approval(&self, t: &Ticket, cmd: &Command, me: &UserRef) -> Result<Option<Refusal>, DeskError> {
         let held = matches!(
             cmd,
             Command::Claim(_)
@@ -1278,6 +1325,9 @@ impl<S: Store> Desk<S> {
             None => t.parent.map(|n| ("part of major incident", n)),
         };
         if let Some((how, into)) = went {
+            if let Command::Reopen(..) = cmd {
+                return Ok(Some(self.not_reopened_alone(t, into, me).await?));
+            }
             let what = match cmd {
                 Command::Priority(..) => Some("priority"),
                 Command::Category(..) => Some("category"),
@@ -1540,7 +1590,7 @@ impl<S: Store> Desk<S> {
                         Outbound::to_user(
                             &prev,
                             &place,
-                            format!("{} reassigned {} from you to {}.", me.shown(), t.number, to.shown()),
+                            format!("{} reassigned {} from you to {}.", self.acting_name(me), t.number, to.shown()),
                         )
                         .about(t.number),
                     );
@@ -1648,8 +1698,11 @@ impl<S: Store> Desk<S> {
                 if let Some(prev) = before.filter(|p| !p.same_person(me)) {
                     // A lead took it off its owner: the owner hears it from deskbot, not from the queue.
                     let place = Place { dm: true, ..self.staff_place() };
-                    let msg =
-                        format!("{} unclaimed {}, which you owned; it is back in the queue.", me.shown(), t.number);
+                    let msg = format!(
+                        "{} unclaimed {}, which you owned; it is back in the queue.",
+                        self.acting_name(me),
+                        t.number
+                    );
                     w.send(Outbound::to_user(&prev, &place, msg).about(t.number));
                 }
                 if t.state.is_active() {
@@ -2280,34 +2333,42 @@ impl<S: Store> Desk<S> {
         Ok(ev)
     }
 
-    /// A requester may not undo a self-service fix after [`walk::REOPEN_DEFLECTED_WITHIN`], nor a technician's
-    /// merge (the conversation continues on the ticket it was merged into).
+    /// Why a merged duplicate or a ticket folded into a major incident is not reopened on its own (by anyone, by
+    /// any path: `/ticket reopen`, the Reopen button): reopened alone it would be half merged or half folded (its
+    /// requester following the other ticket, its history moved there), and nobody would own it (#30). `into` is
+    /// where it went: the end of its chain of merges, or the incident. The requester is told where their problem is
+    /// worked on and how to say it is back; staff are told to work on `into`.
+    async fn not_reopened_alone(&self, t: &Ticket, into: TicketNo, who: &UserRef) -> Result<Refusal, DeskError> {
+        let merged = t.merged_into.is_some();
+        let what = if merged { format!("was merged into {into}") } else { format!("is part of major incident {into}") };
+        if self.role_of(who).is_staff() {
+            let alone = if merged { "" } else { " on its own" };
+            return Ok(Refusal::state(format!(
+                "{} {what} and cannot be reopened{alone}; work on {into} (/ticket reopen {} if it is closed), or \
+                 open a new ticket for a different problem",
+                t.number, into.0
+            )));
+        }
+        let end = self.store.ticket(into).await?;
+        let text = match end.filter(|e| !e.state.is_active()) {
+            None => format!(
+                "{} {what}, where it is being worked on; add anything new in {}'s thread (you hear {into}'s updates \
+                 there), or describe a different problem to open a new ticket",
+                t.number, t.number
+            ),
+            Some(e) => format!(
+                "{} {what}, which is {}; if the problem is back, say so in {}'s thread and I'll take it up again, or \
+                 describe a different problem to open a new ticket",
+                t.number, e.state, t.number
+            ),
+        };
+        Ok(Refusal::state(text))
+    }
+
+    /// A requester may not undo a self-service fix after [`walk::REOPEN_DEFLECTED_WITHIN`]. (A merged duplicate or
+    /// a ticket folded into a major incident is refused before this, see [`Desk::not_reopened_alone`]: both are
+    /// closed, so the thread's "still broken", which reopens resolved tickets only, never reaches them.)
     fn may_reopen(&self, t: &Ticket, who: &UserRef, now: Timestamp) -> Result<(), Refusal> {
-        if let Some(into) = t.merged_into {
-            // Staff too: a reopened duplicate would be half merged (its requester following the other ticket, its
-            // history moved there) (#30).
-            if self.role_of(who).is_staff() {
-                return Err(Refusal::state(format!(
-                    "{} was merged into {into} and cannot be reopened; work on {into} (/ticket reopen {} if it is \
-                     closed), or open a new ticket for a different problem",
-                    t.number, into.0
-                )));
-            }
-            return Err(Refusal::state(format!(
-                "{} was merged into {into}, where it is being worked on; add anything new there (you hear its \
-                 updates), or describe a different problem to open a new ticket",
-                t.number
-            )));
-        }
-        if let Some(major) = t.parent.filter(|_| self.role_of(who).is_staff()) {
-            // Folded into a major incident: reopened on its own it would be half folded (its requester one of the
-            // incident's affected people), as a merged duplicate would be half merged.
-            return Err(Refusal::state(format!(
-                "{} is part of major incident {major} and cannot be reopened on its own; work on {major} (/ticket \
-                 reopen {} if it is closed), or open a new ticket for a different problem",
-                t.number, major.0
-            )));
-        }
         let late = t.resolved_at.is_some_and(|r| now - r > walk::REOPEN_DEFLECTED_WITHIN);
         if t.deflected && t.requester.same_person(who) && late && !self.role_of(who).is_staff() {
             return Err(format!(
@@ -2462,6 +2523,7 @@ impl<S: Store> Desk<S> {
                     EventKind::PriorityChanged { from, to } if staff => format!("{who} changed priority {from} → {to}"),
                     EventKind::CategoryChanged { from, to } if staff => format!("{who} changed category {from} → {to}"),
                     EventKind::Thanked { .. } => format!("{who} said thanks"),
+                    EventKind::AsAdmin { action } if staff => format!("{who} used admin rights: /ticket {action}"),
                     _ => return None,
                 };
                 Some(format!("\n· {} {what}", self.fmt_time(e.at)))

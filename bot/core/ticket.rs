@@ -575,6 +575,11 @@ pub enum EventKind {
     SilenceExpired {
         until: Timestamp,
     },
+    /// An admin did `action` beyond a technician's role (on a ticket someone else owns: reassign, unclaim, act on
+    /// its vendor cases; or deciding in an approver's place); recorded next to what it changed.
+    AsAdmin {
+        action: String,
+    },
 }
 
 /// Why a change to a ticket was refused. Messages are shown to the person who asked.

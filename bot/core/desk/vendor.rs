@@ -879,9 +879,9 @@ impl<S: Store> Desk<S> {
             }
             _ => return Ok(Flow::Refused("not a vendor command".to_string().into())),
         }
-        // A lead acting on someone else's ticket: the owner hears it from deskbot.
+        // A lead (or an admin, who says so) acting on someone else's ticket: the owner hears it from deskbot.
         if acting && let Some(o) = &other_owner {
-            let msg = format!("{} used /ticket {verb} on {n}, which you own.", me.name);
+            let msg = format!("{} used /ticket {verb} on {n}, which you own.", self.acting_name(me));
             w.send(Outbound::to_user(o, &self.staff_dm(), msg).about(n));
         }
         self.sync_schedule(&t, w).await?;
