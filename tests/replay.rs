@@ -3217,6 +3217,8 @@ async fn first_contact_resolution_counts_technicians_fixes_only() {
     assert!(
         text.contains("reopened 50.0% (3 of them reopened later); first-contact 66.7%; deflected by runbooks 16.7%")
     );
+}
+
 /// #30 probe (a05b, a06): see `reopen_went_elsewhere.replay`. Expected by hand: bob cannot reopen #2 (folded into
 /// major incident #1), neither can sam; both are pointed to #1, and bob, once #1 is resolved, to saying so in #2's
 /// thread. In the chain #4 into #3 into #5, erin (#4), sam and dan (#3) are all pointed to #5, never to #3. Every
