@@ -3199,7 +3199,7 @@ async fn vendor_mails_after_a_merge_keep_the_case_title_and_name_the_new_contact
     );
     assert!(moved.contains("tom is now our contact for it"), "{moved}");
     for what in ["(email, chase)", "(email, closed)"] {
-        let l = after.iter().filter(|l| l.contains(what)).last().unwrap();
+        let l = after.iter().rfind(|l| l.contains(what)).unwrap();
         assert!(l.contains("[deskbot #2] the internet is down on floor 3, nothing loads (your ref FN-1)"), "{l}");
     }
 }
