@@ -2728,7 +2728,14 @@ async fn merging_two_cases_at_one_vendor_keeps_the_one_they_work_on_and_merged_r
         ),
         "{text}"
     );
-    assert!(text.contains("Our ticket #1 (your ref PC-55501) is now part of our ticket #2"), "{text}");
+    // The moved case keeps its own title (#35).
+    assert!(
+        text.contains(
+            "Our ticket #1 (\"the printer on the 5th floor shows error 50.1 and wont print\", your ref PC-55501) is now \
+             part of our ticket #2"
+        ),
+        "{text}"
+    );
     assert!(text.contains("case PC-55501: open"), "{text}");
     // No vendor breach: the case kept is the one PrintCo answered.
     assert!(!text.contains("Vendor breach"), "{text}");
@@ -3335,4 +3342,34 @@ async fn an_admin_beyond_the_technician_role_says_so_and_a_lead_in_theirs_does_n
         pairs(&[("ada", "escalate"), ("ada", "assign"), ("ada", "vendor-close"), ("ada", "unclaim")])
     );
     assert!(marked(2).is_empty());
+}
+
+/// #35 probe (b04): see `vendor_merge_subject.replay`. Expected by hand: after the merge every mail to FastNet about
+/// case FN-1 (moved, chase, closure) is titled "the internet is down on floor 3, nothing loads" and quotes #2; none
+/// carries bob's words, his name, #2's note or sam's name; the moved mail names tom as the new contact.
+#[tokio::test]
+async fn vendor_mails_after_a_merge_keep_the_case_title_and_name_the_new_contact() {
+    let out = replay::run_file(&script("vendor_merge_subject.replay")).await.unwrap();
+    let text = out.text();
+    let after: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("bot -> vendor isp") && l.contains("FN-1"))
+        .filter(|l| !l.contains("(email, case)"))
+        .collect();
+    assert_eq!(after.len(), 4, "moved, #3's closure naming FN-1, chase, closure: {after:?}");
+    for l in &after {
+        for secret in ["Henderson", "PIP", "bob", "sam "] {
+            assert!(!l.contains(secret), "{secret} in {l}");
+        }
+    }
+    let moved = after.iter().find(|l| l.contains("(email, moved)")).unwrap();
+    assert!(
+        moved.contains("Re: [deskbot #2] the internet is down on floor 3, nothing loads (your ref FN-1)"),
+        "{moved}"
+    );
+    assert!(moved.contains("tom is now our contact for it"), "{moved}");
+    for what in ["(email, chase)", "(email, closed)"] {
+        let l = after.iter().rfind(|l| l.contains(what)).unwrap();
+        assert!(l.contains("[deskbot #2] the internet is down on floor 3, nothing loads (your ref FN-1)"), "{l}");
+    }
 }

@@ -431,6 +431,23 @@ pub struct VendorCase {
     /// When the requester was promised the next word on this case (they are sent one then, whatever happened).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requester_update_due: Option<Timestamp>,
+    /// The title the case was raised under (the escalated ticket's, which the vendor has): every later mail about
+    /// the case uses it, never the title of a ticket it moved to by a merge, whose requester's words were never
+    /// escalated (#35). `None` (stored before it was kept): mails name the case neutrally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+impl VendorCase {
+    /// What mails to the vendor call the case on our ticket `n`: the title it was raised under, else "Case REF /
+    /// our ref #N".
+    pub fn title_for_vendor(&self, n: crate::core::ids::TicketNo) -> String {
+        match (&self.title, &self.reference) {
+            (Some(t), _) => t.clone(),
+            (None, Some(r)) => format!("Case {r} / our ref {n}"),
+            (None, None) => format!("Our ref {n}"),
+        }
+    }
 }
 
 impl VendorCase {
@@ -518,6 +535,7 @@ impl Vendor {
             next_followup: None,
             closed_at: None,
             failure_told: false,
+            title: None,
             requester_update_due: Some(self.calendar.due_span(now, self.chase_every)),
         };
         c.next_followup = self.next_followup(&c).map(|(t, _)| t);

@@ -244,7 +244,7 @@ impl<S: Store> Desk<S> {
     ) -> Outbound {
         let n = t.number;
         let reference = c.reference.as_deref().map(|r| format!(" (your ref {r})")).unwrap_or_default();
-        let subject = format!("Re: [deskbot {n}] {}{reference}", t.title);
+        let subject = format!("Re: [deskbot {n}] {}{reference}", c.title_for_vendor(n));
         let account = v.account.as_deref().map(|a| format!(" Our account: {a}.")).unwrap_or_default();
         let body = format!(
             "Hello {},\n\nWe have closed {what} {n}{reference} on our side: {}. No further work is needed on this \
@@ -262,12 +262,13 @@ impl<S: Store> Desk<S> {
     fn contact_change_message(&self, t: &Ticket, v: &Vendor, c: &VendorCase, to: &UserRef) -> Outbound {
         let n = t.number;
         let reference = c.reference.as_deref().map(|r| format!(" (your ref {r})")).unwrap_or_default();
-        let subject = format!("Re: [deskbot {n}] {}{reference}", t.title);
+        let title = c.title_for_vendor(n);
+        let subject = format!("Re: [deskbot {n}] {title}{reference}");
         let account = v.account.as_deref().map(|a| format!(" Our account: {a}.")).unwrap_or_default();
         let body = format!(
-            "Hello {},\n\n{} is now our contact for our ticket {n}{reference} (\"{}\"). Please keep replying to \
+            "Hello {},\n\n{} is now our contact for our ticket {n}{reference} (\"{title}\"). Please keep replying to \
              this address and quote the ticket number; nothing else changes on the case.{account}\n\nThe IT helpdesk",
-            v.name, to.name, t.title
+            v.name, to.name
         );
         let j = json!({"event": "contact", "vendor": v.id, "ticket": n.0, "reference": c.reference, "contact": to.name, "message": body});
         self.to_vendor_or_owner(v, t, Some(to), "contact change", subject, body, j, "")
@@ -475,18 +476,36 @@ impl<S: Store> Desk<S> {
                 vec![ev(EventKind::VendorCaseMoved { vendor: case.vendor.clone(), from: a.number, to: b.number })],
             );
             let reference = case.reference.as_deref().map(|r| format!(" (your ref {r})")).unwrap_or_default();
-            let subject = format!("Re: [deskbot {}] {}{reference}", b.number, b.title);
+            // The vendor hears the case's own title, never the surviving ticket's (its requester's words were not
+            // escalated), and who its contact is now when that changes with the merge.
+            let title = case.title_for_vendor(a.number);
+            let subject = format!("Re: [deskbot {}] {title}{reference}", b.number);
+            let contact = b.owner.clone().or_else(|| a.owner.clone());
+            let contact_line = match (&contact, &a.owner) {
+                (Some(c), Some(before)) if !c.same_person(before) => {
+                    format!(" {} is now our contact for it; please keep replying to this address.", c.name)
+                }
+                (Some(c), None) => {
+                    format!(" {} is now our contact for it; please keep replying to this address.", c.name)
+                }
+                _ => String::new(),
+            };
             let body = format!(
-                "Hello {},\n\nOur ticket {}{reference} is now part of our ticket {} ({}). Please quote [deskbot {}] \
-                 from now on; nothing else changes on the case.\n\n{} for the IT helpdesk",
-                v.name, a.number, b.number, b.title, b.number, me.name
+                "Hello {},\n\nOur ticket {} (\"{title}\"{}) is now part of our ticket {}. Please quote [deskbot {}] \
+                 from now on; nothing else changes on the case.{contact_line}\n\nThe IT helpdesk",
+                v.name,
+                a.number,
+                case.reference.as_deref().map(|r| format!(", your ref {r}")).unwrap_or_default(),
+                b.number,
+                b.number
             );
             let j = json!({"event": "moved", "vendor": v.id, "ticket": b.number.0, "previous_ticket": a.number.0, "reference": case.reference, "message": body});
             let intro = format!("{} is contacted by hand: tell them {} is now {}.", v.name, a.number, b.number);
             let owner = b.owner.clone().or_else(|| a.owner.clone());
             w.send(self.to_vendor_or_owner(&v, b, owner.as_ref(), "moved", subject, body, j, &intro));
-            moved.push(case.clone());
             let mut case = case;
+            case.title = Some(title);
+            moved.push(case.clone());
             // The surviving ticket's requester is promised word on it from now.
             case.requester_update_due = Some(v.calendar.due_span(now, v.chase_every));
             w.send(self.to_requester(b, format!("{} is also with {}. {}", b.number, v.name, self.waiting_line(&case))));
@@ -673,7 +692,8 @@ impl<S: Store> Desk<S> {
                 }
                 let summary = summary.map(|s| super::bound_text(&s));
                 let (body, facts) = self.case_text(&t, v, summary.as_deref()).await?;
-                let case = v.open_case(me, now);
+                let mut case = v.open_case(me, now);
+                case.title = Some(t.title.clone());
                 w.events(
                     n,
                     vec![ev(EventKind::VendorEscalated {
@@ -831,14 +851,15 @@ impl<S: Store> Desk<S> {
                     return Ok(Flow::Refused(format!("vendor `{}` is no longer configured", case.vendor).into()));
                 };
                 let reference = case.reference.as_deref().map(|r| format!(" (your ref {r})")).unwrap_or_default();
-                let subject = format!("Re: [deskbot {n}] {}{reference}", t.title);
+                let title = case.title_for_vendor(n);
+                let subject = format!("Re: [deskbot {n}] {title}{reference}");
                 let since = case.last_update_at.unwrap_or(case.opened_at);
                 let account = v.account.as_deref().map(|a| format!(" Our account: {a}.")).unwrap_or_default();
                 let body = format!(
                     "Hello {},\n\nWe are still waiting on {}{reference}, raised {}. Our last update was {}. \
                      Please send an update; your resolution target is {}.{account}\n\n{} for the IT helpdesk",
                     v.name,
-                    t.title,
+                    title,
                     self.fmt_time(case.opened_at),
                     self.fmt_time(since),
                     self.fmt_time(case.resolution_due),
@@ -1013,11 +1034,12 @@ impl<S: Store> Desk<S> {
                                     v.account.as_deref().map(|a| format!(" Our account: {a}.")).unwrap_or_default();
                                 let hello = esc.and_then(|e| e.name.clone()).unwrap_or_else(|| v.name.clone());
                                 let body = format!(
-                                    "Hello {hello},\n\nOur case with {}{reference} for ticket {n} ({title}), raised \
+                                    "Hello {hello},\n\nOur case with {}{reference} for ticket {n} ({}), raised \
                                      {}, has passed its contract {} target of {span} (due {}){unanswered}. Please \
                                      see that it is dealt with and tell us when we will hear.{account}\n\nThe IT \
                                      helpdesk",
                                     v.name,
+                                    c.title_for_vendor(n),
                                     self.fmt_time(c.opened_at),
                                     target.key(),
                                     self.fmt_time(due)
@@ -1030,8 +1052,9 @@ impl<S: Store> Desk<S> {
                                     via,
                                     what: "breach".into(),
                                     subject: format!(
-                                        "[deskbot {n}] Missed {} target: {title}{reference}",
-                                        target.key()
+                                        "[deskbot {n}] Missed {} target: {}{reference}",
+                                        target.key(),
+                                        c.title_for_vendor(n)
                                     ),
                                     body,
                                     json: j,
