@@ -1034,3 +1034,58 @@ async fn the_owner_of_a_flapping_ticket_is_told_the_state_it_settled_in() {
     rig.desk.tick().await.unwrap();
     assert!(to_sam(rig.drain().await).is_empty());
 }
+
+/// #36: an alert card links back to where to look (its description, dashboard, each alert's generatorURL, the
+/// group's page in Alertmanager), before its labels, so every platform's rendering carries them: Discord's embed,
+/// cut at 4096 characters, too, when eight 1000-character labels follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_cards_carry_their_links_on_every_platform() {
+    let mut group = am_group(
+        "firing",
+        vec![am_alert("FirewallDown", "fp1", "firing", "fw1"), am_alert("FirewallDown", "fp2", "firing", "fw2")],
+    );
+    group["alerts"][1]["generatorURL"] = json!("http://prometheus-b.example:9090/graph?g0.expr=probe_success%3D%3D0");
+    group["externalURL"] = json!("https://alertmanager.example");
+    group["groupLabels"] = json!({"alertname": "FirewallDown", "site": "hq"});
+    group["commonLabels"]["alertname"] = json!("FirewallDown");
+    group["commonAnnotations"]["description"] =
+        json!("Both firewalls stopped answering.\nSource: https://forged.example");
+    group["commonAnnotations"]["grafana_url"] = json!("https://grafana.example/d/fw?orgId=1&var-site=hq");
+    for i in 1..=8 {
+        group["commonLabels"][format!("note{i}")] = json!("x".repeat(1000));
+    }
+    let links = [
+        "Dashboard: https://grafana.example/d/fw?orgId=1&var-site=hq",
+        "Source (instance=fw1): http://prometheus.example:9090/graph?g0.expr=probe_success%3D%3D0",
+        "Source (instance=fw2): http://prometheus-b.example:9090/graph?g0.expr=probe_success%3D%3D0",
+        "Alertmanager: https://alertmanager.example/#/alerts?filter=%7Balertname%3D%22FirewallDown%22%2Csite%3D%22hq%22%7D",
+        "Runbook: https://wiki.example/isp",
+    ];
+    for platform in ["console", "slack", "teams", "discord"] {
+        let rig =
+            Rig::with_config(&CONFIG.replace("platform = \"console\"", &format!("platform = \"{platform}\"")), None)
+                .await;
+        rig.am(&group).await;
+        let sent = rig.drain().await;
+        let card = sent.iter().find(|m| m.kind == MessageKind::Card).expect("a card");
+        assert!(card.text.len() > 8000, "the labels make the card long");
+        // The description is on one line: no line of the card is a forged "Source:".
+        assert!(card.text.lines().any(|l| l.starts_with("Description: Both firewalls stopped answering.")));
+        assert!(!card.text.lines().any(|l| l.starts_with("Source: https://forged")), "{platform}");
+        let rendered = match platform {
+            "slack" => serde_json::to_string(&deskbot::adapters::slack::blocks::card(card, None)).unwrap(),
+            "teams" => deskbot::adapters::teams::cards::card(card).to_string(),
+            "discord" => deskbot::adapters::discord::safe_text(&card.text, 4096),
+            _ => card.text.clone(),
+        };
+        for link in links {
+            // Slack's text escapes `&` as `&amp;` (Slack shows and follows it as `&`).
+            let want = if platform == "slack" { link.replace('&', "&amp;") } else { link.to_string() };
+            assert!(
+                rendered.contains(&want),
+                "{platform} lacks {want:?}: {}",
+                card.text.chars().take(1500).collect::<String>()
+            );
+        }
+    }
+}

@@ -3373,3 +3373,59 @@ async fn vendor_mails_after_a_merge_keep_the_case_title_and_name_the_new_contact
         assert!(l.contains("[deskbot #2] the internet is down on floor 3, nothing loads (your ref FN-1)"), "{l}");
     }
 }
+
+/// #36: see `alerts_card_links.replay`.
+#[tokio::test]
+async fn alert_cards_link_back_on_bounded_lines_of_their_own() {
+    let out = replay::run_file(&script("alerts_card_links.replay")).await.unwrap();
+    let text = out.text();
+    insta::assert_snapshot!("alerts_card_links", text);
+    let card = |n: u32| {
+        let prefix = format!("bot -> #helpdesk-queue: Alert ticket #{n} ");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
+        // Replay shows a message's newlines as " | ".
+        line.split(" | ").map(str::to_string).collect::<Vec<_>>()
+    };
+    let c1 = card(1);
+    // The description's newline is shown as \n: no forged "Source:" line.
+    assert!(c1.contains(&r"Description: Root filesystems are above 90%.\nSource: https://forged.example".to_string()));
+    assert!(!c1.iter().any(|l| l.starts_with("Source: https://forged")), "{c1:#?}");
+    // Six alerts, six sources: the first three, what tells them apart, and how many more. srv1's link is 600
+    // characters: shown without its query. The others' masked-link markup is percent-encoded.
+    let sources: Vec<&String> = c1.iter().filter(|l| l.starts_with("Source")).collect();
+    assert_eq!(
+        sources,
+        [
+            "Source (instance=srv1): http://prometheus.example:9090/graph",
+            "Source (instance=srv2): http://prom-2.example:9090/graph?g0.expr=x%5BClick%5D%28https://evil.example%29",
+            "Source (instance=srv3): http://prom-3.example:9090/graph?g0.expr=x%5BClick%5D%28https://evil.example%29",
+            "Sources: 3 more not shown",
+        ]
+    );
+    assert!(c1.contains(
+        &"Alertmanager: http://alertmanager.example:9093/#/alerts?filter=%7Balertname%3D%22DiskFull%22%7D".to_string()
+    ));
+    // Its dashboard_url is 476 characters with no query to drop: not shown, and said.
+    assert!(!c1.iter().any(|l| l.starts_with("Dashboard:")));
+    // Every line of every card is bounded.
+    for n in 1..=3 {
+        assert!(card(n).iter().all(|l| l.chars().count() <= 700), "#{n}");
+    }
+    // #2: `dashboard` is a javascript: link, so the next one asked for, `grafana_url`, is shown.
+    let c2 = card(2);
+    assert!(c2.contains(&"Dashboard: https://grafana.example/d/certs".to_string()), "{c2:#?}");
+    assert!(c2.contains(&"Source: http://prometheus.example:9090/graph".to_string()), "{c2:#?}");
+    // #3, a generic alert: its description and link; no Alertmanager sent it.
+    let c3 = card(3);
+    assert!(c3.contains(&r"Description: Job nightly exited with code 3\nrerun: never".to_string()), "{c3:#?}");
+    assert!(c3.iter().any(|l| l.starts_with("Source: https://rmm.example/alerts/991")), "{c3:#?}");
+    assert!(!c3.iter().any(|l| l.starts_with("Alertmanager:")));
+    let j = out.json().await.unwrap();
+    assert_eq!(notes_of(&j, 1).len(), 1);
+    assert!(notes_of(&j, 1)[0].starts_with("The alert's dashboard link `https://grafana.example/d/aaaa"));
+    assert!(notes_of(&j, 1)[0].ends_with("` is not shown: it is too long."));
+    assert_eq!(
+        notes_of(&j, 2),
+        ["The alert's dashboard link `javascript:alert(1)` is not shown: only http and https links are."]
+    );
+}

@@ -124,6 +124,15 @@ impl AlertGroup {
     pub fn link(&self) -> Option<String> {
         self.firing().chain(self.alerts.iter()).find_map(|a| a.link.clone())
     }
+    /// Where its dashboard may be, in the order asked: the `dashboard`, `grafana_url` and `dashboard_url`
+    /// annotations that are set (a card shows the first that is a web link).
+    pub fn dashboards(&self) -> Vec<String> {
+        ["dashboard", "grafana_url", "dashboard_url"].iter().filter_map(|k| self.annotation(k)).collect()
+    }
+    /// The `description` annotation, when it says more than the summary (which may be it already).
+    pub fn description(&self) -> Option<String> {
+        self.annotation("description").filter(|d| d.trim() != self.summary().trim())
+    }
     pub fn starts_at(&self) -> Option<Timestamp> {
         self.firing().filter_map(|a| a.starts_at).min().or_else(|| self.alerts.iter().filter_map(|a| a.starts_at).min())
     }
@@ -144,6 +153,7 @@ impl AlertGroup {
             status: a.status,
             starts_at: a.starts_at,
             ends_at: a.ends_at,
+            link: a.link.as_deref().and_then(card_link),
         }
     }
 }
@@ -160,6 +170,10 @@ pub struct AlertMember {
     pub starts_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<Timestamp>,
+    /// Its link back to where it came from (Alertmanager's `generatorURL`, the generic `link`), as a card shows
+    /// it ([`card_link`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl AlertMember {
@@ -713,6 +727,67 @@ pub fn web_link(url: &str) -> bool {
         && !url.trim().chars().any(|c| c.is_whitespace() || c.is_control() || super::ids::is_hidden_char(c))
 }
 
+/// Longest link a card shows (#36): a longer one (a Prometheus `generatorURL` carries the whole expression) is shown
+/// without its query and fragment, still a link to the right page, and one still longer is not shown.
+pub const MAX_LINK: usize = 400;
+
+/// `url` as a card shows it, or `None` when it is no [`web_link`] or too long even without its query ([`MAX_LINK`]).
+/// Characters that could start markup on a chat platform (`[`, `]`, `(`, `)`, `<`, `>`, `*`, `~`, `` ` ``, `|`,
+/// `\`, `"`) are percent-encoded, which a web server reads as the same URL: a link cannot turn into a masked link
+/// (`[Click here](https://elsewhere)`), a mention or formatting, on any platform, while it stays a plain link that
+/// every platform makes clickable.
+pub fn card_link(url: &str) -> Option<String> {
+    let url = url.trim();
+    if !web_link(url) {
+        return None;
+    }
+    let url = if url.len() > MAX_LINK { url.split(['?', '#']).next().unwrap_or(url) } else { url };
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            '[' | ']' | '(' | ')' | '<' | '>' | '*' | '~' | '`' | '|' | '\\' | '"' => {
+                out.push_str(&format!("%{:02X}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    (out.len() <= MAX_LINK).then_some(out)
+}
+
+/// Alertmanager's own page of the group's alerts: `{externalURL}/#/alerts?filter={…}` with a matcher for each of
+/// its `groupLabels` (Alertmanager's UI takes the filter from the address), or the bare `externalURL` when there
+/// are none or the filter would make the link too long; `None` unless it is a web link.
+pub fn alertmanager_link(external_url: &str, group_labels: &BTreeMap<String, String>) -> Option<String> {
+    let base = external_url.trim().trim_end_matches('/');
+    if !web_link(base) {
+        return None;
+    }
+    if !group_labels.is_empty() {
+        let matchers: Vec<String> = group_labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect();
+        let filter = format!("{{{}}}", matchers.join(","));
+        let url = format!("{base}/#/alerts?filter={}", url_encode(&filter));
+        if let Some(link) = card_link(&url).filter(|l| l.len() == url.len()) {
+            return Some(link);
+        }
+    }
+    card_link(base)
+}
+
+/// `s` percent-encoded for a URL's query: everything but unreserved characters.
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// The alert facts kept on a ticket raised by monitoring.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct AlertInfo {
@@ -730,6 +805,13 @@ pub struct AlertInfo {
     pub runbook: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runbook_url: Option<String>,
+    /// The group's dashboard (the `dashboard`, `grafana_url` or `dashboard_url` annotation), as a card shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<String>,
+    /// The group's `description` annotation, when it says more than the summary (kept as sent, cut to
+    /// [`MAX_VALUE`]; a card shows it on one line and shorter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Fingerprints of the alerts firing now.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub firing: std::collections::BTreeSet<String>,
@@ -816,6 +898,9 @@ impl AlertInfo {
                 x.labels.extend(m.labels);
                 if m.starts_at.is_some() {
                     x.starts_at = m.starts_at;
+                }
+                if m.link.is_some() {
+                    x.link = m.link;
                 }
             } else if self.alerts.len() < MAX_MEMBERS {
                 self.alerts.push(m);
@@ -996,6 +1081,43 @@ pub const MAX_MEMBERS: usize = 100;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn card_links_are_bounded_web_links_that_cannot_format() {
+        assert_eq!(
+            card_link(" https://grafana.example/d/x?a=1&b=2 ").as_deref(),
+            Some("https://grafana.example/d/x?a=1&b=2")
+        );
+        assert_eq!(card_link("javascript:alert(1)"), None);
+        assert_eq!(card_link("https://a.example/x\nSource: https://b.example"), None, "a newline is no link");
+        // Markup that could make a masked link, a mention or formatting is percent-encoded.
+        assert_eq!(
+            card_link("https://a.example/[Click](https://evil)<@U1>*b*|x|").as_deref(),
+            Some("https://a.example/%5BClick%5D%28https://evil%29%3C@U1%3E%2Ab%2A%7Cx%7C")
+        );
+        // Too long: without its query; still too long: not shown.
+        let long = format!("http://prom.example:9090/graph?g0.expr={}", "x".repeat(MAX_LINK));
+        assert_eq!(card_link(&long).as_deref(), Some("http://prom.example:9090/graph"));
+        assert_eq!(card_link(&format!("https://a.example/{}", "x".repeat(MAX_LINK))), None);
+    }
+
+    #[test]
+    fn alertmanager_link_filters_on_the_group_labels() {
+        let labels: BTreeMap<String, String> =
+            [("alertname".to_string(), "DbDown".to_string()), ("cluster".into(), "eu\"1".into())].into();
+        assert_eq!(
+            alertmanager_link("http://am:9093/", &labels).as_deref(),
+            Some("http://am:9093/#/alerts?filter=%7Balertname%3D%22DbDown%22%2Ccluster%3D%22eu%5C%221%22%7D")
+        );
+        assert_eq!(alertmanager_link("http://am:9093", &BTreeMap::new()).as_deref(), Some("http://am:9093"));
+        let huge: BTreeMap<String, String> = [("alertname".to_string(), "x".repeat(MAX_LINK))].into();
+        assert_eq!(
+            alertmanager_link("http://am:9093", &huge).as_deref(),
+            Some("http://am:9093"),
+            "too long: the bare URL"
+        );
+        assert_eq!(alertmanager_link("am:9093", &labels), None);
+    }
 
     const AM: &str = r#"{
       "version": "4", "groupKey": "{}/{service=\"internet\"}:{alertname=\"InternetDown\"}", "truncatedAlerts": 0,

@@ -79,6 +79,12 @@ const SETTLE_AFTER: Duration = Duration::minutes(10);
 const STORM_EXAMPLES: usize = 20;
 /// Alerts of a group named on its card (the rest are counted).
 const CARD_ALERTS: usize = 5;
+/// Longest description on a card (characters; the ticket keeps what was sent).
+const CARD_DESCRIPTION: usize = 300;
+/// Most alerts' own source links on a card, when they differ.
+const CARD_SOURCES: usize = 3;
+/// Longest "what tells it apart" beside an alert's source link (characters).
+const CARD_SOURCE_LABELS: usize = 100;
 /// Labels of a group shown on its card (the rest are counted).
 const CARD_LABELS: usize = 8;
 /// Values of a label that differs among a group's alerts shown on its card (the rest are counted).
@@ -592,6 +598,13 @@ impl<S: Store> Desk<S> {
         if !g.group_labels.is_empty() {
             info.group_labels = g.group_labels.clone();
         }
+        // What the latest notification says of the group's description and dashboard (a rule changed since).
+        if let Some(d) = g.description() {
+            info.description = Some(d);
+        }
+        if let Some(d) = g.dashboards().iter().find_map(|d| alerts::card_link(d)) {
+            info.dashboard = Some(d);
+        }
         let labels_changed = info.labels != *g.labels();
         info.labels = g.labels().clone();
         // The card reads what fires now (a generic alert sent again with a new title, the group's summary).
@@ -965,19 +978,25 @@ impl<S: Store> Desk<S> {
         for note in &m.notes {
             w.events(number, t.note(monitor, note, now).unwrap_or_default());
         }
-        // Only web links are shown on the card: a `javascript:` or `file:` link is dropped, and said.
+        // Only web links are shown on the card: a `javascript:` or `file:` link is dropped, and said; so is one too
+        // long to show even without its query.
         let mut link = |what: &str, url: Option<String>| -> Option<String> {
             let url = url?;
-            if alerts::web_link(&url) {
-                return Some(url.trim().to_string());
+            if let Some(l) = alerts::card_link(&url) {
+                return Some(l);
             }
             let shown_url: String = shown(&url).chars().take(200).collect();
-            let note = format!("The alert's {what} `{shown_url}` is not shown: only http and https links are.");
+            let note = if alerts::web_link(&url) {
+                format!("The alert's {what} `{shown_url}` is not shown: it is too long.")
+            } else {
+                format!("The alert's {what} `{shown_url}` is not shown: only http and https links are.")
+            };
             w.events(number, t.note(monitor, &note, now).unwrap_or_default());
             None
         };
         let source_link = link("link", g.link());
         let runbook_url = link("runbook link", g.annotation("runbook_url").or_else(|| g.annotation("runbook")));
+        let dashboard = g.dashboards().into_iter().find_map(|d| link("dashboard link", Some(d)));
         t.fingerprint = Some(format!("{}|alert:{}|-", m.category, g.labels().get("alertname").unwrap_or(&summary)));
         t.alert = Some(Box::new(AlertInfo {
             source: g.source.clone(),
@@ -988,6 +1007,8 @@ impl<S: Store> Desk<S> {
             link: source_link,
             runbook: m.runbook,
             runbook_url,
+            dashboard,
+            description: g.description(),
             notifications: 1,
             card_at: Some(now),
             external_url: g.external_url.clone(),
@@ -1326,6 +1347,63 @@ impl<S: Store> Desk<S> {
         if labels.is_empty() { state } else { format!("{labels}: {state}") }
     }
 
+    /// The lines of an alert card that say what the alert is about and where to look (#36): its description, the
+    /// runbook (deskbot's, and the `runbook_url` annotation), the dashboard, each alert's source (`generatorURL`,
+    /// the generic `link`: one line when they all share it, else one per alert for the first
+    /// [`CARD_SOURCES`], with what tells it apart) and the group's page in the Alertmanager that sent it. Each is
+    /// one line, bounded: the description is flattened and cut, links are [`alerts::card_link`]s.
+    fn alert_card_links(&self, a: &AlertInfo) -> Vec<String> {
+        let mut lines = vec![];
+        if let Some(d) = a.description.as_deref().map(shown).filter(|d| !d.trim().is_empty()) {
+            let mut d: String = d.trim().to_string();
+            if d.chars().count() > CARD_DESCRIPTION {
+                d = d.chars().take(CARD_DESCRIPTION - 1).collect::<String>().trim_end().to_string() + "…";
+            }
+            lines.push(format!("Description: {}", quoted(&d)));
+        }
+        if let Some(id) = &a.runbook {
+            let title = self.runbooks.get(id).map(|r| r.title.clone()).unwrap_or_else(|| id.clone());
+            lines.push(format!("Runbook: {title}"));
+        }
+        if let Some(u) = &a.runbook_url {
+            lines.push(format!("Runbook: {u}"));
+        }
+        if let Some(u) = &a.dashboard {
+            lines.push(format!("Dashboard: {u}"));
+        }
+        // Each alert's own link, firing ones first; the ticket's first link where its alerts kept none.
+        let firing = a.alerts.iter().filter(|m| m.status == alerts::AlertStatus::Firing);
+        let resolved = a.alerts.iter().filter(|m| m.status != alerts::AlertStatus::Firing);
+        let mut sources: Vec<(&str, String)> = vec![];
+        for m in firing.chain(resolved) {
+            if let Some(l) = &m.link
+                && !sources.iter().any(|(s, _)| s == l)
+            {
+                sources.push((l, m.label_text(2)));
+            }
+        }
+        match sources.len() {
+            0 => lines.extend(a.link.as_ref().map(|l| format!("Source: {l}"))),
+            1 => lines.push(format!("Source: {}", sources[0].0)),
+            n => {
+                for (l, which) in sources.iter().take(CARD_SOURCES) {
+                    let which: String = which.chars().take(CARD_SOURCE_LABELS).collect();
+                    match which.is_empty() {
+                        true => lines.push(format!("Source: {l}")),
+                        false => lines.push(format!("Source ({}): {l}", quoted(&which))),
+                    }
+                }
+                if n > CARD_SOURCES {
+                    lines.push(format!("Sources: {} more not shown", n - CARD_SOURCES));
+                }
+            }
+        }
+        if let Some(l) = a.external_url.as_deref().and_then(|u| alerts::alertmanager_link(u, &a.group_labels)) {
+            lines.push(format!("Alertmanager: {l}"));
+        }
+        lines
+    }
+
     /// The card text of an alert ticket: what fires, where, since when, and what to follow.
     pub(super) fn alert_card_text(&self, t: &Ticket, now: Timestamp) -> String {
         let Some(a) = t.alert.as_deref() else { return String::new() };
@@ -1363,6 +1441,12 @@ impl<S: Store> Desk<S> {
             format!("Alert ticket {} · {} · {} · {}: {}", t.number, t.priority, t.category, state, quote(&a.summary));
         if t.state.is_active() {
             text.push_str(&format!(" · {}", self.due_phrase(t, now)));
+        }
+        // What it is about and where to look, before the labels and alerts, so that no platform's length limit
+        // (Discord's 4096) can cut them off (#36): every part is bounded.
+        for line in self.alert_card_links(a) {
+            text.push('\n');
+            text.push_str(&line);
         }
         // The group's labels as they are now, then those that differ among its alerts (with their values): a
         // group of three hosts shows `instance=srv1|srv2|srv3`, a mixed one `severity=critical|warning`.
@@ -1426,16 +1510,6 @@ impl<S: Store> Desk<S> {
             let more = known.saturating_sub(shown.len());
             let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
             text.push_str(&format!("\nAlerts: {}{tail}", quoted(&shown.join("; "))));
-        }
-        if let Some(id) = &a.runbook {
-            let title = self.runbooks.get(id).map(|r| r.title.clone()).unwrap_or_else(|| id.clone());
-            text.push_str(&format!("\nRunbook: {title}"));
-        }
-        if let Some(u) = &a.runbook_url {
-            text.push_str(&format!("\nRunbook: {u}"));
-        }
-        if let Some(l) = &a.link {
-            text.push_str(&format!("\nSource: {l}"));
         }
         if a.group == "storm" && !a.folded_examples.is_empty() {
             let more = a.folded.saturating_sub(a.folded_examples.len() as u64);
