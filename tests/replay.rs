@@ -2905,6 +2905,34 @@ async fn a_joiner_is_due_before_the_first_day_and_sooner_is_more_urgent() {
     assert!(!lines_to(&text, "mona").iter().any(|l| l.contains("[Close it]") && l.contains("#1")), "{text}");
 }
 
+/// #33 probe, item 6: see `tests/replay/lifecycle_not_recurring.replay`.
+#[tokio::test]
+async fn leavers_and_joiners_raise_no_recurring_issue_notice() {
+    let out = replay::run_file(&script("lifecycle_not_recurring.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    // Six walkthroughs started, three leavers and three joiners.
+    for (who, n, what) in [
+        ("mona", 1, "Someone is leaving (leaver)"),
+        ("nina", 2, "Someone is leaving (leaver)"),
+        ("olga", 3, "Someone is leaving (leaver)"),
+        ("pete", 4, "New starter (joiner)"),
+        ("rita", 5, "New starter (joiner)"),
+        ("sara", 6, "New starter (joiner)"),
+    ] {
+        let opened = format!("Ticket #{n} opened: {what} (identity P4 request).");
+        assert!(lines_to(&text, who).first().is_some_and(|l| l.starts_with(&opened)), "{who}: {text}");
+    }
+    // The only recurring notice is the three meeting-room faults; no leaver or joiner is counted or marked.
+    let recurring: Vec<&str> =
+        lines_to(&text, "#helpdesk-queue").into_iter().filter(|l| l.starts_with("Recurring:")).collect();
+    assert_eq!(recurring.len(), 1, "{recurring:?}");
+    assert!(recurring[0].starts_with("Recurring: #9 is look-alike number 3") && recurring[0].contains("#7, #8, #9"));
+    for n in 1..=6 {
+        assert!(events_of(&j, n, "recurring").is_empty(), "#{n}");
+    }
+}
+
 /// #30 re-probe of the "+1" fixes: see `tests/replay/plus_one_reprobe.replay`.
 #[tokio::test]
 async fn plus_ones_that_describe_nothing_ask_and_a_person_gets_one_ticket_per_problem() {

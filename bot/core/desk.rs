@@ -966,7 +966,12 @@ impl<S: Store> Desk<S> {
         });
         let tg = self.policies.apply(&mut t);
         w.events(number, ev);
-        t.fingerprint = Some(super::recurring::fingerprint(&t.category, t.intent.as_deref(), text));
+        // Only incidents can recur as one problem (ITIL: a problem is the cause of incidents). Requests are routine:
+        // five leavers in a month are five people leaving, not a recurring issue to link to a problem record (#33
+        // probe), so they get no fingerprint and neither raise nor count towards recurring-issue notices.
+        if t.ticket_type == super::ticket::TicketType::Incident {
+            t.fingerprint = Some(super::recurring::fingerprint(&t.category, t.intent.as_deref(), text));
+        }
         if let Some(old) = after {
             t.links.push(old);
             w.events(number, vec![Event { at: now, actor: None, kind: EventKind::Linked { with: old } }]);
