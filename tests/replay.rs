@@ -2905,6 +2905,47 @@ async fn a_joiner_is_due_before_the_first_day_and_sooner_is_more_urgent() {
     assert!(!lines_to(&text, "mona").iter().any(|l| l.contains("[Close it]") && l.contains("#1")), "{text}");
 }
 
+/// #33 probe, item 1: see `tests/replay/lifecycle_dates.replay` (Monday 9 March 2026, office.toml).
+#[tokio::test]
+async fn period_ends_a_week_on_and_weekday_numbers_are_read_and_a_closed_day_is_said() {
+    let out = replay::run_file(&script("lifecycle_dates.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let to_mona = lines_to(&text, "mona");
+    // "Friday 5": the 5th is a Thursday, so it is asked again, once.
+    let again: Vec<&&str> = to_mona.iter().filter(|l| l.starts_with("I couldn't use that as")).collect();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert!(again[0].contains(": 5 March is a Thursday, not a Friday (for a time, write it like Friday 17:00)"));
+    // How each was read, as the confirmation shows it: a day the office is closed says where it was moved.
+    for confirmed in [
+        "**Access ends:** Fri 13 Mar 2026 16:00 GMT (“Saturday”) — Sat 14 Mar is not a working day: access will end \
+         at the end of Fri 13 Mar |",
+        "**Access ends:** Tue 31 Mar 2026 17:30 BST (“end of the month”) |",
+        "**Access ends:** Fri 20 Mar 2026 16:00 GMT (“the end of next week”) |",
+        "**Access ends:** Fri 20 Mar 2026 16:00 GMT (“a week on Friday”) |",
+        "**Access ends:** Thu 24 Dec 2026 17:30 GMT (“25 December”) — Fri 25 Dec is not a working day: access will \
+         end at the end of Thu 24 Dec |",
+        "**Name:** Kim Ode, starting Mon 16 Mar 2026 (“Sat 14th”) — Sat 14 Mar is not a working day: their first \
+         day will be Mon 16 Mar, the next working day |",
+    ] {
+        assert_eq!(to_mona.iter().filter(|l| l.contains(confirmed)).count(), 1, "{confirmed}\n{text}");
+    }
+    let titles: Vec<&str> = (0..6).map(|i| j["tickets"][i]["title"].as_str().unwrap()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Leaver: Priya Raman, Fri 13 Mar",
+            "Leaver: Ben Ode, Tue 31 Mar",
+            "Leaver: Cat Ode, Fri 20 Mar",
+            "Leaver: Dan Ode, Fri 20 Mar",
+            "Leaver: Eve Ode, Thu 24 Dec",
+            "Joiner: Kim Ode, starts Mon 16 Mar",
+        ]
+    );
+    // The joiner is worked to the Monday: due by Friday's close (16:00), not Saturday's.
+    assert_eq!(j["tickets"][5]["resolution_due"], "2026-03-13T16:00:00Z");
+}
+
 /// #33 probe, item 6: see `tests/replay/lifecycle_not_recurring.replay`.
 #[tokio::test]
 async fn leavers_and_joiners_raise_no_recurring_issue_notice() {

@@ -36,6 +36,19 @@ static DISMISSAL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid")
 });
 
+/// "Sat 14 Mar is not a working day: access will end at the end of Fri 13 Mar".
+fn moved_note(m: dates::Moved, means: DateMeaning) -> String {
+    let day = |d: NaiveDate| d.format("%a %-d %b").to_string();
+    match means {
+        DateMeaning::AccessEnd => {
+            format!("{} is not a working day: access will end at the end of {}", day(m.said), day(m.to))
+        }
+        DateMeaning::FirstDay => {
+            format!("{} is not a working day: their first day will be {}, the next working day", day(m.said), day(m.to))
+        }
+    }
+}
+
 fn default_end_of_day() -> NaiveTime {
     NaiveTime::from_hms_opt(DEFAULT_END_OF_DAY.0, DEFAULT_END_OF_DAY.1, 0).expect("valid time")
 }
@@ -76,14 +89,20 @@ impl<S: Store> Desk<S> {
         }
         let tz = self.settings.timezone;
         let wanted = d.means.wanted();
-        Some(match dates::read(text, now, tz, wanted, &self.end_of_day(t)) {
-            Ok(r) => Ok(dates::canonical(r, tz, wanted, text)),
+        Some(match dates::read_full(text, now, tz, wanted, &self.end_of_day(t)) {
+            Ok(r) => {
+                // A day the office is closed was moved: said in the stored answer, so the confirmation (and the
+                // approver, and the card) show it and the person can correct it (#33 probe: it was moved silently).
+                let note = r.moved.map(|m| moved_note(m, d.means));
+                Ok(dates::canonical_noted(r.reading, tz, wanted, text, note.as_deref()))
+            }
             Err(why) => Err(format!(
-                "I couldn't use that as {}: {why}. For example: {}. Everything else you told me is kept.",
+                "I couldn't use that as {}: {why}{} For example: {}. Everything else you told me is kept.",
                 match d.means {
                     DateMeaning::AccessEnd => "the time access ends",
                     DateMeaning::FirstDay => "the first day",
                 },
+                if why.ends_with(['?', '.']) { "" } else { "." },
                 dates::examples(wanted)
             )),
         })
