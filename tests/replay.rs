@@ -1963,13 +1963,16 @@ async fn every_way_of_saying_someone_leaves_or_joins_starts_its_walkthrough() {
     let joiner = "New starter (joiner) (identity P4 request). A few questions first, then it goes to a technician:";
     let asked = "To get this to the right person: which of these is it about?";
     let script_text = std::fs::read_to_string(script("lifecycle_phrasings.replay")).unwrap();
-    let (mut wrong, mut counts) = (vec![], [0usize; 3]);
+    // #33 probe, item 4: a full name the message gives clearly is not asked again.
+    let named = "From your message: **Name:** ";
+    let (mut wrong, mut counts) = (vec![], [0usize; 4]);
     for line in script_text.lines() {
         let Some((who, said)) = line.split_once(": ") else { continue };
         let kind = match &who[..2] {
             "le" => 0,
             "jo" => 1,
             "nm" => 2,
+            "lk" => 3,
             _ => continue,
         };
         counts[kind] += 1;
@@ -1989,16 +1992,24 @@ async fn every_way_of_saying_someone_leaves_or_joins_starts_its_walkthrough() {
                 }
                 ok
             }
-            0 => opened(&to, 0, approval) && to.get(1).is_some_and(|l| l.starts_with(leaver_first)),
+            0 => {
+                opened(&to, 0, approval)
+                    && to.get(1).is_some_and(|l| l.starts_with(leaver_first) || l.starts_with(named))
+            }
             1 if to.first().is_some_and(|l| l.starts_with(asked)) => false,
             1 => opened(&to, 0, joiner),
-            _ => !to.iter().any(|l| l.contains("(leaver)") || l.starts_with(leaver_first)),
+            2 => !to.iter().any(|l| l.contains("(leaver)") || l.starts_with(leaver_first)),
+            // A lockout: the account-locked ticket at P2, no leaver.
+            _ => {
+                to.first().is_some_and(|l| l.starts_with("Ticket #") && l.contains(" opened: identity (P2 incident)"))
+                    && !to.iter().any(|l| l.contains("(leaver)") || l.starts_with(leaver_first))
+            }
         };
         if !ok {
             wrong.push(format!("{who} {said:?}: {:?}", to.iter().take(2).collect::<Vec<_>>()));
         }
     }
-    assert!(counts[0] >= 15 && counts[1] >= 15 && counts[2] >= 10, "{counts:?}");
+    assert!(counts[0] >= 30 && counts[1] >= 15 && counts[2] >= 10 && counts[3] >= 4, "{counts:?}");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
