@@ -2078,10 +2078,19 @@ async fn every_runbook_is_reached_by_three_phrasings() {
         let (who, said) = line.split_once(": ").unwrap();
         let want = which(&who[..2]);
         let to = lines_to(&text, who);
+        // A step the message already answered is skipped (#33 probe: a leaver's name and date); the step shown
+        // then starts with what was taken ("From your message: … |  | ").
+        let shown = |l: &&str| -> String {
+            match l.strip_prefix("From your message: ").and_then(|r| r.split_once(" |  | ")) {
+                Some((_, step)) => step.to_string(),
+                None => l.to_string(),
+            }
+        };
         let reached = to.first().is_some_and(|l| l.contains("opened"))
             && to
                 .get(1)
-                .is_some_and(|l| steps.iter().any(|(id, says)| id == want && says.iter().any(|p| is_step(l, p))));
+                .map(shown)
+                .is_some_and(|l| steps.iter().any(|(id, says)| id == want && says.iter().any(|p| is_step(&l, p))));
         if reached {
             *per_runbook.entry(want).or_default() += 1;
         } else {
@@ -2955,6 +2964,50 @@ async fn period_ends_a_week_on_and_weekday_numbers_are_read_and_a_closed_day_is_
     );
     // The joiner is worked to the Monday: due by Friday's close (16:00), not Saturday's.
     assert_eq!(j["tickets"][5]["resolution_due"], "2026-03-13T16:00:00Z");
+}
+
+/// #33 probe, items 3 and 4: see `tests/replay/lifecycle_from_message.replay` (Tuesday 10 March 2026).
+#[tokio::test]
+async fn staff_start_leavers_and_what_the_message_says_is_not_asked_again() {
+    let out = replay::run_file(&script("lifecycle_from_message.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let who_leaves = "Sorry to see them go. Who is leaving (full name)?";
+    // "Priya Raman is leaving on Friday": name and access end shown, not asked; the first question is the handover.
+    let ann = lines_to(&text, "ann");
+    let taken = "From your message: **Name:** Priya Raman · **Access ends:** Fri 13 Mar 2026 16:00 GMT. (You can \
+                 change them before it is sent.) |  | Who takes over their email and files?";
+    assert!(ann[1].starts_with(taken), "{}", ann[1]);
+    assert!(!ann[..4].iter().any(|l| l.starts_with(who_leaves) || l.starts_with("When should")), "{ann:?}");
+    assert_eq!(j["tickets"][0]["title"], "Leaver: Priya Raman, Fri 13 Mar");
+    let ask = first_to(&text, "mona", "Approval needed for #1 from ann").expect("a manager approves ann's leaver");
+    assert!(ask.contains("name: Priya Raman; access_ends: Fri 13 Mar 2026 16:00 GMT;"), "{ask}");
+    // "Dan" is no full name: asked; the date of his last day (a Saturday) is taken when its step comes, moved.
+    let dave = lines_to(&text, "dave");
+    assert!(dave[1].starts_with(who_leaves), "{dave:?}");
+    let moved = "From your message: **Access ends:** Fri 13 Mar 2026 16:00 GMT — Sat 14 Mar is not a working day: \
+                 access will end at the end of Fri 13 Mar. (You can change it before it is sent.) |  | Who takes over";
+    assert!(dave[2].starts_with(moved), "{}", dave[2]);
+    // "leaving today … immediately": the name is taken, and the time asked (today's end, or now?).
+    let fred = lines_to(&text, "fred");
+    assert!(
+        fred[1].starts_with(
+            "From your message: **Name:** Tom Baker. (You can change it before it is sent.) |  | \
+                                 When should Tom Baker's access end?"
+        ),
+        "{fred:?}"
+    );
+    // A joiner: name and first day taken.
+    let erin = lines_to(&text, "erin");
+    let joiner = "From your message: **Name:** Sam Lee · **First day:** Mon 16 Mar 2026. (You can change them \
+                  before it is sent.) |  | Job title and team?";
+    assert!(erin[1].starts_with(joiner), "{}", erin[1]);
+    // ann, a requester, starts a joiner and a leaver; her leaver waits for mona like the one from chat.
+    assert!(ann.contains(&"Ticket #5 opened: New starter (joiner)."), "{ann:?}");
+    assert!(ann.contains(&"Ticket #6 opened: Someone is leaving (leaver)."), "{ann:?}");
+    assert!(!text.contains("can start"), "{text}");
+    assert!(first_to(&text, "mona", "Approval needed for #6 from ann").is_some(), "{text}");
+    assert_eq!(j["tickets"][5]["title"], "Leaver: Kim Ode, immediately");
 }
 
 /// #33 probe, item 6: see `tests/replay/lifecycle_not_recurring.replay`.

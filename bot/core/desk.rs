@@ -992,7 +992,7 @@ impl<S: Store> Desk<S> {
                 rb.approval.as_ref().map(|a| a.approver.as_str()).unwrap_or("manager")
             );
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
-            self.start_walk_at(rb, first, &t, now, w);
+            self.start_walk_from_message(rb, first, &t, text, now, w);
             self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);
             return Ok(());
@@ -1021,7 +1021,7 @@ impl<S: Store> Desk<S> {
                 )
             };
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
-            self.start_walk_at(rb, first, &t, now, w);
+            self.start_walk_from_message(rb, first, &t, text, now, w);
             self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);
             return Ok(());

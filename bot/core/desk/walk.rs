@@ -120,7 +120,20 @@ impl<S: Store> Desk<S> {
 
     /// Starts `rb` at `first` (one of its steps, see [`Desk::runbook_for`]) for ticket `t` and sends that step.
     pub(super) fn start_walk_at(&self, rb: &Runbook, first: &Step, t: &Ticket, now: Timestamp, w: &mut Work) {
-        let (wt, view) = runbook::start_at(rb, first, &self.settings.runbook_vars, now);
+        self.start_walk_known(rb, first, t, std::collections::BTreeMap::new(), now, w);
+    }
+
+    /// [`Desk::start_walk_at`] with answers already known (see [`Walkthrough::known`]).
+    pub(super) fn start_walk_known(
+        &self,
+        rb: &Runbook,
+        first: &Step,
+        t: &Ticket,
+        known: std::collections::BTreeMap<String, String>,
+        now: Timestamp,
+        w: &mut Work,
+    ) {
+        let (wt, view) = runbook::start_known(rb, first, &self.settings.runbook_vars, now, known);
         w.send(self.step_message(t, &view));
         w.commit.conversations.push(put(None, t, &wt));
     }
