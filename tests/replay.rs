@@ -3010,6 +3010,60 @@ async fn staff_start_leavers_and_what_the_message_says_is_not_asked_again() {
     assert_eq!(j["tickets"][5]["title"], "Leaver: Kim Ode, immediately");
 }
 
+/// #33 probe, item 5: see `tests/replay/leaver_approval_wait.replay` (from Tuesday 10 March 2026, 10:00 GMT).
+#[tokio::test]
+async fn a_leaver_waiting_for_approval_pauses_is_reminded_once_and_ends_cleanly() {
+    let out = replay::run_file(&script("leaver_approval_wait.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let t = |n: usize| &j["tickets"][n - 1];
+    // (a) Paused while it waits: no warning or breach before the approval (Thursday 09:00), and the 2h response
+    // target runs from then (due 11:00, missed since nobody answered).
+    let tom = lines_to(&text, "tom");
+    assert!(
+        tom[0].contains("· first response, target 2h: paused")
+            && tom[0].contains("· paused: awaiting approval Tue 10 Mar 10:00 GMT – now"),
+        "{}",
+        tom[0]
+    );
+    assert!(tom[1].contains("response clock paused until it is decided"), "{}", tom[1]);
+    assert!(tom[2].contains("running, due Thu 12 Mar 11:00 GMT"), "{}", tom[2]);
+    let warned: Vec<&str> =
+        text.lines().filter(|l| l.contains("SLA warning: #1") || l.contains("SLA breach: #1")).collect();
+    assert!(warned.iter().all(|l| l.contains("due Thu 12 Mar 11:00 GMT")), "{warned:?}");
+    assert_eq!(t(1)["first_response_due"], "2026-03-12T11:00:00Z");
+    assert_eq!(t(1)["breaches"].as_array().unwrap().len(), 1, "only after the approval");
+    assert!(first_to(&text, "#helpdesk-queue", "New ticket #1").unwrap().contains("response clock paused"));
+    // (b) One reminder, a business day after it began to wait, with the buttons again.
+    let reminders: Vec<&str> = lines_to(&text, "mona").into_iter().filter(|l| l.starts_with("Reminder: #1")).collect();
+    assert_eq!(reminders.len(), 1, "{text}");
+    assert!(reminders[0].contains("has waited since Tue 10 Mar 10:00 GMT for a manager's decision"));
+    assert!(reminders[0].ends_with("[Approve] [Decline]"), "{}", reminders[0]);
+    let reminded_at = events_of(&j, 1, "internal_note");
+    assert_eq!(reminded_at.len(), 1);
+    assert_eq!(reminded_at[0]["at"], "2026-03-11T10:00:00Z");
+    assert!(!text.contains("Reminder: #3"), "a withdrawn request is not reminded");
+    // (c) A decline is told to the requester and to the queue.
+    assert!(lines_to(&text, "bob").contains(&"mona declined your request #2."), "{text}");
+    assert!(
+        lines_to(&text, "#helpdesk-queue")
+            .contains(&"mona declined #2 (“Leaver: Ben Ode, Fri 13 Mar”). It is closed: nothing to do."),
+        "{text}"
+    );
+    // (d) "nvm, she's staying" two hours in withdraws it; the managers hear it; their buttons change nothing.
+    assert!(
+        lines_to(&text, "mona").contains(
+            &"carol withdrew #3 (“Leaver: Cat Ode, Fri 13 Mar”) before it was decided: no decision is needed."
+        )
+    );
+    let pressed = "#3 was withdrawn by carol before anyone decided: there is nothing to approve or decline, and nothing \
+                   was changed.";
+    assert_eq!(lines_to(&text, "mona").iter().filter(|l| **l == pressed).count(), 2, "{text}");
+    assert_eq!(t(3)["state"], "closed");
+    assert!(events_of(&j, 3, "approval").is_empty() && events_of(&j, 3, "declined").is_empty());
+    assert_eq!(events_of(&j, 3, "withdrawn").len(), 1);
+}
+
 /// #33 probe, item 6: see `tests/replay/lifecycle_not_recurring.replay`.
 #[tokio::test]
 async fn leavers_and_joiners_raise_no_recurring_issue_notice() {

@@ -15,6 +15,7 @@ use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter}
 use std::collections::BTreeMap;
 
 mod alerts;
+mod approval;
 mod conversation;
 mod dated;
 mod notices;
@@ -405,6 +406,7 @@ impl<S: Store> Desk<S> {
             timers.extend(Self::settle_timer(t));
             timers.extend(Self::silence_timer(t));
             timers.extend(Self::access_timer(t));
+            timers.extend(self.approval_timer(t));
             c.timers.push((t.number, timers));
         }
     }
@@ -464,6 +466,9 @@ impl<S: Store> Desk<S> {
         }
         if Self::is_access_timer(timer) {
             return self.fire_access(t, timer, now).await;
+        }
+        if Self::is_approval_timer(timer) {
+            return self.fire_approval_reminder(t, timer, now).await;
         }
         let fresh = self.policies.timers(&t);
         // Stale (the clock moved or stopped), or a higher point of the same clock is due too (after downtime, the
@@ -1167,6 +1172,7 @@ impl<S: Store> Desk<S> {
             None if matches!(t.state, State::PendingUser | State::PendingVendor) => {
                 format!("{what} clock paused ({})", t.state)
             }
+            None if t.approval_wait_since().is_some() => format!("{what} clock paused until it is decided"),
             None => format!("no {what} target"),
         }
     }
@@ -1777,7 +1783,9 @@ impl<S: Store> Desk<S> {
                 }
                 match t.awaiting_approval.clone() {
                     Some(approver) => {
-                        // Withdrawn while it waited, and back: the approvers are asked again (nobody decided).
+                        // Withdrawn while it waited, and back: the approvers are asked again (nobody decided), and
+                        // its clocks pause again until they do.
+                        t.await_approval(&approver, now);
                         self.ask_again_for_approval(&t, &approver, w);
                         w.send(here(format!(
                             "{} is open again and waiting for a {approver}'s approval; they have been asked again.",
@@ -1842,11 +1850,16 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             Command::Approve(_) | Command::Decline(..) => {
+                // Withdrawn before anyone decided ("nvm, she's staying"): its Approve and Decline buttons may still
+                // be pressed, and change nothing (#33 probe).
+                if let Some(why) = Self::withdrawn_undecided(&t) {
+                    return Err(Refusal::state(why));
+                }
                 let Some(approver) = t.awaiting_approval.clone().filter(|_| t.state.is_active()) else {
                     return Err(Refusal::state(format!("{} is not waiting for approval", t.number)));
                 };
                 self.may_decide(&t, me, &approver, cmd.verb())?;
-                t.awaiting_approval = None;
+                t.decided(now);
                 let approved = matches!(cmd, Command::Approve(_));
                 let reason = match &cmd {
                     Command::Decline(_, r) => r.clone(),
@@ -1892,6 +1905,9 @@ impl<S: Store> Desk<S> {
                         &t,
                         sentence(&format!("{} declined your request {}{why}", me.shown(), t.number)),
                     ));
+                    // The technicians saw it on the queue (and its owner, if it has one, works it): they hear the
+                    // decision too, as they hear an approval (#33 probe).
+                    self.tell_declined(&t, me, &why, w);
                     self.tell_merged_ended(&t, &format!("was declined by {}{why}", me.shown()), w);
                     w.send(here(format!("Declined {}.", t.number)));
                 }
@@ -2407,7 +2423,8 @@ impl<S: Store> Desk<S> {
                 .iter()
                 .map(|x| {
                     let end = x.to.map(|e| self.fmt_time(e)).unwrap_or_else(|| "now".into());
-                    format!("{} {} – {}", x.on, self.fmt_time(x.from), end)
+                    let on = if x.approval { "awaiting approval".to_string() } else { x.on.to_string() };
+                    format!("{on} {} – {}", self.fmt_time(x.from), end)
                 })
                 .collect();
             let vendor_pause = t.pauses.iter().any(|x| x.on == State::PendingVendor);

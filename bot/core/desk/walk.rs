@@ -478,10 +478,13 @@ impl<S: Store> Desk<S> {
                 if let Some(p) = priority {
                     self.walk_raises_priority(&mut t, p, now, w);
                 }
+                if let Some(req) = &approval {
+                    // Nobody in IT may act until it is decided: its clocks pause until then (#33 probe).
+                    t.await_approval(&req.approver, now);
+                }
                 self.policies.apply(&mut t);
                 let due = t.first_response_due.map(|d| format!(" They'll respond by {}.", self.fmt_time(d)));
                 if let Some(req) = &approval {
-                    t.awaiting_approval = Some(req.approver.clone());
                     // The requester's answers, each on one line with nothing hidden and marked as quoted (escaped
                     // for the platform): they cannot fake lines, or bold "Pre-approved by the CFO", in the approver's
                     // message.
@@ -567,19 +570,13 @@ impl<S: Store> Desk<S> {
     /// (the only manager's own request, say) the queue hears it without buttons nobody could use, and is told how
     /// it can be decided (#30).
     /// Returns whether anyone was sent the buttons.
-    fn ask_for_approval(&self, t: &Ticket, approver: &str, text: String, w: &mut Work) -> bool {
+    pub(super) fn ask_for_approval(&self, t: &Ticket, approver: &str, text: String, w: &mut Work) -> bool {
         let buttons = vec![
             Button::new("Approve", command::action("approve", t.number)).primary(),
             Button::new("Decline", command::action("decline", t.number)),
         ];
         let role = Role::parse(approver).unwrap_or(Role::Manager);
-        let others = |role: Role| -> Vec<_> {
-            self.people_with(role, t.origin.platform).into_iter().filter(|a| !a.same_person(&t.requester)).collect()
-        };
-        let mut approvers = others(role);
-        if approvers.is_empty() && role != Role::Admin {
-            approvers = others(Role::Admin);
-        }
+        let approvers = self.approvers_of(t, approver);
         if approvers.is_empty() {
             let nobody = if [role, Role::Admin].contains(&self.role_of(&t.requester)) {
                 format!(
