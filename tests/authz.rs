@@ -165,7 +165,10 @@ const MATRIX: &[(&str, Act, &[usize], Effect)] = &[
     }),
     (RESOLVED, Act::Click("ticket:rate-good:1"), &[0], |c| c.did(1, "rated")),
     (RESOLVED, Act::Click("ticket:rate-bad:1"), &[0], |c| c.did(1, "rated")),
-    ("", Act::Cmd("ticket", "start leaver"), &[2, 3, 4, 5], |c| started(c, "leaver")),
+    // #33 probe: a line manager is usually plain staff, so anyone starts a leaver or a joiner (a leaver still waits
+    // for a manager's approval unless a manager or an admin raised it).
+    ("", Act::Cmd("ticket", "start leaver"), &[0, 1, 2, 3, 4, 5], |c| started(c, "leaver")),
+    ("", Act::Cmd("ticket", "start joiner"), &[0, 1, 2, 3, 4, 5], |c| started(c, "joiner")),
     ("", Act::Cmd("ticket", "start new-laptop"), &[0, 1, 2, 3, 4, 5], |c| {
         started(c, "")?;
         c.told("Ticket #3 opened: New laptop request")

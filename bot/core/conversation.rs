@@ -724,6 +724,23 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
     thumbs || ws.iter().any(|w| THANKS.contains(&w.as_str())) || has_phrase(l, PHRASES)
 }
 
+/// The person a joiner or leaver is about is not leaving or starting after all ("nvm, she's staying", "he's not
+/// leaving after all", "the offer was withdrawn"): said in its thread, the request is no longer needed (#33 probe).
+/// A new date ("she's not leaving until the 20th", "his start is pushed back") is no such thing.
+pub fn cancels_lifecycle(text: &str) -> bool {
+    static CANCEL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b((she|he|they)(\s+is|\s+are|'s|’s|'re|’re)\s+(staying(\s*$|\s*[,.!]|\s+(after all|with us|on|put|here))|not (leaving|going|starting|joining|coming))|(isn'?t|is not|aren'?t|are not|won'?t|will not|no longer|not) (be )?(leaving|starting|joining|coming)|decided to stay|chang(ed|ing) (her|his|their) mind|staying (on|after all|with us)|(offer|job offer) (was |has been )?(withdrawn|rescinded|declined|turned down)|(turned down|declined|pulled out of) (the|our|his|her|their) (offer|job)|cancel (the|this|that|my) (leaver|joiner|request|one|ticket))\b",
+        )
+        .expect("valid")
+    });
+    static NEW_DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b(until|till|til|before|instead|now|moved|postponed|delayed|pushed|brought forward)\b")
+            .expect("valid")
+    });
+    words(text).len() <= 25 && CANCEL.is_match(text) && !NEW_DATE.is_match(text)
+}
+
 /// "nvm", "never mind", "fixed it myself", "ignore that", "sorted it": the person no longer needs the ticket they
 /// just raised.
 pub fn is_withdrawal(text: &str) -> bool {
@@ -1173,6 +1190,30 @@ mod tests {
         }
         for yes in ["nvm", "nvm, sorted it", "never mind, it's working now", "nvm it's back for me"] {
             assert!(is_withdrawal(yes), "{yes}");
+        }
+    }
+
+    #[test]
+    fn a_leaver_or_joiner_called_off_is_told_from_a_new_date() {
+        for yes in [
+            "nvm, she's staying",
+            "he's not leaving after all",
+            "they're staying with us",
+            "Priya has decided to stay",
+            "he changed his mind, cancel the leaver",
+            "she isn't starting, the offer was withdrawn",
+            "he turned down the offer",
+        ] {
+            assert!(cancels_lifecycle(yes), "{yes}");
+        }
+        for no in [
+            "she's not leaving until the 20th",
+            "his start date has moved to the 16th",
+            "she's staying late to hand over, access off at 7pm",
+            "he is leaving on Friday",
+            "thanks",
+        ] {
+            assert!(!cancels_lifecycle(no), "{no}");
         }
     }
 

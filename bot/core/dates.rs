@@ -1,6 +1,6 @@
 //! Reading the dates people type when they ask for a joiner or a leaver ("Friday", "13 March", "13/03",
-//! "tomorrow 17:30", "end of day Friday", "Friday at 5", "midnight Friday", "the 14th", "immediately") as instants
-//! in the office time zone (#33).
+//! "tomorrow 17:30", "end of day Friday", "Friday at 5", "midnight Friday", "the 14th", "Fri 13th", "end of the
+//! month", "the end of next week", "a week on Friday", "immediately") as instants in the office time zone (#33).
 //!
 //! Pure: the caller passes the time now, the zone, and what "end of the day" means on a given date (the office
 //! calendar's closing time). Anything that could mean two things ("03/04", "next Friday" said early in the week,
@@ -35,6 +35,22 @@ pub enum Reading {
     Passed(Timestamp),
     /// This instant (for [`Wanted::Date`], the start of that local day).
     At(Timestamp),
+}
+
+/// A day said on which the office is closed (a weekend, a holiday), and the working day taken instead: the end of
+/// the working day before it for an access end, the first working day after it for a first day. The caller says so
+/// in the confirmation, so the person can correct it (#33 probe: the day was moved silently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    pub said: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// An answer as read, with the day it was moved from, if it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Read {
+    pub reading: Reading,
+    pub moved: Option<Moved>,
 }
 
 /// The words that mean "at once".
@@ -77,12 +93,34 @@ static WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
 static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(today|tonight|this (?:morning|afternoon|evening)|tomorrow|tmrw|yesterday)\b").expect("valid")
 });
+static WEEKDAYS: &str = r"(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?";
+/// The end or the start of a week or a month: "end of the month", "the end of next week", "end of March",
+/// "month end", "start of next month", "the beginning of April 2027".
+static PERIOD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(?:(?:the\s+)?(end|close|start|beginning)\s+of\s+(?:the\s+)?(?:(this|next|coming)\s+)?(working\s+week|week|month|{MONTHS})\b\.?(?:,?\s+(\d{{4}}))?|(month)[\s-]?end|(eom))\b"
+    ))
+    .expect("valid")
+});
+/// A day a week or more on (British): "a week on Friday", "Friday week", "a week today", "a week tomorrow",
+/// "in two weeks", "Friday next week", "Thursday this week".
+static WEEK_ON: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(?:a\s+week\s+(?:on\s+|from\s+|this\s+)?(today|tomorrow|tmrw|{WEEKDAYS})|({WEEKDAYS})\s+week|({WEEKDAYS})\s+(?:of\s+)?(this|next)\s+week|in\s+(a|one|two|three|four|[1-4])\s+weeks?(?:'|’)?(?:\s+time)?)\b"
+    ))
+    .expect("valid")
+});
+/// A weekday with a day of the month after it: "Friday 5", "Fri 5th" (the caller checks that no time or month
+/// follows the number, and that the day is that weekday).
+static WEEKDAY_DAY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(?i)\b({WEEKDAYS})\.?,?\s+(\d{{1,2}})(st|nd|rd|th)?\b")).expect("valid"));
 
 /// An example of what is understood, for the question asked again.
 pub fn examples(wanted: Wanted) -> &'static str {
     match wanted {
         Wanted::DateTime => {
-            "\"Friday\", \"13 March\", \"13/03 17:30\", \"tomorrow 17:30\", \"end of day Friday\" or \"immediately\""
+            "\"Friday\", \"13 March\", \"13/03 17:30\", \"tomorrow 17:30\", \"end of day Friday\", \"end of the month\" or \
+             \"immediately\""
         }
         Wanted::Date => "\"Monday\", \"9 March\" or \"09/03/2026\"",
     }
@@ -173,7 +211,22 @@ pub fn read(
     wanted: Wanted,
     end_of_day: &dyn Fn(NaiveDate) -> (NaiveDate, NaiveTime),
 ) -> Result<Reading, String> {
+    read_full(text, now, tz, wanted, end_of_day).map(|r| r.reading)
+}
+
+/// [`read`], saying which day was moved when the office is closed on the day said (see [`Moved`]). A day the office
+/// is closed is one whose `end_of_day` is another day's. "The end of the week" is that week's last working day,
+/// and says nothing of the Sunday it is counted from.
+pub fn read_full(
+    text: &str,
+    now: Timestamp,
+    tz: Tz,
+    wanted: Wanted,
+    end_of_day: &dyn Fn(NaiveDate) -> (NaiveDate, NaiveTime),
+) -> Result<Read, String> {
     let today = now.with_timezone(&tz).date_naive();
+    // The day came from "the end of the week": its last working day is meant, whichever day that is.
+    let mut week_end = false;
     let mut dates: Vec<NaiveDate> = vec![];
     let push = |d: NaiveDate, dates: &mut Vec<NaiveDate>| {
         if !dates.contains(&d) {
@@ -190,8 +243,87 @@ pub fn read(
         push(date, &mut dates);
         taken.push((c.get(0).unwrap().start(), c.get(0).unwrap().end()));
     }
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    for c in PERIOD.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        if overlaps(&taken, &whole) {
+            continue;
+        }
+        let end = c.get(1).is_none_or(|m| ["end", "close"].iter().any(|w| m.as_str().eq_ignore_ascii_case(w)));
+        if !end && wanted == Wanted::DateTime {
+            // "Access ends at the start of next month": the last working day before it, or the 1st itself?
+            return Err(format!(
+                "\"{}\" could be the day before it or the day itself: please give the date",
+                whole.as_str()
+            ));
+        }
+        let next = c.get(2).is_some_and(|m| m.as_str().eq_ignore_ascii_case("next"));
+        let what = c.get(3).map(|m| m.as_str().to_ascii_lowercase());
+        let d = match what.as_deref() {
+            Some(w) if w.ends_with("week") => {
+                let first = monday + Duration::days(if next { 7 } else { 0 });
+                week_end = end;
+                if end { first + Duration::days(6) } else { first }
+            }
+            Some(m) if m != "month" => {
+                let month = month_of(m).unwrap_or(0);
+                if end {
+                    month_end(today, month, year_of(c.get(4)))?
+                } else {
+                    with_year(today, month, 1, year_of(c.get(4)))?
+                }
+            }
+            // "end of the month", "month end", "EOM", "start of next month".
+            _ => {
+                let first = today.with_day(1).expect("day 1");
+                let first = if next { (first + Duration::days(32)).with_day(1).expect("day 1") } else { first };
+                if end { month_end(first, first.month(), Some(first.year()))? } else { first }
+            }
+        };
+        push(d, &mut dates);
+        taken.push((whole.start(), whole.end()));
+    }
+    for c in WEEK_ON.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        if overlaps(&taken, &whole) {
+            continue;
+        }
+        let coming = |wd: &str| {
+            let wd = weekday_of(wd).unwrap_or(Weekday::Mon);
+            today
+                + Duration::days(
+                    (i64::from(wd.num_days_from_monday()) - i64::from(today.weekday().num_days_from_monday()) + 7) % 7,
+                )
+        };
+        let d = if let Some(base) = c.get(1).or(c.get(2)) {
+            let base = base.as_str().to_ascii_lowercase();
+            let from = match base.as_str() {
+                "today" => today,
+                "tomorrow" | "tmrw" => today + Duration::days(1),
+                wd => coming(wd),
+            };
+            from + Duration::days(7)
+        } else if let (Some(wd), Some(which)) = (c.get(3), c.get(4)) {
+            let wd = weekday_of(wd.as_str()).unwrap_or(Weekday::Mon);
+            let week = if which.as_str().eq_ignore_ascii_case("next") { monday + Duration::days(7) } else { monday };
+            week + Duration::days(i64::from(wd.num_days_from_monday()))
+        } else {
+            let n = match c.get(5).map(|m| m.as_str().to_ascii_lowercase()).as_deref() {
+                Some("a" | "one" | "1") => 1,
+                Some("two" | "2") => 2,
+                Some("three" | "3") => 3,
+                _ => 4,
+            };
+            today + Duration::days(7 * n)
+        };
+        push(d, &mut dates);
+        taken.push((whole.start(), whole.end()));
+    }
     for c in DAY_MONTH.captures_iter(text) {
         let whole = c.get(0).expect("match");
+        if overlaps(&taken, &whole) {
+            continue;
+        }
         let d: u32 = c[1].parse().unwrap_or(0);
         let m = month_of(&c[2]).unwrap_or(0);
         push(with_year(today, m, d, year_of(c.get(3)))?, &mut dates);
@@ -235,8 +367,44 @@ pub fn read(
         push(with_month(today, c[1].parse().unwrap_or(0))?, &mut dates);
         taken.push((whole.start(), whole.end()));
     }
+    // "Friday 5", "Fri 5th": the 5th, which must be a Friday (#33 probe: the 5 was dropped and this Friday read).
+    for c in WEEKDAY_DAY.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        let day = c.get(2).expect("group");
+        if overlaps(&taken, &whole) {
+            continue;
+        }
+        // A time ("Friday 5pm", "Fri 5.30", "Friday 5 o'clock") or a numeric date ("Friday 5/3") is read as such.
+        let after = text[day.end()..].trim_start().to_ascii_lowercase();
+        let more = after.starts_with([':', '/'])
+            || ((after.starts_with('.') || after.starts_with('-'))
+                && after[1..].starts_with(|ch: char| ch.is_ascii_digit()))
+            || ["am", "pm", "a.m", "p.m", "o'clock", "o’clock", "h", "hrs", "hours"]
+                .iter()
+                .any(|w| after.starts_with(w) && !after[w.len()..].starts_with(|ch: char| ch.is_alphabetic()));
+        let n: u32 = day.as_str().parse().unwrap_or(0);
+        if more || !(1..=31).contains(&n) {
+            continue;
+        }
+        let wd = weekday_of(&c[1]).unwrap_or(Weekday::Mon);
+        let d = with_month(today, n)?;
+        if d.weekday() != wd {
+            return Err(format!(
+                "{} is a {}, not a {} (for a time, write it like {} 17:00): which did you mean?",
+                d.format("%-d %B"),
+                d.format("%A"),
+                weekday_name(wd),
+                weekday_name(wd)
+            ));
+        }
+        push(d, &mut dates);
+        taken.push((whole.start(), whole.end()));
+    }
     let explicit = dates.clone();
     for c in RELATIVE.captures_iter(text) {
+        if overlaps(&taken, &c.get(0).expect("match")) {
+            continue;
+        }
         let w = c[1].to_ascii_lowercase();
         let d = if w.starts_with("tom") || w == "tmrw" {
             today + Duration::days(1)
@@ -378,10 +546,11 @@ pub fn read(
     let eod = END_OF_DAY.is_match(text);
     let date = dates.first().copied();
     if now_words && (date.is_none_or(|d| d == today)) && time.is_none() {
-        return Ok(match wanted {
+        let reading = match wanted {
             Wanted::DateTime => Reading::Now,
             Wanted::Date => Reading::At(local(tz, today, NaiveTime::MIN)),
-        });
+        };
+        return Ok(Read { reading, moved: None });
     }
     if now_words && wanted == Wanted::DateTime {
         return Err("that reads as both straight away and a later time: which is it?".to_string());
@@ -389,13 +558,23 @@ pub fn read(
     let Some(date) = date.or_else(|| (time.is_some() || eod).then_some(today)) else {
         return Err("I couldn't read a date in that".to_string());
     };
+    let mut moved = None;
     if wanted == Wanted::Date {
-        return Ok(Reading::At(local(tz, date, NaiveTime::MIN)));
+        // A first day the office is closed: the first working day after it (looking two weeks ahead).
+        let open = |d: NaiveDate| end_of_day(d).0 == d;
+        let first = (0..=14).map(|k| date + Duration::days(k)).find(|d| open(*d)).unwrap_or(date);
+        if first != date {
+            moved = Some(Moved { said: date, to: first });
+        }
+        return Ok(Read { reading: Reading::At(local(tz, first, NaiveTime::MIN)), moved });
     }
     let at = match time {
         Some(t) => local(tz, date, t),
         None => {
             let (day, t) = end_of_day(date);
+            if day != date && !week_end {
+                moved = Some(Moved { said: date, to: day });
+            }
             local(tz, day, t)
         }
     };
@@ -407,17 +586,64 @@ pub fn read(
                 time.map(|t| t.format("%H:%M").to_string()).unwrap_or_default()
             ));
         }
-        return Ok(Reading::Passed(at));
+        return Ok(Read { reading: Reading::Passed(at), moved: None });
     }
-    Ok(Reading::At(at))
+    Ok(Read { reading: Reading::At(at), moved })
+}
+
+/// The last day of `month` in the first year from two months ago on (as [`with_year`]), or of `year`.
+fn month_end(today: NaiveDate, month: u32, year: Option<i32>) -> Result<NaiveDate, String> {
+    let last = |y: i32| {
+        let next =
+            if month == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, month + 1, 1) };
+        next.map(|n| n - Duration::days(1))
+    };
+    let bad = || format!("there is no month {month}");
+    if let Some(y) = year {
+        return last(y).ok_or_else(bad);
+    }
+    [today.year() - 1, today.year(), today.year() + 1]
+        .into_iter()
+        .filter_map(last)
+        .find(|d| *d >= today - Duration::days(61))
+        .ok_or_else(bad)
+}
+
+fn weekday_name(wd: Weekday) -> &'static str {
+    match wd {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
 }
 
 /// How a moment already past is stored: "immediately (Mon 9 Mar 2026 17:30 GMT has passed)".
 const PASSED_HEAD: &str = "immediately (";
 const PASSED_TAIL: &str = " has passed)";
 
+/// Between a stored answer and a note about how it was read ("… — Sat 14 Mar is not a working day: …").
+const NOTE_SEPARATOR: &str = " — ";
+
 /// The answer as stored: how it was read, then what the person wrote.
 pub fn canonical(r: Reading, tz: Tz, wanted: Wanted, said: &str) -> String {
+    canonical_noted(r, tz, wanted, said, None)
+}
+
+/// [`canonical`] with a note after it (a day moved because the office is closed), shown wherever the answer is: the
+/// confirmation, the approver's message, the technicians' card. [`from_canonical`] reads past it.
+pub fn canonical_noted(r: Reading, tz: Tz, wanted: Wanted, said: &str, note: Option<&str>) -> String {
+    let base = canonical_bare(r, tz, wanted, said);
+    match note.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => format!("{base}{NOTE_SEPARATOR}{n}"),
+        None => base,
+    }
+}
+
+fn canonical_bare(r: Reading, tz: Tz, wanted: Wanted, said: &str) -> String {
     let said: String = said.trim().chars().take(200).collect();
     let read = match (r, wanted) {
         (Reading::Now, _) => "immediately".to_string(),
@@ -432,7 +658,8 @@ pub fn canonical(r: Reading, tz: Tz, wanted: Wanted, said: &str) -> String {
 
 /// Reads back a [`canonical`] answer; `None` for anything else (an answer stored before it was read as a date).
 pub fn from_canonical(s: &str, tz: Tz, wanted: Wanted) -> Option<Reading> {
-    let head = s.split(" (“").next().unwrap_or(s).trim();
+    let head = s.split(" (“").next().unwrap_or(s);
+    let head = head.split(NOTE_SEPARATOR).next().unwrap_or(head).trim();
     if head == "immediately" {
         return Some(Reading::Now);
     }
@@ -609,6 +836,98 @@ mod tests {
         assert_eq!(at_with("15 March", &office), "Fri 2026-03-13 16:00 GMT");
         // A time said is kept, whatever the calendar.
         assert_eq!(at_with("Saturday 12:00", &office), "Sat 2026-03-14 12:00 GMT");
+    }
+
+    #[test]
+    fn ends_of_weeks_and_months_and_a_week_on_are_read() {
+        // #33 probe: these could not be read. Today is Wednesday 11 March 2026.
+        assert_eq!(at("end of the month"), "Tue 2026-03-31 17:30 BST");
+        assert_eq!(at("by the end of this month"), "Tue 2026-03-31 17:30 BST");
+        assert_eq!(at("month end"), "Tue 2026-03-31 17:30 BST");
+        assert_eq!(at("end of March"), "Tue 2026-03-31 17:30 BST");
+        assert_eq!(at("the end of April"), "Thu 2026-04-30 17:30 BST");
+        assert_eq!(at("end of next month"), "Thu 2026-04-30 17:30 BST");
+        assert_eq!(at("end of February"), "passed Sat 2026-02-28 17:30");
+        assert_eq!(at("end of the month at 12:00"), "Tue 2026-03-31 12:00 BST");
+        // The end of a week is its last day; the office calendar makes that its last working day (see below).
+        assert_eq!(at("the end of next week"), "Sun 2026-03-22 17:30 GMT");
+        assert_eq!(at("end of the week"), "Sun 2026-03-15 17:30 GMT");
+        // A week on (British): the day named, a week later.
+        assert_eq!(at("a week on Friday"), "Fri 2026-03-20 17:30 GMT");
+        assert_eq!(at("Friday week"), "Fri 2026-03-20 17:30 GMT");
+        assert_eq!(at("a week today"), "Wed 2026-03-18 17:30 GMT");
+        assert_eq!(at("a week tomorrow at 9"), "Thu 2026-03-19 09:00 GMT");
+        assert_eq!(at("Friday next week"), "Fri 2026-03-20 17:30 GMT");
+        assert_eq!(at("Thursday this week"), "Thu 2026-03-12 17:30 GMT");
+        assert_eq!(at("in two weeks"), "Wed 2026-03-25 17:30 GMT");
+        // "The start of next month" could be the day before it or the 1st: asked. As a first day it is the 1st.
+        assert!(at("start of next month").starts_with("ask: "), "{}", at("start of next month"));
+        let day = |s: &str| match read(s, wed(), LONDON, Wanted::Date, &eod) {
+            Ok(Reading::At(t)) => t.with_timezone(&LONDON).format("%a %Y-%m-%d").to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(day("the start of next month"), "Wed 2026-04-01");
+        assert_eq!(day("beginning of next week"), "Mon 2026-03-16");
+        assert_eq!(day("a week on Monday"), "Mon 2026-03-23");
+    }
+
+    #[test]
+    fn a_weekday_with_a_day_number_must_agree() {
+        // #33 probe: "Friday 5" was read as this Friday, the 5 dropped. The 5th is a Thursday: asked again.
+        for s in ["Friday 5", "Fri 5th", "friday, 5th"] {
+            let got = at(s);
+            assert!(got.starts_with("ask: 5 March is a Thursday, not a Friday"), "{s}: {got}");
+        }
+        assert_eq!(at("Friday 13"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("Fri 13th at 4"), "Fri 2026-03-13 16:00 GMT");
+        assert_eq!(at("Thu 5th"), "passed Thu 2026-03-05 17:30", "six days ago: this month's, passed");
+        assert_eq!(at("Fri 3rd"), "Fri 2026-04-03 17:30 BST", "more than a week ago: next month's, a Friday");
+        // A time or a date after the weekday is still one.
+        assert_eq!(at("Friday 5pm"), "Fri 2026-03-13 17:00 GMT");
+        assert_eq!(at("Friday 5 pm"), "Fri 2026-03-13 17:00 GMT");
+        assert_eq!(at("Friday 5.30pm"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("Friday 13 March"), "Fri 2026-03-13 17:30 GMT");
+        assert_eq!(at("Fri 13/03"), "Fri 2026-03-13 17:30 GMT");
+    }
+
+    #[test]
+    fn a_day_the_office_is_closed_is_moved_and_says_so() {
+        let office = |d: NaiveDate| match d.weekday() {
+            Weekday::Sat => (d - Duration::days(1), NaiveTime::from_hms_opt(16, 0, 0).unwrap()),
+            Weekday::Sun => (d - Duration::days(2), NaiveTime::from_hms_opt(16, 0, 0).unwrap()),
+            Weekday::Fri => (d, NaiveTime::from_hms_opt(16, 0, 0).unwrap()),
+            _ => (d, NaiveTime::from_hms_opt(17, 30, 0).unwrap()),
+        };
+        let full = |s: &str, wanted| read_full(s, wed(), LONDON, wanted, &office).unwrap();
+        let ymd = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        // An access end on a Saturday is the end of Friday, and says it was moved.
+        let r = full("Saturday", Wanted::DateTime);
+        assert_eq!(r.reading, Reading::At(Utc.with_ymd_and_hms(2026, 3, 13, 16, 0, 0).unwrap()));
+        assert_eq!(r.moved, Some(Moved { said: ymd(2026, 3, 14), to: ymd(2026, 3, 13) }));
+        // The end of May is a Sunday: moved to Friday 29th, said.
+        let r = full("end of May", Wanted::DateTime);
+        assert_eq!(r.reading, Reading::At(Utc.with_ymd_and_hms(2026, 5, 29, 15, 0, 0).unwrap()));
+        assert_eq!(r.moved, Some(Moved { said: ymd(2026, 5, 31), to: ymd(2026, 5, 29) }));
+        // The end of next week is its last working day, Friday, with nothing to say.
+        let r = full("the end of next week", Wanted::DateTime);
+        assert_eq!(r.reading, Reading::At(Utc.with_ymd_and_hms(2026, 3, 20, 16, 0, 0).unwrap()));
+        assert_eq!(r.moved, None);
+        // A working day, or a time said on a closed day, is not moved.
+        assert_eq!(full("Friday", Wanted::DateTime).moved, None);
+        assert_eq!(full("Saturday 12:00", Wanted::DateTime).moved, None);
+        // A first day on a Saturday is the Monday after it.
+        let r = full("Saturday", Wanted::Date);
+        assert_eq!(r.reading, Reading::At(Utc.with_ymd_and_hms(2026, 3, 16, 0, 0, 0).unwrap()));
+        assert_eq!(r.moved, Some(Moved { said: ymd(2026, 3, 14), to: ymd(2026, 3, 16) }));
+        assert_eq!(full("Monday", Wanted::Date).moved, None);
+        // The note travels with the stored answer and is read past.
+        let note = "Sat 14 Mar is not a working day: access will end at the end of Fri 13 Mar";
+        let r = full("Saturday", Wanted::DateTime).reading;
+        let c = canonical_noted(r, LONDON, Wanted::DateTime, "Saturday", Some(note));
+        assert_eq!(c, format!("Fri 13 Mar 2026 16:00 GMT (“Saturday”) — {note}"));
+        assert_eq!(from_canonical(&c, LONDON, Wanted::DateTime), Some(r));
+        let c = canonical_noted(r, LONDON, Wanted::DateTime, "Fri 13 Mar 2026 16:00 GMT", Some(note));
+        assert_eq!(from_canonical(&c, LONDON, Wanted::DateTime), Some(r), "{c}");
     }
 
     #[test]

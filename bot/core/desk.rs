@@ -17,6 +17,7 @@ use crate::store::{Commit, Committed, DueTimer, Store, StoreError, TicketFilter}
 use std::collections::BTreeMap;
 
 mod alerts;
+mod approval;
 mod conversation;
 mod dated;
 mod notices;
@@ -408,6 +409,7 @@ impl<S: Store> Desk<S> {
             timers.extend(Self::settle_timer(t));
             timers.extend(Self::silence_timer(t));
             timers.extend(Self::access_timer(t));
+            timers.extend(self.approval_timer(t));
             c.timers.push((t.number, timers));
         }
     }
@@ -467,6 +469,9 @@ impl<S: Store> Desk<S> {
         }
         if Self::is_access_timer(timer) {
             return self.fire_access(t, timer, now).await;
+        }
+        if Self::is_approval_timer(timer) {
+            return self.fire_approval_reminder(t, timer, now).await;
         }
         let fresh = self.policies.timers(&t);
         // Stale (the clock moved or stopped), or a higher point of the same clock is due too (after downtime, the
@@ -989,7 +994,12 @@ impl<S: Store> Desk<S> {
         });
         let tg = self.policies.apply(&mut t);
         w.events(number, ev);
-        t.fingerprint = Some(super::recurring::fingerprint(&t.category, t.intent.as_deref(), text));
+        // Only incidents can recur as one problem (ITIL: a problem is the cause of incidents). Requests are routine:
+        // five leavers in a month are five people leaving, not a recurring issue to link to a problem record (#33
+        // probe), so they get no fingerprint and neither raise nor count towards recurring-issue notices.
+        if t.ticket_type == super::ticket::TicketType::Incident {
+            t.fingerprint = Some(super::recurring::fingerprint(&t.category, t.intent.as_deref(), text));
+        }
         if let Some(old) = after {
             t.links.push(old);
             w.events(number, vec![Event { at: now, actor: None, kind: EventKind::Linked { with: old } }]);
@@ -1013,7 +1023,7 @@ impl<S: Store> Desk<S> {
                 rb.approval.as_ref().map(|a| a.approver.as_str()).unwrap_or("manager")
             );
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
-            self.start_walk_at(rb, first, &t, now, w);
+            self.start_walk_from_message(rb, first, &t, text, now, w);
             self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);
             return Ok(());
@@ -1042,7 +1052,7 @@ impl<S: Store> Desk<S> {
                 )
             };
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
-            self.start_walk_at(rb, first, &t, now, w);
+            self.start_walk_from_message(rb, first, &t, text, now, w);
             self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);
             return Ok(());
@@ -1195,6 +1205,7 @@ impl<S: Store> Desk<S> {
             None if matches!(t.state, State::PendingUser | State::PendingVendor) => {
                 format!("{what} clock paused ({})", t.state)
             }
+            None if t.approval_wait_since().is_some() => format!("{what} clock paused until it is decided"),
             None => format!("no {what} target"),
         }
     }
@@ -1838,7 +1849,9 @@ impl<S: Store> Desk<S> {
                 }
                 match t.awaiting_approval.clone() {
                     Some(approver) => {
-                        // Withdrawn while it waited, and back: the approvers are asked again (nobody decided).
+                        // Withdrawn while it waited, and back: the approvers are asked again (nobody decided), and
+                        // its clocks pause again until they do.
+                        t.await_approval(&approver, now);
                         self.ask_again_for_approval(&t, &approver, w);
                         w.send(here(format!(
                             "{} is open again and waiting for a {approver}'s approval; they have been asked again.",
@@ -1903,11 +1916,16 @@ impl<S: Store> Desk<S> {
                 w.commit.updates.push(t);
             }
             Command::Approve(_) | Command::Decline(..) => {
+                // Withdrawn before anyone decided ("nvm, she's staying"): its Approve and Decline buttons may still
+                // be pressed, and change nothing (#33 probe).
+                if let Some(why) = Self::withdrawn_undecided(&t) {
+                    return Err(Refusal::state(why));
+                }
                 let Some(approver) = t.awaiting_approval.clone().filter(|_| t.state.is_active()) else {
                     return Err(Refusal::state(format!("{} is not waiting for approval", t.number)));
                 };
                 self.may_decide(&t, me, &approver, cmd.verb())?;
-                t.awaiting_approval = None;
+                t.decided(now);
                 let approved = matches!(cmd, Command::Approve(_));
                 let reason = match &cmd {
                     Command::Decline(_, r) => r.clone(),
@@ -1953,6 +1971,9 @@ impl<S: Store> Desk<S> {
                         &t,
                         sentence(&format!("{} declined your request {}{why}", me.shown(), t.number)),
                     ));
+                    // The technicians saw it on the queue (and its owner, if it has one, works it): they hear the
+                    // decision too, as they hear an approval (#33 probe).
+                    self.tell_declined(&t, me, &why, w);
                     self.tell_merged_ended(&t, &format!("was declined by {}{why}", me.shown()), w);
                     w.send(here(format!("Declined {}.", t.number)));
                 }
@@ -2388,12 +2409,9 @@ impl<S: Store> Desk<S> {
             ids.sort();
             return Ok(Flow::Refused(format!("there is no runbook `{id}`; try one of: {}", ids.join(", ")).into()));
         };
-        let role = self.role_of(&env.actor);
-        if !(rb.checklist.is_empty() || role.is_staff() || role == Role::Manager) {
-            return Ok(Flow::Refused(
-                format!("only managers and technicians can start `{id}` (you are a {role})").into(),
-            ));
-        }
+        // Anyone may start any runbook (#33 probe: a line manager is usually a plain staff member, and a joiner or
+        // leaver raised in chat was never refused either); what guards a request is its approval step (a leaver
+        // raised by anyone but a manager or an admin waits for a manager).
         let category = rb
             .intents
             .iter()
@@ -2479,7 +2497,8 @@ impl<S: Store> Desk<S> {
                 .iter()
                 .map(|x| {
                     let end = x.to.map(|e| self.fmt_time(e)).unwrap_or_else(|| "now".into());
-                    format!("{} {} – {}", x.on, self.fmt_time(x.from), end)
+                    let on = if x.approval { "awaiting approval".to_string() } else { x.on.to_string() };
+                    format!("{on} {} – {}", self.fmt_time(x.from), end)
                 })
                 .collect();
             let vendor_pause = t.pauses.iter().any(|x| x.on == State::PendingVendor);

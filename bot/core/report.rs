@@ -370,7 +370,7 @@ impl TicketFacts {
         f.first_response_pauses = t
             .pauses
             .iter()
-            .filter(|p| p.on == State::PendingUser && t.first_response_at.is_none_or(|r| p.from < r))
+            .filter(|p| (p.on == State::PendingUser || p.approval) && t.first_response_at.is_none_or(|r| p.from < r))
             .map(|p| (p.from, p.to))
             .collect();
         f.deflected = t.deflected;

@@ -1000,6 +1000,12 @@ pub struct Walkthrough {
     /// When the current step times out (reminder first, then hand-off); `None` when it has no timeout.
     pub deadline: Option<Timestamp>,
     pub ended: Option<Ending>,
+    /// Answers already known before their step is reached (a leaver's name and date, taken from the message that
+    /// opened the ticket): the first time the walkthrough comes to an `ask` step with one of these fields, the
+    /// answer is used instead of asking, and the step shown next says so (#33 probe: "Priya Raman is leaving on
+    /// Friday", then "Who is leaving?"). Each is used once, so "Change the details" asks everything again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub known: BTreeMap<String, String>,
 }
 
 /// A hand-off that must be approved before a technician acts.
@@ -1124,6 +1130,18 @@ pub fn start(rb: &Runbook, vars: &BTreeMap<String, String>, now: Timestamp) -> (
 
 /// Starts a walkthrough at `first`, one of the runbook's steps (see [`Runbook::opening`]).
 pub fn start_at(rb: &Runbook, first: &Step, vars: &BTreeMap<String, String>, now: Timestamp) -> (Walkthrough, View) {
+    start_known(rb, first, vars, now, BTreeMap::new())
+}
+
+/// [`start_at`] with answers already known (see [`Walkthrough::known`]): the `ask` steps they answer are skipped
+/// as they are reached.
+pub fn start_known(
+    rb: &Runbook,
+    first: &Step,
+    vars: &BTreeMap<String, String>,
+    now: Timestamp,
+    known: BTreeMap<String, String>,
+) -> (Walkthrough, View) {
     let mut wt = Walkthrough {
         runbook: rb.id.clone(),
         title: rb.title.clone(),
@@ -1134,16 +1152,67 @@ pub fn start_at(rb: &Runbook, first: &Step, vars: &BTreeMap<String, String>, now
         reminder_sent: false,
         deadline: None,
         ended: None,
+        known,
     };
-    let view = enter(rb, &mut wt, first, vars, now);
+    let view = enter_known(rb, &mut wt, first, vars, now);
     (wt, view)
+}
+
+/// Enters `step`, or, while it asks for an answer already known, takes that answer and goes on to its next step;
+/// the step finally shown starts with what was taken ("From your message: **Name:** Priya Raman · …").
+fn enter_known(
+    rb: &Runbook,
+    wt: &mut Walkthrough,
+    step: &Step,
+    vars: &BTreeMap<String, String>,
+    now: Timestamp,
+) -> View {
+    let mut step = step;
+    let mut taken = vec![];
+    // At most once per step: the known answers are used up as they are taken.
+    for _ in 0..rb.steps.len() {
+        let Some(ask) = &step.ask else { break };
+        let Some(text) = wt.known.remove(&ask.field) else { break };
+        wt.answers.insert(ask.field.clone(), text.clone());
+        let event = Event::Answered { field: ask.field.clone(), text: text.clone() };
+        wt.transcript.push(Entry { at: now, step: step.id.clone(), event });
+        // Marked as the person's words, like an answer shown in a step (it came from their message).
+        taken.push(format!("**{}:** {}", field_label(&ask.field), crate::core::message::quoted(&text)));
+        match ask.target() {
+            Next::Step(id) => match rb.step(id) {
+                Some(next) => step = next,
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    let mut view = enter(rb, wt, step, vars, now);
+    if !taken.is_empty() {
+        view.text = format!(
+            "From your message: {}. (You can change {} before it is sent.)\n\n{}",
+            taken.join(" · "),
+            if taken.len() == 1 { "it" } else { "them" },
+            view.text
+        );
+        if let Some(Entry { event: Event::Shown { text }, .. }) = wt.transcript.last_mut() {
+            *text = summary(&view.text);
+        }
+    }
+    view
+}
+
+/// An `ask` field as people read it: `access_ends` is "Access ends".
+fn field_label(field: &str) -> String {
+    let words = field.replace(['_', '-'], " ");
+    let mut chars = words.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// Follows `next` from the current step.
 fn go(rb: &Runbook, wt: &mut Walkthrough, next: Next<'_>, vars: &BTreeMap<String, String>, now: Timestamp) -> Outcome {
     match next {
         Next::Step(id) => match rb.step(id) {
-            Some(step) => Outcome::Show { view: enter(rb, wt, step, vars, now) },
+            Some(step) => Outcome::Show { view: enter_known(rb, wt, step, vars, now) },
             None => end_handoff(rb, wt, format!("runbook step \"{id}\" is missing"), false),
         },
         Next::Fixed => {
@@ -1947,6 +2016,50 @@ approval = { approver = "manager", unless_raised_by = ["manager", "hr"] }"#,
                 assert!(s.timeout().is_some(), "{} step {} has no timeout", rb.id, s.id);
             }
         }
+    }
+
+    #[test]
+    fn known_answers_skip_their_steps_once() {
+        // #33 probe: "Priya Raman is leaving on Friday" must not be asked "Who is leaving?" again.
+        let set = shipped_set();
+        let leaver = set.get("leaver").unwrap();
+        let first = leaver.first_step().unwrap();
+        let known: BTreeMap<String, String> = [("name", "Priya Raman"), ("access_ends", "Fri 13 Mar 2026 16:00 GMT")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (mut wt, view) = start_known(leaver, first, &vars(), t0(), known);
+        assert_eq!(view.step, "handover");
+        let q = crate::core::message::quoted;
+        let echo = format!(
+            "From your message: **Name:** {} · **Access ends:** {}. (You can change them before it is sent.)\n\nWho \
+             takes over",
+            q("Priya Raman"),
+            q("Fri 13 Mar 2026 16:00 GMT")
+        );
+        assert!(view.text.starts_with(&echo), "{}", view.text);
+        assert_eq!(wt.answers.get("name").map(String::as_str), Some("Priya Raman"));
+        assert!(wt.known.is_empty());
+        // The rest is asked as before; "Change the details" asks everything again, the name too.
+        assert!(matches!(answer(leaver, &mut wt, "Ann Lee", &vars(), t0()), Ok(Outcome::Show { .. })));
+        let Ok(Outcome::Show { view }) = answer(leaver, &mut wt, "laptop", &vars(), t0()) else { panic!() };
+        assert_eq!(view.step, "confirm");
+        assert!(view.text.contains(&format!("**Name:** {}", q("Priya Raman"))), "{}", view.text);
+        assert!(view.text.contains("Fri 13 Mar 2026 16:00 GMT"), "{}", view.text);
+        let change = view.buttons.iter().position(|b| b.label == "Change the details").unwrap();
+        let action = ActionRef { runbook: "leaver".into(), step: "confirm".into(), choice: Choice::Button(change) };
+        let Ok(Outcome::Show { view }) = press(leaver, &mut wt, &action, &vars(), t0()) else { panic!() };
+        assert_eq!(view.step, "start");
+        assert!(view.text.starts_with("Sorry to see them go. Who is leaving"), "{}", view.text);
+        // Only the date known: the name is asked, and the date step is skipped when it comes.
+        let known: BTreeMap<String, String> =
+            [("access_ends".to_string(), "immediately".to_string())].into_iter().collect();
+        let (mut wt, view) = start_known(leaver, first, &vars(), t0(), known);
+        assert_eq!(view.step, "start");
+        let Ok(Outcome::Show { view }) = answer(leaver, &mut wt, "Dan Hill", &vars(), t0()) else { panic!() };
+        assert_eq!(view.step, "handover");
+        let echo = format!("From your message: **Access ends:** {}. (You can change it", q("immediately"));
+        assert!(view.text.starts_with(&echo), "{}", view.text);
     }
 
     #[test]

@@ -253,15 +253,15 @@ impl Policies {
     }
 }
 
-/// A ticket's pauses as the response clocks see them (waiting on the requester, and resolved/closed time before a
-/// reopen) and as the resolution clock sees them (also waiting on a vendor if the policy says so). Time spent
-/// resolved counts on no clock.
+/// A ticket's pauses as the response clocks see them (waiting on the requester or on an approver's decision, and
+/// resolved/closed time before a reopen) and as the resolution clock sees them (also waiting on a vendor if the
+/// policy says so). Time spent resolved counts on no clock.
 type Intervals = Vec<(Timestamp, Option<Timestamp>)>;
 fn pauses(p: &Policy, t: &Ticket) -> (Intervals, Intervals) {
     let user = t
         .pauses
         .iter()
-        .filter(|x| matches!(x.on, State::PendingUser | State::Resolved | State::Closed))
+        .filter(|x| x.approval || matches!(x.on, State::PendingUser | State::Resolved | State::Closed))
         .map(|x| (x.from, x.to))
         .collect();
     let resolution = t

@@ -277,7 +277,8 @@ pub struct Origin {
     pub place: Place,
 }
 
-/// An interval in which the ticket waited (on the requester, a vendor, or resolved/closed before a reopen).
+/// An interval in which the ticket waited (on the requester, a vendor, or resolved/closed before a reopen, or for an
+/// approver's decision).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pause {
     /// The state the ticket waited in.
@@ -285,6 +286,10 @@ pub struct Pause {
     pub from: Timestamp,
     /// `None` while still waiting.
     pub to: Option<Timestamp>,
+    /// Waiting for an approver's decision (in an active state): nobody in IT may act on the request until then, so
+    /// its clocks pause as they do while waiting on the requester (#33 probe).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approval: bool,
 }
 
 /// A requester's satisfaction rating after resolution.
@@ -652,6 +657,9 @@ pub struct Ticket {
     /// A request waiting for an approver's decision (role name: manager, lead, admin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awaiting_approval: Option<String>,
+    /// The approvers were reminded of the wait that began then (once per wait: a business day without a decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_reminded: Option<Timestamp>,
     /// Who declined this request; a declined request stays declined (it is not reopened).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declined_by: Option<String>,
@@ -934,6 +942,7 @@ impl Ticket {
             breaches: vec![],
             checklist: None,
             awaiting_approval: None,
+            approval_reminded: None,
             declined_by: None,
             priority_by_staff: false,
             fingerprint: None,
@@ -1013,8 +1022,12 @@ impl Ticket {
         {
             p.to = Some(at);
         }
+        if !to.is_active() {
+            // Ended (declined, withdrawn): it no longer waits for a decision.
+            self.approval_wait_ends(at);
+        }
         if waiting(to) {
-            self.pauses.push(Pause { on: to, from: at, to: None });
+            self.pauses.push(Pause { on: to, from: at, to: None, approval: false });
         }
         match to {
             State::Resolved => self.resolved_at = Some(at),
@@ -1264,6 +1277,33 @@ impl Ticket {
         ev.push(self.event(at, by, EventKind::Withdrawn { text }));
         ev.extend(self.close(by, at)?);
         Ok(ev)
+    }
+
+    /// The request now waits for `approver`'s decision (handed off, or reopened after it was withdrawn before anyone
+    /// decided): its clocks pause until then (see [`Pause::approval`]).
+    pub fn await_approval(&mut self, approver: &str, at: Timestamp) {
+        self.awaiting_approval = Some(approver.to_string());
+        if self.state.is_active() && self.approval_wait_since().is_none() {
+            self.pauses.push(Pause { on: self.state, from: at, to: None, approval: true });
+        }
+    }
+
+    /// When the wait for the current decision began, while one is awaited.
+    pub fn approval_wait_since(&self) -> Option<Timestamp> {
+        self.pauses.iter().rev().find(|p| p.approval && p.to.is_none()).map(|p| p.from)
+    }
+
+    /// The approver decided (approved, or declined before it is closed): the request no longer waits, and its clocks
+    /// run again.
+    pub fn decided(&mut self, at: Timestamp) {
+        self.awaiting_approval = None;
+        self.approval_wait_ends(at);
+    }
+
+    fn approval_wait_ends(&mut self, at: Timestamp) {
+        for p in self.pauses.iter_mut().filter(|p| p.approval && p.to.is_none()) {
+            p.to = Some(at);
+        }
     }
 
     /// The approver declined the request: it is closed as declined at once (no resolution: reports do not count it

@@ -360,11 +360,17 @@ impl<S: Store> Desk<S> {
         ));
     }
 
-    /// Whether a message in a ticket's thread from its requester is "nvm" soon enough after raising it.
+    /// Whether a message in a ticket's thread from its requester is "nvm" soon enough after raising it. For a joiner
+    /// or a leaver, "she's staying" says the same; and a request still waiting for its approval can be withdrawn
+    /// however long it has waited, since nobody has acted on it (#33 probe).
     pub(super) fn withdraws(&self, t: &Ticket, text: &str, now: Timestamp) -> bool {
         let window = self.windows().withdraw_window;
+        // A joiner or a leaver has its checklist from the hand-off (or from `/ticket start`) on.
+        let lifecycle = t.checklist.is_some() || t.work_date.is_some();
+        let said = conv::is_withdrawal(text) || lifecycle && conv::cancels_lifecycle(text);
+        let in_time = now - t.created_at <= window || t.awaiting_approval.is_some();
         // A major incident is everyone's: one person's "nvm, it's back for me" must not close it for the others.
-        on(window) && t.state.is_active() && !t.major && now - t.created_at <= window && conv::is_withdrawal(text)
+        on(window) && t.state.is_active() && !t.major && in_time && said
     }
 
     /// The answer to "Shall I close #N?".
@@ -409,7 +415,9 @@ impl<S: Store> Desk<S> {
         let here = t.origin.place.clone();
         // The offer is made within `withdraw_window` of raising the ticket, so it is past its expiry once that and
         // a day have gone by (#30): a click then changes nothing.
-        if now - t.created_at > self.windows().withdraw_window + super::workflow::QUESTION_EXPIRY {
+        if now - t.created_at > self.windows().withdraw_window + super::workflow::QUESTION_EXPIRY
+            && t.awaiting_approval.is_none()
+        {
             w.send(
                 Outbound::to_user(&env.actor, &here, super::workflow::EXPIRED_QUESTION)
                     .kind(MessageKind::Ephemeral)
@@ -432,6 +440,8 @@ impl<S: Store> Desk<S> {
             Ok(ev) => w.events(n, ev),
             Err(e) => return Ok(Flow::Refused(e.into())),
         }
+        // Its approvers, if it was waiting for them, have nothing left to decide.
+        self.tell_approvers_withdrawn(&t, w);
         self.end_walk(n, format!("{} closed the ticket", env.actor.name), now, w).await?;
         self.tell_merged_ended(&t, "was closed by its requester", w);
         // Its open vendor cases end with it; each vendor is sent a closure note.

@@ -14,13 +14,16 @@ use super::{Desk, DeskError, Work, quote};
 use crate::core::dates::{self, Reading};
 use crate::core::ids::Place;
 use crate::core::message::Outbound;
-use crate::core::runbook::{DateMeaning, Runbook, Walkthrough};
+use crate::core::runbook::{DateMeaning, Runbook, Step, Walkthrough};
 use crate::core::sla::Timer;
 use crate::core::ticket::{Event, EventKind, Priority, SlaClock, Ticket, Timestamp, WorkDate};
 use crate::store::{Commit, Committed, DueTimer, Store};
 use chrono::{NaiveDate, NaiveTime};
 use regex::Regex;
 use std::sync::LazyLock;
+
+/// The `ask` field of a joiner's or a leaver's full name, taken from the opening message when it is clear.
+const NAME_FIELD: &str = "name";
 
 /// Key prefix of a leaver's access-removal timer: `access:<ticket>:<ms>`.
 const ACCESS_TIMER: &str = "access:";
@@ -35,6 +38,96 @@ static DISMISSAL: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid")
 });
+
+/// One word of a person's name as people capitalise it: "Priya", "O'Brien", "McDonald", "Anne-Marie".
+const NAME_WORD: &str = r"(?:[A-Z]['’][A-Z][a-z]+|[A-Z][a-z]*[A-Z]?[a-z]+(?:-[A-Z][a-z]+)?)";
+
+/// A full name (two or three capitalised words) right before what is said of a leaver or a joiner: "Priya Raman is
+/// leaving", "Ben Ode's last day", "Sam Lee starts", "Tom Baker has resigned".
+static NAME_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"\b({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\s+(?i:(?:last|final|first)\s+(?:working\s+)?day|notice|employment|contract)\b|\s+(?i:(?:is|will\s+be|has\s+been|has|was)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|leaves|finishes|retires|starts|starting|joins|joining|handed\s+in|being\s+(?:dismissed|sacked|let\s+go|made\s+redundant|terminated))\b)"
+    ))
+    .expect("valid")
+});
+/// A full name right after what is done to a leaver or for a joiner: "letting Ben Ode go", "disable Ben Ode's
+/// account", "leaver: James Holt", "onboarding request for Tom Baker".
+static NAME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i:\b(?:letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|leaver|joiner|new\s+(?:starter|joiner|hire)|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow)\b)"
+    ))
+    .expect("valid")
+});
+/// Capitalised words that start a sentence or name a day, never part of a person's name here.
+const NOT_NAMES: &str = "a also and but dear fyi heads hello hey hi his her hr it just mr mrs ms new next ok okay on our \
+                         please sadly so that the their this today tomorrow unfortunately we yes yesterday leaver \
+                         joiner starter ticket monday tuesday wednesday thursday friday saturday sunday january \
+                         february march april may june july august september october november december";
+
+fn not_a_name(word: &str) -> bool {
+    let w = word.to_ascii_lowercase();
+    NOT_NAMES.split_whitespace().any(|n| n == w)
+}
+
+/// The person a message about a leaver or a joiner names, when it names exactly one clearly: a full name (two or
+/// more capitalised words) right before "is leaving", "'s last day", "starts"… or right after "letting … go",
+/// "disable …'s account", "leaver:"… A first name alone ("Ben") is no full name, and two people are not one.
+pub(crate) fn person_named(text: &str) -> Option<String> {
+    let mut found: Vec<String> = vec![];
+    let caps = NAME_BEFORE.captures_iter(text).chain(NAME_AFTER.captures_iter(text));
+    for c in caps {
+        let words: Vec<&str> = c[1].split_whitespace().collect();
+        // Drop leading words that are no part of a name ("So Priya Raman is leaving", "Friday Tom Baker …").
+        let start = words.iter().position(|w| !not_a_name(w));
+        let words = &words[start.unwrap_or(words.len())..];
+        if words.len() < 2 || words.len() > 3 || words.iter().any(|w| not_a_name(w)) {
+            continue;
+        }
+        let name = words.join(" ");
+        if !found.contains(&name) {
+            found.push(name);
+        }
+    }
+    if found.len() == 1 { found.pop() } else { None }
+}
+
+/// Words that put a date on a departure or a start: the date said right after them is the leaver's or joiner's.
+static DATE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(leaving|leaves|finishing|finishes|retiring|retires|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off))\b",
+    )
+    .expect("valid")
+});
+
+/// The clauses of `text` that date a departure or a start: from each [`DATE_ANCHOR`] to the end of its clause.
+fn date_clauses(text: &str) -> Vec<&str> {
+    DATE_ANCHOR
+        .find_iter(text)
+        .map(|m| {
+            let rest = &text[m.start()..];
+            let lower = rest.to_ascii_lowercase();
+            let end = [",", ";", ". ", "!", "?", "\n", " and ", " but ", " so "]
+                .iter()
+                .filter_map(|b| lower.find(b).filter(|&i| i >= m.len()))
+                .min()
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect()
+}
+
+/// "Sat 14 Mar is not a working day: access will end at the end of Fri 13 Mar".
+fn moved_note(m: dates::Moved, means: DateMeaning) -> String {
+    let day = |d: NaiveDate| d.format("%a %-d %b").to_string();
+    match means {
+        DateMeaning::AccessEnd => {
+            format!("{} is not a working day: access will end at the end of {}", day(m.said), day(m.to))
+        }
+        DateMeaning::FirstDay => {
+            format!("{} is not a working day: their first day will be {}, the next working day", day(m.said), day(m.to))
+        }
+    }
+}
 
 fn default_end_of_day() -> NaiveTime {
     NaiveTime::from_hms_opt(DEFAULT_END_OF_DAY.0, DEFAULT_END_OF_DAY.1, 0).expect("valid time")
@@ -76,17 +169,70 @@ impl<S: Store> Desk<S> {
         }
         let tz = self.settings.timezone;
         let wanted = d.means.wanted();
-        Some(match dates::read(text, now, tz, wanted, &self.end_of_day(t)) {
-            Ok(r) => Ok(dates::canonical(r, tz, wanted, text)),
+        Some(match dates::read_full(text, now, tz, wanted, &self.end_of_day(t)) {
+            Ok(r) => {
+                // A day the office is closed was moved: said in the stored answer, so the confirmation (and the
+                // approver, and the card) show it and the person can correct it (#33 probe: it was moved silently).
+                let note = r.moved.map(|m| moved_note(m, d.means));
+                Ok(dates::canonical_noted(r.reading, tz, wanted, text, note.as_deref()))
+            }
             Err(why) => Err(format!(
-                "I couldn't use that as {}: {why}. For example: {}. Everything else you told me is kept.",
+                "I couldn't use that as {}: {why}{} For example: {}. Everything else you told me is kept.",
                 match d.means {
                     DateMeaning::AccessEnd => "the time access ends",
                     DateMeaning::FirstDay => "the first day",
                 },
+                if why.ends_with(['?', '.']) { "" } else { "." },
                 dates::examples(wanted)
             )),
         })
+    }
+
+    /// Starts the walkthrough of a ticket opened by `text`. For a joiner or a leaver (a runbook with `ticket_date`),
+    /// what the message already says clearly is not asked again (#33 probe): the person's full name (the `name`
+    /// field) and the date, read as an answer to the date step would be; the first step shown says what was taken.
+    /// A date that could mean two things, or two dates, is left to its step.
+    pub(super) fn start_walk_from_message(
+        &self,
+        rb: &Runbook,
+        first: &Step,
+        t: &Ticket,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) {
+        let mut known = std::collections::BTreeMap::new();
+        if let Some(d) = &rb.ticket_date {
+            if rb.fields().any(|f| f == NAME_FIELD)
+                && let Some(name) = person_named(text)
+            {
+                known.insert(NAME_FIELD.to_string(), name);
+            }
+            let tz = self.settings.timezone;
+            let wanted = d.means.wanted();
+            // Only a date said of the departure or the start ("leaving on Friday", "last day is the 14th", "starts
+            // Monday"), and only one: "we let him go this morning" says when it happened, not when access ends.
+            let mut read: Vec<String> = vec![];
+            for clause in date_clauses(text) {
+                if let Ok(r) = dates::read_full(clause, now, tz, wanted, &self.end_of_day(t)) {
+                    let note = r.moved.map(|m| moved_note(m, d.means));
+                    let c = dates::canonical_noted(r.reading, tz, wanted, "", note.as_deref());
+                    if !read.contains(&c) {
+                        read.push(c);
+                    }
+                }
+            }
+            // The message read whole must not say otherwise ("Tom Baker is leaving today, please remove his access
+            // immediately": today's end, or now?); when it reads as nothing at all, the clause stands.
+            let whole = dates::read_full(text, now, tz, wanted, &self.end_of_day(t)).map(|r| {
+                let note = r.moved.map(|m| moved_note(m, d.means));
+                dates::canonical_noted(r.reading, tz, wanted, "", note.as_deref())
+            });
+            if read.len() == 1 && whole.as_ref().ok().is_none_or(|w| *w == read[0]) {
+                known.insert(d.field.clone(), read.remove(0));
+            }
+        }
+        self.start_walk_known(rb, first, t, known, now, w);
     }
 
     /// At the hand-off of a joiner or leaver walkthrough: the checklist (if the ticket has none yet), the title from
@@ -282,5 +428,55 @@ impl<S: Store> Desk<S> {
                 Ok(false)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_name_said_of_a_leaver_or_joiner_is_taken() {
+        for (text, name) in [
+            ("Priya Raman is leaving on Friday", "Priya Raman"),
+            ("Ben Ode's last day is Saturday", "Ben Ode"),
+            ("we're letting Ben Ode go on Friday", "Ben Ode"),
+            ("please disable Ben Ode's account", "Ben Ode"),
+            ("leaver: James Holt, last day 13 March", "James Holt"),
+            ("onboarding request for Tom Baker, starting 1 April", "Tom Baker"),
+            ("new starter monday: Tom Baker, sales, needs account and email", "Tom Baker"),
+            ("So Priya Raman is leaving us", "Priya Raman"),
+            ("On Friday Tom Baker is leaving", "Tom Baker"),
+            ("Sean O'Brien has resigned, last day Friday", "Sean O'Brien"),
+            ("Anne-Marie McDonald starts on Monday", "Anne-Marie McDonald"),
+            ("Lucy Chen is joining us on the 30th as office manager", "Lucy Chen"),
+        ] {
+            assert_eq!(person_named(text).as_deref(), Some(name), "{text}");
+        }
+    }
+
+    #[test]
+    fn no_name_is_taken_unless_one_full_name_is_clear() {
+        for text in [
+            // A first name is no full name; lowercase is no clear name; two people are not one.
+            "we're letting Ben go on Friday, his account needs disabling immediately",
+            "Priya is leaving on Friday",
+            "priya raman is leaving on friday",
+            "Tom Baker is leaving and Ann Lee is leaving too",
+            "I'm leaving early today",
+            "Please disable the account",
+            "new starter on Monday",
+        ] {
+            assert_eq!(person_named(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn only_a_date_said_of_the_departure_or_start_is_a_clause() {
+        assert_eq!(date_clauses("Priya Raman is leaving on Friday"), ["leaving on Friday"]);
+        assert_eq!(date_clauses("Kate has resigned, her last day is the 20th"), ["last day is the 20th"]);
+        assert_eq!(date_clauses("Tom is leaving Friday at 5.30pm. Thanks"), ["leaving Friday at 5.30pm"]);
+        // When it happened is not when access ends.
+        assert!(date_clauses("we let someone go this morning, need their account disabled asap").is_empty());
     }
 }

@@ -120,7 +120,20 @@ impl<S: Store> Desk<S> {
 
     /// Starts `rb` at `first` (one of its steps, see [`Desk::runbook_for`]) for ticket `t` and sends that step.
     pub(super) fn start_walk_at(&self, rb: &Runbook, first: &Step, t: &Ticket, now: Timestamp, w: &mut Work) {
-        let (wt, view) = runbook::start_at(rb, first, &self.settings.runbook_vars, now);
+        self.start_walk_known(rb, first, t, std::collections::BTreeMap::new(), now, w);
+    }
+
+    /// [`Desk::start_walk_at`] with answers already known (see [`Walkthrough::known`]).
+    pub(super) fn start_walk_known(
+        &self,
+        rb: &Runbook,
+        first: &Step,
+        t: &Ticket,
+        known: std::collections::BTreeMap<String, String>,
+        now: Timestamp,
+        w: &mut Work,
+    ) {
+        let (wt, view) = runbook::start_known(rb, first, &self.settings.runbook_vars, now, known);
         w.send(self.step_message(t, &view));
         w.commit.conversations.push(put(None, t, &wt));
     }
@@ -536,10 +549,13 @@ impl<S: Store> Desk<S> {
                 if let Some(p) = priority {
                     self.walk_raises_priority(&mut t, p, now, w);
                 }
+                if let Some(req) = &approval {
+                    // Nobody in IT may act until it is decided: its clocks pause until then (#33 probe).
+                    t.await_approval(&req.approver, now);
+                }
                 self.policies.apply(&mut t);
                 let due = t.first_response_due.map(|d| format!(" They'll respond by {}.", self.fmt_time(d)));
                 if let Some(req) = &approval {
-                    t.awaiting_approval = Some(req.approver.clone());
                     // The requester's answers, each on one line with nothing hidden and marked as quoted (escaped
                     // for the platform): they cannot fake lines, or bold "Pre-approved by the CFO", in the approver's
                     // message.
@@ -666,19 +682,13 @@ impl<S: Store> Desk<S> {
     /// (the only manager's own request, say) the queue hears it without buttons nobody could use, and is told how
     /// it can be decided (#30).
     /// Returns whether anyone was sent the buttons.
-    fn ask_for_approval(&self, t: &Ticket, approver: &str, text: String, w: &mut Work) -> bool {
+    pub(super) fn ask_for_approval(&self, t: &Ticket, approver: &str, text: String, w: &mut Work) -> bool {
         let buttons = vec![
             Button::new("Approve", command::action("approve", t.number)).primary(),
             Button::new("Decline", command::action("decline", t.number)),
         ];
         let role = Role::parse(approver).unwrap_or(Role::Manager);
-        let others = |role: Role| -> Vec<_> {
-            self.people_with(role, t.origin.platform).into_iter().filter(|a| !a.same_person(&t.requester)).collect()
-        };
-        let mut approvers = others(role);
-        if approvers.is_empty() && role != Role::Admin {
-            approvers = others(Role::Admin);
-        }
+        let approvers = self.approvers_of(t, approver);
         if approvers.is_empty() {
             let nobody = if [role, Role::Admin].contains(&self.role_of(&t.requester)) {
                 format!(
