@@ -3616,3 +3616,36 @@ async fn alert_cards_link_back_on_bounded_lines_of_their_own() {
         ["The alert's dashboard link `javascript:alert(1)` is not shown: only http and https links are."]
     );
 }
+
+/// #35: a 24x7 contract chased every 2 hours on a ticket worked in office hours. The contract clock runs all
+/// weekend; the owner's prompts and the requester's promised updates wait for the office's hours.
+#[tokio::test]
+async fn vendor_prompts_and_requester_updates_keep_office_hours() {
+    let out = replay::run_file(&script("vendor_quiet_hours.replay")).await.unwrap();
+    let text = out.text();
+    let lines = |prefix: &str| -> Vec<String> {
+        text.lines().filter(|l| l.starts_with(prefix)).map(str::to_string).collect::<Vec<_>>()
+    };
+    // Escalated Fri 14:00: every 2h is Fri 16:00, then 18:00 (after hours) becomes Mon 09:00, then 11:00, and
+    // 13:00 (the instant of the last line, which fires first).
+    let prompts = lines("bot -> sam: No update from FibreNet on #1");
+    assert_eq!(prompts.len(), 4, "Fri 16:00, Mon 09:00, 11:00, 13:00: {prompts:#?}");
+    let updates = lines("bot -> alice: #1 is still with FibreNet");
+    let next: Vec<&str> = updates.iter().map(|l| l.rsplit_once("Next update by ").unwrap().1).collect();
+    assert_eq!(next, ["Mon 9 Mar 09:00 UTC.", "Mon 9 Mar 11:00 UTC.", "Mon 9 Mar 13:00 UTC.", "Mon 9 Mar 15:00 UTC."]);
+    assert!(text.contains("bot -> sam: add what they said after `isp`"), "{text}");
+    let j = out.json().await.unwrap();
+    let at = |reason: &str| -> Vec<String> {
+        events_of(&j, 1, "vendor_follow_up_due")
+            .iter()
+            .filter(|e| e["reason"] == reason)
+            .map(|e| e["at"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let expected = ["2026-03-06T16:00:00Z", "2026-03-09T09:00:00Z", "2026-03-09T11:00:00Z", "2026-03-09T13:00:00Z"];
+    assert_eq!(at("quiet"), expected);
+    assert_eq!(at("requester"), expected);
+    // "isp" alone was refused, not recorded as FibreNet's update.
+    let updates: Vec<_> = events_of(&j, 1, "vendor_update").iter().map(|e| e["text"].clone()).collect();
+    assert_eq!(updates, [serde_json::json!("they are sending an engineer on Tuesday")]);
+}

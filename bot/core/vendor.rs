@@ -515,7 +515,10 @@ fn pct(d: Duration, p: i32) -> Duration {
 
 impl Vendor {
     /// A new open case on this vendor's clock.
-    pub fn open_case(&self, by: &UserRef, now: Timestamp) -> VendorCase {
+    ///
+    /// `hours` is the working calendar of the escalated ticket (its SLA policy's): the prompts to our owner and the
+    /// updates to the requester wait for it (a 24x7 contract must not ping people every couple of hours overnight).
+    pub fn open_case(&self, by: &UserRef, now: Timestamp, hours: &Calendar) -> VendorCase {
         let mut c = VendorCase {
             vendor: self.id.clone(),
             name: self.name.clone(),
@@ -536,15 +539,15 @@ impl Vendor {
             closed_at: None,
             failure_told: false,
             title: None,
-            requester_update_due: Some(self.calendar.due_span(now, self.chase_every)),
+            requester_update_due: Some(self.requester_update_after(now, hours)),
         };
-        c.next_followup = self.next_followup(&c).map(|(t, _)| t);
+        c.next_followup = self.next_followup(&c, hours).map(|(t, _)| t);
         c
     }
 
     /// Every follow-up of `c` due at `now`, earliest first (see [`Vendor::next_followup`] for which exist).
-    pub fn due_followups(&self, c: &VendorCase, now: Timestamp) -> Vec<(Timestamp, FollowUp)> {
-        let mut v: Vec<_> = self.followups(c).into_iter().filter(|(t, _)| *t <= now).collect();
+    pub fn due_followups(&self, c: &VendorCase, now: Timestamp, hours: &Calendar) -> Vec<(Timestamp, FollowUp)> {
+        let mut v: Vec<_> = self.followups(c, hours).into_iter().filter(|(t, _)| *t <= now).collect();
         v.sort_by_key(|(t, _)| *t);
         v
     }
@@ -564,7 +567,13 @@ impl Vendor {
         self.calendar.due(c.opened_at, pct(self.calendar.span_length(c.opened_at, span), i32::from(percent)))
     }
 
-    fn followups(&self, c: &VendorCase) -> Vec<(Timestamp, FollowUp)> {
+    /// When the requester is next sent word on a case, counting from `now`: `chase_every` on the vendor's calendar,
+    /// then the next working moment of `hours` (the ticket's calendar).
+    pub fn requester_update_after(&self, now: Timestamp, hours: &Calendar) -> Timestamp {
+        within(hours, self.calendar.due_span(now, self.chase_every))
+    }
+
+    fn followups(&self, c: &VendorCase, hours: &Calendar) -> Vec<(Timestamp, FollowUp)> {
         if c.status == CaseStatus::Closed {
             return vec![];
         }
@@ -582,7 +591,7 @@ impl Vendor {
             .flatten()
             .max()
             .unwrap_or(c.opened_at);
-        let quiet = self.calendar.due_span(quiet_since, self.chase_every);
+        let quiet = within(hours, self.calendar.due_span(quiet_since, self.chase_every));
         cands.push((c.snoozed_until.map_or(quiet, |s| quiet.max(s)), FollowUp::Quiet));
         cands.extend(c.requester_update_due.map(|t| (t, FollowUp::Requester)));
         cands
@@ -591,9 +600,9 @@ impl Vendor {
     /// What falls due next on `c`, and when: the earliest of the next warning level (75, 90, 100%) of each
     /// unmet contract target, the quiet-chase prompt `chase_every` after the last sign of life (opened, update,
     /// chase, prompt; never before a snooze ends: a snooze holds back prompts, not contract warnings), and the
-    /// update promised to the requester. `None` for a closed case.
-    pub fn next_followup(&self, c: &VendorCase) -> Option<(Timestamp, FollowUp)> {
-        self.followups(c).into_iter().min_by_key(|(t, _)| *t)
+    /// update promised to the requester; those two wait for the working hours of `hours`. `None` for a closed case.
+    pub fn next_followup(&self, c: &VendorCase, hours: &Calendar) -> Option<(Timestamp, FollowUp)> {
+        self.followups(c, hours).into_iter().min_by_key(|(t, _)| *t)
     }
 
     /// The vendor's clock for `c` at `now`: business time used against each target, in percent.
@@ -615,6 +624,11 @@ impl Vendor {
     pub fn snooze_until(&self, now: Timestamp) -> Timestamp {
         self.calendar.due(now + Duration::days(1), Duration::zero())
     }
+}
+
+/// `t`, or the next working moment of `hours` when `t` falls outside them.
+fn within(hours: &Calendar, t: Timestamp) -> Timestamp {
+    if hours.is_always() { t } else { hours.due(t, Duration::zero()).max(t) }
 }
 
 /// A vendor case's clock against its contract.
@@ -725,6 +739,50 @@ mod tests {
     }
 
     #[test]
+    fn prompts_and_requester_updates_wait_for_the_tickets_working_hours() {
+        // A 24x7 contract chased every 2 hours, on a ticket worked in office hours (Mon-Fri 09:00-17:00 UTC).
+        let mut s = spec("isp");
+        s.contract = ContractSpec {
+            calendar: "24x7".into(),
+            response: "4h".into(),
+            resolution: "1d".into(),
+            chase_every: "2h".into(),
+        };
+        let cs = cals();
+        let office = cs.get("office").unwrap().clone();
+        let vs = Vendors::new(&[s], &cs).unwrap();
+        let v = vs.get("isp").unwrap();
+        let who = UserRef::new(Platform::Console, "sam", "sam");
+        // Escalated Friday 16:30: the contract clock runs all weekend, people are not pinged in it.
+        let mut c = v.open_case(&who, t("2026-03-06T16:30:00Z"), &office);
+        assert_eq!(c.response_due, t("2026-03-06T20:30:00Z"));
+        // Two hours on is 18:30, after hours: the requester hears Monday 09:00.
+        assert_eq!(c.requester_update_due, Some(t("2026-03-09T09:00:00Z")));
+        // The contract's own warnings keep the vendor's clock (75% of 4h: 19:30 on Friday).
+        assert_eq!(
+            v.next_followup(&c, &office),
+            Some((t("2026-03-06T19:30:00Z"), FollowUp::Target(Target::Response, 75)))
+        );
+        c.responded_at = Some(t("2026-03-06T17:00:00Z"));
+        c.warned = vec!["resolution:75".into(), "resolution:90".into(), "resolution:100".into()];
+        // Quiet since 16:30 + 2h = 18:30 -> Monday 09:00, and the requester's word is due then too.
+        let due: Vec<_> = v.due_followups(&c, t("2026-03-09T09:00:00Z"), &office).into_iter().collect();
+        assert_eq!(
+            due,
+            vec![(t("2026-03-09T09:00:00Z"), FollowUp::Quiet), (t("2026-03-09T09:00:00Z"), FollowUp::Requester)]
+        );
+        assert!(v.due_followups(&c, t("2026-03-08T23:59:00Z"), &office).is_empty());
+        // Within hours nothing moves: chased at 10:00 Monday, quiet again at 12:00.
+        c.last_chase_at = Some(t("2026-03-09T10:00:00Z"));
+        c.requester_update_due = Some(v.requester_update_after(t("2026-03-09T10:00:00Z"), &office));
+        assert_eq!(c.requester_update_due, Some(t("2026-03-09T12:00:00Z")));
+        assert_eq!(v.next_followup(&c, &office).map(|(at, _)| at), Some(t("2026-03-09T12:00:00Z")));
+        // A 24x7 ticket is chased on the contract's rhythm, night or not.
+        let always = Calendar::always();
+        assert_eq!(v.requester_update_after(t("2026-03-06T22:00:00Z"), &always), t("2026-03-07T00:00:00Z"));
+    }
+
+    #[test]
     fn vendor_clock_runs_on_the_vendor_calendar() {
         let mut s = spec("acme");
         s.contract = ContractSpec {
@@ -737,47 +795,63 @@ mod tests {
         let v = vs.get("ACME").unwrap();
         let who = UserRef::new(Platform::Console, "sam", "sam");
         // Friday 15:00: two business hours left on Friday, the rest on Monday.
-        let mut c = v.open_case(&who, t("2026-03-06T15:00:00Z"));
+        let mut c = v.open_case(&who, t("2026-03-06T15:00:00Z"), &Calendar::always());
         assert_eq!(c.response_due, t("2026-03-09T11:00:00Z"));
         assert_eq!(c.resolution_due, t("2026-03-10T15:00:00Z"));
         // The requester is promised word one chase interval (8 business hours) on: Monday 15:00.
         assert_eq!(c.requester_update_due, Some(t("2026-03-09T15:00:00Z")));
         c.requester_update_due = None;
         // 75% of 4h = 3h: Monday 10:00.
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-09T10:00:00Z"), FollowUp::Target(Target::Response, 75))));
+        assert_eq!(
+            v.next_followup(&c, &Calendar::always()),
+            Some((t("2026-03-09T10:00:00Z"), FollowUp::Target(Target::Response, 75)))
+        );
         let clk = v.clock(&c, t("2026-03-09T10:00:00Z"));
         assert_eq!(clk.response_used, 75);
         // Unanswered, the response target warns at 90% (Monday 10:36) and breaches at 100% (11:00).
         c.warned.push("response:75".into());
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-09T10:36:00Z"), FollowUp::Target(Target::Response, 90))));
+        assert_eq!(
+            v.next_followup(&c, &Calendar::always()),
+            Some((t("2026-03-09T10:36:00Z"), FollowUp::Target(Target::Response, 90)))
+        );
         // After downtime every level due is listed, earliest first.
-        let due: Vec<_> = v.due_followups(&c, t("2026-03-09T12:00:00Z")).into_iter().map(|(_, f)| f).collect();
+        let due: Vec<_> =
+            v.due_followups(&c, t("2026-03-09T12:00:00Z"), &Calendar::always()).into_iter().map(|(_, f)| f).collect();
         assert_eq!(due, vec![FollowUp::Target(Target::Response, 90)]);
         assert!(!c.breached(Target::Response));
         // The vendor answers Monday 09:30: the response clock stops; next is the quiet chase 8h after the update.
         c.responded_at = Some(t("2026-03-09T09:30:00Z"));
         c.last_update_at = c.responded_at;
         assert_eq!(v.clock(&c, t("2026-03-09T12:00:00Z")).response_used, 62);
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T09:30:00Z"), FollowUp::Quiet)));
+        assert_eq!(v.next_followup(&c, &Calendar::always()), Some((t("2026-03-10T09:30:00Z"), FollowUp::Quiet)));
         // Resolution at 75% (12h) is Tuesday 11:00, 90% (14h24m) 13:24, the breach 15:00; then the quiet chase.
         c.last_update_at = Some(t("2026-03-10T09:00:00Z"));
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T11:00:00Z"), FollowUp::Target(Target::Resolution, 75))));
+        assert_eq!(
+            v.next_followup(&c, &Calendar::always()),
+            Some((t("2026-03-10T11:00:00Z"), FollowUp::Target(Target::Resolution, 75)))
+        );
         // A bare `resolution` (stored before there were more levels) is the 75% warning.
         c.warned.push("resolution".into());
         assert!(c.warned_at(Target::Resolution, 75));
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T13:24:00Z"), FollowUp::Target(Target::Resolution, 90))));
+        assert_eq!(
+            v.next_followup(&c, &Calendar::always()),
+            Some((t("2026-03-10T13:24:00Z"), FollowUp::Target(Target::Resolution, 90)))
+        );
         c.warned.push("resolution:90".into());
         // A snooze holds back the chase prompts, never a contract warning.
         c.snoozed_until = Some(t("2026-03-12T09:00:00Z"));
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T15:00:00Z"), FollowUp::Target(Target::Resolution, 100))));
+        assert_eq!(
+            v.next_followup(&c, &Calendar::always()),
+            Some((t("2026-03-10T15:00:00Z"), FollowUp::Target(Target::Resolution, 100)))
+        );
         c.warned.push("resolution:100".into());
         assert!(c.breached(Target::Resolution));
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-12T09:00:00Z"), FollowUp::Quiet)));
+        assert_eq!(v.next_followup(&c, &Calendar::always()), Some((t("2026-03-12T09:00:00Z"), FollowUp::Quiet)));
         c.snoozed_until = None;
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-10T17:00:00Z"), FollowUp::Quiet)));
+        assert_eq!(v.next_followup(&c, &Calendar::always()), Some((t("2026-03-10T17:00:00Z"), FollowUp::Quiet)));
         assert_eq!(v.snooze_until(t("2026-03-06T16:00:00Z")), t("2026-03-09T09:00:00Z"));
         c.status = CaseStatus::Closed;
-        assert_eq!(v.next_followup(&c), None);
+        assert_eq!(v.next_followup(&c, &Calendar::always()), None);
     }
 
     #[test]
@@ -822,11 +896,14 @@ mod tests {
         let v = vs.get("ACME").unwrap();
         let who = UserRef::new(Platform::Console, "sam", "sam");
         // Friday 15:00: one working day is Monday 15:00, three are Wednesday 15:00 (not 24 business hours each).
-        let c = v.open_case(&who, t("2026-03-06T15:00:00Z"));
+        let c = v.open_case(&who, t("2026-03-06T15:00:00Z"), &Calendar::always());
         assert_eq!(c.response_due, t("2026-03-09T15:00:00Z"));
         assert_eq!(c.resolution_due, t("2026-03-11T15:00:00Z"));
         // 75% of the 8 business hours of the response day: Monday 13:00.
-        assert_eq!(v.next_followup(&c), Some((t("2026-03-09T13:00:00Z"), FollowUp::Target(Target::Response, 75))));
+        assert_eq!(
+            v.next_followup(&c, &Calendar::always()),
+            Some((t("2026-03-09T13:00:00Z"), FollowUp::Target(Target::Response, 75)))
+        );
         assert_eq!(v.clock(&c, t("2026-03-09T11:00:00Z")).response_used, 50);
         // `2d` resolution on a `20h` response is refused: two working days are 16 business hours.
         let mut s = spec("acme");

@@ -62,11 +62,18 @@ impl<S: Store> Desk<S> {
         format!("Waiting on {} ({case}){next}.", c.name)
     }
 
+    /// The ticket's working hours (its SLA policy's calendar): prompts and requester updates on its vendor cases
+    /// wait for them.
+    fn hours(&self, t: &Ticket) -> crate::core::calendar::Calendar {
+        self.policies.pick(&t.category, t.priority, t.ticket_type).calendar.clone()
+    }
+
     /// Recomputes each open case's next follow-up.
     fn replan(&self, t: &mut Ticket) {
         let vendors = self.settings.vendors.clone();
+        let hours = self.hours(t);
         for c in t.vendor_cases.iter_mut() {
-            c.next_followup = vendors.get(&c.vendor).and_then(|v| v.next_followup(c)).map(|(at, _)| at);
+            c.next_followup = vendors.get(&c.vendor).and_then(|v| v.next_followup(c, &hours)).map(|(at, _)| at);
         }
     }
 
@@ -507,7 +514,7 @@ impl<S: Store> Desk<S> {
             case.title = Some(title);
             moved.push(case.clone());
             // The surviving ticket's requester is promised word on it from now.
-            case.requester_update_due = Some(v.calendar.due_span(now, v.chase_every));
+            case.requester_update_due = Some(v.requester_update_after(now, &self.hours(b)));
             w.send(self.to_requester(b, format!("{} is also with {}. {}", b.number, v.name, self.waiting_line(&case))));
             b.vendor_cases.push(case);
         }
@@ -692,7 +699,7 @@ impl<S: Store> Desk<S> {
                 }
                 let summary = summary.map(|s| super::bound_text(&s));
                 let (body, facts) = self.case_text(&t, v, summary.as_deref()).await?;
-                let mut case = v.open_case(me, now);
+                let mut case = v.open_case(me, now, &self.hours(&t));
                 case.title = Some(t.title.clone());
                 w.events(
                     n,
@@ -748,13 +755,16 @@ impl<S: Store> Desk<S> {
                     .unwrap_or((text.trim(), ""));
                 let named =
                     t.vendor_cases.iter().any(|c| c.status == CaseStatus::Open && c.vendor.eq_ignore_ascii_case(first));
-                let (vendor, text) = if named && !rest.is_empty() {
-                    (Some(first), rest.to_string())
-                } else {
-                    (None, text.trim().to_string())
-                };
+                if named && rest.is_empty() {
+                    // "/ticket vendor-update 1 lessor": the vendor named and nothing said; not an update "lessor".
+                    let what = if is_ref { "their case reference" } else { "what they said" };
+                    return Ok(Flow::Refused(format!("add {what} after `{first}`").into()));
+                }
+                let (vendor, text) =
+                    if named { (Some(first), rest.to_string()) } else { (None, text.trim().to_string()) };
                 let text = super::bound_text(&text);
                 let vendors = self.settings.vendors.clone();
+                let hours = self.hours(&t);
                 let case = match self.pick_case(&mut t, vendor) {
                     Ok(c) => c,
                     Err(r) => return Ok(Flow::Refused(r)),
@@ -775,7 +785,7 @@ impl<S: Store> Desk<S> {
                     case.last_update = Some(text.clone());
                     // The requester hears now, so the next promised word is a chase interval away.
                     if let Some(v) = vendors.get(&vendor) {
-                        case.requester_update_due = Some(v.calendar.due_span(now, v.chase_every));
+                        case.requester_update_due = Some(v.requester_update_after(now, &hours));
                     }
                     w.events(n, vec![ev(EventKind::VendorUpdate { vendor: vendor.clone(), text: text.clone() })]);
                 }
@@ -951,6 +961,7 @@ impl<S: Store> Desk<S> {
             let mut events: Vec<Event> = vec![];
             let title = t.title.clone();
             let owner_name = t.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "nobody".into());
+            let hours = self.hours(&t);
             if t.state.is_active() {
                 for c in t.vendor_cases.iter_mut().filter(|c| c.status == CaseStatus::Open) {
                     let Some(v) = vendors.get(&c.vendor) else { continue };
@@ -967,7 +978,7 @@ impl<S: Store> Desk<S> {
                     for target in [Target::Response, Target::Resolution] {
                         let mut top: Option<(u8, Timestamp)> = None;
                         while let Some((at, FollowUp::Target(_, p))) = v
-                            .due_followups(c, now)
+                            .due_followups(c, now, &hours)
                             .into_iter()
                             .find(|(_, f)| matches!(f, FollowUp::Target(x, _) if *x == target))
                         {
@@ -1085,7 +1096,7 @@ impl<S: Store> Desk<S> {
                         }
                     }
                     // The quiet-chase prompt (a warning just now prompted the owner already).
-                    if v.due_followups(c, now).iter().any(|(_, f)| *f == FollowUp::Quiet) {
+                    if v.due_followups(c, now, &hours).iter().any(|(_, f)| *f == FollowUp::Quiet) {
                         if !warned_now {
                             let since = [Some(c.opened_at), c.last_update_at]
                                 .into_iter()
@@ -1111,8 +1122,8 @@ impl<S: Store> Desk<S> {
                         c.last_prompt_at = Some(now);
                     }
                     // The word promised to the requester, whatever happened.
-                    if v.due_followups(c, now).iter().any(|(_, f)| *f == FollowUp::Requester) {
-                        let next = v.calendar.due_span(now, v.chase_every);
+                    if v.due_followups(c, now, &hours).iter().any(|(_, f)| *f == FollowUp::Requester) {
+                        let next = v.requester_update_after(now, &hours);
                         c.requester_update_due = Some(next);
                         let news = match (&c.last_update, c.last_update_at) {
                             (Some(u), Some(at)) => {
