@@ -1887,7 +1887,7 @@ async fn a_declined_request_is_declined_not_resolved_and_a_reopened_one_is_asked
     assert_eq!(t1["resolved_at"], serde_json::Value::Null);
     let kinds = event_kinds(&j, 1);
     assert!(kinds.contains(&"declined".to_string()) && !kinds.contains(&"resolved".to_string()), "{kinds:?}");
-    assert_eq!((t1["priority"].as_str(), t1["category"].as_str()), (Some("P3"), Some("endpoint")));
+    assert_eq!((t1["priority"].as_str(), t1["category"].as_str()), (Some("P4"), Some("endpoint")));
     // Who may approve reads the same for the requester and the lead: the runbook's role, or an admin.
     assert!(
         lines_to(&text, "alice").contains(&"only a manager or an admin can approve requests (you are a requester)")
@@ -2877,7 +2877,8 @@ async fn a_dated_leaver_is_read_titled_alerted_on_time_and_cannot_be_ended_early
     );
     let t = &j["tickets"][0];
     assert_eq!(t["title"], "Leaver: Priya Raman, Fri 13 Mar");
-    assert_eq!(t["priority"], "P3");
+    // /ticket start gives the runbook's intent's priority, as the same leaver from chat gets (#33 probe).
+    assert_eq!(t["priority"], "P4");
     // The resolution target (2 business days) runs from the access end, not from Monday's request.
     assert_eq!(t["resolution_due"], "2026-03-17T17:30:00Z");
     assert!(!t["breaches"].as_array().unwrap().iter().any(|b| b["clock"] == "resolution"));
@@ -2936,7 +2937,7 @@ async fn a_joiner_is_due_before_the_first_day_and_sooner_is_more_urgent() {
     let j = out.json().await.unwrap();
     let t = |n: usize| &j["tickets"][n - 1];
     assert_eq!(t(1)["title"], "Joiner: Sam Lee, starts Mon 23 Mar");
-    assert_eq!(t(1)["priority"], "P3");
+    assert_eq!(t(1)["priority"], "P4");
     // Due by the close of the business day before the first day (Friday closes at 16:00), not in two days.
     assert_eq!(t(1)["resolution_due"], "2026-03-20T16:00:00Z");
     // Tomorrow is sooner than the two-day target: P2, due by the end of today.
@@ -3648,4 +3649,34 @@ async fn vendor_prompts_and_requester_updates_keep_office_hours() {
     // "isp" alone was refused, not recorded as FibreNet's update.
     let updates: Vec<_> = events_of(&j, 1, "vendor_update").iter().map(|e| e["text"].clone()).collect();
     assert_eq!(updates, [serde_json::json!("they are sending an engineer on Tuesday")]);
+}
+
+/// #33 second probe: see `lifecycle_probe2.replay` (expectations written there first).
+#[tokio::test]
+async fn joiners_in_hr_words_an_unanswered_dismissal_and_dates_that_need_asking() {
+    let out = replay::run_file(&script("lifecycle_probe2.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let t = |n: usize| &j["tickets"][n - 1];
+    for n in 1..=2 {
+        assert!(
+            first_to(&text, ["hana", "mona"][n - 1], &format!("Ticket #{n} opened: New starter (joiner)")).is_some()
+        );
+    }
+    assert!(text.contains("From your message: **Name:** Sam Lee · **First day:** Mon 9 Mar 2026."), "{text}");
+    // "Monday" said on a Monday: the name is taken, the first day asked.
+    assert!(text.contains("From your message: **Name:** Grace Obi. (You can change it before it is sent.) |  | What is Grace Obi's first day?"), "{text}");
+    assert!(first_to(&text, "olga", "Ticket #3 opened: Someone is leaving (leaver)").is_some());
+    assert!(text.contains("**Name:** Ola Nwosu · **Access ends:** Mon 2 Mar 2026 17:30 GMT"), "{text}");
+    // The dismissal handed off without its date is P1 and says the access end is missing; the abandoned leaver keeps
+    // its intent's priority (a leaver started with /ticket start gets the same, P4).
+    assert_eq!(t(4)["priority"], "P1");
+    let card = text.lines().find(|l| l.starts_with("bot -> #helpdesk-queue: New ticket #4")).expect("#4 handed off");
+    assert!(card.contains("DISMISSAL, access end not given: ask the requester now"), "{card}");
+    assert_eq!(t(3)["priority"], "P4");
+    // "the 31st" in April is asked.
+    assert!(
+        text.contains("I couldn't use that as the time access ends: April has no 31st: please give the month too.")
+    );
+    assert!(!text.contains("29 May"), "{text}");
 }

@@ -186,6 +186,10 @@ fn year_of(s: Option<regex::Match<'_>>) -> Option<i32> {
 fn with_month(today: NaiveDate, day: u32) -> Result<NaiveDate, String> {
     let bad = || format!("there is no {day}th in the coming months");
     let this = NaiveDate::from_ymd_opt(today.year(), today.month(), day);
+    if this.is_none() && (1..=31).contains(&day) {
+        // "the 31st" said in April: 31 March (just gone) or 31 May? (#33 probe: it became the end of May unasked.)
+        return Err(format!("{} has no {}: please give the month too", today.format("%B"), ordinal(day)));
+    }
     if let Some(d) = this.filter(|d| *d >= today - Duration::days(7)) {
         return Ok(d);
     }
@@ -441,6 +445,14 @@ pub fn read_full(
                 ));
             }
             coming
+        } else if ahead == 0 && wanted == Wanted::Date && c.get(1).is_none() && explicit.is_empty() {
+            // A first day "Monday" said on a Monday: nobody asks IT to set up someone who arrived this morning, and
+            // next Monday is a guess (#33 probe: it was read as today, P2 and due at once).
+            return Err(format!(
+                "\"{}\" could be today or {}: please give the date",
+                whole.as_str(),
+                (today + Duration::days(7)).format("%a %-d %b")
+            ));
         } else {
             today + Duration::days(ahead)
         };
@@ -560,6 +572,13 @@ pub fn read_full(
     };
     let mut moved = None;
     if wanted == Wanted::Date {
+        if date < today {
+            // A first day already gone (#33 probe: "1 March" said on the 2nd became today, unsaid).
+            return Err(format!(
+                "{} has passed: if they have already started, say \"today\"; otherwise give their first day",
+                date.format("%a %-d %b")
+            ));
+        }
         // A first day the office is closed: the first working day after it (looking two weeks ahead).
         let open = |d: NaiveDate| end_of_day(d).0 == d;
         let first = (0..=14).map(|k| date + Duration::days(k)).find(|d| open(*d)).unwrap_or(date);
@@ -589,6 +608,17 @@ pub fn read_full(
         return Ok(Read { reading: Reading::Passed(at), moved: None });
     }
     Ok(Read { reading: Reading::At(at), moved })
+}
+
+/// "1st", "22nd", "31st".
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, x) if x != 11 => "st",
+        (2, x) if x != 12 => "nd",
+        (3, x) if x != 13 => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// The last day of `month` in the first year from two months ago on (as [`with_year`]), or of `year`.
@@ -979,13 +1009,39 @@ mod tests {
     }
 
     #[test]
+    fn a_day_of_the_month_this_month_lacks_is_asked() {
+        // "the 31st" said on 2 April: 31 March (gone) or 31 May? Asked, for both kinds of date.
+        let april = Utc.with_ymd_and_hms(2026, 4, 2, 10, 0, 0).unwrap();
+        for wanted in [Wanted::DateTime, Wanted::Date] {
+            let e = read("the 31st", april, LONDON, wanted, &eod).unwrap_err();
+            assert_eq!(e, "April has no 31st: please give the month too");
+        }
+        assert!(read("Fri 31st", april, LONDON, Wanted::DateTime, &eod).is_err());
+        // The 30th is in April: read as such.
+        assert_eq!(
+            read("the 30th", april, LONDON, Wanted::Date, &eod),
+            Ok(Reading::At(Utc.with_ymd_and_hms(2026, 4, 29, 23, 0, 0).unwrap()))
+        );
+        assert_eq!(ordinal(1), "1st");
+        assert_eq!(ordinal(12), "12th");
+        assert_eq!(ordinal(22), "22nd");
+        assert_eq!(ordinal(23), "23rd");
+    }
+
+    #[test]
     fn a_first_day_is_a_day() {
         let day = |s: &str| match read(s, wed(), LONDON, Wanted::Date, &eod) {
             Ok(Reading::At(t)) => t.with_timezone(&LONDON).format("%a %Y-%m-%d %H:%M").to_string(),
             other => format!("{other:?}"),
         };
         assert_eq!(day("Monday"), "Mon 2026-03-16 00:00");
-        assert_eq!(day("9 March"), "Mon 2026-03-09 00:00", "a past first day is kept: the desk decides");
+        // Wednesday 11 March: a first day gone is asked (#33 probe: "1 March" said on the 2nd became today).
+        assert!(day("9 March").contains("Mon 9 Mar has passed"), "{}", day("9 March"));
+        assert!(day("today").contains("2026-03-11"), "{}", day("today"));
+        // A first day "Wednesday" said on a Wednesday could be today or next week: asked. An access end keeps today.
+        assert!(day("Wednesday").contains("could be today or Wed 18 Mar"), "{}", day("Wednesday"));
+        assert!(day("next Wednesday").contains("2026-03-18"), "{}", day("next Wednesday"));
+        assert!(at("Wednesday").starts_with("Wed 2026-03-11 17:30"), "{}", at("Wednesday"));
         assert_eq!(day("Monday 9am"), "Mon 2026-03-16 00:00");
         let r = read("Monday", wed(), LONDON, Wanted::Date, &eod).unwrap();
         let c = canonical(r, LONDON, Wanted::Date, "Monday");

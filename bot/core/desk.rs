@@ -2412,12 +2412,14 @@ impl<S: Store> Desk<S> {
         // Anyone may start any runbook (#33 probe: a line manager is usually a plain staff member, and a joiner or
         // leaver raised in chat was never refused either); what guards a request is its approval step (a leaver
         // raised by anyone but a manager or an admin waits for a manager).
-        let category = rb
-            .intents
-            .iter()
-            .find_map(|i| self.base.examples().find(|(spec, _)| &spec.id == i).map(|(spec, _)| spec.category.as_str()))
-            .unwrap_or(if rb.checklist.is_empty() { "other" } else { "identity" })
+        // The category and priority of the runbook's first intent, as the same request raised in chat gets (#33
+        // probe: a leaver was P3 started here and P4 from chat; its date raises it when it is near).
+        let intent =
+            rb.intents.iter().find_map(|i| self.base.examples().find(|(spec, _)| &spec.id == i).map(|(s, _)| s));
+        let category = intent
+            .map_or(if rb.checklist.is_empty() { "other" } else { "identity" }, |s| s.category.as_str())
             .to_string();
+        let priority = intent.map_or(super::ticket::Priority::P3, |s| s.priority);
         if self.over_limit_now(env, now, w).await? {
             return Ok(Flow::Ok);
         }
@@ -2432,7 +2434,7 @@ impl<S: Store> Desk<S> {
             intent: None,
             confidence: 1.0,
             ticket_type: rb.ticket_type,
-            priority: super::ticket::Priority::P3,
+            priority,
             at: now,
         });
         t.checklist = super::runbook::Checklist::for_runbook(rb);

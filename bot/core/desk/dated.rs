@@ -34,7 +34,7 @@ const DEFAULT_END_OF_DAY: (u32, u32) = (17, 30);
 /// Words that make a leaver a dismissal: access must go before the person hears of it.
 static DISMISSAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(dismiss(ed|al)|fired|sacked|let (\w+ )?go|terminat(ed|ion)|gross misconduct|escorted (out|off))\b",
+        r"(?i)\b(dismiss(ed|al|ing)|fired|firing|sacked|sacking|(let|letting) (\w+ ){0,3}go|terminat(ed|ion|ing)|gross misconduct|escorted (out|off)|walked (out|off) (of )?(the )?(building|premises|site))\b",
     )
     .expect("valid")
 });
@@ -255,10 +255,6 @@ impl<S: Store> Desk<S> {
             t.title = title;
         }
         let Some(d) = &rb.ticket_date else { return lines };
-        let Some(reading) = wt.answers.get(&d.field).and_then(|a| dates::from_canonical(a, tz, d.means.wanted()))
-        else {
-            return lines;
-        };
         let raise = |t: &mut Ticket, to: Priority, w: &mut Work| {
             if t.priority_by_staff || to >= t.priority {
                 return;
@@ -266,14 +262,31 @@ impl<S: Store> Desk<S> {
             let from = std::mem::replace(&mut t.priority, to);
             w.events(t.number, vec![Event { at: now, actor: None, kind: EventKind::PriorityChanged { from, to } }]);
         };
+        let said = std::iter::once(t.description.as_str()).chain(wt.answers.values().map(String::as_str));
+        let dismissal = d.means == DateMeaning::AccessEnd && said.into_iter().any(|s| DISMISSAL.is_match(s));
+        let Some(reading) = wt.answers.get(&d.field).and_then(|a| dates::from_canonical(a, tz, d.means.wanted()))
+        else {
+            // Handed off without its date (the requester walked away from the question, or asked for a person): a
+            // dismissal is still P1 and the technician must find out when access ends (#33 probe: it reached the
+            // queue as P4 with an 8-hour target).
+            if dismissal {
+                raise(t, Priority::P1, w);
+            }
+            lines.push(match d.means {
+                DateMeaning::AccessEnd if dismissal => {
+                    "DISMISSAL, access end not given: ask the requester now and block sign-in when they say.".into()
+                }
+                DateMeaning::AccessEnd => "Access end not given: ask the requester when access must end.".into(),
+                DateMeaning::FirstDay => "First day not given: ask the requester.".into(),
+            });
+            return lines;
+        };
         match d.means {
             DateMeaning::AccessEnd => {
                 let at = match reading {
                     Reading::At(at) if at > now => Some(at),
                     _ => None,
                 };
-                let said = std::iter::once(t.description.as_str()).chain(wt.answers.values().map(String::as_str));
-                let dismissal = said.into_iter().any(|s| DISMISSAL.is_match(s));
                 if dismissal {
                     raise(t, Priority::P1, w);
                 } else if at.is_none() {
