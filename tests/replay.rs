@@ -3680,3 +3680,14 @@ async fn joiners_in_hr_words_an_unanswered_dismissal_and_dates_that_need_asking(
     );
     assert!(!text.contains("29 May"), "{text}");
 }
+
+/// See `queue_self_service.replay`.
+#[tokio::test]
+async fn the_queue_marks_a_ticket_whose_requester_is_still_in_self_service() {
+    let out = replay::run_file(&script("queue_self_service.replay")).await.unwrap();
+    let text = out.text();
+    let queues: Vec<&str> = text.lines().filter(|l| l.starts_with("bot -> sam: Queue: 1 open")).collect();
+    assert_eq!(queues.len(), 2, "{text}");
+    assert!(queues[0].contains("#1 P3 printing · new (requester in self-service) · unowned"), "{}", queues[0]);
+    assert!(queues[1].contains("#1 P3 printing · new · unowned"), "{}", queues[1]);
+}

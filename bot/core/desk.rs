@@ -2124,12 +2124,19 @@ impl<S: Store> Desk<S> {
                 } else {
                     String::new()
                 };
+                // Listed, so a technician can step in, but said: no card was posted yet (probe: the README said such
+                // a ticket was not in the queue, and the queue showed it as plainly new).
+                let state = if t.in_self_service() && t.state.is_active() {
+                    format!("{} (requester in self-service)", t.state)
+                } else {
+                    t.state.to_string()
+                };
                 s.push_str(&format!(
                     "\n{major}{} {} {} · {} · {} · {} · {}: {}",
                     t.number,
                     t.priority,
                     t.category,
-                    t.state,
+                    state,
                     owner,
                     if t.state.is_active() { self.due_phrase(t, now) } else { t.state.to_string() },
                     t.requester.shown(),
