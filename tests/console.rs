@@ -27,7 +27,7 @@ async fn employee_opens_technician_sees_queue_and_claims() {
     assert!(out.contains("What you should see now: the jam message disappears"), "{out}");
     assert!(!out.contains("**") && !out.contains('\x1b'), "{out}");
     assert!(out.contains("bot -> sam: Queue: 1 open, most urgent first"), "{out}");
-    assert!(out.contains("#1 P3 printing · new · unowned · response due in 4h"), "{out}");
+    assert!(out.contains("#1 P3 printing · new (requester in self-service) · unowned · response due in 4h"), "{out}");
     assert!(out.contains("bot -> sam: You now own #1"), "{out}");
     assert!(out.contains("bot -> alice: sam is now handling your ticket #1."), "{out}");
     assert!(out.contains("bot -> alice: only technicians and managers can see the queue"), "{out}");
