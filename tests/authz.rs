@@ -242,6 +242,7 @@ async fn every_command_for_every_role() {
                 mentioned: false,
                 body,
             };
+            let before = without_denials(out.json().await.unwrap());
             desk.handle(&env).await.unwrap();
             let sent = Collect::default();
             let clock = deskbot::core::clock::ManualClock::new(desk.now());
@@ -270,6 +271,8 @@ async fn every_command_for_every_role() {
             let told = replies.iter().map(first_line).any(|t| DENIAL_WORDS.iter().any(|w| t.contains(w)));
             let denied = audited || told;
             let expect_denied = !allowed.contains(&i);
+            // A denial changes nothing but the record of the denial (#38 audit: only the refusal was checked).
+            let unchanged = without_denials(j.clone()) == before;
             let cell = Cell { who, j, replies: replies.clone() };
             let verdict = if expect_denied {
                 if !denied {
@@ -278,6 +281,8 @@ async fn every_command_for_every_role() {
                     && !(audited && told)
                 {
                     Err(format!("a denied ticket command must be audited ({audited}) and explained ({told})"))
+                } else if !unchanged {
+                    Err("denied, but the tickets changed".to_string())
                 } else {
                     Ok(())
                 }
@@ -292,4 +297,14 @@ async fn every_command_for_every_role() {
         }
     }
     assert!(wrong.is_empty(), "authorization matrix mismatches:\n{}", wrong.join("\n"));
+}
+
+/// The replay's tickets with their `denied` events left out: what a refused command must leave as it was.
+fn without_denials(mut j: Value) -> Value {
+    for t in j["tickets"].as_array_mut().into_iter().flatten() {
+        if let Some(evs) = t["events"].as_array_mut() {
+            evs.retain(|e| e["kind"] != "denied");
+        }
+    }
+    j["tickets"].take()
 }
