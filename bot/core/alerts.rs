@@ -860,9 +860,14 @@ pub struct AlertInfo {
     /// What the owner (or the queue) was last told about the group: `Some(true)` firing, `Some(false)` resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub told_firing: Option<bool>,
-    /// The Alertmanager that raised the ticket (its `externalURL`): where a silence asked for from chat goes.
+    /// The Alertmanager that raised the ticket (its `externalURL`): where a silence asked for from chat goes and
+    /// what the card links to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_url: Option<String>,
+    /// Other `externalURL`s whose notifications of the group joined this ticket as HA peers of `external_url`
+    /// (they sent an alert already on it, with the same `startsAt`), at most [`MAX_PEERS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<String>,
     /// The group's `groupLabels`: a silence of the group matches exactly these.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub group_labels: BTreeMap<String, String>,
@@ -911,6 +916,23 @@ impl AlertInfo {
                 self.alerts.push(m);
             }
         }
+    }
+
+    /// True when `url` is this ticket's Alertmanager or one of its HA peers (or the ticket knows none).
+    pub fn from_alertmanager(&self, url: &str) -> bool {
+        self.external_url.as_deref().is_none_or(|u| u == url) || self.peers.iter().any(|p| p == url)
+    }
+
+    /// True when `g` carries an alert this ticket already has, started at the same time: what an HA peer of the
+    /// Alertmanager that raised it sends (peers see the same alerts from Prometheus). Another Alertmanager
+    /// cluster's alerts differ in their labels (its sites, its instances) or in when they started.
+    pub fn shares_an_alert(&self, g: &AlertGroup) -> bool {
+        g.alerts.iter().any(|a| {
+            a.starts_at.is_some_and(|s| {
+                self.alerts.iter().any(|m| m.fingerprint == a.fingerprint && m.starts_at == Some(s))
+                    || self.resolved_starts.get(&a.fingerprint) == Some(&s)
+            })
+        })
     }
 
     /// `g` without the `firing` alerts that are stale: their `startsAt` is not newer than that of a resolution of
@@ -1077,6 +1099,8 @@ impl AlertInfo {
 pub const MAX_FIRING: usize = MAX_ALERTS;
 /// Most alerts of a group kept in detail (labels, times) on its ticket.
 pub const MAX_MEMBERS: usize = 100;
+/// Most HA peers of its Alertmanager remembered per ticket.
+pub const MAX_PEERS: usize = 8;
 
 #[cfg(test)]
 mod tests {

@@ -286,6 +286,8 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<crate::core::signals::SignalRecord>>> + Send;
     /// How many tickets `requester` (a user key) opened at or after `since`.
     fn count_opened_by(&self, requester: &str, since: Timestamp) -> impl Future<Output = Result<i64>> + Send;
+    /// The tickets `requester` (a user key) opened at or after `since`, oldest first.
+    fn opened_by(&self, requester: &str, since: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
     /// How many tickets people on platform `p` opened at or after `since` (alert tickets, raised by monitoring,
     /// not counted): the per-source intake budget, read from the database so that replicas share it.
     fn count_opened_on(&self, p: Platform, since: Timestamp) -> impl Future<Output = Result<i64>> + Send;
@@ -537,6 +539,9 @@ impl Store for Db {
     }
     async fn count_opened_by(&self, r: &str, since: Timestamp) -> Result<i64> {
         delegate!(self, s => s.count_opened_by(r, since))
+    }
+    async fn opened_by(&self, r: &str, since: Timestamp) -> Result<Vec<Ticket>> {
+        delegate!(self, s => s.opened_by(r, since))
     }
     async fn count_opened_on(&self, p: Platform, since: Timestamp) -> Result<i64> {
         delegate!(self, s => s.count_opened_on(p, since))
