@@ -571,6 +571,14 @@ impl Config {
         let mut value: toml::Table =
             toml::from_str(text).map_err(|e| ConfigError(format!("{name}: {}", e.to_string().trim_end())))?;
         check_no_secrets(name, &value, "")?;
+        if let Some(toml::Value::String(url)) = value.get("database_url")
+            && crate::store::url_has_password(url)
+        {
+            return Err(ConfigError(format!(
+                "{name}: key `database_url` holds a password, which is never read from the config file: set \
+                 DESKBOT_DATABASE_URL in the environment instead (the whole URL, password included)"
+            )));
+        }
         let mut from_env = vec![];
         // Only variables naming a configuration key are overrides; others (DESKBOT_CONFIG, DESKBOT_LISTEN,
         // DESKBOT_HTTP_TOKEN, …) belong to the command line or an adapter.
@@ -789,7 +797,7 @@ fn check_no_secrets(name: &str, t: &toml::Table, prefix: &str) -> Result<(), Con
         if SECRET_WORDS.iter().any(|w| lk.contains(w)) {
             let instead = match secret_variable(&path) {
                 Some(var) => format!("set {var} in the environment instead"),
-                None => "secrets are read from environment variables only (README, Environment)".into(),
+                None => "secrets are read from environment variables only (README, Configuration)".into(),
             };
             return Err(ConfigError(format!(
                 "{name}: key `{path}` looks like a secret and is never read from the config file: {instead}"
@@ -900,6 +908,19 @@ mod tests {
             let e = Config::from_parts("f", toml, &[]).unwrap_err();
             assert!(e.0.contains(&format!("set {var} in the environment instead")), "{e}");
         }
+        // #27 probe B, D3: a database password is a secret too; the environment may carry one.
+        for url in ["postgres://u:s3cret@db/x", "postgres://u@db/x?password=s3cret"] {
+            let e = Config::from_parts("f", &format!("database_url = \"{url}\"\n"), &[]).unwrap_err();
+            assert!(e.0.starts_with("f: key `database_url` holds a password"), "{e}");
+            assert!(e.0.contains("set DESKBOT_DATABASE_URL in the environment instead"), "{e}");
+            assert!(!e.0.contains("s3cret"), "{e}");
+        }
+        let env = [("DESKBOT_DATABASE_URL".to_string(), "postgres://u:s3cret@db/x".to_string())];
+        assert_eq!(Config::from_parts("f", "", &env).unwrap().database_url, "postgres://u:s3cret@db/x");
+        assert!(Config::from_parts("f", "database_url = \"postgres://u@db/x\"\n", &[]).is_ok());
+        // The pointer names a section the README has.
+        let e = Config::from_parts("f", "[slack]\nwebhook_token = \"x\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("(README, Configuration)"), "{e}");
     }
 
     #[test]
