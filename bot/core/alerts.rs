@@ -706,7 +706,39 @@ pub fn map_group<'g>(
     known_category: impl Fn(&str) -> bool,
     default_category: &str,
 ) -> (Mapping, Option<&'g Alert>) {
-    let mut m = map(rules, g.labels(), known_category, default_category);
+    let mut m = map(rules, g.labels(), &known_category, default_category);
+    // Nothing the group shares decides its category (no rule matches its common labels, no `category` label among
+    // them): its alerts may, when they differ in the label a rule matches on. Every firing alert (or, with none
+    // firing, every alert) mapping to one category decides it (and the runbook, when they agree on that too);
+    // alerts that disagree leave the default, with a note saying why.
+    let decided_by_group = rules.iter().any(|r| r.matches(g.labels())) || g.labels().contains_key("category");
+    if !decided_by_group {
+        let alerts: Vec<&Alert> =
+            if g.firing().next().is_some() { g.firing().collect() } else { g.alerts.iter().collect() };
+        let each: Vec<Mapping> =
+            alerts.iter().map(|a| map(rules, &a.labels, &known_category, default_category)).collect();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &each {
+            *counts.entry(e.category.as_str()).or_default() += 1;
+        }
+        match each.first() {
+            Some(first) if counts.len() == 1 => {
+                m.category = first.category.clone();
+                if each.iter().all(|e| e.runbook == first.runbook) {
+                    m.runbook = first.runbook.clone();
+                }
+            }
+            Some(_) if counts.len() > 1 => {
+                let list: Vec<String> = counts.iter().map(|(c, n)| format!("{}: {n}", shown(c))).collect();
+                m.notes.push(format!(
+                    "The group's alerts map to different categories ({}); filed under `{}`.",
+                    list.join(", "),
+                    shown(&m.category)
+                ));
+            }
+            _ => {}
+        }
+    }
     let mut by = None;
     for a in g.firing() {
         let (p, _) = priority_of(rules.iter().find(|r| r.matches(&a.labels)), &a.labels);
@@ -1410,6 +1442,64 @@ mod tests {
         assert!(m.notes[0].contains("`urgent`") && m.notes[0].contains("no severity label"), "{:?}", m.notes);
         let m = map(&[], &l(&[("priority", "p2"), ("severity", "info")]), |_| true, "other");
         assert_eq!((m.priority, m.notes.len()), (Priority::P2, 0));
+    }
+
+    /// #36 probe B, D4: a group whose alerts differ in the label a rule matches on (two services) takes the rule's
+    /// category when every firing alert maps to it, as it takes the rule's priority; when they disagree the
+    /// ticket is filed under the default and a note says why.
+    #[test]
+    fn a_groups_category_comes_from_its_alerts_when_they_agree() {
+        let rule: AlertRule = toml::from_str(
+            "matchers = ['service=~\"db-.*\"', 'env!=\"staging\"']\ncategory = \"application\"\npriority = \"P2\"\n\
+             runbook = \"db-lag\"\n",
+        )
+        .unwrap();
+        let rules = [rule];
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let alert = |fp: &str, extra: &[(&str, &str)]| {
+            let mut l = labels(&[("alertname", "PgLag"), ("severity", "info"), ("env", "prod")]);
+            l.extend(labels(extra));
+            Alert {
+                fingerprint: fp.into(),
+                status: AlertStatus::Firing,
+                labels: l,
+                annotations: BTreeMap::new(),
+                starts_at: None,
+                ends_at: None,
+                link: None,
+            }
+        };
+        let group = |alerts: Vec<Alert>| AlertGroup {
+            source: "alertmanager".into(),
+            key: "{}:{alertname=\"PgLag\"}".into(),
+            common_labels: labels(&[("alertname", "PgLag"), ("severity", "info"), ("env", "prod")]),
+            common_annotations: BTreeMap::new(),
+            alerts,
+            truncated: 0,
+            status: Some(AlertStatus::Firing),
+            external_url: None,
+            group_labels: labels(&[("alertname", "PgLag")]),
+        };
+        let known = |c: &str| ["application", "network"].contains(&c);
+        let g = group(vec![alert("a", &[("service", "db-main")]), alert("b", &[("service", "db-billing")])]);
+        let (m, _) = map_group(&rules, &g, known, "other");
+        assert_eq!(
+            (m.category.as_str(), m.priority, m.runbook.as_deref(), m.notes.len()),
+            ("application", Priority::P2, Some("db-lag"), 0)
+        );
+        // A `category` label on every alert, not in commonLabels, is followed too.
+        let g = group(vec![alert("a", &[("category", "network")]), alert("b", &[("category", "Network")])]);
+        assert_eq!(map_group(&rules, &g, known, "other").0.category, "network");
+        // They disagree: the default, and a note saying why.
+        let g = group(vec![alert("a", &[("service", "db-main")]), alert("b", &[("service", "web")])]);
+        let (m, _) = map_group(&rules, &g, known, "other");
+        assert_eq!((m.category.as_str(), m.priority, m.runbook.as_deref()), ("other", Priority::P2, None));
+        assert_eq!(
+            m.notes,
+            ["The group's alerts map to different categories (application: 1, other: 1); filed under `other`."]
+        );
     }
 
     /// A group of a warning and a critical alert is P1, though Alertmanager's commonLabels hold neither severity.
