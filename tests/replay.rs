@@ -3708,3 +3708,37 @@ async fn one_alertmanagers_storm_does_not_collect_anothers_first_alerts() {
     );
     assert!(text.contains("bot -> alertmanager: POST https://am.site-b.example.com/api/v2/silences "), "{text}");
 }
+
+/// #36 probe B, D6: a group's resolution seen before any firing still makes a late firing copy with the same
+/// `startsAt` stale (no ticket that would stay open for an outage that is over); firing again opens one.
+#[tokio::test]
+async fn a_stale_firing_after_a_resolution_seen_first_opens_nothing() {
+    let out = replay::run_file(&script("alerts_stale_first.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 1, "{text}");
+    assert_eq!(tickets[0]["created_at"], "2026-03-02T09:02:00Z");
+    assert_eq!(tickets[0]["state"], "new");
+}
+
+/// #36 probe B, D7: the acknowledgement keeps running while a flapping alert is resolved, so a warning point
+/// that passed meanwhile is announced (the highest one, once) when it fires again, as for a recomputed target.
+/// By hand: P1, 30m on 24x7 → due 09:30; 75% 09:22:30 and 90% 09:27 both fall while resolved (09:20–09:28): at the
+/// 09:28 reopen one 90% warning to the queue and the lead (nobody owns it), none at 75%; the breach at 09:30.
+#[tokio::test]
+async fn an_ack_warning_that_passed_while_the_alert_was_resolved_is_announced_when_it_fires_again() {
+    let out = replay::run_file(&script("alerts_ack_flap.replay")).await.unwrap();
+    let text = out.text();
+    let count = |s: &str| text.lines().filter(|l| l.contains(s)).count();
+    assert_eq!(count("used 75% of its first response"), 0, "{text}");
+    assert_eq!(count("used 90% of its first response"), 2, "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("bot -> lee: ") && l.contains("used 90% of its first response")),
+        "{text}"
+    );
+    assert_eq!(count("SLA breach: #1"), 3, "{text}");
+    let j = out.json().await.unwrap();
+    let warned = events_of(&j, 1, "sla_warning");
+    assert!(warned.iter().any(|e| e["percent"] == 90 && e["at"] == "2026-03-02T09:28:00Z"), "{warned:?}");
+}

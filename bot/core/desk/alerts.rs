@@ -291,6 +291,28 @@ impl<S: Store> Desk<S> {
         Ok(own)
     }
 
+    /// What marks the resolution of `alerts` (each by fingerprint and `startsAt`) of the group at `place` as seen,
+    /// when no ticket keeps it: `None` when one of them has no `startsAt` (or there are none).
+    fn resolution_key<'a>(place: &Place, alerts: impl Iterator<Item = &'a alerts::Alert>) -> Option<String> {
+        use sha2::Digest;
+        let mut seen: Vec<(&str, Timestamp)> = vec![];
+        for a in alerts {
+            seen.push((a.fingerprint.as_str(), a.starts_at?));
+        }
+        if seen.is_empty() {
+            return None;
+        }
+        seen.sort_unstable();
+        let mut h = sha2::Sha256::new();
+        for (f, at) in seen {
+            h.update(f.as_bytes());
+            h.update([0]);
+            h.update(at.timestamp_millis().to_be_bytes());
+        }
+        let hex: String = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+        Some(format!("alert-resolved:{}:{hex}", place.thread.as_deref().unwrap_or_default()))
+    }
+
     /// The group's current ticket (made or changed earlier in this batch, else the latest stored one).
     async fn group_ticket(&self, place: &Place, batch: &mut Batch) -> Result<Option<TicketNo>, DeskError> {
         let key = place.thread.clone().unwrap_or_default();
@@ -363,9 +385,20 @@ impl<S: Store> Desk<S> {
         }
         let Some(n) = current else {
             if fires {
+                // The group's resolution was the first deskbot saw of it: a firing copy of the same alerts with the
+                // same `startsAt` (an HA peer's late one) is stale too, and opens nothing.
+                if let Some(key) = Self::resolution_key(&place, g.firing())
+                    && self.store.seen(&key).await?
+                {
+                    out.unchanged += 1;
+                    return Ok(());
+                }
                 return self.open_alert_ticket(g, &monitor, place, now, w, batch, out, None).await;
             }
             if !self.storm_resolution(g, &monitor, now, w, batch, out).await? {
+                if let Some(key) = Self::resolution_key(&place, g.resolved()) {
+                    w.commit.also_keys.push(key);
+                }
                 out.unchanged += 1
             }
             return Ok(());
