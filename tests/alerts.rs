@@ -516,6 +516,8 @@ async fn an_unrouted_alert_is_an_incident_in_the_default_category() {
     let mut g = am_group("firing", vec![am_alert("DiskFull", "fpd", "firing", "nas1")]);
     g["groupLabels"] = json!({"alertname": "DiskFull"});
     g["commonLabels"] = json!({"alertname": "DiskFull", "severity": "warning"});
+    // Nor does its alert carry a label a rule routes (a group's alerts that all match a rule take its category).
+    g["alerts"][0]["labels"] = json!({"alertname": "DiskFull", "severity": "warning", "instance": "nas1"});
     g["groupKey"] = json!("{}:{alertname=\"DiskFull\"}");
     assert_eq!(nums(&rig.am(&g).await, "opened"), vec![1]);
     let t = rig.desk.store().ticket(TicketNo(1)).await.unwrap().unwrap();
