@@ -644,6 +644,16 @@ impl Config {
         if self.channels.helpdesk.trim().is_empty() || self.channels.queue.trim().is_empty() {
             check(Err("key `channels`: channel names cannot be empty".into()));
         }
+        let url = self.database_url.trim();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            check(Err(format!(
+                "key `database_url`: unsupported URL `{}`; use sqlite://FILE or postgres://USER@HOST/DB",
+                crate::store::redact_url(url)
+            )));
+        }
+        // Settings that share a part (a calendar several policies use) would each report its problem.
+        let mut seen = std::collections::HashSet::new();
+        problems.retain(|p| seen.insert(p.clone()));
         match problems.len() {
             0 => Ok(()),
             1 => Err(problems.remove(0)),
@@ -934,6 +944,26 @@ mod tests {
         let e =
             Config::from_parts("f", &toml.replace("calendar = \"office\"", "calendar = \"shop\""), &[]).unwrap_err();
         assert!(e.0.contains("unknown calendar `shop`"), "{e}");
+        // #27 probe B, D14: a calendar problem that several settings run into is reported once.
+        assert!(!e.0.contains("problems"), "{e}");
+        let e = Config::from_parts("f", &bad, &[]).unwrap_err();
+        assert_eq!(e.0.matches("calendars.office.mon").count(), 1, "{e}");
+    }
+
+    /// #27 probe B, D13: `config check` refuses a database URL neither backend takes, as `serve` would.
+    #[test]
+    fn an_unsupported_database_url_is_refused() {
+        for url in ["mysql://u@db/x", "postgress://u@db/x", "deskbot.db"] {
+            let e = Config::from_parts("f", &format!("database_url = \"{url}\"\n"), &[]).unwrap_err();
+            assert!(e.0.contains("key `database_url`: unsupported URL"), "{e}");
+            assert!(e.0.contains("use sqlite://FILE or postgres://USER@HOST/DB"), "{e}");
+        }
+        let env = [("DESKBOT_DATABASE_URL".to_string(), "mysql://u:s3cret@db/x".to_string())];
+        let e = Config::from_parts("f", "", &env).unwrap_err();
+        assert!(e.0.contains("mysql://u:***@db/x") && !e.0.contains("s3cret"), "{e}");
+        for url in ["sqlite://deskbot.db", "sqlite::memory:", "postgresql://u@db/x"] {
+            assert!(Config::from_parts("f", &format!("database_url = \"{url}\"\n"), &[]).is_ok(), "{url}");
+        }
     }
 
     #[test]
