@@ -571,6 +571,14 @@ impl Config {
         let mut value: toml::Table =
             toml::from_str(text).map_err(|e| ConfigError(format!("{name}: {}", e.to_string().trim_end())))?;
         check_no_secrets(name, &value, "")?;
+        if let Some(toml::Value::String(url)) = value.get("database_url")
+            && crate::store::url_has_password(url)
+        {
+            return Err(ConfigError(format!(
+                "{name}: key `database_url` holds a password, which is never read from the config file: set \
+                 DESKBOT_DATABASE_URL in the environment instead (the whole URL, password included)"
+            )));
+        }
         let mut from_env = vec![];
         // Only variables naming a configuration key are overrides; others (DESKBOT_CONFIG, DESKBOT_LISTEN,
         // DESKBOT_HTTP_TOKEN, …) belong to the command line or an adapter.
@@ -636,6 +644,16 @@ impl Config {
         if self.channels.helpdesk.trim().is_empty() || self.channels.queue.trim().is_empty() {
             check(Err("key `channels`: channel names cannot be empty".into()));
         }
+        let url = self.database_url.trim();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            check(Err(format!(
+                "key `database_url`: unsupported URL `{}`; use sqlite://FILE or postgres://USER@HOST/DB",
+                crate::store::redact_url(url)
+            )));
+        }
+        // Settings that share a part (a calendar several policies use) would each report its problem.
+        let mut seen = std::collections::HashSet::new();
+        problems.retain(|p| seen.insert(p.clone()));
         match problems.len() {
             0 => Ok(()),
             1 => Err(problems.remove(0)),
@@ -789,7 +807,7 @@ fn check_no_secrets(name: &str, t: &toml::Table, prefix: &str) -> Result<(), Con
         if SECRET_WORDS.iter().any(|w| lk.contains(w)) {
             let instead = match secret_variable(&path) {
                 Some(var) => format!("set {var} in the environment instead"),
-                None => "secrets are read from environment variables only (README, Environment)".into(),
+                None => "secrets are read from environment variables only (README, Configuration)".into(),
             };
             return Err(ConfigError(format!(
                 "{name}: key `{path}` looks like a secret and is never read from the config file: {instead}"
@@ -900,6 +918,19 @@ mod tests {
             let e = Config::from_parts("f", toml, &[]).unwrap_err();
             assert!(e.0.contains(&format!("set {var} in the environment instead")), "{e}");
         }
+        // #27 probe B, D3: a database password is a secret too; the environment may carry one.
+        for url in ["postgres://u:s3cret@db/x", "postgres://u@db/x?password=s3cret"] {
+            let e = Config::from_parts("f", &format!("database_url = \"{url}\"\n"), &[]).unwrap_err();
+            assert!(e.0.starts_with("f: key `database_url` holds a password"), "{e}");
+            assert!(e.0.contains("set DESKBOT_DATABASE_URL in the environment instead"), "{e}");
+            assert!(!e.0.contains("s3cret"), "{e}");
+        }
+        let env = [("DESKBOT_DATABASE_URL".to_string(), "postgres://u:s3cret@db/x".to_string())];
+        assert_eq!(Config::from_parts("f", "", &env).unwrap().database_url, "postgres://u:s3cret@db/x");
+        assert!(Config::from_parts("f", "database_url = \"postgres://u@db/x\"\n", &[]).is_ok());
+        // The pointer names a section the README has.
+        let e = Config::from_parts("f", "[slack]\nwebhook_token = \"x\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("(README, Configuration)"), "{e}");
     }
 
     #[test]
@@ -913,6 +944,26 @@ mod tests {
         let e =
             Config::from_parts("f", &toml.replace("calendar = \"office\"", "calendar = \"shop\""), &[]).unwrap_err();
         assert!(e.0.contains("unknown calendar `shop`"), "{e}");
+        // #27 probe B, D14: a calendar problem that several settings run into is reported once.
+        assert!(!e.0.contains("problems"), "{e}");
+        let e = Config::from_parts("f", &bad, &[]).unwrap_err();
+        assert_eq!(e.0.matches("calendars.office.mon").count(), 1, "{e}");
+    }
+
+    /// #27 probe B, D13: `config check` refuses a database URL neither backend takes, as `serve` would.
+    #[test]
+    fn an_unsupported_database_url_is_refused() {
+        for url in ["mysql://u@db/x", "postgress://u@db/x", "deskbot.db"] {
+            let e = Config::from_parts("f", &format!("database_url = \"{url}\"\n"), &[]).unwrap_err();
+            assert!(e.0.contains("key `database_url`: unsupported URL"), "{e}");
+            assert!(e.0.contains("use sqlite://FILE or postgres://USER@HOST/DB"), "{e}");
+        }
+        let env = [("DESKBOT_DATABASE_URL".to_string(), "mysql://u:s3cret@db/x".to_string())];
+        let e = Config::from_parts("f", "", &env).unwrap_err();
+        assert!(e.0.contains("mysql://u:***@db/x") && !e.0.contains("s3cret"), "{e}");
+        for url in ["sqlite://deskbot.db", "sqlite::memory:", "postgresql://u@db/x"] {
+            assert!(Config::from_parts("f", &format!("database_url = \"{url}\"\n"), &[]).is_ok(), "{url}");
+        }
     }
 
     #[test]

@@ -3691,3 +3691,96 @@ async fn the_queue_marks_a_ticket_whose_requester_is_still_in_self_service() {
     assert!(queues[0].contains("#1 P3 printing · new (requester in self-service) · unowned"), "{}", queues[0]);
     assert!(queues[1].contains("#1 P3 printing · new · unowned"), "{}", queues[1]);
 }
+
+/// #36 probe B, D1: two Alertmanager clusters with one routing config send the same groupKey. Each is its own
+/// ticket, linked to its own Alertmanager; site A's recovery leaves site B's outage alone; site A's HA peer (its own
+/// externalURL, the same alert) joins site A's ticket, and its late firing copy changes nothing.
+#[tokio::test]
+async fn the_same_group_key_from_two_alertmanagers_is_two_tickets() {
+    let out = replay::run_file(&script("alerts_two_alertmanagers.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    let states: Vec<&str> = tickets.iter().map(|t| t["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["resolved", "new"], "{text}");
+    assert_eq!(tickets[0]["resolved_at"], "2026-03-02T09:03:00Z");
+    assert_eq!(tickets[1]["priority"], "P1");
+    // Site A's ticket never took site B's alert, nor its HA peer's copy as a new one.
+    assert!(notes_of(&j, 1).iter().all(|n| !n.contains("new alert(s) firing")), "{:?}", notes_of(&j, 1));
+    let cards_1 = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #1 · ");
+    let cards_2 = lines_with(&text, "bot -> #helpdesk-queue: Alert ticket #2 · ");
+    assert!(!cards_1.is_empty() && !cards_2.is_empty(), "{text}");
+    assert!(cards_1.iter().all(|c| c.contains("Alertmanager: https://am.site-a.example.com/#/alerts?")), "{cards_1:?}");
+    assert!(cards_1.iter().all(|c| !c.contains("nodeB") && !c.contains("FIRING (2")), "{cards_1:?}");
+    assert!(cards_2.iter().all(|c| c.contains("Alertmanager: https://am.site-b.example.com/#/alerts?")), "{cards_2:?}");
+    assert!(cards_2.iter().all(|c| c.contains("FIRING (1 alert)") && !c.contains("nodeA")), "{cards_2:?}");
+    // The silence goes to the Alertmanager that sent #2.
+    assert!(text.contains("bot -> alertmanager: POST https://am.site-b.example.com/api/v2/silences "), "{text}");
+    let queue = lines_to(&text, "sam");
+    let queue = queue.last().unwrap();
+    assert!(queue.contains("#2") && !queue.contains("#1 "), "{queue}");
+}
+
+/// #36 probe B, D2: storms are counted per Alertmanager. A second Alertmanager's first groups are tickets of their
+/// own (a critical one among them, silenceable), not collected on a storm another Alertmanager started.
+#[tokio::test]
+async fn one_alertmanagers_storm_does_not_collect_anothers_first_alerts() {
+    let out = replay::run_file(&script("alerts_storm_per_alertmanager.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let titles: Vec<&str> = j["tickets"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    assert_eq!(titles.len(), 6, "{titles:?}");
+    assert_eq!(&titles[..2], ["A0 is unhappy", "A1 is unhappy"]);
+    assert!(titles[2].starts_with("Alert storm: more than 2 alert tickets from Alertmanager am1:9093"), "{titles:?}");
+    assert_eq!(&titles[3..5], ["SiteBDown is unhappy", "B1 is unhappy"]);
+    assert!(
+        titles[5].starts_with("Alert storm: more than 2 alert tickets from Alertmanager am.site-b.example.com"),
+        "{titles:?}"
+    );
+    assert_eq!(j["tickets"][3]["priority"], "P1");
+    let storms: Vec<&str> = text.lines().filter(|l| l.contains(": Alert storm from Alertmanager")).collect();
+    assert_eq!(storms.len(), 2, "{storms:?}");
+    assert!(
+        storms[0].contains("Alert storm from Alertmanager am1:9093: over 2 alert tickets in an hour"),
+        "{storms:?}"
+    );
+    assert!(
+        storms[1].contains("Alert storm from Alertmanager am.site-b.example.com: over 2 alert tickets in an hour. New P3 alert groups are collected on #6"),
+        "{storms:?}"
+    );
+    assert!(text.contains("bot -> alertmanager: POST https://am.site-b.example.com/api/v2/silences "), "{text}");
+}
+
+/// #36 probe B, D6: a group's resolution seen before any firing still makes a late firing copy with the same
+/// `startsAt` stale (no ticket that would stay open for an outage that is over); firing again opens one.
+#[tokio::test]
+async fn a_stale_firing_after_a_resolution_seen_first_opens_nothing() {
+    let out = replay::run_file(&script("alerts_stale_first.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 1, "{text}");
+    assert_eq!(tickets[0]["created_at"], "2026-03-02T09:02:00Z");
+    assert_eq!(tickets[0]["state"], "new");
+}
+
+/// #36 probe B, D7: the acknowledgement keeps running while a flapping alert is resolved, so a warning point
+/// that passed meanwhile is announced (the highest one, once) when it fires again, as for a recomputed target.
+/// By hand: P1, 30m on 24x7 → due 09:30; 75% 09:22:30 and 90% 09:27 both fall while resolved (09:20–09:28): at the
+/// 09:28 reopen one 90% warning to the queue and the lead (nobody owns it), none at 75%; the breach at 09:30.
+#[tokio::test]
+async fn an_ack_warning_that_passed_while_the_alert_was_resolved_is_announced_when_it_fires_again() {
+    let out = replay::run_file(&script("alerts_ack_flap.replay")).await.unwrap();
+    let text = out.text();
+    let count = |s: &str| text.lines().filter(|l| l.contains(s)).count();
+    assert_eq!(count("used 75% of its first response"), 0, "{text}");
+    assert_eq!(count("used 90% of its first response"), 2, "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("bot -> lee: ") && l.contains("used 90% of its first response")),
+        "{text}"
+    );
+    assert_eq!(count("SLA breach: #1"), 3, "{text}");
+    let j = out.json().await.unwrap();
+    let warned = events_of(&j, 1, "sla_warning");
+    assert!(warned.iter().any(|e| e["percent"] == 90 && e["at"] == "2026-03-02T09:28:00Z"), "{warned:?}");
+}

@@ -706,7 +706,39 @@ pub fn map_group<'g>(
     known_category: impl Fn(&str) -> bool,
     default_category: &str,
 ) -> (Mapping, Option<&'g Alert>) {
-    let mut m = map(rules, g.labels(), known_category, default_category);
+    let mut m = map(rules, g.labels(), &known_category, default_category);
+    // Nothing the group shares decides its category (no rule matches its common labels, no `category` label among
+    // them): its alerts may, when they differ in the label a rule matches on. Every firing alert (or, with none
+    // firing, every alert) mapping to one category decides it (and the runbook, when they agree on that too);
+    // alerts that disagree leave the default, with a note saying why.
+    let decided_by_group = rules.iter().any(|r| r.matches(g.labels())) || g.labels().contains_key("category");
+    if !decided_by_group {
+        let alerts: Vec<&Alert> =
+            if g.firing().next().is_some() { g.firing().collect() } else { g.alerts.iter().collect() };
+        let each: Vec<Mapping> =
+            alerts.iter().map(|a| map(rules, &a.labels, &known_category, default_category)).collect();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &each {
+            *counts.entry(e.category.as_str()).or_default() += 1;
+        }
+        match each.first() {
+            Some(first) if counts.len() == 1 => {
+                m.category = first.category.clone();
+                if each.iter().all(|e| e.runbook == first.runbook) {
+                    m.runbook = first.runbook.clone();
+                }
+            }
+            Some(_) if counts.len() > 1 => {
+                let list: Vec<String> = counts.iter().map(|(c, n)| format!("{}: {n}", shown(c))).collect();
+                m.notes.push(format!(
+                    "The group's alerts map to different categories ({}); filed under `{}`.",
+                    list.join(", "),
+                    shown(&m.category)
+                ));
+            }
+            _ => {}
+        }
+    }
     let mut by = None;
     for a in g.firing() {
         let (p, _) = priority_of(rules.iter().find(|r| r.matches(&a.labels)), &a.labels);
@@ -860,9 +892,14 @@ pub struct AlertInfo {
     /// What the owner (or the queue) was last told about the group: `Some(true)` firing, `Some(false)` resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub told_firing: Option<bool>,
-    /// The Alertmanager that raised the ticket (its `externalURL`): where a silence asked for from chat goes.
+    /// The Alertmanager that raised the ticket (its `externalURL`): where a silence asked for from chat goes and
+    /// what the card links to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_url: Option<String>,
+    /// Other `externalURL`s whose notifications of the group joined this ticket as HA peers of `external_url`
+    /// (they sent an alert already on it, with the same `startsAt`), at most [`MAX_PEERS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<String>,
     /// The group's `groupLabels`: a silence of the group matches exactly these.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub group_labels: BTreeMap<String, String>,
@@ -911,6 +948,23 @@ impl AlertInfo {
                 self.alerts.push(m);
             }
         }
+    }
+
+    /// True when `url` is this ticket's Alertmanager or one of its HA peers (or the ticket knows none).
+    pub fn from_alertmanager(&self, url: &str) -> bool {
+        self.external_url.as_deref().is_none_or(|u| u == url) || self.peers.iter().any(|p| p == url)
+    }
+
+    /// True when `g` carries an alert this ticket already has, started at the same time: what an HA peer of the
+    /// Alertmanager that raised it sends (peers see the same alerts from Prometheus). Another Alertmanager
+    /// cluster's alerts differ in their labels (its sites, its instances) or in when they started.
+    pub fn shares_an_alert(&self, g: &AlertGroup) -> bool {
+        g.alerts.iter().any(|a| {
+            a.starts_at.is_some_and(|s| {
+                self.alerts.iter().any(|m| m.fingerprint == a.fingerprint && m.starts_at == Some(s))
+                    || self.resolved_starts.get(&a.fingerprint) == Some(&s)
+            })
+        })
     }
 
     /// `g` without the `firing` alerts that are stale: their `startsAt` is not newer than that of a resolution of
@@ -1077,6 +1131,8 @@ impl AlertInfo {
 pub const MAX_FIRING: usize = MAX_ALERTS;
 /// Most alerts of a group kept in detail (labels, times) on its ticket.
 pub const MAX_MEMBERS: usize = 100;
+/// Most HA peers of its Alertmanager remembered per ticket.
+pub const MAX_PEERS: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -1386,6 +1442,64 @@ mod tests {
         assert!(m.notes[0].contains("`urgent`") && m.notes[0].contains("no severity label"), "{:?}", m.notes);
         let m = map(&[], &l(&[("priority", "p2"), ("severity", "info")]), |_| true, "other");
         assert_eq!((m.priority, m.notes.len()), (Priority::P2, 0));
+    }
+
+    /// #36 probe B, D4: a group whose alerts differ in the label a rule matches on (two services) takes the rule's
+    /// category when every firing alert maps to it, as it takes the rule's priority; when they disagree the
+    /// ticket is filed under the default and a note says why.
+    #[test]
+    fn a_groups_category_comes_from_its_alerts_when_they_agree() {
+        let rule: AlertRule = toml::from_str(
+            "matchers = ['service=~\"db-.*\"', 'env!=\"staging\"']\ncategory = \"application\"\npriority = \"P2\"\n\
+             runbook = \"db-lag\"\n",
+        )
+        .unwrap();
+        let rules = [rule];
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let alert = |fp: &str, extra: &[(&str, &str)]| {
+            let mut l = labels(&[("alertname", "PgLag"), ("severity", "info"), ("env", "prod")]);
+            l.extend(labels(extra));
+            Alert {
+                fingerprint: fp.into(),
+                status: AlertStatus::Firing,
+                labels: l,
+                annotations: BTreeMap::new(),
+                starts_at: None,
+                ends_at: None,
+                link: None,
+            }
+        };
+        let group = |alerts: Vec<Alert>| AlertGroup {
+            source: "alertmanager".into(),
+            key: "{}:{alertname=\"PgLag\"}".into(),
+            common_labels: labels(&[("alertname", "PgLag"), ("severity", "info"), ("env", "prod")]),
+            common_annotations: BTreeMap::new(),
+            alerts,
+            truncated: 0,
+            status: Some(AlertStatus::Firing),
+            external_url: None,
+            group_labels: labels(&[("alertname", "PgLag")]),
+        };
+        let known = |c: &str| ["application", "network"].contains(&c);
+        let g = group(vec![alert("a", &[("service", "db-main")]), alert("b", &[("service", "db-billing")])]);
+        let (m, _) = map_group(&rules, &g, known, "other");
+        assert_eq!(
+            (m.category.as_str(), m.priority, m.runbook.as_deref(), m.notes.len()),
+            ("application", Priority::P2, Some("db-lag"), 0)
+        );
+        // A `category` label on every alert, not in commonLabels, is followed too.
+        let g = group(vec![alert("a", &[("category", "network")]), alert("b", &[("category", "Network")])]);
+        assert_eq!(map_group(&rules, &g, known, "other").0.category, "network");
+        // They disagree: the default, and a note saying why.
+        let g = group(vec![alert("a", &[("service", "db-main")]), alert("b", &[("service", "web")])]);
+        let (m, _) = map_group(&rules, &g, known, "other");
+        assert_eq!((m.category.as_str(), m.priority, m.runbook.as_deref()), ("other", Priority::P2, None));
+        assert_eq!(
+            m.notes,
+            ["The group's alerts map to different categories (application: 1, other: 1); filed under `other`."]
+        );
     }
 
     /// A group of a warning and a critical alert is P1, though Alertmanager's commonLabels hold neither severity.

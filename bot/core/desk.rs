@@ -391,7 +391,10 @@ impl<S: Store> Desk<S> {
                 t.pauses.iter().filter(|p| matches!(p.on, State::Resolved | State::Closed)).filter_map(|p| p.to).max();
             let mut timers = self.policies.timers(t);
             if let Some(r) = reopened_at {
-                timers.retain(|tm| tm.percent >= 100 || tm.at >= r);
+                // An alert's acknowledgement keeps running while it is resolved (flapping never moves it): a
+                // warning point passed meanwhile is announced below (the highest, once) when it fires again.
+                let acknowledgement = |tm: &sla::Timer| t.alert.is_some() && tm.clock == SlaClock::FirstResponse;
+                timers.retain(|tm| tm.percent >= 100 || tm.at >= r || acknowledgement(tm));
             }
             let highest_past = |clock: SlaClock, timers: &[sla::Timer]| {
                 timers.iter().filter(|x| x.clock == clock && x.at <= now).map(|x| x.percent).max()

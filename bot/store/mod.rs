@@ -286,6 +286,8 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<crate::core::signals::SignalRecord>>> + Send;
     /// How many tickets `requester` (a user key) opened at or after `since`.
     fn count_opened_by(&self, requester: &str, since: Timestamp) -> impl Future<Output = Result<i64>> + Send;
+    /// The tickets `requester` (a user key) opened at or after `since`, oldest first.
+    fn opened_by(&self, requester: &str, since: Timestamp) -> impl Future<Output = Result<Vec<Ticket>>> + Send;
     /// How many tickets people on platform `p` opened at or after `since` (alert tickets, raised by monitoring,
     /// not counted): the per-source intake budget, read from the database so that replicas share it.
     fn count_opened_on(&self, p: Platform, since: Timestamp) -> impl Future<Output = Result<i64>> + Send;
@@ -366,17 +368,47 @@ pub fn alert_group_key(t: &Ticket) -> Option<String> {
     })
 }
 
-/// Removes a password from a database URL for messages and logs.
+/// Removes every credential from a database URL for messages and logs: the password of its user information
+/// (up to the last `@` of the address, so an `@` someone left unencoded in a password is no way out) and the value
+/// of any parameter that names a password, secret or token (libpq's `?password=`, `sslpassword`; `password=` in a
+/// key/value string too).
 pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://")
-        && let Some((userinfo, host)) = rest.split_once('@')
-    {
-        let user = userinfo.split(':').next().unwrap_or("");
-        if userinfo.contains(':') {
-            return format!("{scheme}://{user}:***@{host}");
+    let mut out = url.to_string();
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let end = rest.find(['?', '#']).unwrap_or(rest.len());
+        if let Some(at) = rest[..end].rfind('@') {
+            let userinfo = &rest[..at];
+            if let Some((user, _)) = userinfo.split_once(':') {
+                out = format!("{scheme}://{user}:***{}", &rest[at..]);
+            }
         }
     }
-    url.to_string()
+    redact_params(&out)
+}
+
+/// True when a database URL carries a password (in its user information or a parameter).
+pub fn url_has_password(url: &str) -> bool {
+    redact_url(url) != url
+}
+
+/// `key=value` pairs whose key names a secret get `***` for their value (pairs end at `&`, `;`, `#` or space).
+fn redact_params(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(eq) = rest.find('=') {
+        let key_start = rest[..eq].rfind(['?', '&', ';', ' ', '#']).map_or(0, |i| i + 1);
+        let key = rest[key_start..eq].to_ascii_lowercase();
+        let value_end = rest[eq + 1..].find(['&', ';', ' ', '#']).map_or(rest.len(), |i| eq + 1 + i);
+        out.push_str(&rest[..=eq]);
+        if ["password", "secret", "token"].iter().any(|w| key.contains(w)) && value_end > eq + 1 {
+            out.push_str("***");
+        } else {
+            out.push_str(&rest[eq + 1..value_end]);
+        }
+        rest = &rest[value_end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Db {
@@ -538,6 +570,9 @@ impl Store for Db {
     async fn count_opened_by(&self, r: &str, since: Timestamp) -> Result<i64> {
         delegate!(self, s => s.count_opened_by(r, since))
     }
+    async fn opened_by(&self, r: &str, since: Timestamp) -> Result<Vec<Ticket>> {
+        delegate!(self, s => s.opened_by(r, since))
+    }
     async fn count_opened_on(&self, p: Platform, since: Timestamp) -> Result<i64> {
         delegate!(self, s => s.count_opened_on(p, since))
     }
@@ -578,5 +613,30 @@ mod tests {
         assert_eq!(redact_url("postgres://app:s3cret@db:5432/x"), "postgres://app:***@db:5432/x");
         assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
         assert_eq!(redact_url("sqlite://deskbot.db"), "sqlite://deskbot.db");
+        // #27 probe B, D3: libpq's `?password=`, and an `@` in a password someone did not percent-encode.
+        assert_eq!(
+            redact_url("postgres://u@127.0.0.1:5999/db?password=Leak123"),
+            "postgres://u@127.0.0.1:5999/db?password=***"
+        );
+        assert_eq!(redact_url("postgres://u:p@ss:w0rd@127.0.0.1:5999/db"), "postgres://u:***@127.0.0.1:5999/db");
+        assert_eq!(
+            redact_url("postgres://a:b@h/x?sslmode=require&PASSWORD=p%40w&sslpassword=k&application_name=me"),
+            "postgres://a:***@h/x?sslmode=require&PASSWORD=***&sslpassword=***&application_name=me"
+        );
+        assert_eq!(redact_url("postgres://u:pw/with/slashes@h/db"), "postgres://u:***@h/db");
+        // Not a URL at all (a libpq key/value string): still no password.
+        assert_eq!(redact_url("host=db user=u password=s3cret dbname=x"), "host=db user=u password=*** dbname=x");
+        assert_eq!(redact_url("sqlite://deskbot.db?mode=rwc"), "sqlite://deskbot.db?mode=rwc");
+    }
+
+    #[test]
+    fn tells_urls_with_a_password() {
+        use super::url_has_password;
+        assert!(url_has_password("postgres://app:s3cret@db/x"));
+        assert!(url_has_password("postgres://app@db/x?password=s"));
+        assert!(url_has_password("host=db password=s"));
+        assert!(!url_has_password("postgres://app@db/x"));
+        assert!(!url_has_password("postgres://app@db/x?passfile=/run/pgpass"));
+        assert!(!url_has_password("sqlite://deskbot.db"));
     }
 }

@@ -1283,6 +1283,17 @@ macro_rules! sql_store {
                 Ok(row.try_get::<i64, _>(0)?)
             }
 
+            async fn opened_by(&self, requester: &str, since: Timestamp) -> Result<Vec<Ticket>> {
+                let rows = sqlx::query(
+                    "SELECT data, version FROM tickets WHERE requester = $1 AND created_at >= $2 ORDER BY number",
+                )
+                .bind(requester)
+                .bind(ms(since))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::decode_ticket).collect()
+            }
+
             async fn count_opened_on(&self, p: Platform, since: Timestamp) -> Result<i64> {
                 let row = sqlx::query(
                     "SELECT COUNT(*) FROM tickets WHERE created_at >= $1 AND origin_platform = $2 \

@@ -264,6 +264,55 @@ impl<S: Store> Desk<S> {
         Place { channel: "alerts".into(), thread: Some(format!("{source}:{hex}")), message: None, dm: false }
     }
 
+    /// Where group `g`'s ticket lives. A group is its source's key and, for Alertmanager, the Alertmanager that
+    /// sent it: two clusters with one routing config send the same groupKey. The first Alertmanager to send a
+    /// groupKey has the key's own place; another one whose notification carries an alert already on that ticket
+    /// with the same `startsAt` is an HA peer of it (peers see the same alerts) and joins it, remembered as a peer;
+    /// any other has a place of its own (the groupKey and its `externalURL`).
+    async fn group_place(&self, g: &AlertGroup, batch: &mut Batch) -> Result<Place, DeskError> {
+        let shared = Self::alert_place(&g.source, &g.key);
+        let Some(url) = g.external_url.as_deref() else { return Ok(shared) };
+        let own = Self::alert_place(&g.source, &format!("{}\n@{url}", g.key));
+        if self.group_ticket(&own, batch).await?.is_some() {
+            return Ok(own);
+        }
+        let Some(n) = self.group_ticket(&shared, batch).await? else { return Ok(shared) };
+        let t = batch.get_mut(n).expect("read above");
+        let Some(info) = t.alert.as_deref_mut() else { return Ok(shared) };
+        if info.from_alertmanager(url) {
+            return Ok(shared);
+        }
+        if info.shares_an_alert(g) {
+            if info.peers.len() < alerts::MAX_PEERS {
+                info.peers.push(url.to_string());
+            }
+            return Ok(shared);
+        }
+        Ok(own)
+    }
+
+    /// What marks the resolution of `alerts` (each by fingerprint and `startsAt`) of the group at `place` as seen,
+    /// when no ticket keeps it: `None` when one of them has no `startsAt` (or there are none).
+    fn resolution_key<'a>(place: &Place, alerts: impl Iterator<Item = &'a alerts::Alert>) -> Option<String> {
+        use sha2::Digest;
+        let mut seen: Vec<(&str, Timestamp)> = vec![];
+        for a in alerts {
+            seen.push((a.fingerprint.as_str(), a.starts_at?));
+        }
+        if seen.is_empty() {
+            return None;
+        }
+        seen.sort_unstable();
+        let mut h = sha2::Sha256::new();
+        for (f, at) in seen {
+            h.update(f.as_bytes());
+            h.update([0]);
+            h.update(at.timestamp_millis().to_be_bytes());
+        }
+        let hex: String = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+        Some(format!("alert-resolved:{}:{hex}", place.thread.as_deref().unwrap_or_default()))
+    }
+
     /// The group's current ticket (made or changed earlier in this batch, else the latest stored one).
     async fn group_ticket(&self, place: &Place, batch: &mut Batch) -> Result<Option<TicketNo>, DeskError> {
         let key = place.thread.clone().unwrap_or_default();
@@ -304,7 +353,7 @@ impl<S: Store> Desk<S> {
         out: &mut AlertOutcome,
     ) -> Result<(), DeskError> {
         let monitor = self.monitor(&g.source);
-        let place = Self::alert_place(&g.source, &g.key);
+        let place = self.group_place(g, batch).await?;
         let current = self.group_ticket(&place, batch).await?;
         // A `firing` for an alert whose resolution was already seen, with the same `startsAt`, is a stale delivery
         // (Alertmanager gives an alert that fires again a new `startsAt`): it neither reopens nor opens a ticket.
@@ -336,9 +385,20 @@ impl<S: Store> Desk<S> {
         }
         let Some(n) = current else {
             if fires {
+                // The group's resolution was the first deskbot saw of it: a firing copy of the same alerts with the
+                // same `startsAt` (an HA peer's late one) is stale too, and opens nothing.
+                if let Some(key) = Self::resolution_key(&place, g.firing())
+                    && self.store.seen(&key).await?
+                {
+                    out.unchanged += 1;
+                    return Ok(());
+                }
                 return self.open_alert_ticket(g, &monitor, place, now, w, batch, out, None).await;
             }
             if !self.storm_resolution(g, &monitor, now, w, batch, out).await? {
+                if let Some(key) = Self::resolution_key(&place, g.resolved()) {
+                    w.commit.also_keys.push(key);
+                }
                 out.unchanged += 1
             }
             return Ok(());
@@ -591,8 +651,9 @@ impl<S: Store> Desk<S> {
     ) -> Result<(), DeskError> {
         let info = t.alert.get_or_insert_default();
         info.notifications += 1;
-        // Where to reach its Alertmanager, and what it groups by, as the latest notification says.
-        if g.external_url.is_some() {
+        // Where to reach its Alertmanager (the one that raised it; an HA peer's notifications join it but do not
+        // move the card's link), and what it groups by, as the latest notification says.
+        if info.external_url.is_none() {
             info.external_url = g.external_url.clone();
         }
         if !g.group_labels.is_empty() {
@@ -929,14 +990,20 @@ impl<S: Store> Desk<S> {
         out: &mut AlertOutcome,
         previous: Option<TicketNo>,
     ) -> Result<(), DeskError> {
-        let opened = match batch.opened_this_hour.get(&g.source) {
+        // The hourly cap is per source, and for Alertmanager per Alertmanager (`externalURL`): one site's storm
+        // never collects another's alerts.
+        let bucket = match &g.external_url {
+            Some(url) => format!("{}\n@{url}", g.source),
+            None => g.source.clone(),
+        };
+        let opened = match batch.opened_this_hour.get(&bucket) {
             Some(n) => *n,
-            None => self.store.count_opened_by(&monitor.key(), now - Duration::hours(1)).await?,
+            None => self.opened_this_hour(g, monitor, now).await?,
         };
         if opened >= self.settings.alerts.max_new_tickets_per_hour {
             return self.fold_into_storm(g, monitor, now, w, batch, out).await;
         }
-        batch.opened_this_hour.insert(g.source.clone(), opened + 1);
+        batch.opened_this_hour.insert(bucket, opened + 1);
         let s = &self.settings.alerts;
         let (m, _) = self.group_mapping(g);
         // Monitoring reports something broken: an incident, whatever the category's usual type (`other` is a
@@ -1035,6 +1102,10 @@ impl<S: Store> Desk<S> {
                 for (f, at) in &pa.resolved_starts {
                     info.resolved_starts.entry(f.clone()).or_insert(*at);
                 }
+                // So are its Alertmanager's HA peers.
+                if info.external_url == pa.external_url {
+                    info.peers = pa.peers.clone();
+                }
             }
             t.links.push(p.number);
             p.links.push(number);
@@ -1051,6 +1122,21 @@ impl<S: Store> Desk<S> {
         Ok(())
     }
 
+    /// How many tickets `g`'s source opened in the hour before `now`; for Alertmanager, those its Alertmanager
+    /// (`externalURL`) opened. Read from the database, so that replicas share the count.
+    async fn opened_this_hour(&self, g: &AlertGroup, monitor: &UserRef, now: Timestamp) -> Result<i64, DeskError> {
+        let since = now - Duration::hours(1);
+        let all = self.store.count_opened_by(&monitor.key(), since).await?;
+        let Some(url) = g.external_url.as_deref() else { return Ok(all) };
+        if all < self.settings.alerts.max_new_tickets_per_hour {
+            // Fewer from every Alertmanager together: none of them is past the cap.
+            return Ok(all);
+        }
+        let tickets = self.store.opened_by(&monitor.key(), since).await?;
+        let from_it = |t: &Ticket| t.alert.as_deref().is_some_and(|a| a.external_url.as_deref() == Some(url));
+        Ok(tickets.iter().filter(|t| from_it(t)).count() as i64)
+    }
+
     /// The storm ticket's place for a source (for Alertmanager, each one by its `externalURL`) and priority: storms
     /// are bucketed by priority, so a critical alert is never collected on (and hidden in) a storm of lower ones,
     /// and by Alertmanager, so one site's storm does not swallow another's alerts.
@@ -1064,6 +1150,7 @@ impl<S: Store> Desk<S> {
     /// A short stable id for a group folded into a storm (its key can be long).
     fn storm_member(g: &AlertGroup) -> String {
         use sha2::Digest;
+        // Storm tickets are per Alertmanager already; the key alone tells its groups apart.
         sha2::Sha256::digest(g.key.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
