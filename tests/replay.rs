@@ -3784,3 +3784,78 @@ async fn an_ack_warning_that_passed_while_the_alert_was_resolved_is_announced_wh
     let warned = events_of(&j, 1, "sla_warning");
     assert!(warned.iter().any(|e| e["percent"] == 90 && e["at"] == "2026-03-02T09:28:00Z"), "{warned:?}");
 }
+
+/// #33 probe (A1, A2, A12): see `tests/replay/withdraw_called_off.replay`. Expected, written before running: bob's
+/// "nvm, she is staying" during the handover question is offered for cancelling and is no answer (the handover is
+/// Jane Doe); two hours into the approval wait, the same in the channel is offered again, and Close it withdraws #1
+/// (hana is told, her Approve changes nothing, and no access removal is alerted for #1 on Friday). carol's approved
+/// leaver #2, called off by naming Tom Baker in the channel two hours later, is offered for cancelling.
+#[tokio::test]
+async fn a_leaver_called_off_in_the_channel_is_offered_for_cancelling_never_taken_as_an_answer() {
+    let out = replay::run_file(&script("withdraw_called_off.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let bob = lines_to(&text, "bob");
+    // While its questions are asked its title is still the message; once sent, it names the leaver.
+    let offers: Vec<&&str> = bob.iter().filter(|l| l.starts_with("Shall I cancel #1 (“")).collect();
+    assert_eq!(offers.len(), 2, "{text}");
+    assert!(offers[0].contains("Sarah Connor is leaving on Friday") && offers[1].contains("Leaver: Sarah Connor"));
+    assert!(offers.iter().all(|l| l.ends_with("[Close it] [Keep it open]")), "{offers:?}");
+    assert!(bob.iter().any(|l| l.contains("**Email and files go to:** Jane Doe")), "{text}");
+    assert!(!text.contains("go to:** nvm"), "{text}");
+    let walk = events_of(&j, 1, "runbook");
+    assert!(walk.iter().all(|e| !e["transcript"].as_str().unwrap_or("").contains("staying")), "{walk:?}");
+    assert_eq!(j["tickets"][0]["state"], "closed");
+    assert_eq!(events_of(&j, 1, "withdrawn").len(), 1);
+    assert!(events_of(&j, 1, "approval").is_empty(), "hana's Approve after the withdrawal changed nothing");
+    let hana = lines_to(&text, "hana");
+    assert!(hana.iter().any(|l| l.starts_with("bob withdrew #1")), "{hana:?}");
+    assert!(hana.iter().any(|l| l.starts_with("#1 was withdrawn by bob before anyone decided")), "{hana:?}");
+    assert!(!text.lines().any(|l| l.contains("Access removal") && l.contains("#1")), "{text}");
+    // carol's approved leaver, called off by name: offered, not a new ticket.
+    let carol = lines_to(&text, "carol");
+    assert!(
+        carol.iter().any(|l| l.starts_with("Shall I cancel #2 (“Leaver: Tom Baker") && l.ends_with("[Keep it open]")),
+        "{carol:?}"
+    );
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "{text}");
+}
+
+/// #33 probe (A5, A14): see `tests/replay/walk_typed.replay`. Expected, written before running: bob's "didn't work"
+/// at open-queue (four buttons, none "fixed") shows the buttons again; "i see a stuck job" goes to cancel-job;
+/// "still nothing …" takes "Still nothing comes out" (printer-status); "talk to a person" hands #1 off at once,
+/// and the transcript keeps all four typed messages. alice's "that didn't work" in the channel goes to #2's first
+/// step (shown again, no ticket #3), "yes" presses "Yes, the internet is fine" (restart-app), and "ok that fixed it
+/// thanks" presses "Stable now": #2 resolved and deflected, not withdrawn. No "Still there?" reminder.
+#[tokio::test]
+async fn typed_replies_at_a_button_step_are_read_as_its_buttons_and_kept_for_the_technician() {
+    let out = replay::run_file(&script("walk_typed.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "{text}");
+    let bob = lines_to(&text, "bob");
+    let again: Vec<&&str> = bob.iter().filter(|l| l.starts_with("I couldn't tell which of these you meant")).collect();
+    assert_eq!(again.len(), 1, "{bob:?}");
+    assert!(again[0].contains("[I see a stuck job]"), "{}", again[0]);
+    assert!(bob.iter().any(|l| l.starts_with("Cancel the stuck job")), "{bob:?}");
+    assert!(bob.iter().any(|l| l.starts_with("Now the printer: touch its screen")), "{bob:?}");
+    assert!(bob.iter().any(|l| l.starts_with("Thanks, I've handed #1 to a technician")), "{bob:?}");
+    let handed = events_of(&j, 1, "runbook");
+    assert_eq!(handed.len(), 1, "{handed:?}");
+    let transcript = handed[0]["transcript"].as_str().unwrap();
+    for said in ["typed: didn't work", "typed: i see a stuck job", "typed: still nothing", "typed: talk to a person"] {
+        assert!(transcript.contains(said), "{said}: {transcript}");
+    }
+    assert!(transcript.contains("handed off: asked to talk to a person"), "{transcript}");
+    let card = first_to(&text, "#helpdesk-queue", "New ticket #1").unwrap();
+    assert!(card.contains("typed “didn't work”"), "{card}");
+    assert!(!text.contains("Still there?"), "{text}");
+    // alice, in the channel.
+    let alice = lines_to(&text, "alice");
+    assert!(alice.iter().any(|l| l.starts_with("I couldn't tell which of these you meant")), "{alice:?}");
+    assert!(alice.iter().any(|l| l.starts_with("Let's restart")), "{alice:?}");
+    assert!(alice.iter().any(|l| l.starts_with("Great, glad that worked! I've closed #2")), "{alice:?}");
+    let t2 = &j["tickets"][1];
+    assert_eq!((t2["state"].as_str(), t2["deflected"].as_bool()), (Some("resolved"), Some(true)), "{t2}");
+    assert!(events_of(&j, 2, "withdrawn").is_empty());
+}

@@ -912,6 +912,38 @@ pub fn offer_to_close(n: TicketNo) -> String {
     format!("Glad it's sorted! Shall I close {n}?")
 }
 
+/// The offer after "nvm, she's staying" on a joiner or a leaver (`title` names the person and the date): it is
+/// called off, not sorted (#33 probe).
+pub fn offer_to_cancel(n: TicketNo, title: &str) -> String {
+    format!("Shall I cancel {n} ({title})? Nothing has been done on it yet, so closing it changes nothing for them.")
+}
+
+/// "nvm", "never mind", "ignore that", "false alarm", "scratch that", "cancel that": a withdrawal in so many words,
+/// as opposed to "fixed it" or "works now", which say the problem went away.
+pub fn never_mind(text: &str) -> bool {
+    let l = line(text);
+    has_phrase(
+        &l,
+        &[
+            "nvm",
+            "nm",
+            "never mind",
+            "nevermind",
+            "ignore that",
+            "ignore this",
+            "ignore me",
+            "ignore my last",
+            "ignore my message",
+            "ignore the above",
+            "false alarm",
+            "scratch that",
+            "cancel that",
+            "no longer needed",
+            "my bad",
+        ],
+    )
+}
+
 /// After "Close it".
 pub fn closed_for_you(n: TicketNo) -> String {
     format!("Done, {n} is closed. If it comes back, just write here.")

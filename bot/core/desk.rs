@@ -754,7 +754,7 @@ impl<S: Store> Desk<S> {
             if !self.within_command_rate(env, now, w) {
                 return Ok(Flow::Ok);
             }
-            if let Some(flow) = self.try_walk_answer(env, Some(t.number), &text, now, w).await? {
+            if let Some(flow) = self.try_walk_answer(env, Some(t.number), true, &text, now, w).await? {
                 return Ok(flow);
             }
             // A ticket folded into a major incident: the message goes to the major incident.
@@ -792,7 +792,7 @@ impl<S: Store> Desk<S> {
         if !self.within_command_rate(env, now, w) {
             return Ok(Flow::Ok);
         }
-        if let Some(flow) = self.try_walk_answer(env, None, &text, now, w).await? {
+        if let Some(flow) = self.try_walk_answer(env, None, false, &text, now, w).await? {
             return Ok(flow);
         }
         if !text.chars().any(char::is_alphanumeric) {

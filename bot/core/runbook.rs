@@ -974,6 +974,11 @@ pub enum Event {
     },
     Reminded,
     TimedOut,
+    /// The person typed a message at a step that waits for a button (#33 probe): kept, so the technician reads
+    /// it, whether or not it was matched to a button.
+    Typed {
+        text: String,
+    },
 }
 
 /// One transcript line.
@@ -1301,6 +1306,180 @@ pub fn answer(
     Ok(go(rb, wt, ask.target(), vars, now))
 }
 
+/// What a message typed at a walkthrough step says (#33 probe: "didn't work", "talk to a person", "yes", a button's
+/// label, "it printed now, thanks" were ignored until the step timed out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typed {
+    /// The step's button at this index: its label, near enough; "yes"/"no" on a step whose buttons start so; its
+    /// number; "didn't work" where one button is the way on when the step did not fix it.
+    Button(usize),
+    /// "talk to a person", "I need to speak to someone": the hand-off [`TALK_TO_PERSON`] makes.
+    Person,
+    /// "it works now", "that fixed it", "it printed now, thanks" at a step with no button saying so, in a runbook
+    /// that fixes things: fixed by self-service.
+    Fixed,
+    /// A reply to the step that no single button fits ("didn't work" with several ways on, "yes" where no
+    /// button says yes): the buttons are shown again.
+    Unclear,
+    /// Nothing that reads as a reply to the step.
+    Other,
+}
+
+/// Lower case, apostrophes dropped, everything but letters and digits a single space.
+fn typed_words(s: &str) -> String {
+    let s: String = s
+        .to_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '’'))
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn typed_regex(re: &str) -> regex::Regex {
+    regex::Regex::new(re).expect("valid")
+}
+
+static PERSON_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    typed_regex(
+        r"\b((talk|speak|chat|talking|speaking) (to|with)( a| an| some| the| your| an actual| a real)? (person|human|someone|somebody|technician|tech|engineer|agent|support|helpdesk|it)|(need|want|get)( to (talk|speak) to)?( a| an)? (human|person|technician|real person)|escalate)\b",
+    )
+});
+static NOT_FIXED_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    typed_regex(
+        r"\b((didnt|doesnt|did not|does not|hasnt|has not|wont|isnt|not|never) (work|worked|help|helped|fix|fixed|change|changed|do anything|make a difference|print|printed|come out)|still (nothing|broken|stuck|not|no|jammed|the same|doesnt|wont|cant|isnt|failing|dropping|happening|there|dead|down|slow|an issue|a problem|off)|no (luck|joy|change|difference|good)|not (sorted|resolved)|same (problem|issue|thing|error)|nothing (changed|happened|works|comes out))\b",
+    )
+});
+static FIXED_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    typed_regex(
+        r"\b(fixed|sorted|solved|resolved|that did it|did the trick|worked|works|working|printed|prints|printing now|connected|back (up|on|online)|fine now|ok now|okay now|all good|good now|stable now)\b",
+    )
+});
+static NEGATIVE_LABEL: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| typed_regex(r"\b(still|no|not|didnt|doesnt|wont|cant|nothing|isnt|even)\b"));
+
+/// Reads a message typed at the current step of `wt` (see [`Typed`]). An `ask` step takes any text as its answer,
+/// so there only "talk to a person" is read.
+pub fn read_typed(rb: &Runbook, wt: &Walkthrough, text: &str) -> Typed {
+    let Ok(step) = current(rb, wt) else { return Typed::Other };
+    let t = typed_words(text);
+    if t.is_empty() {
+        return Typed::Other;
+    }
+    if PERSON_TYPED.is_match(&t) {
+        return Typed::Person;
+    }
+    if step.buttons.is_empty() {
+        return Typed::Other;
+    }
+    let labels: Vec<String> = step.buttons.iter().map(|b| typed_words(&b.label)).collect();
+    if let Some(i) = labels.iter().position(|l| *l == t) {
+        return Typed::Button(i);
+    }
+    if let Ok(k) = t.parse::<usize>() {
+        return if (1..=labels.len()).contains(&k) { Typed::Button(k - 1) } else { Typed::Unclear };
+    }
+    let fixes: Vec<usize> = (0..labels.len()).filter(|&i| matches!(step.buttons[i].target(), Next::Fixed)).collect();
+    let on: Vec<usize> = (0..labels.len())
+        .filter(|&i| matches!(step.buttons[i].target(), Next::Step(_) | Next::Handoff { .. }))
+        .collect();
+    if NOT_FIXED_TYPED.is_match(&t) {
+        // "didn't work": the way on when the step did not fix it, where that is one button.
+        if fixes.is_empty() {
+            return Typed::Unclear;
+        }
+        if on.len() == 1 {
+            return Typed::Button(on[0]);
+        }
+        let negative: Vec<usize> = on.iter().copied().filter(|&i| NEGATIVE_LABEL.is_match(&labels[i])).collect();
+        return if negative.len() == 1 { Typed::Button(negative[0]) } else { Typed::Unclear };
+    }
+    if FIXED_TYPED.is_match(&t) && !super::conversation::troubled(text) {
+        if let Some(&i) = fixes.first() {
+            return Typed::Button(i);
+        }
+        let fixes_things = rb.steps.iter().any(|s| s.buttons.iter().any(|b| matches!(b.target(), Next::Fixed)));
+        return if fixes_things { Typed::Fixed } else { Typed::Unclear };
+    }
+    let first = t.split(' ').next().unwrap_or("");
+    let word_count = t.split(' ').count();
+    let answer = match first {
+        "yes" | "yeah" | "yep" | "yup" | "y" | "correct" | "ya" => Some("yes"),
+        "no" | "nope" | "nah" | "n" => Some("no"),
+        _ => None,
+    };
+    if let Some(a) = answer.filter(|_| word_count <= 6) {
+        let starts: Vec<usize> =
+            (0..labels.len()).filter(|&i| labels[i] == a || labels[i].starts_with(&format!("{a} "))).collect();
+        return if starts.len() == 1 { Typed::Button(starts[0]) } else { Typed::Unclear };
+    }
+    // Near a label: the message within one label ("queue is empty"), or one label within the message ("I think
+    // the queue is empty").
+    let near: Vec<usize> = (0..labels.len())
+        .filter(|&i| (word_count >= 2 && labels[i].contains(&t)) || t.contains(labels[i].as_str()))
+        .collect();
+    if near.len() == 1 {
+        return Typed::Button(near[0]);
+    }
+    let reaction = [
+        "ok", "okay", "done", "tried", "hmm", "what", "help", "huh", "still", "didnt", "doesnt", "it", "that", "which",
+    ];
+    if !near.is_empty() || word_count <= 3 && reaction.contains(&first) {
+        return Typed::Unclear;
+    }
+    Typed::Other
+}
+
+/// Applies a message typed at the current step, read as `typed` by [`read_typed`]: it is kept in the transcript,
+/// then a button is pressed, the walkthrough hands off to a person or ends fixed; or, when no button fits, the step
+/// is shown again with a word on what to do (its timeout starts again: the person is there).
+pub fn typed(
+    rb: &Runbook,
+    wt: &mut Walkthrough,
+    text: &str,
+    typed: Typed,
+    vars: &BTreeMap<String, String>,
+    now: Timestamp,
+) -> Result<Outcome, WalkError> {
+    let step = current(rb, wt)?;
+    let kept: String = text.trim().chars().take(MAX_ANSWER).collect();
+    let entry = Entry { at: now, step: step.id.clone(), event: Event::Typed { text: kept } };
+    match typed {
+        Typed::Button(i) => {
+            step.buttons.get(i).ok_or(WalkError::NoSuchButton)?;
+            let action = ActionRef { runbook: rb.id.clone(), step: step.id.clone(), choice: Choice::Button(i) };
+            wt.transcript.push(entry);
+            press(rb, wt, &action, vars, now)
+        }
+        Typed::Person => {
+            wt.transcript.push(entry);
+            wt.transcript.push(Entry {
+                at: now,
+                step: step.id.clone(),
+                event: Event::Pressed { label: TALK_TO_PERSON.to_string() },
+            });
+            let next = Next::Handoff { reason: Some(TALK_TO_PERSON_REASON), approval: rb.approval.is_some() };
+            Ok(go(rb, wt, next, vars, now))
+        }
+        Typed::Fixed => {
+            wt.transcript.push(entry);
+            Ok(go(rb, wt, Next::Fixed, vars, now))
+        }
+        Typed::Unclear | Typed::Other => {
+            wt.transcript.push(entry);
+            let mut view = view_of(rb, step, vars, &wt.answers);
+            view.text = format!(
+                "I couldn't tell which of these you meant, so here they are again: please pick one below (or say \
+                 \"talk to a person\").\n\n{}",
+                view.text
+            );
+            wt.reminder_sent = false;
+            wt.deadline = step.timeout().map(|d| now + d);
+            Ok(Outcome::Show { view })
+        }
+    }
+}
+
 /// Checks the current step's timeout: past the deadline, first a reminder (and a fresh deadline), then a hand-off.
 /// `None` when nothing is due, the walkthrough has ended, or its step no longer exists.
 pub fn tick(rb: &Runbook, wt: &mut Walkthrough, vars: &BTreeMap<String, String>, now: Timestamp) -> Option<Outcome> {
@@ -1348,6 +1527,7 @@ pub fn transcript_text(wt: &Walkthrough) -> String {
             Event::Answered { field, text } => format!("answered {field}: {text}"),
             Event::Reminded => "no answer; reminder sent".to_string(),
             Event::TimedOut => "no answer after the reminder".to_string(),
+            Event::Typed { text } => format!("typed: {text}"),
         };
         out += &format!("  {} [{}] {what}\n", e.at.format("%H:%M"), e.step);
     }
@@ -1416,6 +1596,14 @@ pub fn collected(wt: &Walkthrough) -> (Vec<(String, String)>, Vec<String>) {
             }
             Event::Reminded => "no answer; reminder sent".to_string(),
             Event::TimedOut => "no answer after the reminder".to_string(),
+            Event::Typed { text } => {
+                let text: String = if text.chars().count() > SHOWN_ANSWER_CHARS {
+                    format!("{}…", text.chars().take(SHOWN_ANSWER_CHARS - 1).collect::<String>())
+                } else {
+                    text.clone()
+                };
+                format!("typed “{text}”")
+            }
         };
         taken.push(format!("{} [{}] {what}", e.at.format("%H:%M"), e.step));
     }
@@ -1602,6 +1790,54 @@ mod tests {
             Ok(s) => s,
             Err(e) => panic!("shipped runbooks are invalid:\n{e}"),
         }
+    }
+
+    #[test]
+    fn typed_replies_read_as_the_steps_buttons() {
+        let set = shipped_set();
+        let rb = set.get("printer-queue").unwrap();
+        let at = |step: &str| {
+            let (mut wt, _) = start(rb, &vars(), t0());
+            wt.step = step.to_string();
+            wt
+        };
+        // open-queue: four buttons, one a hand-off "talk to a person", none "fixed".
+        let q = at("open-queue");
+        assert_eq!(read_typed(rb, &q, "I see a stuck job"), Typed::Button(0));
+        assert_eq!(read_typed(rb, &q, "the queue is empty!"), Typed::Button(1));
+        assert_eq!(read_typed(rb, &q, "2"), Typed::Button(1));
+        assert_eq!(read_typed(rb, &q, "didn't work"), Typed::Unclear);
+        assert_eq!(read_typed(rb, &q, "yes"), Typed::Unclear);
+        assert_eq!(read_typed(rb, &q, "talk to a person"), Typed::Person);
+        assert_eq!(read_typed(rb, &q, "I need to speak to someone, this isn't working"), Typed::Person);
+        assert_eq!(read_typed(rb, &q, "ok I cancelled it and it printed now, thanks!"), Typed::Fixed);
+        assert_eq!(read_typed(rb, &q, "my monitor is flickering"), Typed::Other);
+        // cancel-job: "It printed" (fixed) or "Still nothing comes out".
+        let c = at("cancel-job");
+        assert_eq!(read_typed(rb, &c, "still nothing, I cancelled the job and it's still stuck"), Typed::Button(1));
+        assert_eq!(read_typed(rb, &c, "that didn't work"), Typed::Button(1));
+        assert_eq!(read_typed(rb, &c, "it printed now, thanks"), Typed::Button(0));
+        // start: "Yes, it says there's a jam" / "No jam, …".
+        let s = at("start");
+        assert_eq!(read_typed(rb, &s, "yes"), Typed::Button(0));
+        assert_eq!(read_typed(rb, &s, "nope"), Typed::Button(1));
+        // A typed question (printer-error) takes text as its answer: only "talk to a person" is read.
+        let e = at("printer-error");
+        assert_eq!(read_typed(rb, &e, "it works now"), Typed::Other);
+        assert_eq!(read_typed(rb, &e, "can I talk to a technician"), Typed::Person);
+        // A request's steps fix nothing: "works now" is no "fixed" there.
+        let leaver = set.get("leaver").unwrap();
+        let (mut wt, _) = start(leaver, &vars(), t0());
+        wt.step = "confirm".to_string();
+        assert_eq!(read_typed(leaver, &wt, "works now"), Typed::Unclear);
+        // What was typed is kept, and a re-shown step starts its timeout again.
+        let mut q = at("open-queue");
+        let Ok(Outcome::Show { view }) = typed(rb, &mut q, "hmm", Typed::Unclear, &vars(), t0() + mins(5)) else {
+            panic!("shown again")
+        };
+        assert!(view.text.starts_with("I couldn't tell which of these you meant"));
+        assert_eq!(q.deadline, Some(t0() + mins(35)));
+        assert!(transcript_text(&q).contains("typed: hmm"));
     }
 
     #[test]

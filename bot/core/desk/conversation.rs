@@ -64,10 +64,7 @@ impl<S: Store> Desk<S> {
         let recent =
             |t: &&Ticket, window: chrono::Duration| now - t.last_requester_at.unwrap_or(t.created_at) <= window;
         // "nvm" first: "nvm its fine now" is also thankful, but it is about the ticket just raised.
-        if on(self.windows().withdraw_window)
-            && conv::is_withdrawal(text)
-            && let Some(t) = self.withdrawn(text, open, now)
-        {
+        if let Some(t) = self.withdrawn(text, open, now) {
             // Recorded on the ticket like a message in its thread; `thread_message` then makes the offer.
             let mut t = t.clone();
             let mut in_thread = env.clone();
@@ -105,13 +102,26 @@ impl<S: Store> Desk<S> {
         Ok(None)
     }
 
-    /// The fresh ticket a "nvm" is about: the only one, or the one in the category the message names ("nvm about
-    /// the vpn"); none when the message names a category none of them is in.
+    /// The ticket a "nvm" outside its thread is about, among those it may withdraw (see [`Desk::withdraws`]: a
+    /// fresh one, a request still waiting for its approval however long, a joiner or a leaver called off): the only
+    /// one; else a joiner or leaver whose person the message names ("Sarah Connor is staying after all"); else the
+    /// one in the category the message names ("nvm about the vpn"), none when it names a category none of them is
+    /// in; else the newest (#33 probe: "nvm, she's staying" in the channel was dropped without a word while the
+    /// leaver waited for its approval, and then went ahead).
     fn withdrawn<'a>(&self, text: &str, open: &'a [Ticket], now: Timestamp) -> Option<&'a Ticket> {
-        let fresh: Vec<&Ticket> =
-            open.iter().rev().filter(|t| !t.major && now - t.created_at <= self.windows().withdraw_window).collect();
+        let fresh: Vec<&Ticket> = open.iter().rev().filter(|t| self.withdraws(t, text, now)).collect();
         if fresh.len() <= 1 {
             return fresh.first().copied();
+        }
+        let said = text.to_lowercase();
+        let names = |t: &Ticket| {
+            let title = t.title.to_lowercase();
+            let person = title.split_once(':').map(|(_, p)| p.split(',').next().unwrap_or("")).unwrap_or("");
+            person.split_whitespace().any(|w| w.chars().count() >= 3 && said.contains(w))
+        };
+        let named: Vec<&Ticket> = fresh.iter().copied().filter(|t| is_lifecycle(t) && names(t)).collect();
+        if named.len() == 1 {
+            return named.first().copied();
         }
         let c = self.classifier().classify(text);
         let named = c.category != "none" && c.category != "other" && c.confidence >= self.settings.triage.confident;
@@ -352,12 +362,15 @@ impl<S: Store> Desk<S> {
             w.send(Outbound::to_user(who, &t.origin.place, text).about(t.number));
             return;
         }
-        w.send(Outbound::to_user(who, &t.origin.place, conv::offer_to_close(t.number)).about(t.number).with_buttons(
-            vec![
-                Button::new("Close it", format!("{ACTION_PREFIX}close:{}", t.number.0)).primary(),
-                Button::new("Keep it open", format!("{ACTION_PREFIX}keep:{}", t.number.0)),
-            ],
-        ));
+        let offer = if is_lifecycle(t) {
+            conv::offer_to_cancel(t.number, &quote(&t.title))
+        } else {
+            conv::offer_to_close(t.number)
+        };
+        w.send(Outbound::to_user(who, &t.origin.place, offer).about(t.number).with_buttons(vec![
+            Button::new("Close it", format!("{ACTION_PREFIX}close:{}", t.number.0)).primary(),
+            Button::new("Keep it open", format!("{ACTION_PREFIX}keep:{}", t.number.0)),
+        ]));
     }
 
     /// Whether a message in a ticket's thread from its requester is "nvm" soon enough after raising it. For a joiner
@@ -365,10 +378,12 @@ impl<S: Store> Desk<S> {
     /// however long it has waited, since nobody has acted on it (#33 probe).
     pub(super) fn withdraws(&self, t: &Ticket, text: &str, now: Timestamp) -> bool {
         let window = self.windows().withdraw_window;
-        // A joiner or a leaver has its checklist from the hand-off (or from `/ticket start`) on.
-        let lifecycle = t.checklist.is_some() || t.work_date.is_some();
-        let said = conv::is_withdrawal(text) || lifecycle && conv::cancels_lifecycle(text);
-        let in_time = now - t.created_at <= window || t.awaiting_approval.is_some();
+        let lifecycle = is_lifecycle(t);
+        let called_off = lifecycle && conv::cancels_lifecycle(text);
+        let said = conv::is_withdrawal(text) || called_off;
+        // A joiner or a leaver called off ("she's staying after all") can be withdrawn until an item is ticked,
+        // however long after raising it (`offer_to_close` says so when it is part done).
+        let in_time = now - t.created_at <= window || t.awaiting_approval.is_some() || called_off;
         // A major incident is everyone's: one person's "nvm, it's back for me" must not close it for the others.
         on(window) && t.state.is_active() && !t.major && in_time && said
     }
@@ -1261,4 +1276,10 @@ fn part_done(t: &Ticket) -> Option<String> {
         t.number,
         cl.items.len()
     ))
+}
+
+/// A joiner or a leaver: its checklist is there from the hand-off (or from `/ticket start`) on, its date once
+/// known, and its intent from the message that raised it (while its questions are still asked).
+pub(super) fn is_lifecycle(t: &Ticket) -> bool {
+    t.checklist.is_some() || t.work_date.is_some() || t.intent.as_deref() == Some("identity.account_lifecycle")
 }

@@ -5,12 +5,13 @@
 
 use super::{Desk, DeskError, Flow, Refusal, Work, quote};
 use crate::core::command;
+use crate::core::conversation as chat;
 use crate::core::duration::human;
 use crate::core::ids::TicketNo;
 use crate::core::message::{Button, Outbound};
 use crate::core::roles::Role;
 use crate::core::runbook::{self, ActionRef, Opening, Outcome, Runbook, Step, WalkRecord, Walkthrough};
-use crate::core::ticket::{Event, EventKind, Priority, Ticket, Timestamp};
+use crate::core::ticket::{Event, EventKind, Priority, State, Ticket, Timestamp};
 use crate::core::triage::Classification;
 use crate::store::{Commit, Committed, Conversation, ConversationWrite, Store, StoreError};
 
@@ -367,7 +368,10 @@ impl<S: Store> Desk<S> {
         for conv in candidates {
             let Some(wt) = decode(&conv) else { continue };
             let Some(rb) = self.runbooks.get(&wt.runbook) else { continue };
-            if wt.ended.is_some() || rb.step(&wt.step).is_none_or(|s| s.ask.is_none()) {
+            let Some(step) = rb.step(&wt.step).filter(|_| wt.ended.is_none()) else { continue };
+            // A step waiting for a button takes what clearly replies to it ("that didn't work", "yes", "talk to a
+            // person", "it printed now"); anything else in the channel is what it would be without it.
+            if step.ask.is_none() && runbook::read_typed(rb, &wt, text) == runbook::Typed::Other {
                 continue;
             }
             let Some(t) = (match conv.ticket {
@@ -389,24 +393,35 @@ impl<S: Store> Desk<S> {
         if now - asked > CHANNEL_ANSWER_WITHIN {
             return Ok(vec![]);
         }
+        // At a typed question, a clear new problem of another kind is that; a step waiting for a button took only
+        // what reads as a reply to it ("that didn't work" reads as a security problem to triage).
+        let at_question = decode(&conv)
+            .and_then(|wt| self.runbooks.get(&wt.runbook).and_then(|rb| rb.step(&wt.step)).map(|s| s.ask.is_some()))
+            .unwrap_or(true);
         let c = self.classifier().classify(text);
-        if c.decide(&self.settings.triage) == crate::core::triage::Decision::Ticket && c.category != t.category {
+        if at_question
+            && c.decide(&self.settings.triage) == crate::core::triage::Decision::Ticket
+            && c.category != t.category
+        {
             return Ok(vec![]);
         }
         Ok(vec![conv])
     }
 
     /// If `text` answers an open `ask` step of this person's walkthrough (on `ticket`'s thread, or their latest
-    /// walkthrough in a DM), applies it.
+    /// walkthrough in a DM), applies it; at a step waiting for a button, typed text that reads as one presses it
+    /// (and, written in the ticket's thread, `in_thread`, anything else shows the buttons again).
     pub(super) async fn try_walk_answer(
         &self,
         env: &crate::core::message::Envelope,
         ticket: Option<TicketNo>,
+        in_thread: bool,
         text: &str,
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Option<Flow>, DeskError> {
         let me = env.actor.key();
+        let ticket_arg = ticket;
         let candidates = match ticket {
             Some(n) => self.store.conversation_for_ticket(n).await?.into_iter().collect::<Vec<_>>(),
             None if env.place.dm => self.store.conversations_of(&me).await?,
@@ -424,15 +439,45 @@ impl<S: Store> Desk<S> {
         for conv in candidates {
             let Some(mut wt) = decode(&conv) else { continue };
             let Some(rb) = self.runbooks.get(&wt.runbook) else { continue };
-            if wt.ended.is_some() || rb.step(&wt.step).is_none_or(|s| s.ask.is_none()) {
-                continue;
-            }
-            // A date the ticket is worked to (a leaver's access end, a joiner's first day) must read as one: if it
-            // doesn't, the step is asked again and nothing is lost.
+            let Some(step) = rb.step(&wt.step).filter(|_| wt.ended.is_none()) else { continue };
             let ticket = match conv.ticket {
                 Some(n) => self.store.ticket(n).await?,
                 None => None,
             };
+            // "nvm", "cancel that", and for a joiner or a leaver "she's staying", are no answer and press no button
+            // (#33 probe: "nvm, she is staying" became the leaver's handover person): the message goes on to be
+            // what it is, a withdrawal, which offers to close the ticket.
+            let lifecycle = ticket.as_ref().is_some_and(super::conversation::is_lifecycle);
+            let typed = runbook::read_typed(rb, &wt, text);
+            let fixed_words = matches!(typed, runbook::Typed::Fixed)
+                || matches!(typed, runbook::Typed::Button(i) if step.buttons.get(i).is_some_and(|b| b.next == runbook::FIXED));
+            let withdrawal = (lifecycle && chat::cancels_lifecycle(text))
+                || chat::is_withdrawal(text) && (step.ask.is_some() || chat::never_mind(text) || !fixed_words);
+            if withdrawal && typed != runbook::Typed::Person {
+                return Ok(None);
+            }
+            // Outside the thread a step waiting for a button takes only what reads as a reply to it, and in a DM
+            // only a walkthrough running in that DM ("thanks!!" in a DM is no answer to a printer step).
+            // In its thread, anything else is shown the buttons again while nobody in IT is on the ticket yet; once
+            // a technician is (a question to the requester, an owner), it is their conversation.
+            let in_dm_of_other = env.place.dm && !ticket.as_ref().is_some_and(|t| t.origin.place.dm);
+            let untouched = ticket.as_ref().is_some_and(|t| t.state == State::New && t.owner.is_none());
+            let other_here = ticket_arg.is_some() && in_thread && untouched;
+            if step.ask.is_none()
+                && (typed == runbook::Typed::Other && !other_here || ticket_arg.is_none() && in_dm_of_other)
+            {
+                continue;
+            }
+            if step.ask.is_none() || typed == runbook::Typed::Person {
+                // At a step that waits for a button, typed text is read as one (or the buttons are shown again),
+                // and kept in the transcript either way (#33 probe).
+                return Ok(Some(match runbook::typed(rb, &mut wt, text, typed, &self.settings.runbook_vars, now) {
+                    Ok(outcome) => self.walk_outcome(&conv, wt, outcome, now, w).await?,
+                    Err(e) => Flow::Refused(e.to_string().into()),
+                }));
+            }
+            // A date the ticket is worked to (a leaver's access end, a joiner's first day) must read as one: if it
+            // doesn't, the step is asked again and nothing is lost.
             let dated = ticket.as_ref().and_then(|t| self.read_dated_answer(rb, &wt, t, text, now));
             let text = match dated {
                 Some(Ok(read)) => read,

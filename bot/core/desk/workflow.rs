@@ -441,7 +441,7 @@ impl<S: Store> Desk<S> {
             let mut env2 = env.clone();
             env2.place = p.place.clone();
             // The answer its walkthrough was waiting for, written in the channel (#33).
-            if let Some(flow) = self.try_walk_answer(&env2, Some(t.number), &p.text, now, w).await? {
+            if let Some(flow) = self.try_walk_answer(&env2, Some(t.number), false, &p.text, now, w).await? {
                 return Ok(flow);
             }
             let flow = self.thread_message(&env2, &mut t, &p.text, now, w);
