@@ -3859,3 +3859,33 @@ async fn typed_replies_at_a_button_step_are_read_as_its_buttons_and_kept_for_the
     assert_eq!((t2["state"].as_str(), t2["deflected"].as_bool()), (Some("resolved"), Some(true)), "{t2}");
     assert!(events_of(&j, 2, "withdrawn").is_empty());
 }
+
+/// #33 probe (A15): see `tests/replay/approval_second_click.replay`. Expected, written before running: hana's
+/// Approve an hour after mo's is refused saying mo approved it at 09:00, and records no second approval.
+#[tokio::test]
+async fn a_second_approvers_late_click_says_who_decided_and_when() {
+    let out = replay::run_file(&script("approval_second_click.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("bot -> hana")
+            && l.contains("#1 was already approved by mo (Mon 2 Mar 09:00")
+            && l.contains("your approve changed nothing")),
+        "{text}"
+    );
+    assert_eq!(events_of(&j, 1, "approval").len(), 1);
+}
+
+/// #33 probe (A6): see `leaver_approved_late.replay` (expectations written there first).
+#[tokio::test]
+async fn a_leaver_approved_after_its_access_end_is_urgent_and_says_removal_is_overdue() {
+    let out = replay::run_file(&script("leaver_approved_late.replay")).await.unwrap();
+    let text = out.text();
+    assert!(text.contains("bot -> #helpdesk-queue: Access removal for #1 “Leaver: Tom Baker, Tue 3 Mar” was asked for Tue 3 Mar 17:30 GMT, but it is NOT approved yet"), "{text}");
+    assert!(text.contains("bot -> #helpdesk-queue: hana approved #1 (“Leaver: Tom Baker, Tue 3 Mar”): ready for a technician. ACCESS REMOVAL OVERDUE: access was to end Tue 3 Mar 17:30 GMT; block sign-in and revoke sessions now, then work the checklist (P2 now)."), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][0]["priority"], "P2");
+    let changes: Vec<_> =
+        events_of(&j, 1, "priority_changed").iter().map(|e| (e["from"].clone(), e["to"].clone())).collect();
+    assert_eq!(changes, [(serde_json::json!("P4"), serde_json::json!("P2"))]);
+}

@@ -1426,6 +1426,29 @@ impl<S: Store> Desk<S> {
     ) -> Result<Flow, DeskError> {
         let me = &env.actor;
         let cmd_ticket = cmd.ticket();
+        // A second approver's late Approve or Decline: who decided, and when (#33 probe: "#1 is not waiting for
+        // approval" left them guessing whether their click counted).
+        if matches!(cmd, Command::Approve(_) | Command::Decline(..))
+            && let Some(t) = ticket.as_ref().filter(|t| t.awaiting_approval.is_none())
+            && let Some(e) = self
+                .store
+                .events(t.number)
+                .await?
+                .into_iter()
+                .rev()
+                .find(|e| matches!(e.kind, EventKind::Approval { .. }))
+        {
+            let decided =
+                if matches!(e.kind, EventKind::Approval { approved: true, .. }) { "approved" } else { "declined" };
+            let who = e.actor.as_ref().map(|a| self.acting_name(a)).unwrap_or_else(|| "someone".to_string());
+            let text = format!(
+                "{} was already {decided} by {who} ({}): there is nothing left to decide, and your {} changed nothing.",
+                t.number,
+                self.fmt_time(e.at),
+                cmd.verb()
+            );
+            return Ok(Flow::Refused(Refusal::state(text)));
+        }
         match cmd {
             Command::Start(id) => self.start_request(env, &id, now, w).await,
             Command::Queue { .. } | Command::Mine | Command::Find(_) => {
@@ -1947,18 +1970,18 @@ impl<S: Store> Desk<S> {
                         &t,
                         format!("{} approved your request {}. A technician will follow up here.", me.shown(), t.number),
                     ));
-                    w.send(
-                        self.to_queue(
-                            t.origin.platform,
-                            format!(
-                                "{} approved {} ({}): ready for a technician.",
-                                me.shown(),
-                                t.number,
-                                quote(&t.title)
-                            ),
-                        )
-                        .about(t.number),
+                    let overdue = self.approved_late(&mut t, now, w).map(|s| format!(" {s}")).unwrap_or_default();
+                    let ready = format!(
+                        "{} approved {} ({}): ready for a technician.{overdue}",
+                        me.shown(),
+                        t.number,
+                        quote(&t.title)
                     );
+                    if let Some(o) = t.owner.as_ref().filter(|_| !overdue.is_empty()) {
+                        let staff_dm = Place { dm: true, ..self.staff_place() };
+                        w.send(Outbound::to_user(o, &staff_dm, ready.clone()).about(t.number));
+                    }
+                    w.send(self.to_queue(t.origin.platform, ready).about(t.number));
                     // An admin deciding in a manager's place says so ("as admin"), not "as manager".
                     let capacity = if self.role_of(me) == Role::Admin && Role::parse(&approver) != Some(Role::Admin) {
                         "admin".to_string()

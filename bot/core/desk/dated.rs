@@ -331,6 +331,26 @@ impl<S: Store> Desk<S> {
         lines
     }
 
+    /// A leaver approved after its access end (#33 probe: it stayed P4 with hours to first response, and nobody was
+    /// told the removal was now overdue): at least P2 (P1 for a dismissal), and the words for the technicians. `None`
+    /// when its access end is still ahead (its alert fires then) or it is no leaver.
+    pub(super) fn approved_late(&self, t: &mut Ticket, now: Timestamp, w: &mut Work) -> Option<String> {
+        let d = t.work_date.as_ref().filter(|d| d.means == DateMeaning::AccessEnd && d.at <= now)?;
+        let due = d.at;
+        let dismissal = DISMISSAL.is_match(&t.description);
+        let to = if dismissal { Priority::P1 } else { Priority::P2 };
+        if !t.priority_by_staff && to < t.priority {
+            let from = std::mem::replace(&mut t.priority, to);
+            w.events(t.number, vec![Event { at: now, actor: None, kind: EventKind::PriorityChanged { from, to } }]);
+        }
+        Some(format!(
+            "ACCESS REMOVAL OVERDUE: access was to end {}; block sign-in and revoke sessions now, then work the \
+             checklist ({} now).",
+            self.fmt_time(due),
+            t.priority
+        ))
+    }
+
     /// The card's note of a dated ticket: "access ends Fri 13 Mar 17:30 GMT", "first day Mon 16 Mar".
     pub(super) fn work_date_phrase(&self, t: &Ticket) -> Option<String> {
         let d = t.work_date.as_ref()?;
