@@ -54,7 +54,7 @@ static NAME_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 /// account", "leaver: James Holt", "onboarding request for Tom Baker".
 static NAME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i:\b(?:letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|leaver|joiner|new\s+(?:starter|joiner|hire)|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow)\b)"
+        r"(?i:\b(?:letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire|(?:on|off)-?boarding)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|leaver|joiner|new\s+(?:starter|joiner|hire)|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow)\b)"
     ))
     .expect("valid")
 });
@@ -483,6 +483,8 @@ mod tests {
             ("Sean O'Brien has resigned, last day Friday", "Sean O'Brien"),
             ("Anne-Marie McDonald starts on Monday", "Anne-Marie McDonald"),
             ("Lucy Chen is joining us on the 30th as office manager", "Lucy Chen"),
+            ("Onboarding: Priya Raman, Finance, start date 9 March", "Priya Raman"),
+            ("Offboarding - Dan Cole, last day Friday", "Dan Cole"),
         ] {
             assert_eq!(person_named(text).as_deref(), Some(name), "{text}");
         }
