@@ -3889,3 +3889,22 @@ async fn a_leaver_approved_after_its_access_end_is_urgent_and_says_removal_is_ov
         events_of(&j, 1, "priority_changed").iter().map(|e| (e["from"].clone(), e["to"].clone())).collect();
     assert_eq!(changes, [(serde_json::json!("P4"), serde_json::json!("P2"))]);
 }
+
+/// Probe B (D8): `/ticket show` says how the alerts are now; the description keeps what the first notification said.
+#[tokio::test]
+async fn ticket_show_lists_the_alerts_as_they_are_now() {
+    let out = replay::run_file(&script("alerts_show_now.replay")).await.unwrap();
+    let text = out.text();
+    let shows: Vec<&str> = text.lines().filter(|l| l.starts_with("bot -> sam: #1 ")).collect();
+    assert_eq!(shows.len(), 2, "{text}");
+    assert!(
+        shows[0].contains("| Alerts now: 1 firing, 0 resolved | - instance=db1:9187: firing since Mon 2 Mar 08:55 UTC"),
+        "{}",
+        shows[0]
+    );
+    assert!(
+        shows[1].contains("| Alerts now: 0 firing, 1 resolved | - instance=db1:9187: resolved Mon 2 Mar 09:07 UTC"),
+        "{}",
+        shows[1]
+    );
+}

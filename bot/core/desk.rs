@@ -1481,6 +1481,28 @@ impl<S: Store> Desk<S> {
                 };
                 let events = self.store.events(t.number).await?;
                 let mut text = self.show(&t, now);
+                // The alerts as they are now: the description above is what the first notification said (probe: a
+                // resolved alert still read "firing since …" there).
+                if let Some(a) = t.alert.as_ref().filter(|a| !a.alerts.is_empty()) {
+                    let firing = a.alerts.iter().filter(|m| m.status == super::alerts::AlertStatus::Firing).count();
+                    text.push_str(&format!("\nAlerts now: {firing} firing, {} resolved", a.alerts.len() - firing));
+                    for m in a.alerts.iter().take(10) {
+                        let who = m.label_text(3);
+                        let who = if who.is_empty() { a.summary.clone() } else { who };
+                        let state = match (m.status, m.ends_at, m.starts_at) {
+                            (super::alerts::AlertStatus::Resolved, Some(e), _) => {
+                                format!("resolved {}", self.fmt_time(e))
+                            }
+                            (super::alerts::AlertStatus::Resolved, None, _) => "resolved".to_string(),
+                            (_, _, Some(s)) => format!("firing since {}", self.fmt_time(s)),
+                            _ => "firing".to_string(),
+                        };
+                        text.push_str(&format!("\n- {who}: {state}"));
+                    }
+                    if a.alerts.len() > 10 {
+                        text.push_str(&format!("\n- and {} more", a.alerts.len() - 10));
+                    }
+                }
                 if let Some(cl) = &t.checklist {
                     text.push_str(&format!("\nChecklist:\n{}", cl.text().trim_end()));
                 }
