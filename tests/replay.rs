@@ -3908,3 +3908,17 @@ async fn ticket_show_lists_the_alerts_as_they_are_now() {
         shows[1]
     );
 }
+
+/// Probe D (#33): see `lifecycle_probe_d.replay` (expectations written there first).
+#[tokio::test]
+async fn a_plain_dismissal_opens_the_leaver_and_scrap_that_is_no_answer() {
+    let out = replay::run_file(&script("lifecycle_probe_d.replay")).await.unwrap();
+    let text = out.text();
+    assert!(text.contains("bot -> hana: Ticket #1 opened: Someone is leaving (leaver)"), "{text}");
+    assert!(text.contains("From your message: **Name:** Dan Cole."), "{text}");
+    assert!(text.contains("bot -> bob: Shall I cancel #2"), "{text}");
+    let j = out.json().await.unwrap();
+    let t2 = &j["tickets"][1];
+    assert!(!events_of(&j, 2, "withdrawn").is_empty(), "{t2}");
+    assert!(!t2.to_string().contains("handover_to"), "{t2}");
+}

@@ -730,7 +730,7 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
 pub fn cancels_lifecycle(text: &str) -> bool {
     static CANCEL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(?i)\b((she|he|they)(\s+is|\s+are|'s|’s|'re|’re)\s+(staying(\s*$|\s*[,.!]|\s+(after all|with us|on|put|here))|not (leaving|going|starting|joining|coming))|(isn'?t|is not|aren'?t|are not|won'?t|will not|no longer|not) (be )?(leaving|starting|joining|coming)|decided to stay|chang(ed|ing) (her|his|their) mind|staying (on|after all|with us)|(offer|job offer) (was |has been )?(withdrawn|rescinded|declined|turned down)|(turned down|declined|pulled out of) (the|our|his|her|their) (offer|job)|cancel (the|this|that|my) (leaver|joiner|request|one|ticket))\b",
+            r"(?i)\b((she|he|they)(\s+is|\s+are|'s|’s|'re|’re)\s+(staying(\s*$|\s*[,.!]|\s+(after all|with us|on|put|here))|not (leaving|going|starting|joining|coming))|(isn'?t|is not|aren'?t|are not|won'?t|will not|no longer|not) (be )?(leaving|starting|joining|coming)|decided to stay|chang(ed|ing) (her|his|their) mind|staying (on|after all|with us)|(offer|job offer) (was |has been )?(withdrawn|rescinded|declined|turned down)|(turned down|declined|pulled out of) (the|our|his|her|their) (offer|job)|(cancel|scrap|drop|call off|withdraw|bin|forget) (the|this|that|my|our) (leaver|joiner|starter|new starter|request|one|ticket)|^\s*(please\s+)?(cancel|scrap|call off|withdraw)( (it|that|this|the|my|our)( (leaver|joiner|starter|request|one|ticket))?)?( please| pls)?\s*[.!]*\s*$)\b",
         )
         .expect("valid")
     });
@@ -1235,6 +1235,11 @@ mod tests {
             "he changed his mind, cancel the leaver",
             "she isn't starting, the offer was withdrawn",
             "he turned down the offer",
+            // Probe D: these were stored as the answer to the current question.
+            "scrap that leaver",
+            "cancel",
+            "Cancel it please",
+            "please cancel the joiner",
         ] {
             assert!(cancels_lifecycle(yes), "{yes}");
         }
@@ -1244,6 +1249,8 @@ mod tests {
             "she's staying late to hand over, access off at 7pm",
             "he is leaving on Friday",
             "thanks",
+            "cancel his gym membership and the parking permit",
+            "Jane Doe, and cancel his phone contract",
         ] {
             assert!(!cancels_lifecycle(no), "{no}");
         }
