@@ -3922,3 +3922,18 @@ async fn a_plain_dismissal_opens_the_leaver_and_scrap_that_is_no_answer() {
     assert!(!events_of(&j, 2, "withdrawn").is_empty(), "{t2}");
     assert!(!t2.to_string().contains("handover_to"), "{t2}");
 }
+
+/// Probe D: see `nvm_owned.replay` (expectations written there first).
+#[tokio::test]
+async fn a_late_nvm_on_an_owned_ticket_is_answered_and_passed_to_its_owner() {
+    let out = replay::run_file(&script("nvm_owned.replay")).await.unwrap();
+    let text = out.text();
+    assert!(text.contains("bot -> sam: alice added to #1: “nvm”"), "{text}");
+    assert!(
+        text.contains(
+            "bot -> alice: Thanks, I've passed that on: sam has #1 and will close it if it is no longer needed."
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("Close it"), "too late to close it by themselves: {text}");
+}

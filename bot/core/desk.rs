@@ -926,6 +926,18 @@ impl<S: Store> Desk<S> {
                 }
                 if is_requester && self.withdraws(t, text, now) {
                     self.offer_to_close(&env.actor, t, w);
+                } else if is_requester
+                    && !staff_reply
+                    && t.state.is_active()
+                    && crate::core::conversation::is_withdrawal(text)
+                {
+                    // "nvm" too late to close it by themselves (probe D: the requester heard nothing): who decides.
+                    let who = t.owner.as_ref().map_or("the technicians".to_string(), |o| o.shown());
+                    let said = format!(
+                        "Thanks, I've passed that on: {who} has {} and will close it if it is no longer needed.",
+                        t.number
+                    );
+                    w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
                 }
                 w.commit.updates.push(t.clone());
                 Flow::Ok
