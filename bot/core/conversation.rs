@@ -767,40 +767,26 @@ pub fn is_withdrawal(text: &str) -> bool {
             return false;
         }
     }
-    has_phrase(
-        &l,
-        &[
-            "nvm",
-            "nm",
-            "never mind",
-            "nevermind",
-            "ignore that",
-            "ignore this",
-            "ignore me",
-            "ignore my last",
-            "ignore my message",
-            "ignore the above",
-            "fixed it",
-            "fixed it myself",
-            "fixed myself",
-            "sorted it",
-            "sorted it myself",
-            "sorted myself",
-            "figured it out",
-            "worked it out",
-            "found it",
-            "no longer needed",
-            "it's fine now",
-            "its fine now",
-            "all good now",
-            "works now",
-            "working now",
-            "false alarm",
-            "my bad",
-            "scratch that",
-            "cancel that",
-        ],
-    )
+    has_phrase(&l, NEVER_MIND)
+        || has_phrase(
+            &l,
+            &[
+                "fixed it",
+                "fixed it myself",
+                "fixed myself",
+                "sorted it",
+                "sorted it myself",
+                "sorted myself",
+                "figured it out",
+                "worked it out",
+                "found it",
+                "it's fine now",
+                "its fine now",
+                "all good now",
+                "works now",
+                "working now",
+            ],
+        )
 }
 
 /// A message that carries on from an earlier one: "also …", "and now …", "same problem …", "oh and …".
@@ -921,28 +907,27 @@ pub fn offer_to_cancel(n: TicketNo, title: &str) -> String {
 /// "nvm", "never mind", "ignore that", "false alarm", "scratch that", "cancel that": a withdrawal in so many words,
 /// as opposed to "fixed it" or "works now", which say the problem went away.
 pub fn never_mind(text: &str) -> bool {
-    let l = line(text);
-    has_phrase(
-        &l,
-        &[
-            "nvm",
-            "nm",
-            "never mind",
-            "nevermind",
-            "ignore that",
-            "ignore this",
-            "ignore me",
-            "ignore my last",
-            "ignore my message",
-            "ignore the above",
-            "false alarm",
-            "scratch that",
-            "cancel that",
-            "no longer needed",
-            "my bad",
-        ],
-    )
+    has_phrase(&line(text), NEVER_MIND)
 }
+
+/// The words of a withdrawal as such (see [`never_mind`]); [`is_withdrawal`] also takes "fixed it" and the like.
+const NEVER_MIND: &[&str] = &[
+    "nvm",
+    "nm",
+    "never mind",
+    "nevermind",
+    "ignore that",
+    "ignore this",
+    "ignore me",
+    "ignore my last",
+    "ignore my message",
+    "ignore the above",
+    "false alarm",
+    "scratch that",
+    "cancel that",
+    "no longer needed",
+    "my bad",
+];
 
 /// After "Close it".
 pub fn closed_for_you(n: TicketNo) -> String {
