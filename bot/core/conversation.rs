@@ -929,6 +929,88 @@ const NEVER_MIND: &[&str] = &[
     "my bad",
 ];
 
+/// A typed answer to "Shall I close #N?" (probe D: "yes" went to the walkthrough question waiting before the offer):
+/// `Some(true)` for "yes", "yes please", "close it", "go ahead"; `Some(false)` for "no", "keep it open", "not yet";
+/// `None` for anything else, which is what it would be without the offer. A short reply only, and no question.
+pub fn typed_close_answer(text: &str) -> Option<bool> {
+    const YES: &[&str] = &[
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "y",
+        "ya",
+        "ok",
+        "okay",
+        "sure",
+        "please",
+        "pls",
+        "plz",
+        "go ahead",
+        "please do",
+        "do it",
+        "close it",
+        "close",
+        "close please",
+        "you can close it",
+        "yes close it",
+        "shut it",
+        "sounds good",
+        "correct",
+        "absolutely",
+        "definitely",
+        "cheers",
+        "thanks",
+        "thank you",
+    ];
+    const NO: &[&str] = &[
+        "no",
+        "nope",
+        "nah",
+        "n",
+        "keep it open",
+        "keep it",
+        "keep open",
+        "leave it open",
+        "leave it",
+        "don't close it",
+        "dont close it",
+        "do not close it",
+        "not yet",
+        "wait",
+        "hold on",
+        "hang on",
+        "still need it",
+        "i still need it",
+    ];
+    let ws = words(text);
+    if ws.is_empty() || ws.len() > 6 || text.contains('?') {
+        return None;
+    }
+    let l = line(text);
+    let no = NO.iter().any(|p| l.contains(&format!(" {p} ")));
+    if no {
+        // "no, close it" is unclear, and "no thanks" is a no.
+        let plain =
+            l.replace(" don't close it ", " ").replace(" dont close it ", " ").replace(" do not close it ", " ");
+        let yes_words = has_phrase(&plain, &["yes", "yeah", "yep", "close it", "go ahead", "please do"]);
+        return (!yes_words).then_some(false);
+    }
+    // Every word must belong to a "yes" phrase: "yes the printer is jammed again" is not an answer.
+    let mut rest = l.clone();
+    let mut yes: Vec<&str> = YES.to_vec();
+    yes.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in yes {
+        rest = rest.replace(&format!(" {p} "), " ");
+        rest = rest.replace(&format!(" {p} "), " ");
+    }
+    let filler = [
+        "just", "that", "it", "it's", "its", "now", "thx", "ty", "mate", "all", "good", "fine", "great", "sorted", "is",
+    ];
+    let left = rest.split_whitespace().filter(|w| !filler.contains(w)).count();
+    (left == 0 && rest.len() < l.len()).then_some(true)
+}
+
 /// After "Close it".
 pub fn closed_for_you(n: TicketNo) -> String {
     format!("Done, {n} is closed. If it comes back, just write here.")
@@ -974,6 +1056,28 @@ pub fn kind_of(category: &str, intent: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typed_answer_to_the_close_offer() {
+        for yes in
+            ["yes", "Yes please", "yep, close it", "go ahead", "ok thanks", "sure!", "yes it's sorted", "close it pls"]
+        {
+            assert_eq!(typed_close_answer(yes), Some(true), "{yes}");
+        }
+        for no in ["no", "No thanks", "keep it open", "not yet, it's back", "nah leave it", "don't close it"] {
+            assert_eq!(typed_close_answer(no), Some(false), "{no}");
+        }
+        for other in [
+            "",
+            "yes the printer is jammed again",
+            "can you close it?",
+            "no, close it",
+            "the toner light is on",
+            "monitor flickering now too",
+        ] {
+            assert_eq!(typed_close_answer(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn gratitude_is_thanks_with_no_trouble() {

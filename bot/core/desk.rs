@@ -754,6 +754,9 @@ impl<S: Store> Desk<S> {
             if !self.within_command_rate(env, now, w) {
                 return Ok(Flow::Ok);
             }
+            if let Some(flow) = self.typed_close_reply(env, Some(&t), &text, now, w).await? {
+                return Ok(flow);
+            }
             if let Some(flow) = self.try_walk_answer(env, Some(t.number), true, &text, now, w).await? {
                 return Ok(flow);
             }
@@ -791,6 +794,9 @@ impl<S: Store> Desk<S> {
         // to the same pace (#30), so a burst of a thousand is not a thousand triage runs, questions and replies.
         if !self.within_command_rate(env, now, w) {
             return Ok(Flow::Ok);
+        }
+        if let Some(flow) = self.typed_close_reply(env, None, &text, now, w).await? {
+            return Ok(flow);
         }
         if let Some(flow) = self.try_walk_answer(env, None, false, &text, now, w).await? {
             return Ok(flow);
@@ -925,7 +931,7 @@ impl<S: Store> Desk<S> {
                     self.tell_affected(t, &super::conversation::major_update(&env.actor.shown(), t.number, text), w);
                 }
                 if is_requester && self.withdraws(t, text, now) {
-                    self.offer_to_close(&env.actor, t, w);
+                    self.offer_to_close(&env.actor, t, now, w);
                 } else if is_requester
                     && !staff_reply
                     && t.state.is_active()

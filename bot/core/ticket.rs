@@ -717,6 +717,10 @@ pub struct Ticket {
     /// access-removal alert follow it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_date: Option<WorkDate>,
+    /// When the requester was last asked "Shall I close #N?" and has not answered: a typed "yes" or "keep it open"
+    /// soon after is that answer, not the answer to a walkthrough question still waiting (probe D).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_offered: Option<Timestamp>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
     /// Resolved by a walkthrough that found nothing for IT to do (`next = "no-action"`: "I'll contact my
@@ -960,6 +964,7 @@ impl Ticket {
             last_requester_at: Some(n.at),
             owner_notices: None,
             work_date: None,
+            close_offered: None,
             kpi: Some(KpiHistory::default()),
             version: 0,
             no_it_action: false,

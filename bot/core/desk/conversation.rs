@@ -25,6 +25,9 @@ const MANUAL_LOOK_BACK: chrono::Duration = chrono::Duration::hours(1);
 /// A follow-up of a closed ticket keeps its category unless triage is at least this sure of another.
 const CLEARLY_ELSE: f64 = 0.8;
 
+/// In a burst, a message opens a ticket of its own only when triage is at least this sure of another category.
+const BURST_ELSE: f64 = 0.9;
+
 /// Categories whose incidents several people share (a network, a printer, a cloud service, an application): a
 /// colleague's "same here" in such a ticket's thread joins it. Elsewhere it is their own ticket.
 const SHARED_CATEGORIES: &[&str] = &["network", "printing", "saas", "application"];
@@ -71,6 +74,24 @@ impl<S: Store> Desk<S> {
             in_thread.place = t.origin.place.clone();
             return Ok(Some(self.thread_message(&in_thread, &mut t, text, now, w)));
         }
+        // "nvm" too late to withdraw by themselves (a technician has it, or the window has passed): recorded on
+        // their ticket here and answered with who decides, as in its thread (probe D: silence in the channel).
+        if conv::is_withdrawal(text) {
+            let here = reply_place(env);
+            let mine: Vec<Ticket> = open
+                .iter()
+                .rev()
+                .filter(|t| !t.major && t.origin.platform == env.actor.platform)
+                .filter(|t| t.origin.place.channel == here.channel && t.origin.place.dm == here.dm)
+                .cloned()
+                .collect();
+            if let Some(t) = self.about(text, &mine) {
+                let mut t = t.clone();
+                let mut in_thread = env.clone();
+                in_thread.place = t.origin.place.clone();
+                return Ok(Some(self.thread_message(&in_thread, &mut t, text, now, w)));
+            }
+        }
         if conv::is_gratitude(text) {
             // Thanks never join a ticket or open one; noted on the ticket just resolved, if any.
             return Ok(self.thanks_after_resolution(env, text, now, w).await?.then_some(Flow::Ok));
@@ -82,14 +103,16 @@ impl<S: Store> Desk<S> {
             return Ok(Some(flow));
         }
         let here = reply_place(env);
-        let burst = open
+        // "unrelated but the printer on 3 is out of toner": a second problem, for triage.
+        let in_burst: Vec<&Ticket> = open
             .iter()
             .rev()
             .filter(|t| t.origin.platform == env.actor.platform)
             .filter(|t| t.origin.place.channel == here.channel && t.origin.place.dm == here.dm)
-            .find(|t| on(self.windows().burst_window) && recent(t, self.windows().burst_window))
-            // "unrelated but the printer on 3 is out of toner": a second problem, for triage.
-            .filter(|_| !conv::unrelated(text));
+            .filter(|t| on(self.windows().burst_window) && recent(t, self.windows().burst_window))
+            .filter(|_| !conv::unrelated(text))
+            .collect();
+        let burst = self.burst_ticket(text, &in_burst);
         if let Some(t) = burst {
             let mut t = t.clone();
             return Ok(Some(self.add_to_ticket(env, &mut t, text, now, w)));
@@ -100,6 +123,24 @@ impl<S: Store> Desk<S> {
             return Ok(Some(Flow::Ok));
         }
         Ok(None)
+    }
+
+    /// The ticket of `in_burst` (newest first) the next message of a burst joins: the one in the category the
+    /// message clearly names, else the newest, unless the message is clearly a problem of another kind ("my
+    /// monitor is flickering" a minute after a printer ticket; probe D: it was "Added to #1"). A joiner or a
+    /// leaver takes it anyway: "she'll need a laptop too" is part of the request.
+    fn burst_ticket<'a>(&self, text: &str, in_burst: &[&'a Ticket]) -> Option<&'a Ticket> {
+        let newest = *in_burst.first()?;
+        let c = self.classifier().classify(text);
+        let clear = c.decide(&self.settings.triage) == Decision::Ticket;
+        if let Some(t) = in_burst.iter().find(|t| clear && t.category == c.category) {
+            return Some(*t);
+        }
+        // A detail of the first ("the error says CRITICAL_PROCESS_DIED" reads as an application error at 0.69) is
+        // no new problem: only a message triage is all but sure of (`BURST_ELSE`) is one.
+        let another =
+            clear && c.confidence >= BURST_ELSE && c.category != newest.category && newest.category != "other";
+        (is_lifecycle(newest) || !another).then_some(newest)
     }
 
     /// The ticket a "nvm" outside its thread is about, among those it may withdraw (see [`Desk::withdraws`]: a
@@ -356,7 +397,7 @@ impl<S: Store> Desk<S> {
     }
 
     /// "nvm" on a fresh ticket: offer to close it.
-    pub(super) fn offer_to_close(&self, who: &UserRef, t: &Ticket, w: &mut Work) {
+    pub(super) fn offer_to_close(&self, who: &UserRef, t: &mut Ticket, now: Timestamp, w: &mut Work) {
         // Part done, it cannot simply be closed: say so instead of offering a button that would refuse (#33 probe).
         if let Some(text) = part_done(t) {
             w.send(Outbound::to_user(who, &t.origin.place, text).about(t.number));
@@ -371,6 +412,51 @@ impl<S: Store> Desk<S> {
             Button::new("Close it", format!("{ACTION_PREFIX}close:{}", t.number.0)).primary(),
             Button::new("Keep it open", format!("{ACTION_PREFIX}keep:{}", t.number.0)),
         ]));
+        // The caller stores the ticket: a typed "yes" answers this offer (see `typed_close_reply`).
+        t.close_offered = Some(now);
+    }
+
+    /// A typed "yes" or "keep it open" from the requester while "Shall I close #N?" waits (probe D: "yes" was
+    /// stored as the answer to the walkthrough question asked before the offer): pressed as the button would be.
+    /// `thread` is the ticket whose thread it was written in; outside a thread, the one offer waiting in this
+    /// channel or DM, if there is exactly one, and in a channel only for [`super::walk::CHANNEL_ANSWER_WITHIN`].
+    pub(super) async fn typed_close_reply(
+        &self,
+        env: &Envelope,
+        thread: Option<&Ticket>,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        let Some(yes) = conv::typed_close_answer(text) else { return Ok(None) };
+        let within = if thread.is_some() || env.place.dm {
+            super::workflow::QUESTION_EXPIRY
+        } else {
+            super::walk::CHANNEL_ANSWER_WITHIN
+        };
+        let pending = |t: &Ticket| {
+            t.requester.same_person(&env.actor)
+                && t.state.is_active()
+                && t.close_offered.is_some_and(|at| now - at <= within)
+        };
+        let n = match thread {
+            Some(t) => pending(t).then_some(t.number),
+            None => {
+                let (_, open) = self.store.requester_recent(&env.actor.key(), now).await?;
+                let here = reply_place(env);
+                let offered: Vec<TicketNo> = open
+                    .iter()
+                    .filter(|t| pending(t))
+                    .filter(|t| t.origin.platform == env.actor.platform)
+                    .filter(|t| t.origin.place.channel == here.channel && t.origin.place.dm == here.dm)
+                    .map(|t| t.number)
+                    .collect();
+                (offered.len() == 1).then(|| offered[0])
+            }
+        };
+        let Some(n) = n else { return Ok(None) };
+        let verb = if yes { "close" } else { "keep" };
+        self.on_conversation_action(env, &format!("{ACTION_PREFIX}{verb}:{}", n.0), now, w).await.map(Some)
     }
 
     /// Whether a message in a ticket's thread from its requester is "nvm" soon enough after raising it. For a joiner
@@ -440,9 +526,14 @@ impl<S: Store> Desk<S> {
             );
             return Ok(Flow::Ok);
         }
+        // Answered: a later "yes" is no longer about the offer.
+        let answered = t.close_offered.take().is_some();
         if verb == "keep" {
             let owner = t.owner.as_ref().map(|o| o.name.as_str());
             w.send(Outbound::to_user(&env.actor, &here, conv::kept_open(n, owner)).about(n));
+            if answered {
+                w.commit.updates.push(t);
+            }
             return Ok(Flow::Ok);
         }
         // A joiner or leaver already part done is not simply closed: access half removed, or an account half made,

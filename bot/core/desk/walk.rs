@@ -79,6 +79,14 @@ fn put(conv: Option<&Conversation>, t: &Ticket, wt: &Walkthrough) -> Conversatio
 /// How long after a typed question a message in the channel (not its thread) may still be its answer.
 pub const CHANNEL_ANSWER_WITHIN: chrono::Duration = chrono::Duration::minutes(15);
 
+/// What a message in the channel answers among the person's walkthroughs waiting there.
+enum ChannelAnswer {
+    None,
+    One(Box<Conversation>),
+    /// Several it could answer: the person is asked which.
+    Which(Vec<Ticket>),
+}
+
 impl<S: Store> Desk<S> {
     /// The walkthrough for a new ticket and the step it opens at, or `None`: when triage is not sure of the intent
     /// ([`sure_of_intent`]; intents its own runbook also serves are no rivals), when the intent has no runbook, or when the runbook sends this kind of message
@@ -353,25 +361,30 @@ impl<S: Store> Desk<S> {
     }
 
     /// The walkthrough a message written in the channel (not a thread) answers, if any (#33 probe): only while
-    /// exactly one typed question of theirs from this channel waits (with two, nobody can tell which it answers),
-    /// within [`CHANNEL_ANSWER_WITHIN`] of asking it, and never a question of their own ("anyone fancy a
-    /// coffee?") or a clear new problem in another category ("my monitor is flickering" while a printer question
-    /// waits): those are what they would be without the walkthrough.
+    /// exactly one question of theirs from this channel that it can answer waits, within [`CHANNEL_ANSWER_WITHIN`]
+    /// of asking it, and never a question of their own ("anyone fancy a coffee?") or a clear new problem in another
+    /// category ("my monitor is flickering" while a printer question waits): those are what they would be without
+    /// the walkthrough. With two or more it could answer ("didn't work" while a printer and a VPN walkthrough both
+    /// wait), nobody can tell which: `Which` lists them (probe D: it opened a security ticket "didn't work").
     async fn channel_answer_for(
         &self,
         env: &crate::core::message::Envelope,
         candidates: Vec<Conversation>,
         text: &str,
         now: Timestamp,
-    ) -> Result<Vec<Conversation>, DeskError> {
+    ) -> Result<ChannelAnswer, DeskError> {
+        if text.contains('?') {
+            return Ok(ChannelAnswer::None);
+        }
+        let c = self.classifier().classify(text);
+        let clear = c.decide(&self.settings.triage) == crate::core::triage::Decision::Ticket;
         let mut waiting = vec![];
         for conv in candidates {
             let Some(wt) = decode(&conv) else { continue };
             let Some(rb) = self.runbooks.get(&wt.runbook) else { continue };
             let Some(step) = rb.step(&wt.step).filter(|_| wt.ended.is_none()) else { continue };
-            // A step waiting for a button takes what clearly replies to it ("that didn't work", "yes", "talk to a
-            // person", "it printed now"); anything else in the channel is what it would be without it.
-            if step.ask.is_none() && runbook::read_typed(rb, &wt, text) == runbook::Typed::Other {
+            let asked = wt.transcript.last().map(|e| e.at).unwrap_or(wt.started_at);
+            if now - asked > CHANNEL_ANSWER_WITHIN {
                 continue;
             }
             let Some(t) = (match conv.ticket {
@@ -383,29 +396,34 @@ impl<S: Store> Desk<S> {
             if t.origin.place.dm || t.origin.place.channel != env.place.channel {
                 continue;
             }
-            let asked = wt.transcript.last().map(|e| e.at).unwrap_or(wt.started_at);
-            waiting.push((conv, t, asked));
+            // A step waiting for a button takes what clearly replies to it ("that didn't work", "yes", "talk to a
+            // person", "it printed now"; that didn't work reads as a security problem to triage); a typed question
+            // takes anything but a clear new problem of another kind.
+            let answers = if step.ask.is_none() {
+                runbook::read_typed(rb, &wt, text) != runbook::Typed::Other
+            } else {
+                !(clear && c.category != t.category)
+            };
+            if answers {
+                waiting.push((conv, t));
+            }
         }
-        if waiting.len() != 1 || text.contains('?') {
-            return Ok(vec![]);
-        }
-        let (conv, t, asked) = waiting.remove(0);
-        if now - asked > CHANNEL_ANSWER_WITHIN {
-            return Ok(vec![]);
-        }
-        // At a typed question, a clear new problem of another kind is that; a step waiting for a button took only
-        // what reads as a reply to it ("that didn't work" reads as a security problem to triage).
-        let at_question = decode(&conv)
-            .and_then(|wt| self.runbooks.get(&wt.runbook).and_then(|rb| rb.step(&wt.step)).map(|s| s.ask.is_some()))
-            .unwrap_or(true);
-        let c = self.classifier().classify(text);
-        if at_question
-            && c.decide(&self.settings.triage) == crate::core::triage::Decision::Ticket
-            && c.category != t.category
-        {
-            return Ok(vec![]);
-        }
-        Ok(vec![conv])
+        Ok(match waiting.len() {
+            0 => ChannelAnswer::None,
+            1 => ChannelAnswer::One(Box::new(waiting.remove(0).0)),
+            // The one in the category it names ("nvm about the vpn", "the printer one didn't work"); else a
+            // "nvm" is left to the withdrawal, which picks its ticket the same way; else they are asked.
+            _ => {
+                let named: Vec<usize> = (0..waiting.len()).filter(|&i| waiting[i].1.category == c.category).collect();
+                if named.len() == 1 {
+                    ChannelAnswer::One(Box::new(waiting.swap_remove(named[0]).0))
+                } else if chat::is_withdrawal(text) || chat::never_mind(text) {
+                    ChannelAnswer::None
+                } else {
+                    ChannelAnswer::Which(waiting.into_iter().map(|(_, t)| t).collect())
+                }
+            }
+        })
     }
 
     /// If `text` answers an open `ask` step of this person's walkthrough (on `ticket`'s thread, or their latest
@@ -434,7 +452,22 @@ impl<S: Store> Desk<S> {
         // The question asked last is the one answered.
         candidates.sort_by_key(|c| std::cmp::Reverse(c.ticket.map(|n| n.0)));
         if ticket.is_none() && !env.place.dm {
-            candidates = self.channel_answer_for(env, candidates, text, now).await?;
+            candidates = match self.channel_answer_for(env, candidates, text, now).await? {
+                ChannelAnswer::None => vec![],
+                ChannelAnswer::One(conv) => vec![*conv],
+                ChannelAnswer::Which(tickets) => {
+                    let list: Vec<String> =
+                        tickets.iter().map(|t| format!("{} ({})", t.number, quote(&t.title))).collect();
+                    let msg = format!(
+                        "You have {} walkthroughs going: {}. Which one is that about? Answer in its thread, or press \
+                         its buttons.",
+                        tickets.len(),
+                        list.join(" and ")
+                    );
+                    w.send(Outbound::to_user(&env.actor, &super::reply_place(env), msg));
+                    return Ok(Some(Flow::Ok));
+                }
+            };
         }
         for conv in candidates {
             let Some(mut wt) = decode(&conv) else { continue };
