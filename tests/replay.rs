@@ -4001,3 +4001,37 @@ async fn a_channel_reply_with_two_walkthroughs_waiting_asks_which() {
     assert_eq!(erin.len(), which + 2, "{erin:?}");
     assert!(erin[which + 1].starts_with("I couldn't tell which of these you meant"), "{erin:?}");
 }
+
+/// Probe E: see `conversation_probe_e.replay`. Expected, written before running: alice's "thanks for the help with
+/// the printer yesterday!" is noted on #1 ("You're welcome") and opens nothing; bob's DM "fixed it myself" three
+/// hours on is passed on for #2 (no second ticket); carol's typed "no keep it open, it might come back" keeps #3,
+/// and her later Close it is told it was answered already (#3 stays open); dave's "that fixed it" with two
+/// walkthroughs waiting asks which (no offer to close #5, nothing resolved); erin's Outlook problem in her laptop
+/// walkthrough's thread opens #7 (saas) and the thread is told; fay's "you can close it" two hours on is passed on.
+#[tokio::test]
+async fn conversation_edges_from_probe_e() {
+    let out = replay::run_file(&script("conversation_probe_e.replay")).await.unwrap();
+    let text = out.text();
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 8, "{text}");
+    assert!(lines_to(&text, "alice").last().unwrap().starts_with("You're welcome, glad #1 is sorted!"), "{text}");
+    assert!(
+        text.contains("bot -> bob: Thanks, I've passed that on: the technicians have #2 and will close it"),
+        "{text}"
+    );
+    assert!(text.contains("bot -> carol: OK, #3 stays open"), "{text}");
+    assert!(text.contains("bot -> carol: You've answered that already: #3 stays open."), "{text}");
+    assert_eq!(tickets[2]["state"], "new");
+    assert!(text.contains("bot -> dave: You have 2 walkthroughs going: #5"), "{text}");
+    assert!(!text.contains("Shall I close #5") && !text.contains("Shall I close #4"), "{text}");
+    assert_eq!(tickets[6]["category"], "saas");
+    assert!(
+        text.contains("bot -> erin: That sounds like a separate problem, so I've opened #7 for it in the channel."),
+        "{text}"
+    );
+    assert!(
+        text.contains("bot -> fay: Thanks, I've passed that on: the technicians have #8 and will close it"),
+        "{text}"
+    );
+}

@@ -688,7 +688,10 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
     if symptom_gone_in(ws) {
         return true;
     }
-    // "thank you!! also my monitor is flickering": thanks, and a new problem that must not be lost.
+    // "thank you!! also my monitor is flickering": thanks, and a new problem that must not be lost. The help they
+    // thank for is no call for help (probe E: "thanks for the help with the printer yesterday!" opened a ticket).
+    let l = &thanked_help_removed(l);
+    let ws = &l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     if troubled_in(ws, l) || new_topic_in(ws, l) || ws.iter().any(|w| is_symptom(w)) {
         return false;
     }
@@ -722,6 +725,24 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
         "lifesaver",
     ];
     thumbs || ws.iter().any(|w| THANKS.contains(&w.as_str())) || has_phrase(l, PHRASES)
+}
+
+/// `line` (see [`line_of`]) without the help a thank-you is for: "thanks for the help", "for all your help",
+/// "for helping".
+fn thanked_help_removed(line: &str) -> String {
+    const THANKED: &[&str] = &[
+        " for all the help ",
+        " for all your help ",
+        " for the help ",
+        " for your help ",
+        " for ur help ",
+        " for helping ",
+    ];
+    let mut l = line.to_string();
+    for p in THANKED {
+        l = l.replace(p, " for ");
+    }
+    l
 }
 
 /// The person a joiner or leaver is about is not leaving or starting after all ("nvm, she's staying", "he's not
@@ -984,7 +1005,7 @@ pub fn typed_close_answer(text: &str) -> Option<bool> {
         "i still need it",
     ];
     let ws = words(text);
-    if ws.is_empty() || ws.len() > 6 || text.contains('?') {
+    if ws.is_empty() || ws.len() > 10 || text.contains('?') {
         return None;
     }
     let l = line(text);
@@ -1009,6 +1030,35 @@ pub fn typed_close_answer(text: &str) -> Option<bool> {
     ];
     let left = rest.split_whitespace().filter(|w| !filler.contains(w)).count();
     (left == 0 && rest.len() < l.len()).then_some(true)
+}
+
+/// "you can close it", "please close the ticket", "close this one": the requester asks for their ticket to be
+/// closed in so many words ("don't close it" does not).
+pub fn asks_to_close(text: &str) -> bool {
+    let ws = words(text);
+    if ws.is_empty() || ws.len() > 20 {
+        return false;
+    }
+    let l = line(text);
+    let negated = has_phrase(&l, &["don't", "dont", "do not", "not", "no need to", "before you"]);
+    !negated
+        && has_phrase(
+            &l,
+            &[
+                "close it",
+                "close this",
+                "close the ticket",
+                "close my ticket",
+                "close the request",
+                "close that",
+                "close this one",
+                "can be closed",
+                "you can close",
+                "ok to close",
+                "okay to close",
+                "fine to close",
+            ],
+        )
 }
 
 /// After "Close it".
@@ -1058,13 +1108,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn asking_for_a_ticket_to_be_closed() {
+        for yes in ["ok it really is fixed now, you can close it", "please close the ticket", "all good, ok to close"] {
+            assert!(asks_to_close(yes), "{yes}");
+        }
+        for no in
+            ["don't close it yet", "it's not fixed, do not close the ticket", "the door won't close", "close call"]
+        {
+            assert!(!asks_to_close(no), "{no}");
+        }
+    }
+
+    #[test]
     fn a_typed_answer_to_the_close_offer() {
         for yes in
             ["yes", "Yes please", "yep, close it", "go ahead", "ok thanks", "sure!", "yes it's sorted", "close it pls"]
         {
             assert_eq!(typed_close_answer(yes), Some(true), "{yes}");
         }
-        for no in ["no", "No thanks", "keep it open", "not yet, it's back", "nah leave it", "don't close it"] {
+        for no in [
+            "no",
+            "No thanks",
+            "keep it open",
+            "not yet, it's back",
+            "nah leave it",
+            "don't close it",
+            "no keep it open, it might come back",
+        ] {
             assert_eq!(typed_close_answer(no), Some(false), "{no}");
         }
         for other in [

@@ -757,6 +757,9 @@ impl<S: Store> Desk<S> {
             if let Some(flow) = self.typed_close_reply(env, Some(&t), &text, now, w).await? {
                 return Ok(flow);
             }
+            if let Some(flow) = self.other_problem_in_thread(env, &t, &text, now, w).await? {
+                return Ok(flow);
+            }
             if let Some(flow) = self.try_walk_answer(env, Some(t.number), true, &text, now, w).await? {
                 return Ok(flow);
             }
@@ -935,12 +938,15 @@ impl<S: Store> Desk<S> {
                 } else if is_requester
                     && !staff_reply
                     && t.state.is_active()
-                    && crate::core::conversation::is_withdrawal(text)
+                    && (crate::core::conversation::is_withdrawal(text)
+                        || crate::core::conversation::asks_to_close(text)
+                        || crate::core::conversation::signals(text).recovered)
                 {
                     // "nvm" too late to close it by themselves (probe D: the requester heard nothing): who decides.
-                    let who = t.owner.as_ref().map_or("the technicians".to_string(), |o| o.shown());
+                    let who =
+                        t.owner.as_ref().map_or("the technicians have".to_string(), |o| format!("{} has", o.shown()));
                     let said = format!(
-                        "Thanks, I've passed that on: {who} has {} and will close it if it is no longer needed.",
+                        "Thanks, I've passed that on: {who} {} and will close it if it is no longer needed.",
                         t.number
                     );
                     w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));

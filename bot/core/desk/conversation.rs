@@ -25,8 +25,10 @@ const MANUAL_LOOK_BACK: chrono::Duration = chrono::Duration::hours(1);
 /// A follow-up of a closed ticket keeps its category unless triage is at least this sure of another.
 const CLEARLY_ELSE: f64 = 0.8;
 
-/// In a burst, a message opens a ticket of its own only when triage is at least this sure of another category.
-const BURST_ELSE: f64 = 0.9;
+/// In a burst (or a walkthrough's thread), a message opens a ticket of its own only when triage is at least this
+/// sure of another category: above the model-only cap (0.9), so one of the category's rules must agree ("didn't
+/// work" alone reads as security at 0.9).
+pub(super) const BURST_ELSE: f64 = 0.95;
 
 /// Categories whose incidents several people share (a network, a printer, a cloud service, an application): a
 /// colleague's "same here" in such a ticket's thread joins it. Elsewhere it is their own ticket.
@@ -78,11 +80,13 @@ impl<S: Store> Desk<S> {
         // their ticket here and answered with who decides, as in its thread (probe D: silence in the channel).
         if conv::is_withdrawal(text) {
             let here = reply_place(env);
+            // In a DM, any of theirs (probe E: "fixed it myself, reinstalled teams" in a DM about a ticket raised in
+            // the channel opened a second ticket); in a channel, those raised there.
             let mine: Vec<Ticket> = open
                 .iter()
                 .rev()
                 .filter(|t| !t.major && t.origin.platform == env.actor.platform)
-                .filter(|t| t.origin.place.channel == here.channel && t.origin.place.dm == here.dm)
+                .filter(|t| here.dm || t.origin.place.channel == here.channel && !t.origin.place.dm)
                 .cloned()
                 .collect();
             if let Some(t) = self.about(text, &mine) {
@@ -459,6 +463,49 @@ impl<S: Store> Desk<S> {
         self.on_conversation_action(env, &format!("{ACTION_PREFIX}{verb}:{}", n.0), now, w).await.map(Some)
     }
 
+    /// A clear problem of another kind written by the requester in the thread of a ticket nobody in IT has touched
+    /// yet (its walkthrough may be waiting): "also my outlook isn't syncing" in a printer ticket's thread (probe E:
+    /// it became the printer question's answer, or was dropped). It opens its own ticket in the channel, and the
+    /// thread is told, so the first ticket's questions go on in its thread.
+    pub(super) async fn other_problem_in_thread(
+        &self,
+        env: &Envelope,
+        t: &Ticket,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        if t.state != State::New
+            || t.owner.is_some()
+            || t.major
+            || is_lifecycle(t)
+            || t.category == "other"
+            || env.place.dm
+            || !t.requester.same_person(&env.actor)
+        {
+            return Ok(None);
+        }
+        let c = self.classifier().classify(text);
+        if c.decide(&self.settings.triage) != Decision::Ticket || c.confidence < BURST_ELSE || c.category == t.category
+        {
+            return Ok(None);
+        }
+        let mut top = env.clone();
+        top.place.thread = None;
+        top.place.message = None;
+        let before = w.commit.outbox.len();
+        self.open_ticket(&top, text, c, now, w).await?;
+        let opened = w.commit.outbox[before..].iter().find_map(|m| m.ticket).filter(|&n| n != t.number);
+        if let Some(n) = opened {
+            let said = format!(
+                "That sounds like a separate problem, so I've opened {n} for it in the channel. This thread stays about {}.",
+                t.number
+            );
+            w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+        }
+        Ok(Some(Flow::Ok))
+    }
+
     /// Whether a message in a ticket's thread from its requester is "nvm" soon enough after raising it. For a joiner
     /// or a leaver, "she's staying" says the same; and a request still waiting for its approval can be withdrawn
     /// however long it has waited, since nobody has acted on it (#33 probe).
@@ -466,7 +513,7 @@ impl<S: Store> Desk<S> {
         let window = self.windows().withdraw_window;
         let lifecycle = is_lifecycle(t);
         let called_off = lifecycle && conv::cancels_lifecycle(text);
-        let said = conv::is_withdrawal(text) || called_off;
+        let said = conv::is_withdrawal(text) || conv::asks_to_close(text) || called_off;
         // A joiner or a leaver called off ("she's staying after all") can be withdrawn until an item is ticked,
         // however long after raising it (`offer_to_close` says so when it is part done).
         let in_time = now - t.created_at <= window || t.awaiting_approval.is_some() || called_off;
@@ -524,6 +571,13 @@ impl<S: Store> Desk<S> {
                     .kind(MessageKind::Ephemeral)
                     .about(n),
             );
+            return Ok(Flow::Ok);
+        }
+        // Answered already (probe E: "Close it" still closed the ticket after "Keep it open"): the first answer
+        // stands.
+        if t.close_offered.is_none() {
+            let text = format!("You've answered that already: {n} stays open. If you no longer need it, say so here.");
+            w.send(Outbound::to_user(&env.actor, &here, text).kind(MessageKind::Ephemeral).about(n));
             return Ok(Flow::Ok);
         }
         // Answered: a later "yes" is no longer about the offer.

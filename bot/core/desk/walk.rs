@@ -77,7 +77,7 @@ fn put(conv: Option<&Conversation>, t: &Ticket, wt: &Walkthrough) -> Conversatio
 }
 
 /// How long after a typed question a message in the channel (not its thread) may still be its answer.
-pub const CHANNEL_ANSWER_WITHIN: chrono::Duration = chrono::Duration::minutes(15);
+pub const CHANNEL_ANSWER_WITHIN: chrono::Duration = chrono::Duration::minutes(30);
 
 /// What a message in the channel answers among the person's walkthroughs waiting there.
 enum ChannelAnswer {
@@ -399,10 +399,14 @@ impl<S: Store> Desk<S> {
             // A step waiting for a button takes what clearly replies to it ("that didn't work", "yes", "talk to a
             // person", "it printed now"; that didn't work reads as a security problem to triage); a typed question
             // takes anything but a clear new problem of another kind.
+            // Never a problem of another kind triage is all but sure of (probe E: "also the printer on floor 3 wont
+            // print anything" pressed the slow laptop's "Still slow").
+            let another = clear && c.category != t.category;
             let answers = if step.ask.is_none() {
                 runbook::read_typed(rb, &wt, text) != runbook::Typed::Other
+                    && !(another && c.confidence >= super::conversation::BURST_ELSE)
             } else {
-                !(clear && c.category != t.category)
+                !another
             };
             if answers {
                 waiting.push((conv, t));
@@ -411,13 +415,14 @@ impl<S: Store> Desk<S> {
         Ok(match waiting.len() {
             0 => ChannelAnswer::None,
             1 => ChannelAnswer::One(Box::new(waiting.remove(0).0)),
-            // The one in the category it names ("nvm about the vpn", "the printer one didn't work"); else a
-            // "nvm" is left to the withdrawal, which picks its ticket the same way; else they are asked.
+            // The one in the category it names ("nvm about the vpn", "the printer one didn't work"); else an
+            // explicit "nvm" is left to the withdrawal, which picks its ticket the same way; else ("that fixed it",
+            // probe E: it was taken as "nvm" on the newest) they are asked which.
             _ => {
                 let named: Vec<usize> = (0..waiting.len()).filter(|&i| waiting[i].1.category == c.category).collect();
                 if named.len() == 1 {
                     ChannelAnswer::One(Box::new(waiting.swap_remove(named[0]).0))
-                } else if chat::is_withdrawal(text) || chat::never_mind(text) {
+                } else if chat::never_mind(text) {
                     ChannelAnswer::None
                 } else {
                     ChannelAnswer::Which(waiting.into_iter().map(|(_, t)| t).collect())
