@@ -4035,3 +4035,22 @@ async fn conversation_edges_from_probe_e() {
         "{text}"
     );
 }
+
+/// Probe E: see `any_update.replay`. Expected, written before running: unowned, alice hears nobody has #1 yet and
+/// the response is due by Mon 2 Mar 13:00 UTC (4h P3 target from 09:00); owned, she hears sam has it, and sam is
+/// told of her message.
+#[tokio::test]
+async fn a_requester_asking_for_news_hears_where_the_ticket_stands() {
+    let out = replay::run_file(&script("any_update.replay")).await.unwrap();
+    let text = out.text();
+    let alice = lines_to(&text, "alice");
+    assert!(
+        alice.contains(
+            &"Nobody has picked up #1 yet; a technician is due to respond by Mon 2 Mar 13:00 UTC. I've added your \
+              message to it."
+        ),
+        "{alice:?}"
+    );
+    assert!(alice.last().unwrap().starts_with("sam has #1 and has been told you asked"), "{alice:?}");
+    assert!(text.contains("bot -> sam: alice added to #1: “any news? I need it for 2pm”"), "{text}");
+}

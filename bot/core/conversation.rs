@@ -919,6 +919,30 @@ pub fn offer_to_close(n: TicketNo) -> String {
     format!("Glad it's sorted! Shall I close {n}?")
 }
 
+/// The offer after "cancel that", "ignore that" or "nvm" that says nothing of a fix (probe E: "cancel that" was
+/// answered "Glad it's sorted!").
+pub fn offer_to_close_unneeded(n: TicketNo) -> String {
+    format!("OK. Shall I close {n}?")
+}
+
+/// The offer to close `n` after `text`: glad when it says the problem went away, plain otherwise.
+pub fn offer_to_close_after(n: TicketNo, text: &str) -> String {
+    let s = signals(text);
+    if never_mind(text)
+        && !s.recovered
+        && !s.gratitude
+        && !symptom_gone(text)
+        && !has_phrase(&line(text), FIXED_BY_THEM)
+    {
+        offer_to_close_unneeded(n)
+    } else {
+        offer_to_close(n)
+    }
+}
+
+/// "fixed it", "sorted it", "got it working": the requester fixed it.
+const FIXED_BY_THEM: &[&str] = &["fixed", "sorted", "solved", "resolved", "got it working", "working", "works", "fine"];
+
 /// The offer after "nvm, she's staying" on a joiner or a leaver (`title` names the person and the date): it is
 /// called off, not sorted (#33 probe).
 pub fn offer_to_cancel(n: TicketNo, title: &str) -> String {
@@ -1032,6 +1056,41 @@ pub fn typed_close_answer(text: &str) -> Option<bool> {
     (left == 0 && rest.len() < l.len()).then_some(true)
 }
 
+/// "any update?", "any news on this", "how's it going with my laptop?", "is anyone looking at this?": the requester
+/// asks where their ticket stands.
+pub fn asks_for_update(text: &str) -> bool {
+    let ws = words(text);
+    if ws.is_empty() || ws.len() > 20 {
+        return false;
+    }
+    has_phrase(
+        &line(text),
+        &[
+            "any update",
+            "any updates",
+            "any news",
+            "any progress",
+            "an update",
+            "update on this",
+            "update on my",
+            "status on this",
+            "status of my",
+            "status of this",
+            "anyone looking at",
+            "is anyone on this",
+            "someone looking at",
+            "how long will",
+            "how much longer",
+            "when will someone",
+            "still waiting",
+            "still waiting on",
+            "any eta",
+            "an eta",
+            "eta on",
+        ],
+    )
+}
+
 /// "you can close it", "please close the ticket", "close this one": the requester asks for their ticket to be
 /// closed in so many words ("don't close it" does not).
 pub fn asks_to_close(text: &str) -> bool {
@@ -1106,6 +1165,31 @@ pub fn kind_of(category: &str, intent: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_offer_is_glad_only_when_something_was_fixed() {
+        let n = TicketNo(4);
+        assert_eq!(offer_to_close_after(n, "cancel that"), "OK. Shall I close #4?");
+        assert_eq!(offer_to_close_after(n, "ignore me"), "OK. Shall I close #4?");
+        assert_eq!(offer_to_close_after(n, "nvm fixed it"), "Glad it's sorted! Shall I close #4?");
+        assert_eq!(offer_to_close_after(n, "it's working now"), "Glad it's sorted! Shall I close #4?");
+    }
+
+    #[test]
+    fn asking_where_a_ticket_stands() {
+        for yes in [
+            "any update on this?",
+            "Any news?",
+            "is anyone looking at this",
+            "still waiting on this one",
+            "any eta on the new laptop",
+        ] {
+            assert!(asks_for_update(yes), "{yes}");
+        }
+        for no in ["I need to update my address", "the update broke outlook", "thanks for the update"] {
+            assert!(!asks_for_update(no), "{no}");
+        }
+    }
 
     #[test]
     fn asking_for_a_ticket_to_be_closed() {

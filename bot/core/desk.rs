@@ -934,7 +934,7 @@ impl<S: Store> Desk<S> {
                     self.tell_affected(t, &super::conversation::major_update(&env.actor.shown(), t.number, text), w);
                 }
                 if is_requester && self.withdraws(t, text, now) {
-                    self.offer_to_close(&env.actor, t, now, w);
+                    self.offer_to_close(&env.actor, t, text, now, w);
                 } else if is_requester
                     && !staff_reply
                     && t.state.is_active()
@@ -949,6 +949,32 @@ impl<S: Store> Desk<S> {
                         "Thanks, I've passed that on: {who} {} and will close it if it is no longer needed.",
                         t.number
                     );
+                    w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+                } else if is_requester
+                    && !staff_reply
+                    && t.state.is_active()
+                    && crate::core::conversation::asks_for_update(text)
+                {
+                    // "any update on this?" (probe E: only the owner heard it): where it stands, in their words.
+                    let said = match &t.owner {
+                        Some(o) => format!(
+                            "{} has {} and has been told you asked; you'll hear here as soon as there is news.",
+                            o.shown(),
+                            t.number
+                        ),
+                        None => match t.first_response_due.filter(|_| t.first_response_at.is_none()) {
+                            Some(d) if d >= now => format!(
+                                "Nobody has picked up {} yet; a technician is due to respond by {}. I've added your \
+                                 message to it.",
+                                t.number,
+                                self.fmt_time(d)
+                            ),
+                            _ => format!(
+                                "I've added your message to {} and told the technicians you're waiting.",
+                                t.number
+                            ),
+                        },
+                    };
                     w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
                 }
                 w.commit.updates.push(t.clone());

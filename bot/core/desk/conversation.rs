@@ -401,7 +401,7 @@ impl<S: Store> Desk<S> {
     }
 
     /// "nvm" on a fresh ticket: offer to close it.
-    pub(super) fn offer_to_close(&self, who: &UserRef, t: &mut Ticket, now: Timestamp, w: &mut Work) {
+    pub(super) fn offer_to_close(&self, who: &UserRef, t: &mut Ticket, text: &str, now: Timestamp, w: &mut Work) {
         // Part done, it cannot simply be closed: say so instead of offering a button that would refuse (#33 probe).
         if let Some(text) = part_done(t) {
             w.send(Outbound::to_user(who, &t.origin.place, text).about(t.number));
@@ -410,7 +410,7 @@ impl<S: Store> Desk<S> {
         let offer = if is_lifecycle(t) {
             conv::offer_to_cancel(t.number, &quote(&t.title))
         } else {
-            conv::offer_to_close(t.number)
+            conv::offer_to_close_after(t.number, text)
         };
         w.send(Outbound::to_user(who, &t.origin.place, offer).about(t.number).with_buttons(vec![
             Button::new("Close it", format!("{ACTION_PREFIX}close:{}", t.number.0)).primary(),
