@@ -350,6 +350,19 @@ impl<S: Store> Desk<S> {
         self.commit_with(c, true).await
     }
 
+    /// Commits the work of a timer that fell due (its dedupe key is the timer's): true when written; when another
+    /// replica (or an earlier run) already did it, the timer is dropped and false is returned. `refresh_cards` as
+    /// in [`Desk::commit_with`].
+    async fn commit_timer(&self, c: Commit, timer_key: &str, refresh_cards: bool) -> Result<bool, DeskError> {
+        match self.commit_with(c, refresh_cards).await? {
+            Committed::Written => Ok(true),
+            Committed::Duplicate => {
+                self.store.drop_timer(timer_key).await?;
+                Ok(false)
+            }
+        }
+    }
+
     /// [`Desk::commit`]; without `refresh_cards`, changed tickets get no card beyond those in the commit (alert
     /// notifications post theirs at most once a minute).
     async fn commit_with(&self, mut c: Commit, refresh_cards: bool) -> Result<Committed, StoreError> {
@@ -574,13 +587,7 @@ impl<S: Store> Desk<S> {
                 }
             }
         }
-        match self.commit(c).await? {
-            Committed::Written => Ok(true),
-            Committed::Duplicate => {
-                self.store.drop_timer(&timer.key).await?;
-                Ok(false)
-            }
-        }
+        self.commit_timer(c, &timer.key, true).await
     }
 
     /// The roles that decide on requests: each runbook's `approval.approver` (admins may as well).

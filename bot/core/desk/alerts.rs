@@ -603,13 +603,7 @@ impl<S: Store> Desk<S> {
         }
         c.updates.push(t);
         self.schedule(&mut c);
-        match self.commit_with(c, false).await? {
-            Committed::Written => Ok(told_now),
-            Committed::Duplicate => {
-                self.store.drop_timer(&timer.key).await?;
-                Ok(false)
-            }
-        }
+        Ok(self.commit_timer(c, &timer.key, false).await? && told_now)
     }
 
     /// Posts a held-back card (its timer fell due), showing the ticket as it is now. False for a stale timer.
@@ -631,13 +625,7 @@ impl<S: Store> Desk<S> {
         c.outbox.push(self.card(&t, now));
         c.updates.push(t);
         self.schedule(&mut c);
-        match self.commit_with(c, false).await? {
-            Committed::Written => Ok(true),
-            Committed::Duplicate => {
-                self.store.drop_timer(&timer.key).await?;
-                Ok(false)
-            }
-        }
+        self.commit_timer(c, &timer.key, false).await
     }
 
     async fn update_alert_ticket(

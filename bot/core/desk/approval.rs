@@ -13,7 +13,7 @@ use crate::core::message::Outbound;
 use crate::core::roles::Role;
 use crate::core::sla::Timer;
 use crate::core::ticket::{Event, EventKind, SlaClock, Ticket, Timestamp};
-use crate::store::{Commit, Committed, DueTimer, Store};
+use crate::store::{Commit, DueTimer, Store};
 
 /// Key prefix of the timer that reminds the approvers: `approval:<ticket>:<ms the wait began>`.
 const APPROVAL_TIMER: &str = "approval:";
@@ -109,13 +109,7 @@ impl<S: Store> Desk<S> {
         ));
         c.updates.push(t);
         self.schedule(&mut c);
-        match self.commit(c).await? {
-            Committed::Written => Ok(true),
-            Committed::Duplicate => {
-                self.store.drop_timer(&timer.key).await?;
-                Ok(false)
-            }
-        }
+        self.commit_timer(c, &timer.key, true).await
     }
 
     /// Why Approve or Decline does nothing on a request its requester withdrew before anyone decided, if it was.

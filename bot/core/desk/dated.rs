@@ -17,7 +17,7 @@ use crate::core::message::Outbound;
 use crate::core::runbook::{DateMeaning, Runbook, Step, Walkthrough};
 use crate::core::sla::Timer;
 use crate::core::ticket::{Event, EventKind, Priority, SlaClock, Ticket, Timestamp, WorkDate};
-use crate::store::{Commit, Committed, DueTimer, Store};
+use crate::store::{Commit, DueTimer, Store};
 use chrono::{NaiveDate, NaiveTime};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -454,13 +454,7 @@ impl<S: Store> Desk<S> {
         ));
         c.updates.push(t);
         self.schedule(&mut c);
-        match self.commit(c).await? {
-            Committed::Written => Ok(true),
-            Committed::Duplicate => {
-                self.store.drop_timer(&timer.key).await?;
-                Ok(false)
-            }
-        }
+        self.commit_timer(c, &timer.key, true).await
     }
 }
 

@@ -10,7 +10,7 @@ use crate::core::message::{Envelope, MessageKind, Outbound};
 use crate::core::silence::{Silence, SilenceRequest, SilenceState};
 use crate::core::sla::Timer;
 use crate::core::ticket::{Event, EventKind, SlaClock, Ticket, Timestamp};
-use crate::store::{Commit, Committed, DueTimer, OutboxItem, Store, StoreError};
+use crate::store::{Commit, DueTimer, OutboxItem, Store, StoreError};
 use chrono::Duration;
 
 /// The technician who asked is told after this many failed attempts (deskbot goes on retrying).
@@ -316,13 +316,7 @@ impl<S: Store> Desk<S> {
         }
         w.commit.updates.push(t);
         self.schedule(&mut w.commit);
-        match self.commit_with(w.commit, false).await? {
-            Committed::Written => Ok(open),
-            Committed::Duplicate => {
-                self.store.drop_timer(&timer.key).await?;
-                Ok(false)
-            }
-        }
+        Ok(self.commit_timer(w.commit, &timer.key, false).await? && open)
     }
 
     /// The card's silence line (open tickets): asked for, in force, failed, or expired.
