@@ -2333,7 +2333,9 @@ async fn vendor_cases_end_with_a_note_and_move_on_merge() {
     // #1 vendor-close (PrintCo) and #3's resolve (PrintCo); NetCo's `quiet` close sends nothing; CopierFix is by hand.
     assert_eq!(closed.len(), 2, "{closed:?}");
     assert!(closed[0].2.contains("(your ref PC-48213)") && closed[0].2.contains("please close it on yours"));
-    assert!(closed[1].2.contains("[deskbot #3]") && closed[1].2.contains("resolved: new toner cartridge fitted"));
+    // The resolution text was written to the requester: the vendor hears only that it is resolved (#35).
+    assert!(closed[1].2.contains("[deskbot #3]") && closed[1].2.contains("on our side: it is resolved."));
+    assert!(!closed[1].2.contains("toner cartridge fitted"), "{}", closed[1].2);
     assert!(!sends.iter().any(|(v, w, _)| v == "netco" && w != "case"), "quiet: {sends:?}");
     assert!(text.contains("bot -> sam: CopierFix is contacted by hand: tell them the case on #3 is closed."));
     assert!(text.contains("bot -> sam: lena resolved #3, which closed your vendor cases with PrintCo, CopierFix."));

@@ -1897,9 +1897,9 @@ impl<S: Store> Desk<S> {
                 }
                 w.events(t.number, ev);
                 // Resolving ends the open vendor cases (their follow-ups stop); each vendor is sent a closure note.
-                let why = text.as_deref().map(str::trim).filter(|s| !s.is_empty());
-                let why = why.map(|s| format!("resolved: {s}")).unwrap_or_else(|| "resolved".into());
-                let ended = self.end_cases(&mut t, Some(me), &why, now, &mut w.commit);
+                // The resolution text is written to the requester (names, their data, "your new password is on
+                // its way"): the vendor is told only that it is resolved (#35: nothing internal leaks).
+                let ended = self.end_cases(&mut t, Some(me), "it is resolved", now, &mut w.commit);
                 let said = text.as_deref().map(|s| format!(": {}", s.trim_end_matches('.'))).unwrap_or_default();
                 let msg = format!(
                     "{} marked your ticket {} resolved{said}. If it is still broken, press Reopen or reply here.",
