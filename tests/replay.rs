@@ -4038,9 +4038,10 @@ async fn conversation_edges_from_probe_e() {
     );
 }
 
-/// Probe E: see `any_update.replay`. Expected, written before running: unowned, alice hears nobody has #1 yet and
-/// the response is due by Mon 2 Mar 13:00 UTC (4h P3 target from 09:00); owned, she hears sam has it, and sam is
-/// told of her message.
+/// Probe E/F: see `any_update.replay`. Expected, written before running: unowned, alice hears nobody has #1 yet
+/// and the response is due by Mon 2 Mar 13:00 UTC (4h P3 target from 09:00); owned, she hears sam has it, and sam
+/// is told of her message; the same in the channel; bob's "any update?" with no ticket opens none; dan's "same
+/// here" in the channel two minutes after carol's printer ticket joins it.
 #[tokio::test]
 async fn a_requester_asking_for_news_hears_where_the_ticket_stands() {
     let out = replay::run_file(&script("any_update.replay")).await.unwrap();
@@ -4055,4 +4056,11 @@ async fn a_requester_asking_for_news_hears_where_the_ticket_stands() {
     );
     assert!(alice.last().unwrap().starts_with("sam has #1 and has been told you asked"), "{alice:?}");
     assert!(text.contains("bot -> sam: alice added to #1: “any news? I need it for 2pm”"), "{text}");
+    // In the channel: alice's question goes to #1 and is answered; bob's opens nothing and gets no reply there.
+    assert!(text.contains("bot -> sam: alice added to #1: “any update on my teams ticket?”"), "{text}");
+    assert!(lines_to(&text, "bob").is_empty(), "{text}");
+    // dan's "same here" in the channel joins carol's printer ticket #2 (a shared kind of problem).
+    assert!(text.contains("bot -> dan: We know — #2 is being worked on"), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "{text}");
 }

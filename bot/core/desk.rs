@@ -834,6 +834,24 @@ impl<S: Store> Desk<S> {
         if let Some(flow) = self.before_triage(env, &text, &open, &majors, now, w).await? {
             return Ok(flow);
         }
+        if let Some(flow) = self.me_too_in_channel(env, &text, now, w).await? {
+            return Ok(flow);
+        }
+        // "any update?" outside a thread (probe F: it opened an "OS update" ticket): their ticket's news, recorded
+        // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
+        if super::conversation::asks_for_update(&text) && !super::conversation::troubled(&text) {
+            if let Some(t) = self.about_ticket(&text, &open) {
+                let mut t = t.clone();
+                let mut in_thread = env.clone();
+                in_thread.place = t.origin.place.clone();
+                return Ok(self.thread_message(&in_thread, &mut t, &text, now, w));
+            }
+            if env.place.dm || env.mentioned {
+                let said = "You have no open tickets with us right now. If something isn't working, tell me what.";
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), said.to_string()));
+            }
+            return Ok(Flow::Ok);
+        }
         // At the hourly limit no new ticket opens, and nothing that may lead to one (a question, a follow-up that
         // asks "Is this about #N?"). Joining an outage opens none, so while a major incident is active a report is
         // still read for that.
@@ -963,25 +981,7 @@ impl<S: Store> Desk<S> {
                     && crate::core::conversation::asks_for_update(text)
                 {
                     // "any update on this?" (probe E: only the owner heard it): where it stands, in their words.
-                    let said = match &t.owner {
-                        Some(o) => format!(
-                            "{} has {} and has been told you asked; you'll hear here as soon as there is news.",
-                            o.shown(),
-                            t.number
-                        ),
-                        None => match t.first_response_due.filter(|_| t.first_response_at.is_none()) {
-                            Some(d) if d >= now => format!(
-                                "Nobody has picked up {} yet; a technician is due to respond by {}. I've added your \
-                                 message to it.",
-                                t.number,
-                                self.fmt_time(d)
-                            ),
-                            _ => format!(
-                                "I've added your message to {} and told the technicians you're waiting.",
-                                t.number
-                            ),
-                        },
-                    };
+                    let said = self.where_it_stands(t, now);
                     w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
                 }
                 w.commit.updates.push(t.clone());
@@ -996,6 +996,25 @@ impl<S: Store> Desk<S> {
                 .into(),
             ),
             Err(e) => Flow::Refused(e.into()),
+        }
+    }
+
+    /// The answer to "any update?" about `t`, which has the requester's message added to it.
+    fn where_it_stands(&self, t: &Ticket, now: Timestamp) -> String {
+        match &t.owner {
+            Some(o) => format!(
+                "{} has {} and has been told you asked; you'll hear here as soon as there is news.",
+                o.shown(),
+                t.number
+            ),
+            None => match t.first_response_due.filter(|_| t.first_response_at.is_none()) {
+                Some(d) if d >= now => format!(
+                    "Nobody has picked up {} yet; a technician is due to respond by {}. I've added your message to it.",
+                    t.number,
+                    self.fmt_time(d)
+                ),
+                _ => format!("I've added your message to {} and told the technicians you're waiting.", t.number),
+            },
         }
     }
 

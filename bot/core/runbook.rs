@@ -1394,7 +1394,10 @@ pub fn read_typed(rb: &Runbook, wt: &Walkthrough, text: &str) -> Typed {
         let negative: Vec<usize> = on.iter().copied().filter(|&i| NEGATIVE_LABEL.is_match(&labels[i])).collect();
         return if negative.len() == 1 { Typed::Button(negative[0]) } else { Typed::Unclear };
     }
-    if FIXED_TYPED.is_match(&t) && !super::conversation::troubled(text) {
+    // "not connected", "connected but no internet": the fixed words negated or qualified are no fix (probe F: the
+    // Wi-Fi walkthrough closed as fixed by the user).
+    let negated = NEGATIVE_LABEL.is_match(&t);
+    if FIXED_TYPED.is_match(&t) && !super::conversation::troubled(text) && !negated && !t.contains(" but ") {
         if let Some(&i) = fixes.first() {
             return Typed::Button(i);
         }
@@ -1415,8 +1418,10 @@ pub fn read_typed(rb: &Runbook, wt: &Walkthrough, text: &str) -> Typed {
     }
     // Near a label: the message within one label ("queue is empty"), or one label within the message ("I think
     // the queue is empty").
+    // Near a label only with the same sense: "not connected" is not near "Connected".
     let near: Vec<usize> = (0..labels.len())
         .filter(|&i| (word_count >= 2 && labels[i].contains(&t)) || t.contains(labels[i].as_str()))
+        .filter(|&i| NEGATIVE_LABEL.is_match(&labels[i]) == negated)
         .collect();
     if near.len() == 1 {
         return Typed::Button(near[0]);
@@ -1825,6 +1830,16 @@ mod tests {
         let e = at("printer-error");
         assert_eq!(read_typed(rb, &e, "it works now"), Typed::Other);
         assert_eq!(read_typed(rb, &e, "can I talk to a technician"), Typed::Person);
+        // Fixed words negated or qualified are no fix (probe F): "not connected" is not "Connected".
+        let wifi = set.get("wifi-connect").unwrap();
+        let (mut w, _) = start(wifi, &vars(), t0());
+        w.step = "office".to_string();
+        assert_eq!(read_typed(wifi, &w, "connected"), Typed::Button(0));
+        assert_eq!(read_typed(wifi, &w, "ok connected now"), Typed::Button(0));
+        for no in ["not connected", "connected but no internet", "it says connected but nothing loads"] {
+            assert_ne!(read_typed(wifi, &w, no), Typed::Button(0), "{no}");
+            assert_ne!(read_typed(wifi, &w, no), Typed::Fixed, "{no}");
+        }
         // A request's steps fix nothing: "works now" is no "fixed" there.
         let leaver = set.get("leaver").unwrap();
         let (mut wt, _) = start(leaver, &vars(), t0());

@@ -176,6 +176,11 @@ impl<S: Store> Desk<S> {
         fresh.into_iter().find(|t| t.category == c.category)
     }
 
+    /// [`Desk::about`] for the desk: the requester's ticket a message outside any thread is about.
+    pub(super) fn about_ticket<'a>(&self, text: &str, tickets: &'a [Ticket]) -> Option<&'a Ticket> {
+        self.about(text, tickets)
+    }
+
     /// The ticket a message outside any thread is about among `tickets`: the one in the category triage sees in
     /// it (a thank-you's most likely IT category counts: "thanks for fixing the printer"), else the first.
     fn about<'a>(&self, text: &str, tickets: &'a [Ticket]) -> Option<&'a Ticket> {
@@ -940,6 +945,33 @@ impl<S: Store> Desk<S> {
         self.add_affected(env, &mut t, text, now, w);
         w.commit.updates.push(t);
         Some(Flow::Ok)
+    }
+
+    /// "same here" or "+1" written in the channel, not a thread, within the major-incident window of a colleague
+    /// raising a ticket there (probe E: nobody answered it, and it counted for nothing): handled as if written in
+    /// that ticket's thread (joined as affected where many share such problems, else asked whether it is theirs
+    /// too). The newest such ticket; none when nobody raised one there lately.
+    pub(super) async fn me_too_in_channel(
+        &self,
+        env: &Envelope,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        if env.place.dm || env.place.thread.is_some() || !conv::me_too(text) || !on(self.windows().major_window) {
+            return Ok(None);
+        }
+        let since = now - self.windows().major_window;
+        let filter = crate::store::TicketFilter { active_only: true, limit: Some(50), ..Default::default() };
+        let recent = self.store.tickets(&filter).await?;
+        let theirs = recent
+            .into_iter()
+            .filter(|t| t.origin.platform == env.actor.platform && !t.origin.place.dm)
+            .filter(|t| t.origin.place.channel == env.place.channel && t.created_at >= since)
+            .filter(|t| !t.requester.same_person(&env.actor) && t.parent.is_none())
+            .max_by_key(|t| t.number.0);
+        let Some(t) = theirs else { return Ok(None) };
+        self.colleague_in_thread(env, &t, text, now, w).await
     }
 
     /// In a resolved ticket's thread its requester moves on ("thanks! also my monitor is flickering", "unrelated but
