@@ -4064,3 +4064,19 @@ async fn a_requester_asking_for_news_hears_where_the_ticket_stands() {
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "{text}");
 }
+
+/// Probe F: see `pending_answer_elsewhere.replay` (expectations written there first): alice's answer in the channel
+/// and bob's in a DM reach #1 and #2, which are open again (no longer waiting on the user), and each hears where it
+/// went; carol's printer jam in the channel while #3 waits on her is ticket #4, and #3 still waits.
+#[tokio::test]
+async fn an_answer_to_a_technicians_question_outside_the_thread_reaches_the_ticket() {
+    let out = replay::run_file(&script("pending_answer_elsewhere.replay")).await.unwrap();
+    let text = out.text();
+    assert!(text.contains("bot -> sam: alice added to #1: “it's the Dell Latitude 5420, since Monday's update”"));
+    assert!(text.contains("bot -> alice: Thanks, I've added that to #1 for the technician."), "{text}");
+    assert!(text.contains("bot -> sam: bob added to #2: “only PDFs I think”"), "{text}");
+    let j = out.json().await.unwrap();
+    let states: Vec<&str> = j["tickets"].as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["open", "open", "pending_user", "new"], "{text}");
+    assert_eq!(j["tickets"][3]["category"], "printing");
+}

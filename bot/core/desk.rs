@@ -837,6 +837,18 @@ impl<S: Store> Desk<S> {
         if let Some(flow) = self.me_too_in_channel(env, &text, now, w).await? {
             return Ok(flow);
         }
+        // The answer to a technician's question written outside the ticket's thread (probe F: in the channel it was
+        // dropped while the ticket waited on the user with its clocks paused; in a DM it was "not an IT problem"):
+        // it goes to their ticket waiting for them, unless it is clearly a problem of another kind.
+        if let Some(t) = self.waiting_on_them(env, &text, &open) {
+            let mut t = t.clone();
+            let mut in_thread = env.clone();
+            in_thread.place = t.origin.place.clone();
+            let flow = self.thread_message(&in_thread, &mut t, &text, now, w);
+            let said = format!("Thanks, I've added that to {} for the technician.", t.number);
+            w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+            return Ok(flow);
+        }
         // "any update?" outside a thread (probe F: it opened an "OS update" ticket): their ticket's news, recorded
         // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
         if super::conversation::asks_for_update(&text) && !super::conversation::troubled(&text) {
@@ -997,6 +1009,28 @@ impl<S: Store> Desk<S> {
             ),
             Err(e) => Flow::Refused(e.into()),
         }
+    }
+
+    /// The requester's ticket waiting for their answer (`pending_user`) that `text`, written outside its thread,
+    /// answers: in a DM any of theirs, in a channel one raised there; the one `text` is about when several wait;
+    /// none when `text` is clearly a problem of another kind.
+    fn waiting_on_them<'a>(&self, env: &Envelope, text: &str, open: &'a [Ticket]) -> Option<&'a Ticket> {
+        let here = reply_place(env);
+        let waiting: Vec<Ticket> = open
+            .iter()
+            .filter(|t| t.state == State::PendingUser && t.origin.platform == env.actor.platform)
+            .filter(|t| here.dm || t.origin.place.channel == here.channel && !t.origin.place.dm)
+            .cloned()
+            .collect();
+        let t = self.about_ticket(text, &waiting)?;
+        let c = self.classifier().classify(text);
+        let another = c.decide(&self.settings.triage) == Decision::Ticket
+            && c.confidence >= conversation::BURST_ELSE
+            && c.category != t.category;
+        if another {
+            return None;
+        }
+        open.iter().find(|o| o.number == t.number)
     }
 
     /// The answer to "any update?" about `t`, which has the requester's message added to it.
