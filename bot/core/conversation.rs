@@ -508,7 +508,10 @@ fn symptom_gone_in(ws: &[String]) -> bool {
         let reach = &ws[i + 1..ws.len().min(i + 5)];
         if let Some(k) = reach.iter().position(|x| symptom(x)) {
             let between = &reach[..k];
-            if between.iter().all(|x| !TROUBLE.contains(&x.as_str()) || x == "no") {
+            // "no, already tried restarting" answers a question and then says what was tried: no denial (probe F:
+            // it was offered closing as if the problem had gone).
+            let tried = ["tried", "already", "did", "done", "tested", "checked", "attempted"];
+            if between.iter().all(|x| (!TROUBLE.contains(&x.as_str()) || x == "no") && !tried.contains(&x.as_str())) {
                 denied[i] = true;
                 denied[i + 1 + k] = true;
                 any = true;
@@ -1173,6 +1176,14 @@ mod tests {
         assert_eq!(offer_to_close_after(n, "ignore me"), "OK. Shall I close #4?");
         assert_eq!(offer_to_close_after(n, "nvm fixed it"), "Glad it's sorted! Shall I close #4?");
         assert_eq!(offer_to_close_after(n, "it's working now"), "Glad it's sorted! Shall I close #4?");
+    }
+
+    #[test]
+    fn what_was_tried_is_no_denial() {
+        assert!(!is_withdrawal("no, already tried restarting"));
+        assert!(!symptom_gone("nope, I did restart it"));
+        assert!(symptom_gone("not crashing any more"));
+        assert!(symptom_gone("no more jams since yesterday"));
     }
 
     #[test]
