@@ -1136,6 +1136,11 @@ pub fn kept_open(n: TicketNo, owner: Option<&str>) -> String {
     }
 }
 
+/// After "Keep it open" while the ticket's walkthrough is still running.
+pub fn kept_open_walking(n: TicketNo) -> String {
+    format!("OK, {n} stays open. Carry on with the steps above, or press Talk to a person to hand it to a technician.")
+}
+
 /// To the owner when the requester closed their own ticket.
 pub fn requester_closed(who: &str, n: TicketNo) -> String {
     format!("{who} closed {n}: they sorted it themselves.")

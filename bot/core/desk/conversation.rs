@@ -589,7 +589,11 @@ impl<S: Store> Desk<S> {
         let answered = t.close_offered.take().is_some();
         if verb == "keep" {
             let owner = t.owner.as_ref().map(|o| o.name.as_str());
-            w.send(Outbound::to_user(&env.actor, &here, conv::kept_open(n, owner)).about(n));
+            // Still in its walkthrough, nobody in IT has it yet (probe F: "a technician will pick it up" while the
+            // steps went on): the steps are where it goes next.
+            let walking = owner.is_none() && t.self_service.as_ref().is_some_and(|s| s.to.is_none());
+            let said = if walking { conv::kept_open_walking(n) } else { conv::kept_open(n, owner) };
+            w.send(Outbound::to_user(&env.actor, &here, said).about(n));
             if answered {
                 w.commit.updates.push(t);
             }
