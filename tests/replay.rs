@@ -4081,3 +4081,18 @@ async fn an_answer_to_a_technicians_question_outside_the_thread_reaches_the_tick
     assert_eq!(states, ["open", "open", "pending_user", "new"], "{text}");
     assert_eq!(j["tickets"][3]["category"], "printing");
 }
+
+/// Probe F: see `similar_typed.replay` (expectations written there first).
+#[tokio::test]
+async fn is_this_about_answered_by_typing() {
+    let out = replay::run_file(&script("similar_typed.replay")).await.unwrap();
+    let text = out.text();
+    assert!(text.contains("bot -> erin: Ticket #2 opened: printing"), "{text}");
+    assert!(text.contains("bot -> finn: Added to #3."), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 3, "{text}");
+    let t3 = j["tickets"][2].to_string();
+    assert!(t3.contains("laptop fan is really loud"), "{t3}");
+    // Neither walkthrough took the typed answer: erin's still asks its first question, finn's was shown again.
+    assert!(!text.contains("bot -> erin: Let's restart the VPN app"), "{text}");
+}

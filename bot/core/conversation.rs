@@ -1094,6 +1094,29 @@ pub fn asks_for_update(text: &str) -> bool {
     )
 }
 
+/// A typed answer to "Is this about #N?": `Some(true)` for "yes", "yes add it", "same thing", "same problem";
+/// `Some(false)` for "no", "no it's something new", "different problem", "new issue"; `None` otherwise.
+pub fn typed_same_answer(text: &str) -> Option<bool> {
+    let ws = words(text);
+    if ws.is_empty() || ws.len() > 8 || text.contains('?') {
+        return None;
+    }
+    let l = line(text);
+    let no = has_phrase(
+        &l,
+        &["no", "nope", "nah", "something new", "something else", "different", "new problem", "new issue", "separate"],
+    );
+    let yes = has_phrase(
+        &l,
+        &["yes", "yeah", "yep", "yup", "y", "add it", "same thing", "same problem", "same issue", "it is", "correct"],
+    );
+    match (yes, no) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
 /// "you can close it", "please close the ticket", "close this one": the requester asks for their ticket to be
 /// closed in so many words ("don't close it" does not).
 pub fn asks_to_close(text: &str) -> bool {
@@ -1181,6 +1204,19 @@ mod tests {
         assert_eq!(offer_to_close_after(n, "ignore me"), "OK. Shall I close #4?");
         assert_eq!(offer_to_close_after(n, "nvm fixed it"), "Glad it's sorted! Shall I close #4?");
         assert_eq!(offer_to_close_after(n, "it's working now"), "Glad it's sorted! Shall I close #4?");
+    }
+
+    #[test]
+    fn a_typed_answer_to_is_this_about() {
+        for yes in ["yes", "yep add it", "same thing", "yes same problem"] {
+            assert_eq!(typed_same_answer(yes), Some(true), "{yes}");
+        }
+        for no in ["no", "no its something new", "nope, different problem", "separate issue"] {
+            assert_eq!(typed_same_answer(no), Some(false), "{no}");
+        }
+        for other in ["yes no", "the printer is jammed", "is it?", ""] {
+            assert_eq!(typed_same_answer(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -808,6 +808,9 @@ impl<S: Store> Desk<S> {
         if let Some(flow) = self.typed_close_reply(env, None, &text, now, w).await? {
             return Ok(flow);
         }
+        if let Some(flow) = self.typed_similar_reply(env, &text, now, w).await? {
+            return Ok(flow);
+        }
         if let Some(flow) = self.try_walk_answer(env, None, false, &text, now, w).await? {
             return Ok(flow);
         }

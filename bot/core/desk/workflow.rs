@@ -410,6 +410,32 @@ impl<S: Store> Desk<S> {
         );
     }
 
+    /// "yes" or "no, it's something new" typed to "Is this about #N?" where it was asked (probe F: it went to a
+    /// running walkthrough as its answer, and the new problem was lost): pressed as the button would be. Only the
+    /// person's newest such question in this place, within [`QUESTION_EXPIRY`].
+    pub(super) async fn typed_similar_reply(
+        &self,
+        env: &Envelope,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<super::Flow>, DeskError> {
+        let Some(yes) = crate::core::conversation::typed_same_answer(text) else { return Ok(None) };
+        let here = super::reply_place(env);
+        let mut asked: Vec<(Timestamp, String)> = vec![];
+        for conv in self.store.conversations_of(&env.actor.key()).await? {
+            let Some(id) = conv.key.strip_prefix(SIMILAR) else { continue };
+            let Ok(p) = serde_json::from_str::<Pending>(&conv.data) else { continue };
+            let Some(at) = p.at.filter(|&at| now - at <= QUESTION_EXPIRY) else { continue };
+            if p.place.channel == here.channel && p.place.dm == here.dm {
+                asked.push((at, id.to_string()));
+            }
+        }
+        let Some((_, id)) = asked.into_iter().max() else { return Ok(None) };
+        let answer = if yes { "yes" } else { "no" };
+        self.on_similar_answer(env, &format!("similar:{answer}:{id}"), now, w).await.map(Some)
+    }
+
     /// The answer to "Is this about #N?".
     pub(super) async fn on_similar_answer(
         &self,
