@@ -732,7 +732,7 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
 
 /// `line` (see [`line_of`]) without the help a thank-you is for: "thanks for the help", "for all your help",
 /// "for helping".
-fn thanked_help_removed(line: &str) -> String {
+fn thanked_help_removed(line: &str) -> std::borrow::Cow<'_, str> {
     const THANKED: &[&str] = &[
         " for all the help ",
         " for all your help ",
@@ -741,11 +741,15 @@ fn thanked_help_removed(line: &str) -> String {
         " for ur help ",
         " for helping ",
     ];
+    // Triage reads every short message's signals: no copy unless it says "help".
+    if !line.contains(" help") {
+        return line.into();
+    }
     let mut l = line.to_string();
     for p in THANKED {
         l = l.replace(p, " for ");
     }
-    l
+    l.into()
 }
 
 /// The person a joiner or leaver is about is not leaving or starting after all ("nvm, she's staying", "he's not
@@ -1044,19 +1048,16 @@ pub fn typed_close_answer(text: &str) -> Option<bool> {
         let yes_words = has_phrase(&plain, &["yes", "yeah", "yep", "close it", "go ahead", "please do"]);
         return (!yes_words).then_some(false);
     }
-    // Every word must belong to a "yes" phrase: "yes the printer is jammed again" is not an answer.
-    let mut rest = l.clone();
+    // Every word must belong to a "yes" phrase: "yes the printer is jammed again" is not an answer. Longest
+    // phrases first, so "close please" goes whole before "close".
     let mut yes: Vec<&str> = YES.to_vec();
     yes.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in yes {
-        rest = rest.replace(&format!(" {p} "), " ");
-        rest = rest.replace(&format!(" {p} "), " ");
-    }
+    let rest = strip_phrases(&l, &yes)?;
     let filler = [
         "just", "that", "it", "it's", "its", "now", "thx", "ty", "mate", "all", "good", "fine", "great", "sorted", "is",
     ];
     let left = rest.split_whitespace().filter(|w| !filler.contains(w)).count();
-    (left == 0 && rest.len() < l.len()).then_some(true)
+    (left == 0).then_some(true)
 }
 
 /// "any update?", "any news on this", "how's it going with my laptop?", "is anyone looking at this?": the requester
@@ -1086,7 +1087,6 @@ pub fn asks_for_update(text: &str) -> bool {
             "how much longer",
             "when will someone",
             "still waiting",
-            "still waiting on",
             "any eta",
             "an eta",
             "eta on",

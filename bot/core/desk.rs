@@ -844,10 +844,7 @@ impl<S: Store> Desk<S> {
         // dropped while the ticket waited on the user with its clocks paused; in a DM it was "not an IT problem"):
         // it goes to their ticket waiting for them, unless it is clearly a problem of another kind.
         if let Some(t) = self.waiting_on_them(env, &text, &open) {
-            let mut t = t.clone();
-            let mut in_thread = env.clone();
-            in_thread.place = t.origin.place.clone();
-            let flow = self.thread_message(&in_thread, &mut t, &text, now, w);
+            let flow = self.in_its_thread(env, t, &text, now, w);
             let said = format!("Thanks, I've added that to {} for the technician.", t.number);
             w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
             return Ok(flow);
@@ -855,11 +852,8 @@ impl<S: Store> Desk<S> {
         // "any update?" outside a thread (probe F: it opened an "OS update" ticket): their ticket's news, recorded
         // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
         if super::conversation::asks_for_update(&text) && !super::conversation::troubled(&text) {
-            if let Some(t) = self.about_ticket(&text, &open) {
-                let mut t = t.clone();
-                let mut in_thread = env.clone();
-                in_thread.place = t.origin.place.clone();
-                return Ok(self.thread_message(&in_thread, &mut t, &text, now, w));
+            if let Some(t) = self.about(&text, &open) {
+                return Ok(self.in_its_thread(env, t, &text, now, w));
             }
             if env.place.dm || env.mentioned {
                 let said = "You have no open tickets with us right now. If something isn't working, tell me what.";
@@ -916,6 +910,14 @@ impl<S: Store> Desk<S> {
         }
         self.open_ticket(env, &text, c, now, w).await?;
         Ok(Flow::Ok)
+    }
+
+    /// A message written outside `t`'s thread that belongs to `t`, handled as if written there.
+    fn in_its_thread(&self, env: &Envelope, t: &Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
+        let mut t = t.clone();
+        let mut in_thread = env.clone();
+        in_thread.place = t.origin.place.clone();
+        self.thread_message(&in_thread, &mut t, text, now, w)
     }
 
     fn thread_message(&self, env: &Envelope, t: &mut Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
@@ -1025,7 +1027,7 @@ impl<S: Store> Desk<S> {
             .filter(|t| here.dm || t.origin.place.channel == here.channel && !t.origin.place.dm)
             .cloned()
             .collect();
-        let t = self.about_ticket(text, &waiting)?;
+        let t = self.about(text, &waiting)?;
         let c = self.classifier().classify(text);
         let another = c.decide(&self.settings.triage) == Decision::Ticket
             && c.confidence >= conversation::BURST_ELSE

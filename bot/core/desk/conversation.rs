@@ -71,10 +71,7 @@ impl<S: Store> Desk<S> {
         // "nvm" first: "nvm its fine now" is also thankful, but it is about the ticket just raised.
         if let Some(t) = self.withdrawn(text, open, now) {
             // Recorded on the ticket like a message in its thread; `thread_message` then makes the offer.
-            let mut t = t.clone();
-            let mut in_thread = env.clone();
-            in_thread.place = t.origin.place.clone();
-            return Ok(Some(self.thread_message(&in_thread, &mut t, text, now, w)));
+            return Ok(Some(self.in_its_thread(env, t, text, now, w)));
         }
         // "nvm" too late to withdraw by themselves (a technician has it, or the window has passed): recorded on
         // their ticket here and answered with who decides, as in its thread (probe D: silence in the channel).
@@ -90,10 +87,7 @@ impl<S: Store> Desk<S> {
                 .cloned()
                 .collect();
             if let Some(t) = self.about(text, &mine) {
-                let mut t = t.clone();
-                let mut in_thread = env.clone();
-                in_thread.place = t.origin.place.clone();
-                return Ok(Some(self.thread_message(&in_thread, &mut t, text, now, w)));
+                return Ok(Some(self.in_its_thread(env, t, text, now, w)));
             }
         }
         if conv::is_gratitude(text) {
@@ -176,14 +170,9 @@ impl<S: Store> Desk<S> {
         fresh.into_iter().find(|t| t.category == c.category)
     }
 
-    /// [`Desk::about`] for the desk: the requester's ticket a message outside any thread is about.
-    pub(super) fn about_ticket<'a>(&self, text: &str, tickets: &'a [Ticket]) -> Option<&'a Ticket> {
-        self.about(text, tickets)
-    }
-
     /// The ticket a message outside any thread is about among `tickets`: the one in the category triage sees in
     /// it (a thank-you's most likely IT category counts: "thanks for fixing the printer"), else the first.
-    fn about<'a>(&self, text: &str, tickets: &'a [Ticket]) -> Option<&'a Ticket> {
+    pub(super) fn about<'a>(&self, text: &str, tickets: &'a [Ticket]) -> Option<&'a Ticket> {
         if tickets.len() <= 1 {
             return tickets.first();
         }
@@ -218,10 +207,7 @@ impl<S: Store> Desk<S> {
             .filter(|t| t.state == State::Resolved && t.parent.is_none())
             .collect();
         let Some(t) = self.about(text, &resolved) else { return Ok(None) };
-        let mut t = t.clone();
-        let mut in_thread = env.clone();
-        in_thread.place = t.origin.place.clone();
-        Ok(Some(self.thread_message(&in_thread, &mut t, text, now, w)))
+        Ok(Some(self.in_its_thread(env, t, text, now, w)))
     }
 
     /// Someone added to an active major incident's affected people within the burst window, writing again in the
@@ -586,7 +572,7 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Ok);
         }
         // Answered: a later "yes" is no longer about the offer.
-        let answered = t.close_offered.take().is_some();
+        t.close_offered = None;
         if verb == "keep" {
             let owner = t.owner.as_ref().map(|o| o.name.as_str());
             // Still in its walkthrough, nobody in IT has it yet (probe F: "a technician will pick it up" while the
@@ -594,9 +580,7 @@ impl<S: Store> Desk<S> {
             let walking = owner.is_none() && t.self_service.as_ref().is_some_and(|s| s.to.is_none());
             let said = if walking { conv::kept_open_walking(n) } else { conv::kept_open(n, owner) };
             w.send(Outbound::to_user(&env.actor, &here, said).about(n));
-            if answered {
-                w.commit.updates.push(t);
-            }
+            w.commit.updates.push(t);
             return Ok(Flow::Ok);
         }
         // A joiner or leaver already part done is not simply closed: access half removed, or an account half made,
@@ -965,11 +949,15 @@ impl<S: Store> Desk<S> {
         if env.place.dm || env.place.thread.is_some() || !conv::me_too(text) || !on(self.windows().major_window) {
             return Ok(None);
         }
+        // The window's tickets, each category's (the store keeps no cross-category "recent" read; a "+1" is rare).
         let since = now - self.windows().major_window;
-        let filter = crate::store::TicketFilter { active_only: true, limit: Some(50), ..Default::default() };
-        let recent = self.store.tickets(&filter).await?;
+        let mut recent = vec![];
+        for cat in self.classifier().categories().iter().filter(|c| c.id != "none" && c.id != "other") {
+            recent.extend(self.store.recent_in_category(&cat.id, since).await?);
+        }
         let theirs = recent
             .into_iter()
+            .filter(|t| t.state.is_active())
             .filter(|t| t.origin.platform == env.actor.platform && !t.origin.place.dm)
             .filter(|t| t.origin.place.channel == env.place.channel && t.created_at >= since)
             .filter(|t| !t.requester.same_person(&env.actor) && t.parent.is_none())

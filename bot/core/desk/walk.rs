@@ -373,7 +373,8 @@ impl<S: Store> Desk<S> {
         text: &str,
         now: Timestamp,
     ) -> Result<ChannelAnswer, DeskError> {
-        if text.contains('?') {
+        // Most channel messages come from people with no walkthrough going: no triage run for them here.
+        if text.contains('?') || candidates.is_empty() {
             return Ok(ChannelAnswer::None);
         }
         let c = self.classifier().classify(text);
