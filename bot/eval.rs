@@ -49,6 +49,9 @@ pub struct EvalArgs {
     /// Also list every row the desk would not handle right (wrong category, a question, silence on an IT row).
     #[arg(long)]
     pub errors: bool,
+    /// With --errors, list every row, not only those handled wrong (for tuning thresholds on a tuning set).
+    #[arg(long, requires = "errors")]
+    pub all_rows: bool,
     /// The thresholds the desk decides with (`[triage]` in the configuration), for the `decisions` figures.
     #[arg(skip)]
     pub policy: Policy,
@@ -306,7 +309,7 @@ fn classify(model: &TextModel, tests: &[&Row]) -> (Vec<(String, String)>, f64) {
 
 /// Classifies `tests` with the hybrid classifier into `t`, timing only `classify`, and records what the desk would
 /// do under `policy`.
-fn classify_hybrid(c: &Classifier, tests: &[&Row], policy: &Policy, t: &mut Tally) {
+fn classify_hybrid(c: &Classifier, tests: &[&Row], policy: &Policy, all_rows: bool, t: &mut Tally) {
     for row in tests {
         let start = Instant::now();
         let r = c.classify(&row.1);
@@ -317,8 +320,22 @@ fn classify_hybrid(c: &Classifier, tests: &[&Row], policy: &Policy, t: &mut Tall
             Decision::NotIt => row.2 == "none",
             Decision::Ask => false,
         };
-        if !right {
-            t.mistakes.push(format!("{} -> {} ({d:?}, {:.2}): {}", row.2, r.category, r.confidence, row.1));
+        if !right || all_rows {
+            let mut why = format!("not IT {:.2}", r.not_it);
+            if all_rows {
+                // The model's own not-IT probability, before rules weigh in.
+                let d = c.classify_detailed(&row.1);
+                let p = d.model.iter().find(|m| m.0 == "none").map_or(0.0, |m| m.1);
+                why += &format!(", model not IT {p:.2}");
+            }
+            for (on, word) in [(r.trouble, "trouble"), (r.asks, "asks"), (!r.matched.is_empty(), "rules")] {
+                if on {
+                    why = why + ", " + word;
+                }
+            }
+            let mark = if right { "ok " } else { "" };
+            t.mistakes
+                .push(format!("{mark}{} -> {} ({d:?}, {:.2}; {why}): {}", row.2, r.category, r.confidence, row.1));
         }
         t.decided.push((row.2.clone(), r.category.clone(), d));
         t.pairs.push((row.2.clone(), r.category));
@@ -398,7 +415,7 @@ pub fn evaluate_with(args: &EvalArgs, classifier: &Classifier, opts: &TrainOptio
             model.secs += s;
             if use_hybrid {
                 let h = classifier.with_extra(&train).map_err(|e| anyhow::anyhow!(e))?;
-                classify_hybrid(&h, &test, &args.policy, &mut hybrid);
+                classify_hybrid(&h, &test, &args.policy, args.all_rows, &mut hybrid);
             }
         }
     } else if let Some(path) = &args.train_csv {
@@ -413,11 +430,11 @@ pub fn evaluate_with(args: &EvalArgs, classifier: &Classifier, opts: &TrainOptio
         (model.pairs, model.secs) = classify(&m, &tests);
         if hybrid_ok(&mut train.iter().map(|e| &e.1)) {
             let h = classifier.with_extra(&train).map_err(|e| anyhow::anyhow!(e))?;
-            classify_hybrid(&h, &tests, &args.policy, &mut hybrid);
+            classify_hybrid(&h, &tests, &args.policy, args.all_rows, &mut hybrid);
         }
     } else {
         let rows = check_known(rows, &known, args, &args.csv)?;
-        classify_hybrid(classifier, &rows.iter().collect::<Vec<_>>(), &args.policy, &mut shipped);
+        classify_hybrid(classifier, &rows.iter().collect::<Vec<_>>(), &args.policy, args.all_rows, &mut shipped);
     }
     let mut reports = vec![];
     for (name, t) in [("hybrid", hybrid), ("model", model), ("shipped", shipped)] {
@@ -606,6 +623,7 @@ mod tests {
             skip_unknown: false,
             json: false,
             errors: false,
+            all_rows: false,
             policy: Policy::default(),
         }
     }
@@ -767,6 +785,7 @@ mod tests {
             skip_unknown: false,
             json: false,
             errors: false,
+            all_rows: false,
             policy: Policy::default(),
         };
         let shipped = crate::catalog::load_classifier(None).unwrap();
