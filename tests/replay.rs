@@ -4096,3 +4096,33 @@ async fn is_this_about_answered_by_typing() {
     // Neither walkthrough took the typed answer: erin's still asks its first question, finn's was shown again.
     assert!(!text.contains("bot -> erin: Let's restart the VPN app"), "{text}");
 }
+
+/// Probe F: see `close_offer_and_more.replay`. Expected, written before running: bob's "yes close it, but can you
+/// also reset my password" closes #1 and opens #2 (identity) for the password; carol's "yes please close it. also
+/// my monitor keeps flickering" in the channel closes #3 and opens #4 (endpoint); frank's "yes, but tray 2 still
+/// jams" closes nothing and is added to #5; hr's "Heads up, Fatima Ali starts …" is a joiner ticket; dan's praise
+/// of the café's wifi and erin's thanks for the router open nothing and get no reply in the channel.
+#[tokio::test]
+async fn a_typed_close_answer_with_another_problem_after_it() {
+    let out = replay::run_file(&script("close_offer_and_more.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> bob: Done, #1 is closed.",
+        "bot -> bob: Ticket #2 opened: identity",
+        "bot -> carol: Done, #3 is closed.",
+        "bot -> carol: Ticket #4 opened: endpoint",
+        "bot -> frank: Added to #5.",
+        "bot -> hr: Ticket #6 opened: New starter (joiner)",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("#5 is closed"), "{text}");
+    assert!(lines_to(&text, "dan").is_empty() && lines_to(&text, "erin").is_empty(), "{text}");
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 6, "{j}");
+    let states: Vec<&str> = tickets.iter().map(|t| t["state"].as_str().unwrap()).collect();
+    assert_eq!(states[..5], ["closed", "new", "closed", "new", "new"], "{states:?}");
+    assert_eq!(tickets[1]["title"], "can you also reset my password");
+    assert!(tickets[4].to_string().contains("tray 2 still jams"), "{}", tickets[4]);
+}

@@ -184,6 +184,8 @@ pub struct Signals {
     pub recovered: bool,
     /// [`announcement`] (and not a thank-you).
     pub announcement: bool,
+    /// [`praise`] (and not an announcement): a remark that something is good, asking nothing.
+    pub praise: bool,
     /// [`widespread`].
     pub widespread: bool,
     /// [`can_wait`].
@@ -197,11 +199,14 @@ pub fn signals(text: &str) -> Signals {
     let gratitude = gratitude_in(&ws, &l, text);
     let recovered = recovered_in(&ws, &l, text);
     let announcement = !gratitude && announcement_in(&ws, &l, text);
-    let quiet = gratitude || announcement;
+    // Praise with thanks ("rock solid since you swapped the router, thanks!") is both.
+    let praise = !announcement && praise_in(&ws, &l, text);
+    let quiet = gratitude || announcement || praise;
     Signals {
         gratitude,
         recovered,
         announcement,
+        praise,
         trouble: !quiet && troubled_in(&ws, &l),
         asks: !quiet && asks_in(&ws, &l),
         widespread: widespread_in(&ws, &l),
@@ -510,8 +515,52 @@ fn symptom_gone_in(ws: &[String]) -> bool {
             let between = &reach[..k];
             // "no, already tried restarting" answers a question and then says what was tried: no denial (probe F:
             // it was offered closing as if the problem had gone).
-            let tried = ["tried", "already", "did", "done", "tested", "checked", "attempted"];
-            if between.iter().all(|x| (!TROUBLE.contains(&x.as_str()) || x == "no") && !tried.contains(&x.as_str())) {
+            // Only small words stand between a denial and its symptom: "not opening, stuck on loading profile" and
+            // "doesn't work, calls just drop" deny nothing (the comma is gone from the words).
+            const BETWEEN: &[&str] = &[
+                "any",
+                "more",
+                "a",
+                "single",
+                "had",
+                "been",
+                "have",
+                "has",
+                "getting",
+                "got",
+                "seen",
+                "the",
+                "one",
+                "as",
+                "much",
+                "longer",
+                "further",
+                "real",
+                "major",
+                "big",
+                "of",
+                "those",
+                "these",
+                "that",
+                "anymore",
+                "even",
+                "once",
+                "noticed",
+                "experienced",
+                "no",
+                "it",
+                "is",
+                "was",
+                "being",
+                "so",
+                "too",
+            ];
+            // "shuts off without any warning": "without" denies only a problem word ("without any issues").
+            let problem =
+                ["issue", "issues", "problem", "problems", "error", "errors", "trouble", "glitch", "glitches"];
+            if between.iter().all(|x| BETWEEN.contains(&x.as_str()))
+                && (w != "without" || problem.contains(&reach[k].as_str()))
+            {
                 denied[i] = true;
                 denied[i + 1 + k] = true;
                 any = true;
@@ -599,7 +648,9 @@ fn recovered_in(ws: &[String], l: &str, text: &str) -> bool {
         "keep", "yet", "except", "slow", "slower",
     ];
     // "the freezing is back" names the symptom that is back: trouble, not recovery.
+    // "how do I stop onedrive asking me to back up my desktop" asks for something: no status line.
     !text.contains('?')
+        && !asks_in(ws, l)
         && has_phrase(l, RECOVERY)
         && !ws.iter().any(|w| STILL_WRONG.contains(&w.as_str()) || is_symptom(w))
 }
@@ -612,7 +663,12 @@ pub fn announcement(text: &str) -> bool {
 }
 
 fn announcement_in(ws: &[String], l: &str, text: &str) -> bool {
-    if text.contains('?') || ws.is_empty() || asks_in(ws, l) {
+    // "need a work mobile, I'm on call from next month" is a request with a date in it.
+    if text.contains('?')
+        || ws.is_empty()
+        || asks_in(ws, l)
+        || ["need", "needs", "want", "wants"].contains(&ws[0].as_str())
+    {
         return false;
     }
     let opens = ["fyi", "psa", "reminder", "notice"].contains(&ws[0].as_str()) || {
@@ -641,6 +697,107 @@ fn announcement_in(ws: &[String], l: &str, text: &str) -> bool {
     );
     let mine = ws.iter().any(|w| ["my", "i", "i'm", "im", "me"].contains(&w.as_str())) && troubled_in(ws, l);
     (opens || planned) && !mine
+}
+
+/// Words that say something is good. Praise is a remark, not a request: "the wifi at the café downstairs is great
+/// btw", "new laptops look slick", "shout out to the IT lads, proper legends".
+const POSITIVE: &[&str] = &[
+    "great",
+    "brilliant",
+    "amazing",
+    "awesome",
+    "fantastic",
+    "excellent",
+    "superb",
+    "impressive",
+    "impressed",
+    "legend",
+    "legends",
+    "slick",
+    "solid",
+    "flawless",
+    "flying",
+    "faster",
+    "quicker",
+    "better",
+    "kudos",
+    "lovely",
+    "gorgeous",
+    "loving",
+];
+
+/// Praise phrases, some of them with a word that would otherwise read as trouble ("no issues").
+const POSITIVE_PHRASES: &[&str] = &[
+    "shout out",
+    "shoutout",
+    "hats off",
+    "well done",
+    "nice one",
+    "good job",
+    "great job",
+    "great work",
+    "works a treat",
+    "working a treat",
+    "no issues",
+    "no problems",
+    "zero issues",
+    "no complaints",
+];
+
+/// Words that make a "great" sarcasm or a report ("great, another blue screen", "ugh, lovely"), or a wish ("I'd love
+/// a new laptop", "it would be great to get a second screen", "hoping for a faster one").
+const SARCASM: &[&str] = &[
+    "again",
+    "another",
+    "ugh",
+    "seriously",
+    "fml",
+    "typical",
+    "yet",
+    "joy",
+    "wonderful",
+    "would",
+    "i'd",
+    "id",
+    "we'd",
+    "wish",
+    "want",
+    "wanted",
+    "wanna",
+    "hoping",
+    "hope",
+    "if",
+    "could",
+    "should",
+    "when",
+];
+
+/// Whether `text` praises something and asks nothing ("the wifi at the café downstairs is great btw"): no trouble
+/// word, no symptom, no question, no request. A positive word that opens a longer message ("Great, now Outlook
+/// …") is read as the sarcasm it usually is and does not count.
+pub fn praise(text: &str) -> bool {
+    let ws = words(text);
+    praise_in(&ws, &line_of(&ws), text)
+}
+
+fn praise_in(ws: &[String], l: &str, text: &str) -> bool {
+    if ws.len() < 2
+        || ws.len() > 30
+        || text.contains('?')
+        || ["😤", "😡", "🙄", "😭", "😩"].iter().any(|e| text.contains(e))
+    {
+        return false;
+    }
+    let phrase = has_phrase(l, POSITIVE_PHRASES);
+    let word = ws.iter().skip(1).any(|w| POSITIVE.contains(&w.as_str()));
+    if !phrase && !word {
+        return false;
+    }
+    let rest = strip_phrases(l, POSITIVE_PHRASES).unwrap_or_else(|| l.to_string());
+    let rest_words: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+    !troubled_in(&rest_words, &rest)
+        && !asks_in(ws, l)
+        && !ws.iter().any(|w| is_symptom(w) || SARCASM.contains(&w.as_str()))
 }
 
 /// "not urgent", "no rush", "whenever you get a chance": the person says it can wait.
@@ -685,16 +842,27 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
     if ws.is_empty() {
         return thumbs;
     }
-    if ws.len() > 12 || text.contains('?') {
+    if text.contains('?') {
+        return false;
+    }
+    // "thank you!! also my monitor is flickering": thanks, and a new problem that must not be lost. The help they
+    // thank for is no call for help (probe E: "thanks for the help with the printer yesterday!" opened a ticket),
+    // nor does it count towards the length of a thank-you.
+    let thanked = thanked_help_removed(l);
+    let shorter: Vec<String>;
+    let (l, ws) = match &thanked {
+        std::borrow::Cow::Borrowed(_) => (l, ws),
+        std::borrow::Cow::Owned(t) => {
+            shorter = t.split_whitespace().map(str::to_string).collect();
+            (t.as_str(), shorter.as_slice())
+        }
+    };
+    if ws.len() > 12 {
         return false;
     }
     if symptom_gone_in(ws) {
         return true;
     }
-    // "thank you!! also my monitor is flickering": thanks, and a new problem that must not be lost. The help they
-    // thank for is no call for help (probe E: "thanks for the help with the printer yesterday!" opened a ticket).
-    let l = &thanked_help_removed(l);
-    let ws = &l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     if troubled_in(ws, l) || new_topic_in(ws, l) || ws.iter().any(|w| is_symptom(w)) {
         return false;
     }
@@ -727,7 +895,8 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
         "you're a star",
         "lifesaver",
     ];
-    thumbs || ws.iter().any(|w| THANKS.contains(&w.as_str())) || has_phrase(l, PHRASES)
+    // "how do I stop onedrive asking me to back up my desktop" asks for something: "back up" is no status.
+    thumbs || ws.iter().any(|w| THANKS.contains(&w.as_str())) || (has_phrase(l, PHRASES) && !asks_in(ws, l))
 }
 
 /// `line` (see [`line_of`]) without the help a thank-you is for: "thanks for the help", "for all your help",
@@ -1060,6 +1229,41 @@ pub fn typed_close_answer(text: &str) -> Option<bool> {
     (left == 0).then_some(true)
 }
 
+/// "yes close it, but can you also reset my password", "no keep it open. also my monitor flickers": a typed answer
+/// to "Shall I close #N?" (see [`typed_close_answer`]) followed by something else. The answer, and the rest with its
+/// connecting words ("but", "also", "and") taken off, when the part before the first comma, full stop, dash or
+/// "but" answers by itself and two or more words follow.
+pub fn typed_close_answer_and_rest(text: &str) -> Option<(bool, &str)> {
+    let lower = text.to_lowercase();
+    // A split point: a punctuation mark, or a connecting word with spaces around it (byte offsets of `text`;
+    // lowercasing keeps them for the ASCII marks searched here only when lengths agree).
+    if lower.len() != text.len() {
+        return None;
+    }
+    let mut cut = None;
+    for (i, c) in text.char_indices() {
+        if matches!(c, ',' | '.' | ';' | '!' | '-' | '–' | '—') {
+            cut = Some((i, i + c.len_utf8()));
+            break;
+        }
+        if [" but ", " and ", " also "].iter().any(|w| lower[i..].starts_with(w)) {
+            cut = Some((i, i + 1));
+            break;
+        }
+    }
+    let (end, from) = cut?;
+    let answer = typed_close_answer(&text[..end])?;
+    let mut rest = text[from..].trim_start_matches(|c: char| !c.is_alphanumeric());
+    loop {
+        let l = rest.to_lowercase();
+        let Some(w) = ["but ", "and ", "also ", "oh ", "btw ", "ps "].iter().find(|w| l.starts_with(**w)) else {
+            break;
+        };
+        rest = rest[w.len()..].trim_start_matches(|c: char| !c.is_alphanumeric());
+    }
+    (words(rest).len() >= 2).then_some((answer, rest))
+}
+
 /// "any update?", "any news on this", "how's it going with my laptop?", "is anyone looking at this?": the requester
 /// asks where their ticket stands.
 pub fn asks_for_update(text: &str) -> bool {
@@ -1228,6 +1432,22 @@ mod tests {
     }
 
     #[test]
+    fn a_typed_close_answer_with_something_else_after_it() {
+        for (text, answer, rest) in [
+            ("yes close it, but can you also reset my password", true, "can you also reset my password"),
+            ("yes please close it. also my monitor keeps flickering", true, "my monitor keeps flickering"),
+            ("no keep it open - and my mouse is dead too", false, "my mouse is dead too"),
+            ("close it but outlook is crashing now", true, "outlook is crashing now"),
+            ("yes, the jam is cleared now", true, "the jam is cleared now"),
+        ] {
+            assert_eq!(typed_close_answer_and_rest(text), Some((answer, rest)), "{text}");
+        }
+        for text in ["yes the printer is jammed again, help", "the printer is jammed, yes", "yes, ok", "yes close it"] {
+            assert_eq!(typed_close_answer_and_rest(text), None, "{text}");
+        }
+    }
+
+    #[test]
     fn asking_where_a_ticket_stands() {
         for yes in [
             "any update on this?",
@@ -1353,6 +1573,39 @@ mod tests {
         for no in ["thanks for nothing, still can't print", "can't thank you enough but it's broken again"] {
             assert!(!is_gratitude(no), "{no}");
         }
+    }
+
+    #[test]
+    fn a_remark_that_something_is_good_asks_nothing() {
+        for yes in [
+            "the wifi at the café downstairs is great btw",
+            "new laptops look slick",
+            "shout out to the IT lads for sorting the boardroom screens, proper legends",
+            "the new fibre is flying, pulled the whole client pack in seconds",
+            "the wifi on the train was better than my home broadband lol",
+            "VPN has been working a treat all week",
+        ] {
+            assert!(praise(yes), "{yes}");
+        }
+        for no in [
+            // sarcasm, trouble, a question or a request is no praise
+            "great, another blue screen",
+            "Brilliant. Outlook has frozen",
+            "the wifi isn't great today",
+            "the new laptop is great but the battery dies in an hour",
+            "is the wifi any better upstairs?",
+            "the new laptop is great, can I get one for Sam please",
+            "we need faster internet",
+            "love the new monitors but one keeps flickering",
+            "I'd love a new laptop, mine is ancient",
+            "it would be great to get a second screen",
+            "a faster laptop for the new designer would be nice",
+            "laptop",
+        ] {
+            assert!(!praise(no), "{no}");
+        }
+        // a thank-you is read as one, not as praise
+        assert!(is_gratitude("thanks for the help with the VPN yesterday - all good from home now"));
     }
 
     #[test]

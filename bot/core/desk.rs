@@ -28,6 +28,8 @@ mod vendor;
 mod walk;
 mod workflow;
 
+use conversation::TypedClose;
+
 pub use alerts::{AlertOutcome, AlertSettings};
 use chrono_tz::Tz;
 pub use reports::ReportSchedule;
@@ -761,9 +763,11 @@ impl<S: Store> Desk<S> {
             if !self.within_command_rate(env, now, w) {
                 return Ok(Flow::Ok);
             }
-            if let Some(flow) = self.typed_close_reply(env, Some(&t), &text, now, w).await? {
-                return Ok(flow);
-            }
+            let text = match self.typed_close_reply(env, Some(&t), &text, now, w).await? {
+                TypedClose::Done(flow) => return Ok(flow),
+                TypedClose::Instead(rest) => rest,
+                TypedClose::No => text,
+            };
             if let Some(flow) = self.other_problem_in_thread(env, &t, &text, now, w).await? {
                 return Ok(flow);
             }
@@ -805,9 +809,11 @@ impl<S: Store> Desk<S> {
         if !self.within_command_rate(env, now, w) {
             return Ok(Flow::Ok);
         }
-        if let Some(flow) = self.typed_close_reply(env, None, &text, now, w).await? {
-            return Ok(flow);
-        }
+        let text = match self.typed_close_reply(env, None, &text, now, w).await? {
+            TypedClose::Done(flow) => return Ok(flow),
+            TypedClose::Instead(rest) => rest,
+            TypedClose::No => text,
+        };
         if let Some(flow) = self.typed_similar_reply(env, &text, now, w).await? {
             return Ok(flow);
         }

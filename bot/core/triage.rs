@@ -603,7 +603,13 @@ impl Classifier {
         // request, whatever device it names: its IT rules do not count, and it counts as small talk.
         let said = super::conversation::signals(text);
         // Thanks, "it's back now" and notices to the channel are not requests, whatever device they name.
-        let grateful = none.is_some() && (said.gratitude || said.announcement);
+        // A notice that asks for something ("heads up, Fatima Ali starts with us on Wednesday", "FYI I'll need
+        // Photoshop from next week") is a request: only a notice matching no request intent is news to the channel.
+        let notice = said.announcement
+            && !hits
+                .iter()
+                .any(|&(i, _)| self.intents[i].ticket_type == TicketType::Request && Some(self.intents[i].cat) != none);
+        let grateful = none.is_some() && (said.gratitude || notice || said.praise);
         if grateful {
             rule.iter_mut().enumerate().filter(|(c, _)| Some(*c) != none).for_each(|(_, n)| *n = 0);
         }
@@ -654,7 +660,7 @@ impl Classifier {
         if sum > 0.0 {
             combined.iter_mut().for_each(|v| *v /= sum);
         }
-        if (said.recovered || said.announcement)
+        if (said.recovered || notice || said.gratitude || said.praise)
             && let Some(n) = none
         {
             // However sure the model is of "wifi" in "wifi is back up for me" or a maintenance notice: no request.
@@ -1032,6 +1038,25 @@ mod tests {
         }
         for text in ["thanks!!", "hi", "ok", "cheers mate", "👍", "good morning everyone", "thank you so much"] {
             assert_eq!(c.classify(text).category, "none", "{text}");
+        }
+    }
+
+    #[test]
+    fn thanks_and_praise_naming_a_device_are_not_requests() {
+        let c = shipped();
+        // The model reads "router" and "wifi" as network, with no small-talk rule to say otherwise: thanks and
+        // praise that ask nothing are no request, however sure the model is of the device.
+        for text in [
+            "wifi has been rock solid since you swapped the router, thanks!",
+            "Thanks for the help with the VPN yesterday - all good from home now",
+            "the wifi at the café downstairs is great btw",
+            "new laptops look slick",
+        ] {
+            let r = c.classify(text);
+            assert_eq!((r.category.as_str(), r.decide(&Policy::default())), ("none", Decision::NotIt), "{text}: {r:?}");
+        }
+        for text in ["great, another blue screen", "the new laptop is great but the battery dies in an hour"] {
+            assert_ne!(c.classify(text).category, "none", "{text}");
         }
     }
 

@@ -422,8 +422,15 @@ impl<S: Store> Desk<S> {
         text: &str,
         now: Timestamp,
         w: &mut Work,
-    ) -> Result<Option<Flow>, DeskError> {
-        let Some(yes) = conv::typed_close_answer(text) else { return Ok(None) };
+    ) -> Result<TypedClose, DeskError> {
+        // "yes close it, but can you also reset my password": the answer, and then the rest as its own message.
+        let (yes, rest) = match conv::typed_close_answer(text) {
+            Some(yes) => (yes, None),
+            None => match conv::typed_close_answer_and_rest(text) {
+                Some((yes, rest)) => (yes, Some(rest)),
+                None => return Ok(TypedClose::No),
+            },
+        };
         let within = if thread.is_some() || env.place.dm {
             super::workflow::QUESTION_EXPIRY
         } else {
@@ -434,24 +441,45 @@ impl<S: Store> Desk<S> {
                 && t.state.is_active()
                 && t.close_offered.is_some_and(|at| now - at <= within)
         };
-        let n = match thread {
-            Some(t) => pending(t).then_some(t.number),
+        let offered = match thread {
+            Some(t) => pending(t).then(|| (t.number, t.category.clone())),
             None => {
                 let (_, open) = self.store.requester_recent(&env.actor.key(), now).await?;
                 let here = reply_place(env);
-                let offered: Vec<TicketNo> = open
+                let offered: Vec<(TicketNo, String)> = open
                     .iter()
                     .filter(|t| pending(t))
                     .filter(|t| t.origin.platform == env.actor.platform)
                     .filter(|t| t.origin.place.channel == here.channel && t.origin.place.dm == here.dm)
-                    .map(|t| t.number)
+                    .map(|t| (t.number, t.category.clone()))
                     .collect();
-                (offered.len() == 1).then(|| offered[0])
+                (offered.len() == 1).then(|| offered[0].clone())
             }
         };
-        let Some(n) = n else { return Ok(None) };
+        let Some((n, category)) = offered else { return Ok(TypedClose::No) };
+        // What follows the answer: a problem of another kind is a message of its own once the offer is answered;
+        // "the jam is cleared now" adds nothing to the answer; "yes, but tray 2 still jams" says it is not over: the
+        // ticket stays open and the rest is read as any message about it would be.
+        let other = match rest {
+            None => None,
+            Some(rest) => {
+                let c = self.classifier().classify(rest);
+                let said = conv::signals(rest);
+                if c.decide(&self.settings.triage) == Decision::Ticket && c.category != category {
+                    Some(rest)
+                } else if said.trouble || said.asks {
+                    return Ok(TypedClose::Instead(rest.to_string()));
+                } else {
+                    None
+                }
+            }
+        };
         let verb = if yes { "close" } else { "keep" };
-        self.on_conversation_action(env, &format!("{ACTION_PREFIX}{verb}:{}", n.0), now, w).await.map(Some)
+        let flow = self.on_conversation_action(env, &format!("{ACTION_PREFIX}{verb}:{}", n.0), now, w).await?;
+        match other {
+            Some(rest) => Box::pin(self.on_text(env, rest, now, w)).await.map(TypedClose::Done),
+            None => Ok(TypedClose::Done(flow)),
+        }
     }
 
     /// A clear problem of another kind written by the requester in the thread of a ticket nobody in IT has touched
@@ -1449,6 +1477,16 @@ fn part_done(t: &Ticket) -> Option<String> {
 
 /// A joiner or a leaver: its checklist is there from the hand-off (or from `/ticket start`) on, its date once
 /// known, and its intent from the message that raised it (while its questions are still asked).
+/// What [`Desk::typed_close_reply`] made of a message.
+pub(super) enum TypedClose {
+    /// No answer to a close offer: the message goes on as it is.
+    No,
+    /// Answered (and whatever followed the answer handled).
+    Done(Flow),
+    /// "yes, but tray 2 still jams": no answer; the message goes on as this, its part after the "yes".
+    Instead(String),
+}
+
 pub(super) fn is_lifecycle(t: &Ticket) -> bool {
     t.checklist.is_some() || t.work_date.is_some() || t.intent.as_deref() == Some("identity.account_lifecycle")
 }
