@@ -951,16 +951,24 @@ pub fn is_withdrawal(text: &str) -> bool {
     }
     let l = line(text);
     let negated = has_phrase(&l, &["not", "haven't", "havent", "can't", "cant", "didn't", "didnt", "still", "but"]);
-    if negated || troubled(text) {
+    // "never mind, user error": the error was theirs, not a symptom.
+    let troubled = if l.contains(" user error ") { troubled(&l.replace(" user error ", " ")) } else { troubled(text) };
+    if negated || troubled {
         return false;
     }
     // "nvm the meeting's moved to 3pm", "nvm about lunch": never mind something else. A bare "nvm" (or "nvm,
     // sorted it") is about the ticket.
     let about_it = ["it", "that", "this", "me", "then", "lol", "thanks", "thx", "sorry", "all", "now"];
-    let fixed_words = ["fixed", "sorted", "working", "works", "fine", "back", "figured", "found", "ok", "okay", "good"];
+    // "nvm got it", "nvm it was unplugged", "never mind, user error": done with it (probe F: "nvm got it" was added
+    // to the ticket as a detail).
+    let fixed_words = [
+        "fixed", "sorted", "working", "works", "fine", "back", "figured", "found", "ok", "okay", "good", "got", "was",
+        "were", "idiot", "silly", "doh", "duh", "mistake", "fault",
+    ];
     if let Some(at) = ws.iter().position(|w| ["nvm", "nm", "nevermind"].contains(&w.as_str()) || w == "mind") {
         let rest: Vec<&String> = ws[at + 1..].iter().filter(|w| !about_it.contains(&w.as_str())).collect();
-        if !rest.is_empty() && !ws.iter().any(|w| fixed_words.contains(&w.as_str())) {
+        let explained = has_phrase(&l, &["user error", "turns out", "my fault", "my mistake"]);
+        if !rest.is_empty() && !explained && !ws.iter().any(|w| fixed_words.contains(&w.as_str())) {
             return false;
         }
     }
@@ -1738,6 +1746,9 @@ mod tests {
             "nevermind, it's fine now",
             "false alarm",
             "sorted it myself thanks",
+            "nvm got it",
+            "nvm it was unplugged",
+            "never mind, user error",
         ] {
             assert!(is_withdrawal(yes), "{yes}");
         }
@@ -1749,6 +1760,8 @@ mod tests {
             "thanks",
             "my laptop keeps restarting",
             "tried to fix it but it didn't work",
+            "nvm about lunch",
+            "nvm the meeting moved to 3pm",
         ] {
             assert!(!is_withdrawal(no), "{no}");
         }

@@ -692,7 +692,7 @@ impl<S: Store> Desk<S> {
                 self.on_similar_answer(env, action, now, w).await?
             }
             Body::Action { action } if action.starts_with(conversation::ACTION_PREFIX) => {
-                self.on_conversation_action(env, action, now, w).await?
+                self.on_conversation_action(env, action, None, now, w).await?
             }
             Body::Action { action } if action.starts_with(super::runbook::ACTION_PREFIX) => {
                 self.on_walk_action(env, action, now, w).await?
@@ -1227,6 +1227,8 @@ impl<S: Store> Desk<S> {
                 "{} {} · {} · {} · from {}: {}",
                 match (t.major, unowned_active) {
                     (true, _) => "Major incident",
+                    // Probe F: a reopened ticket's card started "New ticket".
+                    (false, true) if t.reopen_count > 0 => "Reopened ticket",
                     (false, true) => "New ticket",
                     (false, false) => "Ticket",
                 },
@@ -1244,6 +1246,11 @@ impl<S: Store> Desk<S> {
             }
             if let Some(d) = self.work_date_phrase(t) {
                 text.push_str(&format!(" · {d}"));
+            }
+            // A follow-up says what it follows (probe F: the card of "wait no, still freezing" named no ticket).
+            if !t.links.is_empty() {
+                let links: Vec<String> = t.links.iter().map(|n| n.to_string()).collect();
+                text.push_str(&format!(" · linked to {}", links.join(", ")));
             }
             text
         };
@@ -1963,7 +1970,7 @@ impl<S: Store> Desk<S> {
                 // Resolving ends the open vendor cases (their follow-ups stop); each vendor is sent a closure note.
                 // The resolution text is written to the requester (names, their data, "your new password is on
                 // its way"): the vendor is told only that it is resolved (#35: nothing internal leaks).
-                let ended = self.end_cases(&mut t, Some(me), "it is resolved", now, &mut w.commit);
+                let ended = self.end_cases(&mut t, Some(me), "it is resolved", false, now, &mut w.commit);
                 let said = text.as_deref().map(|s| format!(": {}", s.trim_end_matches('.'))).unwrap_or_default();
                 let msg = format!(
                     "{} marked your ticket {} resolved{said}. If it is still broken, press Reopen or reply here.",
@@ -2712,6 +2719,8 @@ impl<S: Store> Desk<S> {
                     EventKind::Reopened { .. } => format!("{who} reopened it"),
                     EventKind::Closed => format!("{who} closed it"),
                     EventKind::Withdrawn { .. } => format!("{who} withdrew it"),
+                    EventKind::KeptOpen { text: Some(text) } => format!("{who} kept it open: {}", quote(text)),
+                    EventKind::KeptOpen { text: None } => format!("{who} kept it open"),
                     EventKind::Approval { approved: true, .. } => format!("{who} approved it"),
                     EventKind::Declined { reason: Some(r) } => format!("{who} declined it: {}", quote(r)),
                     EventKind::Declined { reason: None } => format!("{who} declined it"),

@@ -177,6 +177,10 @@ pub struct VendorCaseFacts {
     /// kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution_due: Option<Timestamp>,
+    /// Ended on our side (see [`crate::core::vendor::VendorCase::ended_by_us`]): its resolution target counts only
+    /// when it was already missed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ended_by_us: bool,
 }
 
 /// What the report needs of one ticket: columns, plus short lists a store keeps beside them. Far smaller than
@@ -387,6 +391,7 @@ impl TicketFacts {
                 vendor_id: Some(c.vendor.clone()),
                 response_due: Some(c.response_due),
                 resolution_due: Some(c.resolution_due),
+                ended_by_us: c.ended_by_us,
             })
             .collect();
         f.csat = t.csat.as_ref().map(|c| c.good);
@@ -1222,6 +1227,8 @@ fn stats<R: ClockRules + ?Sized>(p: &Period, facts: &PeriodFacts, rules: &R, as_
             }
             if let Some(due) = v.resolution_due {
                 match v.closed_at.filter(|&c| p.contains(c)) {
+                    // Ended on our side before its target: the vendor fixed nothing, so nothing is met.
+                    Some(c) if v.ended_by_us && c <= due => {}
                     Some(c) => e.resolved_on_time.add(c > due, t.number),
                     // Still open when its target fell due in this period: late (and a breach).
                     None if p.contains(due) && due < cutoff && v.closed_at.is_none_or(|c| c > due) => {
@@ -2271,6 +2278,7 @@ mod tests {
             vendor_id: None,
             response_due: None,
             resolution_due: None,
+            ended_by_us: false,
         });
         let fp = |f: &str, n: u64| FingerprintCount { fingerprint: f.into(), tickets: n };
         PeriodFacts {
@@ -2716,6 +2724,7 @@ mod tests {
             vendor_id: Some("acme".into()),
             response_due: Some(t(due)),
             resolution_due: None,
+            ended_by_us: false,
         };
         this.tickets[2].vendor_cases[0].vendor_id = Some("acme".into());
         this.tickets[2].vendor_cases[0].response_due = Some(t("2026-03-03T14:00:00Z"));
@@ -2737,6 +2746,20 @@ mod tests {
         assert_eq!((v.opened, v.closed, v.responses), (3, 1, 2));
         assert_eq!((v.resolution_on_time.count, v.resolution_on_time.of), (0, 2));
         assert_eq!(v.resolution_late_tickets, vec![TicketNo(1), TicketNo(3)]);
+        // #3's case closed Wed 10:00 instead, before its target: met (1 of 2) when the vendor fixed it; left out (0
+        // of 1) when we ended it (#35: the requester withdrew, or it was resolved while the vendor never answered).
+        let mut early = this.clone();
+        early.tickets[2].vendor_cases[0].closed_at = Some(t("2026-03-04T10:00:00Z"));
+        let vendor = |f: &PeriodFacts| {
+            let r = build(&week(), f, &last_week(), &backlog(), &SignalFacts::default(), &WithVendor(office()));
+            (r.vendors[0].resolution_on_time.count, r.vendors[0].resolution_on_time.of)
+        };
+        assert_eq!(vendor(&early), (1, 2));
+        early.tickets[2].vendor_cases[0].ended_by_us = true;
+        assert_eq!(vendor(&early), (0, 1));
+        // Ended by us after its target had passed: still late.
+        early.tickets[2].vendor_cases[0].closed_at = Some(t("2026-03-05T08:00:00Z"));
+        assert_eq!(vendor(&early), (0, 2));
         // Breaches: #3 and #8 missed the response target, #1 and #3 the resolution target.
         assert_eq!(v.breaches, 4);
         assert!(r.text(LONDON).contains("late on #1 #3; 4 contract breaches"), "{}", r.text(LONDON));

@@ -1347,7 +1347,7 @@ static PERSON_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::ne
 });
 static NOT_FIXED_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     typed_regex(
-        r"\b((didnt|doesnt|did not|does not|hasnt|has not|wont|isnt|not|never) (work|worked|help|helped|fix|fixed|change|changed|do anything|make a difference|print|printed|come out)|still (nothing|broken|stuck|not|no|jammed|the same|doesnt|wont|cant|isnt|failing|dropping|happening|there|dead|down|slow|an issue|a problem|off)|no (luck|joy|change|difference|good)|not (sorted|resolved)|same (problem|issue|thing|error)|nothing (changed|happened|works|comes out))\b",
+        r"\b((didnt|doesnt|did not|does not|hasnt|has not|wont|isnt|not|never) (work|worked|help|helped|fix|fixed|change|changed|do anything|make a difference|print|printed|come out)|still (nothing|broken|stuck|not|no|jammed|the same|doesnt|wont|cant|isnt|failing|dropping|happening|there|dead|down|slow|an issue|a problem|off)|no (luck|joy|change|difference|good)|not (sorted|resolved)|(slow|stuck|jammed|broken|frozen|freezing|crashing|crashed|dropping|down|dead|offline|failing|happening|doing it|doing that|flickering|gone) again|same (problem|issue|thing|error)|nothing (changed|happened|works|comes out))\b",
     )
 });
 static FIXED_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
@@ -1822,6 +1822,8 @@ mod tests {
         assert_eq!(read_typed(rb, &c, "still nothing, I cancelled the job and it's still stuck"), Typed::Button(1));
         assert_eq!(read_typed(rb, &c, "that didn't work"), Typed::Button(1));
         assert_eq!(read_typed(rb, &c, "it printed now, thanks"), Typed::Button(0));
+        // The symptom back again is no fix (probe F: "it's slow again now" was read as nothing).
+        assert_eq!(read_typed(rb, &c, "it's stuck again now"), Typed::Button(1));
         // start: "Yes, it says there's a jam" / "No jam, …".
         let s = at("start");
         assert_eq!(read_typed(rb, &s, "yes"), Typed::Button(0));

@@ -522,6 +522,11 @@ pub enum EventKind {
     Withdrawn {
         text: Option<String>,
     },
+    /// The requester answered "Shall I close it?" with "Keep it open" (the button, or `text` as typed).
+    KeptOpen {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
     /// The request was declined by its approver (`reason` as given) and closed with that: no resolution by the
     /// helpdesk, nothing to rate, and it is not reopened.
     Declined {
@@ -1265,6 +1270,12 @@ impl Ticket {
         let mut ev = vec![self.go(State::Closed, at, by)?];
         ev.push(self.event(at, by, EventKind::Closed));
         Ok(ev)
+    }
+
+    /// The requester kept the ticket open when offered to close it (`text`: what they typed, if they did).
+    pub fn kept_open(&mut self, by: &UserRef, text: Option<&str>, at: Timestamp) -> Event {
+        self.close_offered = None;
+        self.event(at, by, EventKind::KeptOpen { text: text.map(str::to_string) })
     }
 
     /// The requester thanked us or confirmed it works (a resolved ticket stays resolved).

@@ -425,6 +425,11 @@ pub struct VendorCase {
     pub next_followup: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Timestamp>,
+    /// The case was ended on our side, not because the vendor fixed anything: the requester no longer needed the
+    /// ticket, or it was resolved while the vendor had never answered (#35: such a case scored "resolution met").
+    /// Reports leave its resolution target out, unless it had already been missed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ended_by_us: bool,
     /// The owner was told that sends keep failing (once per case).
     #[serde(default)]
     pub failure_told: bool,
@@ -537,6 +542,7 @@ impl Vendor {
             warned: vec![],
             next_followup: None,
             closed_at: None,
+            ended_by_us: false,
             failure_told: false,
             title: None,
             requester_update_due: Some(self.requester_update_after(now, hours)),

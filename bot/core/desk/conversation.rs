@@ -199,14 +199,27 @@ impl<S: Store> Desk<S> {
             return Ok(None);
         }
         let since = now - self.windows().thanks_window;
+        // A ticket they closed themselves a moment ago ("nvm got it" … "wait no, still freezing"; probe F: asked
+        // which category, as if new) is theirs to go on with too: its thread follows it up.
+        let corrected = |t: &Ticket| {
+            t.state == State::Closed
+                && t.withdrawn
+                && now - t.updated_at <= self.windows().burst_window.max(chrono::Duration::minutes(10))
+        };
         let resolved: Vec<Ticket> = self
             .store
             .resolved_since(&env.actor.key(), since)
             .await?
             .into_iter()
-            .filter(|t| t.state == State::Resolved && t.parent.is_none())
+            .filter(|t| (t.state == State::Resolved || corrected(t)) && t.parent.is_none())
             .collect();
         let Some(t) = self.about(text, &resolved) else { return Ok(None) };
+        if t.state == State::Closed {
+            // Closed stays closed: the correction follows it up, as it would in its thread.
+            let mut in_thread = env.clone();
+            in_thread.place = t.origin.place.clone();
+            return self.closed_thread_message(&in_thread, t, text, now, w).await;
+        }
         Ok(Some(self.in_its_thread(env, t, text, now, w)))
     }
 
@@ -475,7 +488,8 @@ impl<S: Store> Desk<S> {
             }
         };
         let verb = if yes { "close" } else { "keep" };
-        let flow = self.on_conversation_action(env, &format!("{ACTION_PREFIX}{verb}:{}", n.0), now, w).await?;
+        let action = format!("{ACTION_PREFIX}{verb}:{}", n.0);
+        let flow = self.on_conversation_action(env, &action, Some(text), now, w).await?;
         match other {
             Some(rest) => Box::pin(self.on_text(env, rest, now, w)).await.map(TypedClose::Done),
             None => Ok(TypedClose::Done(flow)),
@@ -545,6 +559,7 @@ impl<S: Store> Desk<S> {
         &self,
         env: &Envelope,
         action: &str,
+        typed: Option<&str>,
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Flow, DeskError> {
@@ -608,6 +623,8 @@ impl<S: Store> Desk<S> {
             let walking = owner.is_none() && t.self_service.as_ref().is_some_and(|s| s.to.is_none());
             let said = if walking { conv::kept_open_walking(n) } else { conv::kept_open(n, owner) };
             w.send(Outbound::to_user(&env.actor, &here, said).about(n));
+            let ev = t.kept_open(&env.actor, typed, now);
+            w.events(n, vec![ev]);
             w.commit.updates.push(t);
             return Ok(Flow::Ok);
         }
@@ -626,7 +643,8 @@ impl<S: Store> Desk<S> {
         self.end_walk(n, format!("{} closed the ticket", env.actor.name), now, w).await?;
         self.tell_merged_ended(&t, "was closed by its requester", w);
         // Its open vendor cases end with it; each vendor is sent a closure note.
-        let ended = self.end_cases(&mut t, None, "the person who raised it no longer needs it", now, &mut w.commit);
+        let ended =
+            self.end_cases(&mut t, None, "the person who raised it no longer needs it", true, now, &mut w.commit);
         if let Some(owner) = &t.owner {
             let place = Place { dm: true, ..self.staff_place() };
             w.send(Outbound::to_user(owner, &place, conv::requester_closed(&env.actor.shown(), n)).about(n));

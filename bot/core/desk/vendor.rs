@@ -283,11 +283,14 @@ impl<S: Store> Desk<S> {
 
     /// Closes every open case of `t` (the ticket ended: resolved, withdrawn, monitoring resolved it), each with a
     /// closure note to its vendor. Returns what the technicians are told, e.g. "PrintCo (case PC-1)".
+    /// `withdrawn`: the requester no longer needs the ticket, so no case ends with the vendor's fix (nor does one
+    /// the vendor never answered, whatever ended the ticket).
     pub(super) fn end_cases(
         &self,
         t: &mut Ticket,
         by: Option<&UserRef>,
         why: &str,
+        withdrawn: bool,
         now: Timestamp,
         c: &mut Commit,
     ) -> Vec<String> {
@@ -300,6 +303,7 @@ impl<S: Store> Desk<S> {
                 x.status = CaseStatus::Closed;
                 x.closed_at = Some(now);
                 x.next_followup = None;
+                x.ended_by_us = withdrawn || x.responded_at.is_none();
                 x.clone()
             };
             let kind = EventKind::VendorClosed { vendor: case.vendor.clone() };
