@@ -4062,8 +4062,9 @@ async fn a_requester_asking_for_news_hears_where_the_ticket_stands() {
     // In the channel: alice's question goes to #1 and is answered; bob's opens nothing and gets no reply there.
     assert!(text.contains("bot -> sam: alice added to #1: “any update on my teams ticket?”"), "{text}");
     assert!(lines_to(&text, "bob").is_empty(), "{text}");
-    // dan's "same here" in the channel joins carol's printer ticket #2 (a shared kind of problem).
-    assert!(text.contains("bot -> dan: We know — #2 is being worked on"), "{text}");
+    // dan's "same here" in the channel joins carol's printer ticket #2 (a shared kind of problem); nobody has it
+    // yet, so he is not told it is being worked on.
+    assert!(text.contains("bot -> dan: Thanks, I've added you to #2"), "{text}");
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "{text}");
 }
@@ -4161,4 +4162,45 @@ async fn a_correction_right_after_closing_follows_the_ticket_up() {
     let card = text.lines().find(|l| l.contains("New ticket #2")).unwrap();
     assert!(card.contains("· linked to #1"), "{card}");
     assert!(!text.contains("which of these is it about"), "{text}");
+}
+
+/// Probe G: see `same_here_major.replay`. Expected, written before running: bob's and carl's "same here" join #1
+/// without being told it is being worked on (nobody has it); with three people #1 becomes a major incident in the
+/// queue (its walkthrough ends); the lost charger, the router question, the toner notice, "back to normal" and the
+/// Dropbox notice open nothing and get no reply.
+#[tokio::test]
+async fn three_people_on_one_ticket_make_a_major_incident_and_asides_open_nothing() {
+    let out = replay::run_file(&script("same_here_major.replay")).await.unwrap();
+    let text = out.text();
+    assert!(!text.contains("is being worked on"), "{text}");
+    assert!(text.contains("bot -> bob: Thanks, I've added you to #1"), "{text}");
+    assert!(text.contains("bot -> #helpdesk-queue: Major incident #1 · P2 · network"), "{text}");
+    for who in ["dan", "erin", "fay", "gus", "hal"] {
+        assert!(lines_to(&text, who).is_empty(), "{who}: {text}");
+    }
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 1, "{j}");
+    assert_eq!(events_of(&j, 1, "major_incident").len(), 1, "{j}");
+    assert_eq!(events_of(&j, 1, "runbook").len(), 1, "the walkthrough ended: {j}");
+}
+
+/// Probe G: see `typed_category_and_missent.replay`. Expected, written before running: alice's typed "it's email
+/// mostly, outlook" after the category question opens #1 in saas; bob's "sorry wrong channel!" and carol's "it's
+/// my personal one, not IT sorry ignore me" are offered closing ("OK. Shall I close …"), not added; dave's "fixed it
+/// myself, battery was dead lol" is offered closing with "Glad it's sorted!", not asked "Is this about #4?".
+#[tokio::test]
+async fn a_typed_category_answer_opens_the_ticket_and_a_missent_message_offers_closing() {
+    let out = replay::run_file(&script("typed_category_and_missent.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> alice: Ticket #1 opened: saas",
+        "bot -> bob: OK. Shall I close #2?",
+        "bot -> carol: OK. Shall I close #3?",
+        "bot -> dave: Glad it's sorted! Shall I close #4?",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("Added to #"), "{text}");
+    assert!(!text.contains("Is this about #4"), "{text}");
+    assert!(!text.contains("Just pick the option above"), "{text}");
 }

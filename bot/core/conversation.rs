@@ -186,6 +186,8 @@ pub struct Signals {
     pub announcement: bool,
     /// [`praise`] (and not an announcement): a remark that something is good, asking nothing.
     pub praise: bool,
+    /// [`among_colleagues`]: lost property, offers and questions to colleagues, with no trouble in them.
+    pub colleagues: bool,
     /// [`widespread`].
     pub widespread: bool,
     /// [`can_wait`].
@@ -201,12 +203,14 @@ pub fn signals(text: &str) -> Signals {
     let announcement = !gratitude && announcement_in(&ws, &l, text);
     // Praise with thanks ("rock solid since you swapped the router, thanks!") is both.
     let praise = !announcement && praise_in(&ws, &l, text);
-    let quiet = gratitude || announcement || praise;
+    let colleagues = among_colleagues_in(&ws, &l);
+    let quiet = gratitude || announcement || praise || colleagues;
     Signals {
         gratitude,
         recovered,
         announcement,
         praise,
+        colleagues,
         trouble: !quiet && troubled_in(&ws, &l),
         asks: !quiet && asks_in(&ws, &l),
         widespread: widespread_in(&ws, &l),
@@ -638,6 +642,9 @@ const RECOVERY: &[&str] = &[
     "sorted now",
     "resolved now",
     "running again",
+    "back to normal",
+    "normal again",
+    "all back",
 ];
 
 /// "heads up, teams was down for 10 min but it's back now", "wifi is back up for me": a status line that something
@@ -671,7 +678,7 @@ fn announcement_in(ws: &[String], l: &str, text: &str) -> bool {
     {
         return false;
     }
-    let opens = ["fyi", "psa", "reminder", "notice"].contains(&ws[0].as_str()) || {
+    let opens = ["fyi", "psa", "reminder", "notice", "note", "announcement"].contains(&ws[0].as_str()) || {
         // The first four words of the line, with their spaces.
         let head = l.match_indices(' ').nth(4).map_or(l, |(i, _)| &l[..=i]);
         has_phrase(head, &["heads up", "just so you know", "just a heads up", "for your information"])
@@ -693,6 +700,11 @@ fn announcement_in(ws: &[String], l: &str, text: &str) -> bool {
             "are moving to",
             "from next month",
             "from next week",
+            "we're switching",
+            "we are switching",
+            "we're migrating",
+            "we are migrating",
+            "moving over to",
         ],
     );
     let mine = ws.iter().any(|w| ["my", "i", "i'm", "im", "me"].contains(&w.as_str())) && troubled_in(ws, l);
@@ -798,6 +810,86 @@ fn praise_in(ws: &[String], l: &str, text: &str) -> bool {
     !troubled_in(&rest_words, &rest)
         && !asks_in(ws, l)
         && !ws.iter().any(|w| is_symptom(w) || SARCASM.contains(&w.as_str()))
+}
+
+/// Lost property, offers and questions addressed to colleagues: "someone left a black iphone charger in meeting
+/// room b", "anyone want my old laptop bag? free", "anyone recommend a good home router?". They name devices but
+/// ask IT for nothing (probe G: each opened a ticket). A message that also says something is wrong is no such
+/// aside ("anyone else got no wifi?").
+const AMONG_COLLEAGUES: &[&str] = &[
+    "someone left",
+    "somebody left",
+    "whoever left",
+    "anyone want",
+    "anybody want",
+    "who wants",
+    "anyone recommend",
+    "anybody recommend",
+    "any recommendations",
+    "does anyone have a spare",
+    "anyone got a spare",
+    "has anyone got a spare",
+    "who's got the spare",
+    "whos got the spare",
+    "is this anyone's",
+    "is this anyones",
+    "whose is this",
+    "whose is the",
+    "does this belong",
+    "belongs to someone",
+    "handed it in",
+    "handed in at",
+    "lost property",
+    "up for grabs",
+    "free to a good home",
+    "come and claim",
+    "come and collect",
+    "come collect",
+];
+
+/// "Heads up, Fatima Ali starts with us on Wednesday", "FYI Tom's last day is Friday", "Priya will need a laptop":
+/// a notice that names work for IT (a joiner, a leaver, something needed).
+pub fn names_work_for_it(text: &str) -> bool {
+    has_phrase(
+        &line(text),
+        &[
+            "starts",
+            "starting",
+            "start date",
+            "joins",
+            "joining",
+            "leaving",
+            "leaves",
+            "last day",
+            "first day",
+            "new starter",
+            "will need",
+            "needs",
+            "need",
+        ],
+    )
+}
+
+/// See [`AMONG_COLLEAGUES`].
+pub fn among_colleagues(text: &str) -> bool {
+    let ws = words(text);
+    among_colleagues_in(&ws, &line_of(&ws))
+}
+
+fn among_colleagues_in(ws: &[String], l: &str) -> bool {
+    // A found memory stick or a laptop left unlocked is a security matter, not lost property.
+    const SECURITY: &[&str] =
+        &["usb", "flash", "stick", "drive", "disk", "dongle", "yubikey", "laptop", "unlocked", "logged", "badge"];
+    if !has_phrase(l, AMONG_COLLEAGUES)
+        || troubled_in(ws, l)
+        || ws.iter().any(|w| is_symptom(w) || SECURITY.contains(&w.as_str()))
+    {
+        return false;
+    }
+    // "can anyone recommend …" asks colleagues; "someone left …, please revoke her access" asks IT.
+    let rest = strip_phrases(l, AMONG_COLLEAGUES).unwrap_or_default();
+    let rest_words: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+    !asks_in(&rest_words, &rest)
 }
 
 /// "not urgent", "no rush", "whenever you get a chance": the person says it can wait.
@@ -938,6 +1030,27 @@ pub fn cancels_lifecycle(text: &str) -> bool {
     words(text).len() <= 25 && CANCEL.is_match(text) && !NEW_DATE.is_match(text)
 }
 
+/// "sorry wrong channel!", "oh wait it's my personal one, not IT, ignore me": sent here by mistake (probe G: added
+/// to the ticket, which stayed in the queue).
+const MISSENT: &[&str] = &[
+    "wrong channel",
+    "wrong chat",
+    "wrong thread",
+    "wrong place",
+    "wrong group",
+    "meant for someone else",
+    "not meant for you",
+    "not an it thing",
+    "not an it problem",
+    "not it related",
+    "not it",
+];
+
+/// `line` (see [`line_of`]) says the message was sent here by mistake, and nothing is still or again wrong.
+fn missent(line: &str) -> bool {
+    has_phrase(line, MISSENT) && !has_phrase(line, &["still", "again"])
+}
+
 /// "nvm", "never mind", "fixed it myself", "ignore that", "sorted it": the person no longer needs the ticket they
 /// just raised.
 pub fn is_withdrawal(text: &str) -> bool {
@@ -950,6 +1063,18 @@ pub fn is_withdrawal(text: &str) -> bool {
         return true;
     }
     let l = line(text);
+    if missent(&l) {
+        return true;
+    }
+    // "fixed it myself, battery was dead lol": what was wrong, told in the past, is no trouble now.
+    let explained = ["fixed it", "sorted it", "figured it out", "worked it out", "fixed myself", "sorted myself"]
+        .iter()
+        .any(|p| l.contains(&format!(" {p} ")));
+    let l = match l.find(" was ").or_else(|| l.find(" were ")) {
+        Some(at) if explained && !has_phrase(&l, &["still", "again", "but"]) => l[..=at].to_string(),
+        _ => l,
+    };
+    let text = l.as_str();
     let negated = has_phrase(&l, &["not", "haven't", "havent", "can't", "cant", "didn't", "didnt", "still", "but"]);
     // "never mind, user error": the error was theirs, not a symptom.
     let troubled = if l.contains(" user error ") { troubled(&l.replace(" user error ", " ")) } else { troubled(text) };
@@ -1026,8 +1151,13 @@ pub fn is_follow_up(text: &str) -> bool {
 // Wording: short, plain and friendly. A snapshot test keeps it from drifting.
 
 /// To a later reporter of a major incident.
-pub fn we_know(n: TicketNo) -> String {
-    format!("We know — {n} is being worked on; you'll get updates here.")
+/// To someone added to a ticket's affected people. "Being worked on" only when someone is on it.
+pub fn we_know(n: TicketNo, worked_on: bool) -> String {
+    if worked_on {
+        format!("We know — {n} is being worked on; you'll get updates here.")
+    } else {
+        format!("Thanks, I've added you to {n}: the technicians will see you have it too, and you'll get updates here.")
+    }
 }
 
 /// To the technician who owned a ticket that was folded into a major incident.
@@ -1112,7 +1242,7 @@ pub fn offer_to_close_unneeded(n: TicketNo) -> String {
 /// The offer to close `n` after `text`: glad when it says the problem went away, plain otherwise.
 pub fn offer_to_close_after(n: TicketNo, text: &str) -> String {
     let s = signals(text);
-    if never_mind(text)
+    if (never_mind(text) || missent(&line(text)))
         && !s.recovered
         && !s.gratitude
         && !symptom_gone(text)
@@ -1617,6 +1747,32 @@ mod tests {
     }
 
     #[test]
+    fn asides_to_colleagues_ask_it_nothing() {
+        for yes in [
+            "someone left a black iphone charger in meeting room b",
+            "anyone recommend a good home router?",
+            "who's got the spare hdmi cable from room b",
+            "found a phone charger in the kitchen, handed it in at reception",
+        ] {
+            assert!(among_colleagues(yes), "{yes}");
+        }
+        for no in [
+            "someone left a usb stick in the kitchen, is it safe?",
+            "someone left under a cloud, please revoke vpn and email",
+            "anyone else got no wifi?",
+            "someone left their laptop unlocked in the boardroom",
+            "rehiring someone who left last year, can we reactivate her account",
+        ] {
+            assert!(!among_colleagues(no), "{no}");
+        }
+        // A notice names work for IT only when someone starts, leaves or needs something.
+        assert!(names_work_for_it("Heads up, Fatima Ali starts with us on Wednesday"));
+        assert!(!names_work_for_it("FYI the printer on floor 2 is out of toner, I've ordered more"));
+        assert!(announcement("note: we're switching from dropbox to sharepoint next month"));
+        assert!(!announcement("the big tv in the meeting room keeps switching to the wrong input"));
+    }
+
+    #[test]
     fn status_lines_and_notices_are_not_requests() {
         for yes in
             ["wifi is back up for me", "heads up, teams was down for 10 min but it's back now", "vpn working again 👍"]
@@ -1749,6 +1905,9 @@ mod tests {
             "nvm got it",
             "nvm it was unplugged",
             "never mind, user error",
+            "fixed it myself, battery was dead lol",
+            "sorry wrong channel!",
+            "oh wait it's my personal one, not IT sorry ignore me",
         ] {
             assert!(is_withdrawal(yes), "{yes}");
         }
@@ -1762,6 +1921,8 @@ mod tests {
             "tried to fix it but it didn't work",
             "nvm about lunch",
             "nvm the meeting moved to 3pm",
+            "fixed it but it was slow again after lunch",
+            "not it, the other printer is jammed again",
         ] {
             assert!(!is_withdrawal(no), "{no}");
         }
@@ -1844,7 +2005,8 @@ mod tests {
     fn wording() {
         let n = TicketNo(4);
         let all = [
-            we_know(n),
+            we_know(n, true),
+            we_know(n, false),
             already_on_it(n),
             folded_into_major(TicketNo(2), n),
             major_declared(n, 3, &kind_of("network", Some("network.outage")), Duration::minutes(10), None),

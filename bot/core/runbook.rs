@@ -1392,7 +1392,23 @@ pub fn read_typed(rb: &Runbook, wt: &Walkthrough, text: &str) -> Typed {
             return Typed::Button(on[0]);
         }
         let negative: Vec<usize> = on.iter().copied().filter(|&i| NEGATIVE_LABEL.is_match(&labels[i])).collect();
-        return if negative.len() == 1 { Typed::Button(negative[0]) } else { Typed::Unclear };
+        if negative.len() == 1 {
+            return Typed::Button(negative[0]);
+        }
+        // "still dropping every few mins" with [It still drops] [It won't connect at all]: the one whose words the
+        // message shares (by their first four letters; probe G: the buttons were shown again).
+        let stems = |s: &str| -> Vec<String> {
+            s.split(' ')
+                .filter(|w| {
+                    w.chars().count() >= 4 && !NEGATIVE_LABEL.is_match(w) && !["what", "with", "that"].contains(w)
+                })
+                .map(|w| w.chars().take(4).collect())
+                .collect()
+        };
+        let said = stems(&t);
+        let sharing: Vec<usize> =
+            negative.iter().copied().filter(|&i| stems(&labels[i]).iter().any(|l| said.contains(l))).collect();
+        return if sharing.len() == 1 { Typed::Button(sharing[0]) } else { Typed::Unclear };
     }
     // "not connected", "connected but no internet": the fixed words negated or qualified are no fix (probe F: the
     // Wi-Fi walkthrough closed as fixed by the user).
@@ -1824,6 +1840,13 @@ mod tests {
         assert_eq!(read_typed(rb, &c, "it printed now, thanks"), Typed::Button(0));
         // The symptom back again is no fix (probe F: "it's slow again now" was read as nothing).
         assert_eq!(read_typed(rb, &c, "it's stuck again now"), Typed::Button(1));
+        // Two ways on when it is not fixed: the one whose words the message shares (probe G).
+        let vpn = set.get("vpn-dropping").unwrap();
+        let (mut v, _) = start(vpn, &vars(), t0());
+        v.step = "restart-app".to_string();
+        assert_eq!(read_typed(vpn, &v, "still dropping every few mins"), Typed::Button(1));
+        assert_eq!(read_typed(vpn, &v, "still won't connect at all"), Typed::Button(2));
+        assert_eq!(read_typed(vpn, &v, "didn't work"), Typed::Unclear);
         // start: "Yes, it says there's a jam" / "No jam, …".
         let s = at("start");
         assert_eq!(read_typed(rb, &s, "yes"), Typed::Button(0));

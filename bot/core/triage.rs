@@ -605,11 +605,14 @@ impl Classifier {
         // Thanks, "it's back now" and notices to the channel are not requests, whatever device they name.
         // A notice that asks for something ("heads up, Fatima Ali starts with us on Wednesday", "FYI I'll need
         // Photoshop from next week") is a request: only a notice matching no request intent is news to the channel.
+        // "FYI the printer is out of toner, I've ordered more" matches the toner request but names no work for IT:
+        // only a notice that names a person starting, leaving or needing something is a request.
         let notice = said.announcement
-            && !hits
-                .iter()
-                .any(|&(i, _)| self.intents[i].ticket_type == TicketType::Request && Some(self.intents[i].cat) != none);
-        let grateful = none.is_some() && (said.gratitude || notice || said.praise);
+            && !(super::conversation::names_work_for_it(text)
+                && hits.iter().any(|&(i, _)| {
+                    self.intents[i].ticket_type == TicketType::Request && Some(self.intents[i].cat) != none
+                }));
+        let grateful = none.is_some() && (said.gratitude || notice || said.praise || said.colleagues);
         if grateful {
             rule.iter_mut().enumerate().filter(|(c, _)| Some(*c) != none).for_each(|(_, n)| *n = 0);
         }
@@ -660,7 +663,7 @@ impl Classifier {
         if sum > 0.0 {
             combined.iter_mut().for_each(|v| *v /= sum);
         }
-        if (said.recovered || notice || said.gratitude || said.praise)
+        if (said.recovered || notice || said.gratitude || said.praise || said.colleagues)
             && let Some(n) = none
         {
             // However sure the model is of "wifi" in "wifi is back up for me" or a maintenance notice: no request.

@@ -781,7 +781,7 @@ impl<S: Store> Desk<S> {
         let (added, ev) = t.affected_report(&env.actor, &place, text, now);
         w.events(t.number, vec![ev]);
         let reply = if added || t.requester.same_person(&env.actor) {
-            conv::we_know(t.number)
+            conv::we_know(t.number, t.owner.is_some() || t.major)
         } else {
             conv::already_on_it(t.number)
         };
@@ -879,6 +879,19 @@ impl<S: Store> Desk<S> {
             }
             let mut t = t.clone();
             self.add_affected(env, &mut t, text, now, w);
+            // Enough people with the same problem on one ticket make it a major incident, as enough tickets do
+            // (probe G: three people on one Wi-Fi ticket were told "we know, it is being worked on" while it sat
+            // unowned in its requester's walkthrough, off the queue).
+            let threshold = self.windows().major_threshold;
+            let major = !t.major && threshold > 0 && t.people_affected() >= threshold && t.parent.is_none();
+            if major && let Ok(ev) = t.declare_major(None, t.people_affected(), now) {
+                w.events(t.number, ev);
+                self.policies.apply(&mut t);
+                w.commit.updates.push(t.clone());
+                self.end_walk(t.number, "it became a major incident".to_string(), now, w).await?;
+                self.announce_major(&t, None, now, w);
+                return Ok(Some(Flow::Ok));
+            }
             w.commit.updates.push(t);
             return Ok(Some(Flow::Ok));
         }

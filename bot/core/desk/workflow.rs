@@ -7,6 +7,7 @@ use crate::core::ids::{Place, TicketNo};
 use crate::core::message::{Button, Envelope, MessageKind, Outbound};
 use crate::core::recurring::{self, THRESHOLD, WINDOW_DAYS};
 use crate::core::ticket::{Event, EventKind, Ticket, Timestamp};
+use crate::core::triage::Decision;
 use crate::store::{Conversation, ConversationWrite, Problem, Store};
 use chrono::Duration;
 
@@ -613,6 +614,19 @@ impl<S: Store> Desk<S> {
                     Ok(mut u) if same_place(&u.place) && recent(u.at) => {
                         u.text = format!("{}\n{text}", u.text);
                         u.at = Some(now);
+                        // The answer typed instead of pressed ("it's email mostly, outlook"; probe G: told to pick
+                        // an option that was not there, and the problem was lost): when the whole now reads clearly
+                        // as one category, that is the answer.
+                        let c = self.classifier().classify(&u.text);
+                        if c.decide(&self.settings.triage) == Decision::Ticket && c.category != "none" {
+                            w.commit
+                                .conversations
+                                .push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+                            let mut env2 = env.clone();
+                            env2.place = Place { message: None, ..u.place };
+                            self.open_ticket(&env2, &u.text, c, now, w).await?;
+                            return Ok(true);
+                        }
                         (serde_json::to_string(&u).unwrap_or_default(), u.place)
                     }
                     _ => continue,
