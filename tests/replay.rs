@@ -4204,3 +4204,18 @@ async fn a_typed_category_answer_opens_the_ticket_and_a_missent_message_offers_c
     assert!(!text.contains("Is this about #4"), "{text}");
     assert!(!text.contains("Just pick the option above"), "{text}");
 }
+
+/// Probe G: see `probe_g_followups.replay`. Expected, written before running: alice's two questions about #1 are
+/// both answered; bob's "thanks!! also my keyboard has a key missing now" opens #3 and #2 stays resolved; carol's
+/// "any update on my ticket?" after #4 was resolved is told "#4 was resolved by sam".
+#[tokio::test]
+async fn update_questions_are_answered_and_thanks_with_a_new_problem_opens_a_ticket() {
+    let out = replay::run_file(&script("probe_g_followups.replay")).await.unwrap();
+    let text = out.text();
+    assert_eq!(text.matches("bot -> alice: Nobody has picked up #1 yet").count(), 2, "{text}");
+    assert!(text.contains("bot -> bob: Ticket #3 opened: endpoint"), "{text}");
+    assert!(!text.contains("reopened #2"), "{text}");
+    assert!(text.contains("bot -> carol: #4 was resolved by sam."), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][1]["state"], "resolved");
+}

@@ -840,6 +840,31 @@ impl<S: Store> Desk<S> {
         // Thanks, "nvm", and the rest of a burst belong to what the person already has going.
         // Active major incidents, read once: a report may join one before or after triage.
         let majors = self.store.active_majors().await?;
+        // "any update?" outside a thread (probe F: it opened an "OS update" ticket; probe G: inside a burst it was
+        // added without an answer): their ticket's news, recorded
+        // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
+        if super::conversation::asks_for_update(&text) && !super::conversation::troubled(&text) {
+            if let Some(t) = self.about(&text, &open) {
+                return Ok(self.in_its_thread(env, t, &text, now, w));
+            }
+            // None open, one ended lately (probe G: silence): where that one ended.
+            let ended = self.store.resolved_since(&env.actor.key(), now - chrono::Duration::days(7)).await?;
+            if let Some(t) = ended.iter().find(|t| t.parent.is_none()) {
+                let by = t.owner.as_ref().map(|o| format!(" by {}", o.shown())).unwrap_or_default();
+                let said = format!(
+                    "{} was {}{by}. If it still isn't working, reply in its thread or describe it here and I'll open a \
+                     new ticket.",
+                    t.number, t.state
+                );
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+                return Ok(Flow::Ok);
+            }
+            if env.place.dm || env.mentioned {
+                let said = "You have no open tickets with us right now. If something isn't working, tell me what.";
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), said.to_string()));
+            }
+            return Ok(Flow::Ok);
+        }
         if let Some(flow) = self.before_triage(env, &text, &open, &majors, now, w).await? {
             return Ok(flow);
         }
@@ -854,18 +879,6 @@ impl<S: Store> Desk<S> {
             let said = format!("Thanks, I've added that to {} for the technician.", t.number);
             w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
             return Ok(flow);
-        }
-        // "any update?" outside a thread (probe F: it opened an "OS update" ticket): their ticket's news, recorded
-        // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
-        if super::conversation::asks_for_update(&text) && !super::conversation::troubled(&text) {
-            if let Some(t) = self.about(&text, &open) {
-                return Ok(self.in_its_thread(env, t, &text, now, w));
-            }
-            if env.place.dm || env.mentioned {
-                let said = "You have no open tickets with us right now. If something isn't working, tell me what.";
-                w.send(Outbound::to_user(&env.actor, &reply_place(env), said.to_string()));
-            }
-            return Ok(Flow::Ok);
         }
         // At the hourly limit no new ticket opens, and nothing that may lead to one (a question, a follow-up that
         // asks "Is this about #N?"). Joining an outage opens none, so while a major incident is active a report is
