@@ -4219,3 +4219,20 @@ async fn update_questions_are_answered_and_thanks_with_a_new_problem_opens_a_tic
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"][1]["state"], "resolved");
 }
+
+/// Probe G: see `two_problems_one_message.replay`. Expected, written before running: alice gets #1 (saas, "outlook
+/// won't open") and #2 (printing, "the printer is jammed"); carol's two sentences are one endpoint ticket #3; dave's
+/// mouse and keyboard are one endpoint ticket #4.
+#[tokio::test]
+async fn two_problems_of_different_kinds_in_one_message_are_two_tickets() {
+    let out = replay::run_file(&script("two_problems_one_message.replay")).await.unwrap();
+    let text = out.text();
+    assert!(text.contains("bot -> alice: Ticket #1 opened: saas"), "{text}");
+    assert!(text.contains("bot -> alice: Ticket #2 opened: printing"), "{text}");
+    assert!(text.contains("bot -> carol: Ticket #3 opened: endpoint"), "{text}");
+    assert!(text.contains("bot -> dave: Ticket #4 opened: endpoint"), "{text}");
+    let j = out.json().await.unwrap();
+    let titles: Vec<&str> = j["tickets"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    assert_eq!(titles.len(), 4, "{titles:?}");
+    assert_eq!(titles[..2], ["outlook won't open", "the printer is jammed"]);
+}

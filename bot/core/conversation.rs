@@ -1402,6 +1402,40 @@ pub fn typed_close_answer_and_rest(text: &str) -> Option<(bool, &str)> {
     (words(rest).len() >= 2).then_some((answer, rest))
 }
 
+/// "outlook won't open and also the printer is jammed": the message split where a second matter may begin (at
+/// "and also", ", also", a sentence break, "; "), when both parts have three words or more. Whether they are two
+/// problems is triage's to say.
+pub fn two_parts(text: &str) -> Option<(&str, &str)> {
+    const MARKS: &[&str] = &[
+        " and also ",
+        ", also ",
+        ". also ",
+        "; also ",
+        ". oh and ",
+        " and i also ",
+        ", and ",
+        " and my ",
+        " and the ",
+        "; ",
+        ". ",
+        "! ",
+    ];
+    let lower = text.to_lowercase();
+    if lower.len() != text.len() {
+        return None;
+    }
+    let long = |s: &str| words(s).len() >= 3;
+    for m in MARKS {
+        if let Some(at) = lower.find(m) {
+            let (a, b) = (&text[..at], &text[at + m.len()..]);
+            if long(a) && long(b) {
+                return Some((a.trim(), b.trim()));
+            }
+        }
+    }
+    None
+}
+
 /// "any update?", "any news on this", "how's it going with my laptop?", "is anyone looking at this?": the requester
 /// asks where their ticket stands.
 pub fn asks_for_update(text: &str) -> bool {
@@ -1589,6 +1623,21 @@ mod tests {
         for text in ["yes the printer is jammed again, help", "the printer is jammed, yes", "yes, ok", "yes close it"] {
             assert_eq!(typed_close_answer_and_rest(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn a_message_splits_where_a_second_matter_may_begin() {
+        assert_eq!(
+            two_parts("outlook won't open and also the printer is jammed"),
+            Some(("outlook won't open", "the printer is jammed"))
+        );
+        assert_eq!(
+            two_parts("My laptop is really slow. It takes ages to boot"),
+            Some(("My laptop is really slow", "It takes ages to boot"))
+        );
+        // Too short a side, or no mark: no split.
+        assert_eq!(two_parts("outlook and also teams"), None);
+        assert_eq!(two_parts("my laptop is slow and freezes a lot"), None);
     }
 
     #[test]

@@ -927,6 +927,19 @@ impl<S: Store> Desk<S> {
         if self.declare_if_many(env, &text, &c, now, w).await? {
             return Ok(Flow::Ok);
         }
+        // "outlook won't open and also the printer is jammed": two problems, each all but sure of its own kind, are
+        // two tickets (probe G: the second was dropped without a word).
+        if let Some((a, b)) = super::conversation::two_parts(&text) {
+            let (ca, cb) = (self.classifier().classify(a), self.classifier().classify(b));
+            let clear = |x: &Classification| {
+                x.decide(&self.settings.triage) == Decision::Ticket && x.confidence >= conversation::BURST_ELSE
+            };
+            if clear(&ca) && clear(&cb) && ca.category != cb.category {
+                self.open_ticket(env, a, ca, now, w).await?;
+                self.open_ticket(env, b, cb, now, w).await?;
+                return Ok(Flow::Ok);
+            }
+        }
         self.open_ticket(env, &text, c, now, w).await?;
         Ok(Flow::Ok)
     }
