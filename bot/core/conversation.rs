@@ -203,7 +203,12 @@ pub fn signals(text: &str) -> Signals {
     let announcement = !gratitude && announcement_in(&ws, &l, text);
     // Praise with thanks ("rock solid since you swapped the router, thanks!") is both.
     let praise = !announcement && praise_in(&ws, &l, text);
-    let colleagues = among_colleagues_in(&ws, &l);
+    // "@alice yeah got it, will look after the teams call": written to a colleague (probe H: a ticket each).
+    let to_colleague = {
+        let t = text.trim_start();
+        (t.starts_with('@') || t.starts_with("<@")) && !troubled_in(&ws, &l) && !asks_in(&ws, &l)
+    };
+    let colleagues = among_colleagues_in(&ws, &l) || to_colleague;
     let quiet = gratitude || announcement || praise || colleagues;
     Signals {
         gratitude,
@@ -831,6 +836,9 @@ const AMONG_COLLEAGUES: &[&str] = &[
     "has anyone got a spare",
     "who's got the spare",
     "whos got the spare",
+    "has anyone seen",
+    "anyone seen my",
+    "has anybody seen",
     "is this anyone's",
     "is this anyones",
     "whose is this",
@@ -878,9 +886,16 @@ pub fn among_colleagues(text: &str) -> bool {
 
 fn among_colleagues_in(ws: &[String], l: &str) -> bool {
     // A found memory stick or a laptop left unlocked is a security matter, not lost property.
-    const SECURITY: &[&str] =
-        &["usb", "flash", "stick", "drive", "disk", "dongle", "yubikey", "laptop", "unlocked", "logged", "badge"];
+    const SECURITY: &[&str] = &["usb", "flash", "stick", "drive", "disk", "dongle", "yubikey", "unlocked", "logged"];
+    // A laptop is one unless it is its bag, sleeve or charger ("has anyone seen my black laptop bag?").
+    let laptop = ws.iter().enumerate().any(|(i, w)| {
+        w == "laptop"
+            && !ws
+                .get(i + 1)
+                .is_some_and(|n| ["bag", "sleeve", "case", "stand", "charger", "backpack"].contains(&n.as_str()))
+    });
     if !has_phrase(l, AMONG_COLLEAGUES)
+        || laptop
         || troubled_in(ws, l)
         || ws.iter().any(|w| is_symptom(w) || SECURITY.contains(&w.as_str()))
     {
@@ -1088,7 +1103,7 @@ pub fn is_withdrawal(text: &str) -> bool {
     // to the ticket as a detail).
     let fixed_words = [
         "fixed", "sorted", "working", "works", "fine", "back", "figured", "found", "ok", "okay", "good", "got", "was",
-        "were", "idiot", "silly", "doh", "duh", "mistake", "fault",
+        "were", "idiot", "silly", "doh", "duh", "mistake", "fault", "itself",
     ];
     if let Some(at) = ws.iter().position(|w| ["nvm", "nm", "nevermind"].contains(&w.as_str()) || w == "mind") {
         let rest: Vec<&String> = ws[at + 1..].iter().filter(|w| !about_it.contains(&w.as_str())).collect();

@@ -920,15 +920,8 @@ impl<S: Store> Desk<S> {
         if self.follow_up(env, &text, &c, &open, now, w) {
             return Ok(Flow::Ok);
         }
-        if decision == Decision::Ask {
-            self.ask_category(env, &text, &c, w);
-            return Ok(Flow::Ok);
-        }
-        if self.declare_if_many(env, &text, &c, now, w).await? {
-            return Ok(Flow::Ok);
-        }
         // "outlook won't open and also the printer is jammed": two problems, each all but sure of its own kind, are
-        // two tickets (probe G: the second was dropped without a word).
+        // two tickets (probe G: the second was dropped without a word), also when the whole is unclear (probe H).
         if let Some((a, b)) = super::conversation::two_parts(&text) {
             let (ca, cb) = (self.classifier().classify(a), self.classifier().classify(b));
             let clear = |x: &Classification| {
@@ -939,6 +932,13 @@ impl<S: Store> Desk<S> {
                 self.open_ticket(env, b, cb, now, w).await?;
                 return Ok(Flow::Ok);
             }
+        }
+        if decision == Decision::Ask {
+            self.ask_category(env, &text, &c, w);
+            return Ok(Flow::Ok);
+        }
+        if self.declare_if_many(env, &text, &c, now, w).await? {
+            return Ok(Flow::Ok);
         }
         self.open_ticket(env, &text, c, now, w).await?;
         Ok(Flow::Ok)

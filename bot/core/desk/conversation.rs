@@ -440,7 +440,13 @@ impl<S: Store> Desk<S> {
         let (yes, rest) = match conv::typed_close_answer(text) {
             Some(yes) => (yes, None),
             None => match conv::typed_close_answer_and_rest(text) {
-                Some((yes, rest)) => (yes, Some(rest)),
+                Some((yes, mut rest)) => {
+                    // "yes, yes close it, reset my password": the answer once; the rest is read once, below.
+                    while let Some((_, more)) = conv::typed_close_answer_and_rest(rest) {
+                        rest = more;
+                    }
+                    if conv::typed_close_answer(rest).is_some() { (yes, None) } else { (yes, Some(rest)) }
+                }
                 None => return Ok(TypedClose::No),
             },
         };
@@ -1297,10 +1303,14 @@ impl<S: Store> Desk<S> {
             return Ok(false);
         }
         let alike = self.alike_recent(&c.category, |t| self.same_kind(t, c, text), now).await?;
+        // Everyone on those tickets counts: their requesters and the colleagues who said "same here" on them (probe
+        // H: the third person of an outage, after a second had joined the first ticket, got a ticket of her own).
         let mut people: Vec<&UserRef> = vec![&env.actor];
         for t in &alike {
-            if !people.iter().any(|p| p.same_person(&t.requester)) {
-                people.push(&t.requester);
+            for who in std::iter::once(&t.requester).chain(t.affected.iter().map(|a| &a.user)) {
+                if !people.iter().any(|p| p.same_person(who)) {
+                    people.push(who);
+                }
             }
         }
         if people.len() < threshold {

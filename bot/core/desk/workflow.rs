@@ -568,10 +568,25 @@ impl<S: Store> Desk<S> {
             w.send(Outbound::to_user(&env.actor, &p.place, EXPIRED_QUESTION).kind(MessageKind::Ephemeral));
             return Ok(super::Flow::Ok);
         }
-        let classifier = self.classifier();
-        let Some(spec) = classifier.category(cat) else {
+        if self.classifier().category(cat).is_none() {
             return Ok(super::Flow::Refused(format!("unknown category `{cat}`").into()));
-        };
+        }
+        self.answer_category(env, &conv, p, cat, now, w).await
+    }
+
+    /// The category question answered with `cat` (a known category): the question ends, and the ticket opens there
+    /// ("none": no ticket).
+    async fn answer_category(
+        &self,
+        env: &Envelope,
+        conv: &Conversation,
+        p: Unsure,
+        cat: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<super::Flow, DeskError> {
+        let classifier = self.classifier();
+        let Some(spec) = classifier.category(cat) else { return Ok(super::Flow::Ok) };
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         if spec.id == "none" {
             w.send(Outbound::to_user(&env.actor, &p.place, "OK, no ticket. I'm here if something IT-related breaks."));
@@ -612,6 +627,19 @@ impl<S: Store> Desk<S> {
             let (data, asked_in) = if conv.key.starts_with(UNSURE) {
                 match serde_json::from_str::<Unsure>(&conv.data) {
                     Ok(mut u) if same_place(&u.place) && recent(u.at) => {
+                        // "2", "email", "not an IT problem, sorry": the question answered by typing (probe H: even
+                        // the exact label was "just pick the option above").
+                        if let Some(cat) = self.typed_category(&u.text, text) {
+                            u.text = if cat == "none" { u.text } else { format!("{}\n{text}", u.text) };
+                            return self.answer_category(env, &conv, u, &cat, now, w).await.map(|_| true);
+                        }
+                        // Chatter meanwhile ("anyone up for lunch at 1?") is no part of the answer.
+                        let said = self.classifier().classify(text);
+                        // (Only what is clearly chatter: a detail such as "it just spins on the home page" reads as
+                        // not IT at 0.37 and belongs to the question.)
+                        if said.category == "none" && said.not_it >= 0.9 && !said.trouble && !said.asks {
+                            continue;
+                        }
                         u.text = format!("{}\n{text}", u.text);
                         u.at = Some(now);
                         // The answer typed instead of pressed ("it's email mostly, outlook"; probe G: told to pick
@@ -652,6 +680,41 @@ impl<S: Store> Desk<S> {
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// A typed answer to "which of these is it about?" asked about `asked`: the number of a button, a category's
+    /// name or label ("email", "Network, Wi-Fi and VPN"), or "not an IT problem" / "forget it" (`none`).
+    fn typed_category(&self, asked: &str, typed: &str) -> Option<String> {
+        let classifier = self.classifier();
+        let t = typed.trim().trim_end_matches(['.', '!']).to_lowercase();
+        let words: Vec<&str> = t.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        if words.is_empty() || words.len() > 6 {
+            return None;
+        }
+        let line = format!(" {} ", words.join(" "));
+        let no = ["not an it", "not it", "forget it", "no ticket", "never mind", "nevermind", "nvm", "none of these"];
+        if no.iter().any(|p| line.contains(&format!(" {p} "))) || crate::core::conversation::never_mind(typed) {
+            return Some("none".to_string());
+        }
+        // The buttons as asked: the top three alternatives, "Something else", "Not an IT problem".
+        let mut offered: Vec<String> =
+            classifier.classify(asked).alternatives.iter().take(3).map(|(c, _)| c.clone()).collect();
+        offered.extend(["other".to_string(), "none".to_string()]);
+        if let Ok(k) = t.parse::<usize>() {
+            return (1..=offered.len()).contains(&k).then(|| offered[k - 1].clone());
+        }
+        let named: Vec<&str> = classifier
+            .categories()
+            .iter()
+            .filter(|c| c.id != "none" && c.id != "other")
+            .filter(|c| {
+                let label = c.label.to_lowercase();
+                let first = label.split(|ch: char| !ch.is_alphanumeric()).next().unwrap_or("").to_string();
+                t == label || words.contains(&c.id.as_str()) || (first.len() >= 4 && words.contains(&first.as_str()))
+            })
+            .map(|c| c.id.as_str())
+            .collect();
+        (named.len() == 1).then(|| named[0].to_string())
     }
 
     /// The person's pending question (a conversation row) with this key, if it is still open.
