@@ -741,6 +741,7 @@ const POSITIVE: &[&str] = &[
     "lovely",
     "gorgeous",
     "loving",
+    "love",
 ];
 
 /// Praise phrases, some of them with a word that would otherwise read as trouble ("no issues").
@@ -759,11 +760,14 @@ const POSITIVE_PHRASES: &[&str] = &[
     "no problems",
     "zero issues",
     "no complaints",
+    "so quick",
+    "so fast",
 ];
 
 /// Words that make a "great" sarcasm or a report ("great, another blue screen", "ugh, lovely"), or a wish ("I'd love
 /// a new laptop", "it would be great to get a second screen", "hoping for a faster one").
 const SARCASM: &[&str] = &[
+    "nothing",
     "again",
     "another",
     "ugh",
@@ -801,12 +805,14 @@ fn praise_in(ws: &[String], l: &str, text: &str) -> bool {
     if ws.len() < 2
         || ws.len() > 30
         || text.contains('?')
-        || ["😤", "😡", "🙄", "😭", "😩"].iter().any(|e| text.contains(e))
+        || ["😤", "😡", "🙄", "😭", "😩", "🙃"].iter().any(|e| text.contains(e))
     {
         return false;
     }
     let phrase = has_phrase(l, POSITIVE_PHRASES);
-    let word = ws.iter().skip(1).any(|w| POSITIVE.contains(&w.as_str()));
+    // "love the new printers" opens with its praise; "Great, now Outlook …" opens with sarcasm.
+    let word = ws.iter().skip(1).any(|w| POSITIVE.contains(&w.as_str()))
+        || ["love", "loving", "kudos"].contains(&ws[0].as_str());
     if !phrase && !word {
         return false;
     }
@@ -1792,6 +1798,7 @@ mod tests {
             "the new fibre is flying, pulled the whole client pack in seconds",
             "the wifi on the train was better than my home broadband lol",
             "VPN has been working a treat all week",
+            "love the new printers, so quick!",
         ] {
             assert!(praise(yes), "{yes}");
         }
