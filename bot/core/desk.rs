@@ -947,9 +947,7 @@ impl<S: Store> Desk<S> {
     /// A message written outside `t`'s thread that belongs to `t`, handled as if written there.
     fn in_its_thread(&self, env: &Envelope, t: &Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
         let mut t = t.clone();
-        let mut in_thread = env.clone();
-        in_thread.place = t.origin.place.clone();
-        self.thread_message(&in_thread, &mut t, text, now, w)
+        self.thread_message(&in_thread_of(env, &t), &mut t, text, now, w)
     }
 
     fn thread_message(&self, env: &Envelope, t: &mut Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
@@ -2891,6 +2889,11 @@ fn reply_place(env: &Envelope) -> Place {
 
 /// Cuts text to [`MAX_STORED_TEXT`] bytes on a character boundary and drops control characters other than
 /// newlines and tabs.
+/// `env` as if written in `t`'s thread.
+fn in_thread_of(env: &Envelope, t: &Ticket) -> Envelope {
+    Envelope { place: t.origin.place.clone(), ..env.clone() }
+}
+
 pub fn bound_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_STORED_TEXT));
     let mut chars = text.chars().peekable();

@@ -216,9 +216,7 @@ impl<S: Store> Desk<S> {
         let Some(t) = self.about(text, &resolved) else { return Ok(None) };
         if t.state == State::Closed {
             // Closed stays closed: the correction follows it up, as it would in its thread.
-            let mut in_thread = env.clone();
-            in_thread.place = t.origin.place.clone();
-            return self.closed_thread_message(&in_thread, t, text, now, w).await;
+            return self.closed_thread_message(&super::in_thread_of(env, t), t, text, now, w).await;
         }
         Ok(Some(self.in_its_thread(env, t, text, now, w)))
     }
@@ -258,8 +256,7 @@ impl<S: Store> Desk<S> {
     /// A message that makes it more urgent ("payroll has to go out today, the whole team is blocked") raises the
     /// ticket's priority as if it had been said at first.
     fn add_to_ticket(&self, env: &Envelope, t: &mut Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
-        let mut in_thread = env.clone();
-        in_thread.place = t.origin.place.clone();
+        let in_thread = super::in_thread_of(env, t);
         let both = format!("{}\n{text}", t.description);
         let urgent = self.classifier().priority_of(t.intent.as_deref(), &both);
         // Once a technician has set the priority, it is theirs: "this is urgent!!" does not override it (#30).

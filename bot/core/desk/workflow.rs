@@ -495,6 +495,10 @@ struct Unsure {
     /// When it was asked or last added to (`None`: stored before this was kept).
     #[serde(default)]
     at: Option<Timestamp>,
+    /// The categories of the buttons, in order (empty: stored before this was kept), so that a typed "2" is the
+    /// button the person saw, whatever the model says by then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    offered: Vec<String>,
 }
 
 /// Conversation key prefix for a pending "which of these is it about?" question.
@@ -533,8 +537,13 @@ impl<S: Store> Desk<S> {
             key: format!("{UNSURE}{id}"),
             owner: env.actor.key(),
             ticket: None,
-            data: serde_json::to_string(&Unsure { text: text.to_string(), place: place.clone(), at: w.commit.at })
-                .unwrap_or_default(),
+            data: serde_json::to_string(&Unsure {
+                text: text.to_string(),
+                place: place.clone(),
+                at: w.commit.at,
+                offered: buttons.iter().filter_map(|b| b.action.rsplit(':').next().map(str::to_string)).collect(),
+            })
+            .unwrap_or_default(),
             deadline: None,
             version: 0,
         }));
@@ -629,7 +638,7 @@ impl<S: Store> Desk<S> {
                     Ok(mut u) if same_place(&u.place) && recent(u.at) => {
                         // "2", "email", "not an IT problem, sorry": the question answered by typing (probe H: even
                         // the exact label was "just pick the option above").
-                        if let Some(cat) = self.typed_category(&u.text, text) {
+                        if let Some(cat) = self.typed_category(&u, text) {
                             u.text = if cat == "none" { u.text } else { format!("{}\n{text}", u.text) };
                             return self.answer_category(env, &conv, u, &cat, now, w).await.map(|_| true);
                         }
@@ -684,7 +693,7 @@ impl<S: Store> Desk<S> {
 
     /// A typed answer to "which of these is it about?" asked about `asked`: the number of a button, a category's
     /// name or label ("email", "Network, Wi-Fi and VPN"), or "not an IT problem" / "forget it" (`none`).
-    fn typed_category(&self, asked: &str, typed: &str) -> Option<String> {
+    fn typed_category(&self, asked: &Unsure, typed: &str) -> Option<String> {
         let classifier = self.classifier();
         let t = typed.trim().trim_end_matches(['.', '!']).to_lowercase();
         let words: Vec<&str> = t.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
@@ -696,10 +705,13 @@ impl<S: Store> Desk<S> {
         if no.iter().any(|p| line.contains(&format!(" {p} "))) || crate::core::conversation::never_mind(typed) {
             return Some("none".to_string());
         }
-        // The buttons as asked: the top three alternatives, "Something else", "Not an IT problem".
-        let mut offered: Vec<String> =
-            classifier.classify(asked).alternatives.iter().take(3).map(|(c, _)| c.clone()).collect();
-        offered.extend(["other".to_string(), "none".to_string()]);
+        // The buttons as asked (for a question stored before they were kept: as they would be asked now).
+        let offered: Vec<String> = if asked.offered.is_empty() {
+            let alternatives = classifier.classify(&asked.text).alternatives;
+            alternatives.iter().take(3).map(|(c, _)| c.clone()).chain(["other".into(), "none".into()]).collect()
+        } else {
+            asked.offered.clone()
+        };
         if let Ok(k) = t.parse::<usize>() {
             return (1..=offered.len()).contains(&k).then(|| offered[k - 1].clone());
         }
