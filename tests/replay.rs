@@ -4264,3 +4264,40 @@ async fn typed_category_answers_asides_split_problems_and_a_third_outage_report(
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"].as_array().unwrap().len(), 5, "{j}");
 }
+
+/// Probe H leftovers: see `probe_h_leftovers.replay`. Expected, written before running (the corrections' after the
+/// first run of the rest): alice is reminded once and
+/// her typed "email" opens #1 in saas; bob and carol hear nothing; dave's "ok thanks, will try that" gets a word, not
+/// the buttons again; erin gets one offer to close #3 and her "yes close it" 35 minutes on closes it; fay's "any
+/// update?" at the response target says it is past it; the Wi-Fi major incident #5 and #6 folded into it keep
+/// their walkthroughs' records; ann's #7 becomes a scan-to-email ticket with its walkthrough, lee's #8 moves to saas.
+#[tokio::test]
+async fn unanswered_questions_jokes_and_waiting_at_a_step() {
+    let out = replay::run_file(&script("probe_h_leftovers.replay")).await.unwrap();
+    let text = out.text();
+    let alice = lines_to(&text, "alice");
+    assert_eq!(alice.iter().filter(|l| l.contains("Still need a hand with this?")).count(), 1, "{text}");
+    assert!(text.contains("bot -> alice: Ticket #1 opened: saas"), "{text}");
+    for who in ["bob", "carol"] {
+        assert!(lines_to(&text, who).is_empty(), "{who}: {text}");
+    }
+    let dave = lines_to(&text, "dave");
+    assert!(dave.iter().any(|l| l.starts_with("No rush.")), "{text}");
+    assert!(!text.contains("I couldn't tell which of these you meant"), "{text}");
+    let erin = lines_to(&text, "erin");
+    assert_eq!(erin.iter().filter(|l| l.contains("[Close it]")).count(), 1, "{text}");
+    assert!(text.contains("bot -> erin: Done, #3 is closed."), "{text}");
+    assert!(text.contains("bot -> fay: Nobody has picked up #4 yet and it is past its response target"), "{text}");
+    assert!(!text.contains("due to respond by Mon 2 Mar 12:42"), "{text}");
+    for n in [5, 6] {
+        let show = text.lines().find(|l| l.starts_with(&format!("bot -> sam: #{n} "))).unwrap();
+        assert!(show.contains("Self-service: “Wi-Fi won't connect or keeps dropping”"), "{show}");
+    }
+    assert!(text.contains("bot -> ann: Got it: #7 is now about “the scanner that won't send to email”"), "{text}");
+    assert!(text.contains("bot -> ann: Let's sort out scanning to email."), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][6]["intent"], "printing.scan", "{}", j["tickets"][6]);
+    assert_eq!(j["tickets"][7]["category"], "saas", "{}", j["tickets"][7]);
+    assert_eq!(j["tickets"][7]["title"], "outlook is really slow, the laptop is fine");
+    assert_eq!(events_of(&j, 8, "category_changed").len(), 1, "{}", j["tickets"][7]);
+}

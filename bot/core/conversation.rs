@@ -208,7 +208,7 @@ pub fn signals(text: &str) -> Signals {
         let t = text.trim_start();
         (t.starts_with('@') || t.starts_with("<@")) && !troubled_in(&ws, &l) && !asks_in(&ws, &l)
     };
-    let colleagues = among_colleagues_in(&ws, &l) || to_colleague;
+    let colleagues = among_colleagues_in(&ws, &l) || to_colleague || joking_in(&ws) || off_duty_in(&ws, &l);
     let quiet = gratitude || announcement || praise || colleagues;
     Signals {
         gratitude,
@@ -431,6 +431,22 @@ pub fn unrelated(text: &str) -> bool {
     let ws = words(text);
     ws.iter().any(|w| ["unrelated", "separate", "separately", "different"].contains(&w.as_str()))
         || has_phrase(&line_of(&ws), &["another thing", "another issue", "another problem", "on another note"])
+}
+
+/// "nvm the printer, it's actually the scanner that won't send to email", "sorry, I meant Teams not Outlook": the
+/// person corrects what their last message was about. Returns what it is about instead (the words after the
+/// marker), when that says something (two words or more).
+pub fn correction(text: &str) -> Option<String> {
+    static MARKER: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:(?:it['’]?s|it is|its) actually|actually,? (?:it['’]?s|it is|its)|(?:sorry,? )?i meant(?: to say)?|correction:?|(?:sorry|wait),? (?:it['’]?s|it is|its) (?:not|the)|my bad,? (?:it['’]?s|it is|its))\b[\s,:-]*",
+        )
+        .ok()
+    });
+    let re = MARKER.as_ref()?;
+    let m = re.find(text)?;
+    let rest = text[m.end()..].trim().trim_end_matches(['.', '!']).trim();
+    (words(rest).len() >= 2).then(|| rest.to_string())
 }
 
 /// "same here", "+1", "me too", "same for me": someone else has the problem too.
@@ -911,6 +927,51 @@ fn among_colleagues_in(ws: &[String], l: &str) -> bool {
     let rest = strip_phrases(l, AMONG_COLLEAGUES).unwrap_or_default();
     let rest_words: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
     !asks_in(&rest_words, &rest)
+}
+
+/// "printer and I are not on speaking terms 😂 jk it's fine", "the wifi hates me lol jk": a joke taken back in
+/// the same breath (probe H: a printing ticket). What follows the last "jk" / "just kidding" / "only joking" must be
+/// short and untroubled ("jk the printer really is jammed" stays a report; "I'm not kidding, …" is no joke).
+fn joking_in(ws: &[String]) -> bool {
+    let marker = |i: usize| {
+        let w = ws[i].as_str();
+        let before = if i > 0 { ws[i - 1].as_str() } else { "" };
+        w == "jk"
+            || w == "jks"
+            || (["kidding", "joking"].contains(&w) && ["just", "only", "jus", "lol", "haha"].contains(&before))
+    };
+    let Some(last) = (0..ws.len()).rev().find(|&i| marker(i)) else { return false };
+    let rest = &ws[last + 1..];
+    rest.len() <= 6 && !troubled_in(rest, &line_of(rest)) && !asks_in(rest, &line_of(rest))
+}
+
+/// Games consoles and streaming at home ("my son's xbox keeps disconnecting from our wifi", "netflix keeps
+/// buffering on my tv"): home technology the office's IT does not look after (probe H: a network ticket and a Wi-Fi
+/// walkthrough). A message that also names work ("… and now my vpn drops too") is a report.
+fn off_duty_in(ws: &[String], l: &str) -> bool {
+    const HOME: &[&str] = &[
+        "xbox",
+        "playstation",
+        "ps4",
+        "ps5",
+        "nintendo",
+        "fortnite",
+        "roblox",
+        "minecraft",
+        "netflix",
+        "disney",
+        "spotify",
+        "firestick",
+        "roku",
+        "alexa",
+    ];
+    const WORK: &[&str] = &[
+        "work", "laptop", "vpn", "teams", "outlook", "email", "office", "zoom", "slack", "citrix", "desktop",
+        "account", "password", "calls", "call", "meeting", "meetings",
+    ];
+    ws.iter().any(|w| HOME.contains(&w.as_str()))
+        && !ws.iter().any(|w| WORK.contains(&w.as_str()))
+        && !has_phrase(l, &["can't work", "cannot work", "work from home", "working from home"])
 }
 
 /// "not urgent", "no rush", "whenever you get a chance": the person says it can wait.
@@ -1824,6 +1885,22 @@ mod tests {
     }
 
     #[test]
+    fn corrections_say_what_it_is_about_instead() {
+        assert_eq!(
+            correction("nvm the printer, it's actually the scanner that won't send to email").as_deref(),
+            Some("the scanner that won't send to email")
+        );
+        assert_eq!(correction("sorry, I meant teams not outlook").as_deref(), Some("teams not outlook"));
+        assert_eq!(
+            correction("actually it's my vpn that keeps dropping").as_deref(),
+            Some("my vpn that keeps dropping")
+        );
+        for no in ["actually the printer is also jammed", "it's actually fine", "the printer is jammed", "I meant it"] {
+            assert_eq!(correction(no), None, "{no}");
+        }
+    }
+
+    #[test]
     fn asides_to_colleagues_ask_it_nothing() {
         for yes in [
             "someone left a black iphone charger in meeting room b",
@@ -1841,6 +1918,24 @@ mod tests {
             "rehiring someone who left last year, can we reactivate her account",
         ] {
             assert!(!among_colleagues(no), "{no}");
+        }
+        // A joke taken back, home entertainment: quiet; a joke followed by a real problem, or home working: not.
+        for quiet in [
+            "printer and I not on speaking terms 😂 jk it's fine",
+            "the wifi hates me lol jk",
+            "my son's xbox keeps disconnecting from our wifi",
+            "netflix keeps buffering on the tv at home, any tips",
+        ] {
+            assert!(signals(quiet).colleagues, "{quiet}");
+        }
+        for said in [
+            "jk the printer really is jammed again",
+            "I'm not kidding, the printer ate my payslips",
+            "my son's xbox hogs the wifi so my vpn keeps dropping",
+            "can't work from home, the netflix box took the router down?",
+            "the printer is jammed",
+        ] {
+            assert!(!signals(said).colleagues, "{said}");
         }
         // A notice names work for IT only when someone starts, leaves or needs something.
         assert!(names_work_for_it("Heads up, Fatima Ali starts with us on Wednesday"));

@@ -7,7 +7,7 @@ use super::duration::human;
 use super::ids::{Place, Platform, TicketNo, UserRef};
 use super::message::{Audience, Body, Button, Envelope, MessageKind, Outbound};
 use super::roles::Role;
-use super::runbook::RunbookSet;
+use super::runbook::{RunbookSet, WalkRecord};
 use super::sla::{self, Policies};
 use super::ticket::{
     Breach, Event, EventKind, NewTicket, Origin, Priority, SlaClock, State, Ticket, TicketError, Timestamp,
@@ -135,11 +135,29 @@ const INTAKE_NOTICE_EVERY: chrono::Duration = chrono::Duration::minutes(10);
 const DENIED_FOLD_WINDOW: chrono::Duration = chrono::Duration::hours(1);
 
 /// Collects one event's changes before they are committed.
+#[derive(Default)]
 struct Work {
     commit: Commit,
+    /// Walkthroughs ended by this work, with what they collected: kept on their tickets once every change to
+    /// them is made (see [`Work::settle`]), whichever order the ticket and the ending were written in.
+    ended_walks: Vec<(TicketNo, WalkRecord)>,
 }
 
 impl Work {
+    fn new(commit: Commit) -> Self {
+        Work { commit, ended_walks: Vec::new() }
+    }
+    /// Puts each ended walkthrough's record on its ticket as this commit writes it (a ticket the commit does not
+    /// write keeps what it had). Called when a walkthrough ends, for a ticket written already, and once more when
+    /// the work is done, for one written after.
+    fn settle(&mut self) {
+        let c = &mut self.commit;
+        for (n, record) in &self.ended_walks {
+            if let Some(t) = c.updates.iter_mut().rev().chain(c.inserts.iter_mut().rev()).find(|t| t.number == *n) {
+                t.walk_record = Some(record.clone());
+            }
+        }
+    }
     fn events(&mut self, n: TicketNo, ev: Vec<Event>) {
         self.commit.events.extend(ev.into_iter().map(|e| (n, e)));
     }
@@ -297,9 +315,8 @@ impl<S: Store> Desk<S> {
                 return Ok(Handled::Duplicate);
             }
             let now = self.clock.now();
-            let mut w = Work {
-                commit: Commit { dedupe_key: Some(env.dedupe_key.clone()), at: Some(now), ..Commit::default() },
-            };
+            let mut w =
+                Work::new(Commit { dedupe_key: Some(env.dedupe_key.clone()), at: Some(now), ..Commit::default() });
             if let Err(e) = self.decide(env, now, &mut w).await {
                 // Deciding again about an event handled before may fail where the first time did not; what was
                 // handled stays handled.
@@ -309,6 +326,7 @@ impl<S: Store> Desk<S> {
                 return Err(e);
             }
             self.urgent_walks_to_queue(now, &mut w).await?;
+            w.settle();
             self.schedule(&mut w.commit);
             let learned = !w.commit.training.is_empty();
             // Highest first: a number can only be taken back while it is the last one handed out.
@@ -1077,8 +1095,15 @@ impl<S: Store> Desk<S> {
                 t.number
             ),
             None => match t.first_response_due.filter(|_| t.first_response_at.is_none()) {
-                Some(d) if d >= now => format!(
+                Some(d) if d > now => format!(
                     "Nobody has picked up {} yet; a technician is due to respond by {}. I've added your message to it.",
+                    t.number,
+                    self.fmt_time(d)
+                ),
+                // Probe H: at (or after) the target it said "due to respond by 13:00" at 13:00.
+                Some(d) => format!(
+                    "Nobody has picked up {} yet and it is past its response target ({}); I've added your message and \
+                     told the technicians you're waiting.",
                     t.number,
                     self.fmt_time(d)
                 ),

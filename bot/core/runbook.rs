@@ -1030,6 +1030,9 @@ pub enum Outcome {
     Show { view: View },
     /// No answer in time: show the step again as a reminder.
     Remind { view: View },
+    /// "ok, will try that": the person is trying the step; a word (no buttons again: they are just above) and the
+    /// step's timeout starts again.
+    Wait { text: String },
     /// Solved by self-service: resolve the ticket as deflected.
     Fixed { transcript: Vec<Entry> },
     /// Hand the ticket to a technician (after approval, when `approval` is set).
@@ -1321,6 +1324,8 @@ pub enum Typed {
     /// A reply to the step that no single button fits ("didn't work" with several ways on, "yes" where no
     /// button says yes): the buttons are shown again.
     Unclear,
+    /// "ok, will try that", "give me a sec", "trying now": the person is on it; no answer yet.
+    Later,
     /// Nothing that reads as a reply to the step.
     Other,
 }
@@ -1355,8 +1360,17 @@ static FIXED_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new
         r"\b(fixed|sorted|solved|resolved|that did it|did the trick|worked|works|working|printed|prints|printing now|connected|back (up|on|online)|fine now|ok now|okay now|all good|good now|stable now)\b",
     )
 });
+static LATER_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    typed_regex(
+        r"^(?:(?:ok|okay|k|kk|sure|cool|great|right|alright|perfect|nice|got it|thanks|thank you|thx|ty|cheers|will do|on it|brb|hang on|hold on)(?: |$))*(?:(?:ill|i will|will|let me|lemme|gonna|going to|ok ill|ok i will)(?: now)? (?:try|do|check|test|give it a (?:go|try|shot)|have a (?:go|look|try)|look)(?: (?:that|this|it|now|them|those|in a (?:sec|min|minute|bit|moment)|thanks|thx))*|trying(?: (?:that|it|now|this))*|give me (?:a )?(?:sec|second|min|minute|moment|mo)|one (?:sec|second|moment|min|mo)|doing (?:it|that|so) now|checking(?: now)?)?$",
+    )
+});
 static NEGATIVE_LABEL: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| typed_regex(r"\b(still|no|not|didnt|doesnt|wont|cant|nothing|isnt|even)\b"));
+
+/// Said to "ok, will try that" at a step.
+pub const LATER_REPLY: &str =
+    "No rush. When you've tried it, press the button above that fits (or tell me \"it worked\" or \"didn't work\").";
 
 /// Reads a message typed at the current step of `wt` (see [`Typed`]). An `ask` step takes any text as its answer,
 /// so there only "talk to a person" is read.
@@ -1419,6 +1433,14 @@ pub fn read_typed(rb: &Runbook, wt: &Walkthrough, text: &str) -> Typed {
         }
         let fixes_things = rb.steps.iter().any(|s| s.buttons.iter().any(|b| matches!(b.target(), Next::Fixed)));
         return if fixes_things { Typed::Fixed } else { Typed::Unclear };
+    }
+    // "ok, will try that", "thanks, give me a sec" (probe H: the buttons were posted again, as if not understood).
+    // ("thanks" or "cool" alone is no such word: in the channel it may be to anyone.)
+    let thanks_only = t
+        .split(' ')
+        .all(|w| ["thanks", "thank", "you", "thx", "ty", "cheers", "great", "nice", "perfect", "cool"].contains(&w));
+    if LATER_TYPED.is_match(&t) && !thanks_only {
+        return Typed::Later;
     }
     let first = t.split(' ').next().unwrap_or("");
     let word_count = t.split(' ').count();
@@ -1485,6 +1507,12 @@ pub fn typed(
         Typed::Fixed => {
             wt.transcript.push(entry);
             Ok(go(rb, wt, Next::Fixed, vars, now))
+        }
+        Typed::Later => {
+            wt.transcript.push(entry);
+            wt.reminder_sent = false;
+            wt.deadline = step.timeout().map(|d| now + d);
+            Ok(Outcome::Wait { text: LATER_REPLY.to_string() })
         }
         Typed::Unclear | Typed::Other => {
             wt.transcript.push(entry);
@@ -1833,6 +1861,13 @@ mod tests {
         assert_eq!(read_typed(rb, &q, "I need to speak to someone, this isn't working"), Typed::Person);
         assert_eq!(read_typed(rb, &q, "ok I cancelled it and it printed now, thanks!"), Typed::Fixed);
         assert_eq!(read_typed(rb, &q, "my monitor is flickering"), Typed::Other);
+        // "ok, will try that" is no answer yet (probe H: the buttons came again as if not understood).
+        for later in ["ok thanks, will try that", "ok", "give me a sec", "trying now", "Sure, I'll check it now"] {
+            assert_eq!(read_typed(rb, &q, later), Typed::Later, "{later}");
+        }
+        for not_later in ["thanks", "cool", "ok will try but it's still jammed", "I'll try to print again tomorrow"] {
+            assert_ne!(read_typed(rb, &q, not_later), Typed::Later, "{not_later}");
+        }
         // cancel-job: "It printed" (fixed) or "Still nothing comes out".
         let c = at("cancel-job");
         assert_eq!(read_typed(rb, &c, "still nothing, I cancelled the job and it's still stuck"), Typed::Button(1));

@@ -209,14 +209,12 @@ impl<S: Store> Desk<S> {
                 return Ok(AlertOutcome { duplicate: true, ..AlertOutcome::default() });
             }
             let now = self.clock.now();
-            let mut w = Work {
-                commit: Commit {
-                    dedupe_key: dedupe_key.map(str::to_string),
-                    also_keys: also.to_vec(),
-                    at: Some(now),
-                    ..Commit::default()
-                },
-            };
+            let mut w = Work::new(Commit {
+                dedupe_key: dedupe_key.map(str::to_string),
+                also_keys: also.to_vec(),
+                at: Some(now),
+                ..Commit::default()
+            });
             let mut out = AlertOutcome::default();
             let mut batch = Batch::default();
             for g in groups {

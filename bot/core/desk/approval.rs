@@ -78,14 +78,12 @@ impl<S: Store> Desk<S> {
             return Ok(false);
         }
         t.approval_reminded = Some(since);
-        let mut w = Work {
-            commit: Commit {
-                dedupe_key: Some(timer.key.clone()),
-                at: Some(now),
-                drop_timers: vec![timer.key.clone()],
-                ..Commit::default()
-            },
-        };
+        let mut w = Work::new(Commit {
+            dedupe_key: Some(timer.key.clone()),
+            at: Some(now),
+            drop_timers: vec![timer.key.clone()],
+            ..Commit::default()
+        });
         let text = format!(
             "Reminder: {} {} from {} has waited since {} for a {approver}'s decision, and nobody in IT may act on it \
              until then. /ticket show {} has the details.",

@@ -68,6 +68,19 @@ impl<S: Store> Desk<S> {
         }
         let recent =
             |t: &&Ticket, window: chrono::Duration| now - t.last_requester_at.unwrap_or(t.created_at) <= window;
+        // "nvm the printer, it's actually the scanner": what the ticket just raised is about,
+        // corrected (before "nvm": it is no withdrawal).
+        if let Some(instead) = conv::correction(text)
+            && let Some(t) = open
+                .iter()
+                .rev()
+                .filter(|t| t.origin.platform == env.actor.platform)
+                .filter(|t| t.origin.place.channel == reply_place(env).channel && t.origin.place.dm == env.place.dm)
+                .find(|t| recent(t, self.windows().follow_up_window))
+            && let Some(flow) = self.correct_ticket(env, t, text, &instead, now, w).await?
+        {
+            return Ok(Some(flow));
+        }
         // "nvm" first: "nvm its fine now" is also thankful, but it is about the ticket just raised.
         if let Some(t) = self.withdrawn(text, open, now) {
             // Recorded on the ticket like a message in its thread; `thread_message` then makes the offer.
@@ -121,6 +134,86 @@ impl<S: Store> Desk<S> {
             return Ok(Some(Flow::Ok));
         }
         Ok(None)
+    }
+
+    /// The requester corrects what their fresh ticket is about ("nvm the printer, it's actually the scanner that
+    /// won't send to email"; probe H: it was added to the printer ticket, whose printer walkthrough went on). While
+    /// nobody in IT has touched it and triage is sure what `instead` is about (another category or intent), the
+    /// ticket becomes that: category, intent, title and priority (never lowered); a walkthrough about the first
+    /// reading ends and the one for the new one, if any, starts. None leaves the message to the burst or triage.
+    async fn correct_ticket(
+        &self,
+        env: &Envelope,
+        t: &Ticket,
+        text: &str,
+        instead: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        if t.state != State::New || t.owner.is_some() || t.major || t.alert.is_some() || t.priority_by_staff {
+            return Ok(None);
+        }
+        let c = self.classifier().classify(instead);
+        if c.decide(&self.settings.triage) != Decision::Ticket
+            || c.category == "none"
+            || c.category == "other"
+            || (c.category == t.category && c.intent == t.intent)
+        {
+            return Ok(None);
+        }
+        let mut t = t.clone();
+        match t.requester_message(&env.actor, text, now) {
+            Ok(ev) => w.events(t.number, ev),
+            Err(_) => return Ok(None),
+        }
+        if let Ok(ev) = t.set_category(&c.category, &env.actor, now) {
+            w.events(t.number, ev);
+        }
+        t.intent = c.intent.clone();
+        t.ticket_type = c.ticket_type;
+        t.title = crate::core::ticket::title_from(instead);
+        if c.priority < t.priority {
+            let from = std::mem::replace(&mut t.priority, c.priority);
+            w.events(
+                t.number,
+                vec![crate::core::ticket::Event {
+                    at: now,
+                    actor: None,
+                    kind: EventKind::PriorityChanged { from, to: c.priority },
+                }],
+            );
+        }
+        if t.ticket_type == TicketType::Incident {
+            t.fingerprint = Some(recurring::fingerprint(&t.category, t.intent.as_deref(), instead));
+        }
+        let what =
+            self.classifier().category(&t.category).map(|c| c.label.clone()).unwrap_or_else(|| t.category.clone());
+        let said = format!("Got it: {} is now about {} ({what}).", t.number, quote(&t.title));
+        let walk = self.runbook_for(&c, instead).filter(|(rb, _)| t.priority != Priority::P1 || !rb.is_self_help());
+        let running = self.store.conversation_for_ticket(t.number).await?;
+        match walk {
+            Some((rb, first)) => {
+                w.send(
+                    Outbound::to_user(&env.actor, &t.origin.place, format!("{said} Let's try this instead:"))
+                        .about(t.number),
+                );
+                self.replace_walk(rb, first, &t, running.as_ref(), now, w);
+                w.commit.updates.push(t);
+            }
+            None => {
+                w.commit.updates.push(t.clone());
+                self.end_walk(t.number, format!("{} said it is about something else", env.actor.name), now, w).await?;
+                w.send(
+                    Outbound::to_user(
+                        &env.actor,
+                        &t.origin.place,
+                        format!("{said} A technician will take it from here."),
+                    )
+                    .about(t.number),
+                );
+            }
+        }
+        Ok(Some(Flow::Ok))
     }
 
     /// The ticket of `in_burst` (newest first) the next message of a burst joins: the one in the category the
@@ -408,6 +501,12 @@ impl<S: Store> Desk<S> {
             w.send(Outbound::to_user(who, &t.origin.place, text).about(t.number));
             return;
         }
+        // Said twice ("fixed it" … "yep all fixed"): the offer above stands (probe H: two offers, four buttons).
+        if t.close_offered.is_some_and(|at| now - at <= super::walk::CHANNEL_ANSWER_WITHIN) {
+            let text = format!("Noted. Press Close it above (or say \"yes, close it\") and I'll close {}.", t.number);
+            w.send(Outbound::to_user(who, &t.origin.place, text).about(t.number));
+            return;
+        }
         let offer = if is_lifecycle(t) {
             conv::offer_to_cancel(t.number, &quote(&t.title))
         } else {
@@ -447,7 +546,14 @@ impl<S: Store> Desk<S> {
                 None => return Ok(TypedClose::No),
             },
         };
-        let within = if thread.is_some() || env.place.dm {
+        // In the channel a bare "yes" may be to anyone, so it answers only a fresh offer; "yes close it" / "keep it
+        // open" names what it answers and counts as long as the offer does (probe H: "yes close it" 35 minutes on
+        // was ignored).
+        let names_it = {
+            let l = text.to_lowercase();
+            ["close", "keep", "open"].iter().any(|w| l.contains(w))
+        };
+        let within = if thread.is_some() || env.place.dm || names_it {
             super::workflow::QUESTION_EXPIRY
         } else {
             super::walk::CHANNEL_ANSWER_WITHIN

@@ -66,9 +66,8 @@ impl<S: Store> Desk<S> {
         if conv.key.starts_with(DENIED_PREFIX) {
             return self.flush_denied(conv, now).await;
         }
-        let mut w = Work {
-            commit: Commit { dedupe_key: Some(format!("{}:told", conv.key)), at: Some(now), ..Commit::default() },
-        };
+        let mut w =
+            Work::new(Commit { dedupe_key: Some(format!("{}:told", conv.key)), at: Some(now), ..Commit::default() });
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         let mut parts = conv.key.trim_start_matches(KEY_PREFIX).split(':');
         let n = parts.next().and_then(TicketNo::parse);
@@ -149,9 +148,8 @@ impl<S: Store> Desk<S> {
 
     /// A folded refusal count that fell due: one `denied` event with the count. Committed once (keyed by the row).
     async fn flush_denied(&self, conv: &Conversation, now: Timestamp) -> Result<usize, DeskError> {
-        let mut w = Work {
-            commit: Commit { dedupe_key: Some(format!("{}:told", conv.key)), at: Some(now), ..Commit::default() },
-        };
+        let mut w =
+            Work::new(Commit { dedupe_key: Some(format!("{}:told", conv.key)), at: Some(now), ..Commit::default() });
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         let n = conv.key.trim_start_matches(DENIED_PREFIX).split(':').next().and_then(TicketNo::parse);
         if let (Some(n), Ok(f)) = (n, serde_json::from_str::<DeniedFold>(&conv.data))

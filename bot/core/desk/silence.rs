@@ -161,13 +161,11 @@ impl<S: Store> Desk<S> {
         for _ in 0..8 {
             let now = self.clock.now();
             let Some(mut t) = self.store.ticket(r.ticket).await? else { return Ok(()) };
-            let mut w = Work {
-                commit: Commit {
-                    dedupe_key: Some(format!("silence-created:{}", item.id)),
-                    at: Some(now),
-                    ..Commit::default()
-                },
-            };
+            let mut w = Work::new(Commit {
+                dedupe_key: Some(format!("silence-created:{}", item.id)),
+                at: Some(now),
+                ..Commit::default()
+            });
             let kind = EventKind::Silenced { id: id.clone(), until: r.ends_at, attempts: item.attempts + 1 };
             w.events(t.number, vec![Event { at: now, actor: None, kind }]);
             // A request overtaken by a later one is only recorded: the card follows the latest.
@@ -208,13 +206,11 @@ impl<S: Store> Desk<S> {
             let now = self.clock.now();
             let Some(mut t) = self.store.ticket(r.ticket).await? else { return Ok(()) };
             let n = t.number;
-            let mut w = Work {
-                commit: Commit {
-                    dedupe_key: Some(format!("silence-failed:{}:{attempt}", item.id)),
-                    at: Some(now),
-                    ..Commit::default()
-                },
-            };
+            let mut w = Work::new(Commit {
+                dedupe_key: Some(format!("silence-failed:{}:{attempt}", item.id)),
+                at: Some(now),
+                ..Commit::default()
+            });
             let kind = EventKind::SilenceFailed { attempt, error: error.clone(), gave_up };
             w.events(n, vec![Event { at: now, actor: None, kind }]);
             let current = Self::current_silence(&mut t, r).is_some();
@@ -285,14 +281,12 @@ impl<S: Store> Desk<S> {
             self.store.drop_timer(&timer.key).await?;
             return Ok(false);
         }
-        let mut w = Work {
-            commit: Commit {
-                dedupe_key: Some(timer.key.clone()),
-                at: Some(now),
-                drop_timers: vec![timer.key.clone()],
-                ..Commit::default()
-            },
-        };
+        let mut w = Work::new(Commit {
+            dedupe_key: Some(timer.key.clone()),
+            at: Some(now),
+            drop_timers: vec![timer.key.clone()],
+            ..Commit::default()
+        });
         let Some(info) = t.alert.as_deref_mut() else { return Ok(false) };
         let firing = info.firing_or_left_out();
         let Some(s) = info.silence.as_mut() else { return Ok(false) };

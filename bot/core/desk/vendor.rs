@@ -936,13 +936,11 @@ impl<S: Store> Desk<S> {
                 continue;
             };
             let deadline = conv.deadline.map(|d| d.timestamp_millis()).unwrap_or(0);
-            let mut w = Work {
-                commit: Commit {
-                    dedupe_key: Some(format!("{}:due:{deadline}", conv.key)),
-                    at: Some(now),
-                    ..Commit::default()
-                },
-            };
+            let mut w = Work::new(Commit {
+                dedupe_key: Some(format!("{}:due:{deadline}", conv.key)),
+                at: Some(now),
+                ..Commit::default()
+            });
             let Some(mut t) = self.store.ticket(n).await? else {
                 w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
                 let _ = self.commit(w.commit).await;

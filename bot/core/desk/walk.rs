@@ -147,6 +147,27 @@ impl<S: Store> Desk<S> {
         w.commit.conversations.push(put(None, t, &wt));
     }
 
+    /// Starts `rb` at `first` for `t` in place of the walkthrough `running` (if any): that one is recorded as
+    /// handed off (the requester said the ticket is about something else), and this one takes its place.
+    pub(super) fn replace_walk(
+        &self,
+        rb: &Runbook,
+        first: &Step,
+        t: &Ticket,
+        running: Option<&Conversation>,
+        now: Timestamp,
+        w: &mut Work,
+    ) {
+        if let Some(old) = running.and_then(decode).filter(|wt| wt.ended.is_none()) {
+            let reason = "the requester said the ticket is about something else".to_string();
+            w.events(t.number, vec![self.walk_event(&old, "handoff", Some(reason), now)]);
+        }
+        let (wt, view) =
+            runbook::start_known(rb, first, &self.settings.runbook_vars, now, std::collections::BTreeMap::new());
+        w.send(self.step_message(t, &view));
+        w.commit.conversations.push(put(running, t, &wt));
+    }
+
     /// A step for the requester. Its buttons carry the ticket number, so a press acts on that ticket's walkthrough
     /// only (and, once the ticket is merged away, says where the conversation went).
     fn step_message(&self, t: &Ticket, view: &runbook::View) -> Outbound {
@@ -564,7 +585,7 @@ impl<S: Store> Desk<S> {
             w.send(Outbound::to_user(&requester, &t.origin.place, merged_away(t.number, into)).about(t.number));
             return Ok(Flow::Ok);
         }
-        if !matches!(outcome, Outcome::Show { .. } | Outcome::Remind { .. }) {
+        if !matches!(outcome, Outcome::Show { .. } | Outcome::Remind { .. } | Outcome::Wait { .. }) {
             // Ended: what it collected stays on the ticket for the technician, and its clocks start now.
             t.walk_record = Some(WalkRecord::of(&wt));
             t.end_self_service(now);
@@ -572,6 +593,11 @@ impl<S: Store> Desk<S> {
         match outcome {
             Outcome::Show { view } | Outcome::Remind { view } => {
                 w.send(self.step_message(&t, &view));
+                w.commit.conversations.push(put(Some(conv), &t, &wt));
+                return Ok(Flow::Ok);
+            }
+            Outcome::Wait { text } => {
+                w.send(Outbound::to_user(&requester, &t.origin.place, text).about(t.number));
                 w.commit.conversations.push(put(Some(conv), &t, &wt));
                 return Ok(Flow::Ok);
             }
@@ -839,11 +865,11 @@ impl<S: Store> Desk<S> {
             && let Some(mut wt) = decode(&conv)
         {
             w.events(n, vec![self.walk_event(&wt, "handoff", Some(reason.clone()), now)]);
-            // What it collected so far stays on the ticket, when this commit writes it.
-            if let Some(t) = w.commit.updates.iter_mut().rev().find(|t| t.number == n) {
-                wt.ended = Some(runbook::Ending::Handoff { reason });
-                t.walk_record = Some(WalkRecord::of(&wt));
-            }
+            // What it collected so far stays on the ticket, when this commit writes it (before or after this call:
+            // a major incident is written after its walkthrough ends).
+            wt.ended = Some(runbook::Ending::Handoff { reason });
+            w.ended_walks.push((n, WalkRecord::of(&wt)));
+            w.settle();
             w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         }
         Ok(())
@@ -870,15 +896,17 @@ impl<S: Store> Desk<S> {
                 done += self.flush_notices(&conv, now).await?;
                 continue;
             }
+            if Self::is_unsure(&conv) {
+                done += self.remind_unsure(&conv, now).await?;
+                continue;
+            }
             let Some(mut wt) = decode(&conv) else { continue };
             let deadline = conv.deadline.map(|d| d.timestamp_millis()).unwrap_or(0);
-            let mut w = Work {
-                commit: Commit {
-                    dedupe_key: Some(format!("{}:timeout:{deadline}", conv.key)),
-                    at: Some(now),
-                    ..Commit::default()
-                },
-            };
+            let mut w = Work::new(Commit {
+                dedupe_key: Some(format!("{}:timeout:{deadline}", conv.key)),
+                at: Some(now),
+                ..Commit::default()
+            });
             let outcome = self
                 .runbooks
                 .get(&wt.runbook)

@@ -8,7 +8,7 @@ use crate::core::message::{Button, Envelope, MessageKind, Outbound};
 use crate::core::recurring::{self, THRESHOLD, WINDOW_DAYS};
 use crate::core::ticket::{Event, EventKind, Ticket, Timestamp};
 use crate::core::triage::Decision;
-use crate::store::{Conversation, ConversationWrite, Problem, Store};
+use crate::store::{Commit, Committed, Conversation, ConversationWrite, Problem, Store, StoreError};
 use chrono::Duration;
 
 /// Conversation key prefix for a pending "Is this about #N?" question.
@@ -499,7 +499,22 @@ struct Unsure {
     /// button the person saw, whatever the model says by then.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     offered: Vec<String>,
+    /// Who was asked (`None`: stored before this was kept; they get no reminder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    who: Option<crate::core::ids::UserRef>,
+    /// When they were reminded (once): a typed answer counts from then too; the question still expires
+    /// [`QUESTION_EXPIRY`] after it was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reminded_at: Option<Timestamp>,
 }
+
+/// An unanswered "which of these is it about?" is asked again once, after this much of the office's business time
+/// (probe H: a question nobody answered let the problem lapse without a word).
+const UNSURE_REMINDER: Duration = Duration::hours(2);
+
+/// The reminder: the buttons are still above it, and a typed answer works too.
+pub(super) const UNSURE_REMINDED: &str = "Still need a hand with this? Pick one of the options above, or tell me what \
+    it's about (\"email\", \"printer\", \"not IT\"). If it's sorted, there's no need to answer.";
 
 /// Conversation key prefix for a pending "which of these is it about?" question.
 const UNSURE: &str = "tri:";
@@ -542,15 +557,58 @@ impl<S: Store> Desk<S> {
                 place: place.clone(),
                 at: w.commit.at,
                 offered: buttons.iter().filter_map(|b| b.action.rsplit(':').next().map(str::to_string)).collect(),
+                who: Some(env.actor.clone()),
+                reminded_at: None,
             })
             .unwrap_or_default(),
-            deadline: None,
+            deadline: w.commit.at.map(|at| self.unsure_reminder_due(at)),
             version: 0,
         }));
         w.send(
             Outbound::to_user(&env.actor, &place, "To get this to the right person: which of these is it about?")
                 .with_buttons(buttons),
         );
+    }
+
+    /// A pending "which of these is it about?" question (its deadline is the reminder).
+    pub(super) fn is_unsure(conv: &Conversation) -> bool {
+        conv.key.starts_with(UNSURE)
+    }
+
+    /// When an unanswered category question asked at `at` is asked again: [`UNSURE_REMINDER`] of the business time
+    /// of the office's default policy (a question at 17:30 is not repeated at night).
+    fn unsure_reminder_due(&self, at: Timestamp) -> Timestamp {
+        let p =
+            self.policies.pick("other", crate::core::ticket::Priority::P3, crate::core::ticket::TicketType::Incident);
+        p.calendar.due(at, UNSURE_REMINDER)
+    }
+
+    /// An unanswered category question fell due: the person is reminded once where it was asked (a typed answer
+    /// then counts from the reminder). Returns how many commits were written.
+    pub(super) async fn remind_unsure(&self, conv: &Conversation, now: Timestamp) -> Result<usize, DeskError> {
+        let mut next = conv.clone();
+        next.deadline = None;
+        let mut w = Work::new(Commit {
+            dedupe_key: Some(format!("{}:reminded", conv.key)),
+            at: Some(now),
+            ..Commit::default()
+        });
+        if let Ok(mut u) = serde_json::from_str::<Unsure>(&conv.data)
+            && u.reminded_at.is_none()
+            && u.at.is_none_or(|at| now - at < QUESTION_EXPIRY)
+            && let Some(who) = u.who.clone()
+        {
+            w.send(Outbound::to_user(&who, &u.place, UNSURE_REMINDED));
+            u.reminded_at = Some(now);
+            next.data = serde_json::to_string(&u).unwrap_or_default();
+        }
+        w.commit.conversations.push(ConversationWrite::Put(next));
+        match self.commit(w.commit).await {
+            Ok(Committed::Written) => Ok(1),
+            Ok(Committed::Duplicate) => Ok(0),
+            Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The requester picked a category for an unsure message: open the ticket there.
@@ -632,15 +690,22 @@ impl<S: Store> Desk<S> {
         let here = super::reply_place(env);
         let same_place = |p: &Place| p.channel == here.channel && p.dm == here.dm;
         let recent = |at: Option<Timestamp>| at.is_some_and(|at| now - at <= window);
+        let answer_within = if here.dm { QUESTION_EXPIRY } else { super::walk::CHANNEL_ANSWER_WITHIN };
+        let answerable = |at: Option<Timestamp>| at.is_some_and(|at| now - at <= answer_within);
         for mut conv in self.store.conversations_of(&env.actor.key()).await? {
             let (data, asked_in) = if conv.key.starts_with(UNSURE) {
                 match serde_json::from_str::<Unsure>(&conv.data) {
-                    Ok(mut u) if same_place(&u.place) && recent(u.at) => {
+                    Ok(mut u) if same_place(&u.place) && answerable(u.at.max(u.reminded_at)) => {
                         // "2", "email", "not an IT problem, sorry": the question answered by typing (probe H: even
-                        // the exact label was "just pick the option above").
+                        // the exact label was "just pick the option above"), as long as a button answer would be
+                        // taken in a channel (a DM's question waits for its answer).
                         if let Some(cat) = self.typed_category(&u, text) {
                             u.text = if cat == "none" { u.text } else { format!("{}\n{text}", u.text) };
                             return self.answer_category(env, &conv, u, &cat, now, w).await.map(|_| true);
+                        }
+                        // Anything else joins the question only in the burst that asked it.
+                        if !recent(u.at) {
+                            continue;
                         }
                         // Chatter meanwhile ("anyone up for lunch at 1?") is no part of the answer.
                         let said = self.classifier().classify(text);
