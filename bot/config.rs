@@ -340,8 +340,9 @@ thanks_window = "24h"
 major_threshold = 3
 major_window = "10m"
 
-# Business-hours calendars for SLA policies ("24x7" is built in). Days left out are closed; several ranges per day;
-# "00:00-24:00" allowed. Holidays: "YYYY-MM-DD" once, "MM-DD" every year.
+# Business-hours calendars for SLA policies ("24x7" is built in, and "office", Monday to Friday 09:00-17:30 in
+# `timezone`, unless defined here). Days left out are closed; several ranges per day; "00:00-24:00" allowed.
+# Holidays: "YYYY-MM-DD" once, "MM-DD" every year.
 [calendars]
 # [calendars.office]
 # timezone = "Europe/London"
@@ -379,7 +380,7 @@ priorities = ["P2"]
 first_response = "1h"
 next_response = "1h"
 resolution = "8h"
-calendar = "24x7"
+calendar = "office"
 pause_on_vendor = false
 warn = [75, 90]
 
@@ -389,7 +390,7 @@ priorities = ["P3"]
 first_response = "4h"
 next_response = "4h"
 resolution = "2d"
-calendar = "24x7"
+calendar = "office"
 pause_on_vendor = false
 warn = [75, 90]
 
@@ -398,7 +399,7 @@ name = "default"
 first_response = "8h"
 next_response = "8h"
 resolution = "5d"
-calendar = "24x7"
+calendar = "office"
 pause_on_vendor = false
 warn = [75, 90]
 
@@ -661,9 +662,13 @@ impl Config {
         }
     }
 
-    /// The validated calendars.
+    /// The validated calendars: those configured, and `office` (Monday to Friday 09:00-17:30 in `timezone`, the
+    /// calendar of the default policies but P1's) unless the file defines its own (#27: out of the box deskbot
+    /// promised "a technician will respond by Sun 19:47").
     pub fn calendars(&self) -> Result<Calendars, String> {
-        Calendars::new(&self.calendars)
+        // A bad `timezone` is reported for its own key, not again for the built-in calendar that follows it.
+        let tz = if self.timezone.parse::<chrono_tz::Tz>().is_ok() { self.timezone.as_str() } else { "UTC" };
+        Calendars::new_in(&self.calendars, tz)
     }
 
     /// The weekly report schedule, validated.

@@ -206,10 +206,11 @@ async fn reopen_continues_or_starts_a_new_cycle() {
     insta::assert_snapshot!("sla_reopen_text", out.text());
     let j = out.json().await.unwrap();
     let t = &j["tickets"][0];
-    // Default P3 resolution 2d on 24x7. Cycle 1: 09:00 → resolved 09:00 (0 used); reopened next day, continuing:
-    // due = created + 2d + the day it spent resolved. After the 10-day gap a new cycle starts at the reopen.
+    // Default P3 resolution 2d on the built-in office calendar (Mon-Fri 09:00-17:30 UTC). After the 10-day gap a
+    // new cycle starts at the reopen, Fri 13 Mar 09:00: the opening counts as Thursday's close, so 2 working days
+    // later is the close of Monday 16 Mar (on 24x7 it was Sun 15 Mar 09:00).
     assert_eq!(t["state"], "open");
-    assert_eq!(t["resolution_due"], "2026-03-15T09:00:00Z");
+    assert_eq!(t["resolution_due"], "2026-03-16T17:30:00Z");
     assert!(out.text().contains("(new cycle since Fri 13 Mar 09:00 UTC)"), "{}", out.text());
 }
 
@@ -4300,4 +4301,19 @@ async fn unanswered_questions_jokes_and_waiting_at_a_step() {
     assert_eq!(j["tickets"][7]["category"], "saas", "{}", j["tickets"][7]);
     assert_eq!(j["tickets"][7]["title"], "outlook is really slow, the laptop is fine");
     assert_eq!(events_of(&j, 8, "category_changed").len(), 1, "{}", j["tickets"][7]);
+}
+
+/// #27 item 4: see `office_hours_default.replay`. Expected, computed by hand before running: Fri 16:30 + 4h on Mon-Fri
+/// 09:00-17:30 is 1h on Friday and 3h on Monday, so Mon 9 Mar 12:00; the P1 on Saturday 10:00 is due 10:30 (24x7).
+#[tokio::test]
+async fn default_targets_run_in_office_hours_except_p1() {
+    let out = replay::run_file(&script("office_hours_default.replay")).await.unwrap();
+    let text = out.text();
+    assert!(
+        text.contains(
+            "bot -> alice: Ticket #1 opened: endpoint (P3 incident). A technician will respond by Mon 9 Mar 12:00 UTC"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("someone will respond by Sat 7 Mar 10:30 UTC (within 30m)"), "{text}");
 }

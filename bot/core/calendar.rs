@@ -441,14 +441,40 @@ pub fn reference_monday() -> Timestamp {
     chrono::DateTime::from_timestamp(1_767_571_200, 0).expect("2026-01-05T00:00:00Z")
 }
 
-/// All calendars by name, always including `24x7`.
+/// All calendars by name, always including `24x7` and [`OFFICE`].
 #[derive(Debug, Clone)]
 pub struct Calendars(BTreeMap<String, Calendar>);
 
+/// The built-in business-hours calendar the default SLA policies (all but P1's) use: Monday to Friday 09:00-17:30
+/// in the office's time zone, unless the configuration defines its own `office` (#27: out of the box deskbot
+/// promised "a technician will respond by Sun 19:47").
+pub const OFFICE: &str = "office";
+
 impl Calendars {
+    /// The calendars of `specs`, with a built-in [`OFFICE`] in UTC.
     pub fn new(specs: &BTreeMap<String, CalendarSpec>) -> Result<Calendars, String> {
+        Self::new_in(specs, "UTC")
+    }
+
+    /// The calendars of `specs`, with a built-in [`OFFICE`] in `timezone` unless `specs` has one.
+    pub fn new_in(specs: &BTreeMap<String, CalendarSpec>, timezone: &str) -> Result<Calendars, String> {
         let mut m = BTreeMap::new();
         m.insert("24x7".to_string(), Calendar::always());
+        if !specs.contains_key(OFFICE) {
+            let day = vec!["09:00-17:30".to_string()];
+            let spec = CalendarSpec {
+                timezone: timezone.to_string(),
+                mon: day.clone(),
+                tue: day.clone(),
+                wed: day.clone(),
+                thu: day.clone(),
+                fri: day,
+                sat: vec![],
+                sun: vec![],
+                holidays: vec![],
+            };
+            m.insert(OFFICE.to_string(), Calendar::new(OFFICE, &spec)?);
+        }
         for (name, spec) in specs {
             if name == "24x7" {
                 return Err("calendars.24x7: this name is built in; choose another".into());

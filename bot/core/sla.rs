@@ -297,11 +297,13 @@ pub fn default_policies() -> Vec<PolicySpec> {
         calendar: default_calendar(),
         pause_on_vendor: false,
     };
+    // An urgent problem is answered around the clock; the rest in the office's working hours.
+    let office = |p: PolicySpec| PolicySpec { calendar: super::calendar::OFFICE.to_string(), ..p };
     vec![
         p("p1", Priority::P1, "30m", "4h"),
-        p("p2", Priority::P2, "1h", "8h"),
-        p("p3", Priority::P3, "4h", "2d"),
-        PolicySpec { priorities: vec![], ..p("default", Priority::P4, "8h", "5d") },
+        office(p("p2", Priority::P2, "1h", "8h")),
+        office(p("p3", Priority::P3, "4h", "2d")),
+        office(PolicySpec { priorities: vec![], ..p("default", Priority::P4, "8h", "5d") }),
     ]
 }
 
@@ -582,8 +584,8 @@ mod tests {
         let e = Policies::new(&specs, &cals).unwrap_err();
         assert!(e.starts_with("sla.policy[1] (p2).resolution:"), "{e}");
         let mut specs = default_policies();
-        specs[0].calendar = "office".into();
+        specs[0].calendar = "shop".into();
         let e = Policies::new(&specs, &cals).unwrap_err();
-        assert!(e.starts_with("sla.policy[0] (p1).calendar: unknown calendar `office`"), "{e}");
+        assert!(e.starts_with("sla.policy[0] (p1).calendar: unknown calendar `shop`"), "{e}");
     }
 }
