@@ -4317,3 +4317,36 @@ async fn default_targets_run_in_office_hours_except_p1() {
     );
     assert!(text.contains("someone will respond by Sat 7 Mar 10:30 UTC (within 30m)"), "{text}");
 }
+
+/// Probe I: see `probe_i.replay`. Expected, written before running: #1 becomes "teams keeps freezing when i open
+/// it"; #2 becomes the scanner's, with the scan-to-email walkthrough; cat's "other laptop" is added to #3, not a
+/// correction; dan's #4 ends fixed (his Wi-Fi walkthrough was running) and eve is offered to close #5 (the VPN); fox's "fixed!" does not reopen #7; gus's "jam
+/// cleared" shows the buttons again; hal hears nothing; ivy gets no reminder after opening #9; jay's "printer" opens
+/// #10 in printing and kay's "something else" #11 in other.
+#[tokio::test]
+async fn corrections_late_nvm_and_agreement_after_a_fix() {
+    let out = replay::run_file(&script("probe_i.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> amy: Got it: #1 is now about “teams keeps freezing when i open it”",
+        "bot -> ben: Got it: #2 is now about “scanner: it won't send scans to my email”",
+        "bot -> ben: Let's sort out scanning to email.",
+        "bot -> cat: Added to #3.",
+        // (Written first as the offer to close; README says a fix typed during a walkthrough ends it as fixed.)
+        "bot -> dan: Great, glad that worked! I've closed #4 as fixed by you.",
+        "bot -> eve: Glad it's sorted! Shall I close #5?",
+        "bot -> gus: I couldn't tell which of these you meant",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("reopened #7"), "{text}");
+    assert!(lines_to(&text, "hal").is_empty(), "{text}");
+    assert!(!lines_to(&text, "ivy").iter().any(|l| l.contains("Still need a hand")), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][6]["state"], "resolved", "{}", j["tickets"][6]);
+    // Typed answers to the category question: "printer" (as the reminder suggests) and the button's own words.
+    assert!(text.contains("bot -> jay: Ticket #10 opened: printing"), "{text}");
+    assert_eq!(j["tickets"][10]["category"], "other", "{}", j["tickets"][10]);
+    assert_eq!(j["tickets"][10]["title"], "it's broken again since the update");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 11, "{j}");
+}

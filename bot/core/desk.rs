@@ -786,6 +786,13 @@ impl<S: Store> Desk<S> {
                 TypedClose::Instead(rest) => rest,
                 TypedClose::No => text,
             };
+            // "sorry, it's actually the scanner" in the thread, as in the channel (probe I: the buttons came again).
+            if t.requester.same_person(&env.actor)
+                && let Some(instead) = super::conversation::correction(&text)
+                && let Some(flow) = self.correct_ticket(env, &t, &text, &instead, now, w).await?
+            {
+                return Ok(flow);
+            }
             if let Some(flow) = self.other_problem_in_thread(env, &t, &text, now, w).await? {
                 return Ok(flow);
             }

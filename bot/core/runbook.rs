@@ -1457,9 +1457,14 @@ pub fn read_typed(rb: &Runbook, wt: &Walkthrough, text: &str) -> Typed {
     // Near a label: the message within one label ("queue is empty"), or one label within the message ("I think
     // the queue is empty").
     // Near a label only with the same sense: "not connected" is not near "Connected".
+    // A message that is the start of two labels ("jam cleared" of [Jam cleared and it printed] and [Jam cleared,
+    // but my job didn't print]) is near both, whatever their sense (probe I: it pressed the first, "fixed").
     let near: Vec<usize> = (0..labels.len())
-        .filter(|&i| (word_count >= 2 && labels[i].contains(&t)) || t.contains(labels[i].as_str()))
-        .filter(|&i| NEGATIVE_LABEL.is_match(&labels[i]) == negated)
+        .filter(|&i| {
+            let same_sense = NEGATIVE_LABEL.is_match(&labels[i]) == negated;
+            (word_count >= 2 && labels[i].contains(&t) && (same_sense || !negated))
+                || (t.contains(labels[i].as_str()) && same_sense)
+        })
         .collect();
     if near.len() == 1 {
         return Typed::Button(near[0]);
@@ -1868,6 +1873,9 @@ mod tests {
         for not_later in ["thanks", "cool", "ok will try but it's still jammed", "I'll try to print again tomorrow"] {
             assert_ne!(read_typed(rb, &q, not_later), Typed::Later, "{not_later}");
         }
+        // Half of two labels is neither (probe I).
+        let jam = at("clear-jam");
+        assert_eq!(read_typed(rb, &jam, "jam cleared"), Typed::Unclear);
         // cancel-job: "It printed" (fixed) or "Still nothing comes out".
         let c = at("cancel-job");
         assert_eq!(read_typed(rb, &c, "still nothing, I cancelled the job and it's still stuck"), Typed::Button(1));

@@ -141,7 +141,7 @@ impl<S: Store> Desk<S> {
     /// nobody in IT has touched it and triage is sure what `instead` is about (another category or intent), the
     /// ticket becomes that: category, intent, title and priority (never lowered); a walkthrough about the first
     /// reading ends and the one for the new one, if any, starts. None leaves the message to the burst or triage.
-    async fn correct_ticket(
+    pub(super) async fn correct_ticket(
         &self,
         env: &Envelope,
         t: &Ticket,
@@ -153,8 +153,15 @@ impl<S: Store> Desk<S> {
         if t.state != State::New || t.owner.is_some() || t.major || t.alert.is_some() || t.priority_by_staff {
             return Ok(None);
         }
+        // "teams not outlook" on "outlook won't open": the title with the one word for the other ("teams won't
+        // open"; probe I: "teams not outlook" alone left the Outlook ticket as it was).
+        let swapped = conv::swapped_in(&t.title, instead);
+        let instead = swapped.as_deref().unwrap_or(instead);
         let c = self.classifier().classify(instead);
+        // The correction must say what is wrong (or ask for something): "wait, it's the other laptop, the dell one
+        // in meeting room b" names a device, not a new problem (probe I: it became a meeting-room ticket).
         if c.decide(&self.settings.triage) != Decision::Ticket
+            || !(c.trouble || c.asks || conv::troubled(instead))
             || c.category == "none"
             || c.category == "other"
             || (c.category == t.category && c.intent == t.intent)
@@ -254,6 +261,24 @@ impl<S: Store> Desk<S> {
         let named: Vec<&Ticket> = fresh.iter().copied().filter(|t| is_lifecycle(t) && names(t)).collect();
         if named.len() == 1 {
             return named.first().copied();
+        }
+        // "nvm the vpn, it's fine now" names the ticket by a word of its title (probe I: the printer ticket raised
+        // after it was offered for closing).
+        let content: Vec<String> = said
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 3 && !conv::is_small_word(w))
+            .map(str::to_string)
+            .collect();
+        let by_title: Vec<&Ticket> = fresh
+            .iter()
+            .copied()
+            .filter(|t| {
+                let title = t.title.to_lowercase();
+                title.split(|c: char| !c.is_alphanumeric()).any(|w| content.iter().any(|c| c == w))
+            })
+            .collect();
+        if by_title.len() == 1 {
+            return by_title.first().copied();
         }
         let c = self.classifier().classify(text);
         let named = c.category != "none" && c.category != "other" && c.confidence >= self.settings.triage.confident;
@@ -655,10 +680,19 @@ impl<S: Store> Desk<S> {
         let window = self.windows().withdraw_window;
         let lifecycle = is_lifecycle(t);
         let called_off = lifecycle && conv::cancels_lifecycle(text);
-        let said = conv::is_withdrawal(text) || conv::asks_to_close(text) || called_off;
+        // "it's back now" a couple of minutes after "wifi is down" (probe I: silence, nothing recorded).
+        let said = conv::is_withdrawal(text)
+            || conv::asks_to_close(text)
+            || called_off
+            || conv::signals(text).recovered
+                && now - t.created_at <= self.windows().burst_window.max(chrono::Duration::minutes(10));
         // A joiner or a leaver called off ("she's staying after all") can be withdrawn until an item is ticked,
-        // however long after raising it (`offer_to_close` says so when it is part done).
-        let in_time = now - t.created_at <= window || t.awaiting_approval.is_some() || called_off;
+        // however long after raising it (`offer_to_close` says so when it is part done); a ticket still in its
+        // requester's walkthrough, which no technician has seen, as long as that runs (probe I: "nvm" 45 minutes on
+        // was told "the technicians have #1").
+        let in_walk =
+            t.state == State::New && t.owner.is_none() && t.self_service.as_ref().is_some_and(|s| s.to.is_none());
+        let in_time = now - t.created_at <= window || t.awaiting_approval.is_some() || called_off || in_walk;
         // A major incident is everyone's: one person's "nvm, it's back for me" must not close it for the others.
         on(window) && t.state.is_active() && !t.major && in_time && said
     }
@@ -1588,7 +1622,23 @@ impl<S: Store> Desk<S> {
 
     /// Whether a resolved ticket's thread message from its requester is a thank-you (it does not reopen).
     pub(super) fn is_thanks_for(&self, t: &Ticket, text: &str) -> bool {
-        matches!(t.state, State::Resolved | State::Closed) && conv::is_gratitude(text)
+        // "fixed it", "fixed!", "all working now" after the resolution agree with it (probe I: they reopened it).
+        let agrees = || {
+            let s = conv::signals(text);
+            let ws: Vec<String> = text
+                .to_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect();
+            let fixed_word = ws.len() <= 4
+                && ws
+                    .iter()
+                    .any(|w| ["fixed", "sorted", "working", "works", "resolved", "solved"].contains(&w.as_str()))
+                && !conv::troubled(text);
+            (conv::is_withdrawal(text) || s.recovered || fixed_word) && !s.trouble && !conv::same_again(text)
+        };
+        matches!(t.state, State::Resolved | State::Closed) && (conv::is_gratitude(text) || agrees())
     }
 }
 

@@ -593,7 +593,28 @@ impl<S: Store> Desk<S> {
             at: Some(now),
             ..Commit::default()
         });
-        if let Ok(mut u) = serde_json::from_str::<Unsure>(&conv.data)
+        // Someone who has raised a ticket since, where they were asked, got on without the answer (probe I: the
+        // reminder came after their clear "outlook won't open", and answering it opened a second ticket).
+        let parsed = serde_json::from_str::<Unsure>(&conv.data).ok();
+        let moved_on = match parsed.as_ref().and_then(|u| u.at.map(|at| (u, at))) {
+            Some((u, at)) => {
+                let (_, open) = self.store.requester_recent(&conv.owner, at).await?;
+                open.iter().any(|t| {
+                    t.created_at >= at && t.origin.place.channel == u.place.channel && t.origin.place.dm == u.place.dm
+                })
+            }
+            None => false,
+        };
+        if moved_on {
+            w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
+            return match self.commit(w.commit).await {
+                Ok(Committed::Written) => Ok(1),
+                Ok(Committed::Duplicate) => Ok(0),
+                Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_)) => Ok(0),
+                Err(e) => Err(e.into()),
+            };
+        }
+        if let Some(mut u) = parsed
             && u.reminded_at.is_none()
             && u.at.is_none_or(|at| now - at < QUESTION_EXPIRY)
             && let Some(who) = u.who.clone()
@@ -780,6 +801,10 @@ impl<S: Store> Desk<S> {
         if let Ok(k) = t.parse::<usize>() {
             return (1..=offered.len()).contains(&k).then(|| offered[k - 1].clone());
         }
+        // The button's own words (probe I: "something else" was no answer).
+        if line.contains(" something else ") {
+            return Some("other".to_string());
+        }
         let named: Vec<&str> = classifier
             .categories()
             .iter()
@@ -791,7 +816,18 @@ impl<S: Store> Desk<S> {
             })
             .map(|c| c.id.as_str())
             .collect();
-        (named.len() == 1).then(|| named[0].to_string())
+        if named.len() == 1 {
+            return Some(named[0].to_string());
+        }
+        // A word or two triage is sure of: "printer", "the vpn" (probe I: the reminder suggests "printer", and
+        // typing it opened a ticket titled "printer" beside the question).
+        if named.is_empty() && words.len() <= 2 {
+            let c = classifier.classify(typed);
+            if c.category != "none" && c.category != "other" && c.confidence >= self.settings.triage.confident {
+                return Some(c.category);
+            }
+        }
+        None
     }
 
     /// The person's pending question (a conversation row) with this key, if it is still open.
