@@ -4322,7 +4322,7 @@ async fn default_targets_run_in_office_hours_except_p1() {
 /// it"; #2 becomes the scanner's, with the scan-to-email walkthrough; cat's "other laptop" is added to #3, not a
 /// correction; dan's #4 ends fixed (his Wi-Fi walkthrough was running) and eve is offered to close #5 (the VPN); fox's "fixed!" does not reopen #7; gus's "jam
 /// cleared" shows the buttons again; hal hears nothing; ivy gets no reminder after opening #9; jay's "printer" opens
-/// #10 in printing and kay's "something else" #11 in other.
+/// #10 in printing and kay's "something else" #11 in other; lou's "yes close it" in a DM closes #12.
 #[tokio::test]
 async fn corrections_late_nvm_and_agreement_after_a_fix() {
     let out = replay::run_file(&script("probe_i.replay")).await.unwrap();
@@ -4348,5 +4348,7 @@ async fn corrections_late_nvm_and_agreement_after_a_fix() {
     assert!(text.contains("bot -> jay: Ticket #10 opened: printing"), "{text}");
     assert_eq!(j["tickets"][10]["category"], "other", "{}", j["tickets"][10]);
     assert_eq!(j["tickets"][10]["title"], "it's broken again since the update");
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 11, "{j}");
+    // "yes close it" in a DM answers the offer made in the channel.
+    assert!(text.contains("bot -> lou: Done, #12 is closed."), "{text}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 12, "{j}");
 }

@@ -597,7 +597,9 @@ impl<S: Store> Desk<S> {
                     .iter()
                     .filter(|t| pending(t))
                     .filter(|t| t.origin.platform == env.actor.platform)
-                    .filter(|t| t.origin.place.channel == here.channel && t.origin.place.dm == here.dm)
+                    // In a DM with deskbot, the one offer waiting anywhere (probe I: "yes close it" in a DM about
+                    // an offer made in the channel was offered again).
+                    .filter(|t| env.place.dm || t.origin.place.channel == here.channel && t.origin.place.dm == here.dm)
                     .map(|t| (t.number, t.category.clone()))
                     .collect();
                 (offered.len() == 1).then(|| offered[0].clone())
