@@ -4322,7 +4322,8 @@ async fn default_targets_run_in_office_hours_except_p1() {
 /// it"; #2 becomes the scanner's, with the scan-to-email walkthrough; cat's "other laptop" is added to #3, not a
 /// correction; dan's #4 ends fixed (his Wi-Fi walkthrough was running) and eve is offered to close #5 (the VPN); fox's "fixed!" does not reopen #7; gus's "jam
 /// cleared" shows the buttons again; hal hears nothing; ivy gets no reminder after opening #9; jay's "printer" opens
-/// #10 in printing and kay's "something else" #11 in other; lou's "yes close it" in a DM closes #12.
+/// #10 in printing and kay's "something else" #11 in other; lou's "yes close it" in a DM closes #12; mo's "no jam"
+/// is the jam step's "No jam" button.
 #[tokio::test]
 async fn corrections_late_nvm_and_agreement_after_a_fix() {
     let out = replay::run_file(&script("probe_i.replay")).await.unwrap();
@@ -4350,5 +4351,8 @@ async fn corrections_late_nvm_and_agreement_after_a_fix() {
     assert_eq!(j["tickets"][10]["title"], "it's broken again since the update");
     // "yes close it" in a DM answers the offer made in the channel.
     assert!(text.contains("bot -> lou: Done, #12 is closed."), "{text}");
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 12, "{j}");
+    // "no jam" at "does its screen show a paper jam?" presses [No jam, …]; it is no "the jam is gone".
+    assert!(text.contains("bot -> mo: Let's look at your print queue"), "{text}");
+    assert!(!text.contains("Shall I close #13?"), "{text}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 13, "{j}");
 }

@@ -511,8 +511,12 @@ impl<S: Store> Desk<S> {
             let typed = runbook::read_typed(rb, &wt, text);
             let fixed_words = matches!(typed, runbook::Typed::Fixed)
                 || matches!(typed, runbook::Typed::Button(i) if step.buttons.get(i).is_some_and(|b| b.next == runbook::FIXED));
+            // "no jam" at "does its screen show a jam?" is its button [No jam, …], not "the jam is gone" (probe I:
+            // "Glad it's sorted! Shall I close #1?").
+            let a_button = matches!(typed, runbook::Typed::Button(_));
             let withdrawal = (lifecycle && chat::cancels_lifecycle(text))
-                || chat::is_withdrawal(text) && (step.ask.is_some() || chat::never_mind(text) || !fixed_words);
+                || chat::is_withdrawal(text)
+                    && (step.ask.is_some() || chat::never_mind(text) || !fixed_words && !a_button);
             if withdrawal && typed != runbook::Typed::Person {
                 return Ok(None);
             }
