@@ -4323,7 +4323,7 @@ async fn default_targets_run_in_office_hours_except_p1() {
 /// correction; dan's #4 ends fixed (his Wi-Fi walkthrough was running) and eve is offered to close #5 (the VPN); fox's "fixed!" does not reopen #7; gus's "jam
 /// cleared" shows the buttons again; hal hears nothing; ivy gets no reminder after opening #9; jay's "printer" opens
 /// #10 in printing and kay's "something else" #11 in other; lou's "yes close it" in a DM closes #12; mo's "no jam"
-/// is the jam step's "No jam" button.
+/// is the jam step's "No jam" button; ned's "not urgent actually, no rush" lowers his P2 #14.
 #[tokio::test]
 async fn corrections_late_nvm_and_agreement_after_a_fix() {
     let out = replay::run_file(&script("probe_i.replay")).await.unwrap();
@@ -4354,5 +4354,9 @@ async fn corrections_late_nvm_and_agreement_after_a_fix() {
     // "no jam" at "does its screen show a paper jam?" presses [No jam, …]; it is no "the jam is gone".
     assert!(text.contains("bot -> mo: Let's look at your print queue"), "{text}");
     assert!(!text.contains("Shall I close #13?"), "{text}");
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 13, "{j}");
+    // "sorry not urgent actually, no rush" takes the urgency back: the ticket is no longer P2.
+    assert!(text.contains("bot -> ned: Added to #14. Noted that it can wait: it's now P"), "{text}");
+    let p = j["tickets"][13]["priority"].as_str().unwrap();
+    assert!(p == "P3" || p == "P4", "{p}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 14, "{j}");
 }

@@ -379,6 +379,24 @@ impl<S: Store> Desk<S> {
         let urgent = self.classifier().priority_of(t.intent.as_deref(), &both);
         // Once a technician has set the priority, it is theirs: "this is urgent!!" does not override it (#30).
         let raised = t.state.is_active() && urgent < t.priority && !t.priority_by_staff;
+        // "sorry, not urgent actually, no rush" from the requester takes the urgency back (probe I: it stayed P2),
+        // to what the ticket would be had the first message said so.
+        let calmed = t.state.is_active()
+            && urgent > t.priority
+            && !t.priority_by_staff
+            && conv::can_wait(text)
+            && t.requester.same_person(&env.actor);
+        if calmed {
+            let from = std::mem::replace(&mut t.priority, urgent);
+            w.events(
+                t.number,
+                vec![crate::core::ticket::Event {
+                    at: now,
+                    actor: None,
+                    kind: EventKind::PriorityChanged { from, to: urgent },
+                }],
+            );
+        }
         if raised {
             let from = std::mem::replace(&mut t.priority, urgent);
             w.events(
@@ -393,6 +411,9 @@ impl<S: Store> Desk<S> {
         let flow = self.thread_message(&in_thread, t, text, now, w);
         if matches!(flow, Flow::Ok) {
             let mut reply = conv::added_to(t.number);
+            if calmed {
+                reply = format!("{reply} Noted that it can wait: it's now {urgent}.");
+            }
             if raised {
                 reply = format!("{reply} It's now {urgent}, so it's answered sooner.");
                 if let Some(owner) = &t.owner {
