@@ -417,7 +417,9 @@ async fn message_to_ticket_threaded_reply_card_and_claim_updates_the_card() {
             &callback("Ev1", message("U0ADA", "C0HELP", "1700000001.000100", text)).to_string(),
             "application/json",
             SECRET,
-            -1,
+            // A retry is a new request with a later timestamp: one second back could land on the first request's
+            // very timestamp when the machine is slow, and the same body then is an exact replay (401).
+            1,
             &[("x-slack-retry-num", "1"), ("x-slack-retry-reason", "http_timeout")],
         )
         .await;
