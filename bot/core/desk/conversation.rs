@@ -386,18 +386,7 @@ impl<S: Store> Desk<S> {
             && !t.priority_by_staff
             && conv::can_wait(text)
             && t.requester.same_person(&env.actor);
-        if calmed {
-            let from = std::mem::replace(&mut t.priority, urgent);
-            w.events(
-                t.number,
-                vec![crate::core::ticket::Event {
-                    at: now,
-                    actor: None,
-                    kind: EventKind::PriorityChanged { from, to: urgent },
-                }],
-            );
-        }
-        if raised {
+        if raised || calmed {
             let from = std::mem::replace(&mut t.priority, urgent);
             w.events(
                 t.number,
