@@ -4360,3 +4360,43 @@ async fn corrections_late_nvm_and_agreement_after_a_fix() {
     assert!(p == "P3" || p == "P4", "{p}");
     assert_eq!(j["tickets"].as_array().unwrap().len(), 14, "{j}");
 }
+
+/// Probe I leftovers: see `probe_i_leftovers.replay`. Expected, written before running: dan, eve and fox hear
+/// nothing and open nothing; gus's found memory stick is a security ticket (P2, not P1); amy's corrections after sam
+/// claimed #2 are added to it ("Added to #2.", sam told), never "Is this about #2?"; ben's unanswered "nvm" is on
+/// #3's card when its walkthrough hands off; mia's "give me a sec" is no name ("No rush"), "Fatima Ali" is; dan,
+/// who said "same here" 20 minutes after cat's report, joined #5 and hears where it stands; cat's "any update?" in
+/// a DM is answered in the DM; eve's "nvm about the vpn" offers to close #6; hal's Friday 16:30 question is
+/// reminded on Monday and his Monday click opens a ticket; ben's "keep it open" days later says #3 stays open.
+#[tokio::test]
+async fn probe_i_leftovers_chatter_corrections_and_late_answers() {
+    let out = replay::run_file(&script("probe_i_leftovers.replay")).await.unwrap();
+    let text = out.text();
+    assert!(lines_to(&text, "fox").is_empty(), "{text}");
+    assert!(!text.contains("hogging the printer"), "{text}");
+    assert!(!text.contains("boarding pass"), "{text}");
+    assert!(!text.contains("about to die"), "{text}");
+    assert!(text.contains("bot -> gus: Ticket #1 opened: security (P2 incident)"), "{text}");
+    assert!(text.contains("bot -> sam: amy added to #2: “sorry I meant teams not outlook”"), "{text}");
+    assert!(!lines_to(&text, "amy").iter().any(|l| l.contains("Is this about")), "{text}");
+    assert!(!lines_to(&text, "amy").iter().any(|l| l.contains("pick the option")), "{text}");
+    assert!(text.contains("ben said “nvm” and was asked whether to close it: no answer yet"), "{text}");
+    assert!(text.contains("bot -> mia: No rush. Type your answer here when you have it."), "{text}");
+    assert!(text.contains("bot -> mia: What is Fatima Ali's first day?"), "{text}");
+    assert!(text.contains("bot -> dan: Thanks, I've added you to #5"), "{text}");
+    assert!(text.contains("bot -> dan: Nobody has picked up #5 “the wifi is down on floor 2” yet"), "{text}");
+    assert!(text.contains("bot -> eve: OK. Shall I close #6?"), "{text}");
+    assert!(text.contains("bot -> hal: Still need a hand with this?"), "{text}");
+    assert!(text.contains("bot -> hal: Ticket #7 opened: saas"), "{text}");
+    assert!(text.contains("bot -> ben: OK, #3 stays open"), "{text}");
+    let j = out.json().await.unwrap();
+    // cat's DM question is answered in the DM, not in the ticket's thread in the channel.
+    let to_cat = j["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"]["user"] == "cat" && m["text"].as_str().unwrap().starts_with("Nobody has picked up #5"))
+        .expect("an answer to cat");
+    assert_eq!(to_cat["channel"], "dm-cat", "{to_cat}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 7, "{j}");
+}

@@ -870,7 +870,37 @@ impl<S: Store> Desk<S> {
         // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
         if super::conversation::asks_for_update(&text) && !super::conversation::troubled(&text) {
             if let Some(t) = self.about(&text, &open) {
-                return Ok(self.in_its_thread(env, t, &text, now, w));
+                let before = w.commit.outbox.len();
+                let flow = self.in_its_thread(env, t, &text, now, w);
+                // Asked in a DM, answered in the DM (probe I: the answer went to the ticket's thread in the channel).
+                if env.place.dm {
+                    let here = reply_place(env);
+                    for m in &mut w.commit.outbox[before..] {
+                        if matches!(&m.to, Audience::User { user } if user.same_person(&env.actor))
+                            && m.place.channel == t.origin.place.channel
+                            && !m.place.dm
+                        {
+                            m.place = here.clone();
+                        }
+                    }
+                }
+                return Ok(flow);
+            }
+            // None of their own, but they said "same here" on a colleague's (probe I: silence): where that stands.
+            let joined = self
+                .store
+                .tickets(&crate::store::TicketFilter { active_only: true, limit: Some(1000), ..Default::default() })
+                .await?
+                .into_iter()
+                .filter_map(|t| {
+                    let at = t.affected.iter().find(|a| a.user.same_person(&env.actor))?.at;
+                    Some((at, t))
+                })
+                .max_by_key(|(at, _)| *at);
+            if let Some((_, t)) = joined {
+                let said = self.where_it_stands_for_affected(&t, now);
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+                return Ok(Flow::Ok);
             }
             // None open, one ended lately (probe G: silence): where that one ended.
             let ended = self.store.resolved_since(&env.actor.key(), now - chrono::Duration::days(7)).await?;
@@ -1035,7 +1065,7 @@ impl<S: Store> Desk<S> {
                 } else if is_requester
                     && !staff_reply
                     && t.state.is_active()
-                    && (crate::core::conversation::is_withdrawal(text)
+                    && (self.never_minds(t, text)
                         || crate::core::conversation::asks_to_close(text)
                         || crate::core::conversation::signals(text).recovered)
                 {
@@ -1094,6 +1124,25 @@ impl<S: Store> Desk<S> {
     }
 
     /// The answer to "any update?" about `t`, which has the requester's message added to it.
+    /// "any update?" from someone who said "same here" on `t`: where it stands; they hear when it is fixed.
+    fn where_it_stands_for_affected(&self, t: &Ticket, now: Timestamp) -> String {
+        let what = format!("{} {}", t.number, quote(&t.title));
+        let stands = match &t.owner {
+            Some(o) => format!("{} is working on {what}", o.shown()),
+            None => match t.first_response_due.filter(|_| t.first_response_at.is_none()) {
+                Some(d) if d > now => {
+                    format!("Nobody has picked up {what} yet; a technician is due to respond by {}", self.fmt_time(d))
+                }
+                Some(d) => format!(
+                    "Nobody has picked up {what} yet, and it is past its response target ({})",
+                    self.fmt_time(d)
+                ),
+                None => format!("{what} is open with the technicians"),
+            },
+        };
+        format!("{stands}. You're on it as affected, so you'll hear when it's fixed.")
+    }
+
     fn where_it_stands(&self, t: &Ticket, now: Timestamp) -> String {
         match &t.owner {
             Some(o) => format!(
@@ -1338,6 +1387,14 @@ impl<S: Store> Desk<S> {
             }
         } else if t.merged_into.is_none() && t.declined_by.is_none() {
             buttons.push(Button::new("Reopen", command::action("reopen", t.number)));
+        }
+        // An offer to close that waits ("nvm" and no answer since): the technician may only need to ask.
+        if let Some(said) = t.close_offer_after.as_ref().filter(|_| t.close_offered.is_some() && t.state.is_active()) {
+            text.push_str(&format!(
+                "\n{} said {} and was asked whether to close it: no answer yet",
+                t.requester.shown(),
+                quote(said)
+            ));
         }
         // What self-service collected, so the technician starts from it (#33): bounded, the requester's words quoted.
         if let Some(r) = t.walk_record.as_ref().filter(|_| t.alert.is_none()) {

@@ -1365,12 +1365,21 @@ static LATER_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new
         r"^(?:(?:ok|okay|k|kk|sure|cool|great|right|alright|perfect|nice|got it|thanks|thank you|thx|ty|cheers|will do|on it|brb|hang on|hold on)(?: |$))*(?:(?:ill|i will|will|let me|lemme|gonna|going to|ok ill|ok i will)(?: now)? (?:try|do|check|test|give it a (?:go|try|shot)|have a (?:go|look|try)|look)(?: (?:that|this|it|now|them|those|in a (?:sec|min|minute|bit|moment)|thanks|thx))*|trying(?: (?:that|it|now|this))*|give me (?:a )?(?:sec|second|min|minute|moment|mo)|one (?:sec|second|moment|min|mo)|doing (?:it|that|so) now|checking(?: now)?)?$",
     )
 });
+/// The start of "give me a sec, let me check her surname": what follows is in the capture.
+static WAIT_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    typed_regex(
+        r"^(?:(?:ok|okay|sure|right|yes|yeah|um|erm|hmm|oh)\s+)*(?:give me (?:a )?(?:sec|second|min|minute|moment|mo|bit)|one (?:sec|second|moment|min|mo)|(?:hang|hold) on|brb|just a (?:sec|second|moment|min|minute)|let me (?:check|look|find out|ask|confirm))\b(.*)$",
+    )
+});
 static NEGATIVE_LABEL: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| typed_regex(r"\b(still|no|not|didnt|doesnt|wont|cant|nothing|isnt|even)\b"));
 
 /// Said to "ok, will try that" at a step.
 pub const LATER_REPLY: &str =
     "No rush. When you've tried it, press the button above that fits (or tell me \"it worked\" or \"didn't work\").";
+
+/// Said to "give me a sec" at a step that asks for words.
+pub const LATER_ASK_REPLY: &str = "No rush. Type your answer here when you have it.";
 
 /// Reads a message typed at the current step of `wt` (see [`Typed`]). An `ask` step takes any text as its answer,
 /// so there only "talk to a person" is read.
@@ -1384,7 +1393,17 @@ pub fn read_typed(rb: &Runbook, wt: &Walkthrough, text: &str) -> Typed {
         return Typed::Person;
     }
     if step.buttons.is_empty() {
-        return Typed::Other;
+        // "give me a sec", "hang on, let me check" at a question that wants words: no answer yet (probe I: it was
+        // stored as the answer and the next question came). A bare "ok" may be the answer.
+        // "hang on, it's Fatima Ali" is the answer after all.
+        const WAITING: &[&str] =
+            &["sec", "second", "min", "minute", "moment", "mo", "check", "checking", "look", "hang", "hold", "brb"];
+        const FINDING: &[&str] = &["check", "checking", "ask", "asking", "find", "confirm", "look", "back"];
+        let later = LATER_TYPED.is_match(&t) && t.split(' ').any(|w| WAITING.contains(&w))
+            || WAIT_TYPED.captures(&t).is_some_and(|c| {
+                c.get(1).is_none_or(|m| m.as_str().trim().is_empty()) || t.split(' ').any(|w| FINDING.contains(&w))
+            });
+        return if later { Typed::Later } else { Typed::Other };
     }
     let labels: Vec<String> = step.buttons.iter().map(|b| typed_words(&b.label)).collect();
     if let Some(i) = labels.iter().position(|l| *l == t) {
@@ -1517,7 +1536,8 @@ pub fn typed(
             wt.transcript.push(entry);
             wt.reminder_sent = false;
             wt.deadline = step.timeout().map(|d| now + d);
-            Ok(Outcome::Wait { text: LATER_REPLY.to_string() })
+            let text = if step.buttons.is_empty() { LATER_ASK_REPLY } else { LATER_REPLY };
+            Ok(Outcome::Wait { text: text.to_string() })
         }
         Typed::Unclear | Typed::Other => {
             wt.transcript.push(entry);
@@ -1876,6 +1896,20 @@ mod tests {
         // Half of two labels is neither (probe I).
         let jam = at("clear-jam");
         assert_eq!(read_typed(rb, &jam, "jam cleared"), Typed::Unclear);
+        // At a step that asks for words, "give me a sec" is no answer yet; "hang on, it's Fatima Ali" is one
+        // (probe I: the first was stored as the new starter's name).
+        let joiner = set.get("joiner").unwrap();
+        let (name, _) = start(joiner, &vars(), t0());
+        assert!(
+            joiner.step(&name.step).is_some_and(|s| s.ask.is_some()),
+            "the joiner walkthrough opens with a question"
+        );
+        for later in ["give me a sec, let me check her surname", "one sec", "hang on", "let me check with HR"] {
+            assert_eq!(read_typed(joiner, &name, later), Typed::Later, "{later}");
+        }
+        for answer in ["hang on, it's Fatima Ali", "Fatima Ali", "ok", "Sam Lee, checking with HR about her laptop"] {
+            assert_eq!(read_typed(joiner, &name, answer), Typed::Other, "{answer}");
+        }
         // cancel-job: "It printed" (fixed) or "Still nothing comes out".
         let c = at("cancel-job");
         assert_eq!(read_typed(rb, &c, "still nothing, I cancelled the job and it's still stuck"), Typed::Button(1));

@@ -726,6 +726,10 @@ pub struct Ticket {
     /// soon after is that answer, not the answer to a walkthrough question still waiting (probe D).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_offered: Option<Timestamp>,
+    /// What the requester said that made deskbot offer to close ("nvm"), shown on the queue card while the offer
+    /// waits (probe I: a walkthrough that timed out after an unanswered "nvm" handed off a card without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_offer_after: Option<String>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
     /// Resolved by a walkthrough that found nothing for IT to do (`next = "no-action"`: "I'll contact my
@@ -970,6 +974,7 @@ impl Ticket {
             owner_notices: None,
             work_date: None,
             close_offered: None,
+            close_offer_after: None,
             kpi: Some(KpiHistory::default()),
             version: 0,
             no_it_action: false,
@@ -1275,6 +1280,7 @@ impl Ticket {
     /// The requester kept the ticket open when offered to close it (`text`: what they typed, if they did).
     pub fn kept_open(&mut self, by: &UserRef, text: Option<&str>, at: Timestamp) -> Event {
         self.close_offered = None;
+        self.close_offer_after = None;
         self.event(at, by, EventKind::KeptOpen { text: text.map(str::to_string) })
     }
 

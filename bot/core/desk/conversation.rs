@@ -30,6 +30,9 @@ const CLEARLY_ELSE: f64 = 0.8;
 /// work" alone reads as security at 0.9).
 pub(super) const BURST_ELSE: f64 = 0.95;
 
+/// How long after a report in the channel a bare "same here" there is about it.
+const ME_TOO_WITHIN: chrono::Duration = chrono::Duration::hours(1);
+
 /// Categories whose incidents several people share (a network, a printer, a cloud service, an application): a
 /// colleague's "same here" in such a ticket's thread joins it. Elsewhere it is their own ticket.
 const SHARED_CATEGORIES: &[&str] = &["network", "printing", "saas", "application"];
@@ -77,9 +80,15 @@ impl<S: Store> Desk<S> {
                 .filter(|t| t.origin.platform == env.actor.platform)
                 .filter(|t| t.origin.place.channel == reply_place(env).channel && t.origin.place.dm == env.place.dm)
                 .find(|t| recent(t, self.windows().follow_up_window))
-            && let Some(flow) = self.correct_ticket(env, t, text, &instead, now, w).await?
         {
-            return Ok(Some(flow));
+            if let Some(flow) = self.correct_ticket(env, t, text, &instead, now, w).await? {
+                return Ok(Some(flow));
+            }
+            // A correction that cannot change the ticket (a technician has it, or it names no new problem) is
+            // still about it: added for whoever has it to read (probe I: "sorry I meant teams not outlook" after a
+            // claim was asked "Is this about #1?", and the next correction was taken for an answer to that).
+            let mut t = t.clone();
+            return Ok(Some(self.add_to_ticket(env, &mut t, text, now, w)));
         }
         // "nvm" first: "nvm its fine now" is also thankful, but it is about the ticket just raised.
         if let Some(t) = self.withdrawn(text, open, now) {
@@ -88,7 +97,7 @@ impl<S: Store> Desk<S> {
         }
         // "nvm" too late to withdraw by themselves (a technician has it, or the window has passed): recorded on
         // their ticket here and answered with who decides, as in its thread (probe D: silence in the channel).
-        if conv::is_withdrawal(text) {
+        if conv::is_withdrawal(text) || open.iter().any(|t| self.never_minds(t, text)) {
             let here = reply_place(env);
             // In a DM, any of theirs (probe E: "fixed it myself, reinstalled teams" in a DM about a ticket raised in
             // the channel opened a second ticket); in a channel, those raised there.
@@ -553,6 +562,7 @@ impl<S: Store> Desk<S> {
         ]));
         // The caller stores the ticket: a typed "yes" answers this offer (see `typed_close_reply`).
         t.close_offered = Some(now);
+        t.close_offer_after = Some(text.trim().chars().take(200).collect());
     }
 
     /// A typed "yes" or "keep it open" from the requester while "Shall I close #N?" waits (probe D: "yes" was
@@ -593,29 +603,43 @@ impl<S: Store> Desk<S> {
         } else {
             super::walk::CHANNEL_ANSWER_WITHIN
         };
-        let pending = |t: &Ticket| {
+        let offered_within = |t: &Ticket, within: chrono::Duration| {
             t.requester.same_person(&env.actor)
                 && t.state.is_active()
                 && t.close_offered.is_some_and(|at| now - at <= within)
         };
-        let offered = match thread {
-            Some(t) => pending(t).then(|| (t.number, t.category.clone())),
+        let candidates: Vec<Ticket> = match thread {
+            Some(t) => vec![t.clone()],
             None => {
                 let (_, open) = self.store.requester_recent(&env.actor.key(), now).await?;
                 let here = reply_place(env);
-                let offered: Vec<(TicketNo, String)> = open
-                    .iter()
-                    .filter(|t| pending(t))
+                open.into_iter()
                     .filter(|t| t.origin.platform == env.actor.platform)
                     // In a DM with deskbot, the one offer waiting anywhere (probe I: "yes close it" in a DM about
                     // an offer made in the channel was offered again).
                     .filter(|t| env.place.dm || t.origin.place.channel == here.channel && t.origin.place.dm == here.dm)
-                    .map(|t| (t.number, t.category.clone()))
-                    .collect();
-                (offered.len() == 1).then(|| offered[0].clone())
+                    .collect()
             }
         };
-        let Some((n, category)) = offered else { return Ok(TypedClose::No) };
+        let offered: Vec<(TicketNo, String)> =
+            candidates.iter().filter(|t| offered_within(t, within)).map(|t| (t.number, t.category.clone())).collect();
+        let offered = (offered.len() == 1).then(|| offered[0].clone());
+        let Some((n, category)) = offered else {
+            // "keep it open" once the offer has expired: the ticket is open anyway, so say so (probe I: it was read
+            // as a new message and got the category question).
+            let expired: Vec<&Ticket> =
+                candidates.iter().filter(|t| offered_within(t, chrono::Duration::days(36500))).collect();
+            if !yes && names_it && rest.is_none() && expired.len() == 1 {
+                let mut t = expired[0].clone();
+                let ev = t.kept_open(&env.actor, Some(text), now);
+                w.events(t.number, vec![ev]);
+                let said = conv::kept_open(t.number, t.owner.as_ref().map(|o| o.name.as_str()));
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+                w.commit.updates.push(t);
+                return Ok(TypedClose::Done(Flow::Ok));
+            }
+            return Ok(TypedClose::No);
+        };
         // What follows the answer: a problem of another kind is a message of its own once the offer is answered;
         // "the jam is cleared now" adds nothing to the answer; "yes, but tray 2 still jams" says it is not over: the
         // ticket stays open and the rest is read as any message about it would be.
@@ -688,12 +712,23 @@ impl<S: Store> Desk<S> {
     /// Whether a message in a ticket's thread from its requester is "nvm" soon enough after raising it. For a joiner
     /// or a leaver, "she's staying" says the same; and a request still waiting for its approval can be withdrawn
     /// however long it has waited, since nobody has acted on it (#33 probe).
+    /// "nvm", "fixed it myself", or "nvm about the vpn" when `t` is the VPN ticket (probe I: that asked "Is this
+    /// about #1?").
+    pub(super) fn never_minds(&self, t: &Ticket, text: &str) -> bool {
+        if conv::is_withdrawal(text) {
+            return true;
+        }
+        let named = conv::never_mind_about(text);
+        let title = t.title.to_lowercase();
+        !named.is_empty() && title.split(|c: char| !c.is_alphanumeric()).any(|w| named.iter().any(|n| n == w))
+    }
+
     pub(super) fn withdraws(&self, t: &Ticket, text: &str, now: Timestamp) -> bool {
         let window = self.windows().withdraw_window;
         let lifecycle = is_lifecycle(t);
         let called_off = lifecycle && conv::cancels_lifecycle(text);
         // "it's back now" a couple of minutes after "wifi is down" (probe I: silence, nothing recorded).
-        let said = conv::is_withdrawal(text)
+        let said = self.never_minds(t, text)
             || conv::asks_to_close(text)
             || called_off
             || conv::signals(text).recovered
@@ -750,11 +785,10 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Refused(format!("{n} is already {}.", t.state).into()));
         }
         let here = t.origin.place.clone();
-        // The offer is made within `withdraw_window` of raising the ticket, so it is past its expiry once that and
-        // a day have gone by (#30): a click then changes nothing.
-        if now - t.created_at > self.windows().withdraw_window + super::workflow::QUESTION_EXPIRY
-            && t.awaiting_approval.is_none()
-        {
+        // An offer expires a day after it was made (#30): a click then changes nothing. (It may come later than
+        // `withdraw_window` after raising the ticket: "nvm" during its walkthrough, "it's back up now".)
+        let offered_at = t.close_offered.unwrap_or(t.created_at + self.windows().withdraw_window);
+        if now - offered_at > super::workflow::QUESTION_EXPIRY && t.awaiting_approval.is_none() {
             w.send(
                 Outbound::to_user(&env.actor, &here, super::workflow::EXPIRED_QUESTION)
                     .kind(MessageKind::Ephemeral)
@@ -771,6 +805,7 @@ impl<S: Store> Desk<S> {
         }
         // Answered: a later "yes" is no longer about the offer.
         t.close_offered = None;
+        t.close_offer_after = None;
         if verb == "keep" {
             let owner = t.owner.as_ref().map(|o| o.name.as_str());
             // Still in its walkthrough, nobody in IT has it yet (probe F: "a technician will pick it up" while the
@@ -1164,7 +1199,9 @@ impl<S: Store> Desk<S> {
             return Ok(None);
         }
         // The window's tickets, each category's (the store keeps no cross-category "recent" read; a "+1" is rare).
-        let since = now - self.windows().major_window;
+        // A "same here" twenty minutes after the report is still about it (probe I: it was dropped); the major
+        // incident window is for counting reports, not for how long a colleague may take to see one.
+        let since = now - self.windows().major_window.max(ME_TOO_WITHIN);
         let mut recent = vec![];
         for cat in self.classifier().categories().iter().filter(|c| c.id != "none" && c.id != "other") {
             recent.extend(self.store.recent_in_category(&cat.id, since).await?);

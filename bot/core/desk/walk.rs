@@ -532,7 +532,7 @@ impl<S: Store> Desk<S> {
             {
                 continue;
             }
-            if step.ask.is_none() || typed == runbook::Typed::Person {
+            if step.ask.is_none() || typed == runbook::Typed::Person || typed == runbook::Typed::Later {
                 // At a step that waits for a button, typed text is read as one (or the buttons are shown again),
                 // and kept in the transcript either way (#33 probe).
                 return Ok(Some(match runbook::typed(rb, &mut wt, text, typed, &self.settings.runbook_vars, now) {

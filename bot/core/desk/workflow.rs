@@ -583,6 +583,14 @@ impl<S: Store> Desk<S> {
         p.calendar.due(at, UNSURE_REMINDER)
     }
 
+    /// Until when a category question can be answered: [`QUESTION_EXPIRY`] after it was asked, or after its
+    /// reminder (due or sent), whichever is later (probe I: a question asked on Friday at 16:30 expired on Saturday,
+    /// before its reminder on Monday morning, and Monday's click was refused).
+    fn unsure_stands_until(&self, u: &Unsure) -> Option<Timestamp> {
+        let at = u.at?;
+        Some(self.unsure_reminder_due(at).max(u.reminded_at.unwrap_or(at)).max(at) + QUESTION_EXPIRY)
+    }
+
     /// An unanswered category question fell due: the person is reminded once where it was asked (a typed answer
     /// then counts from the reminder). Returns how many commits were written.
     pub(super) async fn remind_unsure(&self, conv: &Conversation, now: Timestamp) -> Result<usize, DeskError> {
@@ -616,7 +624,7 @@ impl<S: Store> Desk<S> {
         }
         if let Some(mut u) = parsed
             && u.reminded_at.is_none()
-            && u.at.is_none_or(|at| now - at < QUESTION_EXPIRY)
+            && self.unsure_stands_until(&u).is_none_or(|until| now < until)
             && let Some(who) = u.who.clone()
         {
             w.send(Outbound::to_user(&who, &u.place, UNSURE_REMINDED));
@@ -651,7 +659,7 @@ impl<S: Store> Desk<S> {
         let Ok(p) = serde_json::from_str::<Unsure>(&conv.data) else {
             return Ok(super::Flow::Refused("That question can no longer be answered.".to_string().into()));
         };
-        if p.at.is_some_and(|at| now - at > QUESTION_EXPIRY) {
+        if self.unsure_stands_until(&p).is_some_and(|until| now > until) {
             w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
             w.send(Outbound::to_user(&env.actor, &p.place, EXPIRED_QUESTION).kind(MessageKind::Ephemeral));
             return Ok(super::Flow::Ok);
@@ -716,7 +724,14 @@ impl<S: Store> Desk<S> {
         for mut conv in self.store.conversations_of(&env.actor.key()).await? {
             let (data, asked_in) = if conv.key.starts_with(UNSURE) {
                 match serde_json::from_str::<Unsure>(&conv.data) {
-                    Ok(mut u) if same_place(&u.place) && answerable(u.at.max(u.reminded_at)) => {
+                    Ok(mut u)
+                        if same_place(&u.place)
+                            && if here.dm {
+                                self.unsure_stands_until(&u).is_some_and(|until| now <= until)
+                            } else {
+                                answerable(u.at.max(u.reminded_at))
+                            } =>
+                    {
                         // "2", "email", "not an IT problem, sorry": the question answered by typing (probe H: even
                         // the exact label was "just pick the option above"), as long as a button answer would be
                         // taken in a channel (a DM's question waits for its answer).
