@@ -775,7 +775,19 @@ fn announcement_in(ws: &[String], l: &str, text: &str) -> bool {
         ],
     );
     let mine = ws.iter().any(|w| ["my", "i", "i'm", "im", "me"].contains(&w.as_str())) && troubled_in(ws, l);
-    (opens || planned) && !mine
+    (opens || planned || placed_in(ws, l)) && !mine
+}
+
+/// "the new toner cartridges are in the stationery cupboard", "the guest wifi password is on the whiteboard in
+/// reception": where something is, told to the room, with nothing wrong in it.
+fn placed_in(ws: &[String], l: &str) -> bool {
+    static PLACED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r" (?:is|are|'s|s|were|was|have been|has been|now|left) (?:now |been |put |left )?(?:in|on|at|by|under|next to|behind) (?:the |a |our )?(?:\w+ ){0,2}(?:cupboard|cupboards|whiteboard|noticeboard|reception|kitchen|drawer|drawers|shelf|shelves|front desk|store room|storeroom|post room|fridge|locker|lockers|boardroom|side table|windowsill|intranet|notice board) ",
+        )
+        .ok()
+    });
+    PLACED.as_ref().is_some_and(|re| re.is_match(l)) && !troubled_in(ws, l) && !ws.iter().any(|w| is_symptom(w))
 }
 
 /// Words that say something is good. Praise is a remark, not a request: "the wifi at the café downstairs is great
@@ -962,10 +974,15 @@ fn among_colleagues_in(ws: &[String], l: &str) -> bool {
                 .get(i + 1)
                 .is_some_and(|n| ["bag", "sleeve", "case", "stand", "charger", "backpack"].contains(&n.as_str()))
     });
-    if !has_phrase(l, AMONG_COLLEAGUES)
-        || laptop
-        || troubled_in(ws, l)
-        || ws.iter().any(|w| is_symptom(w) || SECURITY.contains(&w.as_str()))
+    // A usb-c charger or a usb cable is lost property like any charger.
+    let security = ws.iter().enumerate().any(|(i, w)| {
+        SECURITY.contains(&w.as_str())
+            && !(w == "usb"
+                && ws
+                    .get(i + 1)
+                    .is_some_and(|n| ["c", "charger", "cable", "cables", "hub", "plug"].contains(&n.as_str())))
+    });
+    if !has_phrase(l, AMONG_COLLEAGUES) || laptop || troubled_in(ws, l) || security || ws.iter().any(|w| is_symptom(w))
     {
         return false;
     }
@@ -1051,7 +1068,26 @@ fn between_colleagues_in(ws: &[String], l: &str, text: &str) -> bool {
     let hogging = ws.iter().any(|w| HOGGING.contains(&w.as_str()))
         && !ws.iter().any(|w| TROUBLE.contains(&w.as_str()) && w != "but" || is_symptom(w));
     // Away for a minute, with nothing wrong but a battery running low.
-    let away = ws.iter().any(|w| AWAY.contains(&w.as_str()))
+    const AWAY_PHRASES: &[&str] = &[
+        "be there in",
+        "be right there",
+        "be right back",
+        "on my way",
+        "omw",
+        "running late",
+        "running a bit late",
+        "back in 5",
+        "back in 10",
+        "back in a bit",
+        "back in a sec",
+        "back in a min",
+        "stepping out",
+        "popping out",
+        "heading out",
+        "out for lunch",
+        "going for lunch",
+    ];
+    let away = (ws.iter().any(|w| AWAY.contains(&w.as_str())) || has_phrase(l, AWAY_PHRASES))
         && !ws.iter().enumerate().any(|(i, w)| {
             let battery = ["die", "dying", "dead"].contains(&w.as_str())
                 && ws[..i].iter().any(|b| ["battery", "laptop", "phone", "about"].contains(&b.as_str()));
@@ -2082,6 +2118,7 @@ mod tests {
             "anyone recommend a good home router?",
             "who's got the spare hdmi cable from room b",
             "found a phone charger in the kitchen, handed it in at reception",
+            "someone left a usb-c charger in room 3, it's at reception",
         ] {
             assert!(among_colleagues(yes), "{yes}");
         }
@@ -2105,6 +2142,8 @@ mod tests {
             "dave has been hogging the printer all morning again 🙄",
             "brb laptop about to die, need to find my charger",
             "afk 10 min, teams call",
+            "be there in a sec, just finishing this email",
+            "popping out for lunch, back in 30 if anyone needs me",
             "printer ate my boarding pass but it printed fine on the second try",
             "outlook crashed but it's fine after a restart",
             "vpn dropped for a sec but it reconnected by itself",
@@ -2124,6 +2163,7 @@ mod tests {
             "the printer crashed but it's fine now, is that normal?",
             "brb, laptop crashed, can someone look at it when I'm back",
             "brb laptop keeps crashing",
+            "on my way in but my vpn won't connect from the train",
             "dave keeps hogging the printer and now it's jammed",
         ] {
             assert!(!signals(said).colleagues, "{said}");
@@ -2132,6 +2172,11 @@ mod tests {
         assert!(names_work_for_it("Heads up, Fatima Ali starts with us on Wednesday"));
         assert!(!names_work_for_it("FYI the printer on floor 2 is out of toner, I've ordered more"));
         assert!(announcement("note: we're switching from dropbox to sharepoint next month"));
+        // Where something is, told to the room.
+        assert!(announcement("the spare toner for the 2nd floor printer is in the stationery cupboard"));
+        assert!(announcement("guest wifi code is on the whiteboard in reception"));
+        assert!(!announcement("the printer in reception is jammed again"));
+        assert!(!announcement("my laptop is on the shelf in the kitchen, can someone look at it?"));
         assert!(!announcement("the big tv in the meeting room keeps switching to the wrong input"));
     }
 
