@@ -166,6 +166,17 @@ impl Work {
     }
 }
 
+/// "within 4h", or "4h of office hours" when the target runs on a calendar that stretches it (a ticket raised at
+/// 16:30 on Friday is due at 12:00 on Monday: "within 4h" next to Monday's date read as a mistake).
+fn target_phrase(target: &crate::core::duration::Span, due: Timestamp, now: Timestamp) -> String {
+    let wall = chrono::Duration::days(target.days) + target.time;
+    if due - now > wall + chrono::Duration::minutes(1) {
+        format!("{target} of office hours")
+    } else {
+        format!("within {target}")
+    }
+}
+
 /// A refusal or a mistake by the user: shown to them, nothing else changes (except an audit event). A refusal of a
 /// command naming a ticket is recorded as `denied` on that ticket (see [`Desk::decide`]); `audit` names another
 /// ticket or action to record it under (a thread message, a walkthrough button).
@@ -1262,9 +1273,9 @@ impl<S: Store> Desk<S> {
                 .first_response_due
                 .map(|d| {
                     format!(
-                        " A technician will respond by {} (within {}) if we can't fix it together.",
+                        " A technician will respond by {} ({}) if we can't fix it together.",
                         self.fmt_time(d),
-                        tg.first_response
+                        target_phrase(&tg.first_response, d, now)
                     )
                 })
                 .unwrap_or_default();
@@ -1298,14 +1309,14 @@ impl<S: Store> Desk<S> {
             // Urgent: the requester hears that it is with the technicians now, not that they should try something.
             Some(due) if t.priority == Priority::P1 => format!(
                 "Ticket {number} opened: {what}. It's urgent, so it's gone straight to the technicians: someone will \
-                 respond by {} (within {}).",
+                 respond by {} ({}).",
                 self.fmt_time(due),
-                tg.first_response
+                target_phrase(&tg.first_response, due, now)
             ),
             Some(due) => format!(
-                "Ticket {number} opened: {what}. A technician will respond by {} (within {}).",
+                "Ticket {number} opened: {what}. A technician will respond by {} ({}).",
                 self.fmt_time(due),
-                tg.first_response
+                target_phrase(&tg.first_response, due, now)
             ),
             None => format!("Ticket {number} opened: {what}."),
         };

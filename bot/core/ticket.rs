@@ -1397,6 +1397,16 @@ impl Ticket {
         Ok(ev)
     }
 
+    /// deskbot changes the priority by itself (urgent or calm wording, a correction, a hand-off button, a leaver's
+    /// date): never over a technician's choice. The event, when it changed.
+    pub fn auto_priority(&mut self, to: Priority, at: Timestamp) -> Option<Event> {
+        if self.priority_by_staff || to == self.priority {
+            return None;
+        }
+        let from = std::mem::replace(&mut self.priority, to);
+        Some(Event { at, actor: None, kind: EventKind::PriorityChanged { from, to } })
+    }
+
     pub fn set_priority(&mut self, p: Priority, by: &UserRef, at: Timestamp) -> Result<Vec<Event>, TicketError> {
         if p == self.priority {
             return Err(TicketError::Invalid(format!("{} is already {p}", self.number)));

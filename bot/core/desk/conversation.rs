@@ -188,16 +188,10 @@ impl<S: Store> Desk<S> {
         t.intent = c.intent.clone();
         t.ticket_type = c.ticket_type;
         t.title = crate::core::ticket::title_from(instead);
-        if c.priority < t.priority {
-            let from = std::mem::replace(&mut t.priority, c.priority);
-            w.events(
-                t.number,
-                vec![crate::core::ticket::Event {
-                    at: now,
-                    actor: None,
-                    kind: EventKind::PriorityChanged { from, to: c.priority },
-                }],
-            );
+        if c.priority < t.priority
+            && let Some(ev) = t.auto_priority(c.priority, now)
+        {
+            w.events(t.number, vec![ev]);
         }
         if t.ticket_type == TicketType::Incident {
             t.fingerprint = Some(recurring::fingerprint(&t.category, t.intent.as_deref(), instead));
@@ -395,16 +389,10 @@ impl<S: Store> Desk<S> {
             && !t.priority_by_staff
             && conv::can_wait(text)
             && t.requester.same_person(&env.actor);
-        if raised || calmed {
-            let from = std::mem::replace(&mut t.priority, urgent);
-            w.events(
-                t.number,
-                vec![crate::core::ticket::Event {
-                    at: now,
-                    actor: None,
-                    kind: EventKind::PriorityChanged { from, to: urgent },
-                }],
-            );
+        if (raised || calmed)
+            && let Some(ev) = t.auto_priority(urgent, now)
+        {
+            w.events(t.number, vec![ev]);
         }
         let flow = self.thread_message(&in_thread, t, text, now, w);
         if matches!(flow, Flow::Ok) {

@@ -256,11 +256,11 @@ impl<S: Store> Desk<S> {
         }
         let Some(d) = &rb.ticket_date else { return lines };
         let raise = |t: &mut Ticket, to: Priority, w: &mut Work| {
-            if t.priority_by_staff || to >= t.priority {
-                return;
+            if to < t.priority
+                && let Some(ev) = t.auto_priority(to, now)
+            {
+                w.events(t.number, vec![ev]);
             }
-            let from = std::mem::replace(&mut t.priority, to);
-            w.events(t.number, vec![Event { at: now, actor: None, kind: EventKind::PriorityChanged { from, to } }]);
         };
         let said = std::iter::once(t.description.as_str()).chain(wt.answers.values().map(String::as_str));
         let dismissal = d.means == DateMeaning::AccessEnd && said.into_iter().any(|s| DISMISSAL.is_match(s));
@@ -339,9 +339,10 @@ impl<S: Store> Desk<S> {
         let due = d.at;
         let dismissal = DISMISSAL.is_match(&t.description);
         let to = if dismissal { Priority::P1 } else { Priority::P2 };
-        if !t.priority_by_staff && to < t.priority {
-            let from = std::mem::replace(&mut t.priority, to);
-            w.events(t.number, vec![Event { at: now, actor: None, kind: EventKind::PriorityChanged { from, to } }]);
+        if to < t.priority
+            && let Some(ev) = t.auto_priority(to, now)
+        {
+            w.events(t.number, vec![ev]);
         }
         Some(format!(
             "ACCESS REMOVAL OVERDUE: access was to end {}; block sign-in and revoke sessions now, then work the \

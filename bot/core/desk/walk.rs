@@ -780,11 +780,11 @@ impl<S: Store> Desk<S> {
     /// (never less, and never over a technician's choice), with its SLA targets following; the requester hears it,
     /// and the hand-off message and card that follow give the new response time and priority.
     fn walk_raises_priority(&self, t: &mut Ticket, to: Priority, now: Timestamp, w: &mut Work) {
-        if to >= t.priority || t.priority_by_staff {
+        if to >= t.priority {
             return;
         }
-        let from = std::mem::replace(&mut t.priority, to);
-        w.events(t.number, vec![Event { at: now, actor: None, kind: EventKind::PriorityChanged { from, to } }]);
+        let Some(ev) = t.auto_priority(to, now) else { return };
+        w.events(t.number, vec![ev]);
         // The targets are recomputed from the start (the commit schedules the timers of the new ones).
         self.policies.apply(t);
         let msg = format!("{} is now {to}, so it's answered sooner.", t.number);
