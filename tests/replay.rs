@@ -4299,7 +4299,8 @@ async fn unanswered_questions_jokes_and_waiting_at_a_step() {
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"][6]["intent"], "printing.scan", "{}", j["tickets"][6]);
     assert_eq!(j["tickets"][7]["category"], "saas", "{}", j["tickets"][7]);
-    assert_eq!(j["tickets"][7]["title"], "outlook is really slow, the laptop is fine");
+    // (What is fine is not what it is about: probe J dropped ", the laptop is fine" from corrections.)
+    assert_eq!(j["tickets"][7]["title"], "outlook is really slow");
     assert_eq!(events_of(&j, 8, "category_changed").len(), 1, "{}", j["tickets"][7]);
 }
 
@@ -4391,12 +4392,68 @@ async fn probe_i_leftovers_chatter_corrections_and_late_answers() {
     assert!(text.contains("bot -> ben: OK, #3 stays open"), "{text}");
     let j = out.json().await.unwrap();
     // cat's DM question is answered in the DM, not in the ticket's thread in the channel.
+    // (The Wi-Fi walkthrough still runs: "#5 is still with me", probe J.)
     let to_cat = j["messages"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["to"]["user"] == "cat" && m["text"].as_str().unwrap().starts_with("Nobody has picked up #5"))
+        .find(|m| m["to"]["user"] == "cat" && m["text"].as_str().unwrap().starts_with("#5 is still with me"))
         .expect("an answer to cat");
     assert_eq!(to_cat["channel"], "dm-cat", "{to_cat}");
     assert_eq!(j["tickets"].as_array().unwrap().len(), 7, "{j}");
+}
+
+/// Probe J: see `probe_j.replay`. Expected (the probe's, written before running): pri, fred and max hear nothing;
+/// ollie's "lol jk … all fine" offers to close #1; hil's answer in the channel joins #2 for sam (no category
+/// question, no duplicate); yas's "any update?" while sam waits on her is pointed at sam's question and does not
+/// resume #3; fi's "and separately my vpn …" is its own ticket #5 and "nvm the vpn" offers to close #5, not the
+/// printer; pip's "unrelated but my monitor just went black" opens #7; wil's correction 50 minutes on changes #8;
+/// zac's "any update??" points at the question; wyn's second vague message joins the first question; bex's "give me
+/// a sec, restarting now" is "No rush"; abe's "nvm someone's fixing it" offers to close; hu's DM "nvm" is answered in
+/// the DM; pam's "teams not outlook*" changes #12; rik's correction after sam's claim is added for sam; tom's
+/// correction in the thread starts the VPN walkthrough; yan's correction retitles #15 at P1; hil's thanks to @jo is
+/// not thanks for #2.
+#[tokio::test]
+async fn probe_j_asides_answers_outside_threads_and_corrections() {
+    let out = replay::run_file(&script("probe_j.replay")).await.unwrap();
+    let text = out.text();
+    for quiet in ["pri", "fred", "max"] {
+        assert!(lines_to(&text, quiet).is_empty(), "{quiet}: {text}");
+    }
+    for line in [
+        "bot -> ollie: Glad it's sorted! Shall I close #1?",
+        "bot -> sam: hil added to #2: “tried the other port, still nothing on the screens”",
+        "bot -> yas: sam is waiting for your answer to their question on #3.",
+        "bot -> fi: Ticket #5 opened: network",
+        "bot -> fi: Glad it's sorted! Shall I close #5?",
+        "bot -> pip: That sounds like a separate problem, so I've opened #7 for it in the channel.",
+        "bot -> wil: Got it: #8 is now about “my mouse, it keeps disconnecting”",
+        "bot -> zac: I haven't opened a ticket for that yet",
+        "bot -> wyn: Got it, I'll add that.",
+        "bot -> bex: No rush.",
+        "bot -> abe: OK. Shall I close #10?",
+        "bot -> hu: Glad it's sorted! Shall I close #11?",
+        "bot -> pam: Got it: #12 is now about “teams keeps crashing every hour”",
+        "bot -> sam: rik added to #13: “oh wait sorry it's word not excel”",
+        "bot -> tom: Got it: #14 is now about “the vpn that keeps dropping”",
+        "bot -> tom: Let's get the VPN app working steadily.",
+        "bot -> yan: Got it: #15 is now about “my laptop won't switch on at all",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("Shall I close #4?"), "{text}");
+    assert!(!lines_to(&text, "hil").iter().any(|l| l.contains("which of these")), "{text}");
+    assert_eq!(lines_to(&text, "wyn").iter().filter(|l| l.contains("which of these")).count(), 1, "{text}");
+    assert!(!lines_to(&text, "hil").iter().any(|l| l.contains("You're welcome")), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][2]["state"], "pending_user", "{}", j["tickets"][2]);
+    assert_eq!(j["tickets"][14]["priority"], "P1", "{}", j["tickets"][14]);
+    let offer_to_hu = j["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"]["user"] == "hu" && m["text"].as_str().unwrap().contains("Shall I close #11?"))
+        .expect("an offer to hu");
+    assert_eq!(offer_to_hu["channel"], "dm-hu", "{offer_to_hu}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 15, "{j}");
 }

@@ -206,7 +206,10 @@ pub fn signals(text: &str) -> Signals {
     // "@alice yeah got it, will look after the teams call": written to a colleague (probe H: a ticket each).
     let to_colleague = {
         let t = text.trim_start();
-        (t.starts_with('@') || t.starts_with("<@")) && !troubled_in(&ws, &l) && !asks_in(&ws, &l)
+        // What it asks, it asks of that person ("@kate can you send me the teams link", "@mo shall i email it from
+        // outlook instead?"; probe J: tickets); deskbot's own mention never reaches here (adapters strip it).
+        // A complaint with no question in it ("@sam my laptop won't boot") is still a report.
+        (t.starts_with('@') || t.starts_with("<@")) && (!troubled_in(&ws, &l) || asks_in(&ws, &l) || text.contains('?'))
     };
     let colleagues = among_colleagues_in(&ws, &l)
         || to_colleague
@@ -389,6 +392,11 @@ pub fn symptom_gone(text: &str) -> bool {
     symptom_gone_in(&words(text))
 }
 
+/// Whether a word of `text` names a symptom ("freezes", "jammed", "double clicks" does not).
+pub fn has_symptom(text: &str) -> bool {
+    words(text).iter().any(|w| is_symptom(w))
+}
+
 fn is_symptom(w: &str) -> bool {
     SYMPTOMS.iter().any(|s| w.starts_with(s))
 }
@@ -442,15 +450,52 @@ pub fn unrelated(text: &str) -> bool {
 /// person corrects what their last message was about. Returns what it is about instead (the words after the
 /// marker), when that says something (two words or more).
 pub fn correction(text: &str) -> Option<String> {
+    // "it's my personal one, not IT, ignore me", "it's the blinds that are stuck, not IT": no IT matter at all, for
+    // "nvm" to offer closing (probe J: offered, and then also "Added to #1").
+    if line(text).contains(" not it ") || is_withdrawal(text) {
+        return None;
+    }
     static MARKER: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
             r"(?i)\b(?:(?:it['’]?s|it is|its) actually|actually,? (?:it['’]?s|it is|its)|(?:sorry,? )?i meant(?: to say)?|correction:?|(?:sorry|wait),? (?:it['’]?s|it is|its) (?:not|the)|my bad,? (?:it['’]?s|it is|its))\b[\s,:-]*",
         )
         .ok()
     });
+    // "teams not outlook*", "*teams": the asterisk that marks a correction in chat (probe J: added as a detail).
+    let t = text.trim();
+    if let Some(bare) = t.strip_suffix('*').or_else(|| t.strip_prefix('*')).map(str::trim)
+        && !bare.contains('*')
+        && (1..=6).contains(&words(bare).len())
+    {
+        return Some(bare.to_string());
+    }
+    // "oh wait sorry it's word not excel": what it is, and what it is not (probe J: "Is this about #1?").
+    static IS_NOT: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b(?:sorry|wait|oops|oh|no|ah)\b[^.?!]{0,20}?\b(?:it['’]?s|it is|its|i mean) ((?:the |my )?[\w-]+(?: [\w-]+)?,? not (?:the |my )?[\w-]+\b.*)$").ok()
+    });
+    if let Some(c) = IS_NOT.as_ref().and_then(|re| re.captures(text))
+        && let Some(m) = c.get(1)
+        && !m.as_str().trim_start().to_lowercase().starts_with("not ")
+    {
+        return Some(m.as_str().trim().trim_end_matches(['.', '!']).to_string());
+    }
     let re = MARKER.as_ref()?;
     let m = re.find(text)?;
     let rest = text[m.end()..].trim().trim_end_matches(['.', '!']).trim();
+    // "the vpn that keeps dropping, wifi itself is fine": what is fine is not what it is about (probe J: it read as
+    // Wi-Fi again).
+    let kept: Vec<&str> = rest
+        .split(',')
+        .enumerate()
+        .filter(|&(i, c)| {
+            let ws = words(c);
+            let fine = ws.iter().any(|w| ["fine", "ok", "okay", "working", "works"].contains(&w.as_str()));
+            i == 0 || !fine || troubled(c)
+        })
+        .map(|(_, c)| c)
+        .collect();
+    let rest = kept.join(",");
+    let rest = rest.trim();
     (words(rest).len() >= 2).then(|| rest.to_string())
 }
 
@@ -910,6 +955,10 @@ const AMONG_COLLEAGUES: &[&str] = &[
     "who wants",
     "anyone recommend",
     "anybody recommend",
+    "does anyone know how",
+    "does anybody know how",
+    "anyone know how",
+    "anybody know how",
     "any recommendations",
     "does anyone have a spare",
     "anyone got a spare",
@@ -1005,8 +1054,15 @@ fn joking_in(ws: &[String]) -> bool {
     };
     let Some(last) = (0..ws.len()).rev().find(|&i| marker(i)) else { return false };
     // ("I've been hacked! jk, someone just changed my desktop background to a cat 😂": a prank told, probe I.)
-    let rest = &ws[last + 1..];
-    rest.len() <= 12 && !troubled_in(rest, &line_of(rest)) && !asks_in(rest, &line_of(rest))
+    // ("lol jk it was me putting the paper in upside down, all fine": "upside down" is no outage.)
+    let rest: Vec<String> = ws[last + 1..]
+        .iter()
+        .enumerate()
+        .filter(|&(i, w)| !(w == "down" && i > 0 && ws[last + i] == "upside"))
+        .map(|(_, w)| w.clone())
+        .collect();
+    let l = line_of(&rest);
+    rest.len() <= 12 && !troubled_in(&rest, &l) && !asks_in(&rest, &l)
 }
 
 /// "printer ate my boarding pass but it printed fine on the second try", "outlook crashed but it's fine after a
@@ -1120,7 +1176,25 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
         "work", "laptop", "vpn", "teams", "outlook", "email", "office", "zoom", "slack", "citrix", "desktop",
         "account", "password", "calls", "call", "meeting", "meetings",
     ];
-    ws.iter().any(|w| HOME.contains(&w.as_str()))
+    // "my kid's ipad keeps dropping off our home wifi" (probe J: a network ticket and the home Wi-Fi walkthrough).
+    const FAMILY: &[&str] = &[
+        "kid's",
+        "kids",
+        "son's",
+        "daughter's",
+        "children's",
+        "husband's",
+        "wife's",
+        "partner's",
+        "mum's",
+        "mom's",
+        "dad's",
+        "grandma's",
+        "teenager's",
+        "flatmate's",
+        "housemate's",
+    ];
+    ws.iter().any(|w| HOME.contains(&w.as_str()) || FAMILY.contains(&w.as_str()))
         && !ws.iter().any(|w| WORK.contains(&w.as_str()))
         && !has_phrase(l, &["can't work", "cannot work", "work from home", "working from home"])
 }
@@ -1295,6 +1369,11 @@ pub fn is_withdrawal(text: &str) -> bool {
         // "not freezing any more": the problem went away by itself.
         return true;
     }
+    // "lol jk it was me putting the paper in upside down, all fine": the report taken back (probe J: it was added
+    // to the ticket).
+    if ws.iter().any(|w| w == "jk" || w == "kidding" || w == "joking") && joking_in(&ws) {
+        return true;
+    }
     let l = line(text);
     if missent(&l) {
         return true;
@@ -1321,7 +1400,7 @@ pub fn is_withdrawal(text: &str) -> bool {
     // to the ticket as a detail).
     let fixed_words = [
         "fixed", "sorted", "working", "works", "fine", "back", "figured", "found", "ok", "okay", "good", "got", "was",
-        "were", "idiot", "silly", "doh", "duh", "mistake", "fault", "itself",
+        "were", "idiot", "silly", "doh", "duh", "mistake", "fault", "itself", "fixing", "sorting",
     ];
     if let Some(at) = ws.iter().position(|w| ["nvm", "nm", "nevermind"].contains(&w.as_str()) || w == "mind") {
         let rest: Vec<&String> = ws[at + 1..].iter().filter(|w| !about_it.contains(&w.as_str())).collect();
@@ -1375,6 +1454,10 @@ pub fn is_follow_up(text: &str) -> bool {
         "it now",
         "and it",
     ];
+    // "and separately my vpn keeps dropping" says it is another matter (probe J: "Is this about #1?" of the printer).
+    if unrelated(text) {
+        return false;
+    }
     OPENINGS.iter().any(|p| l.starts_with(&format!(" {p} ")))
         || (has_phrase(&l, &["as well", "same problem", "same issue", "on top of that"])
             && l.split_whitespace().count() <= 20)
@@ -2094,7 +2177,21 @@ mod tests {
             swapped_in("outlook stopped syncing", "the printer not outlook, it's jammed").as_deref(),
             Some("printer: it's jammed")
         );
-        for no in ["actually the printer is also jammed", "it's actually fine", "the printer is jammed", "I meant it"] {
+        assert_eq!(correction("teams not outlook*").as_deref(), Some("teams not outlook"));
+        assert_eq!(
+            correction("actually it's the vpn that keeps dropping, wifi itself is fine").as_deref(),
+            Some("the vpn that keeps dropping")
+        );
+        assert_eq!(correction("oh wait sorry it's word not excel").as_deref(), Some("word not excel"));
+        assert_eq!(swapped_in("excel keeps crashing", "word not excel").as_deref(), Some("word keeps crashing"));
+        for no in [
+            "the *new* printer is jammed",
+            "oh no it's not working again",
+            "actually the printer is also jammed",
+            "it's actually fine",
+            "the printer is jammed",
+            "I meant it",
+        ] {
             assert_eq!(correction(no), None, "{no}");
         }
     }
@@ -2316,6 +2413,8 @@ mod tests {
             "fixed it myself, battery was dead lol",
             "sorry wrong channel!",
             "oh wait it's my personal one, not IT sorry ignore me",
+            "nvm someone's fixing it",
+            "lol jk it was me putting the paper in upside down, all fine",
         ] {
             assert!(is_withdrawal(yes), "{yes}");
         }

@@ -881,21 +881,7 @@ impl<S: Store> Desk<S> {
         // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
         if super::conversation::asks_for_update(&text) && !super::conversation::troubled(&text) {
             if let Some(t) = self.about(&text, &open) {
-                let before = w.commit.outbox.len();
-                let flow = self.in_its_thread(env, t, &text, now, w);
-                // Asked in a DM, answered in the DM (probe I: the answer went to the ticket's thread in the channel).
-                if env.place.dm {
-                    let here = reply_place(env);
-                    for m in &mut w.commit.outbox[before..] {
-                        if matches!(&m.to, Audience::User { user } if user.same_person(&env.actor))
-                            && m.place.channel == t.origin.place.channel
-                            && !m.place.dm
-                        {
-                            m.place = here.clone();
-                        }
-                    }
-                }
-                return Ok(flow);
+                return Ok(self.in_its_thread(env, t, &text, now, w));
             }
             // None of their own, but they said "same here" on a colleague's (probe I: silence): where that stands.
             let joined = self
@@ -911,6 +897,13 @@ impl<S: Store> Desk<S> {
             if let Some((_, t)) = joined {
                 let said = self.where_it_stands_for_affected(&t, now);
                 w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+                return Ok(Flow::Ok);
+            }
+            // A category question of theirs still waits here (probe J: silence): it is the next step.
+            if self.category_question_stands(env, now).await? {
+                let said = "I haven't opened a ticket for that yet: pick one of the options above (or tell me what \
+                            it's about) and I'll get it to the right person.";
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), said.to_string()));
                 return Ok(Flow::Ok);
             }
             // None open, one ended lately (probe G: silence): where that one ended.
@@ -940,7 +933,7 @@ impl<S: Store> Desk<S> {
         // The answer to a technician's question written outside the ticket's thread (probe F: in the channel it was
         // dropped while the ticket waited on the user with its clocks paused; in a DM it was "not an IT problem"):
         // it goes to their ticket waiting for them, unless it is clearly a problem of another kind.
-        if let Some(t) = self.waiting_on_them(env, &text, &open) {
+        if let Some(t) = self.waiting_on_them(env, &text, &open, now) {
             let flow = self.in_its_thread(env, t, &text, now, w);
             let said = format!("Thanks, I've added that to {} for the technician.", t.number);
             w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
@@ -1000,7 +993,9 @@ impl<S: Store> Desk<S> {
             }
         }
         if decision == Decision::Ask {
-            self.ask_category(env, &text, &c, w);
+            if !self.join_standing_question(env, &text, now, w).await? {
+                self.ask_category(env, &text, &c, w);
+            }
             return Ok(Flow::Ok);
         }
         if self.declare_if_many(env, &text, &c, now, w).await? {
@@ -1013,13 +1008,44 @@ impl<S: Store> Desk<S> {
     /// A message written outside `t`'s thread that belongs to `t`, handled as if written there.
     fn in_its_thread(&self, env: &Envelope, t: &Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
         let mut t = t.clone();
-        self.thread_message(&in_thread_of(env, &t), &mut t, text, now, w)
+        let before = w.commit.outbox.len();
+        let flow = self.thread_message(&in_thread_of(env, &t), &mut t, text, now, w);
+        // Written in a DM, answered in the DM ("any update?", "nvm its fine now"; probes I and J: the answer or the
+        // offer to close went to the ticket's thread in the channel).
+        if env.place.dm && !t.origin.place.dm {
+            let here = reply_place(env);
+            for m in &mut w.commit.outbox[before..] {
+                if matches!(&m.to, Audience::User { user } if user.same_person(&env.actor))
+                    && m.place.channel == t.origin.place.channel
+                    && !m.place.dm
+                {
+                    m.place = here.clone();
+                }
+            }
+        }
+        flow
     }
 
     fn thread_message(&self, env: &Envelope, t: &mut Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
         let role = self.role_of(&env.actor);
         let is_requester = t.requester.same_person(&env.actor);
         let staff_reply = role.is_staff() && !is_requester;
+        // "any update?" while the technician waits on them is no answer to the question (probe J: it resumed the
+        // clocks and was told the technician had been told they asked).
+        if is_requester
+            && t.state == State::PendingUser
+            && crate::core::conversation::asks_for_update(text)
+            && !crate::core::conversation::troubled(text)
+        {
+            let who = t.owner.as_ref().map_or("The technician".to_string(), |o| o.shown());
+            let said = format!(
+                "{who} is waiting for your answer to their question on {}. Answer it (here or in its thread) and \
+                 they'll carry on.",
+                t.number
+            );
+            w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+            return Flow::Ok;
+        }
         if is_requester && self.is_thanks_for(t, text) {
             // "Thanks, all good now" is noted on the ticket; it does not reopen it.
             self.note_thanks(env, t, text, now, w);
@@ -1115,11 +1141,24 @@ impl<S: Store> Desk<S> {
     /// The requester's ticket waiting for their answer (`pending_user`) that `text`, written outside its thread,
     /// answers: in a DM any of theirs, in a channel one raised there; the one `text` is about when several wait;
     /// none when `text` is clearly a problem of another kind.
-    fn waiting_on_them<'a>(&self, env: &Envelope, text: &str, open: &'a [Ticket]) -> Option<&'a Ticket> {
+    fn waiting_on_them<'a>(
+        &self,
+        env: &Envelope,
+        text: &str,
+        open: &'a [Ticket],
+        now: Timestamp,
+    ) -> Option<&'a Ticket> {
         let here = reply_place(env);
+        // A technician's reply they have not answered yet, from the last day, waits on them as much (probe J: "tried
+        // the other port, still nothing on the screens" after sam's reply got the category question, and a duplicate).
+        let replied = |t: &Ticket| {
+            t.last_reply_at.is_some_and(|r| {
+                now - r <= chrono::Duration::hours(24) && t.last_requester_at.unwrap_or(t.created_at) < r
+            })
+        };
         let waiting: Vec<Ticket> = open
             .iter()
-            .filter(|t| t.state == State::PendingUser && t.origin.platform == env.actor.platform)
+            .filter(|t| (t.state == State::PendingUser || replied(t)) && t.origin.platform == env.actor.platform)
             .filter(|t| here.dm || t.origin.place.channel == here.channel && !t.origin.place.dm)
             .cloned()
             .collect();
@@ -1134,7 +1173,6 @@ impl<S: Store> Desk<S> {
         open.iter().find(|o| o.number == t.number)
     }
 
-    /// The answer to "any update?" about `t`, which has the requester's message added to it.
     /// "any update?" from someone who said "same here" on `t`: where it stands; they hear when it is fixed.
     fn where_it_stands_for_affected(&self, t: &Ticket, now: Timestamp) -> String {
         let what = format!("{} {}", t.number, quote(&t.title));
@@ -1154,7 +1192,16 @@ impl<S: Store> Desk<S> {
         format!("{stands}. You're on it as affected, so you'll hear when it's fixed.")
     }
 
+    /// The answer to "any update?" about `t`, which has the requester's message added to it.
     fn where_it_stands(&self, t: &Ticket, now: Timestamp) -> String {
+        // Still in its walkthrough: no technician has it yet, by design (probe J: "Nobody has picked up #1 yet").
+        if t.owner.is_none() && t.self_service.as_ref().is_some_and(|s| s.to.is_none()) {
+            return format!(
+                "{} is still with me: the steps are in its thread. Pick the option that fits there, or press Talk to \
+                 a person to hand it to a technician now.",
+                t.number
+            );
+        }
         match &t.owner {
             Some(o) => format!(
                 "{} has {} and has been told you asked; you'll hear here as soon as there is news.",

@@ -1461,6 +1461,10 @@ pub fn read_typed(rb: &Runbook, wt: &Walkthrough, text: &str) -> Typed {
     if LATER_TYPED.is_match(&t) && !thanks_only {
         return Typed::Later;
     }
+    // "give me a sec, restarting now" (probe J: the step was posted again): waiting, with what they are doing.
+    if WAIT_TYPED.is_match(&t) && !super::conversation::troubled(text) && t.split(' ').count() <= 8 {
+        return Typed::Later;
+    }
     let first = t.split(' ').next().unwrap_or("");
     let word_count = t.split(' ').count();
     let answer = match first {
@@ -1887,7 +1891,14 @@ mod tests {
         assert_eq!(read_typed(rb, &q, "ok I cancelled it and it printed now, thanks!"), Typed::Fixed);
         assert_eq!(read_typed(rb, &q, "my monitor is flickering"), Typed::Other);
         // "ok, will try that" is no answer yet (probe H: the buttons came again as if not understood).
-        for later in ["ok thanks, will try that", "ok", "give me a sec", "trying now", "Sure, I'll check it now"] {
+        for later in [
+            "ok thanks, will try that",
+            "ok",
+            "give me a sec",
+            "trying now",
+            "Sure, I'll check it now",
+            "give me a sec, restarting now",
+        ] {
             assert_eq!(read_typed(rb, &q, later), Typed::Later, "{later}");
         }
         for not_later in ["thanks", "cool", "ok will try but it's still jammed", "I'll try to print again tomorrow"] {

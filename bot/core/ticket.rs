@@ -730,6 +730,10 @@ pub struct Ticket {
     /// waits (probe I: a walkthrough that timed out after an unanswered "nvm" handed off a card without it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_offer_after: Option<String>,
+    /// When a technician last replied to the requester (a public reply): their answer soon after, written outside
+    /// the thread, is about this ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reply_at: Option<Timestamp>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
     /// Resolved by a walkthrough that found nothing for IT to do (`next = "no-action"`: "I'll contact my
@@ -975,6 +979,7 @@ impl Ticket {
             work_date: None,
             close_offered: None,
             close_offer_after: None,
+            last_reply_at: None,
             kpi: Some(KpiHistory::default()),
             version: 0,
             no_it_action: false,
@@ -1126,6 +1131,7 @@ impl Ticket {
             self.first_response_at = Some(at);
         }
         self.answer_waiting(at);
+        self.last_reply_at = Some(at);
         ev.push(self.event(at, by, EventKind::PublicReply { text }));
         Ok(ev)
     }

@@ -30,6 +30,13 @@ const CLEARLY_ELSE: f64 = 0.8;
 /// work" alone reads as security at 0.9).
 pub(super) const BURST_ELSE: f64 = 0.95;
 
+/// A correction is re-categorised at this confidence even below the ticket threshold: the first reading is known to
+/// be wrong, so the best guess of the new one beats keeping it.
+const CORRECTION_SURE: f64 = 0.5;
+
+/// How long after raising a ticket (or last writing about it) a correction ("sorry, I meant the mouse") is about it.
+const CORRECTION_WITHIN: chrono::Duration = chrono::Duration::hours(2);
+
 /// How long after a report in the channel a bare "same here" there is about it.
 const ME_TOO_WITHIN: chrono::Duration = chrono::Duration::hours(1);
 
@@ -79,7 +86,9 @@ impl<S: Store> Desk<S> {
                 .rev()
                 .filter(|t| t.origin.platform == env.actor.platform)
                 .filter(|t| t.origin.place.channel == reply_place(env).channel && t.origin.place.dm == env.place.dm)
-                .find(|t| recent(t, self.windows().follow_up_window))
+                // "sorry i meant the mouse" 50 minutes on is still about the last thing they raised (probe J:
+                // silence, nothing recorded).
+                .find(|t| recent(t, self.windows().follow_up_window.max(CORRECTION_WITHIN)))
         {
             if let Some(flow) = self.correct_ticket(env, t, text, &instead, now, w).await? {
                 return Ok(Some(flow));
@@ -113,6 +122,10 @@ impl<S: Store> Desk<S> {
             }
         }
         if conv::is_gratitude(text) {
+            // "thanks @jo for the biscuits" thanks a colleague (probe J: "glad #1 is sorted!").
+            if text.contains('@') {
+                return Ok(Some(Flow::Ok));
+            }
             // Thanks never join a ticket or open one; noted on the ticket just resolved, if any.
             return Ok(self.thanks_after_resolution(env, text, now, w).await?.then_some(Flow::Ok));
         }
@@ -128,7 +141,9 @@ impl<S: Store> Desk<S> {
             .iter()
             .rev()
             .filter(|t| t.origin.platform == env.actor.platform)
-            .filter(|t| t.origin.place.channel == here.channel && t.origin.place.dm == here.dm)
+            // A detail sent in a DM a minute after a report in the channel is about it (probe J: "it's the left one
+            // btw, the dell" was "not an IT problem").
+            .filter(|t| here.dm || t.origin.place.channel == here.channel && !t.origin.place.dm)
             .filter(|t| on(self.windows().burst_window) && recent(t, self.windows().burst_window))
             .filter(|_| !conv::unrelated(text))
             .collect();
@@ -169,18 +184,39 @@ impl<S: Store> Desk<S> {
         let c = self.classifier().classify(instead);
         // The correction must say what is wrong (or ask for something): "wait, it's the other laptop, the dell one
         // in meeting room b" names a device, not a new problem (probe I: it became a meeting-room ticket).
-        if c.decide(&self.settings.triage) != Decision::Ticket
-            || !(c.trouble || c.asks || conv::troubled(instead))
-            || c.category == "none"
-            || c.category == "other"
-            || (c.category == t.category && c.intent == t.intent)
-        {
+        let says_problem = c.trouble
+            || c.asks
+            || conv::troubled(instead)
+            || conv::signals(instead).trouble
+            || conv::has_symptom(instead);
+        if !says_problem || c.category == "none" {
             return Ok(None);
         }
+        // Fairly sure of another kind of problem: the ticket becomes it. ("sorry, I meant my laptop won't switch on
+        // at all and I have a client presentation in 10 min" is endpoint at 0.59; probe J: the mouse title stayed on
+        // a P1 card.)
+        let another = (c.decide(&self.settings.triage) == Decision::Ticket || c.confidence >= CORRECTION_SURE)
+            && c.category != "other"
+            && (c.category != t.category || c.intent != t.intent);
         let mut t = t.clone();
         match t.requester_message(&env.actor, text, now) {
             Ok(ev) => w.events(t.number, ev),
             Err(_) => return Ok(None),
+        }
+        if !another {
+            // Same kind, or unsure which: what it is about is what they said now ("sorry i meant the mouse, it double
+            // clicks on its own" on a keyboard ticket); category and walkthrough stay.
+            t.title = crate::core::ticket::title_from(instead);
+            let mut said = format!("Got it: {} is now about {}.", t.number, quote(&t.title));
+            if c.priority < t.priority
+                && let Some(ev) = t.auto_priority(c.priority, now)
+            {
+                w.events(t.number, vec![ev]);
+                said.push_str(&format!(" It's now {}, so it's answered sooner.", c.priority));
+            }
+            w.send(Outbound::to_user(&env.actor, &t.origin.place, said).about(t.number));
+            w.commit.updates.push(t);
+            return Ok(Some(Flow::Ok));
         }
         if let Ok(ev) = t.set_category(&c.category, &env.actor, now) {
             w.events(t.number, ev);
@@ -425,6 +461,10 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> bool {
+        // "unrelated but …", "and separately …": another matter, whatever it shares with an open ticket.
+        if conv::unrelated(text) {
+            return false;
+        }
         let window = self.windows().follow_up_window;
         if !on(window) {
             return self.ask_if_same(env, text, &c.category, open, w);
@@ -666,24 +706,36 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Option<Flow>, DeskError> {
-        if t.state != State::New
-            || t.owner.is_some()
+        // "unrelated but my monitor just went black" says it is another problem, whoever has the ticket and however
+        // sure triage is of its kind (probe J: the jam buttons again; on a claimed ticket, filed there silently).
+        let unrelated = conv::unrelated(text);
+        if !unrelated && (t.state != State::New || t.owner.is_some() || t.category == "other")
+            || !t.state.is_active()
             || t.major
             || is_lifecycle(t)
-            || t.category == "other"
             || env.place.dm
             || !t.requester.same_person(&env.actor)
         {
             return Ok(None);
         }
         let c = self.classifier().classify(text);
-        if c.decide(&self.settings.triage) != Decision::Ticket || c.confidence < BURST_ELSE || c.category == t.category
-        {
+        let decision = c.decide(&self.settings.triage);
+        let sure = decision == Decision::Ticket && c.confidence >= BURST_ELSE && c.category != t.category;
+        if !(sure || unrelated && decision != Decision::NotIt && c.category != "none") {
             return Ok(None);
         }
         let mut top = env.clone();
         top.place.thread = None;
         top.place.message = None;
+        if decision == Decision::Ask {
+            self.ask_category(&top, text, &c, w);
+            let said = format!(
+                "That sounds like a separate problem, so I've asked about it in the channel. This thread stays about {}.",
+                t.number
+            );
+            w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+            return Ok(Some(Flow::Ok));
+        }
         let before = w.commit.outbox.len();
         self.open_ticket(&top, text, c, now, w).await?;
         let opened = w.commit.outbox[before..].iter().find_map(|m| m.ticket).filter(|&n| n != t.number);
