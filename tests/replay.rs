@@ -4438,6 +4438,8 @@ async fn probe_j_asides_answers_outside_threads_and_corrections() {
         "bot -> tom: Got it: #14 is now about “the vpn that keeps dropping”",
         "bot -> tom: Let's get the VPN app working steadily.",
         "bot -> yan: Got it: #15 is now about “my laptop won't switch on at all",
+        // Urgency said during the walkthrough (probe J: the buttons again, and it stayed P3).
+        "bot -> ivy: #16 is urgent now, so I've stopped the walkthrough and handed it straight to a technician",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
@@ -4455,5 +4457,6 @@ async fn probe_j_asides_answers_outside_threads_and_corrections() {
         .find(|m| m["to"]["user"] == "hu" && m["text"].as_str().unwrap().contains("Shall I close #11?"))
         .expect("an offer to hu");
     assert_eq!(offer_to_hu["channel"], "dm-hu", "{offer_to_hu}");
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 15, "{j}");
+    assert_eq!(j["tickets"][15]["priority"], "P1", "{}", j["tickets"][15]);
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 16, "{j}");
 }

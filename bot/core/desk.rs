@@ -807,6 +807,22 @@ impl<S: Store> Desk<S> {
             if let Some(flow) = self.other_problem_in_thread(env, &t, &text, now, w).await? {
                 return Ok(flow);
             }
+            // "board presentation in 10 mins and i can't open powerpoint!!" during the walkthrough says it is more
+            // urgent, and answers no step (probe J: the buttons again, and it stayed P3): added, the priority
+            // follows, and a P1 goes to the technicians now.
+            if t.requester.same_person(&env.actor)
+                && t.state.is_active()
+                && t.in_self_service()
+                && !t.priority_by_staff
+                && self.classifier().priority_of(t.intent.as_deref(), &format!("{}\n{text}", t.description))
+                    < t.priority
+                && matches!(
+                    self.walk_reading(t.number, &text).await?,
+                    Some(crate::core::runbook::Typed::Other | crate::core::runbook::Typed::Unclear)
+                )
+            {
+                return Ok(self.add_to_ticket(env, &mut t, &text, now, w));
+            }
             if let Some(flow) = self.try_walk_answer(env, Some(t.number), true, &text, now, w).await? {
                 return Ok(flow);
             }

@@ -1569,7 +1569,9 @@ pub fn tick(rb: &Runbook, wt: &mut Walkthrough, vars: &BTreeMap<String, String>,
     let waited = step.timeout().unwrap_or_else(Duration::zero);
     if !wt.reminder_sent {
         let mut view = view_of(rb, step, vars, &wt.answers);
-        view.text = format!("Still there? No rush: pick an option below when you're ready.\n\n{}", view.text);
+        // A question that wants words has no options to pick (probe J).
+        let what = if step.buttons.is_empty() { "answer the question below" } else { "pick an option below" };
+        view.text = format!("Still there? No rush: {what} when you're ready.\n\n{}", view.text);
         wt.reminder_sent = true;
         wt.deadline = Some(now + waited);
         wt.transcript.push(Entry { at: now, step: step.id.clone(), event: Event::Reminded });

@@ -412,7 +412,14 @@ impl<S: Store> Desk<S> {
     /// where it went.
     /// A message that makes it more urgent ("payroll has to go out today, the whole team is blocked") raises the
     /// ticket's priority as if it had been said at first.
-    fn add_to_ticket(&self, env: &Envelope, t: &mut Ticket, text: &str, now: Timestamp, w: &mut Work) -> Flow {
+    pub(super) fn add_to_ticket(
+        &self,
+        env: &Envelope,
+        t: &mut Ticket,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Flow {
         let in_thread = super::in_thread_of(env, t);
         let both = format!("{}\n{text}", t.description);
         let urgent = self.classifier().priority_of(t.intent.as_deref(), &both);

@@ -711,15 +711,24 @@ impl<S: Store> Desk<S> {
                     w.send(Outbound::to_user(&requester, &t.origin.place, said).about(t.number));
                 } else {
                     w.send(
-                        Outbound::to_user(
-                            &requester,
-                            &t.origin.place,
+                        Outbound::to_user(&requester, &t.origin.place, {
+                            // Nothing pressed or typed: nothing was tried (probe J: "with everything you tried"
+                            // after a walkthrough nobody answered).
+                            let tried = wt.transcript.iter().any(|e| {
+                                matches!(
+                                    e.event,
+                                    runbook::Event::Pressed { .. }
+                                        | runbook::Event::Answered { .. }
+                                        | runbook::Event::Typed { .. }
+                                )
+                            });
+                            let with = if tried { " with everything you tried" } else { "" };
                             format!(
-                                "Thanks, I've handed {} to a technician with everything you tried.{}",
+                                "Thanks, I've handed {} to a technician{with}.{}",
                                 t.number,
                                 due.unwrap_or_default()
-                            ),
-                        )
+                            )
+                        })
                         .about(t.number),
                     );
                 }
@@ -733,6 +742,19 @@ impl<S: Store> Desk<S> {
         w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         w.commit.updates.push(t);
         Ok(Flow::Ok)
+    }
+
+    /// How `text` reads at the current step of `n`'s running self-help walkthrough, when that step waits for a
+    /// button (`None`: no such step; a question that wants words takes any text, and requests such as a joiner's
+    /// collect answers rather than fix anything).
+    pub(super) async fn walk_reading(&self, n: TicketNo, text: &str) -> Result<Option<runbook::Typed>, DeskError> {
+        let Some(conv) = self.store.conversation_for_ticket(n).await? else { return Ok(None) };
+        let Some(wt) = decode(&conv).filter(|wt| wt.ended.is_none()) else { return Ok(None) };
+        let Some(rb) = self.runbooks.get(&wt.runbook).filter(|rb| rb.is_self_help()) else { return Ok(None) };
+        if rb.step(&wt.step).is_none_or(|s| s.buttons.is_empty()) {
+            return Ok(None);
+        }
+        Ok(Some(runbook::read_typed(rb, &wt, text)))
     }
 
     /// Tickets this commit changes that are P1 while a self-service walkthrough still runs on them (the requester's
