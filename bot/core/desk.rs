@@ -826,6 +826,19 @@ impl<S: Store> Desk<S> {
             if let Some(flow) = self.try_walk_answer(env, Some(t.number), true, &text, now, w).await? {
                 return Ok(flow);
             }
+            // "talk to a person" with no walkthrough running: it is with the technicians already, say where (probe J:
+            // no reply at all).
+            if t.requester.same_person(&env.actor)
+                && t.state.is_active()
+                && crate::core::runbook::asks_for_person(&text)
+            {
+                let flow = self.thread_message(env, &mut t, &text, now, w);
+                if matches!(flow, Flow::Ok) {
+                    let said = self.where_it_stands(&t, now);
+                    w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+                }
+                return Ok(flow);
+            }
             // A ticket folded into a major incident: the message goes to the major incident.
             if let Some(flow) = self.child_thread_message(env, &t, &text, now, w).await? {
                 return Ok(flow);
@@ -896,6 +909,27 @@ impl<S: Store> Desk<S> {
         // added without an answer): their ticket's news, recorded
         // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
         if super::conversation::asks_for_update(&text) && !super::conversation::troubled(&text) {
+            // Several open and the question names none of them ("any update?"): where each stands (probe J: only
+            // the oldest was answered).
+            let here = reply_place(env);
+            let mine: Vec<&Ticket> = open
+                .iter()
+                .filter(|t| !t.major && t.origin.platform == env.actor.platform)
+                .filter(|t| here.dm || t.origin.place.channel == here.channel && !t.origin.place.dm)
+                .collect();
+            let c = self.classifier().classify(&text);
+            let names_one =
+                c.confidence >= self.settings.triage.confident && mine.iter().any(|t| t.category == c.category);
+            if mine.len() >= 2 && !names_one {
+                // Each answered as in its thread (recorded there, its owner told).
+                let mine: Vec<Ticket> = mine.into_iter().cloned().collect();
+                for t in &mine {
+                    if let Flow::Refused(r) = self.in_its_thread(env, t, &text, now, w) {
+                        return Ok(Flow::Refused(r));
+                    }
+                }
+                return Ok(Flow::Ok);
+            }
             if let Some(t) = self.about(&text, &open) {
                 return Ok(self.in_its_thread(env, t, &text, now, w));
             }

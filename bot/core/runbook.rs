@@ -1345,6 +1345,11 @@ fn typed_regex(re: &str) -> regex::Regex {
     regex::Regex::new(re).expect("valid")
 }
 
+/// "talk to a person", "I need to speak to someone": the person asks for a human.
+pub fn asks_for_person(text: &str) -> bool {
+    PERSON_TYPED.is_match(&typed_words(text))
+}
+
 static PERSON_TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     typed_regex(
         r"\b((talk|speak|chat|talking|speaking) (to|with)( a| an| some| the| your| an actual| a real)? (person|human|someone|somebody|technician|tech|engineer|agent|support|helpdesk|it)|(need|want|get)( to (talk|speak) to)?( a| an)? (human|person|technician|real person)|escalate)\b",

@@ -836,11 +836,16 @@ impl<S: Store> Desk<S> {
         // `withdraw_window` after raising the ticket: "nvm" during its walkthrough, "it's back up now".)
         let offered_at = t.close_offered.unwrap_or(t.created_at + self.windows().withdraw_window);
         if now - offered_at > super::workflow::QUESTION_EXPIRY && t.awaiting_approval.is_none() {
-            w.send(
-                Outbound::to_user(&env.actor, &here, super::workflow::EXPIRED_QUESTION)
-                    .kind(MessageKind::Ephemeral)
-                    .about(n),
-            );
+            // "describe it again" is wrong advice to someone who wants it closed (probe J).
+            let said = if verb == "close" {
+                format!(
+                    "That offer has expired (it was made more than 24 hours ago), so I haven't closed {n}. If you \
+                     still want it closed, say so in its thread and the technicians will close it."
+                )
+            } else {
+                super::workflow::EXPIRED_QUESTION.to_string()
+            };
+            w.send(Outbound::to_user(&env.actor, &here, said).kind(MessageKind::Ephemeral).about(n));
             return Ok(Flow::Ok);
         }
         // Answered already (probe E: "Close it" still closed the ticket after "Keep it open"): the first answer
