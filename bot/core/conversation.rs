@@ -1199,6 +1199,34 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
         && !has_phrase(l, &["can't work", "cannot work", "work from home", "working from home"])
 }
 
+/// "could i get adobe acrobat put on my laptop?", "can i get a second monitor?": asks for something new, with nothing
+/// said to be wrong and no symptom.
+pub fn asks_for_something_new(text: &str) -> bool {
+    let ws = words(text);
+    let l = line_of(&ws);
+    has_phrase(
+        &l,
+        &[
+            "can i get",
+            "could i get",
+            "can i have",
+            "could i have",
+            "can we get",
+            "could we get",
+            "i'd like",
+            "id like",
+            "i would like",
+            "please install",
+            "can you install",
+            "could you install",
+            "put on my",
+            "installed on my",
+        ],
+    ) && !troubled_in(&ws, &l)
+        && !ws.iter().any(|w| is_symptom(w))
+        && !has_phrase(&l, &["help with", "access to", "password", "reset", "unlock", "unlocked", "fix"])
+}
+
 /// "not urgent", "no rush", "whenever you get a chance": the person says it can wait.
 pub fn can_wait(text: &str) -> bool {
     can_wait_in(&line(text))
@@ -2193,6 +2221,23 @@ mod tests {
             "I meant it",
         ] {
             assert_eq!(correction(no), None, "{no}");
+        }
+    }
+
+    #[test]
+    fn asking_for_something_new_is_a_request() {
+        for new in
+            ["could i get adobe acrobat pro put on my laptop pls?", "can i get a second monitor for my desk please?"]
+        {
+            assert!(asks_for_something_new(new), "{new}");
+        }
+        for not in [
+            "can i get help, outlook won't open",
+            "can i get my password reset",
+            "can i get access to the finance share",
+            "my monitor is flickering",
+        ] {
+            assert!(!asks_for_something_new(not), "{not}");
         }
     }
 

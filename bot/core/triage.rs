@@ -757,6 +757,13 @@ impl Classifier {
             Some(ci) => (Some(ci.spec.id.clone()), ci.ticket_type, ci.spec.runbook.clone()),
             None => (None, cspec.ticket_type, None),
         };
+        // "could i get adobe acrobat pro put on my laptop pls?", "can i get a second monitor for my desk?" ask for
+        // something new, with nothing broken: a request, whatever intent the words resemble (probe J: incidents).
+        let ticket_type = if ticket_type == TicketType::Incident && super::conversation::asks_for_something_new(text) {
+            TicketType::Request
+        } else {
+            ticket_type
+        };
         let priority = if cat_id == "none" {
             ci.map_or(Priority::P3, |ci| ci.spec.priority)
         } else {
