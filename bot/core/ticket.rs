@@ -915,6 +915,18 @@ pub struct NewTicket {
 pub const TITLE_MAX_CHARS: usize = 120;
 
 /// The first line of `text`, cleaned of control characters and cut to [`TITLE_MAX_CHARS`].
+/// Whether a line says something: two words that are not a greeting or a plea ("help", "hey", "my outlook" do not).
+pub fn says_something(l: &str) -> bool {
+    const EMPTY: &[&str] = &[
+        "help", "please", "pls", "urgent", "hello", "hey", "morning", "anyone", "there", "quick", "question", "sorry",
+        "thanks", "the", "and", "you", "can", "someone", "my",
+    ];
+    l.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 3 && !EMPTY.contains(&w.to_lowercase().as_str()))
+        .count()
+        >= 2
+}
+
 pub fn title_from(text: &str) -> String {
     let breaks = ['\n', '\r', '\u{85}', '\u{b}', '\u{c}', '\u{2028}', '\u{2029}'];
     let line = text.split(breaks).map(str::trim).find(|l| !l.is_empty()).unwrap_or("");

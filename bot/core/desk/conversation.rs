@@ -437,6 +437,15 @@ impl<S: Store> Desk<S> {
         {
             w.events(t.number, vec![ev]);
         }
+        // "help" / "my screen" / "it's all black": the first message that says something names the ticket (probe J:
+        // the queue card said "help").
+        if t.state == State::New
+            && t.requester.same_person(&env.actor)
+            && !crate::core::ticket::says_something(&t.title)
+            && crate::core::ticket::says_something(text)
+        {
+            t.title = crate::core::ticket::title_from(text);
+        }
         let flow = self.thread_message(&in_thread, t, text, now, w);
         if matches!(flow, Flow::Ok) {
             let mut reply = conv::added_to(t.number);
