@@ -184,11 +184,7 @@ impl<S: Store> Desk<S> {
         let c = self.classifier().classify(instead);
         // The correction must say what is wrong (or ask for something): "wait, it's the other laptop, the dell one
         // in meeting room b" names a device, not a new problem (probe I: it became a meeting-room ticket).
-        let says_problem = c.trouble
-            || c.asks
-            || conv::troubled(instead)
-            || conv::signals(instead).trouble
-            || conv::has_symptom(instead);
+        let says_problem = c.trouble || c.asks || conv::troubled(instead) || conv::has_symptom(instead);
         if !says_problem || c.category == "none" {
             return Ok(None);
         }
@@ -672,7 +668,7 @@ impl<S: Store> Desk<S> {
             // "keep it open" once the offer has expired: the ticket is open anyway, so say so (probe I: it was read
             // as a new message and got the category question).
             let expired: Vec<&Ticket> =
-                candidates.iter().filter(|t| offered_within(t, chrono::Duration::days(36500))).collect();
+                candidates.iter().filter(|t| offered_within(t, chrono::Duration::MAX)).collect();
             if !yes && names_it && rest.is_none() && expired.len() == 1 {
                 let mut t = expired[0].clone();
                 let ev = t.kept_open(&env.actor, Some(text), now);

@@ -570,44 +570,12 @@ impl<S: Store> Desk<S> {
         );
     }
 
-    /// Another unsure message while their category question still stands here: it joins that question instead of
-    /// asking a second one (probe J: three vague messages 40 minutes apart got three questions and three reminders).
-    /// Returns true when it did.
-    pub(super) async fn join_standing_question(
+    /// This person's category question in this place that can still be answered, if any.
+    async fn standing_question(
         &self,
         env: &Envelope,
-        text: &str,
         now: Timestamp,
-        w: &mut Work,
-    ) -> Result<bool, DeskError> {
-        let here = super::reply_place(env);
-        for mut conv in self.store.conversations_of(&env.actor.key()).await? {
-            if !conv.key.starts_with(UNSURE) {
-                continue;
-            }
-            let Ok(mut u) = serde_json::from_str::<Unsure>(&conv.data) else { continue };
-            if u.place.channel != here.channel
-                || u.place.dm != here.dm
-                || self.unsure_stands_until(&u).is_none_or(|until| now > until)
-            {
-                continue;
-            }
-            u.text = format!("{}\n{text}", u.text);
-            u.at = Some(now);
-            let asked_in = u.place.clone();
-            conv.data = serde_json::to_string(&u).unwrap_or_default();
-            w.commit.conversations.push(ConversationWrite::Put(conv));
-            w.send(
-                Outbound::to_user(&env.actor, &asked_in, crate::core::conversation::ADDED_TO_QUESTION)
-                    .kind(MessageKind::Ephemeral),
-            );
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    /// Whether a category question asked of this person in this place can still be answered.
-    pub(super) async fn category_question_stands(&self, env: &Envelope, now: Timestamp) -> Result<bool, DeskError> {
+    ) -> Result<Option<(Conversation, Unsure)>, DeskError> {
         let here = super::reply_place(env);
         for conv in self.store.conversations_of(&env.actor.key()).await? {
             if !conv.key.starts_with(UNSURE) {
@@ -618,10 +586,38 @@ impl<S: Store> Desk<S> {
                 && u.place.dm == here.dm
                 && self.unsure_stands_until(&u).is_some_and(|until| now <= until)
             {
-                return Ok(true);
+                return Ok(Some((conv, u)));
             }
         }
-        Ok(false)
+        Ok(None)
+    }
+
+    /// Another unsure message while their category question still stands here: it joins that question instead of
+    /// asking a second one (probe J: three vague messages 40 minutes apart got three questions and three reminders).
+    /// Returns true when it did.
+    pub(super) async fn join_standing_question(
+        &self,
+        env: &Envelope,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<bool, DeskError> {
+        let Some((mut conv, mut u)) = self.standing_question(env, now).await? else { return Ok(false) };
+        u.text = format!("{}\n{text}", u.text);
+        u.at = Some(now);
+        let asked_in = u.place.clone();
+        conv.data = serde_json::to_string(&u).unwrap_or_default();
+        w.commit.conversations.push(ConversationWrite::Put(conv));
+        w.send(
+            Outbound::to_user(&env.actor, &asked_in, crate::core::conversation::ADDED_TO_QUESTION)
+                .kind(MessageKind::Ephemeral),
+        );
+        Ok(true)
+    }
+
+    /// Whether a category question asked of this person in this place can still be answered.
+    pub(super) async fn category_question_stands(&self, env: &Envelope, now: Timestamp) -> Result<bool, DeskError> {
+        Ok(self.standing_question(env, now).await?.is_some())
     }
 
     /// A pending "which of these is it about?" question (its deadline is the reminder).
