@@ -178,6 +178,10 @@ const MATRIX: &[(&str, Act, &[usize], Effect)] = &[
     ("", Act::Cmd("ticket", "escalate 1 printco freezes after the dock update"), &[2, 3, 5], |c| {
         c.did(1, "vendor_escalated")
     }),
+    // The card's Escalate button on a ticket someone else owns: refused at once, not after picking a vendor.
+    ("sam: /ticket claim 1\n", Act::Click("ticket:escalate:1"), &[3, 5], |c| {
+        c.told("Escalate #1 (endpoint) to which vendor?")
+    }),
     (ESCALATED, Act::Cmd("ticket", "vendor-ref 1 PC-4242"), &[2, 3, 5], |c| c.did(1, "vendor_reference")),
     (ESCALATED, Act::Cmd("ticket", "vendor-update 1 engineer booked"), &[2, 3, 5], |c| c.did(1, "vendor_update")),
     (ESCALATED, Act::Cmd("ticket", "chase 1"), &[3, 5], |c| c.did(1, "vendor_chased")),

@@ -234,8 +234,8 @@ impl<S: Store> Desk<S> {
         self.closure_note(t, v, c, "our ticket", why, by)
     }
 
-    /// [`Desk::closure_message`] for the case raised under `t` only, the ticket itself going on (a duplicate case
-    /// closed when two tickets with cases at one vendor are merged).
+    /// [`Desk::closure_message`] for the case raised under `t` only, the ticket itself going on (`/ticket
+    /// vendor-close`, or a duplicate case closed when two tickets with cases at one vendor are merged).
     fn case_closure_message(&self, t: &Ticket, v: &Vendor, c: &VendorCase, why: &str, by: Option<&str>) -> Outbound {
         self.closure_note(t, v, c, "the case we raised for our ticket", why, by)
     }
@@ -612,10 +612,9 @@ impl<S: Store> Desk<S> {
         let verb = cmd.verb();
         // Escalating, chasing, snoozing and closing are the owner's (or a lead's); recording what the vendor said
         // is anyone's on the desk, and the owner hears of it.
-        let acting = matches!(
-            cmd,
-            Command::Escalate(_, Some(_), _) | Command::VendorClose(..) | Command::Chase(..) | Command::Snooze(..)
-        );
+        // The vendor list too: a non-owner pressing Escalate was offered vendors only to be refused on picking one.
+        let acting =
+            matches!(cmd, Command::Escalate(..) | Command::VendorClose(..) | Command::Chase(..) | Command::Snooze(..));
         if acting && let Err(r) = self.may_act_on_cases(&t, me, verb) {
             return Ok(Flow::Refused(r));
         }
@@ -834,8 +833,10 @@ impl<S: Store> Desk<S> {
                 w.events(n, vec![ev(EventKind::VendorClosed { vendor: vid })]);
                 let told = match self.vendor_of(&case).filter(|_| tell_vendor) {
                     Some(v) => {
+                        // Only the case ends; our ticket goes on (it said "We have closed our ticket #1" while #1
+                        // stayed open).
                         let why = format!("{} ended the case", me.name);
-                        w.send(self.closure_message(&t, v, &case, &why, Some(&me.name)));
+                        w.send(self.case_closure_message(&t, v, &case, &why, Some(&me.name)));
                         match v.contact {
                             Contact::Manual(_) => " Tell them by hand (see the text).".to_string(),
                             _ => format!(" {name} is sent a closure note."),
