@@ -492,7 +492,7 @@ async fn the_hourly_limit_does_not_stop_joining_an_outage() {
     assert_eq!(
         lines_to(&text, "carol")[3..],
         [
-            "We know — #3 is being worked on; you'll get updates here.",
+            "We know — #3 (“the wifi is down on floor 3”) is being worked on; you'll get updates here.",
             "You've opened 2 tickets in the last hour, so I won't open more for now. Add details in the threads of \
              your open tickets (/ticket mine lists them), or ask a technician directly."
         ],
@@ -3381,16 +3381,24 @@ async fn a_p1_skips_the_walkthrough_and_goes_straight_to_the_queue() {
         t[3]["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "runbook").collect();
     assert_eq!(handoff.len(), 1);
     assert_eq!(handoff[0]["outcome"], "handoff");
-    // Erin's P2 still gets the usual fix first, and is no card yet.
+    // Erin's P2 still gets the usual fix first; the queue sees its card at once, saying so (probe K: two
+    // walkthrough timeouts used up its 1h response target before the card was posted).
     assert!(lines_to(&text, "erin")[1].starts_with("Sorry about the jam"), "{text}");
-    assert!(lines_with(&text, "bot -> #helpdesk-queue: New ticket #5").is_empty());
-    // The queue is warned about each P1 (nobody owns them) and hears of the breach at 09:30; not about #5.
+    let card5 = lines_with(&text, "bot -> #helpdesk-queue: New ticket #5");
+    assert_eq!(card5.len(), 1, "{text}");
+    assert!(card5[0].contains("· trying “Print job stuck or paper jam” with deskbot meanwhile"), "{text}");
+    // The queue is warned about each P1 (nobody owns them) and hears of the breach at 09:30; #5 has only its card
+    // (its warnings wait for the walkthrough).
     for n in 1..=4 {
         let warned =
             text.lines().filter(|l| l.starts_with("bot -> #helpdesk-queue:") && l.contains(&format!("#{n} "))).count();
         assert!(warned >= 2, "#{n} has its card and at least one warning: {text}");
     }
-    assert!(!text.lines().any(|l| l.starts_with("bot -> #helpdesk-queue:") && l.contains("#5")), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("bot -> #helpdesk-queue:") && l.contains("#5")).count(),
+        1,
+        "{text}"
+    );
 }
 
 /// #33: see `report_fcr.replay`. Reopen rate, first-contact resolution and deflection as the ITSM notes define them
@@ -3928,7 +3936,11 @@ async fn a_plain_dismissal_opens_the_leaver_and_scrap_that_is_no_answer() {
     let out = replay::run_file(&script("lifecycle_probe_d.replay")).await.unwrap();
     let text = out.text();
     assert!(text.contains("bot -> hana: Ticket #1 opened: Someone is leaving (leaver)"), "{text}");
-    assert!(text.contains("From your message: **Name:** Dan Cole."), "{text}");
+    // "today" is taken too since "letting … go" dates the departure (probe K): the end of today's working day.
+    assert!(
+        text.contains("From your message: **Name:** Dan Cole · **Access ends:** Mon 2 Mar 2026 17:30 GMT."),
+        "{text}"
+    );
     assert!(text.contains("bot -> bob: Shall I cancel #2"), "{text}");
     let j = out.json().await.unwrap();
     let t2 = &j["tickets"][1];
@@ -4335,8 +4347,9 @@ async fn corrections_late_nvm_and_agreement_after_a_fix() {
         "bot -> ben: Got it: #2 is now about “scanner: it won't send scans to my email”",
         "bot -> ben: Let's sort out scanning to email.",
         "bot -> cat: Added to #3.",
-        // (Written first as the offer to close; README says a fix typed during a walkthrough ends it as fixed.)
-        "bot -> dan: Great, glad that worked! I've closed #4 as fixed by you.",
+        // Written first as the offer to close; then README said a fix typed during a walkthrough ends it as fixed.
+        // Probe K: only once a step was tried. Before that it came back by itself: no fix by self-service, offered.
+        "bot -> dan: Glad it's sorted! Shall I close #4?",
         "bot -> eve: Glad it's sorted! Shall I close #5?",
         "bot -> gus: I couldn't tell which of these you meant",
     ] {
@@ -4468,4 +4481,117 @@ async fn probe_j_asides_answers_outside_threads_and_corrections() {
     // something (probe J: the card said "help").
     assert_eq!(j["tickets"][19]["title"], "it's all black", "{}", j["tickets"][19]);
     assert_eq!(j["tickets"].as_array().unwrap().len(), 20, "{j}");
+}
+
+/// Probe J leftovers: see `probe_j_leftovers.replay`. Expected, written before running: ana's projector with a
+/// client arriving in 5 minutes is P1 and goes straight to the technicians; ben's walkthrough does not ask which room
+/// ("meeting room 2" is in the message); cat (swollen battery) and dee (spilled coffee) are P2 and told what to do
+/// meanwhile; eve's title has no "hi all"; fay's DM "same here" and gus's DM "nvm" with nothing open are not told
+/// "not an IT problem"; ian is told what #6 is; jo's walkthrough sends no reminder and no hand-off while "Shall I
+/// close #7?" waits, and goes on (reminder, then hand-off) after "Keep it open".
+#[tokio::test]
+async fn probe_j_leftovers_urgency_safety_rooms_titles_and_waiting_offers() {
+    let out = replay::run_file(&script("probe_j_leftovers.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> ana: Ticket #1 opened: endpoint (P1 incident). It's urgent",
+        // Probe K: the room and what is wrong both said, straight to the display checks.
+        "bot -> ben: Quick checks, in order:",
+        "bot -> cat: Ticket #3 opened: endpoint (P2 incident)",
+        "bot -> cat: For safety, please stop using it: unplug it",
+        "bot -> dee: Ticket #4 opened: endpoint (P2 incident)",
+        "bot -> dee: Switch it off and unplug it now",
+        "bot -> fay: Same as what?",
+        "bot -> gus: OK, there's nothing open for you to cancel.",
+        "bot -> ian: Thanks, I've added you to #6 (“the wifi on the 2nd floor keeps dropping every few minutes”)",
+        "bot -> jo: OK, #7 stays open.",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("Which room are you in?"), "{text}");
+    assert!(!text.contains("doesn't look like an IT problem"), "{text}");
+    // jo: the offer, then nothing until "Keep it open"; then the steps again and, unanswered, the hand-off.
+    let to_jo = lines_to(&text, "jo");
+    let offer = to_jo.iter().position(|l| l.contains("Shall I close #7?")).expect("the offer");
+    assert!(to_jo[offer + 1].starts_with("OK, #7 stays open."), "{to_jo:?}");
+    assert!(to_jo[offer + 2].starts_with("Still there?"), "{to_jo:?}");
+    assert!(to_jo[offer + 3].starts_with("Thanks, I've handed #7 to a technician."), "{to_jo:?}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][4]["title"], "outlook keeps crashing when I open attachments", "{}", j["tickets"][4]);
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 7, "{j}");
+}
+
+/// Probe K: see `probe_k.replay`. Expected (the probe's, written before running): hank's "to xero" joins #1 (no
+/// Xero ticket); bob's typed answer at "when does it drop?" is on #2's card, and no Teams ticket opens; carol's and
+/// ivy's spilled coffee are P2 tickets with the liquid advice; dan's smoke is P1 with the fire advice and no
+/// paper-jam steps; gus's blocked payroll and guy's clients dialling in open tickets at once (no category question),
+/// P2 and P1; fay's P2 lockout is on the queue while she tries the walkthrough; hal's "it's back up now" before any
+/// step is offered to close, not closed as fixed by self-service; pat's "hello? anyone there?" gets a greeting;
+/// mia's "effective immediately" is not asked again; eve's "same here" joins dot's Wi-Fi report, not the older
+/// floor-3 outage.
+#[tokio::test]
+async fn probe_k_fragments_typed_answers_safety_urgency_and_same_here() {
+    let out = replay::run_file(&script("probe_k.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> hank: Added to #1.",
+        "vpn_pattern: every 10 minutes or so, mostly on teams calls",
+        "bot -> carol: Switch it off and unplug it now",
+        "bot -> ivy: Switch it off and unplug it now",
+        "bot -> dan: Ticket #5 opened: printing (P1 incident). It's urgent",
+        "bot -> dan: For safety, please stop using it",
+        "New ticket #6 · P2 · application · from gus",
+        "bot -> guy: Ticket #7 opened: endpoint (P1 incident). It's urgent",
+        "New ticket #8 · P2 · identity · from fay: “I'm locked out of my account” · response due in 59m (Mon 2 Mar 10:42 \
+         UTC) · trying “Account locked out” with deskbot meanwhile",
+        "bot -> hal: Glad it's sorted! Shall I close #9?",
+        "bot -> pat: I'm here!",
+        "bot -> mia: From your message: **Name:** Mark Jones · **Access ends:** immediately.",
+        "bot -> eve: Thanks, I've added you to #13 (“the wifi on floor 4 is really slow today”)",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("as fixed by you"), "{text}");
+    assert!(!text.contains("That sounds like a separate problem"), "{text}");
+    assert!(!lines_to(&text, "dan").iter().any(|l| l.contains("paper jam")), "{text}");
+    for who in ["gus", "guy", "carol", "ivy"] {
+        assert!(!lines_to(&text, who).iter().any(|l| l.contains("which of these")), "{who}: {text}");
+    }
+    let j = out.json().await.unwrap();
+    let priority = |n: usize| j["tickets"][n - 1]["priority"].as_str().unwrap().to_string();
+    assert_eq!([3, 4, 5, 6, 7].map(priority), ["P2", "P2", "P1", "P2", "P1"], "{j}");
+    assert!(text.contains("bot -> kay: Quick checks, in order:"), "{text}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 14, "{j}");
+}
+
+/// Probe L: see `probe_l.replay`. Expected (the probe's, written before running): priya's DM "office wifi, 3rd floor"
+/// answers sam's question on #1 (no network ticket); sue's answer in the channel reaches #2, raised in a DM; ken's
+/// "is my folder access thing approved yet?" says where #3 stands (no duplicate); paula's DM detail is asked about
+/// #4, never "not an IT problem"; oz's sparking charger is a P1 incident with the fire advice; lin's phished password
+/// at 18:30 is P1 with what to do now; ann's "printer jammed again" three days after her own fix opens a ticket
+/// linked to #6.
+#[tokio::test]
+async fn probe_l_answers_anywhere_status_questions_safety_and_a_fix_that_did_not_hold() {
+    let out = replay::run_file(&script("probe_l.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> sam: priya added to #1: “office wifi, 3rd floor”",
+        "bot -> sam: sue added to #2: “Pro please, Mia said fine”",
+        "bot -> ken: Nobody has picked up #3 yet",
+        "bot -> paula: Is this about #4",
+        "bot -> oz: Ticket #5 opened: endpoint (P1 incident).",
+        "bot -> oz: For safety, please stop using it",
+        "bot -> lin: Ticket #7 opened: security (P1 incident).",
+        "bot -> lin: Change your password now",
+        "bot -> ann: Ticket #8 opened: printing (P3 incident), following up #6.",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("doesn't look like an IT problem"), "{text}");
+    assert!(!text.contains("describe the problem again"), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"][0]["state"], "open", "{}", j["tickets"][0]);
+    assert_eq!(j["tickets"][1]["state"], "open", "{}", j["tickets"][1]);
+    assert_eq!(j["tickets"][4]["type"], "incident", "{}", j["tickets"][4]);
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 8, "{j}");
 }

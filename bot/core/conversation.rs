@@ -540,6 +540,17 @@ pub fn is_small_word(w: &str) -> bool {
     SMALL.contains(&w)
 }
 
+/// A short fragment that finishes the sentence before it: it opens with a preposition or a conjunction ("to xero",
+/// "on the 2nd floor printer", "and outlook too", "since the update"), and is at most six words.
+pub fn continues_sentence(text: &str) -> bool {
+    const OPENERS: &[&str] = &[
+        "to", "on", "in", "into", "for", "with", "from", "at", "via", "through", "of", "and", "or", "but", "because",
+        "cos", "coz", "since", "when", "while", "after", "before", "like",
+    ];
+    let ws = words(text);
+    !ws.is_empty() && ws.len() <= 6 && OPENERS.contains(&ws[0].as_str())
+}
+
 /// "same here", "+1", "me too", "same for me": someone else has the problem too.
 pub fn me_too(text: &str) -> bool {
     let ws = words(text);
@@ -1496,11 +1507,15 @@ pub fn is_follow_up(text: &str) -> bool {
 
 /// To a later reporter of a major incident.
 /// To someone added to a ticket's affected people. "Being worked on" only when someone is on it.
-pub fn we_know(n: TicketNo, worked_on: bool) -> String {
+/// `title` is the ticket's title, already quoted (probe J: "added you to #2" did not say what #2 was).
+pub fn we_know(n: TicketNo, title: &str, worked_on: bool) -> String {
     if worked_on {
-        format!("We know — {n} is being worked on; you'll get updates here.")
+        format!("We know — {n} ({title}) is being worked on; you'll get updates here.")
     } else {
-        format!("Thanks, I've added you to {n}: the technicians will see you have it too, and you'll get updates here.")
+        format!(
+            "Thanks, I've added you to {n} ({title}): the technicians will see you have it too, and you'll get \
+             updates here."
+        )
     }
 }
 
@@ -1846,6 +1861,12 @@ pub fn asks_for_update(text: &str) -> bool {
             "any eta",
             "an eta",
             "eta on",
+            // Probe L: "hey is my folder access thing approved yet?" opened a duplicate.
+            "approved yet",
+            "been approved",
+            "any word on",
+            "heard anything",
+            "where are we with",
         ],
     )
 }
@@ -2554,11 +2575,26 @@ mod tests {
     }
 
     #[test]
+    fn fragments_that_finish_the_sentence_before_them() {
+        for yes in ["to xero", "on the 2nd floor printer", "And outlook too", "since the update", "in teams"] {
+            assert!(continues_sentence(yes), "{yes}");
+        }
+        for no in [
+            "xero won't load",
+            "my monitor is flickering",
+            "",
+            "and also my laptop screen has gone completely black now",
+        ] {
+            assert!(!continues_sentence(no), "{no}");
+        }
+    }
+
+    #[test]
     fn wording() {
         let n = TicketNo(4);
         let all = [
-            we_know(n, true),
-            we_know(n, false),
+            we_know(n, "“printer on 3 is jammed”", true),
+            we_know(n, "“printer on 3 is jammed”", false),
             already_on_it(n),
             folded_into_major(TicketNo(2), n),
             major_declared(n, 3, &kind_of("network", Some("network.outage")), Duration::minutes(10), None),

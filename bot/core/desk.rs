@@ -1016,6 +1016,28 @@ impl<S: Store> Desk<S> {
             {
                 return Ok(Flow::Ok);
             }
+            // A detail sent in a DM soon after raising a ticket ("fyi it's the Q1_budget.xlsx on the shared drive";
+            // probe L: "not an IT problem", and the detail was lost): asked whether it is about that ticket.
+            if env.place.dm
+                && c.intent.is_none()
+                && !super::conversation::is_gratitude(&text)
+                && text.split_whitespace().count() >= 3
+                && let Some(t) = open
+                    .iter()
+                    .filter(|t| t.state.is_active())
+                    .filter(|t| now - t.last_requester_at.unwrap_or(t.created_at) <= self.windows().follow_up_window)
+                    .max_by_key(|t| t.created_at)
+            {
+                self.ask_about(env, &text, t, w);
+                return Ok(Flow::Ok);
+            }
+            // "sorry not urgent actually, no rush" in the channel: about their newest open ticket, whose owner
+            // hears it (probe K: dropped without a trace once a technician had set the priority).
+            if super::conversation::can_wait(&text)
+                && let Some(t) = open.iter().filter(|t| t.state.is_active()).max_by_key(|t| t.created_at)
+            {
+                return Ok(self.in_its_thread(env, t, &text, now, w));
+            }
             // Not for IT (or nothing deskbot understood): silence in a channel, a short answer when spoken to.
             if env.place.dm || env.mentioned {
                 w.send(Outbound::to_user(&env.actor, &reply_place(env), small_talk_reply(&c, &text)));
@@ -1206,17 +1228,24 @@ impl<S: Store> Desk<S> {
                 now - r <= chrono::Duration::hours(24) && t.last_requester_at.unwrap_or(t.created_at) < r
             })
         };
+        // A question a technician asked (pending on them) is answered wherever they write: in the channel about a
+        // ticket raised in a DM too (probe L: the answer got the category question and was lost).
         let waiting: Vec<Ticket> = open
             .iter()
             .filter(|t| (t.state == State::PendingUser || replied(t)) && t.origin.platform == env.actor.platform)
-            .filter(|t| here.dm || t.origin.place.channel == here.channel && !t.origin.place.dm)
+            .filter(|t| {
+                here.dm || t.state == State::PendingUser || t.origin.place.channel == here.channel && !t.origin.place.dm
+            })
             .cloned()
             .collect();
         let t = self.about(text, &waiting)?;
         let c = self.classifier().classify(text);
+        // Another problem says something is wrong: "office wifi, 3rd floor" names the Wi-Fi but is the answer to
+        // "office Wi-Fi or home?" (probe L: a network ticket of its own).
         let another = c.decide(&self.settings.triage) == Decision::Ticket
             && c.confidence >= conversation::BURST_ELSE
-            && c.category != t.category;
+            && c.category != t.category
+            && (super::conversation::troubled(text) || super::conversation::has_symptom(text));
         if another {
             return None;
         }
@@ -1342,7 +1371,8 @@ impl<S: Store> Desk<S> {
             w.events(number, vec![Event { at: now, actor: None, kind: EventKind::Linked { with: old } }]);
         }
         let unsure = c.confidence < self.settings.triage.confident;
-        let walk = if unsure || after.is_some() { None } else { self.runbook_for(&c, text) };
+        // Nor for a safety problem: "smoke coming out of the printer" is no paper jam to clear (probe K).
+        let walk = if unsure || after.is_some() || c.safety { None } else { self.runbook_for(&c, text) };
         // A P1 waits on nobody's self-service (#33): it goes to the technicians' queue at once. Requests still ask
         // their questions (a joiner's, a leaver's): those are what the technician needs, not a fix to try.
         let walk = walk.filter(|(rb, _)| t.priority != Priority::P1 || !rb.is_self_help());
@@ -1360,7 +1390,15 @@ impl<S: Store> Desk<S> {
                 rb.approval.as_ref().map(|a| a.approver.as_str()).unwrap_or("manager")
             );
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
+            self.advise(env, &place, number, text, w);
             self.start_walk_from_message(rb, first, &t, text, now, w);
+            // A P2 cannot wait for the walkthrough's timeouts (probe K: two 30-minute steps used up its 1h response
+            // target before the card was posted): the technicians see it now, while the requester tries the fix.
+            if t.priority <= Priority::P2 && rb.ticket_type == crate::core::ticket::TicketType::Incident {
+                let mut card = self.card(&t, now);
+                card.text.push_str(&format!(" · trying “{}” with deskbot meanwhile", rb.title));
+                w.send(card);
+            }
             self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);
             return Ok(());
@@ -1389,7 +1427,15 @@ impl<S: Store> Desk<S> {
                 )
             };
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
+            self.advise(env, &place, number, text, w);
             self.start_walk_from_message(rb, first, &t, text, now, w);
+            // A P2 cannot wait for the walkthrough's timeouts (probe K: two 30-minute steps used up its 1h response
+            // target before the card was posted): the technicians see it now, while the requester tries the fix.
+            if t.priority <= Priority::P2 && rb.ticket_type == crate::core::ticket::TicketType::Incident {
+                let mut card = self.card(&t, now);
+                card.text.push_str(&format!(" · trying “{}” with deskbot meanwhile", rb.title));
+                w.send(card);
+            }
             self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);
             return Ok(());
@@ -1418,10 +1464,18 @@ impl<S: Store> Desk<S> {
             None => format!("Ticket {number} opened: {what}."),
         };
         w.send(Outbound::to_user(&env.actor, &place, reply).about(number));
+        self.advise(env, &place, number, text, w);
         w.send(self.card(&t, now));
         self.check_recurring(&t, now, w).await?;
         w.commit.inserts.push(t);
         Ok(())
+    }
+
+    /// What to do meanwhile, when the message matches a booster with advice (a swelling battery, a spilled drink).
+    fn advise(&self, env: &Envelope, place: &Place, number: TicketNo, text: &str, w: &mut Work) {
+        if let Some(a) = self.classifier().advice_for(text) {
+            w.send(Outbound::to_user(&env.actor, place, a.to_string()).about(number));
+        }
     }
 
     /// The queue-channel card for a ticket, showing its current state. Platforms that edit messages in place
@@ -3145,6 +3199,21 @@ fn small_talk_reply(c: &Classification, text: &str) -> String {
             "Hi! Tell me what's not working (e.g. \"the printer on floor 2 is jammed\") and I'll open a ticket.".into()
         }
         Some(i) if i.contains("ack") => "👍 I'm here if anything IT-related needs fixing.".into(),
+        // "hello? anyone there?" (probe K: told it was not an IT problem).
+        _ if ["anyone there", "anybody there", "are you there", "you there", "is this working", "anyone around"]
+            .iter()
+            .any(|p| text.to_lowercase().contains(p)) =>
+        {
+            "I'm here! Tell me what's not working (e.g. \"the printer on floor 2 is jammed\") and I'll open a ticket."
+                .into()
+        }
+        // With nothing open or recent to join or withdraw (probe J: "not an IT problem" to a DM "same here").
+        _ if super::conversation::me_too(text) => "Same as what? I can't see a recent report to add you to. Tell me \
+            what's not working (e.g. \"outlook won't open\") and I'll open a ticket."
+            .into(),
+        _ if super::conversation::is_withdrawal(text) => {
+            "OK, there's nothing open for you to cancel. If something does break, just describe it here.".into()
+        }
         // Nothing deskbot understood: another language, a code, a bare link.
         _ if c.unfamiliar || c.alternatives.is_empty() && c.category != "none" => {
             "Sorry, I didn't understand that. I'm the IT \

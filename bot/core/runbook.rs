@@ -272,6 +272,11 @@ pub struct Ask {
     pub reason: Option<String>,
     #[serde(default)]
     pub approval: bool,
+    /// A pattern (case-insensitive) that finds the answer in the message that opened the ticket: its first capture
+    /// group, or the whole match without one. When it matches, the question is not asked ("Which room are you in?"
+    /// after "the boardroom screen is blank", probe J).
+    #[serde(default)]
+    pub from_message: Option<String>,
 }
 
 /// Where a button or answer leads.
@@ -296,6 +301,15 @@ impl ButtonSpec {
 impl Ask {
     pub fn target(&self) -> Next<'_> {
         target(&self.next, self.reason.as_deref(), self.approval)
+    }
+
+    /// The answer `text` (the opening message) already gives, by [`Ask::from_message`].
+    pub fn answer_in(&self, text: &str) -> Option<String> {
+        let re = regex::RegexBuilder::new(self.from_message.as_deref()?).case_insensitive(true).build().ok()?;
+        let c = re.captures(bounded(text))?;
+        let m = c.get(1).or_else(|| c.get(0))?;
+        let answer = m.as_str().trim();
+        (!answer.is_empty()).then(|| answer.to_string())
     }
 }
 
@@ -727,6 +741,11 @@ pub fn check(file: &str, rb: &Runbook, known_intents: &[&str], known_placeholder
             } else if !asked.insert(a.field.as_str()) {
                 e(format!("{aat}: field \"{}\" is already asked by another step", a.field));
             }
+            if let Some(p) = &a.from_message
+                && let Err(why) = regex::RegexBuilder::new(p).case_insensitive(true).build()
+            {
+                e(format!("{aat}: field `from_message` (`{p}`) does not compile: {why}"));
+            }
             let raw = (a.next.as_str(), a.reason.as_deref(), a.approval);
             structural |= check_target(&mut e, &aat, raw, &ids, rb.approval.is_some());
         }
@@ -1011,6 +1030,21 @@ pub struct Walkthrough {
     /// Friday", then "Who is leaving?"). Each is used once, so "Change the details" asks everything again.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub known: BTreeMap<String, String>,
+    /// The `ask` fields answered from `known`, not by the person at their step: nothing they tried.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub taken: BTreeSet<String>,
+}
+
+impl Walkthrough {
+    /// Whether the person did anything in it: pressed a button, typed at a step, or answered a question (an answer
+    /// taken from their first message is nothing they tried).
+    pub fn tried(&self) -> bool {
+        self.transcript.iter().any(|e| match &e.event {
+            Event::Pressed { .. } | Event::Typed { .. } => true,
+            Event::Answered { field, .. } => !self.taken.contains(field),
+            _ => false,
+        })
+    }
 }
 
 /// A hand-off that must be approved before a technician acts.
@@ -1161,6 +1195,7 @@ pub fn start_known(
         deadline: None,
         ended: None,
         known,
+        taken: BTreeSet::new(),
     };
     let view = enter_known(rb, &mut wt, first, vars, now);
     (wt, view)
@@ -1182,6 +1217,7 @@ fn enter_known(
         let Some(ask) = &step.ask else { break };
         let Some(text) = wt.known.remove(&ask.field) else { break };
         wt.answers.insert(ask.field.clone(), text.clone());
+        wt.taken.insert(ask.field.clone());
         let event = Event::Answered { field: ask.field.clone(), text: text.clone() };
         wt.transcript.push(Entry { at: now, step: step.id.clone(), event });
         // Marked as the person's words, like an answer shown in a step (it came from their message).
@@ -1196,12 +1232,13 @@ fn enter_known(
     }
     let mut view = enter(rb, wt, step, vars, now);
     if !taken.is_empty() {
-        view.text = format!(
-            "From your message: {}. (You can change {} before it is sent.)\n\n{}",
-            taken.join(" · "),
-            if taken.len() == 1 { "it" } else { "them" },
-            view.text
-        );
+        // Only a request that is reviewed before it goes (joiner, leaver) can change them ("Change the details").
+        let change = match (rb.approval.is_some() || rb.ticket_date.is_some(), taken.len()) {
+            (false, _) => "",
+            (true, 1) => " (You can change it before it is sent.)",
+            (true, _) => " (You can change them before it is sent.)",
+        };
+        view.text = format!("From your message: {}.{change}\n\n{}", taken.join(" · "), view.text);
         if let Some(Entry { event: Event::Shown { text }, .. }) = wt.transcript.last_mut() {
             *text = summary(&view.text);
         }
@@ -1304,6 +1341,7 @@ pub fn answer(
     }
     let text: String = text.chars().take(MAX_ANSWER).collect();
     wt.answers.insert(ask.field.clone(), text.clone());
+    wt.taken.remove(&ask.field);
     let event = Event::Answered { field: ask.field.clone(), text };
     wt.transcript.push(Entry { at: now, step: step.id.clone(), event });
     Ok(go(rb, wt, ask.target(), vars, now))
@@ -1500,6 +1538,14 @@ pub fn read_typed(rb: &Runbook, wt: &Walkthrough, text: &str) -> Typed {
     let reaction = [
         "ok", "okay", "done", "tried", "hmm", "what", "help", "huh", "still", "didnt", "doesnt", "it", "that", "which",
     ];
+    // One word that only one label has: "office" at [The office Wi-Fi] [Guest Wi-Fi for a visitor] [My home Wi-Fi]
+    // (probe K: the buttons again).
+    if near.is_empty() && word_count == 1 && t.chars().count() >= 3 && !reaction.contains(&first) {
+        let having: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].split(' ').any(|w| w == t)).collect();
+        if having.len() == 1 {
+            return Typed::Button(having[0]);
+        }
+    }
     if !near.is_empty() || word_count <= 3 && reaction.contains(&first) {
         return Typed::Unclear;
     }
@@ -1875,6 +1921,21 @@ mod tests {
             Ok(s) => s,
             Err(e) => panic!("shipped runbooks are invalid:\n{e}"),
         }
+    }
+
+    #[test]
+    fn one_word_that_only_one_label_has_presses_it() {
+        let set = shipped_set();
+        let rb = set.get("wifi-connect").unwrap();
+        let (wt, _) = start(rb, &vars(), t0());
+        assert_eq!(wt.step, "start");
+        // [The office Wi-Fi] [Guest Wi-Fi for a visitor] [My home Wi-Fi] (probe K: "office" got the buttons again).
+        assert_eq!(read_typed(rb, &wt, "office"), Typed::Button(0));
+        assert_eq!(read_typed(rb, &wt, "Guest"), Typed::Button(1));
+        assert_eq!(read_typed(rb, &wt, "home"), Typed::Button(2));
+        // A word every label has, or none has, presses nothing.
+        assert_ne!(read_typed(rb, &wt, "wifi"), Typed::Button(0));
+        assert_eq!(read_typed(rb, &wt, "banana"), Typed::Other);
     }
 
     #[test]
@@ -2701,6 +2762,31 @@ step = "start"
         let back: Runbook = serde_json::from_str(&serde_json::to_string(&rb).unwrap()).unwrap();
         assert_eq!(back, rb);
         assert_eq!(opens_at(&back, jam, "jam in tray 2").as_deref(), Some("check-tray"));
+    }
+
+    #[test]
+    fn an_answer_in_the_opening_message_is_taken_by_from_message() {
+        let ask = |p: &str| Ask {
+            field: "room".into(),
+            next: "what".into(),
+            reason: None,
+            approval: false,
+            from_message: Some(p.into()),
+        };
+        let rooms = ask(r"\b((?:the )?boardroom|room [0-9]+)\b");
+        assert_eq!(rooms.answer_in("the BOARDROOM screen is blank").as_deref(), Some("the BOARDROOM"));
+        assert_eq!(rooms.answer_in("no sound in room 4 today").as_deref(), Some("room 4"));
+        assert_eq!(rooms.answer_in("the screen won't show my laptop"), None);
+        // Without a capture group, the whole match.
+        assert_eq!(ask(r"floor [0-9]+").answer_in("printer on floor 3 jammed").as_deref(), Some("floor 3"));
+        // None without a pattern.
+        assert_eq!(Ask { from_message: None, ..rooms.clone() }.answer_in("the boardroom"), None);
+        // A pattern that does not compile is named with its file and field.
+        let bad = dated("").replace(
+            r#"ask = { field = "last_day", next = "handoff" }"#,
+            r#"ask = { field = "last_day", next = "handoff", from_message = '(unclosed' }"#,
+        );
+        assert_error(&bad, "step \"check-tray\": ask: field `from_message` (`(unclosed`) does not compile: ");
     }
 
     #[test]

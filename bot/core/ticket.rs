@@ -914,7 +914,6 @@ pub struct NewTicket {
 /// Longest title we keep; the full text stays in the description.
 pub const TITLE_MAX_CHARS: usize = 120;
 
-/// The first line of `text`, cleaned of control characters and cut to [`TITLE_MAX_CHARS`].
 /// Whether a line says something: two words that are not a greeting or a plea ("help", "hey", "my outlook" do not).
 pub fn says_something(l: &str) -> bool {
     const EMPTY: &[&str] = &[
@@ -927,15 +926,43 @@ pub fn says_something(l: &str) -> bool {
         >= 2
 }
 
+/// The first line of `text`, cleaned of control characters and cut to [`TITLE_MAX_CHARS`].
+/// A greeting opening the line ("hi team, ", "Morning all! ", "hey sam - ") is left out, and a line that is only a
+/// greeting is skipped (probe J: titles read "hi all, outlook keeps crashing").
 pub fn title_from(text: &str) -> String {
     let breaks = ['\n', '\r', '\u{85}', '\u{b}', '\u{c}', '\u{2028}', '\u{2029}'];
-    let line = text.split(breaks).map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = text
+        .split(breaks)
+        .map(|l| without_greeting(l.trim()))
+        .find(|l| !l.is_empty())
+        .or_else(|| text.split(breaks).map(str::trim).find(|l| !l.is_empty()))
+        .unwrap_or("");
     let clean: String = line.chars().filter(|c| !super::ids::is_hidden_char(*c)).collect();
     let mut out: String = clean.chars().take(TITLE_MAX_CHARS).collect();
     if clean.chars().count() > TITLE_MAX_CHARS {
         out.push('…');
     }
     if out.is_empty() { "(no text)".to_string() } else { out }
+}
+
+/// `line` without a greeting that opens it and ends in punctuation: "hi all, outlook keeps crashing" → "outlook
+/// keeps crashing"; "Hi team," → "". A greeting not set off by punctuation stays ("hi res monitor request").
+fn without_greeting(line: &str) -> &str {
+    static GREETING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^(?:hi+|hey+|hello+|hiya|howdy|yo|greetings|dear|(?:good )?(?:morning|afternoon|evening))((?:[ ,]+[\w'’]+){0,2})\s*(?:[,!.:;—–-]+|\p{Emoji_Presentation})\s*",
+        )
+        .ok()
+    });
+    // Words that start the message itself, not a name or "team": "hey my laptop, …" keeps its greeting.
+    const NOT_A_NAME: &[&str] =
+        &["my", "the", "our", "your", "this", "that", "i", "im", "i'm", "we", "is", "are", "so", "just", "a", "an"];
+    let Some(m) = GREETING.as_ref().and_then(|re| re.captures(line)) else { return line };
+    let named = m.get(1).map_or("", |g| g.as_str());
+    if named.split([' ', ',']).any(|w| NOT_A_NAME.contains(&w.to_lowercase().as_str())) {
+        return line;
+    }
+    &line[m.get(0).map_or(0, |g| g.end())..]
 }
 
 impl Ticket {
@@ -1671,5 +1698,14 @@ mod tests {
         assert_eq!(title_from("printer \u{202E}jammed\u{200B}\u{2028}New ticket #999"), "printer jammed");
         assert_eq!(title_from("the wifi is dead\u{85}FAKE"), "the wifi is dead");
         assert_eq!(title_from("vpn drops\rFAKE"), "vpn drops");
+        // Greetings are left out of titles; a message that is only a greeting keeps it.
+        assert_eq!(title_from("hi all, outlook keeps crashing"), "outlook keeps crashing");
+        assert_eq!(title_from("Morning team! printer on 2 is jammed"), "printer on 2 is jammed");
+        assert_eq!(title_from("hey sam - vpn is down"), "vpn is down");
+        assert_eq!(title_from("Hi IT,\n\nmy laptop won't charge"), "my laptop won't charge");
+        assert_eq!(title_from("hello 👋 wifi is slow"), "wifi is slow");
+        assert_eq!(title_from("hey my laptop, it won't start"), "hey my laptop, it won't start");
+        assert_eq!(title_from("hi res monitor for design please"), "hi res monitor for design please");
+        assert_eq!(title_from("hi!"), "hi!");
     }
 }

@@ -86,6 +86,10 @@ pub struct BoosterSpec {
     pub raise: u8,
     #[serde(default)]
     pub reason: Option<String>,
+    /// Said to the requester when a ticket that matches opens: what to do meanwhile ("unplug it and stop using it"
+    /// for a swelling battery). The first matching booster with advice wins.
+    #[serde(default)]
+    pub advice: Option<String>,
 }
 
 fn one() -> u8 {
@@ -112,6 +116,7 @@ struct CompiledIntent {
 struct Booster {
     re: Regex,
     raise: u8,
+    advice: Option<String>,
 }
 
 /// The result of classifying one message.
@@ -141,6 +146,10 @@ pub struct Classification {
     /// Most of the message's words are unknown to the model (another language, codes): when it is not clearly IT,
     /// deskbot says it did not understand rather than that it is not an IT problem.
     pub unfamiliar: bool,
+    /// A booster with advice matched (smoke, a spilled drink, a swelling battery): a ticket without questions,
+    /// and without a walkthrough, even when triage is unsure (probe K).
+    #[serde(default)]
+    pub safety: bool,
 }
 
 /// What the desk does with a classified message. [`Classification::decide`] makes it, live and in
@@ -188,7 +197,7 @@ impl Classification {
             }
             return Decision::NotIt;
         }
-        if self.confidence >= policy.confident {
+        if self.confidence >= policy.confident || self.safety {
             return Decision::Ticket;
         }
         if self.alternatives.is_empty() {
@@ -197,6 +206,11 @@ impl Classification {
         let signal = (self.trouble || self.asks) && self.not_it < ASK_SIGNAL_BELOW;
         if self.not_it >= policy.quiet_if_not_it && !signal {
             return Decision::NotIt;
+        }
+        // No time for "which of these is it about?" when it is urgent ("payroll has to go out today and I can't log
+        // into xero", probe K): a ticket in the likeliest category, which a technician categorises.
+        if self.priority <= Priority::P2 && (self.trouble || self.asks) {
+            return Decision::Ticket;
         }
         Decision::Ask
     }
@@ -360,7 +374,10 @@ impl Classifier {
             if item.raise == 0 || item.raise > 3 {
                 return Err(format!("{file}: booster[{i}] field `raise` must be 1, 2 or 3"));
             }
-            global.push(Booster { re, raise: item.raise });
+            if item.advice.as_deref().is_some_and(|a| a.trim().is_empty()) {
+                return Err(format!("{file}: booster[{i}] field `advice` is empty"));
+            }
+            global.push(Booster { re, raise: item.raise, advice: item.advice.clone() });
         }
         for (i, (_, cat)) in extra.iter().enumerate() {
             if !categories.iter().any(|c| &c.id == cat) {
@@ -488,6 +505,16 @@ impl Classifier {
             priority = Priority::P2;
         }
         priority
+    }
+
+    /// What the requester should do meanwhile, from the first global booster with advice that matches `text`.
+    pub fn advice_for(&self, text: &str) -> Option<&str> {
+        let text = bounded(text);
+        self.boosters
+            .iter()
+            .filter(|b| b.advice.is_some())
+            .find(|b| b.re.is_match(text))
+            .and_then(|b| b.advice.as_deref())
     }
 
     /// The outage group an intent belongs to (`outage = "…"` in its file), if any.
@@ -695,6 +722,7 @@ impl Classifier {
                     trouble: false,
                     asks: false,
                     unfamiliar: true,
+                    safety: false,
                 },
                 rule_strength: rule,
                 model: vec![],
@@ -764,11 +792,29 @@ impl Classifier {
         } else {
             ticket_type
         };
-        let priority = if cat_id == "none" {
+        let mut priority = if cat_id == "none" {
             ci.map_or(Priority::P3, |ci| ci.spec.priority)
         } else {
             self.boosted(ci, text, &said)
         };
+        // A safety problem (a booster with advice) is IT's even when the words look like chat ("coffee everywhere,
+        // all over my keyboard 😭"): the likeliest IT category, at its own (low) share.
+        let safety = self.boosters.iter().any(|b| b.advice.is_some() && b.re.is_match(text));
+        let (mut cat_id, mut intent_id, mut ticket_type, mut runbook) = (cat_id, intent_id, ticket_type, runbook);
+        if safety
+            && cat_id == "none"
+            && let Some((best, share)) = alternatives.first()
+        {
+            cat_id = best.as_str();
+            (intent_id, ticket_type, runbook) = (None, TicketType::Incident, None);
+            priority = self.boosted(None, text, &said);
+            confidence = *share;
+        }
+        // Something unsafe is an incident, whatever it asks for ("the charger for my laptop is sparking" is no
+        // hardware request; probe L).
+        if safety {
+            ticket_type = TicketType::Incident;
+        }
         let named = |pairs: &mut dyn Iterator<Item = (usize, f64)>| -> Vec<(String, f64)> {
             if evidence { pairs.map(|(c, p)| (self.categories[c].id.clone(), p)).collect() } else { vec![] }
         };
@@ -788,6 +834,7 @@ impl Classifier {
                 trouble: said.trouble,
                 asks: said.asks,
                 unfamiliar: scores.coverage.words >= 3 && scores.coverage.known_words * 2 < scores.coverage.words,
+                safety,
             },
             rule_strength: rule,
             model: model_out,
@@ -922,7 +969,7 @@ mod tests {
             ],
             vec![Sourced {
                 file: "intents/boosters.toml".into(),
-                item: BoosterSpec { pattern: "payroll".into(), raise: 1, reason: None },
+                item: BoosterSpec { pattern: "payroll".into(), raise: 1, reason: None, advice: None },
             }],
         )
         .unwrap()
@@ -935,6 +982,35 @@ mod tests {
         assert_eq!(r.category, "printing");
         assert_eq!(r.confidence, 0.95);
         assert_eq!(c.classify("thanks!!").category, "none");
+    }
+
+    #[test]
+    fn advice_comes_from_the_first_matching_booster_that_has_some() {
+        let booster = |pattern: &str, advice: Option<&str>| Sourced {
+            file: "intents/boosters.toml".into(),
+            item: BoosterSpec { pattern: pattern.into(), raise: 1, reason: None, advice: advice.map(str::to_string) },
+        };
+        let c = Classifier::new(
+            default_categories(),
+            vec![spec("printer.jam", "printing", &[r"\bprint"])],
+            vec![
+                booster("smoke", None),
+                booster("smoke|spark", Some("unplug it")),
+                booster("spark", Some("never shown")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.advice_for("the printer is throwing sparks"), Some("unplug it"));
+        assert_eq!(c.advice_for("smoke from the printer"), Some("unplug it"));
+        assert_eq!(c.advice_for("printer jammed"), None);
+        // An empty advice is a start-up error naming the file and the booster.
+        let err = Classifier::new(
+            default_categories(),
+            vec![spec("printer.jam", "printing", &[r"\bprint"])],
+            vec![booster("x", Some("  "))],
+        )
+        .unwrap_err();
+        assert!(err.contains("intents/boosters.toml: booster[0] field `advice` is empty"), "{err}");
     }
 
     #[test]

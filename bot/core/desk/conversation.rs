@@ -45,7 +45,7 @@ const ME_TOO_WITHIN: chrono::Duration = chrono::Duration::hours(1);
 const SHARED_CATEGORIES: &[&str] = &["network", "printing", "saas", "application"];
 
 impl<S: Store> Desk<S> {
-    fn windows(&self) -> &ConversationSettings {
+    pub(super) fn windows(&self) -> &ConversationSettings {
         &self.settings.conversation
     }
 
@@ -69,7 +69,7 @@ impl<S: Store> Desk<S> {
         {
             return Ok(Some(flow));
         }
-        if let Some(flow) = self.me_too_major(env, text, majors, now, w) {
+        if let Some(flow) = self.me_too_major(env, text, majors, now, w).await? {
             return Ok(Some(flow));
         }
         // The next message of someone just told "We know — #N is being worked on" belongs to #N.
@@ -271,8 +271,12 @@ impl<S: Store> Desk<S> {
         }
         // A detail of the first ("the error says CRITICAL_PROCESS_DIED" reads as an application error at 0.69) is
         // no new problem: only a message triage is all but sure of (`BURST_ELSE`) is one.
-        let another =
-            clear && c.confidence >= BURST_ELSE && c.category != newest.category && newest.category != "other";
+        // "to xero" after "can't log in" finishes the sentence before it (probe K: a Xero ticket of its own).
+        let another = clear
+            && c.confidence >= BURST_ELSE
+            && c.category != newest.category
+            && newest.category != "other"
+            && !conv::continues_sentence(text);
         (is_lifecycle(newest) || !another).then_some(newest)
     }
 
@@ -669,7 +673,12 @@ impl<S: Store> Desk<S> {
             // as a new message and got the category question).
             let expired: Vec<&Ticket> =
                 candidates.iter().filter(|t| offered_within(t, chrono::Duration::MAX)).collect();
-            if !yes && names_it && rest.is_none() && expired.len() == 1 {
+            // "keep it open, it's stopped again": kept open with what it says (probe J: read as a new message).
+            let more_of_it = rest.is_none_or(|r| {
+                let said = conv::signals(r);
+                said.trouble || said.asks
+            });
+            if !yes && names_it && more_of_it && expired.len() == 1 {
                 let mut t = expired[0].clone();
                 let ev = t.kept_open(&env.actor, Some(text), now);
                 w.events(t.number, vec![ev]);
@@ -730,6 +739,9 @@ impl<S: Store> Desk<S> {
         {
             return Ok(None);
         }
+        if !unrelated && self.walk_awaits_text(t.number).await? {
+            return Ok(None);
+        }
         let c = self.classifier().classify(text);
         let decision = c.decide(&self.settings.triage);
         let sure = decision == Decision::Ticket && c.confidence >= BURST_ELSE && c.category != t.category;
@@ -779,18 +791,19 @@ impl<S: Store> Desk<S> {
         let window = self.windows().withdraw_window;
         let lifecycle = is_lifecycle(t);
         let called_off = lifecycle && conv::cancels_lifecycle(text);
-        // "it's back now" a couple of minutes after "wifi is down" (probe I: silence, nothing recorded).
-        let said = self.never_minds(t, text)
-            || conv::asks_to_close(text)
-            || called_off
-            || conv::signals(text).recovered
-                && now - t.created_at <= self.windows().burst_window.max(chrono::Duration::minutes(10));
         // A joiner or a leaver called off ("she's staying after all") can be withdrawn until an item is ticked,
         // however long after raising it (`offer_to_close` says so when it is part done); a ticket still in its
         // requester's walkthrough, which no technician has seen, as long as that runs (probe I: "nvm" 45 minutes on
         // was told "the technicians have #1").
         let in_walk =
             t.state == State::New && t.owner.is_none() && t.self_service.as_ref().is_some_and(|s| s.to.is_none());
+        // "it's back now" a couple of minutes after "wifi is down" (probe I: silence, nothing recorded), or while
+        // the walkthrough still runs (probe K: 40 minutes on, silence).
+        let said = self.never_minds(t, text)
+            || conv::asks_to_close(text)
+            || called_off
+            || conv::signals(text).recovered
+                && (in_walk || now - t.created_at <= self.windows().burst_window.max(chrono::Duration::minutes(10)));
         let in_time = now - t.created_at <= window || t.awaiting_approval.is_some() || called_off || in_walk;
         // A major incident is everyone's: one person's "nvm, it's back for me" must not close it for the others.
         on(window) && t.state.is_active() && !t.major && in_time && said
@@ -1028,7 +1041,7 @@ impl<S: Store> Desk<S> {
         let (added, ev) = t.affected_report(&env.actor, &place, text, now);
         w.events(t.number, vec![ev]);
         let reply = if added || t.requester.same_person(&env.actor) {
-            conv::we_know(t.number, t.owner.is_some() || t.major)
+            conv::we_know(t.number, &quote(&t.title), t.owner.is_some() || t.major)
         } else {
             conv::already_on_it(t.number)
         };
@@ -1223,22 +1236,33 @@ impl<S: Store> Desk<S> {
     }
 
     /// "same here" outside any thread while a major incident is active: one more affected person (the newest
-    /// incident; with none active it is left to triage).
-    fn me_too_major(
+    /// incident; with none active it is left to triage). Not when a colleague reported something in this channel
+    /// after the incident's last report: "same here" is about what is just above it (probe K: it joined the
+    /// floor-3 outage, not the floor-4 Wi-Fi report written twenty minutes before).
+    async fn me_too_major(
         &self,
         env: &Envelope,
         text: &str,
         majors: &[Ticket],
         now: Timestamp,
         w: &mut Work,
-    ) -> Option<Flow> {
+    ) -> Result<Option<Flow>, DeskError> {
         if !conv::me_too(text) {
-            return None;
+            return Ok(None);
         }
-        let mut t = majors.last()?.clone();
+        let Some(major) = majors.last() else { return Ok(None) };
+        let last_report =
+            major.affected.iter().map(|a| a.at).chain([major.created_at]).max().unwrap_or(major.created_at);
+        if !env.place.dm
+            && env.place.thread.is_none()
+            && self.newest_colleague_report(env, now).await?.is_some_and(|t| t.created_at > last_report)
+        {
+            return Ok(None);
+        }
+        let mut t = major.clone();
         self.add_affected(env, &mut t, text, now, w);
         w.commit.updates.push(t);
-        Some(Flow::Ok)
+        Ok(Some(Flow::Ok))
     }
 
     /// "same here" or "+1" written in the channel, not a thread, within the major-incident window of a colleague
@@ -1255,6 +1279,13 @@ impl<S: Store> Desk<S> {
         if env.place.dm || env.place.thread.is_some() || !conv::me_too(text) || !on(self.windows().major_window) {
             return Ok(None);
         }
+        let Some(t) = self.newest_colleague_report(env, now).await? else { return Ok(None) };
+        self.colleague_in_thread(env, &t, text, now, w).await
+    }
+
+    /// The newest active ticket someone else raised in this channel (not a thread, not a DM) lately, which a
+    /// "same here" there is about.
+    async fn newest_colleague_report(&self, env: &Envelope, now: Timestamp) -> Result<Option<Ticket>, DeskError> {
         // The window's tickets, each category's (the store keeps no cross-category "recent" read; a "+1" is rare).
         // A "same here" twenty minutes after the report is still about it (probe I: it was dropped); the major
         // incident window is for counting reports, not for how long a colleague may take to see one.
@@ -1263,15 +1294,13 @@ impl<S: Store> Desk<S> {
         for cat in self.classifier().categories().iter().filter(|c| c.id != "none" && c.id != "other") {
             recent.extend(self.store.recent_in_category(&cat.id, since).await?);
         }
-        let theirs = recent
+        Ok(recent
             .into_iter()
             .filter(|t| t.state.is_active())
             .filter(|t| t.origin.platform == env.actor.platform && !t.origin.place.dm)
             .filter(|t| t.origin.place.channel == env.place.channel && t.created_at >= since)
-            .filter(|t| !t.requester.same_person(&env.actor) && t.parent.is_none())
-            .max_by_key(|t| t.number.0);
-        let Some(t) = theirs else { return Ok(None) };
-        self.colleague_in_thread(env, &t, text, now, w).await
+            .filter(|t| !t.requester.same_person(&env.actor) && t.parent.is_none() && !t.major)
+            .max_by_key(|t| t.number.0))
     }
 
     /// In a resolved ticket's thread its requester moves on ("thanks! also my monitor is flickering", "unrelated but
@@ -1331,7 +1360,10 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
     ) -> Result<Option<Flow>, DeskError> {
         let is_requester = t.requester.same_person(&env.actor);
-        if t.state != State::Closed || (!is_requester && self.role_of(&env.actor).is_staff()) {
+        // A self-service fix too old to undo is as closed to its requester (probe L: "printer jammed again" three
+        // days on was told to describe the problem again, and nothing opened).
+        let too_late = t.state == State::Resolved && is_requester && self.may_reopen(t, &env.actor, now).is_err();
+        if t.state != State::Closed && !too_late || (!is_requester && self.role_of(&env.actor).is_staff()) {
             return Ok(None);
         }
         if conv::is_gratitude(text) || !text.chars().any(char::is_alphanumeric) {

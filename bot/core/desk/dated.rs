@@ -54,7 +54,7 @@ static NAME_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 /// account", "leaver: James Holt", "onboarding request for Tom Baker".
 static NAME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i:\b(?:letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire|(?:on|off)-?boarding)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|leaver|joiner|new\s+(?:starter|joiner|hire)|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow)\b)"
+        r"(?i:\b(?:letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire|(?:on|off)-?boarding)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|(?:leaver|joiner|new\s+(?:starter|joiner|hire))(?:\s+(?:on|from|starting|next|this|coming)(?:\s+[a-z0-9]+){{1,2}}\s*,)?|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow)\b)"
     ))
     .expect("valid")
 });
@@ -94,7 +94,7 @@ pub(crate) fn person_named(text: &str) -> Option<String> {
 /// Words that put a date on a departure or a start: the date said right after them is the leaver's or joiner's.
 static DATE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(leaving|leaves|finishing|finishes|retiring|retires|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off))\b",
+        r"(?i)\b(leaving|leaves|finishing|finishes|retiring|retires|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,3}go)\b",
     )
     .expect("valid")
 });
@@ -202,6 +202,12 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
     ) {
         let mut known = std::collections::BTreeMap::new();
+        // Answers the message gives by the runbook's own patterns ("the boardroom screen…": the room).
+        for ask in rb.steps.iter().filter_map(|s| s.ask.as_ref()) {
+            if let Some(a) = ask.answer_in(text) {
+                known.insert(ask.field.clone(), a);
+            }
+        }
         if let Some(d) = &rb.ticket_date {
             if rb.fields().any(|f| f == NAME_FIELD)
                 && let Some(name) = person_named(text)
@@ -228,7 +234,11 @@ impl<S: Store> Desk<S> {
                 let note = r.moved.map(|m| moved_note(m, d.means));
                 dates::canonical_noted(r.reading, tz, wanted, "", note.as_deref())
             });
-            if read.len() == 1 && whole.as_ref().ok().is_none_or(|w| *w == read[0]) {
+            // "we're letting Mark go today, effective immediately": "immediately" is the more exact of the two
+            // (probe K: both were left to the date step).
+            if let Some(now_reading) = read.iter().find(|r| r.as_str() == "immediately") {
+                known.insert(d.field.clone(), now_reading.clone());
+            } else if read.len() == 1 && whole.as_ref().ok().is_none_or(|w| *w == read[0]) {
                 known.insert(d.field.clone(), read.remove(0));
             }
         }
@@ -480,6 +490,9 @@ mod tests {
             ("Lucy Chen is joining us on the 30th as office manager", "Lucy Chen"),
             ("Onboarding: Priya Raman, Finance, start date 9 March", "Priya Raman"),
             ("Offboarding - Dan Cole, last day Friday", "Dan Cole"),
+            // Probe K: the day between "new starter" and the name.
+            ("we have a new starter on Monday, Sam Lee in sales", "Sam Lee"),
+            ("new joiner next week, Priya Raman, needs a laptop", "Priya Raman"),
         ] {
             assert_eq!(person_named(text).as_deref(), Some(name), "{text}");
         }
@@ -508,5 +521,10 @@ mod tests {
         assert_eq!(date_clauses("Tom is leaving Friday at 5.30pm. Thanks"), ["leaving Friday at 5.30pm"]);
         // When it happened is not when access ends.
         assert!(date_clauses("we let someone go this morning, need their account disabled asap").is_empty());
+        // Probe K: what is about to happen, and "effective …", are.
+        assert_eq!(
+            date_clauses("we're letting Mark Jones go today, effective immediately"),
+            ["letting Mark Jones go today", "effective immediately"]
+        );
     }
 }

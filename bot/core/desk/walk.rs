@@ -517,6 +517,16 @@ impl<S: Store> Desk<S> {
             let withdrawal = (lifecycle && chat::cancels_lifecycle(text))
                 || chat::is_withdrawal(text)
                     && (step.ask.is_some() || chat::never_mind(text) || !fixed_words && !a_button);
+            // "it's back up now" before any step was tried: it came back by itself, which is no fix by
+            // self-service (probe K: closed "as fixed by you" and counted as deflected); offered to close instead.
+            let came_back = typed == runbook::Typed::Fixed
+                && !wt.tried()
+                && (chat::is_withdrawal(text) || chat::signals(text).recovered);
+            if came_back && let Some(mut t) = ticket.clone().filter(|t| t.state.is_active()) {
+                self.offer_to_close(&env.actor, &mut t, text, now, w);
+                w.commit.updates.push(t);
+                return Ok(Some(Flow::Ok));
+            }
             if withdrawal && typed != runbook::Typed::Person {
                 return Ok(None);
             }
@@ -714,15 +724,7 @@ impl<S: Store> Desk<S> {
                         Outbound::to_user(&requester, &t.origin.place, {
                             // Nothing pressed or typed: nothing was tried (probe J: "with everything you tried"
                             // after a walkthrough nobody answered).
-                            let tried = wt.transcript.iter().any(|e| {
-                                matches!(
-                                    e.event,
-                                    runbook::Event::Pressed { .. }
-                                        | runbook::Event::Answered { .. }
-                                        | runbook::Event::Typed { .. }
-                                )
-                            });
-                            let with = if tried { " with everything you tried" } else { "" };
+                            let with = if wt.tried() { " with everything you tried" } else { "" };
                             format!(
                                 "Thanks, I've handed {} to a technician{with}.{}",
                                 t.number,
@@ -747,6 +749,15 @@ impl<S: Store> Desk<S> {
     /// How `text` reads at the current step of `n`'s running self-help walkthrough, when that step waits for a
     /// button (`None`: no such step; a question that wants words takes any text, and requests such as a joiner's
     /// collect answers rather than fix anything).
+    /// Whether ticket `n`'s walkthrough is running and waits for a typed answer (an `ask` step): whatever the
+    /// requester writes in its thread is that answer (probe K: "every 10 minutes or so, mostly on teams calls" at
+    /// "when does it drop?" opened a Teams ticket).
+    pub(super) async fn walk_awaits_text(&self, n: TicketNo) -> Result<bool, DeskError> {
+        let Some(conv) = self.store.conversation_for_ticket(n).await? else { return Ok(false) };
+        let Some(wt) = decode(&conv).filter(|wt| wt.ended.is_none()) else { return Ok(false) };
+        Ok(self.runbooks.get(&wt.runbook).and_then(|rb| rb.step(&wt.step)).is_some_and(|s| s.ask.is_some()))
+    }
+
     pub(super) async fn walk_reading(&self, n: TicketNo, text: &str) -> Result<Option<runbook::Typed>, DeskError> {
         let Some(conv) = self.store.conversation_for_ticket(n).await? else { return Ok(None) };
         let Some(wt) = decode(&conv).filter(|wt| wt.ended.is_none()) else { return Ok(None) };
@@ -933,6 +944,20 @@ impl<S: Store> Desk<S> {
                 at: Some(now),
                 ..Commit::default()
             });
+            // "Shall I close #N?" waits (the person said it is fixed): no reminder and no hand-off meanwhile (probe
+            // J: it reminded, then handed off a ticket the person was about to close). Looked at again one step
+            // timeout later; once the offer is answered or has expired, the walkthrough goes on as before.
+            if let Some(n) = conv.ticket
+                && let Some(t) = self.store.ticket(n).await?
+                && t.state.is_active()
+                && t.close_offered.is_some_and(|at| now - at <= super::workflow::QUESTION_EXPIRY)
+                && let Some(step) = self.runbooks.get(&wt.runbook).and_then(|rb| rb.step(&wt.step))
+            {
+                wt.deadline = Some(now + step.timeout().unwrap_or_else(|| chrono::Duration::minutes(30)));
+                w.commit.conversations.push(put(Some(&conv), &t, &wt));
+                done += self.commit_timeout(w).await?;
+                continue;
+            }
             let outcome = self
                 .runbooks
                 .get(&wt.runbook)
@@ -950,15 +975,20 @@ impl<S: Store> Desk<S> {
             if let Flow::Refused(_) = flow {
                 continue;
             }
-            self.schedule(&mut w.commit);
-            match self.commit(w.commit).await {
-                Ok(Committed::Written) => done += 1,
-                Ok(Committed::Duplicate) => {}
-                Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
+            done += self.commit_timeout(w).await?;
         }
         Ok(done)
+    }
+
+    /// Commits what a timeout did: 1 when written, 0 when another replica did it first.
+    async fn commit_timeout(&self, mut w: Work) -> Result<usize, DeskError> {
+        self.schedule(&mut w.commit);
+        match self.commit(w.commit).await {
+            Ok(Committed::Written) => Ok(1),
+            Ok(Committed::Duplicate) => Ok(0),
+            Err(StoreError::Conflict(_) | StoreError::ConversationConflict(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -989,6 +1019,7 @@ mod tests {
             trouble: false,
             asks: false,
             unfamiliar: false,
+            safety: false,
         }
     }
 
