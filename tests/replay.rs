@@ -4584,6 +4584,13 @@ async fn probe_l_answers_anywhere_status_questions_safety_and_a_fix_that_did_not
         "bot -> lin: Ticket #7 opened: security (P1 incident).",
         "bot -> lin: Change your password now",
         "bot -> ann: Ticket #8 opened: printing (P3 incident), following up #6.",
+        // oli's "nvm, I'll use the old one" two hours after sending #9 for approval is offered, and the managers hear
+        // there is nothing to decide (probe L: ignored); "his last day was Friday" ends access now, not next Friday;
+        // a leaver cancelled after its approval told the queue "ready for a technician" is withdrawn there too.
+        "bot -> oli: OK. Shall I close #9?",
+        "bot -> mia: oli withdrew #9 (“I'd like a second laptop for home”) before it was decided: no decision is needed.",
+        "bot -> uma: From your message: **Name:** Ben Carter · **Access ends:** immediately.",
+        "bot -> #helpdesk-queue: dan withdrew #11 (“Leaver: Tom Baker, Fri 6 Mar”): it is closed, nothing to do.",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
@@ -4593,5 +4600,6 @@ async fn probe_l_answers_anywhere_status_questions_safety_and_a_fix_that_did_not
     assert_eq!(j["tickets"][0]["state"], "open", "{}", j["tickets"][0]);
     assert_eq!(j["tickets"][1]["state"], "open", "{}", j["tickets"][1]);
     assert_eq!(j["tickets"][4]["type"], "incident", "{}", j["tickets"][4]);
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 8, "{j}");
+    assert_eq!(j["tickets"][8]["state"], "closed", "{}", j["tickets"][8]);
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 11, "{j}");
 }

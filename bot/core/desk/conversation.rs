@@ -799,7 +799,11 @@ impl<S: Store> Desk<S> {
             t.state == State::New && t.owner.is_none() && t.self_service.as_ref().is_some_and(|s| s.to.is_none());
         // "it's back now" a couple of minutes after "wifi is down" (probe I: silence, nothing recorded), or while
         // the walkthrough still runs (probe K: 40 minutes on, silence).
+        // "nvm, I'll use the old one" on a request waiting for its approval (probe L: ignored, and the manager's
+        // Approve stayed live): the never-mind words are enough, whatever else it says.
+        let waiting_or_walking = t.awaiting_approval.is_some() || in_walk;
         let said = self.never_minds(t, text)
+            || waiting_or_walking && conv::never_mind(text)
             || conv::asks_to_close(text)
             || called_off
             || conv::signals(text).recovered
@@ -894,9 +898,21 @@ impl<S: Store> Desk<S> {
             w.send(Outbound::to_user(&env.actor, &here, text).about(n));
             return Ok(Flow::Ok);
         }
+        // The queue has seen it (handed off, or approved and "ready for a technician") and nobody owns it: the
+        // queue hears it is off (probe L: a cancelled leaver could still be worked from the approval notice).
+        // Requests only (a leaver, a laptop): work someone may start from the notice alone.
+        let queue_saw = t.owner.is_none()
+            && !t.in_self_service()
+            && t.awaiting_approval.is_none()
+            && (is_lifecycle(&t) || t.ticket_type == TicketType::Request);
         match t.withdraw(&env.actor, None, now) {
             Ok(ev) => w.events(n, ev),
             Err(e) => return Ok(Flow::Refused(e.into())),
+        }
+        if queue_saw {
+            let text =
+                format!("{} withdrew {} ({}): it is closed, nothing to do.", env.actor.shown(), n, quote(&t.title));
+            w.send(self.to_queue(t.origin.platform, text).about(n));
         }
         // Its approvers, if it was waiting for them, have nothing left to decide.
         self.tell_approvers_withdrawn(&t, w);

@@ -99,6 +99,13 @@ static DATE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid")
 });
 
+/// A clause told in the past ("last day was Friday", "contract ended yesterday", "he left on Monday").
+fn said_in_the_past(clause: &str) -> bool {
+    static PAST: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)\b(was|were|ended|finished|left)\b").expect("valid"));
+    PAST.is_match(clause)
+}
+
 /// The clauses of `text` that date a departure or a start: from each [`DATE_ANCHOR`] to the end of its clause.
 fn date_clauses(text: &str) -> Vec<&str> {
     DATE_ANCHOR
@@ -220,6 +227,11 @@ impl<S: Store> Desk<S> {
             // Monday"), and only one: "we let him go this morning" says when it happened, not when access ends.
             let mut read: Vec<String> = vec![];
             for clause in date_clauses(text) {
+                // "his last day was Friday": gone already, so access ends now (probe L: read as the coming Friday).
+                if d.means == DateMeaning::AccessEnd && said_in_the_past(clause) {
+                    read.push("immediately".to_string());
+                    continue;
+                }
                 if let Ok(r) = dates::read_full(clause, now, tz, wanted, &self.end_of_day(t)) {
                     let note = r.moved.map(|m| moved_note(m, d.means));
                     let c = dates::canonical_noted(r.reading, tz, wanted, "", note.as_deref());
@@ -521,6 +533,7 @@ mod tests {
         assert_eq!(date_clauses("Tom is leaving Friday at 5.30pm. Thanks"), ["leaving Friday at 5.30pm"]);
         // When it happened is not when access ends.
         assert!(date_clauses("we let someone go this morning, need their account disabled asap").is_empty());
+        assert!(said_in_the_past("last day was Friday") && !said_in_the_past("last day is Friday"));
         // Probe K: what is about to happen, and "effective …", are.
         assert_eq!(
             date_clauses("we're letting Mark Jones go today, effective immediately"),
