@@ -1240,12 +1240,15 @@ impl<S: Store> Desk<S> {
             .collect();
         let t = self.about(text, &waiting)?;
         let c = self.classifier().classify(text);
-        // Another problem says something is wrong: "office wifi, 3rd floor" names the Wi-Fi but is the answer to
-        // "office Wi-Fi or home?" (probe L: a network ticket of its own).
+        // Another problem says something is wrong, or asks for something new ("can I get Acrobat too?"): "office
+        // wifi, 3rd floor" names the Wi-Fi but is the answer to "office Wi-Fi or home?" (probe L: a network ticket
+        // of its own).
         let another = c.decide(&self.settings.triage) == Decision::Ticket
             && c.confidence >= conversation::BURST_ELSE
             && c.category != t.category
-            && (super::conversation::troubled(text) || super::conversation::has_symptom(text));
+            && (super::conversation::troubled(text)
+                || super::conversation::has_symptom(text)
+                || super::conversation::asks_for_something_new(text));
         if another {
             return None;
         }
