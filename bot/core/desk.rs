@@ -1393,7 +1393,9 @@ impl<S: Store> Desk<S> {
                 rb.approval.as_ref().map(|a| a.approver.as_str()).unwrap_or("manager")
             );
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
-            self.advise(env, &place, number, text, w);
+            if c.safety {
+                self.advise(env, &place, number, text, w);
+            }
             self.start_walk_from_message(rb, first, &t, text, now, w);
             // A P2 cannot wait for the walkthrough's timeouts (probe K: two 30-minute steps used up its 1h response
             // target before the card was posted): the technicians see it now, while the requester tries the fix.
@@ -1430,7 +1432,9 @@ impl<S: Store> Desk<S> {
                 )
             };
             w.send(Outbound::to_user(&env.actor, &place, msg).about(number));
-            self.advise(env, &place, number, text, w);
+            if c.safety {
+                self.advise(env, &place, number, text, w);
+            }
             self.start_walk_from_message(rb, first, &t, text, now, w);
             // A P2 cannot wait for the walkthrough's timeouts (probe K: two 30-minute steps used up its 1h response
             // target before the card was posted): the technicians see it now, while the requester tries the fix.
@@ -1467,14 +1471,17 @@ impl<S: Store> Desk<S> {
             None => format!("Ticket {number} opened: {what}."),
         };
         w.send(Outbound::to_user(&env.actor, &place, reply).about(number));
-        self.advise(env, &place, number, text, w);
+        if c.safety {
+            self.advise(env, &place, number, text, w);
+        }
         w.send(self.card(&t, now));
         self.check_recurring(&t, now, w).await?;
         w.commit.inserts.push(t);
         Ok(())
     }
 
-    /// What to do meanwhile, when the message matches a booster with advice (a swelling battery, a spilled drink).
+    /// What to do meanwhile, for a message triage found `safety` in (a booster with advice: a swelling battery, a
+    /// spilled drink); only then are the advice boosters run again, to pick the words.
     fn advise(&self, env: &Envelope, place: &Place, number: TicketNo, text: &str, w: &mut Work) {
         if let Some(a) = self.classifier().advice_for(text) {
             w.send(Outbound::to_user(&env.actor, place, a.to_string()).about(number));
