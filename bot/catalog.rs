@@ -133,6 +133,24 @@ pub fn explain(c: &Classifier, text: &str, features: usize) -> String {
     let r = &d.classification;
     let mut out = String::new();
     let _ = writeln!(out, "message: {:?}", crate::core::triage::bounded(text));
+    // The wording signals triage read (a thank-you, an aside among colleagues…): the ones that set `none` whatever
+    // the models say are listed first.
+    let s = crate::core::conversation::signals(crate::core::triage::bounded(text));
+    let read: Vec<&str> = [
+        (s.gratitude, "gratitude"),
+        (s.recovered, "recovered"),
+        (s.announcement, "announcement"),
+        (s.praise, "praise"),
+        (s.colleagues, "among colleagues"),
+        (s.trouble, "trouble"),
+        (s.asks, "asks"),
+        (s.widespread, "widespread"),
+        (s.can_wait, "can wait"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    let _ = writeln!(out, "wording: {}", if read.is_empty() { "-".to_string() } else { read.join(", ") });
     let _ = writeln!(out, "\nrules matched:");
     if r.matched.is_empty() {
         let _ = writeln!(out, "  (none)");

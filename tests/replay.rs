@@ -3692,7 +3692,10 @@ async fn joiners_in_hr_words_an_unanswered_dismissal_and_dates_that_need_asking(
     // The dismissal handed off without its date is P1 and says the access end is missing; the abandoned leaver keeps
     // its intent's priority (a leaver started with /ticket start gets the same, P4).
     assert_eq!(t(4)["priority"], "P1");
-    let card = text.lines().find(|l| l.starts_with("bot -> #helpdesk-queue: New ticket #4")).expect("#4 handed off");
+    // (Its first card, at open, says the same: a dismissal is P1 from its first message; session 17.)
+    let opened = text.lines().find(|l| l.starts_with("bot -> #helpdesk-queue: New ticket #4")).expect("#4 opened");
+    assert!(opened.contains("P1") && opened.contains("DISMISSAL, access end not given yet"), "{opened}");
+    let card = text.lines().rfind(|l| l.starts_with("bot -> #helpdesk-queue: New ticket #4")).expect("#4");
     assert!(card.contains("DISMISSAL, access end not given: ask the requester now"), "{card}");
     assert_eq!(t(3)["priority"], "P4");
     // "the 31st" in April is asked.
@@ -4602,4 +4605,44 @@ async fn probe_l_answers_anywhere_status_questions_safety_and_a_fix_that_did_not
     assert_eq!(j["tickets"][4]["type"], "incident", "{}", j["tickets"][4]);
     assert_eq!(j["tickets"][8]["state"], "closed", "{}", j["tickets"][8]);
     assert_eq!(j["tickets"].as_array().unwrap().len(), 11, "{j}");
+}
+
+/// Session 17, leftovers of probes K and L (see `session17.replay`). Expected before running: uma (a manager) ending
+/// Ben Carter's access "his last day was Friday" opens P2 and reaches the queue at once with "ACCESS ENDS NOW"; dan
+/// (staff) letting Mark Jones go "effective immediately" opens P1 and both managers hear of it before it is approved;
+/// uma's joiner written while #1's question waits opens #3 (not #1's answer, not "Is this about #1?"); the leaver's
+/// hand-off says "with your answers" (nothing was tried); the joiner a week away is P3, not P2. Probe M's, written
+/// before running: a second leaver for another person while the first one's question waits opens its own ticket;
+/// "no longer with the company" and "Ana Gomez starting on Thursday" open their walkthroughs; carl's dismissal waits
+/// for approval without telling the queue to act.
+#[tokio::test]
+async fn session17_urgent_leavers_from_the_start_and_a_joiner_a_week_away() {
+    let out = replay::run_file(&script("session17.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> uma: Ticket #1 opened: Someone is leaving (leaver) (identity P2 request).",
+        "bot -> #helpdesk-queue: New ticket #1 · P2 · identity · from uma: “please disable Ben Carter's account, his \
+         last day was Friday” · response due in 1h (Mon 2 Mar 10:05 UTC) · ACCESS ENDS NOW",
+        "bot -> dan: Ticket #2 opened: Someone is leaving (leaver) (identity P1 request).",
+        "bot -> mia: Urgent leaver coming for approval: #2 from dan (P1), access to end now.",
+        "bot -> uma: Urgent leaver coming for approval: #2 from dan (P1), access to end now.",
+        "bot -> uma: Ticket #3 opened: New starter (joiner) (identity P4 request).",
+        "bot -> uma: Thanks, I've handed #1 to a technician with your answers.",
+        "bot -> #helpdesk-queue: New ticket #3 · P3 · identity · from uma: “Joiner: Sam Lee, starts Mon 9 Mar”",
+        // Probe M: Tom Baker's leaver is a ticket of its own, not Priya's handover answer; HR's words open the
+        // walkthroughs; a staff member's dismissal is not acted on before a manager approves it.
+        "bot -> mia: From your message: **Name:** Tom Baker · **Access ends:** Fri 20 Mar 2026 17:30 UTC.",
+        "bot -> mia: From your message: **Name:** Mark Jones.",
+        "bot -> mia: From your message: **Name:** Ana Gomez · **First day:** Thu 5 Mar 2026.",
+        "bot -> carl: Ticket #8 opened: Someone is leaving (leaver) (identity P1 request).",
+        "Access is to end now (dismissal), once a manager approves it: do not act before (you'll be told).",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("Is this about #1"), "{text}");
+    assert!(!text.contains("with everything you tried"), "{text}");
+    assert!(!text.contains("ACCESS ENDS NOW (dismissal): block sign-in"), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 8, "{j}");
+    assert_eq!(j["tickets"][2]["priority"], "P3", "{}", j["tickets"][2]);
 }

@@ -5,7 +5,6 @@
 use super::ids::TicketNo;
 use aho_corasick::AhoCorasick;
 use chrono::Duration;
-use std::cell::RefCell;
 
 /// Windows and thresholds, from `[conversation]` in the configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,23 +64,33 @@ fn line_of(ws: &[String]) -> String {
 }
 
 /// Whether one of `phrases` occurs in `line` (see [`line_of`]) as whole words. Triage runs these tests on every
-/// message, so each phrase list is compiled once per thread into one automaton over ` phrase ` (spaces included,
-/// so any match is whole words), keyed by the list's static address.
-fn has_phrase(line: &str, phrases: &'static [&'static str]) -> bool {
-    thread_local! {
-        static AUTOMATA: RefCell<fnv::FnvHashMap<(usize, usize), Option<AhoCorasick>>> =
-            RefCell::new(fnv::FnvHashMap::default());
+/// message, so each call site compiles its phrase list once into one automaton over ` phrase ` (spaces included, so
+/// any match is whole words), held in a static of its own (a per-thread map looked up on every call cost a tenth of
+/// classification time).
+macro_rules! has_phrase {
+    ($line:expr, $phrases:expr $(,)?) => {{
+        static AUTOMATON: std::sync::LazyLock<Option<AhoCorasick>> =
+            std::sync::LazyLock::new(|| phrase_automaton($phrases));
+        phrase_in(AUTOMATON.as_ref(), $line, $phrases)
+    }};
+}
+
+/// The automaton behind [`has_phrase!`]: a DFA, and no prefilter (every pattern starts with a space, so a start-byte
+/// prefilter stops at every word).
+fn phrase_automaton(phrases: &[&str]) -> Option<AhoCorasick> {
+    aho_corasick::AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .prefilter(false)
+        .build(phrases.iter().map(|p| format!(" {p} ")))
+        .ok()
+}
+
+/// Searches `line` with `ac`, or (when it could not be built) phrase by phrase.
+fn phrase_in(ac: Option<&AhoCorasick>, line: &str, phrases: &[&str]) -> bool {
+    match ac {
+        Some(ac) => ac.is_match(line),
+        None => phrases.iter().any(|p| line.contains(&format!(" {p} "))),
     }
-    AUTOMATA.with(|cell| {
-        let mut m = cell.borrow_mut();
-        let ac = m
-            .entry((phrases.as_ptr() as usize, phrases.len()))
-            .or_insert_with(|| AhoCorasick::new(phrases.iter().map(|p| format!(" {p} "))).ok());
-        match ac {
-            Some(ac) => ac.is_match(line),
-            None => phrases.iter().any(|p| line.contains(&format!(" {p} "))),
-        }
-    })
 }
 
 /// Words that say something is (still) wrong: a message with one of them is never a thank-you or a "never mind".
@@ -150,9 +159,33 @@ pub fn troubled(text: &str) -> bool {
     troubled_in(&ws, &line_of(&ws))
 }
 
+/// [`troubled`], where waiting for an answer is no trouble: "still waiting on this 🙄" and "still no reply?" ask for
+/// news (probe L: "still" made them a report, and nothing was said).
+pub fn troubled_beyond_waiting(text: &str) -> bool {
+    let ws = words(text);
+    let news = ["news", "reply", "response", "update", "updates", "word", "answer", "eta"];
+    let news_at = |i: usize| ws.get(i).is_some_and(|w| news.contains(&w.as_str()));
+    let mut kept: Vec<String> = vec![];
+    let mut i = 0;
+    while i < ws.len() {
+        let next = ws.get(i + 1).map(String::as_str);
+        match (ws[i].as_str(), next) {
+            ("still", Some("waiting")) => i += 1,
+            // "still no reply": both words go.
+            ("still", Some("no")) if news_at(i + 2) => i += 2,
+            ("no", _) if news_at(i + 1) => i += 1,
+            _ => {
+                kept.push(ws[i].clone());
+                i += 1;
+            }
+        }
+    }
+    troubled_in(&kept, &line_of(&kept))
+}
+
 fn troubled_in(ws: &[String], l: &str) -> bool {
     ws.iter().any(|w| TROUBLE.contains(&w.as_str()))
-        || has_phrase(
+        || has_phrase!(
             l,
             &[
                 "same again",
@@ -282,7 +315,7 @@ pub fn asks(text: &str) -> bool {
 
 fn asks_in(ws: &[String], l: &str) -> bool {
     ws.iter().any(|w| ["please", "pls", "plz", "asap", "urgently"].contains(&w.as_str()))
-        || has_phrase(
+        || has_phrase!(
             l,
             &[
                 "can you",
@@ -334,7 +367,7 @@ fn widespread_in(ws: &[String], l: &str) -> bool {
     });
     whole
         || ws.iter().any(|w| ["everyone", "everybody", "everyone's", "nobody", "nobody's"].contains(&w.as_str()))
-        || has_phrase(
+        || has_phrase!(
             l,
             &["all of us", "no one can", "noone can", "none of us", "for all of us", "all users", "all staff"],
         )
@@ -344,7 +377,7 @@ fn widespread_in(ws: &[String], l: &str) -> bool {
 pub fn same_again(text: &str) -> bool {
     let ws = words(text);
     ws.iter().any(|w| ["still", "again", "anymore"].contains(&w.as_str()))
-        || has_phrase(&line(text), &["same problem", "same issue", "same thing", "the same", "back again", "any more"])
+        || has_phrase!(&line(text), &["same problem", "same issue", "same thing", "the same", "back again", "any more"])
 }
 
 /// Stems of words that name a symptom: "not slow", "no more jams" and "hasn't crashed since" deny one.
@@ -443,7 +476,7 @@ pub fn thanks_in(text: &str) -> bool {
 pub fn unrelated(text: &str) -> bool {
     let ws = words(text);
     ws.iter().any(|w| ["unrelated", "separate", "separately", "different"].contains(&w.as_str()))
-        || has_phrase(&line_of(&ws), &["another thing", "another issue", "another problem", "on another note"])
+        || has_phrase!(&line_of(&ws), &["another thing", "another issue", "another problem", "on another note"])
 }
 
 /// "nvm the printer, it's actually the scanner that won't send to email", "sorry, I meant Teams not Outlook": the
@@ -560,7 +593,7 @@ pub fn me_too(text: &str) -> bool {
     if text.trim_start().starts_with("+1") {
         return true;
     }
-    has_phrase(
+    has_phrase!(
         &line_of(&ws),
         &[
             "same here",
@@ -610,7 +643,7 @@ pub fn new_topic(text: &str) -> bool {
 
 fn new_topic_in(ws: &[String], l: &str) -> bool {
     ws.iter().any(|w| ["also", "unrelated", "another", "btw", "separately", "additionally"].contains(&w.as_str()))
-        || has_phrase(
+        || has_phrase!(
             l,
             &[
                 "by the way",
@@ -781,7 +814,7 @@ fn recovered_in(ws: &[String], l: &str, text: &str) -> bool {
     // "how do I stop onedrive asking me to back up my desktop" asks for something: no status line.
     !text.contains('?')
         && !asks_in(ws, l)
-        && has_phrase(l, RECOVERY)
+        && has_phrase!(l, RECOVERY)
         && !ws.iter().any(|w| STILL_WRONG.contains(&w.as_str()) || is_symptom(w))
 }
 
@@ -804,9 +837,9 @@ fn announcement_in(ws: &[String], l: &str, text: &str) -> bool {
     let opens = ["fyi", "psa", "reminder", "notice", "note", "announcement"].contains(&ws[0].as_str()) || {
         // The first four words of the line, with their spaces.
         let head = l.match_indices(' ').nth(4).map_or(l, |(i, _)| &l[..=i]);
-        has_phrase(head, &["heads up", "just so you know", "just a heads up", "for your information"])
+        has_phrase!(head, &["heads up", "just so you know", "just a heads up", "for your information"])
     };
-    let planned = has_phrase(
+    let planned = has_phrase!(
         l,
         &[
             "will be off",
@@ -860,6 +893,8 @@ const POSITIVE: &[&str] = &[
     "impressed",
     "legend",
     "legends",
+    "hero",
+    "heroes",
     "slick",
     "solid",
     "flawless",
@@ -939,7 +974,7 @@ fn praise_in(ws: &[String], l: &str, text: &str) -> bool {
     {
         return false;
     }
-    let phrase = has_phrase(l, POSITIVE_PHRASES);
+    let phrase = has_phrase!(l, POSITIVE_PHRASES);
     // "love the new printers" opens with its praise; "Great, now Outlook …" opens with sarcasm.
     let word = ws.iter().skip(1).any(|w| POSITIVE.contains(&w.as_str()))
         || ["love", "loving", "kudos"].contains(&ws[0].as_str());
@@ -961,6 +996,11 @@ const AMONG_COLLEAGUES: &[&str] = &[
     "someone left",
     "somebody left",
     "whoever left",
+    // ("lol who printed 40 pages of cat pictures": probe K, a printing ticket.)
+    "who printed",
+    "whoever printed",
+    "who's been printing",
+    "who has been printing",
     "anyone want",
     "anybody want",
     "who wants",
@@ -998,7 +1038,7 @@ const AMONG_COLLEAGUES: &[&str] = &[
 /// "Heads up, Fatima Ali starts with us on Wednesday", "FYI Tom's last day is Friday", "Priya will need a laptop":
 /// a notice that names work for IT (a joiner, a leaver, something needed).
 pub fn names_work_for_it(text: &str) -> bool {
-    has_phrase(
+    has_phrase!(
         &line(text),
         &[
             "starts",
@@ -1042,7 +1082,7 @@ fn among_colleagues_in(ws: &[String], l: &str) -> bool {
                     .get(i + 1)
                     .is_some_and(|n| ["c", "charger", "cable", "cables", "hub", "plug"].contains(&n.as_str())))
     });
-    if !has_phrase(l, AMONG_COLLEAGUES) || laptop || troubled_in(ws, l) || security || ws.iter().any(|w| is_symptom(w))
+    if !has_phrase!(l, AMONG_COLLEAGUES) || laptop || troubled_in(ws, l) || security || ws.iter().any(|w| is_symptom(w))
     {
         return false;
     }
@@ -1107,8 +1147,30 @@ fn self_resolved_in(ws: &[String], l: &str, text: &str) -> bool {
         "anymore",
     ];
     const FINE: &[&str] = &["fine", "ok", "okay", "worked", "works", "working", "sorted", "fixed", "reconnected"];
-    const ELSEWHERE: &[&str] =
-        &["browser", "web", "webmail", "phone", "instead", "other", "another", "except", "though", "happens", "yet"];
+    // ("ping to the file server times out from my desk but works from Harry's desk": it works elsewhere, the
+    // problem is here.)
+    const ELSEWHERE: &[&str] = &[
+        "browser",
+        "web",
+        "webmail",
+        "phone",
+        "instead",
+        "other",
+        "another",
+        "except",
+        "though",
+        "happens",
+        "yet",
+        "from",
+        "desk",
+        "else",
+        "everyone",
+        "everybody",
+        "colleague",
+        "colleague's",
+        "colleagues",
+        "home",
+    ];
     if text.contains('?') || asks_in(ws, l) {
         return false;
     }
@@ -1154,7 +1216,7 @@ fn between_colleagues_in(ws: &[String], l: &str, text: &str) -> bool {
         "out for lunch",
         "going for lunch",
     ];
-    let away = (ws.iter().any(|w| AWAY.contains(&w.as_str())) || has_phrase(l, AWAY_PHRASES))
+    let away = (ws.iter().any(|w| AWAY.contains(&w.as_str())) || has_phrase!(l, AWAY_PHRASES))
         && !ws.iter().enumerate().any(|(i, w)| {
             let battery = ["die", "dying", "dead"].contains(&w.as_str())
                 && ws[..i].iter().any(|b| ["battery", "laptop", "phone", "about"].contains(&b.as_str()));
@@ -1185,7 +1247,7 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
     ];
     const WORK: &[&str] = &[
         "work", "laptop", "vpn", "teams", "outlook", "email", "office", "zoom", "slack", "citrix", "desktop",
-        "account", "password", "calls", "call", "meeting", "meetings",
+        "account", "password", "calls", "call", "meeting", "meetings", "blocked", "firewall", "proxy",
     ];
     // "my kid's ipad keeps dropping off our home wifi" (probe J: a network ticket and the home Wi-Fi walkthrough).
     const FAMILY: &[&str] = &[
@@ -1207,7 +1269,7 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
     ];
     ws.iter().any(|w| HOME.contains(&w.as_str()) || FAMILY.contains(&w.as_str()))
         && !ws.iter().any(|w| WORK.contains(&w.as_str()))
-        && !has_phrase(l, &["can't work", "cannot work", "work from home", "working from home"])
+        && !has_phrase!(l, &["can't work", "cannot work", "work from home", "working from home"])
 }
 
 /// "could i get adobe acrobat put on my laptop?", "can i get a second monitor?": asks for something new, with nothing
@@ -1215,7 +1277,7 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
 pub fn asks_for_something_new(text: &str) -> bool {
     let ws = words(text);
     let l = line_of(&ws);
-    has_phrase(
+    has_phrase!(
         &l,
         &[
             "can i get",
@@ -1235,7 +1297,7 @@ pub fn asks_for_something_new(text: &str) -> bool {
         ],
     ) && !troubled_in(&ws, &l)
         && !ws.iter().any(|w| is_symptom(w))
-        && !has_phrase(&l, &["help with", "access to", "password", "reset", "unlock", "unlocked", "fix"])
+        && !has_phrase!(&l, &["help with", "access to", "password", "reset", "unlock", "unlocked", "fix"])
 }
 
 /// "not urgent", "no rush", "whenever you get a chance": the person says it can wait.
@@ -1244,7 +1306,7 @@ pub fn can_wait(text: &str) -> bool {
 }
 
 fn can_wait_in(l: &str) -> bool {
-    has_phrase(
+    has_phrase!(
         l,
         &[
             "not urgent",
@@ -1267,7 +1329,7 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
         return true;
     }
     // "I can't thank you enough": the praise is thanks, and its "can't" is no trouble.
-    if has_phrase(l, PRAISE) {
+    if has_phrase!(l, PRAISE) {
         let rest = strip_phrases(l, PRAISE).unwrap_or_default();
         // "no idea what you did but thanks": a "but" before the thanks is no complaint.
         let rest = rest.replace(" but thanks ", " thanks ").replace(" but thank ", " thank ");
@@ -1334,7 +1396,10 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
         "lifesaver",
     ];
     // "how do I stop onedrive asking me to back up my desktop" asks for something: "back up" is no status.
-    thumbs || ws.iter().any(|w| THANKS.contains(&w.as_str())) || (has_phrase(l, PHRASES) && !asks_in(ws, l))
+    // "unlock me pls 🙏" is a request with a prayer, not thanks (probe F set: silence).
+    (thumbs && !asks_in(ws, l))
+        || ws.iter().any(|w| THANKS.contains(&w.as_str()))
+        || (has_phrase!(l, PHRASES) && !asks_in(ws, l))
 }
 
 /// `line` (see [`line_of`]) without the help a thank-you is for: "thanks for the help", "for all your help",
@@ -1394,7 +1459,7 @@ const MISSENT: &[&str] = &[
 
 /// `line` (see [`line_of`]) says the message was sent here by mistake, and nothing is still or again wrong.
 fn missent(line: &str) -> bool {
-    has_phrase(line, MISSENT) && !has_phrase(line, &["still", "again"])
+    has_phrase!(line, MISSENT) && !has_phrase!(line, &["still", "again"])
 }
 
 /// "nvm", "never mind", "fixed it myself", "ignore that", "sorted it": the person no longer needs the ticket they
@@ -1422,11 +1487,11 @@ pub fn is_withdrawal(text: &str) -> bool {
         .iter()
         .any(|p| l.contains(&format!(" {p} ")));
     let l = match l.find(" was ").or_else(|| l.find(" were ")) {
-        Some(at) if explained && !has_phrase(&l, &["still", "again", "but"]) => l[..=at].to_string(),
+        Some(at) if explained && !has_phrase!(&l, &["still", "again", "but"]) => l[..=at].to_string(),
         _ => l,
     };
     let text = l.as_str();
-    let negated = has_phrase(&l, &["not", "haven't", "havent", "can't", "cant", "didn't", "didnt", "still", "but"]);
+    let negated = has_phrase!(&l, &["not", "haven't", "havent", "can't", "cant", "didn't", "didnt", "still", "but"]);
     // "never mind, user error": the error was theirs, not a symptom.
     let troubled = if l.contains(" user error ") { troubled(&l.replace(" user error ", " ")) } else { troubled(text) };
     if negated || troubled {
@@ -1443,13 +1508,13 @@ pub fn is_withdrawal(text: &str) -> bool {
     ];
     if let Some(at) = ws.iter().position(|w| ["nvm", "nm", "nevermind"].contains(&w.as_str()) || w == "mind") {
         let rest: Vec<&String> = ws[at + 1..].iter().filter(|w| !about_it.contains(&w.as_str())).collect();
-        let explained = has_phrase(&l, &["user error", "turns out", "my fault", "my mistake"]);
+        let explained = has_phrase!(&l, &["user error", "turns out", "my fault", "my mistake"]);
         if !rest.is_empty() && !explained && !ws.iter().any(|w| fixed_words.contains(&w.as_str())) {
             return false;
         }
     }
-    has_phrase(&l, NEVER_MIND)
-        || has_phrase(
+    has_phrase!(&l, NEVER_MIND)
+        || has_phrase!(
             &l,
             &[
                 "fixed it",
@@ -1498,7 +1563,7 @@ pub fn is_follow_up(text: &str) -> bool {
         return false;
     }
     OPENINGS.iter().any(|p| l.starts_with(&format!(" {p} ")))
-        || (has_phrase(&l, &["as well", "same problem", "same issue", "on top of that"])
+        || (has_phrase!(&l, &["as well", "same problem", "same issue", "on top of that"])
             && l.split_whitespace().count() <= 20)
 }
 
@@ -1605,7 +1670,7 @@ pub fn offer_to_close_after(n: TicketNo, text: &str) -> String {
         && !s.recovered
         && !s.gratitude
         && !symptom_gone(text)
-        && !has_phrase(&line(text), FIXED_BY_THEM)
+        && !has_phrase!(&line(text), FIXED_BY_THEM)
     {
         offer_to_close_unneeded(n)
     } else {
@@ -1655,7 +1720,7 @@ pub fn never_mind_about(text: &str) -> Vec<String> {
 }
 
 pub fn never_mind(text: &str) -> bool {
-    has_phrase(&line(text), NEVER_MIND)
+    has_phrase!(&line(text), NEVER_MIND)
 }
 
 /// The words of a withdrawal as such (see [`never_mind`]); [`is_withdrawal`] also takes "fixed it" and the like.
@@ -1741,7 +1806,7 @@ pub fn typed_close_answer(text: &str) -> Option<bool> {
         // "no, close it" is unclear, and "no thanks" is a no.
         let plain =
             l.replace(" don't close it ", " ").replace(" dont close it ", " ").replace(" do not close it ", " ");
-        let yes_words = has_phrase(&plain, &["yes", "yeah", "yep", "close it", "go ahead", "please do"]);
+        let yes_words = has_phrase!(&plain, &["yes", "yeah", "yep", "close it", "go ahead", "please do"]);
         return (!yes_words).then_some(false);
     }
     // Every word must belong to a "yes" phrase: "yes the printer is jammed again" is not an answer. Longest
@@ -1832,7 +1897,7 @@ pub fn asks_for_update(text: &str) -> bool {
     if ws.is_empty() || ws.len() > 20 {
         return false;
     }
-    has_phrase(
+    has_phrase!(
         &line(text),
         &[
             "any update",
@@ -1879,11 +1944,11 @@ pub fn typed_same_answer(text: &str) -> Option<bool> {
         return None;
     }
     let l = line(text);
-    let no = has_phrase(
+    let no = has_phrase!(
         &l,
         &["no", "nope", "nah", "something new", "something else", "different", "new problem", "new issue", "separate"],
     );
-    let yes = has_phrase(
+    let yes = has_phrase!(
         &l,
         &["yes", "yeah", "yep", "yup", "y", "add it", "same thing", "same problem", "same issue", "it is", "correct"],
     );
@@ -1902,9 +1967,9 @@ pub fn asks_to_close(text: &str) -> bool {
         return false;
     }
     let l = line(text);
-    let negated = has_phrase(&l, &["don't", "dont", "do not", "not", "no need to", "before you"]);
+    let negated = has_phrase!(&l, &["don't", "dont", "do not", "not", "no need to", "before you"]);
     !negated
-        && has_phrase(
+        && has_phrase!(
             &l,
             &[
                 "close it",
@@ -2048,6 +2113,13 @@ mod tests {
         }
         for no in ["I need to update my address", "the update broke outlook", "thanks for the update"] {
             assert!(!asks_for_update(no), "{no}");
+        }
+        // Waiting for news is no trouble; what is still broken is.
+        for waiting in ["still waiting on this 🙄", "still no reply?", "any update? still waiting"] {
+            assert!(!troubled_beyond_waiting(waiting), "{waiting}");
+        }
+        for broken in ["still waiting, and it's still broken", "any update? outlook still crashing", "still no wifi"] {
+            assert!(troubled_beyond_waiting(broken), "{broken}");
         }
     }
 

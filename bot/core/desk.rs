@@ -908,7 +908,7 @@ impl<S: Store> Desk<S> {
         // "any update?" outside a thread (probe F: it opened an "OS update" ticket; probe G: inside a burst it was
         // added without an answer): their ticket's news, recorded
         // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
-        if super::conversation::asks_for_update(&text) && !super::conversation::troubled(&text) {
+        if super::conversation::asks_for_update(&text) && !super::conversation::troubled_beyond_waiting(&text) {
             // Several open and the question names none of them ("any update?"): where each stands (probe J: only
             // the oldest was answered).
             let here = reply_place(env);
@@ -1107,7 +1107,7 @@ impl<S: Store> Desk<S> {
         if is_requester
             && t.state == State::PendingUser
             && crate::core::conversation::asks_for_update(text)
-            && !crate::core::conversation::troubled(text)
+            && !crate::core::conversation::troubled_beyond_waiting(text)
         {
             let who = t.owner.as_ref().map_or("The technician".to_string(), |o| o.shown());
             let said = format!(
@@ -1361,7 +1361,7 @@ impl<S: Store> Desk<S> {
             priority: c.priority,
             at: now,
         });
-        let tg = self.policies.apply(&mut t);
+        let mut tg = self.policies.apply(&mut t);
         w.events(number, ev);
         // Only incidents can recur as one problem (ITIL: a problem is the cause of incidents). Requests are routine:
         // five leavers in a month are five people leaving, not a recurring issue to link to a problem record (#33
@@ -1381,6 +1381,12 @@ impl<S: Store> Desk<S> {
         let walk = walk.filter(|(rb, _)| t.priority != Priority::P1 || !rb.is_self_help());
         // A request that needs approval goes through its runbook, and so its approval, whatever led here.
         let walk = walk.or(approval.map(|(rb, step, _)| (rb, step)));
+        // What the message already answers, and a leaver whose access ends now is urgent from the start.
+        let known = walk.map(|(rb, _)| self.known_from_message(rb, &t, text, now)).unwrap_or_default();
+        let ends_now = walk.and_then(|(rb, _)| self.access_ends_at_open(rb, &mut t, &known, now, w));
+        if ends_now.is_some() {
+            tg = self.policies.apply(&mut t);
+        }
         if let Some((rb, first)) = walk.filter(|(rb, _)| rb.needs_approval_from(self.role_of(&env.actor))) {
             let linked = after.map(|old| format!(", following up {old}")).unwrap_or_default();
             let msg = format!(
@@ -1396,7 +1402,24 @@ impl<S: Store> Desk<S> {
             if c.safety {
                 self.advise(env, &place, number, text, w);
             }
-            self.start_walk_from_message(rb, first, &t, text, now, w);
+            self.start_walk_known(rb, first, &t, known, now, w);
+            // An urgent leaver cannot be acted on before it is approved, but its approvers hear of it now.
+            if let Some(line) = &ends_now
+                && let Some(a) = &rb.approval
+            {
+                let text = format!(
+                    "Urgent leaver coming for approval: {} from {} ({}), {}. You'll be asked to approve it as soon as \
+                     they have answered its questions.",
+                    t.number,
+                    t.requester.shown(),
+                    t.priority,
+                    if line.starts_with("DISMISSAL") { "a dismissal" } else { "access to end now" }
+                );
+                for who in self.approvers_of(&t, &a.approver) {
+                    let place = crate::core::ids::Place { dm: true, ..self.staff_place() };
+                    w.send(Outbound::to_user(&who, &place, text.clone()).about(number));
+                }
+            }
             // A P2 cannot wait for the walkthrough's timeouts (probe K: two 30-minute steps used up its 1h response
             // target before the card was posted): the technicians see it now, while the requester tries the fix.
             if t.priority <= Priority::P2 && rb.ticket_type == crate::core::ticket::TicketType::Incident {
@@ -1435,12 +1458,17 @@ impl<S: Store> Desk<S> {
             if c.safety {
                 self.advise(env, &place, number, text, w);
             }
-            self.start_walk_from_message(rb, first, &t, text, now, w);
+            self.start_walk_known(rb, first, &t, known, now, w);
             // A P2 cannot wait for the walkthrough's timeouts (probe K: two 30-minute steps used up its 1h response
             // target before the card was posted): the technicians see it now, while the requester tries the fix.
+            // Nor can a leaver whose access ends now (a manager's, with no approval to wait for).
             if t.priority <= Priority::P2 && rb.ticket_type == crate::core::ticket::TicketType::Incident {
                 let mut card = self.card(&t, now);
                 card.text.push_str(&format!(" · trying “{}” with deskbot meanwhile", rb.title));
+                w.send(card);
+            } else if let Some(line) = &ends_now {
+                let mut card = self.card(&t, now);
+                card.text.push_str(&format!(" · {line}"));
                 w.send(card);
             }
             self.check_recurring(&t, now, w).await?;

@@ -1634,10 +1634,11 @@ pub fn tick(rb: &Runbook, wt: &mut Walkthrough, vars: &BTreeMap<String, String>,
     Some(end_handoff(rb, wt, reason, rb.approval.is_some()))
 }
 
-/// What a technician reads on hand-off: the runbook, how it ended, the answers and every step with times (UTC).
-pub fn transcript_text(wt: &Walkthrough) -> String {
+/// What a technician reads on hand-off: the runbook, how it ended, the answers and every step with times in `tz`
+/// (the office's: probe L, a BST office read UTC times).
+pub fn transcript_text(wt: &Walkthrough, tz: chrono_tz::Tz) -> String {
     let mut out = format!("Runbook: {} ({})\n", wt.title, wt.runbook);
-    out += &format!("Started: {}\n", wt.started_at.format("%Y-%m-%d %H:%M UTC"));
+    out += &format!("Started: {}\n", wt.started_at.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z"));
     out += &match &wt.ended {
         None => format!("Status: in progress at step \"{}\"\n", wt.step),
         Some(Ending::Fixed) => "Status: fixed by self-service\n".to_string(),
@@ -1660,7 +1661,7 @@ pub fn transcript_text(wt: &Walkthrough) -> String {
             Event::TimedOut => "no answer after the reminder".to_string(),
             Event::Typed { text } => format!("typed: {text}"),
         };
-        out += &format!("  {} [{}] {what}\n", e.at.format("%H:%M"), e.step);
+        out += &format!("  {} [{}] {what}\n", e.at.with_timezone(&tz).format("%H:%M"), e.step);
     }
     out
 }
@@ -1694,8 +1695,9 @@ pub struct WalkRecord {
 }
 
 impl WalkRecord {
-    pub fn of(wt: &Walkthrough) -> WalkRecord {
-        let (answers, taken) = collected(wt);
+    /// The record of `wt`, its step times in `tz` (the office's).
+    pub fn of(wt: &Walkthrough, tz: chrono_tz::Tz) -> WalkRecord {
+        let (answers, taken) = collected(wt, tz);
         let status = match &wt.ended {
             None => format!("in progress at step \"{}\"", wt.step),
             Some(Ending::Fixed) => FIXED_STATUS.to_string(),
@@ -1712,8 +1714,8 @@ impl WalkRecord {
 }
 
 /// What a walkthrough collected, for the technician: the typed answers (field, answer, in the order asked) and the
-/// steps taken (`09:01 [start] pressed "No jam"`), oldest first.
-pub fn collected(wt: &Walkthrough) -> (Vec<(String, String)>, Vec<String>) {
+/// steps taken (`09:01 [start] pressed "No jam"`, at the time in `tz`), oldest first.
+pub fn collected(wt: &Walkthrough, tz: chrono_tz::Tz) -> (Vec<(String, String)>, Vec<String>) {
     let mut answers: Vec<(String, String)> = vec![];
     let mut taken = vec![];
     for e in &wt.transcript {
@@ -1736,7 +1738,7 @@ pub fn collected(wt: &Walkthrough) -> (Vec<(String, String)>, Vec<String>) {
                 format!("typed “{text}”")
             }
         };
-        taken.push(format!("{} [{}] {what}", e.at.format("%H:%M"), e.step));
+        taken.push(format!("{} [{}] {what}", e.at.with_timezone(&tz).format("%H:%M"), e.step));
     }
     (answers, taken)
 }
@@ -2033,7 +2035,7 @@ mod tests {
         };
         assert!(view.text.starts_with("I couldn't tell which of these you meant"));
         assert_eq!(q.deadline, Some(t0() + mins(35)));
-        assert!(transcript_text(&q).contains("typed: hmm"));
+        assert!(transcript_text(&q, chrono_tz::UTC).contains("typed: hmm"));
     }
 
     #[test]
@@ -2308,7 +2310,7 @@ mod tests {
                     }
                     walked += 1;
                     assert!(wt.ended.is_some());
-                    assert!(transcript_text(&wt).contains(&rb.title));
+                    assert!(transcript_text(&wt, chrono_tz::UTC).contains(&rb.title));
                 }
                 // The implicit "Talk to a person".
                 if !step.has_handoff_button() {
@@ -2544,8 +2546,8 @@ approval = { approver = "manager", unless_raised_by = ["manager", "hr"] }"#,
         let out = press(&rb, &mut wt, &ActionRef::parse("rb:t:start:1").unwrap(), &vars(), t0() + mins(1)).unwrap();
         assert!(matches!(out, Outcome::NoAction { .. }), "{out:?}");
         assert_eq!(wt.ended, Some(Ending::NoAction));
-        assert!(transcript_text(&wt).contains("Status: no IT action needed"));
-        assert_eq!(WalkRecord::of(&wt).status, NO_ACTION_STATUS);
+        assert!(transcript_text(&wt, chrono_tz::UTC).contains("Status: no IT action needed"));
+        assert_eq!(WalkRecord::of(&wt, chrono_tz::UTC).status, NO_ACTION_STATUS);
         // A loop whose only exit is no-action is no loop; "no-action" is no step id, nor an entry's step.
         assert_error(
             &GOOD.replace(r#"id = "check-tray""#, r#"id = "no-action""#),
@@ -2583,7 +2585,7 @@ buttons = [{ label = "No", next = "start" }, { label = "Stop", next = "handoff" 
             answer(&rb, &mut wt, "Room 4", &vars(), t0()).unwrap();
         }
         press(&rb, &mut wt, &ActionRef::parse("rb:t:again:1").unwrap(), &vars(), t0() + mins(5)).unwrap();
-        let r = WalkRecord::of(&wt);
+        let r = WalkRecord::of(&wt, chrono_tz::UTC);
         // The latest answer to a field is the one shown; every press and answer is a step taken.
         assert_eq!(r.answers, vec![("room".to_string(), "Room 4".to_string())]);
         assert_eq!(r.taken.len(), 22);
@@ -2592,7 +2594,7 @@ buttons = [{ label = "No", next = "start" }, { label = "Stop", next = "handoff" 
         assert!(shown.ends_with("09:05 [again] pressed \"Stop\""), "{shown}");
         assert_eq!(shown.lines().count(), 1 + 1 + 1 + SHOWN_STEPS);
         // A long answer is cut, on one line, and marked as the requester's words (escaped per platform).
-        let (a, t) = collected(&wt);
+        let (a, t) = collected(&wt, chrono_tz::UTC);
         let first = collected_text(&[("room".into(), long)], &t[..1]);
         let line = first.lines().nth(1).unwrap();
         assert!(line.contains(crate::core::message::QUOTED_START), "{line}");
@@ -2912,7 +2914,7 @@ step = "start"
             other => panic!("{other:?}"),
         }
         assert_eq!(tick(&rb, &mut wt, &vars(), t0() + mins(120)), None);
-        let text = transcript_text(&wt);
+        let text = transcript_text(&wt, chrono_tz::UTC);
         assert!(text.contains("Status: handed off: no answer"), "{text}");
         assert!(text.contains("09:30 [check-tray] no answer; reminder sent"), "{text}");
     }
@@ -2965,7 +2967,7 @@ step = "start"
             }
             other => panic!("{other:?}"),
         }
-        let text = transcript_text(&back);
+        let text = transcript_text(&back, chrono_tz::UTC);
         assert!(text.contains("Runbook: New laptop request (new-laptop)"), "{text}");
         assert!(text.contains("Status: handed off: awaiting manager approval"), "{text}");
         assert!(text.contains("09:02 [model] answered model: MacBook Air"), "{text}");

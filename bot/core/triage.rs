@@ -1111,6 +1111,34 @@ mod tests {
     }
 
     #[test]
+    fn wording_signals_do_not_silence_requests_and_chatter_stays_quiet() {
+        // Session 17, from what the sixth writer's tuning half showed (written anew): a prayer emoji after a
+        // request is no thank-you; "works from X's desk" is where it works instead, not "fixed"; a blocked site is the
+        // office's network, not home streaming.
+        let c = shipped();
+        let policy = Policy::default();
+        for text in [
+            "reset my password pls 🙏",
+            "the shared drive times out on my laptop but works from Sara's desk",
+            "is youtube blocked on purpose? need it for a training video",
+            "can someone look at the switch in the server room, half the office is offline",
+        ] {
+            let r = c.classify(text);
+            assert_ne!(r.decide(&policy), Decision::NotIt, "{text}: {r:?}");
+        }
+        // Chatter that names a machine or a printer, or asks after everyone, is left alone.
+        for text in [
+            "the coffee machine on 3 is dead again",
+            "lol who printed 30 pages of memes",
+            "hey all, how is everybody doing today?",
+            "whoever sorted the projector yesterday, you're a hero",
+        ] {
+            let r = c.classify(text);
+            assert_eq!(r.decide(&policy), Decision::NotIt, "{text}: {r:?}");
+        }
+    }
+
+    #[test]
     fn casual_it_problems_are_never_small_talk() {
         let c = shipped();
         for text in [

@@ -530,10 +530,22 @@ impl<S: Store> Desk<S> {
                 }
             }
         } else if let Some(t) = recent.filter(|t| t.category == c.category && !vague) {
+            // Someone else joining or leaving is a request of its own ("Sam Lee starts next Monday…" after a leaver:
+            // it was asked "Is this about #1?").
+            if self.another_person(c, text, t) {
+                return false;
+            }
             self.ask_about(env, text, t, w);
             return true;
         }
         self.ask_if_same(env, text, &c.category, open, w)
+    }
+
+    /// Whether `text` starts a joiner or a leaver for a person `t` does not name: another request, however alike.
+    pub(super) fn another_person(&self, c: &Classification, text: &str, t: &Ticket) -> bool {
+        let starts_dated = self.runbook_for(c, text).is_some_and(|(rb, _)| rb.ticket_date.is_some());
+        starts_dated
+            && super::dated::person_named(text).is_some_and(|p| !t.title.contains(&p) && !t.description.contains(&p))
     }
 
     /// The person thanked us outside a ticket's thread: noted on their ticket resolved within the thanks window.

@@ -8,13 +8,13 @@
 //! does not breach before its date.
 //!
 //! **Joiner:** the ticket is due by the end of the last business day before the first day (the office calendar of
-//! its policy); a first day sooner than the policy's target allows makes it P2.
+//! its policy); its priority is the calmest whose resolution target fits before then (P2 when none does).
 
 use super::{Desk, DeskError, Work, quote};
 use crate::core::dates::{self, Reading};
 use crate::core::ids::Place;
 use crate::core::message::Outbound;
-use crate::core::runbook::{DateMeaning, Runbook, Step, Walkthrough};
+use crate::core::runbook::{DateMeaning, Runbook, Walkthrough};
 use crate::core::sla::Timer;
 use crate::core::ticket::{Event, EventKind, Priority, SlaClock, Ticket, Timestamp, WorkDate};
 use crate::store::{Commit, DueTimer, Store};
@@ -46,7 +46,7 @@ const NAME_WORD: &str = r"(?:[A-Z]['’][A-Z][a-z]+|[A-Z][a-z]*[A-Z]?[a-z]+(?:-[
 /// leaving", "Ben Ode's last day", "Sam Lee starts", "Tom Baker has resigned".
 static NAME_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"\b({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\s+(?i:(?:last|final|first)\s+(?:working\s+)?day|notice|employment|contract)\b|\s+(?i:(?:is|will\s+be|has\s+been|has|was)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|leaves|finishes|retires|starts|starting|joins|joining|handed\s+in|being\s+(?:dismissed|sacked|let\s+go|made\s+redundant|terminated))\b)"
+        r"\b({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\s+(?i:(?:last|final|first)\s+(?:working\s+)?day|notice|employment|contract)\b|\s+(?i:(?:is|will\s+be|has\s+been|has|was)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|leaves|finishes|retires|starts|starting|joins|joining|handed\s+in|no\s+longer|walked\s+out|left\s+(?:us|the)|being\s+(?:dismissed|sacked|let\s+go|made\s+redundant|terminated))\b)"
     ))
     .expect("valid")
 });
@@ -54,7 +54,7 @@ static NAME_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 /// account", "leaver: James Holt", "onboarding request for Tom Baker".
 static NAME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i:\b(?:letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire|(?:on|off)-?boarding)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|(?:leaver|joiner|new\s+(?:starter|joiner|hire))(?:\s+(?:on|from|starting|next|this|coming)(?:\s+[a-z0-9]+){{1,2}}\s*,)?|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow)\b)"
+        r"(?i:\b(?:letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire|(?:on|off)-?boarding)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|(?:leaver|joiner|new\s+(?:starter|joiner|hire))(?:\s+(?:on|from|starting|next|this|coming)(?:\s+[a-z0-9]+){{1,2}}\s*,)?|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow|effective|immediately|now|this|with)\b)"
     ))
     .expect("valid")
 });
@@ -195,19 +195,17 @@ impl<S: Store> Desk<S> {
         })
     }
 
-    /// Starts the walkthrough of a ticket opened by `text`. For a joiner or a leaver (a runbook with `ticket_date`),
-    /// what the message already says clearly is not asked again (#33 probe): the person's full name (the `name`
-    /// field) and the date, read as an answer to the date step would be; the first step shown says what was taken.
-    /// A date that could mean two things, or two dates, is left to its step.
-    pub(super) fn start_walk_from_message(
+    /// What the opening message `text` already answers of `rb`'s questions, not asked again (#33 probe). For a
+    /// joiner or a leaver (a runbook with `ticket_date`): the person's full name (the `name` field) and the date, read
+    /// as an answer to the date step would be; the first step shown says what was taken. A date that could mean two
+    /// things, or two dates, is left to its step.
+    pub(super) fn known_from_message(
         &self,
         rb: &Runbook,
-        first: &Step,
         t: &Ticket,
         text: &str,
         now: Timestamp,
-        w: &mut Work,
-    ) {
+    ) -> std::collections::BTreeMap<String, String> {
         let mut known = std::collections::BTreeMap::new();
         // Answers the message gives by the runbook's own patterns ("the boardroom screen…": the room).
         for ask in rb.steps.iter().filter_map(|s| s.ask.as_ref()) {
@@ -254,7 +252,47 @@ impl<S: Store> Desk<S> {
                 known.insert(d.field.clone(), read.remove(0));
             }
         }
-        self.start_walk_known(rb, first, t, known, now, w);
+        known
+    }
+
+    /// A leaver whose opening message already says access ends now ("effective immediately", "his last day was
+    /// Friday"): P2 at once (P1 for a dismissal), not when its other questions are answered or time out (probe K: it
+    /// opened at P4 and reached the queue hours later). Returns the line for the technicians, `None` for any other
+    /// ticket. The caller re-applies the SLA policy.
+    pub(super) fn access_ends_at_open(
+        &self,
+        rb: &Runbook,
+        t: &mut Ticket,
+        known: &std::collections::BTreeMap<String, String>,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Option<String> {
+        let d = rb.ticket_date.as_ref().filter(|d| d.means == DateMeaning::AccessEnd)?;
+        let dismissal = DISMISSAL.is_match(&t.description);
+        let reading =
+            known.get(&d.field).and_then(|a| dates::from_canonical(a, self.settings.timezone, d.means.wanted()));
+        // A dismissal with no date yet ("we've let Mark Jones go this morning") is as urgent (probe M: P4 until its
+        // questions were answered); one dated ahead waits for its date.
+        match reading {
+            Some(Reading::At(at)) if at > now => return None,
+            None if !dismissal => return None,
+            _ => {}
+        }
+        let to = if dismissal { Priority::P1 } else { Priority::P2 };
+        if to < t.priority
+            && let Some(ev) = t.auto_priority(to, now)
+        {
+            w.events(t.number, vec![ev]);
+        }
+        Some(match reading {
+            None => "DISMISSAL, access end not given yet: the requester is being asked; be ready to block sign-in."
+                .to_string(),
+            Some(_) => format!(
+                "ACCESS ENDS NOW{}: block sign-in and revoke sessions straight away; the requester is still answering \
+                 the rest of its questions.",
+                if dismissal { " (dismissal)" } else { "" }
+            ),
+        })
     }
 
     /// At the hand-off of a joiner or leaver walkthrough: the checklist (if the ticket has none yet), the title from
@@ -338,10 +376,14 @@ impl<S: Store> Desk<S> {
                 // A calendar with no closing time (`24x7`): ready by the start of the first day.
                 let resolve_by = p.calendar.close_before_day_of(first).unwrap_or(first);
                 let resolve_by = Some(resolve_by).filter(|by| *by > now);
-                let normal = p.calendar.due_span(now, p.resolution);
-                if resolve_by.is_none_or(|by| by < normal) {
-                    raise(t, Priority::P2, w);
-                }
+                // The calmest priority whose resolution target fits before the first day (probe L: a joiner a week
+                // away became P2 with a 1-hour response target; a 2-day target fits, so P3); P2 when none does.
+                let fits = |p: Priority| {
+                    let pol = self.policies.pick(&t.category, p, t.ticket_type);
+                    resolve_by.is_some_and(|by| pol.calendar.due_span(now, pol.resolution) <= by)
+                };
+                let to = [Priority::P4, Priority::P3].into_iter().find(|&p| fits(p)).unwrap_or(Priority::P2);
+                raise(t, to, w);
                 t.work_date = Some(WorkDate { means: d.means, at: first, resolve_by, alerted: false });
                 let day = first.with_timezone(&tz).format("%a %-d %b");
                 lines.push(match resolve_by {

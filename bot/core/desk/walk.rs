@@ -215,7 +215,7 @@ impl<S: Store> Desk<S> {
             .await?
             .and_then(|c| decode(&c))
             .filter(|wt| wt.ended.is_none())
-            .map(|wt| WalkRecord::of(&wt)))
+            .map(|wt| WalkRecord::of(&wt, self.settings.timezone)))
     }
 
     /// The walkthrough of ticket `n`, if one is running: the approver role its runbook needs, when it needs one.
@@ -423,7 +423,19 @@ impl<S: Store> Desk<S> {
             // takes anything but a clear new problem of another kind.
             // Never a problem of another kind triage is all but sure of (probe E: "also the printer on floor 3 wont
             // print anything" pressed the slow laptop's "Still slow").
-            let another = clear && c.category != t.category;
+            // Nor someone else's departure or start ("new starter next Monday, Sam Lee…" while a leaver's question
+            // waits: it was taken as the leaver's answer), though it is the same category and intent.
+            let another = clear
+                && (c.category != t.category
+                    || self.runbook_for(&c, text).is_some_and(|(o, _)| {
+                        // Nor a second leaver or joiner of the same kind for another person (probe M: "Tom Baker is
+                        // leaving on the 20th" became Priya's handover answer).
+                        let other_person = || {
+                            super::dated::person_named(text)
+                                .is_some_and(|p| wt.answers.get("name").is_some_and(|n| *n != p))
+                        };
+                        o.ticket_date.is_some() && (o.id != rb.id || other_person())
+                    }));
             let answers = if step.ask.is_none() {
                 runbook::read_typed(rb, &wt, text) != runbook::Typed::Other
                     && !(another && c.confidence >= super::conversation::BURST_ELSE)
@@ -601,7 +613,7 @@ impl<S: Store> Desk<S> {
         }
         if !matches!(outcome, Outcome::Show { .. } | Outcome::Remind { .. } | Outcome::Wait { .. }) {
             // Ended: what it collected stays on the ticket for the technician, and its clocks start now.
-            t.walk_record = Some(WalkRecord::of(&wt));
+            t.walk_record = Some(WalkRecord::of(&wt, self.settings.timezone));
             t.end_self_service(now);
         }
         match outcome {
@@ -724,7 +736,12 @@ impl<S: Store> Desk<S> {
                         Outbound::to_user(&requester, &t.origin.place, {
                             // Nothing pressed or typed: nothing was tried (probe J: "with everything you tried"
                             // after a walkthrough nobody answered).
-                            let with = if wt.tried() { " with everything you tried" } else { "" };
+                            // A request's walkthrough (a leaver, a joiner) tried nothing: it collected details.
+                            let with = match rb.map_or(t.ticket_type, |rb| rb.ticket_type) {
+                                _ if !wt.tried() => "",
+                                crate::core::ticket::TicketType::Request => " with your answers",
+                                _ => " with everything you tried",
+                            };
                             format!(
                                 "Thanks, I've handed {} to a technician{with}.{}",
                                 t.number,
@@ -736,6 +753,15 @@ impl<S: Store> Desk<S> {
                 }
                 let mut card = self.card(&t, now);
                 for line in dated {
+                    // Nobody acts on a leaver before it is approved (probe M: the card said both "waiting for a
+                    // manager's approval" and "block sign-in straight away").
+                    let line = match line.strip_prefix("ACCESS ENDS NOW") {
+                        Some(rest) if approval.is_some() => format!(
+                            "Access is to end now{}, once a manager approves it: do not act before (you'll be told).",
+                            rest.split(':').next().unwrap_or("")
+                        ),
+                        _ => line,
+                    };
                     card.text.push_str(&format!("\n{line}"));
                 }
                 w.send(card);
@@ -905,7 +931,7 @@ impl<S: Store> Desk<S> {
             // What it collected so far stays on the ticket, when this commit writes it (before or after this call:
             // a major incident is written after its walkthrough ends).
             wt.ended = Some(runbook::Ending::Handoff { reason });
-            w.ended_walks.push((n, WalkRecord::of(&wt)));
+            w.ended_walks.push((n, WalkRecord::of(&wt, self.settings.timezone)));
             w.settle();
             w.commit.conversations.push(ConversationWrite::Delete { key: conv.key.clone(), version: conv.version });
         }
@@ -920,7 +946,7 @@ impl<S: Store> Desk<S> {
                 runbook: wt.runbook.clone(),
                 outcome: outcome.to_string(),
                 reason,
-                transcript: runbook::transcript_text(wt),
+                transcript: runbook::transcript_text(wt, self.settings.timezone),
             },
         }
     }
