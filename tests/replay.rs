@@ -4636,6 +4636,15 @@ async fn session17_urgent_leavers_from_the_start_and_a_joiner_a_week_away() {
         "bot -> mia: From your message: **Name:** Ana Gomez · **First day:** Thu 5 Mar 2026.",
         "bot -> carl: Ticket #8 opened: Someone is leaving (leaver) (identity P1 request).",
         "Access is to end now (dismissal), once a manager approves it: do not act before (you'll be told).",
+        // "is my request approved yet?" says it waits for a manager (it said the technicians had been told); "leaving
+        // on the 1st" said on the 2nd is asked, not read as yesterday (access ending at once).
+        "bot -> carl: #8 is waiting for a manager's approval since Mon 2 Mar 10:00 UTC; nobody in IT acts on it",
+        "bot -> mia: Ticket #9 opened: Someone is leaving (leaver)",
+        "bot -> mia: From your message: **Name:** Rosa Diaz. (You can change it before it is sent.) |  | When should \
+         Rosa Diaz's access end?",
+        // An access end typed as "immediately" raises the leaver at once and its approvers hear of it (probe M: P4
+        // until the hand-off).
+        "bot -> mia: Urgent leaver coming for approval: #10 from carl (P2), access to end now.",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
@@ -4643,6 +4652,41 @@ async fn session17_urgent_leavers_from_the_start_and_a_joiner_a_week_away() {
     assert!(!text.contains("with everything you tried"), "{text}");
     assert!(!text.contains("ACCESS ENDS NOW (dismissal): block sign-in"), "{text}");
     let j = out.json().await.unwrap();
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 8, "{j}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 10, "{j}");
+    assert_eq!(j["tickets"][9]["priority"], "P2", "{}", j["tickets"][9]);
     assert_eq!(j["tickets"][2]["priority"], "P3", "{}", j["tickets"][2]);
+}
+
+/// Probe N: see `probe_n.replay`. Expected (the probe's, written before running): yara's urgent customs message opens
+/// a ticket (it was only asked about); jorien's "beamer" is a P2 meeting-room ticket (silence); lin's clicked link and
+/// typed password is P1 with what to do now (P2, no advice); mark's charger question and joost's "goedemorgen allemaal"
+/// get nothing; bob's @-answer to alice opens nothing; oliver's and mike's new starters open
+/// the joiner walkthrough, oliver's with Jake Miller's name and first day taken; three people with the VPN down within
+/// minutes are one major incident, and a printer "here too" is its own ticket.
+#[tokio::test]
+async fn probe_n_urgency_dutch_words_chatter_and_joiners_in_a_managers_words() {
+    let out = replay::run_file(&script("probe_n.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> yara: Ticket #1 opened: I couldn't tell what this is about, so a technician will categorise it.",
+        "bot -> jorien: Ticket #2 opened: endpoint (P2 incident).",
+        "bot -> lin: Ticket #3 opened: security (P1 incident).",
+        "bot -> lin: Change your password now",
+        "bot -> alice: Ticket #4 opened:",
+        "bot -> oliver: Ticket #5 opened: New starter (joiner)",
+        "bot -> mike: Ticket #6 opened: New starter (joiner)",
+        // "vpn not working for me also" and "VPN down here too" join frank's report, which becomes a major incident
+        // (two tickets and no outage before); "my printer is broken here too" is a printer ticket of its own.
+        "bot -> gina: Thanks, I've added you to #7",
+        "bot -> hans: Thanks, I've added you to #7",
+        "bot -> #helpdesk-queue: Major incident: 3 people reported network problems (network.vpn) within 10m",
+        "bot -> ivo: Ticket #8 opened: printing (P3 incident).",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    for quiet in ["mark", "joost", "bob"] {
+        assert!(!text.contains(&format!("bot -> {quiet}:")), "{quiet}: {text}");
+    }
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 8, "{j}");
 }

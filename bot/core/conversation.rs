@@ -114,6 +114,10 @@ const TROUBLE: &[&str] = &[
     "didnt",
     "error",
     "errors",
+    // ("customs system rejects all our declarations since 10:00": probe N, no sign of trouble.)
+    "rejects",
+    "rejected",
+    "rejecting",
     "failing",
     "fails",
     "failed",
@@ -242,7 +246,10 @@ pub fn signals(text: &str) -> Signals {
         // What it asks, it asks of that person ("@kate can you send me the teams link", "@mo shall i email it from
         // outlook instead?"; probe J: tickets); deskbot's own mention never reaches here (adapters strip it).
         // A complaint with no question in it ("@sam my laptop won't boot") is still a report.
-        (t.starts_with('@') || t.starts_with("<@")) && (!troubled_in(&ws, &l) || asks_in(&ws, &l) || text.contains('?'))
+        // ("@alice File > Account settings, but you need full access first": its "but" says nothing is wrong.)
+        let without_but: Vec<String> = ws.iter().filter(|w| *w != "but").cloned().collect();
+        (t.starts_with('@') || t.starts_with("<@"))
+            && (!troubled_in(&without_but, &line_of(&without_but)) || asks_in(&ws, &l) || text.contains('?'))
     };
     let colleagues = among_colleagues_in(&ws, &l)
         || to_colleague
@@ -616,6 +623,34 @@ pub fn me_too(text: &str) -> bool {
             "the same issue",
         ],
     ) && (ws.len() <= 6 || ws[0] == "same" || ws.iter().take(3).any(|w| w == "too") || says_same_first(&ws))
+}
+
+/// "vpn not working for me also", "the printer on 2 is jammed here too": a report of one's own that ends by saying
+/// someone else has it too (probe N: a ticket of its own beside the colleague's, and no outage counted). Only the
+/// last words are read; the caller checks the report is in the same category as the colleague's.
+pub fn me_too_report(text: &str) -> bool {
+    let ws = words(text);
+    if ws.len() < 3 || ws.len() > 20 {
+        return false;
+    }
+    let tail = line_of(&ws[ws.len().saturating_sub(3)..]);
+    has_phrase!(
+        &tail,
+        &[
+            "for me too",
+            "for me also",
+            "for me as well",
+            "me also",
+            "here too",
+            "here also",
+            "here as well",
+            "for us too",
+            "for us also",
+            "for us as well",
+            "on my side too",
+            "on my end too",
+        ],
+    )
 }
 
 /// "I have the same problem with payroll", "having the same issue since 9": the message opens by saying so.
@@ -993,6 +1028,12 @@ fn praise_in(ws: &[String], l: &str, text: &str) -> bool {
 /// ask IT for nothing (probe G: each opened a ticket). A message that also says something is wrong is no such
 /// aside ("anyone else got no wifi?").
 const AMONG_COLLEAGUES: &[&str] = &[
+    "who has the",
+    "who's got the",
+    "whos got the",
+    "anyone have the",
+    "anyone got the",
+    "does anyone have the",
     "someone left",
     "somebody left",
     "whoever left",
@@ -1067,13 +1108,14 @@ pub fn among_colleagues(text: &str) -> bool {
 fn among_colleagues_in(ws: &[String], l: &str) -> bool {
     // A found memory stick or a laptop left unlocked is a security matter, not lost property.
     const SECURITY: &[&str] = &["usb", "flash", "stick", "drive", "disk", "dongle", "yubikey", "unlocked", "logged"];
-    // A laptop is one unless it is its bag, sleeve or charger ("has anyone seen my black laptop bag?").
-    let laptop = ws.iter().enumerate().any(|(i, w)| {
-        w == "laptop"
-            && !ws
-                .get(i + 1)
-                .is_some_and(|n| ["bag", "sleeve", "case", "stand", "charger", "backpack"].contains(&n.as_str()))
-    });
+    // A laptop is one unless it is its bag, sleeve or charger ("has anyone seen my black laptop bag?", "who has the
+    // charger for the laptop in room b?").
+    const ACCESSORY: &[&str] = &["bag", "sleeve", "case", "stand", "charger", "backpack", "cable", "adapter"];
+    let laptop = ws
+        .iter()
+        .enumerate()
+        .any(|(i, w)| w == "laptop" && !ws.get(i + 1).is_some_and(|n| ACCESSORY.contains(&n.as_str())))
+        && !ws.iter().any(|w| ACCESSORY.contains(&w.as_str()));
     // A usb-c charger or a usb cable is lost property like any charger.
     let security = ws.iter().enumerate().any(|(i, w)| {
         SECURITY.contains(&w.as_str())
@@ -1170,6 +1212,18 @@ fn self_resolved_in(ws: &[String], l: &str, text: &str) -> bool {
         "colleague's",
         "colleagues",
         "home",
+        // ("username or password incorrect on the timeclock computer, but the same login works on my laptop",
+        // "the intranet page is blank in Edge but fine in chrome": it works on another device or browser.)
+        "my",
+        "laptop",
+        "pc",
+        "computer",
+        "machine",
+        "chrome",
+        "edge",
+        "firefox",
+        "safari",
+        "app",
     ];
     if text.contains('?') || asks_in(ws, l) {
         return false;
@@ -1246,8 +1300,34 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
         "alexa",
     ];
     const WORK: &[&str] = &[
-        "work", "laptop", "vpn", "teams", "outlook", "email", "office", "zoom", "slack", "citrix", "desktop",
-        "account", "password", "calls", "call", "meeting", "meetings", "blocked", "firewall", "proxy",
+        "work",
+        "laptop",
+        "vpn",
+        "teams",
+        "outlook",
+        "email",
+        "office",
+        "zoom",
+        "slack",
+        "citrix",
+        "desktop",
+        "account",
+        "password",
+        "calls",
+        "call",
+        "meeting",
+        "meetings",
+        "blocked",
+        "firewall",
+        "proxy",
+        // ("Our senior partner's workstation has been struggling": a firm's partner, not one's own.)
+        "workstation",
+        "pc",
+        "computer",
+        "senior",
+        "managing",
+        "client",
+        "clients",
     ];
     // "my kid's ipad keeps dropping off our home wifi" (probe J: a network ticket and the home Wi-Fi walkthrough).
     const FAMILY: &[&str] = &[

@@ -1284,6 +1284,16 @@ impl<S: Store> Desk<S> {
                 t.number
             );
         }
+        // Waiting for its approver: nobody in IT acts before then (probe M: "told the technicians you're waiting",
+        // which nothing did, and no word of the approval).
+        if let Some(role) = &t.awaiting_approval {
+            let since = t.approval_wait_since().map(|at| format!(" since {}", self.fmt_time(at))).unwrap_or_default();
+            return format!(
+                "{} is waiting for a {role}'s approval{since}; nobody in IT acts on it before then. You'll hear here as \
+                 soon as it's decided.",
+                t.number
+            );
+        }
         match &t.owner {
             Some(o) => format!(
                 "{} has {} and has been told you asked; you'll hear here as soon as there is news.",
@@ -1298,12 +1308,12 @@ impl<S: Store> Desk<S> {
                 ),
                 // Probe H: at (or after) the target it said "due to respond by 13:00" at 13:00.
                 Some(d) => format!(
-                    "Nobody has picked up {} yet and it is past its response target ({}); I've added your message and \
-                     told the technicians you're waiting.",
+                    "Nobody has picked up {} yet and it is past its response target ({}): the helpdesk has been told \
+                     it is overdue, and I've added your message to it.",
                     t.number,
                     self.fmt_time(d)
                 ),
-                _ => format!("I've added your message to {} and told the technicians you're waiting.", t.number),
+                _ => format!("I've added your message to {}; it is open with the technicians.", t.number),
             },
         }
     }
@@ -1403,22 +1413,8 @@ impl<S: Store> Desk<S> {
                 self.advise(env, &place, number, text, w);
             }
             self.start_walk_known(rb, first, &t, known, now, w);
-            // An urgent leaver cannot be acted on before it is approved, but its approvers hear of it now.
-            if let Some(line) = &ends_now
-                && let Some(a) = &rb.approval
-            {
-                let text = format!(
-                    "Urgent leaver coming for approval: {} from {} ({}), {}. You'll be asked to approve it as soon as \
-                     they have answered its questions.",
-                    t.number,
-                    t.requester.shown(),
-                    t.priority,
-                    if line.starts_with("DISMISSAL") { "a dismissal" } else { "access to end now" }
-                );
-                for who in self.approvers_of(&t, &a.approver) {
-                    let place = crate::core::ids::Place { dm: true, ..self.staff_place() };
-                    w.send(Outbound::to_user(&who, &place, text.clone()).about(number));
-                }
+            if let Some(line) = &ends_now {
+                self.tell_urgent_leaver(rb, &t, line, true, now, w);
             }
             // A P2 cannot wait for the walkthrough's timeouts (probe K: two 30-minute steps used up its 1h response
             // target before the card was posted): the technicians see it now, while the requester tries the fix.
@@ -1467,9 +1463,7 @@ impl<S: Store> Desk<S> {
                 card.text.push_str(&format!(" · trying “{}” with deskbot meanwhile", rb.title));
                 w.send(card);
             } else if let Some(line) = &ends_now {
-                let mut card = self.card(&t, now);
-                card.text.push_str(&format!(" · {line}"));
-                w.send(card);
+                self.tell_urgent_leaver(rb, &t, line, false, now, w);
             }
             self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);

@@ -1122,6 +1122,9 @@ mod tests {
             "the shared drive times out on my laptop but works from Sara's desk",
             "is youtube blocked on purpose? need it for a training video",
             "can someone look at the switch in the server room, half the office is offline",
+            // Works on another device or browser, and a firm's partner's computer (not one's family's).
+            "the login is rejected on the reception pc but the same one works on my laptop",
+            "our managing partner's pc keeps freezing when he opens the big drawings",
         ] {
             let r = c.classify(text);
             assert_ne!(r.decide(&policy), Decision::NotIt, "{text}: {r:?}");

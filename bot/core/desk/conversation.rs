@@ -481,6 +481,11 @@ impl<S: Store> Desk<S> {
         if conv::unrelated(text) {
             return false;
         }
+        // Someone else joining or leaving is a request of its own, whatever words it shares with open tickets
+        // ("Rosa Diaz is leaving on the 1st, please remove her access" after Priya's leaver: "Is this about #4?").
+        if !open.is_empty() && open.iter().all(|t| self.another_person(c, text, t)) {
+            return false;
+        }
         let window = self.windows().follow_up_window;
         if !on(window) {
             return self.ask_if_same(env, text, &c.category, open, w);
@@ -1152,7 +1157,7 @@ impl<S: Store> Desk<S> {
             }
             return Ok(None);
         }
-        if conv::me_too(text) {
+        if conv::me_too(text) || conv::me_too_report(text) {
             // A personal ticket (a request, a locked account, someone's laptop) is nobody else's to join: its
             // replies may carry personal details. "Same here" there is the colleague's own ticket, linked.
             if !t.major && (t.ticket_type == TicketType::Request || !SHARED_CATEGORIES.contains(&t.category.as_str())) {
@@ -1193,6 +1198,16 @@ impl<S: Store> Desk<S> {
             return Ok(Some(Flow::Ok));
         }
         Ok(None)
+    }
+
+    /// Whether `text` clearly reports a problem of another kind than `t`'s (a ticket of its own in another IT
+    /// category), whatever "too" it ends with.
+    fn another_kind(&self, text: &str, t: &Ticket) -> bool {
+        let c = self.classifier().classify(text);
+        c.decide(&self.settings.triage) == Decision::Ticket
+            && c.category != t.category
+            && c.category != "none"
+            && c.category != "other"
     }
 
     /// Whether a "+1"-style message also says what is wrong ("same here, I can't log in either"), as opposed to
@@ -1279,6 +1294,10 @@ impl<S: Store> Desk<S> {
             return Ok(None);
         }
         let Some(major) = majors.last() else { return Ok(None) };
+        // "my printer is broken here too" during a VPN outage is a printer problem (probe N).
+        if self.another_kind(text, major) {
+            return Ok(None);
+        }
         let last_report =
             major.affected.iter().map(|a| a.at).chain([major.created_at]).max().unwrap_or(major.created_at);
         if !env.place.dm
@@ -1304,10 +1323,23 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Option<Flow>, DeskError> {
-        if env.place.dm || env.place.thread.is_some() || !conv::me_too(text) || !on(self.windows().major_window) {
+        let report = !conv::me_too(text) && conv::me_too_report(text);
+        if env.place.dm
+            || env.place.thread.is_some()
+            || !(conv::me_too(text) || report)
+            || !on(self.windows().major_window)
+        {
             return Ok(None);
         }
         let Some(t) = self.newest_colleague_report(env, now).await? else { return Ok(None) };
+        // "vpn not working for me also" is about the colleague's report only when it is the same kind of problem.
+        // Nor a request: "could you install adobe acrobat for me too?" is a request of one's own (three installs
+        // are three requests).
+        if report && (self.classifier().classify(text).category != t.category || t.ticket_type == TicketType::Request)
+            || self.another_kind(text, &t)
+        {
+            return Ok(None);
+        }
         self.colleague_in_thread(env, &t, text, now, w).await
     }
 

@@ -54,7 +54,7 @@ static NAME_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 /// account", "leaver: James Holt", "onboarding request for Tom Baker".
 static NAME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i:\b(?:letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire|(?:on|off)-?boarding)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|(?:leaver|joiner|new\s+(?:starter|joiner|hire))(?:\s+(?:on|from|starting|next|this|coming)(?:\s+[a-z0-9]+){{1,2}}\s*,)?|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow|effective|immediately|now|this|with)\b)"
+        r"(?i:\b(?:letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire|(?:on|off)-?boarding)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|(?:leaver|joiner|new\s+(?:starter|joiner|hire))(?:\s+(?:on|from|starting|next|this|coming)(?:\s+[a-z0-9]+){{1,2}}\s*,)?|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?|for))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow|effective|immediately|now|this|with)\b)"
     ))
     .expect("valid")
 });
@@ -231,6 +231,12 @@ impl<S: Store> Desk<S> {
                     continue;
                 }
                 if let Ok(r) = dates::read_full(clause, now, tz, wanted, &self.end_of_day(t)) {
+                    // "Priya is leaving on the 1st" said on the 2nd is no departure that has happened (probe M: read
+                    // as yesterday, moved to last Friday, and access ended at once): a date that has passed in a
+                    // clause not told in the past is left to its step, where the confirmation shows it.
+                    if matches!(r.reading, Reading::Passed(_)) {
+                        continue;
+                    }
                     let note = r.moved.map(|m| moved_note(m, d.means));
                     let c = dates::canonical_noted(r.reading, tz, wanted, "", note.as_deref());
                     if !read.contains(&c) {
@@ -293,6 +299,41 @@ impl<S: Store> Desk<S> {
                 if dismissal { " (dismissal)" } else { "" }
             ),
         })
+    }
+
+    /// Who hears of an urgent leaver before its questions end (`line` from [`Desk::access_ends_at_open`]): with an
+    /// approval to wait for, its approvers ("Urgent leaver coming for approval"); without, the queue, with the card.
+    pub(super) fn tell_urgent_leaver(
+        &self,
+        rb: &Runbook,
+        t: &Ticket,
+        line: &str,
+        needs_approval: bool,
+        now: Timestamp,
+        w: &mut Work,
+    ) {
+        match &rb.approval {
+            // An urgent leaver cannot be acted on before it is approved, but its approvers hear of it now.
+            Some(a) if needs_approval => {
+                let text = format!(
+                    "Urgent leaver coming for approval: {} from {} ({}), {}. You'll be asked to approve it as soon as \
+                     they have answered its questions.",
+                    t.number,
+                    t.requester.shown(),
+                    t.priority,
+                    if line.starts_with("DISMISSAL") { "a dismissal" } else { "access to end now" }
+                );
+                for who in self.approvers_of(t, &a.approver) {
+                    let place = crate::core::ids::Place { dm: true, ..self.staff_place() };
+                    w.send(Outbound::to_user(&who, &place, text.clone()).about(t.number));
+                }
+            }
+            _ => {
+                let mut card = self.card(t, now);
+                card.text.push_str(&format!(" · {line}"));
+                w.send(card);
+            }
+        }
     }
 
     /// At the hand-off of a joiner or leaver walkthrough: the checklist (if the ticket has none yet), the title from

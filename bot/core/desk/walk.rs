@@ -620,6 +620,20 @@ impl<S: Store> Desk<S> {
             Outcome::Show { view } | Outcome::Remind { view } => {
                 w.send(self.step_message(&t, &view));
                 w.commit.conversations.push(put(Some(conv), &t, &wt));
+                // An access end answered as "immediately" (or a moment gone) makes a leaver urgent now, not at the
+                // hand-off (probe M: a dismissal stayed P4 with no card for two hours, and reached the queue late).
+                if let Some(rb) = self.runbooks.get(&wt.runbook) {
+                    let before = t.priority;
+                    // (It records the priority change only when there is one.)
+                    if let Some(line) = self.access_ends_at_open(rb, &mut t, &wt.answers, now, w)
+                        && t.priority < before
+                    {
+                        self.policies.apply(&mut t);
+                        let needs_approval = rb.needs_approval_from(self.role_of(&requester));
+                        self.tell_urgent_leaver(rb, &t, &line, needs_approval, now, w);
+                        w.commit.updates.push(t);
+                    }
+                }
                 return Ok(Flow::Ok);
             }
             Outcome::Wait { text } => {
