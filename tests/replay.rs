@@ -4645,6 +4645,9 @@ async fn session17_urgent_leavers_from_the_start_and_a_joiner_a_week_away() {
         // An access end typed as "immediately" raises the leaver at once and its approvers hear of it (probe M: P4
         // until the hand-off).
         "bot -> mia: Urgent leaver coming for approval: #10 from carl (P2), access to end now.",
+        // A first name alone is asked again (probe M: "Leaver: Ben").
+        "bot -> bob: Their full name, please (first and last name), so that the right person's account is changed.",
+        "bot -> bob: When should Ben Ode's access end?",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
@@ -4652,7 +4655,7 @@ async fn session17_urgent_leavers_from_the_start_and_a_joiner_a_week_away() {
     assert!(!text.contains("with everything you tried"), "{text}");
     assert!(!text.contains("ACCESS ENDS NOW (dismissal): block sign-in"), "{text}");
     let j = out.json().await.unwrap();
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 10, "{j}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 11, "{j}");
     assert_eq!(j["tickets"][9]["priority"], "P2", "{}", j["tickets"][9]);
     assert_eq!(j["tickets"][2]["priority"], "P3", "{}", j["tickets"][2]);
 }
@@ -4681,6 +4684,9 @@ async fn probe_n_urgency_dutch_words_chatter_and_joiners_in_a_managers_words() {
         "bot -> hans: Thanks, I've added you to #7",
         "bot -> #helpdesk-queue: Major incident: 3 people reported network problems (network.vpn) within 10m",
         "bot -> ivo: Ticket #8 opened: printing (P3 incident).",
+        // A truck driver waiting at the gate and a customs deadline before noon are urgent (both were P3).
+        "bot -> kees: Ticket #9 opened: printing (P2 incident).",
+        "bot -> fatima: Ticket #10 opened: application (P2 incident).",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
@@ -4688,5 +4694,5 @@ async fn probe_n_urgency_dutch_words_chatter_and_joiners_in_a_managers_words() {
         assert!(!text.contains(&format!("bot -> {quiet}:")), "{quiet}: {text}");
     }
     let j = out.json().await.unwrap();
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 8, "{j}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 10, "{j}");
 }

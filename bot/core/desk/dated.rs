@@ -195,6 +195,33 @@ impl<S: Store> Desk<S> {
         })
     }
 
+    /// The text to store for an answer to a joiner's or a leaver's full-name question: a single word ("Ben") is asked
+    /// again, since the wrong Ben's account may be the one changed (probe M: "Leaver: Ben"); someone known by one name
+    /// only can say so ("Cher only"). `None` when the step asks for something else.
+    pub(super) fn read_name_answer(
+        &self,
+        rb: &Runbook,
+        wt: &Walkthrough,
+        text: &str,
+    ) -> Option<Result<String, String>> {
+        rb.ticket_date.as_ref()?;
+        let asks = rb.step(&wt.step).and_then(|s| s.ask.as_ref()).is_some_and(|a| a.field == NAME_FIELD);
+        let said = text.trim();
+        if !asks || said.is_empty() {
+            return None;
+        }
+        if let Some(one) = said.strip_suffix(" only").or_else(|| said.strip_suffix(" only.")) {
+            return Some(Ok(one.trim().to_string()));
+        }
+        if said.split_whitespace().count() >= 2 {
+            return None;
+        }
+        Some(Err(format!(
+            "Their full name, please (first and last name), so that the right person's account is changed. If \
+             {said} goes by one name only, type *{said} only*."
+        )))
+    }
+
     /// What the opening message `text` already answers of `rb`'s questions, not asked again (#33 probe). For a
     /// joiner or a leaver (a runbook with `ticket_date`): the person's full name (the `name` field) and the date, read
     /// as an answer to the date step would be; the first step shown says what was taken. A date that could mean two

@@ -564,7 +564,10 @@ impl<S: Store> Desk<S> {
             }
             // A date the ticket is worked to (a leaver's access end, a joiner's first day) must read as one: if it
             // doesn't, the step is asked again and nothing is lost.
-            let dated = ticket.as_ref().and_then(|t| self.read_dated_answer(rb, &wt, t, text, now));
+            let dated = ticket
+                .as_ref()
+                .and_then(|t| self.read_dated_answer(rb, &wt, t, text, now))
+                .or_else(|| self.read_name_answer(rb, &wt, text));
             let text = match dated {
                 Some(Ok(read)) => read,
                 Some(Err(again)) => {
