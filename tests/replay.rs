@@ -4696,3 +4696,25 @@ async fn probe_n_urgency_dutch_words_chatter_and_joiners_in_a_managers_words() {
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"].as_array().unwrap().len(), 10, "{j}");
 }
+
+/// Probe M (M4): see `probe_m_dates.replay`. Expected (the probe's, written before running): "Update: Priya Raman's
+/// last day is now 20 March, not this Friday" after her leaver reached the technicians moves #1 to 20 March (no second
+/// leaver; sam, its owner, and mia are told; no access-removal alert on 6 March); "his start date has moved to Monday
+/// 16 March" in the joiner's thread moves #2's first day.
+#[tokio::test]
+async fn probe_m_a_changed_leaving_date_or_first_day_moves_the_ticket() {
+    let out = replay::run_file(&script("probe_m_dates.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> sam: #1 “Leaver: Priya Raman, Fri 20 Mar”: date changed by mia, access ends Fri 20 Mar 17:30 UTC (was \
+         access ends Fri 6 Mar 17:30 UTC).",
+        "bot -> mia: Updated #1: access ends Fri 20 Mar 17:30 UTC (was access ends Fri 6 Mar 17:30 UTC).",
+        "bot -> mia: Updated #2: first day Mon 16 Mar (was first day Thu 5 Mar).",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("Access removal due now: #1"), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "{j}");
+    assert_eq!(j["tickets"][0]["title"], "Leaver: Priya Raman, Fri 20 Mar", "{}", j["tickets"][0]);
+}

@@ -859,6 +859,10 @@ impl<S: Store> Desk<S> {
             if !self.on_ticket(&t, &env.actor) {
                 return Ok(self.outsider_in_thread(&t));
             }
+            // "her last day is now the 20th" in a leaver's thread moves its date.
+            if let Some(flow) = self.date_changed(env, &text, std::slice::from_ref(&t), true, now, w) {
+                return Ok(flow);
+            }
             return Ok(self.thread_message(env, &mut t, &text, now, w));
         }
         if !self.in_scope(env) {
@@ -902,6 +906,10 @@ impl<S: Store> Desk<S> {
         // One read for all the desk needs to know of the requester here.
         let (opened_last_hour, open) =
             self.store.requester_recent(&env.actor.key(), now - chrono::Duration::hours(1)).await?;
+        // "Update: Priya Raman's last day is now 20 March" moves her leaver's date (probe M: a duplicate leaver).
+        if let Some(flow) = self.date_changed(env, &text, &open, false, now, w) {
+            return Ok(flow);
+        }
         // Thanks, "nvm", and the rest of a burst belong to what the person already has going.
         // Active major incidents, read once: a report may join one before or after triage.
         let majors = self.store.active_majors().await?;

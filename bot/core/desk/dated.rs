@@ -222,6 +222,90 @@ impl<S: Store> Desk<S> {
         )))
     }
 
+    /// A new date for a joiner or a leaver already with the technicians, from its requester ("Update: Priya Raman's
+    /// last day is now 20 March, not this Friday", "Sam Lee's start date has moved to Monday 16 March"): the ticket's
+    /// date, title, targets and access-removal alert follow it, and its owner (or the queue) and the requester are
+    /// told (probe M: a duplicate leaver opened, and access would have been removed two weeks early). Outside a
+    /// thread the message must name the person the ticket is for; in its thread (`tickets` is that one ticket) the
+    /// date is enough. `None` when the message changes no such date.
+    pub(super) fn date_changed(
+        &self,
+        env: &crate::core::message::Envelope,
+        text: &str,
+        tickets: &[Ticket],
+        in_thread: bool,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Option<super::Flow> {
+        static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(
+                r"(?i)\b(now|moved|changed?|instead|actually|update[ds]?|brought forward|pushed back|postponed|delayed|new date|not (this|next|on)\b)",
+            )
+            .expect("valid")
+        });
+        if !CHANGE.is_match(text) {
+            return None;
+        }
+        let named = person_named(text);
+        for t in tickets.iter().rev() {
+            let Some(old) = t.work_date.as_ref() else { continue };
+            if !t.state.is_active() || !t.requester.same_person(&env.actor) {
+                continue;
+            }
+            let for_them = named.as_ref().is_some_and(|p| t.title.contains(p.as_str()));
+            if !(for_them || in_thread && named.is_none()) {
+                continue;
+            }
+            let Some(record) = &t.walk_record else { continue };
+            let Some(rb) = self.runbooks.get(&record.runbook) else { continue };
+            let Some(d) = rb.ticket_date.as_ref().filter(|d| d.means == old.means) else { continue };
+            let Some(first) = rb.first_step() else { continue };
+            let mut answers: std::collections::BTreeMap<String, String> = record.answers.iter().cloned().collect();
+            // ("her last day is now 20 March": that "now" is no "immediately".)
+            static IS_NOW: LazyLock<Regex> =
+                LazyLock::new(|| Regex::new(r"(?i)\b(is|are|will be|has been|was) now\b").expect("valid"));
+            let said = IS_NOW.replace_all(text, "$1");
+            let Some(new) = self.known_from_message(rb, t, &said, now).remove(&d.field) else { continue };
+            if answers.get(&d.field) == Some(&new) {
+                continue;
+            }
+            answers.insert(d.field.clone(), new.clone());
+            let (wt, _) = crate::core::runbook::start_known(rb, first, &self.settings.runbook_vars, now, answers);
+            let mut t = t.clone();
+            let was = self.work_date_phrase(&t).unwrap_or_default();
+            let lines = self.apply_work_date(rb, &wt, &mut t, now, w);
+            if let Some(r) = t.walk_record.as_mut() {
+                for (f, a) in r.answers.iter_mut() {
+                    if *f == d.field {
+                        *a = new.clone();
+                    }
+                }
+            }
+            self.policies.apply(&mut t);
+            let is = self.work_date_phrase(&t).unwrap_or_default();
+            let by = env.actor.shown();
+            if let Ok(ev) = t.requester_message(&env.actor, text, now) {
+                w.events(t.number, ev);
+            }
+            let mut staff = format!("{} {}: date changed by {by}, {is} (was {was}).", t.number, quote(&t.title));
+            for line in &lines {
+                staff.push_str(&format!("\n{line}"));
+            }
+            match &t.owner {
+                Some(o) => {
+                    let dm = Place { dm: true, ..self.staff_place() };
+                    w.send(Outbound::to_user(o, &dm, staff).about(t.number));
+                }
+                None => w.send(self.to_queue(t.origin.platform, staff).about(t.number)),
+            }
+            let said = format!("Updated {}: {is} (was {was}).", t.number);
+            w.send(Outbound::to_user(&env.actor, &super::reply_place(env), said).about(t.number));
+            w.commit.updates.push(t);
+            return Some(super::Flow::Ok);
+        }
+        None
+    }
+
     /// What the opening message `text` already answers of `rb`'s questions, not asked again (#33 probe). For a
     /// joiner or a leaver (a runbook with `ticket_date`): the person's full name (the `name` field) and the date, read
     /// as an answer to the date step would be; the first step shown says what was taken. A date that could mean two
