@@ -4686,6 +4686,8 @@ async fn probe_n_urgency_dutch_words_chatter_and_joiners_in_a_managers_words() {
         "bot -> ivo: Ticket #8 opened: printing (P3 incident).",
         // A truck driver waiting at the gate and a customs deadline before noon are urgent (both were P3).
         "bot -> kees: Ticket #9 opened: printing (P2 incident).",
+        // The driver "waiting" is no print job waiting: the offline printer's steps, not the print queue's.
+        "bot -> kees: Your computer says the printer is **offline**?",
         "bot -> fatima: Ticket #10 opened: application (P2 incident).",
     ] {
         assert!(text.contains(line), "{line}: {text}");
