@@ -1401,7 +1401,7 @@ impl<S: Store> Desk<S> {
         let walk = walk.or(approval.map(|(rb, step, _)| (rb, step)));
         // What the message already answers, and a leaver whose access ends now is urgent from the start.
         let known = walk.map(|(rb, _)| self.known_from_message(rb, &t, text, now)).unwrap_or_default();
-        let ends_now = walk.and_then(|(rb, _)| self.access_ends_at_open(rb, &mut t, &known, now, w));
+        let ends_now = walk.and_then(|(rb, _)| self.access_ends_now(rb, &mut t, &known, now, w));
         if ends_now.is_some() {
             tg = self.policies.apply(&mut t);
         }
@@ -1421,16 +1421,7 @@ impl<S: Store> Desk<S> {
                 self.advise(env, &place, number, text, w);
             }
             self.start_walk_known(rb, first, &t, known, now, w);
-            if let Some(line) = &ends_now {
-                self.tell_urgent_leaver(rb, &t, line, true, now, w);
-            }
-            // A P2 cannot wait for the walkthrough's timeouts (probe K: two 30-minute steps used up its 1h response
-            // target before the card was posted): the technicians see it now, while the requester tries the fix.
-            if t.priority <= Priority::P2 && rb.ticket_type == crate::core::ticket::TicketType::Incident {
-                let mut card = self.card(&t, now);
-                card.text.push_str(&format!(" · trying “{}” with deskbot meanwhile", rb.title));
-                w.send(card);
-            }
+            self.tell_while_walking(rb, &t, ends_now, true, now, w);
             self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);
             return Ok(());
@@ -1463,16 +1454,7 @@ impl<S: Store> Desk<S> {
                 self.advise(env, &place, number, text, w);
             }
             self.start_walk_known(rb, first, &t, known, now, w);
-            // A P2 cannot wait for the walkthrough's timeouts (probe K: two 30-minute steps used up its 1h response
-            // target before the card was posted): the technicians see it now, while the requester tries the fix.
-            // Nor can a leaver whose access ends now (a manager's, with no approval to wait for).
-            if t.priority <= Priority::P2 && rb.ticket_type == crate::core::ticket::TicketType::Incident {
-                let mut card = self.card(&t, now);
-                card.text.push_str(&format!(" · trying “{}” with deskbot meanwhile", rb.title));
-                w.send(card);
-            } else if let Some(line) = &ends_now {
-                self.tell_urgent_leaver(rb, &t, line, false, now, w);
-            }
+            self.tell_while_walking(rb, &t, ends_now, false, now, w);
             self.check_recurring(&t, now, w).await?;
             w.commit.inserts.push(t);
             return Ok(());
@@ -1508,6 +1490,28 @@ impl<S: Store> Desk<S> {
         self.check_recurring(&t, now, w).await?;
         w.commit.inserts.push(t);
         Ok(())
+    }
+
+    /// Who hears of a ticket at open while its walkthrough runs. A P2 incident cannot wait for the walkthrough's
+    /// timeouts (probe K: two 30-minute steps used up its 1h response target before the card was posted): the
+    /// technicians see it now, while the requester tries the fix. Nor can a leaver whose access ends now: the queue
+    /// sees it, or its approvers hear of it (see [`Desk::tell_urgent_leaver`]).
+    fn tell_while_walking(
+        &self,
+        rb: &super::runbook::Runbook,
+        t: &Ticket,
+        urgent: Option<dated::UrgentLeaver>,
+        needs_approval: bool,
+        now: Timestamp,
+        w: &mut Work,
+    ) {
+        if t.priority <= Priority::P2 && rb.ticket_type == crate::core::ticket::TicketType::Incident {
+            let mut card = self.card(t, now);
+            card.text.push_str(&format!(" · trying “{}” with deskbot meanwhile", rb.title));
+            w.send(card);
+        } else if let Some(urgent) = urgent {
+            self.tell_urgent_leaver(rb, t, urgent, needs_approval, now, w);
+        }
     }
 
     /// What to do meanwhile, for a message triage found `safety` in (a booster with advice: a swelling battery, a

@@ -64,6 +64,39 @@ const NOT_NAMES: &str = "a also and but dear fyi heads hello hey hi his her hr i
                          joiner starter ticket monday tuesday wednesday thursday friday saturday sunday january \
                          february march april may june july august september october november december";
 
+/// Why a leaver cannot wait for its questions to end (see [`Desk::access_ends_now`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UrgentLeaver {
+    /// Access ends now (or at a moment already gone).
+    EndsNow { dismissal: bool },
+    /// A dismissal whose access end is not known yet.
+    DismissalUndated,
+}
+
+impl UrgentLeaver {
+    /// The line on the queue's card.
+    fn for_queue(self) -> String {
+        match self {
+            UrgentLeaver::DismissalUndated => {
+                "DISMISSAL, access end not given yet: the requester is being asked; be ready to block sign-in.".into()
+            }
+            UrgentLeaver::EndsNow { dismissal } => format!(
+                "ACCESS ENDS NOW{}: block sign-in and revoke sessions straight away; the requester is still answering \
+                 the rest of its questions.",
+                if dismissal { " (dismissal)" } else { "" }
+            ),
+        }
+    }
+
+    /// What the approvers are told it is.
+    fn for_approvers(self) -> &'static str {
+        match self {
+            UrgentLeaver::DismissalUndated => "a dismissal",
+            UrgentLeaver::EndsNow { .. } => "access to end now",
+        }
+    }
+}
+
 fn not_a_name(word: &str) -> bool {
     let w = word.to_ascii_lowercase();
     NOT_NAMES.split_whitespace().any(|n| n == w)
@@ -372,53 +405,45 @@ impl<S: Store> Desk<S> {
         known
     }
 
-    /// A leaver whose opening message already says access ends now ("effective immediately", "his last day was
-    /// Friday"): P2 at once (P1 for a dismissal), not when its other questions are answered or time out (probe K: it
-    /// opened at P4 and reached the queue hours later). Returns the line for the technicians, `None` for any other
-    /// ticket. The caller re-applies the SLA policy.
-    pub(super) fn access_ends_at_open(
+    /// A leaver whose access ends now, as its opening message or an answer says ("effective immediately", "his last
+    /// day was Friday", "immediately" at the date question), or a dismissal whose date is not known yet: P2 at once
+    /// (P1 for a dismissal), not when its other questions are answered or time out (probes K and M: it stayed P4 and
+    /// reached the queue hours later). `known` is what has been answered. `None` for any other ticket. The caller
+    /// re-applies the SLA policy.
+    pub(super) fn access_ends_now(
         &self,
         rb: &Runbook,
         t: &mut Ticket,
         known: &std::collections::BTreeMap<String, String>,
         now: Timestamp,
         w: &mut Work,
-    ) -> Option<String> {
+    ) -> Option<UrgentLeaver> {
         let d = rb.ticket_date.as_ref().filter(|d| d.means == DateMeaning::AccessEnd)?;
         let dismissal = DISMISSAL.is_match(&t.description);
         let reading =
             known.get(&d.field).and_then(|a| dates::from_canonical(a, self.settings.timezone, d.means.wanted()));
-        // A dismissal with no date yet ("we've let Mark Jones go this morning") is as urgent (probe M: P4 until its
-        // questions were answered); one dated ahead waits for its date.
-        match reading {
+        let urgent = match reading {
             Some(Reading::At(at)) if at > now => return None,
             None if !dismissal => return None,
-            _ => {}
-        }
+            None => UrgentLeaver::DismissalUndated,
+            Some(_) => UrgentLeaver::EndsNow { dismissal },
+        };
         let to = if dismissal { Priority::P1 } else { Priority::P2 };
         if to < t.priority
             && let Some(ev) = t.auto_priority(to, now)
         {
             w.events(t.number, vec![ev]);
         }
-        Some(match reading {
-            None => "DISMISSAL, access end not given yet: the requester is being asked; be ready to block sign-in."
-                .to_string(),
-            Some(_) => format!(
-                "ACCESS ENDS NOW{}: block sign-in and revoke sessions straight away; the requester is still answering \
-                 the rest of its questions.",
-                if dismissal { " (dismissal)" } else { "" }
-            ),
-        })
+        Some(urgent)
     }
 
-    /// Who hears of an urgent leaver before its questions end (`line` from [`Desk::access_ends_at_open`]): with an
-    /// approval to wait for, its approvers ("Urgent leaver coming for approval"); without, the queue, with the card.
+    /// Who hears of an urgent leaver before its questions end: with an approval to wait for, its approvers
+    /// ("Urgent leaver coming for approval"); without, the queue, with the card.
     pub(super) fn tell_urgent_leaver(
         &self,
         rb: &Runbook,
         t: &Ticket,
-        line: &str,
+        urgent: UrgentLeaver,
         needs_approval: bool,
         now: Timestamp,
         w: &mut Work,
@@ -432,7 +457,7 @@ impl<S: Store> Desk<S> {
                     t.number,
                     t.requester.shown(),
                     t.priority,
-                    if line.starts_with("DISMISSAL") { "a dismissal" } else { "access to end now" }
+                    urgent.for_approvers()
                 );
                 for who in self.approvers_of(t, &a.approver) {
                     let place = crate::core::ids::Place { dm: true, ..self.staff_place() };
@@ -441,7 +466,7 @@ impl<S: Store> Desk<S> {
             }
             _ => {
                 let mut card = self.card(t, now);
-                card.text.push_str(&format!(" · {line}"));
+                card.text.push_str(&format!(" · {}", urgent.for_queue()));
                 w.send(card);
             }
         }

@@ -628,12 +628,12 @@ impl<S: Store> Desk<S> {
                 if let Some(rb) = self.runbooks.get(&wt.runbook) {
                     let before = t.priority;
                     // (It records the priority change only when there is one.)
-                    if let Some(line) = self.access_ends_at_open(rb, &mut t, &wt.answers, now, w)
+                    if let Some(urgent) = self.access_ends_now(rb, &mut t, &wt.answers, now, w)
                         && t.priority < before
                     {
                         self.policies.apply(&mut t);
                         let needs_approval = rb.needs_approval_from(self.role_of(&requester));
-                        self.tell_urgent_leaver(rb, &t, &line, needs_approval, now, w);
+                        self.tell_urgent_leaver(rb, &t, urgent, needs_approval, now, w);
                         w.commit.updates.push(t);
                     }
                 }
