@@ -255,6 +255,7 @@ pub fn signals(text: &str) -> Signals {
         || to_colleague
         || joking_in(&ws)
         || off_duty_in(&ws, &l)
+        || travel_remark_in(&ws, &l, text)
         || self_resolved_in(&ws, &l, text)
         || between_colleagues_in(&ws, &l, text);
     let quiet = gratitude || announcement || praise || colleagues;
@@ -472,6 +473,18 @@ const THANKS: &[&str] = &[
     "kiitos",
     "дякую",
     "спасибо",
+    // Afrikaans, Malay/Indonesian ("terima kasih"), Tagalog, Hindi/Urdu, Arabic, Japanese, Swahili.
+    "dankie",
+    "kasih",
+    "salamat",
+    "shukriya",
+    "dhanyavaad",
+    "dhanyawad",
+    "shukran",
+    "jazakallah",
+    "arigato",
+    "arigatou",
+    "asante",
 ];
 
 /// Whether the message says thank you anywhere ("thanks! also …").
@@ -518,6 +531,31 @@ pub fn correction(text: &str) -> Option<String> {
         && !m.as_str().trim_start().to_lowercase().starts_with("not ")
     {
         return Some(m.as_str().trim().trim_end_matches(['.', '!']).to_string());
+    }
+    // "sorry not the printer, the scanner", "oops not outlook but teams": what it is not first (probe N: a detail).
+    // The opener or "the/my" before the first thing and a separator between the two keep "not working, help" out.
+    static NOT_FIRST: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^\W*((?:(?:sorry|oops|wait|oh|no|ah|nvm|my bad|correction)\b[\s,!.:-]*)*)not (the |my )?([\w-]+(?: [\w-]+)?)\s*(?:[,;–-]|\bbut\b)\s*(?:(?:it['’]?s|it is|its|i mean|i meant)\s+)?(?:the |my )?([\w-]+(?: [\w-]+)?)\s*([.!,;]\s*.*)?$",
+        )
+        .ok()
+    });
+    if let Some(c) = NOT_FIRST.as_ref().and_then(|re| re.captures(text.trim()))
+        && (c.get(1).is_some_and(|m| !m.as_str().trim().is_empty()) || c.get(2).is_some())
+    {
+        let (not, is) = (&c[3], &c[4]);
+        const VAGUE: &[&str] = &["urgent", "sure", "yet", "really", "me", "yours", "mine", "today", "again", "so"];
+        let named = |s: &str| {
+            !words(s).iter().any(|w| {
+                TROUBLE.contains(&w.as_str()) || is_symptom(w) || is_small_word(w) || VAGUE.contains(&w.as_str())
+            })
+        };
+        if named(not) && named(is) {
+            let rest = c.get(5).map_or("", |m| m.as_str().trim_start_matches([',', ';']).trim());
+            let rest =
+                if rest.is_empty() || rest.starts_with(['.', '!']) { rest.to_string() } else { format!(". {rest}") };
+            return Some(format!("the {is} not the {not}{rest}").trim_end_matches(['.', '!']).to_string());
+        }
     }
     let re = MARKER.as_ref()?;
     let m = re.find(text)?;
@@ -836,6 +874,19 @@ const RECOVERY: &[&str] = &[
     "back to normal",
     "normal again",
     "all back",
+    // "JazakAllah, issue resolved", "problem solved, thanks".
+    "issue resolved",
+    "issue is resolved",
+    "issue solved",
+    "issue fixed",
+    "issue is fixed",
+    "problem solved",
+    "problem resolved",
+    "problem is solved",
+    "problem is resolved",
+    "problem fixed",
+    "problem is fixed",
+    "all sorted now",
 ];
 
 /// "heads up, teams was down for 10 min but it's back now", "wifi is back up for me": a status line that something
@@ -847,10 +898,12 @@ fn recovered_in(ws: &[String], l: &str, text: &str) -> bool {
     ];
     // "the freezing is back" names the symptom that is back: trouble, not recovery.
     // "how do I stop onedrive asking me to back up my desktop" asks for something: no status line.
-    !text.contains('?')
-        && !asks_in(ws, l)
-        && has_phrase!(l, RECOVERY)
-        && !ws.iter().any(|w| STILL_WRONG.contains(&w.as_str()) || is_symptom(w))
+    if text.contains('?') || asks_in(ws, l) || !has_phrase!(l, RECOVERY) {
+        return false;
+    }
+    // "issue resolved": the recovery's own words name no symptom.
+    let rest = strip_phrases(l, RECOVERY).unwrap_or_default();
+    !ws.iter().any(|w| STILL_WRONG.contains(&w.as_str())) && !rest.split_whitespace().any(is_symptom)
 }
 
 /// "FYI the wifi will be off on Saturday for maintenance", "heads up: Zoom is being replaced by Teams": a notice to
@@ -1034,6 +1087,12 @@ const AMONG_COLLEAGUES: &[&str] = &[
     "anyone have the",
     "anyone got the",
     "does anyone have the",
+    // ESL grammar of the same question ("Anyone has a charger for iPhone? mine is at home").
+    "anyone has a",
+    "anyone has an",
+    "anyone has the",
+    "anybody has a",
+    "anybody has the",
     "someone left",
     "somebody left",
     "whoever left",
@@ -1350,6 +1409,78 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
     ws.iter().any(|w| HOME.contains(&w.as_str()) || FAMILY.contains(&w.as_str()))
         && !ws.iter().any(|w| WORK.contains(&w.as_str()))
         && !has_phrase!(l, &["can't work", "cannot work", "work from home", "working from home"])
+}
+
+/// "the wifi in the train was terrible today", "haha the wifi on the flight was €8 for 20 minutes", "my wifi at home is
+/// terrible, I come to the office tomorrow": a remark about a network the office does not run, told afterwards or
+/// with no help wanted (probe N, and the seventh writer: a network ticket each). Not when it asks anything, names a
+/// work system one signs in to ("… so I couldn't get on the vpn"), says something cannot be done or keeps failing, or
+/// is about something lost.
+fn travel_remark_in(ws: &[String], l: &str, text: &str) -> bool {
+    const AWAY: &[&str] = &[
+        "train",
+        "trains",
+        "tgv",
+        "eurostar",
+        "flight",
+        "plane",
+        "inflight",
+        "in-flight",
+        "bus",
+        "ferry",
+        "airport",
+        "hotel",
+        "hotel's",
+        "airbnb",
+        "conference",
+        "venue",
+        "cafe",
+        "café",
+        "campsite",
+        "condo",
+        "parents",
+        "parents'",
+        "mum's",
+        "mom's",
+        "home",
+    ];
+    const NETWORK: &[&str] =
+        &["wifi", "fi", "internet", "signal", "4g", "5g", "broadband", "connection", "hotspot", "reception"];
+    // Told afterwards, laughed off, or needing nothing: the person is back, or will deal with it later.
+    const REMARK: &[&str] =
+        &["was", "were", "yesterday", "lol", "lmao", "haha", "hahaha", "typical", "classic", "joke"];
+    const REMARK_PHRASES: &[&str] = &[
+        "never again",
+        "good thing",
+        "glad i'm",
+        "glad to be",
+        "thank god",
+        "luckily",
+        "in the office today",
+        "in the office tomorrow",
+        "to the office tomorrow",
+        "come to the office",
+        "coming in tomorrow",
+        "coming into the office",
+        "tonight",
+        "later today",
+        "when i'm back",
+        "when i get back",
+        "back in the office",
+    ];
+    const STUCK_OR_WORK: &[&str] = &[
+        "vpn", "citrix", "account", "password", "login", "can't", "cant", "cannot", "couldn't", "couldnt", "unable",
+        "won't", "wont", "lost", "left", "stolen", "forgot", "missing", "need", "needs", "help", "still", "keeps",
+        "again",
+    ];
+    ws.iter().any(|w| AWAY.contains(&w.as_str()))
+        && ws.iter().any(|w| NETWORK.contains(&w.as_str()))
+        && (ws.iter().any(|w| REMARK.contains(&w.as_str()))
+            || has_phrase!(l, REMARK_PHRASES)
+            || text.contains(['😂', '🤣', '🙄']))
+        && !text.contains('?')
+        && !asks_in(ws, l)
+        && !ws.iter().any(|w| STUCK_OR_WORK.contains(&w.as_str()))
 }
 
 /// "could i get adobe acrobat put on my laptop?", "can i get a second monitor?": asks for something new, with nothing
@@ -2385,6 +2516,22 @@ mod tests {
         );
         assert_eq!(correction("oh wait sorry it's word not excel").as_deref(), Some("word not excel"));
         assert_eq!(swapped_in("excel keeps crashing", "word not excel").as_deref(), Some("word keeps crashing"));
+        // What it is not, first (probe N).
+        assert_eq!(correction("sorry not the printer, the scanner").as_deref(), Some("the scanner not the printer"));
+        assert_eq!(correction("oops not outlook but teams").as_deref(), Some("the teams not the outlook"));
+        assert_eq!(
+            swapped_in("the printer on floor 2 is jammed", "the scanner not the printer").as_deref(),
+            Some("the scanner on floor 2 is jammed")
+        );
+        assert_eq!(
+            correction("sorry not the printer, the scanner. it won't scan to email").as_deref(),
+            Some("the scanner not the printer. it won't scan to email")
+        );
+        for no in
+            ["not working, help", "not sure, the printer maybe", "sorry not urgent, the printer can wait", "no not yet"]
+        {
+            assert_eq!(correction(no), None, "{no}");
+        }
         for no in [
             "the *new* printer is jammed",
             "oh no it's not working again",

@@ -1125,6 +1125,10 @@ mod tests {
             // Works on another device or browser, and a firm's partner's computer (not one's family's).
             "the login is rejected on the reception pc but the same one works on my laptop",
             "our managing partner's pc keeps freezing when he opens the big drawings",
+            // Away from the office, but stuck now or on work (session 18).
+            "the hotel wifi was fine yesterday but now i can't get on the vpn",
+            "left my work phone on the train this morning",
+            "can't connect to the wifi at the conference, need to present at 2",
         ] {
             let r = c.classify(text);
             assert_ne!(r.decide(&policy), Decision::NotIt, "{text}: {r:?}");
@@ -1135,6 +1139,9 @@ mod tests {
             "lol who printed 30 pages of memes",
             "hey all, how is everybody doing today?",
             "whoever sorted the projector yesterday, you're a hero",
+            // A network the office does not run, remarked on afterwards (probe N).
+            "the wifi in the train was terrible today",
+            "airport wifi was a joke lol, glad to be back",
         ] {
             let r = c.classify(text);
             assert_eq!(r.decide(&policy), Decision::NotIt, "{text}: {r:?}");
