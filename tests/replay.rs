@@ -4720,3 +4720,35 @@ async fn probe_m_a_changed_leaving_date_or_first_day_moves_the_ticket() {
     assert_eq!(j["tickets"].as_array().unwrap().len(), 2, "{j}");
     assert_eq!(j["tickets"][0]["title"], "Leaver: Priya Raman, Fri 20 Mar", "{}", j["tickets"][0]);
 }
+
+/// Session 18 (probe N leftovers): see `session18.replay`. Expected: bert's report of the kitchen printer a minute
+/// after anna's, in other words, is a ticket linked to hers that says so, with its own walkthrough (two unlinked
+/// tickets before); carl's "sorry
+/// not the printer, the scanner" moves his ticket to the scanner (it was added as a detail); remarks about the train's
+/// and the airport's Wi-Fi get nothing (a network ticket before).
+#[tokio::test]
+async fn session18_a_colleagues_report_links_a_correction_names_what_it_is_not_and_travel_wifi_is_chatter() {
+    let out = replay::run_file(&script("session18.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> anna: Ticket #1 opened: printing (P3 incident).",
+        "bot -> bert: Ticket #2 opened: printing (P3 incident), linked to #1: anna reported what looks like the same \
+         problem just now.",
+        "bot -> carl: Got it: #3 is now about “the scanner next to reception is jammed again”",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    for quiet in ["dina", "emil"] {
+        assert!(!text.contains(&format!("bot -> {quiet}:")), "{quiet}: {text}");
+    }
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 3, "{j}");
+    let linked = |n: u64| -> Vec<serde_json::Value> {
+        let t = tickets.iter().find(|t| t["number"] == n).unwrap();
+        t["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "linked").map(|e| e["with"].clone()).collect()
+    };
+    assert_eq!(linked(1), vec![serde_json::json!(2)], "{j}");
+    assert_eq!(linked(2), vec![serde_json::json!(1)], "{j}");
+    assert!(linked(3).is_empty(), "{j}");
+}

@@ -1081,6 +1081,9 @@ impl<S: Store> Desk<S> {
         if self.declare_if_many(env, &text, &c, now, w).await? {
             return Ok(Flow::Ok);
         }
+        if let Some(old) = self.reported_alongside(env, &text, &c, now).await? {
+            return self.open_alongside(env, &text, c, &old, now, w).await;
+        }
         self.open_ticket(env, &text, c, now, w).await?;
         Ok(Flow::Ok)
     }
@@ -1337,17 +1340,20 @@ impl<S: Store> Desk<S> {
         self.open_ticket_after(env, text, c, None, now, w).await
     }
 
-    /// Opens a ticket; with `after`, as the follow-up of that earlier ticket: linked to it, and with no runbook
-    /// (the usual fix was tried the first time).
+    /// Opens a ticket; with `after`, linked to that earlier ticket; a follow-up has no runbook (the usual fix was
+    /// tried the first time).
     async fn open_ticket_after(
         &self,
         env: &Envelope,
         text: &str,
         c: Classification,
-        after: Option<TicketNo>,
+        after: Option<After>,
         now: Timestamp,
         w: &mut Work,
     ) -> Result<(), DeskError> {
+        let linked_words = after.as_ref().map(|a| a.words(now)).unwrap_or_default();
+        let follow_up = matches!(after, Some(After::FollowUp(_)));
+        let after = after.map(|a| a.ticket());
         // The hourly limit counts where a ticket is actually opened, whatever led here (a message, an answer to
         // "Which fits best?", "No, something new", a colleague's own problem in a thread).
         if self.over_limit_now(env, now, w).await? {
@@ -1393,7 +1399,8 @@ impl<S: Store> Desk<S> {
         }
         let unsure = c.confidence < self.settings.triage.confident;
         // Nor for a safety problem: "smoke coming out of the printer" is no paper jam to clear (probe K).
-        let walk = if unsure || after.is_some() || c.safety { None } else { self.runbook_for(&c, text) };
+        // A colleague's report of the same problem keeps its walkthrough: this person's part may differ.
+        let walk = if unsure || follow_up || c.safety { None } else { self.runbook_for(&c, text) };
         // A P1 waits on nobody's self-service (#33): it goes to the technicians' queue at once. Requests still ask
         // their questions (a joiner's, a leaver's): those are what the technician needs, not a fix to try.
         let walk = walk.filter(|(rb, _)| t.priority != Priority::P1 || !rb.is_self_help());
@@ -1406,7 +1413,7 @@ impl<S: Store> Desk<S> {
             tg = self.policies.apply(&mut t);
         }
         if let Some((rb, first)) = walk.filter(|(rb, _)| rb.needs_approval_from(self.role_of(&env.actor))) {
-            let linked = after.map(|old| format!(", following up {old}")).unwrap_or_default();
+            let linked = &linked_words;
             let msg = format!(
                 "Ticket {number} opened: {} ({} {} {}{linked}). A few questions first, then it goes to a {} for \
                  approval:",
@@ -1445,7 +1452,7 @@ impl<S: Store> Desk<S> {
                 )
             } else {
                 format!(
-                    "Ticket {number} opened: {} ({} {}).{due} Let's try the usual fix first:",
+                    "Ticket {number} opened: {} ({} {}){linked_words}.{due} Let's try the usual fix first:",
                     t.category, t.priority, t.ticket_type
                 )
             };
@@ -1464,9 +1471,7 @@ impl<S: Store> Desk<S> {
         } else {
             format!("{} ({} {})", t.category, t.priority, t.ticket_type)
         };
-        if let Some(old) = after {
-            what.push_str(&format!(", following up {old}"));
-        }
+        what.push_str(&linked_words);
         let reply = match tg.first_response_due {
             // Urgent: the requester hears that it is with the technicians now, not that they should try something.
             Some(due) if t.priority == Priority::P1 => format!(
@@ -3267,6 +3272,37 @@ fn small_talk_reply(c: &Classification, text: &str) -> String {
         _ => "That doesn't look like an IT problem, so I haven't opened a ticket. If it is one, tell me what's not \
             working (e.g. \"my laptop won't turn on\") and I'll take it from there."
             .into(),
+    }
+}
+
+/// What a new ticket is opened after, and linked to.
+pub(super) enum After {
+    /// The requester's own earlier ticket (or one whose problem they have too), fixed or not.
+    FollowUp(TicketNo),
+    /// A colleague's report of what looks like the same problem, a few minutes before: who, and when.
+    Alongside(TicketNo, String, Timestamp),
+}
+
+impl After {
+    fn ticket(&self) -> TicketNo {
+        match self {
+            After::FollowUp(n) | After::Alongside(n, _, _) => *n,
+        }
+    }
+
+    /// `, following up #1` or `, linked to #1 (what alice reported 3m ago looks the same)`.
+    fn words(&self, now: Timestamp) -> String {
+        match self {
+            After::FollowUp(n) => format!(", following up {n}"),
+            After::Alongside(n, who, at) => {
+                let when = if now - *at > chrono::Duration::minutes(1) {
+                    format!("{} ago", human(now - *at))
+                } else {
+                    "just now".to_string()
+                };
+                format!(", linked to {n}: {who} reported what looks like the same problem {when}")
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! close a fresh ticket, and many people reporting one problem become one major incident. The windows are
 //! [`ConversationSettings`]; every decision reads the store, so it holds across restarts and replicas.
 
-use super::{Desk, DeskError, Flow, Refusal, Work, quote, reply_place};
+use super::{After, Desk, DeskError, Flow, Refusal, Work, quote, reply_place};
 use crate::core::conversation::{self as conv, ConversationSettings};
 use crate::core::ids::{Place, TicketNo, UserRef};
 use crate::core::message::{Button, Envelope, MessageKind, Outbound};
@@ -1566,8 +1566,15 @@ impl<S: Store> Desk<S> {
             };
             w.send(Outbound::to_user(owner, &staff_dm, msg).about(old.number));
         }
-        self.open_ticket_after(env, text, c, Some(old.number), now, w).await?;
-        if let Some(new) = w.commit.inserts.last().map(|t| t.number) {
+        let before = w.commit.inserts.len();
+        self.open_ticket_after(env, text, c, Some(After::FollowUp(old.number)), now, w).await?;
+        self.link_back(old, before, now, w);
+        Ok(Flow::Ok)
+    }
+
+    /// Links the ticket just opened (an insert after the first `before`) back to `old`.
+    fn link_back(&self, old: &Ticket, before: usize, now: Timestamp, w: &mut Work) {
+        if let Some(new) = w.commit.inserts.get(before..).and_then(|i| i.last()).map(|t| t.number) {
             let mut old = old.clone();
             if !old.links.contains(&new) {
                 old.links.push(new);
@@ -1579,6 +1586,75 @@ impl<S: Store> Desk<S> {
             w.commit.updates.retain(|t| t.number != old.number);
             w.commit.updates.push(old);
         }
+    }
+
+    /// A colleague's report of the same kind, in a category many people share (a printer, the network, an
+    /// application), raised in the major-incident window: the newest such active ticket. Two people reporting one
+    /// printer a minute apart in different words were two unlinked tickets (probe N); at the third report the
+    /// major incident takes them all (see [`Desk::declare_if_many`]).
+    pub(super) async fn reported_alongside(
+        &self,
+        env: &Envelope,
+        text: &str,
+        c: &Classification,
+        now: Timestamp,
+    ) -> Result<Option<Ticket>, DeskError> {
+        if self.windows().major_threshold == 0
+            || c.intent.is_none()
+            || !SHARED_CATEGORIES.contains(&c.category.as_str())
+            || c.confidence < self.settings.triage.confident
+            || Self::a_request(c)
+        {
+            return Ok(None);
+        }
+        let fingerprint = recurring::fingerprint(&c.category, c.intent.as_deref(), text);
+        let alike = self
+            .alike_recent(
+                &c.category,
+                |t| {
+                    // The same fingerprint: the same intent, and the same place (or, for software, product) or
+                    // none named by either. "printer on floor 4 is jammed" and "the printer in the post room is
+                    // jammed" may be two printers, Outlook crashing and Teams freezing are two problems (a major
+                    // incident counts reports more loosely; a link says "the same problem").
+                    t.fingerprint.as_ref() == Some(&fingerprint)
+                        && self.same_kind(t, c, text)
+                        && !t.requester.same_person(&env.actor)
+                        && t.origin.platform == env.actor.platform
+                },
+                now,
+            )
+            .await?;
+        Ok(alike.into_iter().max_by_key(|t| t.created_at))
+    }
+
+    /// Opens the report as a ticket of its own, linked to `old` (a colleague's, a few minutes before); the
+    /// requester hears which, and `old`'s owner that someone else has it too. The reports stay two tickets, each
+    /// with its walkthrough: a second problem that only looked the same is not lost in someone else's.
+    pub(super) async fn open_alongside(
+        &self,
+        env: &Envelope,
+        text: &str,
+        c: Classification,
+        old: &Ticket,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Flow, DeskError> {
+        let after = After::Alongside(old.number, old.requester.shown(), old.created_at);
+        let before = w.commit.inserts.len();
+        self.open_ticket_after(env, text, c, Some(after), now, w).await?;
+        if let Some(owner) = &old.owner
+            && let Some(new) = w.commit.inserts.get(before..).and_then(|i| i.last()).map(|t| t.number)
+        {
+            let msg = format!(
+                "{} reported what looks like the same problem as {} ({}): {}",
+                env.actor.shown(),
+                old.number,
+                new,
+                quote(text)
+            );
+            w.send(Outbound::to_user(owner, &self.staff_dm(), msg).about(old.number));
+        }
+        self.link_back(old, before, now, w);
         Ok(Flow::Ok)
     }
 
