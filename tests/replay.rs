@@ -4647,7 +4647,8 @@ async fn session17_urgent_leavers_from_the_start_and_a_joiner_a_week_away() {
         "bot -> mia: Urgent leaver coming for approval: #10 from carl (P2), access to end now.",
         // A first name alone is asked again (probe M: "Leaver: Ben").
         "bot -> bob: Their full name, please (first and last name), so that the right person's account is changed.",
-        "bot -> bob: When should Ben Ode's access end?",
+        // "he left today" ends access now (session 18: it was asked, and "today" meant 17:30).
+        "bot -> bob: From your message: **Access ends:** immediately.",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
@@ -4725,9 +4726,10 @@ async fn probe_m_a_changed_leaving_date_or_first_day_moves_the_ticket() {
 /// after anna's, in other words, is a ticket linked to hers that says so, with its own walkthrough (two unlinked
 /// tickets before); carl's "sorry
 /// not the printer, the scanner" moves his ticket to the scanner (it was added as a detail); remarks about the train's
-/// and the airport's Wi-Fi get nothing (a network ticket before).
+/// and the airport's Wi-Fi get nothing (a network ticket before); oliver's leaver on Good Friday ends on 3 April
+/// (M8: this Friday), and "Priya Raman left today" is a P2 leaver whose access ends now (P4, no name, 17:30).
 #[tokio::test]
-async fn session18_a_colleagues_report_links_a_correction_names_what_it_is_not_and_travel_wifi_is_chatter() {
+async fn session18_linked_reports_corrections_travel_wifi_and_leaver_dates() {
     let out = replay::run_file(&script("session18.replay")).await.unwrap();
     let text = out.text();
     for line in [
@@ -4735,6 +4737,23 @@ async fn session18_a_colleagues_report_links_a_correction_names_what_it_is_not_a
         "bot -> bert: Ticket #2 opened: printing (P3 incident), linked to #1: anna reported what looks like the same \
          problem just now.",
         "bot -> carl: Got it: #3 is now about “the scanner next to reception is jammed again”",
+        // Good Friday 2026 is 3 April, not this Friday (M8); "left today" ends access now, not at 17:30, and a
+        // second leaver while the first one's question waits is its own ticket.
+        "bot -> oliver: From your message: **Name:** Tom Baker · **Access ends:** Fri 3 Apr 2026 17:30 UTC.",
+        "bot -> oliver: Ticket #5 opened: Someone is leaving (leaver) (identity P2 request).",
+        "bot -> oliver: From your message: **Name:** Priya Raman · **Access ends:** immediately.",
+        "New ticket #5 · P2 · identity · from oliver: “Priya Raman left today, please remove her access”",
+        // Probe O: "oops I meant teams" moves the Outlook ticket, which off its walkthrough reaches the queue at once;
+        // "sorry, floor 3 not floor 2" moves the place; "walked out yesterday" ends access now at P2.
+        "bot -> dana: Got it: #6 is now about “teams keeps crashing when i open attachments”",
+        "bot -> #helpdesk-queue: New ticket #6 · P3 · saas · from dana: “teams keeps crashing when i open attachments”",
+        "bot -> eric: Got it: #7 is now about “the printer on floor 3 is jammed”.",
+        "New ticket #8 · P2 · identity · from oliver: “Mark Jones walked out yesterday, please block his account”",
+        // Outlook "for me too" after a Teams report, and floor 1's printer after floor 3's, are tickets of their own.
+        "bot -> hal: Ticket #10 opened: saas (P3 incident).",
+        "bot -> jon: Ticket #12 opened: printing (P3 incident).",
+        // "also Sue Grey's last day is the 20th" two minutes after Priya Shah's leaver is a leaver of its own.
+        "bot -> oliver: From your message: **Name:** Sue Grey · **Access ends:** Fri 20 Mar 2026 17:30 UTC.",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
@@ -4743,7 +4762,7 @@ async fn session18_a_colleagues_report_links_a_correction_names_what_it_is_not_a
     }
     let j = out.json().await.unwrap();
     let tickets = j["tickets"].as_array().unwrap();
-    assert_eq!(tickets.len(), 3, "{j}");
+    assert_eq!(tickets.len(), 14, "{j}");
     let linked = |n: u64| -> Vec<serde_json::Value> {
         let t = tickets.iter().find(|t| t["number"] == n).unwrap();
         t["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "linked").map(|e| e["with"].clone()).collect()
@@ -4751,4 +4770,5 @@ async fn session18_a_colleagues_report_links_a_correction_names_what_it_is_not_a
     assert_eq!(linked(1), vec![serde_json::json!(2)], "{j}");
     assert_eq!(linked(2), vec![serde_json::json!(1)], "{j}");
     assert!(linked(3).is_empty(), "{j}");
+    assert!(!text.contains("Added to #13"), "{text}");
 }

@@ -508,6 +508,13 @@ pub fn correction(text: &str) -> Option<String> {
     if line(text).contains(" not it ") || is_withdrawal(text) {
         return None;
     }
+    // A thing named, not a state or a filler ("urgent", "sure", "working").
+    const VAGUE: &[&str] = &["urgent", "sure", "yet", "really", "me", "yours", "mine", "today", "again", "so", "it"];
+    let named = |s: &str| {
+        !words(s)
+            .iter()
+            .any(|w| TROUBLE.contains(&w.as_str()) || is_symptom(w) || is_small_word(w) || VAGUE.contains(&w.as_str()))
+    };
     static MARKER: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
             r"(?i)\b(?:(?:it['’]?s|it is|its) actually|actually,? (?:it['’]?s|it is|its)|(?:sorry,? )?i meant(?: to say)?|correction:?|(?:sorry|wait),? (?:it['’]?s|it is|its) (?:not|the)|my bad,? (?:it['’]?s|it is|its))\b[\s,:-]*",
@@ -532,29 +539,42 @@ pub fn correction(text: &str) -> Option<String> {
     {
         return Some(m.as_str().trim().trim_end_matches(['.', '!']).to_string());
     }
-    // "sorry not the printer, the scanner", "oops not outlook but teams": what it is not first (probe N: a detail).
-    // The opener or "the/my" before the first thing and a separator between the two keep "not working, help" out.
+    // "sorry not the printer, the scanner", "oops not outlook but teams", "not outlook – it's the calendar": what it
+    // is not first (probe N: a detail). An opener, "the/my" before the first thing or "it's" after the separator
+    // keep "not working, help" out.
     static NOT_FIRST: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(?i)^\W*((?:(?:sorry|oops|wait|oh|no|ah|nvm|my bad|correction)\b[\s,!.:-]*)*)not (the |my )?([\w-]+(?: [\w-]+)?)\s*(?:[,;–-]|\bbut\b)\s*(?:(?:it['’]?s|it is|its|i mean|i meant)\s+)?(?:the |my )?([\w-]+(?: [\w-]+)?)\s*([.!,;]\s*.*)?$",
+            r"(?i)^\W*(?P<open>(?:(?:sorry|oops|wait|oh|no|ah|nvm|my bad|correction|scratch that)\b[\s,!.:-]*)*)not (?P<det>the |my )?(?P<not>[\w-]+(?: [\w-]+)?)\s*(?:[,;–—-]|\bbut\b)\s*(?P<its>(?:it['’]?s|it is|its|i mean|i meant)\s+)?(?:the |my )?(?P<is>[\w-]+(?: [\w-]+)?)\s*(?P<rest>[.!,;]\s*.*)?$",
         )
         .ok()
     });
     if let Some(c) = NOT_FIRST.as_ref().and_then(|re| re.captures(text.trim()))
-        && (c.get(1).is_some_and(|m| !m.as_str().trim().is_empty()) || c.get(2).is_some())
+        && (c.name("open").is_some_and(|m| !m.as_str().trim().is_empty())
+            || c.name("det").is_some()
+            || c.name("its").is_some())
     {
-        let (not, is) = (&c[3], &c[4]);
-        const VAGUE: &[&str] = &["urgent", "sure", "yet", "really", "me", "yours", "mine", "today", "again", "so"];
-        let named = |s: &str| {
-            !words(s).iter().any(|w| {
-                TROUBLE.contains(&w.as_str()) || is_symptom(w) || is_small_word(w) || VAGUE.contains(&w.as_str())
-            })
-        };
+        let (not, is) = (&c["not"], &c["is"]);
         if named(not) && named(is) {
-            let rest = c.get(5).map_or("", |m| m.as_str().trim_start_matches([',', ';']).trim());
+            let rest = c.name("rest").map_or("", |m| m.as_str().trim_start_matches([',', ';']).trim());
             let rest =
                 if rest.is_empty() || rest.starts_with(['.', '!']) { rest.to_string() } else { format!(". {rest}") };
             return Some(format!("the {is} not the {not}{rest}").trim_end_matches(['.', '!']).to_string());
+        }
+    }
+    // "oops, teams not outlook", "scratch that, it's excel not word", "sorry, floor 3 not floor 2".
+    static OPENER_SWAP: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^\W*(?:oops|sorry|wait|oh|ah|nvm|my bad|correction|scratch that)\b[\s,!.:-]*(?:(?:it['’]?s|it is|its|i mean|i meant)\s+)?(?P<swap>(?:the |my )?[\w-]+(?: [\w-]+)?,? not (?:the |my )?[\w-]+(?: [\w-]+)?)\W*$",
+        )
+        .ok()
+    });
+    if let Some(c) = OPENER_SWAP.as_ref().and_then(|re| re.captures(text.trim())) {
+        let swap = &c["swap"];
+        if let Some((is, not)) = swap.split_once(" not ")
+            && named(is.trim_end_matches(','))
+            && named(not)
+        {
+            return Some(swap.to_string());
         }
     }
     let re = MARKER.as_ref()?;
@@ -574,7 +594,58 @@ pub fn correction(text: &str) -> Option<String> {
         .collect();
     let rest = kept.join(",");
     let rest = rest.trim();
-    (words(rest).len() >= 2).then(|| rest.to_string())
+    // "oops I meant teams": one thing, named (probe O: added as a detail).
+    let one_thing = words(rest).len() == 1 && named(rest);
+    (words(rest).len() >= 2 || one_thing).then(|| rest.to_string())
+}
+
+/// "teams" said as a correction of `title` ("outlook keeps crashing"): the title with its first named thing (a
+/// product, or a device) replaced by it ("teams keeps crashing"). None when the correction says more than the thing,
+/// or the title names none.
+pub fn thing_swapped(title: &str, instead: &str) -> Option<String> {
+    const DEVICES: &[&str] = &[
+        "printer",
+        "scanner",
+        "copier",
+        "photocopier",
+        "laptop",
+        "pc",
+        "computer",
+        "desktop",
+        "monitor",
+        "screen",
+        "keyboard",
+        "mouse",
+        "headset",
+        "phone",
+        "dock",
+        "projector",
+        "webcam",
+        "tv",
+    ];
+    let ws = words(instead);
+    let ws: Vec<&String> = ws.iter().filter(|w| !["the", "my", "a", "our"].contains(&w.as_str())).collect();
+    if ws.is_empty() || ws.len() > 2 || troubled(instead) || ws.iter().any(|w| is_symptom(w)) {
+        return None;
+    }
+    let new = ws.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" ");
+    let lower = title.to_lowercase();
+    let product = super::recurring::product(title).map(|p| p.to_lowercase());
+    let thing_of = |w: &str| DEVICES.contains(&w) || product.as_deref() == Some(w);
+    let at = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .find(|w| thing_of(w))?
+        .to_string();
+    if at == new {
+        return None;
+    }
+    let pos = lower.match_indices(at.as_str()).find(|(i, _)| {
+        let before = lower[..*i].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+        let after = lower[i + at.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+        before && after
+    })?;
+    Some(format!("{}{}{}", &lower[..pos.0], new, &lower[pos.0 + at.len()..]))
 }
 
 /// "teams not outlook" / "teams, not outlook" as a correction of `title` ("outlook won't open"): the title with the
@@ -1108,6 +1179,9 @@ const AMONG_COLLEAGUES: &[&str] = &[
     "anybody recommend",
     "does anyone know how",
     "does anybody know how",
+    // ("anyone know if the Eurostar has wifi?": probe O, a network ticket.)
+    "anyone know if",
+    "anybody know if",
     "anyone know how",
     "anybody know how",
     "any recommendations",
@@ -1451,6 +1525,8 @@ fn travel_remark_in(ws: &[String], l: &str, text: &str) -> bool {
         &["was", "were", "yesterday", "lol", "lmao", "haha", "hahaha", "typical", "classic", "joke"];
     const REMARK_PHRASES: &[&str] = &[
         "never again",
+        "for once",
+        "strikes again",
         "good thing",
         "glad i'm",
         "glad to be",
@@ -2527,9 +2603,29 @@ mod tests {
             correction("sorry not the printer, the scanner. it won't scan to email").as_deref(),
             Some("the scanner not the printer. it won't scan to email")
         );
-        for no in
-            ["not working, help", "not sure, the printer maybe", "sorry not urgent, the printer can wait", "no not yet"]
-        {
+        // Probe O: more ways people correct themselves.
+        assert_eq!(correction("oops I meant teams").as_deref(), Some("teams"));
+        assert_eq!(correction("oops, teams not outlook").as_deref(), Some("teams not outlook"));
+        assert_eq!(correction("scratch that, it's excel not word").as_deref(), Some("excel not word"));
+        assert_eq!(correction("sorry, floor 3 not floor 2").as_deref(), Some("floor 3 not floor 2"));
+        assert_eq!(correction("not outlook – it's the calendar").as_deref(), Some("the calendar not the outlook"));
+        assert_eq!(thing_swapped("outlook keeps crashing", "teams").as_deref(), Some("teams keeps crashing"));
+        assert_eq!(
+            thing_swapped("the printer on floor 2 is jammed", "the scanner").as_deref(),
+            Some("the scanner on floor 2 is jammed")
+        );
+        assert_eq!(thing_swapped("outlook keeps crashing", "teams keeps freezing"), None);
+        assert_eq!(
+            swapped_in("printer on floor 2 is jammed", "floor 3 not floor 2").as_deref(),
+            Some("printer on floor 3 is jammed")
+        );
+        for no in [
+            "not working, help",
+            "not sure, the printer maybe",
+            "sorry not urgent, the printer can wait",
+            "no not yet",
+            "sorry I meant urgent",
+        ] {
             assert_eq!(correction(no), None, "{no}");
         }
         for no in [

@@ -84,6 +84,12 @@ static MONTH_DAY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"(?i)\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?")).expect("valid")
 });
 static ISO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b").expect("valid"));
+/// Days named after a feast ("Good Friday", "Boxing Day"), which would otherwise be read as their weekday or not
+/// at all (probe M8: "last day is Good Friday" became this Friday, three weeks early).
+static FEAST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(good friday|easter (?:sunday|monday)|christmas (?:eve|day)|xmas (?:eve|day)|boxing day|new year'?s (?:eve|day))\b")
+        .expect("valid")
+});
 static NUMERIC: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?\b").expect("valid"));
 static WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
@@ -116,6 +122,22 @@ static WEEKDAY_DAY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"(?i)\b({WEEKDAYS})\.?,?\s+(\d{{1,2}})(st|nd|rd|th)?\b")).expect("valid"));
 
 /// An example of what is understood, for the question asked again.
+/// Easter Sunday of `year` in the Gregorian calendar (the anonymous Gregorian algorithm, Meeus/Jones/Butcher).
+fn easter_sunday(year: i32) -> Option<NaiveDate> {
+    let a = year % 19;
+    let (b, c) = (year / 100, year % 100);
+    let (d, e) = (b / 4, b % 4);
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let (i, k) = (c / 4, c % 4);
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    NaiveDate::from_ymd_opt(year, month as u32, day as u32)
+}
+
 pub fn examples(wanted: Wanted) -> &'static str {
     match wanted {
         Wanted::DateTime => {
@@ -246,6 +268,27 @@ pub fn read_full(
         let date = NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("there is no {}", &c[0]))?;
         push(date, &mut dates);
         taken.push((c.get(0).unwrap().start(), c.get(0).unwrap().end()));
+    }
+    for c in FEAST.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        let name = c[1].to_ascii_lowercase();
+        let on = |year: i32| -> Option<NaiveDate> {
+            let easter = easter_sunday(year)?;
+            match name.as_str() {
+                "good friday" => Some(easter - Duration::days(2)),
+                "easter sunday" => Some(easter),
+                "easter monday" => Some(easter + Duration::days(1)),
+                n if n.ends_with("eve") && !n.starts_with("new") => NaiveDate::from_ymd_opt(year, 12, 24),
+                n if n.starts_with("new") && n.ends_with("eve") => NaiveDate::from_ymd_opt(year, 12, 31),
+                n if n.starts_with("new") => NaiveDate::from_ymd_opt(year, 1, 1),
+                "boxing day" => NaiveDate::from_ymd_opt(year, 12, 26),
+                _ => NaiveDate::from_ymd_opt(year, 12, 25),
+            }
+        };
+        // The next one: this year's unless it has passed.
+        let Some(d) = on(today.year()).filter(|d| *d >= today).or_else(|| on(today.year() + 1)) else { continue };
+        push(d, &mut dates);
+        taken.push((whole.start(), whole.end()));
     }
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
     for c in PERIOD.captures_iter(text) {
@@ -567,6 +610,15 @@ pub fn read_full(
     if now_words && wanted == Wanted::DateTime {
         return Err("that reads as both straight away and a later time: which is it?".to_string());
     }
+    // "he left today", "today was her last day": gone already, so access ends now, not at the end of today (probe
+    // M: 17:30, hours after he walked out).
+    static ALREADY_GONE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(left|walked out|quit|resigned|finished|departed|has gone|was (his|her|their) last)\b|\btoday was\b")
+            .expect("valid")
+    });
+    if wanted == Wanted::DateTime && time.is_none() && date == Some(today) && ALREADY_GONE.is_match(text) {
+        return Ok(Read { reading: Reading::Now, moved: None });
+    }
     let Some(date) = date.or_else(|| (time.is_some() || eod).then_some(today)) else {
         return Err("I couldn't read a date in that".to_string());
     };
@@ -760,6 +812,29 @@ mod tests {
             Ok(Reading::Passed(t)) => t.with_timezone(&LONDON).format("passed %a %Y-%m-%d %H:%M").to_string(),
             Err(e) => format!("ask: {e}"),
         }
+    }
+
+    #[test]
+    fn feast_days_are_their_dates_not_their_weekday() {
+        // Easter Sunday, checked against published dates.
+        for (y, m, d) in [(2024, 3, 31), (2025, 4, 20), (2026, 4, 5), (2027, 3, 28), (2038, 4, 25), (2285, 3, 22)] {
+            assert_eq!(easter_sunday(y), NaiveDate::from_ymd_opt(y, m, d), "{y}");
+        }
+        // Wed 11 March 2026: Good Friday is 3 April, not this Friday.
+        let eod = |d: NaiveDate| (d, NaiveTime::from_hms_opt(17, 30, 0).unwrap());
+        assert_eq!(at_with("last day is Good Friday", &eod), "Fri 2026-04-03 17:30 BST");
+        assert_eq!(at_with("Easter Monday", &eod), "Mon 2026-04-06 17:30 BST");
+        assert_eq!(at_with("christmas eve", &eod), "Thu 2026-12-24 17:30 GMT");
+        assert_eq!(at_with("New Year's Day", &eod), "Fri 2027-01-01 17:30 GMT");
+    }
+
+    #[test]
+    fn gone_today_is_now() {
+        for said in ["he left today", "today was her last day", "she walked out today"] {
+            assert_eq!(at(said), "now", "{said}");
+        }
+        assert_eq!(at("today"), "Wed 2026-03-11 17:30 GMT");
+        assert_eq!(at("she is leaving today"), "Wed 2026-03-11 17:30 GMT");
     }
 
     #[test]

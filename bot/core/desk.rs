@@ -1534,7 +1534,7 @@ impl<S: Store> Desk<S> {
         Place { dm: true, ..self.staff_place() }
     }
 
-    fn card(&self, t: &Ticket, now: Timestamp) -> Outbound {
+    pub(super) fn card(&self, t: &Ticket, now: Timestamp) -> Outbound {
         let unowned_active = t.owner.is_none() && t.state.is_active();
         let mut text = if t.alert.is_some() {
             self.alert_card_text(t, now)

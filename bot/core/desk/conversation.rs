@@ -179,7 +179,8 @@ impl<S: Store> Desk<S> {
         }
         // "teams not outlook" on "outlook won't open": the title with the one word for the other ("teams won't
         // open"; probe I: "teams not outlook" alone left the Outlook ticket as it was).
-        let swapped = conv::swapped_in(&t.title, instead);
+        // "oops I meant teams" on the same title: the thing named for the title's own (probe O).
+        let swapped = conv::swapped_in(&t.title, instead).or_else(|| conv::thing_swapped(&t.title, instead));
         let instead = swapped.as_deref().unwrap_or(instead);
         let c = self.classifier().classify(instead);
         // The correction must say what is wrong (or ask for something): "wait, it's the other laptop, the dell one
@@ -253,6 +254,11 @@ impl<S: Store> Desk<S> {
                     )
                     .about(t.number),
                 );
+                // Off its walkthrough, the ticket reaches the queue now (probe O: the technicians first heard of it
+                // from its 75 % SLA warning).
+                if running.is_some() {
+                    w.send(self.card(&t, now));
+                }
             }
         }
         Ok(Some(Flow::Ok))
@@ -265,6 +271,12 @@ impl<S: Store> Desk<S> {
     fn burst_ticket<'a>(&self, text: &str, in_burst: &[&'a Ticket]) -> Option<&'a Ticket> {
         let newest = *in_burst.first()?;
         let c = self.classifier().classify(text);
+        // Someone else's departure or start is its own request ("also Tom Baker's last day is the 20th" two minutes
+        // after Priya's leaver; probe O: "Added to #1").
+        let lifecycle: Vec<&&Ticket> = in_burst.iter().filter(|t| is_lifecycle(t)).collect();
+        if !lifecycle.is_empty() && lifecycle.iter().all(|t| self.another_person(&c, text, t)) {
+            return None;
+        }
         let clear = c.decide(&self.settings.triage) == Decision::Ticket;
         if let Some(t) = in_burst.iter().find(|t| clear && t.category == c.category) {
             return Some(*t);
@@ -1201,7 +1213,7 @@ impl<S: Store> Desk<S> {
     }
 
     /// Whether `text` clearly reports a problem of another kind than `t`'s (a ticket of its own in another IT
-    /// category), whatever "too" it ends with.
+    /// category), whatever "too" it ends with. See also [`names_another_thing`].
     fn another_kind(&self, text: &str, t: &Ticket) -> bool {
         let c = self.classifier().classify(text);
         c.decide(&self.settings.triage) == Decision::Ticket
@@ -1295,7 +1307,7 @@ impl<S: Store> Desk<S> {
         }
         let Some(major) = majors.last() else { return Ok(None) };
         // "my printer is broken here too" during a VPN outage is a printer problem (probe N).
-        if self.another_kind(text, major) {
+        if self.another_kind(text, major) || names_another_thing(text, major) {
             return Ok(None);
         }
         let last_report =
@@ -1337,6 +1349,7 @@ impl<S: Store> Desk<S> {
         // are three requests).
         if report && (self.classifier().classify(text).category != t.category || t.ticket_type == TicketType::Request)
             || self.another_kind(text, &t)
+            || names_another_thing(text, &t)
         {
             return Ok(None);
         }
@@ -1959,4 +1972,13 @@ pub(super) enum TypedClose {
 
 pub(super) fn is_lifecycle(t: &Ticket) -> bool {
     t.checklist.is_some() || t.work_date.is_some() || t.intent.as_deref() == Some("identity.account_lifecycle")
+}
+
+/// "outlook keeps crashing for me too" after a Teams report, "floor 1 printer is jammed for me too" after floor 3's:
+/// the "too" names another product or place than the ticket's, so it is not that ticket's problem (probe O: both
+/// joined the newest ticket).
+fn names_another_thing(text: &str, t: &Ticket) -> bool {
+    let differs = |a: Option<String>, b: Option<String>| matches!((a, b), (Some(x), Some(y)) if x != y);
+    differs(recurring::place(text), recurring::place(&t.description))
+        || differs(recurring::product(text), recurring::product(&t.description))
 }

@@ -46,7 +46,7 @@ const NAME_WORD: &str = r"(?:[A-Z]['’][A-Z][a-z]+|[A-Z][a-z]*[A-Z]?[a-z]+(?:-[
 /// leaving", "Ben Ode's last day", "Sam Lee starts", "Tom Baker has resigned".
 static NAME_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"\b({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\s+(?i:(?:last|final|first)\s+(?:working\s+)?day|notice|employment|contract)\b|\s+(?i:(?:is|will\s+be|has\s+been|has|was)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|leaves|finishes|retires|starts|starting|joins|joining|handed\s+in|no\s+longer|walked\s+out|left\s+(?:us|the)|being\s+(?:dismissed|sacked|let\s+go|made\s+redundant|terminated))\b)"
+        r"\b({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\s+(?i:(?:last|final|first)\s+(?:working\s+)?day|notice|employment|contract)\b|\s+(?i:(?:is|will\s+be|has\s+been|has|was)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|leaves|finishes|retires|starts|starting|joins|joining|handed\s+in|no\s+longer|walked\s+out|quit|left\s+(?:us|the|today|yesterday|this\s+morning|last\s+\w+|on\s+\w+day)|being\s+(?:dismissed|sacked|let\s+go|made\s+redundant|terminated))\b)"
     ))
     .expect("valid")
 });
@@ -127,15 +127,16 @@ pub(crate) fn person_named(text: &str) -> Option<String> {
 /// Words that put a date on a departure or a start: the date said right after them is the leaver's or joiner's.
 static DATE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(leaving|leaves|finishing|finishes|retiring|retires|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,3}go)\b",
+        r"(?i)\b(leaving|leaves|finishing|finishes|retiring|retires|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,3}go|(left|quit|walked out|stormed out)( us| the \w+)? (today|yesterday|this morning|last \w+|on \w+day))\b",
     )
     .expect("valid")
 });
 
 /// A clause told in the past ("last day was Friday", "contract ended yesterday", "he left on Monday").
 fn said_in_the_past(clause: &str) -> bool {
-    static PAST: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)\b(was|were|ended|finished|left)\b").expect("valid"));
+    static PAST: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(was|were|ended|finished|left|quit|walked out|stormed out)\b").expect("valid")
+    });
     PAST.is_match(clause)
 }
 
