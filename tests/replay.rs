@@ -4754,6 +4754,9 @@ async fn session18_linked_reports_corrections_travel_wifi_and_leaver_dates() {
         "bot -> jon: Ticket #12 opened: printing (P3 incident).",
         // "also Sue Grey's last day is the 20th" two minutes after Priya Shah's leaver is a leaver of its own.
         "bot -> oliver: From your message: **Name:** Sue Grey · **Access ends:** Fri 20 Mar 2026 17:30 UTC.",
+        // A leaver's date corrected in its thread while the handover question waits changes the date, and the question
+        // is asked again (it was stored as the handover answer).
+        "bot -> oliver: Changed: access ends Thu 12 Mar (was Fri 13 Mar).",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
@@ -4762,7 +4765,7 @@ async fn session18_linked_reports_corrections_travel_wifi_and_leaver_dates() {
     }
     let j = out.json().await.unwrap();
     let tickets = j["tickets"].as_array().unwrap();
-    assert_eq!(tickets.len(), 14, "{j}");
+    assert_eq!(tickets.len(), 15, "{j}");
     let linked = |n: u64| -> Vec<serde_json::Value> {
         let t = tickets.iter().find(|t| t["number"] == n).unwrap();
         t["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "linked").map(|e| e["with"].clone()).collect()
@@ -4771,4 +4774,8 @@ async fn session18_linked_reports_corrections_travel_wifi_and_leaver_dates() {
     assert_eq!(linked(2), vec![serde_json::json!(1)], "{j}");
     assert!(linked(3).is_empty(), "{j}");
     assert!(!text.contains("Added to #13"), "{text}");
+    // At the hand-off the card has the corrected date, and the handover answer is the one typed after it.
+    assert!(text.contains("“Leaver: Nina Ross, Thu 12 Mar”"), "{text}");
+    let nina = tickets.iter().find(|t| t["number"] == 15).unwrap().to_string();
+    assert!(nina.contains("Dev Patel takes her email"), "{nina}");
 }

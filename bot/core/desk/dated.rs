@@ -340,6 +340,31 @@ impl<S: Store> Desk<S> {
         None
     }
 
+    /// "sorry, her last day is actually Thursday 12th" written while the walkthrough asks something else: the new
+    /// access end (or first day) for its date field, when the message dates a departure or a start, says it changes
+    /// ("actually", "now", "sorry", "instead"…) and reads as another date than the one given (probe O: it was stored
+    /// as the handover answer, and access still ended on the old day). `(field, new, was)`.
+    pub(super) fn date_corrected(
+        &self,
+        rb: &Runbook,
+        wt: &Walkthrough,
+        t: &Ticket,
+        text: &str,
+        now: Timestamp,
+    ) -> Option<(String, String, String)> {
+        static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"(?i)\b(actually|now|instead|sorry|correction|changed?|moved|wrong|not)\b").expect("valid")
+        });
+        let d = rb.ticket_date.as_ref()?;
+        let asking = rb.step(&wt.step).and_then(|s| s.ask.as_ref()).map(|a| a.field.as_str());
+        let was = wt.answers.get(&d.field)?;
+        if asking == Some(d.field.as_str()) || !CHANGE.is_match(text) || !DATE_ANCHOR.is_match(text) {
+            return None;
+        }
+        let new = self.known_from_message(rb, t, text, now).remove(&d.field)?;
+        (new != *was).then(|| (d.field.clone(), new, was.clone()))
+    }
+
     /// What the opening message `text` already answers of `rb`'s questions, not asked again (#33 probe). For a
     /// joiner or a leaver (a runbook with `ticket_date`): the person's full name (the `name` field) and the date, read
     /// as an answer to the date step would be; the first step shown says what was taken. A date that could mean two
