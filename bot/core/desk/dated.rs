@@ -132,6 +132,15 @@ static DATE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid")
 });
 
+/// Words that say a date given before changes ("is now 20 March", "has moved to Monday", "sorry, it's actually the
+/// 12th"), for [`Desk::date_changed`] and [`Desk::date_corrected`].
+static DATE_CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(now|moved|changed?|instead|actually|update[ds]?|brought forward|pushed back|postponed|delayed|new date|sorry|correction|wrong|not (this|next|on)\b)",
+    )
+    .expect("valid")
+});
+
 /// A clause told in the past ("last day was Friday", "contract ended yesterday", "he left on Monday").
 fn said_in_the_past(clause: &str) -> bool {
     static PAST: LazyLock<Regex> = LazyLock::new(|| {
@@ -271,13 +280,7 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Option<super::Flow> {
-        static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(
-                r"(?i)\b(now|moved|changed?|instead|actually|update[ds]?|brought forward|pushed back|postponed|delayed|new date|not (this|next|on)\b)",
-            )
-            .expect("valid")
-        });
-        if !CHANGE.is_match(text) {
+        if !DATE_CHANGE.is_match(text) {
             return None;
         }
         let named = person_named(text);
@@ -352,13 +355,10 @@ impl<S: Store> Desk<S> {
         text: &str,
         now: Timestamp,
     ) -> Option<(String, String, String)> {
-        static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"(?i)\b(actually|now|instead|sorry|correction|changed?|moved|wrong|not)\b").expect("valid")
-        });
         let d = rb.ticket_date.as_ref()?;
         let asking = rb.step(&wt.step).and_then(|s| s.ask.as_ref()).map(|a| a.field.as_str());
         let was = wt.answers.get(&d.field)?;
-        if asking == Some(d.field.as_str()) || !CHANGE.is_match(text) || !DATE_ANCHOR.is_match(text) {
+        if asking == Some(d.field.as_str()) || !DATE_CHANGE.is_match(text) || !DATE_ANCHOR.is_match(text) {
             return None;
         }
         let new = self.known_from_message(rb, t, text, now).remove(&d.field)?;
