@@ -4778,4 +4778,13 @@ async fn session18_linked_reports_corrections_travel_wifi_and_leaver_dates() {
     assert!(text.contains("“Leaver: Nina Ross, Thu 12 Mar”"), "{text}");
     let nina = tickets.iter().find(|t| t["number"] == 15).unwrap().to_string();
     assert!(nina.contains("Dev Patel takes her email"), "{nina}");
+    // ida's thanks in the channel after the fix is answered to her only (a thread under every thanks was noise).
+    let welcome: Vec<&serde_json::Value> = j["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["text"].as_str().is_some_and(|t| t.starts_with("You're welcome, glad #11")))
+        .collect();
+    assert_eq!(welcome.len(), 1, "{j}");
+    assert_eq!(welcome[0]["kind"], "ephemeral", "{}", welcome[0]);
 }

@@ -607,7 +607,13 @@ impl<S: Store> Desk<S> {
     pub(super) fn note_thanks(&self, env: &Envelope, t: &mut Ticket, text: &str, now: Timestamp, w: &mut Work) {
         let ev = t.thanked(&env.actor, text, now);
         w.events(t.number, vec![ev]);
-        w.send(Outbound::to_user(&env.actor, &reply_place(env), conv::welcome(t.number)).about(t.number));
+        // Outside a DM only the person sees it: a thread under every "thanks!" in the channel is noise for everyone
+        // else (probe O).
+        let mut welcome = Outbound::to_user(&env.actor, &reply_place(env), conv::welcome(t.number)).about(t.number);
+        if !env.place.dm {
+            welcome = welcome.kind(MessageKind::Ephemeral);
+        }
+        w.send(welcome);
         w.commit.updates.push(t.clone());
     }
 
