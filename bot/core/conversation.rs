@@ -37,11 +37,13 @@ impl Default for ConversationSettings {
     }
 }
 
-/// Lowercased words of a message (letters, digits and apostrophes), with curly apostrophes made straight.
+/// Lowercased words of a message (letters, digits and apostrophes), with curly apostrophes made straight. The
+/// Indic scripts' signs count as letters ("धन्यवाद" is one word, not two cut at its virama), their dandas do not.
 fn words(text: &str) -> Vec<String> {
+    let indic = |c: char| ('\u{0900}'..='\u{0DFF}').contains(&c) && !matches!(c, '\u{0964}' | '\u{0965}');
     text.to_lowercase()
         .replace('’', "'")
-        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || indic(c)))
         .filter(|w| !w.is_empty())
         .map(str::to_string)
         .collect()
@@ -485,6 +487,11 @@ const THANKS: &[&str] = &[
     "arigato",
     "arigatou",
     "asante",
+    // In their own scripts: Hindi, Urdu/Hindi, Bengali, Arabic.
+    "धन्यवाद",
+    "शुक्रिया",
+    "ধন্যবাদ",
+    "شكرا",
 ];
 
 /// Whether the message says thank you anywhere ("thanks! also …").
@@ -2605,6 +2612,8 @@ mod tests {
         );
         // Probe O: more ways people correct themselves.
         assert_eq!(correction("oops I meant teams").as_deref(), Some("teams"));
+        // (Thanks in Devanagari is one word: probe O.)
+        assert!(thanks_in("धन्यवाद!") && thanks_in("printer theek ho gaya, धन्यवाद 🙏"));
         assert_eq!(correction("oops, teams not outlook").as_deref(), Some("teams not outlook"));
         assert_eq!(correction("scratch that, it's excel not word").as_deref(), Some("excel not word"));
         assert_eq!(correction("sorry, floor 3 not floor 2").as_deref(), Some("floor 3 not floor 2"));
