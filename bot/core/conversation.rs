@@ -475,9 +475,9 @@ const THANKS: &[&str] = &[
     "kiitos",
     "дякую",
     "спасибо",
-    // Afrikaans, Malay/Indonesian ("terima kasih"), Tagalog, Hindi/Urdu, Arabic, Japanese, Swahili.
+    // Afrikaans, Tagalog, Hindi/Urdu, Arabic, Japanese, Swahili (Malay's "terima kasih" is a phrase: see
+    // [`THANKS_PHRASES`]).
     "dankie",
-    "kasih",
     "salamat",
     "shukriya",
     "dhanyavaad",
@@ -494,9 +494,14 @@ const THANKS: &[&str] = &[
     "شكرا",
 ];
 
+/// Thanks said in two words whose first or second alone means something else: Malay/Indonesian "terima kasih"
+/// ("kasih akses" is "give access", "terima email" is "receive email").
+const THANKS_PHRASES: &[&str] = &["terima kasih", "terimakasih", "makasih"];
+
 /// Whether the message says thank you anywhere ("thanks! also …").
 pub fn thanks_in(text: &str) -> bool {
-    words(text).iter().any(|w| THANKS.contains(&w.as_str()))
+    let ws = words(text);
+    ws.iter().any(|w| THANKS.contains(&w.as_str())) || has_phrase!(&line_of(&ws), THANKS_PHRASES)
 }
 
 /// "unrelated but …", "separate thing", "another issue": the message says it is a different problem.
@@ -639,11 +644,7 @@ pub fn thing_swapped(title: &str, instead: &str) -> Option<String> {
     let lower = title.to_lowercase();
     let product = super::recurring::product(title).map(|p| p.to_lowercase());
     let thing_of = |w: &str| DEVICES.contains(&w) || product.as_deref() == Some(w);
-    let at = lower
-        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .filter(|w| !w.is_empty())
-        .find(|w| thing_of(w))?
-        .to_string();
+    let at = words(title).into_iter().find(|w| thing_of(w))?;
     if at == new {
         return None;
     }
@@ -1506,7 +1507,6 @@ fn travel_remark_in(ws: &[String], l: &str, text: &str) -> bool {
         "flight",
         "plane",
         "inflight",
-        "in-flight",
         "bus",
         "ferry",
         "airport",
@@ -1693,6 +1693,7 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
     // "unlock me pls 🙏" is a request with a prayer, not thanks (probe F set: silence).
     (thumbs && !asks_in(ws, l))
         || ws.iter().any(|w| THANKS.contains(&w.as_str()))
+        || has_phrase!(l, THANKS_PHRASES)
         || (has_phrase!(l, PHRASES) && !asks_in(ws, l))
 }
 
@@ -2614,6 +2615,8 @@ mod tests {
         assert_eq!(correction("oops I meant teams").as_deref(), Some("teams"));
         // (Thanks in Devanagari is one word: probe O.)
         assert!(thanks_in("धन्यवाद!") && thanks_in("printer theek ho gaya, धन्यवाद 🙏"));
+        // "terima kasih" is thanks; "kasih akses" (give access) is a request.
+        assert!(thanks_in("printer dah ok, terima kasih!") && !thanks_in("tolong kasih akses ke folder finance"));
         assert_eq!(correction("oops, teams not outlook").as_deref(), Some("teams not outlook"));
         assert_eq!(correction("scratch that, it's excel not word").as_deref(), Some("excel not word"));
         assert_eq!(correction("sorry, floor 3 not floor 2").as_deref(), Some("floor 3 not floor 2"));

@@ -346,7 +346,7 @@ impl<S: Store> Desk<S> {
     /// "sorry, her last day is actually Thursday 12th" written while the walkthrough asks something else: the new
     /// access end (or first day) for its date field, when the message dates a departure or a start, says it changes
     /// ("actually", "now", "sorry", "instead"…) and reads as another date than the one given (probe O: it was stored
-    /// as the handover answer, and access still ended on the old day). `(field, new, was)`.
+    /// as the handover answer, and access still ended on the old day). `(field, new answer, what to tell them)`.
     pub(super) fn date_corrected(
         &self,
         rb: &Runbook,
@@ -362,7 +362,19 @@ impl<S: Store> Desk<S> {
             return None;
         }
         let new = self.known_from_message(rb, t, text, now).remove(&d.field)?;
-        (new != *was).then(|| (d.field.clone(), new, was.clone()))
+        if new == *was {
+            return None;
+        }
+        let tz = self.settings.timezone;
+        let show = |a: &str| {
+            dates::from_canonical(a, tz, d.means.wanted()).map(|r| dates::short(r, tz)).unwrap_or_else(|| a.to_string())
+        };
+        let what = match d.means {
+            DateMeaning::FirstDay => "first day",
+            DateMeaning::AccessEnd => "access ends",
+        };
+        let said = format!("Changed: {what} {} (was {}).", show(&new), show(was));
+        Some((d.field.clone(), new, said))
     }
 
     /// What the opening message `text` already answers of `rb`'s questions, not asked again (#33 probe). For a

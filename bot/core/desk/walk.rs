@@ -564,21 +564,8 @@ impl<S: Store> Desk<S> {
             }
             // A new date said while another question waits: the date changes, the question is asked again.
             if let Some(t) = ticket.as_ref()
-                && let Some((field, new, was)) = self.date_corrected(rb, &wt, t, text, now)
+                && let Some((field, new, said)) = self.date_corrected(rb, &wt, t, text, now)
             {
-                let tz = self.settings.timezone;
-                let wanted =
-                    rb.ticket_date.as_ref().map(|d| d.means.wanted()).unwrap_or(crate::core::dates::Wanted::Date);
-                let show = |a: &str| {
-                    crate::core::dates::from_canonical(a, tz, wanted)
-                        .map(|r| crate::core::dates::short(r, tz))
-                        .unwrap_or_else(|| a.to_string())
-                };
-                let what = match rb.ticket_date.as_ref().map(|d| d.means) {
-                    Some(runbook::DateMeaning::FirstDay) => "first day",
-                    _ => "access ends",
-                };
-                let said = format!("Changed: {what} {} (was {}).", show(&new), show(&was));
                 wt.answers.insert(field, new);
                 let place = super::reply_place(env);
                 w.send(Outbound::to_user(&env.actor, &place, said).about(t.number));
