@@ -3114,12 +3114,17 @@ async fn leavers_and_joiners_raise_no_recurring_issue_notice() {
     for (who, n, what) in [
         ("mona", 1, "Someone is leaving (leaver)"),
         ("nina", 2, "Someone is leaving (leaver)"),
-        ("olga", 3, "Someone is leaving (leaver)"),
+        // ("we're letting Tom go tomorrow": a dismissal is P1 from the start, session 19.)
+        ("olga", 3, "Someone is leaving (leaver) (identity P1"),
         ("pete", 4, "New starter (joiner)"),
         ("rita", 5, "New starter (joiner)"),
         ("sara", 6, "New starter (joiner)"),
     ] {
-        let opened = format!("Ticket #{n} opened: {what} (identity P4 request).");
+        let opened = if what.ends_with("P1") {
+            format!("Ticket #{n} opened: {what} request).")
+        } else {
+            format!("Ticket #{n} opened: {what} (identity P4 request).")
+        };
         assert!(lines_to(&text, who).first().is_some_and(|l| l.starts_with(&opened)), "{who}: {text}");
     }
     // The only recurring notice is the three meeting-room faults; no leaver or joiner is counted or marked.
@@ -4787,4 +4792,55 @@ async fn session18_linked_reports_corrections_travel_wifi_and_leaver_dates() {
         .collect();
     assert_eq!(welcome.len(), 1, "{j}");
     assert_eq!(welcome[0]["kind"], "ephemeral", "{}", welcome[0]);
+}
+
+/// Session 19 (probe O leftovers): see `session19.replay`. Expected (written before the fixes, from the probe's
+/// report): "we're letting Mark Jones go tomorrow" is a P1 dismissal whose card reaches the queue at once (P4 before,
+/// the README promises P1); "Tom Baker and Sue Grey are both leaving on Friday 13 March", written while Mark's
+/// handover question waits, is two leavers of their own (it was stored as Mark's handover answer), one in the thread
+/// and one in a DM, and an answer in Tom's thread goes to Tom's ticket; "the Friday before Easter" is Good Friday (this
+/// Friday before); two jokes naming a device get nothing; "still down for me" from a reporter of a resolved major
+/// incident is a ticket of their own linked to it, and "is the internet still down?" hears that it was fixed (both
+/// silence before), while "I'm still at lunch" gets nothing; a mail rule the person does not recognise, a sign-in
+/// prompt denied at night and a password reset they did not do are security tickets.
+#[tokio::test]
+async fn session19_dismissal_two_leavers_feast_weekday_jokes_and_still_down() {
+    let out = replay::run_file(&script("session19.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> oliver: Ticket #1 opened: Someone is leaving (leaver) (identity P1 request).",
+        "New ticket #1 · P1 · identity · from oliver: “we're letting Mark Jones go tomorrow” · response due in 30m",
+        "DISMISSAL, access ends Wed 4 Mar 17:30 UTC: prepare now and keep it confidential",
+        "bot -> oliver: From your message: **Name:** Tom Baker · **Access ends:** Fri 13 Mar 2026 17:30 UTC.",
+        "bot -> oliver: From your message: **Name:** Sue Grey · **Access ends:** Fri 13 Mar 2026 17:30 UTC.",
+        "bot -> oliver: Your message names 2 people, so each has a ticket of their own: #2 Tom Baker (questions here), \
+         #3 Sue Grey (questions in a DM with you).",
+        "bot -> oliver: From your message: **Name:** Ann Lee · **Access ends:** Fri 3 Apr 2026 17:30 UTC.",
+        "bot -> bert: Ticket #7 opened: network (P2 incident), following up #5.",
+        "bot -> dina: #5 (“the internet is down”) was marked fixed 6m ago.",
+        "bot -> hana: Ticket #8 opened: security (P1 incident).",
+        "bot -> ivan: Ticket #9 opened: security (P1 incident).",
+        "bot -> jo: Ticket #10 opened: security (P1 incident).",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    for quiet in ["dan", "eve", "gus"] {
+        assert!(!text.contains(&format!("bot -> {quiet}:")), "{quiet}: {text}");
+    }
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 10, "{j}");
+    let ticket = |n: u64| tickets.iter().find(|t| t["number"] == n).unwrap().to_string();
+    // Mark's walkthrough never took the second message as its handover answer; Tom's took the answer in his thread.
+    assert!(!ticket(1).contains("both leaving"), "{}", ticket(1));
+    assert!(ticket(2).contains("Dev Patel takes his email"), "{}", ticket(2));
+    assert!(!ticket(3).contains("Dev Patel"), "{}", ticket(3));
+    let linked: Vec<serde_json::Value> = tickets[6]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "linked")
+        .map(|e| e["with"].clone())
+        .collect();
+    assert_eq!(linked, vec![serde_json::json!(5)], "{}", tickets[6]);
 }

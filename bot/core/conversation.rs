@@ -189,6 +189,12 @@ pub fn troubled_beyond_waiting(text: &str) -> bool {
     troubled_in(&kept, &line_of(&kept))
 }
 
+/// [`troubled`] by more than "still" or "again": "still down for me" is, "I'm still at lunch" is not.
+pub fn troubled_beyond_still(text: &str) -> bool {
+    let ws: Vec<String> = words(text).into_iter().filter(|w| !["still", "again"].contains(&w.as_str())).collect();
+    troubled_in(&ws, &line_of(&ws))
+}
+
 fn troubled_in(ws: &[String], l: &str) -> bool {
     ws.iter().any(|w| TROUBLE.contains(&w.as_str()))
         || has_phrase!(
@@ -256,6 +262,7 @@ pub fn signals(text: &str) -> Signals {
     let colleagues = among_colleagues_in(&ws, &l)
         || to_colleague
         || joking_in(&ws)
+        || humour_in(&ws, &l, text)
         || off_duty_in(&ws, &l)
         || travel_remark_in(&ws, &l, text)
         || self_resolved_in(&ws, &l, text)
@@ -1297,6 +1304,54 @@ fn joking_in(ws: &[String]) -> bool {
         .collect();
     let l = line_of(&rest);
     rest.len() <= 12 && !troubled_in(&rest, &l) && !asks_in(&rest, &l)
+}
+
+/// Turns of phrase that make a remark a joke ("the printer can smell fear", "blue screen of death is my spirit
+/// animal"; probe O: each opened a ticket and its walkthrough).
+const JOKE_PHRASES: &[&str] = &[
+    "spirit animal",
+    "smell fear",
+    "smells fear",
+    "sense fear",
+    "senses fear",
+    "fun fact",
+    "plot twist",
+    "this is how i die",
+    "basically decorative",
+    "living its best life",
+    "living their best life",
+    "personal grudge",
+    "has a grudge",
+    "my nemesis",
+    "arch nemesis",
+    "archenemy",
+    "first world problems",
+    "the struggle is real",
+    "on first name terms",
+    "on first-name terms",
+    "is crying",
+    "is weeping",
+    "a sound like",
+    "sounds like a dying",
+];
+
+/// Words that say something is wrong though [`troubled`] does not count them: a joke with one of them ("the copier
+/// keeps stapling in the wrong corner") may still be a report.
+const JOKE_BUT_WRONG: &[&str] =
+    &["keeps", "keep", "wrong", "dies", "died", "dead", "dont", "don't", "need", "needs", "blocked", "hot", "boiling"];
+
+/// A joke about something ("the printer can smell fear", "fun fact: our scanner is older than the intern"), with
+/// nothing wrong in it and nothing asked. Laughter alone is no joke: "the copier keeps stapling in the wrong corner
+/// lol" is a report.
+fn humour_in(ws: &[String], l: &str, text: &str) -> bool {
+    if ws.len() > 30 || text.contains('?') || !has_phrase!(l, JOKE_PHRASES) {
+        return false;
+    }
+    let rest = strip_phrases(l, JOKE_PHRASES).unwrap_or_else(|| l.to_string());
+    let rest_words: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+    !troubled_in(&rest_words, &rest)
+        && !asks_in(ws, l)
+        && !ws.iter().any(|w| is_symptom(w) || JOKE_BUT_WRONG.contains(&w.as_str()))
 }
 
 /// "printer ate my boarding pass but it printed fine on the second try", "outlook crashed but it's fine after a
@@ -2682,6 +2737,16 @@ mod tests {
     }
 
     #[test]
+    fn still_is_no_trouble_on_its_own() {
+        for yes in ["still down for me", "still not working here", "internet still dead", "vpn dropping again"] {
+            assert!(troubled_beyond_still(yes), "{yes}");
+        }
+        for no in ["I'm still at lunch, back at 2", "still in the meeting", "see you again tomorrow"] {
+            assert!(!troubled_beyond_still(no), "{no}");
+        }
+    }
+
+    #[test]
     fn asides_to_colleagues_ask_it_nothing() {
         for yes in [
             "someone left a black iphone charger in meeting room b",
@@ -2717,10 +2782,19 @@ mod tests {
             "printer ate my boarding pass but it printed fine on the second try",
             "outlook crashed but it's fine after a restart",
             "vpn dropped for a sec but it reconnected by itself",
+            // Jokes about a device (probe O: a ticket and a walkthrough each).
+            "the printer can smell fear",
+            "blue screen of death is my spirit animal",
+            "fun fact: the fax in the back office is older than the new intern",
         ] {
             assert!(signals(quiet).colleagues, "{quiet}");
         }
         for said in [
+            // A joke with something wrong in it, or a question, is still a report; laughter alone is no joke.
+            "the printer can smell fear, it jammed three times this morning",
+            "fun fact: the scanner keeps sending blank pages",
+            "blue screen of death is my spirit animal, is that normal?",
+            "the copier keeps stapling in the wrong corner lol",
             "jk the printer really is jammed again",
             "I'm not kidding, the printer ate my payslips",
             "my son's xbox hogs the wifi so my vpn keeps dropping",

@@ -85,10 +85,14 @@ static MONTH_DAY: LazyLock<Regex> = LazyLock::new(|| {
 });
 static ISO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b").expect("valid"));
 /// Days named after a feast ("Good Friday", "Boxing Day"), which would otherwise be read as their weekday or not
-/// at all (probe M8: "last day is Good Friday" became this Friday, three weeks early).
+/// at all (probe M8: "last day is Good Friday" became this Friday, three weeks early), and a weekday said before or
+/// after one ("the Friday before Easter", "the Monday after Christmas"; probe O: read as this Friday). Easter and
+/// Christmas alone count only so: "leaving at Easter" names no day.
 static FEAST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(good friday|easter (?:sunday|monday)|christmas (?:eve|day)|xmas (?:eve|day)|boxing day|new year'?s (?:eve|day))\b")
-        .expect("valid")
+    Regex::new(
+        r"(?i)\b(?:(?:the\s+)?(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\s+(before|after)\s+)?(good friday|easter (?:sunday|monday)|christmas (?:eve|day)|xmas (?:eve|day)|boxing day|new year'?s (?:eve|day)|easter|christmas|xmas)\b",
+    )
+    .expect("valid")
 });
 static NUMERIC: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?\b").expect("valid"));
@@ -271,12 +275,16 @@ pub fn read_full(
     }
     for c in FEAST.captures_iter(text) {
         let whole = c.get(0).expect("match");
-        let name = c[1].to_ascii_lowercase();
+        let name = c[3].to_ascii_lowercase();
+        let weekday = c.get(1).and_then(|m| weekday_of(m.as_str()));
+        if weekday.is_none() && ["easter", "christmas", "xmas"].contains(&name.as_str()) {
+            continue;
+        }
         let on = |year: i32| -> Option<NaiveDate> {
             let easter = easter_sunday(year)?;
             match name.as_str() {
                 "good friday" => Some(easter - Duration::days(2)),
-                "easter sunday" => Some(easter),
+                "easter sunday" | "easter" => Some(easter),
                 "easter monday" => Some(easter + Duration::days(1)),
                 n if n.ends_with("eve") && !n.starts_with("new") => NaiveDate::from_ymd_opt(year, 12, 24),
                 n if n.starts_with("new") && n.ends_with("eve") => NaiveDate::from_ymd_opt(year, 12, 31),
@@ -287,6 +295,18 @@ pub fn read_full(
         };
         // The next one: this year's unless it has passed.
         let Some(d) = on(today.year()).filter(|d| *d >= today).or_else(|| on(today.year() + 1)) else { continue };
+        // "the Friday before Easter": the nearest such weekday strictly before (or after) the feast.
+        let d = match (weekday, c.get(2).map(|m| m.as_str().to_ascii_lowercase())) {
+            (Some(wd), Some(side)) => {
+                let step = if side == "before" { -1 } else { 1 };
+                let mut x = d + Duration::days(step);
+                while x.weekday() != wd {
+                    x += Duration::days(step);
+                }
+                x
+            }
+            _ => d,
+        };
         push(d, &mut dates);
         taken.push((whole.start(), whole.end()));
     }
@@ -826,6 +846,13 @@ mod tests {
         assert_eq!(at_with("Easter Monday", &eod), "Mon 2026-04-06 17:30 BST");
         assert_eq!(at_with("christmas eve", &eod), "Thu 2026-12-24 17:30 GMT");
         assert_eq!(at_with("New Year's Day", &eod), "Fri 2027-01-01 17:30 GMT");
+        // A weekday before or after a feast (probe O: "the Friday before Easter" was this Friday, 13 March).
+        assert_eq!(at_with("her last day is the Friday before Easter", &eod), "Fri 2026-04-03 17:30 BST");
+        assert_eq!(at_with("the thursday before good friday", &eod), "Thu 2026-04-02 17:30 BST");
+        assert_eq!(at_with("the Monday after Christmas", &eod), "Mon 2026-12-28 17:30 GMT");
+        assert_eq!(at_with("Tuesday after Easter Monday", &eod), "Tue 2026-04-07 17:30 BST");
+        // Easter alone names no day.
+        assert!(at_with("leaving at Easter", &eod).starts_with("ask"), "{}", at_with("leaving at Easter", &eod));
     }
 
     #[test]

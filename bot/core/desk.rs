@@ -988,6 +988,9 @@ impl<S: Store> Desk<S> {
         if let Some(flow) = self.me_too_in_channel(env, &text, now, w).await? {
             return Ok(flow);
         }
+        if let Some(flow) = self.still_broken_after_major(env, &text, &open, now, w).await? {
+            return Ok(flow);
+        }
         // The answer to a technician's question written outside the ticket's thread (probe F: in the channel it was
         // dropped while the ticket waited on the user with its clocks paused; in a DM it was "not an IT problem"):
         // it goes to their ticket waiting for them, unless it is clearly a problem of another kind.
@@ -1077,6 +1080,14 @@ impl<S: Store> Desk<S> {
                 self.ask_category(env, &text, &c, w);
             }
             return Ok(Flow::Ok);
+        }
+        // "Tom Baker and Sue Grey are both leaving on Friday": a ticket per person (probe O, M9).
+        if let Some((rb, _)) = self.runbook_for(&c, &text).filter(|(rb, _)| rb.ticket_date.is_some()) {
+            let people = dated::people_named(&text);
+            if (2..=5).contains(&people.len()) && rb.fields().any(|f| f == dated::NAME_FIELD) {
+                self.open_ticket_per_person(env, &text, &c, &people, now, w).await?;
+                return Ok(Flow::Ok);
+            }
         }
         if self.declare_if_many(env, &text, &c, now, w).await? {
             return Ok(Flow::Ok);
@@ -1351,6 +1362,60 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<(), DeskError> {
+        self.open_ticket_for(env, text, c, after, None, now, w).await
+    }
+
+    /// Opens one leaver's or joiner's ticket of a message that names several ("Tom Baker and Sue Grey are both
+    /// leaving on Friday", probe O: one ticket for two people), one ticket per person: each takes `person` as its
+    /// name and the rest of what the message says.
+    async fn open_ticket_per_person(
+        &self,
+        env: &Envelope,
+        text: &str,
+        c: &Classification,
+        people: &[String],
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<(), DeskError> {
+        // One thread holds one ticket: the first person's ticket lives where the message was written, the others'
+        // in a DM with the requester (in a DM, all of them there).
+        let elsewhere = conversation::own_place(env);
+        let mut opened = vec![];
+        for (i, p) in people.iter().enumerate() {
+            let at = if i == 0 || env.place.dm { env } else { &elsewhere };
+            let before = w.commit.inserts.len();
+            self.open_ticket_for(at, text, c.clone(), None, Some(p), now, w).await?;
+            if let Some(t) = w.commit.inserts.get(before) {
+                let place = match (i, env.place.dm) {
+                    (_, true) => "",
+                    (0, false) => " (questions here)",
+                    _ => " (questions in a DM with you)",
+                };
+                opened.push(format!("{} {p}{place}", t.number));
+            }
+        }
+        if opened.len() > 1 {
+            let msg = format!(
+                "Your message names {} people, so each has a ticket of their own: {}.",
+                opened.len(),
+                opened.join(", ")
+            );
+            w.send(Outbound::to_user(&env.actor, &reply_place(env), msg));
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn open_ticket_for(
+        &self,
+        env: &Envelope,
+        text: &str,
+        c: Classification,
+        after: Option<After>,
+        person: Option<&str>,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<(), DeskError> {
         let linked_words = after.as_ref().map(|a| a.words(now)).unwrap_or_default();
         let follow_up = matches!(after, Some(After::FollowUp(_)));
         let after = after.map(|a| a.ticket());
@@ -1407,7 +1472,10 @@ impl<S: Store> Desk<S> {
         // A request that needs approval goes through its runbook, and so its approval, whatever led here.
         let walk = walk.or(approval.map(|(rb, step, _)| (rb, step)));
         // What the message already answers, and a leaver whose access ends now is urgent from the start.
-        let known = walk.map(|(rb, _)| self.known_from_message(rb, &t, text, now)).unwrap_or_default();
+        let mut known = walk.map(|(rb, _)| self.known_from_message(rb, &t, text, now)).unwrap_or_default();
+        if let (Some((rb, _)), Some(p)) = (walk, person) {
+            dated::take_person(rb, &mut known, p);
+        }
         let ends_now = walk.and_then(|(rb, _)| self.access_ends_now(rb, &mut t, &known, now, w));
         if ends_now.is_some() {
             tg = self.policies.apply(&mut t);

@@ -18,6 +18,8 @@ pub(super) const ACTION_PREFIX: &str = "conv:";
 /// How long after a major incident is resolved an affected person's message where they reported it still
 /// belongs to it (a thank-you is noted, "still down for me" opens a linked ticket).
 const AFFECTED_REPLY_HORIZON: chrono::Duration = chrono::Duration::days(7);
+/// How long after a major incident is resolved "still down for me" in the channel is about it.
+const STILL_AFTER_MAJOR: chrono::Duration = chrono::Duration::hours(4);
 
 /// `/ticket major N` folds reports of its kind from at least this far back.
 const MANUAL_LOOK_BACK: chrono::Duration = chrono::Duration::hours(1);
@@ -561,8 +563,11 @@ impl<S: Store> Desk<S> {
     /// Whether `text` starts a joiner or a leaver for a person `t` does not name: another request, however alike.
     pub(super) fn another_person(&self, c: &Classification, text: &str, t: &Ticket) -> bool {
         let starts_dated = self.runbook_for(c, text).is_some_and(|(rb, _)| rb.ticket_date.is_some());
+        // ("Tom Baker and Sue Grey are both leaving": two others, probe O.)
         starts_dated
-            && super::dated::person_named(text).is_some_and(|p| !t.title.contains(&p) && !t.description.contains(&p))
+            && super::dated::people_named(text)
+                .iter()
+                .any(|p| !t.title.contains(p.as_str()) && !t.description.contains(p.as_str()))
     }
 
     /// The person thanked us outside a ticket's thread: noted on their ticket resolved within the thanks window.
@@ -1362,6 +1367,60 @@ impl<S: Store> Desk<S> {
         self.colleague_in_thread(env, &t, text, now, w).await
     }
 
+    /// "still down for me" written in the channel (not a thread) soon after a major incident was resolved (probe
+    /// O: silence): that person's own ticket, linked to the incident, as in the incident's thread ("If it's still not
+    /// working for you, reply here"). Only when the message says the trouble goes on ("still", "again"), is not
+    /// plainly of another kind, and they have no active ticket of that kind; "is it still down?" hears where the
+    /// incident stands instead. The incident is the newest resolved within [`STILL_AFTER_MAJOR`], one they reported
+    /// or were affected by first.
+    pub(super) async fn still_broken_after_major(
+        &self,
+        env: &Envelope,
+        text: &str,
+        open: &[Ticket],
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        if env.place.dm || env.place.thread.is_some() || !conv::same_again(text) {
+            return Ok(None);
+        }
+        let sig = conv::signals(text);
+        let question = sig.asks || text.contains('?');
+        if sig.gratitude || sig.recovered || !(question || conv::troubled_beyond_still(text)) {
+            return Ok(None);
+        }
+        let c = self.classifier().classify(text);
+        let sure = c.decide(&self.settings.triage) == Decision::Ticket;
+        let mut majors: Vec<Ticket> = self
+            .store
+            .majors_resolved_since(now - STILL_AFTER_MAJOR)
+            .await?
+            .into_iter()
+            .filter(|t| t.state == State::Resolved && (!sure || t.category == c.category))
+            .collect();
+        majors.sort_by_key(|t| std::cmp::Reverse(t.resolved_at));
+        let theirs = |t: &Ticket| {
+            t.requester.same_person(&env.actor) || t.affected.iter().any(|a| a.user.same_person(&env.actor))
+        };
+        let Some(t) = majors.iter().find(|t| theirs(t)).or(majors.first()).cloned() else { return Ok(None) };
+        if open.iter().any(|o| o.state.is_active() && o.category == t.category) {
+            return Ok(None);
+        }
+        if question {
+            let when =
+                t.resolved_at.map(|at| format!(" {} ago", crate::core::duration::human(now - at))).unwrap_or_default();
+            let said = format!(
+                "{} ({}) was marked fixed{when}. If it's still not working for you, say so here and I'll open a \
+                 ticket for you.",
+                t.number,
+                quote(&t.title)
+            );
+            w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+            return Ok(Some(Flow::Ok));
+        }
+        Ok(Some(self.follow_up_ticket(env, &t, text, now, w).await?))
+    }
+
     /// The newest active ticket someone else raised in this channel (not a thread, not a DM) lately, which a
     /// "same here" there is about.
     async fn newest_colleague_report(&self, env: &Envelope, now: Timestamp) -> Result<Option<Ticket>, DeskError> {
@@ -1947,7 +2006,7 @@ pub(super) fn own_place_of(who: &UserRef) -> Place {
 
 /// `env` moved to a DM with its sender: where a ticket of their own lives when they wrote in someone else's
 /// ticket's thread (the thread stays that ticket's).
-fn own_place(env: &Envelope) -> Envelope {
+pub(super) fn own_place(env: &Envelope) -> Envelope {
     Envelope { place: own_place_of(&env.actor), ..env.clone() }
 }
 

@@ -23,7 +23,15 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 /// The `ask` field of a joiner's or a leaver's full name, taken from the opening message when it is clear.
-const NAME_FIELD: &str = "name";
+pub(super) const NAME_FIELD: &str = "name";
+
+/// `person` as the name a message already gave, for a runbook that asks for one (a message naming several people
+/// opens a ticket for each).
+pub(super) fn take_person(rb: &Runbook, known: &mut std::collections::BTreeMap<String, String>, person: &str) {
+    if rb.fields().any(|f| f == NAME_FIELD) {
+        known.insert(NAME_FIELD.to_string(), person.to_string());
+    }
+}
 
 /// Key prefix of a leaver's access-removal timer: `access:<ticket>:<ms>`.
 const ACCESS_TIMER: &str = "access:";
@@ -58,6 +66,20 @@ static NAME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("valid")
 });
+/// Two or more full names in a list before what is said of them ("Tom Baker and Sue Grey are both leaving", "Ann
+/// Lee, Bo Chan and Cy Dean are finishing on Friday") or after what is done to them ("please disable Tom Baker and
+/// Sue Grey", "leavers: Tom Baker, Sue Grey"); each name is found by [`people_named`].
+static NAME_LIST: LazyLock<Regex> = LazyLock::new(|| {
+    let full = format!(r"{NAME_WORD}(?:\s+{NAME_WORD}){{1,2}}");
+    let list = format!(r"({full}(?:\s*,\s*{full})*\s*,?\s+(?:and|&)\s+{full})");
+    Regex::new(&format!(
+        r"\b{list}\s+(?i:(?:are|will\s+be|have|were|have\s+both|have\s+all)\s+)?(?i:(?:both|all)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|left|quit|starting|joining|start|join|being\s+(?:dismissed|let\s+go|made\s+redundant))\b|(?i:\b(?:letting|let|dismissing|offboard(?:ing)?|disable|deactivate|suspend|remove|block|leavers?|joiners?|new\s+(?:starters|joiners|hires))\s*[:\-–]?\s+){list}"
+    ))
+    .expect("valid")
+});
+static FULL_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"{NAME_WORD}(?:\s+{NAME_WORD}){{1,2}}")).expect("valid"));
+
 /// Capitalised words that start a sentence or name a day, never part of a person's name here.
 const NOT_NAMES: &str = "a also and but dear fyi heads hello hey hi his her hr it just mr mrs ms new next ok okay on our \
                          please sadly so that the their this today tomorrow unfortunately we yes yesterday leaver \
@@ -71,12 +93,20 @@ pub(super) enum UrgentLeaver {
     EndsNow { dismissal: bool },
     /// A dismissal whose access end is not known yet.
     DismissalUndated,
+    /// A dismissal with its access end still ahead ("we're letting Mark Jones go tomorrow"): P1 now, so that the
+    /// technicians prepare before the person hears (probe O: it stayed P4 until its questions ended).
+    DismissalDated { at: Timestamp },
 }
 
 impl UrgentLeaver {
-    /// The line on the queue's card.
-    fn for_queue(self) -> String {
+    /// The line on the queue's card; `when` shows a moment.
+    fn for_queue(self, when: impl Fn(Timestamp) -> String) -> String {
         match self {
+            UrgentLeaver::DismissalDated { at } => format!(
+                "DISMISSAL, access ends {}: prepare now and keep it confidential; the requester is still answering \
+                 the rest of its questions.",
+                when(at)
+            ),
             UrgentLeaver::DismissalUndated => {
                 "DISMISSAL, access end not given yet: the requester is being asked; be ready to block sign-in.".into()
             }
@@ -91,7 +121,7 @@ impl UrgentLeaver {
     /// What the approvers are told it is.
     fn for_approvers(self) -> &'static str {
         match self {
-            UrgentLeaver::DismissalUndated => "a dismissal",
+            UrgentLeaver::DismissalUndated | UrgentLeaver::DismissalDated { .. } => "a dismissal",
             UrgentLeaver::EndsNow { .. } => "access to end now",
         }
     }
@@ -106,22 +136,39 @@ fn not_a_name(word: &str) -> bool {
 /// more capitalised words) right before "is leaving", "'s last day", "starts"… or right after "letting … go",
 /// "disable …'s account", "leaver:"… A first name alone ("Ben") is no full name, and two people are not one.
 pub(crate) fn person_named(text: &str) -> Option<String> {
-    let mut found: Vec<String> = vec![];
-    let caps = NAME_BEFORE.captures_iter(text).chain(NAME_AFTER.captures_iter(text));
-    for c in caps {
-        let words: Vec<&str> = c[1].split_whitespace().collect();
+    let mut found = people_named(text);
+    if found.len() == 1 { found.pop() } else { None }
+}
+
+/// Every person a message about leavers or joiners names clearly (see [`person_named`]), in the order said, also
+/// in a list ("Tom Baker and Sue Grey are both leaving on Friday"; probe O: one ticket for two people).
+pub(crate) fn people_named(text: &str) -> Vec<String> {
+    let mut found: Vec<(usize, String)> = vec![];
+    let mut take = |at: usize, said: &str| {
+        let words: Vec<&str> = said.split_whitespace().collect();
         // Drop leading words that are no part of a name ("So Priya Raman is leaving", "Friday Tom Baker …").
         let start = words.iter().position(|w| !not_a_name(w));
         let words = &words[start.unwrap_or(words.len())..];
         if words.len() < 2 || words.len() > 3 || words.iter().any(|w| not_a_name(w)) {
-            continue;
+            return;
         }
         let name = words.join(" ");
-        if !found.contains(&name) {
-            found.push(name);
+        if !found.iter().any(|(_, n)| *n == name) {
+            found.push((at, name));
+        }
+    };
+    for c in NAME_BEFORE.captures_iter(text).chain(NAME_AFTER.captures_iter(text)) {
+        let m = c.get(1).expect("group");
+        take(m.start(), m.as_str());
+    }
+    for c in NAME_LIST.captures_iter(text) {
+        let Some(list) = c.get(1).or_else(|| c.get(2)) else { continue };
+        for m in FULL_NAME.find_iter(list.as_str()) {
+            take(list.start() + m.start(), m.as_str());
         }
     }
-    if found.len() == 1 { found.pop() } else { None }
+    found.sort_by_key(|(at, _)| *at);
+    found.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Words that put a date on a departure or a start: the date said right after them is the leaver's or joiner's.
@@ -131,6 +178,11 @@ static DATE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid")
 });
+
+/// Whether `text` speaks of someone's departure or start ("is leaving", "last day", "starts", "new starter").
+pub(super) fn departure_or_start(text: &str) -> bool {
+    DATE_ANCHOR.is_match(text)
+}
 
 /// Words that say a date given before changes ("is now 20 March", "has moved to Monday", "sorry, it's actually the
 /// 12th"), for [`Desk::date_changed`] and [`Desk::date_corrected`].
@@ -444,7 +496,7 @@ impl<S: Store> Desk<S> {
     }
 
     /// A leaver whose access ends now, as its opening message or an answer says ("effective immediately", "his last
-    /// day was Friday", "immediately" at the date question), or a dismissal whose date is not known yet: P2 at once
+    /// day was Friday", "immediately" at the date question), or any dismissal (dated ahead or not yet): P2 at once
     /// (P1 for a dismissal), not when its other questions are answered or time out (probes K and M: it stayed P4 and
     /// reached the queue hours later). `known` is what has been answered. `None` for any other ticket. The caller
     /// re-applies the SLA policy.
@@ -461,6 +513,7 @@ impl<S: Store> Desk<S> {
         let reading =
             known.get(&d.field).and_then(|a| dates::from_canonical(a, self.settings.timezone, d.means.wanted()));
         let urgent = match reading {
+            Some(Reading::At(at)) if at > now && dismissal => UrgentLeaver::DismissalDated { at },
             Some(Reading::At(at)) if at > now => return None,
             None if !dismissal => return None,
             None => UrgentLeaver::DismissalUndated,
@@ -504,7 +557,7 @@ impl<S: Store> Desk<S> {
             }
             _ => {
                 let mut card = self.card(t, now);
-                card.text.push_str(&format!(" · {}", urgent.for_queue()));
+                card.text.push_str(&format!(" · {}", urgent.for_queue(|at| self.fmt_time(at))));
                 w.send(card);
             }
         }
@@ -780,6 +833,23 @@ mod tests {
             "new starter on Monday",
         ] {
             assert_eq!(person_named(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn everyone_a_message_names_is_found_also_in_a_list() {
+        for (text, names) in [
+            ("Tom Baker and Sue Grey are both leaving on Friday 13 March", &["Tom Baker", "Sue Grey"][..]),
+            ("Ann Lee, Bo Chan and Cy Dean are finishing on Friday", &["Ann Lee", "Bo Chan", "Cy Dean"]),
+            ("please disable Tom Baker and Sue Grey, they left today", &["Tom Baker", "Sue Grey"]),
+            ("leavers: Tom Baker & Sue Grey", &["Tom Baker", "Sue Grey"]),
+            ("Tom Baker is leaving on Friday and Ann Lee's last day is the 20th", &["Tom Baker", "Ann Lee"]),
+            ("Priya Raman is leaving on Friday", &["Priya Raman"]),
+            // Not names: one person's first name, lowercase, a product.
+            ("Tom and Sue are leaving on Friday", &[]),
+            ("tom baker and sue grey are leaving", &[]),
+        ] {
+            assert_eq!(people_named(text), names, "{text}");
         }
     }
 

@@ -425,17 +425,24 @@ impl<S: Store> Desk<S> {
             // print anything" pressed the slow laptop's "Still slow").
             // Nor someone else's departure or start ("new starter next Monday, Sam Lee…" while a leaver's question
             // waits: it was taken as the leaver's answer), though it is the same category and intent.
-            let another = clear
-                && (c.category != t.category
-                    || self.runbook_for(&c, text).is_some_and(|(o, _)| {
-                        // Nor a second leaver or joiner of the same kind for another person (probe M: "Tom Baker is
-                        // leaving on the 20th" became Priya's handover answer).
-                        let other_person = || {
-                            super::dated::person_named(text)
-                                .is_some_and(|p| wt.answers.get("name").is_some_and(|n| *n != p))
-                        };
-                        o.ticket_date.is_some() && (o.id != rb.id || other_person())
-                    }));
+            // Nor someone else's departure or start said in so many words, however unsure triage is of the whole
+            // (probe O: "Tom Baker and Sue Grey are both leaving on Friday 13 March" became Mark's handover answer).
+            let others_named = rb.ticket_date.is_some() && super::dated::departure_or_start(text) && {
+                let said = super::dated::people_named(text);
+                wt.answers.get("name").is_some_and(|n| said.iter().any(|p| p != n))
+            };
+            let another = others_named
+                || clear
+                    && (c.category != t.category
+                        || self.runbook_for(&c, text).is_some_and(|(o, _)| {
+                            // Nor a second leaver or joiner of the same kind for another person (probe M: "Tom Baker
+                            // is leaving on the 20th" became Priya's handover answer).
+                            let other_person = || {
+                                super::dated::person_named(text)
+                                    .is_some_and(|p| wt.answers.get("name").is_some_and(|n| *n != p))
+                            };
+                            o.ticket_date.is_some() && (o.id != rb.id || other_person())
+                        }));
             let answers = if step.ask.is_none() {
                 runbook::read_typed(rb, &wt, text) != runbook::Typed::Other
                     && !(another && c.confidence >= super::conversation::BURST_ELSE)
