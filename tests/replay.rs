@@ -4750,8 +4750,8 @@ async fn session18_linked_reports_corrections_travel_wifi_and_leaver_dates() {
         "New ticket #5 · P2 · identity · from oliver: “Priya Raman left today, please remove her access”",
         // Probe O: "oops I meant teams" moves the Outlook ticket, which off its walkthrough reaches the queue at once;
         // "sorry, floor 3 not floor 2" moves the place; "walked out yesterday" ends access now at P2.
-        "bot -> dana: Got it: #6 is now about “teams keeps crashing when i open attachments”",
-        "bot -> #helpdesk-queue: New ticket #6 · P3 · saas · from dana: “teams keeps crashing when i open attachments”",
+        "bot -> dana: Got it: #6 is now about “teams keeps crashing when I open attachments”",
+        "bot -> #helpdesk-queue: New ticket #6 · P3 · saas · from dana: “teams keeps crashing when I open attachments”",
         "bot -> eric: Got it: #7 is now about “the printer on floor 3 is jammed”.",
         "New ticket #8 · P2 · identity · from oliver: “Mark Jones walked out yesterday, please block his account”",
         // Outlook "for me too" after a Teams report, and floor 1's printer after floor 3's, are tickets of their own.

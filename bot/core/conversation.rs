@@ -660,7 +660,25 @@ pub fn thing_swapped(title: &str, instead: &str) -> Option<String> {
         let after = lower[i + at.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
         before && after
     })?;
-    Some(format!("{}{}{}", &lower[..pos.0], new, &lower[pos.0 + at.len()..]))
+    Some(replaced(title, pos.0, at.len(), &as_typed(instead, &new)))
+}
+
+/// `title` with the `len` bytes at `at` of its lowercase form replaced by `new`, keeping the rest as it was written
+/// (probe O: "Teams keeps crashing when I open attachments" became all lowercase); lowercase when lowercasing
+/// changed the text's length (the offsets would not line up).
+fn replaced(title: &str, at: usize, len: usize, new: &str) -> String {
+    let lower = title.to_lowercase();
+    let base = if lower.len() == title.len() { title } else { lower.as_str() };
+    format!("{}{}{}", &base[..at], new, &base[at + len..])
+}
+
+/// `word` (lowercase) as `said` wrote it ("Teams" in "oops I meant Teams"), else as it is.
+fn as_typed(said: &str, word: &str) -> String {
+    let lower = said.to_lowercase();
+    match lower.find(word) {
+        Some(i) if lower.len() == said.len() => said[i..i + word.len()].to_string(),
+        _ => word.to_string(),
+    }
 }
 
 /// "teams not outlook" / "teams, not outlook" as a correction of `title` ("outlook won't open"): the title with the
@@ -685,12 +703,14 @@ pub fn swapped_in(title: &str, correction: &str) -> Option<String> {
     if new.is_empty() || old.is_empty() || new.split_whitespace().count() > 3 || old.split_whitespace().count() > 3 {
         return None;
     }
+    let shown = as_typed(correction, new);
     if !tail.is_empty() && (troubled(tail) || words(tail).iter().any(|w| is_symptom(w))) {
-        return Some(if tail.contains(new) { tail.to_string() } else { format!("{new}: {tail}") });
+        let tail = as_typed(correction, tail);
+        return Some(if tail.to_lowercase().contains(new) { tail } else { format!("{shown}: {tail}") });
     }
     let lower = title.to_lowercase();
     let at = lower.find(old)?;
-    Some(format!("{}{}{}", &lower[..at], new, &lower[at + old.len()..]))
+    Some(replaced(title, at, old.len(), &shown))
 }
 
 /// A word that names nothing ("the", "it's", "now", "nvm", "fine"), for matching what a message names against a
@@ -1420,11 +1440,22 @@ fn self_resolved_in(ws: &[String], l: &str, text: &str) -> bool {
         "firefox",
         "safari",
         "app",
+        // ("google meet has no sound from the other side, but youtube works": another service works.)
+        "youtube",
+        "spotify",
+        "netflix",
+        "websites",
+        "sites",
+        "google",
     ];
     if text.contains('?') || asks_in(ws, l) {
         return false;
     }
     let Some(at) = ws.iter().rposition(|w| w == "but") else { return false };
+    // A state that lasts before the "but" ("has no sound", "nothing loads") is not over.
+    if ws[..at].iter().any(|w| ["no", "nothing"].contains(&w.as_str())) {
+        return false;
+    }
     let (head, tail) = (&ws[..at], &ws[at + 1..]);
     let restart = |w: &str| w.starts_with("restart") || w.starts_with("reboot");
     !head.is_empty()
@@ -2677,6 +2708,15 @@ mod tests {
         assert_eq!(correction("sorry, floor 3 not floor 2").as_deref(), Some("floor 3 not floor 2"));
         assert_eq!(correction("not outlook – it's the calendar").as_deref(), Some("the calendar not the outlook"));
         assert_eq!(thing_swapped("outlook keeps crashing", "teams").as_deref(), Some("teams keeps crashing"));
+        // The title keeps its capitals, and the new thing is as typed (probe O: all lowercase).
+        assert_eq!(
+            thing_swapped("Outlook keeps crashing when I open attachments", "Teams").as_deref(),
+            Some("Teams keeps crashing when I open attachments")
+        );
+        assert_eq!(
+            swapped_in("The printer on Floor 2 won't print", "the Scanner not the printer").as_deref(),
+            Some("The Scanner on Floor 2 won't print")
+        );
         assert_eq!(
             thing_swapped("the printer on floor 2 is jammed", "the scanner").as_deref(),
             Some("the scanner on floor 2 is jammed")
@@ -2803,6 +2843,7 @@ mod tests {
             "teams froze twice this morning but it's ok now, happens every day though",
             "teams keeps crashing but it works fine in the browser",
             "outlook won't open but webmail works fine",
+            "google meet has no sound from the other side, but youtube works",
             "printer jammed but I cleared it, now it prints blank pages",
             "the printer crashed but it's fine now, is that normal?",
             "brb, laptop crashed, can someone look at it when I'm back",

@@ -2144,6 +2144,8 @@ mod tests {
             ("outlook-sync", "saas.email", "my mailbox is full", "full"),
             ("outlook-sync", "saas.email", "emails stuck in outbox", "outbox"),
             ("outlook-sync", "saas.email", "outlook keeps asking for my password", "sign-in"),
+            ("outlook-sync", "saas.email", "outlook keeps crashing when I open it", "crash"),
+            ("printer-queue", "printing.not_printing", "I'm at home and can't print to the office printer", HANDOFF),
             ("outlook-sync", "saas.email", "add me to the sales distribution list", HANDOFF),
             ("meeting-room-av", "endpoint.meeting_room_av", "hdmi cable missing from meeting room 4", HANDOFF),
         ];
