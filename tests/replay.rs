@@ -4844,3 +4844,41 @@ async fn session19_dismissal_two_leavers_feast_weekday_jokes_and_still_down() {
         .collect();
     assert_eq!(linked, vec![serde_json::json!(5)], "{}", tickets[6]);
 }
+
+/// Session 19, probe P: see `session19_probe_p.replay`. Expected (the probe's expectations, written before its runs):
+/// "Tom Baker and Sue Grey both finish on Friday 13th" is two leavers dated 13 March (one ticket asking "who is
+/// leaving?" before), and "Sue's mail and files to Jo Park" in the DM holding Sue's questions goes to Sue's ticket; "sorry,
+/// not the 27th - it's the 26th" in Lena's thread moves her date (stored as the handover answer before), and "Jamal Odum
+/// is also leaving…" there is a leaver of its own; hal's "same here" on gus's ticket follows the major incident it was
+/// folded into (no update, no resolution before); "is it fixed now?" hears where it stands and "yep back for me" is
+/// thanks (P2 tickets before), while "still can't get into outlook, is it meant to be fixed?" is a ticket (only asked
+/// before); a fire taken back ("jk it's just jammed") is no P1; a question whether a sign-in email is real gets no
+/// Outlook sign-in steps.
+#[tokio::test]
+async fn session19_probe_p_leaver_lists_dm_answers_date_fixes_and_after_the_fix() {
+    let out = replay::run_file(&script("session19_probe_p.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> hannah: From your message: **Name:** Tom Baker · **Access ends:** Fri 13 Mar 2026 17:30 UTC.",
+        "bot -> hannah: From your message: **Name:** Sue Grey · **Access ends:** Fri 13 Mar 2026 17:30 UTC.",
+        "bot -> hannah: Changed: access ends Thu 26 Mar (was Fri 27 Mar).",
+        "bot -> hannah: From your message: **Name:** Jamal Odum · **Access ends:** Fri 20 Mar 2026 17:30 UTC.",
+        "bot -> hannah: That's someone else, so Jamal Odum has a ticket of its own: #4. This thread stays about #3.",
+        "bot -> hal: #5 is fixed: Microsoft fixed it, mail is flowing again.",
+        "bot -> gus: #5 (“is outlook down for anyone else?”) was marked fixed 5m ago.",
+        "bot -> ivy: You're welcome, glad #5 is sorted!",
+        "bot -> kim: Ticket #7 opened: saas (P2 incident), following up #5.",
+        "bot -> lee: Ticket #8 opened: printing (P3 incident).",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("“is it fixed now?”") && !text.contains("“yep back for me”"), "{text}");
+    assert!(!text.contains("Sign in when it asks"), "{text}");
+    let j = out.json().await.unwrap();
+    let tickets = j["tickets"].as_array().unwrap();
+    let ticket = |n: u64| tickets.iter().find(|t| t["number"] == n).unwrap().to_string();
+    assert!(ticket(1).contains("Ray Lamb takes Tom's mail"), "{}", ticket(1));
+    assert!(ticket(2).contains("Sue's mail and files to Jo Park"), "{}", ticket(2));
+    assert!(!ticket(3).contains("not the 27th"), "{}", ticket(3));
+    assert_eq!(tickets.len(), 8, "{j}");
+}

@@ -189,6 +189,47 @@ pub fn troubled_beyond_waiting(text: &str) -> bool {
     troubled_in(&kept, &line_of(&kept))
 }
 
+/// The clauses of `text` (split at , ; . ! ?), each with whether it is the question a "?" ends.
+fn clauses(text: &str) -> Vec<(&str, bool)> {
+    let mut out = vec![];
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if [',', ';', '.', '!', '?'].contains(&c) {
+            let part = text[start..i].trim();
+            if !part.is_empty() {
+                out.push((part, c == '?'));
+            }
+            start = i + c.len_utf8();
+        }
+    }
+    let part = text[start..].trim();
+    if !part.is_empty() {
+        out.push((part, false));
+    }
+    out
+}
+
+/// Something said to be wrong outside the questions of `text`, beyond "still" or "again": "still can't get online,
+/// is it meant to be fixed?" does, "is the internet still down?" and "is it fixed now?" do not.
+pub fn trouble_beside_questions(text: &str) -> bool {
+    clauses(text).into_iter().any(|(c, question)| {
+        let ws = words(c);
+        let symptom = ws.iter().any(|w| is_symptom(w) && !["issue", "problem"].contains(&w.as_str()));
+        symptom || !question && troubled_beyond_still(c)
+    })
+}
+
+/// "is it fixed now?", "is the internet still down?", "all working again?": a question whether something works
+/// again, with nothing said to be wrong beside it.
+pub fn asks_if_fixed(text: &str) -> bool {
+    const STATE: &[&str] = &[
+        "fixed", "working", "work", "works", "sorted", "resolved", "back", "down", "up", "ok", "okay", "done", "still",
+        "again", "yet", "restored", "over",
+    ];
+    clauses(text).iter().any(|(c, q)| *q && words(c).iter().any(|w| STATE.contains(&w.as_str())))
+        && !trouble_beside_questions(text)
+}
+
 /// [`troubled`] by more than "still" or "again": "still down for me" is, "I'm still at lunch" is not.
 pub fn troubled_beyond_still(text: &str) -> bool {
     let ws: Vec<String> = words(text).into_iter().filter(|w| !["still", "again"].contains(&w.as_str())).collect();
@@ -980,6 +1021,10 @@ const RECOVERY: &[&str] = &[
     "back to normal",
     "normal again",
     "all back",
+    // ("yep back for me" after a fix, probe P: a ticket "following up #1".)
+    "back for me",
+    "back for us",
+    "back here",
     // "JazakAllah, issue resolved", "problem solved, thanks".
     "issue resolved",
     "issue is resolved",
@@ -1219,6 +1264,11 @@ const AMONG_COLLEAGUES: &[&str] = &[
     "anybody know if",
     "anyone know how",
     "anybody know how",
+    // ("anyone know a decent mesh wifi system for a big house?": probe P, a network ticket.)
+    "anyone know a",
+    "anybody know a",
+    "anyone know any",
+    "anyone know of",
     "any recommendations",
     "does anyone have a spare",
     "anyone got a spare",
@@ -1302,6 +1352,18 @@ fn among_colleagues_in(ws: &[String], l: &str) -> bool {
     !asks_in(&rest_words, &rest)
 }
 
+/// What is meant of a message that takes a joke back: the part after its last "jk" / "just kidding" / "only joking"
+/// ("the printer on 3 is on fire 🔥 jk it's just jammed again lol": "it's just jammed again lol"; probe P: P1 with
+/// the fire advice); the whole message otherwise.
+pub fn taken_back(text: &str) -> &str {
+    static MARKER: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b(jk|jks|j/k|(just|only|jus) (kidding|joking))\b").ok());
+    match MARKER.as_ref().and_then(|re| re.find_iter(text).last()) {
+        Some(m) if !text[m.end()..].trim().is_empty() => &text[m.end()..],
+        _ => text,
+    }
+}
+
 /// "printer and I are not on speaking terms 😂 jk it's fine", "the wifi hates me lol jk": a joke taken back in
 /// the same breath (probe H: a printing ticket). What follows the last "jk" / "just kidding" / "only joking" must be
 /// short and untroubled ("jk the printer really is jammed" stays a report; "I'm not kidding, …" is no joke).
@@ -1353,6 +1415,14 @@ const JOKE_PHRASES: &[&str] = &[
     "is weeping",
     "a sound like",
     "sounds like a dying",
+    // (Probe P: "the printer has achieved sentience and chosen violence today 😂", "who named the wifi
+    // \"PrettyFlyForAWifi\" 🤣 10/10".)
+    "achieved sentience",
+    "chosen violence",
+    "chose violence",
+    "hates me personally",
+    "who named the",
+    "10 10",
 ];
 
 /// Words that say something is wrong though [`troubled`] does not count them: a joke with one of them ("the copier
@@ -1555,6 +1625,8 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
         "managing",
         "client",
         "clients",
+        // ("my wife can't get on the guest wifi": the office's guest network.)
+        "guest",
     ];
     // "my kid's ipad keeps dropping off our home wifi" (probe J: a network ticket and the home Wi-Fi walkthrough).
     const FAMILY: &[&str] = &[
@@ -1574,7 +1646,28 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
         "flatmate's",
         "housemate's",
     ];
-    ws.iter().any(|w| HOME.contains(&w.as_str()) || FAMILY.contains(&w.as_str()))
+    // "my mum just got scammed by a fake Royal Mail text" (probe P: a P2 security ticket): family, not the office.
+    const FAMILY_OF_MINE: &[&str] = &[
+        "my mum",
+        "my mom",
+        "my dad",
+        "my son",
+        "my daughter",
+        "my wife",
+        "my husband",
+        "my kids",
+        "my nan",
+        "my gran",
+        "my grandma",
+        "my grandad",
+        "my brother",
+        "my sister",
+        "my parents",
+        "my flatmate",
+        "my neighbour",
+        "my neighbor",
+    ];
+    (ws.iter().any(|w| HOME.contains(&w.as_str()) || FAMILY.contains(&w.as_str())) || has_phrase!(l, FAMILY_OF_MINE))
         && !ws.iter().any(|w| WORK.contains(&w.as_str()))
         && !has_phrase!(l, &["can't work", "cannot work", "work from home", "working from home"])
 }
@@ -1615,7 +1708,7 @@ fn travel_remark_in(ws: &[String], l: &str, text: &str) -> bool {
         &["wifi", "fi", "internet", "signal", "4g", "5g", "broadband", "connection", "hotspot", "reception"];
     // Told afterwards, laughed off, or needing nothing: the person is back, or will deal with it later.
     const REMARK: &[&str] =
-        &["was", "were", "yesterday", "lol", "lmao", "haha", "hahaha", "typical", "classic", "joke"];
+        &["was", "were", "yesterday", "lol", "lmao", "haha", "hahaha", "typical", "classic", "joke", "btw", "myth"];
     const REMARK_PHRASES: &[&str] = &[
         "never again",
         "for once",
@@ -2773,6 +2866,23 @@ mod tests {
             ["nvm", "nvm the printer, the scanner is broken too", "the vpn is down, nvm", "nvm can you reset it"]
         {
             assert!(never_mind_about(none).is_empty(), "{none}");
+        }
+    }
+
+    #[test]
+    fn a_question_whether_it_is_fixed_is_no_report() {
+        for yes in ["is it fixed now?", "is the internet still down?", "all working again?", "is outlook back up yet?"]
+        {
+            assert!(asks_if_fixed(yes), "{yes}");
+        }
+        for no in [
+            "still can't get online, is it meant to be fixed?",
+            "is it still down? mine's still a bit slow",
+            "it's flickering again, can I just get a new laptop instead?",
+            "please reopen this one, close it again",
+            "still down for me",
+        ] {
+            assert!(!asks_if_fixed(no), "{no}");
         }
     }
 

@@ -798,7 +798,9 @@ impl<S: Store> Desk<S> {
                 TypedClose::No => text,
             };
             // "sorry, it's actually the scanner" in the thread, as in the channel (probe I: the buttons came again).
+            // (A joiner's or leaver's title comes from its answers: a date corrected there is the walkthrough's.)
             if t.requester.same_person(&env.actor)
+                && !conversation::is_lifecycle(&t)
                 && let Some(instead) = super::conversation::correction(&text)
                 && let Some(flow) = self.correct_ticket(env, &t, &text, &instead, now, w).await?
             {

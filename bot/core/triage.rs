@@ -490,6 +490,7 @@ impl Classifier {
     /// The global boosters (indexes into `boosters`) whose pattern matches `text`. One `is_match` each: a
     /// `RegexSet` over them was measured slower (it looks for every match; 23k against 32k classifications/s).
     fn booster_hits(&self, text: &str) -> Vec<usize> {
+        let text = super::conversation::taken_back(text);
         (0..self.boosters.len()).filter(|&i| self.boosters[i].re.is_match(text)).collect()
     }
 
@@ -521,7 +522,7 @@ impl Classifier {
 
     /// What the requester should do meanwhile, from the first global booster with advice that matches `text`.
     pub fn advice_for(&self, text: &str) -> Option<&str> {
-        let text = bounded(text);
+        let text = super::conversation::taken_back(bounded(text));
         self.boosters
             .iter()
             .filter(|b| b.advice.is_some())
@@ -804,9 +805,11 @@ impl Classifier {
         } else {
             ticket_type
         };
-        // Each booster runs once, for the priority and for safety; on not-IT text only those with advice.
+        // Each booster runs once, for the priority and for safety; on not-IT text only those with advice. A joke
+        // taken back ("… on fire 🔥 jk it's just jammed") is read from where it is taken back.
+        let meant = super::conversation::taken_back(text);
         let hits: Vec<usize> = (0..self.boosters.len())
-            .filter(|&i| (cat_id != "none" || self.boosters[i].advice.is_some()) && self.boosters[i].re.is_match(text))
+            .filter(|&i| (cat_id != "none" || self.boosters[i].advice.is_some()) && self.boosters[i].re.is_match(meant))
             .collect();
         let mut priority = if cat_id == "none" {
             ci.map_or(Priority::P3, |ci| ci.spec.priority)

@@ -767,6 +767,9 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Option<Flow>, DeskError> {
+        if let Some(flow) = self.another_leaver_in_thread(env, t, text, now, w).await? {
+            return Ok(Some(flow));
+        }
         // "unrelated but my monitor just went black" says it is another problem, whoever has the ticket and however
         // sure triage is of its kind (probe J: the jam buttons again; on a claimed ticket, filed there silently).
         let unrelated = conv::unrelated(text);
@@ -806,6 +809,60 @@ impl<S: Store> Desk<S> {
         if let Some(n) = opened {
             let said = format!(
                 "That sounds like a separate problem, so I've opened {n} for it in the channel. This thread stays about {}.",
+                t.number
+            );
+            w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+        }
+        Ok(Some(Flow::Ok))
+    }
+
+    /// "Jamal Odum is also leaving, his last day is Friday 20th" in another leaver's (or joiner's) thread, from its
+    /// requester: someone else's departure or start, a ticket of its own (probe P: it was stored as the handover
+    /// answer), one per person named.
+    async fn another_leaver_in_thread(
+        &self,
+        env: &Envelope,
+        t: &Ticket,
+        text: &str,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Result<Option<Flow>, DeskError> {
+        if !is_lifecycle(t)
+            || !t.state.is_active()
+            || env.place.dm
+            || !t.requester.same_person(&env.actor)
+            || !super::dated::departure_or_start(text)
+        {
+            return Ok(None);
+        }
+        let people = super::dated::people_named(text);
+        let others: Vec<String> = people
+            .into_iter()
+            .filter(|p| !t.title.contains(p.as_str()) && !t.description.contains(p.as_str()))
+            .collect();
+        if others.is_empty() || others.len() > 5 {
+            return Ok(None);
+        }
+        let mut c = self.classifier().classify(text);
+        if c.decide(&self.settings.triage) != Decision::Ticket || c.category != t.category {
+            c.category = t.category.clone();
+            c.intent = t.intent.clone();
+            c.ticket_type = t.ticket_type;
+            c.priority = self.classifier().priority_of(t.intent.as_deref(), text);
+            c.confidence = 1.0;
+            c.runbook = None;
+        }
+        let mut top = env.clone();
+        top.place.thread = None;
+        top.place.message = None;
+        let before = w.commit.inserts.len();
+        self.open_ticket_per_person(&top, text, &c, &others, now, w).await?;
+        let opened: Vec<String> = w.commit.inserts[before..].iter().map(|n| n.number.to_string()).collect();
+        if !opened.is_empty() {
+            let said = format!(
+                "That's someone else, so {} has a ticket of its own: {}. This thread stays about {}.",
+                others.join(" and "),
+                opened.join(", "),
                 t.number
             );
             w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
@@ -1143,6 +1200,9 @@ impl<S: Store> Desk<S> {
             self.note_thanks(env, &mut t, text, now, w);
             return Ok(Some(Flow::Ok));
         }
+        if let Some(flow) = self.after_fix_without_trouble(env, &t, text, true, now, w) {
+            return Ok(Some(flow));
+        }
         Ok(Some(self.follow_up_ticket(env, &t, text, now, w).await?))
     }
 
@@ -1169,6 +1229,9 @@ impl<S: Store> Desk<S> {
         if t.state == State::Resolved {
             if conv::is_gratitude(text) {
                 return Ok(Some(Flow::Ok));
+            }
+            if let Some(flow) = self.after_fix_without_trouble(env, t, text, false, now, w) {
+                return Ok(Some(flow));
             }
             if conv::me_too(text) && !self.describes_a_problem(text) {
                 // A bare "+1" after the fix: asked, as on an open ticket (a ticket titled "+1" helps nobody).
@@ -1385,8 +1448,9 @@ impl<S: Store> Desk<S> {
             return Ok(None);
         }
         let sig = conv::signals(text);
-        let question = sig.asks || text.contains('?');
-        if sig.gratitude || sig.recovered || !(question || conv::troubled_beyond_still(text)) {
+        let question = conv::asks_if_fixed(text);
+        let trouble = conv::trouble_beside_questions(text);
+        if sig.gratitude || sig.recovered || !(question || trouble) {
             return Ok(None);
         }
         let c = self.classifier().classify(text);
@@ -1406,19 +1470,39 @@ impl<S: Store> Desk<S> {
         if open.iter().any(|o| o.state.is_active() && o.category == t.category) {
             return Ok(None);
         }
-        if question {
-            let when =
-                t.resolved_at.map(|at| format!(" {} ago", crate::core::duration::human(now - at))).unwrap_or_default();
-            let said = format!(
-                "{} ({}) was marked fixed{when}. If it's still not working for you, say so here and I'll open a \
-                 ticket for you.",
-                t.number,
-                quote(&t.title)
-            );
-            w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+        // "still can't get online, is it meant to be fixed?" says what is wrong: a ticket (probe P: only asked).
+        if !trouble {
+            w.send(Outbound::to_user(&env.actor, &reply_place(env), fixed_status(&t, now)).about(t.number));
             return Ok(Some(Flow::Ok));
         }
         Ok(Some(self.follow_up_ticket(env, &t, text, now, w).await?))
+    }
+
+    /// A reply to a resolved ticket or incident that reports nothing wrong (probe P: "yep back for me" and "is it
+    /// fixed now?" opened P2 tickets "following up #1"): thanks or "back for me" are noted (`thanks`), a question
+    /// hears where it stands. `None` when the message says something is (still) wrong, or is neither.
+    fn after_fix_without_trouble(
+        &self,
+        env: &Envelope,
+        t: &Ticket,
+        text: &str,
+        thanks: bool,
+        now: Timestamp,
+        w: &mut Work,
+    ) -> Option<Flow> {
+        let sig = conv::signals(text);
+        if sig.gratitude || sig.recovered {
+            if thanks {
+                let mut t = t.clone();
+                self.note_thanks(env, &mut t, text, now, w);
+            }
+            return Some(Flow::Ok);
+        }
+        if !conv::asks_if_fixed(text) {
+            return None;
+        }
+        w.send(Outbound::to_user(&env.actor, &reply_place(env), fixed_status(t, now)).about(t.number));
+        Some(Flow::Ok)
     }
 
     /// The newest active ticket someone else raised in this channel (not a thread, not a DM) lately, which a
@@ -1575,6 +1659,18 @@ impl<S: Store> Desk<S> {
             w.commit.updates.push(b);
             return Ok(Some(Flow::Ok));
         }
+        // A ticket folded into a major incident: the follow-up is of the incident.
+        let parent = match t.parent {
+            Some(p) => self.store.ticket(p).await?,
+            None => target,
+        };
+        // "yep back for me", "is it fixed now?" after the fix: noted or answered, no ticket (probe P: P2 tickets).
+        let about = parent.as_ref().unwrap_or(t);
+        if !about.state.is_active()
+            && let Some(flow) = self.after_fix_without_trouble(env, about, text, is_requester, now, w)
+        {
+            return Ok(Some(flow));
+        }
         // Someone else's chatter in the thread ("close it please", "reopen it") is no problem of their own: it opens
         // nothing and tells nobody; a problem they describe gets a ticket of their own below.
         if !is_requester && self.classifier().classify(text).decide(&self.settings.triage) != Decision::Ticket {
@@ -1584,11 +1680,6 @@ impl<S: Store> Desk<S> {
                 t.number
             )))));
         }
-        // A ticket folded into a major incident: the follow-up is of the incident.
-        let parent = match t.parent {
-            Some(p) => self.store.ticket(p).await?,
-            None => target,
-        };
         // The thread stays its requester's: someone else's problem there is a ticket of their own in a DM with
         // them, so a stranger cannot take the thread over (#30) and lock the requester out of it.
         let theirs = own_place(env);
@@ -1889,6 +1980,18 @@ impl<S: Store> Desk<S> {
                 );
                 w.send(Outbound::to_user(cc, &place, text).about(major.number));
             }
+            // So do the people who said they have it too on the folded ticket (probe P: "yep email's not working here
+            // too" on #2 heard neither the incident's updates nor its resolution).
+            for a in child.affected.iter().filter(|a| !a.user.same_person(&child.requester)) {
+                let (added, ev) = major.affected_report(&a.user, &a.place, &child.description, now);
+                w.events(major.number, vec![ev]);
+                if added {
+                    w.send(
+                        Outbound::to_user(&a.user, &a.place, conv::folded_into_major(child.number, major.number))
+                            .about(major.number),
+                    );
+                }
+            }
             // A technician working the folded ticket hears where it went, unless they own the incident anyway.
             if let Some(owner) = child.owner.as_ref().filter(|o| major.owner.as_ref().is_none_or(|m| !m.same_person(o)))
             {
@@ -2000,6 +2103,16 @@ fn on(window: chrono::Duration) -> bool {
 }
 
 /// A DM with `who`.
+/// Where a resolved ticket stands, for someone who asks whether it is fixed.
+fn fixed_status(t: &Ticket, now: Timestamp) -> String {
+    let when = t.resolved_at.map(|at| format!(" {} ago", crate::core::duration::human(now - at))).unwrap_or_default();
+    format!(
+        "{} ({}) was marked fixed{when}. If it's still not working for you, say so here and I'll open a ticket for you.",
+        t.number,
+        quote(&t.title)
+    )
+}
+
 pub(super) fn own_place_of(who: &UserRef) -> Place {
     Place { dm: true, channel: format!("dm-{}", who.id), thread: None, message: None }
 }

@@ -12,7 +12,7 @@
 
 use super::{Desk, DeskError, Work, quote};
 use crate::core::dates::{self, Reading};
-use crate::core::ids::Place;
+use crate::core::ids::{Place, TicketNo};
 use crate::core::message::Outbound;
 use crate::core::runbook::{DateMeaning, Runbook, Walkthrough};
 use crate::core::sla::Timer;
@@ -54,7 +54,7 @@ const NAME_WORD: &str = r"(?:[A-Z]['’][A-Z][a-z]+|[A-Z][a-z]*[A-Z]?[a-z]+(?:-[
 /// leaving", "Ben Ode's last day", "Sam Lee starts", "Tom Baker has resigned".
 static NAME_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"\b({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\s+(?i:(?:last|final|first)\s+(?:working\s+)?day|notice|employment|contract)\b|\s+(?i:(?:is|will\s+be|has\s+been|has|was)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|leaves|finishes|retires|starts|starting|joins|joining|handed\s+in|no\s+longer|walked\s+out|quit|left\s+(?:us|the|today|yesterday|this\s+morning|last\s+\w+|on\s+\w+day)|being\s+(?:dismissed|sacked|let\s+go|made\s+redundant|terminated))\b)"
+        r"\b({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]?s?\s+(?i:(?:last|final|first)\s+(?:working\s+)?day|notice|employment|contract)\b|\s+(?i:(?:is|will\s+be|has\s+been|has|was|have\s+been)\s+)?(?i:(?:also|too|now|sadly|unfortunately|then)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|leaves|finishes|retires|starts|starting|joins|joining|handed\s+in|no\s+longer|walked\s+out|quit|dismissed|sacked|fired|let\s+go|made\s+redundant|terminated|left\s+(?:us|the|today|yesterday|this\s+morning|last\s+\w+|on\s+\w+day)|being\s+(?:dismissed|sacked|let\s+go|made\s+redundant|terminated))\b)"
     ))
     .expect("valid")
 });
@@ -73,7 +73,7 @@ static NAME_LIST: LazyLock<Regex> = LazyLock::new(|| {
     let full = format!(r"{NAME_WORD}(?:\s+{NAME_WORD}){{1,2}}");
     let list = format!(r"({full}(?:\s*,\s*{full})*\s*,?\s+(?:and|&)\s+{full})");
     Regex::new(&format!(
-        r"\b{list}\s+(?i:(?:are|will\s+be|have|were|have\s+both|have\s+all)\s+)?(?i:(?:both|all)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|left|quit|starting|joining|start|join|being\s+(?:dismissed|let\s+go|made\s+redundant))\b|(?i:\b(?:letting|let|dismissing|offboard(?:ing)?|disable|deactivate|suspend|remove|block|leavers?|joiners?|new\s+(?:starters|joiners|hires))\s*[:\-–]?\s+){list}"
+        r"\b{list}\s+(?i:(?:are|will\s+be|have|were|have\s+both|have\s+all)\s+)?(?i:(?:both|all)\s+)?(?i:leaving|finishing|finish|leave|retiring|resigning|resigned|left|quit|starting|joining|start|join|being\s+(?:dismissed|let\s+go|made\s+redundant))\b|(?i:\b(?:letting|let|dismissing|offboard(?:ing)?|disable|deactivate|suspend|remove|block|leavers?|joiners?|new\s+(?:starters|joiners|hires))\s*[:\-–]?\s+){list}"
     ))
     .expect("valid")
 });
@@ -174,7 +174,7 @@ pub(crate) fn people_named(text: &str) -> Vec<String> {
 /// Words that put a date on a departure or a start: the date said right after them is the leaver's or joiner's.
 static DATE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(leaving|leaves|finishing|finishes|retiring|retires|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,3}go|(left|quit|walked out|stormed out)( us| the \w+)? (today|yesterday|this morning|last \w+|on \w+day))\b",
+        r"(?i)\b(leaving|leaves|finishing|finishes|finish (on|this|next|at|up|tomorrow|today|(mon|tues|wednes|thurs|fri|satur|sun)day)|retiring|retires|(staying|stays|here|with us|working) (on )?(until|till|til)|(can.?t|cannot|won.?t|not) start|start (till|until|before|on|from)|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,3}go|(left|quit|walked out|stormed out)( us| the \w+)? (today|yesterday|this morning|last \w+|on \w+day))\b",
     )
     .expect("valid")
 });
@@ -336,12 +336,24 @@ impl<S: Store> Desk<S> {
             return None;
         }
         let named = person_named(text);
+        let person_of = |t: &Ticket| -> Option<String> {
+            t.walk_record.as_ref()?.answers.iter().find(|(f, _)| f == NAME_FIELD).map(|(_, p)| p.clone())
+        };
+        let by_first_name: Vec<TicketNo> = tickets
+            .iter()
+            .filter(|t| t.work_date.is_some() && t.state.is_active() && t.requester.same_person(&env.actor))
+            .filter(|t| person_of(t).is_some_and(|p| super::walk::names_person(text, &p)))
+            .map(|t| t.number)
+            .collect();
         for t in tickets.iter().rev() {
             let Some(old) = t.work_date.as_ref() else { continue };
             if !t.state.is_active() || !t.requester.same_person(&env.actor) {
                 continue;
             }
-            let for_them = named.as_ref().is_some_and(|p| t.title.contains(p.as_str()));
+            // ("Update: Priya's last day has been pushed back to the 20th": her first name, when it names one of
+            // their dated tickets only; probe P.)
+            let for_them = named.as_ref().is_some_and(|p| t.title.contains(p.as_str()))
+                || named.is_none() && by_first_name.as_slice() == [t.number];
             if !(for_them || in_thread && named.is_none()) {
                 continue;
             }
@@ -410,10 +422,16 @@ impl<S: Store> Desk<S> {
         let d = rb.ticket_date.as_ref()?;
         let asking = rb.step(&wt.step).and_then(|s| s.ask.as_ref()).map(|a| a.field.as_str());
         let was = wt.answers.get(&d.field)?;
-        if asking == Some(d.field.as_str()) || !DATE_CHANGE.is_match(text) || !DATE_ANCHOR.is_match(text) {
+        if asking == Some(d.field.as_str()) || !DATE_CHANGE.is_match(text) {
             return None;
         }
-        let new = self.known_from_message(rb, t, text, now).remove(&d.field)?;
+        let new = if DATE_ANCHOR.is_match(text) {
+            self.known_from_message(rb, t, text, now).remove(&d.field)?
+        } else {
+            // "sorry, not the 27th - it's the 26th, she's taking the Friday as holiday" (probe P: stored as the
+            // handover answer): the date it is, once the one it is not is taken out.
+            self.date_instead(rb, t, text, now)?
+        };
         if new == *was {
             return None;
         }
@@ -427,6 +445,35 @@ impl<S: Store> Desk<S> {
         };
         let said = format!("Changed: {what} {} (was {}).", show(&new), show(was));
         Some((d.field.clone(), new, said))
+    }
+
+    /// The one date `text` gives besides the one it says it is not ("not the 27th - it's the 26th"), as an answer to
+    /// `rb`'s date field would be; `None` without such a "not …" or when the rest is not one clear date.
+    fn date_instead(&self, rb: &Runbook, t: &Ticket, text: &str, now: Timestamp) -> Option<String> {
+        static NOT_DATE: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(
+                r"(?i)\b(not|isn.?t|wasn.?t) (on )?(the )?(\d{1,2}(st|nd|rd|th)?|(mon|tues|wednes|thurs|fri|satur|sun)day)( (the )?\d{1,2}(st|nd|rd|th)?)?( of \w+| \w+)?",
+            )
+            .expect("valid")
+        });
+        let d = rb.ticket_date.as_ref()?;
+        let not = NOT_DATE.find(text)?;
+        // The clause right after it ("- it's the 26th"), else the rest of the message.
+        let after = &text[not.end()..];
+        let lower = after.to_ascii_lowercase();
+        let end = [",", ";", ". ", "!", "?", " and ", " but ", " so "]
+            .iter()
+            .filter_map(|b| lower.find(b).filter(|&i| i > 0))
+            .min()
+            .unwrap_or(after.len());
+        let tz = self.settings.timezone;
+        let read = |s: &str| dates::read_full(s, now, tz, d.means.wanted(), &self.end_of_day(t)).ok();
+        let r = read(&after[..end]).or_else(|| read(&format!("{} {}", &text[..not.start()], after)))?;
+        if matches!(r.reading, Reading::Passed(_) | Reading::Now) {
+            return None;
+        }
+        let note = r.moved.map(|m| moved_note(m, d.means));
+        Some(dates::canonical_noted(r.reading, tz, d.means.wanted(), "", note.as_deref()))
     }
 
     /// What the opening message `text` already answers of `rb`'s questions, not asked again (#33 probe). For a

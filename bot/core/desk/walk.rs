@@ -76,6 +76,20 @@ fn put(conv: Option<&Conversation>, t: &Ticket, wt: &Walkthrough) -> Conversatio
     })
 }
 
+/// Whether `text` names `person` ("Priya Raman"), in full or by first name ("Sue's mail to Jo Park").
+pub(super) fn names_person(text: &str, person: &str) -> bool {
+    let lower = text.to_lowercase();
+    let word_at = |w: &str| {
+        lower.match_indices(w).any(|(i, _)| {
+            let before = lower[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+            let after = lower[i + w.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+            before && after
+        })
+    };
+    let full = person.to_lowercase();
+    word_at(&full) || full.split_whitespace().next().is_some_and(word_at)
+}
+
 /// How long after a typed question a message in the channel (not its thread) may still be its answer.
 pub const CHANNEL_ANSWER_WITHIN: chrono::Duration = chrono::Duration::minutes(30);
 
@@ -514,6 +528,43 @@ impl<S: Store> Desk<S> {
                     return Ok(Some(Flow::Ok));
                 }
             };
+        }
+        // In a DM that holds several joiners' or leavers' questions (one message named several people, probe P:
+        // "Sue's mail and files to Jo Park" went to Ahmed's ticket): the one whose person it names; else asked which.
+        if ticket.is_none() && env.place.dm {
+            let mut named_walks: Vec<(Conversation, String)> = vec![];
+            for conv in &candidates {
+                let Some(wt) = decode(conv).filter(|wt| wt.ended.is_none()) else { continue };
+                let Some(name) = wt.answers.get("name") else { continue };
+                let Some(t) = (match conv.ticket {
+                    Some(n) => self.store.ticket(n).await?,
+                    None => None,
+                }) else {
+                    continue;
+                };
+                if t.origin.place.dm && t.origin.place.channel == env.place.channel {
+                    named_walks.push((conv.clone(), name.clone()));
+                }
+            }
+            if named_walks.len() > 1 {
+                let said: Vec<&(Conversation, String)> =
+                    named_walks.iter().filter(|(_, name)| names_person(text, name)).collect();
+                if let [(conv, _)] = said.as_slice() {
+                    candidates = vec![conv.clone()];
+                } else {
+                    let list: Vec<String> =
+                        named_walks.iter().filter_map(|(c, name)| c.ticket.map(|n| format!("{n} ({name})"))).collect();
+                    let msg = format!(
+                        "Your questions for {} people are waiting here: {}. Which one is that about? Start with their \
+                         name (\"{}: …\").",
+                        named_walks.len(),
+                        list.join(", "),
+                        named_walks[0].1.split_whitespace().next().unwrap_or_default()
+                    );
+                    w.send(Outbound::to_user(&env.actor, &super::reply_place(env), msg));
+                    return Ok(Some(Flow::Ok));
+                }
+            }
         }
         for conv in candidates {
             let Some(mut wt) = decode(&conv) else { continue };
