@@ -1474,7 +1474,9 @@ fn self_resolved_in(ws: &[String], l: &str, text: &str) -> bool {
         "constantly",
         "anymore",
     ];
-    const FINE: &[&str] = &["fine", "ok", "okay", "worked", "works", "working", "sorted", "fixed", "reconnected"];
+    // ("excel froze on me mid-save but came back after a minute, phew": probe P, the category buttons.)
+    const FINE: &[&str] =
+        &["fine", "ok", "okay", "worked", "works", "working", "sorted", "fixed", "reconnected", "back", "recovered"];
     // ("ping to the file server times out from my desk but works from Harry's desk": it works elsewhere, the
     // problem is here.)
     const ELSEWHERE: &[&str] = &[
@@ -2932,6 +2934,7 @@ mod tests {
             "printer ate my boarding pass but it printed fine on the second try",
             "outlook crashed but it's fine after a restart",
             "vpn dropped for a sec but it reconnected by itself",
+            "excel froze on me mid-save but came back after a minute, phew",
             // Jokes about a device (probe O: a ticket and a walkthrough each).
             "the printer can smell fear",
             "blue screen of death is my spirit animal",

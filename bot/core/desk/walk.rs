@@ -445,9 +445,13 @@ impl<S: Store> Desk<S> {
                 let said = super::dated::people_named(text);
                 wt.answers.get("name").is_some_and(|n| said.iter().any(|p| p != n))
             };
+            // At a typed question, another kind of thing is another problem only when it says something is wrong or
+            // asks for something: "company iPhone and laptop LT-0318" at "which equipment do they return?" answers it
+            // (probe P: an endpoint ticket).
+            let other_kind = c.category != t.category && (step.ask.is_none() || c.trouble || c.asks || c.safety);
             let another = others_named
                 || clear
-                    && (c.category != t.category
+                    && (other_kind
                         || self.runbook_for(&c, text).is_some_and(|(o, _)| {
                             // Nor a second leaver or joiner of the same kind for another person (probe M: "Tom Baker
                             // is leaving on the 20th" became Priya's handover answer).
