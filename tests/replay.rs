@@ -4882,3 +4882,32 @@ async fn session19_probe_p_leaver_lists_dm_answers_date_fixes_and_after_the_fix(
     assert!(!ticket(3).contains("not the 27th"), "{}", ticket(3));
     assert_eq!(tickets.len(), 8, "{j}");
 }
+
+/// Session 19, probe Q: see `session19_probe_q.replay`. Expected (the probe's expectations): "Sue's leaving date has
+/// moved to Tuesday 17th" moves Sue's ticket, already with IT (it changed Tom's, whose questions waited, and was his
+/// handover answer), and "actually Tom is now staying until the 27th" moves Tom's; "we're letting our receptionist Ann
+/// Fox go on Friday" is a P1 dismissal for Ann Fox (a plain P4 ticket before); "Oscar Wilde's last day will be Friday
+/// 13 March" is a leaver (asked before); "tomorrow at noon - she's being dismissed" as the date answer makes Nina's
+/// leaver P1 at once (P4 until the hand-off); after the VPN incident was fixed, "is it sorted? still getting kicked off"
+/// is a ticket (only asked) and "vpn's back, was it the firewall?" hears when it was fixed (a ticket before).
+#[tokio::test]
+async fn session19_probe_q_dates_by_first_name_dismissals_and_questions_after_a_fix() {
+    let out = replay::run_file(&script("session19_probe_q.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> hannah: Updated #2: access ends Tue 17 Mar 17:30 UTC (was access ends Fri 13 Mar 17:30 UTC).",
+        "bot -> hannah: Changed: access ends Fri 27 Mar (was Fri 13 Mar).",
+        "“Leaver: Tom Baker, Fri 27 Mar”",
+        "bot -> hannah: Ticket #3 opened: Someone is leaving (leaver) (identity P1 request).",
+        "bot -> hannah: From your message: **Name:** Ann Fox · **Access ends:** Fri 6 Mar 2026 17:30 UTC.",
+        "bot -> hannah: Ticket #4 opened: Someone is leaving (leaver) (identity P4 request).",
+        "New ticket #5 · P1 · identity · from hannah: “Nina Patel is leaving, please set up the leaver”",
+        "bot -> sue: Ticket #8 opened: network (P2 incident), following up #6.",
+        "bot -> tim: #6 (“VPN keeps dropping every few minutes, can't stay connected”) was marked fixed 7m ago.",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("“vpn's back, was it the firewall?”"), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 8, "{j}");
+}

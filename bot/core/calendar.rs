@@ -222,6 +222,15 @@ impl Calendar {
         Some(end.with_timezone(&self.tz).time())
     }
 
+    /// When `day`'s first opening range starts (local time), or `None` on a closed day (and on `24x7`).
+    pub fn opens_on(&self, day: NaiveDate) -> Option<NaiveTime> {
+        if self.always {
+            return None;
+        }
+        let (start, _) = self.windows(day).next()?;
+        Some(start.with_timezone(&self.tz).time())
+    }
+
     /// A `24x7` calendar: open all the time, with no closing time on any day.
     pub fn is_always(&self) -> bool {
         self.always

@@ -226,7 +226,15 @@ pub fn asks_if_fixed(text: &str) -> bool {
         "fixed", "working", "work", "works", "sorted", "resolved", "back", "down", "up", "ok", "okay", "done", "still",
         "again", "yet", "restored", "over",
     ];
-    clauses(text).iter().any(|(c, q)| *q && words(c).iter().any(|w| STATE.contains(&w.as_str())))
+    let cs = clauses(text);
+    // ("vpn's back, was it the firewall?": back, and a question about it; probe Q: a P3 ticket.)
+    let back = |c: &str| {
+        let ws = words(c);
+        has_phrase!(&line(c), RECOVERY)
+            || ws.windows(2).any(|p| (p[0].ends_with("'s") || p[0].ends_with("’s")) && p[1] == "back")
+    };
+    let back_and_asks = cs.iter().any(|(_, q)| *q) && cs.iter().any(|(c, q)| !*q && back(c));
+    (back_and_asks || cs.iter().any(|(c, q)| *q && words(c).iter().any(|w| STATE.contains(&w.as_str()))))
         && !trouble_beside_questions(text)
 }
 
@@ -441,6 +449,8 @@ pub fn same_again(text: &str) -> bool {
 /// Stems of words that name a symptom: "not slow", "no more jams" and "hasn't crashed since" deny one.
 const SYMPTOMS: &[&str] = &[
     "slow",
+    // ("still getting kicked off every few mins", probe Q.)
+    "kick",
     "crash",
     "freez",
     "froze",
@@ -2873,8 +2883,13 @@ mod tests {
 
     #[test]
     fn a_question_whether_it_is_fixed_is_no_report() {
-        for yes in ["is it fixed now?", "is the internet still down?", "all working again?", "is outlook back up yet?"]
-        {
+        for yes in [
+            "is it fixed now?",
+            "is the internet still down?",
+            "all working again?",
+            "is outlook back up yet?",
+            "vpn's back, was it the firewall?",
+        ] {
             assert!(asks_if_fixed(yes), "{yes}");
         }
         for no in [

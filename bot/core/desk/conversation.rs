@@ -1444,7 +1444,8 @@ impl<S: Store> Desk<S> {
         now: Timestamp,
         w: &mut Work,
     ) -> Result<Option<Flow>, DeskError> {
-        if env.place.dm || env.place.thread.is_some() || !conv::same_again(text) {
+        // ("is the internet fixed now?", "is it back yet?": a question whether it is fixed, probe Q: P3 tickets.)
+        if env.place.dm || env.place.thread.is_some() || !(conv::same_again(text) || conv::asks_if_fixed(text)) {
             return Ok(None);
         }
         let sig = conv::signals(text);
@@ -1491,7 +1492,13 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
     ) -> Option<Flow> {
         let sig = conv::signals(text);
-        if sig.gratitude || sig.recovered {
+        // "S drive is back but now outlook is asking for my password every 5 minutes": thanks, and a new problem
+        // (probe Q: only noted as thanks).
+        let then_more = text.split_once(" but ").is_some_and(|(_, after)| {
+            conv::trouble_beside_questions(after)
+                || self.classifier().classify(after).decide(&self.settings.triage) == Decision::Ticket
+        });
+        if (sig.gratitude || sig.recovered) && !then_more {
             if thanks {
                 let mut t = t.clone();
                 self.note_thanks(env, &mut t, text, now, w);

@@ -42,7 +42,7 @@ const DEFAULT_END_OF_DAY: (u32, u32) = (17, 30);
 /// Words that make a leaver a dismissal: access must go before the person hears of it.
 static DISMISSAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(dismiss(ed|al|ing)|fired|firing|sacked|sacking|(let|letting) (\w+ ){0,3}go|terminat(ed|ion|ing)|gross misconduct|escorted (out|off)|walked (out|off) (of )?(the )?(building|premises|site))\b",
+        r"(?i)\b(dismiss(ed|al|ing)|fired|firing|sacked|sacking|(let|letting) (\w+ ){0,4}go|terminat(ed|ion|ing)|gross misconduct|escorted (out|off)|walked (out|off) (of )?(the )?(building|premises|site))\b",
     )
     .expect("valid")
 });
@@ -62,7 +62,7 @@ static NAME_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 /// account", "leaver: James Holt", "onboarding request for Tom Baker".
 static NAME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i:\b(?:letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire|(?:on|off)-?boarding)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|(?:leaver|joiner|new\s+(?:starter|joiner|hire))(?:\s+(?:on|from|starting|next|this|coming)(?:\s+[a-z0-9]+){{1,2}}\s*,)?|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?|for))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow|effective|immediately|now|this|with)\b)"
+        r"(?i:\b(?:(?:letting|let|dismissing|firing|sacking)\s+(?:our|my|the|their)\s+[a-z]+(?:\s+[a-z]+)?|letting|let|dismissing|dismissed|sacking|sacked|firing|fired|offboard(?:ing)?|(?:on|off)-?boarding\s+(?:request\s+)?for|(?:leaver|joiner|starter|new\s+hire|(?:on|off)-?boarding)(?:\s+[a-z]+){{0,3}}?\s*[:\-–]|(?:leaver|joiner|new\s+(?:starter|joiner|hire))(?:\s+(?:on|from|starting|next|this|coming)(?:\s+[a-z0-9]+){{1,2}}\s*,)?|(?:disable|deactivate|suspend|close|block|remove)(?:\s+all(?:\s+of)?)?|for))\s*[:\-–]?\s+({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]s\b|\s+(?i:go)\b|\s*[,.;:!?]|\s*$|\s+(?i:is|who|on|from|at|in|as|please|pls|starts|starting|today|tomorrow|effective|immediately|now|this|with)\b)"
     ))
     .expect("valid")
 });
@@ -174,21 +174,43 @@ pub(crate) fn people_named(text: &str) -> Vec<String> {
 /// Words that put a date on a departure or a start: the date said right after them is the leaver's or joiner's.
 static DATE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(leaving|leaves|finishing|finishes|finish (on|this|next|at|up|tomorrow|today|(mon|tues|wednes|thurs|fri|satur|sun)day)|retiring|retires|(staying|stays|here|with us|working) (on )?(until|till|til)|(can.?t|cannot|won.?t|not) start|start (till|until|before|on|from)|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,3}go|(left|quit|walked out|stormed out)( us| the \w+)? (today|yesterday|this morning|last \w+|on \w+day))\b",
+        r"(?i)\b(leaving|leaves|finishing|finishes|finish (on|this|next|at|up|tomorrow|today|(mon|tues|wednes|thurs|fri|satur|sun)day)|retiring|retires|(staying|stays|here|with us|working) (on )?(until|till|til)|(can.?t|cannot|won.?t|not) start|start (till|until|before|on|from)|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,4}go|(left|quit|walked out|stormed out)( us| the \w+)? (today|yesterday|this morning|last \w+|on \w+day))\b",
     )
     .expect("valid")
 });
+
+/// Whether `text` says a date changes ("has moved to", "pushed back", "not the 27th").
+pub(super) fn date_change_words(text: &str) -> bool {
+    DATE_CHANGE.is_match(text)
+}
 
 /// Whether `text` speaks of someone's departure or start ("is leaving", "last day", "starts", "new starter").
 pub(super) fn departure_or_start(text: &str) -> bool {
     DATE_ANCHOR.is_match(text)
 }
 
+/// Whether `text` names someone other than `person` (a full name) as leaving or starting: another full name, or
+/// another first name whose date it is ("Sue's leaving date has moved to Tuesday 17th" while Tom Baker's questions
+/// wait; probe Q: Tom's date changed, and it was his handover answer).
+pub(super) fn names_someone_else(text: &str, person: &str) -> bool {
+    let named = people_named(text);
+    named.iter().any(|n| n != person)
+        || named.is_empty()
+            && FIRST_NAME_POSSESSIVE
+                .captures_iter(text)
+                .any(|c| !person.split_whitespace().next().is_some_and(|f| f.eq_ignore_ascii_case(&c[1])))
+}
+
+/// A first name said as whose date it is ("Sue's leaving date", "Sue's last day").
+static FIRST_NAME_POSSESSIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b((?-i:[A-Z][a-z]+))['’]s\s+(?i:(?:leaving|last|final|first|start|starting)\b)").expect("valid")
+});
+
 /// Words that say a date given before changes ("is now 20 March", "has moved to Monday", "sorry, it's actually the
 /// 12th"), for [`Desk::date_changed`] and [`Desk::date_corrected`].
 static DATE_CHANGE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(now|moved|changed?|instead|actually|update[ds]?|brought forward|pushed back|postponed|delayed|new date|sorry|correction|wrong|not (this|next|on)\b)",
+        r"(?i)\b(now|moved|changed?|instead|actually|update[ds]?|brought forward|pushed back|postponed|delayed|new date|sorry|correction|wrong|make that|not (this|next|on|the)\b)",
     )
     .expect("valid")
 });
@@ -240,6 +262,27 @@ impl<S: Store> Desk<S> {
     /// calendar is closed (a weekend, a holiday), the close of the working day before it, looking back two weeks
     /// (#33 probe: "Saturday" for a Monday-to-Friday office is Friday's close, not 17:30 on the Saturday); 17:30 on
     /// the day itself on a `24x7` calendar or when nothing is open in that time.
+    /// "… his access is cut first thing", "at the start of the day": a day read at its close is meant at its opening
+    /// (probe P: a dismissal "tomorrow … first thing" ended access at 17:30, after a whole day at work).
+    fn first_thing(&self, t: &Ticket, text: &str, reading: Reading) -> Reading {
+        static FIRST_THING: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"(?i)\b(first thing|(start|beginning) of (the )?(day|morning)|before (he|she|they) (arrives?|gets? in|comes? in))\b")
+                .expect("valid")
+        });
+        let Reading::At(at) = reading else { return reading };
+        if !FIRST_THING.is_match(text) {
+            return reading;
+        }
+        let cal = &self.policies.pick(&t.category, t.priority, t.ticket_type).calendar;
+        let local = at.with_timezone(&self.settings.timezone);
+        let day = local.date_naive();
+        let closes = cal.closes_on(day).unwrap_or_else(default_end_of_day);
+        match cal.opens_on(day) {
+            Some(open) if local.time() == closes => Reading::At(dates::local(self.settings.timezone, day, open)),
+            _ => reading,
+        }
+    }
+
     fn end_of_day(&self, t: &Ticket) -> impl Fn(NaiveDate) -> (NaiveDate, NaiveTime) + use<S> {
         let cal = self.policies.pick(&t.category, t.priority, t.ticket_type).calendar.clone();
         move |d| {
@@ -366,7 +409,12 @@ impl<S: Store> Desk<S> {
             static IS_NOW: LazyLock<Regex> =
                 LazyLock::new(|| Regex::new(r"(?i)\b(is|are|will be|has been|was) now\b").expect("valid"));
             let said = IS_NOW.replace_all(text, "$1");
-            let Some(new) = self.known_from_message(rb, t, &said, now).remove(&d.field) else { continue };
+            // ("sorry, not the 13th, the 12th", "date change: 20/03" in its thread, probe Q: only recorded.)
+            let new = self.known_from_message(rb, t, &said, now).remove(&d.field).or_else(|| {
+                self.date_instead(rb, t, &said, now)
+                    .or_else(|| in_thread.then(|| self.date_in(rb, t, &said, now)).flatten())
+            });
+            let Some(new) = new else { continue };
             if answers.get(&d.field) == Some(&new) {
                 continue;
             }
@@ -425,6 +473,11 @@ impl<S: Store> Desk<S> {
         if asking == Some(d.field.as_str()) || !DATE_CHANGE.is_match(text) {
             return None;
         }
+        // Someone else's date ("Sue's leaving date has moved to Tuesday 17th" while Tom's questions wait, probe Q:
+        // Tom's date changed).
+        if wt.answers.get(NAME_FIELD).is_some_and(|p| names_someone_else(text, p)) {
+            return None;
+        }
         let new = if DATE_ANCHOR.is_match(text) {
             self.known_from_message(rb, t, text, now).remove(&d.field)?
         } else {
@@ -476,6 +529,18 @@ impl<S: Store> Desk<S> {
         Some(dates::canonical_noted(r.reading, tz, d.means.wanted(), "", note.as_deref()))
     }
 
+    /// The one date `text` reads as, for `rb`'s date field ("date change: 20/03"); `None` for none, two, or one gone.
+    fn date_in(&self, rb: &Runbook, t: &Ticket, text: &str, now: Timestamp) -> Option<String> {
+        let d = rb.ticket_date.as_ref()?;
+        let tz = self.settings.timezone;
+        let r = dates::read_full(text, now, tz, d.means.wanted(), &self.end_of_day(t)).ok()?;
+        if matches!(r.reading, Reading::Passed(_) | Reading::Now) {
+            return None;
+        }
+        let note = r.moved.map(|m| moved_note(m, d.means));
+        Some(dates::canonical_noted(r.reading, tz, d.means.wanted(), "", note.as_deref()))
+    }
+
     /// What the opening message `text` already answers of `rb`'s questions, not asked again (#33 probe). For a
     /// joiner or a leaver (a runbook with `ticket_date`): the person's full name (the `name` field) and the date, read
     /// as an answer to the date step would be; the first step shown says what was taken. A date that could mean two
@@ -511,7 +576,8 @@ impl<S: Store> Desk<S> {
                     read.push("immediately".to_string());
                     continue;
                 }
-                if let Ok(r) = dates::read_full(clause, now, tz, wanted, &self.end_of_day(t)) {
+                if let Ok(mut r) = dates::read_full(clause, now, tz, wanted, &self.end_of_day(t)) {
+                    r.reading = self.first_thing(t, text, r.reading);
                     // "Priya is leaving on the 1st" said on the 2nd is no departure that has happened (probe M: read
                     // as yesterday, moved to last Friday, and access ended at once): a date that has passed in a
                     // clause not told in the past is left to its step, where the confirmation shows it.
@@ -529,7 +595,7 @@ impl<S: Store> Desk<S> {
             // immediately": today's end, or now?); when it reads as nothing at all, the clause stands.
             let whole = dates::read_full(text, now, tz, wanted, &self.end_of_day(t)).map(|r| {
                 let note = r.moved.map(|m| moved_note(m, d.means));
-                dates::canonical_noted(r.reading, tz, wanted, "", note.as_deref())
+                dates::canonical_noted(self.first_thing(t, text, r.reading), tz, wanted, "", note.as_deref())
             });
             // "we're letting Mark go today, effective immediately": "immediately" is the more exact of the two
             // (probe K: both were left to the date step).
@@ -556,7 +622,8 @@ impl<S: Store> Desk<S> {
         w: &mut Work,
     ) -> Option<UrgentLeaver> {
         let d = rb.ticket_date.as_ref().filter(|d| d.means == DateMeaning::AccessEnd)?;
-        let dismissal = DISMISSAL.is_match(&t.description);
+        // ("tomorrow at noon - she's being dismissed" as the date answer, probe Q: P4 until the hand-off.)
+        let dismissal = DISMISSAL.is_match(&t.description) || known.values().any(|a| DISMISSAL.is_match(a));
         let reading =
             known.get(&d.field).and_then(|a| dates::from_canonical(a, self.settings.timezone, d.means.wanted()));
         let urgent = match reading {
@@ -862,6 +929,7 @@ mod tests {
             // Probe K: the day between "new starter" and the name.
             ("we have a new starter on Monday, Sam Lee in sales", "Sam Lee"),
             ("new joiner next week, Priya Raman, needs a laptop", "Priya Raman"),
+            ("we're letting our receptionist Ann Fox go on Friday", "Ann Fox"),
         ] {
             assert_eq!(person_named(text).as_deref(), Some(name), "{text}");
         }

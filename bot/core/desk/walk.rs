@@ -441,10 +441,9 @@ impl<S: Store> Desk<S> {
             // waits: it was taken as the leaver's answer), though it is the same category and intent.
             // Nor someone else's departure or start said in so many words, however unsure triage is of the whole
             // (probe O: "Tom Baker and Sue Grey are both leaving on Friday 13 March" became Mark's handover answer).
-            let others_named = rb.ticket_date.is_some() && super::dated::departure_or_start(text) && {
-                let said = super::dated::people_named(text);
-                wt.answers.get("name").is_some_and(|n| said.iter().any(|p| p != n))
-            };
+            let others_named = rb.ticket_date.is_some()
+                && (super::dated::departure_or_start(text) || super::dated::date_change_words(text))
+                && wt.answers.get("name").is_some_and(|n| super::dated::names_someone_else(text, n));
             // At a typed question, another kind of thing is another problem only when it says something is wrong or
             // asks for something: "company iPhone and laptop LT-0318" at "which equipment do they return?" answers it
             // (probe P: an endpoint ticket).
