@@ -1084,7 +1084,10 @@ impl<S: Store> Desk<S> {
             return Ok(Flow::Ok);
         }
         // "Tom Baker and Sue Grey are both leaving on Friday": a ticket per person (probe O, M9).
-        if let Some((rb, _)) = self.runbook_for(&c, &text).filter(|(rb, _)| rb.ticket_date.is_some()) {
+        // (A leaver that must be approved reaches its runbook through the approval, as in `open_ticket_after`.)
+        let dated =
+            self.runbook_for(&c, &text).or_else(|| self.approval_walk(&c, &text).map(|(rb, step, _)| (rb, step)));
+        if let Some((rb, _)) = dated.filter(|(rb, _)| rb.ticket_date.is_some()) {
             let people = dated::people_named(&text);
             if (2..=5).contains(&people.len()) && rb.fields().any(|f| f == dated::NAME_FIELD) {
                 self.open_ticket_per_person(env, &text, &c, &people, now, w).await?;

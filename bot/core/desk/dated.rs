@@ -42,7 +42,7 @@ const DEFAULT_END_OF_DAY: (u32, u32) = (17, 30);
 /// Words that make a leaver a dismissal: access must go before the person hears of it.
 static DISMISSAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(dismiss(ed|al|ing)|fired|firing|sacked|sacking|(let|letting) (\w+ ){0,4}go|terminat(ed|ion|ing)|gross misconduct|escorted (out|off)|walked (out|off) (of )?(the )?(building|premises|site))\b",
+        r"(?i)\b(dismiss(ed|al|ing)|fired|firing|sacked|sacking|(let|letting) (\w+ ){0,6}go|terminat(ed|ion|ing)|gross misconduct|escorted (out|off)|walked (out|off) (of )?(the )?(building|premises|site))\b",
     )
     .expect("valid")
 });
@@ -174,7 +174,7 @@ pub(crate) fn people_named(text: &str) -> Vec<String> {
 /// Words that put a date on a departure or a start: the date said right after them is the leaver's or joiner's.
 static DATE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(leaving|leaves|finishing|finishes|finish (on|this|next|at|up|tomorrow|today|(mon|tues|wednes|thurs|fri|satur|sun)day)|retiring|retires|(staying|stays|here|with us|working) (on )?(until|till|til)|(can.?t|cannot|won.?t|not) start|start (till|until|before|on|from)|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,4}go|(left|quit|walked out|stormed out)( us| the \w+)? (today|yesterday|this morning|last \w+|on \w+day))\b",
+        r"(?i)\b(leaving|leaves|finishing|finishes|finish (on|this|next|at|up|tomorrow|today|(mon|tues|wednes|thurs|fri|satur|sun)day)|retiring|retires|(staying|stays|here|with us|working) (on )?(until|till|til)|(can.?t|cannot|won.?t|not) start|start (till|until|before|on|from)|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,6}go|(left|quit|walked out|stormed out)( us| the \w+)? (today|yesterday|this morning|last \w+|on \w+day))\b",
     )
     .expect("valid")
 });
@@ -351,8 +351,42 @@ impl<S: Store> Desk<S> {
         if let Some(one) = said.strip_suffix(" only").or_else(|| said.strip_suffix(" only.")) {
             return Some(Ok(one.trim().to_string()));
         }
-        if said.split_whitespace().count() >= 2 {
+        // "Lucy Brown's last day is 13/3": the name in it (probe P: the whole line became the name).
+        let named = people_named(said);
+        if let [one] = named.as_slice() {
+            return Some(Ok(one.clone()));
+        }
+        if named.len() > 1 {
+            return Some(Err(format!(
+                "That names {} people ({}): type one full name here; each of the others can be raised as a leaver or \
+                 joiner of their own.",
+                named.len(),
+                named.join(", ")
+            )));
+        }
+        // "Lucy Brown, her last day is 13/3": a full name first, then more.
+        static NAME_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(&format!(r"^\s*({NAME_WORD}(?:\s+{NAME_WORD}){{1,2}})\s*(?:[,;:.\-–(]|$)")).expect("valid")
+        });
+        if let Some(c) = NAME_FIRST.captures(said)
+            && !c[1].split_whitespace().any(not_a_name)
+        {
+            return Some(Ok(c[1].to_string()));
+        }
+        // "laptop LT-0999" is no name (probe Q: it became one); nor is a sentence.
+        const THINGS: &[&str] = &[
+            "laptop", "phone", "iphone", "mobile", "badge", "keys", "key", "monitor", "pc", "mac", "macbook", "tablet",
+            "ipad", "charger", "dock", "headset", "card", "fob",
+        ];
+        let ws: Vec<String> = said.split_whitespace().map(|w| w.to_lowercase()).collect();
+        let thing = ws.iter().any(|w| THINGS.contains(&w.trim_matches(|c: char| !c.is_alphanumeric())));
+        if ws.len() >= 2 && ws.len() <= 4 && !thing && !said.chars().any(|c| c.is_ascii_digit()) {
             return None;
+        }
+        if ws.len() >= 2 {
+            return Some(Err(
+                "Their full name, please (first and last name), so that the right person's account is changed.".into(),
+            ));
         }
         Some(Err(format!(
             "Their full name, please (first and last name), so that the right person's account is changed. If \
@@ -958,6 +992,10 @@ mod tests {
             ("Ann Lee, Bo Chan and Cy Dean are finishing on Friday", &["Ann Lee", "Bo Chan", "Cy Dean"]),
             ("please disable Tom Baker and Sue Grey, they left today", &["Tom Baker", "Sue Grey"]),
             ("leavers: Tom Baker & Sue Grey", &["Tom Baker", "Sue Grey"]),
+            (
+                "We are letting Ann Fox and Bo Reed go on Friday - please cut both their accounts at 4pm",
+                &["Ann Fox", "Bo Reed"],
+            ),
             ("Tom Baker is leaving on Friday and Ann Lee's last day is the 20th", &["Tom Baker", "Ann Lee"]),
             ("Priya Raman is leaving on Friday", &["Priya Raman"]),
             // Not names: one person's first name, lowercase, a product.
