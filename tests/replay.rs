@@ -4911,10 +4911,13 @@ async fn session19_probe_q_dates_by_first_name_dismissals_and_questions_after_a_
         // At the name question "laptop LT-0999" is no name, and "Lucy Brown, her last day is 13/3" gives one.
         "bot -> hannah: Their full name, please (first and last name), so that the right person's account is changed.",
         "bot -> hannah: When should Lucy Brown's access end?",
+        // "first thing" is the day's opening (17:30 before), said in the message or as the date answer.
+        "bot -> hannah: From your message: **Name:** Gary Lindqvist · **Access ends:** Wed 4 Mar 2026 09:00 UTC.",
+        "access_ends: Wed 4 Mar 2026 09:00 UTC (“first thing tomorrow”)",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
     assert!(!text.contains("“vpn's back, was it the firewall?”"), "{text}");
     let j = out.json().await.unwrap();
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 13, "{j}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 15, "{j}");
 }

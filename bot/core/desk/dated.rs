@@ -225,19 +225,18 @@ fn said_in_the_past(clause: &str) -> bool {
 
 /// The clauses of `text` that date a departure or a start: from each [`DATE_ANCHOR`] to the end of its clause.
 fn date_clauses(text: &str) -> Vec<&str> {
-    DATE_ANCHOR
-        .find_iter(text)
-        .map(|m| {
-            let rest = &text[m.start()..];
-            let lower = rest.to_ascii_lowercase();
-            let end = [",", ";", ". ", "!", "?", "\n", " and ", " but ", " so "]
-                .iter()
-                .filter_map(|b| lower.find(b).filter(|&i| i >= m.len()))
-                .min()
-                .unwrap_or(rest.len());
-            &rest[..end]
-        })
-        .collect()
+    DATE_ANCHOR.find_iter(text).map(|m| clause_of(&text[m.start()..], m.len())).collect()
+}
+
+/// `rest` up to the end of its clause (a comma, a full stop, "and", "but"…), which is not before byte `from`.
+fn clause_of(rest: &str, from: usize) -> &str {
+    let lower = rest.to_ascii_lowercase();
+    let end = [",", ";", ". ", "!", "?", "\n", " and ", " but ", " so "]
+        .iter()
+        .filter_map(|b| lower.find(b).filter(|&i| i >= from))
+        .min()
+        .unwrap_or(rest.len());
+    &rest[..end]
 }
 
 /// "Sat 14 Mar is not a working day: access will end at the end of Fri 13 Mar".
@@ -258,12 +257,22 @@ fn default_end_of_day() -> NaiveTime {
 }
 
 impl<S: Store> Desk<S> {
-    /// What "the end of the day" is on a date for `t`: the close of its policy's calendar that day; on a day the
-    /// calendar is closed (a weekend, a holiday), the close of the working day before it, looking back two weeks
-    /// (#33 probe: "Saturday" for a Monday-to-Friday office is Friday's close, not 17:30 on the Saturday); 17:30 on
-    /// the day itself on a `24x7` calendar or when nothing is open in that time.
-    /// "… his access is cut first thing", "at the start of the day": a day read at its close is meant at its opening
-    /// (probe P: a dismissal "tomorrow … first thing" ended access at 17:30, after a whole day at work).
+    /// `text` read as a date for ticket `t` (its calendar's end of day for a day alone), where `said` (the whole
+    /// message the text is part of) saying "first thing", "at the start of the day" means the day's opening, not its
+    /// close (probe P: a dismissal "tomorrow … first thing" ended access at 17:30, after a whole day at work).
+    fn read_date(
+        &self,
+        t: &Ticket,
+        text: &str,
+        said: &str,
+        now: Timestamp,
+        wanted: dates::Wanted,
+    ) -> Result<dates::Read, String> {
+        let mut r = dates::read_full(text, now, self.settings.timezone, wanted, &self.end_of_day(t))?;
+        r.reading = self.first_thing(t, said, r.reading);
+        Ok(r)
+    }
+
     fn first_thing(&self, t: &Ticket, text: &str, reading: Reading) -> Reading {
         static FIRST_THING: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(r"(?i)\b(first thing|(start|beginning) of (the )?(day|morning)|before (he|she|they) (arrives?|gets? in|comes? in))\b")
@@ -283,6 +292,10 @@ impl<S: Store> Desk<S> {
         }
     }
 
+    /// What "the end of the day" is on a date for `t`: the close of its policy's calendar that day; on a day the
+    /// calendar is closed (a weekend, a holiday), the close of the working day before it, looking back two weeks
+    /// (#33 probe: "Saturday" for a Monday-to-Friday office is Friday's close, not 17:30 on the Saturday); 17:30 on
+    /// the day itself on a `24x7` calendar or when nothing is open in that time.
     fn end_of_day(&self, t: &Ticket) -> impl Fn(NaiveDate) -> (NaiveDate, NaiveTime) + use<S> {
         let cal = self.policies.pick(&t.category, t.priority, t.ticket_type).calendar.clone();
         move |d| {
@@ -314,7 +327,7 @@ impl<S: Store> Desk<S> {
         }
         let tz = self.settings.timezone;
         let wanted = d.means.wanted();
-        Some(match dates::read_full(text, now, tz, wanted, &self.end_of_day(t)) {
+        Some(match self.read_date(t, text, text, now, wanted) {
             Ok(r) => {
                 // A day the office is closed was moved: said in the stored answer, so the confirmation (and the
                 // approver, and the card) show it and the person can correct it (#33 probe: it was moved silently).
@@ -543,31 +556,18 @@ impl<S: Store> Desk<S> {
             )
             .expect("valid")
         });
-        let d = rb.ticket_date.as_ref()?;
         let not = NOT_DATE.find(text)?;
         // The clause right after it ("- it's the 26th"), else the rest of the message.
         let after = &text[not.end()..];
-        let lower = after.to_ascii_lowercase();
-        let end = [",", ";", ". ", "!", "?", " and ", " but ", " so "]
-            .iter()
-            .filter_map(|b| lower.find(b).filter(|&i| i > 0))
-            .min()
-            .unwrap_or(after.len());
-        let tz = self.settings.timezone;
-        let read = |s: &str| dates::read_full(s, now, tz, d.means.wanted(), &self.end_of_day(t)).ok();
-        let r = read(&after[..end]).or_else(|| read(&format!("{} {}", &text[..not.start()], after)))?;
-        if matches!(r.reading, Reading::Passed(_) | Reading::Now) {
-            return None;
-        }
-        let note = r.moved.map(|m| moved_note(m, d.means));
-        Some(dates::canonical_noted(r.reading, tz, d.means.wanted(), "", note.as_deref()))
+        self.date_in(rb, t, clause_of(after, 1), now)
+            .or_else(|| self.date_in(rb, t, &format!("{} {}", &text[..not.start()], after), now))
     }
 
     /// The one date `text` reads as, for `rb`'s date field ("date change: 20/03"); `None` for none, two, or one gone.
     fn date_in(&self, rb: &Runbook, t: &Ticket, text: &str, now: Timestamp) -> Option<String> {
         let d = rb.ticket_date.as_ref()?;
         let tz = self.settings.timezone;
-        let r = dates::read_full(text, now, tz, d.means.wanted(), &self.end_of_day(t)).ok()?;
+        let r = self.read_date(t, text, text, now, d.means.wanted()).ok()?;
         if matches!(r.reading, Reading::Passed(_) | Reading::Now) {
             return None;
         }
@@ -610,8 +610,7 @@ impl<S: Store> Desk<S> {
                     read.push("immediately".to_string());
                     continue;
                 }
-                if let Ok(mut r) = dates::read_full(clause, now, tz, wanted, &self.end_of_day(t)) {
-                    r.reading = self.first_thing(t, text, r.reading);
+                if let Ok(r) = self.read_date(t, clause, text, now, wanted) {
                     // "Priya is leaving on the 1st" said on the 2nd is no departure that has happened (probe M: read
                     // as yesterday, moved to last Friday, and access ended at once): a date that has passed in a
                     // clause not told in the past is left to its step, where the confirmation shows it.
@@ -627,9 +626,9 @@ impl<S: Store> Desk<S> {
             }
             // The message read whole must not say otherwise ("Tom Baker is leaving today, please remove his access
             // immediately": today's end, or now?); when it reads as nothing at all, the clause stands.
-            let whole = dates::read_full(text, now, tz, wanted, &self.end_of_day(t)).map(|r| {
+            let whole = self.read_date(t, text, text, now, wanted).map(|r| {
                 let note = r.moved.map(|m| moved_note(m, d.means));
-                dates::canonical_noted(self.first_thing(t, text, r.reading), tz, wanted, "", note.as_deref())
+                dates::canonical_noted(r.reading, tz, wanted, "", note.as_deref())
             });
             // "we're letting Mark go today, effective immediately": "immediately" is the more exact of the two
             // (probe K: both were left to the date step).
