@@ -644,6 +644,7 @@ mod tests {
                 runbook: None,
                 boosters: vec![],
                 outage: None,
+                unless: vec![],
             },
         };
         Classifier::new(

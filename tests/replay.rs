@@ -4921,3 +4921,52 @@ async fn session19_probe_q_dates_by_first_name_dismissals_and_questions_after_a_
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"].as_array().unwrap().len(), 15, "{j}");
 }
+
+/// Session 20: see `session20.replay`. Expected: "Any update on the laptop I ordered?" and "any news about my laptop
+/// ticket?" from someone with nothing open open no ticket (an endpoint ticket each before, in eval); "any word on the
+/// autocad licence? the grad has been sitting idle since 9" from someone with nothing open is a new application
+/// request (silence before); "any update on the outlook thing?" with an Outlook ticket open is answered in it;
+/// "Ramadan starts on Monday …" and "Training starts on the 3rd …" are office news (joiner tickets before), while
+/// "Grace starts tomorrow in reception" from a manager is still a joiner; "Tom Baker is leaving on Friday 6th, Sue
+/// Grey on Thursday 12th" and "Leavers this month: Amy Lowe on Friday 6th, Ben Carr on Thursday 12th" are two leavers
+/// with their own dates, and "Cal Dunn is leaving … and Dee Ross starts …" a leaver and a joiner (probe P); probe R:
+/// "Leaving this month: …" and "… are leaving" lists give each person their date, "Priya from accounts starts her leave
+/// tomorrow" is no joiner, and a status question naming something new, or with a new symptom, beside an open ticket
+/// opens a ticket of its own.
+#[tokio::test]
+async fn session20_status_questions_office_news_and_several_people_with_their_own_dates() {
+    let out = replay::run_file(&script("session20.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> ben: Ticket #1 opened: application (P3 incident).",
+        "bot -> cat: #2 is still with me: the steps are in its thread.",
+        // A first name that starts tomorrow is a joiner; Ramadan and a training course that start are not.
+        "bot -> hannah: Ticket #3 opened: New starter (joiner) (identity P4 request).",
+        // Several people, each with their own date (one ticket, or none, before), and a leaver beside a joiner (two
+        // joiners before).
+        "bot -> ivy: From your message: **Name:** Sue Grey · **Access ends:** Thu 12 Mar 2026 17:30 UTC.",
+        "bot -> ivy: Your message names 2 people, so each has a ticket of their own: #4 Tom Baker (questions here), #5 \
+         Sue Grey (questions in a DM with you).",
+        "bot -> jo: From your message: **Name:** Amy Lowe · **Access ends:** Fri 6 Mar 2026 17:30 UTC.",
+        "bot -> jo: From your message: **Name:** Ben Carr · **Access ends:** Thu 12 Mar 2026 17:30 UTC.",
+        "bot -> kim: Ticket #8 opened: Someone is leaving (leaver) (identity P4 request).",
+        "bot -> kim: From your message: **Name:** Cal Dunn · **Access ends:** Fri 13 Mar 2026 17:30 UTC.",
+        "bot -> kim: Ticket #9 opened: New starter (joiner) (identity P4 request).",
+        "bot -> kim: From your message: **Name:** Dee Ross · **First day:** Mon 16 Mar 2026.",
+        // Probe R: a list's heading or its end says what the dates are of (no ticket, or one, before).
+        "bot -> lou: From your message: **Name:** Eve Long · **Access ends:** Fri 20 Mar 2026 17:30 UTC.",
+        "bot -> max: From your message: **Name:** Fay Hart · **Access ends:** Fri 13 Mar 2026 17:30 UTC.",
+        "bot -> max: From your message: **Name:** Gil Moss · **Access ends:** Fri 20 Mar 2026 17:30 UTC.",
+        // A status question about something new, or with a new symptom, beside an open ticket is a new ticket (it
+        // was added to the printer ticket before).
+        "bot -> oli: Ticket #15 opened: application (P3 incident).",
+        "bot -> pat: Ticket #17 opened: endpoint (P3 incident).",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    for quiet in ["bot -> ana", "bot -> dee", "bot -> eve", "bot -> nia"] {
+        assert!(!text.contains(quiet), "{quiet}: {text}");
+    }
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 17, "{j}");
+}

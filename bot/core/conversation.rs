@@ -186,7 +186,11 @@ pub fn troubled_beyond_waiting(text: &str) -> bool {
             }
         }
     }
-    troubled_in(&kept, &line_of(&kept))
+    let l = line_of(&kept);
+    // A symptom or a new topic beside the question is a report ("any update on my ticket? also my monitor is
+    // flickering"; probe R: added to the printer ticket); "my issue", "the problem" name the ticket asked about.
+    let named_ticket = |w: &str| ["issue", "issues", "problem", "problems", "trouble", "error"].contains(&w);
+    troubled_in(&kept, &l) || new_topic_in(&kept, &l) || kept.iter().any(|w| is_symptom(w) && !named_ticket(w))
 }
 
 /// The clauses of `text` (split at , ; . ! ?), each with whether it is the question a "?" ends.
@@ -1715,6 +1719,20 @@ fn travel_remark_in(ws: &[String], l: &str, text: &str) -> bool {
         "mum's",
         "mom's",
         "home",
+        // (Writers 8 and 9: "the coffee shop next door named their wifi …", "the wifi on the ryanair flight".)
+        "shop",
+        "pub",
+        "bar",
+        "restaurant",
+        "gym",
+        "library",
+        "station",
+        "lounge",
+        "airline",
+        "airlines",
+        "cruise",
+        "holiday",
+        "vacation",
     ];
     const NETWORK: &[&str] =
         &["wifi", "fi", "internet", "signal", "4g", "5g", "broadband", "connection", "hotspot", "reception"];
@@ -1723,6 +1741,8 @@ fn travel_remark_in(ws: &[String], l: &str, text: &str) -> bool {
         &["was", "were", "yesterday", "lol", "lmao", "haha", "hahaha", "typical", "classic", "joke", "btw", "myth"];
     const REMARK_PHRASES: &[&str] = &[
         "never again",
+        "all good",
+        "no biggie",
         "for once",
         "strikes again",
         "good thing",
@@ -1754,7 +1774,10 @@ fn travel_remark_in(ws: &[String], l: &str, text: &str) -> bool {
             || text.contains(['😂', '🤣', '🙄']))
         && !text.contains('?')
         && !asks_in(ws, l)
-        && !ws.iter().any(|w| STUCK_OR_WORK.contains(&w.as_str()))
+        // "never again" is a remark, not something happening again.
+        && !ws.iter().enumerate().any(|(i, w)| {
+            STUCK_OR_WORK.contains(&w.as_str()) && !(w == "again" && i > 0 && ws[i - 1] == "never")
+        })
 }
 
 /// "could i get adobe acrobat put on my laptop?", "can i get a second monitor?": asks for something new, with nothing
@@ -1880,12 +1903,38 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
         "you're a star",
         "lifesaver",
     ];
+    // "could you reset my password please, thanks in advance", "need a new mouse, thx": thanks that sign off a
+    // request are no thank-you (session 20: silence).
+    if signs_off_request(text) {
+        return false;
+    }
     // "how do I stop onedrive asking me to back up my desktop" asks for something: "back up" is no status.
     // "unlock me pls 🙏" is a request with a prayer, not thanks (probe F set: silence).
     (thumbs && !asks_in(ws, l))
         || ws.iter().any(|w| THANKS.contains(&w.as_str()))
         || has_phrase!(l, THANKS_PHRASES)
         || (has_phrase!(l, PHRASES) && !asks_in(ws, l))
+}
+
+/// A request with thanks at its end: what comes before them asks for something ("can you …", "please", "I need"),
+/// or opens with what is to be done ("reset my password pls, thx", "new mouse needed, thanks").
+fn signs_off_request(text: &str) -> bool {
+    const DO: &[&str] = &[
+        "reset", "unlock", "install", "add", "remove", "create", "set", "send", "give", "order", "change", "update",
+        "fix", "enable", "disable", "grant", "share", "restore", "replace", "move", "delete", "book", "renew",
+    ];
+    let core = without_courtesy(text);
+    if core.len() == text.len() {
+        return false;
+    }
+    let ws = words(&core);
+    let l = line_of(&ws);
+    ws.len() >= 2
+        && (asks_in(&ws, &l)
+            || ws.first().is_some_and(|w| DO.contains(&w.as_str()))
+            || ws.iter().any(|w| ["need", "needs", "needed", "want"].contains(&w.as_str()))
+            || has_phrase!(&l, &["would like", "i'd like", "id like", "we'd like"]))
+        && !has_phrase!(&l, &["no need", "don't need", "dont need", "not needed", "no longer need"])
 }
 
 /// `line` (see [`line_of`]) without the help a thank-you is for: "thanks for the help", "for all your help",
@@ -2718,6 +2767,29 @@ mod tests {
         }
         for no in ["thanks for nothing, still can't print", "can't thank you enough but it's broken again"] {
             assert!(!is_gratitude(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn thanks_that_sign_off_a_request_are_no_thank_you() {
+        for no in [
+            "could you reset my password please, thanks in advance",
+            "Reset my password pls. Thx",
+            "need a new mouse, thanks",
+            "I'd like access to the finance share, cheers",
+            "unlock my account thank you",
+        ] {
+            assert!(!is_gratitude(no), "{no}");
+        }
+        // Thanks first, thanks for something done, or a status with thanks stay thanks.
+        for yes in [
+            "thanks, will do",
+            "works like a charm, thanks",
+            "all sorted now, cheers",
+            "brilliant, that did it, thank you",
+            "thanks for sorting my password so quickly",
+        ] {
+            assert!(is_gratitude(yes), "{yes}");
         }
     }
 

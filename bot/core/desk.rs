@@ -127,6 +127,10 @@ pub struct Desk<S> {
 /// ticket's thread) cannot flood a ticket's history, its owner or the chat.
 pub const COMMANDS_PER_MINUTE: u32 = 60;
 
+/// The most people one message about leavers or joiners opens a ticket each for (probe R: a list of six became
+/// one nameless ticket); more than this is a list for a technician to take in by hand.
+pub(crate) const MAX_PEOPLE_PER_MESSAGE: usize = 12;
+
 /// How often the queue channel is told that a source's intake budget is spent, at most.
 const INTAKE_NOTICE_EVERY: chrono::Duration = chrono::Duration::minutes(10);
 
@@ -918,7 +922,10 @@ impl<S: Store> Desk<S> {
         // "any update?" outside a thread (probe F: it opened an "OS update" ticket; probe G: inside a burst it was
         // added without an answer): their ticket's news, recorded
         // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
-        if super::conversation::asks_for_update(&text) && !super::conversation::troubled_beyond_waiting(&text) {
+        if super::conversation::asks_for_update(&text)
+            && !super::conversation::troubled_beyond_waiting(&text)
+            && !self.asks_after_something_new(&text, &open)
+        {
             // Several open and the question names none of them ("any update?"): where each stands (probe J: only
             // the oldest was answered).
             let here = reply_place(env);
@@ -966,9 +973,12 @@ impl<S: Store> Desk<S> {
                 w.send(Outbound::to_user(&env.actor, &reply_place(env), said.to_string()));
                 return Ok(Flow::Ok);
             }
+            // Nothing of theirs to answer from, and it clearly names something IT never heard of ("any word on the
+            // autocad licence? the grad has been idle since 9"): a new request, triaged below.
+            let new_request = c.decide(&self.settings.triage) == Decision::Ticket;
             // None open, one ended lately (probe G: silence): where that one ended.
             let ended = self.store.resolved_since(&env.actor.key(), now - chrono::Duration::days(7)).await?;
-            if let Some(t) = ended.iter().find(|t| t.parent.is_none()) {
+            if let Some(t) = ended.iter().find(|t| t.parent.is_none() && (!new_request || t.category == c.category)) {
                 let by = t.owner.as_ref().map(|o| format!(" by {}", o.shown())).unwrap_or_default();
                 let said = format!(
                     "{} was {}{by}. If it still isn't working, reply in its thread or describe it here and I'll open a \
@@ -978,11 +988,13 @@ impl<S: Store> Desk<S> {
                 w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
                 return Ok(Flow::Ok);
             }
-            if env.place.dm || env.mentioned {
-                let said = "You have no open tickets with us right now. If something isn't working, tell me what.";
-                w.send(Outbound::to_user(&env.actor, &reply_place(env), said.to_string()));
+            if !new_request {
+                if env.place.dm || env.mentioned {
+                    let said = "You have no open tickets with us right now. If something isn't working, tell me what.";
+                    w.send(Outbound::to_user(&env.actor, &reply_place(env), said.to_string()));
+                }
+                return Ok(Flow::Ok);
             }
-            return Ok(Flow::Ok);
         }
         if let Some(flow) = self.before_triage(env, &text, &open, &majors, now, w).await? {
             return Ok(flow);
@@ -1089,7 +1101,7 @@ impl<S: Store> Desk<S> {
             self.runbook_for(&c, &text).or_else(|| self.approval_walk(&c, &text).map(|(rb, step, _)| (rb, step)));
         if let Some((rb, _)) = dated.filter(|(rb, _)| rb.ticket_date.is_some()) {
             let people = dated::people_named(&text);
-            if (2..=5).contains(&people.len()) && rb.fields().any(|f| f == dated::NAME_FIELD) {
+            if (2..=MAX_PEOPLE_PER_MESSAGE).contains(&people.len()) && rb.fields().any(|f| f == dated::NAME_FIELD) {
                 self.open_ticket_per_person(env, &text, &c, &people, now, w).await?;
                 return Ok(Flow::Ok);
             }
@@ -1282,6 +1294,17 @@ impl<S: Store> Desk<S> {
         open.iter().find(|o| o.number == t.number)
     }
 
+    /// A status question that clearly names something none of the requester's open tickets is about ("any word on
+    /// the autocad licence? the grad has been idle since 9" while a printer ticket is open; probe R: added to the
+    /// printer ticket): a new request. With nothing open, see the status branch of `handle`.
+    fn asks_after_something_new(&self, text: &str, open: &[Ticket]) -> bool {
+        if open.is_empty() {
+            return false;
+        }
+        let c = self.classifier().classify(text);
+        c.decide(&self.settings.triage) == Decision::Ticket && !open.iter().any(|t| t.category == c.category)
+    }
+
     /// "any update?" from someone who said "same here" on `t`: where it stands; they hear when it is fixed.
     fn where_it_stands_for_affected(&self, t: &Ticket, now: Timestamp) -> String {
         let what = format!("{} {}", t.number, quote(&t.title));
@@ -1389,7 +1412,9 @@ impl<S: Store> Desk<S> {
         for (i, p) in people.iter().enumerate() {
             let at = if i == 0 || env.place.dm { env } else { &elsewhere };
             let before = w.commit.inserts.len();
-            self.open_ticket_for(at, text, c.clone(), None, Some(p), now, w).await?;
+            // Each ticket reads its own person's part: their runbook (a leaver beside a joiner) and their date.
+            let part = dated::part_about(text, people, i);
+            self.open_ticket_for(at, text, c.clone(), None, Some((p, &part)), now, w).await?;
             if let Some(t) = w.commit.inserts.get(before) {
                 let place = match (i, env.place.dm) {
                     (_, true) => "",
@@ -1417,10 +1442,12 @@ impl<S: Store> Desk<S> {
         text: &str,
         c: Classification,
         after: Option<After>,
-        person: Option<&str>,
+        person: Option<(&str, &str)>,
         now: Timestamp,
         w: &mut Work,
     ) -> Result<(), DeskError> {
+        // The words about this ticket's person, when the message names several (see `dated::part_about`).
+        let said = person.map_or(text, |(_, part)| part);
         let linked_words = after.as_ref().map(|a| a.words(now)).unwrap_or_default();
         let follow_up = matches!(after, Some(After::FollowUp(_)));
         let after = after.map(|a| a.ticket());
@@ -1432,14 +1459,14 @@ impl<S: Store> Desk<S> {
         // A request that needs approval goes through its runbook, and so its approval, whatever led here; when the
         // intent was only guessed from the runbook's entries, the ticket is of that intent (a request, its priority).
         let mut c = c;
-        let approval = self.approval_walk(&c, text);
+        let approval = self.approval_walk(&c, said);
         if let Some((rb, _, intent)) = approval
             && c.intent.as_deref() != Some(intent)
         {
             c.intent = Some(intent.to_string());
             c.runbook = Some(rb.id.clone());
             c.ticket_type = rb.ticket_type;
-            c.priority = self.classifier().priority_of(Some(intent), text);
+            c.priority = self.classifier().priority_of(Some(intent), said);
         }
         let number = self.store.next_ticket_number().await?;
         let place = reply_place(env);
@@ -1470,15 +1497,15 @@ impl<S: Store> Desk<S> {
         let unsure = c.confidence < self.settings.triage.confident;
         // Nor for a safety problem: "smoke coming out of the printer" is no paper jam to clear (probe K).
         // A colleague's report of the same problem keeps its walkthrough: this person's part may differ.
-        let walk = if unsure || follow_up || c.safety { None } else { self.runbook_for(&c, text) };
+        let walk = if unsure || follow_up || c.safety { None } else { self.runbook_for(&c, said) };
         // A P1 waits on nobody's self-service (#33): it goes to the technicians' queue at once. Requests still ask
         // their questions (a joiner's, a leaver's): those are what the technician needs, not a fix to try.
         let walk = walk.filter(|(rb, _)| t.priority != Priority::P1 || !rb.is_self_help());
         // A request that needs approval goes through its runbook, and so its approval, whatever led here.
         let walk = walk.or(approval.map(|(rb, step, _)| (rb, step)));
         // What the message already answers, and a leaver whose access ends now is urgent from the start.
-        let mut known = walk.map(|(rb, _)| self.known_from_message(rb, &t, text, now)).unwrap_or_default();
-        if let (Some((rb, _)), Some(p)) = (walk, person) {
+        let mut known = walk.map(|(rb, _)| self.known_from_message(rb, &t, said, now)).unwrap_or_default();
+        if let (Some((rb, _)), Some((p, _))) = (walk, person) {
             dated::take_person(rb, &mut known, p);
         }
         let ends_now = walk.and_then(|(rb, _)| self.access_ends_now(rb, &mut t, &known, now, w));

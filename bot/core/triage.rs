@@ -70,6 +70,11 @@ pub struct IntentSpec {
     /// reports of the same intent do.
     #[serde(default)]
     pub outage: Option<String>,
+    /// Case-insensitive regular expressions for what this intent's patterns must not read as theirs: the text each
+    /// one matches is blanked before they are matched ("Ramadan starts on Monday" and "the training starts on the
+    /// 3rd" name no joiner, while "Grace starts tomorrow in reception" does). Checked only when a pattern matched.
+    #[serde(default)]
+    pub unless: Vec<String>,
 }
 
 fn default_priority() -> Priority {
@@ -110,6 +115,8 @@ struct CompiledIntent {
     cat: usize,
     ticket_type: TicketType,
     boosters: Vec<Regex>,
+    /// `unless` as one regex, with each of `patterns` on its own to match again once it is blanked out.
+    unless: Option<(Regex, Vec<Regex>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +157,12 @@ pub struct Classification {
     /// and without a walkthrough, even when triage is unsure (probe K).
     #[serde(default)]
     pub safety: bool,
+    /// The message asks where something already asked for stands ("any update on my ticket?", "any news about the
+    /// laptop I ordered?") and says nothing new is wrong: the desk answers it from the requester's tickets (see
+    /// `Desk::handle`) and opens none, so triage's decision is no ticket either, unless it is sure of an IT category
+    /// ([`STATUS_NEW_FROM`]) and the requester has nothing open.
+    #[serde(default)]
+    pub status_query: bool,
 }
 
 /// What the desk does with a classified message. [`Classification::decide`] makes it, live and in
@@ -171,6 +184,10 @@ const ASK_TROUBLE_BELOW: f64 = 0.45;
 /// is asked about unless it is at least this likely not IT ("can you shut off Kevin's logins asap").
 const ASK_SIGNAL_BELOW: f64 = 0.4;
 
+/// A status question ("any update on …?") opens a ticket, when the requester has nothing open to answer it from, only
+/// when triage is at least this sure of its category.
+pub const STATUS_NEW_FROM: f64 = 0.9;
+
 /// The thresholds behind [`Decision`] (`[triage]` in the configuration).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
@@ -190,6 +207,11 @@ impl Default for Policy {
 impl Classification {
     /// What to do with the message under `policy`.
     pub fn decide(&self, policy: &Policy) -> Decision {
+        // Where something stands is answered from the requester's tickets; only a question that is clearly about
+        // something IT never heard of ("any word on the autocad licence? the grad has been idle since 9") is new.
+        if self.status_query && !self.safety && self.confidence < STATUS_NEW_FROM {
+            return Decision::NotIt;
+        }
         if self.category == "none" {
             // "it's broken again since the update": not sure it is not IT, and it says something is wrong.
             if (self.trouble || self.asks) && self.not_it < ASK_TROUBLE_BELOW && !self.alternatives.is_empty() {
@@ -364,8 +386,19 @@ impl Classifier {
             for (i, p) in item.boosters.iter().enumerate() {
                 bs.push(compile(p).map_err(|e| format!("{at}: field `boosters[{i}]` (`{p}`) does not compile: {e}"))?);
             }
+            for (i, p) in item.unless.iter().enumerate() {
+                compile(p).map_err(|e| format!("{at}: field `unless[{i}]` (`{p}`) does not compile: {e}"))?;
+            }
+            let unless = if item.unless.is_empty() {
+                None
+            } else {
+                let one: Vec<String> = item.unless.iter().map(|p| format!("(?:{p})")).collect();
+                let one = compile(&one.join("|")).map_err(|e| format!("{at}: field `unless` does not compile: {e}"))?;
+                let own = item.patterns.iter().map(|p| compile(p).expect("checked above")).collect();
+                Some((one, own))
+            };
             let ticket_type = item.ticket_type.unwrap_or(categories[cat_at].ticket_type);
-            compiled.push(CompiledIntent { spec: item, cat: cat_at, ticket_type, boosters: bs });
+            compiled.push(CompiledIntent { spec: item, cat: cat_at, ticket_type, boosters: bs, unless });
         }
         let mut global = vec![];
         for (i, Sourced { file, item }) in boosters.into_iter().enumerate() {
@@ -555,6 +588,21 @@ impl Classifier {
                 _ => hits.push((owner, 1)),
             }
         }
+        // An intent's patterns read again with what it must not take as its own blanked out.
+        for (owner, n) in hits.iter_mut() {
+            let Some((unless, own)) = &self.intents[*owner].unless else { continue };
+            if !unless.is_match(text) {
+                continue;
+            }
+            let blanked = unless.replace_all(text, " ");
+            let spec = &self.intents[*owner].spec;
+            let kept: Vec<usize> = (0..own.len()).filter(|&k| own[k].is_match(&blanked)).collect();
+            matched.retain(|m| {
+                spec.patterns.iter().enumerate().all(|(k, p)| kept.contains(&k) || *m != format!("{}: {p}", spec.id))
+            });
+            *n = kept.len();
+        }
+        hits.retain(|&(_, n)| n > 0);
         (hits, matched)
     }
 
@@ -740,6 +788,7 @@ impl Classifier {
                     asks: false,
                     unfamiliar: true,
                     safety: false,
+                    status_query: false,
                 },
                 rule_strength: rule,
                 model: vec![],
@@ -858,6 +907,8 @@ impl Classifier {
                 asks: said.asks,
                 unfamiliar: scores.coverage.words >= 3 && scores.coverage.known_words * 2 < scores.coverage.words,
                 safety,
+                status_query: super::conversation::asks_for_update(text)
+                    && !super::conversation::troubled_beyond_waiting(text),
             },
             rule_strength: rule,
             model: model_out,
@@ -979,6 +1030,7 @@ mod tests {
                 runbook: None,
                 boosters: vec![],
                 outage: None,
+                unless: vec![],
             },
         }
     }
@@ -1053,6 +1105,27 @@ mod tests {
         }
         let huge = "a".repeat(100_000) + " printer jam";
         assert_eq!(c.classify(&huge).category, "other", "only the bounded prefix is read");
+    }
+
+    #[test]
+    fn unless_blanks_what_an_intents_patterns_must_not_take() {
+        let mut joiner = spec("joiner", "identity", &[r"(?-i:\b[A-Z][a-z]+) starts (monday|tomorrow)", r"\blogin\b"]);
+        joiner.item.unless = vec![r"\b(training|ramadan) starts\b".into()];
+        let c = Classifier::new(default_categories(), vec![joiner], vec![]).unwrap();
+        let (hits, matched) = c.rule_hits("Grace starts tomorrow");
+        assert_eq!((hits, matched.len()), (vec![(0, 1)], 1));
+        // The event is blanked: no hit left, and none listed.
+        let (hits, matched) = c.rule_hits("Ramadan starts Monday");
+        assert_eq!((hits, matched), (vec![], vec![]));
+        // Only the blanked words go: the rest of the message still counts.
+        let (hits, matched) = c.rule_hits("Training starts Monday, Tom needs a login");
+        assert_eq!(hits, vec![(0, 1)]);
+        assert_eq!(matched, vec!["joiner: \\blogin\\b".to_string()]);
+        // A bad `unless` is a start-up error naming the field.
+        let mut bad = spec("x", "printing", &["a"]);
+        bad.item.unless = vec!["(unclosed".into()];
+        let e = Classifier::new(default_categories(), vec![bad], vec![]).unwrap_err();
+        assert!(e.starts_with("intents/test.toml: intent `x`: field `unless[0]`"), "{e}");
     }
 
     #[test]
@@ -1149,6 +1222,9 @@ mod tests {
             // A network the office does not run, remarked on afterwards (probe N).
             "the wifi in the train was terrible today",
             "airport wifi was a joke lol, glad to be back",
+            // "never again" is no "again" (session 20), and a pub, a gym or a holiday is no office.
+            "the wifi on the ferry was £6 and useless, never again",
+            "the wifi at the gym was rubbish last night lol",
         ] {
             let r = c.classify(text);
             assert_eq!(r.decide(&policy), Decision::NotIt, "{text}: {r:?}");
@@ -1165,6 +1241,7 @@ mod tests {
             "hello, outlook won't open",
             "ok so my laptop is dead",
             "cheers, but the vpn is down again",
+            "the wifi in the training room keeps dropping again",
             "morning! password expired",
             "hey guys teams keeps crashing",
             "good morning, the internet is slow",
@@ -1185,6 +1262,24 @@ mod tests {
         }
         for text in ["thanks!!", "hi", "ok", "cheers mate", "👍", "good morning everyone", "thank you so much"] {
             assert_eq!(c.classify(text).category, "none", "{text}");
+        }
+    }
+
+    #[test]
+    fn asking_where_a_ticket_stands_opens_none() {
+        let c = shipped();
+        // The desk answers these from the requester's tickets; a new ticket "about" the laptop or the ticket would
+        // be a duplicate (the words name a device, so the models alone say endpoint).
+        for text in ["any news about my laptop ticket?", "Any update on the laptop I ordered?", "any update please?"] {
+            let r = c.classify(text);
+            assert!(r.status_query, "{text}: {r:?}");
+            assert_eq!(r.decide(&Policy::default()), Decision::NotIt, "{text}: {r:?}");
+        }
+        // Something wrong said beside the question is a report.
+        for text in ["still no internet on the first floor, any eta?", "any update? outlook still crashing"] {
+            let r = c.classify(text);
+            assert!(!r.status_query, "{text}: {r:?}");
+            assert_ne!(r.decide(&Policy::default()), Decision::NotIt, "{text}: {r:?}");
         }
     }
 

@@ -840,7 +840,7 @@ impl<S: Store> Desk<S> {
             .into_iter()
             .filter(|p| !t.title.contains(p.as_str()) && !t.description.contains(p.as_str()))
             .collect();
-        if others.is_empty() || others.len() > 5 {
+        if others.is_empty() || others.len() > super::MAX_PEOPLE_PER_MESSAGE {
             return Ok(None);
         }
         let mut c = self.classifier().classify(text);

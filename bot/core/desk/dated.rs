@@ -77,6 +77,19 @@ static NAME_LIST: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("valid")
 });
+/// A full name followed by a date of its own: "Sue Grey on Thursday 12th", "Sue Grey - 20 March", "Sue Grey (Mon)".
+static NAME_THEN_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"({NAME_WORD}(?:\s+{NAME_WORD}){{1,2}})(?:\s*[:\-–(]\s*|\s+(?i:on|from)\s+)(?i:(?:mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(?:day)?\b|\d{{4}}-\d{{2}}-\d{{2}}\b|the\s+\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\b|tomorrow\b|next\s+\w+)"
+    ))
+    .expect("valid")
+});
+/// Words that say a message is about leavers or joiners as a list.
+static PEOPLE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(leavers|joiners|starters|new (starters|joiners|hires)|leaving dates|start dates|(leaving|starting|joining) (this|next) (week|month)|(are|will be)( both| all)? (leaving|starting|joining|finishing))\b").expect("valid")
+});
+/// A departure, not a start.
+static LEAVING: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(leav|finish|depart)").expect("valid"));
 static FULL_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"{NAME_WORD}(?:\s+{NAME_WORD}){{1,2}}")).expect("valid"));
 
@@ -167,8 +180,68 @@ pub(crate) fn people_named(text: &str) -> Vec<String> {
             take(list.start() + m.start(), m.as_str());
         }
     }
+    // In a message about leavers or joiners, each full name with a date of its own ("Tom Baker is leaving on Friday
+    // 6th, Sue Grey on Thursday 12th", "Leavers this month: Tom Baker on Friday 6th, Sue Grey on Thursday 12th";
+    // probe P: one ticket, or none).
+    if PEOPLE_WORDS.is_match(text) || NAME_BEFORE.is_match(text) || NAME_AFTER.is_match(text) {
+        for c in NAME_THEN_DATE.captures_iter(text) {
+            let m = c.get(1).expect("group");
+            take(m.start(), m.as_str());
+        }
+    }
     found.sort_by_key(|(at, _)| *at);
     found.into_iter().map(|(_, n)| n).collect()
+}
+
+/// The part of `text` about the `i`th of `people` (in the order [`people_named`] gives): what comes before the first
+/// name, then from this person's name to the next person's, when each person's part says its own departure or start
+/// ("Tom Baker is leaving on Friday 13th and Sue Grey starts on Monday 16th": a leaver and a joiner, each with its own
+/// date; probe P: two joiners). Otherwise the whole text, which says the same of all ("Tom Baker and Sue Grey are both
+/// leaving on Friday").
+pub(crate) fn part_about(text: &str, people: &[String], i: usize) -> String {
+    let mut at = vec![];
+    let mut from = 0;
+    for p in people {
+        let Some(found) = text[from..].find(p.as_str()) else { return text.to_string() };
+        at.push(from + found);
+        from += found + p.len();
+    }
+    let end = |j: usize| at.get(j + 1).copied().unwrap_or(text.len());
+    let seg = |j: usize| text[at[j]..end(j)].trim_end_matches([' ', ',', ';']).trim_end_matches(" and");
+    // A part with a date but no words of its own ("…, Sue Grey on Thursday 12th") says what was said before it.
+    let own = |j: usize| departure_or_start(seg(j));
+    let dated = |j: usize| NAME_THEN_DATE.find(seg(j)).is_some_and(|m| m.start() == 0);
+    if i >= at.len() || !(0..at.len()).all(|j| own(j) || dated(j)) {
+        return text.to_string();
+    }
+    // (A part that starts with its date, "Eve Long on 20/03 are leaving", is read as "Eve Long is leaving on 20/03".)
+    if own(i) && !dated(i) {
+        return format!("{}{}", &text[..at[0]], seg(i));
+    }
+    // The words said last before this part ("leaving", "starts"), else first after it ("…, Eve Long on 20/03 are
+    // leaving"), else what the list is of ("Leavers this month:").
+    let plain = |m: &regex::Match| {
+        !["leaver", "joiner", "starter", "new starter", "new joiner", "new hire"]
+            .contains(&m.as_str().to_ascii_lowercase().as_str())
+    };
+    let before = DATE_ANCHOR.find_iter(&text[..at[i]]).filter(plain).last();
+    let after = DATE_ANCHOR.find_iter(&text[at[i]..]).find(plain);
+    let seg_i = seg(i);
+    let date_end = NAME_THEN_DATE.find(seg_i).map_or(seg_i.len(), |m| m.end());
+    // What follows the date up to the words said of it ("are leaving") is dropped with them.
+    let rest = match DATE_ANCHOR.find(&seg_i[date_end..]) {
+        Some(m) => &seg_i[..date_end + m.start()],
+        None => seg_i,
+    };
+    let said = match before.or(after) {
+        Some(m) => m.as_str().to_string(),
+        None if LEAVING.is_match(text) => "is leaving".to_string(),
+        None => "starts".to_string(),
+    };
+    let name = &people[i];
+    let is = if said.ends_with("ing") && !said.contains(' ') { "is " } else { "" };
+    let rest = rest.trim_end().trim_end_matches(" are").trim_end_matches(" will be").trim_end_matches(" both");
+    format!("{}{name} {is}{said}{}", &text[..at[0]], &rest[name.len()..])
 }
 
 /// Words that put a date on a departure or a start: the date said right after them is the leaver's or joiner's.
@@ -997,12 +1070,37 @@ mod tests {
             ),
             ("Tom Baker is leaving on Friday and Ann Lee's last day is the 20th", &["Tom Baker", "Ann Lee"]),
             ("Priya Raman is leaving on Friday", &["Priya Raman"]),
-            // Not names: one person's first name, lowercase, a product.
+            // Each with a date of its own, after a first one or a list's heading (session 20).
+            ("Tom Baker is leaving on Friday 6th, Sue Grey on Thursday 12th", &["Tom Baker", "Sue Grey"]),
+            ("Leavers this month: Amy Lowe on Friday 6th, Ben Carr - 12 March", &["Amy Lowe", "Ben Carr"]),
+            ("Leaving this month: Dee Finch on 13/03, Gus Hale on 2026-03-31", &["Dee Finch", "Gus Hale"]),
+            // Not names: one person's first name, lowercase, a product; a dated name in a message about no one.
             ("Tom and Sue are leaving on Friday", &[]),
             ("tom baker and sue grey are leaving", &[]),
+            ("Microsoft Teams on Monday was awful", &[]),
         ] {
             assert_eq!(people_named(text), names, "{text}");
         }
+    }
+
+    #[test]
+    fn each_person_reads_their_own_part_of_the_message() {
+        let part = |text: &str, i: usize| part_about(text, &people_named(text), i);
+        let both = "Cal Dunn is leaving on Friday 13th and Dee Ross starts on Monday 16th";
+        assert_eq!(part(both, 0), "Cal Dunn is leaving on Friday 13th");
+        assert_eq!(part(both, 1), "Dee Ross starts on Monday 16th");
+        // A part with only a date says what was said before it, or what the list is of.
+        let list = "Tom Baker is leaving on Friday 6th, Sue Grey on Thursday 12th";
+        assert_eq!(part(list, 1), "Sue Grey is leaving on Thursday 12th");
+        let heading = "Leavers this month: Amy Lowe on Friday 6th, Ben Carr on Thursday 12th";
+        assert_eq!(part(heading, 1), "Leavers this month: Ben Carr is leaving on Thursday 12th");
+        // Said after the list, with a date each (probe R).
+        let after = "Dee Finch on 13/03, Eve Long on 20/03 are leaving";
+        assert_eq!(part(after, 0), "Dee Finch is leaving on 13/03");
+        assert_eq!(part(after, 1), "Eve Long is leaving on 20/03");
+        // Said of all at once: the whole message for each.
+        let all = "Tom Baker and Sue Grey are both leaving on Friday 13 March";
+        assert_eq!((part(all, 0), part(all, 1)), (all.to_string(), all.to_string()));
     }
 
     #[test]

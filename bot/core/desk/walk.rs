@@ -1136,6 +1136,7 @@ mod tests {
             asks: false,
             unfamiliar: false,
             safety: false,
+            status_query: false,
         }
     }
 
