@@ -184,6 +184,9 @@ const ASK_TROUBLE_BELOW: f64 = 0.45;
 /// is asked about unless it is at least this likely not IT ("can you shut off Kevin's logins asap").
 const ASK_SIGNAL_BELOW: f64 = 0.4;
 
+/// An IT category at least this many times as likely as not-IT is asked about, not left alone.
+const ASK_OVER_NOT_IT: f64 = 2.0;
+
 /// A status question ("any update on …?") opens a ticket, when the requester has nothing open to answer it from, only
 /// when triage is at least this sure of its category.
 pub const STATUS_NEW_FROM: f64 = 0.9;
@@ -226,7 +229,7 @@ impl Classification {
             return Decision::NotIt;
         }
         let signal = (self.trouble || self.asks) && self.not_it < ASK_SIGNAL_BELOW;
-        if self.not_it >= policy.quiet_if_not_it && !signal {
+        if self.not_it >= policy.quiet_if_not_it && !signal && self.confidence < ASK_OVER_NOT_IT * self.not_it {
             return Decision::NotIt;
         }
         // No time for "which of these is it about?" when it is urgent ("payroll has to go out today and I can't log
@@ -1105,6 +1108,36 @@ mod tests {
         }
         let huge = "a".repeat(100_000) + " printer jam";
         assert_eq!(c.classify(&huge).category, "other", "only the bounded prefix is read");
+    }
+
+    #[test]
+    fn an_it_category_much_likelier_than_chatter_is_asked_not_dropped() {
+        let c = |confidence: f64, not_it: f64| Classification {
+            category: "endpoint".into(),
+            intent: None,
+            ticket_type: TicketType::Incident,
+            priority: Priority::P3,
+            confidence,
+            runbook: None,
+            matched: vec![],
+            alternatives: vec![("endpoint".into(), confidence)],
+            not_it,
+            trouble: false,
+            asks: false,
+            unfamiliar: false,
+            safety: false,
+            status_query: false,
+        };
+        let policy = Policy::default();
+        // "mouse is jumping all over the shop": endpoint 0.59, not IT 0.27 (dropped before).
+        assert_eq!(c(0.59, 0.27).decide(&policy), Decision::Ask);
+        // Unsure of both: left alone in a channel.
+        assert_eq!(c(0.45, 0.3).decide(&policy), Decision::NotIt);
+        assert_eq!(c(0.62, 0.3).decide(&policy), Decision::Ticket);
+        // A status question is answered from the requester's tickets unless it is sure of something new.
+        let status = |confidence: f64| Classification { status_query: true, ..c(confidence, 0.05) };
+        assert_eq!(status(0.8).decide(&policy), Decision::NotIt);
+        assert_eq!(status(0.95).decide(&policy), Decision::Ticket);
     }
 
     #[test]
