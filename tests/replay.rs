@@ -4961,6 +4961,9 @@ async fn session20_status_questions_office_news_and_several_people_with_their_ow
         // was added to the printer ticket before).
         "bot -> oli: Ticket #15 opened: application (P3 incident).",
         "bot -> pat: Ticket #17 opened: endpoint (P3 incident).",
+        // Names with accents and apostrophes are names (no ticket, or one, before).
+        "bot -> quy: Your message names 2 people, so each has a ticket of their own: #18 Zoë Müller (questions here), \
+         #19 Seán O'Brien (questions in a DM with you).",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
@@ -4968,5 +4971,5 @@ async fn session20_status_questions_office_news_and_several_people_with_their_ow
         assert!(!text.contains(quiet), "{quiet}: {text}");
     }
     let j = out.json().await.unwrap();
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 17, "{j}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 19, "{j}");
 }

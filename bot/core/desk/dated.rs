@@ -48,7 +48,7 @@ static DISMISSAL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// One word of a person's name as people capitalise it: "Priya", "O'Brien", "McDonald", "Anne-Marie".
-const NAME_WORD: &str = r"(?:[A-Z]['’][A-Z][a-z]+|[A-Z][a-z]*[A-Z]?[a-z]+(?:-[A-Z][a-z]+)?)";
+const NAME_WORD: &str = r"(?:\p{Lu}['’]\p{Lu}\p{Ll}+|\p{Lu}\p{Ll}*\p{Lu}?\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)";
 
 /// A full name (two or three capitalised words) right before what is said of a leaver or a joiner: "Priya Raman is
 /// leaving", "Ben Ode's last day", "Sam Lee starts", "Tom Baker has resigned".
@@ -276,7 +276,7 @@ pub(super) fn names_someone_else(text: &str, person: &str) -> bool {
 
 /// A first name said as whose date it is ("Sue's leaving date", "Sue's last day").
 static FIRST_NAME_POSSESSIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b((?-i:[A-Z][a-z]+))['’]s\s+(?i:(?:leaving|last|final|first|start|starting)\b)").expect("valid")
+    Regex::new(r"\b((?-i:\p{Lu}\p{Ll}+))['’]s\s+(?i:(?:leaving|last|final|first|start|starting)\b)").expect("valid")
 });
 
 /// Words that say a date given before changes ("is now 20 March", "has moved to Monday", "sorry, it's actually the
@@ -1074,6 +1074,9 @@ mod tests {
             ("Tom Baker is leaving on Friday 6th, Sue Grey on Thursday 12th", &["Tom Baker", "Sue Grey"]),
             ("Leavers this month: Amy Lowe on Friday 6th, Ben Carr - 12 March", &["Amy Lowe", "Ben Carr"]),
             ("Leaving this month: Dee Finch on 13/03, Gus Hale on 2026-03-31", &["Dee Finch", "Gus Hale"]),
+            // Names with accents and apostrophes (probe R: dropped).
+            ("Zoë Müller is leaving on 13 March, Łukasz Nowak on 20 March", &["Zoë Müller", "Łukasz Nowak"]),
+            ("Tom Baker is leaving on 13 March, Seán O'Brien on 20 March", &["Tom Baker", "Seán O'Brien"]),
             // Not names: one person's first name, lowercase, a product; a dated name in a message about no one.
             ("Tom and Sue are leaving on Friday", &[]),
             ("tom baker and sue grey are leaving", &[]),
