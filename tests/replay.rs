@@ -4964,6 +4964,10 @@ async fn session20_status_questions_office_news_and_several_people_with_their_ow
         // Names with accents and apostrophes are names (no ticket, or one, before).
         "bot -> quy: Your message names 2 people, so each has a ticket of their own: #18 Zoë Müller (questions here), \
          #19 Seán O'Brien (questions in a DM with you).",
+        // Someone who already left, beside someone leaving: access ends now for the first (nothing, or a plain P4
+        // ticket, before).
+        "bot -> ria: From your message: **Name:** Tom Ash · **Access ends:** immediately.",
+        "bot -> ria: From your message: **Name:** Una Bell · **Access ends:** Fri 20 Mar 2026 17:30 UTC.",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
@@ -4971,5 +4975,5 @@ async fn session20_status_questions_office_news_and_several_people_with_their_ow
         assert!(!text.contains(quiet), "{quiet}: {text}");
     }
     let j = out.json().await.unwrap();
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 19, "{j}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 21, "{j}");
 }

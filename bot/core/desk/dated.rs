@@ -54,7 +54,7 @@ const NAME_WORD: &str = r"(?:\p{Lu}['’]\p{Lu}\p{Ll}+|\p{Lu}\p{Ll}*\p{Lu}?\p{Ll
 /// leaving", "Ben Ode's last day", "Sam Lee starts", "Tom Baker has resigned".
 static NAME_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"\b({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]?s?\s+(?i:(?:last|final|first)\s+(?:working\s+)?day|notice|employment|contract)\b|\s+(?i:(?:is|will\s+be|has\s+been|has|was|have\s+been)\s+)?(?i:(?:also|too|now|sadly|unfortunately|then)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|leaves|finishes|retires|starts|starting|joins|joining|handed\s+in|no\s+longer|walked\s+out|quit|dismissed|sacked|fired|let\s+go|made\s+redundant|terminated|left\s+(?:us|the|today|yesterday|this\s+morning|last\s+\w+|on\s+\w+day)|being\s+(?:dismissed|sacked|let\s+go|made\s+redundant|terminated))\b)"
+        r"\b({NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?:['’]?s?\s+(?i:(?:last|final|first)\s+(?:working\s+)?day|notice|employment|contract)\b|\s+(?i:(?:is|will\s+be|has\s+been|has|was|have\s+been)\s+)?(?i:(?:also|too|now|sadly|unfortunately|then)\s+)?(?i:leaving|finishing|retiring|resigning|resigned|leaves|finishes|retires|starts|starting|joins|joining|handed\s+in|no\s+longer|walked\s+out|quit|dismissed|sacked|fired|let\s+go|made\s+redundant|terminated|left\s+(?:us|the|today|yesterday|this\s+morning|last\s+\w+|on\s+\w+day|on\s+(?:the\s+)?\d{{1,2}})|being\s+(?:dismissed|sacked|let\s+go|made\s+redundant|terminated))\b)"
     ))
     .expect("valid")
 });
@@ -247,7 +247,7 @@ pub(crate) fn part_about(text: &str, people: &[String], i: usize) -> String {
 /// Words that put a date on a departure or a start: the date said right after them is the leaver's or joiner's.
 static DATE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(leaving|leaves|finishing|finishes|finish (on|this|next|at|up|tomorrow|today|(mon|tues|wednes|thurs|fri|satur|sun)day)|retiring|retires|(staying|stays|here|with us|working) (on )?(until|till|til)|(can.?t|cannot|won.?t|not) start|start (till|until|before|on|from)|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,6}go|(left|quit|walked out|stormed out)( us| the \w+)? (today|yesterday|this morning|last \w+|on \w+day))\b",
+        r"(?i)\b(leaving|leaves|finishing|finishes|finish (on|this|next|at|up|tomorrow|today|(mon|tues|wednes|thurs|fri|satur|sun)day)|retiring|retires|(staying|stays|here|with us|working) (on )?(until|till|til)|(can.?t|cannot|won.?t|not) start|start (till|until|before|on|from)|(last|final|first) (working )?day|notice( period)? (ends|finishes)|employment (ends|finishes)|contract (ends|finishes)|starts|starting|start date|joins|joining|new (starter|joiner|hire)|starter|joiner|leaver|access (ends|off)|effective|letting (\w+ ){0,6}go|(left|quit|walked out|stormed out)( us| the \w+)? (today|yesterday|this morning|last \w+|on \w+day|on (the )?\d{1,2}))\b",
     )
     .expect("valid")
 });
@@ -1074,6 +1074,7 @@ mod tests {
             ("Tom Baker is leaving on Friday 6th, Sue Grey on Thursday 12th", &["Tom Baker", "Sue Grey"]),
             ("Leavers this month: Amy Lowe on Friday 6th, Ben Carr - 12 March", &["Amy Lowe", "Ben Carr"]),
             ("Leaving this month: Dee Finch on 13/03, Gus Hale on 2026-03-31", &["Dee Finch", "Gus Hale"]),
+            ("Tom Baker left on 27 February, Sue Grey is leaving on 20 March", &["Tom Baker", "Sue Grey"]),
             // Names with accents and apostrophes (probe R: dropped).
             ("Zoë Müller is leaving on 13 March, Łukasz Nowak on 20 March", &["Zoë Müller", "Łukasz Nowak"]),
             ("Tom Baker is leaving on 13 March, Seán O'Brien on 20 March", &["Tom Baker", "Seán O'Brien"]),
