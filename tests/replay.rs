@@ -4931,8 +4931,8 @@ async fn session19_probe_q_dates_by_first_name_dismissals_and_questions_after_a_
 /// Grey on Thursday 12th" and "Leavers this month: Amy Lowe on Friday 6th, Ben Carr on Thursday 12th" are two leavers
 /// with their own dates, and "Cal Dunn is leaving … and Dee Ross starts …" a leaver and a joiner (probe P); probe R:
 /// "Leaving this month: …" and "… are leaving" lists give each person their date, "Priya from accounts starts her leave
-/// tomorrow" is no joiner, and a status question naming something new, or with a new symptom, beside an open ticket
-/// opens a ticket of its own.
+/// tomorrow" is no joiner, a status question naming something none of their open tickets is about is not added to
+/// one, and one with a new symptom opens a ticket of its own.
 #[tokio::test]
 async fn session20_status_questions_office_news_and_several_people_with_their_own_dates() {
     let out = replay::run_file(&script("session20.replay")).await.unwrap();
@@ -4957,13 +4957,13 @@ async fn session20_status_questions_office_news_and_several_people_with_their_ow
         "bot -> lou: From your message: **Name:** Eve Long · **Access ends:** Fri 20 Mar 2026 17:30 UTC.",
         "bot -> max: From your message: **Name:** Fay Hart · **Access ends:** Fri 13 Mar 2026 17:30 UTC.",
         "bot -> max: From your message: **Name:** Gil Moss · **Access ends:** Fri 20 Mar 2026 17:30 UTC.",
-        // A status question about something new, or with a new symptom, beside an open ticket is a new ticket (it
-        // was added to the printer ticket before).
-        "bot -> oli: Ticket #15 opened: application (P3 incident).",
-        "bot -> pat: Ticket #17 opened: endpoint (P3 incident).",
+        // A status question about something none of their tickets is about is not added to one (it was added to the
+        // printer ticket before); one with a new symptom is a new ticket.
+        "bot -> oli: None of your open tickets is about that (#14 “the big printer by reception is jammed again”).",
+        "bot -> pat: Ticket #16 opened: endpoint (P3 incident).",
         // Names with accents and apostrophes are names (no ticket, or one, before).
-        "bot -> quy: Your message names 2 people, so each has a ticket of their own: #18 Zoë Müller (questions here), \
-         #19 Seán O'Brien (questions in a DM with you).",
+        "bot -> quy: Your message names 2 people, so each has a ticket of their own: #17 Zoë Müller (questions here), \
+         #18 Seán O'Brien (questions in a DM with you).",
         // Someone who already left, beside someone leaving: access ends now for the first (nothing, or a plain P4
         // ticket, before).
         "bot -> ria: From your message: **Name:** Tom Ash · **Access ends:** immediately.",
@@ -4975,5 +4975,32 @@ async fn session20_status_questions_office_news_and_several_people_with_their_ow
         assert!(!text.contains(quiet), "{quiet}: {text}");
     }
     let j = out.json().await.unwrap();
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 21, "{j}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 20, "{j}");
+}
+
+/// Session 20, probe S: see `session20_probe_s.replay`. Expected (the probe's): "any update?" with two tickets open
+/// answers both (only #1, whose "update" read as an OS update, before); "any update on #2?" only #2 (both before);
+/// "any news on my printer?" and "any news on the printer?" about a colleague's printer ticket say where it stands (a
+/// printing ticket of their own before); "reset my mfa please, ta" and "password expired again ugh, cheers in advance"
+/// are tickets (silence before); "any news on my laptop?" with only an Outlook ticket open adds nothing to it.
+#[tokio::test]
+async fn session20_probe_s_status_questions_and_requests_signed_off_with_thanks() {
+    let out = replay::run_file(&script("session20_probe_s.replay")).await.unwrap();
+    let text = out.text();
+    let said =
+        |who: &str, start: &str| text.lines().filter(|l| l.starts_with(&format!("bot -> {who}: {start}"))).count();
+    assert_eq!(said("alice", "Nobody has picked up #1 yet"), 1, "{text}");
+    assert_eq!(said("alice", "Nobody has picked up #2 yet"), 2, "{text}");
+    for line in [
+        "bot -> alice: Nobody has picked up #3 “the printer on floor 2 is jammed and won't print anything” yet;",
+        "bot -> bob: Nobody has picked up #3 “the printer on floor 2 is jammed and won't print anything” yet;",
+        "If it affects you too, say \"same here\" in its thread and you'll hear when it's fixed.",
+        "bot -> dan: Ticket #4 opened: identity (P3 incident).",
+        "bot -> eve: None of your open tickets is about that (#5 “outlook crashes every time I open a calendar invite”).",
+        "bot -> fay: Ticket #6 opened: identity (P3 incident).",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 6, "{j}");
 }

@@ -39,7 +39,7 @@ impl Default for ConversationSettings {
 
 /// Lowercased words of a message (letters, digits and apostrophes), with curly apostrophes made straight. The
 /// Indic scripts' signs count as letters ("धन्यवाद" is one word, not two cut at its virama), their dandas do not.
-fn words(text: &str) -> Vec<String> {
+pub fn words(text: &str) -> Vec<String> {
     let indic = |c: char| ('\u{0900}'..='\u{0DFF}').contains(&c) && !matches!(c, '\u{0964}' | '\u{0965}');
     text.to_lowercase()
         .replace('’', "'")
@@ -346,7 +346,7 @@ pub fn without_courtesy(text: &str) -> std::borrow::Cow<'_, str> {
     });
     static CLOSING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(?i)[\s,.!:;-]*(?:(?:many |thanks? )?thanks?(?: (?:a lot|so much|in advance|again))?|thank you(?: (?:so much|in advance))?|cheers|thx|ty|tia|much appreciated)[\s,.!\p{Emoji}]*$",
+            r"(?i)[\s,.!:;-]*\b(?:(?:many |thanks? )?thanks?(?: (?:a lot|so much|in advance|again))?|thank (?:you|u)(?: (?:so much|in advance))?|cheers(?: (?:in advance|mate|all|guys))?|ta(?: (?:muchly|very much|loads))?|thx|ty|tysm|tyvm|tia|much appreciated)[\s,.!\p{Emoji}]*$",
         )
         .ok()
     });
@@ -1846,6 +1846,10 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
             return true;
         }
     }
+    // An eye-roll makes thanks sarcasm ("thanks IT for breaking outlook again with the update 🙄"; probe S: silence).
+    if text.contains('🙄') {
+        return false;
+    }
     let thumbs = text.contains('👍') || text.contains('🙏') || text.contains('🙌') || text.contains('✅');
     if ws.is_empty() {
         return thumbs;
@@ -2471,6 +2475,205 @@ pub fn asks_for_update(text: &str) -> bool {
     )
 }
 
+/// Words of a status question that only ask (see [`names_a_subject`]).
+const ONLY_ASKING: &[&str] = &[
+    "any",
+    "update",
+    "updates",
+    "news",
+    "word",
+    "progress",
+    "eta",
+    "status",
+    "on",
+    "of",
+    "about",
+    "with",
+    "my",
+    "the",
+    "this",
+    "that",
+    "these",
+    "those",
+    "it",
+    "them",
+    "ticket",
+    "tickets",
+    "case",
+    "cases",
+    "request",
+    "requests",
+    "issue",
+    "issues",
+    "one",
+    "ones",
+    "please",
+    "pls",
+    "plz",
+    "still",
+    "waiting",
+    "hi",
+    "hey",
+    "hello",
+    "so",
+    "yet",
+    "thing",
+    "things",
+    "stuff",
+    "for",
+    "me",
+    "us",
+    "is",
+    "are",
+    "there",
+    "an",
+    "a",
+    "hiya",
+    "team",
+    "all",
+    "guys",
+    "folks",
+    "again",
+    "today",
+    "now",
+    "anyone",
+    "someone",
+    "looking",
+    "at",
+    "into",
+    "has",
+    "have",
+    "looked",
+    // Fillers and states that name no subject ("is anyone actually looking at my ticket lol", "is my request
+    // approved yet?").
+    "actually",
+    "lol",
+    "lmao",
+    "haha",
+    "just",
+    "really",
+    "even",
+    "ok",
+    "okay",
+    "mate",
+    "thanks",
+    "thx",
+    "cheers",
+    "sorry",
+    "what",
+    "whats",
+    "what's",
+    "how",
+    "hows",
+    "how's",
+    "going",
+    "happening",
+    "where",
+    "when",
+    "we",
+    "you",
+    "your",
+    "do",
+    "does",
+    "did",
+    "can",
+    "could",
+    "would",
+    "will",
+    "be",
+    "been",
+    "heard",
+    "anything",
+    "back",
+    "from",
+    "u",
+    "ur",
+    "quick",
+    "question",
+    "if",
+    "know",
+    "let",
+    "to",
+    "and",
+    "or",
+    "but",
+    "i",
+    "i'm",
+    "im",
+    "was",
+    "were",
+    "chance",
+    "regarding",
+    "re",
+    "sent",
+    "raised",
+    "logged",
+    "put",
+    "in",
+    "yesterday",
+    "last",
+    "week",
+    "approved",
+    "approval",
+    "done",
+    "sorted",
+    "fixed",
+    "ready",
+    "closed",
+    "resolved",
+    "finished",
+    "complete",
+    "completed",
+    "working",
+    "answer",
+    "reply",
+    "response",
+    "long",
+    "much",
+    "longer",
+    "someone's",
+    "anyone's",
+    "somebody",
+    "anybody",
+    "ages",
+    "days",
+    "hours",
+    "since",
+    "morning",
+    "afternoon",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "ago",
+    "earlier",
+    "need",
+    "help",
+    "ping",
+    "chasing",
+    "chase",
+    "follow",
+    "up",
+    "following",
+];
+
+/// Whether a status question names what it asks about ("any news on my laptop?") rather than only asking ("any
+/// update?", "any word on my tickets?"; probe S: the word "update" read as an OS update picked one of two tickets).
+pub fn names_a_subject(text: &str) -> bool {
+    !subject_words(text).is_empty()
+}
+
+/// The words of a status question that name what it asks about ("any news on the printer?": "printer").
+pub fn subject_words(text: &str) -> Vec<String> {
+    words(text)
+        .into_iter()
+        .filter(|w| {
+            !ONLY_ASKING.contains(&w.as_str()) && !w.trim_start_matches('#').chars().all(|c| c.is_ascii_digit())
+        })
+        .collect()
+}
+
 /// A typed answer to "Is this about #N?": `Some(true)` for "yes", "yes add it", "same thing", "same problem";
 /// `Some(false)` for "no", "no it's something new", "different problem", "new issue"; `None` otherwise.
 pub fn typed_same_answer(text: &str) -> Option<bool> {
@@ -2765,8 +2968,30 @@ mod tests {
         ] {
             assert!(is_gratitude(yes), "{yes}");
         }
-        for no in ["thanks for nothing, still can't print", "can't thank you enough but it's broken again"] {
+        for no in [
+            "thanks for nothing, still can't print",
+            "can't thank you enough but it's broken again",
+            "thanks IT for breaking outlook again with the update 🙄",
+        ] {
             assert!(!is_gratitude(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn a_status_question_names_a_subject_or_only_asks() {
+        for only in [
+            "any update?",
+            "any word on my tickets?",
+            "hi, any news on this one please",
+            "any update on #2?",
+            "is anyone actually looking at my ticket lol",
+            "is my request approved yet?",
+        ] {
+            assert!(!names_a_subject(only), "{only}");
+        }
+        for named in ["any news on my laptop?", "any update on the outlook thing?", "any word on the autocad licence?"]
+        {
+            assert!(names_a_subject(named), "{named}");
         }
     }
 

@@ -219,6 +219,13 @@ enum Flow {
     Refused(Refusal),
 }
 
+/// Whether a status question names a word that ticket `t` names ("any news on the printer?" and "the printer on floor
+/// 2 is jammed").
+fn names_what_it_names(text: &str, t: &Ticket) -> bool {
+    let said = super::conversation::words(&format!("{} {}", t.title, t.description));
+    super::conversation::subject_words(text).iter().any(|w| w.chars().count() >= 3 && said.contains(w))
+}
+
 impl<S: Store> Desk<S> {
     pub fn new(
         store: S,
@@ -922,10 +929,18 @@ impl<S: Store> Desk<S> {
         // "any update?" outside a thread (probe F: it opened an "OS update" ticket; probe G: inside a burst it was
         // added without an answer): their ticket's news, recorded
         // on it as in its thread; with none open, no ticket either (a short answer when spoken to).
-        if super::conversation::asks_for_update(&text)
-            && !super::conversation::troubled_beyond_waiting(&text)
-            && !self.asks_after_something_new(&text, &open)
+        let status =
+            super::conversation::asks_for_update(&text) && !super::conversation::troubled_beyond_waiting(&text);
+        let something_new = status && self.asks_after_something_new(&text, &open);
+        // About something of a colleague's ("any news on the printer?"; probe S: a printing ticket of their own).
+        if something_new
+            && let Some(t) = self.colleagues_ticket_about(env, &text, &self.classifier().classify(&text), now).await?
         {
+            let said = self.where_it_stands_for_affected(&t, now, false);
+            w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+            return Ok(Flow::Ok);
+        }
+        if status && !something_new {
             // Several open and the question names none of them ("any update?"): where each stands (probe J: only
             // the oldest was answered).
             let here = reply_place(env);
@@ -935,8 +950,27 @@ impl<S: Store> Desk<S> {
                 .filter(|t| here.dm || t.origin.place.channel == here.channel && !t.origin.place.dm)
                 .collect();
             let c = self.classifier().classify(&text);
-            let names_one =
-                c.confidence >= self.settings.triage.confident && mine.iter().any(|t| t.category == c.category);
+            let names_one = super::conversation::names_a_subject(&text)
+                && c.confidence >= self.settings.triage.confident
+                && mine.iter().any(|t| t.category == c.category);
+            // "any update on #2?": that one (probe S: each of theirs was answered).
+            if let Some(t) = super::desk::conversation::named_by_number(&text, &open) {
+                return Ok(self.in_its_thread(env, t, &text, now, w));
+            }
+            // It names something none of theirs is about ("any news on my laptop?" with only an Outlook ticket open;
+            // probe S: added to the Outlook ticket): theirs are listed, nothing is added.
+            let it_category = c.category != "none" && c.category != "other";
+            let about_one = |t: &Ticket| it_category && t.category == c.category || names_what_it_names(&text, t);
+            if super::conversation::names_a_subject(&text) && !open.is_empty() && !open.iter().any(about_one) {
+                let list: Vec<String> = open.iter().map(|t| format!("{} {}", t.number, quote(&t.title))).collect();
+                let said = format!(
+                    "None of your open tickets is about that ({}). If something else needs doing, describe it and I'll \
+                     open a ticket.",
+                    list.join(", ")
+                );
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), said));
+                return Ok(Flow::Ok);
+            }
             if mine.len() >= 2 && !names_one {
                 // Each answered as in its thread (recorded there, its owner told).
                 let mine: Vec<Ticket> = mine.into_iter().cloned().collect();
@@ -962,7 +996,7 @@ impl<S: Store> Desk<S> {
                 })
                 .max_by_key(|(at, _)| *at);
             if let Some((_, t)) = joined {
-                let said = self.where_it_stands_for_affected(&t, now);
+                let said = self.where_it_stands_for_affected(&t, now, true);
                 w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
                 return Ok(Flow::Ok);
             }
@@ -974,8 +1008,14 @@ impl<S: Store> Desk<S> {
                 return Ok(Flow::Ok);
             }
             // Nothing of theirs to answer from, and it clearly names something IT never heard of ("any word on the
-            // autocad licence? the grad has been idle since 9"): a new request, triaged below.
+            // autocad licence? the grad has been idle since 9"): a new request, triaged below, unless a colleague's
+            // open ticket is about it ("any news on the printer?"; probe S: a printing ticket of their own).
             let new_request = c.decide(&self.settings.triage) == Decision::Ticket;
+            if new_request && let Some(t) = self.colleagues_ticket_about(env, &text, &c, now).await? {
+                let said = self.where_it_stands_for_affected(&t, now, false);
+                w.send(Outbound::to_user(&env.actor, &reply_place(env), said).about(t.number));
+                return Ok(Flow::Ok);
+            }
             // None open, one ended lately (probe G: silence): where that one ended.
             let ended = self.store.resolved_since(&env.actor.key(), now - chrono::Duration::days(7)).await?;
             if let Some(t) = ended.iter().find(|t| t.parent.is_none() && (!new_request || t.category == c.category)) {
@@ -1294,19 +1334,45 @@ impl<S: Store> Desk<S> {
         open.iter().find(|o| o.number == t.number)
     }
 
+    /// A colleague's open ticket, raised in this channel in the last two days, in the category `c` names: what a
+    /// status question about something of theirs ("any news on the printer?") is about.
+    async fn colleagues_ticket_about(
+        &self,
+        env: &Envelope,
+        text: &str,
+        c: &Classification,
+        now: Timestamp,
+    ) -> Result<Option<Ticket>, DeskError> {
+        // It must name what the ticket names ("printer"): the category alone ("any word on the sketchup licence?"
+        // beside a colleague's autocad licence) is not enough.
+        let active = self
+            .store
+            .tickets(&crate::store::TicketFilter { active_only: true, limit: Some(200), ..Default::default() })
+            .await?;
+        Ok(active.into_iter().rev().find(|t| {
+            !t.major
+                && t.category == c.category
+                && !t.requester.same_person(&env.actor)
+                && t.origin.place.channel == env.place.channel
+                && now - t.created_at <= chrono::Duration::days(2)
+                && names_what_it_names(text, t)
+        }))
+    }
+
     /// A status question that clearly names something none of the requester's open tickets is about ("any word on
     /// the autocad licence? the grad has been idle since 9" while a printer ticket is open; probe R: added to the
     /// printer ticket): a new request. With nothing open, see the status branch of `handle`.
     fn asks_after_something_new(&self, text: &str, open: &[Ticket]) -> bool {
-        if open.is_empty() {
+        if open.is_empty() || !super::conversation::names_a_subject(text) {
             return false;
         }
         let c = self.classifier().classify(text);
         c.decide(&self.settings.triage) == Decision::Ticket && !open.iter().any(|t| t.category == c.category)
     }
 
-    /// "any update?" from someone who said "same here" on `t`: where it stands; they hear when it is fixed.
-    fn where_it_stands_for_affected(&self, t: &Ticket, now: Timestamp) -> String {
+    /// "any update?" from someone who said "same here" on `t` (`affected`), or who asks after a colleague's ticket:
+    /// where it stands, and whether they hear when it is fixed.
+    fn where_it_stands_for_affected(&self, t: &Ticket, now: Timestamp, affected: bool) -> String {
         let what = format!("{} {}", t.number, quote(&t.title));
         let stands = match &t.owner {
             Some(o) => format!("{} is working on {what}", o.shown()),
@@ -1321,7 +1387,11 @@ impl<S: Store> Desk<S> {
                 None => format!("{what} is open with the technicians"),
             },
         };
-        format!("{stands}. You're on it as affected, so you'll hear when it's fixed.")
+        if affected {
+            format!("{stands}. You're on it as affected, so you'll hear when it's fixed.")
+        } else {
+            format!("{stands}. If it affects you too, say \"same here\" in its thread and you'll hear when it's fixed.")
+        }
     }
 
     /// The answer to "any update?" about `t`, which has the requester's message added to it.

@@ -704,7 +704,19 @@ impl Classifier {
                 && hits.iter().any(|&(i, _)| {
                     self.intents[i].ticket_type == TicketType::Request && Some(self.intents[i].cat) != none
                 }));
-        let grateful = none.is_some() && (said.gratitude || notice || said.praise || said.colleagues);
+        // Thanks that close a message an IT rule reads as a request ("reset my mfa please, ta", "password expired
+        // again ugh, thanks"; probe S: silence) sign it off: the message is read without them.
+        let signed_off = said.gratitude
+            && !said.recovered
+            && core.len() < text.len()
+            && rule.iter().enumerate().any(|(c, &n)| n > 0 && Some(c) != none);
+        let gratitude = said.gratitude && !signed_off;
+        // A link on its own is shared, not asked about (probe S: a wiki link about the VPN opened a VPN ticket).
+        let lone_link = {
+            let t = text.trim().trim_start_matches('<');
+            (t.starts_with("http://") || t.starts_with("https://")) && !t.contains(char::is_whitespace)
+        };
+        let grateful = none.is_some() && (gratitude || notice || said.praise || said.colleagues || lone_link);
         if grateful {
             rule.iter_mut().enumerate().filter(|(c, _)| Some(*c) != none).for_each(|(_, n)| *n = 0);
         }
@@ -758,7 +770,7 @@ impl Classifier {
         if sum > 0.0 {
             combined.iter_mut().for_each(|v| *v /= sum);
         }
-        if (said.recovered || notice || said.gratitude || said.praise || said.colleagues)
+        if (said.recovered || notice || gratitude || said.praise || said.colleagues || lone_link)
             && let Some(n) = none
         {
             // However sure the model is of "wifi" in "wifi is back up for me" or a maintenance notice: no request.
@@ -1307,6 +1319,13 @@ mod tests {
             let r = c.classify(text);
             assert!(r.status_query, "{text}: {r:?}");
             assert_eq!(r.decide(&Policy::default()), Decision::NotIt, "{text}: {r:?}");
+        }
+        // A link on its own is shared, not a request.
+        let r = c.classify("https://intranet.example.com/wiki/VPN");
+        assert_eq!(r.decide(&Policy::default()), Decision::NotIt, "{r:?}");
+        // Thanks that sign off a request leave it a request (probe S: silence).
+        for text in ["reset my mfa please, ta", "password expired again ugh, cheers in advance", "unlock me pls ty"] {
+            assert_eq!(c.classify(text).decide(&Policy::default()), Decision::Ticket, "{text}");
         }
         // Something wrong said beside the question is a report.
         for text in ["still no internet on the first floor, any eta?", "any update? outlook still crashing"] {

@@ -46,6 +46,15 @@ const ME_TOO_WITHIN: chrono::Duration = chrono::Duration::hours(1);
 /// colleague's "same here" in such a ticket's thread joins it. Elsewhere it is their own ticket.
 const SHARED_CATEGORIES: &[&str] = &["network", "printing", "saas", "application"];
 
+/// The ticket among `tickets` that `text` names by number ("#12").
+pub(super) fn named_by_number<'a>(text: &str, tickets: &'a [Ticket]) -> Option<&'a Ticket> {
+    text.match_indices('#').find_map(|(at, _)| {
+        let digits: String = text[at + 1..].chars().take_while(char::is_ascii_digit).collect();
+        let n = crate::core::ids::TicketNo::parse(&digits)?;
+        tickets.iter().find(|t| t.number == n)
+    })
+}
+
 impl<S: Store> Desk<S> {
     pub(super) fn windows(&self) -> &ConversationSettings {
         &self.settings.conversation
@@ -341,9 +350,13 @@ impl<S: Store> Desk<S> {
         fresh.into_iter().find(|t| t.category == c.category)
     }
 
-    /// The ticket a message outside any thread is about among `tickets`: the one in the category triage sees in
+    /// The ticket a message outside any thread is about among `tickets`: one it names by number ("any update on
+    /// #2?"; probe S: both were answered), else the one in the category triage sees in
     /// it (a thank-you's most likely IT category counts: "thanks for fixing the printer"), else the first.
     pub(super) fn about<'a>(&self, text: &str, tickets: &'a [Ticket]) -> Option<&'a Ticket> {
+        if let Some(t) = named_by_number(text, tickets) {
+            return Some(t);
+        }
         if tickets.len() <= 1 {
             return tickets.first();
         }
