@@ -1920,6 +1920,14 @@ fn gratitude_in(ws: &[String], l: &str, text: &str) -> bool {
         || (has_phrase!(l, PHRASES) && !asks_in(ws, l))
 }
 
+/// Whether `text` says something works or is done ("printer's fixed", "all working", "it's fine now"), as a status.
+pub fn says_it_works(text: &str) -> bool {
+    const WORKS: &[&str] = &[
+        "fixed", "sorted", "working", "works", "worked", "fine", "resolved", "done", "good", "great", "perfect", "back",
+    ];
+    words(text).iter().any(|w| WORKS.contains(&w.as_str()))
+}
+
 /// A request with thanks at its end: what comes before them asks for something ("can you …", "please", "I need"),
 /// or opens with what is to be done ("reset my password pls, thx", "new mouse needed, thanks").
 fn signs_off_request(text: &str) -> bool {

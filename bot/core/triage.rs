@@ -706,9 +706,11 @@ impl Classifier {
                 }));
         // Thanks that close a message an IT rule reads as a request ("reset my mfa please, ta", "password expired
         // again ugh, thanks"; probe S: silence) sign it off: the message is read without them.
+        // A status said before the thanks ("printer's fixed, the toner just wasn't in properly. cheers!") is thanks.
         let signed_off = said.gratitude
             && !said.recovered
             && core.len() < text.len()
+            && !super::conversation::says_it_works(&core)
             && rule.iter().enumerate().any(|(c, &n)| n > 0 && Some(c) != none);
         let gratitude = said.gratitude && !signed_off;
         // A link on its own is shared, not asked about (probe S: a wiki link about the VPN opened a VPN ticket).
@@ -1327,6 +1329,9 @@ mod tests {
         for text in ["reset my mfa please, ta", "password expired again ugh, cheers in advance", "unlock me pls ty"] {
             assert_eq!(c.classify(text).decide(&Policy::default()), Decision::Ticket, "{text}");
         }
+        // A status before the thanks stays thanks.
+        let r = c.classify("the printer's sorted, the paper tray wasn't pushed in. cheers!");
+        assert_eq!(r.decide(&Policy::default()), Decision::NotIt, "{r:?}");
         // Something wrong said beside the question is a report.
         for text in ["still no internet on the first floor, any eta?", "any update? outlook still crashing"] {
             let r = c.classify(text);
