@@ -142,6 +142,7 @@ pub fn explain(c: &Classifier, text: &str, features: usize) -> String {
         (s.announcement, "announcement"),
         (s.praise, "praise"),
         (s.colleagues, "among colleagues"),
+        (s.facilities, "facilities"),
         (s.trouble, "trouble"),
         (s.asks, "asks"),
         (s.widespread, "widespread"),

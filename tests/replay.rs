@@ -5004,3 +5004,29 @@ async fn session20_probe_s_status_questions_and_requests_signed_off_with_thanks(
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"].as_array().unwrap().len(), 6, "{j}");
 }
+
+/// Session 21: see `session21.replay`. Expected, written before running: ann's "test", the microwave, the vending
+/// machine, the borrowed adapter, the caller warning of a tunnel, the late bus, the HR system's time off, the train's
+/// Wi-Fi and the paper found in the cupboard hear nothing and open nothing (the ninth writer's tuning half: tickets
+/// and category buttons for their kinds); jo's depot line, behind a greeting and a pleasantry, is a network ticket whose
+/// title leaves both out; kim's "thanks! also could I get Visio on my laptop?" after a fix is a software request (a new
+/// laptop walkthrough before); the server room's dead aircon is a P2 network ticket (silence before).
+#[tokio::test]
+async fn session21_office_chatter_stays_quiet_and_requests_behind_courtesies_are_read() {
+    let out = replay::run_file(&script("session21.replay")).await.unwrap();
+    let text = out.text();
+    for quiet in ["ann", "bea", "cal", "dee", "eli", "fin", "gil", "hoa", "ida"] {
+        assert!(lines_to(&text, quiet).is_empty(), "{quiet}: {text}");
+    }
+    for line in [
+        "bot -> jo: Ticket #1 opened: network (P3 incident).",
+        "from jo: “The internet at the depot has been going on and off since Saturday, can someone check the line?”",
+        "bot -> kim: Ticket #3 opened: application (P4 request).",
+        "bot -> lou: Ticket #4 opened: network (P2 incident).",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("New laptop request"), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 4, "{j}");
+}

@@ -945,9 +945,25 @@ pub fn title_from(text: &str) -> String {
     if out.is_empty() { "(no text)".to_string() } else { out }
 }
 
+/// `line` without the greeting and the pleasantry that open it: "Morning team, hope you all had a good weekend! The
+/// internet is down" → "The internet is down" (see [`without_hello`]).
+fn without_greeting(line: &str) -> &str {
+    static PLEASANTRY: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^(?:i )?hope (?:you|you're|you are|you all|y'all|everyone|everyone's|everybody|all|your|you guys)\b[^.!?,\n]{0,60}\s*(?:\p{Emoji_Presentation}\s*)*[.!,]+\s*",
+        )
+        .ok()
+    });
+    let line = without_hello(line);
+    match PLEASANTRY.as_ref().and_then(|re| re.find(line)) {
+        Some(m) if m.end() < line.len() => &line[m.end()..],
+        _ => line,
+    }
+}
+
 /// `line` without a greeting that opens it and ends in punctuation: "hi all, outlook keeps crashing" → "outlook
 /// keeps crashing"; "Hi team," → "". A greeting not set off by punctuation stays ("hi res monitor request").
-fn without_greeting(line: &str) -> &str {
+fn without_hello(line: &str) -> &str {
     static GREETING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
             r"(?i)^(?:hi+|hey+|hello+|hiya|howdy|yo|greetings|dear|(?:good )?(?:morning|afternoon|evening))((?:[ ,]+[\w'’]+){0,2})\s*(?:[,!.:;—–-]+|\p{Emoji_Presentation})\s*",
@@ -1686,6 +1702,18 @@ mod tests {
         assert_eq!((child.state, child.parent, child.fingerprint.clone()), (State::Closed, Some(TicketNo(1)), None));
         assert!(ev.iter().all(|e| e.actor.is_none()), "deskbot folded it, not a person");
         assert!(child.declare_major(None, 3, at(9)).is_err());
+    }
+
+    #[test]
+    fn titles_leave_out_pleasantries() {
+        assert_eq!(
+            title_from("Morning team, hope you all had a good weekend! The internet at the depot is down"),
+            "The internet at the depot is down"
+        );
+        assert_eq!(title_from("hope you're well. vpn won't connect"), "vpn won't connect");
+        // Nothing but a pleasantry stays as it is; a hope that is the request stays.
+        assert_eq!(title_from("hope you all had a good weekend!"), "hope you all had a good weekend!");
+        assert_eq!(title_from("hoping someone can reset my mfa"), "hoping someone can reset my mfa");
     }
 
     #[test]

@@ -718,8 +718,12 @@ impl Classifier {
             let t = text.trim().trim_start_matches('<');
             (t.starts_with("http://") || t.starts_with("https://")) && !t.contains(char::is_whitespace)
         };
-        let grateful = none.is_some() && (gratitude || notice || said.praise || said.colleagues || lone_link);
-        if grateful {
+        // The building's appliances are facilities' unless the office's own history says otherwise (an office whose
+        // IT runs the door badges trains deskbot on its tickets): their IT rules never count, the history decides.
+        let facilities = said.facilities && models.trained_on <= models.shipped_examples;
+        let grateful =
+            none.is_some() && (gratitude || notice || said.praise || said.colleagues || facilities || lone_link);
+        if grateful || said.facilities {
             rule.iter_mut().enumerate().filter(|(c, _)| Some(*c) != none).for_each(|(_, n)| *n = 0);
         }
         let it_rule = rule.iter().enumerate().any(|(c, &n)| n > 0 && Some(c) != none);
@@ -772,7 +776,7 @@ impl Classifier {
         if sum > 0.0 {
             combined.iter_mut().for_each(|v| *v /= sum);
         }
-        if (said.recovered || notice || gratitude || said.praise || said.colleagues || lone_link)
+        if (said.recovered || notice || gratitude || said.praise || said.colleagues || facilities || lone_link)
             && let Some(n) = none
         {
             // However sure the model is of "wifi" in "wifi is back up for me" or a maintenance notice: no request.
@@ -1272,6 +1276,11 @@ mod tests {
             // "never again" is no "again" (session 20), and a pub, a gym or a holiday is no office.
             "the wifi on the ferry was £6 and useless, never again",
             "the wifi at the gym was rubbish last night lol",
+            // Trying the bot out, the building's appliances, HR's records (session 21).
+            "test",
+            "testing 123",
+            "the thermostat in reception says ERR 04 and it's freezing",
+            "how do I change my bank details in the payroll portal?",
         ] {
             let r = c.classify(text);
             assert_eq!(r.decide(&policy), Decision::NotIt, "{text}: {r:?}");
