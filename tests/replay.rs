@@ -4677,7 +4677,8 @@ async fn probe_n_urgency_dutch_words_chatter_and_joiners_in_a_managers_words() {
     let out = replay::run_file(&script("probe_n.replay")).await.unwrap();
     let text = out.text();
     for line in [
-        "bot -> yara: Ticket #1 opened: I couldn't tell what this is about, so a technician will categorise it.",
+        "bot -> yara: Ticket #1 opened: ",
+        "at a first guess; a technician will check what it's about.",
         "bot -> jorien: Ticket #2 opened: endpoint (P2 incident).",
         "bot -> lin: Ticket #3 opened: security (P1 incident).",
         "bot -> lin: Change your password now",
@@ -4971,9 +4972,14 @@ async fn session20_status_questions_office_news_and_several_people_with_their_ow
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
-    for quiet in ["bot -> ana", "bot -> dee", "bot -> eve", "bot -> nia"] {
+    for quiet in ["bot -> dee", "bot -> eve", "bot -> nia"] {
         assert!(!text.contains(quiet), "{quiet}: {text}");
     }
+    // Session 21 (probe S): ana, who believes IT owes her a laptop, hears that nothing of hers is open (silence
+    // before), and still no ticket opens.
+    let ana = lines_to(&text, "ana");
+    assert_eq!(ana.len(), 2, "{text}");
+    assert!(ana.iter().all(|l| l.contains("I can't find an open ticket of yours about that.")), "{text}");
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"].as_array().unwrap().len(), 20, "{j}");
 }
@@ -5010,7 +5016,9 @@ async fn session20_probe_s_status_questions_and_requests_signed_off_with_thanks(
 /// Wi-Fi and the paper found in the cupboard hear nothing and open nothing (the ninth writer's tuning half: tickets
 /// and category buttons for their kinds); jo's depot line, behind a greeting and a pleasantry, is a network ticket whose
 /// title leaves both out; kim's "thanks! also could I get Visio on my laptop?" after a fix is a software request (a new
-/// laptop walkthrough before); the server room's dead aircon is a P2 network ticket (silence before).
+/// laptop walkthrough before); the server room's dead aircon is a P2 network ticket (silence before); max's question
+/// to the room a minute after his scanner report stays out of the ticket, his error detail joins it; nia's "still
+/// waiting for my new laptop" with nothing open is told so in the channel, oli's pizza is not answered.
 #[tokio::test]
 async fn session21_office_chatter_stays_quiet_and_requests_behind_courtesies_are_read() {
     let out = replay::run_file(&script("session21.replay")).await.unwrap();
@@ -5027,6 +5035,42 @@ async fn session21_office_chatter_stays_quiet_and_requests_behind_courtesies_are
         assert!(text.contains(line), "{line}: {text}");
     }
     assert!(!text.contains("New laptop request"), "{text}");
+    // max's question to the room a minute after his scanner report is not added to it (probe S); his detail is.
+    assert!(text.contains("bot -> max: Ticket #5 opened: printing"), "{text}");
+    assert_eq!(lines_to(&text, "max").iter().filter(|l| l.contains("Added to #5")).count(), 1, "{text}");
+    // nia, with nothing open, hears so in the channel (silence before); oli's pizza is nobody's business.
+    assert!(text.contains("bot -> nia: I can't find an open ticket of yours about that."), "{text}");
+    assert!(lines_to(&text, "oli").is_empty(), "{text}");
     let j = out.json().await.unwrap();
-    assert_eq!(j["tickets"].as_array().unwrap().len(), 4, "{j}");
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 5, "{j}");
+}
+
+/// Session 21, probe T: see `session21_probe_t.replay`. Expected (the probe's, written before its runs): the Wi-Fi of
+/// a hotel or a train, family computers at home, recommendations for home and a personal account already fixed open
+/// nothing and say nothing (tickets, P1 security ones and a major incident before); files renamed to .locked with a
+/// bitcoin note is a P1 security ticket (an account lockout walkthrough before); lou's VPN between a pleasantry and
+/// a well-wish is a network ticket (silence before); "nobody can hear me" and "everyone is laughing at me" leave one
+/// person's headset and mouse at P3 (P2 before); a website down on a Saturday with customers emailing reaches the
+/// queue at once as network (category buttons and no ticket before); a new phone whose authenticator came over empty
+/// starts the new-phone walkthrough (a can't-sign-in ticket without one before).
+#[tokio::test]
+async fn session21_probe_t_chatter_about_elsewhere_ransomware_and_courtesies() {
+    let out = replay::run_file(&script("session21_probe_t.replay")).await.unwrap();
+    let text = out.text();
+    for quiet in ["gia", "olga", "pete", "xena", "vin", "wes", "jax", "tess", "amos"] {
+        assert!(lines_to(&text, quiet).is_empty(), "{quiet}: {text}");
+    }
+    for line in [
+        "bot -> ed: Ticket #1 opened: security (P1 incident).",
+        "bot -> lou: Ticket #2 opened: network (P3 incident).",
+        "bot -> maya: Ticket #3 opened: endpoint (P3 incident).",
+        "bot -> bo: Ticket #4 opened: endpoint (P3 incident).",
+        "bot -> eli: Ticket #6 opened: network (P1 incident).",
+        "bot -> lee: New phone or number: do you still have your **old phone**",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("Major incident"), "{text}");
+    let j = out.json().await.unwrap();
+    assert_eq!(j["tickets"].as_array().unwrap().len(), 6, "{j}");
 }

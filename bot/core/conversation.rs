@@ -349,13 +349,13 @@ pub fn signals(text: &str) -> Signals {
 pub fn without_courtesy(text: &str) -> std::borrow::Cow<'_, str> {
     static OPENING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(?i)^[\s,.!:;-]*(?:(?:hi|hey|hello|hiya|morning|good morning|afternoon|good afternoon)(?: (?:all|team|guys|everyone|there|it|folks))?|(?:so )?sorry to (?:bother|bug|trouble) (?:you|u)(?: all| guys)?|not sure if this is the right (?:place|channel)(?: (?:for this|but))?|quick question|hey so|so)\b[\s,.!:;-]*|^[\s,.!:;-]*(?:(?:i )?hope (?:you|you're|you are|you all|y'all|everyone|everyone's|everybody|all|your|you guys|you lot)\b[^.!?,\n]{0,60}|happy (?:monday|tuesday|wednesday|thursday|friday|new year|new week)(?: (?:all|team|everyone|guys|folks))?)\s*(?:\p{Emoji_Presentation}\s*)*[.!?,]+[\s,.!:;-]*",
+            r"(?i)^[\s,.!:;-]*(?:(?:hi|hey|hello|hiya|morning|good morning|afternoon|good afternoon)(?: (?:all|team|guys|everyone|there|it|folks))?|(?:so )?sorry to (?:bother|bug|trouble) (?:you|u)(?: all| guys)?|not sure if this is the right (?:place|channel)(?: (?:for this|but))?|quick question|hey so|so)\b[\s,.!:;-]*|^[\s,.!:;-]*(?:(?:i )?hope (?:you|you're|you are|you all|y'all|everyone|everyone's|everybody|all|your|you guys|the sun|the sun's|the weather|the week|the weekend|it's|its|you lot)\b[^.!?,\n]{0,60}|happy (?:monday|tuesday|wednesday|thursday|friday|new year|new week)(?: (?:all|team|everyone|guys|folks))?)\s*(?:\p{Emoji_Presentation}\s*)*[.!?,]+[\s,.!:;-]*",
         )
         .ok()
     });
     static CLOSING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(?i)[\s,.!:;-]*\b(?:(?:many |thanks? )?thanks?(?: (?:a lot|so much|in advance|again))?|thank (?:you|u)(?: (?:so much|in advance))?|cheers(?: (?:in advance|mate|all|guys))?|ta(?: (?:muchly|very much|loads))?|thx|ty|tysm|tyvm|tia|much appreciated)[\s,.!\p{Emoji}]*$",
+            r"(?i)[\s,.!:;-]*\b(?:(?:many |thanks? )?thanks?(?: (?:a lot|so much|in advance|again))?|thank (?:you|u)(?: (?:so much|in advance))?|cheers(?: (?:in advance|mate|all|guys))?|ta(?: (?:muchly|very much|loads))?|thx|ty|tysm|tyvm|tia|much appreciated)(?:[\s,.!]+(?:have a (?:great|good|nice|lovely|fab|fantastic) (?:day|one|weekend|evening|afternoon|morning)|enjoy (?:your|the) (?:day|weekend)|best|regards|kind regards))?[\s,.!\p{Emoji}]*$",
         )
         .ok()
     });
@@ -444,12 +444,44 @@ fn widespread_in(ws: &[String], l: &str) -> bool {
         ["whole", "entire", "all"].contains(&w.as_str())
             && ws[i + 1..ws.len().min(i + 3)].iter().any(|n| PLACES.contains(&n.as_str()))
     });
+    // "nobody can hear me", "everyone is laughing at me" (probe T: P2): the many are one person's audience.
+    const AUDIENCE: &[&str] = &[
+        "hear",
+        "see",
+        "understand",
+        "fix",
+        "help",
+        "answer",
+        "answers",
+        "answered",
+        "reply",
+        "replies",
+        "replied",
+        "laughing",
+        "laughed",
+        "staring",
+        "looking",
+        "watching",
+        "knows",
+        "thinks",
+        "says",
+        "said",
+        "loves",
+        "hates",
+        "noticed",
+        "cares",
+        "believes",
+        "wants",
+        "jealous",
+    ];
+    let many = |i: usize| {
+        ["everyone", "everybody", "everyone's", "nobody", "nobody's", "one"].contains(&ws[i].as_str())
+            && (ws[i] != "one" || i > 0 && ["no", "noone"].contains(&ws[i - 1].as_str()))
+            && !ws[i + 1..ws.len().min(i + 4)].iter().any(|n| AUDIENCE.contains(&n.as_str()))
+    };
     whole
-        || ws.iter().any(|w| ["everyone", "everybody", "everyone's", "nobody", "nobody's"].contains(&w.as_str()))
-        || has_phrase!(
-            l,
-            &["all of us", "no one can", "noone can", "none of us", "for all of us", "all users", "all staff"],
-        )
+        || (0..ws.len()).any(many)
+        || has_phrase!(l, &["all of us", "none of us", "for all of us", "all users", "all staff"])
 }
 
 /// "still …", "… again", "same problem": the message is about the problem already reported, whatever else it names.
@@ -1061,6 +1093,9 @@ const RECOVERY: &[&str] = &[
     "problem fixed",
     "problem is fixed",
     "all sorted now",
+    "all fine now",
+    "all good now",
+    "fine now",
     // ("found my charger, it was in the car the whole time. panic over": the sixth… ninth writer, a ticket.)
     "panic over",
     "false alarm",
@@ -1314,6 +1349,19 @@ const AMONG_COLLEAGUES: &[&str] = &[
     "anyone know any",
     "anyone know of",
     "any recommendations",
+    // ("what's everyone using for a second screen at home?", "looking for recommendations: best password manager for
+    // personal use?"; probe T: tickets and the password walkthrough.)
+    "what's everyone using",
+    "whats everyone using",
+    "what is everyone using",
+    "what does everyone use",
+    "what do you all use",
+    "what do you guys use",
+    "looking for recommendations",
+    "looking for a recommendation",
+    "for personal use",
+    "thinking of getting",
+    "thinking of buying",
     "does anyone have a spare",
     "anyone got a spare",
     "has anyone got a spare",
@@ -1721,6 +1769,8 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
     ];
     // "my kid's ipad keeps dropping off our home wifi" (probe J: a network ticket and the home Wi-Fi walkthrough).
     const FAMILY: &[&str] = &[
+        "son",
+        "daughter",
         "kid's",
         "kids",
         "son's",
@@ -1774,8 +1824,17 @@ fn off_duty_in(ws: &[String], l: &str) -> bool {
         "my landlord",
         "my in laws",
     ];
+    // A device of the family's or the home's is theirs ("my mum's laptop keeps getting pop-ups", "our home PC is full
+    // of pop-ups"; probe T: P1 security tickets): only the rest of WORK says the office is involved.
+    const DEVICES: &[&str] = &["laptop", "desktop", "pc", "computer", "workstation"];
+    let theirs = |i: usize| {
+        DEVICES.contains(&ws[i].as_str())
+            && ws[i.saturating_sub(2)..i]
+                .iter()
+                .any(|b| FAMILY.contains(&b.as_str()) || ["home", "family"].contains(&b.as_str()))
+    };
     (ws.iter().any(|w| HOME.contains(&w.as_str()) || FAMILY.contains(&w.as_str())) || has_phrase!(l, FAMILY_OF_MINE))
-        && !ws.iter().any(|w| WORK.contains(&w.as_str()))
+        && !ws.iter().enumerate().any(|(i, w)| WORK.contains(&w.as_str()) && !theirs(i))
         && !has_phrase!(l, &["can't work", "cannot work", "work from home", "working from home"])
 }
 
@@ -2065,6 +2124,15 @@ fn travel_remark_in(ws: &[String], l: &str, text: &str) -> bool {
         "cottage",
         "landlord's",
         "stadium",
+        // (Probe T: "the wifi at the Hilton in Manchester was useless last night".)
+        "hilton",
+        "marriott",
+        "travelodge",
+        "starbucks",
+        "costa",
+        "pret",
+        "mcdonald's",
+        "commute",
     ];
     const NETWORK: &[&str] =
         &["wifi", "fi", "internet", "signal", "4g", "5g", "broadband", "connection", "hotspot", "reception"];
@@ -2150,7 +2218,11 @@ fn travel_remark_in(ws: &[String], l: &str, text: &str) -> bool {
             let venue_secret = venue_secret(i);
             let surprise = ["can't", "cant", "cannot"].contains(&w.as_str())
                 && ws.get(i + 1).is_some_and(|n| ["believe", "wait"].contains(&n.as_str()));
-            let excused = (w == "again" && before == "never") || venue_secret || surprise;
+            // "train wifi strikes again" is the remark; "couldn't even load my emails" last night is over.
+            let told_after = ["couldn't", "couldnt"].contains(&w.as_str())
+                && ws.iter().any(|x| ["was", "were", "yesterday"].contains(&x.as_str()) || x == "night");
+            let excused =
+                (w == "again" && ["never", "strikes"].contains(&before)) || venue_secret || surprise || told_after;
             STUCK_OR_WORK.contains(&w.as_str()) && !excused
         })
 }

@@ -132,6 +132,10 @@ pub const COMMANDS_PER_MINUTE: u32 = 60;
 pub(crate) const MAX_PEOPLE_PER_MESSAGE: usize = 12;
 
 /// How often the queue channel is told that a source's intake budget is spent, at most.
+/// A status question with nothing open is answered in the channel too when triage is at least this sure it names an
+/// IT thing ("still waiting for my new laptop").
+const STATUS_NOTHING_OPEN_FROM: f64 = 0.5;
+
 const INTAKE_NOTICE_EVERY: chrono::Duration = chrono::Duration::minutes(10);
 
 /// A refusal identical to one recorded on the same ticket for the same person within this window is not recorded
@@ -1029,7 +1033,17 @@ impl<S: Store> Desk<S> {
                 return Ok(Flow::Ok);
             }
             if !new_request {
-                if env.place.dm || env.mentioned {
+                // "still waiting for my new laptop" with nothing open: they believe IT owes them something, so they
+                // hear, even in the channel, that nothing of theirs is open (probe S: silence). A bare "any update?"
+                // in the channel may be for a colleague: only when spoken to.
+                let it_thing = super::conversation::names_a_subject(&text)
+                    && !matches!(c.category.as_str(), "none" | "other")
+                    && c.confidence >= STATUS_NOTHING_OPEN_FROM;
+                if it_thing {
+                    let said = "I can't find an open ticket of yours about that. If you still need it, describe it \
+                                here and I'll open one.";
+                    w.send(Outbound::to_user(&env.actor, &reply_place(env), said.to_string()));
+                } else if env.place.dm || env.mentioned {
                     let said = "You have no open tickets with us right now. If something isn't working, tell me what.";
                     w.send(Outbound::to_user(&env.actor, &reply_place(env), said.to_string()));
                 }
@@ -1636,8 +1650,13 @@ impl<S: Store> Desk<S> {
             w.commit.inserts.push(t);
             return Ok(());
         }
+        // Unsure (an urgent message opens at once in its likeliest category): the requester hears that guess as the card
+        // shows it, and that it is one (probe T: "I couldn't tell what this is about" beside a card saying security).
         let mut what = if unsure {
-            "I couldn't tell what this is about, so a technician will categorise it".to_string()
+            format!(
+                "{} ({} {}) at a first guess; a technician will check what it's about",
+                t.category, t.priority, t.ticket_type
+            )
         } else {
             format!("{} ({} {})", t.category, t.priority, t.ticket_type)
         };

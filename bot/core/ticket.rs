@@ -950,7 +950,7 @@ pub fn title_from(text: &str) -> String {
 fn without_greeting(line: &str) -> &str {
     static PLEASANTRY: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(?i)^(?:i )?hope (?:you|you're|you are|you all|y'all|everyone|everyone's|everybody|all|your|you guys)\b[^.!?,\n]{0,60}\s*(?:\p{Emoji_Presentation}\s*)*[.!,]+\s*",
+            r"(?i)^(?:i )?hope (?:you|you're|you are|you all|y'all|everyone|everyone's|everybody|all|your|you guys|the sun|the sun's|the weather|the week|the weekend|it's|its)\b[^.!?,\n]{0,60}\s*(?:\p{Emoji_Presentation}\s*)*[.!,]+\s*",
         )
         .ok()
     });

@@ -281,6 +281,13 @@ impl<S: Store> Desk<S> {
     /// leaver takes it anyway: "she'll need a laptop too" is part of the request.
     fn burst_ticket<'a>(&self, text: &str, in_burst: &[&'a Ticket]) -> Option<&'a Ticket> {
         let newest = *in_burst.first()?;
+        // Chatter said to the room a minute after a report ("who borrowed the hdmi adapter from room 3?", "love the
+        // new coffee machine") is not part of it (probe S: added to the ticket). A joiner's or leaver's details
+        // may read as anything.
+        let said = conv::signals(text);
+        if (said.colleagues || said.praise || said.facilities || said.announcement) && !is_lifecycle(newest) {
+            return None;
+        }
         let c = self.classifier().classify(text);
         // Someone else's departure or start is its own request ("also Tom Baker's last day is the 20th" two minutes
         // after Priya's leaver; probe O: "Added to #1").
