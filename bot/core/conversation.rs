@@ -1958,8 +1958,20 @@ fn facilities_in(ws: &[String], l: &str) -> bool {
         "virus",
         "hacked",
     ];
-    (ws.iter().any(|w| APPLIANCE.contains(&w.as_str())) || has_phrase!(l, APPLIANCE_PHRASES))
-        && !ws.iter().any(|w| IT.contains(&w.as_str()))
+    // "lift" is the lift only as a thing ("the lift is stuck", "lift 2 keeps beeping"), not the verb ("can you lift
+    // the block on youtube").
+    let thing = |i: usize| {
+        let w = ws[i].as_str();
+        if !["lift", "lifts"].contains(&w) {
+            return APPLIANCE.contains(&w);
+        }
+        let before = if i > 0 { ws[i - 1].as_str() } else { "" };
+        ["the", "a", "our", "this", "that", "left", "right", "main", "goods", "back", "front", "passenger"]
+            .contains(&before)
+            || i == 0
+            || ws.get(i + 1).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+    };
+    ((0..ws.len()).any(thing) || has_phrase!(l, APPLIANCE_PHRASES)) && !ws.iter().any(|w| IT.contains(&w.as_str()))
 }
 
 /// "where do I put in leave requests now that we've moved to the new HR system?", "my P60 isn't showing in the payroll
@@ -3816,6 +3828,7 @@ mod tests {
             "the vending machine ate my card and the screen says out of service",
             "car park barrier isn't lifting when I scan my pass",
             "lift on the left is stuck on floor 4 again",
+            "the lift is stuck on floor 4",
             // HR's records in HR's system
             "where do I put in leave requests now that we've moved to the new HR system?",
             "my P60 isn't showing in the payroll portal yet, is that HR or payroll I should ask?",
@@ -3855,6 +3868,7 @@ mod tests {
             "hotel wifi won't let me on, need the vpn for the 2pm",
             "new starter on Monday needs a laptop and a chair",
             "found a memory stick in the car park, whose is it?",
+            "can you lift the block on youtube for the training team",
         ] {
             assert!(!quiet(no), "{no}");
         }
