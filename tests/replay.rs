@@ -5047,7 +5047,8 @@ async fn session21_office_chatter_stays_quiet_and_requests_behind_courtesies_are
 
 /// Session 21, probe T: see `session21_probe_t.replay`. Expected (the probe's, written before its runs): the Wi-Fi of
 /// a hotel or a train, family computers at home, recommendations for home and a personal account already fixed open
-/// nothing and say nothing (tickets, P1 security ones and a major incident before); files renamed to .locked with a
+/// nothing and say nothing (tickets, P1 security ones and a major incident before), nor does who orders the paper
+/// (a printing ticket before); files renamed to .locked with a
 /// bitcoin note is a P1 security ticket (an account lockout walkthrough before); lou's VPN between a pleasantry and
 /// a well-wish is a network ticket (silence before); "nobody can hear me" and "everyone is laughing at me" leave one
 /// person's headset and mouse at P3 (P2 before); a website down on a Saturday with customers emailing reaches the
@@ -5057,7 +5058,7 @@ async fn session21_office_chatter_stays_quiet_and_requests_behind_courtesies_are
 async fn session21_probe_t_chatter_about_elsewhere_ransomware_and_courtesies() {
     let out = replay::run_file(&script("session21_probe_t.replay")).await.unwrap();
     let text = out.text();
-    for quiet in ["gia", "olga", "pete", "xena", "vin", "wes", "jax", "tess", "amos"] {
+    for quiet in ["gia", "olga", "pete", "xena", "vin", "wes", "jax", "tess", "amos", "zoe"] {
         assert!(lines_to(&text, quiet).is_empty(), "{quiet}: {text}");
     }
     for line in [

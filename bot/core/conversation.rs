@@ -1359,6 +1359,14 @@ const AMONG_COLLEAGUES: &[&str] = &[
     "what do you guys use",
     "looking for recommendations",
     "looking for a recommendation",
+    // Office supplies ("we're out of A4 in the print room, who orders paper?"; probe T: a printing ticket). Toner, ink
+    // and drums stay the printers' (see `among_colleagues_in`).
+    "who orders",
+    "who do we order",
+    "where do we keep the",
+    "where's the spare",
+    "wheres the spare",
+    "where are the spare",
     "for personal use",
     "thinking of getting",
     "thinking of buying",
@@ -1446,7 +1454,12 @@ fn among_colleagues_in(ws: &[String], l: &str) -> bool {
                     .get(i + 1)
                     .is_some_and(|n| ["c", "charger", "cable", "cables", "hub", "plug"].contains(&n.as_str())))
     });
-    if !has_phrase!(l, AMONG_COLLEAGUES) || laptop || troubled_in(ws, l) || security || ws.iter().any(|w| is_symptom(w))
+    const CONSUMABLES: &[&str] = &["toner", "toners", "ink", "cartridge", "cartridges", "drum", "drums"];
+    if !has_phrase!(l, AMONG_COLLEAGUES)
+        || laptop
+        || troubled_in(ws, l)
+        || security
+        || ws.iter().any(|w| is_symptom(w) || CONSUMABLES.contains(&w.as_str()))
     {
         return false;
     }
@@ -3685,6 +3698,7 @@ mod tests {
             "who's got the spare hdmi cable from room b",
             "found a phone charger in the kitchen, handed it in at reception",
             "someone left a usb-c charger in room 3, it's at reception",
+            "we're out of A4 in the print room, who orders paper?",
         ] {
             assert!(among_colleagues(yes), "{yes}");
         }
@@ -3694,6 +3708,7 @@ mod tests {
             "anyone else got no wifi?",
             "someone left their laptop unlocked in the boardroom",
             "rehiring someone who left last year, can we reactivate her account",
+            "who orders toner? the printer on 2 says toner low",
         ] {
             assert!(!among_colleagues(no), "{no}");
         }
