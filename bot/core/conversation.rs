@@ -1322,13 +1322,6 @@ const AMONG_COLLEAGUES: &[&str] = &[
     // ("lol who printed 40 pages of cat pictures": probe K, a printing ticket.)
     "who printed",
     "whoever printed",
-    "who borrowed",
-    "whoever borrowed",
-    "who took the",
-    "whoever took the",
-    "who's got my",
-    "whos got my",
-    "who has my",
     "who's been printing",
     "who has been printing",
     "anyone want",
@@ -1455,7 +1448,8 @@ fn among_colleagues_in(ws: &[String], l: &str) -> bool {
                     .is_some_and(|n| ["c", "charger", "cable", "cables", "hub", "plug"].contains(&n.as_str())))
     });
     const CONSUMABLES: &[&str] = &["toner", "toners", "ink", "cartridge", "cartridges", "drum", "drums"];
-    if !has_phrase!(l, AMONG_COLLEAGUES)
+    let borrowed = has_phrase!(l, BORROWED);
+    if !(borrowed || has_phrase!(l, AMONG_COLLEAGUES))
         || laptop
         || troubled_in(ws, l)
         || security
@@ -1465,7 +1459,7 @@ fn among_colleagues_in(ws: &[String], l: &str) -> bool {
     }
     // Whatever is asked around a borrowed thing ("who borrowed the HDMI adapter from room 3? need it back pls"), the
     // borrower is asked.
-    if has_phrase!(l, BORROWED) {
+    if borrowed {
         return true;
     }
     // "can anyone recommend …" asks colleagues; "someone left …, please revoke her access" asks IT.
