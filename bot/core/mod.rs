@@ -16,6 +16,7 @@ pub mod model;
 pub mod recurring;
 pub mod report;
 pub mod roles;
+pub mod rules;
 pub mod runbook;
 pub mod semantic;
 pub mod signals;

@@ -7,7 +7,9 @@ use super::embed::StaticEmbeddings;
 use super::model::{Coverage, TextModel, TrainOptions};
 use super::semantic::SemanticModel;
 use super::ticket::{Priority, TicketType};
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
+
+use super::rules::RuleSet;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 
@@ -279,7 +281,7 @@ pub struct Classifier {
     boosters: Vec<Booster>,
     /// Every pattern of every intent, for one pass over the text; `pattern_owner[i]` is the intent of pattern `i`
     /// and the pattern's place in that intent's `patterns`.
-    set: RegexSet,
+    rules: RuleSet,
     pattern_owner: Vec<(usize, usize)>,
     /// The extra `(text, category)` examples the current category model was trained with (besides the shipped).
     extra: RwLock<Arc<Vec<(String, String)>>>,
@@ -429,18 +431,14 @@ impl Classifier {
                 pattern_owner.push((i, k));
             }
         }
-        let set = RegexSetBuilder::new(&all)
-            .case_insensitive(true)
-            .size_limit(64 << 20)
-            .dfa_size_limit(256 << 20)
-            .build()
+        let rules = RuleSet::new(&all, |p| RegexBuilder::new(p).case_insensitive(true).size_limit(1 << 20).build())
             .map_err(|e| format!("intents: the patterns together do not compile: {e}"))?;
-        let models = Arc::new(train_models(&compiled, (&set, &pattern_owner), extra, None));
+        let models = Arc::new(train_models(&compiled, (&rules, &pattern_owner), extra, None));
         Ok(Classifier {
             categories,
             intents: compiled,
             boosters: global,
-            set,
+            rules,
             pattern_owner,
             extra: RwLock::new(Arc::new(extra.to_vec())),
             models: RwLock::new(models),
@@ -457,12 +455,12 @@ impl Classifier {
         }
         let current = self.models();
         let models =
-            Arc::new(train_models(&self.intents, (&self.set, &self.pattern_owner), extra, Some(&current.intent)));
+            Arc::new(train_models(&self.intents, (&self.rules, &self.pattern_owner), extra, Some(&current.intent)));
         Ok(Classifier {
             categories: self.categories.clone(),
             intents: self.intents.clone(),
             boosters: self.boosters.clone(),
-            set: self.set.clone(),
+            rules: self.rules.clone(),
             pattern_owner: self.pattern_owner.clone(),
             extra: RwLock::new(Arc::new(extra.to_vec())),
             models: RwLock::new(models),
@@ -482,13 +480,24 @@ impl Classifier {
         }
         let current = self.models();
         let models =
-            Arc::new(train_models(&self.intents, (&self.set, &self.pattern_owner), extra, Some(&current.intent)));
+            Arc::new(train_models(&self.intents, (&self.rules, &self.pattern_owner), extra, Some(&current.intent)));
         *self.models.write().unwrap_or_else(|e| e.into_inner()) = models;
         *self.extra.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(extra.to_vec());
         Ok(())
     }
 
     /// The models in use now.
+    #[cfg(test)]
+    pub(crate) fn rule_set(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    #[cfg(test)]
+    pub(crate) fn pattern_text(&self, p: usize) -> String {
+        let (i, k) = self.pattern_owner[p];
+        ascii_boundaries(&self.intents[i].spec.patterns[k])
+    }
+
     pub fn models(&self) -> Arc<Models> {
         self.models.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -582,7 +591,7 @@ impl Classifier {
     fn rule_hits(&self, text: &str) -> (Vec<(usize, usize)>, Vec<String>) {
         let mut hits: Vec<(usize, usize)> = vec![];
         let mut matched = vec![];
-        for p in self.set.matches(text).iter() {
+        for p in self.rules.matches(text) {
             let (owner, k) = self.pattern_owner[p];
             let spec = &self.intents[owner].spec;
             matched.push(format!("{}: {}", spec.id, spec.patterns[k]));
@@ -968,14 +977,14 @@ fn category_examples(intents: &[CompiledIntent]) -> Vec<(String, String)> {
 /// Whether each intent's rules still count, judged on the office's history (see [`Models::rule_trusted`]).
 fn rule_trust(
     intents: &[CompiledIntent],
-    (set, owner): (&RegexSet, &[(usize, usize)]),
+    (rules, owner): (&RuleSet, &[(usize, usize)]),
     extra: &[(String, String)],
 ) -> Vec<bool> {
     // (history examples matched, of which in the intent's category), per intent.
     let mut tally = vec![(0usize, 0usize); intents.len()];
     let mut seen = vec![usize::MAX; intents.len()];
     for (n, (text, cat)) in extra.iter().enumerate() {
-        for p in set.matches(bounded(text)).iter() {
+        for p in rules.matches(bounded(text)) {
             let i = owner[p].0;
             if std::mem::replace(&mut seen[i], n) == n {
                 continue;
@@ -989,7 +998,7 @@ fn rule_trust(
 
 fn train_models(
     intents: &[CompiledIntent],
-    rules: (&RegexSet, &[(usize, usize)]),
+    rules: (&RuleSet, &[(usize, usize)]),
     extra: &[(String, String)],
     intent: Option<&TextModel>,
 ) -> Models {
@@ -1511,7 +1520,7 @@ mod tests {
             println!("{name}: {:.2} µs", start.elapsed().as_secs_f64() * 1e6 / texts.len() as f64);
         };
         let m = c.models();
-        time("rules", &|t| drop(std::hint::black_box(c.set.matches(bounded(t)))));
+        time("rules", &|t| drop(std::hint::black_box(c.rules.matches(bounded(t)))));
         let one_by_one: Vec<Regex> =
             c.intents.iter().flat_map(|i| i.spec.patterns.iter().filter_map(|p| compile(p).ok())).collect();
         time("rules one by one", &|t| {
