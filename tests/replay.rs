@@ -5075,3 +5075,22 @@ async fn session21_probe_t_chatter_about_elsewhere_ransomware_and_courtesies() {
     let j = out.json().await.unwrap();
     assert_eq!(j["tickets"].as_array().unwrap().len(), 6, "{j}");
 }
+
+/// Session 22: see `session22.replay`. Expected, written before running: a meeting in 10 minutes and month end make
+/// one person's boardroom screen and Sage lockout P2 (P1 before: time pressure on one person's work is high, not
+/// critical), while clients dialling in now still make a room camera P1; "never mind, Jen showed me 👍" offers to
+/// close the ticket (it was added to it as a detail before).
+#[tokio::test]
+async fn session22_time_pressure_is_high_not_critical_and_a_colleague_answering_withdraws() {
+    let out = replay::run_file(&script("session22.replay")).await.unwrap();
+    let text = out.text();
+    for line in [
+        "bot -> kim: Ticket #1 opened: endpoint (P2 incident).",
+        "bot -> raj: Ticket #2 opened: identity (P2 incident).",
+        "bot -> nia: Ticket #3 opened: endpoint (P1 incident).",
+        "bot -> ben: Glad it's sorted! Shall I close #4? [Close it] [Keep it open]",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("Added to #4"), "{text}");
+}

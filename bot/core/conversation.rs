@@ -2516,8 +2516,34 @@ pub fn is_withdrawal(text: &str) -> bool {
     // "nvm got it", "nvm it was unplugged", "never mind, user error": done with it (probe F: "nvm got it" was added
     // to the ticket as a detail).
     let fixed_words = [
-        "fixed", "sorted", "working", "works", "fine", "back", "figured", "found", "ok", "okay", "good", "got", "was",
-        "were", "idiot", "silly", "doh", "duh", "mistake", "fault", "itself", "fixing", "sorting",
+        "fixed",
+        "sorted",
+        "working",
+        "works",
+        "fine",
+        "back",
+        "figured",
+        "found",
+        "ok",
+        "okay",
+        "good",
+        "got",
+        "was",
+        "were",
+        "idiot",
+        "silly",
+        "doh",
+        "duh",
+        "mistake",
+        "fault",
+        "itself",
+        "fixing",
+        "sorting",
+        // "never mind, Jen showed me 👍", "nvm Sam helped me out": a colleague answered it (probe T: added as a detail).
+        "showed",
+        "shown",
+        "helped",
+        "explained",
     ];
     if let Some(at) = ws.iter().position(|w| ["nvm", "nm", "nevermind"].contains(&w.as_str()) || w == "mind") {
         let rest: Vec<&String> = ws[at + 1..].iter().filter(|w| !about_it.contains(&w.as_str())).collect();
@@ -4007,7 +4033,14 @@ mod tests {
         ] {
             assert!(!is_withdrawal(no), "{no}");
         }
-        for yes in ["nvm", "nvm, sorted it", "never mind, it's working now", "nvm it's back for me"] {
+        for yes in [
+            "nvm",
+            "nvm, sorted it",
+            "never mind, it's working now",
+            "nvm it's back for me",
+            "never mind, Jen showed me 👍",
+            "nvm, Sam helped me",
+        ] {
             assert!(is_withdrawal(yes), "{yes}");
         }
     }

@@ -97,6 +97,11 @@ pub struct BoosterSpec {
     /// for a swelling battery). The first matching booster with advice wins.
     #[serde(default)]
     pub advice: Option<String>,
+    /// The highest priority this booster raises to: time pressure on one person's work ("the meeting starts in 10
+    /// mins", "month end is tomorrow", "urgent") makes it high, not critical (probe T: P1 for one boardroom screen).
+    /// Other boosters (many people stopped, a client waiting) still raise past it.
+    #[serde(default)]
+    pub at_most: Option<Priority>,
 }
 
 fn one() -> u8 {
@@ -126,6 +131,7 @@ struct Booster {
     re: Regex,
     raise: u8,
     advice: Option<String>,
+    at_most: Option<Priority>,
 }
 
 /// The result of classifying one message.
@@ -416,7 +422,7 @@ impl Classifier {
             if item.advice.as_deref().is_some_and(|a| a.trim().is_empty()) {
                 return Err(format!("{file}: booster[{i}] field `advice` is empty"));
             }
-            global.push(Booster { re, raise: item.raise, advice: item.advice.clone() });
+            global.push(Booster { re, raise: item.raise, advice: item.advice.clone(), at_most: item.at_most });
         }
         for (i, (_, cat)) in extra.iter().enumerate() {
             if !categories.iter().any(|c| &c.id == cat) {
@@ -555,8 +561,22 @@ impl Classifier {
             return priority.lowered();
         }
         let own = ci.map_or(0, |ci| ci.boosters.iter().filter(|r| r.is_match(text)).count() as u8);
-        let global: u8 = hits.iter().map(|&i| self.boosters[i].raise).sum();
-        for _ in 0..(own + global).min(3) {
+        // Boosters with a ceiling raise first, each no higher than its ceiling; then the others, at most three steps
+        // in all.
+        let mut steps = 0u8;
+        for &i in hits.iter().filter(|&&i| self.boosters[i].at_most.is_some()) {
+            let b = &self.boosters[i];
+            for _ in 0..b.raise {
+                if steps == 3 || b.at_most.is_some_and(|top| priority <= top) {
+                    break;
+                }
+                priority = priority.raised();
+                steps += 1;
+            }
+        }
+        let free: u8 = own
+            + hits.iter().filter(|&&i| self.boosters[i].at_most.is_none()).map(|&i| self.boosters[i].raise).sum::<u8>();
+        for _ in 0..free.min(3 - steps) {
             priority = priority.raised();
         }
         // "entire Kraków office offline", "nobody can log in": many people stopped is at least high.
@@ -1074,7 +1094,7 @@ mod tests {
             ],
             vec![Sourced {
                 file: "intents/boosters.toml".into(),
-                item: BoosterSpec { pattern: "payroll".into(), raise: 1, reason: None, advice: None },
+                item: BoosterSpec { pattern: "payroll".into(), raise: 1, reason: None, advice: None, at_most: None },
             }],
         )
         .unwrap()
@@ -1093,7 +1113,13 @@ mod tests {
     fn advice_comes_from_the_first_matching_booster_that_has_some() {
         let booster = |pattern: &str, advice: Option<&str>| Sourced {
             file: "intents/boosters.toml".into(),
-            item: BoosterSpec { pattern: pattern.into(), raise: 1, reason: None, advice: advice.map(str::to_string) },
+            item: BoosterSpec {
+                pattern: pattern.into(),
+                raise: 1,
+                reason: None,
+                advice: advice.map(str::to_string),
+                at_most: None,
+            },
         };
         let c = Classifier::new(
             default_categories(),

@@ -919,8 +919,10 @@ impl<S: Store> Desk<S> {
         // "nvm, I'll use the old one" on a request waiting for its approval (probe L: ignored, and the manager's
         // Approve stayed live): the never-mind words are enough, whatever else it says.
         let waiting_or_walking = t.awaiting_approval.is_some() || in_walk;
+        // Never mind said with trouble ("never mind the printer, my laptop won't boot now", "nvm Jen showed me, but
+        // now the printer is jammed"; probe U: only the close offer came, the new problem was lost) is news.
         let said = self.never_minds(t, text)
-            || waiting_or_walking && conv::never_mind(text)
+            || waiting_or_walking && conv::never_mind(text) && !conv::signals(text).trouble
             || conv::asks_to_close(text)
             || called_off
             || conv::signals(text).recovered
