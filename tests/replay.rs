@@ -5079,7 +5079,8 @@ async fn session21_probe_t_chatter_about_elsewhere_ransomware_and_courtesies() {
 /// Session 22: see `session22.replay`. Expected, written before running: a meeting in 10 minutes and month end make
 /// one person's boardroom screen and Sage lockout P2 (P1 before: time pressure on one person's work is high, not
 /// critical), while clients dialling in now still make a room camera P1; "never mind, Jen showed me 👍" offers to
-/// close the ticket (it was added to it as a detail before).
+/// close the ticket (it was added to it as a detail before). Probe U: customers who cannot order and a patient
+/// waiting at reception right now are P1 (P2 before).
 #[tokio::test]
 async fn session22_time_pressure_is_high_not_critical_and_a_colleague_answering_withdraws() {
     let out = replay::run_file(&script("session22.replay")).await.unwrap();
@@ -5089,6 +5090,8 @@ async fn session22_time_pressure_is_high_not_critical_and_a_colleague_answering_
         "bot -> raj: Ticket #2 opened: identity (P2 incident).",
         "bot -> nia: Ticket #3 opened: endpoint (P1 incident).",
         "bot -> ben: Glad it's sorted! Shall I close #4? [Close it] [Keep it open]",
+        "bot -> uma: Ticket #5 opened: application (P1 incident).",
+        "bot -> vic: Ticket #6 opened: endpoint (P1 incident)",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
