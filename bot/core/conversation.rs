@@ -2504,7 +2504,14 @@ pub fn is_withdrawal(text: &str) -> bool {
         _ => l,
     };
     let text = l.as_str();
-    let negated = has_phrase!(&l, &["not", "haven't", "havent", "can't", "cant", "didn't", "didnt", "still", "but"]);
+    // "never mind, nobody helped me" is a complaint, not a withdrawal (review).
+    let negated = has_phrase!(
+        &l,
+        &[
+            "not", "haven't", "havent", "hasn't", "hasnt", "can't", "cant", "didn't", "didnt", "still", "but",
+            "nobody", "no one"
+        ]
+    );
     // "never mind, user error": the error was theirs, not a symptom.
     let troubled = if l.contains(" user error ") { troubled(&l.replace(" user error ", " ")) } else { troubled(text) };
     if negated || troubled {
@@ -4030,6 +4037,7 @@ mod tests {
             "nvm the meeting's moved to 3pm",
             "nvm about lunch",
             "never mind the wifi, the real problem is my laptop won't boot at all",
+            "never mind, nobody helped me",
         ] {
             assert!(!is_withdrawal(no), "{no}");
         }
