@@ -5,11 +5,10 @@
 
 use super::embed::StaticEmbeddings;
 use super::model::{Coverage, TextModel, TrainOptions};
+use super::rules::RuleSet;
 use super::semantic::SemanticModel;
 use super::ticket::{Priority, TicketType};
 use regex::{Regex, RegexBuilder};
-
-use super::rules::RuleSet;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 
@@ -365,6 +364,8 @@ impl Classifier {
     ) -> Result<Classifier, String> {
         let mut seen = std::collections::HashMap::new();
         let mut compiled = vec![];
+        // Every intent's patterns, compiled once, in intent order (see `pattern_owner`).
+        let mut patterns: Vec<Regex> = vec![];
         for Sourced { file, item } in intents {
             let at = format!("{file}: intent `{}`", item.id);
             if item.id.trim().is_empty() {
@@ -389,9 +390,10 @@ impl Classifier {
                     return Err(format!("{at}: field `examples[{i}]` (`{e}`) has no letters or digits"));
                 }
             }
-            // Each pattern on its own, for an error that names it; matching uses the one set of all of them.
+            // Each pattern on its own, for an error that names it; the rule set matches with these.
+            let mut own = vec![];
             for (i, p) in item.patterns.iter().enumerate() {
-                compile(p).map_err(|e| format!("{at}: field `patterns[{i}]` (`{p}`) does not compile: {e}"))?;
+                own.push(compile(p).map_err(|e| format!("{at}: field `patterns[{i}]` (`{p}`) does not compile: {e}"))?);
             }
             let mut bs = vec![];
             for (i, p) in item.boosters.iter().enumerate() {
@@ -405,10 +407,10 @@ impl Classifier {
             } else {
                 let one: Vec<String> = item.unless.iter().map(|p| format!("(?:{p})")).collect();
                 let one = compile(&one.join("|")).map_err(|e| format!("{at}: field `unless` does not compile: {e}"))?;
-                let own = item.patterns.iter().map(|p| compile(p).expect("checked above")).collect();
-                Some((one, own))
+                Some((one, own.clone()))
             };
             let ticket_type = item.ticket_type.unwrap_or(categories[cat_at].ticket_type);
+            patterns.extend(own);
             compiled.push(CompiledIntent { spec: item, cat: cat_at, ticket_type, boosters: bs, unless });
         }
         let mut global = vec![];
@@ -430,15 +432,10 @@ impl Classifier {
             }
         }
         let mut pattern_owner = vec![];
-        let mut all = vec![];
         for (i, ci) in compiled.iter().enumerate() {
-            for (k, p) in ci.spec.patterns.iter().enumerate() {
-                all.push(ascii_boundaries(p));
-                pattern_owner.push((i, k));
-            }
+            pattern_owner.extend((0..ci.spec.patterns.len()).map(|k| (i, k)));
         }
-        let rules = RuleSet::new(&all, |p| RegexBuilder::new(p).case_insensitive(true).size_limit(1 << 20).build())
-            .map_err(|e| format!("intents: the patterns together do not compile: {e}"))?;
+        let rules = RuleSet::new(patterns)?;
         let models = Arc::new(train_models(&compiled, (&rules, &pattern_owner), extra, None));
         Ok(Classifier {
             categories,
@@ -492,7 +489,6 @@ impl Classifier {
         Ok(())
     }
 
-    /// The models in use now.
     #[cfg(test)]
     pub(crate) fn rule_set(&self) -> &RuleSet {
         &self.rules
@@ -504,6 +500,7 @@ impl Classifier {
         ascii_boundaries(&self.intents[i].spec.patterns[k])
     }
 
+    /// The models in use now.
     pub fn models(&self) -> Arc<Models> {
         self.models.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -564,10 +561,10 @@ impl Classifier {
         // Boosters with a ceiling raise first, each no higher than its ceiling; then the others, at most three steps
         // in all.
         let mut steps = 0u8;
-        for &i in hits.iter().filter(|&&i| self.boosters[i].at_most.is_some()) {
-            let b = &self.boosters[i];
-            for _ in 0..b.raise {
-                if steps == 3 || b.at_most.is_some_and(|top| priority <= top) {
+        for &i in hits {
+            let Booster { raise, at_most: Some(top), .. } = self.boosters[i] else { continue };
+            for _ in 0..raise {
+                if steps == 3 || priority <= top {
                     break;
                 }
                 priority = priority.raised();

@@ -921,11 +921,12 @@ impl<S: Store> Desk<S> {
         let waiting_or_walking = t.awaiting_approval.is_some() || in_walk;
         // Never mind said with trouble ("never mind the printer, my laptop won't boot now", "nvm Jen showed me, but
         // now the printer is jammed"; probe U: only the close offer came, the new problem was lost) is news.
+        let signals = conv::signals(text);
         let said = self.never_minds(t, text)
-            || waiting_or_walking && conv::never_mind(text) && !conv::signals(text).trouble
+            || waiting_or_walking && conv::never_mind(text) && !signals.trouble
             || conv::asks_to_close(text)
             || called_off
-            || conv::signals(text).recovered
+            || signals.recovered
                 && (in_walk || now - t.created_at <= self.windows().burst_window.max(chrono::Duration::minutes(10)));
         let in_time = now - t.created_at <= window || t.awaiting_approval.is_some() || called_off || in_walk;
         // A major incident is everyone's: one person's "nvm, it's back for me" must not close it for the others.
